@@ -1,0 +1,60 @@
+"""Where a flowledger instance keeps its state: one data directory, every path named here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = ".flowledger"
+HOME_ENV = "FLOWLEDGER_HOME"
+
+#: The repository root: dbt_project.yml, contracts/ and seeds/ live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """All state of one flowledger instance lives below ``root``."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> DataDir:
+        """``--data-dir`` wins, then ``FLOWLEDGER_HOME``, then ``./.flowledger``."""
+        chosen = data_dir or os.environ.get(HOME_ENV) or DEFAULT_HOME
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def warehouse_lock(self) -> Path:
+        return self.root / "warehouse.lock"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def demo(self) -> Path:
+        return self.root / "demo"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.root / "dbt" / "logs"
+
+    def ensure(self) -> DataDir:
+        for path in (self.root, self.landing, self.published, self.demo):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
