@@ -121,11 +121,17 @@ def current_snapshot(data_dir: DataDir) -> Path:
 
 @contextmanager
 def open_published(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the newest snapshot; never touches the warehouse file."""
+    """A read-only connection to the newest snapshot; never touches the warehouse file.
+
+    The connection can neither write nor reach other files (external access is disabled), so
+    it is safe for user-typed queries.
+    """
     for attempt in range(3):
         path = current_snapshot(data_dir)
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = duckdb.connect(
+                str(path), read_only=True, config={"enable_external_access": False}
+            )
             break
         except duckdb.IOException:
             # The snapshot was replaced and removed between reading CURRENT and opening it.

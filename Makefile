@@ -1,0 +1,36 @@
+# flowledger: two commands on a machine that has only python3 and make.
+#   make demo   set everything up, generate + ingest + build the demo, serve http://127.0.0.1:8501
+#               (NO_SERVE=1 make demo stops after the build)
+#   make test   set everything up (packages, chromium for the browser tests) and run the whole suite
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: demo test bootstrap browser lint clean
+demo: bootstrap
+	$(VENV)/bin/flowledger demo $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
+
+test: bootstrap browser
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bootstrap: $(VENV)/.bootstrapped
+
+$(VENV)/.bootstrapped: pyproject.toml uv.lock
+	@echo "== setting up: uv $(UV_VERSION) in $(TOOLS)/, locked packages in $(VENV)/"
+	@test -x $(UV) || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)")
+	$(UV) sync --frozen --all-groups --python $(PYTHON)
+	@touch $@
+
+browser:
+	@bash scripts/install-browser.sh
+
+lint: bootstrap
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .flowledger target logs

@@ -1,0 +1,153 @@
+"""Build the dbt project into the warehouse and publish the marts for readers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from shutil import which
+
+import duckdb
+
+from flowledger import __version__
+from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import MARTS_SCHEMA, publish, writer_lock
+
+
+class BuildFailed(RuntimeError):
+    """dbt reported errors; nothing was published."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    snapshot: Path
+    data_as_of: str | None
+    seconds: float
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` next to this interpreter (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    found = which("dbt")
+    if not found:
+        raise BuildFailed("dbt is not installed: run `make bootstrap` (or `pip install -e .`)")
+    return found
+
+
+def dbt_command(data_dir: DataDir, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for this data directory."""
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--target-path",
+        str(data_dir.dbt_target),
+        "--log-path",
+        str(data_dir.dbt_logs),
+    ]
+    env = {
+        **os.environ,
+        "FLOWLEDGER_WAREHOUSE": str(data_dir.warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return command, env
+
+
+def run_dbt(
+    data_dir: DataDir, args: Sequence[str], echo: Callable[[str], None] | None = print
+) -> None:
+    """Run dbt in a child process (so no DuckDB handle outlives it); stream its progress lines."""
+    command, env = dbt_command(data_dir, args)
+    with subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as child:
+        tail: list[str] = []
+        assert child.stdout is not None
+        for line in child.stdout:
+            line = line.rstrip("\n")
+            tail = (tail + [line])[-40:]
+            if echo:
+                echo(line)
+        code = child.wait()
+    if code != 0:
+        shown = "" if echo else "\n" + "\n".join(tail)
+        raise BuildFailed(
+            f"dbt {' '.join(args)} failed (exit {code}); nothing was published{shown}"
+        )
+
+
+def build(
+    data_dir: DataDir,
+    *,
+    full_refresh: bool = False,
+    select: Sequence[str] = (),
+    echo: Callable[[str], None] | None = print,
+) -> BuildResult:
+    """``dbt build`` into the warehouse, then publish a fresh snapshot of the marts."""
+    from ingest import ensure_raw_tables  # the raw tables must exist before dbt reads them
+
+    started = datetime.now(UTC)
+    data_dir.ensure()
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    with writer_lock(data_dir):
+        con = duckdb.connect(str(data_dir.warehouse))
+        try:
+            ensure_raw_tables(con)
+        finally:
+            con.close()
+        run_dbt(data_dir, args, echo)
+        con = duckdb.connect(str(data_dir.warehouse))
+        try:
+            data_as_of = _data_as_of(con)
+            snapshot = publish(
+                con,
+                data_dir,
+                {
+                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "data_as_of": data_as_of or "",
+                    "flowledger_version": __version__,
+                    "dbt_version": _dbt_version(),
+                },
+            )
+        finally:
+            con.close()
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds)
+
+
+def _data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The newest event or run time the marts know of (UTC, ISO 8601)."""
+    row = con.execute(
+        f"""
+        select greatest(
+            (select max(last_event_at) from {MARTS_SCHEMA}.fct_cases),
+            (select max(coalesce(ended_at, started_at)) from {MARTS_SCHEMA}.fct_flow_runs)
+        )
+        """
+    ).fetchone()
+    value = row[0] if row else None
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _dbt_version() -> str:
+    from importlib.metadata import version
+
+    return version("dbt-core")

@@ -1,0 +1,235 @@
+"""The ``flowledger`` command line: a thin layer over ingest/, the dbt build and the readers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from flowledger import __version__
+from flowledger.settings import PROJECT_ROOT, DataDir
+
+DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "streamlit_app.py"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    data_dir = DataDir.resolve(args.data_dir)
+    try:
+        return int(args.handler(args, data_dir) or EXIT_OK)
+    except KeyboardInterrupt:
+        return 130
+    except _UserError as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+class _UserError(Exception):
+    """A failure explained to the user in one message, without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowledger",
+        description="Observability and governance analytics for workflow automation.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowledger {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        help="directory holding all state (default: $FLOWLEDGER_HOME, else ./.flowledger)",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="write the deterministic demo data set")
+    _add_generate_options(generate)
+    generate.add_argument("--out", type=Path, help="output directory (default: <data dir>/demo)")
+    generate.set_defaults(handler=_generate)
+
+    ingest = commands.add_parser(
+        "ingest", help="land NDJSON, JSON, CSV or Parquet files into the warehouse"
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument(
+        "--kind",
+        choices=["flow_run", "step_run", "queue_depth_sample", "business_event"],
+        help="record kind of every file (default: detected from each file's columns)",
+    )
+    ingest.set_defaults(handler=_ingest)
+
+    build = commands.add_parser("build", help="run the dbt models and publish fresh marts")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    build.add_argument("--select", nargs="+", default=[], help="dbt selection (default: all)")
+    build.add_argument("--quiet", action="store_true", help="do not stream dbt's progress")
+    build.set_defaults(handler=_build)
+
+    demo = commands.add_parser(
+        "demo", help="generate, ingest and build the demo, then serve the dashboard"
+    )
+    _add_generate_options(demo)
+    _add_serve_options(demo)
+    demo.add_argument(
+        "--no-serve",
+        action="store_true",
+        default=os.environ.get("FLOWLEDGER_NO_SERVE", "") not in ("", "0"),
+        help="stop after the build (also: FLOWLEDGER_NO_SERVE=1)",
+    )
+    demo.set_defaults(handler=_demo)
+
+    dashboard = commands.add_parser("dashboard", help="serve the Streamlit dashboard")
+    _add_serve_options(dashboard)
+    dashboard.set_defaults(handler=_dashboard)
+
+    sql = commands.add_parser("sql", help="run a read-only query against the published marts")
+    sql.add_argument("query", help='e.g. "select * from fct_process_daily limit 5"')
+    sql.add_argument("--json", action="store_true", help="print a JSON array of row objects")
+    sql.add_argument(
+        "--max-rows", type=int, default=100, help="rows shown as a table (default 100)"
+    )
+    sql.set_defaults(handler=_sql)
+    return parser
+
+
+def _add_generate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    parser.add_argument(
+        "--target-events",
+        type=int,
+        help="scale: total records to aim for (e.g. 10000000); default about 90 days of a mid-size company",
+    )
+    parser.add_argument(
+        "--format", choices=["ndjson", "parquet"], default="ndjson", dest="file_format"
+    )
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    parser.add_argument("--host", default="127.0.0.1", help="dashboard address (default 127.0.0.1)")
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _generate(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.demo import generate
+
+    out = args.out or data_dir.ensure().demo
+    summary = generate(
+        out,
+        seed=args.seed,
+        days=args.days,
+        target_events=args.target_events,
+        file_format=args.file_format,
+        progress=_progress,
+    )
+    for path in summary.files:
+        _progress(f"wrote {path}")
+    return EXIT_OK
+
+
+def _ingest(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from ingest import ingest_paths
+
+    summary = ingest_paths(args.paths, data_dir.ensure(), kind=args.kind, progress=_progress)
+    print(summary.format())
+    if summary.failed_files and len(summary.failed_files) == len(summary.files):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.build import BuildFailed, build
+
+    try:
+        result = build(
+            data_dir,
+            full_refresh=args.full_refresh,
+            select=args.select,
+            echo=None if args.quiet else print,
+        )
+    except BuildFailed as error:
+        raise _UserError(str(error)) from None
+    _progress(
+        f"published {result.snapshot.name} (data as of {result.data_as_of or 'no data'}) "
+        f"in {result.seconds:.1f}s"
+    )
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.demo import generate
+    from ingest import ingest_paths
+
+    data_dir.ensure()
+    _progress(f"1/4 generating demo data into {data_dir.demo}")
+    summary = generate(
+        data_dir.demo,
+        seed=args.seed,
+        days=args.days,
+        target_events=args.target_events,
+        file_format=args.file_format,
+        progress=_progress,
+    )
+    _progress("2/4 ingesting")
+    ingested = ingest_paths(list(summary.files), data_dir, progress=_progress)
+    print(ingested.format())
+    if ingested.failed_files:
+        raise _UserError("the demo files could not all be ingested (see above)")
+    _progress("3/4 building the dbt models")
+    _build(argparse.Namespace(full_refresh=False, select=[], quiet=False), data_dir)
+    if args.no_serve:
+        _progress("4/4 skipped serving (--no-serve); run `flowledger dashboard` to see it")
+        return EXIT_OK
+    _progress(f"4/4 serving the dashboard on http://{args.host}:{args.port}  (Ctrl-C stops)")
+    return _dashboard(args, data_dir)
+
+
+def _dashboard(args: argparse.Namespace, data_dir: DataDir) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "FLOWLEDGER_HOME": str(data_dir.root)}
+    with subprocess.Popen(command, env=env, cwd=PROJECT_ROOT) as child:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.terminate()
+            child.wait(timeout=10)
+            return EXIT_OK
+
+
+def _sql(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.query import QueryError, run_query
+
+    try:
+        result = run_query(data_dir, args.query)
+    except QueryError as error:
+        raise _UserError(str(error)) from None
+    print(result.to_json() if args.json else result.to_table(args.max_rows))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
