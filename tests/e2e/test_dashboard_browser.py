@@ -1,0 +1,111 @@
+"""The dashboard as a person sees it: a real headless chromium against `flowledger dashboard`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from shutil import which
+
+import pytest
+
+from flowledger.query import run_query
+
+from .conftest import FLOWLEDGER, Dashboard, Demo, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run scripts/install-browser.sh (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=90_000)
+    page.get_by_text(re.compile("Data as of")).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # let the remaining elements of the run render
+    return page
+
+
+def _assert_healthy(page) -> list[str]:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert values and any(re.search(r"\d", value) for value in values), values
+    return values
+
+
+def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboard, tmp_path):
+    page = _open(browser, dashboard.url)
+    values = _assert_healthy(page)
+    assert len(values) >= 6, f"expected outcome and health KPIs, got {values}"
+    assert page.locator(".js-plotly-plot").count() >= 2, "expected plotly charts"
+    page.screenshot(path=str(tmp_path / "leadership.png"), full_page=True)
+    page.close()
+
+
+def test_filters_live_in_the_url(browser, dashboard: Dashboard, demo: Demo):
+    (row,) = run_query(
+        demo.data_dir, "select max(day)::varchar, (max(day) - 6)::varchar from fct_process_daily"
+    ).rows
+    last, first = row
+    url = f"{dashboard.url}/?process=quote_to_cash&from={first}&to={last}"
+    page = _open(browser, url)
+    _assert_healthy(page)
+    assert "process=quote_to_cash" in page.url
+    assert f"from={first}" in page.url
+    page.close()
+
+
+def test_dashboard_and_sql_keep_answering_while_ingest_and_build_run(
+    browser, dashboard: Dashboard, demo: Demo
+):
+    loop = (
+        "import subprocess, sys\n"
+        "for _ in range(2):\n"
+        f"    subprocess.run([{FLOWLEDGER!r}, '--data-dir', {str(demo.data_dir.root)!r}, 'ingest', "
+        f"*{[str(p) for p in demo.files]!r}], check=True, capture_output=True)\n"
+        f"    subprocess.run([{FLOWLEDGER!r}, '--data-dir', {str(demo.data_dir.root)!r}, 'build', '--quiet'], "
+        "check=True, capture_output=True)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", loop])
+    page_loads = queries = 0
+    try:
+        while writer.poll() is None:
+            page = _open(browser, dashboard.url)
+            _assert_healthy(page)
+            page.close()
+            page_loads += 1
+            result = run_cli(demo.data_dir, "sql", "select count(*) from fct_cases")
+            assert re.search(r"\d+", result.stdout)
+            queries += 1
+            time.sleep(0.2)
+    finally:
+        code = writer.wait(timeout=600)
+    assert code == 0, "the ingest/build loop failed"
+    assert page_loads >= 2 and queries >= 2, (page_loads, queries)

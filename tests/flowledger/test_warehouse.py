@@ -1,0 +1,134 @@
+"""The writer lock, published snapshots and read-only queries, on real DuckDB files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowledger.query import QueryError, run_query
+from flowledger.settings import DataDir
+from flowledger.warehouse import (
+    NothingPublished,
+    WarehouseBusy,
+    current_snapshot,
+    open_published,
+    publish,
+    writer_lock,
+)
+
+
+def _hold_lock(root: str, seconds: float, ready) -> None:
+    with writer_lock(DataDir(Path(root))):
+        ready.set()
+        time.sleep(seconds)
+
+
+def _publish_marts(data_dir: DataDir, value: int) -> Path:
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.fct_demo as select ? as value", [value])
+        return publish(con, data_dir, {"built_at": "2026-11-28T00:00:00+00:00", "data_as_of": "x"})
+    finally:
+        con.close()
+
+
+def test_data_dir_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(tmp_path / "from-env"))
+    assert DataDir.resolve().root == tmp_path / "from-env"
+    assert DataDir.resolve(tmp_path / "flag").root == tmp_path / "flag"
+    monkeypatch.delenv("FLOWLEDGER_HOME")
+    monkeypatch.chdir(tmp_path)
+    assert DataDir.resolve().root == tmp_path / ".flowledger"
+
+
+def test_second_writer_waits_for_the_first(tmp_path):
+    data_dir = DataDir(tmp_path)
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 1.0, ready))
+    holder.start()
+    assert ready.wait(10)
+    started = time.monotonic()
+    with writer_lock(data_dir, timeout_s=20):
+        waited = time.monotonic() - started
+    holder.join()
+    assert waited > 0.3, "the second writer must wait until the first releases the lock"
+
+
+def test_writer_gives_up_with_a_clear_message(tmp_path):
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 3.0, ready))
+    holder.start()
+    assert ready.wait(10)
+    with pytest.raises(WarehouseBusy, match="being written by another flowledger process"):
+        with writer_lock(DataDir(tmp_path), timeout_s=0.2):
+            pass
+    holder.join()
+
+
+def test_nothing_published_is_explained(tmp_path):
+    with pytest.raises(NothingPublished, match="flowledger build"):
+        current_snapshot(DataDir(tmp_path))
+    with pytest.raises(QueryError, match="nothing is published"):
+        run_query(DataDir(tmp_path), "select 1")
+
+
+def test_publish_makes_an_immutable_snapshot_current(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    first = _publish_marts(data_dir, 1)
+    with open_published(data_dir) as con:
+        assert con.execute("select value from fct_demo").fetchall() == [(1,)]
+        assert con.execute("select data_as_of from _meta").fetchall() == [("x",)]
+    second = _publish_marts(data_dir, 2)
+    assert first != second and first.exists(), "older snapshots stay for readers still using them"
+    assert current_snapshot(data_dir) == second
+    with open_published(data_dir) as con:
+        assert con.execute("select value from fct_demo").fetchall() == [(2,)]
+
+
+def test_readers_never_block_on_a_writer(tmp_path):
+    """A process holding the warehouse read-write does not stop readers of the snapshot."""
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 7)
+    writer = duckdb.connect(str(data_dir.warehouse))  # as ingest or dbt would hold it
+    try:
+        assert run_query(data_dir, "select value from fct_demo").rows == [(7,)]
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("create table x (a int)", "read-only"),
+        ("select * from read_csv('/etc/passwd')", "disabled by configuration"),
+        ("attach '/tmp/other.duckdb'", "disabled by configuration"),
+        ("selec 1", "syntax error"),
+        ("select * from no_such_mart", "does not exist"),
+        ("   ", "empty"),
+    ],
+)
+def test_sql_is_read_only_and_errors_are_clear(tmp_path, sql, message):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 1)
+    with pytest.raises(QueryError, match=message):
+        run_query(data_dir, sql)
+
+
+def test_query_result_formats(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 3)
+    result = run_query(
+        data_dir, "select value, timestamp '2026-08-01 10:00:00' as at, null as n from fct_demo"
+    )
+    assert result.records() == [
+        {"value": 3, "at": result.rows[0][1], "n": None},
+    ]
+    assert '"at": "2026-08-01T10:00:00"' in result.to_json()
+    table = result.to_table()
+    assert table.splitlines()[0].split(" | ")[0].strip() == "value"
+    assert "NULL" in table and table.endswith("(1 row)")
