@@ -64,9 +64,11 @@ def test_writer_gives_up_with_a_clear_message(tmp_path):
     holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 3.0, ready))
     holder.start()
     assert ready.wait(10)
-    with pytest.raises(WarehouseBusy, match="being written by another flowledger process"):
-        with writer_lock(DataDir(tmp_path), timeout_s=0.2):
-            pass
+    with (
+        pytest.raises(WarehouseBusy, match="being written by another flowledger process"),
+        writer_lock(DataDir(tmp_path), timeout_s=0.2),
+    ):
+        pass
     holder.join()
 
 
