@@ -1,0 +1,34 @@
+{#-
+    A primary key made of several columns: fails on every row where a key column is NULL and on
+    every key value that occurs more than once. Use `unique` + `not_null` for one-column keys.
+
+        data_tests:
+          - composite_primary_key:
+              arguments:
+                columns: [flow_id, step_name, day]
+-#}
+{% test composite_primary_key(model, columns) %}
+    {%- set key_list = columns | join(', ') -%}
+    with null_keys as (
+        select
+            {{ key_list }},
+            'null key column' as problem,
+            cast(1 as bigint) as occurrences
+        from {{ model }}
+        where {% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+    ),
+
+    repeated_keys as (
+        select
+            {{ key_list }},
+            'repeated key' as problem,
+            count(*) as occurrences
+        from {{ model }}
+        group by {{ key_list }}
+        having count(*) > 1
+    )
+
+    select * from null_keys
+    union all
+    select * from repeated_keys
+{% endtest %}

@@ -1,0 +1,106 @@
+-- One row per flow run attempt with its outcome flags, durations, step roll-up and the
+-- idempotency checks (duplicate delivery, idempotency collision) against the other runs of
+-- the same flow.
+with runs as (
+
+    select
+        *,
+        {{ dbt.concat(['source_system', "':'", 'run_id']) }} as run_identity
+
+    from {{ ref('stg_flowledger__flow_runs') }}
+
+),
+
+step_executions as (
+
+    select * from {{ ref('int_step_executions_rolled_up') }}
+
+),
+
+steps_per_run as (
+
+    select
+        run_key,
+        count(*) as step_executions,
+        sum(attempts) as step_attempts,
+        sum(failed_attempts) as step_failures,
+        sum(retry_attempts) as step_retries,
+        sum(dead_lettered_attempts) as dead_letters
+
+    from step_executions
+    group by run_key
+
+),
+
+first_deliveries as (
+
+    select
+        run_key,
+        first_value(run_identity) over (
+            partition by flow_id, idempotency_key, input_digest
+            order by started_at, run_key
+            rows between unbounded preceding and unbounded following
+        ) as first_run_with_same_payload,
+        first_value(input_digest) over (
+            partition by flow_id, idempotency_key
+            order by started_at, run_key
+            rows between unbounded preceding and unbounded following
+        ) as first_input_digest_of_key
+
+    from runs
+    where idempotency_key is not null
+
+),
+
+final as (
+
+    select
+        runs.run_key,
+        runs.source_system,
+        runs.run_id,
+        runs.run_attempt,
+        runs.run_identity,
+        runs.flow_id,
+        runs.flow_name,
+        runs.flow_version,
+        runs.tenant,
+        runs.trigger,
+        runs.status,
+        runs.raw_status,
+        runs.status = 'success' as is_success,
+        runs.status in ('failed', 'timed_out') as is_failed,
+        runs.queued_at,
+        runs.started_at,
+        runs.ended_at,
+        {{ seconds_between('runs.started_at', 'runs.ended_at') }} * 1000.0 as duration_ms,
+        {{ seconds_between('coalesce(runs.queued_at, runs.started_at)', 'runs.ended_at') }} * 1000.0
+            as end_to_end_ms,
+        runs.error_type,
+        runs.error_message,
+        runs.idempotency_key,
+        runs.input_digest,
+        runs.business_key,
+        runs.trace_id,
+        cast(coalesce(steps_per_run.step_executions, 0) as bigint) as step_executions,
+        cast(coalesce(steps_per_run.step_attempts, 0) as bigint) as step_attempts,
+        cast(coalesce(steps_per_run.step_failures, 0) as bigint) as step_failures,
+        cast(coalesce(steps_per_run.step_retries, 0) as bigint) as step_retries,
+        cast(coalesce(steps_per_run.dead_letters, 0) as bigint) as dead_letters,
+        coalesce(first_deliveries.first_run_with_same_payload <> runs.run_identity, false)
+            as is_duplicate_delivery,
+        coalesce(
+            runs.input_digest is not null
+            and first_deliveries.first_input_digest_of_key is not null
+            and first_deliveries.first_input_digest_of_key <> runs.input_digest,
+            false
+        ) as is_idempotency_collision
+
+    from runs
+    left join steps_per_run
+        on runs.run_key = steps_per_run.run_key
+    left join first_deliveries
+        on runs.run_key = first_deliveries.run_key
+
+)
+
+select * from final
