@@ -1,0 +1,598 @@
+"""Every read the dashboard makes: SQL over the published marts snapshot, nowhere else.
+
+Two layers:
+
+- ``query_*(con, ...)`` run one query on an open connection and return a polars DataFrame (or a
+  small typed record). They hold the KPI math that is not already in a mart: quantiles over a
+  date range (``quantile_cont`` over ``fct_cases`` / ``fct_flow_runs``) and rates over a range
+  as sum(numerators) / sum(denominators), never an average of daily rates.
+- the cached loaders with the same name minus ``query_`` open the newest published snapshot with
+  :func:`flowledger.warehouse.open_published`, run the query, close it, and cache the answer for
+  :data:`CACHE_TTL_SECONDS`. Snapshots are immutable and ``CURRENT`` is re-read whenever the cache
+  expires, so a running ingest or build never blocks or breaks the dashboard.
+
+They raise :class:`flowledger.warehouse.NothingPublished` before the first build and
+:class:`duckdb.Error` when a snapshot cannot be read; pages turn both into a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from dashboards.filters import FilterOptions
+from flowledger.settings import DataDir
+from flowledger.warehouse import open_published
+
+CACHE_TTL_SECONDS = 30
+#: Ranges up to this many days get hourly latency points, longer ones daily points.
+HOURLY_LATENCY_MAX_DAYS = 3
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+FlowScope = tuple[str, ...] | None
+"""Which flows an infrastructure query covers: ``None`` = every flow, else exactly these ids."""
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """The ``_meta`` row of a published snapshot (ISO timestamps in UTC, as written by the build)."""
+
+    built_at: str
+    data_as_of: str
+    flowledger_version: str
+    dbt_version: str
+
+    @property
+    def data_as_of_date(self) -> date | None:
+        parsed = parse_timestamp(self.data_as_of)
+        return parsed.date() if parsed else None
+
+
+@dataclass(frozen=True)
+class OutcomeKpis:
+    """Business outcomes over a date range (UTC days, both ends included)."""
+
+    cases_started: int
+    cases_completed: int
+    cycle_time_median_seconds: float | None
+    cycle_time_p95_seconds: float | None
+    cases_with_rework: int
+    rework_rate: float | None
+
+
+@dataclass(frozen=True)
+class HealthKpis:
+    """Infrastructure health of a set of flows over a date range."""
+
+    runs: int
+    failed_runs: int
+    failure_rate: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    step_executions: int
+    step_retries: int
+    dead_letters: int
+    dead_letter_rate: float | None
+    queue_depth_max: int | None
+    queue_depth_avg: float | None
+    duplicate_deliveries: int
+    idempotency_collisions: int
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """An ISO timestamp (``Z`` or offset allowed) as a naive UTC datetime; ``None`` if unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def latency_grain(days: int) -> str:
+    """``"hour"`` for short ranges (at most :data:`HOURLY_LATENCY_MAX_DAYS` days), else ``"day"``."""
+    return "hour" if days <= HOURLY_LATENCY_MAX_DAYS else "day"
+
+
+def _flow_list(flows: FlowScope) -> list[str] | None:
+    return None if flows is None else list(flows)
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pl.DataFrame:
+    return con.sql(sql, params=params).pl()
+
+
+def _record(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    cursor = con.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    row = cursor.fetchone()
+    assert row is not None, "an aggregate query always returns one row"
+    return dict(zip(names, row, strict=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries over an open connection (pure SQL; tested against a hand-made snapshot)
+# ---------------------------------------------------------------------------------------------
+
+
+def query_meta(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
+    """The snapshot's ``_meta`` row; missing columns read as empty strings."""
+    cursor = con.execute("select * from _meta limit 1")
+    names = [column[0] for column in cursor.description]
+    row = cursor.fetchone() or tuple("" for _ in names)
+    values = {
+        name: ("" if value is None else str(value)) for name, value in zip(names, row, strict=True)
+    }
+    return SnapshotMeta(
+        built_at=values.get("built_at", ""),
+        data_as_of=values.get("data_as_of", ""),
+        flowledger_version=values.get("flowledger_version", ""),
+        dbt_version=values.get("dbt_version", ""),
+    )
+
+
+def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
+    """Processes, flows and the days the data covers; the range ends at ``data_as_of``."""
+    first_day, last_data_day = con.execute(
+        """
+        with days as (
+            select day from fct_process_daily
+            union all
+            select cast(hour as date) from fct_flow_health_hourly
+        )
+        select min(day), max(day) from days
+        """
+    ).fetchone() or (None, None)
+    as_of = query_meta(con).data_as_of_date
+    last_day = as_of or last_data_day or date.today()
+    first_day = min(first_day or last_day, last_day)
+    processes = tuple(
+        row[0]
+        for row in con.execute(
+            """
+            select process_name from fct_process_daily
+            union
+            select process_name from fct_cases
+            order by 1
+            """
+        ).fetchall()
+    )
+    flow_names = dict(
+        con.execute(
+            "select flow_id, coalesce(flow_name, flow_id) from dim_flows order by flow_id"
+        ).fetchall()
+    )
+    return FilterOptions(
+        first_day=first_day, last_day=last_day, processes=processes, flow_names=flow_names
+    )
+
+
+def query_flows_by_process(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Which flows serve which process: runs whose ``business_key`` is a case id of the process.
+
+    Columns: ``process_name``, ``flow_id``, ``runs``.
+    """
+    return _frame(
+        con,
+        """
+        select c.process_name, r.flow_id, count(*) as runs
+        from fct_flow_runs as r
+        join fct_cases as c on c.case_id = r.business_key
+        group by all
+        order by c.process_name, r.flow_id
+        """,
+        {},
+    )
+
+
+def flows_serving(flows_by_process: pl.DataFrame, process: str) -> tuple[str, ...]:
+    """The flow ids that ran for at least one case of ``process``, sorted."""
+    chosen = flows_by_process.filter(pl.col("process_name") == process)
+    return tuple(sorted(set(chosen["flow_id"].to_list())))
+
+
+def flow_scope(flow_id: str | None, process: str | None, by_process: pl.DataFrame) -> FlowScope:
+    """The flows infrastructure KPIs cover: the chosen flow, else the flows serving the chosen
+    process, else every flow."""
+    if flow_id is not None:
+        return (flow_id,)
+    if process is not None:
+        return flows_serving(by_process, process)
+    return None
+
+
+def query_outcome_kpis(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, process: str | None
+) -> OutcomeKpis:
+    """Cycle time median/p95 of the cases completed in the range, throughput and rework rate.
+
+    Quantiles are ``quantile_cont`` over every case completed in the range (not an average of
+    daily quantiles); rework rate is sum(cases_with_rework) / sum(cases_started) over the days.
+    """
+    record = _record(
+        con,
+        """
+        with completed as (
+            select cycle_time_seconds
+            from fct_cases
+            where is_complete
+              and cast(ended_at as date) between $start and $end
+              and ($process is null or process_name = $process)
+        ),
+        daily as (
+            select
+                coalesce(cast(sum(cases_started) as bigint), 0) as cases_started,
+                coalesce(cast(sum(cases_completed) as bigint), 0) as cases_completed,
+                coalesce(cast(sum(cases_with_rework) as bigint), 0) as cases_with_rework
+            from fct_process_daily
+            where day between $start and $end
+              and ($process is null or process_name = $process)
+        )
+        select
+            daily.cases_started,
+            daily.cases_completed,
+            (select quantile_cont(cycle_time_seconds, 0.5) from completed)
+                as cycle_time_median_seconds,
+            (select quantile_cont(cycle_time_seconds, 0.95) from completed)
+                as cycle_time_p95_seconds,
+            daily.cases_with_rework,
+            daily.cases_with_rework / nullif(daily.cases_started, 0) as rework_rate
+        from daily
+        """,
+        {"start": start, "end": end, "process": process},
+    )
+    return OutcomeKpis(**record)
+
+
+def query_outcome_daily(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, process: str | None
+) -> pl.DataFrame:
+    """One row per day: throughput, cases started, rework rate, cycle time median and p95.
+
+    Columns: ``day``, ``cases_started``, ``cases_completed``, ``cases_with_rework``,
+    ``rework_rate``, ``cycle_time_median_seconds``, ``cycle_time_p95_seconds``. Across several
+    processes the daily quantiles are computed over their cases together.
+    """
+    return _frame(
+        con,
+        """
+        with daily as (
+            select
+                day,
+                cast(sum(cases_started) as bigint) as cases_started,
+                cast(sum(cases_completed) as bigint) as cases_completed,
+                cast(sum(cases_with_rework) as bigint) as cases_with_rework
+            from fct_process_daily
+            where day between $start and $end
+              and ($process is null or process_name = $process)
+            group by day
+        ),
+        cycle_times as (
+            select
+                cast(ended_at as date) as day,
+                quantile_cont(cycle_time_seconds, 0.5) as cycle_time_median_seconds,
+                quantile_cont(cycle_time_seconds, 0.95) as cycle_time_p95_seconds
+            from fct_cases
+            where is_complete
+              and cast(ended_at as date) between $start and $end
+              and ($process is null or process_name = $process)
+            group by 1
+        )
+        select
+            daily.day,
+            daily.cases_started,
+            daily.cases_completed,
+            daily.cases_with_rework,
+            daily.cases_with_rework / nullif(daily.cases_started, 0) as rework_rate,
+            cycle_times.cycle_time_median_seconds,
+            cycle_times.cycle_time_p95_seconds
+        from daily
+        left join cycle_times using (day)
+        order by daily.day
+        """,
+        {"start": start, "end": end, "process": process},
+    )
+
+
+def query_health_kpis(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flows: FlowScope
+) -> HealthKpis:
+    """Latency p50/p95 over every ended run started in the range, and range totals and rates.
+
+    Rates are sum(numerators) / sum(denominators) over the hourly mart; queue depth max is the
+    largest sample, queue depth avg the mean of the hourly averages (a time average).
+    """
+    record = _record(
+        con,
+        """
+        with hourly as (
+            select *
+            from fct_flow_health_hourly
+            where cast(hour as date) between $start and $end
+              and ($flows is null or list_contains($flows, flow_id))
+        ),
+        latency as (
+            select
+                quantile_cont(end_to_end_ms, 0.5) as latency_p50_ms,
+                quantile_cont(end_to_end_ms, 0.95) as latency_p95_ms
+            from fct_flow_runs
+            where ended_at is not null
+              and cast(started_at as date) between $start and $end
+              and ($flows is null or list_contains($flows, flow_id))
+        ),
+        totals as (
+            select
+                coalesce(cast(sum(runs) as bigint), 0) as runs,
+                coalesce(cast(sum(failed_runs) as bigint), 0) as failed_runs,
+                coalesce(cast(sum(step_executions) as bigint), 0) as step_executions,
+                coalesce(cast(sum(step_retries) as bigint), 0) as step_retries,
+                coalesce(cast(sum(dead_letters) as bigint), 0) as dead_letters,
+                cast(max(queue_depth_max) as bigint) as queue_depth_max,
+                avg(queue_depth_avg) as queue_depth_avg,
+                coalesce(cast(sum(duplicate_deliveries) as bigint), 0) as duplicate_deliveries,
+                coalesce(cast(sum(idempotency_collisions) as bigint), 0)
+                    as idempotency_collisions
+            from hourly
+        )
+        select
+            totals.runs,
+            totals.failed_runs,
+            totals.failed_runs / nullif(totals.runs, 0) as failure_rate,
+            latency.latency_p50_ms,
+            latency.latency_p95_ms,
+            totals.step_executions,
+            totals.step_retries,
+            totals.dead_letters,
+            totals.dead_letters / nullif(totals.step_executions, 0) as dead_letter_rate,
+            totals.queue_depth_max,
+            totals.queue_depth_avg,
+            totals.duplicate_deliveries,
+            totals.idempotency_collisions
+        from totals, latency
+        """,
+        {"start": start, "end": end, "flows": _flow_list(flows)},
+    )
+    return HealthKpis(**record)
+
+
+def query_health_daily(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flows: FlowScope
+) -> pl.DataFrame:
+    """One row per day of the hourly flow-health mart, summed, with rates recomputed from sums.
+
+    Columns: ``day``, ``runs``, ``failed_runs``, ``failure_rate``, ``step_executions``,
+    ``step_retries``, ``dead_letters``, ``dead_letter_rate``, ``duplicate_deliveries``,
+    ``idempotency_collisions``.
+    """
+    return _frame(
+        con,
+        """
+        select
+            cast(hour as date) as day,
+            cast(sum(runs) as bigint) as runs,
+            cast(sum(failed_runs) as bigint) as failed_runs,
+            sum(failed_runs) / nullif(sum(runs), 0) as failure_rate,
+            cast(sum(step_executions) as bigint) as step_executions,
+            cast(sum(step_retries) as bigint) as step_retries,
+            cast(sum(dead_letters) as bigint) as dead_letters,
+            sum(dead_letters) / nullif(sum(step_executions), 0) as dead_letter_rate,
+            cast(sum(duplicate_deliveries) as bigint) as duplicate_deliveries,
+            cast(sum(idempotency_collisions) as bigint) as idempotency_collisions
+        from fct_flow_health_hourly
+        where cast(hour as date) between $start and $end
+          and ($flows is null or list_contains($flows, flow_id))
+        group by 1
+        order by 1
+        """,
+        {"start": start, "end": end, "flows": _flow_list(flows)},
+    )
+
+
+def query_latency_trend(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flows: FlowScope, grain: str
+) -> pl.DataFrame:
+    """End-to-end latency p50/p95 per ``grain`` ("hour" or "day") of run start.
+
+    Columns: ``bucket`` (timestamp), ``runs`` (ended runs), ``latency_p50_ms``, ``latency_p95_ms``.
+    """
+    if grain not in ("hour", "day"):
+        raise ValueError(f"latency grain must be 'hour' or 'day', got {grain!r}")
+    return _frame(
+        con,
+        f"""
+        select
+            date_trunc('{grain}', started_at) as bucket,
+            count(*) as runs,
+            quantile_cont(end_to_end_ms, 0.5) as latency_p50_ms,
+            quantile_cont(end_to_end_ms, 0.95) as latency_p95_ms
+        from fct_flow_runs
+        where ended_at is not null
+          and cast(started_at as date) between $start and $end
+          and ($flows is null or list_contains($flows, flow_id))
+        group by 1
+        order by 1
+        """,
+        {"start": start, "end": end, "flows": _flow_list(flows)},
+    )
+
+
+def query_queue_depth_hourly(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flows: FlowScope
+) -> pl.DataFrame:
+    """Queue depth per hour with samples: the largest sample and the mean of the flows' averages.
+
+    Columns: ``hour``, ``queue_depth_max``, ``queue_depth_avg``.
+    """
+    return _frame(
+        con,
+        """
+        select
+            hour,
+            cast(max(queue_depth_max) as bigint) as queue_depth_max,
+            avg(queue_depth_avg) as queue_depth_avg
+        from fct_flow_health_hourly
+        where queue_depth_max is not null
+          and cast(hour as date) between $start and $end
+          and ($flows is null or list_contains($flows, flow_id))
+        group by hour
+        order by hour
+        """,
+        {"start": start, "end": end, "flows": _flow_list(flows)},
+    )
+
+
+def query_step_reliability(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str
+) -> pl.DataFrame:
+    """Per step of one flow over the range, with rates recomputed from the summed counts.
+
+    Columns: ``step_name``, ``attempts``, ``failed_attempts``, ``attempt_failure_rate``,
+    ``executions``, ``failed_executions``, ``failure_rate``, ``retries``, ``dead_letters``,
+    ``dead_letter_rate``; worst failure rate first.
+    """
+    return _frame(
+        con,
+        """
+        select
+            step_name,
+            cast(sum(attempts) as bigint) as attempts,
+            cast(sum(failed_attempts) as bigint) as failed_attempts,
+            sum(failed_attempts) / nullif(sum(attempts), 0) as attempt_failure_rate,
+            cast(sum(executions) as bigint) as executions,
+            cast(sum(failed_executions) as bigint) as failed_executions,
+            sum(failed_executions) / nullif(sum(executions), 0) as failure_rate,
+            cast(sum(retries) as bigint) as retries,
+            cast(sum(dead_letters) as bigint) as dead_letters,
+            sum(dead_letters) / nullif(sum(executions), 0) as dead_letter_rate
+        from fct_step_reliability_daily
+        where flow_id = $flow_id and day between $start and $end
+        group by step_name
+        order by failure_rate desc nulls last, dead_letter_rate desc nulls last, step_name
+        """,
+        {"start": start, "end": end, "flow_id": flow_id},
+    )
+
+
+def query_flow_hourly(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str
+) -> pl.DataFrame:
+    """The hourly health rows of one flow in the range, oldest first (the mart's columns)."""
+    return _frame(
+        con,
+        """
+        select
+            hour, runs, failed_runs, failure_rate, latency_p50_ms, latency_p95_ms,
+            step_retries, dead_letters, step_executions, dead_letter_rate,
+            queue_depth_avg, queue_depth_max, duplicate_deliveries, idempotency_collisions
+        from fct_flow_health_hourly
+        where flow_id = $flow_id and cast(hour as date) between $start and $end
+        order by hour
+        """,
+        {"start": start, "end": end, "flow_id": flow_id},
+    )
+
+
+def query_failed_runs(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str, limit: int = 50
+) -> pl.DataFrame:
+    """The most recent failed or timed-out runs of one flow in the range, newest first."""
+    return _frame(
+        con,
+        """
+        select
+            started_at, run_id, run_attempt, status, error_type, error_message,
+            step_failures, step_retries, dead_letters, business_key
+        from fct_flow_runs
+        where flow_id = $flow_id and is_failed
+          and cast(started_at as date) between $start and $end
+        order by started_at desc, run_key desc
+        limit $limit
+        """,
+        {"start": start, "end": end, "flow_id": flow_id, "limit": limit},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached loaders the pages call: open the current snapshot, query, close.
+# ---------------------------------------------------------------------------------------------
+
+
+def read_published(
+    query: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run ``query`` on the newest published snapshot of this data directory, then close it."""
+    with open_published(DataDir.resolve()) as con:
+        return query(con, *args, **kwargs)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def snapshot_meta() -> SnapshotMeta:
+    return read_published(query_meta)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def filter_options() -> FilterOptions:
+    return read_published(query_filter_options)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def flows_by_process() -> pl.DataFrame:
+    return read_published(query_flows_by_process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def outcome_kpis(start: date, end: date, process: str | None) -> OutcomeKpis:
+    return read_published(query_outcome_kpis, start, end, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def outcome_daily(start: date, end: date, process: str | None) -> pl.DataFrame:
+    return read_published(query_outcome_daily, start, end, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def health_kpis(start: date, end: date, flows: FlowScope) -> HealthKpis:
+    return read_published(query_health_kpis, start, end, flows)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def health_daily(start: date, end: date, flows: FlowScope) -> pl.DataFrame:
+    return read_published(query_health_daily, start, end, flows)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def latency_trend(start: date, end: date, flows: FlowScope, grain: str) -> pl.DataFrame:
+    return read_published(query_latency_trend, start, end, flows, grain)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def queue_depth_hourly(start: date, end: date, flows: FlowScope) -> pl.DataFrame:
+    return read_published(query_queue_depth_hourly, start, end, flows)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def step_reliability(start: date, end: date, flow_id: str) -> pl.DataFrame:
+    return read_published(query_step_reliability, start, end, flow_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def flow_hourly(start: date, end: date, flow_id: str) -> pl.DataFrame:
+    return read_published(query_flow_hourly, start, end, flow_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def failed_runs(start: date, end: date, flow_id: str) -> pl.DataFrame:
+    return read_published(query_failed_runs, start, end, flow_id)

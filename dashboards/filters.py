@@ -1,0 +1,142 @@
+"""The dashboard filters and their URL form (``?from=&to=&process=&flow=``), as pure functions.
+
+A link reopens the same view: pages read the filters from ``st.query_params`` on load
+(:func:`parse_filters`, invalid values ignored with a warning) and write them back when they
+change (:func:`filters_to_query_params`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+DEFAULT_RANGE_DAYS = 30
+
+FROM_PARAM = "from"
+TO_PARAM = "to"
+PROCESS_PARAM = "process"
+FLOW_PARAM = "flow"
+FILTER_PARAMS = (FROM_PARAM, TO_PARAM, PROCESS_PARAM, FLOW_PARAM)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the published data lets a user choose from."""
+
+    first_day: date
+    last_day: date
+    processes: tuple[str, ...]
+    flow_names: Mapping[str, str] = field(default_factory=dict)  # flow_id -> flow_name
+
+    @property
+    def flows(self) -> tuple[str, ...]:
+        return tuple(self.flow_names)
+
+    def flow_label(self, flow_id: str) -> str:
+        name = self.flow_names.get(flow_id)
+        return f"{name} ({flow_id})" if name and name != flow_id else flow_id
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A date range (UTC days, both ends included), optionally one process and one flow."""
+
+    start: date
+    end: date
+    process: str | None = None
+    flow_id: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous_period(self) -> Filters:
+        """The range of the same length that ends the day before this one starts."""
+        length = timedelta(days=self.days)
+        return replace(self, start=self.start - length, end=self.end - length)
+
+
+def default_range(options: FilterOptions, end: date | None = None) -> tuple[date, date]:
+    """The last :data:`DEFAULT_RANGE_DAYS` days ending at ``end`` (default: the last day of data)."""
+    last = end or options.last_day
+    start = max(options.first_day, last - timedelta(days=DEFAULT_RANGE_DAYS - 1))
+    return min(start, last), last
+
+
+def parse_filters(
+    params: Mapping[str, str | Sequence[str]],
+    options: FilterOptions,
+    *,
+    flow_required: bool = False,
+) -> tuple[Filters, list[str]]:
+    """Filters from URL query parameters, plus one warning per value that was ignored.
+
+    Missing dates fall back to the default range; a date that is not ``YYYY-MM-DD`` or lies
+    outside the data, a ``from`` after ``to``, an unknown process or flow are ignored with a
+    warning. With ``flow_required`` a missing or unknown flow becomes the first known flow.
+    """
+    warnings: list[str] = []
+    span = f"the data covers {options.first_day.isoformat()} to {options.last_day.isoformat()}"
+
+    def _date(name: str) -> date | None:
+        raw = _single(params.get(name))
+        if raw is None:
+            return None
+        try:
+            value = date.fromisoformat(raw)
+        except ValueError:
+            warnings.append(f"Ignored `{name}={raw}` from the URL: not a date like 2026-10-29.")
+            return None
+        if not options.first_day <= value <= options.last_day:
+            warnings.append(f"Ignored `{name}={raw}` from the URL: {span}.")
+            return None
+        return value
+
+    start, end = _date(FROM_PARAM), _date(TO_PARAM)
+    if start is not None and end is not None and start > end:
+        warnings.append(
+            f"Ignored `from={start}` and `to={end}` from the URL: `from` is after `to`; "
+            f"showing the last {DEFAULT_RANGE_DAYS} days instead."
+        )
+        start = end = None
+    default_start, default_end = default_range(options, end)
+    start = start or default_start
+    end = end or default_end
+
+    process = _single(params.get(PROCESS_PARAM))
+    if process is not None and process not in options.processes:
+        known = ", ".join(options.processes) or "none"
+        warnings.append(f"Ignored `process={process}` from the URL: known processes are {known}.")
+        process = None
+
+    flow_id = _single(params.get(FLOW_PARAM))
+    if flow_id is not None and flow_id not in options.flow_names:
+        warnings.append(
+            f"Ignored `flow={flow_id}` from the URL: no flow with that id in the published data."
+        )
+        flow_id = None
+    if flow_required and flow_id is None and options.flows:
+        flow_id = options.flows[0]
+
+    return Filters(start=start, end=end, process=process, flow_id=flow_id), warnings
+
+
+def filters_to_query_params(filters: Filters) -> dict[str, str]:
+    """The URL query parameters that reopen ``filters`` (process and flow only when chosen)."""
+    params = {FROM_PARAM: filters.start.isoformat(), TO_PARAM: filters.end.isoformat()}
+    if filters.process is not None:
+        params[PROCESS_PARAM] = filters.process
+    if filters.flow_id is not None:
+        params[FLOW_PARAM] = filters.flow_id
+    return params
+
+
+def _single(value: str | Sequence[str] | None) -> str | None:
+    """The last value of a query parameter given once or repeated; blank counts as absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = value[-1] if len(value) else ""
+    value = value.strip()
+    return value or None

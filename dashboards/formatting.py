@@ -1,0 +1,102 @@
+"""How numbers read on the dashboard: durations, rates, counts and their deltas.
+
+Pure functions; ``None`` (no data) always reads as an em dash, never as zero.
+"""
+
+from __future__ import annotations
+
+MISSING = "—"
+
+_MINUTE = 60.0
+_HOUR = 3600.0
+_DAY = 86400.0
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration in the largest unit that keeps it readable: "850 ms", "42.0 s", "2.4 h", "3.1 d"."""
+    if seconds is None:
+        return MISSING
+    magnitude = abs(seconds)
+    if magnitude < 1.0:
+        return f"{seconds * 1000:.0f} ms"
+    if magnitude < _MINUTE:
+        return f"{seconds:.1f} s"
+    if magnitude < _HOUR:
+        return f"{seconds / _MINUTE:.1f} min"
+    if magnitude < _DAY:
+        return f"{seconds / _HOUR:.1f} h"
+    return f"{seconds / _DAY:.1f} d"
+
+
+def format_duration_ms(milliseconds: float | None) -> str:
+    """:func:`format_duration` for a duration given in milliseconds."""
+    return MISSING if milliseconds is None else format_duration(milliseconds / 1000.0)
+
+
+def format_rate(rate: float | None) -> str:
+    """A rate in [0, 1] as a percentage with one decimal: 0.032 -> "3.2%"."""
+    return MISSING if rate is None else f"{rate:.1%}"
+
+
+def format_count(count: float | None) -> str:
+    """A whole count with thousands separators; a non-integer keeps one decimal."""
+    if count is None:
+        return MISSING
+    if float(count).is_integer():
+        return f"{int(count):,}"
+    return f"{count:,.1f}"
+
+
+def _sign(value: float) -> str:
+    if value > 0:
+        return "+"
+    if value < 0:
+        return "-"
+    return "±"
+
+
+def duration_delta(current: float | None, previous: float | None) -> str | None:
+    """Signed change of a duration in seconds ("+30.0 min"); ``None`` when either side is missing."""
+    if current is None or previous is None:
+        return None
+    change = current - previous
+    return _sign(change) + format_duration(abs(change))
+
+
+def duration_ms_delta(current: float | None, previous: float | None) -> str | None:
+    """:func:`duration_delta` for durations given in milliseconds."""
+    if current is None or previous is None:
+        return None
+    return duration_delta(current / 1000.0, previous / 1000.0)
+
+
+def rate_delta(current: float | None, previous: float | None) -> str | None:
+    """Change of a rate in percentage points: 0.05 vs 0.03 -> "+2.0 pp"."""
+    if current is None or previous is None:
+        return None
+    change = (current - previous) * 100.0
+    return f"{_sign(change)}{abs(change):.1f} pp"
+
+
+def count_delta(current: float | None, previous: float | None) -> str | None:
+    """Signed change of a count: 12 vs 9 -> "+3"."""
+    if current is None or previous is None:
+        return None
+    change = current - previous
+    return _sign(change) + format_count(abs(change))
+
+
+def is_no_change(delta: str | None) -> bool:
+    """True for a delta that says "nothing changed" (it starts with ±)."""
+    return delta is not None and delta.startswith("±")
+
+
+def duration_axis(max_seconds: float | None) -> tuple[str, float]:
+    """Axis unit and divisor for a series of durations whose largest value is ``max_seconds``."""
+    if max_seconds is None or max_seconds < _MINUTE:
+        return "s", 1.0
+    if max_seconds < _HOUR:
+        return "min", _MINUTE
+    if max_seconds < 2 * _DAY:
+        return "h", _HOUR
+    return "d", _DAY

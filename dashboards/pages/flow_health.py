@@ -1,0 +1,75 @@
+"""Flow health: reliability of one flow — its steps' failures, retries and dead letters, and its
+hourly health."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts, data, ui
+from dashboards.formatting import (
+    format_count,
+    format_duration_ms,
+    format_rate,
+)
+
+RATE_COLUMN = st.column_config.NumberColumn(format="percent")
+
+
+def render() -> None:
+    st.title("Flow health")
+    ui.show_data_as_of(data.snapshot_meta())
+    options = data.filter_options()
+    if not options.flows:
+        st.info("No flow runs are published yet: ingest flow run logs, then `flowledger build`.")
+        return
+    filters = ui.filter_bar(options, page="flow_health", with_process=False, flow_required=True)
+    flow_id = filters.flow_id
+    assert flow_id is not None, "flow_required always picks a flow"
+    st.subheader(options.flow_label(flow_id))
+
+    health = data.health_kpis(filters.start, filters.end, (flow_id,))
+    columns = st.columns(6)
+    tiles = [
+        ("Runs", format_count(health.runs)),
+        ("Failure rate", format_rate(health.failure_rate)),
+        ("Latency p95", format_duration_ms(health.latency_p95_ms)),
+        ("Step retries", format_count(health.step_retries)),
+        ("Dead-letter rate", format_rate(health.dead_letter_rate)),
+        (
+            "Duplicates / collisions",
+            f"{format_count(health.duplicate_deliveries)} / "
+            f"{format_count(health.idempotency_collisions)}",
+        ),
+    ]
+    for column, (label, value) in zip(columns, tiles, strict=True):
+        with column:
+            ui.kpi(label, value)
+
+    st.markdown("#### Steps")
+    steps = data.step_reliability(filters.start, filters.end, flow_id)
+    st.dataframe(
+        steps,
+        hide_index=True,
+        column_config={
+            "attempt_failure_rate": RATE_COLUMN,
+            "failure_rate": RATE_COLUMN,
+            "dead_letter_rate": RATE_COLUMN,
+        },
+    )
+    ui.chart(charts.step_failure_bars(steps))
+
+    st.markdown("#### Hourly health")
+    hourly = data.flow_hourly(filters.start, filters.end, flow_id)
+    ui.chart(charts.flow_runs_hourly(hourly))
+    ui.chart(charts.latency_trend(hourly, time_column="hour"))
+    ui.chart(charts.queue_depth_trend(hourly))
+
+    st.markdown("#### Recent failed runs")
+    failed = data.failed_runs(filters.start, filters.end, flow_id)
+    if failed.is_empty():
+        st.caption("No failed or timed-out runs in this range.")
+    else:
+        st.dataframe(failed, hide_index=True)
+
+
+ui.run_page(render)

@@ -1,0 +1,29 @@
+"""The flowledger dashboard: page config and navigation only; each page lives in ``pages/``.
+
+Run it with ``streamlit run dashboards/streamlit_app.py`` (``FLOWLEDGER_HOME`` picks the data
+directory). ``dashboards`` and ``flowledger`` are imported from the installed package, so no
+``sys.path`` changes are needed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="flowledger", page_icon=":material/monitoring:", layout="wide")
+
+pages = [
+    st.Page(
+        "pages/leadership.py",
+        title="Leadership — outcomes and health",
+        icon=":material/insights:",
+        url_path="leadership",
+        default=True,
+    ),
+    st.Page(
+        "pages/flow_health.py",
+        title="Flow health",
+        icon=":material/monitor_heart:",
+        url_path="flow-health",
+    ),
+]
+st.navigation(pages).run()

@@ -1,0 +1,159 @@
+"""Streamlit pieces every page shares: error handling, the "data as of" line, the URL-backed
+filter bar and the KPI tile. Pages stay thin by composing these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import duckdb
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import data
+from dashboards.filters import (
+    FILTER_PARAMS,
+    FilterOptions,
+    Filters,
+    filters_to_query_params,
+    parse_filters,
+)
+from dashboards.formatting import is_no_change
+from flowledger.warehouse import NothingPublished
+
+NOTHING_PUBLISHED_MESSAGE = (
+    "Nothing is published yet in this data directory. Run `flowledger build` (or "
+    "`flowledger demo --no-serve` for demo data) to build and publish the marts, then reload "
+    "this page."
+)
+ALL = "(all)"
+
+
+def run_page(render: Callable[[], None]) -> None:
+    """Render a page; before the first build say so, and show a read error instead of crashing."""
+    try:
+        render()
+    except NothingPublished as exc:
+        st.info(f"{NOTHING_PUBLISHED_MESSAGE}\n\n{exc}")
+    except duckdb.Error as exc:
+        st.error(
+            f"Could not read the published marts ({type(exc).__name__}): {exc}\n\n"
+            "If a build just finished, reload the page; if this persists, rebuild the marts "
+            "with `flowledger build`."
+        )
+
+
+def format_snapshot_time(text: str) -> str:
+    """An ISO timestamp from ``_meta`` as "2026-10-29 12:00 UTC"; unreadable text is shown as is."""
+    parsed = data.parse_timestamp(text)
+    return f"{parsed:%Y-%m-%d %H:%M} UTC" if parsed else (text or "unknown")
+
+
+def data_as_of_text(meta: data.SnapshotMeta) -> str:
+    return (
+        f"Data as of {format_snapshot_time(meta.data_as_of)} "
+        f"(built {format_snapshot_time(meta.built_at)})"
+    )
+
+
+def show_data_as_of(meta: data.SnapshotMeta) -> None:
+    st.caption(data_as_of_text(meta))
+
+
+def filter_bar(
+    options: FilterOptions,
+    *,
+    page: str,
+    with_process: bool = True,
+    flow_required: bool = False,
+) -> Filters:
+    """Date range, process and flow pickers seeded from the URL and written back to it.
+
+    ``page`` namespaces the widget keys. Invalid URL values are ignored with a visible warning.
+    """
+    params = st.query_params.to_dict()
+    parsed, warnings = parse_filters(params, options, flow_required=flow_required)
+    for warning in warnings:
+        st.warning(warning)
+
+    range_key, process_key, flow_key = f"{page}.range", f"{page}.process", f"{page}.flow"
+    seeds = {
+        range_key: (parsed.start, parsed.end),
+        process_key: parsed.process or ALL,
+        flow_key: parsed.flow_id or ALL,
+    }
+    for key, seed in seeds.items():
+        if key not in st.session_state:
+            st.session_state[key] = seed
+
+    columns = st.columns([2, 1, 1] if with_process else [2, 2])
+    with columns[0]:
+        picked = st.date_input(
+            "Date range (UTC)",
+            min_value=options.first_day,
+            max_value=options.last_day,
+            key=range_key,
+            format="YYYY-MM-DD",
+        )
+    start, end = _complete_range(picked, parsed)
+    process: str | None = None
+    if with_process:
+        with columns[1]:
+            process = _none_for_all(
+                st.selectbox("Process", (ALL, *options.processes), key=process_key)
+            )
+    flow_choices = options.flows if flow_required else (ALL, *options.flows)
+    with columns[-1]:
+        flow_id = _none_for_all(
+            st.selectbox(
+                "Flow",
+                flow_choices,
+                key=flow_key,
+                format_func=lambda value: value if value == ALL else options.flow_label(value),
+            )
+        )
+    filters = Filters(start=start, end=end, process=process, flow_id=flow_id)
+    write_query_params(filters)
+    return filters
+
+
+def write_query_params(filters: Filters) -> None:
+    """Make the URL say ``filters``; other query parameters are left alone."""
+    wanted = filters_to_query_params(filters)
+    for name in FILTER_PARAMS:
+        if name in wanted:
+            if st.query_params.get(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
+def _complete_range(picked: object, fallback: Filters) -> tuple[date, date]:
+    """While a user has picked only the first day of a range, keep the last complete range."""
+    if isinstance(picked, tuple | list) and len(picked) == 2:
+        return picked[0], picked[1]
+    return fallback.start, fallback.end
+
+
+def _none_for_all(choice: str | None) -> str | None:
+    return None if choice in (None, ALL) else choice
+
+
+def kpi(
+    label: str,
+    value: str,
+    delta: str | None = None,
+    *,
+    lower_is_better: bool = False,
+    help: str | None = None,
+) -> None:
+    """One headline number; the delta is against the previous period of the same length."""
+    if delta is None or is_no_change(delta):
+        color = "off"
+    else:
+        color = "inverse" if lower_is_better else "normal"
+    st.metric(label, value, delta, delta_color=color, help=help, border=True)
+
+
+def chart(figure: go.Figure) -> None:
+    st.plotly_chart(figure, width="stretch", config={"displaylogo": False})

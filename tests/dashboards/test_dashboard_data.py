@@ -1,0 +1,225 @@
+"""Queries over the hand-made snapshot (tests/dashboards/dashboard_snapshot.py).
+
+Cycle times of the cases completed in the default range 2026-09-30..2026-10-29, in hours:
+quote_to_cash 1, 2, 3, 4, 10 and cart_to_fulfillment 24, 48. quantile_cont at p interpolates
+at position p * (n - 1) of the sorted values.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dashboard_snapshot import build_published_snapshot
+from polars.testing import assert_frame_equal
+
+from dashboards import data
+from flowledger.settings import DataDir
+from flowledger.warehouse import NothingPublished, open_published
+
+HOUR = 3600.0
+START, END = date(2026, 9, 30), date(2026, 10, 29)
+PREVIOUS_START, PREVIOUS_END = date(2026, 8, 31), date(2026, 9, 29)
+CONTRACT_SYNC = ("q2c-contract-sync",)
+
+
+@pytest.fixture
+def con(published_home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with open_published(DataDir.resolve()) as connection:
+        yield connection
+
+
+def test_meta_and_filter_options(con: duckdb.DuckDBPyConnection) -> None:
+    meta = data.query_meta(con)
+    assert meta.data_as_of == "2026-10-29T12:00:00Z"
+    assert meta.built_at == "2026-10-29T12:05:00Z"
+    assert meta.data_as_of_date == date(2026, 10, 29)
+    options = data.query_filter_options(con)
+    assert (options.first_day, options.last_day) == (date(2026, 9, 10), date(2026, 10, 29))
+    assert options.processes == ("cart_to_fulfillment", "quote_to_cash")
+    assert options.flows == ("c2f-order-intake", "q2c-contract-sync")
+    assert options.flow_names["q2c-contract-sync"] == "Quote to contract sync"
+
+
+def test_range_cycle_time_quantiles_over_all_processes(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_outcome_kpis(con, START, END, None)
+    # sorted 1, 2, 3, 4, 10, 24, 48 h: median = 4 h; p95 at 5.7 = 24 + 0.7 * (48 - 24) = 40.8 h
+    assert kpis.cycle_time_median_seconds == pytest.approx(4 * HOUR)
+    assert kpis.cycle_time_p95_seconds == pytest.approx(40.8 * HOUR)
+    assert kpis.cases_completed == 7
+    # started in range: Q1..Q6 and O1, O2 = 8; with rework Q2, Q5, O2 = 3
+    assert (kpis.cases_started, kpis.cases_with_rework) == (8, 3)
+    assert kpis.rework_rate == pytest.approx(3 / 8)
+
+
+def test_range_quantiles_for_one_process(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_outcome_kpis(con, START, END, "quote_to_cash")
+    # 1, 2, 3, 4, 10 h: median 3 h; p95 at 3.8 = 4 + 0.8 * 6 = 8.8 h
+    assert kpis.cycle_time_median_seconds == pytest.approx(3 * HOUR)
+    assert kpis.cycle_time_p95_seconds == pytest.approx(8.8 * HOUR)
+    assert (kpis.cases_completed, kpis.cases_started, kpis.cases_with_rework) == (5, 6, 2)
+    assert kpis.rework_rate == pytest.approx(2 / 6)
+
+
+def test_rework_rate_is_weighted_not_an_average_of_daily_rates(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # cart_to_fulfillment 2026-09-20..2026-10-05: 09-20 started 1 (rate 0), 10-05 started 2 with
+    # 1 rework (rate 0.5). Weighted: 1 / 3; the mean of the daily rates would be 0.25.
+    kpis = data.query_outcome_kpis(con, date(2026, 9, 20), date(2026, 10, 5), "cart_to_fulfillment")
+    assert kpis.rework_rate == pytest.approx(1 / 3)
+
+
+def test_previous_period(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_outcome_kpis(con, PREVIOUS_START, PREVIOUS_END, None)
+    # Q0 6 h and O3 24 h: median 15 h, p95 = 6 + 0.95 * 18 = 23.1 h
+    assert kpis.cycle_time_median_seconds == pytest.approx(15 * HOUR)
+    assert kpis.cycle_time_p95_seconds == pytest.approx(23.1 * HOUR)
+    assert kpis.rework_rate == pytest.approx(1 / 2)
+
+
+def test_empty_range_has_no_quantiles_and_no_rates(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_outcome_kpis(con, date(2026, 10, 10), date(2026, 10, 20), None)
+    assert kpis == data.OutcomeKpis(0, 0, None, None, 0, None)
+
+
+def test_outcome_daily(con: duckdb.DuckDBPyConnection) -> None:
+    daily = data.query_outcome_daily(con, START, END, None)
+    assert daily["day"].to_list() == [date(2026, 10, day) for day in (1, 2, 3, 4, 5, 6, 7, 28)]
+    assert sum(daily["cases_completed"].to_list()) == 7
+    third = daily.row(2, named=True)
+    # 2026-10-03: Q3 3 h and Q4 4 h: median 3.5 h, p95 3 + 0.95 = 3.95 h
+    assert third["cycle_time_median_seconds"] == pytest.approx(3.5 * HOUR)
+    assert third["cycle_time_p95_seconds"] == pytest.approx(3.95 * HOUR)
+    fifth = daily.row(4, named=True)
+    assert (fifth["cases_started"], fifth["rework_rate"], fifth["cycle_time_median_seconds"]) == (
+        2,
+        0.5,
+        None,
+    )
+
+
+def test_daily_quantiles_match_the_mart_for_one_process(con: duckdb.DuckDBPyConnection) -> None:
+    ours = data.query_outcome_daily(con, START, END, "quote_to_cash")
+    mart = con.sql(
+        "select day, cycle_time_median_seconds, cycle_time_p95_seconds from fct_process_daily "
+        "where process_name = 'quote_to_cash' and day between '2026-09-30' and '2026-10-29' "
+        "order by day"
+    ).pl()
+    assert_frame_equal(ours.select(mart.columns), mart, check_exact=False)
+
+
+def test_health_kpis_all_flows(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_health_kpis(con, START, END, None)
+    # ended runs' end-to-end ms sorted: 500, 1000, 1500, 2000, 3000, 4000, 10000
+    assert kpis.latency_p50_ms == pytest.approx(2000)
+    assert kpis.latency_p95_ms == pytest.approx(4000 + 0.7 * 6000)
+    assert (kpis.runs, kpis.failed_runs) == (8, 3)
+    assert kpis.failure_rate == pytest.approx(3 / 8)
+    assert (kpis.step_retries, kpis.dead_letters, kpis.step_executions) == (6, 3, 17)
+    assert kpis.dead_letter_rate == pytest.approx(3 / 17)
+    assert kpis.queue_depth_max == 12
+    assert kpis.queue_depth_avg == pytest.approx((3.0 + 8.5 + 2.0 + 4.0) / 4)
+    assert (kpis.duplicate_deliveries, kpis.idempotency_collisions) == (1, 1)
+
+
+def test_health_kpis_one_flow_and_no_flows(con: duckdb.DuckDBPyConnection) -> None:
+    kpis = data.query_health_kpis(con, START, END, CONTRACT_SYNC)
+    assert kpis.latency_p50_ms == pytest.approx(3000)
+    assert kpis.latency_p95_ms == pytest.approx(8800)
+    assert kpis.failure_rate == pytest.approx(2 / 6)
+    assert kpis.dead_letter_rate == pytest.approx(1 / 11)
+    assert kpis.queue_depth_avg == pytest.approx(4.5)
+    nothing = data.query_health_kpis(con, START, END, ())
+    assert (nothing.runs, nothing.failure_rate, nothing.latency_p50_ms) == (0, None, None)
+
+
+def test_health_daily_recomputes_rates_from_sums(con: duckdb.DuckDBPyConnection) -> None:
+    daily = data.query_health_daily(con, START, END, None)
+    first = daily.row(0, named=True)
+    assert first["day"] == date(2026, 10, 1)
+    assert (first["runs"], first["failed_runs"], first["dead_letter_rate"]) == (2, 1, 0.25)
+    third = daily.row(2, named=True)
+    # 2026-10-03: hours 10:00 (1 run, failed) and 11:00 (1 run, not failed)
+    assert (third["runs"], third["failure_rate"], third["step_executions"]) == (2, 0.5, 3)
+    fourth = daily.row(3, named=True)
+    assert (fourth["runs"], fourth["failure_rate"]) == (0, None)
+
+
+def test_latency_trend_by_day_and_hour(con: duckdb.DuckDBPyConnection) -> None:
+    by_day = data.query_latency_trend(con, START, END, None, "day")
+    assert by_day["runs"].to_list() == [2, 2, 1, 2]
+    # 2026-10-05: 500 and 1500 ms of the order-intake flow
+    assert by_day.row(3, named=True)["latency_p50_ms"] == pytest.approx(1000)
+    assert by_day.row(3, named=True)["latency_p95_ms"] == pytest.approx(1450)
+    by_hour = data.query_latency_trend(con, date(2026, 10, 1), date(2026, 10, 1), None, "hour")
+    assert by_hour["latency_p95_ms"].to_list() == pytest.approx([1950])
+    with pytest.raises(ValueError, match="grain"):
+        data.query_latency_trend(con, START, END, None, "week")
+    assert data.latency_grain(3) == "hour" and data.latency_grain(4) == "day"
+
+
+def test_queue_depth_hourly_skips_hours_without_samples(con: duckdb.DuckDBPyConnection) -> None:
+    queue = data.query_queue_depth_hourly(con, START, END, None)
+    assert queue["queue_depth_max"].to_list() == [5, 12, 2, 6]
+    assert queue["queue_depth_avg"].to_list() == [3.0, 8.5, 2.0, 4.0]
+
+
+def test_step_reliability_sums_days(con: duckdb.DuckDBPyConnection) -> None:
+    steps = data.query_step_reliability(con, START, END, "q2c-contract-sync")
+    assert steps["step_name"].to_list() == ["post contract", "fetch quote"]
+    post = steps.row(0, named=True)
+    # days 10-01, 10-02, 10-03: attempts 3+2+4, failed attempts 2+0+3, executions 2+2+2
+    assert (post["attempts"], post["failed_attempts"], post["executions"]) == (9, 5, 6)
+    assert post["attempt_failure_rate"] == pytest.approx(5 / 9)
+    assert post["failure_rate"] == pytest.approx(2 / 6)
+    assert (post["retries"], post["dead_letters"]) == (3, 1)
+    assert post["dead_letter_rate"] == pytest.approx(1 / 6)
+
+
+def test_flow_hourly_and_failed_runs(con: duckdb.DuckDBPyConnection) -> None:
+    hourly = data.query_flow_hourly(con, START, END, "q2c-contract-sync")
+    assert hourly["runs"].to_list() == [2, 2, 1, 1, 0]
+    failed = data.query_failed_runs(con, START, END, "q2c-contract-sync")
+    assert failed["run_id"].to_list() == ["r5", "r2"]
+    assert failed["status"].to_list() == ["timed_out", "failed"]
+
+
+def test_flow_scope(con: duckdb.DuckDBPyConnection) -> None:
+    by_process = data.query_flows_by_process(con)
+    assert data.flows_serving(by_process, "quote_to_cash") == CONTRACT_SYNC
+    assert data.flows_serving(by_process, "ticket_escalation") == ()
+    assert data.flow_scope("c2f-order-intake", "quote_to_cash", by_process) == ("c2f-order-intake",)
+    assert data.flow_scope(None, "quote_to_cash", by_process) == CONTRACT_SYNC
+    assert data.flow_scope(None, None, by_process) is None
+
+
+def test_parse_timestamp() -> None:
+    assert str(data.parse_timestamp("2026-10-29T12:00:00Z")) == "2026-10-29 12:00:00"
+    assert str(data.parse_timestamp("2026-10-29T14:00:00+02:00")) == "2026-10-29 12:00:00"
+    assert data.parse_timestamp("soon") is None
+    assert data.parse_timestamp("") is None
+
+
+def test_cached_loaders_read_the_current_snapshot(published_home: Path) -> None:
+    assert data.snapshot_meta().data_as_of == "2026-10-29T12:00:00Z"
+    assert data.outcome_kpis(START, END, None).cases_completed == 7
+    assert data.health_kpis(START, END, CONTRACT_SYNC).runs == 6
+    assert isinstance(data.step_reliability(START, END, "q2c-contract-sync"), pl.DataFrame)
+    newer = {
+        "built_at": "2026-10-30T08:00:00Z",
+        "data_as_of": "2026-10-30T07:00:00Z",
+        "flowledger_version": "0.1.0",
+        "dbt_version": "1.11.0",
+    }
+    build_published_snapshot(published_home, newer)
+    assert data.snapshot_meta().data_as_of == "2026-10-29T12:00:00Z"  # cached for the TTL
+    data.snapshot_meta.clear()
+    assert data.snapshot_meta().data_as_of == "2026-10-30T07:00:00Z"
+
+
+def test_loaders_raise_nothing_published(empty_home: Path) -> None:
+    with pytest.raises(NothingPublished, match="flowledger build"):
+        data.snapshot_meta()

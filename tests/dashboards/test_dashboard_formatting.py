@@ -1,0 +1,62 @@
+from dashboards.formatting import (
+    MISSING,
+    count_delta,
+    duration_axis,
+    duration_delta,
+    duration_ms_delta,
+    format_count,
+    format_duration,
+    format_duration_ms,
+    format_rate,
+    is_no_change,
+    rate_delta,
+)
+
+
+def test_durations_use_the_largest_readable_unit() -> None:
+    assert format_duration(0.85) == "850 ms"
+    assert format_duration(42) == "42.0 s"
+    assert format_duration(90) == "1.5 min"
+    assert format_duration(2.4 * 3600) == "2.4 h"
+    assert format_duration(3.1 * 86400) == "3.1 d"
+    assert format_duration(None) == MISSING
+
+
+def test_milliseconds_read_like_durations() -> None:
+    assert format_duration_ms(850) == "850 ms"
+    assert format_duration_ms(8200) == "8.2 s"
+    assert format_duration_ms(None) == MISSING
+
+
+def test_rates_and_counts() -> None:
+    assert format_rate(0.375) == "37.5%"
+    assert format_rate(3 / 17) == "17.6%"
+    assert format_rate(None) == MISSING
+    assert format_count(1234) == "1,234"
+    assert format_count(0.2) == "0.2"
+    assert format_count(None) == MISSING
+
+
+def test_deltas_carry_a_sign_and_the_unit() -> None:
+    assert duration_delta(4 * 3600, 15 * 3600) == "-11.0 h"
+    assert duration_delta(3600, 3600) == "±0 ms"
+    assert duration_ms_delta(8200, 8000) == "+200 ms"
+    assert rate_delta(0.375, 0.5) == "-12.5 pp"
+    assert count_delta(7, 2) == "+5"
+    assert count_delta(1, 1) == "±0"
+    assert is_no_change("±0") and not is_no_change("+5") and not is_no_change(None)
+
+
+def test_deltas_need_both_periods() -> None:
+    assert duration_delta(None, 3600) is None
+    assert duration_ms_delta(1000, None) is None
+    assert rate_delta(0.1, None) is None
+    assert count_delta(None, 1) is None
+
+
+def test_duration_axis_follows_the_largest_value() -> None:
+    assert duration_axis(None) == ("s", 1.0)
+    assert duration_axis(59) == ("s", 1.0)
+    assert duration_axis(600) == ("min", 60.0)
+    assert duration_axis(36 * 3600) == ("h", 3600.0)
+    assert duration_axis(2 * 86400) == ("d", 86400.0)
