@@ -1,0 +1,185 @@
+"""The ODCS data contracts in ``contracts/`` as typed objects, and the raw-table DDL they imply.
+
+The YAML files are the single source of truth: which fields a record kind has, their logical
+types, which are required, the natural key, closed value sets, patterns, minimums and which
+fields must have secrets scrubbed. Everything ingest checks is derived from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowledger.settings import CONTRACTS_DIR
+
+
+class RecordKind(StrEnum):
+    """One kind of record; each has one contract and one raw table."""
+
+    FLOW_RUN = "flow_run"
+    STEP_RUN = "step_run"
+    QUEUE_DEPTH_SAMPLE = "queue_depth_sample"
+    BUSINESS_EVENT = "business_event"
+
+
+class LogicalType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+    OBJECT = "object"
+
+
+#: The fixed mapping from ODCS logical types to raw-table column types.
+DUCKDB_TYPES: Mapping[LogicalType, str] = {
+    LogicalType.STRING: "VARCHAR",
+    LogicalType.INTEGER: "BIGINT",
+    LogicalType.NUMBER: "DOUBLE",
+    LogicalType.BOOLEAN: "BOOLEAN",
+    LogicalType.TIMESTAMP: "TIMESTAMP",
+    LogicalType.OBJECT: "VARCHAR",
+}
+
+#: Ingest metadata appended to every raw table after the contract's properties.
+METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_batch_id", "VARCHAR"),
+    ("_ingested_at", "TIMESTAMP"),
+    ("_source_file", "VARCHAR"),
+    ("_row_number", "BIGINT"),
+    ("_payload_hash", "VARCHAR"),
+)
+
+SCRUB_SECRETS = "scrub_secrets"
+
+
+class ContractError(ValueError):
+    """A contract file is missing or does not say what ingest needs."""
+
+
+@dataclass(frozen=True)
+class Property:
+    """One field of a contract."""
+
+    name: str
+    logical_type: LogicalType
+    required: bool = False
+    primary_key_position: int | None = None
+    valid_values: tuple[str, ...] | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    scrub_secrets: bool = False
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.logical_type]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One record kind's contract: its raw table and its properties in contract order."""
+
+    kind: RecordKind
+    table: str
+    properties: tuple[Property, ...]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(prop.name for prop in self.properties)
+
+    @property
+    def natural_key(self) -> tuple[str, ...]:
+        keyed = [prop for prop in self.properties if prop.primary_key_position is not None]
+        return tuple(prop.name for prop in sorted(keyed, key=lambda p: p.primary_key_position or 0))
+
+    def property(self, name: str) -> Property:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        raise KeyError(f"contract {self.kind} has no property {name!r}")
+
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """Every raw-table column with its DuckDB type: contract properties, then metadata."""
+        return tuple((p.name, p.duckdb_type) for p in self.properties) + METADATA_COLUMNS
+
+    def ddl(self) -> str:
+        columns = ",\n    ".join(f'"{name}" {sql_type}' for name, sql_type in self.columns())
+        return f"CREATE TABLE IF NOT EXISTS {self.table} (\n    {columns}\n)"
+
+
+def load_contract(path: Path) -> Contract:
+    """Read one ODCS YAML file."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ContractError(f"cannot read contract {path}: {error}") from error
+    schemas = document.get("schema") or []
+    if len(schemas) != 1:
+        raise ContractError(f"{path}: expected exactly one schema object, found {len(schemas)}")
+    schema = schemas[0]
+    try:
+        kind = RecordKind(schema["name"])
+    except (KeyError, ValueError):
+        raise ContractError(
+            f"{path}: schema name {schema.get('name')!r} is not one of "
+            f"{', '.join(k.value for k in RecordKind)}"
+        ) from None
+    table = schema.get("physicalName")
+    if not table:
+        raise ContractError(f"{path}: schema {kind} has no physicalName (the raw table)")
+    properties = tuple(_parse_property(path, raw) for raw in schema.get("properties") or [])
+    if not properties:
+        raise ContractError(f"{path}: schema {kind} has no properties")
+    return Contract(kind=kind, table=table, properties=properties)
+
+
+def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[RecordKind, Contract]:
+    """Every record kind's contract, read from ``<directory>/<kind>.odcs.yaml``."""
+    contracts: dict[RecordKind, Contract] = {}
+    for kind in RecordKind:
+        path = directory / f"{kind.value}.odcs.yaml"
+        if not path.exists():
+            raise ContractError(f"contract for {kind} not found: expected {path}")
+        contracts[kind] = load_contract(path)
+    return contracts
+
+
+def _parse_property(path: Path, raw: Mapping[str, Any]) -> Property:
+    name = raw.get("name")
+    if not name:
+        raise ContractError(f"{path}: a property has no name: {dict(raw)}")
+    try:
+        logical_type = LogicalType(raw.get("logicalType"))
+    except ValueError:
+        raise ContractError(
+            f"{path}: property {name!r} has logicalType {raw.get('logicalType')!r}; "
+            f"expected one of {', '.join(t.value for t in LogicalType)}"
+        ) from None
+    options = raw.get("logicalTypeOptions") or {}
+    minimum = options.get("minimum")
+    return Property(
+        name=name,
+        logical_type=logical_type,
+        required=bool(raw.get("required", False)),
+        primary_key_position=(int(raw["primaryKeyPosition"]) if raw.get("primaryKey") else None),
+        valid_values=_valid_values(raw.get("quality") or []),
+        pattern=options.get("pattern"),
+        minimum=float(minimum) if minimum is not None else None,
+        scrub_secrets=any(
+            item.get("property") == "redaction" and item.get("value") == SCRUB_SECRETS
+            for item in raw.get("customProperties") or []
+        ),
+    )
+
+
+def _valid_values(quality: list[Mapping[str, Any]]) -> tuple[str, ...] | None:
+    for rule in quality:
+        arguments = rule.get("arguments") or {}
+        if rule.get("metric") == "invalidValues" and "validValues" in arguments:
+            return tuple(str(value) for value in arguments["validValues"])
+    return None

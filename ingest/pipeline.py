@@ -1,0 +1,85 @@
+"""``ingest_paths``: land files into the warehouse under the writer lock, one batch per file."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flowledger.settings import DataDir
+from flowledger.warehouse import open_warehouse
+from ingest.contracts import RecordKind, load_contracts
+from ingest.landing import FileLanding
+from ingest.readers import DEFAULT_BATCH_ROWS, UnreadableFile, detect_kind, open_source
+from ingest.scrub import load_pii_key, scrub_secrets
+from ingest.summary import FileResult, IngestSummary
+from ingest.tables import ensure_raw_tables
+
+#: DuckDB may use this much memory while ingesting; staged rows beyond it spill to disk.
+DUCKDB_MEMORY_LIMIT = "1GB"
+
+
+def ingest_paths(
+    paths: Sequence[Path],
+    data_dir: DataDir,
+    *,
+    kind: RecordKind | str | None = None,
+    progress: Callable[[str], None] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> IngestSummary:
+    """Land every file in ``paths``; a file that cannot be read is reported, the others still land.
+
+    ``kind`` forces one record kind for every file; otherwise each file's kind is detected from
+    its columns. Takes the warehouse writer lock (waiting while another writer holds it).
+    """
+    forced_kind = RecordKind(kind) if kind is not None else None
+    report = progress or (lambda message: None)
+    contracts = load_contracts()
+    pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
+    summary = IngestSummary()
+    with open_warehouse(data_dir) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        ensure_raw_tables(con)
+        for raw_path in paths:
+            path = Path(raw_path)
+            try:
+                source = open_source(path)
+                file_kind = forced_kind or _detect(source.columns(), path)
+                report(f"ingesting {path} as {file_kind.value}")
+                landing = FileLanding(
+                    con=con,
+                    contract=contracts[file_kind],
+                    source=source,
+                    landing_root=data_dir.landing,
+                    pii_key=pii_key,
+                    batch_rows=batch_rows,
+                    progress=report,
+                )
+                result = landing.run()
+            except UnreadableFile as error:
+                result = FileResult(path=path, error=scrub_secrets(str(error)))
+            except Exception as error:  # one bad file must not stop the others
+                message = f"{path}: could not be ingested ({type(error).__name__}: {error})"
+                result = FileResult(path=path, error=scrub_secrets(message))
+            if result.failed:
+                report(f"skipped {path}: {result.error}")
+            else:
+                report(
+                    f"{path.name}: {result.accepted:,} accepted, {result.duplicates:,} duplicates, "
+                    f"{result.collisions:,} collisions, {result.quarantined:,} quarantined"
+                )
+            summary.files.append(result)
+    return summary
+
+
+def _detect(columns: list[str], path: Path) -> RecordKind:
+    detected = detect_kind(columns)
+    if detected is None:
+        shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
+        raise UnreadableFile(
+            f"{path}: cannot tell the record kind from its columns ({shown or 'none'}); "
+            "expected specversion (business_event), step_id (step_run), depth + queue_name "
+            "(queue_depth_sample) or run_id + flow_id (flow_run); pass --kind to say which"
+        )
+    return detected

@@ -1,0 +1,382 @@
+"""Reading NDJSON, JSON, CSV and Parquet files into batches of text columns.
+
+Every reader yields :class:`RawBatch` objects: one polars ``String`` column per contract field
+(``None`` where the record has no value), plus ``_row_number`` (1-based position of the record in
+the file). Values keep the text form of the source so that validation and hashing treat every
+format alike; nested JSON (a CloudEvent's ``data``) becomes JSON text. Records that cannot be
+parsed at all (a broken NDJSON line, a CSV row with the wrong number of fields, a JSON element
+that is not an object) come back as :class:`RejectedRow` for the quarantine.
+
+NDJSON, CSV and Parquet stream in batches, so memory does not grow with the file. A ``.json``
+file holds one array, which is decoded whole: use NDJSON for large files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from ingest.contracts import RecordKind
+
+ROW_NUMBER = "_row_number"
+DEFAULT_BATCH_ROWS = 250_000
+#: Rough size of one text record, to turn a row count into a block size for NDJSON and CSV.
+_BYTES_PER_ROW = 320
+_SNIFF_RECORDS = 1000
+
+
+class SourceFormat(StrEnum):
+    NDJSON = "ndjson"
+    JSON = "json"
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
+    ".ndjson": SourceFormat.NDJSON,
+    ".jsonl": SourceFormat.NDJSON,
+    ".json": SourceFormat.JSON,
+    ".csv": SourceFormat.CSV,
+    ".parquet": SourceFormat.PARQUET,
+}
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all (missing, wrong format, unknown kind)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A record that could not be parsed: where it was, why, and its text."""
+
+    row_number: int
+    reason: str
+    raw_text: str
+
+
+@dataclass
+class RawBatch:
+    frame: pl.DataFrame
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + len(self.rejected)
+
+
+class Source(Protocol):
+    path: Path
+
+    def columns(self) -> list[str]:
+        """The field names the file's records carry (for kind detection)."""
+        ...
+
+    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]: ...
+
+
+def open_source(path: Path) -> Source:
+    """A reader for ``path``, chosen by its extension."""
+    if not path.exists():
+        raise UnreadableFile(f"{path}: no such file")
+    if not path.is_file():
+        raise UnreadableFile(f"{path}: not a regular file")
+    source_format = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if source_format is None:
+        raise UnreadableFile(
+            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
+            f"expected one of {', '.join(FORMAT_BY_SUFFIX)}"
+        )
+    readers: dict[SourceFormat, type[Source]] = {
+        SourceFormat.NDJSON: NdjsonSource,
+        SourceFormat.JSON: JsonArraySource,
+        SourceFormat.CSV: CsvSource,
+        SourceFormat.PARQUET: ParquetSource,
+    }
+    return readers[source_format](path)
+
+
+def detect_kind(columns: Iterable[str]) -> RecordKind | None:
+    """The record kind a set of column names implies (see docs/architecture.md)."""
+    names = set(columns)
+    if "specversion" in names:
+        return RecordKind.BUSINESS_EVENT
+    if "step_id" in names:
+        return RecordKind.STEP_RUN
+    if {"depth", "queue_name"} <= names:
+        return RecordKind.QUEUE_DEPTH_SAMPLE
+    if {"run_id", "flow_id"} <= names:
+        return RecordKind.FLOW_RUN
+    return None
+
+
+def value_as_text(value: Any) -> str | None:
+    """A decoded JSON value in the text form polars gives it (nested values as JSON text)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def frame_from_records(
+    records: Sequence[dict[str, Any]], row_numbers: Sequence[int], fields: Sequence[str]
+) -> pl.DataFrame:
+    """The batch frame for already-decoded records (the slow, always-works path)."""
+    columns: dict[str, pl.Series] = {
+        name: pl.Series(name, [value_as_text(r.get(name)) for r in records], dtype=pl.String)
+        for name in fields
+    }
+    columns[ROW_NUMBER] = pl.Series(ROW_NUMBER, list(row_numbers), dtype=pl.Int64)
+    return pl.DataFrame(columns)
+
+
+def _with_row_numbers(frame: pl.DataFrame, first: int) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW_NUMBER)
+    )
+
+
+class NdjsonSource:
+    """Newline-delimited JSON, read in blocks cut at line ends and parsed by polars."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def columns(self) -> list[str]:
+        names: dict[str, None] = {}
+        seen = 0
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                seen += 1
+                try:
+                    record = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    if seen == 1 and not line.lstrip().startswith((b"{", b"\xef\xbb\xbf{")):
+                        raise UnreadableFile(
+                            f"{self.path}: not newline-delimited JSON (the first line is not a "
+                            "JSON object)"
+                        ) from None
+                    continue
+                if isinstance(record, dict):
+                    names.update(dict.fromkeys(record))
+                if seen >= _SNIFF_RECORDS:
+                    break
+        return list(names)
+
+    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+        schema = dict.fromkeys(fields, pl.String)
+        next_row = 1
+        for block in self._blocks(max(batch_rows * _BYTES_PER_ROW, 4096)):
+            try:
+                frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
+                batch = RawBatch(_with_row_numbers(frame, next_row))
+            except Exception:  # polars refuses the whole block: sort it out line by line
+                batch = self._parse_lines(block, fields, next_row)
+            next_row += batch.rows_read
+            yield batch
+
+    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            pending = handle.read(block_bytes)
+            if pending.startswith(b"\xef\xbb\xbf"):
+                pending = pending[3:]
+            while pending:
+                more = handle.read(block_bytes)
+                if not more:
+                    yield pending
+                    return
+                cut = more.rfind(b"\n")
+                if cut < 0:
+                    pending += more
+                    continue
+                yield pending + more[: cut + 1]
+                pending = more[cut + 1 :]
+
+    @staticmethod
+    def _parse_lines(block: bytes, fields: Sequence[str], first_row: int) -> RawBatch:
+        records: list[dict[str, Any]] = []
+        numbers: list[int] = []
+        rejected: list[RejectedRow] = []
+        row = first_row
+        for line in block.split(b"\n"):
+            if not line.strip():
+                continue
+            text = line.decode("utf-8", errors="replace")
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as error:
+                reason = f"line is not valid JSON ({error.msg} at column {error.colno})"
+                rejected.append(RejectedRow(row, reason, text))
+            else:
+                if isinstance(record, dict):
+                    records.append(record)
+                    numbers.append(row)
+                else:
+                    kind = type(record).__name__
+                    rejected.append(RejectedRow(row, f"line is a JSON {kind}, not an object", text))
+            row += 1
+        return RawBatch(frame_from_records(records, numbers, fields), rejected)
+
+
+class JsonArraySource:
+    """A ``.json`` file holding one array of objects (decoded whole)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._elements: list[Any] | None = None
+
+    def _load(self) -> list[Any]:
+        if self._elements is None:
+            try:
+                document = json.loads(self.path.read_bytes())
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise UnreadableFile(f"{self.path}: not valid JSON ({error})") from None
+            if not isinstance(document, list):
+                raise UnreadableFile(
+                    f"{self.path}: a .json file must hold an array of objects, found a "
+                    f"{type(document).__name__}; use .ndjson for one object per line"
+                )
+            self._elements = document
+        return self._elements
+
+    def columns(self) -> list[str]:
+        names: dict[str, None] = {}
+        for element in self._load()[:_SNIFF_RECORDS]:
+            if isinstance(element, dict):
+                names.update(dict.fromkeys(element))
+        return list(names)
+
+    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+        elements = self._load()
+        for start in range(0, len(elements), batch_rows):
+            records: list[dict[str, Any]] = []
+            numbers: list[int] = []
+            rejected: list[RejectedRow] = []
+            for offset, element in enumerate(elements[start : start + batch_rows]):
+                row = start + offset + 1
+                if isinstance(element, dict):
+                    records.append(element)
+                    numbers.append(row)
+                else:
+                    reason = f"array element is a JSON {type(element).__name__}, not an object"
+                    rejected.append(RejectedRow(row, reason, json.dumps(element)))
+            yield RawBatch(frame_from_records(records, numbers, fields), rejected)
+
+
+class CsvSource:
+    """CSV with a header row; every value is read as text (empty fields are missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def columns(self) -> list[str]:
+        try:
+            with open(self.path, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle), None)
+        except UnicodeDecodeError:
+            raise UnreadableFile(f"{self.path}: not a UTF-8 CSV file") from None
+        if not header:
+            raise UnreadableFile(f"{self.path}: empty CSV file (no header row)")
+        return [name.strip() for name in header]
+
+    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+        rejected: list[RejectedRow] = []
+
+        def on_invalid_row(row: pa_csv.InvalidRow) -> str:
+            line = row.number if row.number is not None and row.number > 0 else 0
+            reason = (
+                f"CSV line {line} has {row.actual_columns} fields, the header has "
+                f"{row.expected_columns}"
+            )
+            rejected.append(RejectedRow(line, reason, row.text or ""))
+            return "skip"
+
+        try:
+            reader = pa_csv.open_csv(
+                self.path,
+                read_options=pa_csv.ReadOptions(
+                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096), use_threads=False
+                ),
+                parse_options=pa_csv.ParseOptions(
+                    invalid_row_handler=on_invalid_row, newlines_in_values=True
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(fields, pa.string()),
+                    null_values=[""],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                    include_columns=list(fields),
+                    include_missing_columns=True,
+                ),
+            )
+        except (pa.ArrowInvalid, OSError) as error:
+            raise UnreadableFile(f"{self.path}: not a readable CSV file ({error})") from None
+        next_row = 1
+        for record_batch in reader:
+            frame = pl.from_arrow(record_batch)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(pl.col(name).cast(pl.String) for name in fields)
+            batch = RawBatch(_with_row_numbers(frame, next_row), rejected[:])
+            rejected.clear()
+            next_row += frame.height
+            yield batch
+        if rejected:
+            yield RawBatch(frame_from_records([], [], fields), rejected[:])
+
+
+class ParquetSource:
+    """Parquet, read in row batches; typed columns are rendered as the text other formats carry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise UnreadableFile(f"{path}: not a readable Parquet file ({error})") from None
+
+    def columns(self) -> list[str]:
+        return list(self._file.schema_arrow.names)
+
+    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+        present = [name for name in fields if name in self._file.schema_arrow.names]
+        next_row = 1
+        for record_batch in self._file.iter_batches(batch_size=batch_rows, columns=present):
+            frame = pl.from_arrow(record_batch)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(
+                _as_text(name, frame.schema[name]) if name in present else pl.lit(None, pl.String)
+                for name in fields
+            ).select(fields)
+            yield RawBatch(_with_row_numbers(frame, next_row))
+            next_row += frame.height
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias(name)
+    if isinstance(dtype, pl.Struct):
+        return column.struct.json_encode().alias(name)
+    if isinstance(dtype, pl.List | pl.Array):
+        return column.map_elements(
+            lambda value: json.dumps(value.to_list() if hasattr(value, "to_list") else value),
+            return_dtype=pl.String,
+        ).alias(name)
+    return column.cast(pl.String, strict=False).alias(name)

@@ -1,0 +1,88 @@
+"""What an ingest did, per file and in total."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.contracts import RecordKind
+
+_COUNTS = ("rows_read", "accepted", "duplicates", "collisions", "quarantined")
+
+
+@dataclass
+class FileResult:
+    """One file: how many rows were read and where each went, or why it could not be read."""
+
+    path: Path
+    kind: RecordKind | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    collisions: int = 0
+    quarantined: int = 0
+    batch_id: str | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing silently dropped: every row read went somewhere."""
+        return (
+            self.rows_read == self.accepted + self.duplicates + self.collisions + self.quarantined
+        )
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed_files(self) -> list[FileResult]:
+        return [result for result in self.files if result.failed]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(result.rows_read for result in self.files)
+
+    @property
+    def accepted(self) -> int:
+        return sum(result.accepted for result in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(result.duplicates for result in self.files)
+
+    @property
+    def collisions(self) -> int:
+        return sum(result.collisions for result in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(result.quarantined for result in self.files)
+
+    def format(self) -> str:
+        """A plain-text table: one line per file, then the totals, then any file errors."""
+        header = ("file", "kind", "read", "accepted", "duplicates", "collisions", "quarantined")
+        rows: list[tuple[str, ...]] = []
+        for result in self.files:
+            kind = result.kind.value if result.kind else "-"
+            if result.failed:
+                rows.append((result.path.name, kind, "-", "-", "-", "-", "-"))
+            else:
+                rows.append((result.path.name, kind, *(f"{getattr(result, c):,}" for c in _COUNTS)))
+        rows.append(("total", "", *(f"{getattr(self, c):,}" for c in _COUNTS)))
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+        def line(cells: tuple[str, ...]) -> str:
+            left = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
+            right = [cell.rjust(width) for cell, width in zip(cells[2:], widths[2:], strict=True)]
+            return "  ".join(left + right).rstrip()
+
+        lines = [line(header), *(line(row) for row in rows)]
+        for result in self.failed_files:
+            lines.append(f"error: {result.error}")
+        return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Row checks derived from a contract, as one vectorised DuckDB query per batch.
+
+The query reads a batch of text columns (see :mod:`ingest.readers`) and returns, per row, the
+typed contract fields (defaults applied), ``_reason`` (NULL when the row keeps the contract,
+otherwise every problem, each naming the field, joined with ``'; '``) and ``_payload_hash``: the
+SHA-256 of the canonical JSON of the typed fields with sorted keys, computed before scrubbing, so
+the same record hashes the same from NDJSON, CSV or Parquet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ingest.contracts import Contract, LogicalType, Property
+
+ROW_NUMBER = "_row_number"
+REASON = "_reason"
+PAYLOAD_HASH = "_payload_hash"
+
+#: Values that stand in for an absent field before any check runs.
+DEFAULT_VALUES: Mapping[str, str] = {"run_attempt": "1", "attempt": "1", "dead_lettered": "false"}
+#: Fields that take another field's value when absent (after typing).
+DEFAULT_FROM_FIELD: Mapping[str, str] = {"raw_status": "status"}
+
+#: RFC 3339 date-time ('T', 't' or a space between date and time); an absent offset means UTC.
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?$"
+_INTEGER_PATTERN = r"^[+-]?\d+(\.0*)?$"
+_BOOLEANS = {"true": "true", "false": "false", "1": "true", "0": "false"}
+_QUOTED_VALUE_CHARS = 80
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def validation_sql(contract: Contract, relation: str) -> str:
+    """The query over ``relation`` (text columns + ``_row_number``) that types and checks rows."""
+    present = [
+        f"{_present_value(prop)} AS {quote_identifier(prop.name)}" for prop in contract.properties
+    ]
+    typed = [
+        f"{_typed_value(prop)} AS {quote_identifier(prop.name)}" for prop in contract.properties
+    ]
+    raw_copies = [
+        f"{quote_identifier(prop.name)} AS {quote_identifier(_raw(prop.name))}"
+        for prop in contract.properties
+    ]
+    with_defaults = [
+        _with_default_from_field(prop.name) + f" AS {quote_identifier(prop.name)}"
+        for prop in contract.properties
+    ]
+    reasons = ", ".join(_reason(prop) for prop in contract.properties)
+    canonical = ", ".join(
+        f"{quote_identifier(prop.name)} := {_canonical(prop)}"
+        for prop in sorted(contract.properties, key=lambda p: p.name)
+    )
+    fields = ", ".join(quote_identifier(prop.name) for prop in contract.properties)
+    return f"""
+WITH present AS (
+    SELECT {ROW_NUMBER}, {", ".join(present)} FROM {relation}
+), typed AS (
+    SELECT {ROW_NUMBER}, {", ".join(raw_copies)}, {", ".join(typed)} FROM present
+), defaulted AS (
+    SELECT {ROW_NUMBER}, {", ".join(quote_identifier(_raw(p.name)) for p in contract.properties)},
+        {", ".join(with_defaults)}
+    FROM typed
+), checked AS (
+    SELECT *, nullif(concat_ws('; ', {reasons}), '') AS {REASON} FROM defaulted
+)
+SELECT {ROW_NUMBER}, {fields}, {REASON},
+    CASE WHEN {REASON} IS NULL THEN sha256(to_json(struct_pack({canonical}))) END AS {PAYLOAD_HASH}
+FROM checked
+"""
+
+
+def _raw(name: str) -> str:
+    return f"__raw__{name}"
+
+
+def _present_value(prop: Property) -> str:
+    """The text value, NULL when empty or blank, or the field's default when it has one."""
+    column = quote_identifier(prop.name)
+    value = f"CASE WHEN trim({column}) = '' THEN NULL ELSE {column} END"
+    default = DEFAULT_VALUES.get(prop.name)
+    return f"coalesce({value}, {sql_literal(default)})" if default is not None else value
+
+
+def _typed_value(prop: Property) -> str:
+    column = quote_identifier(prop.name)
+    text = f"trim({column})"
+    match prop.logical_type:
+        case LogicalType.STRING:
+            return column
+        case LogicalType.INTEGER:
+            return (
+                f"CASE WHEN regexp_matches({text}, {sql_literal(_INTEGER_PATTERN)}) "
+                f"THEN try_cast(regexp_replace({text}, '\\.0*$', '') AS BIGINT) END"
+            )
+        case LogicalType.NUMBER:
+            return (
+                f"CASE WHEN isfinite(try_cast({text} AS DOUBLE)) "
+                f"THEN try_cast({text} AS DOUBLE) END"
+            )
+        case LogicalType.BOOLEAN:
+            branches = " ".join(
+                f"WHEN {sql_literal(word)} THEN {value}" for word, value in _BOOLEANS.items()
+            )
+            return f"CASE lower({text}) {branches} END"
+        case LogicalType.TIMESTAMP:
+            return (
+                f"CASE WHEN regexp_matches({text}, {sql_literal(RFC3339_PATTERN)}) "
+                f"THEN timezone('UTC', try_cast(upper({text}) AS TIMESTAMPTZ)) END"
+            )
+        case LogicalType.OBJECT:
+            return (
+                f"CASE WHEN json_valid({column}) AND json_type({column}::JSON) = 'OBJECT' "
+                f"THEN json({column})::VARCHAR END"
+            )
+    raise AssertionError(f"unhandled logical type {prop.logical_type}")
+
+
+def _with_default_from_field(name: str) -> str:
+    source = DEFAULT_FROM_FIELD.get(name)
+    column = quote_identifier(name)
+    if source is None:
+        return column
+    return f"coalesce({column}, {quote_identifier(source)})"
+
+
+_TYPE_PROBLEMS: Mapping[LogicalType, str] = {
+    LogicalType.INTEGER: "is not an integer",
+    LogicalType.NUMBER: "is not a number",
+    LogicalType.BOOLEAN: "is not a boolean (true or false)",
+    LogicalType.TIMESTAMP: "is not an RFC 3339 timestamp",
+    LogicalType.OBJECT: "is not a JSON object",
+}
+
+
+def _reason(prop: Property) -> str:
+    """A CASE that yields this field's problem, or NULL."""
+    typed = quote_identifier(prop.name)
+    raw = quote_identifier(_raw(prop.name))
+    label = prop.name + ": "
+    quoted_raw = (
+        f"'''' || left({raw}, {_QUOTED_VALUE_CHARS}) "
+        f"|| CASE WHEN length({raw}) > {_QUOTED_VALUE_CHARS} THEN '…' ELSE '' END || ''''"
+    )
+    branches: list[str] = []
+    if prop.required:
+        branches.append(f"WHEN {raw} IS NULL THEN {sql_literal(label + 'missing (required)')}")
+    if prop.logical_type in _TYPE_PROBLEMS:
+        problem = sql_literal(" " + _TYPE_PROBLEMS[prop.logical_type])
+        branches.append(
+            f"WHEN {raw} IS NOT NULL AND {typed} IS NULL "
+            f"THEN {sql_literal(label)} || {quoted_raw} || {problem}"
+        )
+    if prop.valid_values is not None:
+        allowed = ", ".join(sql_literal(value) for value in prop.valid_values)
+        listed = sql_literal(" is not one of " + ", ".join(prop.valid_values))
+        branches.append(
+            f"WHEN {typed}::VARCHAR NOT IN ({allowed}) "
+            f"THEN {sql_literal(label)} || {quoted_raw} || {listed}"
+        )
+    if prop.pattern is not None:
+        problem = sql_literal(" does not match the pattern " + prop.pattern)
+        branches.append(
+            f"WHEN NOT regexp_matches({typed}::VARCHAR, {sql_literal(prop.pattern)}) "
+            f"THEN {sql_literal(label)} || {quoted_raw} || {problem}"
+        )
+    if prop.minimum is not None:
+        minimum = _number_text(prop.minimum)
+        problem = sql_literal(f" is below the minimum {minimum}")
+        branches.append(
+            f"WHEN {typed} < {minimum} THEN {sql_literal(label)} || {typed}::VARCHAR || {problem}"
+        )
+    if not branches:
+        return "NULL"
+    return "CASE " + " ".join(branches) + " END"
+
+
+def _canonical(prop: Property) -> str:
+    column = quote_identifier(prop.name)
+    if prop.logical_type is LogicalType.OBJECT:
+        return f"{column}::JSON"
+    return column
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
