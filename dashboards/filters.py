@@ -122,6 +122,14 @@ def parse_filters(
     return Filters(start=start, end=end, process=process, flow_id=flow_id), warnings
 
 
+def range_within(picked: object, options: FilterOptions) -> bool:
+    """True when ``picked`` (a date or a tuple of dates, as a date picker holds it) lies in the data."""
+    days = picked if isinstance(picked, tuple | list) else (picked,)
+    return all(
+        isinstance(day, date) and options.first_day <= day <= options.last_day for day in days
+    )
+
+
 def filters_to_query_params(filters: Filters) -> dict[str, str]:
     """The URL query parameters that reopen ``filters`` (process and flow only when chosen)."""
     params = {FROM_PARAM: filters.start.isoformat(), TO_PARAM: filters.end.isoformat()}

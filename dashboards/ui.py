@@ -17,6 +17,7 @@ from dashboards.filters import (
     Filters,
     filters_to_query_params,
     parse_filters,
+    range_within,
 )
 from dashboards.formatting import is_no_change
 from flowledger.warehouse import NothingPublished
@@ -82,8 +83,14 @@ def filter_bar(
         process_key: parsed.process or ALL,
         flow_key: parsed.flow_id or ALL,
     }
+    still_valid = {
+        range_key: range_within(st.session_state.get(range_key), options),
+        process_key: st.session_state.get(process_key) in (ALL, *options.processes),
+        flow_key: st.session_state.get(flow_key) in (ALL, *options.flows),
+    }
     for key, seed in seeds.items():
-        if key not in st.session_state:
+        # First run of the session, or a newer snapshot no longer has the chosen value.
+        if key not in st.session_state or not still_valid[key]:
             st.session_state[key] = seed
 
     columns = st.columns([2, 1, 1] if with_process else [2, 2])

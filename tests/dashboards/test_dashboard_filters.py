@@ -8,6 +8,7 @@ from dashboards.filters import (
     default_range,
     filters_to_query_params,
     parse_filters,
+    range_within,
 )
 
 OPTIONS = FilterOptions(
@@ -94,3 +95,11 @@ def test_query_params_leave_out_unchosen_filters() -> None:
 def test_flow_label_shows_name_and_id() -> None:
     assert OPTIONS.flow_label("c2f-order-intake") == "Order intake (c2f-order-intake)"
     assert OPTIONS.flow_label("unknown") == "unknown"
+
+
+def test_range_within_the_data() -> None:
+    assert range_within((date(2026, 9, 10), date(2026, 10, 29)), OPTIONS)
+    assert range_within(date(2026, 10, 1), OPTIONS)
+    assert not range_within((date(2026, 9, 9), date(2026, 10, 1)), OPTIONS)
+    assert not range_within((date(2026, 10, 1), date(2026, 10, 30)), OPTIONS)
+    assert not range_within(None, OPTIONS)

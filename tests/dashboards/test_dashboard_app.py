@@ -1,0 +1,236 @@
+"""The app as a user sees it, through streamlit.testing.v1.AppTest, against the hand-made
+snapshot of dashboard_snapshot.py (expected numbers worked out in test_dashboard_data.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import APP
+from dashboard_snapshot import build_published_snapshot
+from streamlit.testing.v1 import AppTest
+
+from flowledger.settings import DataDir
+
+PAGES = ["pages/leadership.py", "pages/flow_health.py"]
+
+
+def _app(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params or {})
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {metric.label: (metric.value, metric.delta) for metric in at.metric}
+
+
+def _flow_health(params: dict[str, str] | None = None) -> AppTest:
+    at = _app().run()
+    at.switch_page("pages/flow_health.py")
+    at.query_params.clear()
+    at.query_params.update(params or {})
+    return at.run()
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [item.value for item in at.exception]
+    assert not at.error, [item.value for item in at.error]
+
+
+def test_default_view_shows_the_last_30_days(published_home: Path) -> None:
+    at = _app().run()
+    _assert_clean(at)
+    assert not at.warning
+    assert at.title[0].value == "Leadership — outcomes and health"
+    captions = [caption.value for caption in at.caption]
+    assert "Data as of 2026-10-29 12:00 UTC (built 2026-10-29 12:05 UTC)" in captions
+    metrics = _metrics(at)
+    # previous period 2026-08-31..2026-09-29: cycle times 6 h and 24 h, rework 1 of 2
+    assert metrics["Cycle time median"] == ("4.0 h", "-11.0 h")
+    assert metrics["Cycle time p95"] == ("1.7 d", "+17.7 h")  # 40.8 h vs 23.1 h
+    assert metrics["Cases completed"] == ("7", "+5")
+    assert metrics["Throughput per day"] == ("0.2", "+0.1")  # 7/30 vs 2/30
+    assert metrics["Rework rate"] == ("37.5%", "-12.5 pp")
+    assert metrics["Cases started"][0] == "8"
+    # previous period: one run r0, 8000 ms, not failed
+    assert metrics["Latency p50"] == ("2.0 s", "-6.0 s")
+    assert metrics["Latency p95"] == ("8.2 s", "+200 ms")
+    assert metrics["Failure rate"] == ("37.5%", "+37.5 pp")
+    assert metrics["Dead-letter rate"] == ("17.6%", "+17.6 pp")
+    assert metrics["Step retries"] == ("6", "+6")
+    assert metrics["Queue depth max"] == ("12", "+11")
+    assert metrics["Queue depth avg"][0] == "4.4"
+    assert metrics["Duplicate deliveries"] == ("1", "+1")
+    assert metrics["Idempotency collisions"] == ("1", "+1")
+    assert metrics["Runs"] == ("8", "+7")
+    assert at.query_params == {"from": "2026-09-30", "to": "2026-10-29"}
+    assert at.date_input(key="leadership.range").value == (date(2026, 9, 30), date(2026, 10, 29))
+
+
+def test_query_params_set_the_filters(published_home: Path) -> None:
+    params = {
+        "from": "2026-10-02",
+        "to": "2026-10-04",
+        "process": "quote_to_cash",
+        "flow": "q2c-contract-sync",
+    }
+    at = _app(params).run()
+    _assert_clean(at)
+    assert not at.warning
+    assert at.date_input(key="leadership.range").value == (date(2026, 10, 2), date(2026, 10, 4))
+    assert at.selectbox(key="leadership.process").value == "quote_to_cash"
+    assert at.selectbox(key="leadership.flow").value == "q2c-contract-sync"
+    metrics = _metrics(at)
+    # cases completed 10-02..10-04: 2, 3, 4, 10 h -> median 3.5 h, p95 4 + 0.85 * 6 = 9.1 h;
+    # previous period 09-29..10-01: Q1 with 1 h
+    assert metrics["Cycle time median"] == ("3.5 h", "+2.5 h")
+    assert metrics["Cycle time p95"] == ("9.1 h", "+8.1 h")
+    assert metrics["Cases completed"] == ("4", "+3")
+    assert metrics["Rework rate"] == ("50.0%", "+50.0 pp")  # Q2, Q5 of Q2..Q5; before 0 of Q1
+    # runs r3 3000, r4 4000, r5 10000 ms (r6 still running); before r1, r2: 1000, 2000 ms
+    assert metrics["Latency p50"] == ("4.0 s", "+2.5 s")
+    assert metrics["Latency p95"][0] == "9.4 s"  # 4000 + 0.9 * 6000 ms
+    assert metrics["Failure rate"] == ("25.0%", "-25.0 pp")  # 1 of 4; before 1 of 2
+    assert metrics["Dead-letter rate"] == ("0.0%", "-25.0 pp")  # 0 of 7; before 1 of 4
+    assert metrics["Queue depth max"][0] == "12"
+    assert at.query_params == params
+
+
+def test_changing_a_filter_writes_it_to_the_url(published_home: Path) -> None:
+    at = _app().run()
+    at.selectbox(key="leadership.process").set_value("cart_to_fulfillment").run()
+    _assert_clean(at)
+    assert at.query_params["process"] == "cart_to_fulfillment"
+    assert _metrics(at)["Cases completed"][0] == "2"  # O1 and O2
+    at.date_input(key="leadership.range").set_value((date(2026, 10, 5), date(2026, 10, 6))).run()
+    assert (at.query_params["from"], at.query_params["to"]) == ("2026-10-05", "2026-10-06")
+    assert _metrics(at)["Cases completed"][0] == "1"  # O2 ended 10-06; O1 ended 10-07
+    at.selectbox(key="leadership.process").set_value("(all)").run()
+    assert "process" not in at.query_params
+
+
+def test_invalid_query_params_are_ignored_with_warnings(published_home: Path) -> None:
+    at = _app({"from": "2026-13-01", "process": "nope", "flow": "ghost"}).run()
+    _assert_clean(at)
+    warnings = " ".join(warning.value for warning in at.warning)
+    assert "`from=2026-13-01`" in warnings
+    assert "`process=nope`" in warnings
+    assert "`flow=ghost`" in warnings
+    assert len(at.warning) == 3
+    assert _metrics(at)["Cases completed"][0] == "7"  # the default view
+    assert at.query_params == {"from": "2026-09-30", "to": "2026-10-29"}
+
+
+def test_nothing_published_says_run_flowledger_build(empty_home: Path) -> None:
+    for page in PAGES:
+        at = _app().run()
+        if page != PAGES[0]:
+            at.switch_page(page).run()
+        assert not at.exception
+        assert not at.metric
+        assert "flowledger build" in at.info[0].value
+
+
+def test_unreadable_snapshot_shows_an_error_not_a_traceback(empty_home: Path) -> None:
+    data_dir = DataDir(empty_home).ensure()
+    (data_dir.published / "CURRENT").write_text("marts-gone.duckdb\n")
+    at = _app().run()
+    assert not at.exception
+    assert "Could not read the published marts" in at.error[0].value
+
+    broken = data_dir.published / "marts-broken.duckdb"
+    con = duckdb.connect(str(broken))
+    con.execute("create table _meta as select '2026-10-29T12:00:00Z' as data_as_of, '' as built_at")
+    con.close()
+    (data_dir.published / "CURRENT").write_text(broken.name + "\n")
+    at = _app().run()
+    assert not at.exception
+    assert "fct_process_daily" in at.error[0].value  # the table the snapshot lacks
+
+
+def test_a_new_snapshot_is_picked_up_when_the_cache_expires(published_home: Path) -> None:
+    import streamlit as st
+
+    at = _app().run()
+    assert "Data as of 2026-10-29 12:00 UTC" in at.caption[0].value
+    newer = {
+        "built_at": "2026-10-30T08:00:00Z",
+        "data_as_of": "2026-10-30T07:00:00Z",
+        "flowledger_version": "0.1.0",
+        "dbt_version": "1.11.0",
+    }
+    build_published_snapshot(published_home, newer)
+    st.cache_data.clear()  # what the 30 s TTL does in a running app
+    at = _app().run()
+    _assert_clean(at)
+    assert at.caption[0].value == "Data as of 2026-10-30 07:00 UTC (built 2026-10-30 08:00 UTC)"
+
+
+def test_reads_while_another_process_writes_the_warehouse(published_home: Path) -> None:
+    warehouse = DataDir(published_home).warehouse
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(warehouse)!r})\n"
+            "con.execute('create table if not exists marts.busy as select 1 as x')\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        at = _app().run()
+        _assert_clean(at)
+        assert _metrics(at)["Cases completed"][0] == "7"
+    finally:
+        writer.communicate(input="", timeout=30)
+
+
+def test_flow_health_page_for_one_flow(published_home: Path) -> None:
+    at = _flow_health({"flow": "q2c-contract-sync"})
+    _assert_clean(at)
+    assert at.title[0].value == "Flow health"
+    assert any(caption.value.startswith("Data as of 2026-10-29") for caption in at.caption)
+    metrics = _metrics(at)
+    assert metrics["Runs"][0] == "6"
+    assert metrics["Failure rate"][0] == "33.3%"
+    assert metrics["Latency p95"][0] == "8.8 s"
+    assert metrics["Step retries"][0] == "3"
+    assert metrics["Dead-letter rate"][0] == "9.1%"
+    assert metrics["Duplicates / collisions"][0] == "1 / 0"
+    steps = at.dataframe[0].value
+    assert list(steps["step_name"]) == ["post contract", "fetch quote"]
+    assert list(steps["executions"]) == [6, 5]
+    assert steps["failure_rate"].iloc[0] == pytest.approx(1 / 3)
+    assert steps["dead_letter_rate"].iloc[0] == pytest.approx(1 / 6)
+    failed = at.dataframe[1].value
+    assert list(failed["run_id"]) == ["r5", "r2"]
+    assert at.query_params["flow"] == "q2c-contract-sync"
+
+
+def test_flow_health_defaults_to_the_first_flow(published_home: Path) -> None:
+    at = _flow_health()
+    _assert_clean(at)
+    assert at.selectbox(key="flow_health.flow").value == "c2f-order-intake"
+    assert at.query_params["flow"] == "c2f-order-intake"
+    assert _metrics(at)["Duplicates / collisions"][0] == "0 / 1"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_smoke_every_page_runs_without_exceptions(published_home: Path, page: str) -> None:
+    at = _app().run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    _assert_clean(at)
+    assert at.metric
+    assert at.get("plotly_chart")

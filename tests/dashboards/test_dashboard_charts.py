@@ -1,0 +1,143 @@
+from datetime import date, datetime
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from dashboards import charts
+
+DAYS = [date(2026, 10, 1), date(2026, 10, 2)]
+HOURS = [datetime(2026, 10, 1, 8), datetime(2026, 10, 1, 9)]
+
+
+def _traces(figure: go.Figure) -> dict[str, go.Scatter | go.Bar]:
+    return {trace.name: trace for trace in figure.data}
+
+
+def _says_no_data(figure: go.Figure) -> bool:
+    return not figure.data and figure.layout.annotations[0].text == charts.NO_DATA_TEXT
+
+
+def test_cycle_time_trend_in_hours() -> None:
+    daily = pl.DataFrame(
+        {
+            "day": DAYS + [date(2026, 10, 3)],
+            "cycle_time_median_seconds": [3600.0, 9000.0, None],
+            "cycle_time_p95_seconds": [7200.0, 36000.0, None],
+        }
+    )
+    figure = charts.cycle_time_trend(daily)
+    traces = _traces(figure)
+    assert list(traces) == ["median", "p95"]
+    assert list(traces["median"].x) == DAYS  # the day without completed cases is left out
+    assert list(traces["median"].y) == [1.0, 2.5]
+    assert list(traces["p95"].y) == [2.0, 10.0]
+    assert figure.layout.yaxis.title.text == "cycle time (h)"
+
+
+def test_cycle_time_trend_switches_to_days_for_long_cycles() -> None:
+    daily = pl.DataFrame(
+        {
+            "day": DAYS,
+            "cycle_time_median_seconds": [86400.0, 1.5 * 86400],
+            "cycle_time_p95_seconds": [2 * 86400.0, 3 * 86400.0],
+        }
+    )
+    figure = charts.cycle_time_trend(daily)
+    assert list(_traces(figure)["p95"].y) == [2.0, 3.0]
+    assert figure.layout.yaxis.title.text == "cycle time (d)"
+
+
+def test_throughput_and_rework() -> None:
+    daily = pl.DataFrame({"day": DAYS, "cases_completed": [3, 5], "rework_rate": [0.25, None]})
+    bars = _traces(charts.throughput_bars(daily))["completed"]
+    assert isinstance(bars, go.Bar)
+    assert list(bars.y) == [3, 5]
+    rework = _traces(charts.rework_rate_trend(daily))["rework rate"]
+    assert list(rework.x) == DAYS[:1] and list(rework.y) == [0.25]
+
+
+def test_latency_trend_in_seconds_with_any_time_column() -> None:
+    latency = pl.DataFrame(
+        {"hour": HOURS, "latency_p50_ms": [1500.0, 3000.0], "latency_p95_ms": [1950.0, 9000.0]}
+    )
+    figure = charts.latency_trend(latency, time_column="hour")
+    traces = _traces(figure)
+    assert list(traces["p50"].y) == [1.5, 3.0]
+    assert list(traces["p95"].y) == [1.95, 9.0]
+    assert list(traces["p95"].x) == HOURS
+    assert figure.layout.yaxis.title.text == "latency (s)"
+
+
+def test_queue_depth_trend() -> None:
+    queue = pl.DataFrame(
+        {"hour": HOURS, "queue_depth_max": [5, None], "queue_depth_avg": [3.0, None]}
+    )
+    traces = _traces(charts.queue_depth_trend(queue))
+    assert list(traces["max"].y) == [5] and list(traces["avg"].y) == [3.0]
+
+
+def test_reliability_rates_and_counts() -> None:
+    daily = pl.DataFrame(
+        {
+            "day": DAYS,
+            "failure_rate": [0.5, 0.0],
+            "dead_letter_rate": [0.25, None],
+            "step_retries": [1, 0],
+            "dead_letters": [1, 0],
+            "duplicate_deliveries": [0, 1],
+            "idempotency_collisions": [0, 0],
+        }
+    )
+    rates = _traces(charts.reliability_rates_trend(daily))
+    assert list(rates["run failure rate"].y) == [0.5, 0.0]
+    assert list(rates["dead-letter rate"].y) == [0.25, None]
+    counts = charts.reliability_counts(daily)
+    assert [trace.name for trace in counts.data] == list(charts.RELIABILITY_COUNT_SERIES.values())
+    assert list(_traces(counts)["duplicate deliveries"].y) == [0, 1]
+    assert counts.layout.barmode == "group"
+
+
+def test_flow_runs_hourly_stacks_failed_on_the_rest() -> None:
+    hourly = pl.DataFrame(
+        {"hour": HOURS + [datetime(2026, 10, 1, 10)], "runs": [2, 1, 0], "failed_runs": [1, 1, 0]}
+    )
+    figure = charts.flow_runs_hourly(hourly)
+    traces = _traces(figure)
+    assert list(traces["not failed"].y) == [1, 0]
+    assert list(traces["failed"].y) == [1, 1]
+    assert list(traces["failed"].x) == HOURS  # the queue-only hour without runs is left out
+    assert figure.layout.barmode == "stack"
+
+
+def test_step_failure_bars() -> None:
+    steps = pl.DataFrame(
+        {
+            "step_name": ["post contract", "fetch quote"],
+            "failure_rate": [1 / 3, 0.0],
+            "dead_letter_rate": [1 / 6, 0.0],
+        }
+    )
+    traces = _traces(charts.step_failure_bars(steps))
+    assert list(traces["failure rate"].y) == ["post contract", "fetch quote"]
+    assert list(traces["failure rate"].x) == pytest.approx([1 / 3, 0.0])
+    assert traces["dead-letter rate"].orientation == "h"
+
+
+@pytest.mark.parametrize(
+    ("chart", "columns"),
+    [
+        (charts.cycle_time_trend, ["day", "cycle_time_median_seconds", "cycle_time_p95_seconds"]),
+        (charts.throughput_bars, ["day", "cases_completed"]),
+        (charts.rework_rate_trend, ["day", "rework_rate"]),
+        (charts.latency_trend, ["bucket", "latency_p50_ms", "latency_p95_ms"]),
+        (charts.queue_depth_trend, ["hour", "queue_depth_max", "queue_depth_avg"]),
+        (charts.reliability_rates_trend, ["day", "failure_rate", "dead_letter_rate"]),
+        (charts.reliability_counts, ["day", *charts.RELIABILITY_COUNT_SERIES]),
+        (charts.flow_runs_hourly, ["hour", "runs", "failed_runs"]),
+        (charts.step_failure_bars, ["step_name", "failure_rate", "dead_letter_rate"]),
+    ],
+)
+def test_empty_frames_say_no_data(chart, columns: list[str]) -> None:
+    empty = pl.DataFrame(schema={column: pl.Float64 for column in columns})
+    assert _says_no_data(chart(empty))
