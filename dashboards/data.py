@@ -143,7 +143,11 @@ def query_meta(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
 
 
 def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
-    """Processes, flows and the days the data covers; the range ends at ``data_as_of``."""
+    """Processes, flows and the days the data covers; the default range ends at ``data_as_of``.
+
+    The last selectable day is the later of ``data_as_of`` and the last day in the marts (queue
+    samples can be newer than the last event or run ``data_as_of`` is computed from).
+    """
     first_day, last_data_day = con.execute(
         """
         with days as (
@@ -155,7 +159,8 @@ def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
         """
     ).fetchone() or (None, None)
     as_of = query_meta(con).data_as_of_date
-    last_day = as_of or last_data_day or date.today()
+    known = [day for day in (as_of, last_data_day) if day is not None]
+    last_day = max(known) if known else date.today()
     first_day = min(first_day or last_day, last_day)
     processes = tuple(
         row[0]
@@ -174,7 +179,11 @@ def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
         ).fetchall()
     )
     return FilterOptions(
-        first_day=first_day, last_day=last_day, processes=processes, flow_names=flow_names
+        first_day=first_day,
+        last_day=last_day,
+        processes=processes,
+        flow_names=flow_names,
+        default_end=as_of,
     )
 
 

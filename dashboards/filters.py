@@ -22,12 +22,17 @@ FILTER_PARAMS = (FROM_PARAM, TO_PARAM, PROCESS_PARAM, FLOW_PARAM)
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """What the published data lets a user choose from."""
+    """What the published data lets a user choose from.
+
+    Days from ``first_day`` to ``last_day`` can be picked; the default range ends at
+    ``default_end`` (the snapshot's ``data_as_of`` day), else at ``last_day``.
+    """
 
     first_day: date
     last_day: date
     processes: tuple[str, ...]
     flow_names: Mapping[str, str] = field(default_factory=dict)  # flow_id -> flow_name
+    default_end: date | None = None
 
     @property
     def flows(self) -> tuple[str, ...]:
@@ -58,8 +63,8 @@ class Filters:
 
 
 def default_range(options: FilterOptions, end: date | None = None) -> tuple[date, date]:
-    """The last :data:`DEFAULT_RANGE_DAYS` days ending at ``end`` (default: the last day of data)."""
-    last = end or options.last_day
+    """The last :data:`DEFAULT_RANGE_DAYS` days ending at ``end`` (default: ``data_as_of``)."""
+    last = end or options.default_end or options.last_day
     start = max(options.first_day, last - timedelta(days=DEFAULT_RANGE_DAYS - 1))
     return min(start, last), last
 

@@ -41,6 +41,22 @@ def test_meta_and_filter_options(con: duckdb.DuckDBPyConnection) -> None:
     assert options.processes == ("cart_to_fulfillment", "quote_to_cash")
     assert options.flows == ("c2f-order-intake", "q2c-contract-sync")
     assert options.flow_names["q2c-contract-sync"] == "Quote to contract sync"
+    assert options.default_end == date(2026, 10, 29)
+
+
+@pytest.mark.parametrize(
+    ("data_as_of", "default_end"), [("2026-10-20T00:00:00Z", date(2026, 10, 20)), ("", None)]
+)
+def test_days_after_data_as_of_stay_selectable(
+    empty_home: Path, data_as_of: str, default_end: date | None
+) -> None:
+    build_published_snapshot(
+        empty_home, {"built_at": "2026-10-30T00:00:00Z", "data_as_of": data_as_of}
+    )
+    with open_published(DataDir.resolve()) as connection:
+        options = data.query_filter_options(connection)
+    assert options.last_day == date(2026, 10, 28)  # the newest day in fct_process_daily
+    assert options.default_end == default_end
 
 
 def test_range_cycle_time_quantiles_over_all_processes(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,6 +30,15 @@ def test_default_range_never_starts_before_the_data() -> None:
     assert default_range(short) == (date(2026, 10, 20), date(2026, 10, 29))
 
 
+def test_default_range_ends_at_data_as_of_when_later_days_exist() -> None:
+    options = FilterOptions(
+        date(2026, 9, 10), date(2026, 10, 29), (), default_end=date(2026, 10, 20)
+    )
+    filters, warnings = parse_filters({"to": "2026-10-29"}, options)
+    assert (filters.start, filters.end, warnings) == (date(2026, 9, 30), date(2026, 10, 29), [])
+    assert default_range(options) == (date(2026, 9, 21), date(2026, 10, 20))
+
+
 def test_valid_parameters_set_every_filter() -> None:
     params = {
         "from": "2026-10-01",
