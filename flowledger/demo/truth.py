@@ -1,0 +1,66 @@
+"""Facts the generator knows by construction, counted as rows are written (so they match the files)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class Truth:
+    cases_started: Counter[str] = field(default_factory=Counter)  # process -> cases
+    cases_completed: Counter[str] = field(default_factory=Counter)  # end event written
+    cases_incomplete: Counter[str] = field(default_factory=Counter)  # no end event in the files
+    # incomplete and last event at least `stale_after_days` before the window end
+    cases_stale: Counter[str] = field(default_factory=Counter)
+    # stopped on purpose: run failed for good, dead letter never replayed, or lost hand-off
+    cases_halted: Counter[str] = field(default_factory=Counter)
+    lost_handoffs: Counter[str] = field(default_factory=Counter)
+    rework_cases: Counter[str] = field(default_factory=Counter)  # a step (event type) repeated
+    repeated_events: Counter[str] = field(default_factory=Counter)  # event type -> repeats
+    corrections: Counter[str] = field(default_factory=Counter)  # correction event type -> count
+    corrected_fields: Counter[str] = field(default_factory=Counter)  # field -> corrections
+    # corrections of a field that an earlier event, emitted by a successful flow run on the
+    # same business key, had set: the run reported success but the value was wrong
+    gray_failures: int = 0
+    tickets_with_order: int = 0
+
+    flow_runs: Counter[str] = field(default_factory=Counter)  # flow -> distinct run attempts
+    failed_runs: Counter[str] = field(default_factory=Counter)  # flow -> attempts with failed
+    runs_failed_for_good: Counter[str] = field(default_factory=Counter)  # last attempt failed
+    re_executions: Counter[str] = field(default_factory=Counter)  # trigger -> run_attempt 2 rows
+    failed_step_attempts: int = 0  # step rows with status failed or timed_out
+    retried_step_attempts: int = 0  # step rows with attempt >= 2
+    error_types: Counter[str] = field(default_factory=Counter)  # step rows by error_type
+    dead_letters: Counter[str] = field(default_factory=Counter)  # flow -> dead-lettered steps
+    duplicate_deliveries: Counter[str] = field(default_factory=Counter)  # status of extra run
+    idempotency_collisions: int = 0  # (flow, key) pairs seen with a second input_digest
+    duplicate_flow_run_lines: int = 0  # exact copies of a flow-run line
+    duplicate_event_lines: int = 0  # exact copies of a CloudEvent line
+    event_id_collisions: int = 0  # same (source, id), different data
+    error_messages_with_secret: Counter[str] = field(default_factory=Counter)  # kind -> rows
+    urls_with_secret: int = 0
+
+    incident: dict[str, object] = field(default_factory=dict)
+    cutover: dict[str, object] = field(default_factory=dict)
+    cutover_runs: Counter[str] = field(default_factory=Counter)  # version -> attempt-1 runs
+    cutover_failures: Counter[str] = field(default_factory=Counter)  # version -> failed ones
+    queue_peak_depth: dict[str, int] = field(default_factory=dict)  # queue -> max depth
+    stale_after_days: int = 7
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-able dict (Counters become dicts with sorted keys)."""
+        out: dict[str, object] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            out[spec.name] = dict(sorted(value.items())) if isinstance(value, dict) else value
+        out["cutover"] = {**self.cutover, **_failure_rates(self)}
+        return out
+
+
+def _failure_rates(truth: Truth) -> dict[str, float]:
+    return {
+        f"failure_rate_{version}": round(truth.cutover_failures[version] / runs, 4)
+        for version, runs in sorted(truth.cutover_runs.items())
+        if runs
+    }
