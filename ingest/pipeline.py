@@ -43,6 +43,7 @@ def ingest_paths(
         ensure_raw_tables(con)
         for raw_path in paths:
             path = Path(raw_path)
+            file_kind: RecordKind | None = None
             try:
                 source = open_source(path)
                 file_kind = forced_kind or _detect(source.columns(), path)
@@ -58,10 +59,10 @@ def ingest_paths(
                 )
                 result = landing.run()
             except UnreadableFile as error:
-                result = FileResult(path=path, error=scrub_secrets(str(error)))
+                result = FileResult(path=path, kind=file_kind, error=scrub_secrets(str(error)))
             except Exception as error:  # one bad file must not stop the others
                 message = f"{path}: could not be ingested ({type(error).__name__}: {error})"
-                result = FileResult(path=path, error=scrub_secrets(message))
+                result = FileResult(path=path, kind=file_kind, error=scrub_secrets(message))
             if result.failed:
                 report(f"skipped {path}: {result.error}")
             else:

@@ -298,12 +298,13 @@ class CsvSource:
         rejected: list[RejectedRow] = []
 
         def on_invalid_row(row: pa_csv.InvalidRow) -> str:
-            line = row.number if row.number is not None and row.number > 0 else 0
+            # pyarrow numbers rows from 1 at the header, so data row n is CSV row n + 1
+            number = row.number - 1 if row.number is not None and row.number > 1 else 0
             reason = (
-                f"CSV line {line} has {row.actual_columns} fields, the header has "
+                f"CSV row {number} has {row.actual_columns} fields, the header has "
                 f"{row.expected_columns}"
             )
-            rejected.append(RejectedRow(line, reason, row.text or ""))
+            rejected.append(RejectedRow(number, reason, row.text or ""))
             return "skip"
 
         try:
@@ -331,12 +332,27 @@ class CsvSource:
             frame = pl.from_arrow(record_batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(pl.col(name).cast(pl.String) for name in fields)
-            batch = RawBatch(_with_row_numbers(frame, next_row), rejected[:])
+            numbers = _numbers_around(next_row, frame.height, {r.row_number for r in rejected})
+            frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
+            batch = RawBatch(frame, rejected[:])
+            next_row = max([next_row - 1, *numbers, *(r.row_number for r in rejected)]) + 1
             rejected.clear()
-            next_row += frame.height
             yield batch
         if rejected:
             yield RawBatch(frame_from_records([], [], fields), rejected[:])
+
+
+def _numbers_around(first: int, count: int, taken: set[int]) -> list[int]:
+    """``count`` row numbers from ``first`` on, skipping those of rows already rejected."""
+    if not taken:
+        return list(range(first, first + count))
+    numbers: list[int] = []
+    candidate = first
+    while len(numbers) < count:
+        if candidate not in taken:
+            numbers.append(candidate)
+        candidate += 1
+    return numbers
 
 
 class ParquetSource:
@@ -359,7 +375,9 @@ class ParquetSource:
             frame = pl.from_arrow(record_batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(
-                _as_text(name, frame.schema[name]) if name in present else pl.lit(None, pl.String)
+                _as_text(name, frame.schema[name])
+                if name in present
+                else pl.lit(None, pl.String).alias(name)
                 for name in fields
             ).select(fields)
             yield RawBatch(_with_row_numbers(frame, next_row))

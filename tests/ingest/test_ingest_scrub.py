@@ -1,0 +1,164 @@
+"""Exact outputs of the scrubber."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ingest.scrub import (
+    EVENT_DATA_PREFILTER,
+    TEXT_PREFILTER,
+    load_pii_key,
+    luhn_valid,
+    mask_card_numbers,
+    pseudonymise_email,
+    scrub_event_data_column,
+    scrub_event_data_json,
+    scrub_secrets,
+    scrub_text_column,
+)
+
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+)
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1L7VLPHC\n-----END RSA PRIVATE KEY-----"
+
+SECRETS = [
+    (f"key: {PEM} end", "key: [REDACTED:private_key] end"),
+    ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN", "[REDACTED:private_key]"),
+    (f"token rejected: {JWT}.", "token rejected: [REDACTED:jwt]."),
+    ("aws AKIAIOSFODNN7EXAMPLE denied", "aws [REDACTED:aws_key] denied"),
+    ("session ASIAABCDEFGHIJKLMNOP", "session [REDACTED:aws_key]"),
+    ("ghp_abcdefghijklmnopqrstuvwxyz0123456789 bad", "[REDACTED:github_token] bad"),
+    ("use gho_ABCDEFGHIJKLMNOPQRSTUVWX", "use [REDACTED:github_token]"),
+    ("slack xoxb-1234567890-abcdefghij said no", "slack [REDACTED:slack_token] said no"),
+    ("charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc", "charge with [REDACTED:stripe_key]"),
+    ("rk_test_abcdefghijkl", "[REDACTED:stripe_key]"),
+    ("Authorization: Bearer abc.def-ghi_123", "Authorization: Bearer [REDACTED:bearer_token]"),
+    (
+        "GET https://bob:s3cr3t@erp.example.com/api failed",
+        "GET https://[REDACTED:url_credentials]@erp.example.com/api failed",
+    ),
+    ("login failed password=hunter2 user=bob", "login failed password=[REDACTED:secret] user=bob"),
+    ("api_key: abc123, retry", "api_key: [REDACTED:secret], retry"),
+    ("?apikey=abc&client_secret=xyz", "?apikey=[REDACTED:secret]&client_secret=[REDACTED:secret]"),
+    (
+        'body {"password": "p@ss word", "token":"t1"}',
+        'body {"password": "[REDACTED:secret]", "token":"[REDACTED:secret]"}',
+    ),
+    ("SECRET='a b c'", "SECRET='[REDACTED:secret]'"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SECRETS)
+def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
+    assert scrub_secrets(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTP 502 from erp after 3 retries",
+        "tokens_used=5 token_count: 7",
+        "password: null",
+        "https://erp.example.com:8443/path?contact=a@b.com",
+        "the bearer of bad news",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert scrub_secrets(text) == text
+
+
+@pytest.mark.parametrize(("text", "_"), SECRETS)
+def test_the_prefilters_catch_every_secret(text: str, _: str) -> None:
+    column = pl.Series([text])
+    assert column.str.contains(TEXT_PREFILTER).item()
+    assert column.str.contains(EVENT_DATA_PREFILTER).item()
+
+
+def test_luhn() -> None:
+    assert luhn_valid("4111111111111111")
+    assert luhn_valid("79927398713")
+    assert not luhn_valid("4111111111111112")
+
+
+def test_card_numbers_that_pass_luhn_keep_their_last_four() -> None:
+    assert mask_card_numbers("paid with 4111 1111 1111 1111 today") == (
+        "paid with [CARD ****1111] today"
+    )
+    assert mask_card_numbers("pan=5500-0000-0000-0004") == "pan=[CARD ****0004]"
+    assert mask_card_numbers("4111111111111112") == "4111111111111112"
+    # a 13-digit order id that fails Luhn stays intact; 12 digits are never a card
+    assert mask_card_numbers("order 1234567890123") == "order 1234567890123"
+    assert mask_card_numbers("ref 123456789012") == "ref 123456789012"
+    # 20 digits are too long to be a card, even if a 16-digit part would pass
+    assert mask_card_numbers("41111111111111110000") == "41111111111111110000"
+
+
+def test_email_pseudonym_is_keyed_stable_and_normalised() -> None:
+    first = pseudonymise_email("Bob@Example.com ", b"key-1")
+    assert first == pseudonymise_email("bob@example.com", b"key-1")
+    assert first == "<email:" + first[7:23] + ">" and len(first) == 24
+    assert first != pseudonymise_email("bob@example.com", b"key-2")
+    assert pseudonymise_email(first, b"key-1") == first  # already a pseudonym
+    # HMAC-SHA256(b"k", b"a@b.c"), computed independently with the standard library
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"k", b"a@b.c", hashlib.sha256).hexdigest()[:16]
+    assert pseudonymise_email("A@B.C", b"k") == f"<email:{expected}>"
+
+
+def test_event_data_is_scrubbed_recursively() -> None:
+    data = {
+        "order_id": "1234567890123",
+        "customer_email": "Bob@Example.com",
+        "cc_emails": ["a@b.c", None],
+        "payment": {"card": "4111111111111111", "api_token": "abc", "password": None},
+        "notes": ["call with Bearer abcdefghijkl"],
+        "amount": 12.5,
+    }
+    scrubbed = json.loads(scrub_event_data_json(json.dumps(data), b"k"))
+    assert scrubbed == {
+        "order_id": "1234567890123",
+        "customer_email": pseudonymise_email("bob@example.com", b"k"),
+        "cc_emails": [pseudonymise_email("a@b.c", b"k"), None],
+        "payment": {"card": "[CARD ****1111]", "api_token": "[REDACTED:secret]", "password": None},
+        "notes": ["call with Bearer [REDACTED:bearer_token]"],
+        "amount": 12.5,
+    }
+
+
+def test_column_helpers_only_touch_values_that_need_it() -> None:
+    texts = pl.Series(["fine", None, "password=x", "HTTP 500"])
+    assert scrub_text_column(texts).to_list() == [
+        "fine",
+        None,
+        "password=[REDACTED:secret]",
+        "HTTP 500",
+    ]
+    data = pl.Series(['{"a":1}', '{"email":"x@y.z"}', None])
+    assert scrub_event_data_column(data, b"k").to_list() == [
+        '{"a":1}',
+        '{"email":"' + pseudonymise_email("x@y.z", b"k") + '"}',
+        None,
+    ]
+
+
+def test_pii_key_file_is_created_once_with_mode_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLOWLEDGER_PII_KEY", raising=False)
+    key = load_pii_key(tmp_path / "secrets")
+    assert len(key) == 32
+    assert load_pii_key(tmp_path / "secrets") == key
+    mode = stat.S_IMODE(os.stat(tmp_path / "secrets" / "pii.key").st_mode)
+    assert mode == 0o600
+    monkeypatch.setenv("FLOWLEDGER_PII_KEY", "from-env")
+    assert load_pii_key(tmp_path / "secrets") == b"from-env"
