@@ -85,6 +85,8 @@ def generate(
     ``out_dir``. Volume: ``cases_per_day`` (default 250), or ``target_events``, the number of
     business events + flow runs + step runs to aim at (cases_per_day is then calibrated)."""
     began = time.perf_counter()
+    if file_format not in ("ndjson", "parquet"):
+        raise ValueError(f"file_format must be 'ndjson' or 'parquet', got {file_format!r}")
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     if cases_per_day is not None and target_events is not None:

@@ -237,7 +237,8 @@ class Simulation:
                     case_id,
                     trace_id,
                 )
-                if not self._commit(second, flow, 2, trigger):
+                if not self._commit(second, flow, 2, trigger):  # replay after the window
+                    self.truth.runs_failed_for_good[flow.flow_id] += 1
                     return DONE_NOTHING
                 final = second
         if final.status == "failed":

@@ -27,7 +27,8 @@ class Truth:
 
     flow_runs: Counter[str] = field(default_factory=Counter)  # flow -> distinct run attempts
     failed_runs: Counter[str] = field(default_factory=Counter)  # flow -> attempts with failed
-    runs_failed_for_good: Counter[str] = field(default_factory=Counter)  # last attempt failed
+    # runs whose last attempt in the files failed (a replay after the window end is not there)
+    runs_failed_for_good: Counter[str] = field(default_factory=Counter)
     re_executions: Counter[str] = field(default_factory=Counter)  # trigger -> run_attempt 2 rows
     failed_step_attempts: int = 0  # step rows with status failed or timed_out
     retried_step_attempts: int = 0  # step rows with attempt >= 2
