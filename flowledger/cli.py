@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flowledger import __version__
@@ -95,7 +95,18 @@ def _parser() -> argparse.ArgumentParser:
         "--max-rows", type=int, default=100, help="rows shown as a table (default 100)"
     )
     sql.set_defaults(handler=_sql)
+
+    for register in _feature_commands():
+        register(commands)
     return parser
+
+
+def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Command groups that live beside their feature; each adds its sub-commands to the parser.
+
+    Each ``register(commands)`` adds parsers whose ``handler(args, data_dir) -> int`` does the work.
+    """
+    return []
 
 
 def _add_generate_options(parser: argparse.ArgumentParser) -> None:
