@@ -28,7 +28,7 @@ def render() -> None:
     st.subheader(options.flow_label(flow_id))
 
     health = data.health_kpis(filters.start, filters.end, (flow_id,))
-    columns = st.columns(6)
+    columns = st.columns(3) + st.columns(3)
     tiles = [
         ("Runs", format_count(health.runs)),
         ("Failure rate", format_rate(health.failure_rate)),

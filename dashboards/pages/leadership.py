@@ -176,7 +176,8 @@ def _scope_label(filters: Filters, flows: data.FlowScope) -> str:
     if filters.flow_id is not None:
         return filters.flow_id
     if filters.process is not None:
-        return f"{len(flows or ())} flows of {filters.process}"
+        count = len(flows or ())
+        return f"{count} flow{'' if count == 1 else 's'} serving {filters.process}"
     return "all flows"
 
 

@@ -234,3 +234,14 @@ def test_smoke_every_page_runs_without_exceptions(published_home: Path, page: st
     _assert_clean(at)
     assert at.metric
     assert at.get("plotly_chart")
+
+
+def test_a_process_alone_narrows_health_to_the_flows_serving_it(published_home: Path) -> None:
+    at = _app({"process": "quote_to_cash"}).run()
+    _assert_clean(at)
+    subheaders = [subheader.value for subheader in at.subheader]
+    assert "Outcomes — quote_to_cash" in subheaders
+    assert "Infrastructure health — 1 flow serving quote_to_cash" in subheaders
+    metrics = _metrics(at)
+    assert metrics["Runs"][0] == "6"  # q2c-contract-sync only
+    assert metrics["Idempotency collisions"] == ("0", "±0")  # the collision is in order intake
