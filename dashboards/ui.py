@@ -83,10 +83,11 @@ def filter_bar(
         process_key: parsed.process or ALL,
         flow_key: parsed.flow_id or ALL,
     }
+    flow_choices = options.flows if flow_required else (ALL, *options.flows)
     still_valid = {
         range_key: range_within(st.session_state.get(range_key), options),
         process_key: st.session_state.get(process_key) in (ALL, *options.processes),
-        flow_key: st.session_state.get(flow_key) in (ALL, *options.flows),
+        flow_key: st.session_state.get(flow_key) in flow_choices,
     }
     for key, seed in seeds.items():
         # First run of the session, or a newer snapshot no longer has the chosen value.
@@ -109,7 +110,6 @@ def filter_bar(
             process = _none_for_all(
                 st.selectbox("Process", (ALL, *options.processes), key=process_key)
             )
-    flow_choices = options.flows if flow_required else (ALL, *options.flows)
     with columns[-1]:
         flow_id = _none_for_all(
             st.selectbox(
