@@ -1,0 +1,1 @@
+"""Processes as configuration: loading, validation and the process KPI commands."""
