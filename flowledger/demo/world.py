@@ -216,7 +216,7 @@ CAPTURE_PAYMENT = Action(
     PAYMENT_CAPTURE,
     (
         _consume("sqs"),
-        Step("capture-payment", "Capture payment", "http", "psp", 450, 0.015, 0.012),
+        Step("capture-payment", "Capture payment", "http", "psp", 450, 0.015, 0.019),
         Step("update-order", "Update order payment status", "http", "shop", 120, 0.003),
     ),
     "com.acme.psp.payment.captured",
@@ -378,7 +378,7 @@ class Cutover:
 
 
 # Version 2.0.0 of payment capture regresses: run failure rate goes from about 2 % to about 6 %.
-PAYMENT_CAPTURE_V2 = Cutover(PAYMENT_CAPTURE, "2.0.0", "capture-payment", 0.052, 9)
+PAYMENT_CAPTURE_V2 = Cutover(PAYMENT_CAPTURE, "2.0.0", "capture-payment", 0.058, 9)
 
 # --------------------------------------------------------------------------------- statuses
 

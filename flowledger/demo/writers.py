@@ -9,8 +9,10 @@ format expects; timestamps as ``2026-08-01T10:00:00.123Z``. Parquet: timestamps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol
+from typing import BinaryIO, Literal, Protocol, TypeVar
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -20,6 +22,7 @@ from flowledger.demo.records import BUSINESS_EVENTS, RecordKind
 FileFormat = Literal["ndjson", "parquet"]
 RFC3339_MS = "%Y-%m-%dT%H:%M:%S%.3fZ"
 DEFAULT_CHUNK_ROWS = 50_000
+_T = TypeVar("_T")
 
 
 class RowSink(Protocol):
@@ -70,6 +73,11 @@ class ChunkedWriter:
         self._later: list[tuple] = []
         self._ndjson: BinaryIO | None = None
         self._parquet: pq.ParquetWriter | None = None
+        # Chunks are built and written on one background thread, in order: polars and pyarrow
+        # release the GIL while formatting and writing, so that overlaps the simulation.
+        # At most one chunk per writer waits, which keeps memory bounded.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix=kind.name)
+        self._pending: Future[None] | None = None
         if file_format == "ndjson":
             self._ndjson = path.open("wb")
 
@@ -87,37 +95,54 @@ class ChunkedWriter:
         """Write an already columnar chunk (same schema as the kind) straight through."""
         self.flush()
         self.rows_written += frame.height
-        self._write(frame)
+        self._submit(self._write, frame)
 
     def flush(self) -> None:
         if not self._rows and not self._later:
             return
-        columns = zip(*self._rows, *self._later, strict=True)
+        rows = self._rows + self._later
+        self._rows, self._later = [], []
+        self._submit(self._write_rows, rows)
+
+    def close(self) -> None:
+        """Write what is left and close the file; re-raises a failure of the background write."""
+        try:
+            self.flush()
+            self._wait()
+            if self.file_format == "parquet" and self._parquet is None:
+                self._write(pl.DataFrame(schema=self.kind.schema))  # no rows: schema only
+        finally:
+            self._background.shutdown(wait=True)
+            if self._ndjson is not None:
+                self._ndjson.close()
+                self._ndjson = None
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+
+    def _submit(self, work: Callable[[_T], None], chunk: _T) -> None:
+        self._wait()
+        self._pending = self._background.submit(work, chunk)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _write_rows(self, rows: list[tuple]) -> None:
+        columns = zip(*rows, strict=True)
         frame = pl.DataFrame(
             dict(zip(self.kind.fields, map(list, columns), strict=True)), schema=self.kind.schema
         )
-        self._rows, self._later = [], []
         self._write(frame)
-
-    def close(self) -> None:
-        self.flush()
-        if self._ndjson is not None:
-            self._ndjson.close()
-            self._ndjson = None
-        if self.file_format == "parquet":
-            if self._parquet is None:  # no rows at all: still a readable file with the schema
-                self._write(pl.DataFrame(schema=self.kind.schema))
-            assert self._parquet is not None
-            self._parquet.close()
-            self._parquet = None
 
     def _write(self, frame: pl.DataFrame) -> None:
         if self.file_format == "ndjson":
             assert self._ndjson is not None
             if self.kind is BUSINESS_EVENTS:
-                lines = frame.select(_cloudevent_line())["line"].to_list()
-                if lines:
-                    self._ndjson.write(("\n".join(lines) + "\n").encode())
+                frame.select(_cloudevent_line()).write_csv(
+                    self._ndjson, include_header=False, quote_style="never"
+                )
             else:
                 frame.with_columns(
                     pl.col(name).cast(pl.Datetime("ms", "UTC")).dt.strftime(RFC3339_MS)
