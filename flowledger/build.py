@@ -59,6 +59,8 @@ def dbt_command(data_dir: DataDir, args: Sequence[str]) -> tuple[list[str], dict
         "FLOWLEDGER_WAREHOUSE": str(data_dir.warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if not sys.stdout.isatty():
+        env.setdefault("DBT_USE_COLORS", "false")
     return command, env
 
 

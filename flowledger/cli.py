@@ -143,7 +143,7 @@ def _generate(args: argparse.Namespace, data_dir: DataDir) -> int:
         file_format=args.file_format,
         progress=_progress,
     )
-    for path in summary.files:
+    for path in summary.files.values():
         _progress(f"wrote {path}")
     return EXIT_OK
 
@@ -192,7 +192,7 @@ def _demo(args: argparse.Namespace, data_dir: DataDir) -> int:
         progress=_progress,
     )
     _progress("2/4 ingesting")
-    ingested = ingest_paths(list(summary.files), data_dir, progress=_progress)
+    ingested = ingest_paths(list(summary.files.values()), data_dir, progress=_progress)
     print(ingested.format())
     if ingested.failed_files:
         raise _UserError("the demo files could not all be ingested (see above)")
