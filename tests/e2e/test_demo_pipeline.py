@@ -129,3 +129,13 @@ def test_sql_refuses_writes_with_a_clear_error(demo: Demo):
     result = run_cli(demo.data_dir, "sql", "drop table fct_cases", check=False)
     assert result.returncode == 1
     assert "read-only" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_command_generates_ingests_builds_and_publishes(tmp_path):
+    data_dir = DataDir(tmp_path / "home")
+    result = run_cli(data_dir, "demo", "--no-serve", "--days", "7", "--target-events", "20000")
+    for step in ("1/4", "2/4", "3/4", "4/4"):
+        assert step in result.stdout
+    assert "published marts-" in result.stdout
+    tables = published_tables(data_dir)
+    assert MARTS <= set(tables) and tables["fct_cases"]
