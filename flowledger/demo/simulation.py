@@ -85,6 +85,10 @@ def lognormal(rng: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(sigma * _STANDARD_NORMALS[rng.getrandbits(_NORMAL_BITS)])
 
 
+# exp(0.5 z) for every table entry: the spread of step durations, looked up without math.exp
+_DURATION_SPREAD = tuple(math.exp(0.5 * z) for z in _STANDARD_NORMALS)
+
+
 def pick(rng: random.Random, options: Sequence[str], cumulative_weights: Sequence[float]) -> str:
     return options[bisect(cumulative_weights, rng.random())]
 
@@ -404,6 +408,7 @@ class Simulation:
         status, business_ms, dead = "success", None, False
         run_error: tuple[str, str] | None = None
         secret_messages = 0
+        random_bits, uniform = rng.getrandbits, rng.random
         for index, step in enumerate(action.steps):
             if mode == "skip" and index == 1:
                 status = "skipped"
@@ -411,18 +416,21 @@ class Simulation:
             fatal = step.fatal_fail
             if after_cutover and step.step_id == cutover.step_id:
                 fatal = cutover.fatal_fail_after
+            clean_above = fatal + step.transient_fail
             attempt = 1
             while True:
                 in_incident = (
                     step.system == incident.system
                     and window.incident_start_ms <= t < window.incident_end_ms
                 )
-                duration = lognormal(rng, step.median_ms, 0.5)
+                duration = step.median_ms * _DURATION_SPREAD[random_bits(_NORMAL_BITS)]
                 if in_incident:
                     duration *= incident.slowdown
                 error_type = None
                 if mode == "normal":
-                    error_type = self._draw_error(step, attempt, fatal, in_incident)
+                    draw = uniform()
+                    if attempt > 1 or in_incident or draw < clean_above:
+                        error_type = self._draw_error(draw, step, attempt, fatal, in_incident)
                 if error_type == "timeout":
                     duration = world.TIMEOUT_MS + rng.random() * 50
                 ended = t + int(duration) + 1
@@ -437,7 +445,7 @@ class Simulation:
                     items = out
                     if index == action.business_step:
                         business_ms = ended
-                    t = ended + int(lognormal(rng, 40, 0.7))
+                    t = ended + 20 + int(uniform() * 40)
                     break
                 final = error_type == world.FATAL_ERROR or attempt >= step.max_attempts
                 message, leaks = self._error_message(error_type, step)
@@ -478,10 +486,12 @@ class Simulation:
             run_row, steps, status, queued_ms, ended_ms, business_ms, dead, version, secret_messages
         )
 
-    def _draw_error(self, step: Step, attempt: int, fatal: float, in_incident: bool) -> str | None:
+    def _draw_error(
+        self, draw: float, step: Step, attempt: int, fatal: float, in_incident: bool
+    ) -> str | None:
+        """The error of one attempt, or None; ``draw`` is a uniform number in [0, 1)."""
         rng = self.rng
         incident = world.WMS_OUTAGE
-        draw = rng.random()
         if attempt == 1:
             if draw < fatal:
                 return world.FATAL_ERROR

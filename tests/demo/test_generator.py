@@ -523,3 +523,11 @@ def test_start_defaults_to_a_fixed_date(demo: DemoFiles):
     assert demo.summary.start == datetime(2026, 8, 1, tzinfo=UTC)
     first = min(parse_time(e["time"]) for e in demo.records["business_events"])
     assert first.date().isoformat() == "2026-08-01"
+
+
+def test_progress_reports_days_and_the_rate(tmp_path: Path):
+    messages: list[str] = []
+    summary = generate(tmp_path, days=10, cases_per_day=20, progress=messages.append)
+    assert messages[0].startswith("day 10/10: ")
+    assert messages[-1].startswith(f"wrote {summary.total_rows:,} rows in ")
+    assert "rows/s" in messages[-1]
