@@ -1,34 +1,93 @@
--- One row per (process, business event) for the events that belong to a case of a process:
--- the event's type is listed in the process_event_types seed and its data holds the process's
--- case-key field. An event type listed by two processes yields one row for each.
+-- One row per (process, business event) for the events that belong to a case of a process
+-- declared in the process configuration (config/processes.yml, read by the int_process_*
+-- configured models): the event's type is listed under the process's `events` (or its source is
+-- the process's `event_source`, for imported event logs, the step then being data.<activity_field>)
+-- and its data holds the process's case-key field. An event matched by two processes yields one row
+-- for each. Ties in time are ordered by event id, then source (imported logs get ids in file order).
 with events as (
 
     select * from {{ ref('stg_flowledger__business_events') }}
 
 ),
 
-process_event_types as (
+processes as (
 
-    select * from {{ ref('process_event_types') }}
+    select * from {{ ref('int_processes_configured') }}
+
+),
+
+event_types as (
+
+    select * from {{ ref('int_process_event_types_configured') }}
+
+),
+
+steps as (
+
+    select * from {{ ref('int_process_steps_configured') }}
+
+),
+
+by_type as (
+
+    select
+        event_types.process_name,
+        processes.case_key_field,
+        event_types.step_name,
+        events.*
+
+    from events
+    inner join event_types
+        on events.event_type = event_types.event_type
+    inner join processes
+        on event_types.process_name = processes.process_name
+
+),
+
+by_source as (
+
+    select
+        processes.process_name,
+        processes.case_key_field,
+        {{ json_extract_text('events.data_json', 'processes.activity_field') }} as step_name,
+        events.*
+
+    from events
+    inner join processes
+        on events.event_source = processes.event_source
+
+),
+
+matched as (
+
+    select * from by_type
+    union all
+    select * from by_source
 
 ),
 
 mapped as (
 
     select
-        process_event_types.process_name,
-        {{ json_extract_text('events.data_json', 'process_event_types.case_key_field') }} as case_id,
-        events.event_id,
-        events.event_source,
-        events.event_type,
-        events.occurred_at,
-        process_event_types.step_name,
-        process_event_types.is_start,
-        process_event_types.is_end
+        matched.process_name,
+        {{ json_extract_text('matched.data_json', 'matched.case_key_field') }} as case_id,
+        matched.event_id,
+        matched.event_source,
+        matched.event_type,
+        matched.occurred_at,
+        matched.step_name,
+        coalesce(steps.is_start, false) as is_start,
+        coalesce(steps.is_end, false) as is_end,
+        matched.data_json,
+        {{ json_extract_text('matched.data_json', "'resource'") }} as resource,
+        {{ json_extract_text('matched.data_json', "'lifecycle'") }} as lifecycle,
+        -- W3C traceparent: version-traceid-spanid-flags; the trace id ties an event to its flow run
+        nullif(split_part(matched.trace_parent, '-', 2), '') as trace_id
 
-    from events
-    inner join process_event_types
-        on events.event_type = process_event_types.event_type
+    from matched
+    left join steps
+        on matched.process_name = steps.process_name
+        and matched.step_name = steps.step_name
 
 ),
 
@@ -48,10 +107,15 @@ final as (
         row_number() over (
             partition by process_name, case_id
             order by occurred_at, event_id, event_source
-        ) as event_sequence
+        ) as event_sequence,
+        data_json,
+        resource,
+        lifecycle,
+        trace_id
 
     from mapped
     where case_id is not null
+        and step_name is not null
 
 )
 

@@ -1,27 +1,72 @@
--- One row per process case: when it started and ended, its cycle time, rework and path (variant).
+-- One row per process case: when it started and ended (by the process's configured start and end
+-- rules), its cycle time and first-to-last duration, the three kinds of rework, SLA, stuck state,
+-- segments and path (variant).
 with case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
 
 ),
 
+processes as (
+
+    select * from {{ ref('int_processes_configured') }}
+
+),
+
+field_changes as (
+
+    select * from {{ ref('int_case_field_changes') }}
+
+),
+
+gray_failures as (
+
+    select * from {{ ref('int_case_gray_failures') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('int_case_segments') }}
+
+),
+
+data_as_of as (
+
+    select max(occurred_at) as as_of from {{ ref('stg_flowledger__business_events') }}
+
+),
+
 case_bounds as (
 
     select
-        case_key,
-        process_name,
-        case_id,
-        coalesce(
-            min(case when is_start then occurred_at end),
-            min(occurred_at)
-        ) as started_at,
+        case_events.case_key,
+        case_events.process_name,
+        case_events.case_id,
+        min(case_events.occurred_at) as first_event_at,
+        max(case_events.occurred_at) as last_occurred_at,
+        case
+            when any_value(processes.start_rule) = 'first' then min(case_events.occurred_at)
+            else coalesce(
+                min(case when case_events.is_start then case_events.occurred_at end),
+                min(case_events.occurred_at)
+            )
+        end as started_at,
+        any_value(processes.end_rule) as end_rule,
+        any_value(processes.cycle_measure) as cycle_measure,
+        any_value(processes.sla_from_step) as sla_from_step,
+        any_value(processes.sla_to_step) as sla_to_step,
+        any_value(processes.sla_within_seconds) as sla_within_seconds,
+        any_value(processes.timeout_seconds) as timeout_seconds,
         count(*) as event_count,
-        count(distinct step_name) as distinct_steps,
-        max(event_sequence) as last_event_sequence,
-        {{ dbt.listagg('step_name', "' > '", 'order by event_sequence') }} as variant
+        count(distinct case_events.step_name) as distinct_steps,
+        max(case_events.event_sequence) as last_event_sequence,
+        {{ dbt.listagg('case_events.step_name', "' > '", 'order by case_events.event_sequence') }} as variant
 
     from case_events
-    group by case_key, process_name, case_id
+    inner join processes
+        on case_events.process_name = processes.process_name
+    group by case_events.case_key, case_events.process_name, case_events.case_id
 
 ),
 
@@ -29,14 +74,48 @@ case_ends as (
 
     select
         case_bounds.case_key,
-        min(case_events.occurred_at) as ended_at
+        case
+            when any_value(case_bounds.end_rule) = 'last' then max(case_events.occurred_at)
+            else min(case when case_events.is_end then case_events.occurred_at end)
+        end as ended_at
 
     from case_bounds
     inner join case_events
         on case_bounds.case_key = case_events.case_key
-    where case_events.is_end
-        and case_events.occurred_at >= case_bounds.started_at
+    where case_events.occurred_at >= case_bounds.started_at
     group by case_bounds.case_key
+
+),
+
+sla_bounds as (
+
+    select
+        case_bounds.case_key,
+        min(case when case_events.step_name = case_bounds.sla_from_step then case_events.occurred_at end)
+            as sla_started_at
+
+    from case_bounds
+    inner join case_events
+        on case_bounds.case_key = case_events.case_key
+    where case_bounds.sla_from_step is not null
+    group by case_bounds.case_key
+
+),
+
+sla_ends as (
+
+    select
+        sla_bounds.case_key,
+        min(case_events.occurred_at) as sla_ended_at
+
+    from sla_bounds
+    inner join case_events
+        on sla_bounds.case_key = case_events.case_key
+    inner join case_bounds
+        on sla_bounds.case_key = case_bounds.case_key
+    where case_events.step_name = case_bounds.sla_to_step
+        and case_events.occurred_at >= sla_bounds.sla_started_at
+    group by sla_bounds.case_key
 
 ),
 
@@ -64,6 +143,41 @@ step_repeats as (
 
 ),
 
+corrections as (
+
+    select
+        case_key,
+        count(*) as field_corrections
+
+    from field_changes
+    where is_correction
+    group by case_key
+
+),
+
+case_gray_failures as (
+
+    select
+        case_key,
+        count(*) as gray_failures
+
+    from gray_failures
+    group by case_key
+
+),
+
+case_segments as (
+
+    select
+        case_key,
+        to_json(map(list(segment_name order by segment_name), list(segment_value order by segment_name)))
+            as segment_values
+
+    from segments
+    group by case_key
+
+),
+
 last_events as (
 
     select
@@ -79,32 +193,88 @@ last_events as (
 
 ),
 
-final as (
+joined as (
 
     select
-        case_bounds.case_key,
-        case_bounds.process_name,
-        case_bounds.case_id,
-        case_bounds.started_at,
+        case_bounds.*,
         case_ends.ended_at,
-        {{ seconds_between('case_bounds.started_at', 'case_ends.ended_at') }} as cycle_time_seconds,
-        cast(case_bounds.event_count as bigint) as event_count,
-        cast(case_bounds.distinct_steps as bigint) as distinct_steps,
-        case_ends.ended_at is not null as is_complete,
-        coalesce(step_repeats.repeated_steps, 0) > 0 as has_rework,
-        cast(coalesce(step_repeats.repeated_steps, 0) as bigint) as repeated_steps,
+        sla_bounds.sla_started_at,
+        sla_ends.sla_ended_at,
+        coalesce(step_repeats.repeated_steps, 0) as repeated_steps,
+        coalesce(corrections.field_corrections, 0) as field_corrections,
+        coalesce(case_gray_failures.gray_failures, 0) as gray_failures,
+        case_segments.segment_values,
         last_events.last_event_at,
         last_events.last_step_name,
         last_events.last_event_source,
-        case_bounds.variant
+        data_as_of.as_of
 
     from case_bounds
+    cross join data_as_of
     left join case_ends
         on case_bounds.case_key = case_ends.case_key
+    left join sla_bounds
+        on case_bounds.case_key = sla_bounds.case_key
+    left join sla_ends
+        on case_bounds.case_key = sla_ends.case_key
     left join step_repeats
         on case_bounds.case_key = step_repeats.case_key
+    left join corrections
+        on case_bounds.case_key = corrections.case_key
+    left join case_gray_failures
+        on case_bounds.case_key = case_gray_failures.case_key
+    left join case_segments
+        on case_bounds.case_key = case_segments.case_key
     inner join last_events
         on case_bounds.case_key = last_events.case_key
+
+),
+
+final as (
+
+    select
+        case_key,
+        process_name,
+        case_id,
+        started_at,
+        ended_at,
+        {{ seconds_between('started_at', 'ended_at') }} as cycle_time_seconds,
+        cast(event_count as bigint) as event_count,
+        cast(distinct_steps as bigint) as distinct_steps,
+        ended_at is not null as is_complete,
+        repeated_steps > 0 as has_rework,
+        cast(repeated_steps as bigint) as repeated_steps,
+        last_event_at,
+        last_step_name,
+        last_event_source,
+        variant,
+        first_event_at,
+        {{ seconds_between('first_event_at', 'last_event_at') }} as duration_seconds,
+        cycle_measure,
+        cast(field_corrections as bigint) as field_corrections,
+        field_corrections > 0 as has_field_correction,
+        cast(gray_failures as bigint) as gray_failures,
+        gray_failures > 0 as has_gray_failure,
+        repeated_steps = 0 and field_corrections = 0 and gray_failures = 0 as is_first_pass,
+        sla_started_at,
+        sla_ended_at,
+        {{ seconds_between('sla_started_at', 'sla_ended_at') }} as sla_seconds,
+        case
+            when sla_started_at is null then cast(null as boolean)
+            when sla_ended_at is not null
+                then {{ seconds_between('sla_started_at', 'sla_ended_at') }} <= sla_within_seconds
+            when {{ seconds_between('sla_started_at', 'as_of') }} > sla_within_seconds then false
+        end as sla_met,
+        {{ seconds_between('last_event_at', 'as_of') }} as idle_seconds,
+        coalesce(
+            ended_at is null
+            and timeout_seconds is not null
+            and {{ seconds_between('last_event_at', 'as_of') }} > timeout_seconds,
+            false
+        ) as is_stuck,
+        cast(segment_values as varchar) as segment_values
+
+    from joined
 
 )
 

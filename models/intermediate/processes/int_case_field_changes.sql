@@ -1,0 +1,90 @@
+-- One row per case event and top-level data field the event sets (JSON null counts as not set):
+-- its value (JSON text), the value the case had before, and whether this is a correction: the
+-- field already had a different value earlier in the case. Only the process's correction_fields
+-- are considered when configured, else every field except the case key (and, for event logs, the
+-- activity, resource and lifecycle fields).
+with case_events as (
+
+    select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+processes as (
+
+    select * from {{ ref('int_processes_configured') }}
+
+),
+
+fields_set as (
+
+    select
+        case_events.case_key,
+        case_events.process_name,
+        case_events.event_id,
+        case_events.event_sequence,
+        case_events.occurred_at,
+        case_events.step_name,
+        case_events.data_json,
+        unnest(json_keys(case_events.data_json)) as field_name,
+        processes.correction_fields,
+        processes.ignored_fields
+
+    from case_events
+    inner join processes
+        on case_events.process_name = processes.process_name
+
+),
+
+valued as (
+
+    select
+        case_key,
+        process_name,
+        event_id,
+        event_sequence,
+        occurred_at,
+        step_name,
+        field_name,
+        cast(json_extract(data_json, '$."' || field_name || '"') as varchar) as field_value
+
+    from fields_set
+    where (
+            correction_fields is null
+            and not list_contains(string_split(ignored_fields, ','), field_name)
+        )
+        or list_contains(string_split(coalesce(correction_fields, ''), ','), field_name)
+
+),
+
+sequenced as (
+
+    select
+        *,
+        lag(field_value) over (
+            partition by case_key, field_name order by event_sequence
+        ) as previous_value
+
+    from valued
+    where field_value is not null and field_value <> 'null'
+
+),
+
+final as (
+
+    select
+        case_key,
+        process_name,
+        field_name,
+        event_id,
+        event_sequence,
+        occurred_at,
+        step_name,
+        field_value,
+        previous_value,
+        coalesce(previous_value <> field_value, false) as is_correction
+
+    from sequenced
+
+)
+
+select * from final
