@@ -20,7 +20,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from flowledger.demo import world
-from flowledger.demo.clock import MS_PER_DAY, MS_PER_H, next_tick, rfc3339
+from flowledger.demo.clock import MS_PER_H, cumulative, next_tick, rfc3339
 from flowledger.demo.truth import Truth
 from flowledger.demo.world import Action, Flow, Step
 from flowledger.demo.writers import RowSink
@@ -38,6 +38,8 @@ Status = Literal["done", "halted", "in_flight"]
 
 @dataclass(frozen=True)
 class Window:
+    """The generated period and the moments of its incident and flow-version cutover."""
+
     start_ms: int
     end_ms: int
     incident_start_ms: int
@@ -66,7 +68,6 @@ class Outcome:
 
     status: Status
     at_ms: int = 0  # business time of the success (status == "done")
-    event_row: tuple | None = None
 
 
 DONE_NOTHING = Outcome("in_flight")
@@ -104,8 +105,8 @@ def splitmix64(value: int) -> int:
 compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-_RETRYABLE_CUM = (0.45, 0.80, 1.0)
-_INCIDENT_CUM = (0.5, 1.0, 1.0)
+_RETRYABLE_CUM = cumulative(world.RETRYABLE_WEIGHTS)
+_INCIDENT_CUM = cumulative(world.INCIDENT_ERROR_WEIGHTS)
 
 
 class Simulation:
@@ -262,7 +263,7 @@ class Simulation:
             )
         self._maybe_deliver_twice(action, case_id, final, key, digest, message_id, event_row)
         self._maybe_collide(action, case_id, final, key)
-        return Outcome("done", final.business_ms, event_row)
+        return Outcome("done", final.business_ms)
 
     def _replay_trigger(self, failed: Attempt) -> tuple[str, int] | None:
         draw = self.rng.random()
@@ -303,6 +304,7 @@ class Simulation:
             case_id,
             self.hex_id(128),
             mode="skip" if skipped else "clean",
+            start_after_ms=original.run_row[13],  # the original always started first
         )
         if not self._commit(duplicate, flow, 1, flow.trigger):
             return
@@ -381,6 +383,7 @@ class Simulation:
         case_id: str,
         trace_id: str,
         mode: Literal["normal", "clean", "skip"] = "normal",
+        start_after_ms: int = 0,
     ) -> Attempt:
         """Build one run attempt: pick-up delay, steps with retries, final status.
 
@@ -397,6 +400,7 @@ class Simulation:
                 started += self.backlog_ms(queued_ms)
         else:
             started = queued_ms + int(lognormal(rng, 150, 0.6))
+        started = max(started, start_after_ms + 1)
         cutover = world.PAYMENT_CAPTURE_V2
         after_cutover = flow is cutover.flow and started >= window.cutover_ms
         version = cutover.new_version if after_cutover else flow.version
@@ -554,7 +558,3 @@ def _digest(key: str, variant: int) -> str:
 
 def _leaks_secret(message: str) -> bool:
     return any(marker in message for marker in world.SECRET_MARKERS)
-
-
-def day_start(window: Window, day: int) -> int:
-    return window.start_ms + day * MS_PER_DAY

@@ -1,7 +1,7 @@
 """The demo world as data: systems, flows, their steps, the events they emit, and the incidents.
 
 Nothing here draws random numbers; `simulation.py` and `processes.py` bring the world to life.
-Event types are exactly those of ``seeds/process_event_types.csv``.
+Event types are exactly those of the shipped processes (``config/processes.yml``).
 """
 
 from __future__ import annotations

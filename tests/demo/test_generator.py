@@ -6,7 +6,6 @@ and compared with ``summary.truth``, which the generator counted while writing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -48,9 +47,20 @@ def valid_values(prop: dict) -> list[str] | None:
     return None
 
 
-def process_event_types() -> list[dict[str, str]]:
-    with (PROJECT_ROOT / "seeds" / "process_event_types.csv").open() as handle:
-        return list(csv.DictReader(handle))
+def process_event_types() -> list[dict]:
+    """One row per (process, event type) of ``config/processes.yml``, the shipped processes."""
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "processes.yml").read_text())
+    return [
+        {
+            "process_name": name,
+            "event_type": event_type,
+            "case_key_field": process["case_key"],
+            "is_start": step == process["start"],
+            "is_end": step == process["end"],
+        }
+        for name, process in config["processes"].items()
+        for event_type, step in process["events"].items()
+    ]
 
 
 def parse_time(text: str) -> datetime:
@@ -200,7 +210,7 @@ def test_runs_have_two_to_five_steps_with_types_systems_and_items(demo: DemoFile
 
 def test_every_event_after_the_first_of_a_case_comes_from_a_run_on_that_case(demo: DemoFiles):
     runs_by_trace = {r["trace_id"]: r for r in demo.records["flow_runs"]}
-    starts = {row["event_type"] for row in process_event_types() if row["is_start"] == "true"}
+    starts = {row["event_type"] for row in process_event_types() if row["is_start"]}
     for (_, case_id), events in cases_from_events(demo.records["business_events"]).items():
         for event in events:
             if event["type"] in starts:
@@ -335,9 +345,7 @@ def test_secrets_in_error_messages_and_urls_match_truth(demo: DemoFiles):
 
 def test_cases_completion_staleness_and_rework_match_truth(demo: DemoFiles):
     truth = demo.summary.truth
-    end_type = {
-        r["process_name"]: r["event_type"] for r in process_event_types() if r["is_end"] == "true"
-    }
+    end_type = {r["process_name"]: r["event_type"] for r in process_event_types() if r["is_end"]}
     window_end = demo.summary.start.timestamp() + SMALL_DAYS * 86400
     started, completed, incomplete, stale, rework = (Counter() for _ in range(5))
     repeated = Counter()
