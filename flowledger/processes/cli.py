@@ -1,0 +1,117 @@
+"""``flowledger kpi process NAME [--json]`` and ``flowledger processes check|list``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flowledger.processes.config import ConfigError, load_config
+from flowledger.settings import DataDir
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _group(
+    commands: argparse._SubParsersAction, name: str, help_text: str
+) -> argparse._SubParsersAction:
+    """The sub-commands of group ``name`` (created if no other feature created it yet)."""
+    parser = commands.choices.get(name)
+    if parser is None:
+        parser = commands.add_parser(name, help=help_text)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(title=f"{name} commands", metavar="COMMAND")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    kpi = _group(commands, "kpi", "print KPIs from the published marts")
+    process = kpi.add_parser(
+        "process", help="the KPIs of one process (cases, cycle time, rework, ...)"
+    )
+    process.add_argument("name", help="process name, as declared in config/processes.yml")
+    process.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    process.set_defaults(handler=kpi_process)
+
+    processes = _group(commands, "processes", "check and list the declared processes")
+    check = processes.add_parser("check", help="validate the process configuration")
+    check.set_defaults(handler=processes_check)
+    listing = processes.add_parser("list", help="list the declared processes")
+    listing.set_defaults(handler=processes_check)
+
+
+def kpi_process(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.processes.kpis import UnknownProcess, process_kpis, to_json, to_table
+    from flowledger.warehouse import NothingPublished, open_published
+
+    try:
+        with open_published(data_dir) as con:
+            document = process_kpis(con, args.name)
+    except (NothingPublished, UnknownProcess) as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(to_json(document) if args.json else to_table(document))
+    return EXIT_OK
+
+
+def processes_check(args: argparse.Namespace, data_dir: DataDir) -> int:
+    try:
+        config = load_config(data_dir.root)
+    except ConfigError as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("configuration: " + ", ".join(str(path) for path in config.files))
+    for process in config.processes.values():
+        matched = (
+            f"events of source {process.event_source}"
+            if process.event_source
+            else f"{len(process.events)} event types"
+        )
+        print(
+            f"  {process.name:<24} case key {process.case_key:<12} {matched}; "
+            f"cycle time = {process.cycle_measure}"
+        )
+    return EXIT_OK
+
+
+def ingest_event_log(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """``flowledger ingest --format xes|csv PATH... --process NAME [--<role>-column COL]``."""
+    from ingest.eventlog.csv_log import ColumnMapping
+    from ingest.eventlog.pipeline import ingest_event_logs
+
+    if not args.log_format or not args.process:
+        print(
+            "flowledger: an event log needs both --format xes|csv and --process NAME "
+            "(e.g. flowledger ingest --format xes log.xes --process claims)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if getattr(args, "kind", None) not in (None, "business_event"):
+        print("flowledger: event logs land as business events; drop --kind", file=sys.stderr)
+        return EXIT_FAILED
+    mapping = ColumnMapping(
+        case=args.case_column,
+        activity=args.activity_column,
+        timestamp=args.timestamp_column,
+        resource=args.resource_column,
+        lifecycle=args.lifecycle_column,
+    )
+    if args.log_format == "xes" and any(vars(mapping).values()):
+        print("flowledger: --*-column options apply to CSV event logs only", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        summary = ingest_event_logs(
+            args.paths,
+            data_dir,
+            file_format=args.log_format,
+            process_name=args.process,
+            mapping=mapping,
+            progress=lambda message: print(message, flush=True),
+        )
+    except ConfigError as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summary.format())
+    if summary.failed_files and len(summary.failed_files) == len(summary.files):
+        return EXIT_FAILED
+    return EXIT_OK

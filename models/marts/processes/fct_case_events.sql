@@ -1,0 +1,54 @@
+-- One row per case event, in order, for the case timeline: what happened, where (source, trace),
+-- who (resource) and which data fields it set or changed (JSON list of {field, from, to}).
+with case_events as (
+
+    select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+field_changes as (
+
+    select * from {{ ref('int_case_field_changes') }}
+
+),
+
+changes as (
+
+    select
+        case_key,
+        event_id,
+        to_json(list({'field': field_name, 'from': previous_value, 'to': field_value, 'is_correction': is_correction} order by field_name)) as field_changes,
+        bool_or(is_correction) as has_correction
+
+    from field_changes
+    where previous_value is null or previous_value <> field_value
+    group by case_key, event_id
+
+),
+
+final as (
+
+    select
+        case_events.case_key,
+        case_events.process_name,
+        case_events.case_id,
+        case_events.event_sequence,
+        case_events.event_id,
+        case_events.event_source,
+        case_events.event_type,
+        case_events.occurred_at,
+        case_events.step_name,
+        case_events.resource,
+        case_events.lifecycle,
+        case_events.trace_id,
+        cast(changes.field_changes as varchar) as field_changes,
+        coalesce(changes.has_correction, false) as has_correction
+
+    from case_events
+    left join changes
+        on case_events.case_key = changes.case_key
+        and case_events.event_id = changes.event_id
+
+)
+
+select * from final
