@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=["flow_run", "step_run", "queue_depth_sample", "business_event"],
         help="record kind of every file (default: detected from each file's columns)",
     )
+    # Event logs of process-mining and BPM tools (ingest/eventlog/, docs/processes.md).
+    ingest.add_argument(
+        "--format", choices=["xes", "csv"], dest="log_format",
+        help="read the files as XES or CSV event logs (needs --process)",
+    )
+    ingest.add_argument("--process", help="process the event log's events belong to")
+    for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
+        ingest.add_argument(f"--{role}-column", help=f"CSV event log: the {role} column")
     ingest.set_defaults(handler=_ingest)
 
     build = commands.add_parser("build", help="run the dbt models and publish fresh marts")
@@ -106,7 +114,9 @@ def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
 
     Each ``register(commands)`` adds parsers whose ``handler(args, data_dir) -> int`` does the work.
     """
-    return []
+    from flowledger.processes.cli import register as register_processes
+
+    return [register_processes]
 
 
 def _add_generate_options(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +159,10 @@ def _generate(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _ingest(args: argparse.Namespace, data_dir: DataDir) -> int:
+    if getattr(args, "log_format", None) or getattr(args, "process", None):
+        from flowledger.processes.cli import ingest_event_log
+
+        return ingest_event_log(args, data_dir)
     from ingest import ingest_paths
 
     summary = ingest_paths(args.paths, data_dir.ensure(), kind=args.kind, progress=_progress)
