@@ -158,9 +158,22 @@ SIGN_CONTRACT = Action(
             "receive-signature", "Receive signature webhook", "trigger", "clm", 40, max_attempts=1
         ),
         Step("fetch-quote", "Fetch quote", "http", "crm", 350, transient_fail=0.03),
-        Step("update-opportunity", "Update opportunity", "http", "crm", 420, 0.025, 0.004),
         Step(
-            "publish-contract-signed", "Publish contract signed", "publish", "eventbus", 35, 0.005
+            "update-opportunity",
+            "Update opportunity",
+            "http",
+            "crm",
+            420,
+            transient_fail=0.025,
+            fatal_fail=0.004,
+        ),
+        Step(
+            "publish-contract-signed",
+            "Publish contract signed",
+            "publish",
+            "eventbus",
+            35,
+            transient_fail=0.005,
         ),
     ),
     "com.acme.clm.contract.signed",
@@ -171,7 +184,9 @@ _INVOICE_STEPS = (
     _consume("anypoint-mq"),
     Step("map-invoice", "Map invoice", "transform", "mulesoft", 25, fatal_fail=0.003),
     Step("post-invoice", "Post invoice", "http", "erp", 900, transient_fail=0.04, fatal_fail=0.004),
-    Step("publish-invoice", "Publish invoice event", "publish", "eventbus", 35, 0.005),
+    Step(
+        "publish-invoice", "Publish invoice event", "publish", "eventbus", 35, transient_fail=0.005
+    ),
 )
 ISSUE_INVOICE = Action(
     "invoice", INVOICE_POST, _INVOICE_STEPS, "com.acme.erp.invoice.issued", "/acme/erp", 2
@@ -188,7 +203,15 @@ RECONCILE_PAYMENT = Action(
     "payment",
     PAYMENT_RECONCILE,
     (
-        Step("fetch-bank-statement", "Fetch bank statement", "http", "bank", 2400, 0.03, items=40),
+        Step(
+            "fetch-bank-statement",
+            "Fetch bank statement",
+            "http",
+            "bank",
+            2400,
+            transient_fail=0.03,
+            items=40,
+        ),
         Step("match-payments", "Match payments", "transform", "airflow", 800, fatal_fail=0.003),
         Step("post-payment", "Post payment", "http", "erp", 700, transient_fail=0.025),
     ),
@@ -200,7 +223,7 @@ _INTAKE_STEPS = (
     Step("receive-order", "Receive order webhook", "trigger", "shop", 30, max_attempts=1),
     Step("validate-order", "Validate order", "transform", "n8n", 15, fatal_fail=0.002),
     Step("reserve-stock", "Reserve stock", "http", "erp", 300, transient_fail=0.02),
-    Step("enqueue-capture", "Enqueue payment capture", "publish", "sqs", 20, 0.004),
+    Step("enqueue-capture", "Enqueue payment capture", "publish", "sqs", 20, transient_fail=0.004),
 )
 TAKE_ORDER = Action("intake", ORDER_INTAKE, _INTAKE_STEPS, None, None, 3)
 CORRECT_ORDER = Action(
@@ -216,8 +239,18 @@ CAPTURE_PAYMENT = Action(
     PAYMENT_CAPTURE,
     (
         _consume("sqs"),
-        Step("capture-payment", "Capture payment", "http", "psp", 450, 0.015, 0.019),
-        Step("update-order", "Update order payment status", "http", "shop", 120, 0.003),
+        Step(
+            "capture-payment",
+            "Capture payment",
+            "http",
+            "psp",
+            450,
+            transient_fail=0.015,
+            fatal_fail=0.019,
+        ),
+        Step(
+            "update-order", "Update order payment status", "http", "shop", 120, transient_fail=0.003
+        ),
     ),
     "com.acme.psp.payment.captured",
     "/acme/psp",
@@ -228,7 +261,15 @@ PICK_ORDER = Action(
     WAREHOUSE_DISPATCH,
     (
         _consume("rabbitmq"),
-        Step("create-pick-list", "Create pick list", "http", "wms", 380, 0.02, 0.002),
+        Step(
+            "create-pick-list",
+            "Create pick list",
+            "http",
+            "wms",
+            380,
+            transient_fail=0.02,
+            fatal_fail=0.002,
+        ),
         Step("confirm-pick", "Confirm pick", "http", "wms", 260, transient_fail=0.015),
     ),
     "com.acme.wms.order.picked",
@@ -236,7 +277,9 @@ PICK_ORDER = Action(
     2,
 )
 _TRACKING_STEPS = (
-    Step("poll-carrier", "Poll carrier API", "http", "carrier", 1100, 0.035, items=25),
+    Step(
+        "poll-carrier", "Poll carrier API", "http", "carrier", 1100, transient_fail=0.035, items=25
+    ),
     Step("match-shipments", "Match shipments", "transform", "airflow", 200),
     Step("update-order-status", "Update order status", "http", "shop", 150, transient_fail=0.01),
 )
@@ -261,7 +304,7 @@ ESCALATE_TICKET = Action(
         _ROUTER_TRIGGER,
         Step("classify-ticket", "Classify ticket", "transform", "zapier", 60),
         Step("assign-tier2", "Assign tier-2 team", "http", "desk", 300, transient_fail=0.02),
-        Step("notify-channel", "Notify on-call channel", "http", "slack", 180, 0.03),
+        Step("notify-channel", "Notify on-call channel", "http", "slack", 180, transient_fail=0.03),
     ),
     "com.acme.desk.ticket.escalated",
     "/acme/desk",
