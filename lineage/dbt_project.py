@@ -1,0 +1,357 @@
+"""Column lineage of a dbt project from its ``manifest.json`` and compiled SQL, as OpenLineage
+JobEvents (design-time lineage: one job per model, its inputs and output with a ``schema`` and a
+``columnLineage`` facet that keeps every transformation type and subtype).
+
+Sources take their columns from the manifest, seeds from their CSV header, models from the
+analysis of their own SQL in dependency order, so ``select *`` resolves even when a model's
+columns are not documented. A JSON column read by path (``data_json ->> '$.order_id'``) gets
+nested fields (``data_json.order_id``) that are followed through identity steps down to the
+source (``raw.business_events`` field ``data.order_id``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openlineage.client.event_v2 import InputDataset, Job, JobEvent, OutputDataset
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    job_type_job,
+    schema_dataset,
+    sql_job,
+)
+from openlineage.client.serde import Serde
+
+from lineage.sql_lineage import DIRECT, IDENTITY, InputEdge, SqlLineageError, analyze_query
+
+PRODUCER = "https://github.com/flowledger/flowledger/tree/main/lineage"
+PARSER_MARK = "flowledger-sqlglot"  # marks parser-derived column lineage
+
+
+class ManifestError(RuntimeError):
+    """The dbt manifest is missing or unreadable."""
+
+
+@dataclass
+class ModelLineage:
+    """The column lineage of one dbt model (or seed/source: no SQL, no inputs)."""
+
+    unique_id: str
+    name: str  # model name, e.g. fct_cases
+    dataset: str  # db.schema.alias, e.g. warehouse.marts.fct_cases
+    resource_type: str
+    columns: list[str]
+    column_types: dict[str, str]
+    sql: str = ""
+    inputs: list[str] = field(default_factory=list)  # datasets read
+    fields: dict[str, list[InputEdge]] = field(default_factory=dict)
+    dataset_edges: list[InputEdge] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class ProjectLineage:
+    project: str
+    namespace: str  # OpenLineage dataset namespace: duckdb://<warehouse path>
+    dbt_version: str
+    manifest_sha256: str
+    generated_at: str
+    models: dict[str, ModelLineage]  # by dataset name
+
+    def by_model_name(self, name: str) -> ModelLineage | None:
+        lowered = name.lower()
+        for model in self.models.values():
+            if lowered in (model.name.lower(), model.dataset.lower()):
+                return model
+        return None
+
+
+def manifest_path(target_dir: Path) -> Path:
+    return target_dir / "manifest.json"
+
+
+def load_manifest(target_dir: Path) -> tuple[dict[str, Any], str]:
+    path = manifest_path(target_dir)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(
+            f"no dbt manifest at {path}: run `flowledger build` first (it writes the manifest "
+            "and the compiled SQL)"
+        ) from None
+    try:
+        manifest = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ManifestError(
+            f"{path} is not valid JSON ({error}); re-run `flowledger build`"
+        ) from None
+    return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def project_lineage(
+    target_dir: Path, namespace: str, catalog: dict[str, list[str]] | None = None
+) -> ProjectLineage:
+    """Column lineage of every model of the manifest in ``target_dir``.
+
+    ``catalog`` (``db.schema.table`` → columns, as built in the warehouse) fills in the columns
+    of relations whose SQL cannot say them (Python models, ``select *`` over those).
+    """
+    catalog = {key.lower(): columns for key, columns in (catalog or {}).items()}
+    manifest, digest = load_manifest(target_dir)
+    metadata = manifest.get("metadata", {})
+    nodes: dict[str, dict[str, Any]] = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    relations = {uid: _relation(node) for uid, node in nodes.items() if _is_relation(node)}
+    models: dict[str, ModelLineage] = {}
+    schema: dict[str, list[str]] = {}
+    values: dict[tuple[str, str], list[str]] = {}
+    for uid in _topological(nodes, relations):
+        node = nodes[uid]
+        dataset = relations[uid]
+        kind = node["resource_type"]
+        documented = {
+            name: col.get("data_type") or "" for name, col in node.get("columns", {}).items()
+        }
+        lineage = ModelLineage(
+            unique_id=uid,
+            name=node.get("name", dataset),
+            dataset=dataset,
+            resource_type=kind,
+            columns=list(documented),
+            column_types=dict(documented),
+            description=node.get("description") or "",
+        )
+        if kind == "seed":
+            header, seed_values = _seed_columns(node)
+            lineage.columns = header or lineage.columns
+            for column, column_values in seed_values.items():
+                values[(dataset, column.lower())] = column_values
+        elif kind == "model" and node.get("language", "sql") != "sql":
+            lineage.unresolved.append(
+                f"{uid} is a {node.get('language')} model: its column lineage cannot be parsed; "
+                "its documented columns are kept"
+            )
+        elif kind == "model":
+            sql = node.get("compiled_code") or ""
+            if not sql:
+                raise ManifestError(
+                    f"model {uid} has no compiled SQL in {manifest_path(target_dir)}: run "
+                    "`flowledger build` (or dbt compile) so the manifest holds compiled code"
+                )
+            lineage.sql = sql
+            try:
+                query = analyze_query(
+                    sql, schema, default_db=node.get("database") or "", column_values=values
+                )
+            except SqlLineageError as error:
+                lineage.unresolved.append(f"{uid}: {error}")
+            else:
+                lineage.columns = query.columns
+                lineage.fields = query.fields
+                lineage.dataset_edges = query.dataset
+                lineage.inputs = query.tables
+                lineage.unresolved = query.unresolved
+        if dataset in catalog and (lineage.unresolved or not lineage.columns):
+            lineage.columns = list(catalog[dataset])
+            schema[dataset] = lineage.columns
+        elif dataset in catalog or (
+            lineage.columns and (kind != "model" or lineage.sql) and not lineage.unresolved
+        ):
+            schema[dataset] = lineage.columns  # complete: `select *` over it can be expanded
+        models[dataset] = lineage
+    _propagate_nested_fields(models)
+    return ProjectLineage(
+        project=metadata.get("project_name") or "",
+        namespace=namespace,
+        dbt_version=metadata.get("dbt_version") or "",
+        manifest_sha256=digest,
+        generated_at=metadata.get("generated_at") or datetime.now(UTC).isoformat(),
+        models=models,
+    )
+
+
+def _is_relation(node: dict[str, Any]) -> bool:
+    return node.get("resource_type") in ("model", "seed", "source", "snapshot") and (
+        node.get("config", {}).get("materialized") != "ephemeral"
+    )
+
+
+def _relation(node: dict[str, Any]) -> str:
+    name = node.get("alias") or node.get("identifier") or node["name"]
+    parts = [node.get("database"), node.get("schema"), name]
+    return ".".join(str(p).lower() for p in parts if p)
+
+
+def _topological(nodes: dict[str, dict[str, Any]], relations: dict[str, str]) -> list[str]:
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(uid: str) -> None:
+        if state.get(uid) == 2:
+            return
+        if state.get(uid) == 1:
+            raise ManifestError(f"the manifest has a dependency cycle through {uid}")
+        state[uid] = 1
+        for parent in nodes[uid].get("depends_on", {}).get("nodes", []):
+            if parent in relations:
+                visit(parent)
+        state[uid] = 2
+        order.append(uid)
+
+    for uid in sorted(relations):
+        visit(uid)
+    return order
+
+
+def _seed_columns(node: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    path = Path(node.get("root_path") or "") / node.get("original_file_path", "")
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError:
+        return [], {}
+    if not rows:
+        return [], {}
+    header = rows[0]
+    values = {
+        column: sorted({row[i] for row in rows[1:] if i < len(row) and row[i]})
+        for i, column in enumerate(header)
+    }
+    return header, values
+
+
+def _propagate_nested_fields(models: dict[str, ModelLineage]) -> None:
+    """``x.data_json.order_id`` ← ``y.data.order_id`` when ``x.data_json`` is ``y.data`` as is."""
+    changed = True
+    while changed:
+        changed = False
+        for model in models.values():
+            for edges in model.fields.values():
+                for edge in edges:
+                    if "." not in edge.column:
+                        continue
+                    upstream = models.get(edge.table)
+                    if upstream is None or edge.column in upstream.fields:
+                        continue
+                    head, _, rest = edge.column.partition(".")
+                    nested: list[InputEdge] = []
+                    for parent in upstream.fields.get(head, []):
+                        if parent.type == DIRECT and parent.subtype == IDENTITY:
+                            nested.append(
+                                InputEdge(
+                                    parent.table,
+                                    f"{parent.column}.{rest}",
+                                    DIRECT,
+                                    IDENTITY,
+                                    parent.description,
+                                )
+                            )
+                    if nested:
+                        upstream.fields[edge.column] = nested
+                        changed = True
+
+
+# --------------------------------------------------------------------------- OpenLineage
+
+
+def job_name(project: ProjectLineage, model: ModelLineage) -> str:
+    """dbt-ol's job name for a model: ``<db>.<schema>.<project>.<model>``."""
+    db_schema = model.dataset.rsplit(".", 1)[0]
+    return f"{db_schema}.{project.project}.{model.name}"
+
+
+def openlineage_events(
+    project: ProjectLineage, job_namespace: str = "flowledger", event_time: str | None = None
+) -> list[JobEvent]:
+    """One JobEvent per model: its inputs and its output with schema and column lineage."""
+    when = event_time or datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    events = []
+    for model in project.models.values():
+        if model.resource_type != "model":
+            continue
+        events.append(_model_event(project, model, job_namespace, when))
+    return events
+
+
+def event_dicts(events: list[JobEvent]) -> list[dict[str, Any]]:
+    return [Serde.to_dict(event) for event in events]
+
+
+def _model_event(
+    project: ProjectLineage, model: ModelLineage, job_namespace: str, when: str
+) -> JobEvent:
+    ns = project.namespace
+    fields = {
+        column: column_lineage_dataset.Fields(
+            inputFields=[_input_field(ns, edge) for edge in model.fields.get(column, [])]
+        )
+        for column in model.columns
+        if model.fields.get(column)
+    }
+    # nested JSON fields (data_json.order_id) that downstream models read
+    for column, edges in model.fields.items():
+        if column not in fields and edges:
+            fields[column] = column_lineage_dataset.Fields(
+                inputFields=[_input_field(ns, edge) for edge in edges]
+            )
+    output_facets: dict[str, Any] = {
+        "schema": schema_dataset.SchemaDatasetFacet(
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(
+                    name=column, type=model.column_types.get(column) or None
+                )
+                for column in model.columns
+            ]
+        ),
+        "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields=fields,
+            dataset=[_input_field(ns, edge) for edge in model.dataset_edges],
+        ),
+    }
+    return JobEvent(
+        eventTime=when,
+        producer=PRODUCER,
+        job=Job(
+            namespace=job_namespace,
+            name=job_name(project, model),
+            facets={
+                "sql": sql_job.SQLJobFacet(query=model.sql, dialect="duckdb"),
+                "jobType": job_type_job.JobTypeJobFacet(
+                    processingType="BATCH", integration="DBT", jobType="MODEL"
+                ),
+            },
+        ),
+        inputs=[InputDataset(namespace=ns, name=name) for name in model.inputs],
+        outputs=[OutputDataset(namespace=ns, name=model.dataset, facets=output_facets)],
+    )
+
+
+def _input_field(namespace: str, edge: InputEdge) -> column_lineage_dataset.InputField:
+    return column_lineage_dataset.InputField(
+        namespace=namespace,
+        name=edge.table,
+        field=edge.column,
+        transformations=[
+            column_lineage_dataset.Transformation(
+                type=edge.type,
+                subtype=edge.subtype,
+                description=edge.description or None,
+                masking=False,
+            )
+        ],
+    )
+
+
+def iter_edges(project: ProjectLineage) -> Iterator[tuple[str, str, InputEdge]]:
+    """(output dataset, output column, input edge) for every field edge of the project."""
+    for model in project.models.values():
+        for column, edges in model.fields.items():
+            for edge in edges:
+                yield model.dataset, column, edge

@@ -1,0 +1,454 @@
+"""The lineage graph in memory: datasets, jobs, runs and field edges with validity intervals,
+built from OpenLineage events, with adjacency indexes for fast traces.
+
+A field edge says "output field ← input field" with a transformation type/subtype; it is valid
+from the time of the event that declared it until a later event of the same job replaced the
+column lineage of that output dataset (``valid_to``), so lineage can be read as of a past time.
+
+Node ids are Marquez's: ``dataset:<ns>:<name>``, ``datasetField:<ns>:<name>:<field>``,
+``job:<ns>:<name>``. Namespaces may be URIs with colons (``duckdb:///x.duckdb``,
+``postgres://h:5432``): ids are resolved against the stored (namespace, name) pairs, never by
+splitting alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STATES = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "ABORT": "ABORTED",
+    "FAIL": "FAILED",
+}
+FAR_FUTURE = "9999-12-31T23:59:59Z"
+
+
+class NodeNotFound(LookupError):
+    """No dataset, field or job matches the node id."""
+
+
+@dataclass(frozen=True, order=True)
+class FieldKey:
+    namespace: str
+    dataset: str
+    field: str
+
+    @property
+    def node_id(self) -> str:
+        return f"datasetField:{self.namespace}:{self.dataset}:{self.field}"
+
+    @property
+    def dataset_id(self) -> str:
+        return f"dataset:{self.namespace}:{self.dataset}"
+
+
+@dataclass
+class FieldEdge:
+    output: FieldKey
+    input: FieldKey
+    type: str  # DIRECT | INDIRECT
+    subtype: str
+    description: str
+    job: tuple[str, str] | None  # (namespace, name)
+    valid_from: str
+    valid_to: str = FAR_FUTURE
+    origin: str = "event"  # event | parser
+    dataset_level: bool = False  # from columnLineage.dataset (affects every field)
+
+    def valid_at(self, as_of: str | None) -> bool:
+        if as_of is None:
+            return self.valid_to == FAR_FUTURE
+        return _ts(self.valid_from) <= _ts(as_of) < _ts(self.valid_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": {
+                "namespace": self.output.namespace,
+                "dataset": self.output.dataset,
+                "field": self.output.field,
+            },
+            "input": {
+                "namespace": self.input.namespace,
+                "dataset": self.input.dataset,
+                "field": self.input.field,
+            },
+            "type": self.type,
+            "subtype": self.subtype,
+            "description": self.description,
+            "job": {"namespace": self.job[0], "name": self.job[1]} if self.job else None,
+            "validFrom": self.valid_from,
+            "validTo": None if self.valid_to == FAR_FUTURE else self.valid_to,
+            "origin": self.origin,
+        }
+
+
+@dataclass
+class DatasetNode:
+    namespace: str
+    name: str
+    created_at: str
+    updated_at: str
+    fields: dict[str, str | None] = field(default_factory=dict)  # name -> type
+    description: str | None = None
+    facets: dict[str, Any] = field(default_factory=dict)
+    producers: set[tuple[str, str]] = field(default_factory=set)
+    consumers: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class JobNode:
+    namespace: str
+    name: str
+    created_at: str
+    updated_at: str
+    inputs: set[tuple[str, str]] = field(default_factory=set)
+    outputs: set[tuple[str, str]] = field(default_factory=set)
+    facets: dict[str, Any] = field(default_factory=dict)
+    latest_run: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class RunNode:
+    run_id: str
+    job: tuple[str, str]
+    state: str
+    created_at: str
+    updated_at: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    facets: dict[str, Any] = field(default_factory=dict)
+    nominal_start: str | None = None
+    nominal_end: str | None = None
+
+    @property
+    def duration_ms(self) -> int | None:
+        if not self.started_at or not self.ended_at:
+            return None
+        return int((_ts(self.ended_at) - _ts(self.started_at)) * 1000)
+
+
+class LineageGraph:
+    """Everything known from the events, with upstream/downstream field indexes."""
+
+    def __init__(self) -> None:
+        self.datasets: dict[tuple[str, str], DatasetNode] = {}
+        self.jobs: dict[tuple[str, str], JobNode] = {}
+        self.runs: dict[str, RunNode] = {}
+        self.edges: list[FieldEdge] = []
+        self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
+        self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
+        # (job, output dataset) -> indexes of its currently valid edges
+        self._current: dict[tuple[tuple[str, str] | None, tuple[str, str]], list[int]] = {}
+        self.events = 0
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_events(cls, events: Iterable[dict[str, Any]]) -> LineageGraph:
+        graph = cls()
+        for event in events:
+            graph.add_event(event)
+        return graph
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        self.events += 1
+        when = str(event.get("eventTime") or "")
+        job_doc = event.get("job")
+        job_key: tuple[str, str] | None = None
+        if isinstance(job_doc, dict) and job_doc.get("name"):
+            job_key = (str(job_doc.get("namespace") or ""), str(job_doc["name"]))
+            job = self.jobs.get(job_key)
+            if job is None:
+                job = self.jobs[job_key] = JobNode(*job_key, created_at=when, updated_at=when)
+            job.updated_at = max(job.updated_at, when, key=_ts)
+            job.facets.update(job_doc.get("facets") or {})
+            documentation = (job_doc.get("facets") or {}).get("documentation")
+            if isinstance(documentation, dict):
+                job.description = documentation.get("description")
+        run_doc = event.get("run")
+        if job_key and isinstance(run_doc, dict) and run_doc.get("runId"):
+            self._add_run(run_doc, job_key, event, when)
+        inputs = [d for d in event.get("inputs") or [] if isinstance(d, dict)]
+        outputs = [d for d in event.get("outputs") or [] if isinstance(d, dict)]
+        if isinstance(event.get("dataset"), dict):
+            outputs.append(event["dataset"])
+        for doc in inputs:
+            dataset = self._dataset(doc, when)
+            if job_key:
+                dataset.consumers.add(job_key)
+                self.jobs[job_key].inputs.add((dataset.namespace, dataset.name))
+        for doc in outputs:
+            dataset = self._dataset(doc, when)
+            if job_key and "dataset" not in event:
+                dataset.producers.add(job_key)
+                self.jobs[job_key].outputs.add((dataset.namespace, dataset.name))
+            lineage = (doc.get("facets") or {}).get("columnLineage")
+            if isinstance(lineage, dict) and not lineage.get("_deleted"):
+                self._replace_column_lineage(dataset, lineage, job_key, when)
+
+    def _add_run(
+        self, run_doc: dict[str, Any], job_key: tuple[str, str], event: dict[str, Any], when: str
+    ) -> None:
+        run_id = str(run_doc["runId"])
+        event_type = str(event.get("eventType") or "OTHER")
+        run = self.runs.get(run_id)
+        if run is None:
+            run = self.runs[run_id] = RunNode(
+                run_id, job_key, "RUNNING", created_at=when, updated_at=when
+            )
+        run.facets.update(run_doc.get("facets") or {})
+        nominal = (run_doc.get("facets") or {}).get("nominalTime")
+        if isinstance(nominal, dict):
+            run.nominal_start = nominal.get("nominalStartTime")
+            run.nominal_end = nominal.get("nominalEndTime")
+        terminal = run.state in ("COMPLETED", "FAILED", "ABORTED")
+        if event_type in RUN_STATES and not (terminal and RUN_STATES[event_type] == "RUNNING"):
+            run.state = RUN_STATES[event_type]
+        if event_type == "START":
+            run.started_at = when if not run.started_at else min(run.started_at, when, key=_ts)
+        elif event_type in ("COMPLETE", "FAIL", "ABORT"):
+            run.ended_at = when
+        run.updated_at = max(run.updated_at, when, key=_ts)
+        self.jobs[job_key].latest_run = _latest(self.runs, self.jobs[job_key].latest_run, run_id)
+
+    def _dataset(self, doc: dict[str, Any], when: str) -> DatasetNode:
+        key = (str(doc.get("namespace") or ""), str(doc.get("name") or ""))
+        dataset = self.datasets.get(key)
+        if dataset is None:
+            dataset = self.datasets[key] = DatasetNode(*key, created_at=when, updated_at=when)
+        dataset.updated_at = max(dataset.updated_at, when, key=_ts)
+        facets = doc.get("facets") or {}
+        dataset.facets.update(facets)
+        schema = facets.get("schema")
+        if isinstance(schema, dict) and isinstance(schema.get("fields"), list):
+            for item in schema["fields"]:
+                if isinstance(item, dict) and item.get("name"):
+                    dataset.fields[str(item["name"])] = item.get("type")
+        documentation = facets.get("documentation")
+        if isinstance(documentation, dict):
+            dataset.description = documentation.get("description")
+        return dataset
+
+    def _replace_column_lineage(
+        self,
+        dataset: DatasetNode,
+        facet: dict[str, Any],
+        job_key: tuple[str, str] | None,
+        when: str,
+    ) -> None:
+        scope = (job_key, (dataset.namespace, dataset.name))
+        for index in self._current.pop(scope, []):
+            edge = self.edges[index]
+            if _ts(edge.valid_from) <= _ts(when):
+                edge.valid_to = when
+        origin = "parser" if facet.get("_producer", "").endswith("#parser") else "event"
+        new: list[int] = []
+        fields = facet.get("fields") or {}
+        dataset_inputs = [i for i in facet.get("dataset") or [] if isinstance(i, dict)]
+        for out_field, spec in fields.items():
+            if not isinstance(spec, dict):
+                continue
+            dataset.fields.setdefault(str(out_field), None)
+            output = FieldKey(dataset.namespace, dataset.name, str(out_field))
+            for item in spec.get("inputFields") or []:
+                if isinstance(item, dict):
+                    new += self._add_input(output, item, spec, job_key, when, origin, False)
+        whole = FieldKey(dataset.namespace, dataset.name, "")  # affects every field
+        for item in dataset_inputs:
+            new += self._add_input(whole, item, {}, job_key, when, origin, True)
+        self._current[scope] = new
+
+    def _add_input(
+        self,
+        output: FieldKey,
+        item: dict[str, Any],
+        spec: dict[str, Any],
+        job_key: tuple[str, str] | None,
+        when: str,
+        origin: str,
+        dataset_level: bool,
+    ) -> list[int]:
+        source = FieldKey(
+            str(item.get("namespace") or ""), str(item.get("name") or ""), str(item.get("field"))
+        )
+        upstream = self.datasets.get((source.namespace, source.dataset))
+        if upstream is None:
+            upstream = self.datasets[(source.namespace, source.dataset)] = DatasetNode(
+                source.namespace, source.dataset, created_at=when, updated_at=when
+            )
+        upstream.fields.setdefault(source.field, None)
+        transformations = [t for t in item.get("transformations") or [] if isinstance(t, dict)]
+        if not transformations:
+            # Deprecated per-field form (and dbt-ol's empty list): DIRECT, subtype unknown.
+            legacy = str(spec.get("transformationType") or "")
+            subtype = "IDENTITY" if legacy == "IDENTITY" else ""
+            transformations = [
+                {
+                    "type": "INDIRECT" if dataset_level else "DIRECT",
+                    "subtype": subtype,
+                    "description": spec.get("transformationDescription") or "",
+                }
+            ]
+        added = []
+        seen: set[tuple[str, str]] = set()
+        for transformation in transformations:
+            kind = (
+                str(transformation.get("type") or "DIRECT"),
+                str(transformation.get("subtype") or ""),
+            )
+            if kind in seen:
+                continue
+            seen.add(kind)
+            edge = FieldEdge(
+                output=output,
+                input=source,
+                type=kind[0],
+                subtype=kind[1],
+                description=str(transformation.get("description") or ""),
+                job=job_key,
+                valid_from=when,
+                origin=origin,
+                dataset_level=dataset_level,
+            )
+            index = len(self.edges)
+            self.edges.append(edge)
+            self._upstream[output].append(index)
+            self._downstream[source].append(index)
+            added.append(index)
+        return added
+
+    # ------------------------------------------------------------------ reading
+
+    def upstream_edges(self, key: FieldKey, as_of: str | None = None) -> list[FieldEdge]:
+        """Edges into ``key``: its own, then its dataset's whole-dataset edges not already there."""
+        own = [self.edges[i] for i in self._upstream.get(key, ()) if self.edges[i].valid_at(as_of)]
+        whole = self._upstream.get(FieldKey(key.namespace, key.dataset, ""))
+        if not whole or not key.field:
+            return own
+        kinds = {(e.input, e.type, e.subtype) for e in own}
+        for index in whole:
+            edge = self.edges[index]
+            if edge.valid_at(as_of) and (edge.input, edge.type, edge.subtype) not in kinds:
+                own.append(edge)
+        return own
+
+    def downstream_edges(self, key: FieldKey, as_of: str | None = None) -> list[FieldEdge]:
+        return [
+            self.edges[i] for i in self._downstream.get(key, ()) if self.edges[i].valid_at(as_of)
+        ]
+
+    def field_keys(self) -> Iterator[FieldKey]:
+        for dataset in self.datasets.values():
+            for name in dataset.fields:
+                yield FieldKey(dataset.namespace, dataset.name, name)
+
+    def trace(
+        self,
+        start: FieldKey,
+        *,
+        depth: int = 20,
+        downstream: bool = False,
+        as_of: str | None = None,
+        direct_only: bool = False,
+    ) -> list[tuple[int, FieldEdge]]:
+        """Breadth-first walk from ``start``: (hop, edge) for every edge reached within ``depth``."""
+        step = self.downstream_edges if downstream else self.upstream_edges
+        seen = {start}
+        frontier = [start]
+        found: list[tuple[int, FieldEdge]] = []
+        for hop in range(1, depth + 1):
+            following: list[FieldKey] = []
+            for key in frontier:
+                for edge in step(key, as_of):
+                    if direct_only and edge.type != "DIRECT":
+                        continue
+                    found.append((hop, edge))
+                    nxt = edge.output if downstream else edge.input
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        following.append(nxt)
+            if not following:
+                break
+            frontier = following
+        return found
+
+    # ------------------------------------------------------------------ node ids
+
+    def resolve_dataset(self, namespace_and_name: str) -> tuple[str, str]:
+        """``<ns>:<name>`` → the stored (namespace, name) it names."""
+        for namespace, name in self.datasets:
+            if namespace_and_name == f"{namespace}:{name}":
+                return namespace, name
+        raise NodeNotFound(f"no dataset {namespace_and_name!r}")
+
+    def resolve_job(self, namespace_and_name: str) -> tuple[str, str]:
+        for namespace, name in self.jobs:
+            if namespace_and_name == f"{namespace}:{name}":
+                return namespace, name
+        raise NodeNotFound(f"no job {namespace_and_name!r}")
+
+    def resolve_field(self, rest: str) -> FieldKey:
+        """``<ns>:<dataset>:<field>`` → the stored field (longest dataset match first)."""
+        for (namespace, name), dataset in sorted(
+            self.datasets.items(), key=lambda item: -len(item[0][0]) - len(item[0][1])
+        ):
+            prefix = f"{namespace}:{name}:"
+            if rest.startswith(prefix):
+                return FieldKey(namespace, name, rest[len(prefix) :])
+        raise NodeNotFound(f"no dataset field {rest!r}")
+
+    def find_column(self, reference: str) -> list[FieldKey]:
+        """``MODEL.COLUMN`` (or ``db.schema.table.column``, or a field node id) → matching fields.
+
+        The dataset part matches a whole stored name or its last dotted parts.
+        """
+        if reference.startswith("datasetField:"):
+            return [self.resolve_field(reference.removeprefix("datasetField:"))]
+        matches: list[FieldKey] = []
+        for (namespace, name), dataset in self.datasets.items():
+            lowered = name.lower()
+            for field_name in dataset.fields:
+                full = f"{lowered}.{field_name.lower()}"
+                target = reference.lower()
+                if full == target or full.endswith("." + target):
+                    matches.append(FieldKey(namespace, name, field_name))
+        return sorted(set(matches))
+
+
+def _latest(runs: dict[str, RunNode], current: str | None, candidate: str) -> str:
+    if current is None or current not in runs:
+        return candidate
+    return (
+        candidate if _ts(runs[candidate].created_at) >= _ts(runs[current].created_at) else current
+    )
+
+
+def _ts(value: str) -> float:
+    """ISO 8601 → epoch seconds (``Z`` or offsets; no zone means UTC)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return 0.0
+    cached = _TS_CACHE.get(value)
+    if cached is not None:
+        return cached
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return 0.0
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    result = parsed.timestamp()
+    if len(_TS_CACHE) < 100_000:
+        _TS_CACHE[value] = result
+    return result
+
+
+_TS_CACHE: dict[str, float] = {}

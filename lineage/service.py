@@ -1,0 +1,264 @@
+"""What the CLI, the API and the dashboard ask of lineage: one graph of the ingested events and
+of flowledger's own dbt project, and traces through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowledger.settings import DataDir
+from lineage.dbt_project import (
+    PRODUCER,
+    ManifestError,
+    event_dicts,
+    load_manifest,
+    openlineage_events,
+    project_lineage,
+)
+from lineage.graph import FieldEdge, FieldKey, LineageGraph
+from lineage.store import LineageStore, lineage_dir
+
+PARSER_PRODUCER = PRODUCER + "#parser"
+
+
+class LineageError(RuntimeError):
+    """A lineage question that cannot be answered; the message says why and what to do."""
+
+
+def warehouse_namespace(data_dir: DataDir) -> str:
+    """dbt-ol's dataset namespace for a dbt-duckdb warehouse: ``duckdb://<path>``."""
+    return f"duckdb://{data_dir.warehouse}"
+
+
+def sync_project_lineage(data_dir: DataDir, store: LineageStore | None = None) -> int:
+    """Store the column lineage of flowledger's own dbt project (from the manifest of the last
+    build) as OpenLineage JobEvents, once per manifest; returns the number of events added."""
+    store = store or LineageStore(data_dir)
+    try:
+        _, digest = load_manifest(data_dir.dbt_target)
+    except ManifestError:
+        return 0
+    marker = lineage_dir(data_dir) / "dbt-manifest.sha256"
+    if marker.exists() and marker.read_text().strip() == digest:
+        return 0
+    project = project_lineage(
+        data_dir.dbt_target, warehouse_namespace(data_dir), warehouse_columns(data_dir)
+    )
+    events = event_dicts(openlineage_events(project))
+    for event in events:
+        for output in event.get("outputs", []):
+            facet = output.get("facets", {}).get("columnLineage")
+            if facet is not None:
+                facet["_producer"] = PARSER_PRODUCER
+    store.append(events)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(digest + "\n")
+    tmp.replace(marker)
+    return len(events)
+
+
+def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[str]]:
+    """Columns of every relation built in the warehouse (``db.schema.table`` → names), read
+    under the writer lock; empty when there is no warehouse or a writer keeps it busy."""
+    import duckdb
+
+    from flowledger.warehouse import WarehouseBusy, writer_lock
+
+    if not data_dir.warehouse.exists():
+        return {}
+    try:
+        with writer_lock(data_dir, timeout_s=wait_s):
+            con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+            try:
+                rows = con.execute(
+                    "select table_catalog, table_schema, table_name, column_name "
+                    "from information_schema.columns order by table_catalog, table_schema, "
+                    "table_name, ordinal_position"
+                ).fetchall()
+            finally:
+                con.close()
+    except (WarehouseBusy, duckdb.Error):
+        return {}
+    columns: dict[str, list[str]] = {}
+    for db, schema, table, column in rows:
+        columns.setdefault(f"{db}.{schema}.{table}".lower(), []).append(column)
+    return columns
+
+
+def load_graph(data_dir: DataDir, store: LineageStore | None = None) -> LineageGraph:
+    store = store or LineageStore(data_dir)
+    sync_project_lineage(data_dir, store)
+    return store.graph()
+
+
+@dataclass
+class TraceNode:
+    key: FieldKey
+    edge: FieldEdge | None = None  # how this node relates to its parent in the tree
+    children: list[TraceNode] = field(default_factory=list)
+    repeated: bool = False  # already expanded elsewhere in the tree
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "namespace": self.key.namespace,
+            "dataset": self.key.dataset,
+            "field": self.key.field,
+            "nodeId": self.key.node_id,
+        }
+        if self.edge is not None:
+            data["transformation"] = {
+                "type": self.edge.type,
+                "subtype": self.edge.subtype,
+                "description": self.edge.description,
+            }
+            data["job"] = (
+                {"namespace": self.edge.job[0], "name": self.edge.job[1]} if self.edge.job else None
+            )
+            data["origin"] = self.edge.origin
+        if self.repeated:
+            data["repeated"] = True
+        data["children"] = [child.to_dict() for child in self.children]
+        return data
+
+
+@dataclass
+class Trace:
+    root: TraceNode
+    downstream: bool
+    edges: list[tuple[int, FieldEdge]]
+    sql: dict[str, str]  # job "ns:name" -> SQL
+    leaves: list[FieldKey]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.root.to_dict()["nodeId"],
+            "direction": "downstream" if self.downstream else "upstream",
+            "tree": self.root.to_dict(),
+            "edges": [{"hop": hop, **edge.to_dict()} for hop, edge in self.edges],
+            "leaves": [
+                {"namespace": k.namespace, "dataset": k.dataset, "field": k.field}
+                for k in self.leaves
+            ],
+            "sql": self.sql,
+        }
+
+
+def resolve_column(graph: LineageGraph, reference: str) -> FieldKey:
+    """``MODEL.COLUMN`` → the one field it names, or a clear error."""
+    if "." not in reference and not reference.startswith("datasetField:"):
+        raise LineageError(
+            f"{reference!r} is not MODEL.COLUMN: give a model (or table) and a column, "
+            "e.g. fct_cases.cycle_time_seconds"
+        )
+    matches = graph.find_column(reference)
+    if not matches:
+        raise LineageError(
+            f"no column {reference!r} in the lineage graph ({len(graph.datasets)} datasets): "
+            "check the name (`flowledger lineage export --format json` lists every field), "
+            "or run `flowledger build` so the dbt project's lineage is known"
+        )
+    if len(matches) > 1:
+        names = ", ".join(f"{m.dataset}.{m.field} ({m.namespace})" for m in matches[:10])
+        raise LineageError(f"{reference!r} is ambiguous: it matches {names}; give more of the name")
+    return matches[0]
+
+
+def trace(
+    graph: LineageGraph,
+    start: FieldKey,
+    *,
+    downstream: bool = False,
+    depth: int = 20,
+    as_of: str | None = None,
+) -> Trace:
+    """The tree from ``start`` (upstream to the source fields, or downstream to what it feeds)."""
+    expanded: set[FieldKey] = set()
+    sql: dict[str, str] = {}
+    leaves: set[FieldKey] = set()
+
+    def grow(node: TraceNode, level: int) -> None:
+        if node.key in expanded:
+            node.repeated = True
+            return
+        expanded.add(node.key)
+        if level >= depth:
+            return
+        edges = (
+            graph.downstream_edges(node.key, as_of)
+            if downstream
+            else graph.upstream_edges(node.key, as_of)
+        )
+        if not edges and level > 0:
+            leaves.add(node.key)
+        for edge in sorted(edges, key=_edge_sort):
+            if edge.job:
+                job = graph.jobs.get(edge.job)
+                query = (job.facets.get("sql") or {}).get("query") if job else None
+                if query:
+                    sql[f"{edge.job[0]}:{edge.job[1]}"] = query
+            child = TraceNode(edge.output if downstream else edge.input, edge)
+            node.children.append(child)
+            grow(child, level + 1)
+
+    root = TraceNode(start)
+    grow(root, 0)
+    flat = graph.trace(start, depth=depth, downstream=downstream, as_of=as_of)
+    return Trace(root, downstream, flat, sql, sorted(leaves))
+
+
+def _edge_sort(edge: FieldEdge) -> tuple[int, str, str, str, str]:
+    return (
+        0 if edge.type == "DIRECT" else 1,
+        edge.input.dataset,
+        edge.input.field,
+        edge.subtype,
+        edge.output.field,
+    )
+
+
+def render_trace(result: Trace, *, show_sql: bool = False) -> str:
+    """The trace as an indented tree: each step's transformation and the expression it applies."""
+    lines = [_label(result.root.key)]
+
+    def walk(node: TraceNode, prefix: str) -> None:
+        for i, child in enumerate(node.children):
+            last = i == len(node.children) - 1
+            edge = child.edge
+            assert edge is not None
+            kind = f"{edge.type}/{edge.subtype or '?'}"
+            mark = (
+                "  (see above)"
+                if child.repeated and child.children == [] and _has_edges(child)
+                else ""
+            )
+            lines.append(f"{prefix}{'└─' if last else '├─'} {kind:<26} {_label(child.key)}{mark}")
+            inner = prefix + ("   " if last else "│  ")
+            if edge.description:
+                lines.append(f"{inner}   {_one_line(edge.description)}")
+            walk(child, inner)
+
+    walk(result.root, "")
+    if result.leaves:
+        lines.append("")
+        lines.append("sources reached: " + ", ".join(_label(k) for k in result.leaves))
+    if show_sql and result.sql:
+        lines.append("")
+        for job, query in sorted(result.sql.items()):
+            lines.append(f"-- SQL of job {job}")
+            lines.append(query.strip())
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _has_edges(node: TraceNode) -> bool:
+    return node.repeated
+
+
+def _label(key: FieldKey) -> str:
+    return f"{key.dataset}.{key.field}" if key.field else f"{key.dataset} (every field)"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

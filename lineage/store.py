@@ -1,0 +1,140 @@
+"""Durable storage of OpenLineage events: append-only NDJSON files under ``<data dir>/lineage/``.
+
+An event is acknowledged only after its line is written and fsync'd (``events-<UTC day>.ndjson``),
+under an advisory lock so the server and CLI commands can append at the same time. The graph is
+rebuilt in memory from the files, and kept: a reader re-reads only the bytes appended since.
+
+Nothing here touches ``warehouse.duckdb`` (which ingest and dbt lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flowledger.settings import DataDir
+from lineage.graph import LineageGraph
+
+EVENT_FILE_GLOB = "events-*.ndjson"
+
+
+def lineage_dir(data_dir: DataDir) -> Path:
+    return data_dir.root / "lineage"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    received_at: str
+    event: dict[str, Any]
+
+
+class LineageStore:
+    """Append events durably; read them back as a list or as a :class:`LineageGraph`."""
+
+    def __init__(self, data_dir: DataDir) -> None:
+        self.data_dir = data_dir
+        self.root = lineage_dir(data_dir)
+        self._graph: LineageGraph | None = None
+        self._offsets: dict[str, int] = {}
+        self._mutex = threading.Lock()
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, events: Sequence[dict[str, Any]]) -> int:
+        """Write ``events`` (already validated) and fsync before returning; returns how many."""
+        if not events:
+            return 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)
+        received = now.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        lines = b"".join(
+            json.dumps({"receivedAt": received, "event": event}, separators=(",", ":")).encode()
+            + b"\n"
+            for event in events
+        )
+        path = self.root / f"events-{now:%Y%m%d}.ndjson"
+        with self._locked():
+            new_file = not path.exists()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(lines)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if new_file:
+                _fsync_dir(self.root)
+        return len(events)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.root / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ reading
+
+    def files(self) -> list[Path]:
+        if not self.root.exists():
+            return []
+        return sorted(self.root.glob(EVENT_FILE_GLOB))
+
+    def iter_stored(self) -> Iterator[StoredEvent]:
+        for path in self.files():
+            yield from _read_lines(path, 0)[0]
+
+    def events(self) -> list[dict[str, Any]]:
+        return [stored.event for stored in self.iter_stored()]
+
+    def graph(self) -> LineageGraph:
+        """The graph of every stored event; refreshed with what was appended since last time."""
+        with self._mutex:
+            if self._graph is None:
+                self._graph = LineageGraph()
+                self._offsets = {}
+            for path in self.files():
+                start = self._offsets.get(path.name, 0)
+                stored, end = _read_lines(path, start)
+                for item in sorted(stored, key=lambda s: s.event.get("eventTime") or ""):
+                    self._graph.add_event(item.event)
+                self._offsets[path.name] = end
+            return self._graph
+
+
+def _read_lines(path: Path, start: int) -> tuple[list[StoredEvent], int]:
+    """Complete lines from byte ``start``; a torn last line (a crash mid-write) is left for later."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read()
+    end = data.rfind(b"\n") + 1
+    stored = []
+    for line in data[:end].splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # only a torn line can be malformed: appends are whole lines
+        stored.append(StoredEvent(record.get("receivedAt", ""), record.get("event") or {}))
+    return stored, start + end
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,98 @@
+"""`flowledger lineage trace` through the real CLI on the built project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import copy_data_dir
+
+from flowledger.cli import main
+from flowledger.settings import DataDir
+
+pytestmark = pytest.mark.slow
+RAW = "warehouse.raw."
+ATTEMPTS = "warehouse.intermediate.int_step_attempts_enriched"
+
+
+@pytest.fixture(scope="module")
+def data_dir(built_project: DataDir, tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    return copy_data_dir(built_project, tmp_path_factory.mktemp("trace"))
+
+
+def run(data_dir: DataDir, *args: str, capsys) -> tuple[int, str, str]:
+    code = main(["--data-dir", str(data_dir.root), "lineage", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_trace_count_star_down_to_source_fields(data_dir: DataDir, capsys) -> None:
+    code, out, _ = run(
+        data_dir, "trace", "fct_step_reliability_daily.attempts", "--json", capsys=capsys
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["direction"] == "upstream"
+    first = {
+        (c["dataset"], c["field"], c["transformation"]["type"], c["transformation"]["subtype"])
+        for c in result["tree"]["children"]
+    }
+    assert first == {
+        (ATTEMPTS, "flow_id", "INDIRECT", "GROUP_BY"),
+        (ATTEMPTS, "step_name", "INDIRECT", "GROUP_BY"),
+        (ATTEMPTS, "started_at", "INDIRECT", "GROUP_BY"),
+    }
+    leaves = {(leaf["dataset"], leaf["field"]) for leaf in result["leaves"]}
+    # step_name and started_at are renamed only; flow_id is coalesce(run's flow_id, step's flow_id)
+    assert {
+        (RAW + "step_runs", "step_name"),
+        (RAW + "step_runs", "started_at"),
+        (RAW + "step_runs", "flow_id"),
+        (RAW + "flow_runs", "flow_id"),
+    } <= leaves
+    assert all(
+        dataset.startswith(("warehouse.raw.", "warehouse.seeds.")) or "configured" in dataset
+        for dataset, _ in leaves
+    )
+    assert any("count(*)" in sql.lower() for sql in result["sql"].values())
+
+
+def test_trace_text_and_sql(data_dir: DataDir, capsys) -> None:
+    code, out, _ = run(data_dir, "trace", "dim_flows.flow_name", "--sql", capsys=capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "warehouse.marts.dim_flows.flow_name"
+    assert "DIRECT/IDENTITY" in lines[1] and "int_flows_summarized.flow_name" in lines[1]
+    assert "warehouse.raw.flow_runs.flow_name" in out
+    assert "-- SQL of job flowledger:warehouse.marts.flowledger.dim_flows" in out
+
+
+def test_trace_downstream(data_dir: DataDir, capsys) -> None:
+    code, out, _ = run(
+        data_dir,
+        "trace",
+        "warehouse.raw.step_runs.started_at",
+        "--downstream",
+        "--json",
+        capsys=capsys,
+    )
+    assert code == 0
+    reached = {(e["output"]["dataset"], e["output"]["field"]) for e in json.loads(out)["edges"]}
+    assert ("warehouse.marts.fct_step_reliability_daily", "day") in reached
+    assert ("warehouse.staging.stg_flowledger__step_runs", "started_at") in reached
+
+
+def test_trace_errors(data_dir: DataDir, capsys) -> None:
+    code, _, err = run(data_dir, "trace", "fct_nothing.nope", capsys=capsys)
+    assert code == 1 and "no column 'fct_nothing.nope'" in err
+    code, _, err = run(data_dir, "trace", "started_at", capsys=capsys)
+    assert code == 1 and "is not MODEL.COLUMN" in err
+    code, _, err = run(data_dir, "trace", "run_id", capsys=capsys)
+    assert code == 1
+
+
+def test_trace_without_build(tmp_path: Path, capsys) -> None:
+    code, _, err = run(DataDir(tmp_path), "trace", "fct_cases.case_id", capsys=capsys)
+    assert code == 1
+    assert "run `flowledger build`" in err
