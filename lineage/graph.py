@@ -395,7 +395,7 @@ class LineageGraph:
 
     def resolve_field(self, rest: str) -> FieldKey:
         """``<ns>:<dataset>:<field>`` → the stored field (longest dataset match first)."""
-        for (namespace, name), dataset in sorted(
+        for (namespace, name), _dataset in sorted(
             self.datasets.items(), key=lambda item: -len(item[0][0]) - len(item[0][1])
         ):
             prefix = f"{namespace}:{name}:"

@@ -57,10 +57,7 @@ def _registry() -> Registry:
 @cache
 def _validator(schema_id: str, definition: str | None) -> Draft202012Validator:
     registry = _registry()
-    if definition:
-        schema = {"$ref": f"{schema_id}#/$defs/{definition}"}
-    else:
-        schema = {"$ref": schema_id}
+    schema = {"$ref": f"{schema_id}#/$defs/{definition}"} if definition else {"$ref": schema_id}
     return Draft202012Validator(schema, registry=registry)
 
 
