@@ -1,0 +1,156 @@
+"""Generated event logs for the PM4Py cross-checks and the benchmark (XES and CSV writers).
+
+The logs have what makes process KPIs go wrong: time-zone offsets (the same instant written with
+different offsets), events with equal timestamps inside a case, single-event cases, repeated
+activities, sub-second times, and lifecycle transitions.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+ACTIVITIES = [
+    "Register request",
+    "Check ticket",
+    "Examine casually",
+    "Examine thoroughly",
+    "Decide",
+    "Reinitiate request",
+    "Pay compensation",
+    "Reject request",
+]
+RESOURCES = ["Sara", "Mike", "Ellen", "Pete", "Sue", "Sean"]
+OFFSETS = [
+    timezone(timedelta(hours=h, minutes=m))
+    for h, m in ((0, 0), (2, 0), (-5, 0), (5, 30), (-9, -30), (13, 0))
+]
+REGIONS = ["EU", "US", "APAC"]
+
+
+@dataclass(frozen=True)
+class Event:
+    case_id: str
+    activity: str
+    at: datetime  # aware
+    resource: str
+    lifecycle: str
+    region: str
+
+
+def generate(cases: int, seed: int = 7, start: datetime | None = None) -> Iterator[list[Event]]:
+    """``cases`` traces, one list of events each, in file order (not necessarily time order)."""
+    rng = random.Random(seed)
+    origin = start or datetime(2024, 3, 1, tzinfo=UTC)
+    for number in range(cases):
+        case_id = f"case-{number:07d}"
+        region = rng.choice(REGIONS)
+        at = origin + timedelta(
+            seconds=rng.randrange(0, 90 * 86400), microseconds=rng.choice([0, 0, 250_000, 123_456])
+        )
+        kind = rng.random()
+        if kind < 0.08:
+            steps = [rng.choice(ACTIVITIES)]  # single-event case
+        else:
+            steps = ["Register request"]
+            for _ in range(rng.choice([1, 1, 2, 3])):
+                steps += [
+                    rng.choice(["Check ticket", "Examine casually", "Examine thoroughly"]),
+                    "Decide",
+                ]
+                if rng.random() < 0.35:
+                    steps.append("Reinitiate request")
+            steps.append(rng.choice(["Pay compensation", "Reject request"]))
+        events = []
+        for activity in steps:
+            if events and rng.random() < 0.12:
+                gap = timedelta(0)  # equal timestamps inside the case
+            else:
+                gap = timedelta(seconds=rng.randrange(1, 5 * 86400))
+            at = at + gap
+            events.append(Event(case_id, activity, at, rng.choice(RESOURCES), "complete", region))
+        yield events
+
+
+def _stamp(at: datetime, rng: random.Random) -> str:
+    local = at.astimezone(rng.choice(OFFSETS))
+    text = local.isoformat(timespec="microseconds" if local.microsecond else "seconds")
+    return text
+
+
+def write_xes(traces: Iterator[list[Event]], path: Path, seed: int = 11) -> int:
+    """Write an XES 1849 log; every timestamp with a random offset. Returns the events written."""
+    rng = random.Random(seed)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8" ?>\n')
+        out.write(
+            '<log xes.version="1849-2016" xes.features="nested-attributes" xmlns="http://www.xes-standard.org/">\n'
+        )
+        out.write(
+            '  <extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>\n'
+        )
+        out.write(
+            '  <extension name="Time" prefix="time" uri="http://www.xes-standard.org/time.xesext"/>\n'
+        )
+        out.write(
+            '  <extension name="Organizational" prefix="org" uri="http://www.xes-standard.org/org.xesext"/>\n'
+        )
+        out.write(
+            '  <extension name="Lifecycle" prefix="lifecycle" uri="http://www.xes-standard.org/lifecycle.xesext"/>\n'
+        )
+        out.write(
+            '  <global scope="event"><string key="concept:name" value="__INVALID__"/></global>\n'
+        )
+        for events in traces:
+            out.write("  <trace>\n")
+            out.write(f'    <string key="concept:name" value={quoteattr(events[0].case_id)}/>\n')
+            out.write(f'    <string key="region" value={quoteattr(events[0].region)}/>\n')
+            for event in events:
+                out.write("    <event>\n")
+                out.write(f'      <string key="concept:name" value={quoteattr(event.activity)}/>\n')
+                out.write(f'      <string key="org:resource" value={quoteattr(event.resource)}/>\n')
+                out.write(f'      <date key="time:timestamp" value="{_stamp(event.at, rng)}"/>\n')
+                out.write(f'      <string key="lifecycle:transition" value="{event.lifecycle}"/>\n')
+                out.write("    </event>\n")
+                written += 1
+            out.write("  </trace>\n")
+        out.write("</log>\n")
+    return written
+
+
+def write_csv(traces: Iterator[list[Event]], path: Path, seed: int = 13) -> int:
+    """Write a CSV log with PM4Py's column names; timestamps with random offsets."""
+    rng = random.Random(seed)
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "case:concept:name",
+                "concept:name",
+                "time:timestamp",
+                "org:resource",
+                "lifecycle:transition",
+                "case:region",
+            ]
+        )
+        for events in traces:
+            for event in events:
+                writer.writerow(
+                    [
+                        event.case_id,
+                        event.activity,
+                        _stamp(event.at, rng),
+                        event.resource,
+                        event.lifecycle,
+                        event.region,
+                    ]
+                )
+                written += 1
+    return written

@@ -1,0 +1,92 @@
+"""flowledger's process KPIs against PM4Py (test-only, AGPL) on the same generated logs.
+
+The logs (tests/processes/logs.py) have time-zone offsets, equal timestamps inside cases,
+single-event cases and repeated activities. Numbers must agree to the second (1e-6 s here).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+pm4py = pytest.importorskip("pm4py")
+
+
+@pytest.fixture(scope="module")
+def pm4py_log(imported_logs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.read_xes(str(imported_logs.xes), variant="iterparse")
+
+
+@pytest.fixture(scope="module", params=["gen_xes", "gen_csv"])
+def process(request):
+    return request.param
+
+
+def test_case_count_and_per_case_durations_match(imported_logs, pm4py_log, process):
+    ours = {
+        row["case_id"]: row["duration_seconds"]
+        for row in imported_logs.sql(
+            f"select case_id, duration_seconds from fct_cases where process_name = '{process}'"
+        )
+    }
+    theirs = {}
+    for case_id, frame in pm4py_log.groupby("case:concept:name"):
+        theirs[case_id] = pm4py.get_all_case_durations(frame)[0]
+    assert len(ours) == len(theirs) == 400
+    assert ours.keys() == theirs.keys()
+    worst = max(abs(ours[c] - theirs[c]) for c in ours)
+    assert worst < 1e-6, worst
+    assert sum(1 for d in theirs.values() if d == 0) > 10  # single-event cases were exercised
+
+
+def test_median_p95_and_counts_match(imported_logs, pm4py_log, process):
+    kpis = imported_logs.kpis(process)
+    durations = np.array(pm4py.get_all_case_durations(pm4py_log))
+    assert kpis["cases"] == len(durations) == pm4py_log["case:concept:name"].nunique()
+    assert kpis["events"] == len(pm4py_log)
+    for block in ("cycle_time_seconds", "case_duration_seconds"):
+        assert kpis[block]["measure"] == "first_to_last_event"
+        assert kpis[block]["count"] == len(durations)
+        assert kpis[block]["median"] == pytest.approx(np.quantile(durations, 0.5), abs=1e-6)
+        assert kpis[block]["p95"] == pytest.approx(np.quantile(durations, 0.95), abs=1e-6)
+        assert kpis[block]["mean"] == pytest.approx(durations.mean(), abs=1e-6)
+
+
+def test_rework_by_activity_matches(imported_logs, pm4py_log, process):
+    kpis = imported_logs.kpis(process)
+    theirs = {k: v for k, v in pm4py.get_rework_cases_per_activity(pm4py_log).items() if v > 0}
+    assert kpis["rework"]["cases_by_activity"] == theirs
+    assert theirs  # the log has rework
+    repeated = pm4py_log.groupby(["case:concept:name", "concept:name"]).size()
+    cases_with_rework = repeated[repeated > 1].reset_index()["case:concept:name"].nunique()
+    assert kpis["rework"]["share_of_cases"] == pytest.approx(cases_with_rework / 400)
+
+
+def test_directly_follows_counts_and_waits_match(imported_logs, pm4py_log, process):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frequency, _, _ = pm4py.discover_dfg(pm4py_log)
+        performance = pm4py.discover_performance_dfg(pm4py_log)[0]
+    ours = {
+        (row["from_step"], row["to_step"]): row
+        for row in imported_logs.kpis(process)["directly_follows"]
+    }
+    assert {pair: row["count"] for pair, row in ours.items()} == dict(frequency)
+    for pair, stats in performance.items():
+        assert ours[pair]["mean_seconds"] == pytest.approx(stats["mean"], abs=1e-6), pair
+        assert ours[pair]["median_seconds"] == pytest.approx(stats["median"], abs=1e-6), pair
+
+
+def test_variants_match(imported_logs, pm4py_log, process):
+    theirs = pm4py.get_variants(pm4py_log)
+    rows = imported_logs.sql(
+        f"select variant, cases from fct_process_variants where process_name = '{process}'"
+    )
+    ours = {tuple(row["variant"].split(" > ")): row["cases"] for row in rows}
+    assert ours == {tuple(k): v for k, v in theirs.items()}
