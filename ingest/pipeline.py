@@ -9,7 +9,7 @@ from pathlib import Path
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.contracts import RecordKind, load_contracts
-from ingest.landing import FileLanding
+from ingest.landing import FileLanding, prepare_connection
 from ingest.readers import DEFAULT_BATCH_ROWS, UnreadableFile, detect_kind, open_source
 from ingest.scrub import load_pii_key, scrub_secrets
 from ingest.summary import FileResult, IngestSummary
@@ -38,8 +38,7 @@ def ingest_paths(
     pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     summary = IngestSummary()
     with open_warehouse(data_dir) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        prepare_connection(con, DUCKDB_MEMORY_LIMIT)
         ensure_raw_tables(con)
         for raw_path in paths:
             path = Path(raw_path)

@@ -84,36 +84,39 @@ def _raw(name: str) -> str:
 def _present_value(prop: Property) -> str:
     """The text value, NULL when empty or blank, or the field's default when it has one."""
     column = quote_identifier(prop.name)
-    value = f"CASE WHEN trim({column}) = '' THEN NULL ELSE {column} END"
+    # trim only what starts with whitespace: trimming every value costs more than the checks
+    blank = f"{column} = '' OR (ascii({column}) IN (9, 10, 13, 32) AND trim({column}) = '')"
+    value = f"CASE WHEN {blank} THEN NULL ELSE {column} END"
     default = DEFAULT_VALUES.get(prop.name)
     return f"coalesce({value}, {sql_literal(default)})" if default is not None else value
 
 
 def _typed_value(prop: Property) -> str:
     column = quote_identifier(prop.name)
-    text = f"trim({column})"
     match prop.logical_type:
         case LogicalType.STRING:
             return column
         case LogicalType.INTEGER:
+            # the pattern admits only whole numbers, so the cast never rounds
             return (
-                f"CASE WHEN regexp_matches({text}, {sql_literal(_INTEGER_PATTERN)}) "
-                f"THEN try_cast(regexp_replace({text}, '\\.0*$', '') AS BIGINT) END"
+                f"CASE WHEN regexp_matches({column}, {sql_literal(_INTEGER_PATTERN)}) "
+                f"THEN try_cast({column} AS BIGINT) END"
             )
         case LogicalType.NUMBER:
             return (
-                f"CASE WHEN isfinite(try_cast({text} AS DOUBLE)) "
-                f"THEN try_cast({text} AS DOUBLE) END"
+                f"CASE WHEN isfinite(try_cast({column} AS DOUBLE)) "
+                f"THEN try_cast({column} AS DOUBLE) END"
             )
         case LogicalType.BOOLEAN:
             branches = " ".join(
                 f"WHEN {sql_literal(word)} THEN {value}" for word, value in _BOOLEANS.items()
             )
-            return f"CASE lower({text}) {branches} END"
+            return f"CASE lower(trim({column})) {branches} END"
         case LogicalType.TIMESTAMP:
             return (
-                f"CASE WHEN regexp_matches({text}, {sql_literal(RFC3339_PATTERN)}) "
-                f"THEN timezone('UTC', try_cast(upper({text}) AS TIMESTAMPTZ)) END"
+                f"CASE WHEN regexp_matches({column}, {sql_literal(RFC3339_PATTERN)}) "
+                f"THEN timezone('UTC', coalesce(try_cast({column} AS TIMESTAMPTZ), "
+                f"try_cast(upper({column}) AS TIMESTAMPTZ))) END"
             )
         case LogicalType.OBJECT:
             return (

@@ -168,3 +168,13 @@ def test_the_hash_ignores_json_spacing_and_timestamp_spelling() -> None:
     assert compact["_payload_hash"] == offset["_payload_hash"] == plain["_payload_hash"]
     other = check(RecordKind.BUSINESS_EVENT, {**GOOD_EVENT, "data": '{"order_id": "O-2"}'})
     assert other["_payload_hash"] != plain["_payload_hash"]
+
+
+def test_surrounding_whitespace_is_tolerated_and_blank_is_missing() -> None:
+    row = check(
+        RecordKind.FLOW_RUN,
+        {**GOOD_RUN, "run_attempt": " 2 ", "started_at": " 2026-08-01T09:00:00Z ", "tenant": " "},
+    )
+    assert (row["_reason"], row["run_attempt"], row["tenant"]) == (None, 2, None)
+    assert row["started_at"] == datetime(2026, 8, 1, 9, 0)
+    assert reason(RecordKind.FLOW_RUN, GOOD_RUN, run_id="\t ") == "run_id: missing (required)"
