@@ -17,6 +17,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from logs import generate, write_csv, write_xes  # noqa: E402
 
 CASES = 400
+STUCK_PROCESS = """\
+  gen_ends:
+    case_key: case_id
+    event_source: /eventlog/gen_xes
+    start: first
+    end: [Pay compensation, Reject request]
+    timeout: 30d
+    sla: {from: Register request, to: Decide, within: 2d}
+    segments: [case_region]
+"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,9 @@ def imported_logs(tmp_path_factory: pytest.TempPathFactory) -> ImportedLogs:
     for fmt, path, process in (("xes", logs.xes, "gen_xes"), ("csv", logs.csv, "gen_csv")):
         result = logs.cli("ingest", "--format", fmt, str(path), "--process", process)
         assert result.returncode == 0, result.stdout + result.stderr
+    # the same events seen as a process with end events, a timeout and an SLA: open and stuck cases
+    with (logs.home / "processes.yml").open("a") as config:
+        config.write(STUCK_PROCESS)
     # the process marts and what they read (a build of only what these tests need)
     result = logs.cli(
         "build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs"

@@ -1,0 +1,143 @@
+"""Reads for the process and case timeline pages: SQL over the published process marts.
+
+``query_*(con, ...)`` run on an open snapshot connection (testable without Streamlit); the cached
+loaders of the same name minus ``query_`` open the newest snapshot via ``data.read_published``.
+Every KPI comes from a mart (docs/processes.md); nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from dashboards.data import CACHE_TTL_SECONDS, read_published
+from flowledger.processes.kpis import process_kpis
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pl.DataFrame:
+    return con.execute(sql, params).pl()
+
+
+def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute("select distinct process_name from fct_cases order by 1").fetchall()
+    ]
+
+
+def query_kpis(con: duckdb.DuckDBPyConnection, process: str) -> dict[str, Any]:
+    return process_kpis(con, process)
+
+
+def query_cycle_times(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select case_key, case_id, cycle_time_seconds from fct_cases "
+        "where process_name = ? and is_complete order by case_key",
+        [process],
+    )
+
+
+def query_weekly(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select period_start, cases_completed, cycle_time_median_seconds, cycle_time_p95_seconds, "
+        "sla_attainment, repeated_step_rate, field_correction_rate, gray_failure_rate, "
+        "first_pass_yield from fct_process_periods where process_name = ? and period_grain = 'week' "
+        "and segment_name = 'all' order by period_start",
+        [process],
+    )
+
+
+def query_directly_follows(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select from_step, to_step, transitions, wait_mean_seconds, wait_median_seconds, "
+        "wait_p95_seconds from fct_process_directly_follows where process_name = ? "
+        "order by transitions desc, from_step, to_step",
+        [process],
+    )
+
+
+def query_stuck_cases(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select case_key, case_id, started_at, last_event_at, idle_seconds, last_step_name, "
+        "last_event_source as held_by from fct_cases where process_name = ? and is_stuck "
+        "order by idle_seconds desc, case_id",
+        [process],
+    )
+
+
+def query_case(con: duckdb.DuckDBPyConnection, case_key: str) -> dict[str, Any] | None:
+    cursor = con.execute("select * from fct_cases where case_key = ?", [case_key])
+    names = [c[0] for c in cursor.description]
+    row = cursor.fetchone()
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def query_case_events(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select event_sequence, occurred_at, step_name, event_source, resource, lifecycle, "
+        "event_id, trace_id, field_changes, has_correction from fct_case_events "
+        "where case_key = ? order by event_sequence",
+        [case_key],
+    )
+
+
+def query_case_runs(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFrame:
+    return _frame(
+        con,
+        "select started_at, ended_at, flow_name, flow_version, status, is_gray_failure, linked_by, "
+        "run_key, steps from fct_case_flow_runs where case_key = ? order by started_at, run_key",
+        [case_key],
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def processes() -> list[str]:
+    return read_published(query_processes)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def kpis(process: str) -> dict[str, Any]:
+    return read_published(query_kpis, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def cycle_times(process: str) -> pl.DataFrame:
+    return read_published(query_cycle_times, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def weekly(process: str) -> pl.DataFrame:
+    return read_published(query_weekly, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def directly_follows(process: str) -> pl.DataFrame:
+    return read_published(query_directly_follows, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def stuck_cases(process: str) -> pl.DataFrame:
+    return read_published(query_stuck_cases, process)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def case(case_key: str) -> dict[str, Any] | None:
+    return read_published(query_case, case_key)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def case_events(case_key: str) -> pl.DataFrame:
+    return read_published(query_case_events, case_key)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def case_runs(case_key: str) -> pl.DataFrame:
+    return read_published(query_case_runs, case_key)

@@ -1,0 +1,101 @@
+"""The process and case timeline pages (Streamlit AppTest) over the imported generated logs;
+expected numbers from PM4Py / pandas on the same log."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboards.formatting import format_count, format_duration, format_rate
+from flowledger.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+pm4py = pytest.importorskip("pm4py")
+PAGES = PROJECT_ROOT / "dashboards" / "pages"
+
+
+@pytest.fixture(scope="module")
+def log_frame(imported_logs) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.read_xes(str(imported_logs.xes), variant="iterparse")
+
+
+@pytest.fixture
+def home(imported_logs, monkeypatch):
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(imported_logs.home))
+    st.cache_data.clear()
+    yield imported_logs
+    st.cache_data.clear()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def expected_stuck(frame: pd.DataFrame) -> set[str]:
+    as_of = frame["time:timestamp"].max()
+    ends = {"Pay compensation", "Reject request"}
+    stuck = set()
+    for case_id, events in frame.groupby("case:concept:name"):
+        if events["concept:name"].isin(ends).any():
+            continue
+        if as_of - events["time:timestamp"].max() > pd.Timedelta(days=30):
+            stuck.add(case_id)
+    return stuck
+
+
+def test_process_page_shows_pm4py_numbers(home, log_frame):
+    app = AppTest.from_file(str(PAGES / "process.py"), default_timeout=60)
+    app.query_params["process"] = "gen_xes"
+    app.run()
+    assert not app.exception
+    durations = np.array(pm4py.get_all_case_durations(log_frame))
+    shown = metrics(app)
+    assert shown["Cases"] == format_count(400)
+    assert shown["Median cycle time"] == format_duration(float(np.quantile(durations, 0.5)))
+    assert shown["p95 cycle time"] == format_duration(float(np.quantile(durations, 0.95)))
+    repeated = log_frame.groupby(["case:concept:name", "concept:name"]).size()
+    share = repeated[repeated > 1].reset_index()["case:concept:name"].nunique() / 400
+    assert shown["Rework (repeated activity)"] == format_rate(share)
+    assert shown["Stuck cases"] == "0"
+    assert app.query_params["process"] == ["gen_xes"] or app.query_params["process"] == "gen_xes"
+
+
+def test_stuck_cases_are_listed_with_timeline_links(home, log_frame):
+    app = AppTest.from_file(str(PAGES / "process.py"), default_timeout=60)
+    app.query_params["process"] = "gen_ends"
+    app.run()
+    assert not app.exception
+    stuck = expected_stuck(log_frame)
+    assert stuck  # the log has open cases older than the timeout
+    assert metrics(app)["Stuck cases"] == format_count(len(stuck))
+    table = app.dataframe[-1].value
+    assert set(table["case_id"]) == stuck
+    assert all(link.startswith("case-timeline?case=gen_ends%3A") for link in table["timeline"])
+
+
+def test_case_timeline_shows_the_events_in_order_and_field_values(home, log_frame):
+    case_id = "case-0000001"
+    app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
+    app.query_params["case"] = f"gen_xes:{case_id}"
+    app.run()
+    assert not app.exception
+    trace = log_frame[log_frame["case:concept:name"] == case_id]
+    events = app.dataframe[0].value
+    assert list(events["step_name"]) == list(trace["concept:name"])
+    assert metrics(app)["Events"] == str(len(trace))
+    changes = app.dataframe[1].value
+    assert "case_region" in set(changes["field"])
+
+
+def test_case_timeline_says_when_the_case_does_not_exist(home):
+    app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
+    app.query_params["case"] = "gen_xes:nope"
+    app.run()
+    assert "No case 'gen_xes:nope'" in app.warning[0].value
