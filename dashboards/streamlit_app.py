@@ -26,4 +26,13 @@ pages = [
         url_path="flow-health",
     ),
 ]
+pages += [
+    st.Page("pages/process.py", title="Process", icon=":material/route:", url_path="process"),
+    st.Page(
+        "pages/case_timeline.py",
+        title="Case timeline",
+        icon=":material/timeline:",
+        url_path="case-timeline",
+    ),
+]
 st.navigation(pages).run()
