@@ -23,8 +23,10 @@ DEFAULT_VALUES: Mapping[str, str] = {"run_attempt": "1", "attempt": "1", "dead_l
 DEFAULT_FROM_FIELD: Mapping[str, str] = {"raw_status": "status"}
 
 #: RFC 3339 date-time ('T', 't' or a space between date and time); an absent offset means UTC.
-RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?$"
-_INTEGER_PATTERN = r"^[+-]?\d+(\.0*)?$"
+RFC3339_PATTERN = (
+    r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?\s*$"
+)
+_INTEGER_PATTERN = r"^\s*[+-]?\d+(\.0*)?\s*$"
 _BOOLEANS = {"true": "true", "false": "false", "1": "true", "0": "false"}
 _QUOTED_VALUE_CHARS = 80
 
@@ -85,7 +87,8 @@ def _present_value(prop: Property) -> str:
     """The text value, NULL when empty or blank, or the field's default when it has one."""
     column = quote_identifier(prop.name)
     # trim only what starts with whitespace: trimming every value costs more than the checks
-    blank = f"{column} = '' OR (ascii({column}) IN (9, 10, 13, 32) AND trim({column}) = '')"
+    starts_blank = f"ascii({column}) IN (9, 10, 13, 32)"
+    blank = f"{column} = '' OR ({starts_blank} AND regexp_matches({column}, '^\\s*$'))"
     value = f"CASE WHEN {blank} THEN NULL ELSE {column} END"
     default = DEFAULT_VALUES.get(prop.name)
     return f"coalesce({value}, {sql_literal(default)})" if default is not None else value
