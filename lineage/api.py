@@ -1,0 +1,272 @@
+"""The lineage HTTP endpoints as Starlette routes, for the flowledger server to mount.
+
+    routes = lineage_routes(data_dir, authenticate=bearer_keys({"secret"}))
+
+- ``POST /api/v1/lineage``: one OpenLineage event (RunEvent, DatasetEvent or JobEvent; gzip
+  bodies); 201 once it is on disk (fsync'd), 400 unreadable, 422 a required field missing.
+- ``POST /api/v1/lineage/batch``: a JSON array of events; 200 with the spec's summary.
+- ``GET /api/v1/lineage?nodeId=&depth=`` and ``GET /api/v1/column-lineage?nodeId=&depth=&
+  withDownstream=`` in Marquez's shapes; ``asOf=`` (or ``#<time>`` on the id) reads the past.
+- Marquez's lists: ``/api/v1/namespaces``, ``…/namespaces/{ns}/datasets[/{name}]``,
+  ``…/namespaces/{ns}/jobs[/{name}[/runs]]``, ``/api/v1/jobs/runs/{id}``, ``/api/v1/events/lineage``.
+- flowledger's own: ``GET /api/v1/flowledger/trace?column=MODEL.COLUMN&downstream=&asOf=``
+  (the trace tree with transformation types and SQL).
+
+``authenticate(request) -> bool`` guards every route when given; :func:`bearer_keys` checks
+``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from flowledger.settings import DataDir
+from lineage.graph import NodeNotFound
+from lineage.intake import IntakeError, check_event, decode_body
+from lineage.marquez import (
+    BadRequest,
+    column_lineage,
+    dataset_data,
+    job_data,
+    lineage,
+    run_data,
+)
+from lineage.service import LineageError, resolve_column, sync_project_lineage, trace
+from lineage.store import LineageStore
+
+Authenticate = Callable[[Request], bool]
+
+
+def bearer_keys(keys: Iterable[str]) -> Authenticate:
+    """An authenticator accepting ``Authorization: Bearer <key>`` for any of ``keys``."""
+    accepted = [key.encode() for key in keys if key]
+
+    def authenticate(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        given = token.strip().encode()
+        return any(hmac.compare_digest(given, key) for key in accepted)
+
+    return authenticate
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status)
+
+
+def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) -> list[BaseRoute]:
+    store = LineageStore(data_dir)
+    state = {"synced": False}
+
+    def graph():
+        if not state["synced"]:
+            sync_project_lineage(data_dir, store)
+            state["synced"] = True
+        return store.graph()
+
+    def guarded(handler):
+        async def endpoint(request: Request) -> Response:
+            if authenticate is not None and not authenticate(request):
+                return JSONResponse(
+                    {
+                        "code": 401,
+                        "message": "missing or wrong API key: send Authorization: Bearer <key>",
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            try:
+                return await handler(request)
+            except IntakeError as error:
+                return _error(error.status, error.message)
+            except BadRequest as error:
+                return _error(400, str(error))
+            except (NodeNotFound, LineageError) as error:
+                return _error(404, str(error).strip("'\""))
+
+        return endpoint
+
+    async def post_event(request: Request) -> Response:
+        document = decode_body(await request.body(), request.headers.get("content-encoding"))
+        if isinstance(document, list):
+            raise IntakeError(400, "the body is a JSON array: post arrays to /api/v1/lineage/batch")
+        event = check_event(document)
+        await asyncio.to_thread(store.append, [event])
+        return Response(status_code=201)
+
+    async def post_batch(request: Request) -> Response:
+        document = decode_body(await request.body(), request.headers.get("content-encoding"))
+        if not isinstance(document, list):
+            raise IntakeError(400, "the batch body must be a JSON array of OpenLineage events")
+        accepted, failed = [], []
+        for index, item in enumerate(document):
+            try:
+                accepted.append(check_event(item, where=f"[{index}]."))
+            except IntakeError as error:
+                failed.append({"index": index, "reason": error.message, "retriable": False})
+        await asyncio.to_thread(store.append, accepted)
+        status = "success" if not failed else "partial_success"
+        return JSONResponse(
+            {
+                "status": status,
+                "summary": {
+                    "received": len(document),
+                    "successful": len(accepted),
+                    "failed": len(failed),
+                },
+                "failed_events": failed,
+            },
+            status_code=200,
+        )
+
+    async def get_lineage(request: Request) -> Response:
+        depth = _int(request, "depth", 20)
+        result = await asyncio.to_thread(
+            lambda: lineage(graph(), request.query_params.get("nodeId", ""), depth)
+        )
+        return JSONResponse(result)
+
+    async def get_column_lineage(request: Request) -> Response:
+        depth = _int(request, "depth", 20)
+        downstream = _bool(request, "withDownstream")
+        as_of = request.query_params.get("asOf")
+        result = await asyncio.to_thread(
+            lambda: column_lineage(
+                graph(), request.query_params.get("nodeId", ""), depth, downstream, as_of
+            )
+        )
+        return JSONResponse(result)
+
+    async def get_trace(request: Request) -> Response:
+        column = request.query_params.get("column", "")
+        if not column:
+            raise BadRequest("column is required: MODEL.COLUMN, e.g. fct_cases.cycle_time_seconds")
+
+        def answer() -> dict[str, Any]:
+            current = graph()
+            return trace(
+                current,
+                resolve_column(current, column),
+                downstream=_bool(request, "downstream"),
+                depth=_int(request, "depth", 20),
+                as_of=request.query_params.get("asOf"),
+            ).to_dict()
+
+        return JSONResponse(await asyncio.to_thread(answer))
+
+    async def namespaces(request: Request) -> Response:
+        current = graph()
+        names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
+        items = [{"name": n, "ownerName": None, "description": None} for n in names]
+        return JSONResponse({"namespaces": _page(request, items)})
+
+    async def datasets(request: Request) -> Response:
+        ns = request.path_params["namespace"]
+        current = graph()
+        keys = sorted(k for k in current.datasets if k[0] == ns)
+        items = [dataset_data(current, k) for k in keys]
+        return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
+
+    async def dataset(request: Request) -> Response:
+        key = (request.path_params["namespace"], request.path_params["name"])
+        current = graph()
+        if key not in current.datasets:
+            raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
+        return JSONResponse(dataset_data(current, key))
+
+    async def jobs(request: Request) -> Response:
+        ns = request.path_params["namespace"]
+        current = graph()
+        items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
+        return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
+
+    async def job(request: Request) -> Response:
+        key = (request.path_params["namespace"], request.path_params["name"])
+        current = graph()
+        if key not in current.jobs:
+            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+        return JSONResponse(job_data(current, key))
+
+    async def job_runs(request: Request) -> Response:
+        key = (request.path_params["namespace"], request.path_params["name"])
+        current = graph()
+        if key not in current.jobs:
+            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+        runs = sorted(
+            (r for r in current.runs.values() if r.job == key),
+            key=lambda r: r.created_at,
+            reverse=True,
+        )
+        items = [run_data(current, r.run_id) for r in runs]
+        return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
+
+    async def run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        current = graph()
+        if run_id not in current.runs:
+            raise NodeNotFound(f"no run {run_id!r}")
+        return JSONResponse(run_data(current, run_id))
+
+    async def raw_events(request: Request) -> Response:
+        before = request.query_params.get("before")
+        after = request.query_params.get("after")
+        events = [
+            s.event
+            for s in store.iter_stored()
+            if (not before or str(s.event.get("eventTime", "")) < before)
+            and (not after or str(s.event.get("eventTime", "")) > after)
+        ]
+        events.sort(key=lambda e: str(e.get("eventTime", "")), reverse=True)
+        return JSONResponse({"events": _page(request, events), "totalCount": len(events)})
+
+    prefix = "/api/v1"
+    return [
+        Route(f"{prefix}/lineage", guarded(post_event), methods=["POST"]),
+        Route(f"{prefix}/lineage/batch", guarded(post_batch), methods=["POST"]),
+        Route(f"{prefix}/lineage", guarded(get_lineage), methods=["GET"]),
+        Route(f"{prefix}/column-lineage", guarded(get_column_lineage), methods=["GET"]),
+        Route(f"{prefix}/flowledger/trace", guarded(get_trace), methods=["GET"]),
+        Route(f"{prefix}/namespaces", guarded(namespaces), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets", guarded(datasets), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace}}/datasets/{{name}}", guarded(dataset), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace}}/jobs", guarded(jobs), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace}}/jobs/{{name}}", guarded(job), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace}}/jobs/{{name}}/runs", guarded(job_runs), methods=["GET"]),
+        Route(f"{prefix}/jobs/runs/{{run_id}}", guarded(run), methods=["GET"]),
+        Route(f"{prefix}/events/lineage", guarded(raw_events), methods=["GET"]),
+    ]  # fmt: skip
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, not {raw!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return value
+
+
+def _bool(request: Request, name: str) -> bool:
+    raw = (request.query_params.get(name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise BadRequest(f"{name} must be true or false, not {raw!r}")
+    return raw in ("true", "1")
+
+
+def _page(request: Request, items: list[Any]) -> list[Any]:
+    limit = _int(request, "limit", 100)
+    offset = _int(request, "offset", 0)
+    return items[offset : offset + limit]

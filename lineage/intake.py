@@ -1,0 +1,126 @@
+"""Check an incoming OpenLineage event the way Marquez does, with flowledger's status codes:
+400 for what cannot be read (bad JSON, bad dates, a run id that is no UUID), 422 with the field
+path for a missing required field."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+import zlib
+from datetime import datetime
+from typing import Any
+
+from lineage.schemas import event_kind
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class IntakeError(ValueError):
+    """An event refused: ``status`` is the HTTP status, ``message`` says what and where."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> Any:
+    """The JSON document of a request body (gunzipped when ``Content-Encoding: gzip``)."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as error:
+            raise IntakeError(400, f"the body is not valid gzip ({error})") from None
+    elif encoding not in ("", "identity"):
+        raise IntakeError(400, f"unsupported Content-Encoding {encoding!r}: send gzip or none")
+    if len(body) > MAX_BODY_BYTES:
+        raise IntakeError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise IntakeError(400, f"malformed JSON: {error}") from None
+
+
+def check_event(event: Any, where: str = "") -> dict[str, Any]:
+    """Return ``event`` if Marquez would accept it; raise :class:`IntakeError` otherwise."""
+    if not isinstance(event, dict):
+        raise IntakeError(
+            400, f"{where or 'the body'} must be a JSON object (one OpenLineage event)"
+        )
+    kind = event_kind(event)
+    _require(event, ("eventTime",), where)
+    _require(event, ("producer",), where)
+    _check_time(event["eventTime"], f"{where}eventTime")
+    if kind == "RunEvent":
+        _require(event, ("run", "runId"), where)
+        _check_uuid(event["run"]["runId"], f"{where}run.runId")
+        _require(event, ("job", "namespace"), where)
+        _require(event, ("job", "name"), where)
+        facets = event["run"].get("facets") or {}
+        parent = facets.get("parent") if isinstance(facets, dict) else None
+        if isinstance(parent, dict):
+            _require(parent, ("run", "runId"), f"{where}run.facets.parent.")
+        nominal = facets.get("nominalTime") if isinstance(facets, dict) else None
+        if isinstance(nominal, dict):
+            _require(nominal, ("nominalStartTime",), f"{where}run.facets.nominalTime.")
+            _check_time(
+                nominal["nominalStartTime"], f"{where}run.facets.nominalTime.nominalStartTime"
+            )
+        event_type = event.get("eventType")
+        if event_type is not None and event_type not in (
+            "START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER",
+        ):  # fmt: skip
+            raise IntakeError(
+                400,
+                f"{where}eventType {event_type!r} is not one of START, RUNNING, COMPLETE, ABORT, "
+                "FAIL, OTHER",
+            )
+    elif kind == "JobEvent":
+        _require(event, ("job", "namespace"), where)
+        _require(event, ("job", "name"), where)
+    else:
+        _require(event, ("dataset", "namespace"), where)
+        _require(event, ("dataset", "name"), where)
+    for side in ("inputs", "outputs"):
+        datasets = event.get(side)
+        if datasets is None:
+            continue
+        if not isinstance(datasets, list):
+            raise IntakeError(400, f"{where}{side} must be a list of datasets")
+        for i, dataset in enumerate(datasets):
+            if not isinstance(dataset, dict):
+                raise IntakeError(400, f"{where}{side}[{i}] must be an object")
+            _require(dataset, ("namespace",), f"{where}{side}[{i}].")
+            _require(dataset, ("name",), f"{where}{side}[{i}].")
+    return event
+
+
+def _require(document: dict[str, Any], path: tuple[str, ...], where: str) -> None:
+    node: Any = document
+    walked: list[str] = []
+    for part in path:
+        walked.append(part)
+        if not isinstance(node, dict) or node.get(part) in (None, ""):
+            raise IntakeError(422, f"missing required field {where}{'.'.join(walked)}")
+        node = node[part]
+
+
+def _check_time(value: Any, where: str) -> None:
+    text = str(value)
+    if "T" not in text:
+        raise IntakeError(
+            400, f"{where} {text!r} is not an ISO 8601 date-time (a date alone is not)"
+        )
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise IntakeError(400, f"{where} {text!r} is not an ISO 8601 date-time") from None
+
+
+def _check_uuid(value: Any, where: str) -> None:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise IntakeError(400, f"{where} {value!r} is not a UUID") from None

@@ -1,0 +1,319 @@
+"""Marquez-compatible answers over the lineage graph: ``/lineage``, ``/column-lineage``, and the
+list endpoints clients use (namespaces, datasets, jobs, runs), in Marquez's JSON shapes.
+
+Column lineage keeps Marquez's edge quirk (``origin`` is always the node itself; ``inEdges``
+point at upstream fields) and adds ``transformations`` (type, subtype, description) to every
+input field, which Marquez drops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound, _ts
+
+
+class BadRequest(ValueError):
+    """The query parameters cannot be used (HTTP 400)."""
+
+
+def parse_node_id(graph: LineageGraph, node_id: str) -> tuple[str, Any]:
+    """``dataset:…``, ``datasetField:…`` or ``job:…`` (optionally ``#version``) → (kind, key)."""
+    if not node_id:
+        raise BadRequest("nodeId is required, e.g. dataset:<namespace>:<name>")
+    base = node_id.split("#", 1)[0]
+    kind, _, rest = base.partition(":")
+    if kind == "dataset":
+        return "dataset", graph.resolve_dataset(rest)
+    if kind == "datasetField":
+        return "datasetField", graph.resolve_field(rest)
+    if kind == "job":
+        return "job", graph.resolve_job(rest)
+    if kind == "run":
+        run = graph.runs.get(rest)
+        if run is None:
+            raise NodeNotFound(f"no run {rest!r}")
+        return "job", run.job
+    raise BadRequest(
+        f"nodeId {node_id!r} must start with dataset:, datasetField:, job: or run: "
+        "(e.g. dataset:<namespace>:<name>)"
+    )
+
+
+def node_version(node_id: str) -> str | None:
+    return node_id.split("#", 1)[1] if "#" in node_id else None
+
+
+# ---------------------------------------------------------------------------- /lineage
+
+
+def lineage(graph: LineageGraph, node_id: str, depth: int = 20) -> dict[str, Any]:
+    kind, key = parse_node_id(graph, node_id)
+    if kind == "datasetField":
+        key, kind = (key.namespace, key.dataset), "dataset"
+    if kind == "job":
+        jobs = {key}
+        datasets: set[tuple[str, str]] = set()
+    else:
+        dataset = graph.datasets[key]
+        jobs = set(dataset.producers | dataset.consumers)
+        datasets = {key}
+    frontier = set(jobs)
+    for _ in range(max(depth, 0)):
+        reached: set[tuple[str, str]] = set()
+        for job_key in frontier:
+            job = graph.jobs[job_key]
+            for dataset_key in job.inputs | job.outputs:
+                node = graph.datasets.get(dataset_key)
+                if node is not None:
+                    reached |= node.producers | node.consumers
+        frontier = reached - jobs
+        if not frontier:
+            break
+        jobs |= frontier
+    for job_key in jobs:
+        datasets |= graph.jobs[job_key].inputs | graph.jobs[job_key].outputs
+    nodes = [_job_node(graph, j, datasets) for j in jobs] + [
+        _dataset_node(graph, d, jobs) for d in datasets if d in graph.datasets
+    ]
+    return {"graph": sorted(nodes, key=lambda n: n["id"])}
+
+
+def _dataset_id(key: tuple[str, str]) -> str:
+    return f"dataset:{key[0]}:{key[1]}"
+
+
+def _job_id(key: tuple[str, str]) -> str:
+    return f"job:{key[0]}:{key[1]}"
+
+
+def _dataset_node(
+    graph: LineageGraph, key: tuple[str, str], jobs: set[tuple[str, str]]
+) -> dict[str, Any]:
+    return {
+        "id": _dataset_id(key),
+        "type": "DATASET",
+        "data": dataset_data(graph, key),
+        "inEdges": [
+            {"origin": _job_id(j), "destination": _dataset_id(key)}
+            for j in sorted(graph.datasets[key].producers & jobs)
+        ],
+        "outEdges": [
+            {"origin": _dataset_id(key), "destination": _job_id(j)}
+            for j in sorted(graph.datasets[key].consumers & jobs)
+        ],
+    }
+
+
+def _job_node(
+    graph: LineageGraph, key: tuple[str, str], datasets: set[tuple[str, str]]
+) -> dict[str, Any]:
+    job = graph.jobs[key]
+    return {
+        "id": _job_id(key),
+        "type": "JOB",
+        "data": job_data(graph, key),
+        "inEdges": [
+            {"origin": _dataset_id(d), "destination": _job_id(key)} for d in sorted(job.inputs)
+        ],
+        "outEdges": [
+            {"origin": _job_id(key), "destination": _dataset_id(d)} for d in sorted(job.outputs)
+        ],
+    }
+
+
+def dataset_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
+    dataset = graph.datasets[key]
+    source = (dataset.facets.get("dataSource") or {}).get("name") or dataset.namespace
+    return {
+        "id": {"namespace": dataset.namespace, "name": dataset.name},
+        "type": "DB_TABLE",
+        "name": dataset.name,
+        "physicalName": dataset.name,
+        "namespace": dataset.namespace,
+        "sourceName": source,
+        "createdAt": dataset.created_at,
+        "updatedAt": dataset.updated_at,
+        "description": dataset.description,
+        "fields": [
+            {"name": name, "type": field_type, "tags": [], "description": None}
+            for name, field_type in dataset.fields.items()
+            if name
+        ],
+        "tags": [],
+        "lastModifiedAt": dataset.updated_at if dataset.producers else None,
+        "lastLifecycleState": None,
+        "facets": dataset.facets,
+    }
+
+
+def job_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
+    job = graph.jobs[key]
+    parent = None
+    latest = graph.runs.get(job.latest_run) if job.latest_run else None
+    if latest is not None:
+        parent_facet = latest.facets.get("parent") or {}
+        parent = (parent_facet.get("job") or {}).get("name")
+    location = (job.facets.get("sourceCodeLocation") or {}).get("url")
+    return {
+        "id": {"namespace": job.namespace, "name": job.name},
+        "type": str((job.facets.get("jobType") or {}).get("processingType") or "BATCH"),
+        "name": job.name,
+        "simpleName": job.name.rsplit(".", 1)[-1],
+        "parentJobName": parent,
+        "createdAt": job.created_at,
+        "updatedAt": job.updated_at,
+        "namespace": job.namespace,
+        "inputs": [{"namespace": ns, "name": name} for ns, name in sorted(job.inputs)],
+        "outputs": [{"namespace": ns, "name": name} for ns, name in sorted(job.outputs)],
+        "location": location,
+        "description": job.description,
+        "latestRun": run_data(graph, job.latest_run) if job.latest_run else None,
+        "facets": job.facets,
+    }
+
+
+def run_data(graph: LineageGraph, run_id: str) -> dict[str, Any]:
+    run = graph.runs[run_id]
+    return {
+        "id": run.run_id,
+        "createdAt": run.created_at,
+        "updatedAt": run.updated_at,
+        "nominalStartTime": run.nominal_start,
+        "nominalEndTime": run.nominal_end,
+        "state": run.state,
+        "startedAt": run.started_at,
+        "endedAt": run.ended_at,
+        "durationMs": run.duration_ms,
+        "jobVersion": {"namespace": run.job[0], "name": run.job[1]},
+        "facets": run.facets,
+    }
+
+
+# ---------------------------------------------------------------------- /column-lineage
+
+
+def column_lineage(
+    graph: LineageGraph,
+    node_id: str,
+    depth: int = 20,
+    with_downstream: bool = False,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """Marquez's column-lineage graph; ``as_of`` (or ``#<ISO time>`` on the id) reads the past."""
+    version = node_version(node_id)
+    if version is not None:
+        if with_downstream:
+            raise BadRequest("a versioned nodeId cannot be combined with withDownstream=true")
+        if "T" not in version:
+            raise BadRequest(
+                f"version {version!r}: flowledger versions are times (…#2026-01-31T12:00:00Z)"
+            )
+        as_of = version
+    if as_of is not None and _ts(as_of) == 0.0:
+        raise BadRequest(f"asOf {as_of!r} is not an ISO 8601 date-time")
+    kind, key = parse_node_id(graph, node_id)
+    if kind == "datasetField":
+        starts = [key]
+    elif kind == "dataset":
+        starts = [FieldKey(key[0], key[1], f) for f in graph.datasets[key].fields if f]
+    else:
+        job = graph.jobs[key]
+        starts = [
+            FieldKey(ns, name, f)
+            for ns, name in sorted(job.outputs)
+            for f in graph.datasets[(ns, name)].fields
+            if f
+        ]
+    nodes: set[FieldKey] = set(starts)
+    for start in starts:
+        for _, edge in graph.trace(start, depth=depth, as_of=as_of):
+            nodes.add(edge.input)
+            nodes.add(edge.output)
+        if with_downstream:
+            for _, edge in graph.trace(start, depth=depth, downstream=True, as_of=as_of):
+                nodes.add(edge.input)
+                nodes.add(edge.output)
+    nodes.discard(FieldKey("", "", ""))
+    connected = {
+        n for n in nodes if graph.upstream_edges(n, as_of) or graph.downstream_edges(n, as_of)
+    }
+    if not connected:
+        raise NodeNotFound(f"no column lineage for {node_id!r}")
+    graph_nodes = [_field_node(graph, n, nodes, as_of) for n in sorted(nodes) if n.field]
+    return {"graph": sorted(graph_nodes, key=lambda n: n["id"])}
+
+
+def _field_node(
+    graph: LineageGraph, key: FieldKey, nodes: set[FieldKey], as_of: str | None
+) -> dict[str, Any]:
+    upstream = graph.upstream_edges(key, as_of)
+    downstream = [e for e in graph.downstream_edges(key, as_of) if e.output in nodes]
+    dataset = graph.datasets.get((key.namespace, key.dataset))
+    field_type = dataset.fields.get(key.field) if dataset else None
+    return {
+        "id": key.node_id,
+        "type": "DATASET_FIELD",
+        "data": {
+            "namespace": key.namespace,
+            "dataset": key.dataset,
+            "datasetVersion": None,
+            "field": key.field,
+            "fieldType": field_type,
+            "transformationDescription": None,
+            "transformationType": None,
+            "inputFields": input_fields(upstream),
+        },
+        "inEdges": [
+            {"origin": key.node_id, "destination": edge.input.node_id}
+            for edge in _unique_inputs(upstream)
+        ],
+        "outEdges": [
+            {"origin": key.node_id, "destination": edge.output.node_id}
+            for edge in _unique_outputs(downstream)
+        ],
+    }
+
+
+def input_fields(edges: list[FieldEdge]) -> list[dict[str, Any]]:
+    """One entry per input field, with every transformation through which it is used."""
+    grouped: dict[FieldKey, list[FieldEdge]] = {}
+    for edge in edges:
+        grouped.setdefault(edge.input, []).append(edge)
+    result = []
+    for source, group in sorted(grouped.items()):
+        identity = any(e.type == "DIRECT" and e.subtype == "IDENTITY" for e in group)
+        result.append(
+            {
+                "namespace": source.namespace,
+                "dataset": source.dataset,
+                "datasetVersion": None,
+                "field": source.field,
+                "transformationDescription": group[0].description or None,
+                "transformationType": "IDENTITY" if identity else None,
+                "transformations": [
+                    {
+                        "type": e.type,
+                        "subtype": e.subtype or None,
+                        "description": e.description or None,
+                        "origin": e.origin,
+                    }
+                    for e in group
+                ],
+            }
+        )
+    return result
+
+
+def _unique_inputs(edges: list[FieldEdge]) -> list[FieldEdge]:
+    seen: dict[FieldKey, FieldEdge] = {}
+    for edge in edges:
+        seen.setdefault(edge.input, edge)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _unique_outputs(edges: list[FieldEdge]) -> list[FieldEdge]:
+    seen: dict[FieldKey, FieldEdge] = {}
+    for edge in edges:
+        seen.setdefault(edge.output, edge)
+    return [seen[k] for k in sorted(seen)]

@@ -1,0 +1,287 @@
+"""The OpenLineage intake and the Marquez-compatible reads over HTTP on loopback, driven by the
+real openlineage-python client (HttpTransport, gzip, API key) and by raw requests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import LoopbackServer
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import column_lineage_dataset as cl
+from openlineage.client.facet_v2 import error_message_run, schema_dataset, sql_job
+
+from flowledger.settings import DataDir
+from lineage.schemas import validation_errors
+from lineage.store import LineageStore
+
+KEY = "s3cret-key"
+NS = "postgres://db.example:5432"  # a URI namespace with colons
+
+
+@pytest.fixture()
+def server(tmp_path: Path):
+    with LoopbackServer(DataDir(tmp_path).ensure(), api_key=KEY) as running:
+        yield running
+
+
+def client(url: str) -> OpenLineageClient:
+    return OpenLineageClient(
+        config={
+            "transport": {
+                "type": "http",
+                "url": url,
+                "compression": "gzip",
+                "auth": {"type": "api_key", "apiKey": KEY},
+                "retry": {"total": 0},
+            }
+        }
+    )
+
+
+def transform(kind: str, subtype: str) -> list[cl.Transformation]:
+    return [cl.Transformation(type=kind, subtype=subtype, description="", masking=False)]
+
+
+def run_events(when: str, run_id: str, *, failed: bool = False) -> list[RunEvent]:
+    job = Job(
+        namespace="etl", name="build_kpis", facets={"sql": sql_job.SQLJobFacet(query="select …")}
+    )
+    lineage = cl.ColumnLineageDatasetFacet(
+        fields={
+            "failures": cl.Fields(
+                inputFields=[
+                    cl.InputField(NS, "public.runs", "status", transform("INDIRECT", "FILTER")),
+                    cl.InputField(NS, "public.runs", "run_id", transform("DIRECT", "AGGREGATION")),
+                ]
+            ),
+            "flow": cl.Fields(
+                inputFields=[
+                    cl.InputField(NS, "public.runs", "flow", transform("DIRECT", "IDENTITY"))
+                ]
+            ),
+        }
+    )
+    output = OutputDataset(
+        NS,
+        "public.kpis",
+        facets={
+            "columnLineage": lineage,
+            "schema": schema_dataset.SchemaDatasetFacet(
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(name="failures", type="INTEGER"),
+                    schema_dataset.SchemaDatasetFacetFields(name="flow", type="VARCHAR"),
+                ]
+            ),
+        },
+    )
+    start = RunEvent(
+        eventType=RunState.START,
+        eventTime=when,
+        run=Run(runId=run_id),
+        job=job,
+        producer="https://example.com/test",
+        inputs=[InputDataset(NS, "public.runs")],
+        outputs=[output],
+    )
+    end_facets = (
+        {
+            "errorMessage": error_message_run.ErrorMessageRunFacet(
+                message="boom", programmingLanguage="python"
+            )
+        }
+        if failed
+        else {}
+    )
+    end = RunEvent(
+        eventType=RunState.FAIL if failed else RunState.COMPLETE,
+        eventTime=when.replace("00:00Z", "05:00Z"),
+        run=Run(runId=run_id, facets=end_facets),
+        job=job,
+        producer="https://example.com/test",
+        inputs=[InputDataset(NS, "public.runs")],
+        outputs=[output],
+    )
+    return [start, end]
+
+
+def test_python_client_events_are_stored_and_read_back(server: LoopbackServer) -> None:
+    run_id = str(uuid.uuid4())
+    emitter = client(server.url)
+    for event in run_events("2026-03-01T10:00:00Z", run_id):
+        emitter.emit(event)
+    events = requests.get(f"{server.url}/api/v1/events/lineage", headers=auth(), timeout=5).json()[
+        "events"
+    ]
+    assert [e["eventType"] for e in events] == ["COMPLETE", "START"]
+    assert all(validation_errors(e) == [] for e in events)
+
+    answer = requests.get(
+        f"{server.url}/api/v1/column-lineage",
+        params={"nodeId": f"datasetField:{NS}:public.kpis:failures"},
+        headers=auth(),
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    nodes = {n["id"]: n for n in answer.json()["graph"]}
+    failures = nodes[f"datasetField:{NS}:public.kpis:failures"]
+    assert failures["type"] == "DATASET_FIELD"
+    # Marquez's quirk: origin is the node itself, inEdges point upstream.
+    assert failures["inEdges"] == [
+        {"origin": failures["id"], "destination": f"datasetField:{NS}:public.runs:run_id"},
+        {"origin": failures["id"], "destination": f"datasetField:{NS}:public.runs:status"},
+    ]
+    inputs = {i["field"]: i for i in failures["data"]["inputFields"]}
+    assert inputs["status"]["transformations"][0]["type"] == "INDIRECT"
+    assert inputs["status"]["transformations"][0]["subtype"] == "FILTER"
+    assert inputs["run_id"]["transformations"][0]["subtype"] == "AGGREGATION"
+    assert failures["data"]["fieldType"] == "INTEGER"
+    upstream = nodes[f"datasetField:{NS}:public.runs:status"]
+    assert upstream["outEdges"] == [{"origin": upstream["id"], "destination": failures["id"]}]
+    assert f"datasetField:{NS}:public.kpis:flow" not in nodes  # not connected to failures
+
+    graph = requests.get(
+        f"{server.url}/api/v1/lineage",
+        params={"nodeId": f"dataset:{NS}:public.kpis", "depth": 5},
+        headers=auth(),
+        timeout=5,
+    ).json()["graph"]
+    assert [n["id"] for n in graph] == [
+        f"dataset:{NS}:public.kpis",
+        f"dataset:{NS}:public.runs",
+        "job:etl:build_kpis",
+    ]
+    job = graph[2]
+    assert job["inEdges"] == [
+        {"origin": f"dataset:{NS}:public.runs", "destination": "job:etl:build_kpis"}
+    ]
+    assert job["outEdges"] == [
+        {"origin": "job:etl:build_kpis", "destination": f"dataset:{NS}:public.kpis"}
+    ]
+    assert job["data"]["latestRun"]["state"] == "COMPLETED"
+    assert job["data"]["latestRun"]["durationMs"] == 5 * 60 * 1000
+    kpis = graph[0]
+    assert kpis["inEdges"] == [{"origin": "job:etl:build_kpis", "destination": kpis["id"]}]
+    assert [f["name"] for f in kpis["data"]["fields"]] == ["failures", "flow"]
+
+    run = requests.get(f"{server.url}/api/v1/jobs/runs/{run_id}", headers=auth(), timeout=5).json()
+    assert run["state"] == "COMPLETED"
+
+
+def test_failed_run_keeps_its_error_and_state(server: LoopbackServer) -> None:
+    run_id = str(uuid.uuid4())
+    emitter = client(server.url)
+    for event in run_events("2026-03-02T10:00:00Z", run_id, failed=True):
+        emitter.emit(event)
+    run = requests.get(f"{server.url}/api/v1/jobs/runs/{run_id}", headers=auth(), timeout=5).json()
+    assert run["state"] == "FAILED"
+    assert run["facets"]["errorMessage"]["message"] == "boom"
+
+
+def auth(key: str = KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def minimal(**changes) -> dict:
+    event = {
+        "eventType": "START",
+        "eventTime": "2026-03-01T10:00:00Z",
+        "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "etl", "name": "j"},
+        "inputs": [],
+        "outputs": [],
+    }
+    event.update(changes)
+    return event
+
+
+def post(
+    server: LoopbackServer,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    path: str = "lineage",
+):
+    return requests.post(
+        f"{server.url}/api/v1/{path}",
+        data=body,
+        headers={"Content-Type": "application/json", **auth(), **(headers or {})},
+        timeout=5,
+    )
+
+
+def test_status_codes_like_marquez(server: LoopbackServer) -> None:
+    assert post(server, json.dumps(minimal()).encode()).status_code == 201
+    gz = post(server, gzip.compress(json.dumps(minimal()).encode()), {"Content-Encoding": "gzip"})
+    assert gz.status_code == 201
+    bad_json = post(server, b'{"eventTime": ')
+    assert bad_json.status_code == 400 and "malformed JSON" in bad_json.json()["message"]
+    date_only = post(server, json.dumps(minimal(eventTime="2026-03-01")).encode())
+    assert date_only.status_code == 400 and "eventTime" in date_only.json()["message"]
+    no_job = minimal()
+    del no_job["job"]["name"]
+    missing = post(server, json.dumps(no_job).encode())
+    assert missing.status_code == 422
+    assert missing.json()["message"] == "missing required field job.name"
+    nameless_output = post(server, json.dumps(minimal(outputs=[{"namespace": "n"}])).encode())
+    assert (
+        nameless_output.status_code == 422
+        and "outputs[0].name" in nameless_output.json()["message"]
+    )
+    bad_gzip = post(server, b"not gzip", {"Content-Encoding": "gzip"})
+    assert bad_gzip.status_code == 400
+    wrong_key = post(server, json.dumps(minimal()).encode(), auth("nope"))
+    assert wrong_key.status_code == 401
+    no_key = requests.post(f"{server.url}/api/v1/lineage", json=minimal(), timeout=5)
+    assert no_key.status_code == 401
+    dataset_event = {
+        "eventTime": "2026-03-01T10:00:00Z",
+        "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {"namespace": "n", "name": "static"},
+    }
+    assert post(server, json.dumps(dataset_event).encode()).status_code == 201
+    events = requests.get(f"{server.url}/api/v1/events/lineage", headers=auth(), timeout=5).json()
+    assert events["totalCount"] == 3  # the refused ones were never stored
+
+
+def test_batch_reports_each_failure(server: LoopbackServer) -> None:
+    body = [minimal(), {"producer": "x"}, minimal(eventTime="yesterday")]
+    answer = post(server, json.dumps(body).encode(), path="lineage/batch")
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["status"] == "partial_success"
+    assert result["summary"] == {"received": 3, "successful": 1, "failed": 2}
+    assert [f["index"] for f in result["failed_events"]] == [1, 2]
+    assert "eventTime" in result["failed_events"][0]["reason"]
+    assert post(server, json.dumps(minimal()).encode(), path="lineage/batch").status_code == 400
+
+
+def test_reads_answer_404_and_400(server: LoopbackServer) -> None:
+    get = lambda path, **params: requests.get(  # noqa: E731
+        f"{server.url}/api/v1/{path}", params=params, headers=auth(), timeout=5
+    )
+    assert get("lineage", nodeId="dataset:nowhere:nothing").status_code == 404
+    assert get("lineage").status_code == 400
+    assert get("lineage", nodeId="table:x").status_code == 400
+    assert get("column-lineage", nodeId="dataset:a:b#v1", withDownstream="true").status_code == 400
+    assert get("lineage", nodeId="dataset:a:b", depth="ten").status_code == 400
+
+
+def test_events_survive_a_restart(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path).ensure()
+    run_id = str(uuid.uuid4())
+    with LoopbackServer(data_dir, api_key=KEY) as first:
+        for event in run_events("2026-03-01T10:00:00Z", run_id):
+            client(first.url).emit(event)
+    # acknowledged means on disk: a new store (a restarted server) sees both
+    assert len(LineageStore(data_dir).events()) == 2
+    with LoopbackServer(data_dir, api_key=KEY) as second:
+        run = requests.get(f"{second.url}/api/v1/jobs/runs/{run_id}", headers=auth(), timeout=5)
+        assert run.json()["state"] == "COMPLETED"
