@@ -105,9 +105,8 @@ def generate(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ext = "ndjson" if file_format == "ndjson" else "parquet"
     writers = {
-        kind.name: ChunkedWriter(out_dir / f"{kind.name}.{ext}", kind, file_format)
+        kind.name: ChunkedWriter(out_dir / f"{kind.name}.{file_format}", kind, file_format)
         for kind in RECORD_KINDS
     }
     try:
