@@ -1,0 +1,570 @@
+"""SLOs as configuration: load the OpenSLO-style YAML, validate it, render it to dbt ``--vars``.
+
+The file holds YAML documents of ``kind: SLO`` (one per flow and indicator, one budget per
+objective) and ``kind: BudgetAdjustment`` (declared maintenance windows and vendor incidents).
+``config/slos.schema.json`` checks the shape; :func:`load_config` adds the checks a schema
+cannot express (targets of 0 or 100 %, windows, time zones, slice sizes) and says where.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+import yaml
+
+from flowledger.budgets.math import DAY, HOUR, duration_seconds
+from flowledger.settings import PROJECT_ROOT, DataDir
+
+SLOS_ENV = "FLOWLEDGER_SLOS"
+AT_ENV = "FLOWLEDGER_BUDGET_AT"
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "slos.yml"
+SCHEMA_PATH = PROJECT_ROOT / "config" / "slos.schema.json"
+DEFAULT_HISTORY_DAYS = 90
+MAX_ADJUSTMENT_WINDOWS = 2000
+
+CALENDAR_UNITS = {"1w": "week", "1M": "month", "1Q": "quarter", "1Y": "year"}
+INDICATORS = {"runSuccess": "run_success", "latency": "latency", "eventPair": "event_pair"}
+#: Slice lengths that tile every hour (and so every calendar period) exactly.
+SLICE_SECONDS_ALLOWED = sorted(
+    {s for s in range(60, HOUR + 1, 60) if HOUR % s == 0}
+    | {h * HOUR for h in (1, 2, 3, 4, 6, 8, 12, 24)}
+)
+
+
+class ConfigError(ValueError):
+    """The SLO file is invalid; the message says where and what to change."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    at_risk_remaining: float = 0.5
+    recover_remaining: float = 0.1
+    recover_hours: int = 24
+    clear_hours: int = 6
+    min_events: int = 10
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    format: str = "json"  # json | slack
+
+
+@dataclass(frozen=True)
+class SloObjective:
+    """One error budget: an SLO document's objective, with everything normalised."""
+
+    slo_id: str
+    slo_name: str
+    display_name: str
+    flow_id: str
+    indicator: str  # run_success | latency | event_pair
+    count_by: str  # outcome | attempt
+    latency_span: str | None  # run | end_to_end
+    threshold_ms: float | None
+    threshold_inclusive: bool
+    start_event: str | None
+    end_event: str | None
+    join_key: str | None
+    deadline_seconds: float | None
+    event_source: str | None
+    target: float
+    window_text: str
+    window_kind: str  # rolling | calendar
+    window_seconds: int | None  # rolling windows
+    calendar_unit: str | None  # week | month | quarter | year
+    time_zone: str
+    method: str  # Occurrences | Timeslices | RatioTimeslices
+    slice_seconds: int | None
+    slice_target: float | None
+    policy: Policy = field(default_factory=Policy)
+    webhooks: tuple[Webhook, ...] = ()
+    dashboard_url: str | None = None
+
+    def dbt_row(self) -> dict[str, Any]:
+        row = {k: v for k, v in asdict(self).items() if k not in ("policy", "webhooks")}
+        row.update({k: v for k, v in asdict(self.policy).items()})
+        row["threshold_inclusive"] = bool(self.threshold_inclusive)
+        return row
+
+
+@dataclass(frozen=True)
+class AdjustmentWindow:
+    """A declared maintenance window or vendor incident applied to one SLO."""
+
+    slo_id: str
+    name: str
+    kind: str
+    starts_at: str  # UTC, ISO without offset
+    ends_at: str
+    description: str
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    path: Path
+    objectives: tuple[SloObjective, ...]
+    adjustments: tuple[AdjustmentWindow, ...]
+
+    def by_flow(self, flow_id: str) -> list[SloObjective]:
+        return [slo for slo in self.objectives if slo.flow_id == flow_id]
+
+    def dbt_vars(self, as_of: datetime | None = None, history_days: int | None = None) -> dict:
+        """The ``--vars`` the error-budget models read (see ``macros/error_budgets/``)."""
+        return {
+            "flowledger_slos": [slo.dbt_row() for slo in self.objectives],
+            "flowledger_budget_adjustments": [asdict(a) for a in self.adjustments],
+            "flowledger_budget_as_of": _utc_text(as_of) if as_of else None,
+            "flowledger_budget_history_days": history_days or DEFAULT_HISTORY_DAYS,
+        }
+
+
+def config_path(data_dir: DataDir | None = None) -> Path:
+    """``$FLOWLEDGER_SLOS``, else ``<data dir>/slos.yml`` when present, else ``config/slos.yml``."""
+    if os.environ.get(SLOS_ENV):
+        return Path(os.environ[SLOS_ENV]).expanduser()
+    if data_dir is not None and (data_dir.root / "slos.yml").exists():
+        return data_dir.root / "slos.yml"
+    return DEFAULT_CONFIG
+
+
+def dbt_vars_for_build(data_dir: DataDir, at: datetime | None = None) -> dict:
+    """Hook for ``flowledger build``: the SLO file rendered to dbt vars, evaluated at ``at``.
+
+    Without ``at`` the marts are evaluated at ``$FLOWLEDGER_BUDGET_AT`` when set, else at the
+    data's as-of time (the newest run or event), so a rebuild is reproducible.
+    """
+    if at is None and os.environ.get(AT_ENV):
+        at = parse_instant(os.environ[AT_ENV], AT_ENV)
+    return load_config(config_path(data_dir)).dbt_vars(as_of=at)
+
+
+def load_config(path: Path) -> BudgetConfig:
+    """Read and validate an SLO file; raise :class:`ConfigError` naming the place of each problem."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: SLO file not found; create it (see config/slos.yml) or set {SLOS_ENV}"
+        ) from None
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if documents and isinstance(documents[0], list) and len(documents) == 1:
+        documents = documents[0]
+    return parse_documents(documents, str(path))
+
+
+def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors: list[str] = []
+    objectives: list[SloObjective] = []
+    adjustment_docs: list[tuple[str, dict]] = []
+    for index, document in enumerate(documents, start=1):
+        place = f"{where}: document {index}"
+        if not isinstance(document, dict):
+            errors.append(f"{place}: expected a mapping with apiVersion, kind, metadata, spec")
+            continue
+        name = (document.get("metadata") or {}).get("name")
+        if name:
+            place += f" ({document.get('kind', '?')} {name!r})"
+        problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        if problems:
+            errors.extend(f"{place}: {_schema_message(problem)}" for problem in problems[:5])
+            continue
+        try:
+            if document["kind"] == "SLO":
+                objectives.extend(_parse_slo(document))
+            else:
+                adjustment_docs.append((place, document))
+        except ConfigError as error:
+            errors.append(f"{place}: {error}")
+    seen: dict[str, int] = {}
+    for slo in objectives:
+        seen[slo.slo_id] = seen.get(slo.slo_id, 0) + 1
+    errors.extend(
+        f"{where}: SLO id {slo_id!r} is defined {n} times; give each SLO a unique metadata.name"
+        for slo_id, n in seen.items()
+        if n > 1
+    )
+    adjustments: list[AdjustmentWindow] = []
+    for place, document in adjustment_docs:
+        try:
+            adjustments.extend(_parse_adjustment(document, objectives))
+        except ConfigError as error:
+            errors.append(f"{place}: {error}")
+    if errors:
+        raise ConfigError("invalid SLO configuration:\n  " + "\n  ".join(errors))
+    return BudgetConfig(Path(where), tuple(objectives), tuple(adjustments))
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
+    path = path.replace(".[", "[") or "(document)"
+    message = error.message
+    if error.validator == "additionalProperties":
+        message += " (check the spelling; see config/slos.schema.json)"
+    return f"{path}: {message}"
+
+
+def _parse_slo(document: dict) -> list[SloObjective]:
+    name = document["metadata"]["name"]
+    spec = document["spec"]
+    indicator = spec["indicator"]
+    kind = INDICATORS[indicator["kind"]]
+    count_by = indicator.get("countBy", "outcome")
+    span = indicator.get("span")
+    if kind == "event_pair":
+        missing = [
+            k for k in ("startEvent", "endEvent", "joinKey", "deadline") if k not in indicator
+        ]
+        if missing:
+            raise ConfigError(
+                f"spec.indicator: an eventPair indicator needs {', '.join(missing)} "
+                "(e.g. startEvent: com.acme.psp.payment.captured, endEvent: "
+                "com.acme.wms.order.shipped, joinKey: order_id, deadline: 48h)"
+            )
+        if "countBy" in indicator or "span" in indicator:
+            raise ConfigError("spec.indicator: countBy and span apply to run indicators only")
+        deadline = _fixed_seconds(indicator["deadline"], "spec.indicator.deadline")
+    else:
+        extra = [
+            k for k in ("startEvent", "endEvent", "joinKey", "deadline", "source") if k in indicator
+        ]
+        if extra:
+            raise ConfigError(
+                f"spec.indicator: {', '.join(extra)} apply to eventPair indicators only"
+            )
+        if span and kind != "latency":
+            raise ConfigError("spec.indicator.span applies to latency indicators only")
+        deadline = None
+    window = _parse_window(spec["timeWindow"][0])
+    method = spec.get("budgetingMethod", "Occurrences")
+    policy = _parse_policy(spec.get("policy") or {})
+    notifications = spec.get("notifications") or {}
+    webhooks = tuple(
+        Webhook(hook["url"], hook.get("format", "json"))
+        for hook in notifications.get("webhooks", [])
+    )
+    objectives = spec["objectives"]
+    results = []
+    for position, objective in enumerate(objectives):
+        place = f"spec.objectives[{position}]"
+        if len(objectives) == 1:
+            slo_id = name
+        else:
+            key = objective.get("name") or str(position + 1)
+            slo_id = f"{name}/{key}"
+        target = _parse_target(objective, place)
+        threshold_ms, inclusive = None, True
+        if kind == "latency":
+            if "value" not in objective:
+                raise ConfigError(
+                    f"{place}: a latency objective needs value, the threshold (e.g. value: 30s); "
+                    "list one objective per threshold"
+                )
+            value = objective["value"]
+            seconds = (
+                float(value)
+                if isinstance(value, int | float)
+                else _fixed_seconds(value, f"{place}.value")
+            )
+            if seconds <= 0:
+                raise ConfigError(f"{place}.value: the latency threshold must be positive")
+            threshold_ms = seconds * 1000.0
+            inclusive = objective.get("op", "lte") == "lte"
+        elif "value" in objective or "op" in objective:
+            raise ConfigError(f"{place}: value/op are latency thresholds; this indicator has none")
+        slice_seconds, slice_target = _parse_slices(objective, method, place)
+        results.append(
+            SloObjective(
+                slo_id=slo_id,
+                slo_name=name,
+                display_name=objective.get("displayName")
+                or document["metadata"].get("displayName")
+                or name,
+                flow_id=spec["service"],
+                indicator=kind,
+                count_by=count_by,
+                latency_span=("end_to_end" if span == "endToEnd" else "run")
+                if kind == "latency"
+                else None,
+                threshold_ms=threshold_ms,
+                threshold_inclusive=inclusive,
+                start_event=indicator.get("startEvent"),
+                end_event=indicator.get("endEvent"),
+                join_key=indicator.get("joinKey"),
+                deadline_seconds=deadline,
+                event_source=indicator.get("source"),
+                target=target,
+                method=method,
+                slice_seconds=slice_seconds,
+                slice_target=slice_target,
+                policy=policy,
+                webhooks=webhooks,
+                dashboard_url=notifications.get("dashboardUrl"),
+                **window,
+            )
+        )
+    return results
+
+
+def _parse_target(objective: dict, place: str) -> float:
+    if ("target" in objective) == ("targetPercent" in objective):
+        raise ConfigError(
+            f"{place}: give exactly one of target (ratio, e.g. 0.999) or targetPercent (e.g. 99.9)"
+        )
+    if "target" in objective:
+        target = float(objective["target"])
+        if 1 < target < 100:
+            raise ConfigError(
+                f"{place}.target: {target:g} is not a ratio; write targetPercent: {target:g} "
+                f"or target: {target / 100:g}"
+            )
+        if target >= 1:
+            raise ConfigError(
+                f"{place}.target: {target:g} leaves no error budget (1 − T = 0); "
+                "choose a target below 1, e.g. 0.999"
+            )
+        if target <= 0:
+            raise ConfigError(f"{place}.target: {target:g} must be above 0 (e.g. 0.99)")
+        return target
+    percent = float(objective["targetPercent"])
+    if percent >= 100:
+        raise ConfigError(
+            f"{place}.targetPercent: {percent:g} % leaves no error budget; choose a value below 100, "
+            "e.g. 99.9"
+        )
+    if percent <= 0:
+        raise ConfigError(f"{place}.targetPercent: {percent:g} must be above 0 (e.g. 99)")
+    return percent / 100.0
+
+
+def _parse_window(window: dict) -> dict[str, Any]:
+    text = window["duration"]
+    rolling = window.get("isRolling", "calendar" not in window)
+    place = "spec.timeWindow[0]"
+    if rolling:
+        if "calendar" in window:
+            raise ConfigError(f"{place}: isRolling: true cannot have a calendar; drop one of them")
+        try:
+            seconds = duration_seconds(text)
+        except ValueError:
+            raise ConfigError(
+                f"{place}.duration: {text!r} is not a rolling window; use hours, days or weeks "
+                "(e.g. 28d, 30d), or a calendar window (1w, 1M, 1Q, 1Y with isRolling: false)"
+            ) from None
+        if seconds < HOUR or seconds % HOUR:
+            raise ConfigError(
+                f"{place}.duration: a rolling window must be whole hours (got {text!r})"
+            )
+        if seconds > 400 * DAY:
+            raise ConfigError(f"{place}.duration: {text!r} is longer than 400 days")
+        return {
+            "window_text": text,
+            "window_kind": "rolling",
+            "window_seconds": int(seconds),
+            "calendar_unit": None,
+            "time_zone": "UTC",
+        }
+    if text not in CALENDAR_UNITS:
+        raise ConfigError(
+            f"{place}.duration: a calendar window is one of 1w, 1M, 1Q, 1Y (got {text!r})"
+        )
+    calendar = window.get("calendar")
+    if not calendar:
+        raise ConfigError(
+            f"{place}: isRolling: false needs calendar: {{timeZone: Europe/Berlin}} "
+            "(an IANA time zone)"
+        )
+    zone = calendar["timeZone"]
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{place}.calendar.timeZone: {zone!r} is not an IANA time zone (e.g. Europe/Berlin, UTC)"
+        ) from None
+    unit = CALENDAR_UNITS[text]
+    if calendar.get("startTime"):
+        start = _parse_local(calendar["startTime"], f"{place}.calendar.startTime")
+        if not _is_period_start(start, unit):
+            raise ConfigError(
+                f"{place}.calendar.startTime: {calendar['startTime']!r} is not the start of a "
+                f"{unit} in {zone} (periods start at local midnight on a Monday, the 1st of a "
+                "month, of a quarter, of a year)"
+            )
+    return {
+        "window_text": text,
+        "window_kind": "calendar",
+        "window_seconds": None,
+        "calendar_unit": unit,
+        "time_zone": zone,
+    }
+
+
+def _is_period_start(start: datetime, unit: str) -> bool:
+    if (start.hour, start.minute, start.second, start.microsecond) != (0, 0, 0, 0):
+        return False
+    if unit == "week":
+        return start.weekday() == 0
+    if unit == "month":
+        return start.day == 1
+    if unit == "quarter":
+        return start.day == 1 and start.month in (1, 4, 7, 10)
+    return start.day == 1 and start.month == 1
+
+
+def _parse_slices(objective: dict, method: str, place: str) -> tuple[int | None, float | None]:
+    has_window = "timeSliceWindow" in objective
+    has_target = "timeSliceTarget" in objective
+    if method == "Occurrences":
+        if has_window or has_target:
+            raise ConfigError(
+                f"{place}: timeSliceWindow/timeSliceTarget apply to budgetingMethod Timeslices "
+                "or RatioTimeslices; drop them or change the method"
+            )
+        return None, None
+    if not has_window:
+        raise ConfigError(f"{place}: budgetingMethod {method} needs timeSliceWindow (e.g. 5m)")
+    seconds = _fixed_seconds(objective["timeSliceWindow"], f"{place}.timeSliceWindow")
+    if int(seconds) not in SLICE_SECONDS_ALLOWED or seconds != int(seconds):
+        raise ConfigError(
+            f"{place}.timeSliceWindow: {objective['timeSliceWindow']!r} must tile hours and days "
+            "exactly: a whole number of minutes dividing 60 (1m, 5m, 10m, 15m, 30m) or hours "
+            "dividing 24 (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h)"
+        )
+    slice_target = None
+    if method == "Timeslices":
+        if not has_target:
+            raise ConfigError(
+                f"{place}: budgetingMethod Timeslices needs timeSliceTarget, the ratio a slice "
+                "must reach to be good (e.g. 0.95)"
+            )
+        slice_target = float(objective["timeSliceTarget"])
+        if not 0 < slice_target <= 1:
+            raise ConfigError(f"{place}.timeSliceTarget: {slice_target:g} must be in (0, 1]")
+    elif has_target:
+        raise ConfigError(
+            f"{place}: RatioTimeslices averages slice ratios; timeSliceTarget applies to "
+            "Timeslices only"
+        )
+    return int(seconds), slice_target
+
+
+def _parse_policy(policy: dict) -> Policy:
+    at_risk = float(policy.get("atRiskRemaining", 0.5))
+    recover = float(policy.get("recoverRemaining", 0.1))
+    for key, value in (("atRiskRemaining", at_risk), ("recoverRemaining", recover)):
+        if not 0 < value <= 1:
+            raise ConfigError(f"spec.policy.{key}: {value:g} must be a fraction in (0, 1]")
+    hours = {}
+    for key, default in (("recoverAfter", "24h"), ("clearAfter", "6h")):
+        seconds = _fixed_seconds(policy.get(key, default), f"spec.policy.{key}")
+        if seconds < HOUR or seconds % HOUR:
+            raise ConfigError(f"spec.policy.{key}: must be whole hours (states move hourly)")
+        hours[key] = int(seconds // HOUR)
+    return Policy(
+        at_risk_remaining=at_risk,
+        recover_remaining=recover,
+        recover_hours=hours["recoverAfter"],
+        clear_hours=hours["clearAfter"],
+        min_events=int(policy.get("minEvents", 10)),
+    )
+
+
+def _parse_adjustment(document: dict, objectives: list[SloObjective]) -> list[AdjustmentWindow]:
+    name = document["metadata"]["name"]
+    spec = document["spec"]
+    start = parse_instant(spec["start"], "spec.start")
+    length = timedelta(seconds=_fixed_seconds(spec["duration"], "spec.duration"))
+    known_names = {slo.slo_name for slo in objectives} | {slo.slo_id for slo in objectives}
+    known_flows = {slo.flow_id for slo in objectives}
+    for ref in spec.get("slos", []):
+        if ref not in known_names:
+            raise ConfigError(f"spec.slos: no SLO named {ref!r} in this file")
+    for ref in spec.get("services", []):
+        if ref not in known_flows:
+            raise ConfigError(f"spec.services: no SLO covers service {ref!r} in this file")
+    scoped = [
+        slo
+        for slo in objectives
+        if (not spec.get("slos") and not spec.get("services"))
+        or slo.slo_name in spec.get("slos", [])
+        or slo.slo_id in spec.get("slos", [])
+        or slo.flow_id in spec.get("services", [])
+    ]
+    starts = [start]
+    if spec.get("rrule"):
+        starts = _expand_rrule(spec["rrule"], start)
+    return [
+        AdjustmentWindow(
+            slo_id=slo.slo_id,
+            name=name,
+            kind=spec["kind"],
+            starts_at=_utc_text(begin),
+            ends_at=_utc_text(begin + length),
+            description=spec.get("description", ""),
+        )
+        for slo in scoped
+        for begin in starts
+    ]
+
+
+def _expand_rrule(rule: str, start: datetime) -> list[datetime]:
+    from dateutil.rrule import rrulestr
+
+    if not re.search(r"(COUNT|UNTIL)=", rule):
+        raise ConfigError(f"spec.rrule: {rule!r} needs COUNT= or UNTIL= so it ends")
+    try:
+        occurrences = rrulestr(rule, dtstart=start)
+        starts = []
+        for begin in occurrences:
+            starts.append(begin)
+            if len(starts) > MAX_ADJUSTMENT_WINDOWS:
+                raise ConfigError(f"spec.rrule: more than {MAX_ADJUSTMENT_WINDOWS} occurrences")
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"spec.rrule: {rule!r} is not an RFC 5545 RRULE: {error}") from None
+    return starts
+
+
+def _fixed_seconds(text: str, place: str) -> float:
+    try:
+        return duration_seconds(text)
+    except ValueError as error:
+        raise ConfigError(f"{place}: {error}") from None
+
+
+def _parse_local(text: str, place: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise ConfigError(f"{place}: {text!r} is not an ISO 8601 date-time") from None
+
+
+def parse_instant(text: str, place: str = "--at") -> datetime:
+    """An ISO 8601 instant; without an offset it is UTC. Returned timezone-aware."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"{place}: {text!r} is not an ISO 8601 date-time (e.g. 2024-03-31T12:00:00Z)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")

@@ -1,0 +1,128 @@
+{#-
+    The SLO configuration, passed in by `flowledger build` as dbt vars (see
+    flowledger/budgets/config.py), as SQL rows. Without vars (a bare `dbt build`) there are no
+    SLOs and every error-budget model is empty.
+-#}
+
+{% macro budget_literal(value) -%}
+    {%- if value is none -%}null
+    {%- elif value is sameas true -%}true
+    {%- elif value is sameas false -%}false
+    {%- elif value is number -%}{{ value }}
+    {%- else -%}'{{ (value | string).replace("'", "''") }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro budget_rows(rows, columns) -%}
+    {%- if rows | length == 0 -%}
+        select
+        {%- for name, type in columns %}
+            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+        where false
+    {%- else -%}
+        {%- for row in rows %}
+        select
+            {%- for name, type in columns %}
+            cast({{ budget_literal(row.get(name)) }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+            {%- endfor %}
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro budget_slo_rows() -%}
+    {{ budget_rows(var('flowledger_slos', []), [
+        ('slo_id', 'varchar'), ('slo_name', 'varchar'), ('display_name', 'varchar'),
+        ('flow_id', 'varchar'), ('indicator', 'varchar'), ('count_by', 'varchar'),
+        ('latency_span', 'varchar'), ('threshold_ms', 'double'),
+        ('threshold_inclusive', 'boolean'), ('start_event', 'varchar'), ('end_event', 'varchar'),
+        ('join_key', 'varchar'), ('deadline_seconds', 'double'), ('event_source', 'varchar'),
+        ('target', 'double'), ('window_text', 'varchar'), ('window_kind', 'varchar'),
+        ('window_seconds', 'bigint'), ('calendar_unit', 'varchar'), ('time_zone', 'varchar'),
+        ('method', 'varchar'), ('slice_seconds', 'bigint'), ('slice_target', 'double'),
+        ('dashboard_url', 'varchar'), ('at_risk_remaining', 'double'),
+        ('recover_remaining', 'double'), ('recover_hours', 'bigint'), ('clear_hours', 'bigint'),
+        ('min_events', 'bigint')
+    ]) }}
+{%- endmacro %}
+
+{% macro budget_adjustment_rows() -%}
+    {{ budget_rows(var('flowledger_budget_adjustments', []), [
+        ('slo_id', 'varchar'), ('name', 'varchar'), ('kind', 'varchar'),
+        ('starts_at', 'timestamp'), ('ends_at', 'timestamp'), ('description', 'varchar')
+    ]) }}
+{%- endmacro %}
+
+{#- The UTC start of the calendar period (week, month, quarter, year in time zone `tz`) that
+    holds UTC timestamp `ts`; `offset` periods later with offset 1 (the period's end). -#}
+{% macro budget_period_start(ts, unit, tz, offset=0) -%}
+    timezone('UTC', timezone({{ tz }},
+        date_trunc({{ unit }}, timezone({{ tz }}, timezone('UTC', {{ ts }})))
+        {%- if offset %}
+        + case {{ unit }}
+            when 'week' then interval 7 day * {{ offset }}
+            when 'month' then interval 1 month * {{ offset }}
+            when 'quarter' then interval 3 month * {{ offset }}
+            else interval 1 year * {{ offset }}
+        end
+        {%- endif %}
+    ))
+{%- endmacro %}
+
+{#- Seconds from `earlier` to `later` as DOUBLE. -#}
+{% macro budget_seconds(earlier, later) -%}
+    (cast(date_diff('microsecond', {{ earlier }}, {{ later }}) as double) / 1000000.0)
+{%- endmacro %}
+
+{#- The windows the burn-rate mart reports besides the whole period (name, seconds, order), and
+    the SRE Workbook's four multi-window alerts (name, severity, budget fraction f, long window,
+    short window = long / 12). flowledger/budgets/math.py holds the same tables. -#}
+{% macro budget_burn_windows() -%}
+    select * from (values
+        ('5m', 300, 1), ('30m', 1800, 2), ('1h', 3600, 3), ('2h', 7200, 4),
+        ('6h', 21600, 5), ('1d', 86400, 6), ('3d', 259200, 7)
+    ) as burn_windows (window_name, window_seconds, window_order)
+{%- endmacro %}
+
+{% macro budget_alert_windows() -%}
+    select * from (values
+        ('page-1h', 'page', 0.02, '1h', 3600, '5m', 300, 1),
+        ('page-6h', 'page', 0.05, '6h', 21600, '30m', 1800, 2),
+        ('ticket-1d', 'ticket', 0.10, '1d', 86400, '2h', 7200, 3),
+        ('ticket-3d', 'ticket', 0.10, '3d', 259200, '6h', 21600, 4)
+    ) as alert_windows (
+        alert_name, severity, budget_fraction, long_window, long_seconds, short_window,
+        short_seconds, alert_order
+    )
+{%- endmacro %}
+
+{#- The policy state after one hourly step, from the previous state and the step's conditions
+    (columns of int_slo_policy_states' `streaks`). See docs/error-budgets.md, "Policy states". -#}
+{% macro budget_next_state(previous) -%}
+    case
+        when not streaks.is_sufficient or streaks.budget_remaining is null then 'INSUFFICIENT_DATA'
+        when streaks.budget_remaining <= 0 then 'EXHAUSTED'
+        when {{ previous }} in ('EXHAUSTED', 'RECOVERING', 'AT_RISK')
+            and coalesce(streaks.is_period_reset, false)
+            then case when streaks.is_at_risk_condition then 'AT_RISK' else 'HEALTHY' end
+        when {{ previous }} = 'EXHAUSTED' then
+            case
+                when streaks.recovered_streak_hours >= streaks.recover_hours then 'RECOVERING'
+                else 'EXHAUSTED'
+            end
+        when {{ previous }} in ('RECOVERING', 'AT_RISK') then
+            case
+                when streaks.clear_streak_hours >= streaks.clear_hours then 'HEALTHY'
+                else {{ previous }}
+            end
+        when streaks.is_at_risk_condition then 'AT_RISK'
+        else 'HEALTHY'
+    end
+{%- endmacro %}
+
+{#- The end of the time slice of `slice_seconds` (aligned to the UNIX epoch) that holds `ts`;
+    slices are [start, end). -#}
+{% macro budget_slice_end(ts, slice_seconds) -%}
+    make_timestamp((epoch_us({{ ts }}) // ({{ slice_seconds }} * 1000000) + 1) * {{ slice_seconds }} * 1000000)
+{%- endmacro %}

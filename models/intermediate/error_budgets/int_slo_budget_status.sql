@@ -1,0 +1,70 @@
+-- One row per SLO: the budget over the current period at as_of, after and before adjustments.
+-- Budget in units = (1 − T) · denominator; the denominator is the period's units so far for
+-- Occurrences and RatioTimeslices (a calendar period's budget grows with its traffic: no
+-- forecast), and the period's full slice count N = P / Δ for Timeslices (known in advance).
+-- remaining = 1 − bad / budget, not clamped: negative when overspent.
+with slos as (
+
+    select * from {{ ref('int_slo_definitions') }}
+
+),
+
+period_counts as (
+
+    select * from {{ ref('int_slo_window_counts') }}
+    where window_name = 'period'
+
+),
+
+denominators as (
+
+    select
+        slos.*,
+        period_counts.good,
+        period_counts.total,
+        period_counts.good_raw,
+        period_counts.total_raw,
+        case
+            when slos.method = 'Timeslices'
+                then slos.period_seconds / slos.slice_seconds
+            else period_counts.total
+        end as budget_denominator,
+        case
+            when slos.method = 'Timeslices'
+                then slos.period_seconds / slos.slice_seconds
+            else period_counts.total_raw
+        end as budget_denominator_raw
+
+    from slos
+    inner join period_counts
+        on slos.slo_id = period_counts.slo_id
+
+),
+
+final as (
+
+    select
+        slo_id,
+        good,
+        total,
+        total - good as bad,
+        good_raw,
+        total_raw,
+        total_raw - good_raw as bad_raw,
+        {{ safe_ratio('good', 'total') }} as sli,
+        {{ safe_ratio('good_raw', 'total_raw') }} as sli_raw,
+        budget_denominator,
+        budget_ratio * budget_denominator as budget_total,
+        budget_ratio * budget_denominator - (total - good) as budget_remaining_units,
+        {{ safe_ratio('total - good', 'budget_ratio * budget_denominator') }} as budget_consumed,
+        1.0 - {{ safe_ratio('total - good', 'budget_ratio * budget_denominator') }}
+            as budget_remaining,
+        budget_ratio * budget_denominator_raw as budget_total_raw,
+        1.0 - {{ safe_ratio('total_raw - good_raw', 'budget_ratio * budget_denominator_raw') }}
+            as budget_remaining_raw
+
+    from denominators
+
+)
+
+select * from final

@@ -1,0 +1,78 @@
+-- One row per SLO objective (error budget) from the SLO file, evaluated at one instant `as_of`:
+-- the var flowledger_budget_as_of when given (reviews, tests), else the newest run or event time
+-- in the data, never the wall clock. Adds the current compliance period: rolling [as_of − W,
+-- as_of], or the calendar week/month/quarter/year holding as_of in the SLO's IANA time zone.
+with config as (
+
+    {{ budget_slo_rows() }}
+
+),
+
+data_end as (
+
+    select greatest(
+        (select max(coalesce(ended_at, started_at)) from {{ ref('stg_flowledger__flow_runs') }}),
+        (select max(occurred_at) from {{ ref('stg_flowledger__business_events') }})
+    ) as data_as_of
+
+),
+
+evaluated_at as (
+
+    select
+        coalesce(
+            cast({{ budget_literal(var('flowledger_budget_as_of', none)) }} as timestamp),
+            data_as_of
+        ) as as_of,
+        cast({{ var('flowledger_budget_history_days', 90) }} as bigint) as history_days
+
+    from data_end
+
+),
+
+periods as (
+
+    select
+        config.*,
+        evaluated_at.as_of,
+        evaluated_at.history_days,
+        case
+            when config.window_kind = 'rolling'
+                then evaluated_at.as_of - to_seconds(config.window_seconds)
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone') }}
+        end as period_start,
+        case
+            when config.window_kind = 'rolling' then evaluated_at.as_of
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 1) }}
+        end as period_end,
+        case
+            when config.window_kind = 'rolling'
+                then evaluated_at.as_of - to_seconds(config.window_seconds)
+                    - to_hours(evaluated_at.history_days * 24)
+            else {{ budget_period_start(
+                'evaluated_at.as_of - to_hours(evaluated_at.history_days * 24)',
+                'config.calendar_unit', 'config.time_zone') }}
+        end as horizon_start
+
+    from config
+    cross join evaluated_at
+
+),
+
+final as (
+
+    select
+        *,
+        {{ budget_seconds('period_start', 'period_end') }} as period_seconds,
+        case
+            when window_kind = 'rolling' then 1.0
+            else {{ budget_seconds('period_start', 'as_of') }}
+                / {{ budget_seconds('period_start', 'period_end') }}
+        end as elapsed_fraction,
+        1.0 - target as budget_ratio
+
+    from periods
+
+)
+
+select * from final

@@ -1,0 +1,154 @@
+-- One row per SLO and budgeting unit between the SLO's horizon start and as_of: what the budget
+-- counts. `good` and `total` are after declared adjustments (adjusted events are left out),
+-- `good_raw` and `total_raw` before.
+--   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
+--   Timeslices: one unit per slice of `slice_seconds` (aligned to the UNIX epoch, counted at its
+--     end), good when its good/total ratio reaches slice_target; a slice without events is good.
+--   RatioTimeslices: one unit per slice with events; good is the slice's good/total ratio.
+with slos as (
+
+    select * from {{ ref('int_slo_definitions') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_slo_events') }}
+
+),
+
+decided as (
+
+    select
+        events.*,
+        slos.method,
+        slos.slice_seconds,
+        slos.slice_target
+
+    from events
+    inner join slos
+        on events.slo_id = slos.slo_id
+    where events.is_decided
+        and events.event_at > slos.horizon_start
+        and events.event_at <= slos.as_of
+
+),
+
+occurrence_units as (
+
+    select
+        slo_id,
+        event_at as unit_at,
+        case when is_adjusted or not is_good then 0.0 else 1.0 end as good,
+        case when is_adjusted then 0.0 else 1.0 end as total,
+        case when is_good then 1.0 else 0.0 end as good_raw,
+        1.0 as total_raw
+
+    from decided
+    where method = 'Occurrences'
+
+),
+
+slice_counts as (
+
+    select
+        slo_id,
+        {{ budget_slice_end('event_at', 'slice_seconds') }} as slice_end,
+        sum(case when is_adjusted then 0 else 1 end) as events_adjusted,
+        sum(case when is_adjusted or not is_good then 0 else 1 end) as good_adjusted,
+        count(*) as events_raw,
+        sum(case when is_good then 1 else 0 end) as good_events_raw
+
+    from decided
+    where method in ('Timeslices', 'RatioTimeslices')
+    group by all
+
+),
+
+slice_grid as (
+
+    select
+        slos.slo_id,
+        slos.method,
+        slos.slice_target,
+        make_timestamp(slice_index * slos.slice_seconds * 1000000) as slice_end
+
+    from slos
+    cross join lateral (
+        select unnest(generate_series(
+            epoch_us(slos.horizon_start) // (slos.slice_seconds * 1000000) + 1,
+            epoch_us(slos.as_of) // (slos.slice_seconds * 1000000)
+        )) as slice_index
+    ) as slice_indexes
+    where slos.method in ('Timeslices', 'RatioTimeslices')
+        and slos.as_of is not null
+
+),
+
+slices as (
+
+    select
+        slice_grid.slo_id,
+        slice_grid.method,
+        slice_grid.slice_end as unit_at,
+        coalesce(slice_counts.events_adjusted, 0) as events_adjusted,
+        coalesce(slice_counts.good_adjusted, 0) as good_adjusted,
+        coalesce(slice_counts.events_raw, 0) as events_raw,
+        coalesce(slice_counts.good_events_raw, 0) as good_events_raw,
+        slice_grid.slice_target
+
+    from slice_grid
+    left join slice_counts
+        on slice_grid.slo_id = slice_counts.slo_id
+        and slice_grid.slice_end = slice_counts.slice_end
+
+),
+
+slice_units as (
+
+    select
+        slo_id,
+        unit_at,
+        case
+            when method = 'RatioTimeslices' then
+                case when events_adjusted = 0 then 0.0 else good_adjusted / events_adjusted end
+            when events_adjusted = 0 or good_adjusted / events_adjusted >= slice_target then 1.0
+            else 0.0
+        end as good,
+        case
+            when method = 'RatioTimeslices' and events_adjusted = 0 then 0.0
+            else 1.0
+        end as total,
+        case
+            when method = 'RatioTimeslices' then
+                case when events_raw = 0 then 0.0 else good_events_raw / events_raw end
+            when events_raw = 0 or good_events_raw / events_raw >= slice_target then 1.0
+            else 0.0
+        end as good_raw,
+        case
+            when method = 'RatioTimeslices' and events_raw = 0 then 0.0
+            else 1.0
+        end as total_raw
+
+    from slices
+    where method = 'Timeslices' or events_raw > 0
+
+),
+
+final as (
+
+    select * from occurrence_units
+    union all
+    select * from slice_units
+
+)
+
+select
+    slo_id,
+    unit_at,
+    cast(good as double) as good,
+    cast(total as double) as total,
+    cast(good_raw as double) as good_raw,
+    cast(total_raw as double) as total_raw
+
+from final

@@ -1,0 +1,70 @@
+-- One row per SLO and window ending at as_of: the 5m … 3d burn-rate windows (as_of − w, as_of]
+-- and the whole current period ('period': rolling [as_of − W, as_of], calendar [start, as_of]),
+-- with good and total units after and before adjustments.
+with slos as (
+
+    select * from {{ ref('int_slo_definitions') }}
+
+),
+
+units as (
+
+    select * from {{ ref('int_slo_units') }}
+
+),
+
+windows as (
+
+    select
+        slos.slo_id,
+        burn_windows.window_name,
+        burn_windows.window_order,
+        cast(burn_windows.window_seconds as double) as window_seconds,
+        slos.as_of - to_seconds(burn_windows.window_seconds) as window_start,
+        false as includes_start
+
+    from slos
+    cross join ({{ budget_burn_windows() }}) as burn_windows
+
+    union all
+
+    select
+        slo_id,
+        'period' as window_name,
+        8 as window_order,
+        {{ budget_seconds('period_start', 'as_of') }} as window_seconds,
+        period_start as window_start,
+        window_kind = 'calendar' as includes_start
+
+    from slos
+
+),
+
+counted as (
+
+    select
+        windows.slo_id,
+        windows.window_name,
+        windows.window_order,
+        windows.window_seconds,
+        windows.window_start,
+        coalesce(sum(units.good), 0) as good,
+        coalesce(sum(units.total), 0) as total,
+        coalesce(sum(units.good_raw), 0) as good_raw,
+        coalesce(sum(units.total_raw), 0) as total_raw
+
+    from windows
+    inner join slos
+        on windows.slo_id = slos.slo_id
+    left join units
+        on windows.slo_id = units.slo_id
+        and units.unit_at <= slos.as_of
+        and (
+            units.unit_at > windows.window_start
+            or (windows.includes_start and units.unit_at = windows.window_start)
+        )
+    group by all
+
+)
+
+select * from counted

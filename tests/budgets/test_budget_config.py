@@ -1,0 +1,181 @@
+"""SLO file validation and the burn-rate arithmetic (pure Python, no dbt)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from flowledger.budgets.config import DEFAULT_CONFIG, ConfigError, load_config, parse_documents
+from flowledger.budgets.math import alert_rules, burn_rate_threshold
+
+DAY = 86400
+
+
+def _slo(
+    objective: str = "{target: 0.99}", window: str = "[{duration: 30d}]", extra: str = ""
+) -> list:
+    text = f"""
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: s1}}
+spec:
+  service: f1
+  indicator: {{kind: runSuccess}}
+  timeWindow: {window}
+  objectives: [{objective}]
+{extra}
+"""
+    return list(yaml.safe_load_all(text))
+
+
+def _error(documents: list) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_documents(documents, "slos.yml")
+    return str(caught.value)
+
+
+def test_standard_factors_for_30_days():
+    rules = alert_rules(0.999, 30 * DAY)
+    assert [r.factor for r in rules] == pytest.approx([14.4, 6.0, 3.0, 1.0])
+    assert [r.error_ratio_threshold for r in rules] == pytest.approx([0.0144, 0.006, 0.003, 0.001])
+    assert [r.window.short_window for r in rules] == ["5m", "30m", "2h", "6h"]
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        # b* = f · P / w: 28 d = 672 h; 7 d = 168 h; a 31-day month 744 h; 90 d = 2160 h.
+        (28, [13.44, 5.6, 2.8, 0.1 * 672 / 72]),
+        (7, [3.36, 1.4, 0.7, 0.1 * 168 / 72]),
+        (31, [14.88, 6.2, 3.1, 0.1 * 744 / 72]),
+        (90, [43.2, 18.0, 9.0, 3.0]),
+    ],
+)
+def test_factors_recomputed_for_other_periods(days, expected):
+    assert [r.factor for r in alert_rules(0.999, days * DAY)] == pytest.approx(expected)
+
+
+def test_threshold_that_can_never_fire():
+    # 90 % target over 90 days: page factor 43.2 · 0.1 = 4.32 > 100 % errors.
+    rules = alert_rules(0.9, 90 * DAY)
+    assert [r.can_fire for r in rules] == [False, False, True, True]
+    assert burn_rate_threshold(0.02, 30 * DAY, 3600) == pytest.approx(14.4)
+
+
+def test_demo_config_is_valid():
+    config = load_config(DEFAULT_CONFIG)
+    ids = {slo.slo_id for slo in config.objectives}
+    assert {"payment-capture-success", "order-intake-latency/p90-2m", "order-shipped-48h"} <= ids
+    assert config.adjustments[0].starts_at == "2026-09-30 10:00:00"
+    assert config.adjustments[0].ends_at == "2026-09-30 14:30:00"
+
+
+def test_target_percent_and_ratio_normalised():
+    config = parse_documents(_slo("{targetPercent: 99.9}"))
+    assert config.objectives[0].target == pytest.approx(0.999)
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        ("{target: 1}", "leaves no error budget"),
+        ("{target: 0}", "must be above 0"),
+        ("{targetPercent: 100}", "leaves no error budget"),
+        ("{targetPercent: 0}", "must be above 0"),
+        ("{target: 99.9}", "write targetPercent: 99.9 or target: 0.999"),
+        ("{target: 0.9, targetPercent: 90}", "exactly one of target"),
+        ("{target: 0.9, timeSliceWindow: 5m}", "apply to budgetingMethod Timeslices"),
+    ],
+)
+def test_bad_targets_are_named(objective, message):
+    error = _error(_slo(objective))
+    assert "slos.yml: document 1 (SLO 's1'): spec.objectives[0]" in error
+    assert message in error
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ("[{duration: 1M}]", "not a rolling window"),
+        ("[{duration: 30m}]", "whole hours"),
+        ("[{duration: 1M, isRolling: false}]", "needs calendar"),
+        ("[{duration: 2M, isRolling: false, calendar: {timeZone: UTC}}]", "one of 1w, 1M, 1Q, 1Y"),
+        (
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: Mars/Olympus}}]",
+            "not an IANA time zone",
+        ),
+        (
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: '2024-01-15 00:00:00'}}]",
+            "not the start of a month",
+        ),
+    ],
+)
+def test_bad_windows_are_named(window, message):
+    assert message in _error(_slo(window=window))
+
+
+def test_schema_errors_name_the_field():
+    documents = _slo()
+    documents[0]["spec"]["indicatr"] = {}
+    error = _error(documents)
+    assert "'indicatr' was unexpected" in error and "check the spelling" in error
+
+
+def test_timeslices_need_their_fields():
+    error = _error(_slo("{target: 0.99}", extra="  budgetingMethod: Timeslices"))
+    assert "needs timeSliceWindow" in error
+    error = _error(
+        _slo(
+            "{target: 0.99, timeSliceWindow: 7m, timeSliceTarget: 0.9}",
+            extra="  budgetingMethod: Timeslices",
+        )
+    )
+    assert "must tile hours and days" in error
+
+
+def test_duplicate_names_and_unknown_adjustment_targets():
+    documents = _slo() + _slo()
+    assert "defined 2 times" in _error(documents)
+    adjustment = {
+        "apiVersion": "openslo/v1",
+        "kind": "BudgetAdjustment",
+        "metadata": {"name": "m"},
+        "spec": {
+            "kind": "maintenance",
+            "start": "2024-01-01T00:00:00Z",
+            "duration": "1h",
+            "slos": ["nope"],
+        },
+    }
+    assert "no SLO named 'nope'" in _error(_slo() + [adjustment])
+
+
+def test_recurring_maintenance_expands():
+    adjustment = {
+        "apiVersion": "openslo/v1",
+        "kind": "BudgetAdjustment",
+        "metadata": {"name": "sunday"},
+        "spec": {
+            "kind": "maintenance",
+            "start": "2024-03-03T02:00:00+01:00",
+            "duration": "2h",
+            "rrule": "FREQ=WEEKLY;COUNT=3",
+        },
+    }
+    config = parse_documents(_slo() + [adjustment])
+    assert [(a.starts_at, a.ends_at) for a in config.adjustments] == [
+        ("2024-03-03 01:00:00", "2024-03-03 03:00:00"),
+        ("2024-03-10 01:00:00", "2024-03-10 03:00:00"),
+        ("2024-03-17 01:00:00", "2024-03-17 03:00:00"),
+    ]
+    adjustment["spec"]["rrule"] = "FREQ=WEEKLY"
+    assert "needs COUNT= or UNTIL=" in _error(_slo() + [adjustment])
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="SLO file not found"):
+        load_config(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("kind: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
