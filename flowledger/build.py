@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,6 +99,7 @@ def build(
     full_refresh: bool = False,
     select: Sequence[str] = (),
     echo: Callable[[str], None] | None = print,
+    budget_at: datetime | None = None,
 ) -> BuildResult:
     """``dbt build`` into the warehouse, then publish a fresh snapshot of the marts."""
     from ingest import ensure_raw_tables  # the raw tables must exist before dbt reads them
@@ -109,6 +111,7 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    args += ["--vars", json.dumps(_budget_vars(data_dir, budget_at))]
     with writer_lock(data_dir):
         con = duckdb.connect(str(data_dir.warehouse))
         try:
@@ -133,6 +136,16 @@ def build(
             con.close()
     seconds = (datetime.now(UTC) - started).total_seconds()
     return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds)
+
+
+def _budget_vars(data_dir: DataDir, at: datetime | None) -> dict:
+    """The SLO file (flowledger/budgets) rendered to dbt vars; an invalid file stops the build."""
+    from flowledger.budgets.config import ConfigError, dbt_vars_for_build
+
+    try:
+        return dbt_vars_for_build(data_dir, at)
+    except ConfigError as error:
+        raise BuildFailed(f"{error}\nnothing was built") from None
 
 
 def _data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
