@@ -98,6 +98,7 @@ class DatasetNode:
     facets: dict[str, Any] = field(default_factory=dict)
     producers: set[tuple[str, str]] = field(default_factory=set)
     consumers: set[tuple[str, str]] = field(default_factory=set)
+    derived_columns: list[str] = field(default_factory=list)  # parsed from the producing SQL
 
 
 @dataclass
@@ -144,7 +145,7 @@ class LineageGraph:
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
         # (job, output dataset) -> indexes of its currently valid edges
-        self._current: dict[tuple[tuple[str, str] | None, tuple[str, str]], list[int]] = {}
+        self._current: dict[tuple[tuple[str, str] | None, tuple[str, str], str], list[int]] = {}
         self.events = 0
 
     # ------------------------------------------------------------------ building
@@ -191,6 +192,72 @@ class LineageGraph:
             lineage = (doc.get("facets") or {}).get("columnLineage")
             if isinstance(lineage, dict) and not lineage.get("_deleted"):
                 self._replace_column_lineage(dataset, lineage, job_key, when)
+            if job_key and "dataset" not in event and _needs_parsing(lineage):
+                self._derive_from_sql(dataset, job_key, inputs, when)
+
+    def _derive_from_sql(
+        self,
+        dataset: DatasetNode,
+        job_key: tuple[str, str],
+        inputs: list[dict[str, Any]],
+        when: str,
+    ) -> None:
+        """Column lineage parsed from the job's ``sql`` facet, with transformation types; what
+        producers like dbt-ol leave out (types, count(*), filters, joins) is filled in."""
+        from lineage.sql_lineage import SqlLineageError, analyze_query
+
+        sql_facet = self.jobs[job_key].facets.get("sql")
+        if not isinstance(sql_facet, dict) or not sql_facet.get("query"):
+            return
+        namespaces = {d.get("name", "").lower(): d.get("namespace", "") for d in inputs}
+        schema: dict[str, list[str]] = {}
+        for key, node in self.datasets.items():
+            columns = node.derived_columns or [f for f in node.fields if f and "." not in f]
+            if columns:
+                schema[key[1].lower()] = columns
+        dialect = _sqlglot_dialect(str(sql_facet.get("dialect") or ""))
+        try:
+            query = analyze_query(str(sql_facet["query"]), schema, dialect=dialect)
+        except (SqlLineageError, Exception):  # noqa: BLE001 - a parser gap must not refuse an event
+            return
+        dataset.derived_columns = query.columns
+        fields = {}
+        for column, edges in query.fields.items():
+            items = []
+            for edge in edges:
+                source_ns = namespaces.get(edge.table) or self._namespace_of(edge.table, dataset)
+                items.append(
+                    {
+                        "namespace": source_ns,
+                        "name": self._name_of(edge.table, source_ns),
+                        "field": edge.column,
+                        "transformations": [
+                            {
+                                "type": edge.type,
+                                "subtype": edge.subtype,
+                                "description": edge.description,
+                            }
+                        ],
+                    }
+                )
+            fields[column] = {"inputFields": items}
+        facet = {"_producer": "flowledger#parser", "fields": fields, "dataset": []}
+        self._replace_column_lineage(dataset, facet, job_key, when)
+
+    def _namespace_of(self, table: str, output: DatasetNode) -> str:
+        for namespace, name in self.datasets:
+            if name.lower() == table and namespace == output.namespace:
+                return namespace
+        for namespace, name in self.datasets:
+            if name.lower() == table:
+                return namespace
+        return output.namespace
+
+    def _name_of(self, table: str, namespace: str) -> str:
+        for ns, name in self.datasets:
+            if ns == namespace and name.lower() == table:
+                return name
+        return table
 
     def _add_run(
         self, run_doc: dict[str, Any], job_key: tuple[str, str], event: dict[str, Any], when: str
@@ -242,12 +309,12 @@ class LineageGraph:
         job_key: tuple[str, str] | None,
         when: str,
     ) -> None:
-        scope = (job_key, (dataset.namespace, dataset.name))
+        origin = "parser" if str(facet.get("_producer", "")).endswith("#parser") else "event"
+        scope = (job_key, (dataset.namespace, dataset.name), origin)
         for index in self._current.pop(scope, []):
             edge = self.edges[index]
             if _ts(edge.valid_from) <= _ts(when):
                 edge.valid_to = when
-        origin = "parser" if facet.get("_producer", "").endswith("#parser") else "event"
         new: list[int] = []
         fields = facet.get("fields") or {}
         dataset_inputs = [i for i in facet.get("dataset") or [] if isinstance(i, dict)]
@@ -328,6 +395,10 @@ class LineageGraph:
     def upstream_edges(self, key: FieldKey, as_of: str | None = None) -> list[FieldEdge]:
         """Edges into ``key``: its own, then its dataset's whole-dataset edges not already there."""
         own = [self.edges[i] for i in self._upstream.get(key, ()) if self.edges[i].valid_at(as_of)]
+        parsed = {e.input for e in own if e.origin == "parser"}
+        if parsed:
+            # a producer's untyped edge is replaced by the parsed, typed edges of the same input
+            own = [e for e in own if e.origin == "parser" or e.subtype or e.input not in parsed]
         whole = self._upstream.get(FieldKey(key.namespace, key.dataset, ""))
         if not whole or not key.field:
             return own
@@ -419,6 +490,33 @@ class LineageGraph:
                 if full == target or full.endswith("." + target):
                     matches.append(FieldKey(namespace, name, field_name))
         return sorted(set(matches))
+
+
+def _needs_parsing(facet: Any) -> bool:
+    """True when a columnLineage facet is absent or leaves transformation types out."""
+    if not isinstance(facet, dict):
+        return True
+    if str(facet.get("_producer", "")).endswith("#parser"):
+        return False
+    for spec in (facet.get("fields") or {}).values():
+        for item in (spec or {}).get("inputFields") or []:
+            if not (item or {}).get("transformations"):
+                return True
+    return not facet.get("fields")
+
+
+_DIALECTS = {"postgresql": "postgres", "sparksql": "spark", "mssql": "tsql", "sqlserver": "tsql"}
+
+
+def _sqlglot_dialect(name: str) -> str:
+    from sqlglot.dialects.dialect import Dialect
+
+    lowered = _DIALECTS.get(name.lower(), name.lower())
+    try:
+        Dialect.get_or_raise(lowered)
+    except ValueError:
+        return ""
+    return lowered
 
 
 def _latest(runs: dict[str, RunNode], current: str | None, candidate: str) -> str:
