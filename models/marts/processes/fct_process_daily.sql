@@ -25,7 +25,7 @@ completed_by_day as (
         process_name,
         cast(ended_at as date) as day,
         count(*) as cases_completed,
-        avg(cycle_time_seconds) as cycle_time_mean_seconds,
+        {{ exact_avg("cycle_time_seconds") }} as cycle_time_mean_seconds,
         {{ percentile_cont('cycle_time_seconds', 0.5) }} as cycle_time_median_seconds,
         {{ percentile_cont('cycle_time_seconds', 0.95) }} as cycle_time_p95_seconds
 

@@ -27,7 +27,7 @@ final as (
         from_step,
         to_step,
         cast(count(*) as bigint) as transitions,
-        avg(wait_seconds) as wait_mean_seconds,
+        {{ exact_avg("wait_seconds") }} as wait_mean_seconds,
         {{ percentile_cont('wait_seconds', 0.5) }} as wait_median_seconds,
         {{ percentile_cont('wait_seconds', 0.95) }} as wait_p95_seconds,
         min(wait_seconds) as wait_min_seconds,

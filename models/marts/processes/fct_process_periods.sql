@@ -71,7 +71,7 @@ completed as (
     select
         process_name, period_grain, ended_period as period_start, segment_name, segment_value,
         count(*) as cases_completed,
-        avg(cycle_time_seconds) as cycle_time_mean_seconds,
+        {{ exact_avg("cycle_time_seconds") }} as cycle_time_mean_seconds,
         {{ percentile_cont('cycle_time_seconds', 0.5) }} as cycle_time_median_seconds,
         {{ percentile_cont('cycle_time_seconds', 0.95) }} as cycle_time_p95_seconds
 

@@ -13,9 +13,9 @@ per_variant as (
         variant,
         count(*) as cases,
         sum(case when is_complete then 1 else 0 end) as cases_completed,
-        avg(cycle_time_seconds) as cycle_time_mean_seconds,
+        {{ exact_avg("cycle_time_seconds") }} as cycle_time_mean_seconds,
         {{ percentile_cont('cycle_time_seconds', 0.5) }} as cycle_time_median_seconds,
-        avg(duration_seconds) as duration_mean_seconds,
+        {{ exact_avg("duration_seconds") }} as duration_mean_seconds,
         {{ percentile_cont('duration_seconds', 0.5) }} as duration_median_seconds,
         min(event_count) as event_count
 
