@@ -299,11 +299,20 @@ def _fulfil(
         "carrier": carrier,
         "tracking_number": f"1Z{sim.hex_id(64).upper()}",
     }
+    shipped = shipment
+    plant = not sim.truth.ownership_violations
+    if plant:  # one planted ownership violation: the WMS rewrites the shop-owned address
+        shipped = {**shipment, "shipping_address": buyer.shipping_address.upper()}
     done = sim.perform(
-        world.SHIP_ORDER, order_id, done.at_ms + int(lognormal(rng, 3 * MS_PER_H, 0.7)), shipment
+        world.SHIP_ORDER, order_id, done.at_ms + int(lognormal(rng, 3 * MS_PER_H, 0.7)), shipped
     )
     if not case.advance(done, world.SHIP_ORDER):
         return
+    if plant:
+        sim.truth.ownership_violations.append(
+            {"entity": "order", "record_key": order_id, "field_name": "shipping_address",
+             "written_by": world.SHIP_ORDER.event_source or ""}
+        )  # fmt: skip
     done = sim.perform(
         world.DELIVER_ORDER,
         order_id,

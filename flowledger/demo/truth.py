@@ -24,6 +24,8 @@ class Truth:
     # same business key, had set: the run reported success but the value was wrong
     gray_failures: int = 0
     tickets_with_order: int = 0
+    # writes of a field by a source that does not own it (contracts/business_event.odcs.yaml)
+    ownership_violations: list[dict[str, str]] = field(default_factory=list)
 
     flow_runs: Counter[str] = field(default_factory=Counter)  # flow -> distinct run attempts
     failed_runs: Counter[str] = field(default_factory=Counter)  # flow -> attempts with failed
