@@ -114,10 +114,11 @@ def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
 
     Each ``register(commands)`` adds parsers whose ``handler(args, data_dir) -> int`` does the work.
     """
+    from flowledger.budgets.cli import register as register_budgets
     from flowledger.processes.cli import register as register_processes
     from lineage.cli import register as register_lineage
 
-    return [register_lineage, register_processes]
+    return [register_lineage, register_processes, register_budgets]
 
 
 def _add_generate_options(parser: argparse.ArgumentParser) -> None:
