@@ -1,0 +1,464 @@
+"""``flowledger budget …``: report, gate, explain, validate and build error budgets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flowledger.budgets.config import (
+    CALENDAR_UNITS,
+    ConfigError,
+    config_path,
+    load_config,
+    parse_instant,
+)
+from flowledger.budgets.math import alert_rules, duration_seconds
+from flowledger.budgets.report import BudgetsMissing, load_report, plain
+from flowledger.settings import DataDir
+from flowledger.warehouse import NothingPublished
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FROZEN = 0, 1, 2, 3
+ALWAYS_ALLOWED = ("fix", "security")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    budget = commands.add_parser("budget", help="error budgets: report, gate, explain, validate")
+    sub = budget.add_subparsers(title="budget commands", metavar="COMMAND")
+    budget.set_defaults(handler=lambda args, data_dir: _help(budget))
+
+    report = sub.add_parser("report", help="every SLO's budget, burn rates, alerts and state")
+    report.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    report.add_argument("--slo", help="only this SLO id")
+    report.set_defaults(handler=report_command)
+
+    gate = sub.add_parser(
+        "gate", help="exit 0 when FLOW may ship changes, 3 when its budget is exhausted"
+    )
+    gate.add_argument("flow", metavar="FLOW", help="flow id (the SLOs' service)")
+    gate.add_argument(
+        "--change-type",
+        default="feature",
+        help="kind of change; fix and security changes pass a freeze (default: feature)",
+    )
+    gate.set_defaults(handler=gate_command)
+
+    explain = sub.add_parser(
+        "explain", help="the burn-rate alerts for a period and target, in words and numbers"
+    )
+    explain.add_argument("--period", default="30d", help="e.g. 30d, 28d, 7d, or 1M/1Q/1Y")
+    explain.add_argument("--target", required=True, help="e.g. 99.9 (percent) or 0.999")
+    explain.add_argument("--at", help="calendar periods: the instant whose period to explain")
+    explain.add_argument("--time-zone", default="UTC", help="calendar periods: IANA time zone")
+    explain.add_argument("--json", action="store_true", help="print JSON")
+    explain.set_defaults(handler=explain_command)
+
+    validate = sub.add_parser(
+        "validate", help="check the SLO file, and its flows and windows against the data"
+    )
+    validate.add_argument("--config", help="SLO file (default: as `flowledger build` picks it)")
+    validate.set_defaults(handler=validate_command)
+
+    build = sub.add_parser("build", help="build and publish, evaluating the budgets at --at")
+    build.add_argument("--at", help="ISO 8601 instant (default: the data's as-of time)")
+    build.add_argument("--quiet", action="store_true", help="do not stream dbt's progress")
+    build.set_defaults(handler=build_command)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"flowledger budget: {message}", file=sys.stderr)
+    return code
+
+
+def _load(data_dir: DataDir) -> list[dict[str, Any]] | str:
+    try:
+        return load_report(data_dir)
+    except (NothingPublished, BudgetsMissing) as error:
+        return str(error)
+
+
+# ----------------------------------------------------------------------------------- report
+
+
+def report_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    budgets = _load(data_dir)
+    if isinstance(budgets, str):
+        return _fail(budgets)
+    if args.slo:
+        budgets = [b for b in budgets if b["slo_id"] == args.slo]
+        if not budgets:
+            return _fail(
+                f"no SLO {args.slo!r} in the published marts (see `flowledger budget report`)"
+            )
+    if args.json:
+        print(json.dumps({"slos": [_json_slo(b) for b in budgets]}, indent=2))
+    else:
+        print(render_markdown(budgets))
+    return EXIT_OK
+
+
+def _json_slo(budget: dict[str, Any]) -> dict[str, Any]:
+    keep = {
+        k: v
+        for k, v in budget.items()
+        if k not in ("burn_rates", "alerts", "top_contributors", "last_state_change")
+    }
+    keep["burn_rates"] = {
+        r["window_name"]: {
+            "good": r["good"],
+            "total": r["total"],
+            "error_ratio": r["error_ratio"],
+            "burn_rate": r["burn_rate"],
+            "hours_to_exhaustion": r["hours_to_exhaustion"],
+        }
+        for r in budget["burn_rates"]
+    }
+    keep["alerts"] = [
+        {k: a[k] for k in a if k not in ("slo_id", "alert_order")} for a in budget["alerts"]
+    ]
+    keep["top_contributors"] = [
+        {
+            k: c[k]
+            for k in ("dimension", "value", "bad_events", "budget_consumed", "share_of_consumed")
+        }
+        for c in budget["top_contributors"]
+    ]
+    keep["last_state_change"] = budget["last_state_change"] and {
+        k: budget["last_state_change"][k]
+        for k in ("changed_at", "from_state", "to_state", "reason")
+    }
+    return plain(keep)
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.{digits}f}"
+
+
+def render_markdown(budgets: list[dict[str, Any]]) -> str:
+    if not budgets:
+        return "No SLOs are configured (see config/slos.yml and docs/error-budgets.md)."
+    as_of = budgets[0]["as_of"]
+    lines = [
+        f"# Error budgets as of {as_of:%Y-%m-%d %H:%M:%S} UTC",
+        "",
+        "Calendar periods count the budget against the units so far (no forecast of the period total).",
+        "",
+        "| SLO | flow | target | window | method | good / total | SLI | budget left | state | alerts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for b in budgets:
+        lines.append(
+            f"| {b['slo_id']} | {b['flow_id']} | {_pct(b['target'], 3)} | {b['window_text']} "
+            f"| {b['method']} | {_num(b['good'])} / {_num(b['total'])} | {_pct(b['sli'], 3)} "
+            f"| {_pct(b['budget_remaining'], 1)} | {b['state']} | {b['firing_alerts'] or '-'} |"
+        )
+    for b in budgets:
+        lines += ["", f"## {b['slo_id']}: {b['display_name']}", ""]
+        period = f"{b['period_start']:%Y-%m-%d %H:%M} → {b['as_of']:%Y-%m-%d %H:%M} UTC"
+        lines.append(
+            f"- {b['indicator']} ({b['count_by']}), target {_pct(b['target'], 3)}, "
+            f"{b['window_kind']} {b['window_text']} ({b['time_zone']}), {b['method']}; period {period}"
+        )
+        lines.append(
+            f"- budget: {_num(b['budget_total'])} units, consumed {_pct(b['budget_consumed'], 1)}, "
+            f"remaining {_pct(b['budget_remaining'], 1)} "
+            f"(raw, before adjustments: {_pct(b['budget_remaining_raw'], 1)})"
+        )
+        tte = b["hours_to_exhaustion"]
+        lines.append(
+            f"- state **{b['state']}** since {b['state_since']:%Y-%m-%d %H:%M}"
+            if b["state_since"]
+            else f"- state **{b['state']}**"
+        )
+        lines.append(
+            "- time to exhaustion at the 1h burn rate: "
+            + ("never (nothing burns)" if tte is None else f"{tte:.1f} h")
+        )
+        if b["feasibility_warning"]:
+            lines.append(f"- feasibility: {b['feasibility_warning']}")
+        if b["indicator"] == "event_pair":
+            lines.append(
+                f"- in flight (deadline ahead): {b['in_flight_cases']} cases, "
+                f"{b['in_flight_already_met']} already met"
+            )
+        lines += ["", "| window | good / total | error ratio | burn rate |", "|---|---|---|---|"]
+        for r in b["burn_rates"]:
+            lines.append(
+                f"| {r['window_name']} | {_num(r['good'])} / {_num(r['total'])} "
+                f"| {_pct(r['error_ratio'], 3)} | {_num(r['burn_rate'])} |"
+            )
+        lines += [
+            "",
+            "| alert | windows | threshold (burn / errors) | burn long / short | firing |",
+            "|---|---|---|---|---|",
+        ]
+        for a in b["alerts"]:
+            lines.append(
+                f"| {a['alert_name']} | {a['long_window']} & {a['short_window']} "
+                f"| {_num(a['burn_rate_threshold'])} / {_pct(a['error_ratio_threshold'], 3)} "
+                f"| {_num(a['long_burn_rate'])} / {_num(a['short_burn_rate'])} "
+                f"| {'FIRING' if a['is_firing'] else 'no'} |"
+            )
+        if b["top_contributors"]:
+            lines += ["", "Top burn contributors:", ""]
+            for c in b["top_contributors"]:
+                lines.append(
+                    f"- {c['dimension']} = {c['value']}: {_pct(c['budget_consumed'], 1)} of the budget "
+                    f"({_pct(c['share_of_consumed'], 1)} of what was spent)"
+                )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------- gate
+
+
+def gate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    budgets = _load(data_dir)
+    if isinstance(budgets, str):
+        return _fail(budgets)
+    mine = [b for b in budgets if b["flow_id"] == args.flow]
+    if not mine:
+        known = ", ".join(sorted({b["flow_id"] for b in budgets})) or "none"
+        return _fail(f"no SLO covers flow {args.flow!r} (flows with SLOs: {known})", EXIT_USAGE)
+    frozen = [b for b in mine if b["state"] == "EXHAUSTED"]
+    if not frozen:
+        states = ", ".join(
+            f"{b['slo_id']} {b['state']} ({_pct(b['budget_remaining'], 1)} left)" for b in mine
+        )
+        print(f"ship: {args.flow} has budget left: {states}")
+        return EXIT_OK
+    reasons = "; ".join(
+        f"{b['slo_id']} is EXHAUSTED since {b['state_since']:%Y-%m-%d %H:%M} UTC "
+        f"({_pct(b['budget_remaining'], 1)} of the budget left)"
+        for b in frozen
+    )
+    if args.change_type in ALWAYS_ALLOWED:
+        print(f"ship ({args.change_type} changes pass a freeze): {reasons}")
+        return EXIT_OK
+    print(
+        f"freeze: {args.flow} may not ship {args.change_type} changes: {reasons}. "
+        "Only fix and security changes pass (--change-type fix)."
+    )
+    return EXIT_FROZEN
+
+
+# ---------------------------------------------------------------------------------- explain
+
+
+def parse_target(text: str) -> float:
+    """``99.9`` (percent) or ``0.999`` (ratio) → 0.999; 0 and 100 % are rejected."""
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise ConfigError(f"--target {text!r} is not a number (e.g. 99.9 or 0.999)") from None
+    ratio = value / 100 if value > 1 else value
+    if not 0 < ratio < 1:
+        raise ConfigError(
+            f"--target {text!r} leaves no error budget or is not positive; "
+            "give a target between 0 and 100 % exclusive (e.g. 99.9)"
+        )
+    return ratio
+
+
+def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
+    """Seconds in the period and a label; calendar periods are the real one holding ``at``."""
+    if text not in CALENDAR_UNITS:
+        try:
+            return duration_seconds(text), text
+        except ValueError as error:
+            raise ConfigError(f"--period: {error}") from None
+    if not at:
+        raise ConfigError(
+            f"--period {text} is a calendar period whose length varies (a month has 28 to 31 "
+            "days): give --at 2024-02-10 (and --time-zone) to pick one, or a fixed period like 30d"
+        )
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--time-zone {zone!r} is not an IANA time zone") from None
+    local = parse_instant(at).astimezone(tz).replace(tzinfo=None)
+    unit = CALENDAR_UNITS[text]
+    if unit == "week":
+        start = (local - timedelta(days=local.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        end = start + timedelta(days=7)
+    else:
+        months = {"month": 1, "quarter": 3, "year": 12}[unit]
+        first_month = (
+            local.month
+            if unit == "month"
+            else (((local.month - 1) // 3) * 3 + 1 if unit == "quarter" else 1)
+        )
+        start = datetime(local.year, first_month, 1)
+        index = start.month - 1 + months
+        end = datetime(start.year + index // 12, index % 12 + 1, 1)
+    # Aware datetimes sharing a tzinfo subtract as wall time: go through UTC for the real length.
+    seconds = (
+        end.replace(tzinfo=tz).astimezone(UTC) - start.replace(tzinfo=tz).astimezone(UTC)
+    ).total_seconds()
+    return seconds, f"{text} ({start:%Y-%m-%d} to {end:%Y-%m-%d} in {zone})"
+
+
+def explain(target: float, seconds: float, label: str) -> dict[str, Any]:
+    budget = 1 - target
+    rules = alert_rules(target, seconds)
+    return {
+        "target": target,
+        "period": label,
+        "period_seconds": seconds,
+        "error_budget_ratio": budget,
+        "full_outage_budget_seconds": budget * seconds,
+        "max_burn_rate": 1 / budget,
+        "rule": "b* = f · P / w_long (SRE Workbook / Sloth): fractions and windows fixed, factors recomputed",
+        "alerts": [
+            {
+                "name": r.window.name,
+                "severity": r.window.severity,
+                "budget_fraction": r.window.budget_fraction,
+                "long_window": r.window.long_window,
+                "short_window": r.window.short_window,
+                "burn_rate_threshold": r.factor,
+                "error_ratio_threshold": r.error_ratio_threshold,
+                "can_fire": r.can_fire,
+                "detection_seconds_at_full_outage": r.detection_at_full_outage_seconds,
+            }
+            for r in rules
+        ],
+    }
+
+
+def render_explanation(e: dict[str, Any]) -> str:
+    target, budget = e["target"], e["error_budget_ratio"]
+    lines = [
+        f"Target {100 * target:g} % over {e['period']}: the error budget is {100 * budget:.4g} % of "
+        f"all units, i.e. {_human(e['full_outage_budget_seconds'])} of total outage per period.",
+        f"A burn rate of 1 spends exactly the budget by the end of the period; the highest possible "
+        f"burn rate is 1 / (1 − T) = {e['max_burn_rate']:.4g}.",
+        "Each alert fires when BOTH its long and its short window (1/12 of the long one) have an "
+        "error ratio above the threshold; the short window makes it stop soon after recovery.",
+        f"Rule: {e['rule']}.",
+        "",
+        "| severity | budget spent f | long window | short window | burn-rate factor b* | error-ratio threshold | fires after (100 % errors) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in e["alerts"]:
+        fires = (
+            _human(a["detection_seconds_at_full_outage"])
+            if a["can_fire"]
+            else "never (threshold ≥ 100 %)"
+        )
+        lines.append(
+            f"| {a['severity']} | {100 * a['budget_fraction']:g} % | {a['long_window']} "
+            f"| {a['short_window']} | {a['burn_rate_threshold']:.4g} "
+            f"| {100 * a['error_ratio_threshold']:.4g} % | {fires} |"
+        )
+    lines.append("")
+    for a in e["alerts"]:
+        lines.append(
+            f"- {a['severity']} ({a['name']}): more than {100 * a['error_ratio_threshold']:.4g} % "
+            f"errors over the last {a['long_window']} and the last {a['short_window']} means a burn "
+            f"rate above {a['burn_rate_threshold']:.4g}, which spends {100 * a['budget_fraction']:g} % "
+            f"of the period's budget within {a['long_window']}."
+            + (
+                ""
+                if a["can_fire"]
+                else " This threshold is 100 % errors or more: it can never fire."
+            )
+        )
+    return "\n".join(lines)
+
+
+def _human(seconds: float) -> str:
+    """52 s, 4.3 min, 12 h 0 min: durations for people."""
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours} h {rest // 60} min"
+
+
+def explain_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    try:
+        target = parse_target(args.target)
+        seconds, label = period_seconds(args.period, args.at, args.time_zone)
+    except ConfigError as error:
+        return _fail(str(error), EXIT_USAGE)
+    explanation = explain(target, seconds, label)
+    print(json.dumps(explanation, indent=2) if args.json else render_explanation(explanation))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- validate/build
+
+
+def validate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from pathlib import Path
+
+    path = Path(args.config) if args.config else config_path(data_dir)
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        return _fail(str(error))
+    print(
+        f"{path}: {len(config.objectives)} error budgets, {len(config.adjustments)} adjustment windows"
+    )
+    budgets = _load(data_dir)
+    if isinstance(budgets, str):
+        print(f"data checks skipped: {budgets}")
+        return EXIT_OK
+    published = {b["slo_id"]: b for b in budgets}
+    problems = []
+    for slo in config.objectives:
+        b = published.get(slo.slo_id)
+        if b is None:
+            problems.append(f"{slo.slo_id}: not in the published marts; run `flowledger build`")
+        elif not b["is_flow_known"]:
+            what = (
+                f"start event {slo.start_event!r}"
+                if slo.indicator == "event_pair"
+                else f"flow {slo.flow_id!r}"
+            )
+            problems.append(
+                f"{slo.slo_id}: unknown {what}: no data has it; check spec.service / the event types"
+            )
+        elif not b["is_window_covered"]:
+            problems.append(
+                f"{slo.slo_id}: the data starts at {b['data_starts_at']:%Y-%m-%d %H:%M} UTC, after the "
+                f"period's start {b['period_start']:%Y-%m-%d %H:%M}: the {slo.window_text} window cannot "
+                "be filled yet; shorten the window or wait for more data"
+            )
+        if b is not None and b["feasibility_warning"]:
+            print(f"warning: {slo.slo_id}: {b['feasibility_warning']}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def build_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.build import BuildFailed, build
+
+    try:
+        at = parse_instant(args.at) if args.at else None
+        result = build(data_dir, echo=None if args.quiet else print, budget_at=at)
+    except (ConfigError, BuildFailed) as error:
+        return _fail(str(error))
+    print(
+        f"published {result.snapshot.name}; budgets evaluated at {args.at or 'the data as-of time'}"
+    )
+    return EXIT_OK

@@ -1,0 +1,80 @@
+"""Read the published error-budget marts into plain records for the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from flowledger.settings import DataDir
+from flowledger.warehouse import open_published
+
+BUDGET_TABLES = (
+    "fct_error_budgets",
+    "fct_error_budget_burn_rates",
+    "fct_error_budget_alerts",
+    "fct_error_budget_attribution",
+    "fct_error_budget_state_log",
+)
+
+
+class BudgetsMissing(RuntimeError):
+    """The published snapshot has no error-budget marts."""
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def load_report(data_dir: DataDir, top: int = 3) -> list[dict[str, Any]]:
+    """Every SLO with its windows, alerts, top contributors per dimension and last state change."""
+    with open_published(data_dir) as con:
+        present = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
+        missing = [table for table in BUDGET_TABLES if table not in present]
+        if missing:
+            raise BudgetsMissing(
+                f"the published marts have no {', '.join(missing)}: rebuild with `flowledger build`"
+            )
+        budgets = _records(
+            con, "select * from fct_error_budgets order by budget_remaining nulls first, slo_id"
+        )
+        rates = _records(con, "select * from fct_error_budget_burn_rates order by window_order")
+        alerts = _records(con, "select * from fct_error_budget_alerts order by alert_order")
+        contributors = _records(
+            con,
+            "select * from fct_error_budget_attribution where rank_in_dimension <= ? "
+            "order by dimension, rank_in_dimension",
+            [top],
+        )
+        changes = _records(con, "select * from fct_error_budget_state_log order by changed_at desc")
+    for budget in budgets:
+        slo_id = budget["slo_id"]
+        budget["burn_rates"] = [r for r in rates if r["slo_id"] == slo_id]
+        budget["alerts"] = [a for a in alerts if a["slo_id"] == slo_id]
+        budget["top_contributors"] = [c for c in contributors if c["slo_id"] == slo_id]
+        budget["last_state_change"] = next((c for c in changes if c["slo_id"] == slo_id), None)
+    return budgets
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe values: timestamps as ISO 8601 UTC with Z, NaN as null."""
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

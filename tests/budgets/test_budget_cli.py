@@ -1,0 +1,83 @@
+"""``flowledger budget …`` through the real CLI entry point, on the published hand-made world."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowledger.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_report_json_has_every_figure(budget_build, capsys):
+    code, out, _ = _run(
+        capsys, "--data-dir", str(budget_build.data_dir.root), "budget", "report", "--json"
+    )
+    assert code == 0
+    slos = {s["slo_id"]: s for s in json.loads(out)["slos"]}
+    assert len(slos) == 10
+    pay = slos["pay-success"]
+    assert pay["as_of"] == "2024-03-31T12:00:00Z"
+    assert (pay["good"], pay["total"]) == (102, 107)
+    assert pay["budget_remaining"] == pytest.approx(1 - 5 / 1.07)
+    assert pay["budget_remaining_raw"] == pytest.approx(1 - 6 / 1.08)
+    assert pay["burn_rates"]["1h"]["burn_rate"] == pytest.approx(100 * 2 / 7)
+    assert pay["burn_rates"]["5m"]["burn_rate"] == pytest.approx(50)
+    assert [
+        a["name"] if "name" in a else a["alert_name"] for a in pay["alerts"] if a["is_firing"]
+    ] == [
+        "page-1h",
+        "page-6h",
+        "ticket-1d",
+        "ticket-3d",
+    ]
+    assert pay["state"] == "EXHAUSTED"
+    top = {(c["dimension"], c["value"]): c["budget_consumed"] for c in pay["top_contributors"]}
+    assert top[("failing_step", "capture")] == pytest.approx(4 / 1.07)
+    assert slos["ship-success"]["state"] == "HEALTHY"
+
+
+def test_report_markdown(budget_build, capsys):
+    code, out, _ = _run(capsys, "--data-dir", str(budget_build.data_dir.root), "budget", "report")
+    assert code == 0
+    assert out.startswith("# Error budgets as of 2024-03-31 12:00:00 UTC")
+    assert (
+        "| pay-success | pay | 99.000 % | 30d | Occurrences | 102 / 107 | 95.327 % | -367.3 % | EXHAUSTED |"
+        in out
+    )
+    assert "| page-1h | 1h & 5m | 14.40 / 14.400 % | 28.57 / 50.00 | FIRING |" in out
+
+
+def test_gate_blocks_exhausted_flow_lets_fixes_through(budget_build, capsys):
+    home = str(budget_build.data_dir.root)
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "gate", "pay")
+    assert code == 3
+    assert "freeze: pay may not ship feature changes" in out and "pay-success is EXHAUSTED" in out
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "gate", "pay", "--change-type", "fix")
+    assert code == 0 and out.startswith("ship (fix changes pass a freeze)")
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "gate", "ship")
+    assert code == 0 and "ship-success HEALTHY (100.0 % left)" in out
+    code, _, err = _run(capsys, "--data-dir", home, "budget", "gate", "nope")
+    assert code == 2 and "no SLO covers flow 'nope'" in err
+
+
+def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
+    home = str(budget_build.data_dir.root)
+    code, out, err = _run(capsys, "--data-dir", home, "budget", "validate")
+    assert code == 1
+    assert "10 error budgets, 1 adjustment windows" in out
+    assert "ship-success: the data starts at" in err and "cannot be filled yet" in err
+    assert "orders" not in err  # the event pair's start event exists
+
+
+def test_nothing_published(tmp_path, capsys):
+    code, _, err = _run(capsys, "--data-dir", str(tmp_path), "budget", "report")
+    assert code == 1 and "nothing is published" in err

@@ -1,0 +1,87 @@
+"""``flowledger budget explain``: windows, factors and thresholds for a period and target."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowledger.cli import main
+
+
+def _explain(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["budget", "explain", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_30_days_at_99_9(capsys):
+    code, out, _ = _explain(capsys, "--period", "30d", "--target", "99.9", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["error_budget_ratio"] == pytest.approx(0.001)
+    assert data["full_outage_budget_seconds"] == pytest.approx(2592)  # 43.2 minutes
+    rows = [
+        (a["long_window"], a["short_window"], a["burn_rate_threshold"], a["error_ratio_threshold"])
+        for a in data["alerts"]
+    ]
+    assert [r[:2] for r in rows] == [("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h")]
+    assert [r[2] for r in rows] == pytest.approx([14.4, 6, 3, 1])
+    assert [r[3] for r in rows] == pytest.approx([0.0144, 0.006, 0.003, 0.001])
+    # Detection at 100 % errors: (1 − T) · w · b* = 0.001 · 3600 · 14.4 = 51.84 s.
+    assert data["alerts"][0]["detection_seconds_at_full_outage"] == pytest.approx(51.84)
+
+
+def test_words(capsys):
+    code, out, _ = _explain(capsys, "--target", "0.999")
+    assert code == 0
+    assert "43.2 min of total outage per period" in out
+    assert "| page | 2 % | 1h | 5m | 14.4 | 1.44 % | 51.8 s |" in out
+    assert "spends 2 % of the period's budget within 1h" in out
+
+
+def test_28_days_recomputes_factors(capsys):
+    _, out, _ = _explain(capsys, "--period", "28d", "--target", "99.5", "--json")
+    factors = [a["burn_rate_threshold"] for a in json.loads(out)["alerts"]]
+    assert factors == pytest.approx([13.44, 5.6, 2.8, 0.1 * 672 / 72])
+
+
+def test_calendar_month_uses_its_real_length(capsys):
+    # February 2024 (leap) 29 d; March 2024 in Berlin 31 d − 1 h.
+    _, out, _ = _explain(capsys, "--period", "1M", "--at", "2024-02-10", "--target", "99", "--json")
+    assert json.loads(out)["period_seconds"] == 29 * 86400
+    _, out, _ = _explain(
+        capsys,
+        "--period",
+        "1M",
+        "--at",
+        "2024-03-10",
+        "--time-zone",
+        "Europe/Berlin",
+        "--target",
+        "99",
+        "--json",
+    )
+    data = json.loads(out)
+    assert data["period_seconds"] == 743 * 3600
+    assert data["alerts"][0]["burn_rate_threshold"] == pytest.approx(0.02 * 743)
+
+
+def test_thresholds_that_cannot_fire(capsys):
+    _, out, _ = _explain(capsys, "--period", "90d", "--target", "90", "--json")
+    assert [a["can_fire"] for a in json.loads(out)["alerts"]] == [False, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target", "100"], "leaves no error budget"),
+        (["--target", "0"], "leaves no error budget"),
+        (["--target", "abc"], "is not a number"),
+        (["--target", "99", "--period", "1M"], "give --at"),
+        (["--target", "99", "--period", "5x"], "not a fixed duration"),
+    ],
+)
+def test_bad_input(capsys, argv, message):
+    code, _, err = _explain(capsys, *argv)
+    assert code == 2 and message in err
