@@ -18,7 +18,7 @@ from flowledger.processes.kpis import process_kpis
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pl.DataFrame:
-    return con.execute(sql, params).pl()
+    return con.sql(sql, params=params).pl()
 
 
 def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:

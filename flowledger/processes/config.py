@@ -436,8 +436,12 @@ def as_rows(config: ProcessConfig) -> dict[str, list[dict[str, Any]]]:
             event_types.append(
                 {"process_name": process.name, "event_type": event_type, "step_name": step}
             )
+        bounds = [b for b in (process.start, process.end) if isinstance(b, tuple)]
         names: Sequence[str] = sorted(
-            process.step_names | set(process.steps) | set(process.manual_fix_steps)
+            process.step_names
+            | set(process.steps)
+            | set(process.manual_fix_steps)
+            | {step for bound in bounds for step in bound}
         )
         for step in names:
             cost = process.steps.get(step, StepCost())

@@ -1,0 +1,108 @@
+"""XES and CSV readers: attributes, offsets, trace attributes after events, streaming."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from ingest.eventlog.csv_log import ColumnMapping, CsvLogError, read_csv_log
+from ingest.eventlog.records import EventBatcher, utc_text
+from ingest.eventlog.xes import XesError, read_xes
+
+XES = """<?xml version="1.0"?>
+<log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
+  <global scope="trace"><string key="concept:name" value="?"/></global>
+  <global scope="event"><string key="org:resource" value="nobody"/></global>
+  <string key="concept:name" value="the log"/>
+  <trace>
+    <event>
+      <string key="concept:name" value="A"/>
+      <date key="time:timestamp" value="2024-01-01T10:00:00.500+02:00"/>
+      <string key="lifecycle:transition" value="start"/>
+      <int key="cost" value="7"/>
+    </event>
+    <string key="concept:name" value="T1"/>
+    <event>
+      <string key="concept:name" value="A"/>
+      <string key="org:resource" value="ann"/>
+      <date key="time:timestamp" value="2024-01-01T03:30:00-05:00"/>
+    </event>
+  </trace>
+  <trace><string key="concept:name" value="T2"/><string key="kind" value="gold"/>
+    <event><string key="concept:name" value="B"/></event>
+  </trace>
+</log>
+"""
+
+
+def test_xes_events_with_offsets_trace_attributes_and_defaults(tmp_path: Path):
+    path = tmp_path / "log.xes"
+    path.write_text(XES)
+    events = list(read_xes(path))
+    assert [(e.case_id, e.activity, e.resource, e.lifecycle) for e in events] == [
+        ("T1", "A", "nobody", "start"),
+        ("T1", "A", "ann", None),
+        ("T2", "B", "nobody", None),
+    ]
+    assert utc_text(events[0].timestamp) == "2024-01-01T08:00:00.500000Z"
+    assert utc_text(events[1].timestamp) == "2024-01-01T08:30:00.000000Z"
+    assert events[0].attributes == {"cost": 7}
+    assert events[2].attributes == {"case_kind": "gold"}
+    assert events[2].timestamp is None  # no time: the contract check will quarantine it
+
+
+def test_records_are_cloudevents_in_file_order(tmp_path: Path):
+    path = tmp_path / "log.xes"
+    path.write_text(XES)
+    fields = ["specversion", "id", "source", "type", "time", "subject", "data"]
+    (batch,) = list(EventBatcher("claims", "abcd", fields, 10).batches(read_xes(path)))
+    rows = batch.frame.to_dicts()
+    assert [r["id"] for r in rows] == [
+        "abcd-000000000001",
+        "abcd-000000000002",
+        "abcd-000000000003",
+    ]
+    assert rows[0]["source"] == "/eventlog/claims" and rows[0]["subject"] == "T1"
+    assert json.loads(rows[1]["data"]) == {"case_id": "T1", "activity": "A", "resource": "ann"}
+
+
+@pytest.mark.parametrize("text", ["<notxes/>", "<log><trace>", ""])
+def test_broken_xes_is_refused_with_the_reason(tmp_path: Path, text: str):
+    path = tmp_path / "bad.xes"
+    path.write_text(text)
+    with pytest.raises(XesError, match="bad.xes"):
+        list(read_xes(path))
+
+
+def test_csv_mapping_guesses_and_checks_columns(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text("CaseID,Activity,When,Who\nc1,A,2024-01-01T00:00:00Z,ann\n")
+    with pytest.raises(CsvLogError, match="no timestamp column found .*--timestamp-column"):
+        list(read_csv_log(path, ColumnMapping(case="CaseID")))
+    with pytest.raises(CsvLogError, match="--case-column 'Case' is not a column"):
+        list(read_csv_log(path, ColumnMapping(case="Case", timestamp="When")))
+    (event,) = read_csv_log(path, ColumnMapping(case="CaseID", timestamp="When", resource="Who"))
+    assert (event.case_id, event.activity, event.resource) == ("c1", "A", "ann")
+
+
+@pytest.mark.slow
+def test_xes_memory_does_not_grow_with_the_file(tmp_path: Path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from logs import generate, write_xes
+
+    peaks = []
+    for cases in (2_000, 20_000):
+        path = tmp_path / f"log{cases}.xes"
+        write_xes(generate(cases), path)
+        tracemalloc.start()
+        count = sum(1 for _ in read_xes(path))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert count > cases
+    # ten times the events, about the same peak (one trace at a time)
+    assert peaks[1] < peaks[0] * 2, peaks
