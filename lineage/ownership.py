@@ -1,0 +1,139 @@
+"""Field ownership (system of record) declared in the business-event data contract.
+
+``contracts/business_event.odcs.yaml`` carries a contract-level ODCS ``customProperties`` entry
+``fieldOwnership``: the business entities the events write (order, invoice, …), the data field
+holding each entity's key, the event types that write it, and for each tracked field the
+CloudEvents ``source`` that is its system of record (plus any other source allowed to write it).
+A write of a field by any other source is an ownership violation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowledger.settings import CONTRACTS_DIR
+
+CONTRACT_FILE = "business_event.odcs.yaml"
+PROPERTY = "fieldOwnership"
+
+
+class OwnershipError(ValueError):
+    """The ownership declaration is missing or malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class FieldOwner:
+    entity: str
+    key_field: str
+    field_name: str
+    system_of_record: str
+    also_written_by: tuple[str, ...]
+    event_types: tuple[str, ...]  # empty: every event that holds the key
+
+    def allows(self, source: str) -> bool:
+        return source == self.system_of_record or source in self.also_written_by
+
+
+def load_ownership(path: Path | None = None) -> list[FieldOwner]:
+    path = path or CONTRACTS_DIR / CONTRACT_FILE
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise OwnershipError(f"cannot read {path}: {error}") from None
+    entries = [
+        item
+        for item in document.get("customProperties") or []
+        if isinstance(item, dict) and item.get("property") == PROPERTY
+    ]
+    if not entries:
+        raise OwnershipError(
+            f"{path} declares no field ownership: add a customProperties entry "
+            f"`property: {PROPERTY}` (see docs/lineage.md)"
+        )
+    value = entries[0].get("value") or {}
+    entities = value.get("entities") if isinstance(value, dict) else None
+    if not isinstance(entities, list) or not entities:
+        raise OwnershipError(f"{path}: {PROPERTY}.value.entities must be a non-empty list")
+    owners: list[FieldOwner] = []
+    seen: set[tuple[str, str]] = set()
+    for i, entity in enumerate(entities):
+        where = f"{path}: {PROPERTY} entity #{i + 1}"
+        if not isinstance(entity, dict):
+            raise OwnershipError(f"{where} must be a mapping")
+        name, key = entity.get("entity"), entity.get("key")
+        if not name or not key:
+            raise OwnershipError(f"{where} needs `entity` (e.g. order) and `key` (e.g. order_id)")
+        event_types = tuple(_strings(entity.get("eventTypes"), f"{where} eventTypes"))
+        fields = entity.get("fields")
+        if not isinstance(fields, list) or not fields:
+            raise OwnershipError(f"{where} ({name}) needs a non-empty `fields` list")
+        for spec in fields:
+            if not isinstance(spec, dict) or not spec.get("name") or not spec.get("systemOfRecord"):
+                raise OwnershipError(
+                    f"{where} ({name}): every field needs `name` and `systemOfRecord` "
+                    f"(a CloudEvents source such as /acme/shop), got {spec!r}"
+                )
+            if (name, spec["name"]) in seen:
+                raise OwnershipError(f"{where}: field {name}.{spec['name']} is declared twice")
+            seen.add((name, spec["name"]))
+            owners.append(
+                FieldOwner(
+                    entity=str(name),
+                    key_field=str(key),
+                    field_name=str(spec["name"]),
+                    system_of_record=str(spec["systemOfRecord"]),
+                    also_written_by=tuple(
+                        _strings(spec.get("alsoWrittenBy"), f"{where} {spec['name']}.alsoWrittenBy")
+                    ),
+                    event_types=event_types,
+                )
+            )
+    return owners
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise OwnershipError(f"{where} must be a list of strings")
+    return list(value)
+
+
+def ownership_table(path: Path | None = None):
+    """The declaration as a pyarrow table (the rows of ``int_field_ownership_declared``).
+
+    ``allowed_writers`` and ``event_types`` are comma-delimited with a comma on both ends
+    (``,/acme/shop,/acme/psp,``) so SQL can test membership with ``position``; ``event_types``
+    is NULL when every event holding the key writes the entity.
+    """
+    import pyarrow as pa
+
+    owners = load_ownership(path)
+    return pa.table(
+        {
+            "entity": [o.entity for o in owners],
+            "key_field": [o.key_field for o in owners],
+            "field_name": [o.field_name for o in owners],
+            "system_of_record": [o.system_of_record for o in owners],
+            "allowed_writers": [
+                "," + ",".join((o.system_of_record, *o.also_written_by)) + "," for o in owners
+            ],
+            "event_types": [
+                ("," + ",".join(o.event_types) + ",") if o.event_types else None for o in owners
+            ],
+        },
+        schema=pa.schema(
+            [
+                ("entity", pa.string()),
+                ("key_field", pa.string()),
+                ("field_name", pa.string()),
+                ("system_of_record", pa.string()),
+                ("allowed_writers", pa.string()),
+                ("event_types", pa.string()),
+            ]
+        ),
+    )

@@ -1,0 +1,160 @@
+"""Record provenance from the published marts: the write history of one field of one record,
+and the ownership violations (``fct_record_field_writes``, ``fct_ownership_violations``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from flowledger.settings import DataDir
+from flowledger.warehouse import NothingPublished, open_published
+
+WRITES = "fct_record_field_writes"
+VIOLATIONS = "fct_ownership_violations"
+
+
+class ProvenanceError(RuntimeError):
+    """The question cannot be answered; the message says why and what to do."""
+
+
+@dataclass
+class FieldHistory:
+    entity: str
+    record_key: str
+    field_name: str
+    writes: list[dict[str, Any]]  # by write_sequence
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return next((w for w in self.writes if w["is_current"]), None)
+
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        return [w for w in self.writes if w["is_ownership_violation"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        current = self.current
+        return {
+            "entity": self.entity,
+            "record_key": self.record_key,
+            "field": self.field_name,
+            "current_value": current["field_value"] if current else None,
+            "last_written_by": _writer(current) if current else None,
+            "system_of_record": self.writes[0]["system_of_record"] if self.writes else None,
+            "ownership_violations": len(self.violations),
+            "writes": [{k: _plain(v) for k, v in w.items()} for w in self.writes],
+        }
+
+
+def _writer(write: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "source": write["event_source"],
+        "event_id": write["event_id"],
+        "event_type": write["event_type"],
+        "flow_id": write["flow_id"],
+        "run_key": write["run_key"],
+        "at": _plain(write["occurred_at"]),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _query(data_dir: DataDir, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    try:
+        with open_published(data_dir) as con:
+            cursor = con.execute(sql, params)
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except NothingPublished as error:
+        raise ProvenanceError(str(error)) from None
+    except duckdb.CatalogException:
+        raise ProvenanceError(
+            f"the published marts have no {WRITES}: run `flowledger build` with this version"
+        ) from None
+
+
+def field_history(data_dir: DataDir, entity: str, key: str, field_name: str) -> FieldHistory:
+    writes = _query(
+        data_dir,
+        f"select * from {WRITES} where entity = ? and record_key = ? and field_name = ? "
+        "order by write_sequence",
+        [entity, key, field_name],
+    )
+    if writes:
+        return FieldHistory(entity, key, field_name, writes)
+    entities = [
+        r["entity"]
+        for r in _query(data_dir, f"select distinct entity from {WRITES} order by 1", [])
+    ]
+    if entity not in entities:
+        raise ProvenanceError(
+            f"no entity {entity!r}: known entities are {', '.join(entities) or 'none'} "
+            "(declared in contracts/business_event.odcs.yaml, fieldOwnership)"
+        )
+    fields = [
+        r["field_name"]
+        for r in _query(
+            data_dir,
+            f"select distinct field_name from {WRITES} where entity = ? and record_key = ? order by 1",
+            [entity, key],
+        )
+    ]
+    if not fields:
+        raise ProvenanceError(f"no {entity} with key {key!r} has any tracked field written")
+    raise ProvenanceError(
+        f"{entity} {key} has no writes of {field_name!r}; its written fields are {', '.join(fields)}"
+    )
+
+
+def record_fields(data_dir: DataDir, entity: str, key: str) -> list[dict[str, Any]]:
+    """Every write of every tracked field of one record, by field then sequence."""
+    return _query(
+        data_dir,
+        f"select * from {WRITES} where entity = ? and record_key = ? "
+        "order by field_name, write_sequence",
+        [entity, key],
+    )
+
+
+def ownership_violations(data_dir: DataDir, limit: int = 1000) -> list[dict[str, Any]]:
+    return _query(
+        data_dir, f"select * from {VIOLATIONS} order by occurred_at desc limit ?", [limit]
+    )
+
+
+def render_history(history: FieldHistory) -> str:
+    data = history.to_dict()
+    lines = [
+        f"{history.entity} {history.record_key} · {history.field_name}",
+        f"current value: {data['current_value']!r}",
+    ]
+    last = data["last_written_by"]
+    if last:
+        via = f" via flow {last['flow_id']} run {last['run_key']}" if last["flow_id"] else ""
+        lines.append(
+            f"last written by: {last['source']} at {last['at']}{via} (event {last['event_id']})"
+        )
+    lines.append(f"system of record: {data['system_of_record']}")
+    lines.append(f"ownership violations: {data['ownership_violations']}")
+    lines.append("")
+    lines.append(
+        "#  at                          value                          source        flow / run"
+    )
+    for write in history.writes:
+        flag = "  ← VIOLATION (not the system of record)" if write["is_ownership_violation"] else ""
+        run = (
+            f"{write['flow_id']} / {write['run_key']}"
+            if write["flow_id"]
+            else "(sent by the system)"
+        )
+        lines.append(
+            f"{write['write_sequence']:<2} {_plain(write['occurred_at'])!s:<27} "
+            f"{str(write['field_value'])[:30]:<30} {write['event_source']:<13} {run}{flag}"
+        )
+        lines.append(f"   event {write['event_id']} ({write['event_type']})")
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+-- One row per write of a tracked field of a business record: each business event of a type
+-- that writes an entity, holding the entity's key and the field, writes that field's value.
+-- The writing flow run is the run whose trace the event carries (W3C traceparent), preferring
+-- its successful, latest attempt; events sent by a system itself carry no run.
+with events as (
+
+    select * from {{ ref('stg_flowledger__business_events') }}
+
+),
+
+ownership as (
+
+    select * from {{ ref('int_field_ownership_declared') }}
+
+),
+
+runs as (
+
+    select * from {{ ref('int_flow_runs_enriched') }}
+    where trace_id is not null
+
+),
+
+run_per_trace as (
+
+    select
+        trace_id,
+        run_key,
+        run_id,
+        flow_id,
+        flow_name,
+        row_number() over (
+            partition by trace_id
+            order by case when is_success then 0 else 1 end, run_attempt desc, run_key
+        ) as preference
+
+    from runs
+
+),
+
+entity_events as (
+
+    select distinct
+        ownership.entity,
+        ownership.key_field,
+        events.event_id,
+        events.event_source,
+        events.event_type,
+        events.occurred_at,
+        events.data_json,
+        {{ json_extract_text('events.data_json', 'ownership.key_field') }} as record_key,
+        split_part(events.trace_parent, '-', 2) as trace_id
+
+    from events
+    inner join ownership
+        on ownership.event_types is null
+        or position(',' || events.event_type || ',' in ownership.event_types) > 0
+
+),
+
+writes as (
+
+    select
+        entity_events.entity,
+        entity_events.record_key,
+        ownership.field_name,
+        {{ json_extract_text('entity_events.data_json', 'ownership.field_name') }} as field_value,
+        entity_events.event_id,
+        entity_events.event_source,
+        entity_events.event_type,
+        entity_events.occurred_at,
+        entity_events.trace_id,
+        ownership.system_of_record,
+        position(',' || entity_events.event_source || ',' in ownership.allowed_writers) = 0
+            as is_ownership_violation
+
+    from entity_events
+    inner join ownership
+        on entity_events.entity = ownership.entity
+    where entity_events.record_key is not null
+
+),
+
+final as (
+
+    select
+        writes.entity,
+        writes.record_key,
+        writes.field_name,
+        writes.field_value,
+        row_number() over (
+            partition by writes.entity, writes.record_key, writes.field_name
+            order by writes.occurred_at, writes.event_id, writes.event_source
+        ) as write_sequence,
+        writes.event_id,
+        writes.event_source,
+        writes.event_type,
+        writes.occurred_at,
+        run_per_trace.flow_id,
+        run_per_trace.flow_name,
+        run_per_trace.run_key,
+        run_per_trace.run_id,
+        writes.system_of_record,
+        writes.is_ownership_violation
+
+    from writes
+    left join run_per_trace
+        on writes.trace_id = run_per_trace.trace_id
+        and run_per_trace.preference = 1
+    where writes.field_value is not null
+
+)
+
+select
+    *,
+    write_sequence = max(write_sequence) over (
+        partition by entity, record_key, field_name
+    ) as is_current
+
+from final
