@@ -35,4 +35,12 @@ pages += [
         url_path="case-timeline",
     ),
 ]
+pages.append(
+    st.Page(
+        "pages/error_budgets.py",
+        title="Error budgets",
+        icon=":material/speed:",
+        url_path="error-budgets",
+    )
+)
 st.navigation(pages).run()
