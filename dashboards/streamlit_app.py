@@ -43,4 +43,18 @@ pages.append(
         url_path="error-budgets",
     )
 )
+pages += [
+    st.Page(
+        "pages/lineage_explorer.py",
+        title="Lineage explorer",
+        icon=":material/account_tree:",
+        url_path="lineage",
+    ),
+    st.Page(
+        "pages/record_provenance.py",
+        title="Record provenance",
+        icon=":material/history:",
+        url_path="provenance",
+    ),
+]
 st.navigation(pages).run()
