@@ -62,6 +62,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.add_argument("--config", help="SLO file (default: as `flowledger build` picks it)")
     validate.set_defaults(handler=validate_command)
 
+    notify = sub.add_parser(
+        "notify", help="POST alert and policy-state changes to the SLOs' webhooks (once each)"
+    )
+    notify.add_argument("--config", help="SLO file (default: as `flowledger build` picks it)")
+    notify.add_argument("--dry-run", action="store_true", help="show the changes, send nothing")
+    notify.set_defaults(handler=notify_command)
+
     build = sub.add_parser("build", help="build and publish, evaluating the budgets at --at")
     build.add_argument("--at", help="ISO 8601 instant (default: the data's as-of time)")
     build.add_argument("--quiet", action="store_true", help="do not stream dbt's progress")
@@ -462,3 +469,30 @@ def build_command(args: argparse.Namespace, data_dir: DataDir) -> int:
         f"published {result.snapshot.name}; budgets evaluated at {args.at or 'the data as-of time'}"
     )
     return EXIT_OK
+
+
+def notify_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from pathlib import Path
+
+    from flowledger.budgets.notify import notify
+
+    path = Path(args.config) if args.config else config_path(data_dir)
+    try:
+        config = load_config(path)
+        entries = notify(data_dir, config, dry_run=args.dry_run)
+    except ConfigError as error:
+        return _fail(str(error))
+    except (NothingPublished, BudgetsMissing) as error:
+        return _fail(str(error))
+    if not entries:
+        print("no alert or policy-state changes since the last notification")
+    failed = 0
+    for entry in entries:
+        deliveries = entry["deliveries"]
+        if not deliveries:
+            outcome = "no webhook configured"
+        else:
+            outcome = ", ".join(f"{d['url']} {d['detail']}" for d in deliveries)
+            failed += not entry["delivered"]
+        print(f"{entry['text']}: {outcome}")
+    return EXIT_FAILED if failed and not args.dry_run else EXIT_OK
