@@ -30,7 +30,9 @@ def warehouse_namespace(data_dir: DataDir) -> str:
     return f"duckdb://{data_dir.warehouse}"
 
 
-def sync_project_lineage(data_dir: DataDir, store: LineageStore | None = None) -> int:
+def sync_project_lineage(
+    data_dir: DataDir, store: LineageStore | None = None, catalog_wait_s: float = 5.0
+) -> int:
     """Store the column lineage of flowledger's own dbt project (from the manifest of the last
     build) as OpenLineage JobEvents, once per manifest; returns the number of events added."""
     store = store or LineageStore(data_dir)
@@ -41,9 +43,10 @@ def sync_project_lineage(data_dir: DataDir, store: LineageStore | None = None) -
     marker = lineage_dir(data_dir) / "dbt-manifest.sha256"
     if marker.exists() and marker.read_text().strip() == digest:
         return 0
-    project = project_lineage(
-        data_dir.dbt_target, warehouse_namespace(data_dir), warehouse_columns(data_dir)
-    )
+    catalog = warehouse_columns(data_dir, wait_s=catalog_wait_s)
+    if not catalog and data_dir.warehouse.exists():
+        return 0  # a writer holds the warehouse: sync later, with its columns
+    project = project_lineage(data_dir.dbt_target, warehouse_namespace(data_dir), catalog)
     events = event_dicts(openlineage_events(project))
     for event in events:
         for output in event.get("outputs", []):
@@ -86,9 +89,11 @@ def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[
     return columns
 
 
-def load_graph(data_dir: DataDir, store: LineageStore | None = None) -> LineageGraph:
+def load_graph(
+    data_dir: DataDir, store: LineageStore | None = None, catalog_wait_s: float = 5.0
+) -> LineageGraph:
     store = store or LineageStore(data_dir)
-    sync_project_lineage(data_dir, store)
+    sync_project_lineage(data_dir, store, catalog_wait_s)
     return store.graph()
 
 

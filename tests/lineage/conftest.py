@@ -28,6 +28,16 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     return data_dir
 
 
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    """A 7-day demo generated, ingested and built through the CLI (with the planted violation)."""
+    from flowledger.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    assert main(["--data-dir", str(root), "demo", "--no-serve", "--days", "7"]) == 0
+    return DataDir(root)
+
+
 def copy_data_dir(source: DataDir, destination: Path) -> DataDir:
     """A fresh data directory with a copy of ``source``'s warehouse and dbt target."""
     data_dir = DataDir(destination).ensure()

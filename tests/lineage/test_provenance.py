@@ -17,14 +17,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DataDir, dict]:
-    root = tmp_path_factory.mktemp("provenance")
-    code = main(["--data-dir", str(root), "demo", "--no-serve", "--days", "7"])
-    assert code == 0
-    data_dir = DataDir(root)
-    files = data_dir.demo
+def demo(demo_data_dir: DataDir) -> tuple[DataDir, dict]:
+    files = demo_data_dir.demo
     events = [json.loads(line) for line in (files / "business_events.ndjson").open()]
-    return data_dir, {"events": events}
+    return demo_data_dir, {"events": events}
 
 
 def recount(events: list[dict], key_field: str, key: str, field: str, types: set[str]):

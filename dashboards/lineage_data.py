@@ -1,0 +1,197 @@
+"""What the lineage pages read: the lineage graph (from the lineage store, never the warehouse
+file while a writer holds it) and record provenance from the published marts snapshot.
+
+Loaders are cached for :data:`CACHE_TTL_SECONDS`; the figure builders (``trace_dot``) and table
+builders (``trace_table``, ``field_summary``) are pure functions, testable without a browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from flowledger.settings import DataDir
+from lineage.service import load_graph, trace
+
+CACHE_TTL_SECONDS = 30
+MART_SCHEMA_PART = ".marts."
+COLORS = {
+    "IDENTITY": "#2e7d32",
+    "TRANSFORMATION": "#1565c0",
+    "AGGREGATION": "#6a1b9a",
+    "FILTER": "#ef6c00",
+    "JOIN": "#8d6e63",
+    "GROUP_BY": "#00838f",
+    "WINDOW": "#ad1457",
+    "CONDITIONAL": "#f9a825",
+    "SORT": "#757575",
+}
+
+
+def _graph():
+    # A short wait for the warehouse catalog: the dashboard never blocks behind a build.
+    return load_graph(DataDir.resolve(), catalog_wait_s=0.5)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def column_choices() -> dict[str, list[str]]:
+    """``{"marts": [...], "sources": [...]}``: mart columns and the fields nothing feeds."""
+    graph = _graph()
+    marts, sources = [], []
+    for key in graph.field_keys():
+        if not key.field:
+            continue
+        label = f"{key.dataset}.{key.field}"
+        if MART_SCHEMA_PART in f".{key.dataset}." and graph.upstream_edges(key):
+            marts.append(label)
+        elif not graph.upstream_edges(key) and graph.downstream_edges(key):
+            sources.append(label)
+    return {"marts": sorted(set(marts)), "sources": sorted(set(sources))}
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def column_trace(label: str, downstream: bool, depth: int = 20) -> dict[str, Any]:
+    graph = _graph()
+    matches = graph.find_column(label)
+    if not matches:
+        raise LookupError(f"no column {label!r} in the lineage graph")
+    return trace(graph, matches[0], downstream=downstream, depth=depth).to_dict()
+
+
+def trace_table(result: dict[str, Any]) -> pl.DataFrame:
+    """One row per edge of the trace tree (depth-first), with its hop from the picked column."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any], hop: int) -> None:
+        for child in node["children"]:
+            transformation = child.get("transformation") or {}
+            rows.append(
+                {
+                    "hop": hop,
+                    "from": f"{node['dataset']}.{node['field']}",
+                    "to": f"{child['dataset']}.{child['field']}",
+                    "type": transformation.get("type"),
+                    "subtype": transformation.get("subtype"),
+                    "expression": transformation.get("description"),
+                    "job": (child.get("job") or {}).get("name"),
+                }
+            )
+            walk(child, hop + 1)
+
+    walk(result["tree"], 1)
+    schema = {"hop": pl.Int64, "from": pl.String, "to": pl.String, "type": pl.String,
+              "subtype": pl.String, "expression": pl.String, "job": pl.String}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def trace_dot(result: dict[str, Any], direct_only: bool = False) -> str:
+    """The trace as a Graphviz DOT graph: fields grouped by dataset, edges coloured by subtype
+    (data flows left to right: sources on the left)."""
+    downstream = result["direction"] == "downstream"
+    nodes: dict[str, tuple[str, str]] = {}
+    edges: set[tuple[str, str, str, str]] = set()
+
+    def node_id(item: dict[str, Any]) -> str:
+        ident = f"{item['dataset']}.{item['field']}"
+        nodes[ident] = (item["dataset"], item["field"])
+        return ident
+
+    def walk(node: dict[str, Any]) -> None:
+        parent = node_id(node)
+        for child in node["children"]:
+            transformation = child.get("transformation") or {}
+            if direct_only and transformation.get("type") != "DIRECT":
+                continue
+            current = node_id(child)
+            source, target = (parent, current) if downstream else (current, parent)
+            edges.add(
+                (
+                    source,
+                    target,
+                    transformation.get("type") or "",
+                    transformation.get("subtype") or "",
+                )
+            )
+            walk(child)
+
+    walk(result["tree"])
+    by_dataset: dict[str, list[str]] = {}
+    for ident, (dataset, _) in nodes.items():
+        by_dataset.setdefault(dataset, []).append(ident)
+    lines = [
+        "digraph lineage {",
+        "  rankdir=LR;",
+        '  node [shape=box, fontsize=10, style="rounded"];',
+    ]
+    for i, (dataset, idents) in enumerate(sorted(by_dataset.items())):
+        lines.append(
+            f'  subgraph cluster_{i} {{ label="{_q(dataset)}"; fontsize=10; color="#bbbbbb";'
+        )
+        for ident in sorted(idents):
+            lines.append(f'    "{_q(ident)}" [label="{_q(nodes[ident][1])}"];')
+        lines.append("  }")
+    for source, target, kind, subtype in sorted(edges):
+        style = "solid" if kind == "DIRECT" else "dashed"
+        color = COLORS.get(subtype, "#444444")
+        lines.append(
+            f'  "{_q(source)}" -> "{_q(target)}" [label="{_q(subtype.lower())}", '
+            f'fontsize=8, style={style}, color="{color}", fontcolor="{color}"];'
+        )
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _q(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# ------------------------------------------------------------------------- provenance
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def entities() -> list[str]:
+    from lineage.provenance import _query
+
+    return [
+        r["entity"]
+        for r in _query(
+            DataDir.resolve(), "select distinct entity from fct_record_field_writes order by 1", []
+        )
+    ]
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def record_writes(entity: str, key: str) -> pl.DataFrame:
+    from lineage.provenance import record_fields
+
+    rows = record_fields(DataDir.resolve(), entity, key)
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def violations() -> pl.DataFrame:
+    from lineage.provenance import ownership_violations
+
+    rows = ownership_violations(DataDir.resolve())
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def field_summary(writes: pl.DataFrame) -> pl.DataFrame:
+    """One row per field of the record: current value, who last wrote it, writes, violations."""
+    if writes.is_empty():
+        return pl.DataFrame()
+    current = writes.filter(pl.col("is_current")).select(
+        "field_name",
+        pl.col("field_value").alias("current_value"),
+        pl.col("event_source").alias("last_written_by"),
+        pl.col("occurred_at").alias("last_written_at"),
+        pl.col("flow_id").alias("last_flow"),
+        "system_of_record",
+    )
+    counts = writes.group_by("field_name").agg(
+        pl.len().alias("writes"),
+        pl.col("is_ownership_violation").sum().alias("ownership_violations"),
+    )
+    return current.join(counts, on="field_name").sort("field_name")

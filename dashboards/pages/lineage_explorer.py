@@ -1,0 +1,64 @@
+"""Lineage explorer: pick a mart column and see where it comes from (every step with its
+transformation type), or pick a source field and see what it feeds. Deep links:
+``?column=<dataset>.<field>&direction=upstream|downstream``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import lineage_data, ui
+
+DIRECTIONS = {"upstream": "Where does it come from?", "downstream": "What does it feed?"}
+
+
+def render() -> None:
+    st.title("Lineage explorer")
+    choices = lineage_data.column_choices()
+    if not choices["marts"] and not choices["sources"]:
+        st.info(
+            "No column lineage is known yet: run `flowledger build` (the dbt project's lineage is "
+            "read from its manifest) or send OpenLineage events to the server."
+        )
+        return
+    params = st.query_params
+    direction = params.get("direction", "upstream")
+    if direction not in DIRECTIONS:
+        direction = "upstream"
+    direction = st.radio(
+        "Question", list(DIRECTIONS), index=list(DIRECTIONS).index(direction),
+        format_func=DIRECTIONS.get, horizontal=True,
+    )  # fmt: skip
+    options = choices["marts"] if direction == "upstream" else choices["sources"]
+    wanted = params.get("column")
+    index = options.index(wanted) if wanted in options else 0
+    column = st.selectbox(
+        "Mart column" if direction == "upstream" else "Source field", options, index=index
+    )
+    st.query_params.update({"column": column, "direction": direction})
+    result = lineage_data.column_trace(column, direction == "downstream")
+    table = lineage_data.trace_table(result)
+    direct_only = st.toggle("Only DIRECT steps (hide filters, joins, grouping)", value=False)
+    counts = table.group_by("type").len().sort("type").rows()
+    st.caption(
+        f"{len(table)} steps · "
+        + " · ".join(f"{kind or '?'}: {count}" for kind, count in counts)
+        + f" · reaches {len(result['leaves'])} "
+        + ("source fields" if direction == "upstream" else "end fields")
+    )
+    st.graphviz_chart(lineage_data.trace_dot(result, direct_only=direct_only))
+    st.markdown("#### Steps")
+    shown = table.filter(table["type"] == "DIRECT") if direct_only else table
+    st.dataframe(shown, hide_index=True)
+    st.markdown("#### " + ("Source fields reached" if direction == "upstream" else "Fields fed"))
+    st.dataframe(
+        [{"dataset": leaf["dataset"], "field": leaf["field"]} for leaf in result["leaves"]],
+        hide_index=True,
+    )
+    if result["sql"]:
+        with st.expander("SQL of each step"):
+            for job, sql in sorted(result["sql"].items()):
+                st.markdown(f"`{job}`")
+                st.code(sql, language="sql")
+
+
+ui.run_page(render)
