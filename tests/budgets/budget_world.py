@@ -231,6 +231,34 @@ spec:
   policy: {{minEvents: 1}}
 ---
 apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: ship-strict}}
+spec:
+  service: ship
+  indicator: {{kind: runSuccess}}
+  timeWindow: [{{duration: 28d, isRolling: true}}]
+  objectives: [{{targetPercent: 99.9}}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: sliced-tiny}}
+spec:
+  service: sliced
+  indicator: {{kind: runSuccess}}
+  timeWindow: [{{duration: 1d, isRolling: true}}]
+  objectives: [{{target: 0.99}}]
+  policy: {{minEvents: 20}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: ghost-success}}
+spec:
+  service: ghost
+  indicator: {{kind: runSuccess}}
+  timeWindow: [{{duration: 30d, isRolling: true}}]
+  objectives: [{{target: 0.99}}]
+---
+apiVersion: openslo/v1
 kind: BudgetAdjustment
 metadata: {{name: psp-incident}}
 spec:

@@ -50,11 +50,16 @@ def test_slo_list_sorted_by_remaining_and_lowest_selected(budget_home):
     listing = at.dataframe[0].value
     remaining = listing["budget_remaining"].tolist()
     assert remaining == sorted(remaining)
-    # Lowest: sliced-ratio? pay-attempts 1 − 7/1.09 = −5.42 is the lowest of all.
-    assert listing["slo_id"].tolist()[0] == "pay-attempts"
-    assert at.selectbox[0].value == "pay-attempts"
+    # Lowest: sliced-tiny 1 − 2 / (0.01 · 12) = −15.67, then pay-attempts 1 − 7/1.09 = −5.42.
+    assert listing["slo_id"].tolist()[:2] == ["sliced-tiny", "pay-attempts"]
+    assert listing["slo_id"].tolist()[-1] == "ghost-success"  # unknown remaining last
+    assert at.selectbox[0].value == "sliced-tiny"
+    assert _metrics(at)["State"] == "INSUFFICIENT_DATA"
+    assert any("Insufficient data: fewer than 20 units" in w.value for w in at.warning)
+    at.selectbox[0].set_value("pay-attempts").run()
     assert _metrics(at)["State"] == "EXHAUSTED"
     assert any("change freeze" in e.value for e in at.error)
+    assert at.query_params["slo"] == "pay-attempts"
 
 
 @pytest.mark.slow

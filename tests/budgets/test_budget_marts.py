@@ -196,3 +196,26 @@ def test_version_markers(budget_build):
         ("1.0", AS_OF - 600 * H),
         ("2.0", AS_OF - 600 * H + timedelta(hours=250)),
     ]
+
+
+def test_low_traffic_feasibility_and_insufficient_data(budget_build):
+    strict = budget_build.budget("ship-strict")
+    # 99.9 % of 50 runs a period allows 0.05 failures.
+    assert strict["allowed_failures"] == pytest.approx(0.05)
+    assert strict["feasibility_warning"] == (
+        "at 99.9 % of about 50 units per period the budget allows 0.05 failures: "
+        "one failure breaches the SLO"
+    )
+    tiny = budget_build.budget("sliced-tiny")
+    # 12 runs < minEvents 20: no state but INSUFFICIENT_DATA, and no alert fires although the
+    # 1h burn rate is (1/2) / 0.01 = 50.
+    assert tiny["total"] == 12 and tiny["state"] == "INSUFFICIENT_DATA"
+    assert tiny["burn_rate_1h"] == pytest.approx(50)
+    assert tiny["firing_alerts"] == ""
+
+
+def test_unknown_flow_has_no_data(budget_build):
+    ghost = budget_build.budget("ghost-success")
+    assert not ghost["is_flow_known"]
+    assert ghost["total"] == 0 and ghost["budget_remaining"] is None
+    assert ghost["state"] == "INSUFFICIENT_DATA"

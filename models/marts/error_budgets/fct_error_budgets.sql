@@ -225,10 +225,10 @@ final as (
                     else status.total / nullif(slos.elapsed_fraction, 0)
                 end < 1
                 then 'at ' || round(100 * slos.target, 3) || ' % of about '
-                    || round(case
+                    || cast(round(case
                         when slos.method = 'Timeslices' then status.budget_denominator
                         else status.total / nullif(slos.elapsed_fraction, 0)
-                    end) || ' units per period the budget allows '
+                    end) as bigint) || ' units per period the budget allows '
                     || round(slos.budget_ratio * case
                         when slos.method = 'Timeslices' then status.budget_denominator
                         else status.total / nullif(slos.elapsed_fraction, 0)
