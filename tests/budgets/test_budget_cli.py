@@ -77,7 +77,9 @@ def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
     assert "ship-success: the data starts at" in err and "cannot be filled yet" in err
     assert "ghost-success: unknown flow 'ghost': no data has it" in err
     assert "order-shipped: unknown" not in err  # the event pair's start event exists
-    assert "warning: ship-strict: at 99.9 % of about 50 units per period the budget allows 0.05" in out
+    assert (
+        "warning: ship-strict: at 99.9 % of about 50 units per period the budget allows 0.05" in out
+    )
 
 
 def test_nothing_published(tmp_path, capsys):
