@@ -1,0 +1,224 @@
+"""``flowledger serve`` (the receiver) and ``flowledger up`` (receiver + builder + dashboard)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flowledger.settings import PROJECT_ROOT, DataDir
+
+EXIT_OK, EXIT_FAILED = 0, 1
+DEFAULT_PORT = 8080
+UP_BUILD_EVERY_S = 300.0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="receive CloudEvents, run records and OTLP traces over HTTP"
+    )
+    _add_receiver_options(serve)
+    serve.add_argument(
+        "--build-every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also run the dbt build in the background every SECONDS (default: never)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    up = commands.add_parser(
+        "up", help="start the receiver, the background builder and the dashboard together"
+    )
+    _add_receiver_options(up)
+    up.add_argument(
+        "--build-every",
+        type=float,
+        default=UP_BUILD_EVERY_S,
+        metavar="SECONDS",
+        help=f"dbt build interval (default {UP_BUILD_EVERY_S:.0f})",
+    )
+    up.add_argument("--dashboard-port", type=int, default=8501, help="dashboard port (8501)")
+    up.set_defaults(handler=_up)
+
+
+def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--tokens-file",
+        type=Path,
+        help="file of source=token lines (default: $FLOWLEDGER_TOKENS, source=token,…)",
+    )
+    parser.add_argument(
+        "--hmac-file",
+        type=Path,
+        help="file of source=key lines: those sources must sign (default: $FLOWLEDGER_HMAC_KEYS)",
+    )
+    parser.add_argument(
+        "--hmac-tolerance", type=float, default=300.0, help="signature clock tolerance, s (300)"
+    )
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="accept requests without a token (only for a trusted loopback)",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=16 << 20, help="413 above this (16 MiB)"
+    )
+    parser.add_argument(
+        "--max-inflight", type=int, default=256, help="429 above this many requests in flight"
+    )
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=2_000_000,
+        help="429 when this many records wait in the spool for the drainer (2,000,000)",
+    )
+    parser.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="keep records in the spool (drain later with a normal serve); for benchmarks",
+    )
+    parser.add_argument("--no-lineage", action="store_true", help="do not mount /api/v1/lineage")
+
+
+def _config(args: argparse.Namespace, data_dir: DataDir):
+    from ingest.server.app import ReceiverConfig
+    from ingest.server.auth import HMAC_KEYS_ENV, TOKENS_ENV, AuthConfigError, load_secrets
+
+    try:
+        tokens = load_secrets(TOKENS_ENV, args.tokens_file)
+        hmac_keys = load_secrets(HMAC_KEYS_ENV, args.hmac_file)
+    except AuthConfigError as error:
+        raise SystemExit(f"flowledger serve: {error}") from None
+    if not tokens and not args.insecure_no_auth:
+        raise SystemExit(
+            "flowledger serve: no bearer tokens configured. Set FLOWLEDGER_TOKENS=source=token "
+            "(comma-separated) or pass --tokens-file FILE (one source=token per line); "
+            "--insecure-no-auth accepts anonymous requests"
+        )
+    extra_routes = []
+    if not args.no_lineage:
+        from lineage.api import bearer_keys, lineage_routes
+
+        authenticate = None if args.insecure_no_auth else bearer_keys(tokens.values())
+        extra_routes = lineage_routes(data_dir, authenticate)
+    return ReceiverConfig(
+        tokens=tokens,
+        hmac_keys=hmac_keys,
+        hmac_tolerance_s=args.hmac_tolerance,
+        require_auth=not args.insecure_no_auth,
+        max_body_bytes=args.max_body_bytes,
+        max_inflight_requests=args.max_inflight,
+        max_backlog_records=args.max_backlog,
+        build_every_s=args.build_every or None,
+        drain=not args.no_drain,
+        extra_routes=extra_routes,
+    )
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) pass the secret scrubber before they are written."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ingest.scrub import mask_card_numbers, scrub_secrets
+
+        return mask_card_numbers(scrub_secrets(super().format(record)))
+
+
+def _configure_logging(data_dir: DataDir) -> Path:
+    logs = data_dir.root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / "receiver.log"
+    formatter = _ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.FileHandler(path), logging.StreamHandler()]
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    for name in ("flowledger", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = handlers
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return path
+
+
+def run_receiver(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import uvicorn
+
+    from ingest.server.app import create_app
+
+    data_dir.ensure()
+    config = _config(args, data_dir)
+    log_path = _configure_logging(data_dir)
+    app = create_app(data_dir, config)
+    logging.getLogger("flowledger.receiver").info(
+        "receiving on http://%s:%d (sources: %s; spool %s; log %s)",
+        args.host,
+        args.port,
+        ", ".join(sorted(config.tokens)) or "anonymous",
+        data_dir.root / "spool",
+        log_path,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    server.run()
+    return EXIT_OK if server.started else EXIT_FAILED
+
+
+def _serve(args: argparse.Namespace, data_dir: DataDir) -> int:
+    return run_receiver(args, data_dir)
+
+
+def _up(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Receiver and builder in this process, the dashboard as a child; Ctrl-C stops all."""
+    data_dir.ensure()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "dashboards" / "streamlit_app.py"),
+        "--server.port",
+        str(args.dashboard_port),
+        "--server.address",
+        args.host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "FLOWLEDGER_HOME": str(data_dir.root)}
+    dashboard = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    print(
+        f"flowledger up: receiver http://{args.host}:{args.port}, dashboard "
+        f"http://{args.host}:{args.dashboard_port}, build every {args.build_every:.0f}s "
+        "(Ctrl-C stops all)",
+        flush=True,
+    )
+    try:
+        code = run_receiver(args, data_dir)
+    finally:
+        if dashboard.poll() is None:
+            dashboard.terminate()
+            try:
+                dashboard.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                dashboard.kill()
+                dashboard.wait()
+    return code

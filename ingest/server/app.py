@@ -1,0 +1,316 @@
+"""The receiver as a Starlette app: routes, limits, back-pressure, and its background parts.
+
+``create_app(data_dir, config)`` returns the ASGI app; its lifespan starts the spool writer, the
+drainer and (when ``build_every_s`` is set) the background builder, and stops them in the
+reverse order. ``flowledger serve`` runs it with uvicorn (see :mod:`flowledger.service`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from flowledger.settings import DataDir
+from ingest.contracts import load_contracts
+from ingest.scrub import load_pii_key, scrub_secrets
+from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, Authenticator, Refused
+from ingest.server.builder import Builder
+from ingest.server.drain import Drainer, DrainResult
+from ingest.server.formats import ClientError, Item, cloudevent_items, run_items
+from ingest.server.intake import DEFAULT_INDEX_SIZE, DEFAULT_MAX_RECORD_BYTES, Intake, Prepared
+from ingest.server.metrics import Metrics
+from ingest.server.spool import Spool, SpoolError
+
+log = logging.getLogger("flowledger.receiver")
+
+
+@dataclass
+class ReceiverConfig:
+    """Every knob of the receiver; the CLI fills it from its options."""
+
+    tokens: dict[str, str]
+    hmac_keys: dict[str, str] = field(default_factory=dict)
+    hmac_tolerance_s: float = 300.0
+    require_auth: bool = True
+    max_body_bytes: int = 16 << 20
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_inflight_requests: int = 256
+    max_backlog_records: int = 2_000_000
+    retry_after_s: int = 2
+    segment_seconds: float = 1.0
+    drain_interval_s: float = 1.0
+    drain_lock_wait_s: float = 0.5
+    index_size: int = DEFAULT_INDEX_SIZE
+    build_every_s: float | None = None
+    drain: bool = True
+    extra_routes: list[BaseRoute] = field(default_factory=list)
+
+
+class Receiver:
+    """The state behind the routes (one per app)."""
+
+    def __init__(self, data_dir: DataDir, config: ReceiverConfig) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.metrics = Metrics()
+        self.auth = Authenticator(
+            config.tokens, config.hmac_keys, tolerance_s=config.hmac_tolerance_s
+        )
+        pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
+        self.intake = Intake(
+            load_contracts(),
+            pii_key,
+            self.metrics,
+            max_record_bytes=config.max_record_bytes,
+            index_size=config.index_size,
+        )
+        self.spool = Spool(
+            data_dir.root / "spool",
+            segment_seconds=config.segment_seconds,
+            on_commit=self._on_commit,
+        )
+        self.drainer = Drainer(
+            data_dir,
+            self.spool,
+            interval_s=config.drain_interval_s,
+            lock_wait_s=config.drain_lock_wait_s,
+            on_result=self._on_drain,
+            on_busy=lambda: self.metrics.inc("flowledger_drain_rounds_total", result="busy"),
+            on_error=self._on_drain_error,
+        )
+        self.builder = (
+            Builder(data_dir, config.build_every_s, self.metrics) if config.build_every_s else None
+        )
+        self.inflight = 0
+        self.metrics.gauge("flowledger_spool_backlog_records", lambda: self.spool.backlog_records)
+        self.metrics.gauge("flowledger_intake_inflight_requests", lambda: self.inflight)
+
+    # -- background parts ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.data_dir.ensure()
+        self.spool.start()
+        if self.config.drain:
+            self.drainer.start()
+        if self.builder is not None:
+            self.builder.start()
+
+    def stop(self) -> None:
+        if self.builder is not None:
+            self.builder.stop()
+        self.spool.stop()
+        if self.config.drain:
+            self.drainer.stop(final_drain=True)
+
+    def _on_commit(self, requests: int, records: int, seconds: float) -> None:
+        self.metrics.inc("flowledger_spool_commits_total")
+        self.metrics.inc("flowledger_spool_committed_requests_total", requests)
+
+    def _on_drain(self, result: DrainResult) -> None:
+        self.metrics.inc("flowledger_drain_rounds_total", result="ok")
+        for (kind, outcome), count in result.counts.items():
+            self.metrics.inc("flowledger_drain_records_total", count, kind=kind, outcome=outcome)
+
+    def _on_drain_error(self, message: str) -> None:
+        self.metrics.inc("flowledger_drain_rounds_total", result="error")
+        log.error(message)
+
+    # -- request handling ---------------------------------------------------------------------
+
+    def _check_capacity(self) -> None:
+        if self.inflight >= self.config.max_inflight_requests:
+            raise _Busy(
+                f"{self.inflight} requests in flight (limit {self.config.max_inflight_requests})"
+            )
+        backlog = self.spool.backlog_records
+        if backlog >= self.config.max_backlog_records:
+            raise _Busy(
+                f"{backlog:,} records wait to be drained into the warehouse (limit "
+                f"{self.config.max_backlog_records:,})"
+            )
+
+    async def read_body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise ClientError(400, "Content-Length is not a number") from None
+            if size > limit:
+                raise ClientError(413, f"the body is {size:,} bytes; the limit is {limit:,}")
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise ClientError(413, f"the body is over the limit of {limit:,} bytes")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return body
+        if encoding in ("gzip", "x-gzip"):
+            return _gunzip(body, limit)
+        raise ClientError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+
+    def authenticate(self, request: Request, body: bytes) -> str:
+        if not self.config.require_auth:
+            return "anonymous"
+        source = self.auth.source_of(request.headers.get("authorization"))
+        if self.auth.needs_signature(source):
+            self.auth.verify_signature(
+                source,
+                request.headers.get(TIMESTAMP_HEADER),
+                request.headers.get(SIGNATURE_HEADER),
+                body,
+            )
+        return source
+
+    async def ingest(self, items: list[Item], request_id: str) -> Prepared:
+        prepared = self.intake.prepare(items, request_id)
+        await self.spool.append(prepared.write)
+        self.intake.committed(prepared)
+        if prepared.write:
+            self.drainer.wake()
+        return prepared
+
+
+class _Busy(Exception):
+    pass
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise ClientError(400, f"the gzip body cannot be decompressed: {error}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ClientError(413, f"the body decompresses to more than {limit:,} bytes")
+    return out
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
+
+
+Handler = Callable[[Request, bytes, str, str], Awaitable[Response]]
+
+
+def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
+    receiver = Receiver(data_dir, config)
+
+    def intake_route(route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            status = 500
+            receiver.inflight += 1
+            try:
+                receiver._check_capacity()
+                body = await receiver.read_body(request)
+                source = receiver.authenticate(request, body)
+                request_id = uuid.uuid4().hex
+                response = await handler(request, body, source, request_id)
+            except Refused as refused:
+                response = _error(401, refused.message, {"WWW-Authenticate": "Bearer"})
+            except ClientError as error:
+                response = _error(error.status, error.message)
+            except _Busy as busy:
+                response = _error(
+                    429,
+                    f"the receiver is full ({busy}); retry after {config.retry_after_s} s",
+                    {"Retry-After": str(config.retry_after_s)},
+                )
+            except SpoolError as error:
+                response = _error(503, str(error), {"Retry-After": str(config.retry_after_s)})
+            except Exception as error:  # a bug: answer 500 without leaking the body
+                log.exception("unexpected error on %s", route)
+                response = _error(
+                    500, scrub_secrets(f"internal error ({type(error).__name__}); nothing stored")
+                )
+            finally:
+                receiver.inflight -= 1
+            status = response.status_code
+            elapsed = time.perf_counter() - started
+            receiver.metrics.observe("flowledger_request_duration_seconds", elapsed, route=route)
+            receiver.metrics.inc(
+                "flowledger_receiver_requests_total", route=route, status=str(status)
+            )
+            return response
+
+        return endpoint
+
+    def answer(prepared: Prepared) -> JSONResponse:
+        nothing_kept = prepared.rejected and not (
+            prepared.accepted or prepared.duplicates or prepared.collisions
+        )
+        return JSONResponse(prepared.answer(), status_code=422 if nothing_kept else 200)
+
+    async def post_events(request: Request, body: bytes, source: str, request_id: str) -> Response:
+        items = cloudevent_items(request.headers, body)
+        return answer(await receiver.ingest(items, request_id))
+
+    async def post_runs(request: Request, body: bytes, source: str, request_id: str) -> Response:
+        items = run_items(request.headers, body, request.query_params.get("kind"))
+        return answer(await receiver.ingest(items, request_id))
+
+    async def post_traces(request: Request, body: bytes, source: str, request_id: str) -> Response:
+        from ingest.server.otlp import handle_traces
+
+        return await handle_traces(receiver, request, body, source, request_id)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(request: Request) -> Response:
+        problems = []
+        if not receiver.spool.alive:
+            problems.append(
+                f"spool writer down: {receiver.spool.failed}"
+                if receiver.spool.failed
+                else "spool writer not running"
+            )
+        backlog = receiver.spool.backlog_records
+        if backlog >= config.max_backlog_records:
+            problems.append(f"spool backlog {backlog:,} at its limit")
+        if problems:
+            return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(
+            receiver.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        receiver.start()
+        try:
+            yield
+        finally:
+            receiver.stop()
+
+    routes: list[BaseRoute] = [
+        Route("/v1/events", intake_route("/v1/events", post_events), methods=["POST"]),
+        Route("/v1/runs", intake_route("/v1/runs", post_runs), methods=["POST"]),
+        Route("/v1/traces", intake_route("/v1/traces", post_traces), methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *config.extra_routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.receiver = receiver
+    return app

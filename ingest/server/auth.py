@@ -1,0 +1,180 @@
+"""Who may push: bearer tokens per source, and optional HMAC-SHA256 webhook signatures.
+
+Tokens and signing keys live outside the repository and outside the data directory's database:
+in the environment (``FLOWLEDGER_TOKENS``, ``FLOWLEDGER_HMAC_KEYS``) or in a secrets file
+(``--tokens-file``, ``--hmac-file``), one ``source=secret`` per line (``#`` comments). Tokens are
+compared with :func:`hmac.compare_digest` against every configured token, so the time taken
+does not depend on which token (or how much of one) matched.
+
+A source with an HMAC key must also sign each request::
+
+    X-Flowledger-Timestamp: <unix seconds>
+    X-Flowledger-Signature: sha256=<hex HMAC-SHA256(key, "<timestamp>." + raw body)>
+
+A timestamp further than the tolerance (300 s) from the server's clock is refused (a replay of
+an old capture), and so is a signature already seen inside the tolerance window (a replay of a
+fresh capture): a client that re-sends must sign again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKENS_ENV = "FLOWLEDGER_TOKENS"
+HMAC_KEYS_ENV = "FLOWLEDGER_HMAC_KEYS"
+TIMESTAMP_HEADER = "x-flowledger-timestamp"
+SIGNATURE_HEADER = "x-flowledger-signature"
+DEFAULT_TOLERANCE_S = 300.0
+
+
+class AuthConfigError(ValueError):
+    """The token or key configuration cannot be used; the message says where and why."""
+
+
+class Refused(Exception):
+    """A request that may not push; ``message`` never contains a secret."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_secrets(text: str, where: str) -> dict[str, str]:
+    """``source=secret`` pairs separated by commas or newlines; ``#`` starts a comment."""
+    pairs: dict[str, str] = {}
+    for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        source, sep, secret = line.partition("=")
+        source, secret = source.strip(), secret.strip()
+        if not sep or not source or not secret:
+            raise AuthConfigError(
+                f"{where}, entry {number}: expected source=secret (e.g. n8n=0f3c…), got "
+                f"{'an entry without =' if not sep else 'an empty source or secret'}"
+            )
+        if len(secret) < 16:
+            raise AuthConfigError(
+                f"{where}, entry {number}: the secret for {source!r} is shorter than 16 "
+                "characters; use a long random value (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
+        if source in pairs:
+            raise AuthConfigError(f"{where}: source {source!r} is listed twice")
+        pairs[source] = secret
+    return pairs
+
+
+def load_secrets(env_name: str, file: Path | None) -> dict[str, str]:
+    """The pairs from ``file`` when given, else from the environment variable."""
+    if file is not None:
+        try:
+            text = file.read_text()
+        except OSError as error:
+            raise AuthConfigError(f"cannot read {file}: {error.strerror}") from None
+        return parse_secrets(text, str(file))
+    return parse_secrets(os.environ.get(env_name, ""), f"${env_name}")
+
+
+@dataclass(frozen=True)
+class _Token:
+    source: str
+    secret: bytes
+
+
+class Authenticator:
+    """Maps ``Authorization: Bearer <token>`` to its source, and checks signatures."""
+
+    def __init__(
+        self,
+        tokens: dict[str, str],
+        hmac_keys: dict[str, str] | None = None,
+        *,
+        tolerance_s: float = DEFAULT_TOLERANCE_S,
+    ) -> None:
+        self._tokens = [_Token(source, token.encode()) for source, token in tokens.items()]
+        self._hmac_keys = {source: key.encode() for source, key in (hmac_keys or {}).items()}
+        unknown = set(self._hmac_keys) - set(tokens)
+        if unknown:
+            raise AuthConfigError(
+                f"HMAC keys for sources without a bearer token: {', '.join(sorted(unknown))}"
+            )
+        self.tolerance_s = tolerance_s
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen_lock = threading.Lock()
+
+    @property
+    def sources(self) -> list[str]:
+        return [token.source for token in self._tokens]
+
+    def source_of(self, authorization: str | None) -> str:
+        """The source a bearer token belongs to; :class:`Refused` when there is none."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Refused("missing bearer token: send Authorization: Bearer <token>")
+        given = token.strip().encode()
+        found: str | None = None
+        for candidate in self._tokens:  # compare with every token: no early exit
+            if hmac.compare_digest(given, candidate.secret):
+                found = candidate.source
+        if found is None:
+            raise Refused("invalid bearer token")
+        return found
+
+    def needs_signature(self, source: str) -> bool:
+        return source in self._hmac_keys
+
+    def verify_signature(
+        self, source: str, timestamp: str | None, signature: str | None, body: bytes
+    ) -> None:
+        """Refuse an unsigned, forged, stale or replayed request of a source that signs."""
+        key = self._hmac_keys.get(source)
+        if key is None:
+            return
+        if not timestamp or not signature:
+            raise Refused(
+                f"source {source!r} signs its requests: send {TIMESTAMP_HEADER} and "
+                f"{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>"
+            )
+        try:
+            sent_at = float(timestamp.strip())
+        except ValueError:
+            raise Refused(f"{TIMESTAMP_HEADER} must be unix seconds") from None
+        now = time.time()
+        if abs(now - sent_at) > self.tolerance_s:
+            raise Refused(
+                f"signature timestamp is {abs(now - sent_at):.0f} s away from the server's "
+                f"clock (tolerance {self.tolerance_s:.0f} s): sign again with the current time"
+            )
+        scheme, _, given_hex = signature.strip().partition("=")
+        if scheme.lower() != "sha256" or not given_hex:
+            raise Refused(f"{SIGNATURE_HEADER} must look like sha256=<hex>")
+        expected = hmac.new(key, timestamp.strip().encode() + b"." + body, hashlib.sha256)
+        if not hmac.compare_digest(
+            given_hex.strip().lower().encode(), expected.hexdigest().encode()
+        ):
+            raise Refused("signature does not match the body")
+        self._refuse_replay(expected.digest(), now)
+
+    def _refuse_replay(self, digest: bytes, now: float) -> None:
+        with self._seen_lock:
+            horizon = now - 2 * self.tolerance_s
+            while self._seen and next(iter(self._seen.values())) < horizon:
+                self._seen.popitem(last=False)
+            if digest in self._seen:
+                raise Refused("replayed request: this signature was already used; sign again")
+            self._seen[digest] = now
+
+
+def sign(key: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
+    """The two signature headers for ``body`` (for clients and tests)."""
+    stamp = str(int(timestamp if timestamp is not None else time.time()))
+    digest = hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: f"sha256={digest}"}

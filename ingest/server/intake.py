@@ -1,0 +1,175 @@
+"""From items to a spool write and an answer: contract check, scrub, edge dedupe, quarantine.
+
+The edge index remembers the payload hash of every record key acknowledged since the receiver
+started (up to ``index_size`` keys, oldest forgotten first), so a re-sent record is answered as
+a duplicate at once and never written twice, and a same-key-other-payload record is counted as
+a collision. The index is only a fast path: it is filled after the fsync (a failed write never
+marks a record as stored) and starts empty after a restart; the drainer's natural-key dedupe in
+the warehouse is the authority and its counts are in ``flowledger_drain_records_total``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.contracts import Contract, RecordKind
+from ingest.landing import cap_raw_record
+from ingest.server.edge import EdgeChecker, line_hash, scrub_reason, scrub_rejected
+from ingest.server.formats import Item
+from ingest.server.metrics import Metrics
+from ingest.server.spool import QUARANTINE_STREAM, SpoolWrite
+
+DEFAULT_MAX_RECORD_BYTES = 1 << 20
+DEFAULT_INDEX_SIZE = 500_000
+
+
+@dataclass
+class Prepared:
+    """What one request will write, and what it will answer once the write is durable."""
+
+    request_id: str
+    write: SpoolWrite = field(default_factory=SpoolWrite)
+    accepted: int = 0
+    duplicates: int = 0
+    collisions: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    by_kind: dict[tuple[str, str], int] = field(default_factory=dict)
+    keys: list[tuple[tuple[Any, ...], bytes, bool]] = field(default_factory=list)
+
+    def count(self, kind: RecordKind, outcome: str) -> None:
+        self.by_kind[(kind.value, outcome)] = self.by_kind.get((kind.value, outcome), 0) + 1
+
+    def answer(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "collisions": self.collisions,
+            "rejected": self.rejected,
+        }
+
+
+class EdgeIndex:
+    """Natural key → payload hash of acknowledged records (bounded, FIFO)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._first: dict[tuple[Any, ...], bytes] = {}
+        self._collided: dict[tuple[tuple[Any, ...], bytes], None] = {}
+        self._lock = threading.Lock()
+
+    def classify(self, key: tuple[Any, ...], digest: bytes) -> str:
+        first = self._first.get(key)
+        if first is None:
+            return "accepted"
+        if first == digest or (key, digest) in self._collided:
+            return "duplicate"
+        return "collision"
+
+    def remember(self, entries: Sequence[tuple[tuple[Any, ...], bytes, bool]]) -> None:
+        with self._lock:
+            for key, digest, collided in entries:
+                if collided:
+                    self._collided[(key, digest)] = None
+                    if len(self._collided) > self.size:
+                        del self._collided[next(iter(self._collided))]
+                elif key not in self._first:
+                    self._first[key] = digest
+                    if len(self._first) > self.size:
+                        del self._first[next(iter(self._first))]
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+
+class Intake:
+    def __init__(
+        self,
+        contracts: dict[RecordKind, Contract],
+        pii_key: Callable[[], bytes],
+        metrics: Metrics,
+        *,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        index_size: int = DEFAULT_INDEX_SIZE,
+    ) -> None:
+        self.checkers = {kind: EdgeChecker(contract) for kind, contract in contracts.items()}
+        self.pii_key = pii_key
+        self.metrics = metrics
+        self.max_record_bytes = max_record_bytes
+        self.index = EdgeIndex(index_size)
+
+    def prepare(self, items: Sequence[Item], request_id: str) -> Prepared:
+        """Check, scrub and classify every item; nothing is written yet."""
+        prepared = Prepared(request_id)
+        received_at = datetime.now(UTC).isoformat()
+        in_request: dict[tuple[Any, ...], bytes] = {}
+        for item in items:
+            reason = item.problem
+            normalised = None
+            if reason is None and item.record is not None:
+                try:
+                    normalised, reason = self.checkers[item.kind].check(item.record)
+                except RecursionError:
+                    reason = "the record nests too deeply to check"
+            if normalised is None:
+                self._reject(prepared, item, reason or "no record", received_at)
+                continue
+            checker = self.checkers[item.kind]
+            line = checker.spool_line(normalised, self.pii_key)
+            if len(line) > self.max_record_bytes:
+                reason = (
+                    f"the record is {len(line):,} bytes once encoded, above the limit of "
+                    f"{self.max_record_bytes:,}"
+                )
+                self._reject(prepared, item, reason, received_at)
+                continue
+            key = (item.kind.value, *checker.natural_key(normalised))
+            digest = line_hash(line)
+            outcome = self.index.classify(key, digest)
+            earlier = in_request.get(key)
+            if earlier is not None:
+                outcome = "duplicate" if earlier == digest else "collision"
+            if outcome == "duplicate":
+                prepared.duplicates += 1
+                prepared.count(item.kind, "duplicate")
+                continue
+            in_request.setdefault(key, digest)
+            prepared.write.add(item.kind.value, line)
+            if outcome == "collision":
+                prepared.collisions += 1
+                prepared.count(item.kind, "collision")
+                prepared.keys.append((key, digest, True))
+            else:
+                prepared.accepted += 1
+                prepared.count(item.kind, "accepted")
+                prepared.keys.append((key, digest, False))
+        return prepared
+
+    def _reject(self, prepared: Prepared, item: Item, reason: str, received_at: str) -> None:
+        reason = scrub_reason(reason)
+        prepared.rejected.append({"index": item.index, "reason": reason})
+        prepared.count(item.kind, "rejected")
+        try:
+            raw_text = json.dumps(scrub_rejected(item.raw, self.pii_key), ensure_ascii=False)
+        except (RecursionError, TypeError, ValueError):
+            raw_text = json.dumps({"_unstored": "the record could not be encoded"})
+        line = {
+            "request_id": prepared.request_id,
+            "received_at": received_at,
+            "record_kind": item.kind.value,
+            "index": item.index,
+            "reason": reason,
+            "raw_record": cap_raw_record(raw_text),
+        }
+        prepared.write.add(QUARANTINE_STREAM, json.dumps(line, ensure_ascii=False).encode() + b"\n")
+
+    def committed(self, prepared: Prepared) -> None:
+        """The write is durable: remember its keys and count it."""
+        self.index.remember(prepared.keys)
+        for (kind, outcome), count in prepared.by_kind.items():
+            self.metrics.inc("flowledger_receiver_records_total", count, kind=kind, outcome=outcome)

@@ -1,0 +1,319 @@
+"""OTLP/HTTP traces → flow runs and steps (``POST /v1/traces``, protobuf or JSON).
+
+The mapping (also in docs/receiver.md):
+
+* a span without a parent is a **flow run**; every other span is a **step** of the run of its
+  trace. Spans of one run may come in several requests, children before the root: each span is
+  mapped on its own, so nothing waits for the root.
+* ``run_id``: resource ``cicd.pipeline.run.id``, else the trace id (hex).
+* ``flow_name``: resource ``cicd.pipeline.name``, else the root span's name without its first
+  word when it has two (``"run deploy"`` → ``deploy``), else resource ``service.name``;
+  ``flow_id``: ``flow.id``, else the flow name.
+* ``status``: ``cicd.pipeline.result`` (run) / ``cicd.pipeline.task.run.result`` (step):
+  success→success, failure and error→failed, timeout→timed_out, cancellation→cancelled,
+  skip→skipped; else the span status (ERROR→failed, OK→success, UNSET→success once ended).
+  ``raw_status`` keeps the value read.
+* errors: ``error.type``, else the ``exception`` event's ``exception.type``; message: the span
+  status description, else ``exception.message`` (scrubbed like every free text).
+* steps: ``step_id`` = ``cicd.pipeline.task.name`` (else ``flow.step_id``, else the span name);
+  ``attempt`` = ``flow.attempt``, else the rank by start time among the request's spans of the
+  same run and step; ``step_type`` = ``cicd.pipeline.task.type``, else the span kind;
+  ``queue_name``/``message_id``/``system`` = ``messaging.destination.name`` /
+  ``messaging.message.id`` / ``messaging.system``.
+* flowledger's own attributes (span or resource): ``flow.source_system`` (default: the token's
+  source), ``flow.id``, ``flow.version`` (else ``service.version``), ``flow.tenant``,
+  ``flow.trigger``, ``flow.run_attempt``, ``flow.attempt``, ``flow.max_attempts``,
+  ``flow.idempotency_key``, ``flow.input_digest``, ``flow.business_key``,
+  ``flow.dead_lettered``, ``flow.items_in``, ``flow.items_out``.
+
+Spans that break the contract are counted in ``partial_success.rejected_spans`` and quarantined.
+OTLP/JSON trace and span ids are hex (not base64 as in plain proto3 JSON): they are converted to
+bytes before ``ParseDict``, which would otherwise read 32 hex digits as 24 garbage bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ingest.contracts import RecordKind
+from ingest.server.formats import ClientError, Item, decode_json, media_type
+
+if TYPE_CHECKING:
+    from ingest.server.app import Receiver
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+_RESULTS = {
+    "success": "success",
+    "failure": "failed",
+    "error": "failed",
+    "timeout": "timed_out",
+    "cancellation": "cancelled",
+    "skip": "skipped",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def decode_request(content_type: str, body: bytes) -> tuple[ExportTraceServiceRequest, bool]:
+    """The request message, and whether the client spoke JSON."""
+    media = media_type(content_type)
+    if media == PROTOBUF:
+        try:
+            return ExportTraceServiceRequest.FromString(body), False
+        except DecodeError as error:
+            raise ClientError(
+                400, f"the body is not an OTLP protobuf trace export: {error}"
+            ) from None
+    if media == JSON:
+        document = decode_json(body)
+        if not isinstance(document, dict):
+            raise ClientError(400, "an OTLP/JSON trace export is a JSON object (resourceSpans)")
+        _hex_ids_to_base64(document)
+        message = ExportTraceServiceRequest()
+        try:
+            json_format.ParseDict(document, message, ignore_unknown_fields=True)
+        except json_format.ParseError as error:
+            raise ClientError(400, f"not an OTLP/JSON trace export: {error}") from None
+        return message, True
+    raise ClientError(
+        415,
+        f"unsupported content type {media or '(none)'!r} for /v1/traces: use {PROTOBUF} or {JSON}",
+    )
+
+
+def _hex_ids_to_base64(document: dict[str, Any]) -> None:
+    for resource_spans in _list(document.get("resourceSpans")):
+        for scope_spans in _list(_dict(resource_spans).get("scopeSpans")):
+            for span in _list(_dict(scope_spans).get("spans")):
+                span = _dict(span)
+                for name in ("traceId", "spanId", "parentSpanId"):
+                    span[name] = _hex_to_base64(span.get(name), name)
+                for link in _list(span.get("links")):
+                    link = _dict(link)
+                    for name in ("traceId", "spanId"):
+                        link[name] = _hex_to_base64(link.get(name), f"links[].{name}")
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ClientError(400, "not an OTLP/JSON trace export: expected an array")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ClientError(400, "not an OTLP/JSON trace export: expected an object")
+    return value
+
+
+def _hex_to_base64(value: Any, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        raise ClientError(400, f"{name} must be a hex string")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise ClientError(
+            400, f"{name} {value[:40]!r} is not hex (OTLP/JSON ids are hex, not base64)"
+        ) from None
+    return base64.b64encode(raw).decode()
+
+
+def any_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {item.key: any_value(item.value) for item in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    return getattr(value, kind)
+
+
+def attributes(items: Any) -> dict[str, Any]:
+    return {item.key: any_value(item.value) for item in items if isinstance(item, KeyValue)}
+
+
+def _time(nanos: int) -> str | None:
+    if not nanos:
+        return None
+    moment = _EPOCH + timedelta(microseconds=nanos // 1000)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _status(span: Span, result: Any) -> tuple[str, str]:
+    if isinstance(result, str) and result:
+        return _RESULTS.get(result.lower(), "unknown"), result
+    code = span.status.code
+    raw = Status.StatusCode.Name(code)
+    if code == Status.STATUS_CODE_ERROR:
+        return "failed", raw
+    if code == Status.STATUS_CODE_OK or span.end_time_unix_nano:
+        return "success", raw
+    return "running", raw
+
+
+def _exception(span: Span) -> dict[str, Any]:
+    for event in span.events:
+        if event.name == "exception":
+            return attributes(event.attributes)
+    return {}
+
+
+def _first(*values: Any) -> Any:
+    for value in values:
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _flow_name(span: Span, resource: Mapping[str, Any]) -> Any:
+    name = span.name.strip()
+    words = name.split(" ", 1)
+    from_span = words[1].strip() if len(words) == 2 and words[1].strip() else None
+    return _first(resource.get("cicd.pipeline.name"), from_span, resource.get("service.name"), name)
+
+
+def span_items(message: ExportTraceServiceRequest, source: str) -> list[Item]:
+    """One item per span, in the order they came."""
+    items: list[Item] = []
+    spans: list[tuple[Span, dict[str, Any]]] = []
+    for resource_spans in message.resource_spans:
+        resource = attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                spans.append((span, resource))
+    step_ids: dict[bytes, str] = {}
+    ranks: dict[tuple[str, Any, str], list[tuple[int, bytes]]] = {}
+    for span, resource in spans:
+        if span.parent_span_id:
+            attrs = attributes(span.attributes)
+            step_id = str(
+                _first(attrs.get("cicd.pipeline.task.name"), attrs.get("flow.step_id"), span.name)
+            )
+            step_ids[span.span_id] = step_id
+            run_id = str(_first(resource.get("cicd.pipeline.run.id"), span.trace_id.hex()))
+            ranks.setdefault((run_id, None, step_id), []).append(
+                (span.start_time_unix_nano, span.span_id)
+            )
+    attempt_of: dict[bytes, int] = {}
+    for entries in ranks.values():
+        for rank, (_, span_id) in enumerate(sorted(entries), start=1):
+            attempt_of[span_id] = rank
+    for index, (span, resource) in enumerate(spans):
+        attrs = attributes(span.attributes)
+        merged = {**resource, **attrs}
+        if not span.trace_id or not span.span_id:
+            items.append(
+                Item(
+                    index,
+                    RecordKind.STEP_RUN,
+                    None,
+                    _span_raw(span),
+                    "span without trace or span id",
+                )
+            )
+            continue
+        exception = _exception(span)
+        common = {
+            "source_system": _first(merged.get("flow.source_system"), source),
+            "run_id": _first(resource.get("cicd.pipeline.run.id"), span.trace_id.hex()),
+            "run_attempt": _first(merged.get("flow.run_attempt"), 1),
+            "started_at": _time(span.start_time_unix_nano),
+            "ended_at": _time(span.end_time_unix_nano),
+            "error_type": _first(attrs.get("error.type"), exception.get("exception.type")),
+            "error_message": _first(span.status.message, exception.get("exception.message")),
+        }
+        flow_name = _flow_name(span, resource) if not span.parent_span_id else None
+        if not span.parent_span_id:
+            status, raw_status = _status(span, merged.get("cicd.pipeline.result"))
+            record = {
+                **common,
+                "tenant": merged.get("flow.tenant"),
+                "flow_id": _first(merged.get("flow.id"), flow_name),
+                "flow_name": flow_name,
+                "flow_version": _first(merged.get("flow.version"), resource.get("service.version")),
+                "trigger": merged.get("flow.trigger"),
+                "status": status,
+                "raw_status": raw_status,
+                "idempotency_key": merged.get("flow.idempotency_key"),
+                "input_digest": merged.get("flow.input_digest"),
+                "business_key": merged.get("flow.business_key"),
+                "trace_id": span.trace_id.hex(),
+                "url": _first(merged.get("cicd.pipeline.run.url.full"), merged.get("url.full")),
+            }
+            items.append(Item(index, RecordKind.FLOW_RUN, record, _span_raw(span)))
+            continue
+        status, raw_status = _status(span, attrs.get("cicd.pipeline.task.run.result"))
+        record = {
+            **common,
+            "step_id": step_ids[span.span_id],
+            "attempt": _first(attrs.get("flow.attempt"), attempt_of.get(span.span_id), 1),
+            "flow_id": _first(merged.get("flow.id"), resource.get("cicd.pipeline.name")),
+            "step_name": _first(attrs.get("cicd.pipeline.task.name"), span.name),
+            "step_type": _first(
+                attrs.get("cicd.pipeline.task.type"), Span.SpanKind.Name(span.kind).lower()[10:]
+            ),
+            "parent_step_id": step_ids.get(span.parent_span_id),
+            "max_attempts": attrs.get("flow.max_attempts"),
+            "status": status,
+            "raw_status": raw_status,
+            "system": _first(attrs.get("messaging.system"), attrs.get("peer.service")),
+            "queue_name": attrs.get("messaging.destination.name"),
+            "message_id": attrs.get("messaging.message.id"),
+            "dead_lettered": attrs.get("flow.dead_lettered"),
+            "items_in": attrs.get("flow.items_in"),
+            "items_out": attrs.get("flow.items_out"),
+        }
+        items.append(Item(index, RecordKind.STEP_RUN, record, _span_raw(span)))
+    return items
+
+
+def _span_raw(span: Span) -> dict[str, Any]:
+    raw = json_format.MessageToDict(span)
+    for name in ("traceId", "spanId", "parentSpanId"):
+        if name in raw:
+            raw[name] = base64.b64decode(raw[name]).hex()
+    return raw
+
+
+async def handle_traces(
+    receiver: Receiver, request: Request, body: bytes, source: str, request_id: str
+) -> Response:
+    message, as_json = decode_request(request.headers.get("content-type", ""), body)
+    items = span_items(message, source)
+    prepared = await receiver.ingest(items, request_id)
+    answer = ExportTraceServiceResponse()
+    if prepared.rejected:
+        answer.partial_success.rejected_spans = len(prepared.rejected)
+        shown = "; ".join(f"span {r['index']}: {r['reason']}" for r in prepared.rejected[:5])
+        more = len(prepared.rejected) - 5
+        answer.partial_success.error_message = (
+            f"{len(prepared.rejected)} spans broke the flow-run contract (quarantined, request "
+            f"{request_id}): {shown}" + (f"; and {more} more" if more > 0 else "")
+        )
+    if as_json:
+        return Response(
+            json_format.MessageToJson(answer, indent=None), media_type=JSON, status_code=200
+        )
+    return Response(answer.SerializeToString(), media_type=PROTOBUF, status_code=200)

@@ -1,0 +1,321 @@
+"""flowledger serve on loopback, driven by real clients: the CloudEvents SDK, plain HTTP, and
+the warehouse read back afterwards. One server for the module; each test uses its own ids."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+from cloudevents.core.bindings.http import to_binary_event, to_structured_event
+from cloudevents.core.v1.event import CloudEvent
+from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, query
+
+from ingest.server.auth import sign
+
+pytestmark = pytest.mark.slow
+
+HMAC_KEY = "hmac-key-for-otel-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    root = tmp_path_factory.mktemp("serve")
+    with Serve(
+        root / "home",
+        "--max-body-bytes",
+        str(1 << 20),
+        env={"FLOWLEDGER_HMAC_KEYS": f"otel={HMAC_KEY}"},
+    ) as running:
+        yield running
+
+
+def stored(server: Serve, sql: str, params: list | None = None) -> list[tuple]:
+    server.wait_drained()
+    return query(server.data_dir, sql, params)
+
+
+def test_cloudevents_sdk_structured_and_binary(server: Serve) -> None:
+    structured = CloudEvent(
+        {
+            "id": "sdk-1",
+            "source": "/crm/sdk",
+            "type": "com.acme.crm.lead.created",
+            "time": datetime.fromisoformat("2025-03-01T10:00:00+02:00"),
+            "subject": "lead/L-1",
+        },
+        {"lead_id": "L-1", "amount": 12.5},
+    )
+    message = to_structured_event(structured)
+    response = requests.post(
+        server.url + "/v1/events",
+        data=message.body,
+        headers={**message.headers, "authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+    binary = CloudEvent(
+        {
+            "id": "sdk-2",
+            "source": "/crm/sdk",
+            "type": "com.acme.crm.lead.won",
+            "time": datetime.fromisoformat("2025-03-01T11:00:00+00:00"),
+            "datacontenttype": "application/json",
+        },
+        {"lead_id": "L-1", "stage": "won"},
+    )
+    message = to_binary_event(binary)
+    assert any(name.startswith("ce-") for name in message.headers)
+    response = server.post(
+        "/v1/events", message.body, message.headers["content-type"], headers=message.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+    rows = stored(
+        server,
+        "select id, type, time, subject, data from raw.business_events where source = '/crm/sdk' order by id",
+    )
+    assert [(r[0], r[1], r[2].isoformat(), r[3]) for r in rows] == [
+        ("sdk-1", "com.acme.crm.lead.created", "2025-03-01T08:00:00", "lead/L-1"),
+        ("sdk-2", "com.acme.crm.lead.won", "2025-03-01T11:00:00", None),
+    ]
+    assert json.loads(rows[1][4]) == {"lead_id": "L-1", "stage": "won"}
+
+
+def test_mixed_batch_accepts_the_valid_and_lists_the_rejected(server: Serve) -> None:
+    batch = [
+        event("mix-1"),
+        {k: v for k, v in event("mix-2").items() if k != "id"},  # no id: never invented
+        event("mix-3", time="yesterday"),
+        "not an event",
+        event("mix-4", source=""),
+        event("mix-5"),
+    ]
+    response = server.post("/v1/events", batch, "application/cloudevents-batch+json")
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 2
+    assert [(r["index"], r["reason"]) for r in answer["rejected"]] == [
+        (1, "id: missing (required)"),
+        (2, "time: 'yesterday' is not an RFC 3339 timestamp"),
+        (3, "event is a JSON string, not an object"),
+        (4, "source: missing (required)"),
+    ]
+    ids = stored(server, "select id from raw.business_events where id like 'mix-%' order by id")
+    assert ids == [("mix-1",), ("mix-5",)]
+    quarantined = query(
+        server.data_dir,
+        "select row_number, reason from raw.quarantine where batch_id = ? order by row_number",
+        [answer["request_id"]],
+    )
+    assert [(n, r) for n, r in quarantined] == [
+        (r["index"], r["reason"]) for r in answer["rejected"]
+    ]
+
+
+def test_all_rejected_is_422_and_quarantined(server: Serve) -> None:
+    response = server.post(
+        "/v1/events", event("bad-1", specversion="0.3"), "application/cloudevents+json"
+    )
+    assert response.status_code == 422
+    assert response.json()["rejected"] == [
+        {"index": 0, "reason": "specversion: '0.3' is not one of 1.0"}
+    ]
+    binary = server.post(
+        "/v1/events",
+        b'{"a": 1}',
+        headers={"ce-specversion": "1.0", "ce-source": "/x", "ce-type": "t.x"},
+    )
+    assert binary.status_code == 422
+    assert (
+        binary.json()["rejected"][0]["reason"]
+        == "ce-id header missing: binary-mode events need both"
+    )
+
+
+def test_runs_as_json_array_and_ndjson(server: Serve) -> None:
+    steps = [
+        {"source_system": "n8n", "run_id": "run-a", "step_id": "fetch", "attempt": 1, "step_name": "Fetch",
+         "status": "failed", "started_at": "2025-03-01T10:00:01Z", "error_message": "timeout"},
+        {"source_system": "n8n", "run_id": "run-a", "step_id": "fetch", "attempt": 2, "step_name": "Fetch",
+         "status": "success", "started_at": "2025-03-01T10:00:03Z"},
+    ]  # fmt: skip
+    response = server.post("/v1/runs", [flow_run("run-a"), *steps])
+    assert response.json() == {**response.json(), "accepted": 3, "rejected": []}
+    ndjson = "\n".join(
+        json.dumps(r) for r in [flow_run("run-b", status="bogus"), flow_run("run-c")]
+    )
+    response = server.post("/v1/runs", ndjson + "\n{oops\n", "application/x-ndjson")
+    answer = response.json()
+    assert answer["accepted"] == 1
+    assert [r["index"] for r in answer["rejected"]] == [0, 2]
+    assert "status: 'bogus' is not one of queued" in answer["rejected"][0]["reason"]
+    runs = stored(
+        server,
+        "select run_id, run_attempt from raw.flow_runs where run_id in ('run-a','run-b','run-c') order by 1",
+    )
+    assert runs == [("run-a", 1), ("run-c", 1)]
+    attempts = query(
+        server.data_dir,
+        "select attempt, status from raw.step_runs where run_id = 'run-a' order by attempt",
+    )
+    assert attempts == [(1, "failed"), (2, "success")]
+
+
+def test_duplicates_and_collisions(server: Serve) -> None:
+    first = server.post("/v1/events", event("dup-1", data={"v": 1}), "application/cloudevents+json")
+    assert first.json()["accepted"] == 1
+    again = server.post("/v1/events", event("dup-1", data={"v": 1}), "application/cloudevents+json")
+    assert (again.status_code, again.json()["duplicates"], again.json()["accepted"]) == (200, 1, 0)
+    other = server.post("/v1/events", event("dup-1", data={"v": 2}), "application/cloudevents+json")
+    assert other.json()["collisions"] == 1
+    # same id from another source is another event (the key is source + id)
+    elsewhere = server.post(
+        "/v1/events", event("dup-1", source="/erp"), "application/cloudevents+json"
+    )
+    assert elsewhere.json()["accepted"] == 1
+    rows = stored(
+        server, "select source, data from raw.business_events where id = 'dup-1' order by source"
+    )
+    assert [(s, json.loads(d)) for s, d in rows] == [
+        ("/crm/leads", {"v": 1}),
+        ("/erp", {"lead_id": "dup-1", "amount": 10}),
+    ]
+    collisions = query(
+        server.data_dir,
+        "select natural_key, raw_record from raw.ingest_collisions where natural_key like '%dup-1%'",
+    )
+    assert len(collisions) == 1 and json.loads(collisions[0][1])["data"] == {"v": 2}
+    metrics = server.metrics()
+    assert (
+        metrics['flowledger_receiver_records_total{kind="business_event",outcome="duplicate"}'] >= 1
+    )
+    assert (
+        metrics['flowledger_receiver_records_total{kind="business_event",outcome="collision"}'] >= 1
+    )
+    assert metrics['flowledger_drain_records_total{kind="business_event",outcome="collision"}'] >= 1
+
+
+def test_authentication(server: Serve) -> None:
+    body = event("auth-1")
+    assert (
+        server.post("/v1/events", body, "application/cloudevents+json", token=None).status_code
+        == 401
+    )
+    wrong = server.post(
+        "/v1/events", body, "application/cloudevents+json", token="tok-crm-0123456789abcdeX"
+    )
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    raw = json.dumps(event("auth-2")).encode()
+    unsigned = server.post("/v1/events", raw, "application/cloudevents+json", token=OTHER_TOKEN)
+    assert unsigned.status_code == 401 and "signs its requests" in unsigned.json()["message"]
+    headers = sign(HMAC_KEY, raw)
+    signed = server.post(
+        "/v1/events", raw, "application/cloudevents+json", token=OTHER_TOKEN, headers=headers
+    )
+    assert signed.status_code == 200, signed.text
+    replay = server.post(
+        "/v1/events", raw, "application/cloudevents+json", token=OTHER_TOKEN, headers=headers
+    )
+    assert replay.status_code == 401 and "replayed" in replay.json()["message"]
+    forged = server.post(
+        "/v1/events", raw.replace(b"auth-2", b"auth-3"), "application/cloudevents+json",
+        token=OTHER_TOKEN, headers=sign(HMAC_KEY, raw),
+    )  # fmt: skip
+    assert (
+        forged.status_code == 401
+        and forged.json()["message"] == "signature does not match the body"
+    )
+    stale = server.post(
+        "/v1/events", raw, "application/cloudevents+json", token=OTHER_TOKEN,
+        headers=sign(HMAC_KEY, raw, timestamp=time.time() - 3600),
+    )  # fmt: skip
+    assert stale.status_code == 401 and "away from the server's clock" in stale.json()["message"]
+
+
+def test_limits_and_malformed_input(server: Serve) -> None:
+    big = json.dumps([event(f"big-{i}", data={"pad": "x" * 2000}) for i in range(600)])
+    assert server.post("/v1/events", big, "application/cloudevents-batch+json").status_code == 413
+    bomb = gzip.compress(b"[" + b" " * (3 << 20) + b"]")
+    response = server.post(
+        "/v1/events",
+        bomb,
+        "application/cloudevents-batch+json",
+        headers={"content-encoding": "gzip"},
+    )
+    assert response.status_code == 413
+    zipped = gzip.compress(json.dumps([event("gz-1")]).encode())
+    response = server.post(
+        "/v1/events",
+        zipped,
+        "application/cloudevents-batch+json",
+        headers={"content-encoding": "gzip"},
+    )
+    assert response.json()["accepted"] == 1
+    assert server.post("/v1/events", "{", "application/cloudevents+json").status_code == 400
+    assert server.post("/v1/events", "[]", "application/cloudevents+json").status_code == 400
+    assert server.post("/v1/events", "x", "text/csv").status_code == 415
+    assert server.post("/v1/runs", "x", "application/xml").status_code == 415
+    empty = server.post("/v1/events", "[]", "application/cloudevents-batch+json")
+    assert (empty.status_code, empty.json()["accepted"]) == (200, 0)
+
+
+def test_health_ready_and_metrics(server: Serve) -> None:
+    assert requests.get(server.url + "/healthz", timeout=5).text == "ok\n"
+    assert requests.get(server.url + "/readyz", timeout=5).status_code == 200
+    before = server.metrics()
+    key = 'flowledger_receiver_records_total{kind="flow_run",outcome="accepted"}'
+    server.post("/v1/runs", [flow_run("m-1"), flow_run("m-2")])
+    after = server.metrics()
+    assert after[key] - before.get(key, 0) == 2
+    count = 'flowledger_request_duration_seconds_count{route="/v1/runs"}'
+    assert after[count] - before.get(count, 0) == 1
+    assert (
+        after['flowledger_request_duration_seconds_bucket{route="/v1/runs",le="+Inf"}']
+        == after[count]
+    )
+    assert "flowledger_spool_backlog_records" in after
+
+
+def test_lineage_routes_are_mounted(server: Serve) -> None:
+    lineage_event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2025-03-01T10:00:00Z",
+        "producer": "https://example.com/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0195f2a0-0000-7000-8000-000000000001"},
+        "job": {"namespace": "tests", "name": "job-1"},
+        "inputs": [],
+        "outputs": [],
+    }
+    assert server.post("/api/v1/lineage", lineage_event).status_code == 201
+    assert server.post("/api/v1/lineage", lineage_event, token=None).status_code == 401
+
+
+def test_back_pressure_answers_429(tmp_path: Path) -> None:
+    with Serve(tmp_path / "home", "--no-drain", "--max-backlog", "5") as small:
+        first = small.post("/v1/runs", [flow_run(f"bp-{i}") for i in range(5)])
+        assert first.status_code == 200
+        full = small.post("/v1/runs", [flow_run("bp-9")])
+        assert full.status_code == 429
+        assert full.headers["retry-after"] == "2"
+        assert requests.get(small.url + "/readyz", timeout=5).status_code == 503
+        assert requests.get(small.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(tmp_path), "serve", "--port", "1"],
+        env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no bearer tokens configured" in result.stderr
