@@ -1,20 +1,22 @@
 """Landing one file: check, scrub, dedupe and write it as one DuckDB transaction.
 
 Per batch of rows read: the contract query types and checks the rows and hashes the good ones
-(before scrubbing); broken rows go to ``raw.quarantine`` (scrubbed, capped); good rows are
-scrubbed and appended to ``raw.<table>`` inside the file's open transaction (so memory does not
-grow with the file). At the end of the file one set-based pass finds the rows whose natural key
-repeats in the file or was stored before, and classifies only those:
+(before scrubbing); broken rows and good rows (scrubbed) are appended to two staging tables of
+this file in schema ``ingest_staging`` (committed batch by batch, so memory does not grow with
+the file; DuckDB keeps a transaction's small appends in memory). Then one transaction lands the
+file: one set-based pass finds the staged rows whose natural key repeats in the file or is
+already stored, and classifies only those:
 
-* first row of a new natural key → accepted (kept, and written to
+* first row of a new natural key → accepted (``raw.<table>`` and
   ``landing/<table>/<batch_id>.parquet``);
 * key seen with the same payload hash, or a payload already recorded as a collision →
-  duplicate (counted, removed again);
-* key seen with another payload hash → collision (moved to ``raw.ingest_collisions``; the first
-  row stays).
+  duplicate (counted, dropped);
+* key seen with another payload hash → collision (``raw.ingest_collisions``; the first row
+  stays).
 
 The raw rows, quarantine, collisions and the ``raw.ingest_batches`` row commit together, so a
-crash never leaves half a file; the Parquet file is renamed into place only after the commit.
+crash never leaves half a file in ``raw`` (only staging tables, dropped by the next ingest); the
+Parquet file is renamed into place only after the commit.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.contracts import Contract, LogicalType
 from ingest.readers import RejectedRow, Source
@@ -57,6 +58,8 @@ from ingest.validate import (
 )
 
 RAW_RECORD_MAX_BYTES = 64 * 1024
+#: Where a file's checked rows wait until its transaction lands them; never read by others.
+STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
 _BATCH_VIEW = "_ingest_batch_raw"
 _GOOD_VIEW = "_ingest_batch_good"
@@ -112,6 +115,9 @@ class FileLanding:
         self.source_file = str(self.source.path.resolve())
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
+        stage_name = "b" + self.batch_id.replace("-", "_")
+        self._stage = f"{STAGING_SCHEMA}.rows_{stage_name}"
+        self._quarantine_stage = f"{STAGING_SCHEMA}.quarantine_{stage_name}"
 
     def run(self) -> FileResult:
         path = self.source.path
@@ -122,55 +128,72 @@ class FileLanding:
         hasher.shutdown(wait=False)
         staged = 0
         prepare_connection(self.con)
-        self.con.begin()
+        self._create_staging_tables()
         try:
             for batch in self.source.batches(self.contract.field_names, self.batch_rows):
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:
-                    broken = self._check_and_append(batch.frame)
+                    broken = self._check_and_stage(batch.frame)
                     result.quarantined += broken
                     staged += batch.frame.height - broken
                 self.progress(f"{path.name}: {result.rows_read:,} rows read")
-            result.duplicates, result.collisions = self._remove_duplicates_and_collisions()
-            result.accepted = staged - result.duplicates - result.collisions
-            self._landing_file.close()
-            if result.duplicates or result.collisions:
-                self._rewrite_landing_parquet()
-            self.con.execute(
-                f"INSERT INTO {BATCHES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.batch_id,
-                    self.source_file,
-                    sha256.result(),
-                    self.contract.kind.value,
-                    result.rows_read,
-                    result.accepted,
-                    result.duplicates,
-                    result.collisions,
-                    result.quarantined,
-                    self.started_at,
-                    _utc_now(),
-                ],
-            )
-            self.con.commit()
-        except BaseException:
-            _abort_pending_result(self.con)
-            self.con.rollback()
-            self._landing_file.discard()
-            raise
+            self.con.begin()
+            try:
+                result.duplicates, result.collisions = self._classify()
+                result.accepted = staged - result.duplicates - result.collisions
+                self._land(result)
+                self.con.execute(
+                    f"INSERT INTO {BATCHES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        self.batch_id,
+                        self.source_file,
+                        sha256.result(),
+                        self.contract.kind.value,
+                        result.rows_read,
+                        result.accepted,
+                        result.duplicates,
+                        result.collisions,
+                        result.quarantined,
+                        self.started_at,
+                        _utc_now(),
+                    ],
+                )
+                self.con.commit()
+            except BaseException:
+                _abort_pending_result(self.con)
+                self.con.rollback()
+                self._landing_file.discard()
+                raise
         finally:
-            self.con.execute(f"DROP TABLE IF EXISTS {_SUSPECTS}")
+            _abort_pending_result(self.con)
+            self._drop_staging_tables()
         if result.accepted:
             self._landing_file.publish()
-        else:
-            self._landing_file.discard()
         return result
+
+    # -- staging: written batch by batch, outside the transaction, never read by anyone else ----
+
+    def _create_staging_tables(self) -> None:
+        # whatever is staged now is left over from a crashed ingest: the writer lock is ours
+        self.con.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
+        self.con.execute(f"CREATE SCHEMA {STAGING_SCHEMA}")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {self._stage} AS SELECT * FROM {self.contract.table} LIMIT 0"
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {self._quarantine_stage} "
+            "(row_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
+        )
+
+    def _drop_staging_tables(self) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {_SUSPECTS}")
+        self.con.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
 
     # -- per batch ---------------------------------------------------------------------------
 
-    def _check_and_append(self, frame: pl.DataFrame) -> int:
-        """Type, check and hash one batch; quarantine the broken rows, append the good ones."""
+    def _check_and_stage(self, frame: pl.DataFrame) -> int:
+        """Type, check and hash one batch; quarantine the broken rows, stage the good ones."""
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
             checked = self.con.sql(validation_sql(self.contract, _BATCH_VIEW)).pl()
@@ -188,13 +211,11 @@ class FileLanding:
             ROW_NUMBER,
             PAYLOAD_HASH,
         )
-        self.con.register(_GOOD_VIEW, _as_arrow(rows))
+        self.con.register(_GOOD_VIEW, rows.to_arrow())
         try:
-            self.con.execute(f"INSERT INTO {self.contract.table} SELECT * FROM {_GOOD_VIEW}")
+            self.con.execute(f"INSERT INTO {self._stage} SELECT * FROM {_GOOD_VIEW}")
         finally:
             self.con.unregister(_GOOD_VIEW)
-        if rows.height:
-            self._landing_file.write(rows)
         return broken.height
 
     def _scrub(self, good: pl.DataFrame) -> pl.DataFrame:
@@ -256,32 +277,29 @@ class FileLanding:
         self.con.register("_ingest_quarantine", frame)
         try:
             self.con.execute(
-                f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, row_number, reason, raw_record "
-                "FROM _ingest_quarantine",
-                [self.batch_id, _utc_now(), self.source_file, self.contract.kind.value],
+                f"INSERT INTO {self._quarantine_stage} SELECT row_number, reason, raw_record "
+                "FROM _ingest_quarantine"
             )
         finally:
             self.con.unregister("_ingest_quarantine")
 
     # -- per file ----------------------------------------------------------------------------
 
-    def _remove_duplicates_and_collisions(self) -> tuple[int, int]:
-        """Classify the rows of this batch whose key repeats; keep the first, move the rest."""
+    def _classify(self) -> tuple[int, int]:
+        """Find the staged rows whose key repeats in the file or is stored; classify only those."""
         table = self.contract.table
         keys = ", ".join(quote_identifier(key) for key in self.contract.natural_key)
-        batch = sql_literal(self.batch_id)
         kind = sql_literal(self.contract.kind.value)
         self.con.execute(
             f"""
 CREATE OR REPLACE TEMP TABLE {_SUSPECTS} AS
 WITH this_batch AS (
-    SELECT {keys}, {ROW_NUMBER}, {PAYLOAD_HASH} FROM {table} WHERE _batch_id = {batch}
+    SELECT {keys}, {ROW_NUMBER}, {PAYLOAD_HASH} FROM {self._stage}
 ), repeated AS (
     SELECT {keys} FROM this_batch GROUP BY ALL HAVING count(*) > 1
 ), stored AS (
     SELECT {keys}, {PAYLOAD_HASH} AS _stored_hash
-    FROM {table} earlier SEMI JOIN this_batch USING ({keys})
-    WHERE earlier._batch_id <> {batch}
+    FROM {table} SEMI JOIN this_batch USING ({keys})
 ), suspects AS (
     SELECT this_batch.*, stored._stored_hash
     FROM this_batch LEFT JOIN stored USING ({keys})
@@ -314,15 +332,24 @@ FROM ranked
             f" FROM {_SUSPECTS}"
         ).fetchone()
         assert counts is not None
-        duplicates, collisions = int(counts[0]), int(counts[1])
-        if collisions:
+        return int(counts[0]), int(counts[1])
+
+    def _land(self, result: FileResult) -> None:
+        """Inside the file's transaction: accepted rows, collisions, quarantine, landing file."""
+        self.con.execute(
+            f"INSERT INTO {self.contract.table} SELECT * FROM {self._stage} ANTI JOIN "
+            f"(SELECT {ROW_NUMBER} FROM {_SUSPECTS} WHERE _class <> 'accepted') USING "
+            f"({ROW_NUMBER})"
+        )
+        if result.collisions:
             self._record_collisions()
-        if duplicates or collisions:
-            self.con.execute(
-                f"DELETE FROM {table} WHERE _batch_id = {batch} AND {ROW_NUMBER} IN "
-                f"(SELECT {ROW_NUMBER} FROM {_SUSPECTS} WHERE _class <> 'accepted')"
-            )
-        return duplicates, collisions
+        self.con.execute(
+            f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, row_number, reason, raw_record "
+            f"FROM {self._quarantine_stage}",
+            [self.batch_id, self.started_at, self.source_file, self.contract.kind.value],
+        )
+        if result.accepted:
+            self._write_landing_parquet()
 
     def _record_collisions(self) -> None:
         key = ", ".join(
@@ -339,21 +366,14 @@ FROM ranked
 INSERT INTO {COLLISIONS_TABLE}
 SELECT ?, ?, ?, ?, t.{ROW_NUMBER}, to_json(struct_pack({key}))::VARCHAR,
     s._first_payload_hash, t.{PAYLOAD_HASH}, to_json(struct_pack({record}))::VARCHAR
-FROM {self.contract.table} t JOIN {_SUSPECTS} s USING ({ROW_NUMBER})
-WHERE t._batch_id = ? AND s._class = 'collision'
+FROM {self._stage} t JOIN {_SUSPECTS} s USING ({ROW_NUMBER})
+WHERE s._class = 'collision'
 """,
-            [
-                self.batch_id,
-                self.started_at,
-                self.source_file,
-                self.contract.kind.value,
-                self.batch_id,
-            ],
+            [self.batch_id, self.started_at, self.source_file, self.contract.kind.value],
         )
 
-    def _rewrite_landing_parquet(self) -> None:
-        """Duplicates or collisions were removed after streaming: write the kept rows again."""
-        self._landing_file.discard()
+    def _write_landing_parquet(self) -> None:
+        """The accepted rows of this batch, scrubbed, as ``landing/<table>/<batch_id>.parquet``."""
         self._landing_file.directory.mkdir(parents=True, exist_ok=True)
         self.con.execute(
             f"COPY (SELECT * FROM {self.contract.table} WHERE _batch_id = "
@@ -363,33 +383,18 @@ WHERE t._batch_id = ? AND s._class = 'collision'
 
 
 class LandingFile:
-    """``landing/<table>/<batch_id>.parquet``, streamed batch by batch under a hidden temporary
-    name and renamed into place only once the batch has committed."""
+    """``landing/<table>/<batch_id>.parquet``: written under a hidden temporary name, renamed
+    into place only once the batch has committed."""
 
     def __init__(self, directory: Path, batch_id: str) -> None:
         self.directory = directory
         self.tmp = directory / f".{batch_id}.parquet.tmp"
         self.final = directory / f"{batch_id}.parquet"
-        self._writer: pq.ParquetWriter | None = None
-
-    def write(self, rows: pl.DataFrame) -> None:
-        table = rows.to_arrow()
-        if self._writer is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.tmp, table.schema)
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
     def discard(self) -> None:
-        self.close()
         self.tmp.unlink(missing_ok=True)
 
     def publish(self) -> None:
-        self.close()
         os.replace(self.tmp, self.final)
 
 

@@ -191,21 +191,26 @@ class NdjsonSource:
             yield batch
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        """Blocks of about ``block_bytes`` that end at a line end (a longer line grows one)."""
         with open(self.path, "rb") as handle:
-            pending = handle.read(block_bytes)
-            if pending.startswith(b"\xef\xbb\xbf"):
-                pending = pending[3:]
-            while pending:
-                more = handle.read(block_bytes)
-                if not more:
-                    yield pending
+            carry = b""
+            first = True
+            while True:
+                chunk = handle.read(block_bytes)
+                if first and chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]
+                first = False
+                if not chunk:
+                    if carry.strip():
+                        yield carry
                     return
-                cut = more.rfind(b"\n")
+                cut = chunk.rfind(b"\n")
                 if cut < 0:
-                    pending += more
+                    carry += chunk
                     continue
-                yield pending + more[: cut + 1]
-                pending = more[cut + 1 :]
+                block = carry + chunk[: cut + 1]
+                carry = chunk[cut + 1 :]
+                yield block
 
     @staticmethod
     def _parse_lines(block: bytes, fields: Sequence[str], first_row: int) -> RawBatch:

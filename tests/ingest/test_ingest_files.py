@@ -400,3 +400,44 @@ def test_a_json_file_that_is_not_an_array_is_refused(data_dir: DataDir, tmp_path
     (result,) = ingest_paths([path], data_dir).files
     assert result.error is not None
     assert "must hold an array of objects, found a dict" in result.error
+
+
+def test_a_file_that_fails_halfway_leaves_nothing_behind(data_dir: DataDir, tmp_path: Path) -> None:
+    from collections.abc import Iterator, Sequence
+
+    from flowledger.warehouse import open_warehouse
+    from ingest.contracts import load_contracts
+    from ingest.landing import FileLanding
+    from ingest.readers import NdjsonSource, RawBatch
+
+    path = write_ndjson(tmp_path / "runs.ndjson", FLOW_RUNS * 3)
+
+    class BreaksAfterOneBatch(NdjsonSource):
+        def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+            batches = super().batches(fields, batch_rows)
+            yield next(batches)
+            raise OSError("disk went away")
+
+    ingest_paths([], data_dir)  # creates the raw tables
+    with open_warehouse(data_dir) as con:
+        landing = FileLanding(
+            con=con,
+            contract=load_contracts()[RecordKind.FLOW_RUN],
+            source=BreaksAfterOneBatch(path),
+            landing_root=data_dir.landing,
+            pii_key=lambda: b"k",
+            batch_rows=1,
+            progress=lambda message: None,
+        )
+        with pytest.raises(OSError, match="disk went away"):
+            landing.run()
+    for table in ("flow_runs", "quarantine", "ingest_batches", "ingest_collisions"):
+        assert query(data_dir, f"select count(*) from raw.{table}") == [(0,)]
+    assert query(
+        data_dir,
+        "select count(*) from information_schema.schemata where schema_name = 'ingest_staging'",
+    ) == [(0,)]
+    assert not list(data_dir.landing.rglob("*parquet*"))
+    # and the next ingest of the same file lands it whole
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.rows_read, result.accepted, result.duplicates) == (9, 3, 6)
