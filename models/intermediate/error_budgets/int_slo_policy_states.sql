@@ -6,7 +6,8 @@
 --                      or a fresh evaluation when a calendar period starts;
 --   from RECOVERING / AT_RISK → HEALTHY after clear_hours steps without the at-risk condition;
 --   otherwise          AT_RISK when (pace > 1 and remaining < at_risk_remaining) or a ticket alert
---                      fires, where pace = consumed / elapsed fraction of the period.
+--                      fires, where pace = consumed / elapsed fraction of a calendar period, and
+--                      the 1d burn rate for a rolling window (whose elapsed fraction is always 1).
 with recursive series as (
 
     select * from {{ ref('int_slo_series') }}
@@ -29,9 +30,17 @@ conditions as (
         series.budget_remaining,
         series.is_sufficient,
         series.is_ticket_firing,
-        (1.0 - series.budget_remaining) / nullif(series.elapsed_fraction, 0) as pace,
+        case
+            when slos.window_kind = 'calendar'
+                then (1.0 - series.budget_remaining) / nullif(series.elapsed_fraction, 0)
+            else series.burn_rate_1d
+        end as pace,
         coalesce(
-            ((1.0 - series.budget_remaining) / nullif(series.elapsed_fraction, 0) > 1
+            (case
+                when slos.window_kind = 'calendar'
+                    then (1.0 - series.budget_remaining) / nullif(series.elapsed_fraction, 0)
+                else series.burn_rate_1d
+            end > 1
                 and series.budget_remaining < slos.at_risk_remaining)
             or series.is_ticket_firing,
             false

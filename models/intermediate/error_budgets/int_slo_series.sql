@@ -251,6 +251,7 @@ final as (
             as budget_remaining_raw,
         bad_since_window_start,
         total >= min_events as is_sufficient,
+        (bad_1d / nullif(total_1d, 0)) / budget_ratio as burn_rate_1d,
         coalesce(
             (bad_1d / total_1d > 0.10 * period_seconds / 86400 * budget_ratio
                 and bad_2h / total_2h > 0.10 * period_seconds / 86400 * budget_ratio)

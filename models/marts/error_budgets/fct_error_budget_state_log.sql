@@ -38,6 +38,7 @@ final as (
             when state = 'AT_RISK' and is_ticket_firing then 'a ticket burn-rate alert fires'
             when state = 'AT_RISK' then 'pace > 1 with remaining below at_risk_remaining'
             when from_state is null then 'first evaluated step'
+            when from_state = 'INSUFFICIENT_DATA' then 'enough units in the period'
             else 'conditions cleared'
         end as reason
 
