@@ -95,6 +95,7 @@ def ingest_event_log(args: argparse.Namespace, data_dir: DataDir) -> int:
         timestamp=args.timestamp_column,
         resource=args.resource_column,
         lifecycle=args.lifecycle_column,
+        timestamp_format=getattr(args, "timestamp_format", None),
     )
     if args.log_format == "xes" and any(vars(mapping).values()):
         print("flowledger: --*-column options apply to CSV event logs only", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,6 +41,8 @@ class ColumnMapping:
     timestamp: str | None = None
     resource: str | None = None
     lifecycle: str | None = None
+    #: strptime format of the timestamps (e.g. "%d-%m-%Y %H:%M:%S"); default: ISO 8601 / RFC 3339
+    timestamp_format: str | None = None
 
     def resolve(self, header: list[str], path: Path) -> dict[str, str | None]:
         """Role -> column, checking named columns exist and guessing the unnamed ones."""
@@ -86,13 +89,24 @@ def read_csv_log(
             yield LogEvent(
                 case_id=columns[roles["case"]][i],  # type: ignore[index]
                 activity=columns[roles["activity"]][i],  # type: ignore[index]
-                timestamp=columns[roles["timestamp"]][i],  # type: ignore[index]
+                timestamp=_parse(columns[roles["timestamp"]][i], mapping.timestamp_format),  # type: ignore[index]
                 resource=columns[roles["resource"]][i] if roles["resource"] else None,
                 lifecycle=columns[roles["lifecycle"]][i] if roles["lifecycle"] else None,
                 attributes={
                     name: columns[name][i] for name in others if columns[name][i] is not None
                 },
             )
+
+
+def _parse(value: str | None, timestamp_format: str | None) -> str | datetime | None:
+    """The timestamp as written, or parsed with the user's strptime format (kept as written,
+    hence quarantined with the reason, when it does not match)."""
+    if value is None or timestamp_format is None:
+        return value
+    try:
+        return datetime.strptime(value.strip(), timestamp_format)
+    except ValueError:
+        return value
 
 
 def _all_text(path: Path, block_bytes: int) -> dict[str, pa.DataType]:

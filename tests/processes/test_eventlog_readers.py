@@ -106,3 +106,11 @@ def test_xes_memory_does_not_grow_with_the_file(tmp_path: Path):
         assert count > cases
     # ten times the events, about the same peak (one trace at a time)
     assert peaks[1] < peaks[0] * 2, peaks
+
+
+def test_csv_timestamp_format(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,timestamp\nc1,A,30-12-2010 11:02\nc1,B,not a date\n")
+    first, second = read_csv_log(path, ColumnMapping(timestamp_format="%d-%m-%Y %H:%M"))
+    assert utc_text(first.timestamp) == "2010-12-30T11:02:00.000000Z"
+    assert second.timestamp == "not a date"  # left as written: quarantined with the reason
