@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--process", help="process the event log's events belong to")
     for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
         ingest.add_argument(f"--{role}-column", help=f"CSV event log: the {role} column")
+    ingest.add_argument(
+        "--timestamp-format", help='CSV event log: strptime format, e.g. "%%d-%%m-%%Y %%H:%%M"'
+    )
     ingest.set_defaults(handler=_ingest)
 
     build = commands.add_parser("build", help="run the dbt models and publish fresh marts")
