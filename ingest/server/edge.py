@@ -71,8 +71,6 @@ def _to_integer(text: str) -> int | None:
 
 
 def _to_number(text: str) -> float | None:
-    if "_" in text:  # Python reads 1_000 as a number; SQL does not
-        return None
     try:
         number = float(text)
     except ValueError:
@@ -230,10 +228,20 @@ class EdgeChecker:
         return tuple(record[name] for name in self.key_fields)
 
     def spool_line(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> bytes:
-        """The normalised record as one scrubbed NDJSON line (sorted keys)."""
-        line = _dumps(record)
-        if not _PREFILTER.search(line):
-            return line.encode() + b"\n"
+        """The normalised record as one scrubbed NDJSON line (sorted keys).
+
+        Object fields (a CloudEvent's ``data``) are written as JSON *text*: the NDJSON reader
+        passes text through unchanged, where re-rendering a nested object would lose the
+        escaping of backslashes.
+        """
+        if _PREFILTER.search(_dumps(record)):
+            record = self._scrubbed(record, pii_key)
+        for name in self._objects:
+            if record[name] is not None:
+                record = {**record, name: _dumps(record[name])}
+        return _dumps(record).encode() + b"\n"
+
+    def _scrubbed(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> dict[str, Any]:
         scrubbed = dict(record)
         for name, value in record.items():
             if value is None:
@@ -244,7 +252,7 @@ class EdgeChecker:
                 # every text field: a secret is never a legitimate id or name
                 value = scrub_secrets(value)
                 scrubbed[name] = mask_card_numbers(value) if name in self._free_text else value
-        return _dumps(scrubbed).encode() + b"\n"
+        return scrubbed
 
 
 def _dumps(value: Any) -> str:
