@@ -13,7 +13,6 @@ splitting alone.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -517,10 +516,6 @@ class LineageGraph:
             (dict(up_edges), {k: frozenset(v) for k, v in up_nodes.items()}),
             (dict(down_edges), {k: frozenset(v) for k, v in down_nodes.items()}),
         )
-        # The graph is long-lived: keep the cyclic collector from re-scanning its ~10^5 objects
-        # on every trace (a full collection during a trace costs more than the trace itself).
-        gc.collect()
-        gc.freeze()
         return self._compiled
 
     def _fast_trace(self, start: FieldKey, depth: int, downstream: bool) -> TraceEdges:
