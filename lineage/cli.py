@@ -36,6 +36,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     who.add_argument("--json", action="store_true", help="print JSON")
     who.set_defaults(handler=_who_wrote)
 
+    runs = sub.add_parser(
+        "ingest-runs",
+        help="land the finished OpenLineage runs (COMPLETE/FAIL/ABORT) as flow runs in the warehouse",
+    )
+    runs.set_defaults(handler=_ingest_runs)
+
     export = sub.add_parser("export", help="an audit pack of the whole lineage graph")
     export.add_argument("--format", choices=["json", "csv", "html"], default="json")
     export.add_argument("--out", help="file to write (default: standard output)")
@@ -100,3 +106,14 @@ def _export(args: argparse.Namespace, data_dir: DataDir) -> int:
     else:
         sys.stdout.write(payload)
     return EXIT_OK
+
+
+def _ingest_runs(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from lineage.runs import ingest_run_events
+
+    summary = ingest_run_events(data_dir.ensure())
+    if summary is None:
+        print("no finished OpenLineage runs in the lineage store")
+        return EXIT_OK
+    print(summary.format())
+    return EXIT_FAILED if summary.failed_files else EXIT_OK
