@@ -49,8 +49,14 @@ version_cases as (
         count(*) as cases,
         sum(case when cases.is_first_pass then 0 else 1 end) as cases_with_rework,
         count(cases.cycle_time_seconds) as cases_completed,
-        avg(cases.cycle_time_seconds) as cycle_time_mean_seconds,
-        var_samp(cases.cycle_time_seconds) as cycle_time_variance
+        {{ exact_avg('cases.cycle_time_seconds') }} as cycle_time_mean_seconds,
+        -- sample variance from exact decimal sums (a rebuild gives the same bits)
+        (
+            cast(sum(cast(cases.cycle_time_seconds as decimal(38, 3)) * cast(cases.cycle_time_seconds as decimal(38, 3))) as double)
+            - cast(sum(cast(cases.cycle_time_seconds as decimal(38, 6))) as double)
+                * cast(sum(cast(cases.cycle_time_seconds as decimal(38, 6))) as double)
+                / nullif(count(cases.cycle_time_seconds), 0)
+        ) / nullif(count(cases.cycle_time_seconds) - 1, 0) as cycle_time_variance
 
     from first_runs
     inner join cases
