@@ -16,6 +16,7 @@ whatever spelling the client used, as the warehouse's ``_payload_hash`` is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -24,6 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
 from ingest.readers import value_as_text
@@ -36,12 +40,11 @@ from ingest.scrub import (
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 
 _QUOTED_VALUE_CHARS = 80
+_BLANK_START = " \t\r\n"
 _INTEGER = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 _INT64 = (-(2**63), 2**63 - 1)
-#: One regular expression over a whole spooled line: anything the scrubber might change.
-_PREFILTER = re.compile(EVENT_DATA_PREFILTER)
 #: Nesting deeper than this inside a record is refused (JSON bombs, recursion limits).
 MAX_DEPTH = 64
 
@@ -57,6 +60,8 @@ def _quoted(text: str) -> str:
 
 def _present(value: Any) -> str | None:
     """The text form the file path sees, ``None`` when absent, empty or blank."""
+    if value.__class__ is str and value and value[0] not in " \t\r\n":
+        return value
     text = value_as_text(value)
     if text is None or text == "" or (text[0] in " \t\r\n" and not text.strip()):
         return None
@@ -82,6 +87,7 @@ def _to_boolean(text: str) -> bool | None:
     return _BOOLEANS.get(text.strip().lower())
 
 
+@functools.lru_cache(maxsize=8192)
 def _to_timestamp(text: str) -> str | None:
     if not _RFC3339.match(text):
         return None
@@ -91,7 +97,7 @@ def _to_timestamp(text: str) -> str | None:
         return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def _to_object(value: Any, text: str) -> dict[str, Any] | None:
@@ -122,6 +128,20 @@ class _FieldCheck:
     prop: Property
     pattern: re.Pattern[str] | None
 
+    @property
+    def plain_string(self) -> bool:
+        return self._plain
+
+    def __post_init__(self) -> None:
+        prop = self.prop
+        plain = (
+            prop.logical_type is LogicalType.STRING
+            and prop.valid_values is None
+            and prop.pattern is None
+            and prop.minimum is None
+        )
+        object.__setattr__(self, "_plain", plain)
+
     def typed(self, value: Any, text: str) -> Any:
         match self.prop.logical_type:
             case LogicalType.STRING:
@@ -149,6 +169,8 @@ class _FieldCheck:
                     raise NotChecked(f"{prop.name}: missing (required)")
                 return None
             value, text = default, default
+        if self.plain_string:
+            return text
         typed = self.typed(value, text)
         if typed is None:
             raise NotChecked(f"{prop.name}: {_quoted(text)} {_TYPE_PROBLEMS[prop.logical_type]}")
@@ -199,6 +221,15 @@ class EdgeChecker:
             _FieldCheck(prop, re.compile(prop.pattern) if prop.pattern else None)
             for prop in contract.properties
         )
+        self._plan = tuple(
+            (
+                field.prop.name,
+                field.plain_string,
+                not field.prop.required and field.prop.name not in DEFAULT_VALUES,
+                field,
+            )
+            for field in self.fields
+        )
         self.key_fields = contract.natural_key
         self._free_text = tuple(p.name for p in contract.properties if p.scrub_secrets)
         self._objects = tuple(
@@ -209,9 +240,17 @@ class EdgeChecker:
         """``(normalised record, None)`` when it keeps the contract, else ``(None, reason)``."""
         reasons: list[str] = []
         typed: dict[str, Any] = {}
-        for field in self.fields:
+        get = record.get
+        for name, fast_text, fast_null, field in self._plan:
+            value = get(name)
+            if value is None and fast_null:
+                typed[name] = None
+                continue
+            if fast_text and value.__class__ is str and value and value[0] not in _BLANK_START:
+                typed[name] = value
+                continue
             try:
-                typed[field.prop.name] = field.check(record.get(field.prop.name))
+                typed[name] = field.check(value)
             except NotChecked as problem:
                 reasons.append(str(problem))
         if reasons:
@@ -227,19 +266,32 @@ class EdgeChecker:
     def natural_key(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(record[name] for name in self.key_fields)
 
-    def spool_line(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> bytes:
-        """The normalised record as one scrubbed NDJSON line (sorted keys).
+    def spool_lines(
+        self, records: list[dict[str, Any]], pii_key: Callable[[], bytes]
+    ) -> list[bytes]:
+        """The normalised records as scrubbed NDJSON lines (sorted keys).
 
-        Object fields (a CloudEvent's ``data``) are written as JSON *text*: the NDJSON reader
-        passes text through unchanged, where re-rendering a nested object would lose the
-        escaping of backslashes.
+        The scrubber's prefilter runs once over all records (polars, Rust regex); only the
+        records it flags go through the exact Python scrubber. Object fields (a CloudEvent's
+        ``data``) are written as JSON *text*: the NDJSON reader passes text through unchanged,
+        where re-rendering a nested object would lose the escaping of backslashes.
         """
-        if _PREFILTER.search(_dumps(record)):
-            record = self._scrubbed(record, pii_key)
-        for name in self._objects:
-            if record[name] is not None:
-                record = {**record, name: _dumps(record[name])}
-        return _dumps(record).encode() + b"\n"
+        probes = [orjson.dumps(record).decode() for record in records]
+        flagged = pl.Series(probes, dtype=pl.String).str.contains(EVENT_DATA_PREFILTER)
+        lines = []
+        for record, hit in zip(records, flagged.to_list(), strict=True):
+            if hit:
+                record = self._scrubbed(record, pii_key)
+            if self._objects:
+                record = dict(record)
+                for name in self._objects:
+                    if record[name] is not None:
+                        record[name] = _dumps(record[name])
+            lines.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+        return lines
+
+    def spool_line(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> bytes:
+        return self.spool_lines([record], pii_key)[0]
 
     def _scrubbed(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> dict[str, Any]:
         scrubbed = dict(record)
@@ -256,7 +308,7 @@ class EdgeChecker:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def line_hash(line: bytes) -> bytes:

@@ -8,12 +8,13 @@ listed in the answer with its index, the others go on to the contract check.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
+
+import orjson
 
 from ingest.contracts import RecordKind
 from ingest.readers import detect_kind
@@ -67,21 +68,19 @@ def media_type(content_type: str | None) -> str:
 
 def decode_json(body: bytes, what: str = "the body") -> Any:
     """JSON from UTF-8 bytes, or :class:`ClientError` 400 saying where it broke."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
     try:
-        text = body.decode("utf-8-sig" if body.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError as error:
-        raise ClientError(
-            400, f"{what} is not valid UTF-8 (byte {error.start}): send UTF-8 encoded JSON"
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        if "utf-8" in str(error).lower():
+            raise ClientError(400, f"{what} is not valid UTF-8: send UTF-8 encoded JSON") from None
+        if "recursion" in str(error).lower():
+            raise ClientError(400, f"{what} nests too deeply to read") from None
         raise ClientError(
             400,
             f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
         ) from None
-    except RecursionError:
-        raise ClientError(400, f"{what} nests too deeply to read") from None
 
 
 def _is_json_type(content_type: str) -> bool:

@@ -108,6 +108,7 @@ class Intake:
         prepared = Prepared(request_id)
         received_at = datetime.now(UTC).isoformat()
         in_request: dict[tuple[Any, ...], bytes] = {}
+        checked: dict[RecordKind, list[tuple[Item, dict[str, Any]]]] = {}
         for item in items:
             reason = item.problem
             normalised = None
@@ -118,37 +119,57 @@ class Intake:
                     reason = "the record nests too deeply to check"
             if normalised is None:
                 self._reject(prepared, item, reason or "no record", received_at)
-                continue
-            checker = self.checkers[item.kind]
-            line = checker.spool_line(normalised, self.pii_key)
-            if len(line) > self.max_record_bytes:
-                reason = (
-                    f"the record is {len(line):,} bytes once encoded, above the limit of "
-                    f"{self.max_record_bytes:,}"
-                )
-                self._reject(prepared, item, reason, received_at)
-                continue
-            key = (item.kind.value, *checker.natural_key(normalised))
-            digest = line_hash(line)
-            outcome = self.index.classify(key, digest)
-            earlier = in_request.get(key)
-            if earlier is not None:
-                outcome = "duplicate" if earlier == digest else "collision"
-            if outcome == "duplicate":
-                prepared.duplicates += 1
-                prepared.count(item.kind, "duplicate")
-                continue
-            in_request.setdefault(key, digest)
-            prepared.write.add(item.kind.value, line)
-            if outcome == "collision":
-                prepared.collisions += 1
-                prepared.count(item.kind, "collision")
-                prepared.keys.append((key, digest, True))
             else:
-                prepared.accepted += 1
-                prepared.count(item.kind, "accepted")
-                prepared.keys.append((key, digest, False))
+                checked.setdefault(item.kind, []).append((item, normalised))
+        for kind, pairs in checked.items():
+            checker = self.checkers[kind]
+            try:
+                lines = checker.spool_lines([record for _, record in pairs], self.pii_key)
+            except (TypeError, ValueError, RecursionError) as error:
+                for item, _ in pairs:
+                    self._reject(prepared, item, f"cannot be encoded: {error}", received_at)
+                continue
+            for (item, normalised), line in zip(pairs, lines, strict=True):
+                self._classify(prepared, item, normalised, line, in_request, received_at)
         return prepared
+
+    def _classify(
+        self,
+        prepared: Prepared,
+        item: Item,
+        normalised: dict[str, Any],
+        line: bytes,
+        in_request: dict[tuple[Any, ...], bytes],
+        received_at: str,
+    ) -> None:
+        checker = self.checkers[item.kind]
+        if len(line) > self.max_record_bytes:
+            reason = (
+                f"the record is {len(line):,} bytes once encoded, above the limit of "
+                f"{self.max_record_bytes:,}"
+            )
+            self._reject(prepared, item, reason, received_at)
+            return
+        key = (item.kind.value, *checker.natural_key(normalised))
+        digest = line_hash(line)
+        outcome = self.index.classify(key, digest)
+        earlier = in_request.get(key)
+        if earlier is not None:
+            outcome = "duplicate" if earlier == digest else "collision"
+        if outcome == "duplicate":
+            prepared.duplicates += 1
+            prepared.count(item.kind, "duplicate")
+            return
+        in_request.setdefault(key, digest)
+        prepared.write.add(item.kind.value, line)
+        if outcome == "collision":
+            prepared.collisions += 1
+            prepared.count(item.kind, "collision")
+            prepared.keys.append((key, digest, True))
+        else:
+            prepared.accepted += 1
+            prepared.count(item.kind, "accepted")
+            prepared.keys.append((key, digest, False))
 
     def _reject(self, prepared: Prepared, item: Item, reason: str, received_at: str) -> None:
         reason = scrub_reason(reason)
