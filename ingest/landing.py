@@ -211,7 +211,7 @@ class FileLanding:
             ROW_NUMBER,
             PAYLOAD_HASH,
         )
-        self.con.register(_GOOD_VIEW, rows.to_arrow())
+        self.con.register(_GOOD_VIEW, _as_arrow(rows))
         try:
             self.con.execute(f"INSERT INTO {self._stage} SELECT * FROM {_GOOD_VIEW}")
         finally:
