@@ -11,11 +11,11 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: demo test bootstrap browser lint clean
+.PHONY: demo test bootstrap browser spark-runtime lint clean
 demo: bootstrap
 	$(VENV)/bin/flowledger demo $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
 
-test: bootstrap browser
+test: bootstrap browser spark-runtime
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bootstrap: $(VENV)/.bootstrapped
@@ -28,6 +28,10 @@ $(VENV)/.bootstrapped: pyproject.toml uv.lock
 
 browser:
 	@bash scripts/install-browser.sh
+
+# Java 17 for pyspark (tests/scale); pyspark + dbt-spark come with the `spark` dependency group.
+spark-runtime:
+	@bash scripts/install-spark.sh
 
 lint: bootstrap
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
