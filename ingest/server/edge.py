@@ -161,6 +161,8 @@ class _FieldCheck:
     def check(self, value: Any) -> Any:
         """The typed value (``None`` when absent); raises :class:`NotChecked` with the reason."""
         prop = self.prop
+        if value.__class__ is dict and prop.logical_type is LogicalType.OBJECT:
+            return value  # an object is present and is an object: no text form needed
         text = _present(value)
         if text is None:
             default = DEFAULT_VALUES.get(prop.name)
