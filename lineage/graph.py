@@ -250,6 +250,13 @@ class LineageGraph:
         dialect = _sqlglot_dialect(str(sql_facet.get("dialect") or ""))
         try:
             query = analyze_query(str(sql_facet["query"]), schema, dialect=dialect)
+            if query.unresolved:
+                # what no event told (a seed's columns behind `select *`): the file's catalog
+                catalog = _duckdb_catalog(dataset.namespace)
+                if catalog:
+                    query = analyze_query(
+                        str(sql_facet["query"]), {**catalog, **schema}, dialect=dialect
+                    )
         except (SqlLineageError, Exception):  # noqa: BLE001 - a parser gap must not refuse an event
             return
         dataset.derived_columns = query.columns
@@ -581,6 +588,45 @@ class LineageGraph:
                 if full == target or full.endswith("." + target):
                     matches.append(FieldKey(namespace, name, field_name))
         return sorted(set(matches))
+
+
+_CATALOGS: dict[tuple[str, float], dict[str, list[str]]] = {}
+
+
+def _duckdb_catalog(namespace: str) -> dict[str, list[str]]:
+    """Columns of every table in a ``duckdb://<path>`` namespace's file (``db.schema.table`` →
+    names), read-only; empty when the file is missing or another process holds it."""
+    import os
+
+    if not namespace.startswith("duckdb://"):
+        return {}
+    path = namespace.removeprefix("duckdb://")
+    try:
+        stamp = os.path.getmtime(path)
+    except OSError:
+        return {}
+    cached = _CATALOGS.get((path, stamp))
+    if cached is not None:
+        return cached
+    import duckdb
+
+    try:
+        con = duckdb.connect(path, read_only=True)
+        try:
+            rows = con.execute(
+                "select table_catalog, table_schema, table_name, column_name "
+                "from information_schema.columns order by 1, 2, 3, ordinal_position"
+            ).fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return {}
+    catalog: dict[str, list[str]] = {}
+    for db, schema, table, column in rows:
+        catalog.setdefault(f"{db}.{schema}.{table}".lower(), []).append(column)
+    _CATALOGS.clear()
+    _CATALOGS[(path, stamp)] = catalog
+    return catalog
 
 
 def _needs_parsing(facet: Any) -> bool:

@@ -118,6 +118,12 @@ def analyze_query(
         raise SqlLineageError("the SQL has no SELECT scope")
     tracer = _Tracer(dialect, default_db, default_schema, column_values or {})
     columns = _output_names(root)
+    if "*" in columns:
+        notes.append(
+            "a `*` could not be expanded: the columns of its relation are unknown "
+            "(give the input's schema)"
+        )
+        columns = [name for name in columns if name != "*"]
     fields = {name: _merged(tracer.column_edges(root, name)) for name in columns}
     dataset = _merged(tracer.row_edges(root))
     return QueryLineage(
