@@ -99,3 +99,14 @@ def test_case_timeline_says_when_the_case_does_not_exist(home):
     app.query_params["case"] = "gen_xes:nope"
     app.run()
     assert "No case 'gen_xes:nope'" in app.warning[0].value
+
+
+@pytest.mark.parametrize("page", ["process.py", "case_timeline.py"])
+def test_pages_before_the_first_build_say_what_to_do(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(tmp_path))
+    st.cache_data.clear()
+    app = AppTest.from_file(str(PAGES / page), default_timeout=60)
+    app.query_params["case"] = "p:1"
+    app.run()
+    assert not app.exception
+    assert "flowledger build" in app.info[0].value
