@@ -119,10 +119,17 @@ def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """
     from flowledger.budgets.cli import register as register_budgets
     from flowledger.processes.cli import register as register_processes
+    from flowledger.retention import register as register_retention
     from flowledger.service import register as register_service
     from lineage.cli import register as register_lineage
 
-    return [register_lineage, register_processes, register_budgets, register_service]
+    return [
+        register_lineage,
+        register_processes,
+        register_budgets,
+        register_service,
+        register_retention,
+    ]
 
 
 def _add_generate_options(parser: argparse.ArgumentParser) -> None:
