@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +186,14 @@ def _serve(args: argparse.Namespace, data_dir: DataDir) -> int:
     return run_receiver(args, data_dir)
 
 
+class _Stopped(Exception):
+    """SIGTERM arrived (re-raised by uvicorn after its shutdown)."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped()
+
+
 def _up(args: argparse.Namespace, data_dir: DataDir) -> int:
     """Receiver and builder in this process, the dashboard as a child; Ctrl-C stops all."""
     data_dir.ensure()
@@ -211,8 +220,13 @@ def _up(args: argparse.Namespace, data_dir: DataDir) -> int:
         "(Ctrl-C stops all)",
         flush=True,
     )
+    # uvicorn re-raises the SIGTERM it caught once it has shut down: turn it into an exception
+    # here so the dashboard is stopped too.
+    signal.signal(signal.SIGTERM, _raise_stopped)
     try:
         code = run_receiver(args, data_dir)
+    except _Stopped:
+        code = EXIT_OK
     finally:
         if dashboard.poll() is None:
             dashboard.terminate()
