@@ -184,6 +184,8 @@ class NdjsonSource:
         for block in self._blocks(max(batch_rows * _BYTES_PER_ROW, 4096)):
             try:
                 frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
+                if b"\\" in block:
+                    frame = _reencode_nested_with_escapes(frame, block, fields)
                 batch = RawBatch(_with_row_numbers(frame, next_row))
             except Exception:  # polars refuses the whole block: sort it out line by line
                 batch = self._parse_lines(block, fields, next_row)
@@ -236,6 +238,37 @@ class NdjsonSource:
                     rejected.append(RejectedRow(row, f"line is a JSON {kind}, not an object", text))
             row += 1
         return RawBatch(frame_from_records(records, numbers, fields), rejected)
+
+
+def _reencode_nested_with_escapes(
+    frame: pl.DataFrame, block: bytes, fields: Sequence[str]
+) -> pl.DataFrame:
+    """Re-encode nested values of lines that hold a backslash with a real JSON encoder.
+
+    polars renders an object or array read into a String column with its strings unescaped, so
+    a value such as ``"C:\\temp"`` or ``"\\n"`` inside a CloudEvent's ``data`` would become
+    invalid JSON text. Only lines with a backslash can be affected; they are decoded again here.
+    """
+    lines = [line for line in block.split(b"\n") if line.strip()]
+    if len(lines) != frame.height:
+        raise ValueError("block lines and parsed rows differ")  # the caller re-reads line by line
+    wanted = set(fields)
+    fixes: dict[str, dict[int, str]] = {}
+    for index, line in enumerate(lines):
+        if b"\\" not in line:
+            continue
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            continue
+        for name, value in record.items():
+            if name in wanted and isinstance(value, dict | list):
+                fixes.setdefault(name, {})[index] = value_as_text(value)
+    for name, cells in fixes.items():
+        values = frame.get_column(name).to_list()
+        for index, text in cells.items():
+            values[index] = text
+        frame = frame.with_columns(pl.Series(name, values, dtype=pl.String))
+    return frame
 
 
 class JsonArraySource:

@@ -441,3 +441,33 @@ def test_a_file_that_fails_halfway_leaves_nothing_behind(data_dir: DataDir, tmp_
     # and the next ingest of the same file lands it whole
     (result,) = ingest_paths([path], data_dir).files
     assert (result.rows_read, result.accepted, result.duplicates) == (9, 3, 6)
+
+
+def test_event_data_with_escapes_and_mixed_types_lands_unchanged(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Backslashes, escaped quotes, newlines and mixed-type arrays inside ``data`` survive as-is."""
+    data = {
+        "order_id": "O-1",
+        "note": 'path C:\\temp \\x00 said "hi"\nnext line',
+        "nested": {"items": [1, 2.5, {"b": "\\n"}, None, True]},
+    }
+    plain = {"order_id": "O-2", "amount": 12}
+    events = [
+        {
+            "specversion": "1.0",
+            "id": f"e{i}",
+            "source": "/s",
+            "type": "com.acme.x.y",
+            "time": "2026-08-01T00:00:00Z",
+            "data": d,
+        }
+        for i, d in enumerate([data, plain])
+    ]
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    summary = ingest_paths([path], data_dir)
+    assert (summary.accepted, summary.quarantined) == (2, 0)
+    stored = dict(query(data_dir, "select id, data from raw.business_events"))
+    assert json.loads(stored["e0"]) == data
+    assert json.loads(stored["e1"]) == plain
