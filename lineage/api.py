@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -66,6 +67,15 @@ def _error(status: int, message: str) -> JSONResponse:
 def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) -> list[BaseRoute]:
     store = LineageStore(data_dir)
     state = {"synced": False}
+    # Reads walk the graph while a refresh may add events to it: one at a time.
+    lock = threading.RLock()
+
+    def locked(fn):
+        def run():
+            with lock:
+                return fn()
+
+        return run
 
     def graph():
         if not state["synced"]:
@@ -131,7 +141,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
     async def get_lineage(request: Request) -> Response:
         depth = _int(request, "depth", 20)
         result = await asyncio.to_thread(
-            lambda: lineage(graph(), request.query_params.get("nodeId", ""), depth)
+            locked(lambda: lineage(graph(), request.query_params.get("nodeId", ""), depth))
         )
         return JSONResponse(result)
 
@@ -140,8 +150,10 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
         downstream = _bool(request, "withDownstream")
         as_of = request.query_params.get("asOf")
         result = await asyncio.to_thread(
-            lambda: column_lineage(
-                graph(), request.query_params.get("nodeId", ""), depth, downstream, as_of
+            locked(
+                lambda: column_lineage(
+                    graph(), request.query_params.get("nodeId", ""), depth, downstream, as_of
+                )
             )
         )
         return JSONResponse(result)
@@ -152,69 +164,77 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
             raise BadRequest("column is required: MODEL.COLUMN, e.g. fct_cases.cycle_time_seconds")
 
         def answer() -> dict[str, Any]:
-            current = graph()
-            return trace(
-                current,
-                resolve_column(current, column),
-                downstream=_bool(request, "downstream"),
-                depth=_int(request, "depth", 20),
-                as_of=request.query_params.get("asOf"),
-            ).to_dict()
+            with lock:
+                current = graph()
+                return trace(
+                    current,
+                    resolve_column(current, column),
+                    downstream=_bool(request, "downstream"),
+                    depth=_int(request, "depth", 20),
+                    as_of=request.query_params.get("asOf"),
+                ).to_dict()
 
-        return JSONResponse(await asyncio.to_thread(answer))
+        return JSONResponse(await asyncio.to_thread(locked(answer)))
 
     async def namespaces(request: Request) -> Response:
-        current = graph()
-        names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
-        items = [{"name": n, "ownerName": None, "description": None} for n in names]
-        return JSONResponse({"namespaces": _page(request, items)})
+        with lock:
+            current = graph()
+            names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
+            items = [{"name": n, "ownerName": None, "description": None} for n in names]
+            return JSONResponse({"namespaces": _page(request, items)})
 
     async def datasets(request: Request) -> Response:
         ns = request.path_params["namespace"]
-        current = graph()
-        keys = sorted(k for k in current.datasets if k[0] == ns)
-        items = [dataset_data(current, k) for k in keys]
-        return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
+        with lock:
+            current = graph()
+            keys = sorted(k for k in current.datasets if k[0] == ns)
+            items = [dataset_data(current, k) for k in keys]
+            return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
 
     async def dataset(request: Request) -> Response:
         key = (request.path_params["namespace"], request.path_params["name"])
-        current = graph()
-        if key not in current.datasets:
-            raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
-        return JSONResponse(dataset_data(current, key))
+        with lock:
+            current = graph()
+            if key not in current.datasets:
+                raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
+            return JSONResponse(dataset_data(current, key))
 
     async def jobs(request: Request) -> Response:
         ns = request.path_params["namespace"]
-        current = graph()
-        items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
-        return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
+        with lock:
+            current = graph()
+            items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
+            return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
 
     async def job(request: Request) -> Response:
         key = (request.path_params["namespace"], request.path_params["name"])
-        current = graph()
-        if key not in current.jobs:
-            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
-        return JSONResponse(job_data(current, key))
+        with lock:
+            current = graph()
+            if key not in current.jobs:
+                raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+            return JSONResponse(job_data(current, key))
 
     async def job_runs(request: Request) -> Response:
         key = (request.path_params["namespace"], request.path_params["name"])
-        current = graph()
-        if key not in current.jobs:
-            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
-        runs = sorted(
-            (r for r in current.runs.values() if r.job == key),
-            key=lambda r: r.created_at,
-            reverse=True,
-        )
-        items = [run_data(current, r.run_id) for r in runs]
-        return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
+        with lock:
+            current = graph()
+            if key not in current.jobs:
+                raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+            runs = sorted(
+                (r for r in current.runs.values() if r.job == key),
+                key=lambda r: r.created_at,
+                reverse=True,
+            )
+            items = [run_data(current, r.run_id) for r in runs]
+            return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
 
     async def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        current = graph()
-        if run_id not in current.runs:
-            raise NodeNotFound(f"no run {run_id!r}")
-        return JSONResponse(run_data(current, run_id))
+        with lock:
+            current = graph()
+            if run_id not in current.runs:
+                raise NodeNotFound(f"no run {run_id!r}")
+            return JSONResponse(run_data(current, run_id))
 
     async def raw_events(request: Request) -> Response:
         before = request.query_params.get("before")
