@@ -25,7 +25,8 @@ steps_per_run as (
         sum(attempts) as step_attempts,
         sum(failed_attempts) as step_failures,
         sum(retry_attempts) as step_retries,
-        sum(dead_lettered_attempts) as dead_letters
+        sum(dead_lettered_attempts) as dead_letters,
+        max(last_ingested_at) as steps_last_ingested_at
 
     from step_executions
     group by run_key
@@ -93,7 +94,13 @@ final as (
             and first_deliveries.first_input_digest_of_key is not null
             and first_deliveries.first_input_digest_of_key <> runs.input_digest,
             false
-        ) as is_idempotency_collision
+        ) as is_idempotency_collision,
+        -- When ingest last landed a row of this run attempt or of one of its steps: incremental
+        -- marts recompute what changed after their newest last_ingested_at.
+        greatest(
+            coalesce(runs.ingested_at, steps_per_run.steps_last_ingested_at),
+            coalesce(steps_per_run.steps_last_ingested_at, runs.ingested_at)
+        ) as last_ingested_at
 
     from runs
     left join steps_per_run

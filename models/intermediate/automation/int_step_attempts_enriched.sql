@@ -37,7 +37,9 @@ attempts_with_flow as (
         step_attempts.ended_at,
         step_attempts.error_type,
         step_attempts.is_dead_lettered,
-        runs.started_at as run_started_at
+        runs.started_at as run_started_at,
+        step_attempts.ingested_at,
+        runs.ingested_at as run_ingested_at
 
     from step_attempts
     left join runs

@@ -21,7 +21,8 @@ rolled_up as (
         sum(case when is_failed_attempt then 1 else 0 end) as failed_attempts,
         sum(case when is_retry_attempt then 1 else 0 end) as retry_attempts,
         sum(case when is_dead_lettered then 1 else 0 end) as dead_lettered_attempts,
-        max(case when is_final_attempt then execution_final_status end) as final_status
+        max(case when is_final_attempt then execution_final_status end) as final_status,
+        max(ingested_at) as last_ingested_at
 
     from step_attempts
     group by step_execution_key, run_key, step_id, flow_id, flow_name
@@ -45,7 +46,8 @@ final as (
         cast(dead_lettered_attempts as bigint) as dead_lettered_attempts,
         final_status,
         final_status in ('failed', 'timed_out') as is_failed,
-        dead_lettered_attempts > 0 as has_dead_letter
+        dead_lettered_attempts > 0 as has_dead_letter,
+        last_ingested_at
 
     from rolled_up
 

@@ -1,13 +1,88 @@
 -- One row per flow and UTC hour that has a run start or a queue-depth sample: runs, failures,
 -- end-to-end latency, step retries and dead letters (of the runs started that hour), queue
 -- depth, duplicate deliveries and idempotency collisions.
-with runs as (
+-- Incremental (DuckDB): a build recomputes whole hours: those of the runs (with their steps) and
+-- queue samples that got a row since the newest last_ingested_at here, and of the runs sharing
+-- their flow and idempotency key; never an hour before the retention cut-off (`flowledger purge`).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='hour',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook=["{{ refresh_latest_flow_names(this) }}"],
+) }}
+
+with all_runs as (
 
     select
         *,
         {{ dbt.date_trunc('hour', 'started_at') }} as hour
 
     from {{ ref('int_flow_runs_enriched') }}
+
+),
+
+all_queue_samples as (
+
+    select
+        *,
+        {{ dbt.date_trunc('hour', 'sampled_at') }} as hour
+
+    from {{ ref('stg_flowledger__queue_depth_samples') }}
+    where flow_id is not null
+
+),
+
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+
+changed_runs as (
+
+    select all_runs.flow_id, all_runs.idempotency_key, all_runs.hour
+    from all_runs
+    cross join watermark
+    where watermark.built_through is null
+        or all_runs.last_ingested_at > watermark.built_through
+
+),
+
+affected_hours as (
+
+    select hour from changed_runs
+    union
+    select all_runs.hour
+    from all_runs
+    inner join changed_runs
+        on all_runs.flow_id = changed_runs.flow_id
+        and all_runs.idempotency_key = changed_runs.idempotency_key
+    union
+    select all_queue_samples.hour
+    from all_queue_samples
+    cross join watermark
+    where watermark.built_through is null
+        or all_queue_samples.ingested_at > watermark.built_through
+
+),
+
+recomputed_hours as (
+
+    select hour from affected_hours
+    where {{ retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) }} is null
+        or hour >= {{ retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) }}
+
+),
+{% endif %}
+
+runs as (
+
+    select * from all_runs
+    {% if is_incremental() %}
+    where hour in (select hour from recomputed_hours)
+    {% endif %}
 
 ),
 
@@ -19,17 +94,18 @@ step_executions as (
 
     from {{ ref('int_step_executions_rolled_up') }}
     where run_started_at is not null
+    {% if is_incremental() %}
+        and {{ dbt.date_trunc('hour', 'run_started_at') }} in (select hour from recomputed_hours)
+    {% endif %}
 
 ),
 
 queue_samples as (
 
-    select
-        *,
-        {{ dbt.date_trunc('hour', 'sampled_at') }} as hour
-
-    from {{ ref('stg_flowledger__queue_depth_samples') }}
-    where flow_id is not null
+    select * from all_queue_samples
+    {% if is_incremental() %}
+    where hour in (select hour from recomputed_hours)
+    {% endif %}
 
 ),
 
@@ -50,7 +126,8 @@ run_hours as (
         {{ percentile_cont('end_to_end_ms', 0.95) }} as latency_p95_ms,
         sum(step_retries) as step_retries,
         sum(case when is_duplicate_delivery then 1 else 0 end) as duplicate_deliveries,
-        sum(case when is_idempotency_collision then 1 else 0 end) as idempotency_collisions
+        sum(case when is_idempotency_collision then 1 else 0 end) as idempotency_collisions,
+        max(last_ingested_at) as last_ingested_at
 
     from runs
     group by flow_id, hour
@@ -76,7 +153,8 @@ queue_hours as (
         flow_id,
         hour,
         avg(queue_depth) as queue_depth_avg,
-        max(queue_depth) as queue_depth_max
+        max(queue_depth) as queue_depth_max,
+        max(ingested_at) as last_ingested_at
 
     from queue_samples
     group by flow_id, hour
@@ -110,7 +188,11 @@ final as (
         cast(queue_hours.queue_depth_avg as double) as queue_depth_avg,
         cast(queue_hours.queue_depth_max as bigint) as queue_depth_max,
         cast(coalesce(run_hours.duplicate_deliveries, 0) as bigint) as duplicate_deliveries,
-        cast(coalesce(run_hours.idempotency_collisions, 0) as bigint) as idempotency_collisions
+        cast(coalesce(run_hours.idempotency_collisions, 0) as bigint) as idempotency_collisions,
+        greatest(
+            coalesce(run_hours.last_ingested_at, queue_hours.last_ingested_at),
+            coalesce(queue_hours.last_ingested_at, run_hours.last_ingested_at)
+        ) as last_ingested_at
 
     from flow_hours
     left join flows

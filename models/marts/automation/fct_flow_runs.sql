@@ -1,9 +1,50 @@
 -- One row per flow run attempt: outcome, durations, step roll-up and idempotency flags.
+-- Incremental (DuckDB): a build recomputes the run attempts that got a row (the run or one of its
+-- steps) since the newest last_ingested_at here, and every run sharing their flow and
+-- idempotency key (a late first delivery changes the others' duplicate flags). On Spark the model
+-- is a table rebuilt whole (incremental merges need a Delta or Iceberg table format there).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='run_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with runs as (
 
     select * from {{ ref('int_flow_runs_enriched') }}
 
 ),
+
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+
+changed as (
+
+    select runs.run_key, runs.flow_id, runs.idempotency_key
+    from runs
+    cross join watermark
+    where watermark.built_through is null
+        or runs.last_ingested_at > watermark.built_through
+
+),
+
+affected as (
+
+    select run_key from changed
+    union
+    select runs.run_key
+    from runs
+    inner join changed
+        on runs.flow_id = changed.flow_id
+        and runs.idempotency_key = changed.idempotency_key
+
+),
+{% endif %}
 
 final as (
 
@@ -36,9 +77,13 @@ final as (
         is_duplicate_delivery,
         is_idempotency_collision,
         input_digest,
-        step_executions
+        step_executions,
+        last_ingested_at
 
     from runs
+    {% if is_incremental() %}
+    where run_key in (select run_key from affected)
+    {% endif %}
 
 )
 

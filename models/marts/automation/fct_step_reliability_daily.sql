@@ -1,9 +1,62 @@
 -- One row per flow, step name and UTC day of the step attempts' started_at: attempts and
 -- failures, executions and their outcome, retries and dead letters. An execution's outcome
 -- (failed, dead-lettered) counts on the day of its final attempt.
-with step_attempts as (
+-- Incremental (DuckDB): a build recomputes whole days: every day of every attempt of the step
+-- executions that got a row (an attempt, or their run) since the newest last_ingested_at here,
+-- never a day before the retention cut-off (`flowledger purge`), whose rows stay as built.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='day',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook=["{{ refresh_latest_flow_names(this) }}"],
+) }}
+
+with all_step_attempts as (
 
     select * from {{ ref('int_step_attempts_enriched') }}
+
+),
+
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+
+changed_executions as (
+
+    select distinct all_step_attempts.step_execution_key
+    from all_step_attempts
+    cross join watermark
+    where watermark.built_through is null
+        or all_step_attempts.ingested_at > watermark.built_through
+        or all_step_attempts.run_ingested_at > watermark.built_through
+
+),
+
+affected_days as (
+
+    select distinct cast(all_step_attempts.started_at as date) as day
+    from all_step_attempts
+    inner join changed_executions
+        on all_step_attempts.step_execution_key = changed_executions.step_execution_key
+
+),
+{% endif %}
+
+step_attempts as (
+
+    select all_step_attempts.*
+    from all_step_attempts
+    {% if is_incremental() %}
+    where cast(started_at as date) in (select day from affected_days)
+        and (
+            {{ retention_horizon(['step_runs', 'flow_runs']) }} is null
+            or started_at >= {{ retention_horizon(['step_runs', 'flow_runs']) }}
+        )
+    {% endif %}
 
 ),
 
@@ -20,7 +73,10 @@ daily as (
         sum(case when is_final_attempt and is_execution_failed then 1 else 0 end)
             as failed_executions,
         sum(case when is_final_attempt and is_execution_dead_lettered then 1 else 0 end)
-            as dead_letters
+            as dead_letters,
+        max(greatest(
+            coalesce(ingested_at, run_ingested_at), coalesce(run_ingested_at, ingested_at)
+        )) as last_ingested_at
 
     from step_attempts
     group by flow_id, step_name, cast(started_at as date)
@@ -42,7 +98,8 @@ final as (
         {{ safe_ratio('failed_executions', 'executions') }} as failure_rate,
         cast(attempts - executions as bigint) as retries,
         cast(dead_letters as bigint) as dead_letters,
-        {{ safe_ratio('dead_letters', 'executions') }} as dead_letter_rate
+        {{ safe_ratio('dead_letters', 'executions') }} as dead_letter_rate,
+        last_ingested_at
 
     from daily
 
