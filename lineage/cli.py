@@ -26,6 +26,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     trace.add_argument("--depth", type=int, default=20, help="hops to follow (default 20)")
     trace.add_argument("--as-of", help="lineage as it was at this time (ISO 8601)")
     trace.add_argument("--sql", action="store_true", help="print the SQL of each step")
+    trace.add_argument(
+        "--direct-only",
+        action="store_true",
+        help="follow DIRECT steps only (hide filters, joins, grouping, windows, conditions)",
+    )
     trace.add_argument("--json", action="store_true", help="print JSON")
     trace.set_defaults(handler=_trace)
 
@@ -67,7 +72,14 @@ def _trace(args: argparse.Namespace, data_dir: DataDir) -> int:
     try:
         graph = load_graph(data_dir)
         start = resolve_column(graph, args.column)
-        result = trace(graph, start, downstream=args.downstream, depth=args.depth, as_of=args.as_of)
+        result = trace(
+            graph,
+            start,
+            downstream=args.downstream,
+            depth=args.depth,
+            as_of=args.as_of,
+            direct_only=args.direct_only,
+        )
     except (LineageError, ManifestError) as error:
         return _fail(str(error))
     if args.json:

@@ -97,7 +97,10 @@ def load_manifest(target_dir: Path) -> tuple[dict[str, Any], str]:
 
 
 def project_lineage(
-    target_dir: Path, namespace: str, catalog: dict[str, list[str]] | None = None
+    target_dir: Path,
+    namespace: str,
+    catalog: dict[str, list[str]] | None = None,
+    column_values: dict[tuple[str, str], list[str]] | None = None,
 ) -> ProjectLineage:
     """Column lineage of every model of the manifest in ``target_dir``.
 
@@ -111,7 +114,7 @@ def project_lineage(
     relations = {uid: _relation(node) for uid, node in nodes.items() if _is_relation(node)}
     models: dict[str, ModelLineage] = {}
     schema: dict[str, list[str]] = {}
-    values: dict[tuple[str, str], list[str]] = {}
+    values: dict[tuple[str, str], list[str]] = dict(column_values or {})
     for uid in _topological(nodes, relations):
         node = nodes[uid]
         dataset = relations[uid]

@@ -43,10 +43,18 @@ def sync_project_lineage(
     marker = lineage_dir(data_dir) / "dbt-manifest.sha256"
     if marker.exists() and marker.read_text().strip() == digest:
         return 0
-    catalog = warehouse_columns(data_dir, wait_s=catalog_wait_s)
+    manifest, _ = load_manifest(data_dir.dbt_target)
+    config_tables = frozenset(
+        ".".join(str(p).lower() for p in (n.get("database"), n.get("schema"), n.get("alias")) if p)
+        for n in manifest.get("nodes", {}).values()
+        if n.get("resource_type") == "seed" or n.get("language") == "python"
+    )
+    catalog, values = warehouse_catalog(data_dir, catalog_wait_s, config_tables)
     if not catalog and data_dir.warehouse.exists():
         return 0  # a writer holds the warehouse: sync later, with its columns
-    project = project_lineage(data_dir.dbt_target, warehouse_namespace(data_dir), catalog)
+    project = project_lineage(
+        data_dir.dbt_target, warehouse_namespace(data_dir), catalog, column_values=values
+    )
     events = event_dicts(openlineage_events(project))
     for event in events:
         for output in event.get("outputs", []):
@@ -64,29 +72,51 @@ def sync_project_lineage(
 def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[str]]:
     """Columns of every relation built in the warehouse (``db.schema.table`` → names), read
     under the writer lock; empty when there is no warehouse or a writer keeps it busy."""
+    return warehouse_catalog(data_dir, wait_s)[0]
+
+
+def warehouse_catalog(
+    data_dir: DataDir, wait_s: float = 5.0, value_tables: frozenset[str] = frozenset()
+) -> tuple[dict[str, list[str]], dict[tuple[str, str], list[str]]]:
+    """The warehouse's columns, and the distinct values of the text columns of the small
+    ``value_tables`` (configuration tables: a JSON path computed from them expands to these)."""
     import duckdb
 
     from flowledger.warehouse import WarehouseBusy, writer_lock
 
     if not data_dir.warehouse.exists():
-        return {}
+        return {}, {}
+    values: dict[tuple[str, str], list[str]] = {}
     try:
         with writer_lock(data_dir, timeout_s=wait_s):
             con = duckdb.connect(str(data_dir.warehouse), read_only=True)
             try:
                 rows = con.execute(
-                    "select table_catalog, table_schema, table_name, column_name "
+                    "select table_catalog, table_schema, table_name, column_name, data_type "
                     "from information_schema.columns order by table_catalog, table_schema, "
                     "table_name, ordinal_position"
                 ).fetchall()
+                for db, schema, table, column, data_type in rows:
+                    key = f"{db}.{schema}.{table}".lower()
+                    if key not in value_tables or data_type != "VARCHAR":
+                        continue
+                    found = con.execute(
+                        f'select distinct "{column}" from "{db}"."{schema}"."{table}" '
+                        f'where "{column}" is not null order by 1 limit {MAX_CONFIG_VALUES + 1}'
+                    ).fetchall()
+                    if len(found) <= MAX_CONFIG_VALUES:
+                        values[(key, column.lower())] = [str(v[0]) for v in found]
             finally:
                 con.close()
     except (WarehouseBusy, duckdb.Error):
-        return {}
+        return {}, {}
     columns: dict[str, list[str]] = {}
-    for db, schema, table, column in rows:
+    for db, schema, table, column, _ in rows:
         columns.setdefault(f"{db}.{schema}.{table}".lower(), []).append(column)
-    return columns
+    return columns, values
+
+
+MAX_CONFIG_VALUES = 200
 
 
 def load_graph(
@@ -176,6 +206,7 @@ def trace(
     downstream: bool = False,
     depth: int = 20,
     as_of: str | None = None,
+    direct_only: bool = False,
 ) -> Trace:
     """The tree from ``start`` (upstream to the source fields, or downstream to what it feeds)."""
     expanded: set[FieldKey] = set()
@@ -194,6 +225,8 @@ def trace(
             if downstream
             else graph.upstream_edges(node.key, as_of)
         )
+        if direct_only:
+            edges = [edge for edge in edges if edge.type == "DIRECT"]
         if not edges and level > 0:
             leaves.add(node.key)
         for edge in sorted(edges, key=_edge_sort):
@@ -208,7 +241,9 @@ def trace(
 
     root = TraceNode(start)
     grow(root, 0)
-    flat = graph.trace(start, depth=depth, downstream=downstream, as_of=as_of)
+    flat = graph.trace(
+        start, depth=depth, downstream=downstream, as_of=as_of, direct_only=direct_only
+    )
     return Trace(root, downstream, flat, sql, sorted(leaves))
 
 

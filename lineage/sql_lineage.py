@@ -296,7 +296,8 @@ class _Tracer:
         # A path computed from a column ('$."' || seed.key_field || '"'): expand its values.
         for column in path.find_all(exp.Column):
             for base in self._resolve(scope, column, ("direct", None), ""):
-                yield from self.column_values.get((base.table, base.column.lower()), ())
+                if base.type == DIRECT:  # the key's own values, not those of its filters
+                    yield from self.column_values.get((base.table, base.column.lower()), ())
 
     # ------------------------------------------------------------------ rows
 

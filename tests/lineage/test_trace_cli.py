@@ -96,3 +96,20 @@ def test_trace_without_build(tmp_path: Path, capsys) -> None:
     code, _, err = run(DataDir(tmp_path), "trace", "fct_cases.case_id", capsys=capsys)
     assert code == 1
     assert "run `flowledger build`" in err
+
+
+def test_case_id_traced_down_to_the_event_fields(data_dir: DataDir, capsys) -> None:
+    # case_id = data_json ->> case_key_field of the process configuration: the configured keys
+    # (quote_id, order_id, ticket_id) become the event fields it reads.
+    code, out, _ = run(
+        data_dir, "trace", "fct_cases.case_id", "--direct-only", "--json", capsys=capsys
+    )
+    assert code == 0
+    leaves = {(leaf["dataset"], leaf["field"]) for leaf in json.loads(out)["leaves"]}
+    assert {
+        (RAW + "business_events", "data.quote_id"),
+        (RAW + "business_events", "data.order_id"),
+        (RAW + "business_events", "data.ticket_id"),
+    } <= leaves
+    edges = json.loads(out)["edges"]
+    assert all(edge["type"] == "DIRECT" for edge in edges)
