@@ -46,6 +46,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("is_idempotency_collision", "BOOLEAN"),
         # added beyond the interface
         ("input_digest", "VARCHAR"), ("step_executions", "BIGINT"),
+        ("last_ingested_at", "TIMESTAMP"),  # incremental watermark (issue 7)
     ],
     "fct_step_reliability_daily": [
         ("flow_id", "VARCHAR"), ("flow_name", "VARCHAR"), ("step_name", "VARCHAR"),
@@ -53,6 +54,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("attempt_failure_rate", "DOUBLE"), ("executions", "BIGINT"),
         ("failed_executions", "BIGINT"), ("failure_rate", "DOUBLE"), ("retries", "BIGINT"),
         ("dead_letters", "BIGINT"), ("dead_letter_rate", "DOUBLE"),
+        ("last_ingested_at", "TIMESTAMP"),  # incremental watermark (issue 7)
     ],
     "fct_flow_health_hourly": [
         ("flow_id", "VARCHAR"), ("flow_name", "VARCHAR"), ("hour", "TIMESTAMP"),
@@ -61,6 +63,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("dead_letters", "BIGINT"), ("step_executions", "BIGINT"), ("dead_letter_rate", "DOUBLE"),
         ("queue_depth_avg", "DOUBLE"), ("queue_depth_max", "BIGINT"),
         ("duplicate_deliveries", "BIGINT"), ("idempotency_collisions", "BIGINT"),
+        ("last_ingested_at", "TIMESTAMP"),  # incremental watermark (issue 7)
     ],
     "dim_flows": [
         ("flow_id", "VARCHAR"), ("flow_name", "VARCHAR"), ("source_system", "VARCHAR"),
