@@ -56,6 +56,12 @@ METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 SCRUB_SECRETS = "scrub_secrets"
+#: ``customProperties: [{property: payloadHash, value: when_present}]``: the field enters a
+#: record's payload hash only when the record has it, so adding an optional field to a contract
+#: keeps the hash of every record written before (re-ingesting an old file finds duplicates, not
+#: collisions).
+PAYLOAD_HASH_PROPERTY = "payloadHash"
+HASH_WHEN_PRESENT = "when_present"
 
 
 class ContractError(ValueError):
@@ -74,6 +80,7 @@ class Property:
     pattern: str | None = None
     minimum: float | None = None
     scrub_secrets: bool = False
+    hash_when_present: bool = False
 
     @property
     def duckdb_type(self) -> str:
@@ -172,6 +179,10 @@ def _parse_property(path: Path, raw: Mapping[str, Any]) -> Property:
         minimum=float(minimum) if minimum is not None else None,
         scrub_secrets=any(
             item.get("property") == "redaction" and item.get("value") == SCRUB_SECRETS
+            for item in raw.get("customProperties") or []
+        ),
+        hash_when_present=any(
+            item.get("property") == PAYLOAD_HASH_PROPERTY and item.get("value") == HASH_WHEN_PRESENT
             for item in raw.get("customProperties") or []
         ),
     )

@@ -56,10 +56,7 @@ def validation_sql(contract: Contract, relation: str) -> str:
         for prop in contract.properties
     ]
     reasons = ", ".join(_reason(prop) for prop in contract.properties)
-    canonical = ", ".join(
-        f"{quote_identifier(prop.name)} := {_canonical(prop)}"
-        for prop in sorted(contract.properties, key=lambda p: p.name)
-    )
+    payload_hash = _payload_hash_sql(contract)
     fields = ", ".join(quote_identifier(prop.name) for prop in contract.properties)
     return f"""
 WITH present AS (
@@ -74,9 +71,33 @@ WITH present AS (
     SELECT *, nullif(concat_ws('; ', {reasons}), '') AS {REASON} FROM defaulted
 )
 SELECT {ROW_NUMBER}, {fields}, {REASON},
-    CASE WHEN {REASON} IS NULL THEN sha256(to_json(struct_pack({canonical}))) END AS {PAYLOAD_HASH}
+    CASE WHEN {REASON} IS NULL THEN {payload_hash} END AS {PAYLOAD_HASH}
 FROM checked
 """
+
+
+def _payload_hash_sql(contract: Contract) -> str:
+    """SHA-256 of the canonical JSON (sorted keys) of the typed fields.
+
+    Fields marked ``hash_when_present`` join the JSON only when the record has one of them, so
+    a record without them hashes as it did before they were added to the contract.
+    """
+
+    def canonical(properties: list[Property]) -> str:
+        members = ", ".join(
+            f"{quote_identifier(prop.name)} := {_canonical(prop)}"
+            for prop in sorted(properties, key=lambda p: p.name)
+        )
+        return f"sha256(to_json(struct_pack({members})))"
+
+    late = [prop for prop in contract.properties if prop.hash_when_present]
+    if not late:
+        return canonical(list(contract.properties))
+    absent = " AND ".join(f"{quote_identifier(prop.name)} IS NULL" for prop in late)
+    base = [prop for prop in contract.properties if not prop.hash_when_present]
+    return (
+        f"CASE WHEN {absent} THEN {canonical(base)} ELSE {canonical(list(contract.properties))} END"
+    )
 
 
 def _raw(name: str) -> str:

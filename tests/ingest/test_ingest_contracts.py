@@ -42,7 +42,7 @@ def test_every_kind_has_a_contract_with_its_table_and_natural_key() -> None:
 
 def test_properties_carry_types_rules_and_redaction() -> None:
     flow_run = load_contracts()[RecordKind.FLOW_RUN]
-    assert len(flow_run.properties) == 22
+    assert len(flow_run.properties) == 24
     assert flow_run.field_names[:3] == ("source_system", "tenant", "flow_id")
     status = flow_run.property("status")
     assert status.required
