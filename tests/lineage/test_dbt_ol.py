@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests
-from conftest import LoopbackServer
+from lineage_support import LoopbackServer
 
 from flowledger.cli import main
 from flowledger.settings import DataDir

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import copy_data_dir
+from lineage_support import copy_data_dir
 
 from flowledger.cli import main
 from flowledger.settings import DataDir
