@@ -30,6 +30,7 @@ from flowledger.demo.records import (
     STEP_RUNS,
 )
 from flowledger.demo.simulation import Simulation, Window
+from flowledger.demo.truth import parallel_run_facts
 from flowledger.demo.volume import case_starts, expected_cases
 from flowledger.demo.writers import ChunkedWriter, FileFormat, RowCounter, RowSink
 
@@ -128,6 +129,14 @@ def generate(
     truth.queue_peak_depth = dict(zip(peaks["queue_name"], peaks["depth"], strict=True))
     truth.incident = incident_facts(window)
     truth.cutover = cutover_facts(window)
+    truth.parallel_runs = {
+        "flow_id": world.PAYMENT_CAPTURE_SHADOW.cutover.flow.flow_id,
+        "shadow_from": rfc3339(
+            window.cutover_ms - world.PAYMENT_CAPTURE_SHADOW.days_before_cutover * MS_PER_DAY
+        ),
+        "shadow_to": rfc3339(window.cutover_ms),
+        "pairs": parallel_run_facts(sim.shadowed_flow_runs, sim.shadow_keys),
+    }
     summary = GenerationSummary(
         out_dir=out_dir,
         file_format=file_format,

@@ -50,6 +50,8 @@ FLOW_RUNS = RecordKind(
         "business_key": _S,
         "trace_id": _S,
         "url": _S,
+        "execution_mode": _S,
+        "outputs": _S,  # JSON object text, like a CloudEvent's data
     },
     ("queued_at", "started_at", "ended_at"),
 )

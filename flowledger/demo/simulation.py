@@ -20,7 +20,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from flowledger.demo import world
-from flowledger.demo.clock import MS_PER_H, cumulative, next_tick, rfc3339
+from flowledger.demo.clock import MS_PER_DAY, MS_PER_H, cumulative, next_tick, rfc3339
 from flowledger.demo.truth import Truth
 from flowledger.demo.world import Action, Flow, Step
 from flowledger.demo.writers import RowSink
@@ -129,6 +129,12 @@ class Simulation:
         self._run_counters: dict[str, int] = {}
         self._case_numbers: dict[str, int] = {}
         self._seed_salt = splitmix64(seed)
+        # shadow runs draw from their own stream, so adding them changes no other row
+        self.shadow_rng = random.Random(f"flowledger-demo-shadow:{seed}")
+        # every written run of the shadowed flow:
+        # (business_key, version, execution_mode, started_ms, run_key, outputs JSON or None)
+        self.shadowed_flow_runs: list[tuple[str, str, str, int, str, str | None]] = []
+        self.shadow_keys: set[str] = set()
 
     # ------------------------------------------------------------------------------ ids
 
@@ -220,11 +226,27 @@ class Simulation:
         message_id = self.uuid() if flow.queue_name else None
         run_id = self._run_id(flow, trigger_ms)
         trace_id = self.hex_id(128)
+        shadow = world.PAYMENT_CAPTURE_SHADOW
+        outputs = None
+        if flow is shadow.cutover.flow and event_data is not None:
+            outputs = {name: event_data[name] for name in shadow.output_fields}
         first = self._attempt(
-            action, run_id, 1, flow.trigger, trigger_ms, key, digest, message_id, case_id, trace_id
+            action,
+            run_id,
+            1,
+            flow.trigger,
+            trigger_ms,
+            key,
+            digest,
+            message_id,
+            case_id,
+            trace_id,
+            outputs=outputs,
         )
         if not self._commit(first, flow, 1, flow.trigger):
             return DONE_NOTHING
+        if outputs is not None and self.in_shadow_window(trigger_ms):
+            self._shadow_run(action, case_id, trigger_ms, key, digest, outputs)
         final = first
         if first.status == "failed":
             replay = self._replay_trigger(first)
@@ -241,6 +263,7 @@ class Simulation:
                     message_id,
                     case_id,
                     trace_id,
+                    outputs=outputs,
                 )
                 if not self._commit(second, flow, 2, trigger):  # replay after the window
                     self.truth.runs_failed_for_good[flow.flow_id] += 1
@@ -264,6 +287,53 @@ class Simulation:
         self._maybe_deliver_twice(action, case_id, final, key, digest, message_id, event_row)
         self._maybe_collide(action, case_id, final, key)
         return Outcome("done", final.business_ms)
+
+    def in_shadow_window(self, trigger_ms: int) -> bool:
+        shadow = world.PAYMENT_CAPTURE_SHADOW
+        cutover_ms = self.window.cutover_ms
+        return cutover_ms - shadow.days_before_cutover * MS_PER_DAY <= trigger_ms < cutover_ms
+
+    def _shadow_run(
+        self,
+        action: Action,
+        case_id: str,
+        trigger_ms: int,
+        key: str,
+        digest: str,
+        live_outputs: dict[str, object],
+    ) -> None:
+        """The new version handles the same trigger in shadow mode, with its planted bugs. It
+        has its own idempotency key (the live run's guard must not skip it), message and trace,
+        and no re-execution; its random draws come from the shadow stream."""
+        shadow = world.PAYMENT_CAPTURE_SHADOW
+        flow = action.flow
+        main_rng, self.rng = self.rng, self.shadow_rng
+        try:
+            outputs = dict(live_outputs)
+            if self.rng.random() < shadow.amount_off_by_a_cent:
+                outputs["amount"] = round(float(str(outputs["amount"])) + 0.01, 2)
+            if self.rng.random() < shadow.currency_lowercased:
+                outputs["currency"] = str(outputs["currency"]).lower()
+            attempt = self._attempt(
+                action,
+                self.uuid(),
+                1,
+                flow.trigger,
+                trigger_ms,
+                f"{key}#shadow",
+                digest,
+                self.uuid() if flow.queue_name else None,
+                case_id,
+                self.hex_id(128),
+                outputs=outputs,
+                execution_mode="shadow",
+            )
+            if self._commit(attempt, flow, 1, flow.trigger):
+                self.shadow_keys.add(case_id)
+                if attempt.status == "failed":  # never re-executed
+                    self.truth.runs_failed_for_good[flow.flow_id] += 1
+        finally:
+            self.rng = main_rng
 
     def _replay_trigger(self, failed: Attempt) -> tuple[str, int] | None:
         draw = self.rng.random()
@@ -364,10 +434,16 @@ class Simulation:
                 truth.error_types[row[14]] += 1
             if row[19]:
                 truth.dead_letters[flow.flow_id] += 1
-        if flow is world.PAYMENT_CAPTURE and run_attempt == 1:
+        row = attempt.run_row
+        execution_mode = row[22] or "live"
+        if flow is world.PAYMENT_CAPTURE and run_attempt == 1 and execution_mode == "live":
             truth.cutover_runs[attempt.version] += 1
             if attempt.status == "failed":
                 truth.cutover_failures[attempt.version] += 1
+        if flow is world.PAYMENT_CAPTURE_SHADOW.cutover.flow:
+            self.shadowed_flow_runs.append(
+                (row[19], row[4], execution_mode, row[13], f"{row[0]}:{row[5]}:{row[6]}", row[23])
+            )
         return True
 
     def _attempt(
@@ -384,11 +460,14 @@ class Simulation:
         trace_id: str,
         mode: Literal["normal", "clean", "skip"] = "normal",
         start_after_ms: int = 0,
+        outputs: dict[str, object] | None = None,
+        execution_mode: Literal["shadow"] | None = None,
     ) -> Attempt:
         """Build one run attempt: pick-up delay, steps with retries, final status.
 
         ``clean``: no failures (a duplicate delivery that went through); ``skip``: only the
-        first step runs and the run ends ``skipped`` (the idempotency guard stopped it)."""
+        first step runs and the run ends ``skipped`` (the idempotency guard stopped it).
+        ``outputs`` are written when the run succeeds; a ``shadow`` run is the new version's."""
         rng, flow, window = self.rng, action.flow, self.window
         incident = world.WMS_OUTAGE
         if flow.schedule_interval_s and trigger == "schedule":
@@ -402,7 +481,9 @@ class Simulation:
             started = queued_ms + int(lognormal(rng, 150, 0.6))
         started = max(started, start_after_ms + 1)
         cutover = world.PAYMENT_CAPTURE_V2
-        after_cutover = flow is cutover.flow and started >= window.cutover_ms
+        after_cutover = flow is cutover.flow and (
+            started >= window.cutover_ms or execution_mode == "shadow"
+        )
         version = cutover.new_version if after_cutover else flow.version
         system, raw = flow.source_system, world.RAW_STATUS[flow.source_system]
         queue_name = flow.queue_name
@@ -485,6 +566,8 @@ class Simulation:
             run_error[0] if run_error else None, run_error[1] if run_error else None,
             key, digest, case_id, trace_id,
             url_template.format(flow_id=flow.flow_id, run_id=run_id),
+            execution_mode,
+            compact_json(outputs) if outputs is not None and status == "success" else None,
         )  # fmt: skip
         return Attempt(
             run_row, steps, status, queued_ms, ended_ms, business_ms, dead, version, secret_messages

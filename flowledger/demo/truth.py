@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 
@@ -49,6 +51,8 @@ class Truth:
     cutover_runs: Counter[str] = field(default_factory=Counter)  # version -> attempt-1 runs
     cutover_failures: Counter[str] = field(default_factory=Counter)  # version -> failed ones
     queue_peak_depth: dict[str, int] = field(default_factory=dict)  # queue -> max depth
+    # shadow runs beside live runs on the same business keys, compared (parallel_run_facts)
+    parallel_runs: dict[str, object] = field(default_factory=dict)
     stale_after_days: int = 7
 
     def as_dict(self) -> dict[str, object]:
@@ -66,4 +70,54 @@ def _failure_rates(truth: Truth) -> dict[str, float]:
         f"failure_rate_{version}": round(truth.cutover_failures[version] / runs, 4)
         for version, runs in sorted(truth.cutover_runs.items())
         if runs
+    }
+
+
+def parallel_run_facts(
+    runs: Iterable[tuple[str, str, str, int, str, str | None]], shadow_keys: set[str]
+) -> dict[str, object]:
+    """Compare, per business key with a shadow run, each live version's result with each other
+    shadow version's. A version's result for a key is the outputs of its latest run (started,
+    then run key) that produced outputs, or nothing. A field differs when the values differ or
+    only one side has it; a key is a mismatch when a field differs.
+
+    ``runs``: (business_key, version, execution_mode, started_ms, run_key, outputs JSON or None).
+    """
+    ran: set[tuple[str, str, str]] = set()
+    latest: dict[tuple[str, str, str], tuple[int, str, dict[str, object]]] = {}
+    for key, version, mode, started_ms, run_key, outputs in runs:
+        if key not in shadow_keys:
+            continue
+        slot = (key, version, mode)
+        ran.add(slot)
+        if outputs is not None and (slot not in latest or (started_ms, run_key) > latest[slot][:2]):
+            latest[slot] = (started_ms, run_key, json.loads(outputs))
+    pairs: Counter[tuple[str, str]] = Counter()
+    mismatched: Counter[tuple[str, str]] = Counter()
+    differing: dict[tuple[str, str], Counter[str]] = {}
+    for key, live_version, mode in sorted(ran):
+        if mode != "live":
+            continue
+        for other_key, shadow_version, other_mode in sorted(ran):
+            if other_key != key or other_mode != "shadow" or shadow_version == live_version:
+                continue
+            pair = (live_version, shadow_version)
+            live = latest.get((key, live_version, "live"), (0, "", {}))[2]
+            shadow = latest.get((key, shadow_version, "shadow"), (0, "", {}))[2]
+            fields_differing = sorted(
+                name
+                for name in set(live) | set(shadow)
+                if name not in live or name not in shadow or live[name] != shadow[name]
+            )
+            pairs[pair] += 1
+            mismatched[pair] += bool(fields_differing)
+            differing.setdefault(pair, Counter()).update(fields_differing)
+    return {
+        f"{live_version}->{shadow_version}": {
+            "keys_compared": compared,
+            "keys_mismatched": mismatched[(live_version, shadow_version)],
+            "mismatch_rate": round(mismatched[(live_version, shadow_version)] / compared, 4),
+            "differing_fields": dict(sorted(differing[(live_version, shadow_version)].items())),
+        }
+        for (live_version, shadow_version), compared in sorted(pairs.items())
     }

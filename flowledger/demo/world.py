@@ -423,6 +423,24 @@ class Cutover:
 # Version 2.0.0 of payment capture regresses: run failure rate goes from about 2 % to about 6 %.
 PAYMENT_CAPTURE_V2 = Cutover(PAYMENT_CAPTURE, "2.0.0", "capture-payment", 0.058, 9)
 
+
+@dataclass(frozen=True)
+class ShadowRun:
+    """Before the cutover, the new version runs in shadow mode beside the live one: the same
+    business keys, its own runs (``execution_mode: shadow``), outputs compared, nothing acted on.
+    Its bugs are planted: a share of its outputs differ from the live version's."""
+
+    cutover: Cutover
+    days_before_cutover: int
+    output_fields: tuple[str, ...]  # fields of the run's event data it reports as outputs
+    amount_off_by_a_cent: float  # share of shadow runs whose amount is 0.01 higher
+    currency_lowercased: float  # share of shadow runs that report the currency in lower case
+
+
+PAYMENT_CAPTURE_SHADOW = ShadowRun(
+    PAYMENT_CAPTURE_V2, 3, ("amount", "currency", "payment_status"), 0.03, 0.01
+)
+
 # --------------------------------------------------------------------------------- statuses
 
 # How each orchestrator spells the canonical statuses (kept as raw_status).

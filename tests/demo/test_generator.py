@@ -473,7 +473,13 @@ def test_payment_capture_cutover_raises_the_failure_rate(demo: DemoFiles):
     cutover = demo.summary.truth["cutover"]
     at = parse_time(cutover["at"])
     runs = distinct(demo.records["flow_runs"], ("source_system", "run_id", "run_attempt"))
-    capture = [r for r in runs if r["flow_id"] == cutover["flow_id"] and r["run_attempt"] == 1]
+    capture = [
+        r
+        for r in runs
+        if r["flow_id"] == cutover["flow_id"]
+        and r["run_attempt"] == 1
+        and r["execution_mode"] != "shadow"
+    ]
     rates = {}
     for version in ("1.4.2", "2.0.0"):
         of_version = [r for r in capture if r["flow_version"] == version]
@@ -481,6 +487,50 @@ def test_payment_capture_cutover_raises_the_failure_rate(demo: DemoFiles):
         rates[version] = sum(r["status"] == "failed" for r in of_version) / len(of_version)
         assert rates[version] == pytest.approx(cutover[f"failure_rate_{version}"], abs=1e-4)
     assert rates["2.0.0"] > 2 * rates["1.4.2"]
+
+
+def test_shadow_runs_of_the_new_version_beside_the_live_one_before_the_cutover(demo: DemoFiles):
+    """Recount the comparison from the files, by a rule written independently here."""
+    facts = demo.summary.truth["parallel_runs"]
+    runs = distinct(demo.records["flow_runs"], ("source_system", "run_id", "run_attempt"))
+    shadow = [r for r in runs if r["execution_mode"] == "shadow"]
+    assert {(r["flow_id"], r["flow_version"], r["run_attempt"]) for r in shadow} == {
+        (facts["flow_id"], "2.0.0", 1)
+    }
+    start, end = parse_time(facts["shadow_from"]), parse_time(facts["shadow_to"])
+    assert all(start <= parse_time(r["queued_at"]) < end for r in shadow)
+    assert {r["execution_mode"] for r in runs} == {None, "shadow"}
+    keys = {r["business_key"] for r in shadow}
+
+    def result(mode: str, version: str, key: str) -> dict:
+        done = [
+            r
+            for r in runs
+            if r["business_key"] == key
+            and r["flow_id"] == facts["flow_id"]
+            and (r["execution_mode"] or "live") == mode
+            and r["flow_version"] == version
+            and r["outputs"] is not None
+        ]
+        if not done:
+            return {}
+        latest = max(done, key=lambda r: (parse_time(r["started_at"]), r["run_id"]))
+        return json.loads(latest["outputs"])
+
+    mismatched, differing = 0, Counter()
+    for key in keys:
+        live, new = result("live", "1.4.2", key), result("shadow", "2.0.0", key)
+        fields = {f for f in live.keys() | new.keys() if live.get(f, ...) != new.get(f, ...)}
+        mismatched += bool(fields)
+        differing.update(fields)
+    pair = facts["pairs"]["1.4.2->2.0.0"]
+    assert pair["keys_compared"] == len(keys) > 100
+    assert pair["keys_mismatched"] == mismatched
+    assert pair["differing_fields"] == dict(differing)
+    # planted: ~3 % amounts a cent off, ~1 % lower-case currencies, ~6 % failed runs (no outputs)
+    assert 0.05 < pair["mismatch_rate"] < 0.2
+    assert differing["amount"] > differing["payment_status"]
+    assert differing["currency"] > differing["payment_status"]
 
 
 # --------------------------------------------------------------------------- scale, formats

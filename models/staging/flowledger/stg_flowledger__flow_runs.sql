@@ -34,6 +34,8 @@ renamed as (
         business_key,
         trace_id,
         url as run_url,
+        coalesce(execution_mode, 'live') as execution_mode,
+        outputs as outputs_json,
         _batch_id as batch_id,
         _ingested_at as ingested_at
 
