@@ -2,7 +2,9 @@
 
 The YAML files are the single source of truth: which fields a record kind has, their logical
 types, which are required, the natural key, closed value sets, patterns, minimums and which
-fields must have secrets scrubbed. Everything ingest checks is derived from here.
+fields must have secrets scrubbed, and which fields (top level, or inside an object such as a
+CloudEvent's ``data``) are personal data and how each is redacted. Everything ingest checks and
+scrubs is derived from here.
 """
 
 from __future__ import annotations
@@ -64,8 +66,32 @@ PAYLOAD_HASH_PROPERTY = "payloadHash"
 HASH_WHEN_PRESENT = "when_present"
 
 
+#: ``classification`` values that make a field personal data (ODCS leaves the vocabulary open).
+PERSONAL_DATA_CLASSES = ("pii", "restricted")
+
+
+class PersonalRedaction(StrEnum):
+    """``customProperties: [{property: redaction, value: …}]`` of a personal-data field."""
+
+    PSEUDONYMISE = "pseudonymise"
+    MASK_CARD = "mask_card"
+    MASK = "mask"
+    DROP = "drop"
+
+
 class ContractError(ValueError):
     """A contract file is missing or does not say what ingest needs."""
+
+
+@dataclass(frozen=True)
+class DataField:
+    """A field inside an object property (``properties``, or ``items.properties`` of an array):
+    only the ones a contract classifies need listing."""
+
+    name: str
+    classification: str | None = None
+    redaction: PersonalRedaction | None = None
+    fields: tuple[DataField, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,11 @@ class Property:
     minimum: float | None = None
     scrub_secrets: bool = False
     hash_when_present: bool = False
+    classification: str | None = None
+    #: How personal data is redacted; ``None`` unless classified ``pii`` or ``restricted``.
+    redaction: PersonalRedaction | None = None
+    #: The classified fields inside an object property (a CloudEvent's ``data``).
+    fields: tuple[DataField, ...] = ()
 
     @property
     def duckdb_type(self) -> str:
@@ -169,21 +200,31 @@ def _parse_property(path: Path, raw: Mapping[str, Any]) -> Property:
         ) from None
     options = raw.get("logicalTypeOptions") or {}
     minimum = options.get("minimum")
-    return Property(
-        name=name,
-        logical_type=logical_type,
-        required=bool(raw.get("required", False)),
-        primary_key_position=(int(raw["primaryKeyPosition"]) if raw.get("primaryKey") else None),
-        valid_values=_valid_values(raw.get("quality") or []),
-        pattern=options.get("pattern"),
-        minimum=float(minimum) if minimum is not None else None,
-        scrub_secrets=any(
-            item.get("property") == "redaction" and item.get("value") == SCRUB_SECRETS
-            for item in raw.get("customProperties") or []
-        ),
-        hash_when_present=any(
-            item.get("property") == PAYLOAD_HASH_PROPERTY and item.get("value") == HASH_WHEN_PRESENT
-            for item in raw.get("customProperties") or []
+    classification, redaction = _personal_data(path, name, raw)
+    return _checked_redaction(
+        path,
+        Property(
+            name=name,
+            logical_type=logical_type,
+            required=bool(raw.get("required", False)),
+            primary_key_position=(
+                int(raw["primaryKeyPosition"]) if raw.get("primaryKey") else None
+            ),
+            valid_values=_valid_values(raw.get("quality") or []),
+            pattern=options.get("pattern"),
+            minimum=float(minimum) if minimum is not None else None,
+            scrub_secrets=any(
+                item.get("property") == "redaction" and item.get("value") == SCRUB_SECRETS
+                for item in raw.get("customProperties") or []
+            ),
+            hash_when_present=any(
+                item.get("property") == PAYLOAD_HASH_PROPERTY
+                and item.get("value") == HASH_WHEN_PRESENT
+                for item in raw.get("customProperties") or []
+            ),
+            classification=classification,
+            redaction=redaction,
+            fields=_nested_fields(path, name, raw),
         ),
     )
 
@@ -194,3 +235,98 @@ def _valid_values(quality: list[Mapping[str, Any]]) -> tuple[str, ...] | None:
         if rule.get("metric") == "invalidValues" and "validValues" in arguments:
             return tuple(str(value) for value in arguments["validValues"])
     return None
+
+
+def _personal_data(
+    path: Path, name: str, raw: Mapping[str, Any]
+) -> tuple[str | None, PersonalRedaction | None]:
+    """A field's ``classification`` and, for personal data, its redaction mode.
+
+    ``redaction`` ``scrub_secrets`` is the free-text rule, not a personal-data mode. A field
+    classified ``pii``/``restricted`` without a mode is pseudonymised (the safe default that
+    keeps joins); a mode on a field that is not classified as personal data is an error.
+    """
+    classification = raw.get("classification")
+    if classification is not None and not isinstance(classification, str):
+        raise ContractError(
+            f"{path}: field {name!r} has classification {classification!r}; expected a string"
+        )
+    values = [
+        item.get("value")
+        for item in raw.get("customProperties") or []
+        if item.get("property") == "redaction" and item.get("value") != SCRUB_SECRETS
+    ]
+    modes = ", ".join(m.value for m in PersonalRedaction)
+    if len(values) > 1:
+        raise ContractError(
+            f"{path}: field {name!r} has {len(values)} redaction modes; give one of {modes}"
+        )
+    personal = classification is not None and classification.lower() in PERSONAL_DATA_CLASSES
+    if not values:
+        return classification, PersonalRedaction.PSEUDONYMISE if personal else None
+    try:
+        mode = PersonalRedaction(values[0])
+    except ValueError:
+        raise ContractError(
+            f"{path}: field {name!r} has redaction {values[0]!r}; expected one of {modes} "
+            f"(or {SCRUB_SECRETS} for free text)"
+        ) from None
+    if not personal:
+        raise ContractError(
+            f"{path}: field {name!r} has redaction {mode.value} but classification "
+            f"{classification!r}; personal-data redaction needs classification "
+            f"{' or '.join(PERSONAL_DATA_CLASSES)}"
+        )
+    return classification, mode
+
+
+def _checked_redaction(path: Path, prop: Property) -> Property:
+    """Refuse a redaction the contract's own checks or keys could not survive: the receiver's
+    drainer checks scrubbed records again, and a dropped or masked key would merge records."""
+    mode = prop.redaction
+    if mode is None:
+        return prop
+    where = f"{path}: field {prop.name!r} (redaction {mode.value})"
+    if mode is PersonalRedaction.DROP:
+        if prop.required or prop.primary_key_position is not None:
+            raise ContractError(
+                f"{where}: a required or key field cannot be dropped; use pseudonymise"
+            )
+        return prop
+    if prop.logical_type is not LogicalType.STRING:
+        raise ContractError(f"{where}: only string fields can be {mode.value}d; use drop")
+    if prop.primary_key_position is not None and mode is not PersonalRedaction.PSEUDONYMISE:
+        raise ContractError(f"{where}: a key field can only be pseudonymised (stays unique)")
+    if prop.valid_values is not None or prop.pattern is not None:
+        raise ContractError(
+            f"{where}: the redacted value would fail the field's value set or pattern; remove one"
+        )
+    return prop
+
+
+def _nested_fields(path: Path, parent: str, raw: Mapping[str, Any]) -> tuple[DataField, ...]:
+    """``properties`` of an object, or ``items.properties`` of an array, recursively."""
+    items = raw.get("items")
+    nested = raw.get("properties")
+    if nested is None and isinstance(items, Mapping):
+        nested = items.get("properties")
+    if nested is None:
+        return ()
+    if not isinstance(nested, list):
+        raise ContractError(f"{path}: properties of {parent!r} must be a list of fields")
+    fields = []
+    for entry in nested:
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if not name:
+            raise ContractError(f"{path}: a field inside {parent!r} has no name: {entry!r}")
+        full = f"{parent}.{name}"
+        classification, redaction = _personal_data(path, full, entry)
+        fields.append(
+            DataField(
+                name=name,
+                classification=classification,
+                redaction=redaction,
+                fields=_nested_fields(path, full, entry),
+            )
+        )
+    return tuple(fields)

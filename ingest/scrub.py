@@ -1,30 +1,42 @@
 """Secret and personal-data scrubbing, applied before anything is written.
 
-Pure functions over strings and decoded JSON, plus two column helpers that run the cheap
-vectorised prefilter (polars, Rust regex) over a whole batch and call the exact Python scrubber
-only on the few values that might hold something to scrub.
+One implementation for both intake paths: :class:`RecordScrubber` compiles one contract's rules
+once, and both the file path (:meth:`RecordScrubber.scrub_frame`, a batch of text columns,
+before the contract check) and the receiver (:meth:`RecordScrubber.scrub_record`, one decoded
+record, before the spool write) go through its :meth:`RecordScrubber.scrub_field`.
 
-* secrets (in fields whose contract says ``redaction: scrub_secrets`` and in every string inside
-  a business event's ``data``) become typed placeholders such as ``[REDACTED:jwt]``;
-* inside ``data``: values of keys named like ``*email*`` become a keyed pseudonym
-  ``<email:0123456789abcdef>`` (HMAC-SHA256, so joins still work, key kept outside DuckDB), and
-  card numbers that pass the Luhn check become ``[CARD ****1234]``.
+* secrets in every text field and in every string inside an object field (a CloudEvent's
+  ``data``) become typed placeholders such as ``[REDACTED:jwt]``; values of keys named like
+  passwords or tokens become ``[REDACTED:secret]``;
+* fields the contract classifies as personal data (``classification: pii`` or ``restricted``,
+  also inside ``data`` through nested ``properties``) are redacted as the contract's
+  ``redaction`` says: ``pseudonymise`` (a keyed HMAC ``<pii:KEYID:DIGEST>``, stable, so joins
+  still work; the key stays outside DuckDB), ``mask_card`` (``[CARD ****1234]``), ``mask``
+  (``[MASKED]``) or ``drop``;
+* a safety net inside ``data`` for what no contract lists: keys named like ``*email*`` are
+  pseudonymised, and card numbers that pass the Luhn check in free text keep their last four.
+
+Every redaction is idempotent (a pseudonym, a mask or a placeholder comes out unchanged), so the
+receiver's drainer may land already-scrubbed records through the file path.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
 
 PII_KEY_ENV = "FLOWLEDGER_PII_KEY"
 SECRET_PLACEHOLDER = "[REDACTED:secret]"
@@ -106,15 +118,21 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 
 _SECRET_KEY_NAME = re.compile(r"[\w.-]*?(?:" + _SECRET_KEY_WORDS + ")", re.IGNORECASE)
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
+_EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_PSEUDONYM = re.compile(r"<email:[0-9a-f]{16}>")
+_PSEUDONYM = re.compile(r"<pii:[0-9a-f]{6}:[0-9a-f]{16}>")
+_CARD_MASK = re.compile(r"\[CARD \*{4}\d{0,4}\]")
+MASKED = "[MASKED]"
 
 #: Rust-regex prefilters (supersets of what the rules above change), for polars columns.
 TEXT_PREFILTER = (
     r"(?i)(private key|eyj|akia|asia|gh[pousr]_|github_pat_|xox[abprs]-|k_live_|k_test_|bearer"
     r"|://[^/?#\s@]*@|passw|secret|token|api[_-]?key)"
 )
-EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)|(?:\d[ -]?){12}\d"
+_CARD_PREFILTER = r"|(?:\d[ -]?){12}\d"
+EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER
+
+Key = Callable[[], bytes]
 
 
 def scrub_secrets(text: str) -> str:
@@ -149,66 +167,230 @@ def mask_card_numbers(text: str) -> str:
     return _CARD_CANDIDATE.sub(mask, text)
 
 
-def pseudonymise_email(value: str, key: bytes) -> str:
-    """``<email:…>`` with the first 16 hex digits of HMAC-SHA256(key, trimmed lower-cased value)."""
+@functools.lru_cache(maxsize=16)
+def pii_key_id(key: bytes) -> str:
+    """Six hex digits naming a pseudonymisation key (HMAC of a fixed label), never the key."""
+    return hmac.new(key, b"flowledger pii key id", hashlib.sha256).hexdigest()[:6]
+
+
+def pseudonymise(value: str, key: bytes) -> str:
+    """``<pii:KEYID:DIGEST>``: the first 16 hex digits of HMAC-SHA256(key, normalised value).
+
+    The value is trimmed; an email address is also lower-cased (``Bob@X.com`` and ``bob@x.com``
+    are one person); other values keep their case, so distinct ids stay distinct. The key id
+    says which key made the pseudonym (after a key rotation, old and new pseudonyms of one
+    value differ and the key id tells them apart). A pseudonym is returned unchanged.
+    """
     if _PSEUDONYM.fullmatch(value):
         return value
-    normalised = value.strip().lower().encode()
-    return f"<email:{hmac.new(key, normalised, hashlib.sha256).hexdigest()[:16]}>"
+    normalised = value.strip()
+    if _EMAIL_ADDRESS.fullmatch(normalised):
+        normalised = normalised.lower()
+    digest = hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"<pii:{pii_key_id(key)}:{digest}>"
 
 
-def scrub_event_data(value: Any, key: bytes) -> Any:
-    """Scrub decoded CloudEvents ``data`` recursively: secrets, email keys, card numbers."""
+def mask_card(value: str) -> str:
+    """A field classified as a card number: ``[CARD ****1234]`` (its last four digits), whatever
+    the value looks like (no Luhn check: the contract says it is a card)."""
+    if _CARD_MASK.fullmatch(value):
+        return value
+    digits = "".join(char for char in value if char.isdigit())
+    return f"[CARD ****{digits[-4:]}]"
+
+
+def redact(value: Any, mode: PersonalRedaction, key: Key) -> Any:
+    """One classified value redacted as its contract says (``None`` for ``drop``).
+
+    Absent or blank values stay as they are (nothing to hide, and a required field's emptiness
+    must still be seen by the contract check); lists are redacted item by item, objects leaf by
+    leaf; numbers and booleans are redacted in their JSON text form.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return value
+    if mode is PersonalRedaction.DROP:
+        return None
+    if isinstance(value, list):
+        return [redact(item, mode, key) for item in value]
+    if isinstance(value, dict):
+        return {name: redact(item, mode, key) for name, item in value.items()}
+    text = value if isinstance(value, str) else json.dumps(value)
+    match mode:
+        case PersonalRedaction.PSEUDONYMISE:
+            return pseudonymise(text, key())
+        case PersonalRedaction.MASK_CARD:
+            return mask_card(text)
+        case PersonalRedaction.MASK:
+            return MASKED
+    raise AssertionError(mode)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What to do with one key of an object: redact it, or descend with the nested rules."""
+
+    redaction: PersonalRedaction | None
+    children: dict[str, _Rule]
+
+
+_NO_RULES: dict[str, _Rule] = {}
+
+
+def _rules(fields: tuple[DataField, ...]) -> dict[str, _Rule]:
+    return {f.name: _Rule(f.redaction, _rules(f.fields)) for f in fields}
+
+
+def _rule_names(rules: dict[str, _Rule]) -> list[str]:
+    names: list[str] = []
+    for name, rule in rules.items():
+        names.append(name)
+        names.extend(_rule_names(rule.children))
+    return names
+
+
+def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any:
+    """Scrub decoded JSON (a CloudEvent's ``data``, a rejected record) with the contract's
+    nested rules (which apply to the items of a list too) and the safety net for the rest."""
     if isinstance(value, str):
         return mask_card_numbers(scrub_secrets(value))
     if isinstance(value, list):
-        return [scrub_event_data(item, key) for item in value]
-    if isinstance(value, dict):
-        return {name: _scrub_member(name, item, key) for name, item in value.items()}
-    return value
+        return [scrub_data(item, key, rules) for item in value]
+    if not isinstance(value, dict):
+        return value
+    scrubbed: dict[str, Any] = {}
+    for name, item in value.items():
+        rule = rules.get(name)
+        if item is None:
+            scrubbed[name] = None
+        elif rule is not None and rule.redaction is PersonalRedaction.DROP:
+            continue
+        elif rule is not None and rule.redaction is not None:
+            scrubbed[name] = redact(item, rule.redaction, key)
+        elif _SECRET_KEY_NAME.fullmatch(name):
+            scrubbed[name] = SECRET_PLACEHOLDER
+        elif rule is None and _EMAIL_KEY_NAME.search(name) and isinstance(item, str | list):
+            scrubbed[name] = _pseudonymise_strings(item, key)
+        else:
+            scrubbed[name] = scrub_data(item, key, rule.children if rule else _NO_RULES)
+    return scrubbed
 
 
-def scrub_event_data_json(text: str, key: bytes) -> str:
-    """:func:`scrub_event_data` over JSON text; the result is compact JSON."""
-    scrubbed = scrub_event_data(json.loads(text), key)
-    return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
+def _pseudonymise_strings(value: str | list[Any], key: Key) -> Any:
+    """The safety net for an unlisted ``*email*`` key: its text (or the texts of its list)."""
+    if isinstance(value, str):
+        return redact(value, PersonalRedaction.PSEUDONYMISE, key)
+    return [_pseudonymise_strings(item, key) if isinstance(item, str) else item for item in value]
 
 
-def scrub_event_data_text(text: str, key: bytes) -> str:
-    """Like :func:`scrub_event_data_json`, but text that is not JSON is scrubbed as free text."""
-    try:
-        return scrub_event_data_json(text, key)
-    except json.JSONDecodeError:
-        return mask_card_numbers(scrub_secrets(text))
+def scrub_free_text(text: str) -> str:
+    """Secrets and Luhn-valid card numbers in free text (log lines, reasons, unparsed rows)."""
+    return mask_card_numbers(scrub_secrets(text))
 
 
-def _scrub_member(name: str, value: Any, key: bytes) -> Any:
-    if value is None:
-        return None
-    if _SECRET_KEY_NAME.fullmatch(name):
-        return SECRET_PLACEHOLDER
-    if _EMAIL_KEY_NAME.search(name):
+class RecordScrubber:
+    """One contract's scrubbing, compiled once (get it with :func:`scrubber_for`)."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self._redacted = {p.name: p.redaction for p in contract.properties if p.redaction}
+        self._objects = {
+            p.name: _rules(p.fields)
+            for p in contract.properties
+            if p.logical_type is LogicalType.OBJECT
+        }
+        self._free_text = frozenset(p.name for p in contract.properties if p.scrub_secrets)
+        nested = sorted({n for rules in self._objects.values() for n in _rule_names(rules)})
+        self.object_prefilter = EVENT_DATA_PREFILTER + _names_prefilter(nested, "")
+        #: Over a whole record's JSON: any secret, email key, card-like digits, or a classified
+        #: field with a value (top level: a string; nested: anything).
+        self.record_prefilter = self.object_prefilter + _names_prefilter(
+            sorted(self._redacted), '"'
+        )
+
+    @property
+    def has_personal_data(self) -> bool:
+        return bool(self._redacted) or any(self._objects.values())
+
+    def scrub_field(self, name: str, value: Any, key: Key) -> Any:
+        """One field of a record (decoded: text, number, or the object of an object field)."""
+        if value is None:
+            return None
+        mode = self._redacted.get(name)
+        if mode is not None:
+            return redact(value, mode, key)
+        rules = self._objects.get(name)
+        if rules is not None:
+            return scrub_data(value, key, rules)
         if isinstance(value, str):
-            return pseudonymise_email(value, key)
-        if isinstance(value, list):
-            return [
-                pseudonymise_email(item, key) if isinstance(item, str) else item for item in value
-            ]
-    return scrub_event_data(value, key)
+            value = scrub_secrets(value)
+            # card masking only in free text: a long numeric id must never become a card mask
+            return mask_card_numbers(value) if name in self._free_text else value
+        if isinstance(value, dict | list):
+            return scrub_data(value, key)
+        return value
+
+    def scrub_record(self, record: Mapping[str, Any], key: Key) -> dict[str, Any]:
+        """Every field of one decoded record (the receiver's normalised records, rejected raw
+        records); keys the contract does not know are scrubbed like event data."""
+        return {name: self.scrub_field(name, value, key) for name, value in record.items()}
+
+    def scrub_frame(self, frame: pl.DataFrame, key: Key) -> pl.DataFrame:
+        """A batch of text columns (the file path, before its contract check).
+
+        Classified columns: every present value. Object columns (JSON text) and the other text
+        columns: only the values the prefilter (polars, Rust regex) flags go through Python.
+        """
+        columns: list[pl.Series] = []
+        for prop in self.contract.properties:
+            if prop.name not in frame.columns:
+                continue
+            values = frame[prop.name]
+            name = prop.name
+            if name in self._redacted:
+                hits = values.str.strip_chars().str.len_bytes().fill_null(0) > 0
+                columns.append(
+                    _scrub_where(values, hits, lambda t, n=name: self.scrub_field(n, t, key))
+                )
+            elif name in self._objects:
+                hits = values.str.contains(self.object_prefilter).fill_null(False)
+                columns.append(
+                    _scrub_where(values, hits, lambda t, n=name: self._object_text(n, t, key))
+                )
+            elif prop.logical_type is LogicalType.STRING:
+                prefilter = TEXT_PREFILTER + (_CARD_PREFILTER if name in self._free_text else "")
+                hits = values.str.contains(prefilter).fill_null(False)
+                columns.append(
+                    _scrub_where(values, hits, lambda t, n=name: self.scrub_field(n, t, key))
+                )
+        return frame.with_columns(columns) if columns else frame
+
+    def _object_text(self, name: str, text: str, key: Key) -> str:
+        try:
+            decoded = json.loads(text)
+        except (ValueError, RecursionError):
+            return scrub_free_text(text)  # not JSON: the contract check will quarantine it
+        scrubbed = self.scrub_field(name, decoded, key)
+        return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
 
 
-def scrub_text_column(values: pl.Series) -> pl.Series:
-    """:func:`scrub_secrets` over a string column, calling Python only where the prefilter hits."""
-    return _scrub_where(values, TEXT_PREFILTER, scrub_secrets)
+@functools.lru_cache(maxsize=32)
+def scrubber_for(contract: Contract) -> RecordScrubber:
+    return RecordScrubber(contract)
 
 
-def scrub_event_data_column(values: pl.Series, key: bytes) -> pl.Series:
-    """:func:`scrub_event_data_json` over a column of JSON text, only where the prefilter hits."""
-    return _scrub_where(values, EVENT_DATA_PREFILTER, lambda text: scrub_event_data_json(text, key))
+def scrub_frame(contract: Contract, frame: pl.DataFrame, key: Key) -> pl.DataFrame:
+    """:meth:`RecordScrubber.scrub_frame` of ``contract`` (the file-ingest path's one call)."""
+    return scrubber_for(contract).scrub_frame(frame, key)
 
 
-def _scrub_where(values: pl.Series, prefilter: str, scrub: Callable[[str], str]) -> pl.Series:
-    hits = values.str.contains(prefilter).fill_null(False)
+def _names_prefilter(names: list[str], quote: str) -> str:
+    """``"name":`` for each name (``quote`` = ``"`` also asks for a string value after it)."""
+    if not names:
+        return ""
+    return r'|"(?:' + "|".join(re.escape(n) for n in names) + r')":' + quote
+
+
+def _scrub_where(values: pl.Series, hits: pl.Series, scrub: Callable[[str], Any]) -> pl.Series:
     indices = hits.arg_true()
     if indices.len() == 0:
         return values

@@ -31,12 +31,7 @@ import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
 from ingest.readers import value_as_text
-from ingest.scrub import (
-    EVENT_DATA_PREFILTER,
-    mask_card_numbers,
-    scrub_event_data,
-    scrub_secrets,
-)
+from ingest.scrub import scrub_data, scrub_free_text, scrubber_for
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 
 _QUOTED_VALUE_CHARS = 80
@@ -233,7 +228,7 @@ class EdgeChecker:
             for field in self.fields
         )
         self.key_fields = contract.natural_key
-        self._free_text = tuple(p.name for p in contract.properties if p.scrub_secrets)
+        self.scrubber = scrubber_for(contract)
         self._objects = tuple(
             p.name for p in contract.properties if p.logical_type is LogicalType.OBJECT
         )
@@ -273,17 +268,19 @@ class EdgeChecker:
     ) -> list[bytes]:
         """The normalised records as scrubbed NDJSON lines (sorted keys).
 
-        The scrubber's prefilter runs once over all records (polars, Rust regex); only the
-        records it flags go through the exact Python scrubber. Object fields (a CloudEvent's
+        The scrubber's prefilter (:class:`ingest.scrub.RecordScrubber`, the file path's rules)
+        runs once over all records (polars, Rust regex); only the records it flags (a secret, a
+        card-like number, a classified field with a value) go through the Python scrubber. Object fields (a CloudEvent's
         ``data``) are written as JSON *text*: the NDJSON reader passes text through unchanged,
         where re-rendering a nested object would lose the escaping of backslashes.
         """
         probes = [orjson.dumps(record).decode() for record in records]
-        flagged = pl.Series(probes, dtype=pl.String).str.contains(EVENT_DATA_PREFILTER)
+        prefilter = self.scrubber.record_prefilter
+        flagged = pl.Series(probes, dtype=pl.String).str.contains(prefilter)
         lines = []
         for record, hit in zip(records, flagged.to_list(), strict=True):
             if hit:
-                record = self._scrubbed(record, pii_key)
+                record = self.scrubber.scrub_record(record, pii_key)
             if self._objects:
                 record = dict(record)
                 for name in self._objects:
@@ -295,19 +292,6 @@ class EdgeChecker:
     def spool_line(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> bytes:
         return self.spool_lines([record], pii_key)[0]
 
-    def _scrubbed(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> dict[str, Any]:
-        scrubbed = dict(record)
-        for name, value in record.items():
-            if value is None:
-                continue
-            if name in self._objects:
-                scrubbed[name] = scrub_event_data(value, pii_key())
-            elif isinstance(value, str):
-                # every text field: a secret is never a legitimate id or name
-                value = scrub_secrets(value)
-                scrubbed[name] = mask_card_numbers(value) if name in self._free_text else value
-        return scrubbed
-
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
@@ -318,12 +302,15 @@ def line_hash(line: bytes) -> bytes:
     return hashlib.sha256(line).digest()[:16]
 
 
-def scrub_rejected(raw: Any, pii_key: Callable[[], bytes]) -> Any:
-    """A rejected record, scrubbed like event data: secret-named keys, secrets, emails, cards."""
+def scrub_rejected(raw: Any, contract: Contract, pii_key: Callable[[], bytes]) -> Any:
+    """A rejected record, scrubbed by its contract's rules (classified fields too), unknown keys
+    like event data (secret-named keys, secrets, emails, cards)."""
     if depth_exceeds(raw):
         return {"_unstored": f"nested deeper than {MAX_DEPTH} levels"}
-    return scrub_event_data(raw, pii_key())
+    if isinstance(raw, dict):
+        return scrubber_for(contract).scrub_record(raw, pii_key)
+    return scrub_data(raw, pii_key)
 
 
 def scrub_reason(reason: str) -> str:
-    return mask_card_numbers(scrub_secrets(reason))
+    return scrub_free_text(reason)

@@ -19,7 +19,13 @@ from typing import Any
 
 from ingest.contracts import Contract, RecordKind
 from ingest.landing import cap_raw_record
-from ingest.server.edge import EdgeChecker, line_hash, scrub_reason, scrub_rejected
+from ingest.server.edge import (
+    EdgeChecker,
+    depth_exceeds,
+    line_hash,
+    scrub_reason,
+    scrub_rejected,
+)
 from ingest.server.formats import Item
 from ingest.server.metrics import Metrics
 from ingest.server.spool import QUARANTINE_STREAM, SpoolWrite
@@ -115,6 +121,8 @@ class Intake:
             if reason is None and item.record is not None:
                 try:
                     normalised, reason = self.checkers[item.kind].check(item.record)
+                    if reason is not None:
+                        reason = self._reason_without_personal_data(item, reason)
                 except RecursionError:
                     reason = "the record nests too deeply to check"
             if normalised is None:
@@ -132,6 +140,18 @@ class Intake:
             for (item, normalised), line in zip(pairs, lines, strict=True):
                 self._classify(prepared, item, normalised, line, in_request, received_at)
         return prepared
+
+    def _reason_without_personal_data(self, item: Item, reason: str) -> str:
+        """The reason as the scrubbed record gives it (reasons quote values), as on the file
+        path, which scrubs before it checks."""
+        checker = self.checkers[item.kind]
+        assert item.record is not None
+        if depth_exceeds(item.record):
+            return reason
+        _, scrubbed_reason = checker.check(
+            scrub_rejected(item.record, checker.contract, self.pii_key)
+        )
+        return scrubbed_reason or reason
 
     def _classify(
         self,
@@ -176,7 +196,8 @@ class Intake:
         prepared.rejected.append({"index": item.index, "reason": reason})
         prepared.count(item.kind, "rejected")
         try:
-            raw_text = json.dumps(scrub_rejected(item.raw, self.pii_key), ensure_ascii=False)
+            scrubbed = scrub_rejected(item.raw, self.checkers[item.kind].contract, self.pii_key)
+            raw_text = json.dumps(scrubbed, ensure_ascii=False)
         except (RecursionError, TypeError, ValueError):
             raw_text = json.dumps({"_unstored": "the record could not be encoded"})
         line = {

@@ -134,7 +134,7 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
         "select id, data from raw.business_events where id in ('s-1', 's-5') order by id",
     )
     first, fifth = (json.loads(data) for _, data in rows)
-    assert first["email"].startswith("<email:") and first["email"] == fifth["customer_email"]
+    assert first["email"].startswith("<pii:") and first["email"] == fifth["customer_email"]
     assert first["card"] == "[CARD ****1111]"
     server.stop()
     leaks = []
