@@ -1,8 +1,8 @@
 """Landing one file: check, scrub, dedupe and write it as one DuckDB transaction.
 
-Per batch of rows read: the contract query types and checks the rows and hashes the good ones
-(before scrubbing); broken rows and good rows (scrubbed) are appended to two staging tables of
-this file in schema ``ingest_staging`` (committed batch by batch, so memory does not grow with
+Per batch of rows read: the rows are scrubbed (secrets, personal data as the contract
+classifies it), then the contract query types and checks them and hashes the good ones; broken
+rows and good rows are appended to two staging tables of this file in schema ``ingest_staging`` (committed batch by batch, so memory does not grow with
 the file; DuckDB keeps a transaction's small appends in memory). Then one transaction lands the
 file: one set-based pass finds the staged rows whose natural key repeats in the file or is
 already stored, and classifies only those:
@@ -39,13 +39,7 @@ import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
 from ingest.readers import RejectedRow, Source
-from ingest.scrub import (
-    mask_card_numbers,
-    scrub_event_data_column,
-    scrub_event_data_text,
-    scrub_secrets,
-    scrub_text_column,
-)
+from ingest.scrub import mask_card_numbers, scrub_frame, scrub_secrets
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
 from ingest.validate import (
@@ -193,7 +187,12 @@ class FileLanding:
     # -- per batch ---------------------------------------------------------------------------
 
     def _check_and_stage(self, frame: pl.DataFrame) -> int:
-        """Type, check and hash one batch; quarantine the broken rows, stage the good ones."""
+        """Scrub, type, check and hash one batch; quarantine the broken rows, stage the good ones.
+
+        Scrubbing comes first (:func:`ingest.scrub.scrub_frame`, the receiver's rules too), so
+        quarantined rows are scrubbed and the payload hash is the one the receiver's records get.
+        """
+        frame = scrub_frame(self.contract, frame, self.pii_key)
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
             checked = self.con.sql(validation_sql(self.contract, _BATCH_VIEW)).pl()
@@ -202,7 +201,7 @@ class FileLanding:
         broken = checked.filter(pl.col(REASON).is_not_null()).select(ROW_NUMBER, REASON)
         if broken.height:
             self._quarantine_broken(frame, broken)
-        good = self._scrub(checked.filter(pl.col(REASON).is_null()).drop(REASON))
+        good = checked.filter(pl.col(REASON).is_null()).drop(REASON)
         rows = good.select(
             *self.contract.field_names,
             pl.lit(self.batch_id, pl.String).alias("_batch_id"),
@@ -217,15 +216,6 @@ class FileLanding:
         finally:
             self.con.unregister(_GOOD_VIEW)
         return broken.height
-
-    def _scrub(self, good: pl.DataFrame) -> pl.DataFrame:
-        scrubbed: list[pl.Series] = []
-        for prop in self.contract.properties:
-            if prop.logical_type is LogicalType.OBJECT:
-                scrubbed.append(scrub_event_data_column(good[prop.name], self.pii_key()))
-            elif prop.scrub_secrets:
-                scrubbed.append(scrub_text_column(good[prop.name]))
-        return good.with_columns(scrubbed) if scrubbed else good
 
     def _quarantine_broken(self, frame: pl.DataFrame, broken: pl.DataFrame) -> None:
         rows = broken.join(frame, on=ROW_NUMBER, how="left").sort(ROW_NUMBER)
@@ -262,8 +252,7 @@ class FileLanding:
         return cap_raw_record(json.dumps(kept, ensure_ascii=False))
 
     def _scrub_raw_value(self, name: str, value: str) -> str:
-        if self.contract.property(name).logical_type is LogicalType.OBJECT:
-            return scrub_event_data_text(value, self.pii_key())
+        # the batch was scrubbed by the contract's rules before the check; this is free text
         return mask_card_numbers(scrub_secrets(value))
 
     def _insert_quarantine(self, records: list[tuple[int, str, str]]) -> None:
