@@ -23,7 +23,7 @@ from ingest_test_files import (
 
 from flowledger.settings import DataDir
 from ingest import RecordKind, ingest_paths
-from ingest.scrub import pseudonymise_email
+from ingest.scrub import pseudonymise
 
 WRITERS = {
     "ndjson": write_ndjson,
@@ -253,7 +253,7 @@ def test_no_seeded_secret_reaches_any_file(data_dir: DataDir, tmp_path: Path) ->
     finally:
         con.close()
     key = (data_dir.root / "secrets" / "pii.key").read_bytes()
-    assert data["customer_email"] == pseudonymise_email(EMAIL, key)
+    assert data["customer_email"] == pseudonymise(EMAIL, key)
     assert data["card"] == "[CARD ****1111]"
     assert data["note"] == "token [REDACTED:github_token]"
     assert data["auth"] == {"password": "[REDACTED:secret]"}

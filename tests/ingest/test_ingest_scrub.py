@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -10,17 +9,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ingest.contracts import RecordKind, load_contracts
 from ingest.scrub import (
     EVENT_DATA_PREFILTER,
     TEXT_PREFILTER,
     load_pii_key,
     luhn_valid,
     mask_card_numbers,
-    pseudonymise_email,
-    scrub_event_data_column,
-    scrub_event_data_json,
+    pii_key_id,
+    pseudonymise,
+    scrub_data,
+    scrub_frame,
     scrub_secrets,
-    scrub_text_column,
 )
 
 JWT = (
@@ -102,17 +102,18 @@ def test_card_numbers_that_pass_luhn_keep_their_last_four() -> None:
 
 
 def test_email_pseudonym_is_keyed_stable_and_normalised() -> None:
-    first = pseudonymise_email("Bob@Example.com ", b"key-1")
-    assert first == pseudonymise_email("bob@example.com", b"key-1")
-    assert first == "<email:" + first[7:23] + ">" and len(first) == 24
-    assert first != pseudonymise_email("bob@example.com", b"key-2")
-    assert pseudonymise_email(first, b"key-1") == first  # already a pseudonym
+    first = pseudonymise("Bob@Example.com ", b"key-1")
+    assert first == pseudonymise("bob@example.com", b"key-1")
+    assert first == f"<pii:{pii_key_id(b'key-1')}:" + first[12:28] + ">" and len(first) == 29
+    assert first != pseudonymise("bob@example.com", b"key-2")
+    assert pseudonymise(first, b"key-1") == first  # already a pseudonym
     # HMAC-SHA256(b"k", b"a@b.c"), computed independently with the standard library
     import hashlib
     import hmac
 
     expected = hmac.new(b"k", b"a@b.c", hashlib.sha256).hexdigest()[:16]
-    assert pseudonymise_email("A@B.C", b"k") == f"<email:{expected}>"
+    key_id = hmac.new(b"k", b"flowledger pii key id", hashlib.sha256).hexdigest()[:6]
+    assert pseudonymise("A@B.C", b"k") == f"<pii:{key_id}:{expected}>"
 
 
 def test_event_data_is_scrubbed_recursively() -> None:
@@ -124,29 +125,33 @@ def test_event_data_is_scrubbed_recursively() -> None:
         "notes": ["call with Bearer abcdefghijkl"],
         "amount": 12.5,
     }
-    scrubbed = json.loads(scrub_event_data_json(json.dumps(data), b"k"))
+    scrubbed = scrub_data(data, lambda: b"k")
     assert scrubbed == {
         "order_id": "1234567890123",
-        "customer_email": pseudonymise_email("bob@example.com", b"k"),
-        "cc_emails": [pseudonymise_email("a@b.c", b"k"), None],
+        "customer_email": pseudonymise("bob@example.com", b"k"),
+        "cc_emails": [pseudonymise("a@b.c", b"k"), None],
         "payment": {"card": "[CARD ****1111]", "api_token": "[REDACTED:secret]", "password": None},
         "notes": ["call with Bearer [REDACTED:bearer_token]"],
         "amount": 12.5,
     }
 
 
-def test_column_helpers_only_touch_values_that_need_it() -> None:
-    texts = pl.Series(["fine", None, "password=x", "HTTP 500"])
-    assert scrub_text_column(texts).to_list() == [
+def test_frame_scrub_only_touches_values_that_need_it() -> None:
+    contracts = load_contracts()
+    texts = pl.DataFrame({"error_message": ["fine", None, "password=x", "HTTP 500"]})
+    assert scrub_frame(
+        contracts[RecordKind.FLOW_RUN], texts, lambda: b"k"
+    ).to_series().to_list() == [
         "fine",
         None,
         "password=[REDACTED:secret]",
         "HTTP 500",
     ]
-    data = pl.Series(['{"a":1}', '{"email":"x@y.z"}', None])
-    assert scrub_event_data_column(data, b"k").to_list() == [
+    data = pl.DataFrame({"data": ['{"a":1}', '{"email":"x@y.z"}', None]})
+    scrubbed = scrub_frame(contracts[RecordKind.BUSINESS_EVENT], data, lambda: b"k")
+    assert scrubbed.to_series().to_list() == [
         '{"a":1}',
-        '{"email":"' + pseudonymise_email("x@y.z", b"k") + '"}',
+        '{"email":"' + pseudonymise("x@y.z", b"k") + '"}',
         None,
     ]
 
