@@ -161,7 +161,9 @@ def project_lineage(
                 lineage.dataset_edges = query.dataset
                 lineage.inputs = query.tables
                 lineage.unresolved = query.unresolved
-        if dataset in catalog and (lineage.unresolved or not lineage.columns):
+        if dataset in catalog and (
+            kind in ("source", "seed") or lineage.unresolved or not lineage.columns
+        ):  # what was built is the truth for tables no SQL of the project defines
             lineage.columns = list(catalog[dataset])
             schema[dataset] = lineage.columns
         elif dataset in catalog or (
