@@ -294,7 +294,9 @@ def _checked_redaction(path: Path, prop: Property) -> Property:
             )
         return prop
     if prop.logical_type is not LogicalType.STRING:
-        raise ContractError(f"{where}: only string fields can be {mode.value}d; use drop")
+        raise ContractError(
+            f"{where}: only string fields can be redacted with {mode.value}; use drop"
+        )
     if prop.primary_key_position is not None and mode is not PersonalRedaction.PSEUDONYMISE:
         raise ContractError(f"{where}: a key field can only be pseudonymised (stays unique)")
     if prop.valid_values is not None or prop.pattern is not None:
