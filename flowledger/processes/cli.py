@@ -1,4 +1,5 @@
-"""``flowledger kpi process NAME [--json]`` and ``flowledger processes check|list``."""
+"""``flowledger kpi process NAME [--json]``, ``flowledger kpi parallel-runs FLOW [--json]`` and
+``flowledger processes check|list``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from flowledger.processes.config import ConfigError, load_config
 from flowledger.settings import DataDir
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_GATE_FAILED = 0, 1, 2
 
 
 def _group(
@@ -32,6 +33,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     process.add_argument("name", help="process name, as declared in config/processes.yml")
     process.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     process.set_defaults(handler=kpi_process)
+    parallel = kpi.add_parser(
+        "parallel-runs",
+        help="a flow's live and shadow versions compared per business key (cutover gate)",
+    )
+    parallel.add_argument("flow", help="flow id (flow_id in the run log)")
+    parallel.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parallel.add_argument(
+        "--max-mismatch-rate",
+        type=float,
+        metavar="RATE",
+        help="exit with status 2 when a version pair's mismatch rate is above RATE (0..1)",
+    )
+    parallel.set_defaults(handler=kpi_parallel_runs)
 
     processes = _group(commands, "processes", "check and list the declared processes")
     check = processes.add_parser("check", help="validate the process configuration")
@@ -52,6 +66,36 @@ def kpi_process(args: argparse.Namespace, data_dir: DataDir) -> int:
         return EXIT_FAILED
     print(to_json(document) if args.json else to_table(document))
     return EXIT_OK
+
+
+def kpi_parallel_runs(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.processes.kpis import to_json
+    from flowledger.processes.parallel_runs import (
+        NoParallelRuns,
+        gate_failures,
+        parallel_run_kpis,
+        to_table,
+    )
+    from flowledger.warehouse import NothingPublished, open_published
+
+    limit = args.max_mismatch_rate
+    if limit is not None and not 0 <= limit <= 1:
+        print(
+            f"flowledger: --max-mismatch-rate must be between 0 and 1 (a share), got {limit}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        with open_published(data_dir) as con:
+            document = parallel_run_kpis(con, args.flow)
+    except (NothingPublished, NoParallelRuns) as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(to_json(document) if args.json else to_table(document))
+    failures = gate_failures(document, limit) if limit is not None else []
+    for failure in failures:
+        print(f"flowledger: cutover gate: {failure}", file=sys.stderr)
+    return EXIT_GATE_FAILED if failures else EXIT_OK
 
 
 def processes_check(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -1,6 +1,7 @@
 -- One row per case and flow run attempt that touched it: the run's business_key is the case id
 -- (restricted to the process's configured `flows` when given), or the run's trace id is the trace
--- of one of the case's events (W3C traceparent).
+-- of one of the case's events (W3C traceparent). Shadow runs (execution_mode shadow) did not act
+-- on the case and are left out (fct_parallel_run_comparison compares them).
 with case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
@@ -16,6 +17,9 @@ processes as (
 runs as (
 
     select * from {{ ref('int_flow_runs_enriched') }}
+    where run_key not in (
+        select run_key from {{ ref('stg_flowledger__flow_runs') }} where execution_mode = 'shadow'
+    )
 
 ),
 

@@ -1,0 +1,84 @@
+-- One row per flow, business key and pair of versions handling it side by side: a live version
+-- (baseline) and another version in shadow mode (candidate). Each side's result is its latest run
+-- (started, then run key) that produced outputs; when none did, its latest run, without outputs.
+with runs as (
+
+    select
+        run_key,
+        flow_id,
+        flow_version,
+        execution_mode,
+        business_key,
+        status,
+        started_at,
+        outputs_json
+
+    from {{ ref('stg_flowledger__flow_runs') }}
+    where business_key is not null
+        and flow_version is not null
+
+),
+
+shadowed_keys as (
+
+    select distinct
+        flow_id,
+        business_key
+
+    from runs
+    where execution_mode = 'shadow'
+
+),
+
+ranked as (
+
+    select
+        runs.*,
+        row_number() over (
+            partition by runs.flow_id, runs.business_key, runs.flow_version, runs.execution_mode
+            order by
+                case when runs.outputs_json is not null then 0 else 1 end,
+                runs.started_at desc,
+                runs.run_key desc
+        ) as result_rank
+
+    from runs
+    inner join shadowed_keys
+        on runs.flow_id = shadowed_keys.flow_id
+        and runs.business_key = shadowed_keys.business_key
+
+),
+
+results as (
+
+    select * from ranked where result_rank = 1
+
+),
+
+final as (
+
+    select
+        baseline.flow_id,
+        baseline.flow_version as baseline_version,
+        candidate.flow_version as candidate_version,
+        baseline.business_key,
+        baseline.run_key as baseline_run_key,
+        candidate.run_key as candidate_run_key,
+        baseline.status as baseline_status,
+        candidate.status as candidate_status,
+        baseline.started_at as baseline_started_at,
+        candidate.started_at as candidate_started_at,
+        baseline.outputs_json as baseline_outputs_json,
+        candidate.outputs_json as candidate_outputs_json
+
+    from results as baseline
+    inner join results as candidate
+        on baseline.flow_id = candidate.flow_id
+        and baseline.business_key = candidate.business_key
+        and baseline.flow_version <> candidate.flow_version
+    where baseline.execution_mode = 'live'
+        and candidate.execution_mode = 'shadow'
+
+)
+
+select * from final
