@@ -29,6 +29,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
+from lineage.graph import NOTES_FACET
 from lineage.sql_lineage import DIRECT, IDENTITY, InputEdge, SqlLineageError, analyze_query
 
 PRODUCER = "https://github.com/flowledger/flowledger/tree/main/lineage"
@@ -320,6 +321,8 @@ def _model_event(
             dataset=[_input_field(ns, edge) for edge in model.dataset_edges],
         ),
     }
+    if model.unresolved:
+        output_facets[NOTES_FACET] = _notes_facet(model.unresolved)
     return JobEvent(
         eventTime=when,
         producer=PRODUCER,
@@ -336,6 +339,16 @@ def _model_event(
         inputs=[InputDataset(namespace=ns, name=name) for name in model.inputs],
         outputs=[OutputDataset(namespace=ns, name=model.dataset, facets=output_facets)],
     )
+
+
+def _notes_facet(notes: list[str]) -> Any:
+    """A custom dataset facet listing what the parser could not place, and why."""
+    from openlineage.client.generated.base import DatasetFacet
+
+    facet = DatasetFacet().with_additional_properties(notes=list(notes))
+    facet._producer = PRODUCER
+    facet._schemaURL = PRODUCER + "#lineageNotes"
+    return facet
 
 
 def _input_field(namespace: str, edge: InputEdge) -> column_lineage_dataset.InputField:

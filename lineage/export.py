@@ -104,6 +104,7 @@ def audit_pack(data_dir: DataDir) -> dict[str, Any]:
                 "fields": [{"name": n, "type": t} for n, t in d.fields.items() if n],
                 "producers": [f"{ns}:{name}" for ns, name in sorted(d.producers)],
                 "consumers": [f"{ns}:{name}" for ns, name in sorted(d.consumers)],
+                "lineage_notes": d.lineage_notes,
             }
             for d in sorted(graph.datasets.values(), key=lambda d: (d.namespace, d.name))
         ],

@@ -27,6 +27,7 @@ RUN_STATES = {
     "FAIL": "FAILED",
 }
 FAR_FUTURE = "9999-12-31T23:59:59Z"
+NOTES_FACET = "flowledger_lineageNotes"  # custom dataset facet: what could not be placed, why
 
 
 class NodeNotFound(LookupError):
@@ -100,6 +101,7 @@ class DatasetNode:
     producers: set[tuple[str, str]] = field(default_factory=set)
     consumers: set[tuple[str, str]] = field(default_factory=set)
     derived_columns: list[str] = field(default_factory=list)  # parsed from the producing SQL
+    lineage_notes: list[str] = field(default_factory=list)  # what the parser could not place
 
 
 @dataclass
@@ -257,8 +259,10 @@ class LineageGraph:
                     query = analyze_query(
                         str(sql_facet["query"]), {**catalog, **schema}, dialect=dialect
                     )
-        except (SqlLineageError, Exception):  # noqa: BLE001 - a parser gap must not refuse an event
+        except (SqlLineageError, Exception) as error:  # noqa: BLE001 - never refuse an event
+            dataset.lineage_notes = [f"the job's SQL could not be analysed: {error}"]
             return
+        dataset.lineage_notes = list(query.unresolved)
         dataset.derived_columns = query.columns
         fields = {}
         for column, edges in query.fields.items():
@@ -339,6 +343,9 @@ class LineageGraph:
         documentation = facets.get("documentation")
         if isinstance(documentation, dict):
             dataset.description = documentation.get("description")
+        notes = facets.get(NOTES_FACET)
+        if isinstance(notes, dict) and isinstance(notes.get("notes"), list):
+            dataset.lineage_notes = [str(n) for n in notes["notes"]]
         return dataset
 
     def _replace_column_lineage(

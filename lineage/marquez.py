@@ -144,6 +144,7 @@ def dataset_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
         "lastModifiedAt": dataset.updated_at if dataset.producers else None,
         "lastLifecycleState": None,
         "facets": dataset.facets,
+        "lineageNotes": dataset.lineage_notes,
     }
 
 

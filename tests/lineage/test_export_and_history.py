@@ -113,3 +113,33 @@ def test_export_json_csv_html(data_dir: DataDir, capsys) -> None:
     page = out.read_text()
     assert page.count("<tr><td>kpis</td>") == 3
     assert "flowledger version" in page and pack["dbt_version"] in page
+
+
+def test_lineage_the_parser_cannot_place_is_reported_with_a_reason(tmp_path: Path) -> None:
+    from lineage.graph import LineageGraph
+
+    def run_event(sql: str, output: str) -> dict:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-01-01T00:00:00Z",
+            "producer": "https://example.com/p",
+            "run": {"runId": "0190a7f0-0000-7000-8000-0000000000aa"},
+            "job": {"namespace": "etl", "name": output, "facets": {"sql": {"query": sql}}},
+            "inputs": [{"namespace": NS, "name": "db.s.unknown"}],
+            "outputs": [{"namespace": NS, "name": output}],
+        }
+
+    graph = LineageGraph.from_events(
+        [
+            run_event("select * from db.s.unknown", "db.s.copy"),
+            run_event("select from where", "db.s.broken"),
+        ]
+    )
+    assert any(
+        "`*` could not be expanded" in n for n in graph.datasets[(NS, "db.s.copy")].lineage_notes
+    )
+    assert (
+        graph.datasets[(NS, "db.s.broken")]
+        .lineage_notes[0]
+        .startswith("the job's SQL could not be analysed")
+    )
