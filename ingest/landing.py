@@ -43,9 +43,11 @@ from ingest.scrub import mask_card_numbers, scrub_frame, scrub_secrets
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
 from ingest.validate import (
+    CANONICAL,
     PAYLOAD_HASH,
     REASON,
     ROW_NUMBER,
+    payload_hash,
     quote_identifier,
     sql_literal,
     validation_sql,
@@ -195,9 +197,11 @@ class FileLanding:
         frame = scrub_frame(self.contract, frame, self.pii_key)
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
-            checked = self.con.sql(validation_sql(self.contract, _BATCH_VIEW)).pl()
+            query = validation_sql(self.contract, _BATCH_VIEW, hash_in_sql=False)
+            checked = self.con.sql(query).pl()
         finally:
             self.con.unregister(_BATCH_VIEW)
+        checked = checked.with_columns(payload_hash()).drop(CANONICAL)
         broken = checked.filter(pl.col(REASON).is_not_null()).select(ROW_NUMBER, REASON)
         if broken.height:
             self._quarantine_broken(frame, broken)

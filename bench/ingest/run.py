@@ -16,7 +16,8 @@ already there: same seed and arguments give the same files). Then, per repeat, i
    ``sample_size=-1`` (the time of both attempts counts: that is what the load costs).
 
 Prints rows/s of both, the ratio (ingest time / DuckDB time; the target of issue 7 is ≤ 2),
-both peak RSS figures, the machine's cores and memory and the load average before and after.
+the CPU seconds of both (user + system; steadier than wall time on a loaded machine) and their
+ratio, both peak RSS figures, the machine's cores and memory and the load average before and after.
 Results go to docs/ingest-performance.md by hand.
 """
 
@@ -68,8 +69,9 @@ def generate(work: Path, events: int, file_format: str) -> tuple[list[Path], int
     return files, sum(written.values())
 
 
-def timed_child(argv: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in bytes (this child only) and stdout of one child process."""
+def timed_child(argv: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS in bytes (this child only) and
+    output of one child process."""
     with tempfile.TemporaryFile("w+") as out:
         began = time.perf_counter()
         child = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -82,7 +84,7 @@ def timed_child(argv: list[str]) -> tuple[float, int, str]:
         raise SystemExit(
             f"{' '.join(argv[1:3])[:60]} … failed ({child.returncode}):\n{text[-4000:]}"
         )
-    return seconds, usage.ru_maxrss * 1024, text
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, text
 
 
 def machine() -> str:
@@ -98,13 +100,13 @@ def run_once(work: Path, files: list[Path], rows: int, file_format: str, repeat:
     home = work / f"home-{file_format}-{repeat}"
     subprocess.run(["rm", "-rf", str(home)], check=True)
     load_before = load_average()
-    ingest_s, ingest_rss, log = timed_child(
+    ingest_s, ingest_cpu, ingest_rss, log = timed_child(
         [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), "ingest"]
         + [str(path) for path in files]
     )
     database = work / f"duckdb-{file_format}.duckdb"
     database.unlink(missing_ok=True)
-    duck_s, duck_rss, duck_out = timed_child(
+    duck_s, duck_cpu, duck_rss, duck_out = timed_child(
         [sys.executable, "-c", DUCKDB_LOAD, str(database), file_format]
         + [str(path) for path in files]
     )
@@ -115,6 +117,8 @@ def run_once(work: Path, files: list[Path], rows: int, file_format: str, repeat:
         "rows": rows,
         "ingest_s": ingest_s,
         "ingest_rss": ingest_rss,
+        "ingest_cpu": ingest_cpu,
+        "duckdb_cpu": duck_cpu,
         "duckdb_s": duck_s,
         "duckdb_rss": duck_rss,
         "duckdb_files": json.loads(duck_out.strip().splitlines()[-1]),
@@ -135,9 +139,10 @@ def main() -> None:
     print(f"machine: {machine()}; load average {load_average()}")
     print(
         "| format | rows | ingest s | ingest rows/s | DuckDB s | DuckDB rows/s | ratio "
-        "| ingest peak RSS | DuckDB peak RSS | load avg (1/5/15 min) |"
+        "| ingest CPU s | DuckDB CPU s | CPU ratio | ingest peak RSS | DuckDB peak RSS "
+        "| load avg (1/5/15 min) |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
     for file_format in args.format:
         files, rows = generate(args.workdir, args.events, file_format)
         for repeat in range(args.repeat):
@@ -145,7 +150,9 @@ def main() -> None:
             print(
                 f"| {r['format']} | {rows:,} | {r['ingest_s']:.1f} | {rows / r['ingest_s']:,.0f} "
                 f"| {r['duckdb_s']:.1f} | {rows / r['duckdb_s']:,.0f} "
-                f"| {r['ingest_s'] / r['duckdb_s']:.2f} | {r['ingest_rss'] / 2**20:,.0f} MiB "
+                f"| {r['ingest_s'] / r['duckdb_s']:.2f} | {r['ingest_cpu']:.1f} "
+                f"| {r['duckdb_cpu']:.1f} | {r['ingest_cpu'] / r['duckdb_cpu']:.2f} "
+                f"| {r['ingest_rss'] / 2**20:,.0f} MiB "
                 f"| {r['duckdb_rss'] / 2**20:,.0f} MiB | {r['load']} |",
                 flush=True,
             )

@@ -178,3 +178,47 @@ def test_surrounding_whitespace_is_tolerated_and_blank_is_missing() -> None:
     assert (row["_reason"], row["run_attempt"], row["tenant"]) == (None, 2, None)
     assert row["started_at"] == datetime(2026, 8, 1, 9, 0)
     assert reason(RecordKind.FLOW_RUN, GOOD_RUN, run_id="\t ") == "run_id: missing (required)"
+
+
+def test_file_ingest_hashes_the_canonical_json_exactly_as_duckdb_sha256_does() -> None:
+    """File ingest hashes ``_canonical`` with polars-hash; DuckDB's sha256 and hashlib agree."""
+    import hashlib
+
+    from ingest.validate import payload_hash
+
+    cases = {
+        RecordKind.BUSINESS_EVENT: [
+            GOOD_EVENT,
+            {**GOOD_EVENT, "id": "e-2", "data": '{"city": "Zürich ✓", "path": "C:\\\\tmp"}'},
+        ],
+        RecordKind.FLOW_RUN: [GOOD_RUN, {**GOOD_RUN, "run_id": "r-2", "execution_mode": "shadow"}],
+    }
+    for kind, records in cases.items():
+        contract = load_contracts()[kind]
+        frame = pl.DataFrame(
+            {
+                name: pl.Series([r.get(name) for r in records], dtype=pl.String)
+                for name in contract.field_names
+            }
+        ).with_columns(pl.int_range(1, len(records) + 1, dtype=pl.Int64).alias("_row_number"))
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("batch", frame)
+        in_sql = con.sql(validation_sql(contract, "batch")).pl().sort("_row_number")
+        text = (
+            con.sql(validation_sql(contract, "batch", hash_in_sql=False)).pl().sort("_row_number")
+        )
+        hashed = text.with_columns(payload_hash())
+        assert hashed["_payload_hash"].to_list() == in_sql["_payload_hash"].to_list()
+        assert hashed["_payload_hash"].to_list() == [
+            hashlib.sha256(canonical.encode()).hexdigest() for canonical in text["_canonical"]
+        ]
+        if kind is RecordKind.BUSINESS_EVENT:
+            # the canonical form, written out by hand (docs/architecture.md): sorted keys, nulls
+            # kept, timestamps as UTC 'YYYY-MM-DD hh:mm:ss', objects as compact JSON
+            assert text["_canonical"][0] == (
+                '{"data":{"order_id":"O-1"},"datacontenttype":null,"dataschema":null,"id":"e-1",'
+                '"source":"/shop",'
+                '"specversion":"1.0","subject":null,"time":"2026-08-01 09:00:00","traceparent":null,'
+                '"type":"com.acme.order.placed"}'
+            )
