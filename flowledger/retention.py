@@ -32,8 +32,15 @@ TABLE_TIME_COLUMNS: dict[str, tuple[str, str]] = {
     "quarantine": ("quarantined_at", "quarantine"),
     "ingest_collisions": ("seen_at", "ingest_collisions"),
 }
-#: Row-level marts that copy raw rows: purged with their table (mart, raw table, time column).
-ROW_LEVEL_MARTS: list[tuple[str, str, str]] = [("marts.fct_flow_runs", "flow_runs", "started_at")]
+#: The row-level mart that copies raw run attempts: purged with them.
+ROW_LEVEL_MART = "marts.fct_flow_runs"
+#: Landing Parquet (ingest's landing/<table>/*.parquet) rows are matched on these columns.
+LANDING_KEYS: dict[str, list[str]] = {
+    "flow_runs": ["source_system", "run_id", "run_attempt", "_payload_hash"],
+    "step_runs": ["source_system", "run_id", "run_attempt", "step_id", "attempt", "_payload_hash"],
+    "queue_depth_samples": ["source_system", "queue_name", "sampled_at", "_payload_hash"],
+    "business_events": ["source", "id", "_payload_hash"],
+}
 
 
 class RetentionError(ValueError):
@@ -104,19 +111,106 @@ def cutoff_for(as_of: datetime | None, days: int) -> datetime | None:
 
 
 def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[TablePurge]:
-    """Per configured table: its cut-off and how many rows are older than it."""
+    """Per configured table: its cut-off and how many rows the purge deletes.
+
+    Leaves temporary tables ``purge_<table>`` (the rowids to delete) on ``con`` for :func:`_apply`.
+    Run logs are purged by run attempt: a run attempt goes with all its step attempts, and only
+    when the run, every step attempt of it and every run sharing its flow and idempotency key
+    are older than the cut-off, so no period that is kept loses a row it was computed from (a
+    step after midnight of a run started before it, a first delivery before midnight). Step
+    attempts without a run go by execution (all attempts of the step in the run attempt).
+    """
+    if days.get("flow_runs") != days.get("step_runs"):
+        raise RetentionError(
+            "flow_runs and step_runs are the run logs and are purged together: give them the "
+            f"same days (now {days.get('flow_runs')} and {days.get('step_runs')})"
+        )
     times = as_of_times(con)
     plan = []
     for table, keep in days.items():
         column, group = TABLE_TIME_COLUMNS[table]
         cutoff = cutoff_for(times[group], keep)
-        rows = 0
-        if cutoff is not None:
-            rows = con.execute(
-                f'select count(*) from raw.{table} where "{column}" < ?', [cutoff]
-            ).fetchone()[0]
+        selection = f"purge_{table}"
+        if cutoff is None:
+            con.execute(
+                f"create or replace temp table {selection} as select 0::bigint as id where false"
+            )
+        elif table == "flow_runs":
+            con.execute(_RUN_UNITS_SQL, [cutoff, cutoff])
+            con.execute(
+                f"create or replace temp table {selection} as select r.rowid as id "
+                "from raw.flow_runs as r semi join purged_run_keys as k "
+                "on r.source_system = k.source_system and r.run_id = k.run_id "
+                "and r.run_attempt = k.run_attempt"
+            )
+        elif table == "step_runs":
+            continue  # planned with flow_runs, below
+        else:
+            con.execute(
+                f"create or replace temp table {selection} as "
+                f'select rowid as id from raw.{table} where "{column}" < ?',
+                [cutoff],
+            )
+        rows = con.execute(f"select count(*) from {selection}").fetchone()[0]
         plan.append(TablePurge(table, cutoff, rows))
+        if table == "flow_runs":
+            con.execute(_STEP_SELECTION_SQL, [cutoff])
+            rows = con.execute("select count(*) from purge_step_runs").fetchone()[0]
+            plan.append(TablePurge("step_runs", cutoff, rows))
     return plan
+
+
+# Run attempts (with their steps) whose newest time, and that of every run sharing their flow and
+# idempotency key, is before the cut-off.
+_RUN_UNITS_SQL = """
+create or replace temp table purged_run_keys as
+with units as (
+    select r.source_system, r.run_id, r.run_attempt, r.flow_id, r.idempotency_key,
+        greatest(r.started_at, coalesce(max(s.started_at), r.started_at)) as newest
+    from raw.flow_runs as r
+    left join raw.step_runs as s
+        on r.source_system = s.source_system and r.run_id = s.run_id
+        and r.run_attempt = s.run_attempt
+    group by r.source_system, r.run_id, r.run_attempt, r.flow_id, r.idempotency_key, r.started_at
+),
+key_groups as (
+    select flow_id, idempotency_key, max(newest) as newest
+    from units where idempotency_key is not null
+    group by all
+)
+select units.source_system, units.run_id, units.run_attempt
+from units
+left join key_groups
+    on units.flow_id = key_groups.flow_id and units.idempotency_key = key_groups.idempotency_key
+where units.newest < ? and coalesce(key_groups.newest, units.newest) < ?
+"""
+
+# Step attempts of purged run attempts, and step executions without a run that ended before the
+# cut-off (all their attempts).
+_STEP_SELECTION_SQL = """
+create or replace temp table purge_step_runs as
+with steps as (
+    select
+        s.rowid as id,
+        s.source_system,
+        s.run_id,
+        s.run_attempt,
+        r.run_id is null as has_no_run,
+        max(s.started_at) over (
+            partition by s.source_system, s.run_id, s.run_attempt, s.step_id
+        ) as execution_newest
+    from raw.step_runs as s
+    left join raw.flow_runs as r
+        on s.source_system = r.source_system and s.run_id = r.run_id
+        and s.run_attempt = r.run_attempt
+)
+select steps.id
+from steps
+left join purged_run_keys as k
+    on steps.source_system = k.source_system and steps.run_id = k.run_id
+    and steps.run_attempt = k.run_attempt
+where k.run_id is not null or (steps.has_no_run and steps.execution_newest < ?)
+"""
 
 
 def purge(
@@ -134,18 +228,11 @@ def purge(
             ensure_raw_tables(con)
             plan = plan_purge(con, days)
             if not dry_run:
+                _purge_landing(con, data_dir, plan)
                 _apply(con, plan)
         finally:
             con.close()
-        if not dry_run:
-            for item in plan:
-                if item.rows and item.table in _landing_tables():
-                    _purge_landing(data_dir, item)
     return plan
-
-
-def _landing_tables() -> set[str]:
-    return {t for t, (_, group) in TABLE_TIME_COLUMNS.items() if group == "data"}
 
 
 def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
@@ -155,14 +242,17 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
     )
     con.execute("begin transaction")
     try:
+        if any(item.table == "flow_runs" for item in plan) and _exists(con, ROW_LEVEL_MART):
+            con.execute(
+                f"delete from {ROW_LEVEL_MART} where run_key in (select source_system || ':' "
+                "|| run_id || ':' || cast(run_attempt as varchar) from purged_run_keys)"
+            )
         for item in plan:
             if item.cutoff is None:
                 continue
-            column = TABLE_TIME_COLUMNS[item.table][0]
-            con.execute(f'delete from raw.{item.table} where "{column}" < ?', [item.cutoff])
-            for mart, table, mart_column in ROW_LEVEL_MARTS:
-                if table == item.table and _exists(con, mart):
-                    con.execute(f'delete from {mart} where "{mart_column}" < ?', [item.cutoff])
+            con.execute(
+                f"delete from raw.{item.table} where rowid in (select id from purge_{item.table})"
+            )
             con.execute(
                 f"insert into {HORIZONS_TABLE} values (?, ?, ?) on conflict (table_name) do update "
                 "set purged_before = greatest(purged_before, excluded.purged_before), "
@@ -179,34 +269,48 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, name = relation.split(".")
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            "select count(*) from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
             [schema, name],
         ).fetchone()[0]
     )
 
 
-def _purge_landing(data_dir: DataDir, item: TablePurge) -> None:
-    """Rewrite each landing Parquet file of the table without the purged rows (atomically)."""
-    column = TABLE_TIME_COLUMNS[item.table][0]
-    con = duckdb.connect()
-    try:
+def _purge_landing(
+    con: duckdb.DuckDBPyConnection, data_dir: DataDir, plan: list[TablePurge]
+) -> None:
+    """Rewrite each landing Parquet file without the rows the purge deletes (atomic replace).
+
+    A landing row is the raw row with the same natural key and payload hash.
+    """
+    for item in plan:
+        if not item.rows or item.table not in LANDING_KEYS:
+            continue
+        keys = LANDING_KEYS[item.table]
+        on = " and ".join(f'l."{key}" is not distinct from p."{key}"' for key in keys)
+        con.execute(
+            f"create or replace temp table purged_{item.table} as select "
+            + ", ".join(f'"{key}"' for key in keys)
+            + f" from raw.{item.table} where rowid in (select id from purge_{item.table})"
+        )
         for path in sorted((data_dir.landing / item.table).glob("*.parquet")):
-            source = str(path).replace("'", "''")
-            old = con.execute(
-                f"select count(*) from read_parquet('{source}') where \"{column}\" < ?",
-                [item.cutoff],
+            source = _literal(str(path))
+            rows = f"read_parquet({source}) as l"
+            gone = con.execute(
+                f"select count(*) from {rows} semi join purged_{item.table} as p on {on}"
             ).fetchone()[0]
-            if not old:
+            if not gone:
                 continue
             tmp = path.with_name(f".{path.name}.purge.tmp")
             con.execute(
-                f"copy (select * from read_parquet('{source}') where \"{column}\" >= ?) "
-                f"to '{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet)",
-                [item.cutoff],
+                f"copy (select l.* from {rows} anti join purged_{item.table} as p on {on}) "
+                f"to {_literal(str(tmp))} (format parquet)"
             )
             tmp.replace(path)
-    finally:
-        con.close()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 # --- CLI ----------------------------------------------------------------------------------------

@@ -5,14 +5,21 @@
     aggregate must stay as it was built from the complete data.
 -#}
 {% macro retention_horizon(tables) -%}
-    {%- set relation = adapter.get_relation(
-        database=target.database, schema='raw', identifier='retention_horizons'
-    ) if execute else none -%}
-    {%- if relation is none -%}
+    {#- Asked of the database itself: the table is made by `flowledger purge`, not by dbt, and
+        is absent until the first purge (and on Spark, where raw files are managed elsewhere). -#}
+    {%- set found = false -%}
+    {%- if execute and target.type != 'spark' -%}
+        {%- set result = run_query(
+            "select count(*) from information_schema.tables where table_catalog = current_database()"
+            ~ " and table_schema = 'raw' and table_name = 'retention_horizons'"
+        ) -%}
+        {%- set found = result.columns[0].values()[0] > 0 -%}
+    {%- endif -%}
+    {%- if not found -%}
         cast(null as timestamp)
     {%- else -%}
         (
-            select max(purged_before) from {{ relation }}
+            select max(purged_before) from raw.retention_horizons
             where table_name in ('{{ tables | join("', '") }}')
         )
     {%- endif -%}
