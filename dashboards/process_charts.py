@@ -54,3 +54,61 @@ def rework_by_kind(kpis: dict) -> go.Figure:
         yaxis_tickformat=".0%", yaxis_title="share of cases", height=300, margin=dict(t=30)
     )
     return figure
+
+
+def directly_follows_graph(dfg: pl.DataFrame, max_links: int = 40) -> go.Figure:
+    """The directly-follows graph as a Sankey: one node per step, one link per step pair, its
+    width the number of transitions; hovering a link shows its median and p95 wait. The
+    ``max_links`` most frequent pairs are drawn (the table lists them all)."""
+    top = dfg.sort(["transitions", "from_step", "to_step"], descending=[True, False, False]).head(
+        max_links
+    )
+    steps = sorted(set(top["from_step"].to_list()) | set(top["to_step"].to_list()))
+    index = {step: position for position, step in enumerate(steps)}
+    waits = [
+        f"median wait {_hours(median)}, p95 {_hours(p95)}"
+        for median, p95 in zip(
+            top["wait_median_seconds"].to_list(), top["wait_p95_seconds"].to_list(), strict=True
+        )
+    ]
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node=dict(label=steps, pad=18, thickness=14),
+            link=dict(
+                source=[index[s] for s in top["from_step"].to_list()],
+                target=[index[s] for s in top["to_step"].to_list()],
+                value=top["transitions"].to_list(),
+                customdata=waits,
+                hovertemplate="%{source.label} → %{target.label}<br>"
+                "%{value} transitions<br>%{customdata}<extra></extra>",
+            ),
+        )
+    )
+    figure.update_layout(height=420, margin=dict(t=30, l=10, r=10))
+    return figure
+
+
+def _hours(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / HOUR:.1f} h"
+
+
+def sla_attainment_trend(weekly: pl.DataFrame) -> go.Figure:
+    """Weekly SLA attainment (share of the week's cases with an SLA outcome that met it)."""
+    figure = go.Figure(
+        go.Scatter(
+            x=weekly["period_start"].to_list(),
+            y=weekly["sla_attainment"].to_list(),
+            mode="lines+markers",
+            name="SLA attainment",
+        )
+    )
+    figure.update_layout(
+        xaxis_title="week",
+        yaxis_title="SLA attainment",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],
+        height=320,
+        margin=dict(t=30),
+    )
+    return figure

@@ -72,6 +72,25 @@ def query_stuck_cases(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFr
     )
 
 
+def query_parallel_runs(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+    """Version pairs run side by side (shadow mode) of the flows whose live runs touched the
+    process's cases; empty when the snapshot predates the parallel-run marts."""
+    published = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'fct_parallel_run_summary'"
+    ).fetchall()
+    if not published[0][0]:
+        return pl.DataFrame()
+    return _frame(
+        con,
+        "select flow_id, baseline_version, candidate_version, keys_compared, keys_mismatched, "
+        "mismatch_rate, differing_fields, first_candidate_run_at, last_candidate_run_at "
+        "from fct_parallel_run_summary where flow_id in "
+        "(select distinct flow_id from fct_case_flow_runs where process_name = ?) "
+        "order by flow_id, first_candidate_run_at",
+        [process],
+    )
+
+
 def query_case(con: duckdb.DuckDBPyConnection, case_key: str) -> dict[str, Any] | None:
     cursor = con.execute("select * from fct_cases where case_key = ?", [case_key])
     names = [c[0] for c in cursor.description]
@@ -141,3 +160,8 @@ def case_events(case_key: str) -> pl.DataFrame:
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def case_runs(case_key: str) -> pl.DataFrame:
     return read_published(query_case_runs, case_key)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def parallel_runs(process: str) -> pl.DataFrame:
+    return read_published(query_parallel_runs, process)

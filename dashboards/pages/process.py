@@ -77,6 +77,8 @@ def render() -> None:
 
     st.subheader("Directly-follows steps with waiting times")
     dfg = process_data.directly_follows(process)
+    if dfg.height:
+        ui.chart(process_charts.directly_follows_graph(dfg))
     st.dataframe(
         dfg.with_columns(
             [
@@ -88,6 +90,20 @@ def render() -> None:
         else dfg,
         hide_index=True,
     )
+
+    if kpis["sla"]:
+        st.subheader("SLA attainment by week")
+        ui.chart(process_charts.sla_attainment_trend(process_data.weekly(process)))
+
+    parallel = process_data.parallel_runs(process)
+    if parallel.height:
+        st.subheader("Parallel runs (shadow mode)")
+        st.caption(
+            "A new flow version run beside the live one on the same business keys; its outputs "
+            "compared field by field. Gate a cutover with "
+            "`flowledger kpi parallel-runs FLOW --max-mismatch-rate RATE`."
+        )
+        st.dataframe(parallel, column_config={"mismatch_rate": RATE}, hide_index=True)
 
     st.subheader("Stuck cases")
     stuck = process_data.stuck_cases(process)

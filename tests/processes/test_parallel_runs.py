@@ -151,3 +151,26 @@ def test_demo_shadow_comparison_matches_the_planted_truth(demo_world: tuple[Home
     assert pair["keys_mismatched"] == planted["keys_mismatched"] > 0
     assert pair["mismatch_rate"] == pytest.approx(planted["mismatch_rate"], abs=5e-5)
     assert pair["differing_fields"] == planted["differing_fields"]
+
+
+def test_process_page_shows_the_parallel_runs_of_its_flows(
+    world: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(world.home))
+    st.cache_data.clear()
+    app = AppTest.from_file(str(PROJECT_ROOT / "dashboards/pages/process.py"), default_timeout=60)
+    app.query_params["process"] = "quote_to_cash"
+    app.run()
+    st.cache_data.clear()
+    assert not app.exception
+    assert "Parallel runs (shadow mode)" in [h.value for h in app.subheader]
+    (table,) = [d.value for d in app.dataframe if "mismatch_rate" in d.value.columns]
+    assert table[["flow_id", "keys_compared", "keys_mismatched"]].values.tolist() == [
+        ["billing", 3, 2]
+    ]
+    assert table["differing_fields"].tolist() == ["currency: 2, amount: 1"]
+    # quote_to_cash has an SLA, but no case here reached an SLA outcome: no trend to draw
+    assert "SLA attainment by week" not in [h.value for h in app.subheader]

@@ -3,6 +3,7 @@ expected numbers from PM4Py / pandas on the same log."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -65,6 +66,31 @@ def test_process_page_shows_pm4py_numbers(home, log_frame):
     assert shown["Rework (repeated activity)"] == format_rate(share)
     assert shown["Stuck cases"] == "0"
     assert app.query_params["process"] == ["gen_xes"] or app.query_params["process"] == "gen_xes"
+
+
+def test_process_page_draws_the_directly_follows_graph_and_sla_trend(home, log_frame):
+    app = AppTest.from_file(str(PAGES / "process.py"), default_timeout=60)
+    app.query_params["process"] = "gen_ends"
+    app.run()
+    assert not app.exception
+    headings = [h.value for h in app.subheader]
+    assert "SLA attainment by week" in headings
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    (sankey,) = [c["data"][0] for c in charts if c["data"][0]["type"] == "sankey"]
+    pairs = log_frame.assign(
+        next_step=log_frame.groupby("case:concept:name")["concept:name"].shift(-1)
+    ).dropna(subset=["next_step"])
+    expected = pairs.groupby(["concept:name", "next_step"]).size()
+    labels = sankey["node"]["label"]
+    drawn = {
+        (labels[s], labels[t]): v
+        for s, t, v in zip(
+            sankey["link"]["source"], sankey["link"]["target"], sankey["link"]["value"], strict=True
+        )
+    }
+    assert drawn == {pair: int(count) for pair, count in expected.items()}
+    (trend,) = [c["data"][0] for c in charts if c["data"][0].get("name") == "SLA attainment"]
+    assert all(0 <= y <= 1 for y in trend["y"] if y is not None)
 
 
 def test_stuck_cases_are_listed_with_timeline_links(home, log_frame):
