@@ -1,0 +1,349 @@
+"""The flowledger benchmark suite: one command, one size option, results in docs/PERFORMANCE.md.
+
+    .venv/bin/python -m bench --events 1000000        # and --events 10000000
+    .venv/bin/python -m bench --events 1000000 --skip process_kpis lineage
+
+For ``--events N`` it generates N business events + flow runs + step runs with the demo generator
+(NDJSON and Parquet; kept in ``--workdir`` and reused), then measures, on this machine:
+
+1. ingest: ``flowledger ingest`` of all four files against DuckDB's own ``read_json`` /
+   ``read_parquet`` of the same files into a table, in the same run (bench/ingest/run.py does
+   both, each in its own child process: wall time and that child's peak RSS);
+2. dbt: into a fresh data directory, the NDJSON rows older than the newest 1 % of flow-run
+   starts are ingested (not timed), then ``flowledger build`` (timed: the full dbt build of all
+   models plus the publish; dbt's own elapsed time from run_results.json is shown too); then
+   the newest 1 % (late steps of older runs included) is ingested and ``flowledger build`` again:
+   the incremental build;
+3. dashboard: every ``query_*`` function of dashboards/data.py, process_data.py and
+   budget_data.py against the published snapshot, ``--repeat`` times each: p50 and p95;
+4. the process-KPI cross-check against PM4Py (bench/process_kpis/run.py) and the lineage trace
+   latency (bench/lineage/bench_trace.py), when present, as child processes.
+
+Results: ``bench/results/<events>.json``; docs/PERFORMANCE.md is rewritten from every results
+file there (so the 1M and 10M figures sit side by side with how cost grows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from bench.ingest import run as ingest_bench
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
+TIME_FIELDS = {
+    "business_events": "time",
+    "flow_runs": "started_at",
+    "step_runs": "started_at",
+    "queue_depth_samples": "sampled_at",
+}
+TARGETS = {
+    "ingest_ratio_max": 2.0,  # ingest at least half DuckDB's raw speed
+    "ingest_rss_max_bytes": 2 * 2**30,
+    "full_build_max_s": 90.0,
+    "incremental_fraction_max": 0.2,
+    "query_p95_max_ms": 200.0,
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def flowledger(home: Path, *args: str) -> tuple[float, str]:
+    began = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    if result.returncode:
+        raise SystemExit(
+            f"flowledger {' '.join(args)[:80]} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    return seconds, result.stdout
+
+
+# --- 1. ingest ------------------------------------------------------------------------------------
+
+
+def bench_ingest(work: Path, events: int) -> tuple[list[dict], list[Path]]:
+    results, ndjson_files = [], []
+    for file_format in ("ndjson", "parquet"):
+        files, rows = ingest_bench.generate(work, events, file_format)
+        if file_format == "ndjson":
+            ndjson_files = files
+        log(f"ingest {file_format}: {rows:,} rows in {len(files)} files")
+        r = ingest_bench.run_once(work, files, rows, file_format, 0)
+        r.pop("summary", None)
+        r["ratio"] = r["ingest_s"] / r["duckdb_s"]
+        log(
+            f"  flowledger {r['ingest_s']:.1f}s ({rows / r['ingest_s']:,.0f} rows/s), DuckDB "
+            f"{r['duckdb_s']:.1f}s, ratio {r['ratio']:.2f}, peak RSS {r['ingest_rss'] / 2**20:,.0f} MiB"
+        )
+        results.append(r)
+    return results, ndjson_files
+
+
+# --- 2. dbt full and incremental ------------------------------------------------------------------
+
+
+def split_newest_percent(files: list[Path], out: Path, percent: float) -> tuple[list, list, str]:
+    """Each NDJSON file split, lines unchanged, at the time before which 99 % of runs started."""
+    runs = next(path for path in files if path.stem == "flow_runs")
+    starts = sorted(
+        value for line in runs.open() if (value := json.loads(line).get("started_at")) is not None
+    )
+    split_at = starts[int(len(starts) * (1 - percent / 100))]
+    out.mkdir(parents=True, exist_ok=True)
+    older, newer = [], []
+    for path in files:
+        field = TIME_FIELDS[path.stem]
+        a, b = out / f"{path.stem}.older.ndjson", out / f"{path.stem}.newer.ndjson"
+        with path.open() as source, a.open("w") as first, b.open("w") as second:
+            for line in source:
+                value = json.loads(line).get(field)
+                (second if value is not None and value >= split_at else first).write(line)
+        older.append(a)
+        newer.append(b)
+    return older, newer, split_at
+
+
+def run_results_seconds(home: Path) -> float | None:
+    path = home / "dbt" / "target" / "run_results.json"
+    try:
+        return float(json.loads(path.read_text())["elapsed_time"])
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
+    home = work / "home-dbt"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    older, newer, split_at = split_newest_percent(files, work / "split", 1.0)
+    log(f"dbt: ingesting the rows before {split_at} (not timed)")
+    flowledger(home, "ingest", *map(str, older))
+    log("dbt: full build")
+    full_s, _ = flowledger(home, "build", "--quiet")
+    full_dbt_s = run_results_seconds(home)
+    log(f"  full build {full_s:.1f}s (dbt {full_dbt_s:.1f}s)")
+    flowledger(home, "ingest", *map(str, newer))
+    newer_rows = sum(sum(1 for _ in path.open()) for path in newer)
+    log(f"dbt: incremental build after +{newer_rows:,} rows")
+    incremental_s, _ = flowledger(home, "build", "--quiet")
+    incremental_dbt_s = run_results_seconds(home)
+    log(f"  incremental build {incremental_s:.1f}s (dbt {incremental_dbt_s:.1f}s)")
+    return {
+        "split_at": split_at,
+        "appended_rows": newer_rows,
+        "full_s": full_s,
+        "full_dbt_s": full_dbt_s,
+        "incremental_s": incremental_s,
+        "incremental_dbt_s": incremental_dbt_s,
+        "incremental_fraction": incremental_s / full_s,
+    }, home
+
+
+# --- 3. dashboard queries ------------------------------------------------------------------------
+
+
+def bench_queries(home: Path, repeat: int) -> list[dict]:
+    """Each query as a page runs it on a cache miss (dashboards/data.py ``read_published``): open
+    the published snapshot, run the query, close it. The open is part of every figure."""
+    from dashboards import budget_data, data, process_data
+    from flowledger.settings import DataDir
+    from flowledger.warehouse import open_published
+
+    data_dir = DataDir(home)
+    with open_published(data_dir) as con:
+        args = _query_arguments(con, data)
+    results = []
+    for module in (data, process_data, budget_data):
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("query_") or function.__module__ != module.__name__:
+                continue
+            parameters = inspect.signature(function).parameters
+            call = {param: args[param] for param in parameters if param in args and param != "con"}
+            missing = [
+                p.name
+                for p in parameters.values()
+                if p.name not in call and p.name != "con" and p.default is inspect.Parameter.empty
+            ]
+            if missing:
+                raise SystemExit(f"bench: no value for {module.__name__}.{name}({missing})")
+            samples = []
+            for number in range(repeat + 1):
+                began = time.perf_counter()
+                with open_published(data_dir) as con:
+                    function(con, **call)
+                if number:  # the first run warms the OS page cache
+                    samples.append((time.perf_counter() - began) * 1000)
+            samples.sort()
+            results.append(
+                {
+                    "query": f"{module.__name__.split('.')[-1]}.{name}",
+                    "p50_ms": statistics.median(samples),
+                    "p95_ms": samples[min(len(samples) - 1, int(0.95 * len(samples)))],
+                }
+            )
+    return results
+
+
+def _query_arguments(con, data) -> dict:
+    """One realistic value per parameter name: the last 30 days, the busiest flow and case."""
+    newest = _first(con, "select max(started_at) from fct_flow_runs") or datetime.now(UTC)
+    end = newest.date() if isinstance(newest, datetime) else date.today()
+    start = end - timedelta(days=29)
+    flow_id = _first(
+        con, "select flow_id from fct_flow_runs group by 1 order by count(*) desc, 1 limit 1"
+    )
+    case_key = _first(
+        con, "select case_key from fct_cases order by event_count desc, case_key limit 1"
+    )
+    process = _first(con, "select min(process_name) from fct_cases")
+    slo = _first(con, "select min(slo_id) from fct_error_budgets")
+    return {
+        "start": start,
+        "end": end,
+        "process": process,
+        "flows": None,
+        "flow_id": flow_id or "",
+        "grain": data.latency_grain(30),
+        "case_key": case_key or "",
+        "slo_id": slo or "",
+    }
+
+
+def _first(con, sql: str):
+    try:
+        rows = con.execute(sql).fetchall()  # fetch all: no unfinished result left on con
+    except Exception:  # a mart another feature may not have built
+        return None
+    return rows[0][0] if rows else None
+
+
+# --- 4. the other benchmarks ----------------------------------------------------------------------
+
+
+def bench_child(script: Path, args: list[str], timeout: float) -> dict:
+    if not script.exists():
+        return {"script": str(script.relative_to(ROOT)), "skipped": "not present"}
+    log(f"running {script.relative_to(ROOT)} {' '.join(args)}")
+    began = time.perf_counter()
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script), *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {
+            "script": str(script.relative_to(ROOT)),
+            "skipped": f"timed out after {timeout:.0f}s",
+        }
+    return {
+        "script": str(script.relative_to(ROOT)),
+        "args": args,
+        "exit": result.returncode,
+        "seconds": time.perf_counter() - began,
+        "output": (result.stdout + result.stderr)[-2500:],
+    }
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(pages / 2**30, 1),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    found = re.search(r"model name\s*:\s*(.+)", text)
+    return found.group(1).strip() if found else platform.processor()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="data set size (1000000, 10000000)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "fl-bench",
+        help="generated data and scratch data directories (kept; data reused across runs)",
+    )  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["ingest", "process_kpis", "lineage"],
+        help="parts to leave out",
+    )  # fmt: skip
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    load_before = os.getloadavg()
+    log(
+        f"machine: {info['cores']} cores, {info['memory_gib']} GiB, {info['cpu']}; load {load_before}"
+    )
+    began = time.perf_counter()
+    result: dict = {
+        "events": args.events,
+        "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "load_before": load_before,
+    }
+    if "ingest" in args.skip:
+        files, _ = ingest_bench.generate(args.workdir, args.events, "ndjson")
+    else:
+        result["ingest"], files = bench_ingest(args.workdir, args.events)
+    result["dbt"], home = bench_dbt(args.workdir, files)
+    log("dashboard queries")
+    result["queries"] = bench_queries(home, args.repeat)
+    worst = max(result["queries"], key=lambda q: q["p95_ms"])
+    log(
+        f"  {len(result['queries'])} queries; slowest p95 {worst['p95_ms']:.1f} ms ({worst['query']})"
+    )
+    if "process_kpis" not in args.skip:
+        result["process_kpis"] = bench_child(
+            ROOT / "bench" / "process_kpis" / "run.py", ["--events", str(args.events)], 3600
+        )
+    if "lineage" not in args.skip:
+        result["lineage"] = bench_child(ROOT / "bench" / "lineage" / "bench_trace.py", [], 1800)
+    result["load_after"] = os.getloadavg()
+    result["seconds"] = time.perf_counter() - began
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{args.events}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    log(f"wrote {path.relative_to(ROOT)}")
+    if not args.no_docs:
+        from bench.report import write_performance_md
+
+        write_performance_md(RESULTS, PERFORMANCE_MD)
+        log(f"wrote {PERFORMANCE_MD.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
