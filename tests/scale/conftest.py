@@ -16,6 +16,8 @@ from flowledger.settings import PROJECT_ROOT
 
 # tests/dbt/raw_world.py: the raw tables' DDL (from the contracts) and the known world.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dbt"))
+# bench/ (the benchmark harness) is a top-level folder, not an installed package.
+sys.path.insert(0, str(PROJECT_ROOT))
 
 from raw_world import (  # noqa: E402
     BUSINESS_EVENTS,

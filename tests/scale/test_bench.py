@@ -1,0 +1,91 @@
+"""The benchmark harness's own logic: the +1 % split and the report (hand-made inputs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.__main__ import split_newest_percent
+from bench.report import render
+
+
+def _ndjson(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_split_keeps_lines_and_cuts_at_the_newest_percent_of_run_starts(tmp_path: Path) -> None:
+    starts = [f"2026-08-01T00:{minute:02d}:00Z" for minute in range(50)] * 2  # 100 runs
+    runs = _ndjson(
+        tmp_path / "flow_runs.ndjson",
+        [{"run_id": i, "started_at": s} for i, s in enumerate(starts)],
+    )
+    steps = _ndjson(
+        tmp_path / "step_runs.ndjson",
+        [
+            {"started_at": "2026-08-01T00:48:59Z"},
+            {"started_at": "2026-08-01T00:49:00Z"},
+            {"started_at": None},
+        ],
+    )
+    events = _ndjson(tmp_path / "business_events.ndjson", [{"time": "2026-08-01T01:00:00Z"}])
+    samples = _ndjson(
+        tmp_path / "queue_depth_samples.ndjson", [{"sampled_at": "2026-08-01T00:00:00Z"}]
+    )
+    older, newer, split_at = split_newest_percent(
+        [runs, steps, events, samples], tmp_path / "out", 2.0
+    )
+    # 100 starts sorted; index int(100 * 0.98) = 98 is the second 00:49: both 00:49 runs are newer
+    assert split_at == "2026-08-01T00:49:00Z"
+    counts = {p.stem: sum(1 for _ in p.open()) for p in newer}
+    assert counts == {
+        "flow_runs.newer": 2,
+        "step_runs.newer": 1,
+        "business_events.newer": 1,
+        "queue_depth_samples.newer": 0,
+    }
+    # a row without a time stays with the older part; lines are copied byte for byte
+    assert (tmp_path / "out" / "step_runs.older.ndjson").read_text() == (
+        '{"started_at": "2026-08-01T00:48:59Z"}\n{"started_at": null}\n'
+    )
+    assert sum(sum(1 for _ in p.open()) for p in older) == 98 + 2 + 0 + 1
+
+
+def _run(events: int, ingest_s: float, full_s: float, incremental_s: float, p95: float) -> dict:
+    return {
+        "events": events,
+        "command": f"python -m bench --events {events}",
+        "started": "2026-11-28T09:00:00+00:00",
+        "machine": {"cores": 2, "memory_gib": 23.5, "cpu": "cpu"},
+        "load_before": [1.0, 1.0, 1.0],
+        "load_after": [2.0, 2.0, 2.0],
+        "seconds": 600,
+        "ingest": [
+            {"format": "ndjson", "rows": events, "ingest_s": ingest_s, "duckdb_s": 10.0, "ingest_rss": 2**30, "ratio": ingest_s / 10.0}
+        ],
+        "dbt": {
+            "split_at": "x", "appended_rows": events // 100, "full_s": full_s, "full_dbt_s": None,
+            "incremental_s": incremental_s, "incremental_dbt_s": None,
+            "incremental_fraction": incremental_s / full_s,
+        },
+        "queries": [{"query": "data.query_x", "p50_ms": p95 / 2, "p95_ms": p95}],
+    }  # fmt: skip
+
+
+def test_report_marks_targets_and_shows_growth() -> None:
+    text = render(
+        [_run(1_000_000, 15.0, 60.0, 10.0, 150.0), _run(10_000_000, 300.0, 240.0, 60.0, 250.0)]
+    )
+    assert (
+        "| ndjson | 1,000,000 | 15.0 s | 66,667 | 10.0 s | 100,000 | 1.50 | 1,024 MiB | met |"
+        in text
+    )
+    assert (
+        "| ndjson | 10,000,000 | 300.0 s | 33,333 | 10.0 s | 1,000,000 | 30.00 | 1,024 MiB | **missed** |"
+        in text
+    )
+    assert "| 0.17 of full: met (< 0.20) |" in text
+    assert "| 0.25 of full: **missed** (< 0.20) |" in text
+    assert "| `data.query_x` | 125.0 ms | 250.0 ms | **missed** |" in text
+    assert "| full build | 60.0 s | 240.0 s | ×4.0 |" in text
+    assert "from 1,000,000 to 10,000,000 events (×10)" in text
