@@ -285,3 +285,30 @@ def test_events_survive_a_restart(tmp_path: Path) -> None:
     with LoopbackServer(data_dir, api_key=KEY) as second:
         run = requests.get(f"{second.url}/api/v1/jobs/runs/{run_id}", headers=auth(), timeout=5)
         assert run.json()["state"] == "COMPLETED"
+
+
+def test_flowledger_trace_endpoint_keeps_types(server: LoopbackServer) -> None:
+    emitter = client(server.url)
+    for event in run_events("2026-03-03T10:00:00Z", str(uuid.uuid4())):
+        emitter.emit(event)
+    answer = requests.get(
+        f"{server.url}/api/v1/flowledger/trace",
+        params={"column": "public.kpis.failures"},
+        headers=auth(),
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    children = {
+        (c["field"], c["transformation"]["type"], c["transformation"]["subtype"])
+        for c in result["tree"]["children"]
+    }
+    assert children == {("run_id", "DIRECT", "AGGREGATION"), ("status", "INDIRECT", "FILTER")}
+    assert result["sql"] == {"etl:build_kpis": "select …"}
+    missing = requests.get(
+        f"{server.url}/api/v1/flowledger/trace",
+        params={"column": "nope.x"},
+        headers=auth(),
+        timeout=5,
+    )
+    assert missing.status_code == 404
