@@ -1,0 +1,72 @@
+"""Re-importing the same XES and CSV event logs changes nothing: every event is a duplicate, the
+raw tables, the process configuration and every process mart are identical after a rebuild."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from logs import generate, write_csv, write_xes
+
+from flowledger.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+BUILD = ("build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
+MARTS = (
+    "fct_cases",
+    "fct_case_events",
+    "fct_process_directly_follows",
+    "fct_process_variants",
+    "fct_process_rework_by_activity",
+    "fct_process_periods",
+    "fct_process_effort",
+)
+
+
+def cli(home: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def state(home: Path) -> dict[str, object]:
+    """Row counts of the raw tables and every row of the process marts, sorted."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        found: dict[str, object] = {
+            table: con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+            for table in ("business_events", "quarantine", "ingest_collisions")
+        }
+        for mart in MARTS:
+            found[mart] = sorted(con.execute(f"select * from marts.{mart}").fetchall(), key=repr)
+        return found
+    finally:
+        con.close()
+
+
+def test_reimporting_the_same_logs_changes_nothing(tmp_path: Path) -> None:
+    xes, csv = tmp_path / "log.xes", tmp_path / "log.csv"
+    events = write_xes(generate(60, seed=5), xes)
+    assert write_csv(generate(60, seed=5), csv) == events
+    home = tmp_path / "home"
+    imports = (("xes", xes, "again_xes"), ("csv", csv, "again_csv"))
+    for fmt, path, process in imports:
+        cli(home, "ingest", "--format", fmt, str(path), "--process", process)
+    cli(home, *BUILD)
+    before = state(home)
+    config_before = (home / "processes.yml").read_text()
+    assert before["business_events"] == 2 * events
+    assert {row[1] for row in before["fct_cases"]} == {"again_xes", "again_csv"}  # type: ignore[union-attr]
+
+    for fmt, path, process in imports:
+        output = cli(home, "ingest", "--format", fmt, str(path), "--process", process)
+        assert f"0 accepted, {events:,} duplicates" in output, output
+    cli(home, *BUILD)
+    assert (home / "processes.yml").read_text() == config_before
+    assert state(home) == before
