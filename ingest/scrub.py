@@ -384,10 +384,11 @@ def scrub_frame(contract: Contract, frame: pl.DataFrame, key: Key) -> pl.DataFra
 
 
 def _names_prefilter(names: list[str], quote: str) -> str:
-    """``"name":`` for each name (``quote`` = ``"`` also asks for a string value after it)."""
+    """``"name":`` for each name, its quotes escaped or not (inside an object field written as
+    JSON text); ``quote`` = ``"`` also asks for a string value after it."""
     if not names:
         return ""
-    return r'|"(?:' + "|".join(re.escape(n) for n in names) + r')":' + quote
+    return r'|\\?"(?:' + "|".join(re.escape(n) for n in names) + r')\\?":' + quote
 
 
 def _scrub_where(values: pl.Series, hits: pl.Series, scrub: Callable[[str], Any]) -> pl.Series:

@@ -8,17 +8,32 @@ the natural key, collisions kept aside, landing Parquet), inserts the quarantine
 delete lands the same segment again: its records are then duplicates (dropped by the natural
 key), and a quarantine segment already recorded under its file name is skipped, so nothing is
 stored twice.
+
+The landing runs in a child process (one worker, started with the receiver): its Python work
+(reading, scrubbing again, DuckDB calls) would otherwise hold the GIL against the event loop
+that answers requests; the drainer thread only waits for it. The worker dies with the receiver
+(``PR_SET_PDEATHSIG`` on Linux, and a parent watchdog), so a ``kill -9`` of the receiver leaves
+no landing orphan behind: DuckDB rolls back the round it did not finish and the next receiver
+lands those segments again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import json
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -47,7 +62,8 @@ class DrainResult:
 
 
 class Drainer:
-    """A background thread that drains the spool every ``interval_s`` seconds."""
+    """A background thread that drains the spool every ``interval_s`` seconds (through the
+    landing worker process)."""
 
     def __init__(
         self,
@@ -67,14 +83,14 @@ class Drainer:
         self._on_result = on_result or (lambda result: None)
         self._on_busy = on_busy or (lambda: None)
         self._on_error = on_error or (lambda message: None)
-        self._contracts = load_contracts()
-        self._pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
+        self._pool: ProcessPoolExecutor | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_success: float | None = None
 
     def start(self) -> None:
+        self._start_pool()
         self._thread = threading.Thread(target=self._run, name="spool-drainer", daemon=True)
         self._thread.start()
 
@@ -85,6 +101,9 @@ class Drainer:
             self._thread.join(timeout=120)
         if final_drain:
             self.drain_once()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -98,11 +117,14 @@ class Drainer:
     def drain_once(self) -> DrainResult | None:
         """Land every sealed segment; ``None`` when the warehouse was busy or it failed."""
         segments = self.spool.sealed_segments()
+        vanished = [segment for segment in segments if not segment.path.exists()]
+        if vanished:  # landed and deleted by a receiver that died meanwhile
+            self.spool.remove(vanished)
+            segments = [segment for segment in segments if segment not in vanished]
         if not segments:
             return DrainResult()
         try:
-            with writer_lock(self.data_dir, timeout_s=self.lock_wait_s):
-                result = self._land(segments)
+            result = self._land_in_worker(segments)
         except WarehouseBusy:
             self._on_busy()
             return None
@@ -114,37 +136,113 @@ class Drainer:
         self._on_result(result)
         return result
 
-    def _land(self, segments: list[Segment]) -> DrainResult:
-        result = DrainResult(segments=len(segments))
-        con = duckdb.connect(str(self.data_dir.warehouse))
-        try:
-            prepare_connection(con, DRAIN_MEMORY_LIMIT)
+    def _start_pool(self) -> None:
+        """One worker process, spawned now by the calling thread (at start: the main thread,
+        which lives as long as the receiver; the parent-death signal follows that thread)."""
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
+        self._pool.submit(_warm_up).result(timeout=120)
+
+    def _land_in_worker(self, segments: list[Segment]) -> DrainResult:
+        for attempt in (1, 2):
+            if self._pool is None:
+                self._start_pool()
+            assert self._pool is not None
+            future = self._pool.submit(
+                land_segments, str(self.data_dir.root), segments, self.lock_wait_s
+            )
+            try:
+                return future.result()
+            except BrokenProcessPool:  # the worker died (killed, out of memory): start another
+                with contextlib.suppress(Exception):
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+# -- in the worker process ------------------------------------------------------------------
+
+
+def _warm_up() -> None:
+    """The worker's first task: by now it has imported this module (DuckDB, polars, ingest)."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the receiver does, even after a ``kill -9``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+_tables_ready: set[str] = set()
+
+
+class SpoolSegmentSource(NdjsonSource):
+    """A spool segment: the receiver wrote object fields as JSON text, never nested."""
+
+    nested_values = False
+
+
+@functools.cache
+def _pii_key_of(root: str) -> Callable[[], bytes]:
+    return functools.cache(lambda: load_pii_key(Path(root) / "secrets"))
+
+
+def land_segments(root: str, segments: list[Segment], lock_wait_s: float) -> DrainResult:
+    """Land ``segments`` under the warehouse writer lock (or raise :class:`WarehouseBusy`)."""
+    data_dir = DataDir(Path(root))
+    with writer_lock(data_dir, timeout_s=lock_wait_s):
+        return _land(data_dir, segments)
+
+
+def _land(data_dir: DataDir, segments: list[Segment]) -> DrainResult:
+    result = DrainResult(segments=len(segments))
+    contracts = load_contracts()
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        prepare_connection(con, DRAIN_MEMORY_LIMIT)
+        if str(data_dir.root) not in _tables_ready:  # once per worker
             ensure_raw_tables(con)
-            # quarantine first: FileLanding leaves a pending result on the connection
-            for segment in segments:
-                if segment.stream == QUARANTINE_STREAM:
-                    for kind, count in _land_quarantine(con, segment).items():
-                        result.add(kind, "quarantined", count)
-            for segment in segments:
-                if segment.stream == QUARANTINE_STREAM:
-                    continue
-                kind = RecordKind(segment.stream)
-                landed = FileLanding(
-                    con=con,
-                    contract=self._contracts[kind],
-                    source=NdjsonSource(segment.path),
-                    landing_root=self.data_dir.landing,
-                    pii_key=self._pii_key,
-                    batch_rows=DEFAULT_BATCH_ROWS,
-                    progress=lambda message: None,
-                ).run()
-                result.add(kind.value, "stored", landed.accepted)
-                result.add(kind.value, "duplicate", landed.duplicates)
-                result.add(kind.value, "collision", landed.collisions)
-                result.add(kind.value, "quarantined", landed.quarantined)
-        finally:
-            con.close()
-        return result
+            _tables_ready.add(str(data_dir.root))
+        # quarantine first: FileLanding leaves a pending result on the connection
+        for segment in segments:
+            if segment.stream == QUARANTINE_STREAM:
+                for kind, count in _land_quarantine(con, segment).items():
+                    result.add(kind, "quarantined", count)
+        for segment in segments:
+            if segment.stream == QUARANTINE_STREAM:
+                continue
+            kind = RecordKind(segment.stream)
+            landed = FileLanding(
+                con=con,
+                contract=contracts[kind],
+                source=SpoolSegmentSource(segment.path),
+                landing_root=data_dir.landing,
+                pii_key=_pii_key_of(str(data_dir.root)),
+                batch_rows=DEFAULT_BATCH_ROWS,
+                progress=lambda message: None,
+            ).run()
+            result.add(kind.value, "stored", landed.accepted)
+            result.add(kind.value, "duplicate", landed.duplicates)
+            result.add(kind.value, "collision", landed.collisions)
+            result.add(kind.value, "quarantined", landed.quarantined)
+    finally:
+        con.close()
+    return result
 
 
 def _land_quarantine(con: duckdb.DuckDBPyConnection, segment: Segment) -> dict[str, int]:

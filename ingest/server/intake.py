@@ -45,7 +45,7 @@ class Prepared:
     collisions: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     by_kind: dict[tuple[str, str], int] = field(default_factory=dict)
-    keys: list[tuple[tuple[Any, ...], bytes, bool]] = field(default_factory=list)
+    keys: list[tuple[tuple[Any, ...], int, bool]] = field(default_factory=list)
 
     def count(self, kind: RecordKind, outcome: str) -> None:
         self.by_kind[(kind.value, outcome)] = self.by_kind.get((kind.value, outcome), 0) + 1
@@ -65,11 +65,11 @@ class EdgeIndex:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._first: dict[tuple[Any, ...], bytes] = {}
-        self._collided: dict[tuple[tuple[Any, ...], bytes], None] = {}
+        self._first: dict[tuple[Any, ...], int] = {}
+        self._collided: dict[tuple[tuple[Any, ...], int], None] = {}
         self._lock = threading.Lock()
 
-    def classify(self, key: tuple[Any, ...], digest: bytes) -> str:
+    def classify(self, key: tuple[Any, ...], digest: int) -> str:
         first = self._first.get(key)
         if first is None:
             return "accepted"
@@ -77,7 +77,7 @@ class EdgeIndex:
             return "duplicate"
         return "collision"
 
-    def remember(self, entries: Sequence[tuple[tuple[Any, ...], bytes, bool]]) -> None:
+    def remember(self, entries: Sequence[tuple[tuple[Any, ...], int, bool]]) -> None:
         with self._lock:
             for key, digest, collided in entries:
                 if collided:
@@ -113,7 +113,7 @@ class Intake:
         """Check, scrub and classify every item; nothing is written yet."""
         prepared = Prepared(request_id)
         received_at = datetime.now(UTC).isoformat()
-        in_request: dict[tuple[Any, ...], bytes] = {}
+        in_request: dict[tuple[Any, ...], int] = {}
         checked: dict[RecordKind, list[tuple[Item, dict[str, Any]]]] = {}
         for item in items:
             reason = item.problem
@@ -159,7 +159,7 @@ class Intake:
         item: Item,
         normalised: dict[str, Any],
         line: bytes,
-        in_request: dict[tuple[Any, ...], bytes],
+        in_request: dict[tuple[Any, ...], int],
         received_at: str,
     ) -> None:
         checker = self.checkers[item.kind]
