@@ -152,6 +152,10 @@ def _with_row_numbers(frame: pl.DataFrame, first: int) -> pl.DataFrame:
 class NdjsonSource:
     """Newline-delimited JSON, read in blocks cut at line ends and parsed by polars."""
 
+    #: False for files known to hold no nested objects or arrays (the receiver's spool writes
+    #: object fields as JSON text): their backslashes then need no second decode.
+    nested_values = True
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -184,7 +188,7 @@ class NdjsonSource:
         for block in self._blocks(max(batch_rows * _BYTES_PER_ROW, 4096)):
             try:
                 frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
-                if b"\\" in block:
+                if self.nested_values and b"\\" in block:
                     frame = _reencode_nested_with_escapes(frame, block, fields)
                 batch = RawBatch(_with_row_numbers(frame, next_row))
             except Exception:  # polars refuses the whole block: sort it out line by line
