@@ -110,3 +110,34 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
         f"kill -9: {len(acked)} batches acknowledged, {len(unacked)} re-sent, "
         f"{len(counts)} events stored once each"
     )
+
+
+def test_the_landing_worker_dies_with_a_killed_receiver(tmp_path: Path) -> None:
+    """The drainer lands in a child process: a kill -9 of the receiver must not leave it
+    running (it would hold the warehouse lock and delete segments behind the next receiver)."""
+    import os
+    import subprocess
+
+    server = Serve(tmp_path / "home").start()
+    assert server.process is not None
+    listed = subprocess.run(
+        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=True
+    )
+    workers = [int(pid) for pid in listed.stdout.split()]
+    assert workers, "the receiver has no landing worker"
+    server.kill9()
+    deadline = time.monotonic() + 10
+    alive = list(workers)
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}") and _running(pid)]
+        time.sleep(0.1)
+    assert not alive, f"landing worker(s) {alive} outlived the receiver"
+
+
+def _running(pid: int) -> bool:
+    """A zombie (exited, not yet reaped by init) does not count as running."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
