@@ -6,7 +6,8 @@ Starts ``flowledger serve`` (a child process, fsync'd group-committed spool, dra
 fresh temporary data directory per batch size, then ``--clients`` processes each keep one
 keep-alive connection busy posting CloudEvents batches (unique ids, prepared before the clock
 starts) for ``--seconds``. Latency is measured per request, from send to the 200 answer, which
-the server gives only after the fsync. Prints one table (Markdown) for docs/receiver.md.
+the server gives only after the fsync. Prints one table (Markdown) for docs/receiver.md, with
+the machine's 1-minute load average at the end of each run (other work on the cores shows).
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def run_one(batch: int, clients: int, seconds: float, extra: list[str]) -> dict:
             "p50_ms": percentile(latencies, 0.50) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000,
             "errors": errors,
+            "load": os.getloadavg()[0],
         }
     finally:
         server.send_signal(signal.SIGTERM)
@@ -160,13 +162,16 @@ def main() -> None:
         f"{os.cpu_count()} CPUs; {args.clients} clients; {args.seconds:.0f} s per batch size; "
         f"drainer {'off' if args.no_drain else 'on'}"
     )
-    print("| batch | clients | events/s | requests/s | p50 ack ms | p99 ack ms | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| batch | clients | events/s | requests/s | p50 ack ms | p99 ack ms | errors | load 1 min |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for batch in args.batch:
         r = run_one(batch, args.clients, args.seconds, extra)
         print(
             f"| {r['batch']} | {r['clients']} | {r['events_per_s']:,.0f} | "
-            f"{r['requests_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |",
+            f"{r['requests_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+            f"{r['load']:.1f} |",
             flush=True,
         )
 
