@@ -111,7 +111,7 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    args += ["--vars", json.dumps(_budget_vars(data_dir, budget_at))]
+    args += ["--vars", json.dumps({**_budget_vars(data_dir, budget_at), **_process_vars(data_dir)})]
     with writer_lock(data_dir):
         con = duckdb.connect(str(data_dir.warehouse))
         try:
@@ -144,6 +144,17 @@ def _budget_vars(data_dir: DataDir, at: datetime | None) -> dict:
 
     try:
         return dbt_vars_for_build(data_dir, at)
+    except ConfigError as error:
+        raise BuildFailed(f"{error}\nnothing was built") from None
+
+
+def _process_vars(data_dir: DataDir) -> dict:
+    """The process configuration rendered to dbt vars; an invalid file stops the build."""
+    from flowledger.processes.config import ConfigError
+    from flowledger.processes.dbt_tables import dbt_vars
+
+    try:
+        return dbt_vars(data_dir.root)
     except ConfigError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
 

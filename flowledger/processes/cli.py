@@ -52,6 +52,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=processes_check)
     listing = processes.add_parser("list", help="list the declared processes")
     listing.set_defaults(handler=processes_check)
+    dbt_vars = processes.add_parser(
+        "vars", help="print the process configuration as dbt --vars JSON (to run dbt by hand)"
+    )
+    dbt_vars.set_defaults(handler=processes_vars)
 
 
 def kpi_process(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -115,6 +119,19 @@ def processes_check(args: argparse.Namespace, data_dir: DataDir) -> int:
             f"  {process.name:<24} case key {process.case_key:<12} {matched}; "
             f"cycle time = {process.cycle_measure}"
         )
+    return EXIT_OK
+
+
+def processes_vars(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import json
+
+    from flowledger.processes.dbt_tables import dbt_vars
+
+    try:
+        print(json.dumps(dbt_vars(data_dir.root)))
+    except ConfigError as error:
+        print(f"flowledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ The raw tables are created with the fixed DDL and filled directly (no ingest inv
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from raw_world import (
     insert_rows,
 )
 
+from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
 from flowledger.settings import PROJECT_ROOT
 
 
@@ -70,6 +72,8 @@ def run_dbt_build(data_dir: Path) -> DbtBuild:
         "--profiles-dir", str(PROJECT_ROOT),
         "--target-path", str(target_path),
         "--log-path", str(data_dir / "dbt" / "logs"),
+        # the process configuration, as `flowledger build` passes it
+        "--vars", json.dumps(process_dbt_vars(data_dir)),
     ]  # fmt: skip
     env = {
         **os.environ,
