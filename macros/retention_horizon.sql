@@ -41,3 +41,25 @@
             and target_rows.flow_name is distinct from flows.flow_name
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Follows `select * from final` of an incremental aggregate mart. On a full rebuild after a
+    purge: keep the recomputed periods from the retention cut-off on, and `union all` the mart's
+    own rows of the purged periods, whose raw rows are gone, so `--full-refresh` recomputes what
+    it can and keeps the history it cannot. Empty otherwise.
+-#}
+{% macro keep_purged_periods(period_column, tables) -%}
+    {#- `this` is None in unit tests: they never see purged history. -#}
+    {%- if execute and this is not none and not is_incremental() and target.type != 'spark' -%}
+        {%- set existing = adapter.get_relation(
+            database=this.database, schema=this.schema, identifier=this.identifier
+        ) -%}
+        {%- set horizon = retention_horizon(tables) | trim -%}
+        {%- if existing is not none and horizon != 'cast(null as timestamp)' %}
+where {{ period_column }} >= {{ horizon }}
+union all
+select * from {{ existing }}
+where {{ period_column }} < {{ horizon }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -139,6 +139,9 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     late = _late_batch()
     append_rows(warehouse, late)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
+    after_late = marts(warehouse)
+    run_dbt(data_dir, ["build", "--full-refresh", "--select", *AUTOMATION_SELECT])
+    after_full_refresh = marts(warehouse)
     fresh_late = tmp_path_factory.mktemp("retained_plus_late")
     make_raw_warehouse(fresh_late, {t: raw_after[t] + late[t] for t in RAW})
     run_dbt(fresh_late, ["build", "--select", *AUTOMATION_SELECT])
@@ -152,7 +155,8 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "before": before,
         "after_purge": after_purge,
         "retained_only": marts(fresh / "warehouse.duckdb"),
-        "after_late": marts(warehouse),
+        "after_late": after_late,
+        "after_full_refresh": after_full_refresh,
         "retained_plus_late": marts(fresh_late / "warehouse.duckdb"),
     }
 
@@ -263,3 +267,11 @@ def test_run_logs_must_share_one_retention(tmp_path: Path) -> None:
     result = _flowledger(tmp_path, "purge")
     assert result.returncode == 1
     assert "flow_runs and step_runs are the run logs" in result.stderr
+
+
+def test_full_refresh_after_a_purge_keeps_the_purged_history(purged) -> None:
+    """--full-refresh recomputes the retained periods and keeps the purged ones as they were."""
+    for mart in ("fct_step_reliability_daily", "fct_flow_health_hourly", "fct_flow_runs"):
+        assert sorted(purged["after_full_refresh"][mart]) == sorted(purged["after_late"][mart]), (
+            mart
+        )

@@ -210,3 +210,4 @@ final as (
 )
 
 select * from final
+{{ keep_purged_periods('hour', ['flow_runs', 'step_runs', 'queue_depth_samples']) }}

@@ -106,3 +106,4 @@ final as (
 )
 
 select * from final
+{{ keep_purged_periods('day', ['step_runs', 'flow_runs']) }}
