@@ -307,10 +307,6 @@ class RecordScrubber:
             sorted(self._redacted), '"'
         )
 
-    @property
-    def has_personal_data(self) -> bool:
-        return bool(self._redacted) or any(self._objects.values())
-
     def scrub_field(self, name: str, value: Any, key: Key) -> Any:
         """One field of a record (decoded: text, number, or the object of an object field)."""
         if value is None:
