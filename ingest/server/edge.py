@@ -316,7 +316,7 @@ class EdgeChecker:
         are written as JSON *text*, which the NDJSON reader takes as it is.
         """
         lines = [self._line(record) for record in records]
-        probes = pl.Series([line.decode() for line in lines], dtype=pl.String)
+        probes = pl.Series(lines, dtype=pl.Binary).cast(pl.String)
         flagged = probes.str.contains(self.scrubber.record_prefilter).arg_true().to_list()
         for index in flagged:
             lines[index] = self._line(self.scrubber.scrub_record(records[index], pii_key))
