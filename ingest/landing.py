@@ -2,9 +2,11 @@
 
 Per batch of rows read: the rows are scrubbed (secrets, personal data as the contract
 classifies it), then the contract query types and checks them and hashes the good ones; broken
-rows and good rows are appended to two staging tables of this file in schema ``ingest_staging`` (committed batch by batch, so memory does not grow with
-the file; DuckDB keeps a transaction's small appends in memory). Then one transaction lands the
-file: one set-based pass finds the staged rows whose natural key repeats in the file or is
+rows and good rows are appended to two temporary staging tables of this file (DuckDB spills
+them to its temporary directory beyond its memory limit, writes no WAL for them and drops them
+with the connection, so a crash leaves nothing behind; appending batch by batch inside one
+transaction instead keeps every batch in memory until the commit). Then one transaction lands
+the file: one set-based pass finds the staged rows whose natural key repeats in the file or is
 already stored, and classifies only those:
 
 * first row of a new natural key → accepted (``raw.<table>`` and
@@ -15,8 +17,8 @@ already stored, and classifies only those:
   stays).
 
 The raw rows, quarantine, collisions and the ``raw.ingest_batches`` row commit together, so a
-crash never leaves half a file in ``raw`` (only staging tables, dropped by the next ingest); the
-Parquet file is renamed into place only after the commit.
+crash never leaves half a file in ``raw``; the Parquet file is renamed into place only after the
+commit.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
-from ingest.readers import RejectedRow, Source
+from ingest.readers import RejectedRow, Source, read_ahead
 from ingest.scrub import mask_card_numbers, scrub_frame, scrub_secrets
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
@@ -54,7 +56,7 @@ from ingest.validate import (
 )
 
 RAW_RECORD_MAX_BYTES = 64 * 1024
-#: Where a file's checked rows wait until its transaction lands them; never read by others.
+#: Where older versions staged a file's rows in persistent tables; dropped when left over.
 STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
 _BATCH_VIEW = "_ingest_batch_raw"
@@ -112,8 +114,8 @@ class FileLanding:
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
         stage_name = "b" + self.batch_id.replace("-", "_")
-        self._stage = f"{STAGING_SCHEMA}.rows_{stage_name}"
-        self._quarantine_stage = f"{STAGING_SCHEMA}.quarantine_{stage_name}"
+        self._stage = f"temp.main._ingest_rows_{stage_name}"
+        self._quarantine_stage = f"temp.main._ingest_quarantine_{stage_name}"
 
     def run(self) -> FileResult:
         path = self.source.path
@@ -126,7 +128,8 @@ class FileLanding:
         prepare_connection(self.con)
         self._create_staging_tables()
         try:
-            for batch in self.source.batches(self.contract.field_names, self.batch_rows):
+            batches = self.source.batches(self.contract.field_names, self.batch_rows)
+            for batch in read_ahead(batches):
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:
@@ -168,23 +171,23 @@ class FileLanding:
             self._landing_file.publish()
         return result
 
-    # -- staging: written batch by batch, outside the transaction, never read by anyone else ----
+    # -- staging: temporary tables of this connection, written batch by batch --------------------
 
     def _create_staging_tables(self) -> None:
-        # whatever is staged now is left over from a crashed ingest: the writer lock is ours
+        # an older version's persistent staging, left over from a crash: the writer lock is ours
         self.con.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
-        self.con.execute(f"CREATE SCHEMA {STAGING_SCHEMA}")
         self.con.execute(
-            f"CREATE OR REPLACE TABLE {self._stage} AS SELECT * FROM {self.contract.table} LIMIT 0"
+            f"CREATE OR REPLACE TEMP TABLE {self._stage.removeprefix('temp.main.')} AS "
+            f"SELECT * FROM {self.contract.table} LIMIT 0"
         )
         self.con.execute(
-            f"CREATE OR REPLACE TABLE {self._quarantine_stage} "
+            f"CREATE OR REPLACE TEMP TABLE {self._quarantine_stage.removeprefix('temp.main.')} "
             "(row_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
         )
 
     def _drop_staging_tables(self) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {_SUSPECTS}")
-        self.con.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
+        for table in (_SUSPECTS, self._stage, self._quarantine_stage):
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
 
     # -- per batch ---------------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ class FileLanding:
         )
         self.con.register(_GOOD_VIEW, _as_arrow(rows))
         try:
-            self.con.execute(f"INSERT INTO {self._stage} SELECT * FROM {_GOOD_VIEW}")
+            self.con.execute(f"INSERT INTO {self._stage} BY NAME SELECT * FROM {_GOOD_VIEW}")
         finally:
             self.con.unregister(_GOOD_VIEW)
         return broken.height
@@ -391,15 +394,16 @@ class LandingFile:
         os.replace(self.tmp, self.final)
 
 
-def prepare_connection(con: duckdb.DuckDBPyConnection, memory_limit: str = "1GB") -> None:
+def prepare_connection(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None) -> None:
     """Session settings landing relies on; safe to repeat.
 
-    UTC so that timestamps without an offset mean UTC; a memory limit so DuckDB spills instead
-    of growing with the file; no insertion order, because ``_row_number`` carries the order and
-    DuckDB then writes in parallel.
+    UTC so that timestamps without an offset mean UTC; a memory limit (when given; a second
+    call without one keeps it) so DuckDB spills instead of growing with the file; no insertion
+    order, because ``_row_number`` carries the order and DuckDB then writes in parallel.
     """
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
 
 

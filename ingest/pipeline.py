@@ -16,7 +16,7 @@ from ingest.summary import FileResult, IngestSummary
 from ingest.tables import ensure_raw_tables
 
 #: DuckDB may use this much memory while ingesting; staged rows beyond it spill to disk.
-DUCKDB_MEMORY_LIMIT = "1GB"
+DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 def ingest_paths(

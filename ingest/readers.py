@@ -16,11 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -104,6 +106,57 @@ def open_source(path: Path) -> Source:
         SourceFormat.PARQUET: ParquetSource,
     }
     return readers[source_format](path)
+
+
+_T = TypeVar("_T")
+_DONE = object()
+
+
+def read_ahead(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+    """``items``, produced on a background thread up to ``depth`` items ahead of the consumer.
+
+    polars and pyarrow release the GIL while they parse, so the next batch is read while the
+    caller works on this one (DuckDB releases it too). An exception of the producer is raised
+    here, in order; when the consumer stops early the producer is told to stop and is joined.
+    """
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((_DONE, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            offer((_DONE, error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    producer = threading.Thread(target=produce, name="ingest-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 def detect_kind(columns: Iterable[str]) -> RecordKind | None:
