@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +40,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
-from ingest.readers import RejectedRow, Source, read_ahead
+from ingest.readers import RawBatch, RejectedRow, Source, read_ahead
 from ingest.scrub import mask_card_numbers, scrub_frame, scrub_secrets
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
@@ -129,7 +129,7 @@ class FileLanding:
         self._create_staging_tables()
         try:
             batches = self.source.batches(self.contract.field_names, self.batch_rows)
-            for batch in read_ahead(batches):
+            for batch in read_ahead(self._scrubbed(batches)):
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:
@@ -191,13 +191,17 @@ class FileLanding:
 
     # -- per batch ---------------------------------------------------------------------------
 
-    def _check_and_stage(self, frame: pl.DataFrame) -> int:
-        """Scrub, type, check and hash one batch; quarantine the broken rows, stage the good ones.
+    def _scrubbed(self, batches: Iterator[RawBatch]) -> Iterator[RawBatch]:
+        """Each batch scrubbed before its check (:func:`ingest.scrub.scrub_frame`, the receiver's
+        rules too), so quarantined rows are scrubbed and the payload hash is the one the
+        receiver's records get. Runs on the read-ahead thread, beside DuckDB's work."""
+        for batch in batches:
+            if batch.frame.height:
+                batch.frame = scrub_frame(self.contract, batch.frame, self.pii_key)
+            yield batch
 
-        Scrubbing comes first (:func:`ingest.scrub.scrub_frame`, the receiver's rules too), so
-        quarantined rows are scrubbed and the payload hash is the one the receiver's records get.
-        """
-        frame = scrub_frame(self.contract, frame, self.pii_key)
+    def _check_and_stage(self, frame: pl.DataFrame) -> int:
+        """Type, check and hash one scrubbed batch; quarantine the broken rows, stage the good."""
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
             query = validation_sql(self.contract, _BATCH_VIEW, hash_in_sql=False)
