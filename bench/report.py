@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 TARGETS_TEXT = (
@@ -110,7 +111,7 @@ def render(runs: list[dict], notes: str = "") -> str:
                 f"Exit {child['exit']}, {child['seconds']:.0f} s. Its output (tail):",
                 "",
                 "```",
-                child["output"].strip(),
+                _clean(child["output"]),
                 "```",
                 "",
             ]
@@ -119,6 +120,17 @@ def render(runs: list[dict], notes: str = "") -> str:
     if notes:
         lines += ["", notes.strip(), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _clean(output: str) -> str:
+    """A child's output without colour codes and without banners after a rule of '='."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    kept = []
+    for line in plain.strip().splitlines():
+        if set(line.strip()) == {"="}:
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def _growth(small: dict, large: dict) -> list[str]:

@@ -34,8 +34,9 @@ PORTABLE_MARTS: dict[str, list[str]] = {
 SELECT = [f"+{mart}" for mart in PORTABLE_MARTS]
 FLOAT_REL_TOL = 1e-9
 FLOAT_ABS_TOL = 1e-9
-#: The Spark build must stay well inside CI's 90 minutes (it takes about 3 min on 2 cores).
-SPARK_BUILD_BUDGET_S = 600
+#: The Spark build must stay well inside CI's 90 minutes: about 3 min on 2 idle cores, 8.5 min
+#: measured while other test suites loaded the same 2 cores (load average 15).
+SPARK_BUILD_BUDGET_S = 900
 
 
 @pytest.fixture(scope="module")
