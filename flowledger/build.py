@@ -106,6 +106,7 @@ def build(
 
     started = datetime.now(UTC)
     data_dir.ensure()
+    _enforce_retention(data_dir, echo)
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
@@ -136,6 +137,17 @@ def build(
             con.close()
     seconds = (datetime.now(UTC) - started).total_seconds()
     return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds)
+
+
+def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:
+    """Retention as code (flowledger/retention.py): purge first when the retention file says
+    ``enforce_on_build: true``; an invalid file stops the build."""
+    from flowledger.retention import RetentionError, enforce_on_build
+
+    try:
+        enforce_on_build(data_dir, echo)
+    except RetentionError as error:
+        raise BuildFailed(f"{error}\nnothing was built") from None
 
 
 def _budget_vars(data_dir: DataDir, at: datetime | None) -> dict:
