@@ -86,6 +86,35 @@ def load_retention(path: Path) -> dict[str, int]:
     return days
 
 
+def enforced_on_build(path: Path) -> bool:
+    """``enforce_on_build`` of a retention file: whether ``flowledger build`` purges first."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (FileNotFoundError, yaml.YAMLError):
+        return False  # load_retention explains the file's problem when purge runs
+    value = document.get("enforce_on_build", False) if isinstance(document, dict) else False
+    if not isinstance(value, bool):
+        raise RetentionError(f"{path}: enforce_on_build must be true or false, got {value!r}")
+    return value
+
+
+def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
+    """The builder's part of retention: purge before the build when the retention file says
+    ``enforce_on_build: true`` (None when it does not). Called by ``flowledger build`` before it
+    takes the writer lock (the purge takes it itself)."""
+    path = config_path(data_dir)
+    if not enforced_on_build(path):
+        return None
+    plan = purge(data_dir, config=path)
+    if echo:
+        for item in plan:
+            if item.rows:
+                echo(
+                    f"retention ({path.name}): purged {item.rows} {item.table} rows before {item.cutoff}"
+                )
+    return plan
+
+
 def as_of_times(con: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
     """The as-of time of each group: newest data row, newest quarantine row, newest collision."""
     data = " union all ".join(

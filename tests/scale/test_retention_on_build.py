@@ -1,0 +1,82 @@
+"""The builder's part of retention: ``enforce_on_build: true`` makes ``flowledger build`` purge
+first; false (the default) leaves the raw tables alone; a bad value stops the build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import FLOW_RUNS, QUEUE_DEPTH_SAMPLES, STEP_RUNS, make_raw_warehouse, shifted
+
+from flowledger.build import BuildFailed, build
+from flowledger.retention import RetentionError, enforce_on_build
+from flowledger.settings import DataDir
+
+KEEP_3_DAYS = """version: 1
+enforce_on_build: {enforce}
+tables:
+  flow_runs: {{days: 3}}
+  step_runs: {{days: 3}}
+  queue_depth_samples: {{days: 3}}
+"""
+
+
+def _data_dir(tmp_path: Path, enforce: str) -> DataDir:
+    sources = {
+        "flow_runs": FLOW_RUNS,
+        "step_runs": STEP_RUNS,
+        "queue_depth_samples": QUEUE_DEPTH_SAMPLES,
+    }
+    world = {
+        t: [r for day in range(6) for r in shifted(rows, day, "2024-03-10 06:00:00")]
+        for t, rows in sources.items()
+    }
+    make_raw_warehouse(tmp_path, world)
+    (tmp_path / "retention.yml").write_text(KEEP_3_DAYS.format(enforce=enforce))
+    return DataDir(tmp_path)
+
+
+def _counts(data_dir: DataDir) -> tuple[int, int, int]:
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        return tuple(
+            con.execute(f"select count(*) from raw.{t}").fetchone()[0]
+            for t in ("flow_runs", "step_runs", "queue_depth_samples")
+        )
+    finally:
+        con.close()
+
+
+def test_enforced_on_build_purges_the_hand_counted_rows(tmp_path: Path) -> None:
+    data_dir = _data_dir(tmp_path, "true")
+    messages: list[str] = []
+    plan = enforce_on_build(data_dir, messages.append)
+    assert {item.table: item.rows for item in plan} == {
+        "flow_runs": 35,
+        "step_runs": 50,
+        "queue_depth_samples": 20,
+    }
+    assert _counts(data_dir) == (19, 28, 10)
+    assert any("purged 35 flow_runs rows before 2024-03-08 00:00:00" in m for m in messages)
+
+
+def test_not_enforced_by_default(tmp_path: Path) -> None:
+    data_dir = _data_dir(tmp_path, "false")
+    assert enforce_on_build(data_dir) is None
+    assert _counts(data_dir) == (54, 78, 30)
+    assert (
+        "enforce_on_build: false"
+        in (Path(__file__).parents[2] / "config" / "retention.yml").read_text()
+    )
+
+
+def test_a_bad_setting_stops_the_build_before_dbt(tmp_path: Path) -> None:
+    data_dir = _data_dir(tmp_path, "sometimes")
+    with pytest.raises(
+        RetentionError, match="enforce_on_build must be true or false, got 'sometimes'"
+    ):
+        enforce_on_build(data_dir)
+    with pytest.raises(BuildFailed, match="nothing was built"):
+        build(data_dir, echo=None)
+    assert _counts(data_dir) == (54, 78, 30)
