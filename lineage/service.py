@@ -47,7 +47,10 @@ def sync_project_lineage(
     config_tables = frozenset(
         ".".join(str(p).lower() for p in (n.get("database"), n.get("schema"), n.get("alias")) if p)
         for n in manifest.get("nodes", {}).values()
-        if n.get("resource_type") == "seed" or n.get("language") == "python"
+        if n.get("resource_type") == "seed"
+        or n.get("language") == "python"
+        # SQL models rendered from a configuration file (e.g. int_processes_configured)
+        or (n.get("config") or {}).get("meta", {}).get("configuration_table") is True
     )
     catalog, values = warehouse_catalog(data_dir, catalog_wait_s, config_tables)
     if not catalog and data_dir.warehouse.exists():
