@@ -95,19 +95,25 @@ def parallel_run_facts(
     pairs: Counter[tuple[str, str]] = Counter()
     mismatched: Counter[tuple[str, str]] = Counter()
     differing: dict[tuple[str, str], Counter[str]] = {}
-    for key, live_version, mode in sorted(ran):
-        if mode != "live":
-            continue
-        for other_key, shadow_version, other_mode in sorted(ran):
-            if other_key != key or other_mode != "shadow" or shadow_version == live_version:
-                continue
+    versions: dict[str, dict[str, set[str]]] = {}  # key -> mode -> versions
+    for key, version, mode in ran:
+        versions.setdefault(key, {}).setdefault(mode, set()).add(version)
+    for key, modes in sorted(versions.items()):
+        for live_version, shadow_version in sorted(
+            (live, shadow)
+            for live in modes.get("live", ())
+            for shadow in modes.get("shadow", ())
+            if live != shadow
+        ):
             pair = (live_version, shadow_version)
-            live = latest.get((key, live_version, "live"), (0, "", {}))[2]
-            shadow = latest.get((key, shadow_version, "shadow"), (0, "", {}))[2]
+            baseline = latest.get((key, live_version, "live"), (0, "", {}))[2]
+            candidate = latest.get((key, shadow_version, "shadow"), (0, "", {}))[2]
             fields_differing = sorted(
                 name
-                for name in set(live) | set(shadow)
-                if name not in live or name not in shadow or live[name] != shadow[name]
+                for name in set(baseline) | set(candidate)
+                if name not in baseline
+                or name not in candidate
+                or baseline[name] != candidate[name]
             )
             pairs[pair] += 1
             mismatched[pair] += bool(fields_differing)

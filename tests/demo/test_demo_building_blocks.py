@@ -15,6 +15,7 @@ from flowledger.demo.clock import next_tick, next_working_time, rfc3339, to_ms, 
 from flowledger.demo.generator import make_window
 from flowledger.demo.records import QUEUE_DEPTH_SAMPLES
 from flowledger.demo.simulation import incident_backlog_ms, lognormal
+from flowledger.demo.truth import parallel_run_facts
 from flowledger.demo.volume import expected_cases, growth_factor, poisson
 from flowledger.demo.writers import ChunkedWriter
 
@@ -130,3 +131,30 @@ def test_parquet_writer_without_rows_still_writes_the_schema(tmp_path: Path):
     assert frame.height == 0
     assert frame.columns == list(QUEUE_DEPTH_SAMPLES.fields)
     assert frame.schema["sampled_at"] == pl.Datetime("ms", "UTC")
+
+
+def test_parallel_run_facts_compare_the_latest_outputs_per_side():
+    runs = [
+        # K1: live retried (the failed first attempt has no outputs); shadow a cent off
+        ("K1", "1", "live", 10, "s:a:1", None),
+        ("K1", "1", "live", 20, "s:a:2", '{"amount":5.0,"currency":"EUR"}'),
+        ("K1", "2", "shadow", 10, "s:b:1", '{"amount":5.01,"currency":"EUR"}'),
+        # K2: the same outputs; a later duplicate delivery without outputs changes nothing
+        ("K2", "1", "live", 30, "s:c:1", '{"amount":7,"currency":"USD"}'),
+        ("K2", "1", "live", 40, "s:d:1", None),
+        ("K2", "2", "shadow", 30, "s:e:1", '{"amount":7,"currency":"USD"}'),
+        # K3: the shadow run failed: both fields differ
+        ("K3", "1", "live", 50, "s:f:1", '{"amount":1,"currency":"EUR"}'),
+        ("K3", "2", "shadow", 50, "s:g:1", None),
+        # K4: no shadow run, not compared
+        ("K4", "1", "live", 60, "s:h:1", '{"amount":1}'),
+    ]
+    facts = parallel_run_facts(runs, {"K1", "K2", "K3"})
+    assert facts == {
+        "1->2": {
+            "keys_compared": 3,
+            "keys_mismatched": 2,
+            "mismatch_rate": 0.6667,
+            "differing_fields": {"amount": 2, "currency": 1},
+        }
+    }
