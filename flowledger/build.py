@@ -107,6 +107,7 @@ def build(
     started = datetime.now(UTC)
     data_dir.ensure()
     _enforce_retention(data_dir, echo)
+    _land_openlineage_runs(data_dir, echo)
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
@@ -169,6 +170,22 @@ def _process_vars(data_dir: DataDir) -> dict:
         return dbt_vars(data_dir.root)
     except ConfigError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
+
+
+def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:
+    """OpenLineage runs received by the server become flow runs before every build.
+
+    Runs already landed are duplicates for ingest, so this is idempotent; it takes the writer
+    lock itself, so it runs before the build takes it.
+    """
+    from lineage.runs import ingest_run_events
+    from lineage.store import lineage_dir
+
+    if not lineage_dir(data_dir).exists():
+        return
+    summary = ingest_run_events(data_dir)
+    if summary is not None and summary.accepted and echo:
+        echo(f"landed {summary.accepted} OpenLineage run(s) as flow runs")
 
 
 def _data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -79,3 +79,18 @@ def test_runs_reach_the_run_log_mart(tmp_path: Path, capsys) -> None:
         (OK_RUN, "success", None, 150_000.0),
         (FAILED_RUN, "failed", "division by zero", 5_000.0),
     ]
+
+
+@pytest.mark.slow
+def test_build_lands_received_runs_without_a_separate_command(tmp_path: Path) -> None:
+    """`flowledger build` (and so the server's builder) turns received OpenLineage runs into
+    flow runs by itself."""
+    from flowledger.query import run_query
+
+    data_dir = DataDir(tmp_path).ensure()
+    LineageStore(data_dir).append(EVENTS)
+    assert main(["--data-dir", str(tmp_path), "build", "--quiet"]) == 0
+    rows = run_query(
+        data_dir, "select run_id, status, error_message from fct_flow_runs order by run_id"
+    ).rows
+    assert rows == [(OK_RUN, "success", None), (FAILED_RUN, "failed", "division by zero")]
