@@ -11,20 +11,33 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: demo test bootstrap browser spark-runtime lint clean
+.PHONY: demo test bootstrap test-env browser spark-runtime lint clean
 demo: bootstrap
 	$(VENV)/bin/flowledger demo $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
 
-test: bootstrap browser spark-runtime
+test: test-env browser spark-runtime
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# The demo needs only the runtime packages; the tests add the dev and spark groups (pytest,
+# playwright, pm4py, OpenTelemetry SDK, dbt-ol, pyspark, dbt-spark). --inexact keeps what the
+# other target installed, so running one after the other never uninstalls anything.
 bootstrap: $(VENV)/.bootstrapped
 
-$(VENV)/.bootstrapped: pyproject.toml uv.lock
-	@echo "== setting up: uv $(UV_VERSION) in $(TOOLS)/, locked packages in $(VENV)/"
-	@test -x $(UV) || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)")
-	$(UV) sync --frozen --all-groups --python $(PYTHON)
+test-env: $(VENV)/.test-env
+
+$(UV):
+	@echo "== setting up: uv $(UV_VERSION) in $(TOOLS)/"
+	$(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.bootstrapped: pyproject.toml uv.lock | $(UV)
+	@echo "== installing the locked runtime packages into $(VENV)/"
+	$(UV) sync --frozen --inexact --no-default-groups --python $(PYTHON)
 	@touch $@
+
+$(VENV)/.test-env: pyproject.toml uv.lock | $(UV)
+	@echo "== installing the locked runtime and test packages into $(VENV)/"
+	$(UV) sync --frozen --inexact --all-groups --python $(PYTHON)
+	@touch $@ $(VENV)/.bootstrapped
 
 browser:
 	@bash scripts/install-browser.sh
@@ -33,7 +46,7 @@ browser:
 spark-runtime:
 	@bash scripts/install-spark.sh
 
-lint: bootstrap
+lint: test-env
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 clean:
