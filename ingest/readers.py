@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from ingest.contracts import RecordKind
 
 ROW_NUMBER = "_row_number"
-DEFAULT_BATCH_ROWS = 250_000
+DEFAULT_BATCH_ROWS = 150_000
 #: Rough size of one text record, to turn a row count into a block size for NDJSON and CSV.
 _BYTES_PER_ROW = 320
 _SNIFF_RECORDS = 1000
