@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     # Event logs of process-mining and BPM tools (ingest/eventlog/, docs/processes.md).
     ingest.add_argument(
-        "--format", choices=["xes", "csv"], dest="log_format",
+        "--format",
+        choices=["xes", "csv"],
+        dest="log_format",
         help="read the files as XES or CSV event logs (needs --process)",
     )
     ingest.add_argument("--process", help="process the event log's events belong to")
