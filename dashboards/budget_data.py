@@ -13,13 +13,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dashboards.data import CACHE_TTL_SECONDS, read_published
-
-
-def _frame(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> pl.DataFrame:
-    return con.sql(sql, params=params or []).pl()
+from dashboards.data import CACHE_TTL_SECONDS, frame, read_published
 
 
 def query_has_budgets(con: duckdb.DuckDBPyConnection) -> bool:
@@ -32,7 +26,7 @@ def query_has_budgets(con: duckdb.DuckDBPyConnection) -> bool:
 
 def query_slo_list(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every SLO, lowest remaining budget first (unknown last)."""
-    return _frame(
+    return frame(
         con,
         "select slo_id, display_name, flow_id, target, window_text, method, sli, budget_remaining, "
         "budget_remaining_raw, state, firing_alerts, hours_to_exhaustion, as_of "
@@ -49,7 +43,7 @@ def query_slo(con: duckdb.DuckDBPyConnection, slo_id: str) -> dict[str, Any] | N
 
 def query_burndown(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
     """The current period's hourly burn-down with the ideal line."""
-    return _frame(
+    return frame(
         con,
         "select step_at, burndown_remaining, ideal_remaining, budget_remaining_raw, state "
         "from fct_error_budget_series where slo_id = ? and is_current_period order by step_at",
@@ -58,7 +52,7 @@ def query_burndown(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
 
 
 def query_annotations(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select kind, label, starts_at, ends_at from fct_error_budget_annotations "
         "where slo_id = ? order by starts_at, label",
@@ -68,7 +62,7 @@ def query_annotations(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFra
 
 def query_burn_table(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
     """One row per alert: windows, both burn rates, the threshold, firing."""
-    return _frame(
+    return frame(
         con,
         "select alert_name as alert, severity, long_window || ' & ' || short_window as windows, "
         "long_burn_rate, short_burn_rate, burn_rate_threshold as threshold, is_firing as firing "
@@ -78,7 +72,7 @@ def query_burn_table(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFram
 
 
 def query_burn_rates(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select window_name as window, good, total, error_ratio, burn_rate, hours_to_exhaustion "
         "from fct_error_budget_burn_rates where slo_id = ? order by window_order",
@@ -87,7 +81,7 @@ def query_burn_rates(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFram
 
 
 def query_attribution(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select dimension, value, bad_events, budget_consumed, share_of_consumed "
         "from fct_error_budget_attribution where slo_id = ? "
@@ -97,7 +91,7 @@ def query_attribution(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFra
 
 
 def query_state_log(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select changed_at, from_state, to_state, budget_remaining, reason "
         "from fct_error_budget_state_log where slo_id = ? order by changed_at desc",

@@ -109,8 +109,11 @@ def _flow_list(flows: FlowScope) -> list[str] | None:
     return None if flows is None else list(flows)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pl.DataFrame:
-    return con.sql(sql, params=params).pl()
+def frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None = None
+) -> pl.DataFrame:
+    """The result of ``sql`` as a polars frame (named or positional parameters)."""
+    return con.sql(sql, params=params if params is not None else []).pl()
 
 
 def _record(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +195,7 @@ def query_flows_by_process(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
     Columns: ``process_name``, ``flow_id``, ``runs``.
     """
-    return _frame(
+    return frame(
         con,
         """
         select c.process_name, r.flow_id, count(*) as runs
@@ -273,7 +276,7 @@ def query_outcome_daily(
     ``rework_rate``, ``cycle_time_median_seconds``, ``cycle_time_p95_seconds``. Across several
     processes the daily quantiles are computed over their cases together.
     """
-    return _frame(
+    return frame(
         con,
         """
         with daily as (
@@ -384,7 +387,7 @@ def query_health_daily(
     ``step_retries``, ``dead_letters``, ``dead_letter_rate``, ``duplicate_deliveries``,
     ``idempotency_collisions``.
     """
-    return _frame(
+    return frame(
         con,
         """
         select
@@ -417,7 +420,7 @@ def query_latency_trend(
     """
     if grain not in ("hour", "day"):
         raise ValueError(f"latency grain must be 'hour' or 'day', got {grain!r}")
-    return _frame(
+    return frame(
         con,
         f"""
         select
@@ -443,7 +446,7 @@ def query_queue_depth_hourly(
 
     Columns: ``hour``, ``queue_depth_max``, ``queue_depth_avg``.
     """
-    return _frame(
+    return frame(
         con,
         """
         select
@@ -470,7 +473,7 @@ def query_step_reliability(
     ``executions``, ``failed_executions``, ``failure_rate``, ``retries``, ``dead_letters``,
     ``dead_letter_rate``; worst failure rate first.
     """
-    return _frame(
+    return frame(
         con,
         """
         select
@@ -497,7 +500,7 @@ def query_flow_hourly(
     con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str
 ) -> pl.DataFrame:
     """The hourly health rows of one flow in the range, oldest first (the mart's columns)."""
-    return _frame(
+    return frame(
         con,
         """
         select
@@ -516,7 +519,7 @@ def query_failed_runs(
     con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str, limit: int = 50
 ) -> pl.DataFrame:
     """The most recent failed or timed-out runs of one flow in the range, newest first."""
-    return _frame(
+    return frame(
         con,
         """
         select

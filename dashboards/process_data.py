@@ -13,12 +13,8 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dashboards.data import CACHE_TTL_SECONDS, read_published
+from dashboards.data import CACHE_TTL_SECONDS, frame, read_published
 from flowledger.processes.kpis import process_kpis
-
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pl.DataFrame:
-    return con.sql(sql, params=params).pl()
 
 
 def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -33,7 +29,7 @@ def query_kpis(con: duckdb.DuckDBPyConnection, process: str) -> dict[str, Any]:
 
 
 def query_cycle_times(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select case_key, case_id, cycle_time_seconds from fct_cases "
         "where process_name = ? and is_complete order by case_key",
@@ -42,7 +38,7 @@ def query_cycle_times(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFr
 
 
 def query_weekly(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select period_start, cases_completed, cycle_time_median_seconds, cycle_time_p95_seconds, "
         "sla_attainment, repeated_step_rate, field_correction_rate, gray_failure_rate, "
@@ -53,7 +49,7 @@ def query_weekly(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
 
 
 def query_directly_follows(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select from_step, to_step, transitions, wait_mean_seconds, wait_median_seconds, "
         "wait_p95_seconds from fct_process_directly_follows where process_name = ? "
@@ -63,7 +59,7 @@ def query_directly_follows(con: duckdb.DuckDBPyConnection, process: str) -> pl.D
 
 
 def query_stuck_cases(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select case_key, case_id, started_at, last_event_at, idle_seconds, last_step_name, "
         "last_event_source as held_by from fct_cases where process_name = ? and is_stuck "
@@ -80,7 +76,7 @@ def query_parallel_runs(con: duckdb.DuckDBPyConnection, process: str) -> pl.Data
     ).fetchall()
     if not published[0][0]:
         return pl.DataFrame()
-    return _frame(
+    return frame(
         con,
         "select flow_id, baseline_version, candidate_version, keys_compared, keys_mismatched, "
         "mismatch_rate, differing_fields, first_candidate_run_at, last_candidate_run_at "
@@ -99,7 +95,7 @@ def query_case(con: duckdb.DuckDBPyConnection, case_key: str) -> dict[str, Any] 
 
 
 def query_case_events(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select event_sequence, occurred_at, step_name, event_source, resource, lifecycle, "
         "event_id, trace_id, field_changes, has_correction from fct_case_events "
@@ -109,7 +105,7 @@ def query_case_events(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataF
 
 
 def query_case_runs(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFrame:
-    return _frame(
+    return frame(
         con,
         "select started_at, ended_at, flow_name, flow_version, status, is_gray_failure, linked_by, "
         "run_key, steps from fct_case_flow_runs where case_key = ? order by started_at, run_key",
