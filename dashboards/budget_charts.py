@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboards.charts import no_data
+
 NO_DATA_TEXT = "No budget data for this period"
 
 
@@ -23,10 +25,7 @@ def burndown_chart(series: pl.DataFrame, annotations: pl.DataFrame) -> go.Figure
     )
     figure.update_yaxes(title_text="budget remaining", tickformat=".0%")
     if series.is_empty():
-        figure.add_annotation(
-            text=NO_DATA_TEXT, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
-        )
-        return figure
+        return no_data(figure, NO_DATA_TEXT)
     x = series["step_at"].to_list()
     figure.add_trace(
         go.Scatter(x=x, y=series["burndown_remaining"].to_list(), name="remaining", mode="lines")

@@ -30,10 +30,9 @@ def _figure(title: str, y_title: str, *, percent: bool = False) -> go.Figure:
     return figure
 
 
-def _no_data(figure: go.Figure) -> go.Figure:
-    figure.add_annotation(
-        text=NO_DATA_TEXT, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
-    )
+def no_data(figure: go.Figure, text: str = NO_DATA_TEXT) -> go.Figure:
+    """``figure`` with a centred note saying there is nothing to draw."""
+    figure.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     return figure
 
 
@@ -49,7 +48,7 @@ def cycle_time_trend(daily: pl.DataFrame) -> go.Figure:
     """
     rows = daily.filter(pl.col("cycle_time_median_seconds").is_not_null())
     if rows.is_empty():
-        return _no_data(_figure("Cycle time per day (completed cases)", "cycle time"))
+        return no_data(_figure("Cycle time per day (completed cases)", "cycle time"))
     unit, divisor = duration_axis(rows["cycle_time_p95_seconds"].max())
     figure = _figure("Cycle time per day (completed cases)", f"cycle time ({unit})")
     days = rows["day"].to_list()
@@ -77,7 +76,7 @@ def throughput_bars(daily: pl.DataFrame) -> go.Figure:
     """Cases completed per day as bars. Reads ``day``, ``cases_completed``."""
     figure = _figure("Throughput: cases completed per day", "cases")
     if daily.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     figure.add_trace(
         go.Bar(x=daily["day"].to_list(), y=daily["cases_completed"].to_list(), name="completed")
     )
@@ -89,7 +88,7 @@ def rework_rate_trend(daily: pl.DataFrame) -> go.Figure:
     figure = _figure("Rework rate (cases started per day)", "rework rate", percent=True)
     rows = daily.filter(pl.col("rework_rate").is_not_null())
     if rows.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     figure.add_trace(
         go.Scatter(
             x=rows["day"].to_list(),
@@ -109,7 +108,7 @@ def latency_trend(latency: pl.DataFrame, time_column: str = "bucket") -> go.Figu
     """
     rows = latency.filter(pl.col("latency_p50_ms").is_not_null())
     if rows.is_empty():
-        return _no_data(_figure("End-to-end latency", "latency"))
+        return no_data(_figure("End-to-end latency", "latency"))
     unit, divisor = duration_axis(rows["latency_p95_ms"].max() / 1000.0)
     divisor *= 1000.0
     figure = _figure("End-to-end latency", f"latency ({unit})")
@@ -137,7 +136,7 @@ def queue_depth_trend(queue: pl.DataFrame) -> go.Figure:
     figure = _figure("Queue depth per hour", "messages waiting")
     rows = queue.filter(pl.col("queue_depth_max").is_not_null())
     if rows.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     hours = rows["hour"].to_list()
     figure.add_trace(
         go.Scatter(x=hours, y=rows["queue_depth_max"].to_list(), name="max", mode="lines")
@@ -159,7 +158,7 @@ def reliability_rates_trend(daily: pl.DataFrame) -> go.Figure:
     ``dead_letter_rate``."""
     figure = _figure("Failure and dead-letter rate per day", "rate", percent=True)
     if daily.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     days = daily["day"].to_list()
     figure.add_trace(
         go.Scatter(
@@ -190,7 +189,7 @@ def reliability_counts(daily: pl.DataFrame) -> go.Figure:
     bars. Reads ``day`` and the columns named in :data:`RELIABILITY_COUNT_SERIES`."""
     figure = _figure("Retries, dead letters, duplicates per day", "count")
     if daily.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     days = daily["day"].to_list()
     for column, name in RELIABILITY_COUNT_SERIES.items():
         figure.add_trace(go.Bar(x=days, y=daily[column].to_list(), name=name))
@@ -206,7 +205,7 @@ def flow_runs_hourly(hourly: pl.DataFrame) -> go.Figure:
     figure = _figure("Runs per hour", "runs")
     rows = hourly.filter(pl.col("runs") > 0)
     if rows.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     hours = rows["hour"].to_list()
     other = (rows["runs"] - rows["failed_runs"]).to_list()
     figure.add_trace(go.Bar(x=hours, y=other, name="not failed"))
@@ -224,7 +223,7 @@ def step_failure_bars(steps: pl.DataFrame) -> go.Figure:
     figure.update_yaxes(title_text="", rangemode="normal", tickformat="")
     figure.update_xaxes(title_text="rate", tickformat=".0%")
     if steps.is_empty():
-        return _no_data(figure)
+        return no_data(figure)
     names = steps["step_name"].to_list()
     figure.add_trace(
         go.Bar(y=names, x=steps["failure_rate"].to_list(), name="failure rate", orientation="h")
