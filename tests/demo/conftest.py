@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from demo_support import SMALL_CASES_PER_DAY, SMALL_DAYS, DemoFiles
 
-from flowledger.demo import GenerationSummary, generate
-
-# 21 days: the cutover falls on day 10, the incident on day 14 (a Saturday, 2026-08-15).
-SMALL_DAYS = 21
-SMALL_CASES_PER_DAY = 160.0
-
-
-@dataclass(frozen=True)
-class DemoFiles:
-    summary: GenerationSummary
-    lines: dict[str, list[str]]  # kind -> raw lines as written
-    records: dict[str, list[dict]]  # kind -> parsed lines (exact duplicates included)
+from flowledger.demo import generate
 
 
 def read_lines(path: Path) -> list[str]:

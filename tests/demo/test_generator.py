@@ -17,7 +17,7 @@ from statistics import median
 import polars as pl
 import pytest
 import yaml
-from conftest import SMALL_DAYS, DemoFiles
+from demo_support import SMALL_DAYS, DemoFiles
 
 from flowledger.demo import generate
 from flowledger.demo.records import RECORD_KINDS
