@@ -6,10 +6,11 @@ Two layers:
   small typed record). They hold the KPI math that is not already in a mart: quantiles over a
   date range (``quantile_cont`` over ``fct_cases`` / ``fct_flow_runs``) and rates over a range
   as sum(numerators) / sum(denominators), never an average of daily rates.
-- the cached loaders with the same name minus ``query_`` open the newest published snapshot with
-  :func:`flowledger.warehouse.open_published`, run the query, close it, and cache the answer for
-  :data:`CACHE_TTL_SECONDS`. Snapshots are immutable and ``CURRENT`` is re-read whenever the cache
-  expires, so a running ingest or build never blocks or breaks the dashboard.
+- the cached loaders with the same name minus ``query_`` run the query on a cursor of the newest
+  published snapshot (:func:`read_published`: one connection per snapshot for the whole process,
+  see dashboards/snapshot.py) and cache the answer for :data:`CACHE_TTL_SECONDS`. Snapshots are
+  immutable and ``CURRENT`` is re-read on every cache miss, so a running ingest or build never
+  blocks or breaks the dashboard.
 
 They raise :class:`flowledger.warehouse.NothingPublished` before the first build and
 :class:`duckdb.Error` when a snapshot cannot be read; pages turn both into a message.
@@ -27,8 +28,8 @@ import polars as pl
 import streamlit as st
 
 from dashboards.filters import FilterOptions
+from dashboards.snapshot import SnapshotReader
 from flowledger.settings import DataDir
-from flowledger.warehouse import open_published
 
 CACHE_TTL_SECONDS = 30
 #: Ranges up to this many days get hourly latency points, longer ones daily points.
@@ -536,8 +537,14 @@ def query_failed_runs(
 
 
 # ---------------------------------------------------------------------------------------------
-# Cached loaders the pages call: open the current snapshot, query, close.
+# Cached loaders the pages call: a cursor on the current snapshot, query, close the cursor.
 # ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, on_release=SnapshotReader.close)
+def snapshot_reader() -> SnapshotReader:
+    """The process's open snapshots (one connection each), shared by every session and page."""
+    return SnapshotReader()
 
 
 def read_published(
@@ -545,8 +552,8 @@ def read_published(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """Run ``query`` on the newest published snapshot of this data directory, then close it."""
-    with open_published(DataDir.resolve()) as con:
+    """Run ``query`` on a cursor of the newest published snapshot of this data directory."""
+    with snapshot_reader().cursor(DataDir.resolve()) as con:
         return query(con, *args, **kwargs)
 
 

@@ -119,6 +119,12 @@ def current_snapshot(data_dir: DataDir) -> Path:
     return data_dir.published / name
 
 
+def connect_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the snapshot file ``path`` that can neither write nor reach
+    other files (external access is disabled), so it is safe for user-typed queries."""
+    return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+
+
 @contextmanager
 def open_published(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the newest snapshot; never touches the warehouse file.
@@ -129,9 +135,7 @@ def open_published(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
     for attempt in range(3):
         path = current_snapshot(data_dir)
         try:
-            con = duckdb.connect(
-                str(path), read_only=True, config={"enable_external_access": False}
-            )
+            con = connect_snapshot(path)
             break
         except duckdb.IOException:
             # The snapshot was replaced and removed between reading CURRENT and opening it.

@@ -8,23 +8,24 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from dashboard_support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Make `import dashboards` find the real package first, whatever else pytest put on sys.path.
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from dashboard_snapshot import build_published_snapshot  # noqa: E402
 
-APP = REPO_ROOT / "dashboards" / "streamlit_app.py"
-
 
 @pytest.fixture(autouse=True)
 def fresh_streamlit_cache() -> Iterator[None]:
-    """st.cache_data lives for the whole process; every test starts and ends with it empty."""
+    """st.cache_data and the open snapshots (st.cache_resource) live for the whole process; every
+    test starts and ends with both empty."""
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 @pytest.fixture

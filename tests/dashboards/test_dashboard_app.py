@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import APP
 from dashboard_snapshot import build_published_snapshot
+from dashboard_support import APP
 from streamlit.testing.v1 import AppTest
 
 from flowledger.settings import DataDir
