@@ -108,7 +108,9 @@ def build(
     data_dir.ensure()
     _enforce_retention(data_dir, echo)
     _land_openlineage_runs(data_dir, echo)
-    args = ["build"]
+    # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
+    # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
