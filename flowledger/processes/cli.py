@@ -32,6 +32,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     process.add_argument("name", help="process name, as declared in config/processes.yml")
     process.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    process.add_argument(
+        "--fresh",
+        action="store_true",
+        help="compute them now from the landed events (the process models' SQL run in memory, "
+        "without dbt; nothing is built or published)",
+    )
     process.set_defaults(handler=kpi_process)
     parallel = kpi.add_parser(
         "parallel-runs",
@@ -59,17 +65,34 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def kpi_process(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.direct_build import DirectBuildFailed
     from flowledger.processes.kpis import UnknownProcess, process_kpis, to_json, to_table
     from flowledger.warehouse import NothingPublished, open_published
 
     try:
-        with open_published(data_dir) as con:
-            document = process_kpis(con, args.name)
-    except (NothingPublished, UnknownProcess) as error:
+        if args.fresh:
+            document = _fresh_kpis(data_dir, args.name)
+        else:
+            with open_published(data_dir) as con:
+                document = process_kpis(con, args.name)
+    except (NothingPublished, UnknownProcess, DirectBuildFailed, ConfigError) as error:
         print(f"flowledger: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(to_json(document) if args.json else to_table(document))
     return EXIT_OK
+
+
+def _fresh_kpis(data_dir: DataDir, name: str) -> dict:
+    from flowledger.processes.fresh import fresh_process_kpis
+
+    fresh = fresh_process_kpis(data_dir, name)
+    if fresh.compile_seconds is not None:
+        print(
+            f"flowledger: compiled the process models in {fresh.compile_seconds:.1f}s "
+            "(once per change of the models or the process configuration)",
+            file=sys.stderr,
+        )
+    return fresh.document
 
 
 def kpi_parallel_runs(args: argparse.Namespace, data_dir: DataDir) -> int:

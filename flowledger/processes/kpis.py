@@ -21,6 +21,17 @@ MEASURES = {
 }
 STUCK_CASES_LISTED = 50
 VARIANTS_LISTED = 10
+#: the marts the KPI document reads (``--fresh`` computes these and their parents)
+MARTS_READ = (
+    "fct_cases",
+    "fct_process_rework_by_activity",
+    "fct_process_variants",
+    "fct_process_directly_follows",
+    "fct_process_periods",
+    "fct_gray_failures",
+    "fct_process_effort",
+)
+PUBLISHED_ORIGIN = ("the published marts", "ingest its events and run `flowledger build`")
 
 
 class UnknownProcess(LookupError):
@@ -50,8 +61,11 @@ def _stats(con: duckdb.DuckDBPyConnection, column: str, where: str, name: str) -
     )
 
 
-def process_kpis(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
-    """The KPI document of process ``name`` from a connection to a published snapshot."""
+def process_kpis(
+    con: duckdb.DuckDBPyConnection, name: str, origin: tuple[str, str] = PUBLISHED_ORIGIN
+) -> dict[str, Any]:
+    """The KPI document of process ``name`` from a connection to a published snapshot (or to
+    marts computed in memory); ``origin`` names them and the remedy when the process has no case."""
     head = _one(
         con,
         """
@@ -76,8 +90,8 @@ def process_kpis(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
             ).fetchall()
         ]
         raise UnknownProcess(
-            f"no case of process {name!r} in the published marts (processes with cases: "
-            f"{', '.join(known) or 'none'}); check the name, ingest its events and run `flowledger build`"
+            f"no case of process {name!r} in {origin[0]} (processes with cases: "
+            f"{', '.join(known) or 'none'}); check the name, {origin[1]}"
         )
     cases = head["cases"]
     measure = head["cycle_measure"]
