@@ -31,7 +31,7 @@ import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
 from ingest.readers import value_as_text
-from ingest.scrub import scrub_data, scrub_free_text, scrubber_for
+from ingest.scrub import canonical_json, scrub_data, scrub_free_text, scrubber_for
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 
 _QUOTED_VALUE_CHARS = 80
@@ -335,7 +335,7 @@ class EdgeChecker:
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return canonical_json(value)  # the file path's form of an object field
 
 
 def line_hash(line: bytes) -> int:

@@ -73,7 +73,8 @@ def test_every_format_lands_the_same_rows_and_hashes(tmp_path: Path) -> None:
         "2026-08-01 09:10:00",
         "2026-08-01 09:00:00",
     ]
-    assert events[0][9] == '{"order_id":"O-1","customer_id":"C-42","amount":129.9,"lines":[1,2]}'
+    # object fields land as canonical JSON (keys sorted), the receiver's form
+    assert events[0][9] == '{"amount":129.9,"customer_id":"C-42","lines":[1,2],"order_id":"O-1"}'
 
 
 def _columns(root: Path, table: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -9,15 +11,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ingest.contracts import RecordKind, load_contracts
+from ingest.contracts import PersonalRedaction, RecordKind, load_contracts
 from ingest.scrub import (
     EVENT_DATA_PREFILTER,
     TEXT_PREFILTER,
+    canonical_json,
+    hmac_sha256_hex,
     load_pii_key,
     luhn_valid,
     mask_card_numbers,
     pii_key_id,
     pseudonymise,
+    redact,
+    redact_column,
     scrub_data,
     scrub_frame,
     scrub_secrets,
@@ -167,3 +173,72 @@ def test_pii_key_file_is_created_once_with_mode_0600(
     assert mode == 0o600
     monkeypatch.setenv("FLOWLEDGER_PII_KEY", "from-env")
     assert load_pii_key(tmp_path / "secrets") == b"from-env"
+
+
+#: Values where Rust and Python text rules could differ (blanks, case, digits, whitespace).
+TRICKY_VALUES = [
+    "Bob@Example.COM",
+    "  Bob@Example.COM ",
+    "bob@example.com",
+    "c2f-order-intake:O-00000001:intake",
+    "4000 0566 5566 5556",
+    "12",
+    "",
+    "   ",
+    "\x1cBob@X.com",
+    "Ünïcödé@Exämple.com",
+    "ΣΊΣΥΦΟΣ",
+    "١٢٣٤٥٦",
+    "tab\tinside",
+    "a@b@c",
+    pseudonymise("x@y.z", b"k"),
+    "[CARD ****1234]",
+    "[MASKED]",
+    None,
+]
+
+
+@pytest.mark.parametrize("mode", list(PersonalRedaction))
+@pytest.mark.parametrize("key", [b"k", os.urandom(32), os.urandom(80)])
+def test_column_redaction_gives_what_redact_gives_value_by_value(
+    mode: PersonalRedaction, key: bytes
+) -> None:
+    column = pl.Series("field", TRICKY_VALUES, dtype=pl.String)
+    expected = [redact(value, mode, lambda: key) for value in TRICKY_VALUES]
+    assert redact_column(column, mode, lambda: key).to_list() == expected
+
+
+def test_vectorised_hmac_is_rfc_2104_hmac_sha256() -> None:
+    texts = ["", "a", "bob@example.com", "Ünïcödé", "x" * 200]
+    for key in (b"", b"k", os.urandom(32), os.urandom(64), os.urandom(65)):
+        digests = pl.DataFrame({"t": texts}).select(hmac_sha256_hex(pl.col("t"), key))
+        assert digests.to_series().to_list() == [
+            hmac.new(key, text.encode(), hashlib.sha256).hexdigest() for text in texts
+        ]
+
+
+def test_object_fields_become_canonical_json_whatever_their_key_order() -> None:
+    contract = load_contracts()[RecordKind.BUSINESS_EVENT]
+    written = [
+        '{"order_id":"O-1","customer":{"name":"Dana","email":"d@x.io"},"amount":1.5}',
+        '{"amount": 1.5, "customer": {"email": "d@x.io", "name": "Dana"}, "order_id": "O-1"}',
+        '{"big":123456789012345678901234567890,"a":1}',
+        "[1, 2]",
+        "not json",
+    ]
+    scrubbed = scrub_frame(contract, pl.DataFrame({"data": written}), lambda: b"k")["data"]
+    first, second, big, array, broken = scrubbed.to_list()
+    assert first == second
+    assert first == canonical_json(
+        {
+            "amount": 1.5,
+            "customer": {
+                "email": pseudonymise("d@x.io", b"k"),
+                "name": pseudonymise("Dana", b"k"),
+            },
+            "order_id": "O-1",
+        }
+    )
+    assert first.index('"amount"') < first.index('"customer"') < first.index('"order_id"')
+    assert big == '{"a":1,"big":123456789012345678901234567890}'
+    assert (array, broken) == ("[1, 2]", "not json")  # quarantined by the check, as written

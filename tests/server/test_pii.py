@@ -63,8 +63,10 @@ def test_receiver_leaves_no_personal_data_in_cleartext_and_matches_the_file_path
     inbox.mkdir()
     same_person = event("e-file", {"order_id": "O-9", "customer_email": EMAIL.upper()})
     path = inbox / "events.ndjson"
-    # (sorted keys: the payload hash keeps the key order inside data, and the receiver sorts)
-    lines = [json.dumps(e, sort_keys=True) + "\n" for e in [business_events()[0], same_person]]
+    # written in the corpus's key order (unsorted, inside data too): the receiver sorts keys,
+    # and the file path lands object fields as the same canonical JSON, so hashes agree
+    assert list(business_events()[0]["data"]) != sorted(business_events()[0]["data"])
+    lines = [json.dumps(e) + "\n" for e in [business_events()[0], same_person]]
     path.write_text("".join(lines))
     (result,) = ingest_paths([path], DataDir(home)).files
     assert (result.accepted, result.duplicates, result.collisions) == (1, 1, 0)
