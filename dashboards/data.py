@@ -192,20 +192,14 @@ def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
 
 
 def query_flows_by_process(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Which flows serve which process: runs whose ``business_key`` is a case id of the process.
+    """Which flows serve which process: runs whose ``business_key`` is a case id of the process
+    (the ``fct_process_flows`` mart).
 
     Columns: ``process_name``, ``flow_id``, ``runs``.
     """
     return frame(
         con,
-        """
-        select c.process_name, r.flow_id, count(*) as runs
-        from fct_flow_runs as r
-        join fct_cases as c on c.case_id = r.business_key
-        group by all
-        order by c.process_name, r.flow_id
-        """,
-        {},
+        "select process_name, flow_id, runs from fct_process_flows order by process_name, flow_id",
     )
 
 

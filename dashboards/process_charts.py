@@ -8,10 +8,20 @@ import polars as pl
 HOUR = 3600.0
 
 
-def cycle_time_histogram(cycle_times: pl.DataFrame, bins: int = 40) -> go.Figure:
-    """Distribution of cycle times of completed cases, in hours."""
-    hours = (cycle_times["cycle_time_seconds"] / HOUR).to_list() if cycle_times.height else []
-    figure = go.Figure(go.Histogram(x=hours, nbinsx=bins, name="cases"))
+def cycle_time_histogram(bins: pl.DataFrame) -> go.Figure:
+    """Distribution of cycle times of completed cases, in hours, from
+    ``process_data.query_cycle_time_bins`` (one bar per non-empty bin)."""
+    starts, ends = bins["bin_start_hours"].to_list(), bins["bin_end_hours"].to_list()
+    figure = go.Figure(
+        go.Bar(
+            x=[(start + end) / 2 for start, end in zip(starts, ends, strict=True)],
+            y=bins["cases"].to_list(),
+            width=[end - start for start, end in zip(starts, ends, strict=True)],
+            customdata=list(zip(starts, ends, strict=True)),
+            hovertemplate="%{customdata[0]:.1f}–%{customdata[1]:.1f} h: %{y} cases<extra></extra>",
+            name="cases",
+        )
+    )
     figure.update_layout(
         xaxis_title="cycle time (hours)", yaxis_title="cases", height=320, margin=dict(t=30)
     )

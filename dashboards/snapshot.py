@@ -4,7 +4,8 @@ Opening a snapshot costs a DuckDB database open (catalog read, tens of ms, more 
 machine); a cursor on an open connection costs microseconds. So :class:`SnapshotReader` opens the
 snapshot ``CURRENT`` names once, hands every query its own cursor (DuckDB cursors are the
 thread-safe way to share one database between Streamlit's session threads) and closes the
-connection of a snapshot once a newer one is current and its last cursor is done.
+connection of a snapshot once a newer one is current and its last cursor is done. A process
+serves one data directory, so it holds one snapshot open (two while a publish is taken over).
 
 ``CURRENT`` is re-read on every query: a publish is picked up by the next cache miss, and a
 running ingest or build never blocks a reader (snapshots are immutable files).
@@ -38,7 +39,7 @@ class _Shared:
 
 @dataclass
 class SnapshotReader:
-    """The open snapshot connections of this process, keyed by snapshot path."""
+    """The open snapshot of this process (and any replaced one still in use), by path."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _open: dict[Path, _Shared] = field(default_factory=dict)
@@ -85,10 +86,9 @@ class SnapshotReader:
                             raise
                         shared = None
                     else:
+                        for other in list(self._open):
+                            self._retire(other)
                         self._open[path] = shared
-                        for other in [p for p in self._open if p.parent == path.parent]:
-                            if other != path:
-                                self._retire(other)
                 if shared is not None:
                     shared.users += 1
                     try:

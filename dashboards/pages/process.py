@@ -49,7 +49,7 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Cycle-time distribution")
-        ui.chart(process_charts.cycle_time_histogram(process_data.cycle_times(process)))
+        ui.chart(process_charts.cycle_time_histogram(process_data.cycle_time_bins(process)))
     with right:
         st.subheader("Weekly trend")
         ui.chart(process_charts.cycle_time_trend(process_data.weekly(process)))

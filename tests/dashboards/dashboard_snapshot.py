@@ -1,7 +1,7 @@
 """A small published marts snapshot with hand-made rows, built without dbt.
 
 The rows are few enough that every number the dashboard shows can be worked out by hand; the
-expected values are written next to the tests that check them. The six mart tables have exactly
+expected values are written next to the tests that check them. The seven mart tables have exactly
 the columns of the mart contract; the snapshot is written by the real
 :func:`flowledger.warehouse.publish` from a warehouse with a ``marts`` schema.
 
@@ -61,6 +61,7 @@ MART_DDL = {
         flow_id varchar, flow_name varchar, source_system varchar,
         latest_flow_version varchar, first_run_at timestamp, last_run_at timestamp,
         runs bigint""",
+    "fct_process_flows": "process_name varchar, flow_id varchar, runs bigint",
 }
 
 Q2C, C2F = "quote_to_cash", "cart_to_fulfillment"
@@ -221,6 +222,11 @@ def _dim_flow_rows() -> list[tuple]:
     return rows
 
 
+def _process_flow_rows() -> list[tuple]:
+    # Runs keyed to a case id: contract sync ran for Q0..Q5 (Q2 twice), order intake for O1, O2.
+    return [(C2F, ORDER_INTAKE, 2), (Q2C, CONTRACT_SYNC, 7)]
+
+
 MART_ROWS = {
     "fct_cases": _case_rows,
     "fct_process_daily": _process_daily_rows,
@@ -228,6 +234,7 @@ MART_ROWS = {
     "fct_step_reliability_daily": _step_rows,
     "fct_flow_health_hourly": _hourly_rows,
     "dim_flows": _dim_flow_rows,
+    "fct_process_flows": _process_flow_rows,
 }
 
 

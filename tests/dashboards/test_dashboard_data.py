@@ -15,7 +15,7 @@ import pytest
 from dashboard_snapshot import build_published_snapshot
 from polars.testing import assert_frame_equal
 
-from dashboards import data
+from dashboards import data, process_charts, process_data
 from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished, open_published
 
@@ -239,3 +239,19 @@ def test_cached_loaders_read_the_current_snapshot(published_home: Path) -> None:
 def test_loaders_raise_nothing_published(empty_home: Path) -> None:
     with pytest.raises(NothingPublished, match="flowledger build"):
         data.snapshot_meta()
+
+
+def test_cycle_time_bins(con: duckdb.DuckDBPyConnection) -> None:
+    # quote_to_cash completed cases took 6, 1, 2, 3, 4 and 10 h: 3 bins of 3 h from 1 h to 10 h.
+    bins = process_data.query_cycle_time_bins(con, "quote_to_cash", bins=3)
+    assert bins.rows() == [(1.0, 4.0, 3), (4.0, 7.0, 2), (7.0, 10.0, 1)]  # 10 h in the last bin
+    assert process_data.query_cycle_time_bins(con, "quote_to_cash")["cases"].sum() == 6
+    # cart_to_fulfillment: 24, 48 and 24 h; 2 bins of 12 h.
+    assert process_data.query_cycle_time_bins(con, "cart_to_fulfillment", bins=2).rows() == [
+        (24.0, 36.0, 2),
+        (36.0, 48.0, 1),
+    ]
+    assert process_data.query_cycle_time_bins(con, "ticket_escalation").is_empty()
+    figure = process_charts.cycle_time_histogram(bins)
+    assert list(figure.data[0].x) == [2.5, 5.5, 8.5]
+    assert list(figure.data[0].width) == [3.0, 3.0, 3.0]
