@@ -23,6 +23,15 @@ MARTS_SCHEMA = "marts"
 META_TABLE = "_meta"
 SNAPSHOT_GRACE_SECONDS = 600
 SNAPSHOTS_KEPT = 3
+#: Row order of the large marts in a snapshot, so that the dashboard's filters (one case, a date
+#: range) skip whole row groups by their min/max instead of scanning the table. Other tables are
+#: copied as they are.
+SNAPSHOT_ORDER = {
+    "fct_case_events": "case_key, event_sequence",
+    "fct_case_flow_runs": "case_key, started_at",
+    "fct_cases": "case_key",
+    "fct_flow_runs": "started_at, run_key",
+}
 
 
 class WarehouseBusy(RuntimeError):
@@ -70,6 +79,8 @@ def open_warehouse(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish(con: duckdb.DuckDBPyConnection, data_dir: DataDir, meta: dict[str, str]) -> Path:
     """Copy every table of schema ``marts`` into a new immutable snapshot and make it current.
 
+    Tables in :data:`SNAPSHOT_ORDER` are written in that order (the marts hold the same rows).
+
     ``con`` is a read-write connection to the warehouse held under :func:`writer_lock`.
     """
     data_dir.published.mkdir(parents=True, exist_ok=True)
@@ -87,8 +98,10 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: DataDir, meta: dict[str, s
     con.execute(f"attach '{tmp}' as snapshot")
     try:
         for table in tables:
+            order = f" order by {SNAPSHOT_ORDER[table]}" if table in SNAPSHOT_ORDER else ""
             con.execute(
-                f'create table snapshot.main."{table}" as select * from {MARTS_SCHEMA}."{table}"'
+                f'create table snapshot.main."{table}" as '
+                f'select * from {MARTS_SCHEMA}."{table}"{order}'
             )
         columns = ", ".join(f'"{key}" varchar' for key in meta)
         con.execute(f"create table snapshot.main.{META_TABLE} ({columns})")
