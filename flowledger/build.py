@@ -115,7 +115,7 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    args += ["--vars", json.dumps({**_budget_vars(data_dir, budget_at), **_process_vars(data_dir)})]
+    args += ["--vars", json.dumps(dbt_vars(data_dir, budget_at))]
     with writer_lock(data_dir):
         con = duckdb.connect(str(data_dir.warehouse))
         try:
@@ -153,6 +153,14 @@ def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) ->
         raise BuildFailed(f"{error}\nnothing was built") from None
 
 
+def dbt_vars(data_dir: DataDir, budget_at: datetime | None = None) -> dict:
+    """Every dbt var a build passes: the SLOs, the process configuration and the contract's
+    field ownership, validated (an invalid file stops the build). To run dbt by hand (on Spark,
+    say): ``--vars "$(python -c 'import json; from flowledger.build import dbt_vars; from
+    flowledger.settings import DataDir; print(json.dumps(dbt_vars(DataDir.resolve())))')"``."""
+    return {**_budget_vars(data_dir, budget_at), **_process_vars(data_dir), **_ownership_vars()}
+
+
 def _budget_vars(data_dir: DataDir, at: datetime | None) -> dict:
     """The SLO file (flowledger/budgets) rendered to dbt vars; an invalid file stops the build."""
     from flowledger.budgets.config import ConfigError, dbt_vars_for_build
@@ -171,6 +179,17 @@ def _process_vars(data_dir: DataDir) -> dict:
     try:
         return dbt_vars(data_dir.root)
     except ConfigError as error:
+        raise BuildFailed(f"{error}\nnothing was built") from None
+
+
+def _ownership_vars() -> dict:
+    """The field ownership of the business-event contract rendered to dbt vars (the rows of
+    int_field_ownership_declared); an invalid declaration stops the build."""
+    from lineage.ownership import OwnershipError, dbt_vars
+
+    try:
+        return dbt_vars()
+    except OwnershipError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
 
 

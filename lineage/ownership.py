@@ -103,37 +103,31 @@ def _strings(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def ownership_table(path: Path | None = None):
-    """The declaration as a pyarrow table (the rows of ``int_field_ownership_declared``).
+#: the dbt var that carries the declaration to ``int_field_ownership_declared``
+DBT_VAR = "flowledger_field_ownership"
+
+
+def ownership_rows(path: Path | None = None) -> list[dict[str, str | None]]:
+    """The declaration as the rows of ``int_field_ownership_declared``.
 
     ``allowed_writers`` and ``event_types`` are comma-delimited with a comma on both ends
     (``,/acme/shop,/acme/psp,``) so SQL can test membership with ``position``; ``event_types``
     is NULL when every event holding the key writes the entity.
     """
-    import pyarrow as pa
-
-    owners = load_ownership(path)
-    return pa.table(
+    return [
         {
-            "entity": [o.entity for o in owners],
-            "key_field": [o.key_field for o in owners],
-            "field_name": [o.field_name for o in owners],
-            "system_of_record": [o.system_of_record for o in owners],
-            "allowed_writers": [
-                "," + ",".join((o.system_of_record, *o.also_written_by)) + "," for o in owners
-            ],
-            "event_types": [
-                ("," + ",".join(o.event_types) + ",") if o.event_types else None for o in owners
-            ],
-        },
-        schema=pa.schema(
-            [
-                ("entity", pa.string()),
-                ("key_field", pa.string()),
-                ("field_name", pa.string()),
-                ("system_of_record", pa.string()),
-                ("allowed_writers", pa.string()),
-                ("event_types", pa.string()),
-            ]
-        ),
-    )
+            "entity": o.entity,
+            "key_field": o.key_field,
+            "field_name": o.field_name,
+            "system_of_record": o.system_of_record,
+            "allowed_writers": "," + ",".join((o.system_of_record, *o.also_written_by)) + ",",
+            "event_types": ("," + ",".join(o.event_types) + ",") if o.event_types else None,
+        }
+        for o in load_ownership(path)
+    ]
+
+
+def dbt_vars(path: Path | None = None) -> dict[str, list[dict[str, str | None]]]:
+    """The declaration as the dbt ``--vars`` of ``int_field_ownership_declared`` (a SQL model fed
+    by vars, like the process configuration, so it runs on DuckDB and Spark alike)."""
+    return {DBT_VAR: ownership_rows(path)}

@@ -33,15 +33,15 @@
 
 {% macro budget_slo_rows() -%}
     {{ budget_rows(var('flowledger_slos', []), [
-        ('slo_id', 'varchar'), ('slo_name', 'varchar'), ('display_name', 'varchar'),
-        ('flow_id', 'varchar'), ('indicator', 'varchar'), ('count_by', 'varchar'),
-        ('latency_span', 'varchar'), ('threshold_ms', 'double'),
-        ('threshold_inclusive', 'boolean'), ('start_event', 'varchar'), ('end_event', 'varchar'),
-        ('join_key', 'varchar'), ('deadline_seconds', 'double'), ('event_source', 'varchar'),
-        ('target', 'double'), ('window_text', 'varchar'), ('window_kind', 'varchar'),
-        ('window_seconds', 'bigint'), ('calendar_unit', 'varchar'), ('time_zone', 'varchar'),
-        ('method', 'varchar'), ('slice_seconds', 'bigint'), ('slice_target', 'double'),
-        ('dashboard_url', 'varchar'), ('at_risk_remaining', 'double'),
+        ('slo_id', 'string'), ('slo_name', 'string'), ('display_name', 'string'),
+        ('flow_id', 'string'), ('indicator', 'string'), ('count_by', 'string'),
+        ('latency_span', 'string'), ('threshold_ms', 'double'),
+        ('threshold_inclusive', 'boolean'), ('start_event', 'string'), ('end_event', 'string'),
+        ('join_key', 'string'), ('deadline_seconds', 'double'), ('event_source', 'string'),
+        ('target', 'double'), ('window_text', 'string'), ('window_kind', 'string'),
+        ('window_seconds', 'bigint'), ('calendar_unit', 'string'), ('time_zone', 'string'),
+        ('method', 'string'), ('slice_seconds', 'bigint'), ('slice_target', 'double'),
+        ('dashboard_url', 'string'), ('at_risk_remaining', 'double'),
         ('recover_remaining', 'double'), ('recover_hours', 'bigint'), ('clear_hours', 'bigint'),
         ('min_events', 'bigint')
     ]) }}
@@ -49,14 +49,19 @@
 
 {% macro budget_adjustment_rows() -%}
     {{ budget_rows(var('flowledger_budget_adjustments', []), [
-        ('slo_id', 'varchar'), ('name', 'varchar'), ('kind', 'varchar'),
-        ('starts_at', 'timestamp'), ('ends_at', 'timestamp'), ('description', 'varchar')
+        ('slo_id', 'string'), ('name', 'string'), ('kind', 'string'),
+        ('starts_at', 'timestamp'), ('ends_at', 'timestamp'), ('description', 'string')
     ]) }}
 {%- endmacro %}
 
 {#- The UTC start of the calendar period (week, month, quarter, year in time zone `tz`) that
-    holds UTC timestamp `ts`; `offset` periods later with offset 1 (the period's end). -#}
+    holds UTC timestamp `ts`; `offset` periods later with offset 1 (the period's end).
+    DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
 {% macro budget_period_start(ts, unit, tz, offset=0) -%}
+    {{ return(adapter.dispatch('budget_period_start', 'flowledger')(ts, unit, tz, offset)) }}
+{%- endmacro %}
+
+{% macro default__budget_period_start(ts, unit, tz, offset=0) -%}
     timezone('UTC', timezone({{ tz }},
         date_trunc({{ unit }}, timezone({{ tz }}, timezone('UTC', {{ ts }})))
         {%- if offset %}
@@ -70,9 +75,28 @@
     ))
 {%- endmacro %}
 
+{% macro spark__budget_period_start(ts, unit, tz, offset=0) -%}
+    {%- set local_start -%}
+        date_trunc({{ unit }}, from_utc_timestamp({{ ts }}, {{ tz }}))
+    {%- endset -%}
+    to_utc_timestamp(
+        {%- if offset %}
+        case {{ unit }}
+            when 'week' then timestampadd(DAY, 7 * {{ offset }}, {{ local_start }})
+            when 'month' then timestampadd(MONTH, {{ offset }}, {{ local_start }})
+            when 'quarter' then timestampadd(MONTH, 3 * {{ offset }}, {{ local_start }})
+            else timestampadd(YEAR, {{ offset }}, {{ local_start }})
+        end,
+        {%- else %}
+        {{ local_start }},
+        {%- endif %}
+        {{ tz }}
+    )
+{%- endmacro %}
+
 {#- Seconds from `earlier` to `later` as DOUBLE. -#}
 {% macro budget_seconds(earlier, later) -%}
-    (cast(date_diff('microsecond', {{ earlier }}, {{ later }}) as double) / 1000000.0)
+    {{ seconds_between(earlier, later) }}
 {%- endmacro %}
 
 {#- The windows the burn-rate mart reports besides the whole period (name, seconds, order), and
@@ -124,5 +148,8 @@
 {#- The end of the time slice of `slice_seconds` (aligned to the UNIX epoch) that holds `ts`;
     slices are [start, end). -#}
 {% macro budget_slice_end(ts, slice_seconds) -%}
-    make_timestamp((epoch_us({{ ts }}) // ({{ slice_seconds }} * 1000000) + 1) * {{ slice_seconds }} * 1000000)
+    {{ timestamp_from_microseconds(
+        '(' ~ integer_divide(epoch_microseconds(ts), '(' ~ slice_seconds ~ ' * 1000000)')
+        ~ ' + 1) * ' ~ slice_seconds ~ ' * 1000000'
+    ) }}
 {%- endmacro %}

@@ -28,6 +28,7 @@ from raw_world import (
 )
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
+from lineage.ownership import dbt_vars as ownership_dbt_vars
 from flowledger.settings import PROJECT_ROOT
 
 
@@ -73,7 +74,7 @@ def run_dbt_build(data_dir: Path) -> DbtBuild:
         "--target-path", str(target_path),
         "--log-path", str(data_dir / "dbt" / "logs"),
         # the process configuration, as `flowledger build` passes it
-        "--vars", json.dumps(process_dbt_vars(data_dir)),
+        "--vars", json.dumps({**process_dbt_vars(data_dir), **ownership_dbt_vars()}),
     ]  # fmt: skip
     env = {
         **os.environ,
