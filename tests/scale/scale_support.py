@@ -1,4 +1,7 @@
-"""Shared helpers of the scale tests: the hand-made raw world of tests/dbt, dbt runs per target."""
+"""Helpers of the scale tests: the hand-made raw world of tests/dbt, dbt runs per target.
+
+A module name of its own: `conftest` is shared by every test folder, so `from conftest import …`
+would pick whichever folder's conftest was imported first."""
 
 from __future__ import annotations
 
@@ -21,12 +24,23 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from raw_world import (  # noqa: E402
     BUSINESS_EVENTS,
+    CONTRACT_TABLES,
     FLOW_RUNS,
     QUEUE_DEPTH_SAMPLES,
     STEP_RUNS,
+    contract_columns,
     create_raw_tables,
     insert_rows,
 )
+
+__all__ = [
+    "BUSINESS_EVENTS",
+    "CONTRACT_TABLES",
+    "FLOW_RUNS",
+    "QUEUE_DEPTH_SAMPLES",
+    "STEP_RUNS",
+    "contract_columns",
+]
 
 RAW_WORLD: dict[str, Sequence[dict[str, object]]] = {
     "business_events": BUSINESS_EVENTS,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import (
+from scale_support import (
     AUTOMATION_SELECT,
     FLOW_RUNS,
     QUEUE_DEPTH_SAMPLES,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FLOW_RUNS, QUEUE_DEPTH_SAMPLES, STEP_RUNS, make_raw_warehouse, shifted
+from scale_support import FLOW_RUNS, QUEUE_DEPTH_SAMPLES, STEP_RUNS, make_raw_warehouse, shifted
 
 from flowledger.build import BuildFailed, build
 from flowledger.retention import RetentionError, enforce_on_build

@@ -6,7 +6,7 @@ reads."""
 from __future__ import annotations
 
 import yaml
-from raw_world import CONTRACT_TABLES, contract_columns  # tests/dbt, on sys.path via conftest
+from scale_support import CONTRACT_TABLES, contract_columns
 
 from flowledger.settings import PROJECT_ROOT
 
