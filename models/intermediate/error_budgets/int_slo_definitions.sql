@@ -38,7 +38,7 @@ periods as (
         evaluated_at.history_days,
         case
             when config.window_kind = 'rolling'
-                then evaluated_at.as_of - to_seconds(config.window_seconds)
+                then evaluated_at.as_of - {{ interval_of('config.window_seconds', 'second') }}
             else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone') }}
         end as period_start,
         case
@@ -47,10 +47,10 @@ periods as (
         end as period_end,
         case
             when config.window_kind = 'rolling'
-                then evaluated_at.as_of - to_seconds(config.window_seconds)
-                    - to_hours(evaluated_at.history_days * 24)
+                then evaluated_at.as_of - {{ interval_of('config.window_seconds', 'second') }}
+                    - {{ interval_of('evaluated_at.history_days * 24', 'hour') }}
             else {{ budget_period_start(
-                'evaluated_at.as_of - to_hours(evaluated_at.history_days * 24)',
+                'evaluated_at.as_of - ' ~ interval_of('evaluated_at.history_days * 24', 'hour'),
                 'config.calendar_unit', 'config.time_zone') }}
         end as horizon_start
 

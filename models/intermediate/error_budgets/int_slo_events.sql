@@ -148,7 +148,7 @@ case_starts as (
 
     select
         pair_slos.slo_id,
-        json_extract_string(business_events.data_json, '$."' || pair_slos.join_key || '"')
+        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
             as case_key,
         min(business_events.occurred_at) as started_at
 
@@ -166,7 +166,7 @@ case_ends as (
 
     select
         pair_slos.slo_id,
-        json_extract_string(business_events.data_json, '$."' || pair_slos.join_key || '"')
+        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
             as case_key,
         business_events.occurred_at as ended_at
 
@@ -183,7 +183,7 @@ cases as (
         case_starts.slo_id,
         case_starts.case_key,
         case_starts.started_at,
-        case_starts.started_at + to_microseconds(cast(round(pair_slos.deadline_seconds * 1000000) as bigint))
+        case_starts.started_at + {{ interval_of('cast(round(pair_slos.deadline_seconds * 1000000) as bigint)', 'microsecond') }}
             as deadline_at,
         min(case_ends.ended_at) as ended_at,
         any_value(pair_slos.as_of) as as_of
@@ -207,15 +207,15 @@ pair_events as (
         deadline_at as event_at,
         deadline_at <= as_of as is_decided,
         coalesce(ended_at <= deadline_at, false) as is_good,
-        cast(null as varchar) as flow_version,
+        cast(null as string) as flow_version,
         'event_pair' as indicator,
         cast(null as double) as latency_ms,
-        cast(null as varchar) as failing_step,
+        cast(null as string) as failing_step,
         case
             when ended_at is null then 'missing'
             when ended_at > deadline_at then 'late'
         end as error_type,
-        cast(null as varchar) as failing_system
+        cast(null as string) as failing_system
 
     from cases
 

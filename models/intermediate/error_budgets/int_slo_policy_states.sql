@@ -50,7 +50,7 @@ conditions as (
             and series.period_start <> lag(series.period_start) over step_order as is_period_reset,
         slos.recover_hours,
         slos.clear_hours,
-        row_number() over step_order - 1 as step_index
+        cast(row_number() over step_order - 1 as bigint) as step_index
 
     from series
     inner join slos
@@ -77,29 +77,7 @@ streaks as (
 
 ),
 
-states (slo_id, step_index, state) as (
-
-    select
-        slo_id,
-        step_index,
-        {{ budget_next_state('null') }}
-
-    from streaks
-    where step_index = 0
-
-    union all
-
-    select
-        streaks.slo_id,
-        streaks.step_index,
-        {{ budget_next_state('states.state') }}
-
-    from states
-    inner join streaks
-        on states.slo_id = streaks.slo_id
-        and streaks.step_index = states.step_index + 1
-
-),
+{{ budget_policy_states('streaks') }},
 
 final as (
 

@@ -29,19 +29,16 @@ grid as (
     select
         slos.slo_id,
         steps.s,
-        slos.as_of - to_hours(steps.s) as step_at,
+        slos.as_of - {{ interval_of('steps.s', 'hour') }} as step_at,
         case
             when slos.window_kind = 'calendar' then
-                {{ budget_period_start('slos.as_of - to_hours(steps.s)', 'slos.calendar_unit', 'slos.time_zone') }}
+                {{ budget_period_start('slos.as_of - ' ~ interval_of('steps.s', 'hour'), 'slos.calendar_unit', 'slos.time_zone') }}
         end as calendar_period_start
 
     from slos
-    cross join lateral (
-        select unnest(generate_series(
-            0,
-            slos.history_hours + greatest(coalesce(slos.window_hours, 0), 72)
-        )) as s
-    ) as steps
+    {{ integer_series_join(
+        '0', 'slos.history_hours + greatest(coalesce(slos.window_hours, 0), 72)', 'steps', 's'
+    ) }}
 
 ),
 
@@ -145,7 +142,7 @@ windowed as (
         slos.slice_seconds,
         slos.min_events,
         case
-            when slos.window_kind = 'rolling' then now.step_at - to_seconds(slos.window_seconds)
+            when slos.window_kind = 'rolling' then now.step_at - {{ interval_of('slos.window_seconds', 'second') }}
             else now.calendar_period_start
         end as period_start,
         case

@@ -71,15 +71,14 @@ slice_grid as (
         slos.slo_id,
         slos.method,
         slos.slice_target,
-        make_timestamp(slice_index * slos.slice_seconds * 1000000) as slice_end
+        {{ timestamp_from_microseconds('slice_index * slos.slice_seconds * 1000000') }} as slice_end
 
     from slos
-    cross join lateral (
-        select unnest(generate_series(
-            epoch_us(slos.horizon_start) // (slos.slice_seconds * 1000000) + 1,
-            epoch_us(slos.as_of) // (slos.slice_seconds * 1000000)
-        )) as slice_index
-    ) as slice_indexes
+    {{ integer_series_join(
+        integer_divide(epoch_microseconds('slos.horizon_start'), '(slos.slice_seconds * 1000000)') ~ ' + 1',
+        integer_divide(epoch_microseconds('slos.as_of'), '(slos.slice_seconds * 1000000)'),
+        'slice_indexes', 'slice_index'
+    ) }}
     where slos.method in ('Timeslices', 'RatioTimeslices')
         and slos.as_of is not null
 

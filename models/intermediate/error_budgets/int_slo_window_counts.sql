@@ -20,7 +20,7 @@ windows as (
         burn_windows.window_name,
         burn_windows.window_order,
         cast(burn_windows.window_seconds as double) as window_seconds,
-        slos.as_of - to_seconds(burn_windows.window_seconds) as window_start,
+        slos.as_of - {{ interval_of('burn_windows.window_seconds', 'second') }} as window_start,
         false as includes_start
 
     from slos

@@ -104,10 +104,10 @@ final as (
         step_name,
         is_start,
         is_end,
-        row_number() over (
+        cast(row_number() over (
             partition by process_name, case_id
             order by occurred_at, event_id, event_source
-        ) as event_sequence,
+        ) as bigint) as event_sequence,
         data_json,
         resource,
         lifecycle,

@@ -25,7 +25,7 @@ fields_set as (
         case_events.occurred_at,
         case_events.step_name,
         case_events.data_json,
-        unnest(json_keys(case_events.data_json)) as field_name,
+        {{ json_field_names('case_events.data_json') }} as field_name,
         processes.correction_fields,
         processes.ignored_fields
 
@@ -45,14 +45,14 @@ valued as (
         occurred_at,
         step_name,
         field_name,
-        cast(json_extract(data_json, '$."' || field_name || '"') as varchar) as field_value
+        {{ json_field_json('data_json', 'field_name') }} as field_value
 
     from fields_set
     where (
             correction_fields is null
-            and not list_contains(string_split(ignored_fields, ','), field_name)
+            and not {{ csv_list_contains('ignored_fields', 'field_name') }}
         )
-        or list_contains(string_split(coalesce(correction_fields, ''), ','), field_name)
+        or {{ csv_list_contains("coalesce(correction_fields, '')", 'field_name') }}
 
 ),
 

@@ -43,7 +43,7 @@ by_business_key as (
     inner join runs
         on cases.case_id = runs.business_key
     where processes.flows = ''
-        or list_contains(string_split(processes.flows, ','), runs.flow_id)
+        or {{ csv_list_contains('processes.flows', 'runs.flow_id') }}
 
 ),
 

@@ -86,7 +86,7 @@ candidates as (
     where case_runs.is_success
         and coalesce(case_runs.ended_at, case_runs.started_at) <= fixes.fixed_at
         and coalesce(case_runs.ended_at, case_runs.started_at)
-            >= fixes.fixed_at - to_microseconds(cast(processes.gray_failure_window_seconds * 1000000 as bigint))
+            >= fixes.fixed_at - {{ interval_of('cast(processes.gray_failure_window_seconds * 1000000 as bigint)', 'microsecond') }}
         and (fixes.fix_trace_id is null or case_runs.trace_id is null or case_runs.trace_id <> fixes.fix_trace_id)
 
 ),

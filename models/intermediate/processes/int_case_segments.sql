@@ -37,7 +37,7 @@ first_values as (
     select
         case_key,
         segment_name,
-        arg_min(segment_value, event_sequence) as segment_value
+        min_by(segment_value, event_sequence) as segment_value
 
     from values_set
     where segment_value is not null

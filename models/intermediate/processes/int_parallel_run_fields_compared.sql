@@ -14,7 +14,7 @@ field_names as (
         baseline_version,
         candidate_version,
         business_key,
-        unnest(json_keys(baseline_outputs_json)) as field_name
+        {{ json_field_names('baseline_outputs_json') }} as field_name
 
     from pairs
     where baseline_outputs_json is not null
@@ -26,7 +26,7 @@ field_names as (
         baseline_version,
         candidate_version,
         business_key,
-        unnest(json_keys(candidate_outputs_json)) as field_name
+        {{ json_field_names('candidate_outputs_json') }} as field_name
 
     from pairs
     where candidate_outputs_json is not null
@@ -41,9 +41,9 @@ valued as (
         field_names.candidate_version,
         field_names.business_key,
         field_names.field_name,
-        json_extract(pairs.baseline_outputs_json, '$."' || field_names.field_name || '"')
+        {{ json_field_json('pairs.baseline_outputs_json', 'field_names.field_name') }}
             as baseline_value,
-        json_extract(pairs.candidate_outputs_json, '$."' || field_names.field_name || '"')
+        {{ json_field_json('pairs.candidate_outputs_json', 'field_names.field_name') }}
             as candidate_value
 
     from field_names
@@ -63,14 +63,14 @@ final as (
         candidate_version,
         business_key,
         field_name,
-        cast(baseline_value as varchar) as baseline_value,
-        cast(candidate_value as varchar) as candidate_value,
+        baseline_value,
+        candidate_value,
         case
             when baseline_value is null or candidate_value is null then true
-            when json_type(baseline_value) in ('BIGINT', 'UBIGINT', 'DOUBLE')
-                and json_type(candidate_value) in ('BIGINT', 'UBIGINT', 'DOUBLE')
+            when {{ json_text_is_number('baseline_value') }}
+                and {{ json_text_is_number('candidate_value') }}
                 then cast(baseline_value as double) <> cast(candidate_value as double)
-            else cast(baseline_value as varchar) <> cast(candidate_value as varchar)
+            else baseline_value <> candidate_value
         end as is_different
 
     from valued

@@ -88,10 +88,10 @@ final as (
         writes.record_key,
         writes.field_name,
         writes.field_value,
-        row_number() over (
+        cast(row_number() over (
             partition by writes.entity, writes.record_key, writes.field_name
             order by writes.occurred_at, writes.event_id, writes.event_source
-        ) as write_sequence,
+        ) as bigint) as write_sequence,
         writes.event_id,
         writes.event_source,
         writes.event_type,

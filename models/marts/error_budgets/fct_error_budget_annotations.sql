@@ -46,7 +46,7 @@ final as (
         cast(null as timestamp) as ends_at
 
     from version_starts
-    where first_run_at > as_of - to_hours(cast(24 * {{ var('flowledger_budget_history_days', 90) }} as bigint))
+    where first_run_at > as_of - {{ interval_of("cast(24 * " ~ var('flowledger_budget_history_days', 90) ~ " as bigint)", 'hour') }}
 
     union all
 

@@ -109,10 +109,10 @@ final as (
         summed.bad_events,
         summed.bad_units / status.budget_total as budget_consumed,
         summed.bad_units / sum(summed.bad_units) over per_dimension as share_of_consumed,
-        row_number() over (
+        cast(row_number() over (
             partition by summed.slo_id, summed.dimension
             order by summed.bad_units desc, summed.value
-        ) as rank_in_dimension
+        ) as bigint) as rank_in_dimension
 
     from summed
     inner join status

@@ -69,9 +69,9 @@ alerts_wide as (
         slo_id,
         bool_or(is_firing and severity = 'page') as is_page_firing,
         bool_or(is_firing and severity = 'ticket') as is_ticket_firing,
-        coalesce(string_agg(case when is_firing then alert_name end, ', ' order by alert_order), '')
+        coalesce({{ string_agg_ordered('case when is_firing then alert_name end', "', '", ['alert_order']) }}, '')
             as firing_alerts,
-        coalesce(string_agg(case when not can_fire then alert_name end, ', ' order by alert_order), '')
+        coalesce({{ string_agg_ordered('case when not can_fire then alert_name end', "', '", ['alert_order']) }}, '')
             as alerts_that_cannot_fire
 
     from alerts
@@ -147,7 +147,7 @@ top_contributors as (
 
     select
         slo_id,
-        string_agg(value || ' (' || round(100 * share_of_consumed, 1) || ' %)', ', ' order by rank_in_dimension)
+        {{ string_agg_ordered("value || ' (' || round(100 * share_of_consumed, 1) || ' %)'", "', '", ['rank_in_dimension']) }}
             as top_failing_steps
 
     from attribution

@@ -17,7 +17,10 @@ changes as (
     select
         case_key,
         event_id,
-        to_json(list({'field': field_name, 'from': previous_value, 'to': field_value, 'is_correction': is_correction} order by field_name)) as field_changes,
+        {{ json_array_agg_ordered([
+            ('field', 'field_name'), ('from', 'previous_value'), ('to', 'field_value'),
+            ('is_correction', 'is_correction')
+        ], ['field_name']) }} as field_changes,
         bool_or(is_correction) as has_correction
 
     from field_changes
@@ -41,7 +44,7 @@ final as (
         case_events.resource,
         case_events.lifecycle,
         case_events.trace_id,
-        cast(changes.field_changes as varchar) as field_changes,
+        cast(changes.field_changes as string) as field_changes,
         coalesce(changes.has_correction, false) as has_correction
 
     from case_events

@@ -22,7 +22,10 @@ run_steps as (
 
     select
         run_key,
-        to_json(list({'step': step_name, 'attempt': attempt, 'status': status, 'started_at': started_at} order by started_at, step_id, attempt)) as steps
+        {{ json_array_agg_ordered([
+            ('step', 'step_name'), ('attempt', 'attempt'), ('status', 'status'),
+            ('started_at', 'started_at', 'timestamp')
+        ], ['started_at', 'step_id', 'attempt']) }} as steps
 
     from steps
     group by run_key
@@ -43,7 +46,7 @@ final as (
         case_runs.started_at,
         case_runs.ended_at,
         gray_failures.run_key is not null as is_gray_failure,
-        cast(run_steps.steps as varchar) as steps
+        cast(run_steps.steps as string) as steps
 
     from case_runs
     left join gray_failures

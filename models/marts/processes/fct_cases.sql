@@ -61,7 +61,7 @@ case_bounds as (
         count(*) as event_count,
         count(distinct case_events.step_name) as distinct_steps,
         max(case_events.event_sequence) as last_event_sequence,
-        {{ dbt.listagg('case_events.step_name', "' > '", 'order by case_events.event_sequence') }} as variant
+        {{ string_agg_ordered('case_events.step_name', "' > '", ['case_events.event_sequence']) }} as variant
 
     from case_events
     inner join processes
@@ -170,7 +170,7 @@ case_segments as (
 
     select
         case_key,
-        to_json(map(list(segment_name order by segment_name), list(segment_value order by segment_name)))
+        {{ json_object_agg_ordered('segment_name', 'segment_value') }}
             as segment_values
 
     from segments
@@ -272,7 +272,7 @@ final as (
             and {{ seconds_between('last_event_at', 'as_of') }} > timeout_seconds,
             false
         ) as is_stuck,
-        cast(segment_values as varchar) as segment_values
+        cast(segment_values as string) as segment_values
 
     from joined
 

@@ -21,7 +21,7 @@ per_key as (
         business_key,
         count(*) as fields_compared,
         sum(case when is_different then 1 else 0 end) as fields_differing,
-        string_agg(case when is_different then field_name end, ', ' order by field_name)
+        {{ string_agg_ordered('case when is_different then field_name end', "', '", ['field_name']) }}
             as differing_fields
 
     from fields

@@ -36,10 +36,10 @@ field_counts as (
         flow_id,
         baseline_version,
         candidate_version,
-        string_agg(
-            field_name || ': ' || cast(keys_differing as varchar), ', '
-            order by keys_differing desc, field_name
-        ) as differing_fields
+        {{ string_agg_ordered(
+            "field_name || ': ' || cast(keys_differing as string)", "', '",
+            ['keys_differing desc', 'field_name']
+        ) }} as differing_fields
 
     from fields
     where keys_differing > 0

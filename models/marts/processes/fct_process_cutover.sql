@@ -33,7 +33,7 @@ first_runs as (
         case_key,
         process_name,
         flow_id,
-        arg_min(flow_version, started_at) as flow_version
+        min_by(flow_version, started_at) as flow_version
 
     from case_runs
     group by case_key, process_name, flow_id
