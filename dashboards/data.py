@@ -4,8 +4,10 @@ Two layers:
 
 - ``query_*(con, ...)`` run one query on an open connection and return a polars DataFrame (or a
   small typed record). They hold the KPI math that is not already in a mart: quantiles over a
-  date range (``quantile_cont`` over ``fct_cases`` / ``fct_flow_runs``) and rates over a range
-  as sum(numerators) / sum(denominators), never an average of daily rates.
+  date range (``quantile_cont`` over ``fct_cases`` / ``fct_flow_runs``, median and p95 from one
+  sort) and rates over a range as sum(numerators) / sum(denominators), never an average of daily
+  rates. A range of UTC days is the half-open timestamp range ``[start, end + 1 day)``, which
+  lets DuckDB skip row groups by their min/max.
 - the cached loaders with the same name minus ``query_`` run the query on a cursor of the newest
   published snapshot (:func:`read_published`: one connection per snapshot for the whole process,
   see dashboards/snapshot.py) and cache the answer for :data:`CACHE_TTL_SECONDS`. Snapshots are
@@ -234,8 +236,11 @@ def query_outcome_kpis(
             select cycle_time_seconds
             from fct_cases
             where is_complete
-              and cast(ended_at as date) between $start and $end
+              and ended_at >= $start and ended_at < $end + 1
               and ($process is null or process_name = $process)
+        ),
+        quantiles as (
+            select quantile_cont(cycle_time_seconds, [0.5, 0.95]) as cycle_time from completed
         ),
         daily as (
             select
@@ -249,13 +254,11 @@ def query_outcome_kpis(
         select
             daily.cases_started,
             daily.cases_completed,
-            (select quantile_cont(cycle_time_seconds, 0.5) from completed)
-                as cycle_time_median_seconds,
-            (select quantile_cont(cycle_time_seconds, 0.95) from completed)
-                as cycle_time_p95_seconds,
+            quantiles.cycle_time[1] as cycle_time_median_seconds,
+            quantiles.cycle_time[2] as cycle_time_p95_seconds,
             daily.cases_with_rework,
             daily.cases_with_rework / nullif(daily.cases_started, 0) as rework_rate
-        from daily
+        from daily, quantiles
         """,
         {"start": start, "end": end, "process": process},
     )
@@ -288,11 +291,10 @@ def query_outcome_daily(
         cycle_times as (
             select
                 cast(ended_at as date) as day,
-                quantile_cont(cycle_time_seconds, 0.5) as cycle_time_median_seconds,
-                quantile_cont(cycle_time_seconds, 0.95) as cycle_time_p95_seconds
+                quantile_cont(cycle_time_seconds, [0.5, 0.95]) as cycle_time
             from fct_cases
             where is_complete
-              and cast(ended_at as date) between $start and $end
+              and ended_at >= $start and ended_at < $end + 1
               and ($process is null or process_name = $process)
             group by 1
         )
@@ -302,8 +304,8 @@ def query_outcome_daily(
             daily.cases_completed,
             daily.cases_with_rework,
             daily.cases_with_rework / nullif(daily.cases_started, 0) as rework_rate,
-            cycle_times.cycle_time_median_seconds,
-            cycle_times.cycle_time_p95_seconds
+            cycle_times.cycle_time[1] as cycle_time_median_seconds,
+            cycle_times.cycle_time[2] as cycle_time_p95_seconds
         from daily
         left join cycle_times using (day)
         order by daily.day
@@ -326,16 +328,14 @@ def query_health_kpis(
         with hourly as (
             select *
             from fct_flow_health_hourly
-            where cast(hour as date) between $start and $end
+            where hour >= $start and hour < $end + 1
               and ($flows is null or list_contains($flows, flow_id))
         ),
         latency as (
-            select
-                quantile_cont(end_to_end_ms, 0.5) as latency_p50_ms,
-                quantile_cont(end_to_end_ms, 0.95) as latency_p95_ms
+            select quantile_cont(end_to_end_ms, [0.5, 0.95]) as latency_ms
             from fct_flow_runs
             where ended_at is not null
-              and cast(started_at as date) between $start and $end
+              and started_at >= $start and started_at < $end + 1
               and ($flows is null or list_contains($flows, flow_id))
         ),
         totals as (
@@ -356,8 +356,8 @@ def query_health_kpis(
             totals.runs,
             totals.failed_runs,
             totals.failed_runs / nullif(totals.runs, 0) as failure_rate,
-            latency.latency_p50_ms,
-            latency.latency_p95_ms,
+            latency.latency_ms[1] as latency_p50_ms,
+            latency.latency_ms[2] as latency_p95_ms,
             totals.step_executions,
             totals.step_retries,
             totals.dead_letters,
@@ -397,7 +397,7 @@ def query_health_daily(
             cast(sum(duplicate_deliveries) as bigint) as duplicate_deliveries,
             cast(sum(idempotency_collisions) as bigint) as idempotency_collisions
         from fct_flow_health_hourly
-        where cast(hour as date) between $start and $end
+        where hour >= $start and hour < $end + 1
           and ($flows is null or list_contains($flows, flow_id))
         group by 1
         order by 1
@@ -418,17 +418,20 @@ def query_latency_trend(
     return frame(
         con,
         f"""
-        select
-            date_trunc('{grain}', started_at) as bucket,
-            count(*) as runs,
-            quantile_cont(end_to_end_ms, 0.5) as latency_p50_ms,
-            quantile_cont(end_to_end_ms, 0.95) as latency_p95_ms
-        from fct_flow_runs
-        where ended_at is not null
-          and cast(started_at as date) between $start and $end
-          and ($flows is null or list_contains($flows, flow_id))
-        group by 1
-        order by 1
+        with buckets as (
+            select
+                date_trunc('{grain}', started_at) as bucket,
+                count(*) as runs,
+                quantile_cont(end_to_end_ms, [0.5, 0.95]) as latency_ms
+            from fct_flow_runs
+            where ended_at is not null
+              and started_at >= $start and started_at < $end + 1
+              and ($flows is null or list_contains($flows, flow_id))
+            group by 1
+        )
+        select bucket, runs, latency_ms[1] as latency_p50_ms, latency_ms[2] as latency_p95_ms
+        from buckets
+        order by bucket
         """,
         {"start": start, "end": end, "flows": _flow_list(flows)},
     )
@@ -450,7 +453,7 @@ def query_queue_depth_hourly(
             avg(queue_depth_avg) as queue_depth_avg
         from fct_flow_health_hourly
         where queue_depth_max is not null
-          and cast(hour as date) between $start and $end
+          and hour >= $start and hour < $end + 1
           and ($flows is null or list_contains($flows, flow_id))
         group by hour
         order by hour
@@ -503,7 +506,7 @@ def query_flow_hourly(
             step_retries, dead_letters, step_executions, dead_letter_rate,
             queue_depth_avg, queue_depth_max, duplicate_deliveries, idempotency_collisions
         from fct_flow_health_hourly
-        where flow_id = $flow_id and cast(hour as date) between $start and $end
+        where flow_id = $flow_id and hour >= $start and hour < $end + 1
         order by hour
         """,
         {"start": start, "end": end, "flow_id": flow_id},
@@ -522,7 +525,7 @@ def query_failed_runs(
             step_failures, step_retries, dead_letters, business_key
         from fct_flow_runs
         where flow_id = $flow_id and is_failed
-          and cast(started_at as date) between $start and $end
+          and started_at >= $start and started_at < $end + 1
         order by started_at desc, run_key desc
         limit $limit
         """,

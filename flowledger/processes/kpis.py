@@ -49,16 +49,20 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[st
 
 
 def _stats(con: duckdb.DuckDBPyConnection, column: str, where: str, name: str) -> dict[str, Any]:
-    return _one(
+    # Median and p95 from one sort: quantile_cont with a list of fractions.
+    stats = _one(
         con,
         f"""
         select count({column}) as count, avg({column}) as mean,
-               quantile_cont({column}, 0.5) as median, quantile_cont({column}, 0.95) as p95,
+               quantile_cont({column}, [0.5, 0.95]) as quantiles,
                min({column}) as min, max({column}) as max
         from fct_cases where process_name = ? {where}
         """,
         [name],
     )
+    median, p95 = stats["quantiles"] or (None, None)
+    return {"count": stats["count"], "mean": stats["mean"], "median": median, "p95": p95,
+            "min": stats["min"], "max": stats["max"]}  # fmt: skip
 
 
 def process_kpis(
