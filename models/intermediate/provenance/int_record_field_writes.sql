@@ -52,7 +52,9 @@ entity_events as (
         split_part(events.trace_parent, '-', 2) as trace_id
 
     from events
-    inner join ownership
+    -- one row per entity's event types, not per field: the join is not an equality, so every
+    -- event is compared with every row (the distinct above gives the same rows either way)
+    inner join (select distinct entity, key_field, event_types from ownership) as ownership
         on ownership.event_types is null
         or position(',' || events.event_type || ',' in ownership.event_types) > 0
 
