@@ -130,6 +130,20 @@ def run_results_seconds(home: Path) -> float | None:
         return None
 
 
+def slowest_nodes(home: Path, count: int = 10) -> list[dict]:
+    """The ``count`` dbt nodes (models and data tests) of the last build that took longest."""
+    path = home / "dbt" / "target" / "run_results.json"
+    try:
+        results = json.loads(path.read_text())["results"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return []
+    ranked = sorted(results, key=lambda result: -result["execution_time"])[:count]
+    return [
+        {"node": result["unique_id"], "seconds": round(result["execution_time"], 2)}
+        for result in ranked
+    ]
+
+
 def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
     home = work / "home-dbt"
     subprocess.run(["rm", "-rf", str(home)], check=True)
@@ -139,12 +153,14 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
     log("dbt: full build")
     full_s, _ = flowledger(home, "build", "--quiet")
     full_dbt_s = run_results_seconds(home)
+    full_nodes = slowest_nodes(home)
     log(f"  full build {full_s:.1f}s (dbt {full_dbt_s:.1f}s)")
     flowledger(home, "ingest", *map(str, newer))
     newer_rows = sum(sum(1 for _ in path.open()) for path in newer)
     log(f"dbt: incremental build after +{newer_rows:,} rows")
     incremental_s, _ = flowledger(home, "build", "--quiet")
     incremental_dbt_s = run_results_seconds(home)
+    incremental_nodes = slowest_nodes(home)
     log(f"  incremental build {incremental_s:.1f}s (dbt {incremental_dbt_s:.1f}s)")
     return {
         "split_at": split_at,
@@ -154,6 +170,8 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
         "incremental_s": incremental_s,
         "incremental_dbt_s": incremental_dbt_s,
         "incremental_fraction": incremental_s / full_s,
+        "full_slowest_nodes": full_nodes,
+        "incremental_slowest_nodes": incremental_nodes,
     }, home
 
 
