@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flowledger.direct_build import NothingIngested, compiled_plan, run_plan
+from flowledger.direct_build import DirectBuildFailed, NothingIngested, compiled_plan, run_plan
 from flowledger.processes.config import load_config
-from flowledger.processes.dbt_tables import dbt_vars
 from flowledger.processes.kpis import MARTS_READ, UnknownProcess, process_kpis
 from flowledger.settings import DataDir
 from flowledger.warehouse import MARTS_SCHEMA, META_TABLE, writer_lock
@@ -38,7 +37,8 @@ def fresh_process_kpis(data_dir: DataDir, name: str) -> FreshKpis:
     Raises ConfigError (invalid process configuration), NothingIngested / DirectBuildFailed
     (flowledger.direct_build) and UnknownProcess (no case of ``name``).
     """
-    from flowledger.build import _data_as_of
+    from flowledger.build import BuildFailed, _data_as_of
+    from flowledger.build import dbt_vars as build_vars
 
     config = load_config(data_dir.root)
     if name not in config.processes:
@@ -52,7 +52,11 @@ def fresh_process_kpis(data_dir: DataDir, name: str) -> FreshKpis:
             f"nothing was ingested in {data_dir.root} yet: "
             f"`flowledger ingest ... --process {name}` first"
         )
-    compiled = compiled_plan(data_dir, FRESH_MARTS, dbt_vars(data_dir.root))
+    try:
+        all_vars = build_vars(data_dir)  # the vars of a build: the same compiled SQL
+    except BuildFailed as error:
+        raise DirectBuildFailed(str(error)) from None
+    compiled = compiled_plan(data_dir, FRESH_MARTS, all_vars)
     started = time.perf_counter()
     with writer_lock(data_dir):
         con = run_plan(compiled.plan, data_dir.warehouse)
