@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -108,6 +109,12 @@ def build(
     data_dir.ensure()
     _enforce_retention(data_dir, echo)
     _land_openlineage_runs(data_dir, echo)
+    process_config = _process_config_fingerprint(data_dir)
+    built_with = _built_with(data_dir)
+    if not full_refresh and built_with != process_config:
+        full_refresh = True
+        if echo and built_with is not None:
+            echo("the process configuration changed since the last build: --full-refresh")
     # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
     # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -123,6 +130,8 @@ def build(
         finally:
             con.close()
         run_dbt(data_dir, args, echo)
+        if not select:
+            _built_with_path(data_dir).write_text(process_config + "\n")
         con = duckdb.connect(str(data_dir.warehouse))
         try:
             data_as_of = _data_as_of(con)
@@ -191,6 +200,29 @@ def _ownership_vars() -> dict:
         return dbt_vars()
     except OwnershipError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
+
+
+def _process_config_fingerprint(data_dir: DataDir) -> str:
+    """SHA-256 of the process configuration as dbt gets it."""
+    rendered = json.dumps(_process_vars(data_dir), sort_keys=True, default=str)
+    return hashlib.sha256(rendered.encode()).hexdigest()
+
+
+def _built_with_path(data_dir: DataDir) -> Path:
+    return data_dir.dbt_target.parent / "process_config.sha256"
+
+
+def _built_with(data_dir: DataDir) -> str | None:
+    """The process configuration of the last complete build, None before the first.
+
+    The case models are incremental: a case no new event touches keeps the rows it was built
+    with, so a build under another configuration (or the first build of a warehouse built by an
+    older flowledger) must rebuild every model (``--full-refresh``).
+    """
+    try:
+        return _built_with_path(data_dir).read_text().strip()
+    except FileNotFoundError:
+        return None
 
 
 def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:

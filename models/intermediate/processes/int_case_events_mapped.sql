@@ -4,9 +4,24 @@
 -- the process's `event_source`, for imported event logs, the step then being data.<activity_field>)
 -- and its data holds the process's case-key field. An event matched by two processes yields one row
 -- for each. Ties in time are ordered by event id, then source (imported logs get ids in file order).
+-- Incremental (DuckDB): a build maps only the events ingested after the newest ingested_at here
+-- and recomputes every case they touch in full (its earlier events are read back from this table,
+-- so a late event for an old case renumbers the whole case); --full-refresh maps every event.
+-- A changed process configuration needs --full-refresh (flowledger build does it by itself).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with events as (
 
     select * from {{ ref('stg_flowledger__business_events') }}
+    {% if is_incremental() %}
+    where ingested_at > (select max(ingested_at) from {{ this }})
+        or (select max(ingested_at) from {{ this }}) is null
+    {% endif %}
 
 ),
 
@@ -82,7 +97,8 @@ mapped as (
         {{ json_extract_text('matched.data_json', "'resource'") }} as resource,
         {{ json_extract_text('matched.data_json', "'lifecycle'") }} as lifecycle,
         -- W3C traceparent: version-traceid-spanid-flags; the trace id ties an event to its flow run
-        nullif(split_part(matched.trace_parent, '-', 2), '') as trace_id
+        nullif(split_part(matched.trace_parent, '-', 2), '') as trace_id,
+        matched.ingested_at
 
     from matched
     left join steps
@@ -91,10 +107,63 @@ mapped as (
 
 ),
 
-final as (
+landed as (
 
     select
         {{ dbt.concat(['process_name', "':'", 'case_id']) }} as case_key,
+        process_name,
+        case_id,
+        event_id,
+        event_source,
+        event_type,
+        occurred_at,
+        step_name,
+        is_start,
+        is_end,
+        data_json,
+        resource,
+        lifecycle,
+        trace_id,
+        ingested_at
+
+    from mapped
+    where case_id is not null
+        and step_name is not null
+
+),
+
+case_events as (
+
+    select * from landed
+    {% if is_incremental() %}
+    union all
+    select
+        case_key,
+        process_name,
+        case_id,
+        event_id,
+        event_source,
+        event_type,
+        occurred_at,
+        step_name,
+        is_start,
+        is_end,
+        data_json,
+        resource,
+        lifecycle,
+        trace_id,
+        ingested_at
+
+    from {{ this }}
+    where case_key in (select case_key from landed)
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        case_key,
         process_name,
         case_id,
         event_id,
@@ -111,11 +180,10 @@ final as (
         data_json,
         resource,
         lifecycle,
-        trace_id
+        trace_id,
+        ingested_at
 
-    from mapped
-    where case_id is not null
-        and step_name is not null
+    from case_events
 
 )
 

@@ -3,9 +3,27 @@
 -- field already had a different value earlier in the case. Only the process's correction_fields
 -- are considered when configured, else every field except the case key (and, for event logs, the
 -- activity, resource and lifecycle fields).
-with case_events as (
+-- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
+-- ingested_at here (macros/cases_changed.sql).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+case_events as (
+
+    select * from all_case_events
+    {% if is_incremental() %}
+    where case_key in ({{ cases_changed('all_case_events') }})
+    {% endif %}
 
 ),
 
@@ -25,6 +43,7 @@ fields_set as (
         case_events.occurred_at,
         case_events.step_name,
         case_events.data_json,
+        case_events.ingested_at,
         {{ json_field_names('case_events.data_json') }} as field_name,
         processes.correction_fields,
         processes.ignored_fields
@@ -45,7 +64,8 @@ valued as (
         occurred_at,
         step_name,
         field_name,
-        {{ json_field_json('data_json', 'field_name') }} as field_value
+        {{ json_field_json('data_json', 'field_name') }} as field_value,
+        ingested_at
 
     from fields_set
     where (
@@ -81,7 +101,8 @@ final as (
         step_name,
         field_value,
         previous_value,
-        coalesce(previous_value <> field_value, false) as is_correction
+        coalesce(previous_value <> field_value, false) as is_correction,
+        ingested_at
 
     from sequenced
 

@@ -1,14 +1,35 @@
 -- One row per case event, in order, for the case timeline: what happened, where (source, trace),
 -- who (resource) and which data fields it set or changed (JSON list of {field, from, to}).
-with case_events as (
+-- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
+-- ingested_at here (macros/cases_changed.sql).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+case_events as (
+
+    select * from all_case_events
+    {% if is_incremental() %}
+    where case_key in ({{ cases_changed('all_case_events') }})
+    {% endif %}
 
 ),
 
 field_changes as (
 
     select * from {{ ref('int_case_field_changes') }}
+    {% if is_incremental() %}
+    where case_key in (select case_key from case_events)
+    {% endif %}
 
 ),
 
@@ -45,7 +66,8 @@ final as (
         case_events.lifecycle,
         case_events.trace_id,
         cast(changes.field_changes as string) as field_changes,
-        coalesce(changes.has_correction, false) as has_correction
+        coalesce(changes.has_correction, false) as has_correction,
+        case_events.ingested_at
 
     from case_events
     left join changes

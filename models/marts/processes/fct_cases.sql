@@ -1,9 +1,62 @@
 -- One row per process case: when it started and ended (by the process's configured start and end
 -- rules), its cycle time and first-to-last duration, the three kinds of rework, SLA, stuck state,
 -- segments and path (variant).
-with case_events as (
+-- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
+-- last_ingested_at here (macros/cases_changed.sql) and the cases whose count of gray failures
+-- changed (a late flow run can blame a run of an old case); the post-hook then moves every
+-- case's as-of dependent columns (idle time, stuck, SLA still open) to the new as-of time.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook=["{{ refresh_case_clock(this) }}"],
+) }}
+
+with all_case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+all_gray_failures as (
+
+    select * from {{ ref('int_case_gray_failures') }}
+
+),
+
+{% if is_incremental() %}
+gray_failures_changed as (
+
+    select coalesce(counted.case_key, built.case_key) as case_key
+    from (
+        select case_key, count(*) as gray_failures from all_gray_failures group by case_key
+    ) as counted
+    full outer join (
+        select case_key, gray_failures from {{ this }} where gray_failures > 0
+    ) as built
+        on counted.case_key = built.case_key
+    where counted.case_key is null
+        or built.case_key is null
+        or counted.gray_failures <> built.gray_failures
+
+),
+
+affected_cases as (
+
+    {{ cases_changed('all_case_events', 'last_ingested_at') }}
+    union
+    select case_key from gray_failures_changed
+
+),
+{% endif %}
+
+case_events as (
+
+    select * from all_case_events
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
 
 ),
 
@@ -16,18 +69,27 @@ processes as (
 field_changes as (
 
     select * from {{ ref('int_case_field_changes') }}
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
 
 ),
 
 gray_failures as (
 
-    select * from {{ ref('int_case_gray_failures') }}
+    select * from all_gray_failures
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
 
 ),
 
 segments as (
 
     select * from {{ ref('int_case_segments') }}
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
 
 ),
 
@@ -61,6 +123,7 @@ case_bounds as (
         count(*) as event_count,
         count(distinct case_events.step_name) as distinct_steps,
         max(case_events.event_sequence) as last_event_sequence,
+        max(case_events.ingested_at) as last_ingested_at,
         {{ string_agg_ordered('case_events.step_name', "' > '", ['case_events.event_sequence']) }} as variant
 
     from case_events
@@ -230,6 +293,8 @@ joined as (
 
 ),
 
+{%- set clock = case_clock('as_of') %}
+
 final as (
 
     select
@@ -259,20 +324,11 @@ final as (
         sla_started_at,
         sla_ended_at,
         {{ seconds_between('sla_started_at', 'sla_ended_at') }} as sla_seconds,
-        case
-            when sla_started_at is null then cast(null as boolean)
-            when sla_ended_at is not null
-                then {{ seconds_between('sla_started_at', 'sla_ended_at') }} <= sla_within_seconds
-            when {{ seconds_between('sla_started_at', 'as_of') }} > sla_within_seconds then false
-        end as sla_met,
-        {{ seconds_between('last_event_at', 'as_of') }} as idle_seconds,
-        coalesce(
-            ended_at is null
-            and timeout_seconds is not null
-            and {{ seconds_between('last_event_at', 'as_of') }} > timeout_seconds,
-            false
-        ) as is_stuck,
-        cast(segment_values as string) as segment_values
+        {{ clock['sla_met'] }} as sla_met,
+        {{ clock['idle_seconds'] }} as idle_seconds,
+        {{ clock['is_stuck'] }} as is_stuck,
+        cast(segment_values as string) as segment_values,
+        last_ingested_at
 
     from joined
 

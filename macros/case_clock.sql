@@ -1,0 +1,36 @@
+{#-
+    The columns of fct_cases that depend on the data's as-of time (the newest business event)
+    rather than on the case's own events, as a dict of column name -> SQL expression over the
+    columns sla_started_at, sla_ended_at, sla_within_seconds, last_event_at, ended_at and
+    timeout_seconds, and the expression `as_of`. fct_cases computes them for the cases it builds;
+    its post-hook (refresh_case_clock) recomputes them for the cases an incremental build left
+    alone, whose idle time grew with the new data.
+-#}
+{% macro case_clock(as_of) -%}
+    {{ return({
+        'sla_met': "case when sla_started_at is null then cast(null as boolean)"
+            ~ " when sla_ended_at is not null then "
+            ~ seconds_between('sla_started_at', 'sla_ended_at') ~ " <= sla_within_seconds"
+            ~ " when " ~ seconds_between('sla_started_at', as_of) ~ " > sla_within_seconds"
+            ~ " then false end",
+        'idle_seconds': seconds_between('last_event_at', as_of),
+        'is_stuck': "coalesce(ended_at is null and timeout_seconds is not null and "
+            ~ seconds_between('last_event_at', as_of) ~ " > timeout_seconds, false)",
+    }) }}
+{%- endmacro %}
+
+{#- Post-hook of fct_cases: the clock columns of every case, at the current as-of time. -#}
+{% macro refresh_case_clock(relation) -%}
+    {%- if target.type != 'spark' -%}
+    {%- set clock = case_clock('clock.as_of') -%}
+    update {{ relation }} as cases
+    set
+        {%- for column, expression in clock.items() %}
+        {{ column }} = {{ expression }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from
+        (select max(occurred_at) as as_of from {{ ref('stg_flowledger__business_events') }}) as clock,
+        {{ ref('int_processes_configured') }} as processes
+    where cases.process_name = processes.process_name
+    {%- endif -%}
+{%- endmacro %}

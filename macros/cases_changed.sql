@@ -1,0 +1,12 @@
+{#-
+    SQL query: the case keys of `case_events` (a relation or CTE of int_case_events_mapped rows)
+    that got an event ingested after the newest `watermark_column` of the incremental model being
+    built, i.e. the cases its incremental build must recompute in full. Every case when the model
+    is empty. Use inside `{% if is_incremental() %}`.
+-#}
+{% macro cases_changed(case_events, watermark_column='ingested_at') -%}
+    select distinct {{ case_events }}.case_key
+    from {{ case_events }}
+    where {{ case_events }}.ingested_at > (select max({{ watermark_column }}) from {{ this }})
+        or (select max({{ watermark_column }}) from {{ this }}) is null
+{%- endmacro %}

@@ -1,0 +1,232 @@
+"""The whole project, built incrementally by the real CLI, agrees with a full build on every mart.
+
+A small demo world (NDJSON) is split at its newest 10 % of flow-run starts (the benchmark's split,
+bench/__main__.py). One data directory ingests the older rows and runs ``flowledger build``, then
+ingests the newer rows plus a late event for the oldest case (a copy of one of its events, new id,
+an old time: the case gains a repeated step and every later event is renumbered) and builds again,
+incrementally; a second data directory ingests the same files and builds once. Every table of the
+marts schema must hold the same rows, except the ingest-time columns (wall-clock times of each
+directory's own ingest) and one case the late rows do not touch, which was tampered with before
+the incremental build and must still be tampered after it (proof the case was not recomputed; the
+tampered columns feed no other mart). Both directories pseudonymise with the same PII key.
+``flowledger build --full-refresh`` then gives exactly the full build.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowledger.settings import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT))  # bench/ is a top-level folder, not an installed package
+
+from bench.__main__ import split_newest_percent  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+INGEST_TIME_COLUMNS = {"ingested_at", "last_ingested_at"}
+TAMPERED_MARTS = {"fct_cases", "fct_case_events"}
+# fct_cases columns: case_key, process_name, case_id, started_at, ended_at, cycle_time_seconds,
+# event_count, distinct_steps, is_complete, has_rework, repeated_steps, last_event_at,
+# last_step_name, last_event_source, ...
+EVENT_COUNT, LAST_EVENT_SOURCE = 6, 13
+
+
+def flowledger(home: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, f"flowledger {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def marts(home: Path) -> dict[str, list[tuple]]:
+    """Every table of the marts schema: its rows without ingest-time columns, sorted."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for table in tables:
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                if row[0] not in INGEST_TIME_COLUMNS
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
+            out[table] = con.execute(
+                f'select {listed} from marts."{table}" order by all'
+            ).fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def _late_event(home: Path, older_events: Path, out: Path) -> tuple[Path, str]:
+    """A copy, under a new id, of the second event of the oldest case built in ``home``: the case
+    gains a repeated step at an old time, and its later events are renumbered."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        case_id, event_id, source = con.execute(
+            "select case_id, event_id, event_source from marts.fct_case_events "
+            "where event_sequence = 2 order by occurred_at, case_key limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    original = next(
+        event
+        for line in older_events.open()
+        if (event := json.loads(line))["id"] == event_id and event["source"] == source
+    )
+    path = out / "business_events.late.ndjson"
+    path.write_text(json.dumps({**original, "id": "late-event-for-an-old-case"}) + "\n")
+    return path, str(case_id)
+
+
+@pytest.fixture(scope="session")
+def demo_split(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from flowledger.demo import generate
+
+    work = tmp_path_factory.mktemp("incremental-cases")
+    summary = generate(work / "demo", days=14, cases_per_day=12, file_format="ndjson")
+    files = [Path(path) for path in summary.files.values()]
+    older, newer, _ = split_newest_percent(files, work / "split", 10.0)
+    return {"work": work, "older": older, "newer": newer}
+
+
+def _untouched_case(home: Path, late_case_id: str) -> str:
+    """The oldest case whose events all came with the older rows."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "select case_key from marts.fct_cases where case_id <> ? "
+            "order by last_event_at, case_key limit 1",
+            [late_case_id],
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _tamper(home: Path, case_key: str) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        con.execute(
+            "update marts.fct_cases set last_event_source = 'tampered' where case_key = ?",
+            [case_key],
+        )
+        con.execute(
+            "update marts.fct_case_events set step_name = 'tampered' where case_key = ?",
+            [case_key],
+        )
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def case_builds(demo_split: dict) -> dict:
+    work = demo_split["work"]
+    incremental = work / "home-incremental"
+    flowledger(incremental, "ingest", *map(str, demo_split["older"]))
+    flowledger(incremental, "build", "--quiet")
+    first = marts(incremental)
+    older_events = next(p for p in demo_split["older"] if p.name.startswith("business_events"))
+    late, late_case_id = _late_event(incremental, older_events, work)
+    newer = [*demo_split["newer"], late]
+    untouched = _untouched_case(incremental, late_case_id)
+    _tamper(incremental, untouched)
+    flowledger(incremental, "ingest", *map(str, newer))
+    flowledger(incremental, "build", "--quiet")
+    after_incremental = marts(incremental)
+    flowledger(incremental, "build", "--quiet", "--full-refresh")
+    after_full_refresh = marts(incremental)
+
+    full = work / "home-full"
+    (full / "secrets").mkdir(parents=True)
+    shutil.copy(incremental / "secrets" / "pii.key", full / "secrets" / "pii.key")
+    flowledger(full, "ingest", *map(str, demo_split["older"]))
+    flowledger(full, "ingest", *map(str, newer))
+    flowledger(full, "build", "--quiet")
+    return {
+        "first": first,
+        "incremental": after_incremental,
+        "full_refresh": after_full_refresh,
+        "full": marts(full),
+        "untouched": untouched,
+        "late_case_id": late_case_id,
+    }
+
+
+def test_the_late_event_changes_an_old_case(case_builds) -> None:
+    def event_count(build: str) -> int:
+        rows = [r for r in case_builds[build]["fct_cases"] if r[2] == case_builds["late_case_id"]]
+        assert len(rows) == 1
+        return rows[0][EVENT_COUNT]
+
+    assert event_count("full") == event_count("first") + 1
+    assert event_count("incremental") == event_count("full")
+
+
+def test_the_incremental_build_left_the_untouched_case_alone(case_builds) -> None:
+    untouched = case_builds["untouched"]
+    cases = [r for r in case_builds["incremental"]["fct_cases"] if r[0] == untouched]
+    events = [r for r in case_builds["incremental"]["fct_case_events"] if r[0] == untouched]
+    assert [r[LAST_EVENT_SOURCE] for r in cases] == ["tampered"], "the case was recomputed"
+    assert events and {r[8] for r in events} == {"tampered"}
+
+
+def _difference(mart: str, got: list[tuple], expected: list[tuple]) -> str:
+    extra, missing = set(got) - set(expected), set(expected) - set(got)
+    return (
+        f"{mart}: {len(got)} rows, expected {len(expected)}; "
+        f"unexpected e.g. {sorted(extra, key=repr)[:2]}; missing e.g. {sorted(missing, key=repr)[:2]}"
+    )
+
+
+def _without_tampered(rows: list[tuple], untouched: str) -> list[tuple]:
+    return [row for row in rows if row[0] != untouched]
+
+
+def test_every_mart_is_compared(case_builds) -> None:
+    assert set(case_builds["incremental"]) == set(case_builds["full"])
+    assert {"fct_cases", "fct_case_events", "fct_flow_runs", "fct_process_daily"} <= set(
+        case_builds["full"]
+    )
+
+
+def test_incremental_build_equals_full_build_on_every_mart(case_builds) -> None:
+    untouched = case_builds["untouched"]
+    differing = []
+    for mart, full_rows in case_builds["full"].items():
+        incremental_rows = case_builds["incremental"][mart]
+        if mart in TAMPERED_MARTS:
+            incremental_rows = _without_tampered(incremental_rows, untouched)
+            full_rows = _without_tampered(full_rows, untouched)
+        if incremental_rows != full_rows:
+            differing.append(_difference(mart, incremental_rows, full_rows))
+    assert differing == [], "\n".join(differing)
+
+
+def test_full_refresh_equals_the_full_build_on_every_mart(case_builds) -> None:
+    differing = [
+        _difference(mart, case_builds["full_refresh"][mart], rows)
+        for mart, rows in case_builds["full"].items()
+        if case_builds["full_refresh"][mart] != rows
+    ]
+    assert differing == [], "\n".join(differing)
