@@ -23,6 +23,7 @@ from ingest_test_files import (
 
 from flowledger.settings import DataDir
 from ingest import RecordKind, ingest_paths
+from ingest.readers import open_source
 from ingest.scrub import pseudonymise
 
 WRITERS = {
@@ -472,3 +473,25 @@ def test_event_data_with_escapes_and_mixed_types_lands_unchanged(
     stored = dict(query(data_dir, "select id, data from raw.business_events"))
     assert json.loads(stored["e0"]) == data
     assert json.loads(stored["e1"]) == plain
+
+
+def test_ndjson_reader_re_decodes_only_objects_and_keeps_json_text_strings(
+    tmp_path: Path,
+) -> None:
+    """A string that holds JSON text with escapes (the demo's ``outputs``) stays that string; an
+    object with escapes and a 20-digit integer comes back exact; other columns stay as read."""
+    big = 12345678901234567890123
+    records = [
+        {"run_id": "r1", "outputs": json.dumps({"note": 'say "hi"\n'}), "error_message": "a\\b"},
+        {"run_id": "r2", "outputs": {"note": 'C:\\temp "x"', "big": big}, "error_message": None},
+        {"run_id": "r3", "outputs": None, "error_message": "[not json"},
+    ]
+    path = tmp_path / "runs.ndjson"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    fields = ["run_id", "outputs", "error_message"]
+    (batch,) = list(open_source(path).batches(fields, 1000))
+    outputs = batch.frame["outputs"].to_list()
+    assert outputs[0] == records[0]["outputs"]
+    assert json.loads(outputs[1]) == records[1]["outputs"]
+    assert outputs[2] is None
+    assert batch.frame["error_message"].to_list() == ["a\\b", None, "[not json"]
