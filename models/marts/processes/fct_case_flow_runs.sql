@@ -1,6 +1,16 @@
 -- One row per case and flow run attempt that touched it, with the run's steps (for the case
 -- timeline): linked by business_key or by the trace of one of the case's events.
-with case_runs as (
+-- Incremental (DuckDB): a build recomputes in full the cases that got an event, or one of whose
+-- runs got a row (the run or a step), since the newest last_ingested_at here, and the cases of
+-- runs whose gray-failure flag changed (a fix in another case can blame a run).
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_case_runs as (
 
     select * from {{ ref('int_case_flow_runs') }}
 
@@ -12,9 +22,52 @@ gray_failures as (
 
 ),
 
+runs_ingested as (
+
+    select run_key, last_ingested_at from {{ ref('int_flow_runs_enriched') }}
+
+),
+
+case_events as (
+
+    select case_key, ingested_at from {{ ref('int_case_events_mapped') }}
+
+),
+
+{% if is_incremental() %}
+affected_cases as (
+
+    {{ cases_changed('case_events', 'last_ingested_at') }}
+    union
+    select all_case_runs.case_key
+    from all_case_runs
+    inner join runs_ingested
+        on all_case_runs.run_key = runs_ingested.run_key
+    where runs_ingested.last_ingested_at > (select max(last_ingested_at) from {{ this }})
+        or (select max(last_ingested_at) from {{ this }}) is null
+    union
+    select built.case_key
+    from {{ this }} as built
+    left join gray_failures
+        on built.run_key = gray_failures.run_key
+    where built.is_gray_failure <> (gray_failures.run_key is not null)
+
+),
+{% endif %}
+
+case_runs as (
+
+    select * from all_case_runs
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
+
+),
+
 steps as (
 
     select * from {{ ref('stg_flowledger__step_runs') }}
+    where run_key in (select run_key from case_runs)
 
 ),
 
@@ -46,13 +99,16 @@ final as (
         case_runs.started_at,
         case_runs.ended_at,
         gray_failures.run_key is not null as is_gray_failure,
-        cast(run_steps.steps as string) as steps
+        cast(run_steps.steps as string) as steps,
+        runs_ingested.last_ingested_at
 
     from case_runs
     left join gray_failures
         on case_runs.run_key = gray_failures.run_key
     left join run_steps
         on case_runs.run_key = run_steps.run_key
+    left join runs_ingested
+        on case_runs.run_key = runs_ingested.run_key
 
 )
 
