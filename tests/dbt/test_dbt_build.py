@@ -26,6 +26,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("sla_started_at", "TIMESTAMP"), ("sla_ended_at", "TIMESTAMP"), ("sla_seconds", "DOUBLE"),
         ("sla_met", "BOOLEAN"), ("idle_seconds", "DOUBLE"), ("is_stuck", "BOOLEAN"),
         ("segment_values", "VARCHAR"),
+        ("last_ingested_at", "TIMESTAMP"),  # incremental watermark (issue 7)
     ],
     "fct_process_daily": [
         ("process_name", "VARCHAR"), ("day", "DATE"), ("cases_started", "BIGINT"),
