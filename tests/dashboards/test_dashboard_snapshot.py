@@ -93,3 +93,14 @@ def test_nothing_published_and_a_vanished_snapshot_are_errors(empty_home: Path) 
     with pytest.raises(duckdb.IOException), reader.cursor(data_dir):
         pass
     assert reader.open_paths() == []
+
+
+def test_published_cases_are_ordered_and_indexed_by_case_key(published_home: Path) -> None:
+    data_dir, reader = DataDir(published_home), SnapshotReader()
+    with reader.cursor(data_dir) as con:
+        keys = [row[0] for row in con.execute("select case_key from fct_cases").fetchall()]
+        indexes = con.execute("select table_name, expressions from duckdb_indexes()").fetchall()
+        started = [row[0] for row in con.execute("select started_at from fct_flow_runs").fetchall()]
+    assert keys == sorted(keys)
+    assert started == sorted(started)
+    assert ("fct_cases", "[case_key]") in [(table, str(columns)) for table, columns in indexes]
