@@ -71,6 +71,15 @@ steps as (
 
 ),
 
+cases_ingested as (
+
+    select case_key, max(ingested_at) as last_ingested_at
+    from case_events
+    where case_key in (select case_key from case_runs)
+    group by case_key
+
+),
+
 run_steps as (
 
     select
@@ -100,7 +109,11 @@ final as (
         case_runs.ended_at,
         gray_failures.run_key is not null as is_gray_failure,
         cast(run_steps.steps as string) as steps,
-        runs_ingested.last_ingested_at
+        -- the newest ingest time of the rows the row was computed from: the run's, the case's
+        greatest(
+            coalesce(runs_ingested.last_ingested_at, cases_ingested.last_ingested_at),
+            coalesce(cases_ingested.last_ingested_at, runs_ingested.last_ingested_at)
+        ) as last_ingested_at
 
     from case_runs
     left join gray_failures
@@ -109,6 +122,8 @@ final as (
         on case_runs.run_key = run_steps.run_key
     left join runs_ingested
         on case_runs.run_key = runs_ingested.run_key
+    left join cases_ingested
+        on case_runs.case_key = cases_ingested.case_key
 
 )
 
