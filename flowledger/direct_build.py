@@ -56,7 +56,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """The models to run, parents first, and the raw tables (sources) they read."""
+    """The models to run, parents first, and the warehouse tables they read (sources, seeds)."""
 
     database: str
     sources: tuple[tuple[str, str], ...]  # (schema, table)
@@ -119,18 +119,24 @@ def compiled_plan(
     data_dir: DataDir, marts: Sequence[str], dbt_vars: dict[str, Any]
 ) -> CompiledPlan:
     """The plan for ``marts`` and their parents: from the cache, else compiled by dbt now."""
+    from flowledger.warehouse import writer_lock
+
     key = plan_key(marts, dbt_vars)
     path = plans_dir(data_dir) / f"plan-{key}.json"
     if path.exists():
         return CompiledPlan(Plan.from_json(path.read_text()), path, None)
     started = time.perf_counter()
-    manifest = _compile(data_dir, marts, dbt_vars, plans_dir(data_dir) / f"target-{key}")
-    plan = plan_from_manifest(manifest, marts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(plan.to_json())
-    tmp.replace(path)
-    _remove_old(path)
+    with writer_lock(data_dir):  # dbt opens the warehouse; one compile at a time
+        if path.exists():  # compiled by another process while this one waited
+            return CompiledPlan(Plan.from_json(path.read_text()), path, None)
+        _ensure_raw(data_dir)
+        manifest = _compile(data_dir, marts, dbt_vars, plans_dir(data_dir) / f"target-{key}")
+        plan = plan_from_manifest(manifest, marts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(plan.to_json())
+        tmp.replace(path)
+        _remove_old(path)
     return CompiledPlan(plan, path, time.perf_counter() - started)
 
 
@@ -143,14 +149,11 @@ def _compile(
     import subprocess
 
     from flowledger.build import dbt_command
-    from flowledger.warehouse import writer_lock
 
     args = ["compile", "--full-refresh", "--select", *(f"+{mart}" for mart in marts)]
     command, env = dbt_command(data_dir, [*args, "--vars", json.dumps(dbt_vars)])
     command[command.index("--target-path") + 1] = str(target)
-    with writer_lock(data_dir):
-        _ensure_raw(data_dir)
-        result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     try:
         if result.returncode:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
@@ -190,9 +193,12 @@ def plan_from_manifest(manifest: dict[str, Any], marts: Sequence[str]) -> Plan:
     def visit(unique_id: str) -> None:
         if unique_id in ordered:
             return
-        if unique_id.startswith("source."):
+        if unique_id.startswith("source."):  # a raw table
             source = manifest["sources"][unique_id]
             sources.add((source["schema"], source["identifier"]))
+            return
+        if nodes[unique_id]["resource_type"] == "seed":  # loaded into the warehouse by a build
+            sources.add((nodes[unique_id]["schema"], nodes[unique_id]["alias"]))
             return
         for parent in nodes[unique_id]["depends_on"]["nodes"]:
             visit(parent)
@@ -249,7 +255,8 @@ def run_plan(
         ]
         if absent:
             raise NothingIngested(
-                f"{warehouse} has no table {', '.join(absent)}: nothing was ingested yet"
+                f"{warehouse} has no table {', '.join(absent)}: nothing was ingested yet "
+                "(or, for a seed table, never built: run `flowledger build` once)"
             )
         con.execute(f"attach ':memory:' as \"{plan.database}\"")
         con.execute(f'use "{plan.database}"')

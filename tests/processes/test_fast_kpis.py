@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from flowledger.direct_build import PROJECT_INPUTS, plan_key, plans_dir
+from flowledger.direct_build import (
+    PROJECT_INPUTS,
+    DirectBuildFailed,
+    Plan,
+    plan_from_manifest,
+    plan_key,
+    plans_dir,
+)
 from flowledger.processes.fresh import FRESH_MARTS, fresh_process_kpis
 from flowledger.processes.kpis import UnknownProcess
 from flowledger.settings import PROJECT_ROOT, DataDir
@@ -139,3 +146,40 @@ def test_nothing_ingested_is_a_clear_error(tmp_path):
     assert result.returncode == 1
     assert "nothing was ingested" in result.stderr
     assert not (tmp_path / "empty" / "warehouse.duckdb").exists()
+
+
+def _node(name: str, parents: list[str], kind: str = "model", materialized: str = "table") -> dict:
+    return {
+        "name": name,
+        "alias": name,
+        "schema": "marts" if name.startswith("fct") else "staging",
+        "database": "warehouse",
+        "resource_type": kind,
+        "config": {"materialized": materialized},
+        "depends_on": {"nodes": parents},
+        "compiled_code": f"select 1 as {name}_column" if kind == "model" else None,
+    }
+
+
+def test_plan_from_manifest_orders_parents_first_and_keeps_only_what_the_marts_need():
+    manifest = {
+        "sources": {"source.p.raw.events": {"schema": "raw", "identifier": "events"}},
+        "nodes": {
+            "model.p.stg": _node("stg", ["source.p.raw.events"], materialized="view"),
+            "seed.p.codes": _node("codes", [], kind="seed"),
+            "model.p.fct_b": _node("fct_b", ["model.p.fct_a", "seed.p.codes"]),
+            "model.p.fct_a": _node("fct_a", ["model.p.stg"], materialized="incremental"),
+            "model.p.fct_other": _node("fct_other", ["model.p.stg"]),
+        },
+    }
+    plan = plan_from_manifest(manifest, ["fct_b"])
+    assert [(step.model, step.materialized) for step in plan.steps] == [
+        ("stg", "view"),
+        ("fct_a", "table"),
+        ("fct_b", "table"),
+    ]
+    assert plan.sources == (("raw", "events"), ("staging", "codes"))
+    assert plan.database == "warehouse"
+    assert Plan.from_json(plan.to_json()) == plan
+    with pytest.raises(DirectBuildFailed, match="no dbt model named fct_missing"):
+        plan_from_manifest(manifest, ["fct_b", "fct_missing"])
