@@ -105,9 +105,10 @@ def run_dbt(
     seconds = time.monotonic() - started
     log = result.stdout + result.stderr
     if result.returncode != 0:
+        # dbt's own summary is on stdout; Spark's console noise goes to stderr
         raise AssertionError(
-            f"dbt {' '.join(args)} --target {target} failed (exit {result.returncode}) "
-            f"in {data_dir}:\n{log[-8000:]}"
+            f"dbt {args[0]} --target {target} failed (exit {result.returncode}) in {data_dir}"
+            f" (logs: {data_dir / 'dbt' / target / 'logs'}):\n{result.stdout[-8000:]}"
         )
     return DbtRun(log, seconds)
 

@@ -61,13 +61,14 @@ weighted as (
 
     select
         *,
-        case
+        -- a double on every engine (Spark would keep 1.0 / n as a decimal)
+        cast(case
             when is_good then 0.0
             when method = 'Occurrences' then 1.0
             when method = 'RatioTimeslices' then 1.0 / slice_events
             when (slice_events - slice_bad_events) / slice_events >= slice_target then 0.0
             else 1.0 / slice_bad_events
-        end as weight
+        end as double) as weight
 
     from in_period
 

@@ -1,0 +1,123 @@
+"""The Spark parity fixture: one small demo, built once on DuckDB and once on Spark.
+
+The world is a small demo (7 days, about 4,000 events) made with the real CLI: `flowledger
+generate` plants the automation failures, process cases, corrections, gray failures, parallel
+(shadow) runs and ownership violations every mart reports, and `flowledger ingest` validates it
+into the warehouse's raw tables and lands every accepted row as Parquet
+(``landing/<table>/<batch>.parquet``). DuckDB reads the raw tables; Spark reads the landing
+Parquet (registered by the on-run-start hook, macros/spark/). Both get the dbt vars
+`flowledger build` passes: the default process configuration, the default SLOs
+(config/slos.yml) evaluated at the data's as-of time, and the contract's field ownership.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from scale_support import DbtRun, run_dbt
+
+from flowledger.build import dbt_vars
+from flowledger.settings import PROJECT_ROOT, DataDir
+
+MODELS_DIR = PROJECT_ROOT / "models"
+
+
+def _mart_keys() -> dict[str, list[str]]:
+    """Every mart (models/marts/**.sql) with the primary key its YAML tests (a
+    composite_primary_key or model-level unique test, else the one `unique` column)."""
+    keys: dict[str, list[str]] = {}
+    for path in sorted((MODELS_DIR / "marts").rglob("_*models.yml")):
+        for model in yaml.safe_load(path.read_text()).get("models") or []:
+            for test in model.get("data_tests") or []:
+                if isinstance(test, dict) and "composite_primary_key" in test:
+                    arguments = test["composite_primary_key"]
+                    keys[model["name"]] = list(arguments.get("arguments", arguments)["columns"])
+                if isinstance(test, dict) and "unique" in test:  # unique over an expression
+                    arguments = test["unique"]
+                    keys[model["name"]] = [arguments.get("arguments", arguments)["column_name"]]
+            for column in model.get("columns") or []:
+                if "unique" in (column.get("data_tests") or []):
+                    keys.setdefault(model["name"], [column["name"]])
+    marts = {path.stem for path in (MODELS_DIR / "marts").rglob("*.sql")}
+    missing = marts - set(keys)
+    if missing:
+        raise AssertionError(f"marts without a tested primary key: {sorted(missing)}")
+    return {mart: keys[mart] for mart in sorted(marts)}
+
+
+#: every mart -> the columns that order its rows for the comparison
+MARTS: dict[str, list[str]] = _mart_keys()
+
+
+@dataclass(frozen=True)
+class ParityBuilds:
+    """The DuckDB warehouse and the folder of Spark's marts (Parquet), built from one world."""
+
+    warehouse: Path
+    spark_marts: Path
+    duck: DbtRun
+    spark: DbtRun
+    model_count: int
+
+
+DEMO_DAYS = 7
+DEMO_EVENTS = 4000
+
+
+def flowledger(data_dir: DataDir, *args: str) -> None:
+    """Run the ``flowledger`` CLI on ``data_dir``, as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir.root), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise AssertionError(f"flowledger {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def make_demo(root: Path) -> DataDir:
+    """A small demo generated and ingested (raw tables + landing Parquet) in ``root``."""
+    data_dir = DataDir(root).ensure()
+    flowledger(data_dir, "generate", "--days", str(DEMO_DAYS), "--target-events", str(DEMO_EVENTS))
+    files = sorted(str(p) for p in data_dir.demo.iterdir() if p.suffix == ".ndjson")
+    flowledger(data_dir, "ingest", *files)
+    return data_dir
+
+
+def model_count() -> int:
+    return sum(1 for _ in MODELS_DIR.rglob("*.sql")) + sum(1 for _ in MODELS_DIR.rglob("*.py"))
+
+
+def build_on_both_engines(root: Path) -> ParityBuilds:
+    """Build the whole project on DuckDB, then on Spark (one dbt invocation each)."""
+    if shutil.which("java") is None:
+        raise AssertionError("java is not installed: run `bash scripts/install-spark.sh`")
+    data_dir = make_demo(root)
+    landed = {table.name for table in data_dir.landing.iterdir()}
+    assert landed == {"flow_runs", "step_runs", "queue_depth_samples", "business_events"}, landed
+    # the vars `flowledger build` passes (budgets evaluated at the data's as-of time)
+    with_vars = ["--vars", json.dumps(dbt_vars(data_dir))]
+    duck = run_dbt(data_dir.root, ["build", *with_vars])
+    spark_dir = data_dir.root / "spark"
+    spark = run_dbt(
+        data_dir.root,
+        ["build", *with_vars],
+        target="spark",
+        env={
+            "FLOWLEDGER_SPARK_DIR": str(spark_dir),
+            "FLOWLEDGER_LANDING": str(data_dir.landing),
+        },
+    )
+    print(f"dbt build: DuckDB {duck.seconds:.1f} s, Spark {spark.seconds:.1f} s")
+    return ParityBuilds(
+        warehouse=data_dir.warehouse,
+        spark_marts=spark_dir / "warehouse" / "marts.db",
+        duck=duck,
+        spark=spark,
+        model_count=model_count(),
+    )
