@@ -21,7 +21,9 @@ import duckdb
 import pytest
 from spark_parity_support import MARTS, ParityBuilds, build_on_both_engines
 
-pytestmark = pytest.mark.slow
+# A hang guard, not a speed check: the two builds take ~10 min on 2 loaded cores (the JVM runs
+# one Spark job per model and test), above the suite's default 900 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 FLOAT_REL_TOL = 1e-9
 FLOAT_ABS_TOL = 1e-9
