@@ -250,10 +250,10 @@ final as (
         total >= min_events as is_sufficient,
         (bad_1d / nullif(total_1d, 0)) / budget_ratio as burn_rate_1d,
         coalesce(
-            ({{ ieee_divide('bad_1d', 'total_1d') }} > 0.10 * period_seconds / 86400 * budget_ratio
-                and {{ ieee_divide('bad_2h', 'total_2h') }} > 0.10 * period_seconds / 86400 * budget_ratio)
-            or ({{ ieee_divide('bad_3d', 'total_3d') }} > 0.10 * period_seconds / 259200 * budget_ratio
-                and {{ ieee_divide('bad_6h', 'total_6h') }} > 0.10 * period_seconds / 259200 * budget_ratio),
+            ({{ safe_ratio('bad_1d', 'total_1d') }} > 0.10 * period_seconds / 86400 * budget_ratio
+                and {{ safe_ratio('bad_2h', 'total_2h') }} > 0.10 * period_seconds / 86400 * budget_ratio)
+            or ({{ safe_ratio('bad_3d', 'total_3d') }} > 0.10 * period_seconds / 259200 * budget_ratio
+                and {{ safe_ratio('bad_6h', 'total_6h') }} > 0.10 * period_seconds / 259200 * budget_ratio),
             false
         ) and total >= min_events as is_ticket_firing
 
