@@ -2,7 +2,7 @@
 # Installs what the Spark portability test (tests/scale/test_spark_parity.py) needs beyond the
 # locked Python packages: a Java 17+ runtime for pyspark 4 (Debian's openjdk-17-jre-headless when
 # `java` is missing or older). pyspark and dbt-spark[session] are in the `spark` dependency
-# group of pyproject.toml, which `make bootstrap` installs (uv sync --all-groups).
+# group of pyproject.toml, which `make test-env` installs (uv sync --all-groups).
 set -euo pipefail
 java_major() {
   java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1
