@@ -94,6 +94,12 @@ final as (
             partition by writes.entity, writes.record_key, writes.field_name
             order by writes.occurred_at, writes.event_id, writes.event_source
         ) as bigint) as write_sequence,
+        -- the same window (one sort): the number of writes of this record field
+        count(*) over (
+            partition by writes.entity, writes.record_key, writes.field_name
+            order by writes.occurred_at, writes.event_id, writes.event_source
+            rows between unbounded preceding and unbounded following
+        ) as writes_of_field,
         writes.event_id,
         writes.event_source,
         writes.event_type,
@@ -114,9 +120,21 @@ final as (
 )
 
 select
-    *,
-    write_sequence = max(write_sequence) over (
-        partition by entity, record_key, field_name
-    ) as is_current
+    entity,
+    record_key,
+    field_name,
+    field_value,
+    write_sequence,
+    event_id,
+    event_source,
+    event_type,
+    occurred_at,
+    flow_id,
+    flow_name,
+    run_key,
+    run_id,
+    system_of_record,
+    is_ownership_violation,
+    write_sequence = writes_of_field as is_current
 
 from final
