@@ -134,7 +134,7 @@ def build(
             _built_with_path(data_dir).write_text(process_config + "\n")
         con = duckdb.connect(str(data_dir.warehouse))
         try:
-            data_as_of = _data_as_of(con)
+            data_as_of = marts_data_as_of(con)
             snapshot = publish(
                 con,
                 data_dir,
@@ -241,7 +241,7 @@ def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None
         echo(f"landed {summary.accepted} OpenLineage run(s) as flow runs")
 
 
-def _data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
+def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
     """The newest event or run time the marts know of (UTC, ISO 8601)."""
     row = con.execute(
         f"""

@@ -37,7 +37,7 @@ def fresh_process_kpis(data_dir: DataDir, name: str) -> FreshKpis:
     Raises ConfigError (invalid process configuration), NothingIngested / DirectBuildFailed
     (flowledger.direct_build) and UnknownProcess (no case of ``name``).
     """
-    from flowledger.build import BuildFailed, _data_as_of
+    from flowledger.build import BuildFailed, marts_data_as_of
     from flowledger.build import dbt_vars as build_vars
 
     config = load_config(data_dir.root)
@@ -61,7 +61,7 @@ def fresh_process_kpis(data_dir: DataDir, name: str) -> FreshKpis:
     with writer_lock(data_dir):
         con = run_plan(compiled.plan, data_dir.warehouse)
     try:
-        data_as_of = _data_as_of(con)
+        data_as_of = marts_data_as_of(con)
         con.execute(f"use {MARTS_SCHEMA}")
         con.execute(f"create table {META_TABLE} (built_at varchar, data_as_of varchar)")
         con.execute(
