@@ -144,6 +144,72 @@ def slowest_nodes(home: Path, count: int = 10) -> list[dict]:
     ]
 
 
+def build_breakdown(home: Path, wall_s: float) -> dict:
+    """Where the wall time of the last ``flowledger build`` went.
+
+    ``steps`` are build.py's own step timings (``<home>/dbt/last_build.json``); ``startup_s`` is
+    the CLI process's start and exit around them; ``dbt_outside_nodes_s`` is dbt's process start,
+    project parse and exit (its ``dbt`` step minus run_results.json's elapsed time); the thread
+    seconds of models and data tests add up both threads, so they exceed the elapsed time."""
+    from flowledger.build import last_build_path
+    from flowledger.settings import DataDir
+
+    data_dir = DataDir(home)
+    try:
+        last = json.loads(last_build_path(data_dir).read_text())
+        run_results = json.loads((data_dir.dbt_target / "run_results.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    thread_s: dict[str, float] = {}
+    for result in run_results["results"]:
+        kind = result["unique_id"].split(".")[0]
+        thread_s[kind] = thread_s.get(kind, 0.0) + result["execution_time"]
+    tests = sorted(
+        (r for r in run_results["results"] if r["unique_id"].startswith("test.")),
+        key=lambda result: -result["execution_time"],
+    )
+    return {
+        "startup_s": round(wall_s - last["seconds"], 2),
+        "steps": last["steps"],
+        "dbt_outside_nodes_s": round(last["steps"]["dbt"] - run_results["elapsed_time"], 2),
+        "dbt_parse": dbt_parse_kind(data_dir.dbt_logs / "dbt.log"),
+        "model_thread_s": round(thread_s.get("model", 0.0), 2),
+        "test_thread_s": round(thread_s.get("test", 0.0), 2),
+        "slowest_tests": [
+            {"node": result["unique_id"], "seconds": round(result["execution_time"], 2)}
+            for result in tests[:5]
+        ],
+    }
+
+
+def dbt_parse_kind(log: Path) -> str:
+    """How dbt's last run parsed the project: ``partial`` (saved manifest reused, maybe with a few
+    changed files) or ``full`` (and why), from dbt's log."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4_000_000))
+            text = handle.read().decode(errors="replace")
+    except FileNotFoundError:
+        return "unknown"
+    last_run = text[text.rfind("Running with dbt=") :]
+    if found := re.search(r"Unable to do partial parsing because ([^.\n]*)", last_run):
+        return "full: " + found.group(1)
+    return "partial" if "Partial parsing enabled" in last_run else "unknown"
+
+
+def format_breakdown(breakdown: dict) -> str:
+    if not breakdown:
+        return "no breakdown (no last_build.json)"
+    steps = breakdown["steps"]
+    return (
+        f"start-up {breakdown['startup_s']:.1f}s, before dbt "
+        f"{sum(v for k, v in steps.items() if k not in ('dbt', 'data_as_of', 'publish')):.1f}s, "
+        f"dbt outside nodes {breakdown['dbt_outside_nodes_s']:.1f}s (parse: "
+        f"{breakdown['dbt_parse']}), models {breakdown['model_thread_s']:.1f} + tests "
+        f"{breakdown['test_thread_s']:.1f} thread-s, publish {steps.get('publish', 0):.1f}s"
+    )
+
+
 def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
     home = work / "home-dbt"
     subprocess.run(["rm", "-rf", str(home)], check=True)
@@ -154,14 +220,18 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
     full_s, _ = flowledger(home, "build", "--quiet")
     full_dbt_s = run_results_seconds(home)
     full_nodes = slowest_nodes(home)
+    full_breakdown = build_breakdown(home, full_s)
     log(f"  full build {full_s:.1f}s (dbt {full_dbt_s:.1f}s)")
+    log(f"    {format_breakdown(full_breakdown)}")
     flowledger(home, "ingest", *map(str, newer))
     newer_rows = sum(sum(1 for _ in path.open()) for path in newer)
     log(f"dbt: incremental build after +{newer_rows:,} rows")
     incremental_s, _ = flowledger(home, "build", "--quiet")
     incremental_dbt_s = run_results_seconds(home)
     incremental_nodes = slowest_nodes(home)
+    incremental_breakdown = build_breakdown(home, incremental_s)
     log(f"  incremental build {incremental_s:.1f}s (dbt {incremental_dbt_s:.1f}s)")
+    log(f"    {format_breakdown(incremental_breakdown)}")
     return {
         "split_at": split_at,
         "appended_rows": newer_rows,
@@ -172,6 +242,8 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
         "incremental_fraction": incremental_s / full_s,
         "full_slowest_nodes": full_nodes,
         "incremental_slowest_nodes": incremental_nodes,
+        "full_breakdown": full_breakdown,
+        "incremental_breakdown": incremental_breakdown,
     }, home
 
 

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from shutil import which
@@ -29,6 +31,23 @@ class BuildResult:
     snapshot: Path
     data_as_of: str | None
     seconds: float
+    #: Wall seconds of each step, in the order they ran (also in ``<data dir>/dbt/last_build.json``).
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _StepClock:
+    """Wall seconds per build step, so a slow build says where its time went."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - began
 
 
 def dbt_executable() -> str:
@@ -106,11 +125,15 @@ def build(
     from ingest import ensure_raw_tables  # the raw tables must exist before dbt reads them
 
     started = datetime.now(UTC)
+    clock = _StepClock()
     data_dir.ensure()
-    _enforce_retention(data_dir, echo)
-    _land_openlineage_runs(data_dir, echo)
-    process_config = _process_config_fingerprint(data_dir)
-    built_with = _built_with(data_dir)
+    with clock.step("retention"):
+        _enforce_retention(data_dir, echo)
+    with clock.step("openlineage"):
+        _land_openlineage_runs(data_dir, echo)
+    with clock.step("vars"):
+        process_config = _process_config_fingerprint(data_dir)
+        built_with = _built_with(data_dir)
     if not full_refresh and built_with != process_config:
         full_refresh = True
         if echo and built_with is not None:
@@ -122,33 +145,48 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    args += ["--vars", json.dumps(dbt_vars(data_dir, budget_at))]
+    with clock.step("vars"):
+        args += ["--vars", json.dumps(dbt_vars(data_dir, budget_at))]
     with writer_lock(data_dir):
-        con = duckdb.connect(str(data_dir.warehouse))
-        try:
-            ensure_raw_tables(con)
-        finally:
-            con.close()
-        run_dbt(data_dir, args, echo)
+        with clock.step("raw_tables"):
+            con = duckdb.connect(str(data_dir.warehouse))
+            try:
+                ensure_raw_tables(con)
+            finally:
+                con.close()
+        with clock.step("dbt"):
+            run_dbt(data_dir, args, echo)
         if not select:
             _built_with_path(data_dir).write_text(process_config + "\n")
-        con = duckdb.connect(str(data_dir.warehouse))
+        with clock.step("data_as_of"):
+            con = duckdb.connect(str(data_dir.warehouse))
         try:
-            data_as_of = marts_data_as_of(con)
-            snapshot = publish(
-                con,
-                data_dir,
-                {
-                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "data_as_of": data_as_of or "",
-                    "flowledger_version": __version__,
-                    "dbt_version": _dbt_version(),
-                },
-            )
+            with clock.step("data_as_of"):
+                data_as_of = marts_data_as_of(con)
+            with clock.step("publish"):
+                snapshot = publish(
+                    con,
+                    data_dir,
+                    {
+                        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "data_as_of": data_as_of or "",
+                        "flowledger_version": __version__,
+                        "dbt_version": _dbt_version(),
+                    },
+                )
         finally:
             con.close()
     seconds = (datetime.now(UTC) - started).total_seconds()
-    return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds)
+    steps = {name: round(value, 3) for name, value in clock.steps.items()}
+    last_build_path(data_dir).write_text(
+        json.dumps({"seconds": round(seconds, 3), "steps": steps}, indent=2) + "\n"
+    )
+    return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds, steps=steps)
+
+
+def last_build_path(data_dir: DataDir) -> Path:
+    """The wall seconds of the last complete build and of each of its steps (JSON)."""
+    return data_dir.dbt_target.parent / "last_build.json"
 
 
 def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:

@@ -1,0 +1,69 @@
+"""``flowledger build`` records where its wall time went (dbt stubbed: no project is built)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowledger import build as build_module
+from flowledger.build import build, last_build_path
+from flowledger.settings import DataDir
+
+
+def _fake_dbt(data_dir: DataDir, args, echo=None) -> None:
+    """What dbt leaves behind: its target directory and the two marts ``data_as_of`` reads."""
+    data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.fct_cases as "
+            "select timestamp '2026-11-01 10:00:00' as last_event_at, 'c1' as case_key"
+        )
+        con.execute(
+            "create or replace table marts.fct_flow_runs as select "
+            "timestamp '2026-11-01 09:00:00' as started_at, "
+            "timestamp '2026-11-01 11:00:00' as ended_at, 'r1' as run_key"
+        )
+    finally:
+        con.close()
+
+
+def test_build_records_the_seconds_of_each_step(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(build_module, "run_dbt", _fake_dbt)
+    data_dir = DataDir(tmp_path)
+
+    result = build(data_dir, echo=None)
+
+    recorded = json.loads(last_build_path(data_dir).read_text())
+    assert recorded["steps"] == result.steps
+    assert list(result.steps) == [
+        "retention",
+        "openlineage",
+        "vars",
+        "raw_tables",
+        "dbt",
+        "data_as_of",
+        "publish",
+    ]
+    assert all(seconds >= 0 for seconds in result.steps.values())
+    assert sum(result.steps.values()) <= recorded["seconds"] + 0.01
+    assert result.data_as_of == "2026-11-01T11:00:00Z"
+
+
+def test_a_failed_build_leaves_the_last_record_alone(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(build_module, "run_dbt", _fake_dbt)
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)
+    before = last_build_path(data_dir).read_text()
+
+    def failing_dbt(data_dir: DataDir, args, echo=None) -> None:
+        raise build_module.BuildFailed("dbt build failed (exit 1); nothing was published")
+
+    monkeypatch.setattr(build_module, "run_dbt", failing_dbt)
+    with pytest.raises(build_module.BuildFailed):
+        build(data_dir, echo=None)
+    assert last_build_path(data_dir).read_text() == before
