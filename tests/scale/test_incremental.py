@@ -9,6 +9,10 @@ sample of an old hour, and a run on a new day that renames the invoice flow. One
 which batch B does not touch, is tampered with after the first build: it must still be tampered
 after the incremental build (the day was not recomputed), and every other row must equal a full
 build of A + B; ``--full-refresh`` then gives exactly the full build.
+
+The intermediate models under them (step attempts, step executions, flow runs) are incremental too:
+after the incremental build they hold exactly the rows of the full build, except one row each of
+day 3, tampered with in a column no mart reads, which must still be tampered (not recomputed).
 """
 
 from __future__ import annotations
@@ -86,6 +90,46 @@ def _tamper(warehouse: Path) -> None:
         con.close()
 
 
+INTERMEDIATES = {
+    "int_step_attempts_enriched": ["step_attempt_key"],
+    "int_step_executions_rolled_up": ["step_execution_key"],
+    "int_flow_runs_enriched": ["run_key"],
+}
+# one execution and one run of day 3 (untouched by batch B), tampered in columns no mart reads
+TAMPERED_INTERMEDIATES = {
+    "int_step_attempts_enriched": (
+        "step_type", "step_attempt_key = 'mulesoft:r1-d3:1:s2:1'"
+    ),
+    "int_step_executions_rolled_up": ("step_name", "step_execution_key = 'mulesoft:r1-d3:1:s2'"),
+    "int_flow_runs_enriched": ("run_identity", "run_key = 'mulesoft:r5-d3:1'"),
+}
+
+
+def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {
+            model: con.execute(
+                f"select * from intermediate.{model} order by {', '.join(keys)}"
+            ).fetchall()
+            for model, keys in INTERMEDIATES.items()
+        }
+    finally:
+        con.close()
+
+
+def _tamper_intermediates(warehouse: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        for model, (column, where) in TAMPERED_INTERMEDIATES.items():
+            touched = con.execute(
+                f"update intermediate.{model} set {column} = 'tampered' where {where}"
+            ).fetchone()[0]
+            assert touched >= 1, f"{model}: nothing to tamper with"
+    finally:
+        con.close()
+
+
 TAMPERED = {
     "fct_step_reliability_daily": lambda row: (
         str(row[3]) == "2024-03-07" and row[2] == "fetch quote"
@@ -104,12 +148,16 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
     make_raw_warehouse(incremental, batch_a)
     run_dbt(incremental, ["build", "--select", *AUTOMATION_SELECT])
     first = marts(incremental / "warehouse.duckdb")
+    intermediates_first = _intermediates(incremental / "warehouse.duckdb")
     _tamper(incremental / "warehouse.duckdb")
+    _tamper_intermediates(incremental / "warehouse.duckdb")
     append_rows(incremental / "warehouse.duckdb", batch_b)
     run_dbt(incremental, ["build", "--select", *AUTOMATION_SELECT])
     after_incremental = marts(incremental / "warehouse.duckdb")
+    intermediates_incremental = _intermediates(incremental / "warehouse.duckdb")
     run_dbt(incremental, ["build", "--full-refresh", "--select", *AUTOMATION_SELECT])
     after_full_refresh = marts(incremental / "warehouse.duckdb")
+    intermediates_full_refresh = _intermediates(incremental / "warehouse.duckdb")
 
     full = tmp_path_factory.mktemp("full")
     make_raw_warehouse(full, {t: batch_a[t] + batch_b[t] for t in batch_a})
@@ -119,6 +167,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
         "incremental": after_incremental,
         "full_refresh": after_full_refresh,
         "full": marts(full / "warehouse.duckdb"),
+        "intermediates_first": intermediates_first,
+        "intermediates_incremental": intermediates_incremental,
+        "intermediates_full_refresh": intermediates_full_refresh,
+        "intermediates_full": _intermediates(full / "warehouse.duckdb"),
     }
 
 
@@ -162,3 +214,40 @@ def test_incremental_build_equals_full_build_except_the_untouched_tampered_row(
 )
 def test_full_refresh_equals_the_full_build(builds, mart) -> None:
     assert builds["full_refresh"][mart] == builds["full"][mart]
+
+
+@pytest.mark.parametrize("model", list(INTERMEDIATES))
+def test_incremental_intermediates_equal_the_full_build_except_the_untouched_tampered_row(
+    builds, model
+) -> None:
+    incremental = builds["intermediates_incremental"][model]
+    full = builds["intermediates_full"][model]
+    assert len(incremental) == len(full)
+    tampered = [row for row in incremental if "tampered" in row]
+    assert len(tampered) >= 1, f"{model}: the untouched day 3 was recomputed (not incremental)"
+    assert [row for row in incremental if "tampered" not in row] == [
+        row for row in full if not any(row[0] == kept[0] for kept in tampered)
+    ]
+
+
+def test_late_rows_reach_the_intermediates(builds) -> None:
+    """Not vacuous: the late attempt 3 of r2's s2 takes the final attempt and the dead letter
+    from attempt 2; b2's steps, built under '(unknown flow)', get their late run's flow."""
+    flow_id, is_final, dead_lettered = 8, 22, 24  # int_step_attempts_enriched columns
+
+    def attempts(build: str) -> dict[str, tuple]:
+        return {row[0]: row for row in builds[build]["int_step_attempts_enriched"]}
+
+    first, incremental = attempts("intermediates_first"), attempts("intermediates_incremental")
+    second = "mulesoft:r2-d1:1:s2:2"
+    assert (first[second][is_final], first[second][dead_lettered]) == (True, False)
+    assert (incremental[second][is_final], incremental[second][dead_lettered]) == (False, True)
+    assert incremental["mulesoft:r2-d1:1:s2:3"][is_final] is True
+    b2 = [key for key in first if key.startswith("n8n:b2-d1:1:")]
+    assert b2 and {first[key][flow_id] for key in b2} == {"(unknown flow)"}
+    assert {incremental[key][flow_id] for key in b2} == {"c2f-order-intake"}
+
+
+@pytest.mark.parametrize("model", list(INTERMEDIATES))
+def test_full_refresh_intermediates_equal_the_full_build(builds, model) -> None:
+    assert builds["intermediates_full_refresh"][model] == builds["intermediates_full"][model]

@@ -1,7 +1,19 @@
 -- One row per flow run attempt with its outcome flags, durations, step roll-up and the
 -- idempotency checks (duplicate delivery, idempotency collision) against the other runs of
 -- the same flow.
-with runs as (
+-- Incremental (DuckDB): a build recomputes the run attempts that got a row (the run or one of its
+-- step executions) since the newest last_ingested_at here, and every run sharing their flow and
+-- idempotency key (a late first delivery turns a later run into a duplicate); the idempotency
+-- windows only see those flows and keys. On Spark the model is a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='run_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_purged_rows('run_key', ref('stg_flowledger__flow_runs'), ['flow_runs', 'step_runs']) }}"],
+) }}
+
+with all_runs as (
 
     select
         *,
@@ -11,9 +23,63 @@ with runs as (
 
 ),
 
-step_executions as (
+all_step_executions as (
 
     select * from {{ ref('int_step_executions_rolled_up') }}
+
+),
+
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+
+changed_runs as (
+
+    select all_runs.run_key, all_runs.flow_id, all_runs.idempotency_key
+    from all_runs
+    cross join watermark
+    where watermark.built_through is null
+        or all_runs.ingested_at > watermark.built_through
+        or all_runs.run_key in (
+            select all_step_executions.run_key
+            from all_step_executions
+            cross join watermark
+            where all_step_executions.last_ingested_at > watermark.built_through
+        )
+
+),
+
+affected_runs as (
+
+    select run_key from changed_runs
+    union
+    select all_runs.run_key
+    from all_runs
+    inner join changed_runs
+        on all_runs.flow_id = changed_runs.flow_id
+        and all_runs.idempotency_key = changed_runs.idempotency_key
+
+),
+{% endif %}
+
+runs as (
+
+    select * from all_runs
+    {% if is_incremental() %}
+    where run_key in (select run_key from affected_runs)
+    {% endif %}
+
+),
+
+step_executions as (
+
+    select * from all_step_executions
+    {% if is_incremental() %}
+    where run_key in (select run_key from affected_runs)
+    {% endif %}
 
 ),
 

@@ -1,7 +1,23 @@
 -- One row per step attempt, with its flow (from its run, else its own flow_id), the flow's
 -- latest name, its run's start, and the outcome of its whole step execution
 -- (run_key + step_id: all attempts of one step in one run attempt).
-with step_attempts as (
+-- The execution's outcome is aggregated on the execution key and joined back (no window sorts
+-- the wide attempt rows).
+-- Incremental (DuckDB): a build recomputes in full the step executions that got an attempt, or
+-- whose run got a row, since the newest ingest time here (a late attempt changes which attempt is
+-- final and the execution's outcome; a late run gives its steps their flow and run start); a
+-- post-hook renames the flows renamed by a newer run in the other rows, as a full build would.
+-- On Spark the model is a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='step_execution_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_purged_rows('step_execution_key', ref('stg_flowledger__step_runs'), ['step_runs', 'flow_runs']) }}"],
+    post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
+) }}
+
+with all_step_attempts as (
 
     select * from {{ ref('stg_flowledger__step_runs') }}
 
@@ -19,9 +35,62 @@ flows as (
 
 ),
 
-attempts_with_flow as (
+{% if is_incremental() %}
+watermark as (
+
+    select max(greatest(ingested_at, coalesce(run_ingested_at, ingested_at))) as built_through
+    from {{ this }}
+
+),
+
+changed_executions as (
+
+    select all_step_attempts.step_execution_key
+    from all_step_attempts
+    cross join watermark
+    where watermark.built_through is null
+        or all_step_attempts.ingested_at > watermark.built_through
+        or all_step_attempts.run_key in (
+            select runs.run_key
+            from runs
+            cross join watermark
+            where runs.ingested_at > watermark.built_through
+        )
+
+),
+{% endif %}
+
+step_attempts as (
+
+    select * from all_step_attempts
+    {% if is_incremental() %}
+    where step_execution_key in (select step_execution_key from changed_executions)
+    {% endif %}
+
+),
+
+executions as (
+
+    -- status and attempt are required by the step-run contract (max_by skips NULLs on DuckDB):
+    -- the final attempt is the highest, its status the execution's outcome
+    select
+        step_execution_key,
+        max(attempt) as final_attempt,
+        max_by(status, attempt) as execution_final_status,
+        max(case when is_dead_lettered then 1 else 0 end) = 1 as is_execution_dead_lettered
+
+    from step_attempts
+    group by step_execution_key
+
+),
+
+final as (
 
     select
+        {{ dbt.concat([
+            'step_attempts.step_execution_key', "':'",
+            dbt.cast('step_attempts.attempt', dbt.type_string())
+        ]) }} as step_attempt_key,
         step_attempts.step_execution_key,
         step_attempts.run_key,
         step_attempts.source_system,
@@ -39,49 +108,22 @@ attempts_with_flow as (
         step_attempts.is_dead_lettered,
         runs.started_at as run_started_at,
         step_attempts.ingested_at,
-        runs.ingested_at as run_ingested_at
+        runs.ingested_at as run_ingested_at,
+        coalesce(flows.flow_name, runs.flow_id, step_attempts.flow_id, '(unknown flow)') as flow_name,
+        step_attempts.status in ('failed', 'timed_out') as is_failed_attempt,
+        step_attempts.attempt > 1 as is_retry_attempt,
+        step_attempts.attempt = executions.final_attempt as is_final_attempt,
+        executions.execution_final_status,
+        executions.is_execution_dead_lettered,
+        executions.execution_final_status in ('failed', 'timed_out') as is_execution_failed
 
     from step_attempts
+    inner join executions
+        on step_attempts.step_execution_key = executions.step_execution_key
     left join runs
         on step_attempts.run_key = runs.run_key
-
-),
-
-classified as (
-
-    select
-        attempts_with_flow.*,
-        coalesce(flows.flow_name, attempts_with_flow.flow_id) as flow_name,
-        attempts_with_flow.status in ('failed', 'timed_out') as is_failed_attempt,
-        attempts_with_flow.attempt > 1 as is_retry_attempt,
-        row_number() over (
-            partition by attempts_with_flow.step_execution_key
-            order by attempts_with_flow.attempt desc
-        ) = 1 as is_final_attempt,
-        first_value(attempts_with_flow.status) over (
-            partition by attempts_with_flow.step_execution_key
-            order by attempts_with_flow.attempt desc
-            rows between unbounded preceding and unbounded following
-        ) as execution_final_status,
-        max(case when attempts_with_flow.is_dead_lettered then 1 else 0 end) over (
-            partition by attempts_with_flow.step_execution_key
-        ) = 1 as is_execution_dead_lettered
-
-    from attempts_with_flow
     left join flows
-        on attempts_with_flow.flow_id = flows.flow_id
-
-),
-
-final as (
-
-    select
-        {{ dbt.concat(['step_execution_key', "':'", dbt.cast('attempt', dbt.type_string())]) }}
-            as step_attempt_key,
-        classified.*,
-        execution_final_status in ('failed', 'timed_out') as is_execution_failed
-
-    from classified
+        on coalesce(runs.flow_id, step_attempts.flow_id, '(unknown flow)') = flows.flow_id
 
 )
 

@@ -1,8 +1,50 @@
 -- One row per step execution (run_key + step_id): its attempts, failures, retries and dead
 -- letters, and whether its final (highest) attempt failed.
-with step_attempts as (
+-- Incremental (DuckDB): a build recomputes the step executions with an attempt, or a run, ingested
+-- since the newest ingest time here (as int_step_attempts_enriched does); a post-hook renames the
+-- flows renamed by a newer run in the other rows. On Spark the model is a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='step_execution_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_purged_rows('step_execution_key', ref('stg_flowledger__step_runs'), ['step_runs', 'flow_runs'], 'first_attempt_started_at') }}"],
+    post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
+) }}
+
+with all_step_attempts as (
 
     select * from {{ ref('int_step_attempts_enriched') }}
+
+),
+
+{% if is_incremental() %}
+watermark as (
+
+    select max(greatest(last_ingested_at, coalesce(run_ingested_at, last_ingested_at)))
+        as built_through
+    from {{ this }}
+
+),
+
+changed_executions as (
+
+    select all_step_attempts.step_execution_key
+    from all_step_attempts
+    cross join watermark
+    where watermark.built_through is null
+        or all_step_attempts.ingested_at > watermark.built_through
+        or all_step_attempts.run_ingested_at > watermark.built_through
+
+),
+{% endif %}
+
+step_attempts as (
+
+    select * from all_step_attempts
+    {% if is_incremental() %}
+    where step_execution_key in (select step_execution_key from changed_executions)
+    {% endif %}
 
 ),
 
@@ -22,7 +64,8 @@ rolled_up as (
         sum(case when is_retry_attempt then 1 else 0 end) as retry_attempts,
         sum(case when is_dead_lettered then 1 else 0 end) as dead_lettered_attempts,
         max(case when is_final_attempt then execution_final_status end) as final_status,
-        max(ingested_at) as last_ingested_at
+        max(ingested_at) as last_ingested_at,
+        max(run_ingested_at) as run_ingested_at
 
     from step_attempts
     group by step_execution_key, run_key, step_id, flow_id, flow_name
@@ -47,7 +90,9 @@ final as (
         final_status,
         final_status in ('failed', 'timed_out') as is_failed,
         dead_lettered_attempts > 0 as has_dead_letter,
-        last_ingested_at
+        last_ingested_at,
+        -- when its run row landed (NULL when the run was never received)
+        run_ingested_at
 
     from rolled_up
 

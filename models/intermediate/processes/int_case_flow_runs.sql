@@ -2,7 +2,17 @@
 -- (restricted to the process's configured `flows` when given), or the run's trace id is the trace
 -- of one of the case's events (W3C traceparent). Shadow runs (execution_mode shadow) did not act
 -- on the case and are left out (fct_parallel_run_comparison compares them).
-with case_events as (
+-- Incremental (DuckDB): a build relinks in full the cases that got an event, that a run with a
+-- row (the run or a step) since the newest last_ingested_at here links to by business key or
+-- trace, or that such a run was linked to. On Spark the model is a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
 
@@ -23,9 +33,64 @@ runs as (
 
 ),
 
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+
+changed_runs as (
+
+    select runs.run_key, runs.business_key, runs.trace_id
+    from runs
+    cross join watermark
+    where watermark.built_through is null
+        or runs.last_ingested_at > watermark.built_through
+
+),
+
+affected_cases as (
+
+    {{ cases_changed('all_case_events', 'last_ingested_at') }}
+    union
+    select built.case_key
+    from {{ this }} as built
+    inner join changed_runs
+        on built.run_key = changed_runs.run_key
+    union
+    select all_case_events.case_key
+    from all_case_events
+    inner join changed_runs
+        on all_case_events.case_id = changed_runs.business_key
+    union
+    select all_case_events.case_key
+    from all_case_events
+    inner join changed_runs
+        on all_case_events.trace_id = changed_runs.trace_id
+
+),
+{% endif %}
+
+case_events as (
+
+    select * from all_case_events
+    {% if is_incremental() %}
+    where case_key in (select case_key from affected_cases)
+    {% endif %}
+
+),
+
 cases as (
 
-    select distinct case_key, process_name, case_id from case_events
+    select
+        case_key,
+        process_name,
+        case_id,
+        max(ingested_at) as last_ingested_at
+
+    from case_events
+    group by case_key, process_name, case_id
 
 ),
 
@@ -94,11 +159,18 @@ final as (
         runs.is_failed,
         runs.started_at,
         runs.ended_at,
-        runs.trace_id
+        runs.trace_id,
+        -- the newest ingest time of the rows the row was computed from: the run's, the case's
+        greatest(
+            coalesce(runs.last_ingested_at, cases.last_ingested_at),
+            coalesce(cases.last_ingested_at, runs.last_ingested_at)
+        ) as last_ingested_at
 
     from linked
     inner join runs
         on linked.run_key = runs.run_key
+    inner join cases
+        on linked.case_key = cases.case_key
 
 )
 

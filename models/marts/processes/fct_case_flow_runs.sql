@@ -22,12 +22,6 @@ gray_failures as (
 
 ),
 
-runs_ingested as (
-
-    select run_key, last_ingested_at from {{ ref('int_flow_runs_enriched') }}
-
-),
-
 case_events as (
 
     select case_key, ingested_at from {{ ref('int_case_events_mapped') }}
@@ -41,9 +35,7 @@ affected_cases as (
     union
     select all_case_runs.case_key
     from all_case_runs
-    inner join runs_ingested
-        on all_case_runs.run_key = runs_ingested.run_key
-    where runs_ingested.last_ingested_at > (select max(last_ingested_at) from {{ this }})
+    where all_case_runs.last_ingested_at > (select max(last_ingested_at) from {{ this }})
         or (select max(last_ingested_at) from {{ this }}) is null
     union
     select built.case_key
@@ -68,15 +60,6 @@ steps as (
 
     select * from {{ ref('stg_flowledger__step_runs') }}
     where run_key in (select run_key from case_runs)
-
-),
-
-cases_ingested as (
-
-    select case_key, max(ingested_at) as last_ingested_at
-    from case_events
-    where case_key in (select case_key from case_runs)
-    group by case_key
 
 ),
 
@@ -110,20 +93,13 @@ final as (
         gray_failures.run_key is not null as is_gray_failure,
         cast(run_steps.steps as string) as steps,
         -- the newest ingest time of the rows the row was computed from: the run's, the case's
-        greatest(
-            coalesce(runs_ingested.last_ingested_at, cases_ingested.last_ingested_at),
-            coalesce(cases_ingested.last_ingested_at, runs_ingested.last_ingested_at)
-        ) as last_ingested_at
+        case_runs.last_ingested_at
 
     from case_runs
     left join gray_failures
         on case_runs.run_key = gray_failures.run_key
     left join run_steps
         on case_runs.run_key = run_steps.run_key
-    left join runs_ingested
-        on case_runs.run_key = runs_ingested.run_key
-    left join cases_ingested
-        on case_runs.case_key = cases_ingested.case_key
 
 )
 

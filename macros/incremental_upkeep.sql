@@ -1,0 +1,40 @@
+{#-
+    Hooks of the incremental intermediate models that mirror raw rows (step attempts, flow runs),
+    so an incremental build leaves the same rows as a full one.
+
+    delete_purged_rows(key_column, staging_relation, tables, time_column): pre-hook.
+    `flowledger purge` deletes raw rows older than the retention cut-off; a full build no longer
+    sees them, so an incremental build deletes the rows here whose `key_column` is no longer in
+    `staging_relation`. Everything purged started before the cut-off, so only rows whose
+    `time_column` (a start time) is before it are compared. A no-op until the first purge, on a
+    full build and on Spark.
+
+    refresh_flow_names_or_ids(relation): post-hook. A newer run can rename a flow; rows of
+    executions not recomputed take the flow's latest name (the flow_id when it has none), as a
+    full build would.
+-#}
+{% macro delete_purged_rows(key_column, staging_relation, tables, time_column='started_at') -%}
+    {%- set horizon = retention_horizon(tables) | trim -%}
+    {%- if target.type == 'spark' or not is_incremental() or horizon == 'cast(null as timestamp)' -%}
+        select 1
+    {%- else -%}
+        delete from {{ this }}
+        where {{ time_column }} < {{ horizon }}
+            and {{ key_column }} not in (
+                select {{ key_column }} from {{ staging_relation }}
+                where started_at < {{ horizon }}
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro refresh_flow_names_or_ids(relation) -%}
+    {%- if target.type == 'spark' -%}
+        select 1
+    {%- else -%}
+        update {{ relation }} as target_rows
+        set flow_name = coalesce(flows.flow_name, target_rows.flow_id)
+        from {{ ref('int_flows_summarized') }} as flows
+        where target_rows.flow_id = flows.flow_id
+            and target_rows.flow_name is distinct from coalesce(flows.flow_name, target_rows.flow_id)
+    {%- endif -%}
+{%- endmacro %}
