@@ -99,53 +99,79 @@ data_as_of as (
 
 ),
 
-case_bounds as (
+event_bounds as (
 
     select
-        case_events.case_key,
-        case_events.process_name,
-        case_events.case_id,
-        min(case_events.occurred_at) as first_event_at,
-        max(case_events.occurred_at) as last_occurred_at,
-        case
-            when any_value(processes.start_rule) = 'first' then min(case_events.occurred_at)
-            else coalesce(
-                min(case when case_events.is_start then case_events.occurred_at end),
-                min(case_events.occurred_at)
-            )
-        end as started_at,
-        any_value(processes.end_rule) as end_rule,
-        any_value(processes.cycle_measure) as cycle_measure,
-        any_value(processes.sla_from_step) as sla_from_step,
-        any_value(processes.sla_to_step) as sla_to_step,
-        any_value(processes.sla_within_seconds) as sla_within_seconds,
-        any_value(processes.timeout_seconds) as timeout_seconds,
+        case_key,
+        process_name,
+        case_id,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_occurred_at,
+        min(case when is_start then occurred_at end) as first_start_at,
         count(*) as event_count,
-        count(distinct case_events.step_name) as distinct_steps,
-        max(case_events.event_sequence) as last_event_sequence,
-        max(case_events.ingested_at) as last_ingested_at,
-        {{ string_agg_ordered('case_events.step_name', "' > '", ['case_events.event_sequence']) }} as variant
+        count(distinct step_name) as distinct_steps,
+        max(event_sequence) as last_event_sequence,
+        max(ingested_at) as last_ingested_at,
+        {{ string_agg_ordered('step_name', "' > '", ['event_sequence']) }} as variant
 
     from case_events
-    inner join processes
-        on case_events.process_name = processes.process_name
-    group by case_events.case_key, case_events.process_name, case_events.case_id
+    group by case_key, process_name, case_id
 
 ),
 
+case_bounds as (
+
+    select
+        event_bounds.case_key,
+        event_bounds.process_name,
+        event_bounds.case_id,
+        event_bounds.first_event_at,
+        event_bounds.last_occurred_at,
+        case
+            when processes.start_rule = 'first' then event_bounds.first_event_at
+            else coalesce(event_bounds.first_start_at, event_bounds.first_event_at)
+        end as started_at,
+        processes.end_rule,
+        processes.cycle_measure,
+        processes.sla_from_step,
+        processes.sla_to_step,
+        processes.sla_within_seconds,
+        processes.timeout_seconds,
+        event_bounds.event_count,
+        event_bounds.distinct_steps,
+        event_bounds.last_event_sequence,
+        event_bounds.last_ingested_at,
+        event_bounds.variant
+
+    from event_bounds
+    inner join processes
+        on event_bounds.process_name = processes.process_name
+
+),
+
+-- end rule 'last': the last event (never before the start, which is one of the case's events);
+-- else the first end event at or after the start
 case_ends as (
 
     select
+        case_key,
+        last_occurred_at as ended_at
+
+    from case_bounds
+    where end_rule = 'last'
+
+    union all
+
+    select
         case_bounds.case_key,
-        case
-            when any_value(case_bounds.end_rule) = 'last' then max(case_events.occurred_at)
-            else min(case when case_events.is_end then case_events.occurred_at end)
-        end as ended_at
+        min(case_events.occurred_at) as ended_at
 
     from case_bounds
     inner join case_events
         on case_bounds.case_key = case_events.case_key
-    where case_events.occurred_at >= case_bounds.started_at
+    where coalesce(case_bounds.end_rule, '') <> 'last'
+        and case_events.is_end
+        and case_events.occurred_at >= case_bounds.started_at
     group by case_bounds.case_key
 
 ),

@@ -18,22 +18,23 @@ occurrences as (
 
     select
         process_name,
+        case_key,
         step_name,
-        row_number() over (
-            partition by case_key, step_name order by event_sequence desc
-        ) = 1 as is_successful
+        count(*) as events
 
     from case_events
+    group by process_name, case_key, step_name
 
 ),
 
 per_step as (
 
+    -- a case's occurrences of a step include exactly one successful event (its last one)
     select
         process_name,
         step_name,
-        count(*) as events,
-        sum(case when is_successful then 1 else 0 end) as successful_events
+        sum(events) as events,
+        count(*) as successful_events
 
     from occurrences
     group by process_name, step_name
