@@ -109,8 +109,18 @@ def run_dbt(
     if code != 0:
         shown = "" if echo else "\n" + "\n".join(tail)
         raise BuildFailed(
-            f"dbt {' '.join(args)} failed (exit {code}); nothing was published{shown}"
+            f"dbt {_shown_args(args)} failed (exit {code}); nothing was published{shown}"
         )
+
+
+def _shown_args(args: Sequence[str]) -> str:
+    """dbt's arguments for an error message, the ``--vars`` JSON (every SLO, process and
+    ownership row: pages of it) left out."""
+    shown = list(args)
+    if "--vars" in shown:
+        at = shown.index("--vars")
+        shown[at : at + 2] = ["--vars", "<the build's vars>"]
+    return " ".join(shown)
 
 
 def build(

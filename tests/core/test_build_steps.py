@@ -67,3 +67,17 @@ def test_a_failed_build_leaves_the_last_record_alone(tmp_path: Path, monkeypatch
     with pytest.raises(build_module.BuildFailed):
         build(data_dir, echo=None)
     assert last_build_path(data_dir).read_text() == before
+
+
+def test_a_dbt_failure_names_the_command_without_pages_of_vars(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path)
+    data_dir.ensure()
+    with pytest.raises(build_module.BuildFailed) as failure:
+        build_module.run_dbt(
+            data_dir,
+            ["no-such-dbt-command", "--vars", json.dumps({"flowledger_slos": ["x" * 5000]})],
+            echo=None,
+        )
+    first_line = str(failure.value).splitlines()[0]
+    assert first_line.startswith("dbt no-such-dbt-command --vars <the build's vars> failed")
+    assert "x" * 100 not in str(failure.value)
