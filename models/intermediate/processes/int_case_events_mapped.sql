@@ -15,17 +15,16 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with events as (
-
+{#- the events to map, read by each branch of `matched` (a CTE read twice would be buffered) -#}
+{%- set new_events -%}
     select * from {{ ref('stg_flowledger__business_events') }}
     {% if is_incremental() %}
     where ingested_at > (select max(ingested_at) from {{ this }})
         or (select max(ingested_at) from {{ this }}) is null
     {% endif %}
+{%- endset %}
 
-),
-
-processes as (
+with processes as (
 
     select * from {{ ref('int_processes_configured') }}
 
@@ -51,7 +50,7 @@ by_type as (
         event_types.step_name,
         events.*
 
-    from events
+    from ({{ new_events }}) as events
     inner join event_types
         on events.event_type = event_types.event_type
     inner join processes
@@ -67,7 +66,7 @@ by_source as (
         {{ json_extract_text('events.data_json', 'processes.activity_field') }} as step_name,
         events.*
 
-    from events
+    from ({{ new_events }}) as events
     inner join processes
         on events.event_source = processes.event_source
 

@@ -109,7 +109,6 @@ event_bounds as (
         max(occurred_at) as last_occurred_at,
         min(case when is_start then occurred_at end) as first_start_at,
         count(*) as event_count,
-        count(distinct step_name) as distinct_steps,
         max(event_sequence) as last_event_sequence,
         max(ingested_at) as last_ingested_at,
         {{ string_agg_ordered('step_name', "' > '", ['event_sequence']) }} as variant
@@ -138,7 +137,6 @@ case_bounds as (
         processes.sla_within_seconds,
         processes.timeout_seconds,
         event_bounds.event_count,
-        event_bounds.distinct_steps,
         event_bounds.last_event_sequence,
         event_bounds.last_ingested_at,
         event_bounds.variant
@@ -220,14 +218,14 @@ step_occurrences as (
 
 ),
 
-step_repeats as (
+step_counts as (
 
     select
         case_key,
-        count(*) as repeated_steps
+        count(*) as distinct_steps,
+        sum(case when occurrences > 1 then 1 else 0 end) as repeated_steps
 
     from step_occurrences
-    where occurrences > 1
     group by case_key
 
 ),
@@ -289,7 +287,8 @@ joined as (
         case_ends.ended_at,
         sla_bounds.sla_started_at,
         sla_ends.sla_ended_at,
-        coalesce(step_repeats.repeated_steps, 0) as repeated_steps,
+        step_counts.distinct_steps,
+        step_counts.repeated_steps,
         coalesce(corrections.field_corrections, 0) as field_corrections,
         coalesce(case_gray_failures.gray_failures, 0) as gray_failures,
         case_segments.segment_values,
@@ -306,8 +305,8 @@ joined as (
         on case_bounds.case_key = sla_bounds.case_key
     left join sla_ends
         on case_bounds.case_key = sla_ends.case_key
-    left join step_repeats
-        on case_bounds.case_key = step_repeats.case_key
+    inner join step_counts
+        on case_bounds.case_key = step_counts.case_key
     left join corrections
         on case_bounds.case_key = corrections.case_key
     left join case_gray_failures

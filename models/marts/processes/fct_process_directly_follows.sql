@@ -7,16 +7,19 @@ with case_events as (
 
 ),
 
+-- event_sequence numbers a case's events 1, 2, 3, ...: the event after one is the one numbered next
 pairs as (
 
     select
-        process_name,
-        step_name as from_step,
-        lead(step_name) over (partition by case_key order by event_sequence) as to_step,
-        {{ seconds_between('occurred_at', 'lead(occurred_at) over (partition by case_key order by event_sequence)') }}
-            as wait_seconds
+        events.process_name,
+        events.step_name as from_step,
+        next_events.step_name as to_step,
+        {{ seconds_between('events.occurred_at', 'next_events.occurred_at') }} as wait_seconds
 
-    from case_events
+    from case_events as events
+    inner join case_events as next_events
+        on events.case_key = next_events.case_key
+        and next_events.event_sequence = events.event_sequence + 1
 
 ),
 
@@ -34,7 +37,6 @@ final as (
         max(wait_seconds) as wait_max_seconds
 
     from pairs
-    where to_step is not null
     group by process_name, from_step, to_step
 
 )
