@@ -8,9 +8,29 @@
 --     Cases whose deadline is still ahead are in flight (is_decided = false).
 -- Attribution columns (failing step, error type, connector, flow version) and whether a declared
 -- adjustment (maintenance, vendor incident) covers the event.
+-- Events are recomputed by group (`event_group`): for runs the SLO's idempotency key (else the
+-- run), for event pairs the case key. Incremental (DuckDB, delete+insert by slo_id, event_group):
+-- a build recomputes the run groups with a run that got a row (the run or a step) since the newest
+-- last_ingested_at here, the cases with a start or end event ingested since, the cases in flight
+-- whose deadline the new as_of passed, and whole every SLO whose definition, adjustments or fixed
+-- as_of changed (inputs_digest); a group that ends with no event (a late failed final attempt of a
+-- latency SLO) is emptied through a marker row the post-hook deletes. On Spark a table rebuilt
+-- whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key=['slo_id', 'event_group'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook=["{{ delete_recompute_markers(this, 'event_key') }}"],
+) }}
+
 with slos as (
 
-    select * from {{ ref('int_slo_definitions') }}
+    select
+        *,
+        {{ slo_events_inputs_digest('slo_id') }} as inputs_digest
+
+    from {{ ref('int_slo_definitions') }}
 
 ),
 
@@ -38,19 +58,122 @@ adjustments as (
 
 ),
 
+{% if is_incremental() %}
+built as (
+
+    select * from {{ this }}
+
+),
+
+watermark as (
+
+    select max(last_ingested_at) as built_through from built
+
+),
+
+rebuilt_slos as (
+
+    -- SLOs computed whole: new, or built from other inputs (definition, adjustments, as_of var)
+    select slos.slo_id
+    from slos
+    left join (
+        select slo_id, min(inputs_digest) as inputs_digest from built group by slo_id
+    ) as built_slos
+        on slos.slo_id = built_slos.slo_id
+    where built_slos.inputs_digest is null
+        or built_slos.inputs_digest <> slos.inputs_digest
+
+),
+
+changed_run_groups as (
+
+    select distinct
+        slos.slo_id,
+        coalesce(runs.idempotency_key, runs.run_identity) as event_group
+
+    from slos
+    inner join runs
+        on runs.flow_id = slos.flow_id
+    cross join watermark
+    where slos.indicator in ('run_success', 'latency')
+        and (
+            watermark.built_through is null
+            or runs.last_ingested_at > watermark.built_through
+            or slos.slo_id in (select slo_id from rebuilt_slos)
+        )
+
+),
+
+changed_cases as (
+
+    -- cases with a start or end event ingested since the last build
+    select distinct
+        pair_slos.slo_id,
+        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }} as event_group
+
+    from (select * from slos where indicator = 'event_pair') as pair_slos
+    inner join business_events
+        on business_events.event_type in (pair_slos.start_event, pair_slos.end_event)
+    cross join watermark
+    where watermark.built_through is null
+        or business_events.ingested_at > watermark.built_through
+
+    union
+
+    -- cases in flight whose deadline the new as_of passed
+    select built.slo_id, built.event_group
+    from built
+    inner join slos
+        on built.slo_id = slos.slo_id
+    where not built.is_decided
+        and built.event_at <= slos.as_of
+
+),
+
+recomputed_groups as (
+
+    -- every group whose rows this build replaces (a marker row each, see the post-hook)
+    select slo_id, event_group from changed_run_groups
+    union
+    select slo_id, event_group from changed_cases where event_group is not null
+    union
+    select built.slo_id, built.event_group
+    from built
+    left join slos
+        on built.slo_id = slos.slo_id
+    where slos.slo_id is null
+        or slos.slo_id in (select slo_id from rebuilt_slos)
+
+),
+{% endif %}
+
+failed_step_executions as (
+
+    -- a final attempt can only fail in an execution with a failed attempt: the window below runs
+    -- on those executions alone
+    select distinct step_execution_key
+    from step_attempts
+    where status in ('failed', 'timed_out')
+
+),
+
 final_step_attempts as (
 
     select
-        run_key,
-        step_id,
-        step_name,
-        called_system,
-        error_type,
-        started_at,
-        status
+        step_attempts.run_key,
+        step_attempts.step_id,
+        step_attempts.step_name,
+        step_attempts.called_system,
+        step_attempts.error_type,
+        step_attempts.started_at,
+        step_attempts.status
 
     from step_attempts
-    qualify row_number() over (partition by step_execution_key order by attempt desc) = 1
+    inner join failed_step_executions
+        on step_attempts.step_execution_key = failed_step_executions.step_execution_key
+    qualify row_number() over (
+        partition by step_attempts.step_execution_key order by step_attempts.attempt desc
+    ) = 1
 
 ),
 
@@ -85,6 +208,8 @@ run_slos as (
         runs.end_to_end_ms,
         runs.flow_version,
         runs.error_type,
+        coalesce(runs.idempotency_key, runs.run_identity) as event_group,
+        runs.last_ingested_at,
         {{ budget_seconds(
             'min(coalesce(runs.queued_at, runs.started_at)) over (partition by slos.slo_id, coalesce(runs.idempotency_key, runs.run_identity))',
             'runs.ended_at') }} * 1000.0 as outcome_end_to_end_ms,
@@ -96,6 +221,11 @@ run_slos as (
     from slos
     inner join runs
         on runs.flow_id = slos.flow_id
+    {% if is_incremental() %}
+    inner join changed_run_groups
+        on slos.slo_id = changed_run_groups.slo_id
+        and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
+    {% endif %}
     where slos.indicator in ('run_success', 'latency')
         and runs.status in ('success', 'failed', 'timed_out')
         and runs.ended_at <= slos.as_of
@@ -119,7 +249,9 @@ run_events as (
         run_slos.latency_ms,
         failing_steps.failing_step,
         coalesce(run_slos.error_type, failing_steps.step_error_type) as error_type,
-        failing_steps.failing_system
+        failing_steps.failing_system,
+        run_slos.event_group,
+        run_slos.last_ingested_at
 
     from (
         select
@@ -150,7 +282,8 @@ case_starts as (
         pair_slos.slo_id,
         {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
             as case_key,
-        min(business_events.occurred_at) as started_at
+        min(business_events.occurred_at) as started_at,
+        max(business_events.ingested_at) as last_ingested_at
 
     from pair_slos
     inner join business_events
@@ -168,7 +301,8 @@ case_ends as (
         pair_slos.slo_id,
         {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
             as case_key,
-        business_events.occurred_at as ended_at
+        business_events.occurred_at as ended_at,
+        business_events.ingested_at
 
     from pair_slos
     inner join business_events
@@ -186,7 +320,9 @@ cases as (
         case_starts.started_at + {{ interval_of('cast(round(pair_slos.deadline_seconds * 1000000) as bigint)', 'microsecond') }}
             as deadline_at,
         min(case_ends.ended_at) as ended_at,
-        any_value(pair_slos.as_of) as as_of
+        any_value(pair_slos.as_of) as as_of,
+        case_starts.last_ingested_at as starts_last_ingested_at,
+        max(case_ends.ingested_at) as ends_last_ingested_at
 
     from case_starts
     inner join pair_slos
@@ -195,6 +331,14 @@ cases as (
         on case_starts.slo_id = case_ends.slo_id
         and case_starts.case_key = case_ends.case_key
         and case_ends.ended_at >= case_starts.started_at
+    {% if is_incremental() %}
+    where case_starts.slo_id in (select slo_id from rebuilt_slos)
+        or exists (
+            select 1 from changed_cases
+            where changed_cases.slo_id = case_starts.slo_id
+                and changed_cases.event_group = case_starts.case_key
+        )
+    {% endif %}
     group by all
 
 ),
@@ -215,7 +359,11 @@ pair_events as (
             when ended_at is null then 'missing'
             when ended_at > deadline_at then 'late'
         end as error_type,
-        cast(null as string) as failing_system
+        cast(null as string) as failing_system,
+        case_key as event_group,
+        greatest(
+            starts_last_ingested_at, coalesce(ends_last_ingested_at, starts_last_ingested_at)
+        ) as last_ingested_at
 
     from cases
 
@@ -268,9 +416,14 @@ final as (
         case
             when counted.is_good then null
             else coalesce(counted.failing_system, '(none)')
-        end as connector
+        end as connector,
+        counted.event_group,
+        counted.last_ingested_at,
+        slos.inputs_digest
 
     from counted
+    inner join slos
+        on counted.slo_id = slos.slo_id
     left join adjusted
         on counted.slo_id = adjusted.slo_id
         and counted.event_key = adjusted.event_key
@@ -278,3 +431,24 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+union all
+-- one marker row per recomputed group: the delete empties the group, the post-hook drops it
+select
+    slo_id,
+    cast(null as string) as event_key,
+    cast(null as timestamp) as event_at,
+    cast(null as boolean) as is_decided,
+    cast(null as boolean) as is_good,
+    cast(null as boolean) as is_adjusted,
+    cast(null as double) as latency_ms,
+    cast(null as string) as flow_version,
+    cast(null as string) as failing_step,
+    cast(null as string) as error_type,
+    cast(null as string) as connector,
+    event_group,
+    cast(null as timestamp) as last_ingested_at,
+    cast(null as string) as inputs_digest
+
+from recomputed_groups
+{% endif %}

@@ -2,7 +2,20 @@
 -- that writes an entity, holding the entity's key and the field, writes that field's value.
 -- The writing flow run is the run whose trace the event carries (W3C traceparent), preferring
 -- its successful, latest attempt; events sent by a system itself carry no run.
-with events as (
+-- Incremental (DuckDB): a build reads only the events ingested after the newest last_ingested_at
+-- here, and recomputes in full every record they write (its earlier writes are read back from
+-- this table, so a late write renumbers write_sequence and moves is_current) and every record
+-- with a write carried by the trace of a run that got a row since (a late run can become the
+-- writing run). A changed fieldOwnership declaration needs --full-refresh. On Spark the model is
+-- a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key=['entity', 'record_key'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_events as (
 
     select * from {{ ref('stg_flowledger__business_events') }}
 
@@ -21,6 +34,26 @@ runs as (
 
 ),
 
+{% if is_incremental() %}
+watermark as (
+
+    select max(last_ingested_at) as built_through from {{ this }}
+
+),
+{% endif %}
+
+events as (
+
+    select all_events.*
+    from all_events
+    {% if is_incremental() %}
+    cross join watermark
+    where watermark.built_through is null
+        or all_events.ingested_at > watermark.built_through
+    {% endif %}
+
+),
+
 run_per_trace as (
 
     select
@@ -29,6 +62,7 @@ run_per_trace as (
         run_id,
         flow_id,
         flow_name,
+        last_ingested_at,
         row_number() over (
             partition by trace_id
             order by case when is_success then 0 else 1 end, run_attempt desc, run_key
@@ -38,84 +72,204 @@ run_per_trace as (
 
 ),
 
-entity_events as (
+entity_event_types as (
 
+    -- Which event types write which entity. The match is not an equality, so it runs on the few
+    -- distinct types; events then join on their type.
     select distinct
         ownership.entity,
         ownership.key_field,
+        event_types.event_type
+
+    from (select distinct event_type from events) as event_types
+    inner join (select distinct entity, key_field, event_types from ownership) as ownership
+        on ownership.event_types is null
+        or position(',' || event_types.event_type || ',' in ownership.event_types) > 0
+
+),
+
+entity_events as (
+
+    select
+        entity_event_types.entity,
+        entity_event_types.key_field,
         events.event_id,
         events.event_source,
         events.event_type,
         events.occurred_at,
         events.data_json,
-        {{ json_extract_text('events.data_json', 'ownership.key_field') }} as record_key,
-        split_part(events.trace_parent, '-', 2) as trace_id
+        -- parsed once: the record key and every tracked field are read from it
+        {{ json_text_fields('events.data_json') }} as data_fields,
+        split_part(events.trace_parent, '-', 2) as trace_id,
+        events.ingested_at
 
     from events
-    -- one row per entity's event types, not per field: the join is not an equality, so every
-    -- event is compared with every row (the distinct above gives the same rows either way)
-    inner join (select distinct entity, key_field, event_types from ownership) as ownership
-        on ownership.event_types is null
-        or position(',' || events.event_type || ',' in ownership.event_types) > 0
+    inner join entity_event_types
+        on events.event_type = entity_event_types.event_type
+
+),
+
+keyed_events as (
+
+    select
+        *,
+        {{ json_text_field('data_json', 'data_fields', 'key_field') }} as record_key
+
+    from entity_events
+
+),
+
+run_events as (
+
+    -- the writing run, joined per event (before the fan-out to its fields)
+    select
+        keyed_events.*,
+        run_per_trace.flow_id,
+        run_per_trace.flow_name,
+        run_per_trace.run_key,
+        run_per_trace.run_id,
+        run_per_trace.last_ingested_at as run_last_ingested_at
+
+    from keyed_events
+    left join run_per_trace
+        on keyed_events.trace_id = run_per_trace.trace_id
+        and run_per_trace.preference = 1
+    where keyed_events.record_key is not null
+
+),
+
+field_writes as (
+
+    select
+        run_events.entity,
+        run_events.record_key,
+        ownership.field_name,
+        {{ json_text_field('run_events.data_json', 'run_events.data_fields', 'ownership.field_name') }}
+            as field_value,
+        run_events.event_id,
+        run_events.event_source,
+        run_events.event_type,
+        run_events.occurred_at,
+        run_events.flow_id,
+        run_events.flow_name,
+        run_events.run_key,
+        run_events.run_id,
+        ownership.system_of_record,
+        position(',' || run_events.event_source || ',' in ownership.allowed_writers) = 0
+            as is_ownership_violation,
+        run_events.trace_id,
+        run_events.ingested_at,
+        run_events.run_last_ingested_at
+
+    from run_events
+    inner join ownership
+        on run_events.entity = ownership.entity
+
+),
+
+new_writes as (
+
+    select * from field_writes where field_value is not null
+
+),
+
+{% if is_incremental() %}
+rerun_traces as (
+
+    -- traces of the runs that got a row (the run or a step) since the last build
+    select distinct run_per_trace.trace_id
+    from run_per_trace
+    cross join watermark
+    where run_per_trace.last_ingested_at > watermark.built_through
+
+),
+
+affected_records as (
+
+    select entity, record_key from new_writes
+    union
+    select built.entity, built.record_key
+    from {{ this }} as built
+    inner join rerun_traces
+        on built.trace_id = rerun_traces.trace_id
 
 ),
 
 writes as (
 
+    select * from new_writes
+    union all
+    -- the earlier writes of those records, with their writing run found again
     select
-        entity_events.entity,
-        entity_events.record_key,
-        ownership.field_name,
-        {{ json_extract_text('entity_events.data_json', 'ownership.field_name') }} as field_value,
-        entity_events.event_id,
-        entity_events.event_source,
-        entity_events.event_type,
-        entity_events.occurred_at,
-        entity_events.trace_id,
-        ownership.system_of_record,
-        position(',' || entity_events.event_source || ',' in ownership.allowed_writers) = 0
-            as is_ownership_violation
-
-    from entity_events
-    inner join ownership
-        on entity_events.entity = ownership.entity
-    where entity_events.record_key is not null
-
-),
-
-final as (
-
-    select
-        writes.entity,
-        writes.record_key,
-        writes.field_name,
-        writes.field_value,
-        cast(row_number() over (
-            partition by writes.entity, writes.record_key, writes.field_name
-            order by writes.occurred_at, writes.event_id, writes.event_source
-        ) as bigint) as write_sequence,
-        -- the same window (one sort): the number of writes of this record field
-        count(*) over (
-            partition by writes.entity, writes.record_key, writes.field_name
-            order by writes.occurred_at, writes.event_id, writes.event_source
-            rows between unbounded preceding and unbounded following
-        ) as writes_of_field,
-        writes.event_id,
-        writes.event_source,
-        writes.event_type,
-        writes.occurred_at,
+        built.entity,
+        built.record_key,
+        built.field_name,
+        built.field_value,
+        built.event_id,
+        built.event_source,
+        built.event_type,
+        built.occurred_at,
         run_per_trace.flow_id,
         run_per_trace.flow_name,
         run_per_trace.run_key,
         run_per_trace.run_id,
-        writes.system_of_record,
-        writes.is_ownership_violation
+        built.system_of_record,
+        built.is_ownership_violation,
+        built.trace_id,
+        built.ingested_at,
+        run_per_trace.last_ingested_at as run_last_ingested_at
+
+    from {{ this }} as built
+    inner join affected_records
+        on built.entity = affected_records.entity
+        and built.record_key = affected_records.record_key
+    left join run_per_trace
+        on built.trace_id = run_per_trace.trace_id
+        and run_per_trace.preference = 1
+
+),
+{% else %}
+writes as (
+
+    select * from new_writes
+
+),
+{% endif %}
+
+final as (
+
+    select
+        entity,
+        record_key,
+        field_name,
+        field_value,
+        cast(row_number() over (
+            partition by entity, record_key, field_name
+            order by occurred_at, event_id, event_source
+        ) as bigint) as write_sequence,
+        -- the same window (one sort): the number of writes of this record field
+        count(*) over (
+            partition by entity, record_key, field_name
+            order by occurred_at, event_id, event_source
+            rows between unbounded preceding and unbounded following
+        ) as writes_of_field,
+        event_id,
+        event_source,
+        event_type,
+        occurred_at,
+        flow_id,
+        flow_name,
+        run_key,
+        run_id,
+        system_of_record,
+        is_ownership_violation,
+        trace_id,
+        ingested_at,
+        -- when ingest last landed the event or a row of its writing run: incremental models
+        -- recompute what changed after their newest last_ingested_at
+        greatest(ingested_at, coalesce(run_last_ingested_at, ingested_at)) as last_ingested_at
 
     from writes
-    left join run_per_trace
-        on writes.trace_id = run_per_trace.trace_id
-        and run_per_trace.preference = 1
-    where writes.field_value is not null
 
 )
 
@@ -135,6 +289,9 @@ select
     run_id,
     system_of_record,
     is_ownership_violation,
-    write_sequence = writes_of_field as is_current
+    write_sequence = writes_of_field as is_current,
+    trace_id,
+    ingested_at,
+    last_ingested_at
 
 from final

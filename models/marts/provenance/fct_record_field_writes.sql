@@ -1,32 +1,59 @@
 -- One row per write of a tracked field of a business record: value, event, source system,
 -- flow and flow run, time, the field's system of record and whether the write broke it.
+-- Incremental (DuckDB): a build copies again, whole, the records of int_record_field_writes with
+-- a write whose last_ingested_at is newer than the newest one here (the records that model
+-- recomputed: a late write renumbers the record's other writes). On Spark a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key=['entity', 'record_key'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with writes as (
 
     select * from {{ ref('int_record_field_writes') }}
 
 ),
 
+{% if is_incremental() %}
+changed_records as (
+
+    select distinct writes.entity, writes.record_key
+    from writes
+    where writes.last_ingested_at > (select max(last_ingested_at) from {{ this }})
+        or (select max(last_ingested_at) from {{ this }}) is null
+
+),
+{% endif %}
+
 final as (
 
     select
-        entity,
-        record_key,
-        field_name,
-        field_value,
-        cast(write_sequence as bigint) as write_sequence,
-        is_current,
-        event_id,
-        event_source,
-        event_type,
-        occurred_at,
-        flow_id,
-        flow_name,
-        run_key,
-        run_id,
-        system_of_record,
-        is_ownership_violation
+        writes.entity,
+        writes.record_key,
+        writes.field_name,
+        writes.field_value,
+        cast(writes.write_sequence as bigint) as write_sequence,
+        writes.is_current,
+        writes.event_id,
+        writes.event_source,
+        writes.event_type,
+        writes.occurred_at,
+        writes.flow_id,
+        writes.flow_name,
+        writes.run_key,
+        writes.run_id,
+        writes.system_of_record,
+        writes.is_ownership_violation,
+        writes.last_ingested_at
 
     from writes
+    {% if is_incremental() %}
+    inner join changed_records
+        on writes.entity = changed_records.entity
+        and writes.record_key = changed_records.record_key
+    {% endif %}
 
 )
 
