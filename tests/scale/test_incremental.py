@@ -97,9 +97,7 @@ INTERMEDIATES = {
 }
 # one execution and one run of day 3 (untouched by batch B), tampered in columns no mart reads
 TAMPERED_INTERMEDIATES = {
-    "int_step_attempts_enriched": (
-        "step_type", "step_attempt_key = 'mulesoft:r1-d3:1:s2:1'"
-    ),
+    "int_step_attempts_enriched": ("step_type", "step_attempt_key = 'mulesoft:r1-d3:1:s2:1'"),
     "int_step_executions_rolled_up": ("step_name", "step_execution_key = 'mulesoft:r1-d3:1:s2'"),
     "int_flow_runs_enriched": ("run_identity", "run_key = 'mulesoft:r5-d3:1'"),
 }
