@@ -85,7 +85,7 @@ sequenced as (
         ) as previous_value
 
     from valued
-    where field_value is not null and field_value <> 'null'
+    where field_value <> 'null'  -- false for NULL too (a field the event does not set)
 
 ),
 
