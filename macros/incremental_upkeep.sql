@@ -38,3 +38,20 @@
             and target_rows.flow_name is distinct from coalesce(flows.flow_name, target_rows.flow_id)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    built_through(expression, needed_columns): SQL expression, the newest `expression` (an ingest
+    time) over the rows of the incremental model being built; NULL, so that everything is
+    recomputed, when the table was built by an older version of the model without one of
+    `needed_columns` (a first incremental build after an upgrade). Use inside
+    `{% if is_incremental() %}`.
+-#}
+{% macro built_through(expression, needed_columns) -%}
+    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- set missing = needed_columns | reject('in', built_columns) | list -%}
+    {%- if missing -%}
+        cast(null as timestamp)
+    {%- else -%}
+        (select max({{ expression }}) from {{ this }})
+    {%- endif -%}
+{%- endmacro %}

@@ -21,9 +21,10 @@ with all_step_attempts as (
 {% if is_incremental() %}
 watermark as (
 
-    select max(greatest(last_ingested_at, coalesce(run_ingested_at, last_ingested_at)))
-        as built_through
-    from {{ this }}
+    select {{ built_through(
+        'greatest(last_ingested_at, coalesce(run_ingested_at, last_ingested_at))',
+        ['run_ingested_at'],
+    ) }} as built_through
 
 ),
 

@@ -36,7 +36,7 @@ runs as (
 {% if is_incremental() %}
 watermark as (
 
-    select max(last_ingested_at) as built_through from {{ this }}
+    select {{ built_through('last_ingested_at', ['last_ingested_at']) }} as built_through
 
 ),
 
@@ -52,7 +52,11 @@ changed_runs as (
 
 affected_cases as (
 
-    {{ cases_changed('all_case_events', 'last_ingested_at') }}
+    select all_case_events.case_key
+    from all_case_events
+    cross join watermark
+    where watermark.built_through is null
+        or all_case_events.ingested_at > watermark.built_through
     union
     select built.case_key
     from {{ this }} as built
