@@ -1,0 +1,250 @@
+"""Record provenance and SLO events, built incrementally by the real CLI, agree with a full build.
+
+The demo world (NDJSON) is split at its newest 10 % of flow-run starts, as in
+test_incremental_cases.py. Besides the newer rows, the second batch brings late rows:
+
+- a late write: a copy of the oldest order's first event, one second later, from the warehouse
+  system (not allowed to write the order's fields): every later write of those fields is
+  renumbered (write_sequence), and new ownership violations appear;
+- a late run: the payment-capture run whose trace an old event carries, held back from the first
+  batch: the old writes of that event get their writing run, and the run's SLO gets its event;
+- a late failed final attempt of an order-intake run that succeeded: the latency SLO's group of
+  that run loses its event (the group comes out empty: the marker row path).
+
+Before the incremental build, one record no late row touches is tampered with in a column no
+other mart reads (is_current), and must still be tampered after it (it was not recomputed); the
+inputs digest of one SLO's events is tampered with too, so the build must recompute that SLO
+whole (as after an edit of the SLO file). Every mart and both intermediate models must then equal
+a full build of the same files (ingest-time columns aside).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_incremental_cases import INGEST_TIME_COLUMNS, flowledger, marts, split_newest_percent
+
+pytestmark = pytest.mark.slow
+
+INTERMEDIATE = {
+    "int_record_field_writes": "entity, record_key, field_name, event_id, event_source",
+    "int_slo_events": "slo_id, event_key",
+}
+LATE_RUN_FLOW = "c2f-payment-capture"
+LATE_ATTEMPT_FLOW = "c2f-order-intake"
+REBUILT_SLO = "payment-capture-success"
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open()]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _shifted(value: str, seconds: float) -> str:
+    moved = datetime.fromisoformat(value.replace("Z", "+00:00")) + timedelta(seconds=seconds)
+    return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _late_rows(older: list[Path], out: Path) -> dict:
+    """Hold the late run back from ``older`` (rewritten in place); the late files and what they
+    touch."""
+    by_stem = {path.name.split(".")[0]: path for path in older}
+    events, runs = _lines(by_stem["business_events"]), _lines(by_stem["flow_runs"])
+
+    traces = {event["traceparent"].split("-")[1] for event in events if event.get("traceparent")}
+    late_run = next(
+        run for run in runs if run["flow_id"] == LATE_RUN_FLOW and run["trace_id"] in traces
+    )
+    _write(by_stem["flow_runs"], [run for run in runs if run["trace_id"] != late_run["trace_id"]])
+
+    orders = sorted(
+        (event for event in events if "order_id" in (event.get("data") or {})),
+        key=lambda event: event["time"],
+    )
+    first = orders[0]
+    late_write = {
+        **first,
+        "id": "late-write-of-an-old-order",
+        "source": "/acme/wms",
+        "time": _shifted(first["time"], 1),
+        "data": {**first["data"], "channel": "late-channel"},
+    }
+
+    succeeded = next(
+        run for run in runs if run["flow_id"] == LATE_ATTEMPT_FLOW and run["status"] == "success"
+    )
+    failed_attempt = {
+        **succeeded,
+        "run_attempt": succeeded["run_attempt"] + 1,
+        "status": "failed",
+        "raw_status": "failed",
+        "queued_at": _shifted(succeeded["ended_at"], 1),
+        "started_at": _shifted(succeeded["ended_at"], 1),
+        "ended_at": _shifted(succeeded["ended_at"], 2),
+        "error_type": "LateFailure",
+        "error_message": "the final attempt failed after the build",
+    }
+    return {
+        "files": [
+            _write(out / "business_events.late.ndjson", [late_write]),
+            _write(out / "flow_runs.late.ndjson", [late_run, failed_attempt]),
+        ],
+        "order": first["data"]["order_id"],
+        "late_run_key": f"{late_run['source_system']}:{late_run['run_id']}:{late_run['run_attempt']}",
+        "failed_run_id": succeeded["run_id"],
+    }
+
+
+def _rows(home: Path, relation: str, order_by: str) -> list[tuple]:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        schema, table = relation.split(".")
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if row[0] not in INGEST_TIME_COLUMNS
+        ]
+        listed = ", ".join(f'"{column}"' for column in columns)
+        return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()
+    finally:
+        con.close()
+
+
+def _execute(home: Path, sql: str, parameters: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        return con.execute(sql, parameters or []).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from flowledger.demo import generate
+
+    work = tmp_path_factory.mktemp("incremental-provenance")
+    summary = generate(work / "demo", days=14, cases_per_day=12, file_format="ndjson")
+    files = [Path(path) for path in summary.files.values()]
+    older, newer, _ = split_newest_percent(files, work / "split", 10.0)
+    late = _late_rows(older, work)
+    second_batch = [*newer, *late["files"]]
+
+    incremental = work / "home-incremental"
+    flowledger(incremental, "ingest", *map(str, older))
+    flowledger(incremental, "build", "--quiet")
+    first = {
+        name: _rows(incremental, f"intermediate.{name}", keys)
+        for name, keys in INTERMEDIATE.items()
+    }
+    untouched = _execute(
+        incremental,
+        "select entity, record_key from marts.fct_record_field_writes where entity <> 'order' "
+        "group by all order by max(occurred_at), record_key limit 1",
+    )[0]
+    _execute(
+        incremental,
+        "update marts.fct_record_field_writes set is_current = not is_current "
+        "where entity = ? and record_key = ?",
+        list(untouched),
+    )
+    _execute(
+        incremental,
+        "update intermediate.int_slo_events set inputs_digest = 'tampered' where slo_id = ?",
+        [REBUILT_SLO],
+    )
+    flowledger(incremental, "ingest", *map(str, second_batch))
+    flowledger(incremental, "build", "--quiet")
+
+    full = work / "home-full"
+    (full / "secrets").mkdir(parents=True)
+    (full / "secrets" / "pii.key").write_bytes((incremental / "secrets" / "pii.key").read_bytes())
+    flowledger(full, "ingest", *map(str, older))
+    flowledger(full, "ingest", *map(str, second_batch))
+    flowledger(full, "build", "--quiet")
+
+    def intermediate(home: Path) -> dict:
+        return {
+            name: _rows(home, f"intermediate.{name}", keys) for name, keys in INTERMEDIATE.items()
+        }
+
+    return {
+        **late,
+        "first": first,
+        "untouched": untouched,
+        "incremental": {**marts(incremental), **intermediate(incremental)},
+        "full": {**marts(full), **intermediate(full)},
+    }
+
+
+def _untouched_rows(rows: list[tuple], untouched: tuple) -> list[tuple]:
+    return [row for row in rows if tuple(row[:2]) == tuple(untouched)]
+
+
+def test_the_late_rows_change_what_they_should(builds) -> None:
+    full_writes = builds["full"]["int_record_field_writes"]
+    # columns: entity, record_key, field_name, field_value, write_sequence, event_id, ...
+    late = [row for row in full_writes if row[5] == "late-write-of-an-old-order"]
+    assert late and {row[0:2] for row in late} == {("order", builds["order"])}
+    renumbered = [
+        row
+        for row in full_writes
+        if row[1] == builds["order"] and row[5] != "late-write-of-an-old-order" and row[4] > 1
+    ]
+    before = {row[5:7] + row[2:3]: row[4] for row in builds["first"]["int_record_field_writes"]}
+    assert any(row[4] == before.get(row[5:7] + row[2:3], 0) + 1 for row in renumbered)
+    # the late run is the writing run of the old event that carries its trace
+    assert any(row[11] == builds["late_run_key"] for row in full_writes)
+    assert not any(
+        row[11] == builds["late_run_key"] for row in builds["first"]["int_record_field_writes"]
+    )
+    # the order-intake run whose final attempt failed late has no latency event any more
+    latency_keys = {
+        row[1]
+        for row in builds["full"]["int_slo_events"]
+        if row[0].startswith("order-intake-latency")
+    }
+    first_latency_keys = {
+        row[1]
+        for row in builds["first"]["int_slo_events"]
+        if row[0].startswith("order-intake-latency")
+    }
+    gone = {key for key in first_latency_keys - latency_keys if builds["failed_run_id"] in key}
+    assert gone, "the late failed final attempt should remove the run's latency events"
+
+
+def test_the_untouched_record_was_not_recomputed(builds) -> None:
+    untouched = builds["untouched"]
+    full = _untouched_rows(builds["full"]["fct_record_field_writes"], untouched)
+    incremental = _untouched_rows(builds["incremental"]["fct_record_field_writes"], untouched)
+    assert full and len(incremental) == len(full)
+    # fct_record_field_writes columns: ..., write_sequence (4), is_current (5)
+    assert [not row[5] for row in incremental] == [row[5] for row in full]
+
+
+def test_incremental_build_equals_full_build(builds) -> None:
+    untouched = builds["untouched"]
+    differing = []
+    for name, full_rows in builds["full"].items():
+        incremental_rows = builds["incremental"][name]
+        if name == "fct_record_field_writes":
+            full_rows = [row for row in full_rows if tuple(row[:2]) != tuple(untouched)]
+            incremental_rows = [
+                row for row in incremental_rows if tuple(row[:2]) != tuple(untouched)
+            ]
+        if incremental_rows != full_rows:
+            extra = sorted(set(incremental_rows) - set(full_rows), key=repr)[:2]
+            missing = sorted(set(full_rows) - set(incremental_rows), key=repr)[:2]
+            differing.append(f"{name}: unexpected e.g. {extra}; missing e.g. {missing}")
+    assert differing == [], "\n".join(differing)
