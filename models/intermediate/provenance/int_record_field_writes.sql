@@ -54,24 +54,6 @@ events as (
 
 ),
 
-run_per_trace as (
-
-    select
-        trace_id,
-        run_key,
-        run_id,
-        flow_id,
-        flow_name,
-        last_ingested_at,
-        row_number() over (
-            partition by trace_id
-            order by case when is_success then 0 else 1 end, run_attempt desc, run_key
-        ) as preference
-
-    from runs
-
-),
-
 entity_event_types as (
 
     -- Which event types write which entity. The match is not an equality, so it runs on the few
@@ -116,6 +98,63 @@ keyed_events as (
         {{ json_text_field('data_json', 'data_fields', 'key_field') }} as record_key
 
     from entity_events
+
+),
+
+{% if is_incremental() %}
+rerun_traces as (
+
+    -- traces of the runs that got a row (the run or a step) since the last build
+    select distinct runs.trace_id
+    from runs
+    cross join watermark
+    where runs.last_ingested_at > watermark.built_through
+
+),
+
+affected_records as (
+
+    select entity, record_key from keyed_events where record_key is not null
+    union
+    select built.entity, built.record_key
+    from {{ this }} as built
+    inner join rerun_traces
+        on built.trace_id = rerun_traces.trace_id
+
+),
+
+affected_traces as (
+
+    -- the writing run is looked for among the runs of these traces only
+    select trace_id from keyed_events
+    union
+    select built.trace_id
+    from {{ this }} as built
+    inner join affected_records
+        on built.entity = affected_records.entity
+        and built.record_key = affected_records.record_key
+
+),
+{% endif %}
+
+run_per_trace as (
+
+    select
+        trace_id,
+        run_key,
+        run_id,
+        flow_id,
+        flow_name,
+        last_ingested_at,
+        row_number() over (
+            partition by trace_id
+            order by case when is_success then 0 else 1 end, run_attempt desc, run_key
+        ) as preference
+
+    from runs
+    {% if is_incremental() %}
+    where trace_id in (select trace_id from affected_traces)
+    {% endif %}
 
 ),
 
@@ -174,27 +213,6 @@ new_writes as (
 ),
 
 {% if is_incremental() %}
-rerun_traces as (
-
-    -- traces of the runs that got a row (the run or a step) since the last build
-    select distinct run_per_trace.trace_id
-    from run_per_trace
-    cross join watermark
-    where run_per_trace.last_ingested_at > watermark.built_through
-
-),
-
-affected_records as (
-
-    select entity, record_key from new_writes
-    union
-    select built.entity, built.record_key
-    from {{ this }} as built
-    inner join rerun_traces
-        on built.trace_id = rerun_traces.trace_id
-
-),
-
 writes as (
 
     select * from new_writes
