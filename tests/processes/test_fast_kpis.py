@@ -5,6 +5,7 @@ compiled again when the process configuration or a model changes; clear errors."
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from flowledger.direct_build import (
     plan_from_manifest,
     plan_key,
     plans_dir,
+    run_plan,
 )
 from flowledger.processes.fresh import FRESH_MARTS, fresh_process_kpis
 from flowledger.processes.kpis import UnknownProcess
@@ -103,6 +105,15 @@ def test_plan_is_cached_and_compiled_again_when_the_configuration_changes(copied
     again = fresh_process_kpis(copied_home, "gen_csv")
     assert again.compile_seconds is None
     assert _without_built_at(again.document) == _without_built_at(cached.document)
+
+
+def test_run_plan_reports_each_models_wall_and_cpu_seconds(copied_home):
+    (plan_file,) = plans_dir(copied_home).glob("plan-*.json")
+    plan = Plan.from_json(plan_file.read_text())
+    lines: list[str] = []
+    run_plan(plan, copied_home.warehouse, echo=lines.append).close()
+    assert [line.split(": ")[0] for line in lines] == [step.model for step in plan.steps]
+    assert all(re.fullmatch(r"\w+: \d+\.\d\ds \(CPU \d+\.\d\ds\)", line) for line in lines)
 
 
 def test_plan_key_changes_with_a_model_a_macro_the_vars_or_the_marts(tmp_path):
