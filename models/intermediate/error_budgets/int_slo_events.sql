@@ -16,11 +16,14 @@
 -- as_of changed (inputs_digest); a group that ends with no event (a late failed final attempt of a
 -- latency SLO) is emptied through a marker row the post-hook deletes. On Spark a table rebuilt
 -- whole.
+{%- set built_columns = ['event_group', 'last_ingested_at', 'inputs_digest'] -%}
+{%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key=['slo_id', 'event_group'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}"],
     post_hook=["{{ delete_recompute_markers(this, 'event_key') }}"],
 ) }}
 
@@ -58,7 +61,7 @@ adjustments as (
 
 ),
 
-{% if is_incremental() %}
+{% if reads_built %}
 built as (
 
     select * from {{ this }}
@@ -221,7 +224,7 @@ run_slos as (
     from slos
     inner join runs
         on runs.flow_id = slos.flow_id
-    {% if is_incremental() %}
+    {% if reads_built %}
     inner join changed_run_groups
         on slos.slo_id = changed_run_groups.slo_id
         and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
@@ -331,7 +334,7 @@ cases as (
         on case_starts.slo_id = case_ends.slo_id
         and case_starts.case_key = case_ends.case_key
         and case_ends.ended_at >= case_starts.started_at
-    {% if is_incremental() %}
+    {% if reads_built %}
     where case_starts.slo_id in (select slo_id from rebuilt_slos)
         or exists (
             select 1 from changed_cases
@@ -431,7 +434,7 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
+{% if reads_built %}
 union all
 -- one marker row per recomputed group: the delete empties the group, the post-hook drops it
 select

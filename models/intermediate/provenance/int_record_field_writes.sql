@@ -8,11 +8,14 @@
 -- with a write carried by the trace of a run that got a row since (a late run can become the
 -- writing run). A changed fieldOwnership declaration needs --full-refresh. On Spark the model is
 -- a table rebuilt whole.
+{%- set built_columns = ['trace_id', 'ingested_at', 'last_ingested_at'] -%}
+{%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key=['entity', 'record_key'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}"],
 ) }}
 
 with all_events as (
@@ -34,7 +37,7 @@ runs as (
 
 ),
 
-{% if is_incremental() %}
+{% if reads_built %}
 watermark as (
 
     select max(last_ingested_at) as built_through from {{ this }}
@@ -46,7 +49,7 @@ events as (
 
     select all_events.*
     from all_events
-    {% if is_incremental() %}
+    {% if reads_built %}
     cross join watermark
     where watermark.built_through is null
         or all_events.ingested_at > watermark.built_through
@@ -101,7 +104,7 @@ keyed_events as (
 
 ),
 
-{% if is_incremental() %}
+{% if reads_built %}
 rerun_traces as (
 
     -- traces of the runs that got a row (the run or a step) since the last build
@@ -152,7 +155,7 @@ run_per_trace as (
         ) as preference
 
     from runs
-    {% if is_incremental() %}
+    {% if reads_built %}
     where trace_id in (select trace_id from affected_traces)
     {% endif %}
 
@@ -212,7 +215,7 @@ new_writes as (
 
 ),
 
-{% if is_incremental() %}
+{% if reads_built %}
 writes as (
 
     select * from new_writes

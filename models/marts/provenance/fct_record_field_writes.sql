@@ -3,11 +3,14 @@
 -- Incremental (DuckDB): a build copies again, whole, the records of int_record_field_writes with
 -- a write whose last_ingested_at is newer than the newest one here (the records that model
 -- recomputed: a late write renumbers the record's other writes). On Spark a table rebuilt whole.
+{%- set built_columns = ['last_ingested_at'] -%}
+{%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key=['entity', 'record_key'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook=["{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}"],
 ) }}
 
 with writes as (
@@ -16,7 +19,7 @@ with writes as (
 
 ),
 
-{% if is_incremental() %}
+{% if reads_built %}
 changed_records as (
 
     select distinct writes.entity, writes.record_key
@@ -49,7 +52,7 @@ final as (
         writes.last_ingested_at
 
     from writes
-    {% if is_incremental() %}
+    {% if reads_built %}
     inner join changed_records
         on writes.entity = changed_records.entity
         and writes.record_key = changed_records.record_key
