@@ -13,7 +13,8 @@
 -- a build recomputes the run groups with a run that got a row (the run or a step) since the newest
 -- last_ingested_at here, the cases with a start or end event ingested since, the cases in flight
 -- whose deadline the new as_of passed, and whole every SLO whose definition, adjustments or fixed
--- as_of changed (inputs_digest); a group that ends with no event (a late failed final attempt of a
+-- as_of changed (inputs_digest); after `flowledger purge`, the run groups that lost a run and
+-- every event-pair SLO whole; a group that ends with no event (a late failed final attempt of a
 -- latency SLO) is emptied through a marker row the post-hook deletes. On Spark a table rebuilt
 -- whole.
 {%- set built_columns = ['event_group', 'last_ingested_at', 'inputs_digest'] -%}
@@ -85,6 +86,11 @@ rebuilt_slos as (
         on slos.slo_id = built_slos.slo_id
     where built_slos.inputs_digest is null
         or built_slos.inputs_digest <> slos.inputs_digest
+    {% if retention_horizon(['business_events']) | trim != 'cast(null as timestamp)' %}
+    union
+    -- after a purge of business events, event pairs are computed whole (cases lost events)
+    select slo_id from slos where indicator = 'event_pair'
+    {% endif %}
 
 ),
 
@@ -104,6 +110,16 @@ changed_run_groups as (
             or runs.last_ingested_at > watermark.built_through
             or slos.slo_id in (select slo_id from rebuilt_slos)
         )
+    {% if retention_horizon(['flow_runs', 'step_runs']) | trim != 'cast(null as timestamp)' %}
+    union
+    -- groups with a run `flowledger purge` deleted (what is left of the group is computed again)
+    select built.slo_id, built.event_group
+    from built
+    inner join slos
+        on built.slo_id = slos.slo_id
+    where slos.indicator in ('run_success', 'latency')
+        and built.event_key not in (select run_key from runs)
+    {% endif %}
 
 ),
 

@@ -6,8 +6,9 @@
 -- here, and recomputes in full every record they write (its earlier writes are read back from
 -- this table, so a late write renumbers write_sequence and moves is_current) and every record
 -- with a write carried by the trace of a run that got a row since (a late run can become the
--- writing run). A changed fieldOwnership declaration needs --full-refresh. On Spark the model is
--- a table rebuilt whole.
+-- writing run). After `flowledger purge` the writes of purged events are deleted, and the
+-- records they numbered or whose writing run was purged recomputed (macros/provenance_purges.sql).
+-- A changed fieldOwnership declaration needs --full-refresh. On Spark a table rebuilt whole.
 {%- set built_columns = ['trace_id', 'ingested_at', 'last_ingested_at'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
@@ -15,7 +16,10 @@
     unique_key=['entity', 'record_key'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook=["{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}"],
+    pre_hook=[
+        "{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}",
+        "{{ delete_writes_of_purged_events(ref('stg_flowledger__business_events')) }}",
+    ],
 ) }}
 
 with all_events as (
@@ -123,6 +127,7 @@ affected_records as (
     from {{ this }} as built
     inner join rerun_traces
         on built.trace_id = rerun_traces.trace_id
+    {{ records_changed_by_purges(this, ref('int_flow_runs_enriched')) }}
 
 ),
 

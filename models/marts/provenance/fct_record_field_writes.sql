@@ -2,7 +2,8 @@
 -- flow and flow run, time, the field's system of record and whether the write broke it.
 -- Incremental (DuckDB): a build copies again, whole, the records of int_record_field_writes with
 -- a write whose last_ingested_at is newer than the newest one here (the records that model
--- recomputed: a late write renumbers the record's other writes). On Spark a table rebuilt whole.
+-- recomputed: a late write renumbers the record's other writes), and after `flowledger purge`
+-- what the purge changed (macros/provenance_purges.sql). On Spark a table rebuilt whole.
 {%- set built_columns = ['last_ingested_at'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
@@ -10,9 +11,13 @@
     unique_key=['entity', 'record_key'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook=["{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}"],
+    pre_hook=[
+        "{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}",
+        "{{ delete_writes_of_purged_events(ref('stg_flowledger__business_events')) }}",
+    ],
 ) }}
 
+-- depends_on: {{ ref('int_flow_runs_enriched') }}, {{ ref('stg_flowledger__business_events') }}
 with writes as (
 
     select * from {{ ref('int_record_field_writes') }}
@@ -26,6 +31,7 @@ changed_records as (
     from writes
     where writes.last_ingested_at > (select max(last_ingested_at) from {{ this }})
         or (select max(last_ingested_at) from {{ this }}) is null
+    {{ records_changed_by_purges(this, ref('int_flow_runs_enriched')) }}
 
 ),
 {% endif %}

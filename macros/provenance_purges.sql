@@ -1,0 +1,48 @@
+{#-
+    What `flowledger purge` changes in the record provenance models (int_record_field_writes,
+    fct_record_field_writes), so an incremental build after a purge leaves the rows a full build
+    of the retained raw rows gives.
+
+    delete_writes_of_purged_events(events_relation): pre-hook. Deletes the writes whose business
+    event the purge deleted (older than the business_events cut-off and no longer in
+    `events_relation`). A no-op until the first purge of business events, on a full build and on
+    Spark.
+
+    records_changed_by_purges(relation, runs_relation): SQL, `union select entity, record_key ...`
+    clauses to append to the records an incremental build recomputes: the records with a field that
+    lost its first writes (its smallest write_sequence is no longer 1: numbered again), and the
+    records with a writing run the purge deleted (not in `runs_relation` any more). Empty until
+    the first purge.
+-#}
+{% macro delete_writes_of_purged_events(events_relation) -%}
+    {%- set horizon = retention_horizon(['business_events']) | trim -%}
+    {%- if target.type == 'spark' or not is_incremental() or horizon == 'cast(null as timestamp)' -%}
+        select 1
+    {%- else -%}
+        delete from {{ this }} as built
+        where built.occurred_at < {{ horizon }}
+            and not exists (
+                select 1 from {{ events_relation }} as events
+                where events.event_id = built.event_id
+                    and events.event_source = built.event_source
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro records_changed_by_purges(relation, runs_relation) -%}
+    {%- set never = 'cast(null as timestamp)' -%}
+    {%- if retention_horizon(['business_events']) | trim != never %}
+    union
+    select entity, record_key
+    from {{ relation }}
+    group by entity, record_key, field_name
+    having min(write_sequence) > 1
+    {%- endif %}
+    {%- if retention_horizon(['flow_runs', 'step_runs']) | trim != never %}
+    union
+    select entity, record_key
+    from {{ relation }}
+    where run_key is not null
+        and run_key not in (select run_key from {{ runs_relation }})
+    {%- endif %}
+{%- endmacro %}
