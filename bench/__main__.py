@@ -169,6 +169,7 @@ def build_breakdown(home: Path, wall_s: float) -> dict:
         key=lambda result: -result["execution_time"],
     )
     return {
+        "load_1m": round(os.getloadavg()[0], 2),  # the machine's load over the build's last minute
         "startup_s": round(wall_s - last["seconds"], 2),
         "steps": last["steps"],
         "dbt_outside_nodes_s": round(last["steps"]["dbt"] - run_results["elapsed_time"], 2),
@@ -206,7 +207,8 @@ def format_breakdown(breakdown: dict) -> str:
         f"{sum(v for k, v in steps.items() if k not in ('dbt', 'data_as_of', 'publish')):.1f}s, "
         f"dbt outside nodes {breakdown['dbt_outside_nodes_s']:.1f}s (parse: "
         f"{breakdown['dbt_parse']}), models {breakdown['model_thread_s']:.1f} + tests "
-        f"{breakdown['test_thread_s']:.1f} thread-s, publish {steps.get('publish', 0):.1f}s"
+        f"{breakdown['test_thread_s']:.1f} thread-s, publish {steps.get('publish', 0):.1f}s; "
+        f"load {breakdown['load_1m']:.1f}"
     )
 
 

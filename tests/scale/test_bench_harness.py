@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.__main__ import split_newest_percent
+from bench.__main__ import build_breakdown, dbt_parse_kind, split_newest_percent
 from bench.report import render
 
 
@@ -89,3 +89,41 @@ def test_report_marks_targets_and_shows_growth() -> None:
     assert "| `data.query_x` | 125.0 ms | 250.0 ms | **missed** |" in text
     assert "| full build | 60.0 s | 240.0 s | ×4.0 |" in text
     assert "from 1,000,000 to 10,000,000 events (×10)" in text
+
+
+def test_build_breakdown_adds_up_what_the_build_and_dbt_recorded(tmp_path: Path) -> None:
+    (tmp_path / "dbt" / "target").mkdir(parents=True)
+    (tmp_path / "dbt" / "logs").mkdir()
+    (tmp_path / "dbt" / "last_build.json").write_text(
+        json.dumps({"seconds": 20.0, "steps": {"vars": 0.1, "dbt": 15.0, "publish": 4.0}})
+    )
+    results = [
+        {"unique_id": "model.flowledger.fct_cases", "execution_time": 6.0},
+        {"unique_id": "model.flowledger.fct_flow_runs", "execution_time": 4.0},
+        {"unique_id": "test.flowledger.unique_fct_cases_case_key", "execution_time": 1.5},
+        {"unique_id": "test.flowledger.not_null_fct_cases_case_key", "execution_time": 0.5},
+    ]
+    (tmp_path / "dbt" / "target" / "run_results.json").write_text(
+        json.dumps({"elapsed_time": 9.0, "results": results})
+    )
+    (tmp_path / "dbt" / "logs" / "dbt.log").write_text(
+        "Running with dbt=1.11\nUnable to do partial parsing because saved manifest not found. "
+        "Starting full parse.\nRunning with dbt=1.11\nPartial parsing enabled: 0 files changed\n"
+    )
+
+    breakdown = build_breakdown(tmp_path, wall_s=20.6)
+
+    assert breakdown["startup_s"] == 0.6
+    assert breakdown["dbt_outside_nodes_s"] == 6.0
+    assert (breakdown["model_thread_s"], breakdown["test_thread_s"]) == (10.0, 2.0)
+    assert breakdown["slowest_tests"][0]["node"] == "test.flowledger.unique_fct_cases_case_key"
+    assert breakdown["dbt_parse"] == "partial"  # the last run's, not the first's
+
+
+def test_dbt_parse_kind_says_why_dbt_parsed_everything(tmp_path: Path) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text(
+        "Running with dbt=1.11\nUnable to do partial parsing because profile has changed\n"
+    )
+    assert dbt_parse_kind(log) == "full: profile has changed"
+    assert dbt_parse_kind(tmp_path / "missing.log") == "unknown"
