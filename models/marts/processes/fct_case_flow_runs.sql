@@ -59,7 +59,10 @@ case_runs as (
 steps as (
 
     select * from {{ ref('stg_flowledger__step_runs') }}
+    {% if is_incremental() %}
+    -- a full build links nearly every run: its steps are aggregated without the semi-join
     where run_key in (select run_key from case_runs)
+    {% endif %}
 
 ),
 
