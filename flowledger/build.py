@@ -142,12 +142,15 @@ def build(
     with clock.step("openlineage"):
         _land_openlineage_runs(data_dir, echo)
     with clock.step("vars"):
-        process_config = _process_config_fingerprint(data_dir)
+        configuration = configuration_fingerprint(data_dir)
         built_with = _built_with(data_dir)
-    if not full_refresh and built_with != process_config:
+    if not full_refresh and built_with != configuration:
         full_refresh = True
         if echo and built_with is not None:
-            echo("the process configuration changed since the last build: --full-refresh")
+            echo(
+                "the process configuration or the field ownership changed since the last "
+                "build: --full-refresh"
+            )
     # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
     # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -167,7 +170,7 @@ def build(
         with clock.step("dbt"):
             run_dbt(data_dir, args, echo)
         if not select:
-            _built_with_path(data_dir).write_text(process_config + "\n")
+            _built_with_path(data_dir).write_text(configuration + "\n")
         with clock.step("data_as_of"):
             con = duckdb.connect(str(data_dir.warehouse))
         try:
@@ -250,9 +253,14 @@ def _ownership_vars() -> dict:
         raise BuildFailed(f"{error}\nnothing was built") from None
 
 
-def _process_config_fingerprint(data_dir: DataDir) -> str:
-    """SHA-256 of the process configuration as dbt gets it."""
-    rendered = json.dumps(_process_vars(data_dir), sort_keys=True, default=str)
+def configuration_fingerprint(data_dir: DataDir) -> str:
+    """SHA-256 of what the incremental models were built under, as dbt gets it: the process
+    configuration (case chain) and the contract's field ownership (provenance models)."""
+    rendered = json.dumps(
+        {"processes": _process_vars(data_dir), "ownership": _ownership_vars()},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(rendered.encode()).hexdigest()
 
 
@@ -261,11 +269,12 @@ def _built_with_path(data_dir: DataDir) -> Path:
 
 
 def _built_with(data_dir: DataDir) -> str | None:
-    """The process configuration of the last complete build, None before the first.
+    """The configuration fingerprint of the last complete build, None before the first.
 
-    The case models are incremental: a case no new event touches keeps the rows it was built
-    with, so a build under another configuration (or the first build of a warehouse built by an
-    older flowledger) must rebuild every model (``--full-refresh``).
+    The case and provenance models are incremental: a case or record no new event touches keeps
+    the rows it was built with, so a build under another process configuration or field
+    ownership (or the first build of a warehouse built by an older flowledger) must rebuild every
+    model (``--full-refresh``).
     """
     try:
         return _built_with_path(data_dir).read_text().strip()

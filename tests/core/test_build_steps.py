@@ -81,3 +81,45 @@ def test_a_dbt_failure_names_the_command_without_pages_of_vars(tmp_path: Path) -
     first_line = str(failure.value).splitlines()[0]
     assert first_line.startswith("dbt no-such-dbt-command --vars <the build's vars> failed")
     assert "x" * 100 not in str(failure.value)
+
+
+# A full refresh whenever what the incremental models were built under changes: the process
+# configuration (case chain) or the contract's field ownership (provenance models).
+@pytest.fixture
+def dbt_calls(monkeypatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+
+    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
+        calls.append(list(args))
+        _fake_dbt(data_dir, args, echo)
+
+    monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
+    return calls
+
+
+def _refreshed(args: list[str]) -> bool:
+    return "--full-refresh" in args
+
+
+def test_first_build_refreshes_then_an_unchanged_configuration_does_not(
+    tmp_path: Path, dbt_calls
+) -> None:
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)
+    build(data_dir, echo=None)
+    assert [_refreshed(args) for args in dbt_calls] == [True, False]
+
+
+def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls, monkeypatch) -> None:
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)
+    declared = build_module._ownership_vars()
+    rows = next(iter(declared.values()))
+    changed = dict(declared)
+    changed[next(iter(declared))] = [{**rows[0], "system_of_record": "someone-else"}, *rows[1:]]
+    monkeypatch.setattr(build_module, "_ownership_vars", lambda: changed)
+    messages: list[str] = []
+    build(data_dir, echo=messages.append)
+    build(data_dir, echo=None)
+    assert [_refreshed(args) for args in dbt_calls] == [True, True, False]
+    assert any("field ownership changed" in message for message in messages)
