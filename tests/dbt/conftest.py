@@ -28,8 +28,8 @@ from raw_world import (
 )
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
-from lineage.ownership import dbt_vars as ownership_dbt_vars
 from flowledger.settings import PROJECT_ROOT
+from lineage.ownership import dbt_vars as ownership_dbt_vars
 
 
 @dataclass(frozen=True)
