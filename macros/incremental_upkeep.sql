@@ -47,11 +47,9 @@
     `{% if is_incremental() %}`.
 -#}
 {% macro built_through(expression, needed_columns) -%}
-    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- set missing = needed_columns | reject('in', built_columns) | list -%}
-    {%- if missing -%}
-        cast(null as timestamp)
-    {%- else -%}
+    {%- if built_with_columns(needed_columns) -%}
         (select max({{ expression }}) from {{ this }})
+    {%- else -%}
+        cast(null as timestamp)
     {%- endif -%}
 {%- endmacro %}
