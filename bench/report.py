@@ -76,14 +76,21 @@ def render(runs: list[dict], notes: str = "") -> str:
         lines += [
             "### dbt build (all models, then publish)",
             "",
-            "| build | wall (flowledger build) | dbt elapsed | target |",
-            "|---|--:|--:|---|",
+            "| build | wall (flowledger build) | dbt elapsed | of which: dbt step | publish "
+            "| model + test thread-s | target |",
+            "|---|--:|--:|--:|--:|--:|---|",
             f"| full | {d['full_s']:.1f} s | {_fmt(d['full_dbt_s'], ' s')} "
+            f"| {_breakdown_cells(d.get('full_breakdown'))} "
             f"| {_mark(d['full_s'] < 90)} (< 90 s) |",
             f"| incremental after +{d['appended_rows']:,} rows (newest 1 % of run starts, from "
             f"{d['split_at']}) | {d['incremental_s']:.1f} s | {_fmt(d['incremental_dbt_s'], ' s')} "
+            f"| {_breakdown_cells(d.get('incremental_breakdown'))} "
             f"| {d['incremental_fraction']:.2f} of full: "
             f"{_mark(d['incremental_fraction'] < 0.2)} (< 0.20) |",
+            "",
+            "dbt step: the dbt child process (start-up, parse, nodes); publish: copying the marts "
+            "into a new snapshot; thread-s: seconds summed over dbt's threads "
+            "(`<data dir>/dbt/last_build.json`).",
             "",
             "### Dashboard queries (published snapshot)",
             "",
@@ -131,6 +138,17 @@ def render(runs: list[dict], notes: str = "") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _breakdown_cells(breakdown: dict | None) -> str:
+    """dbt step | publish | model + test thread-s of one build, dashes for older results."""
+    if not breakdown:
+        return "– | – | –"
+    steps = breakdown.get("steps", {})
+    return (
+        f"{_fmt(steps.get('dbt'), ' s')} | {_fmt(steps.get('publish'), ' s')} "
+        f"| {breakdown['model_thread_s']:.1f} + {breakdown['test_thread_s']:.1f}"
+    )
+
+
 def _clean(output: str) -> str:
     """A child's output without colour codes and without banners after a rule of '='."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
@@ -174,3 +192,9 @@ def write_performance_md(results_dir: Path, target: Path) -> None:
     notes_path = results_dir / "NOTES.md"
     notes = notes_path.read_text() if notes_path.exists() else ""
     target.write_text(render(_load(results_dir), notes))
+
+
+if __name__ == "__main__":  # re-render after editing bench/results/NOTES.md
+    ROOT = Path(__file__).resolve().parents[1]
+    write_performance_md(ROOT / "bench" / "results", ROOT / "docs" / "PERFORMANCE.md")
+    print("wrote docs/PERFORMANCE.md")
