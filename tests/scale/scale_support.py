@@ -163,3 +163,59 @@ def append_rows(warehouse: Path, tables: dict[str, Sequence[dict[str, object]]])
             insert_rows(con, table, rows)
     finally:
         con.close()
+
+
+# A six-day world for the retention tests: purge, late data, then builds compared.
+WORLD_INGESTED_AT, LATE_INGESTED_AT = "2024-03-10 06:00:00", "2024-03-11 06:00:00"
+RETAIN_3_DAYS = """version: 1
+tables:
+  flow_runs: {days: 3}
+  step_runs: {days: 3}
+  queue_depth_samples: {days: 3}
+  business_events: {days: 3}
+  quarantine: {days: 30}
+"""
+RUN_LOG_TABLES = ("flow_runs", "step_runs", "queue_depth_samples")
+
+
+def six_day_world() -> dict[str, list[dict]]:
+    """The known world of tests/dbt copied onto six days (2024-03-04 … 03-09); with
+    :data:`RETAIN_3_DAYS` the purge cut-off is 2024-03-08 00:00."""
+    sources = {
+        "flow_runs": FLOW_RUNS,
+        "step_runs": STEP_RUNS,
+        "queue_depth_samples": QUEUE_DEPTH_SAMPLES,
+    }
+    return {
+        t: [r for day in range(6) for r in shifted(rows, day, WORLD_INGESTED_AT)]
+        for t, rows in sources.items()
+    }
+
+
+def late_rows_around_the_cutoff() -> dict[str, list[dict]]:
+    """A step attempt for a retained day's run, one for a purged day's run, a run on a new day."""
+    kept_day = shifted([STEP_RUNS[0]], 4, LATE_INGESTED_AT)[0]  # r1-d4 s1, 2024-03-08
+    kept_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-08 09:00:19")
+    purged_day = shifted([STEP_RUNS[0]], 1, LATE_INGESTED_AT)[
+        0
+    ]  # r1-d1 s1, 2024-03-05 (run purged)
+    purged_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-05 09:00:19")
+    new_day = shifted([FLOW_RUNS[5]], 7, LATE_INGESTED_AT)[0]  # r5 on 2024-03-11
+    return {"flow_runs": [new_day], "step_runs": [kept_day, purged_day], "queue_depth_samples": []}
+
+
+def raw_rows(warehouse: Path) -> dict[str, list[dict]]:
+    """The run-log raw tables' rows (without payload hashes), NULL fields left out."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        for table in RUN_LOG_TABLES:
+            cursor = con.execute(f"select * exclude (_payload_hash) from raw.{table}")
+            names = [c[0] for c in cursor.description]
+            out[table] = [
+                {k: v for k, v in zip(names, row, strict=True) if v is not None}
+                for row in cursor.fetchall()
+            ]
+        return out
+    finally:
+        con.close()

@@ -17,68 +17,23 @@ import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
-    FLOW_RUNS,
-    QUEUE_DEPTH_SAMPLES,
-    STEP_RUNS,
+    RETAIN_3_DAYS,
+    RUN_LOG_TABLES,
     append_rows,
+    late_rows_around_the_cutoff,
     make_raw_warehouse,
+    raw_rows,
     run_dbt,
-    shifted,
+    six_day_world,
 )
 
 pytestmark = pytest.mark.slow
 
-T_A, T_C = "2024-03-10 06:00:00", "2024-03-11 06:00:00"
-RETENTION = """version: 1
-tables:
-  flow_runs: {days: 3}
-  step_runs: {days: 3}
-  queue_depth_samples: {days: 3}
-  business_events: {days: 3}
-  quarantine: {days: 30}
-"""
-RAW = ("flow_runs", "step_runs", "queue_depth_samples")
 INTERMEDIATES = {
     "int_step_attempts_enriched": "step_attempt_key",
     "int_step_executions_rolled_up": "step_execution_key",
     "int_flow_runs_enriched": "run_key",
 }
-
-
-def _world() -> dict[str, list[dict]]:
-    sources = {
-        "flow_runs": FLOW_RUNS,
-        "step_runs": STEP_RUNS,
-        "queue_depth_samples": QUEUE_DEPTH_SAMPLES,
-    }
-    return {
-        t: [r for day in range(6) for r in shifted(rows, day, T_A)] for t, rows in sources.items()
-    }
-
-
-def _late_batch() -> dict[str, list[dict]]:
-    kept_day = shifted([STEP_RUNS[0]], 4, T_C)[0]  # r1-d4 s1, 2024-03-08
-    kept_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-08 09:00:19")
-    purged_day = shifted([STEP_RUNS[0]], 1, T_C)[0]  # r1-d1 s1, 2024-03-05 (run purged)
-    purged_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-05 09:00:19")
-    new_day = shifted([FLOW_RUNS[5]], 7, T_C)[0]  # r5 on 2024-03-11
-    return {"flow_runs": [new_day], "step_runs": [kept_day, purged_day], "queue_depth_samples": []}
-
-
-def _raw_rows(warehouse: Path) -> dict[str, list[dict]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        out = {}
-        for table in RAW:
-            cursor = con.execute(f"select * exclude (_payload_hash) from raw.{table}")
-            names = [c[0] for c in cursor.description]
-            out[table] = [
-                {k: v for k, v in zip(names, row, strict=True) if v is not None}
-                for row in cursor.fetchall()
-            ]
-        return out
-    finally:
-        con.close()
 
 
 def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
@@ -95,15 +50,15 @@ def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     data_dir = tmp_path_factory.mktemp("purged")
-    warehouse = make_raw_warehouse(data_dir, _world())
+    warehouse = make_raw_warehouse(data_dir, six_day_world())
     con = duckdb.connect(str(warehouse))
     try:
-        for table in RAW:
+        for table in RUN_LOG_TABLES:
             (data_dir / "landing" / table).mkdir(parents=True)
             con.execute(f"copy raw.{table} to '{data_dir / 'landing' / table / 'a.parquet'}'")
     finally:
         con.close()
-    (data_dir / "retention.yml").write_text(RETENTION)
+    (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     before = _intermediates(warehouse)
     purge = subprocess.run(
@@ -111,14 +66,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert purge.returncode == 0, purge.stdout + purge.stderr
-    retained = _raw_rows(warehouse)
-    late = _late_batch()
+    retained = raw_rows(warehouse)
+    late = late_rows_around_the_cutoff()
     append_rows(warehouse, late)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     incremental = _intermediates(warehouse)
 
     fresh = tmp_path_factory.mktemp("retained_plus_late")
-    make_raw_warehouse(fresh, {t: retained[t] + late[t] for t in RAW})
+    make_raw_warehouse(fresh, {t: retained[t] + late[t] for t in RUN_LOG_TABLES})
     run_dbt(fresh, ["build", "--select", *AUTOMATION_SELECT])
     fresh_rows = _intermediates(fresh / "warehouse.duckdb")
     return {"before": before, "incremental": incremental, "fresh": fresh_rows}

@@ -20,68 +20,22 @@ import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
-    FLOW_RUNS,
-    QUEUE_DEPTH_SAMPLES,
-    STEP_RUNS,
+    RETAIN_3_DAYS,
+    RUN_LOG_TABLES,
     append_rows,
+    late_rows_around_the_cutoff,
     make_raw_warehouse,
     marts,
+    raw_rows,
     run_dbt,
-    shifted,
+    six_day_world,
 )
 
 from flowledger.retention import RetentionError, cutoff_for, load_retention
 
 pytestmark = pytest.mark.slow
 
-T_A, T_C = "2024-03-10 06:00:00", "2024-03-11 06:00:00"
 CUTOFF = datetime(2024, 3, 8)
-RETENTION = """version: 1
-tables:
-  flow_runs: {days: 3}
-  step_runs: {days: 3}
-  queue_depth_samples: {days: 3}
-  business_events: {days: 3}
-  quarantine: {days: 30}
-"""
-RAW = ("flow_runs", "step_runs", "queue_depth_samples")
-
-
-def _world() -> dict[str, list[dict]]:
-    sources = {
-        "flow_runs": FLOW_RUNS,
-        "step_runs": STEP_RUNS,
-        "queue_depth_samples": QUEUE_DEPTH_SAMPLES,
-    }
-    return {
-        t: [r for day in range(6) for r in shifted(rows, day, T_A)] for t, rows in sources.items()
-    }
-
-
-def _late_batch() -> dict[str, list[dict]]:
-    """A step attempt for a retained day's run, one for a purged day's run, a run on a new day."""
-    kept_day = shifted([STEP_RUNS[0]], 4, T_C)[0]  # r1-d4 s1, 2024-03-08
-    kept_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-08 09:00:19")
-    purged_day = shifted([STEP_RUNS[0]], 1, T_C)[0]  # r1-d1 s1, 2024-03-05 (run purged)
-    purged_day.update(step_id="s9", attempt=1, status="failed", started_at="2024-03-05 09:00:19")
-    new_day = shifted([FLOW_RUNS[5]], 7, T_C)[0]  # r5 on 2024-03-11
-    return {"flow_runs": [new_day], "step_runs": [kept_day, purged_day], "queue_depth_samples": []}
-
-
-def _raw_rows(warehouse: Path) -> dict[str, list[dict]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        out = {}
-        for table in RAW:
-            cursor = con.execute(f"select * exclude (_payload_hash) from raw.{table}")
-            names = [c[0] for c in cursor.description]
-            out[table] = [
-                {k: v for k, v in zip(names, row, strict=True) if v is not None}
-                for row in cursor.fetchall()
-            ]
-        return out
-    finally:
-        con.close()
 
 
 def _period(mart: str, row: tuple) -> datetime | None:
@@ -112,22 +66,22 @@ def _flowledger(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     data_dir = tmp_path_factory.mktemp("retention")
-    warehouse = make_raw_warehouse(data_dir, _world())
+    warehouse = make_raw_warehouse(data_dir, six_day_world())
     con = duckdb.connect(str(warehouse))
     try:
-        for table in RAW:
+        for table in RUN_LOG_TABLES:
             (data_dir / "landing" / table).mkdir(parents=True)
             con.execute(f"copy raw.{table} to '{data_dir / 'landing' / table / 'a.parquet'}'")
     finally:
         con.close()
-    (data_dir / "retention.yml").write_text(RETENTION)
+    (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     before = marts(warehouse)
-    raw_before = _raw_rows(warehouse)
+    raw_before = raw_rows(warehouse)
     dry = _flowledger(data_dir, "purge", "--dry-run")
-    raw_after_dry = _raw_rows(warehouse)
+    raw_after_dry = raw_rows(warehouse)
     done = _flowledger(data_dir, "purge")
-    raw_after = _raw_rows(warehouse)
+    raw_after = raw_rows(warehouse)
     after_purge = marts(warehouse)
 
     # What the retained raw rows give on their own, built from scratch.
@@ -136,14 +90,14 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     run_dbt(fresh, ["build", "--select", *AUTOMATION_SELECT])
 
     # Late data after the purge, then the incremental build.
-    late = _late_batch()
+    late = late_rows_around_the_cutoff()
     append_rows(warehouse, late)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     after_late = marts(warehouse)
     run_dbt(data_dir, ["build", "--full-refresh", "--select", *AUTOMATION_SELECT])
     after_full_refresh = marts(warehouse)
     fresh_late = tmp_path_factory.mktemp("retained_plus_late")
-    make_raw_warehouse(fresh_late, {t: raw_after[t] + late[t] for t in RAW})
+    make_raw_warehouse(fresh_late, {t: raw_after[t] + late[t] for t in RUN_LOG_TABLES})
     run_dbt(fresh_late, ["build", "--select", *AUTOMATION_SELECT])
     return {
         "data_dir": data_dir,
@@ -185,7 +139,7 @@ def test_purge_deletes_the_hand_counted_rows(purged) -> None:
 def test_landing_parquet_holds_exactly_the_retained_rows(purged) -> None:
     con = duckdb.connect()
     try:
-        for table in RAW:
+        for table in RUN_LOG_TABLES:
             path = purged["data_dir"] / "landing" / table / "a.parquet"
             landed = con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
             assert landed == len(purged["raw_after"][table]), table
