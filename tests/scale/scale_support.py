@@ -219,3 +219,18 @@ def raw_rows(warehouse: Path) -> dict[str, list[dict]]:
         return out
     finally:
         con.close()
+
+
+def six_day_data_dir(data_dir: Path) -> Path:
+    """A data directory holding :func:`six_day_world` as raw tables and as ingest's landing
+    Parquet, with :data:`RETAIN_3_DAYS` as its retention file; returns the warehouse."""
+    warehouse = make_raw_warehouse(data_dir, six_day_world())
+    con = duckdb.connect(str(warehouse))
+    try:
+        for table in RUN_LOG_TABLES:
+            (data_dir / "landing" / table).mkdir(parents=True)
+            con.execute(f"copy raw.{table} to '{data_dir / 'landing' / table / 'a.parquet'}'")
+    finally:
+        con.close()
+    (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
+    return warehouse

@@ -17,14 +17,13 @@ import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
-    RETAIN_3_DAYS,
     RUN_LOG_TABLES,
     append_rows,
     late_rows_around_the_cutoff,
     make_raw_warehouse,
     raw_rows,
     run_dbt,
-    six_day_world,
+    six_day_data_dir,
 )
 
 pytestmark = pytest.mark.slow
@@ -50,15 +49,7 @@ def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     data_dir = tmp_path_factory.mktemp("purged")
-    warehouse = make_raw_warehouse(data_dir, six_day_world())
-    con = duckdb.connect(str(warehouse))
-    try:
-        for table in RUN_LOG_TABLES:
-            (data_dir / "landing" / table).mkdir(parents=True)
-            con.execute(f"copy raw.{table} to '{data_dir / 'landing' / table / 'a.parquet'}'")
-    finally:
-        con.close()
-    (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
+    warehouse = six_day_data_dir(data_dir)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     before = _intermediates(warehouse)
     purge = subprocess.run(

@@ -20,7 +20,6 @@ import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
-    RETAIN_3_DAYS,
     RUN_LOG_TABLES,
     append_rows,
     late_rows_around_the_cutoff,
@@ -28,7 +27,7 @@ from scale_support import (
     marts,
     raw_rows,
     run_dbt,
-    six_day_world,
+    six_day_data_dir,
 )
 
 from flowledger.retention import RetentionError, cutoff_for, load_retention
@@ -66,15 +65,7 @@ def _flowledger(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     data_dir = tmp_path_factory.mktemp("retention")
-    warehouse = make_raw_warehouse(data_dir, six_day_world())
-    con = duckdb.connect(str(warehouse))
-    try:
-        for table in RUN_LOG_TABLES:
-            (data_dir / "landing" / table).mkdir(parents=True)
-            con.execute(f"copy raw.{table} to '{data_dir / 'landing' / table / 'a.parquet'}'")
-    finally:
-        con.close()
-    (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
+    warehouse = six_day_data_dir(data_dir)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     before = marts(warehouse)
     raw_before = raw_rows(warehouse)
