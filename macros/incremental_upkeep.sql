@@ -10,8 +10,8 @@
     full build and on Spark.
 
     refresh_flow_names_or_ids(relation): post-hook. A newer run can rename a flow; rows of
-    executions not recomputed take the flow's latest name (the flow_id when it has none), as a
-    full build would.
+    executions not recomputed take the flow's latest name (the flow_id when it has none, or when
+    a purge removed every run of the flow), as a full build would.
 -#}
 {% macro delete_purged_rows(key_column, staging_relation, tables, time_column='started_at') -%}
     {%- set horizon = retention_horizon(tables) | trim -%}
@@ -33,7 +33,14 @@
     {%- else -%}
         update {{ relation }} as target_rows
         set flow_name = coalesce(flows.flow_name, target_rows.flow_id)
-        from {{ ref('int_flows_summarized') }} as flows
+        from (
+            -- every flow of the table, also those no run names any more (all purged);
+            -- int_flows_summarized has one row per flow_id
+            select built.flow_id, summarized.flow_name
+            from (select distinct flow_id from {{ relation }}) as built
+            left join {{ ref('int_flows_summarized') }} as summarized
+                on built.flow_id = summarized.flow_id
+        ) as flows
         where target_rows.flow_id = flows.flow_id
             and target_rows.flow_name is distinct from coalesce(flows.flow_name, target_rows.flow_id)
     {%- endif -%}

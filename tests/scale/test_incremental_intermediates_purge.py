@@ -5,6 +5,9 @@ rows a from-scratch build of the retained raw rows plus the late ones gives.
 The world: the known world of tests/dbt copied onto six days (2024-03-04 … 03-09), 3 days kept
 (cut-off 2024-03-08 00:00, as in test_retention.py). Late rows: a failing step attempt of a
 retained run, one of a purged run (its run is gone: it keeps its own flow), and a run on a new day.
+Beside the world, a flow whose only run falls on a purged day while a run-less step attempt of
+it is retained: after the purge nothing names the flow any more, so a full build shows its
+flow_id where the first build showed its name.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
+    FLOW_RUNS,
     RUN_LOG_TABLES,
+    STEP_RUNS,
+    WORLD_INGESTED_AT,
     append_rows,
     late_rows_around_the_cutoff,
     make_raw_warehouse,
     raw_rows,
     run_dbt,
+    shifted,
     six_day_data_dir,
 )
 
@@ -33,6 +40,31 @@ INTERMEDIATES = {
     "int_step_executions_rolled_up": "step_execution_key",
     "int_flow_runs_enriched": "run_key",
 }
+
+
+def _flow_gone_by_the_purge() -> dict[str, list[dict]]:
+    """A run of flow 'f-gone' on 2024-03-04 (purged) and a step attempt of it on 2024-03-09
+    (retained) whose run never arrives."""
+    run = {**FLOW_RUNS[0], "flow_id": "f-gone", "flow_name": "Gone flow", "run_id": "gone-1"}
+    run.update(idempotency_key="k-gone", business_key="QG")
+    step = {**STEP_RUNS[0], "flow_id": "f-gone", "run_id": "gone-2"}
+    step.update(started_at="2024-03-09 09:00:11")
+    return {
+        "flow_runs": shifted([run], 0, WORLD_INGESTED_AT),
+        "step_runs": shifted([step], 0, WORLD_INGESTED_AT),
+    }
+
+
+def _gone_flow_names(warehouse: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select distinct flow_id, flow_name from intermediate.int_step_attempts_enriched "
+            "where flow_id = 'f-gone'"
+        ).fetchall()
+        return set(rows)
+    finally:
+        con.close()
 
 
 def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
@@ -50,8 +82,10 @@ def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     data_dir = tmp_path_factory.mktemp("purged")
     warehouse = six_day_data_dir(data_dir)
+    append_rows(warehouse, _flow_gone_by_the_purge())
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     before = _intermediates(warehouse)
+    names_before = _gone_flow_names(warehouse)
     purge = subprocess.run(
         [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir), "purge"],
         capture_output=True, text=True, timeout=300,
@@ -67,7 +101,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
     make_raw_warehouse(fresh, {t: retained[t] + late[t] for t in RUN_LOG_TABLES})
     run_dbt(fresh, ["build", "--select", *AUTOMATION_SELECT])
     fresh_rows = _intermediates(fresh / "warehouse.duckdb")
-    return {"before": before, "incremental": incremental, "fresh": fresh_rows}
+    names = {"before": names_before, "fresh": _gone_flow_names(fresh / "warehouse.duckdb")}
+    return {"before": before, "incremental": incremental, "fresh": fresh_rows, "names": names}
+
+
+def test_the_gone_flow_was_named_before_the_purge_and_is_its_id_after(builds) -> None:
+    names = builds["names"]
+    assert ("f-gone", "Gone flow") in names["before"]
+    assert ("f-gone", "f-gone") in names["fresh"]
+    assert ("f-gone", "Gone flow") not in names["fresh"]
 
 
 def test_the_purge_removed_rows_that_were_built(builds) -> None:
