@@ -33,6 +33,8 @@ from raw_world import (  # noqa: E402
     insert_rows,
 )
 
+from bench.__main__ import split_newest_percent  # noqa: E402
+
 __all__ = [
     "BUSINESS_EVENTS",
     "CONTRACT_TABLES",
@@ -40,6 +42,7 @@ __all__ = [
     "QUEUE_DEPTH_SAMPLES",
     "STEP_RUNS",
     "contract_columns",
+    "split_newest_percent",
 ]
 
 RAW_WORLD: dict[str, Sequence[dict[str, object]]] = {
@@ -234,3 +237,69 @@ def six_day_data_dir(data_dir: Path) -> Path:
         con.close()
     (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
     return warehouse
+
+
+# Incremental-versus-full comparisons through the real CLI.
+#: Columns that record when ingest landed a row: they differ between builds of the same data.
+INGEST_TIME_COLUMNS = {"ingested_at", "last_ingested_at"}
+
+
+def flowledger(home: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, f"flowledger {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def marts_without_ingest_times(home: Path) -> dict[str, list[tuple]]:
+    """Every table of the marts schema: its rows without ingest-time columns, sorted."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for table in tables:
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                if row[0] not in INGEST_TIME_COLUMNS
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
+            out[table] = con.execute(
+                f'select {listed} from marts."{table}" order by all'
+            ).fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def table_rows(home: Path, relation: str, order_by: str) -> list[tuple]:
+    """The rows of ``relation`` (schema.table) in ``home``'s warehouse without ingest-time
+    columns, ordered by ``order_by``."""
+    schema, table = relation.split(".")
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if row[0] not in INGEST_TIME_COLUMNS
+        ]
+        listed = ", ".join(f'"{column}"' for column in columns)
+        return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()
+    finally:
+        con.close()

@@ -16,67 +16,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from flowledger.settings import PROJECT_ROOT
-
-sys.path.insert(0, str(PROJECT_ROOT))  # bench/ is a top-level folder, not an installed package
-
-from bench.__main__ import split_newest_percent  # noqa: E402
+from scale_support import flowledger, marts_without_ingest_times, split_newest_percent
 
 pytestmark = pytest.mark.slow
 
-INGEST_TIME_COLUMNS = {"ingested_at", "last_ingested_at"}
 TAMPERED_MARTS = {"fct_cases", "fct_case_events"}
 # fct_cases columns: case_key, process_name, case_id, started_at, ended_at, cycle_time_seconds,
 # event_count, distinct_steps, is_complete, has_rework, repeated_steps, last_event_at,
 # last_step_name, last_event_source, ...
 EVENT_COUNT, LAST_EVENT_SOURCE = 6, 13
-
-
-def flowledger(home: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, f"flowledger {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result.stdout
-
-
-def marts(home: Path) -> dict[str, list[tuple]]:
-    """Every table of the marts schema: its rows without ingest-time columns, sorted."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        out = {}
-        for table in tables:
-            columns = [
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [table],
-                ).fetchall()
-                if row[0] not in INGEST_TIME_COLUMNS
-            ]
-            listed = ", ".join(f'"{column}"' for column in columns)
-            out[table] = con.execute(
-                f'select {listed} from marts."{table}" order by all'
-            ).fetchall()
-        return out
-    finally:
-        con.close()
 
 
 def _late_event(home: Path, older_events: Path, out: Path) -> tuple[Path, str]:
@@ -145,7 +97,7 @@ def case_builds(demo_split: dict) -> dict:
     incremental = work / "home-incremental"
     flowledger(incremental, "ingest", *map(str, demo_split["older"]))
     flowledger(incremental, "build", "--quiet")
-    first = marts(incremental)
+    first = marts_without_ingest_times(incremental)
     older_events = next(p for p in demo_split["older"] if p.name.startswith("business_events"))
     late, late_case_id = _late_event(incremental, older_events, work)
     newer = [*demo_split["newer"], late]
@@ -153,9 +105,9 @@ def case_builds(demo_split: dict) -> dict:
     _tamper(incremental, untouched)
     flowledger(incremental, "ingest", *map(str, newer))
     flowledger(incremental, "build", "--quiet")
-    after_incremental = marts(incremental)
+    after_incremental = marts_without_ingest_times(incremental)
     flowledger(incremental, "build", "--quiet", "--full-refresh")
-    after_full_refresh = marts(incremental)
+    after_full_refresh = marts_without_ingest_times(incremental)
 
     full = work / "home-full"
     (full / "secrets").mkdir(parents=True)
@@ -167,7 +119,7 @@ def case_builds(demo_split: dict) -> dict:
         "first": first,
         "incremental": after_incremental,
         "full_refresh": after_full_refresh,
-        "full": marts(full),
+        "full": marts_without_ingest_times(full),
         "untouched": untouched,
         "late_case_id": late_case_id,
     }

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_incremental_cases import INGEST_TIME_COLUMNS, flowledger, marts, split_newest_percent
+from scale_support import flowledger, marts_without_ingest_times, split_newest_percent, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -103,25 +103,6 @@ def _late_rows(older: list[Path], out: Path) -> dict:
     }
 
 
-def _rows(home: Path, relation: str, order_by: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        schema, table = relation.split(".")
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if row[0] not in INGEST_TIME_COLUMNS
-        ]
-        listed = ", ".join(f'"{column}"' for column in columns)
-        return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()
-    finally:
-        con.close()
-
-
 def _execute(home: Path, sql: str, parameters: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(home / "warehouse.duckdb"))
     try:
@@ -145,7 +126,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     flowledger(incremental, "ingest", *map(str, older))
     flowledger(incremental, "build", "--quiet")
     first = {
-        name: _rows(incremental, f"intermediate.{name}", keys)
+        name: table_rows(incremental, f"intermediate.{name}", keys)
         for name, keys in INTERMEDIATE.items()
     }
     untouched = _execute(
@@ -176,15 +157,16 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     def intermediate(home: Path) -> dict:
         return {
-            name: _rows(home, f"intermediate.{name}", keys) for name, keys in INTERMEDIATE.items()
+            name: table_rows(home, f"intermediate.{name}", keys)
+            for name, keys in INTERMEDIATE.items()
         }
 
     return {
         **late,
         "first": first,
         "untouched": untouched,
-        "incremental": {**marts(incremental), **intermediate(incremental)},
-        "full": {**marts(full), **intermediate(full)},
+        "incremental": {**marts_without_ingest_times(incremental), **intermediate(incremental)},
+        "full": {**marts_without_ingest_times(full), **intermediate(full)},
     }
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
-from test_incremental_cases import INGEST_TIME_COLUMNS, flowledger, split_newest_percent
+from scale_support import flowledger, split_newest_percent, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -38,27 +37,8 @@ COMPARED = {
 }
 
 
-def _rows(home: Path, relation: str, order_by: str) -> list[tuple]:
-    schema, table = relation.split(".")
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if row[0] not in INGEST_TIME_COLUMNS
-        ]
-        listed = ", ".join(f'"{column}"' for column in columns)
-        return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()
-    finally:
-        con.close()
-
-
 def _all(home: Path) -> dict[str, list[tuple]]:
-    return {relation: _rows(home, relation, keys) for relation, keys in COMPARED.items()}
+    return {relation: table_rows(home, relation, keys) for relation, keys in COMPARED.items()}
 
 
 @pytest.fixture(scope="module")
