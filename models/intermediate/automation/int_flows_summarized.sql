@@ -1,5 +1,10 @@
 -- One row per flow_id over all its run attempts: the latest name, source system and version
 -- (latest by started_at, then run_key) and the run span and count.
+-- One hash aggregate over the runs: the latest values are max_by on the (started_at, run_key)
+-- pair (both required by the flow-run contract, so never NULL), no window sorts the runs of a
+-- flow on one thread.
+{%- set recency = ('struct' if target.type == 'spark' else 'row') ~ '(started_at, run_key)' %}
+
 with runs as (
 
     select * from {{ ref('stg_flowledger__flow_runs') }}
@@ -7,30 +12,14 @@ with runs as (
 
 ),
 
-ranked as (
+summarized as (
 
     select
         flow_id,
-        flow_name,
-        source_system,
-        flow_version,
-        row_number() over (
-            partition by flow_id
-            order by started_at desc, run_key desc
-        ) as recency_rank,
-        row_number() over (
-            partition by flow_id
-            order by case when flow_version is null then 1 else 0 end, started_at desc, run_key desc
-        ) as versioned_recency_rank
-
-    from runs
-
-),
-
-totals as (
-
-    select
-        flow_id,
+        max_by(flow_name, {{ recency }}) as flow_name,
+        max_by(source_system, {{ recency }}) as source_system,
+        max_by(flow_version, {{ recency }}) filter (where flow_version is not null)
+            as latest_flow_version,
         min(started_at) as first_run_at,
         max(started_at) as last_run_at,
         count(*) as runs
@@ -43,21 +32,15 @@ totals as (
 final as (
 
     select
-        totals.flow_id,
-        latest.flow_name,
-        latest.source_system,
-        latest_versioned.flow_version as latest_flow_version,
-        totals.first_run_at,
-        totals.last_run_at,
-        cast(totals.runs as bigint) as runs
+        flow_id,
+        flow_name,
+        source_system,
+        latest_flow_version,
+        first_run_at,
+        last_run_at,
+        cast(runs as bigint) as runs
 
-    from totals
-    inner join ranked as latest
-        on totals.flow_id = latest.flow_id
-        and latest.recency_rank = 1
-    inner join ranked as latest_versioned
-        on totals.flow_id = latest_versioned.flow_id
-        and latest_versioned.versioned_recency_rank = 1
+    from summarized
 
 )
 
