@@ -49,8 +49,9 @@ from ingest.validate import (
     PAYLOAD_HASH,
     REASON,
     ROW_NUMBER,
-    payload_hash,
+    SHA256_FUNCTION,
     quote_identifier,
+    register_sha256,
     sql_literal,
     validation_sql,
 )
@@ -60,7 +61,6 @@ RAW_RECORD_MAX_BYTES = 64 * 1024
 STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
 _BATCH_VIEW = "_ingest_batch_raw"
-_GOOD_VIEW = "_ingest_batch_good"
 
 Progress = Callable[[str], None]
 
@@ -201,32 +201,32 @@ class FileLanding:
             yield batch
 
     def _check_and_stage(self, frame: pl.DataFrame) -> int:
-        """Type, check and hash one scrubbed batch; quarantine the broken rows, stage the good."""
+        """Type, check and hash one scrubbed batch; quarantine the broken rows, stage the good.
+
+        One ``INSERT … SELECT`` checks, hashes (:data:`SHA256_FUNCTION`) and stages the good rows
+        without the batch leaving DuckDB; only when it staged fewer rows than the batch holds are
+        the broken rows' reasons asked for.
+        """
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
-            query = validation_sql(self.contract, _BATCH_VIEW, hash_in_sql=False)
-            checked = self.con.sql(query).pl()
+            checked = validation_sql(self.contract, _BATCH_VIEW, hash_in_sql=False)
+            fields = ", ".join(quote_identifier(name) for name in self.contract.field_names)
+            staged = self.con.execute(
+                f"INSERT INTO {self._stage} BY NAME SELECT {fields}, ?::VARCHAR AS _batch_id, "
+                f"?::TIMESTAMP AS _ingested_at, ?::VARCHAR AS _source_file, {ROW_NUMBER}, "
+                f"{SHA256_FUNCTION}({CANONICAL}) AS {PAYLOAD_HASH} FROM ({checked}) "
+                f"WHERE {REASON} IS NULL",
+                [self.batch_id, self.started_at, self.source_file],
+            ).fetchone()
+            broken_count = frame.height - (int(staged[0]) if staged else 0)
+            if broken_count:
+                broken = self.con.sql(
+                    f"SELECT {ROW_NUMBER}, {REASON} FROM ({checked}) WHERE {REASON} IS NOT NULL"
+                ).pl()
+                self._quarantine_broken(frame, broken)
         finally:
             self.con.unregister(_BATCH_VIEW)
-        checked = checked.with_columns(payload_hash()).drop(CANONICAL)
-        broken = checked.filter(pl.col(REASON).is_not_null()).select(ROW_NUMBER, REASON)
-        if broken.height:
-            self._quarantine_broken(frame, broken)
-        good = checked.filter(pl.col(REASON).is_null()).drop(REASON)
-        rows = good.select(
-            *self.contract.field_names,
-            pl.lit(self.batch_id, pl.String).alias("_batch_id"),
-            pl.lit(self.started_at, pl.Datetime("us")).alias("_ingested_at"),
-            pl.lit(self.source_file, pl.String).alias("_source_file"),
-            ROW_NUMBER,
-            PAYLOAD_HASH,
-        )
-        self.con.register(_GOOD_VIEW, _as_arrow(rows))
-        try:
-            self.con.execute(f"INSERT INTO {self._stage} BY NAME SELECT * FROM {_GOOD_VIEW}")
-        finally:
-            self.con.unregister(_GOOD_VIEW)
-        return broken.height
+        return broken_count
 
     def _quarantine_broken(self, frame: pl.DataFrame, broken: pl.DataFrame) -> None:
         rows = broken.join(frame, on=ROW_NUMBER, how="left").sort(ROW_NUMBER)
@@ -403,12 +403,14 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, memory_limit: str | None 
 
     UTC so that timestamps without an offset mean UTC; a memory limit (when given; a second
     call without one keeps it) so DuckDB spills instead of growing with the file; no insertion
-    order, because ``_row_number`` carries the order and DuckDB then writes in parallel.
+    order, because ``_row_number`` carries the order and DuckDB then writes in parallel; the
+    payload-hash function the contract query calls.
     """
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit is not None:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
+    register_sha256(con)
 
 
 def _as_arrow(frame: pl.DataFrame) -> pa.Table:

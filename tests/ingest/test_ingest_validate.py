@@ -222,3 +222,25 @@ def test_file_ingest_hashes_the_canonical_json_exactly_as_duckdb_sha256_does() -
                 '"specversion":"1.0","subject":null,"time":"2026-08-01 09:00:00","traceparent":null,'
                 '"type":"com.acme.order.placed"}'
             )
+
+
+def test_connection_sha256_function_gives_duckdb_sha256_digests() -> None:
+    """``flowledger_sha256`` (polars-hash over Arrow vectors, used by file ingest inside the
+    contract query) gives DuckDB's ``sha256`` for every text, NULL for NULL, over several
+    vectors of 2,048 rows; creating it twice on one connection keeps the first."""
+    import hashlib
+
+    from ingest.validate import SHA256_FUNCTION, register_sha256
+
+    con = duckdb.connect()
+    register_sha256(con)
+    register_sha256(con)
+    mismatches, nulls, rows = con.execute(
+        f"SELECT count(*) FILTER ({SHA256_FUNCTION}(text) IS DISTINCT FROM sha256(text)), "
+        f"count(*) FILTER ({SHA256_FUNCTION}(text) IS NULL), count(*) FROM ("
+        "SELECT CASE WHEN i % 97 = 0 THEN NULL ELSE i::VARCHAR || repeat('Zürich ✓', i % 5) END "
+        "AS text FROM range(10000) r(i))"
+    ).fetchone()
+    assert (mismatches, nulls, rows) == (0, 104, 10000)
+    [(digest,)] = con.execute(f"SELECT {SHA256_FUNCTION}('{{\"a\":1}}')").fetchall()
+    assert digest == hashlib.sha256(b'{"a":1}').hexdigest()
