@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -251,26 +252,31 @@ class NdjsonSource:
             yield batch
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
-        """Blocks of about ``block_bytes`` that end at a line end (a longer line grows one)."""
+        """Blocks of about ``block_bytes`` that end at a line end (a longer line grows one).
+
+        The part of a read after its last line end is read again with the next block (a seek
+        back) rather than carried over, so a block is copied once, not twice.
+        """
         with open(self.path, "rb") as handle:
-            carry = b""
-            first = True
+            if handle.read(3) != b"\xef\xbb\xbf":
+                handle.seek(0)
+            longer_line = b""
             while True:
                 chunk = handle.read(block_bytes)
-                if first and chunk.startswith(b"\xef\xbb\xbf"):
-                    chunk = chunk[3:]
-                first = False
                 if not chunk:
-                    if carry.strip():
-                        yield carry
+                    if longer_line.strip():
+                        yield longer_line
                     return
                 cut = chunk.rfind(b"\n")
                 if cut < 0:
-                    carry += chunk
+                    longer_line += chunk
                     continue
-                block = carry + chunk[: cut + 1]
-                carry = chunk[cut + 1 :]
-                yield block
+                after_cut = len(chunk) - cut - 1
+                if after_cut:
+                    handle.seek(-after_cut, os.SEEK_CUR)
+                    chunk = chunk[: cut + 1]
+                yield longer_line + chunk if longer_line else chunk
+                longer_line = b""
 
     @staticmethod
     def _parse_lines(block: bytes, fields: Sequence[str], first_row: int) -> RawBatch:
