@@ -2,11 +2,13 @@
     SQL query: the case keys of `case_events` (a relation or CTE of int_case_events_mapped rows)
     that got an event ingested after the newest `watermark_column` of the incremental model being
     built, i.e. the cases its incremental build must recompute in full. Every case when the model
-    is empty. Use inside `{% if is_incremental() %}`.
+    is empty, or was built by an older version of it without `watermark_column` (the first build
+    after an upgrade). Use inside `{% if is_incremental() %}`.
 -#}
 {% macro cases_changed(case_events, watermark_column='ingested_at') -%}
+    {%- set built = built_through(watermark_column, [watermark_column]) -%}
     select distinct {{ case_events }}.case_key
     from {{ case_events }}
-    where {{ case_events }}.ingested_at > (select max({{ watermark_column }}) from {{ this }})
-        or (select max({{ watermark_column }}) from {{ this }}) is null
+    where {{ case_events }}.ingested_at > {{ built }}
+        or {{ built }} is null
 {%- endmacro %}

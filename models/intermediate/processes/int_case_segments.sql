@@ -1,8 +1,27 @@
 -- One row per case and configured segment (config: segments): the first value the case's events
 -- give the data field (event order), '(none)' when no event sets it.
-with case_events as (
+-- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
+-- last_ingested_at here (macros/cases_changed.sql); a changed process configuration needs
+-- --full-refresh (flowledger build does it by itself). On Spark the model is a table rebuilt whole.
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    unique_key='case_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with all_case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
+
+),
+
+case_events as (
+
+    select * from all_case_events
+    {% if is_incremental() %}
+    where case_key in ({{ cases_changed('all_case_events', 'last_ingested_at') }})
+    {% endif %}
 
 ),
 
@@ -14,7 +33,13 @@ segments as (
 
 cases as (
 
-    select distinct case_key, process_name from case_events
+    select
+        case_key,
+        process_name,
+        max(ingested_at) as last_ingested_at
+
+    from case_events
+    group by case_key, process_name
 
 ),
 
@@ -51,7 +76,9 @@ final as (
         cases.case_key,
         cases.process_name,
         segments.segment_name,
-        coalesce(first_values.segment_value, '(none)') as segment_value
+        coalesce(first_values.segment_value, '(none)') as segment_value,
+        -- the newest ingest time of the case's events: the watermark of the incremental build
+        cases.last_ingested_at
 
     from cases
     inner join segments
