@@ -19,7 +19,7 @@ import duckdb
 
 from flowledger import __version__
 from flowledger.settings import PROJECT_ROOT, DataDir
-from flowledger.warehouse import MARTS_SCHEMA, publish, writer_lock
+from flowledger.warehouse import MARTS_CATALOG, connect_warehouse, publish, writer_lock
 
 
 class BuildFailed(RuntimeError):
@@ -78,6 +78,7 @@ def dbt_command(data_dir: DataDir, args: Sequence[str]) -> tuple[list[str], dict
     env = {
         **os.environ,
         "FLOWLEDGER_WAREHOUSE": str(data_dir.warehouse),
+        "FLOWLEDGER_MARTS": str(data_dir.marts),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if not sys.stdout.isatty():
@@ -162,7 +163,7 @@ def build(
         args += ["--vars", json.dumps(dbt_vars(data_dir, budget_at))]
     with writer_lock(data_dir):
         with clock.step("raw_tables"):
-            con = duckdb.connect(str(data_dir.warehouse))
+            con = connect_warehouse(data_dir)
             try:
                 ensure_raw_tables(con)
             finally:
@@ -172,23 +173,21 @@ def build(
         if not select:
             _built_with_path(data_dir).write_text(configuration + "\n")
         with clock.step("data_as_of"):
-            con = duckdb.connect(str(data_dir.warehouse))
-        try:
-            with clock.step("data_as_of"):
+            con = connect_warehouse(data_dir)
+            try:
                 data_as_of = marts_data_as_of(con)
-            with clock.step("publish"):
-                snapshot = publish(
-                    con,
-                    data_dir,
-                    {
-                        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "data_as_of": data_as_of or "",
-                        "flowledger_version": __version__,
-                        "dbt_version": _dbt_version(),
-                    },
-                )
-        finally:
-            con.close()
+            finally:
+                con.close()
+        with clock.step("publish"):
+            snapshot = publish(
+                data_dir,
+                {
+                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "data_as_of": data_as_of or "",
+                    "flowledger_version": __version__,
+                    "dbt_version": _dbt_version(),
+                },
+            )
     seconds = (datetime.now(UTC) - started).total_seconds()
     steps = {name: round(value, 3) for name, value in clock.steps.items()}
     last_build_path(data_dir).write_text(
@@ -303,8 +302,8 @@ def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
     row = con.execute(
         f"""
         select greatest(
-            (select max(last_event_at) from {MARTS_SCHEMA}.fct_cases),
-            (select max(coalesce(ended_at, started_at)) from {MARTS_SCHEMA}.fct_flow_runs)
+            (select max(last_event_at) from {MARTS_CATALOG}.fct_cases),
+            (select max(coalesce(ended_at, started_at)) from {MARTS_CATALOG}.fct_flow_runs)
         )
         """
     ).fetchone()

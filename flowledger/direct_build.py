@@ -10,9 +10,10 @@ executes it:
    in DAG order, as a plan file under ``<data dir>/direct_build/``. The plan is keyed by a digest
    of models/, macros/, dbt_project.yml, profiles.yml, the dbt version, the ``--vars`` and the
    marts asked for, so editing a model or the process configuration compiles again.
-2. :func:`run_plan` executes the plan in one in-process DuckDB connection: an in-memory catalog
-   named like the warehouse, whose raw tables are views over the warehouse file opened read-only,
-   gets one table (or view) per model. Nothing is written to the warehouse or published.
+2. :func:`run_plan` executes the plan in one in-process DuckDB connection: in-memory catalogs
+   named like the warehouse (whose raw tables are views over the warehouse file opened
+   read-only) and like the marts file get one table (or view) per model. Nothing is written to
+   the warehouse or published.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import duckdb
 
 from flowledger.settings import PROJECT_ROOT, DataDir
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
 PLANS_KEPT = 4
 #: what the compiled SQL depends on besides the --vars
 PROJECT_INPUTS = ("models", "macros", "dbt_project.yml", "profiles.yml")
@@ -49,6 +50,7 @@ class Step:
     """One model: where it goes and the SELECT that fills it."""
 
     model: str
+    database: str
     schema: str
     materialized: str  # "view" or "table"
     sql: str
@@ -58,7 +60,7 @@ class Step:
 class Plan:
     """The models to run, parents first, and the warehouse tables they read (sources, seeds)."""
 
-    database: str
+    database: str  # of the warehouse, where the sources are
     sources: tuple[tuple[str, str], ...]  # (schema, table)
     steps: tuple[Step, ...]
 
@@ -166,10 +168,11 @@ def _compile(
 
 
 def _ensure_raw(data_dir: DataDir) -> None:
+    from flowledger.warehouse import connect_warehouse
     from ingest import ensure_raw_tables
 
     data_dir.ensure()
-    con = duckdb.connect(str(data_dir.warehouse))
+    con = connect_warehouse(data_dir)
     try:
         ensure_raw_tables(con)
     finally:
@@ -189,6 +192,7 @@ def plan_from_manifest(manifest: dict[str, Any], marts: Sequence[str]) -> Plan:
         raise DirectBuildFailed(f"no dbt model named {', '.join(missing)}")
     ordered: list[str] = []
     sources: set[tuple[str, str]] = set()
+    databases: set[str] = set()
 
     def visit(unique_id: str) -> None:
         if unique_id in ordered:
@@ -196,9 +200,11 @@ def plan_from_manifest(manifest: dict[str, Any], marts: Sequence[str]) -> Plan:
         if unique_id.startswith("source."):  # a raw table
             source = manifest["sources"][unique_id]
             sources.add((source["schema"], source["identifier"]))
+            databases.add(source["database"])
             return
         if nodes[unique_id]["resource_type"] == "seed":  # loaded into the warehouse by a build
             sources.add((nodes[unique_id]["schema"], nodes[unique_id]["alias"]))
+            databases.add(nodes[unique_id]["database"])
             return
         for parent in nodes[unique_id]["depends_on"]["nodes"]:
             visit(parent)
@@ -215,10 +221,19 @@ def plan_from_manifest(manifest: dict[str, Any], marts: Sequence[str]) -> Plan:
             raise DirectBuildFailed(f"dbt did not compile {node['name']}")
         materialized = "view" if node["config"]["materialized"] == "view" else "table"
         steps.append(
-            Step(node["alias"], node["schema"], materialized, node["compiled_code"].strip())
+            Step(
+                node["alias"],
+                node["database"],
+                node["schema"],
+                materialized,
+                node["compiled_code"].strip(),
+            )
         )
-    database = nodes[by_name[marts[0]]]["database"]
-    return Plan(database, tuple(sorted(sources)), tuple(steps))
+    if len(databases) != 1:
+        raise DirectBuildFailed(
+            f"the sources of {', '.join(marts)} are in {len(databases)} databases, not one"
+        )
+    return Plan(databases.pop(), tuple(sorted(sources)), tuple(steps))
 
 
 def _remove_old(keep: Path) -> None:
@@ -233,8 +248,9 @@ def run_plan(
 ) -> duckdb.DuckDBPyConnection:
     """Execute ``plan`` over the raw tables of ``warehouse`` (opened read-only) in memory.
 
-    Returns the in-memory connection, its catalog named like the warehouse (``plan.database``),
-    so that the compiled relation names resolve, holding every model materialized as a table
+    Returns the in-memory connection, its catalogs named like the warehouse (``plan.database``,
+    the one in use) and the marts file, so that the compiled relation names (and
+    ``marts.<table>``) resolve, holding every model materialized as a table
     (views over the raw tables are no longer readable: the warehouse file is detached before
     returning); the caller closes it. The caller holds the data directory's writer lock, so no
     ingest writes the file meanwhile.
@@ -258,21 +274,23 @@ def run_plan(
                 f"{warehouse} has no table {', '.join(absent)}: nothing was ingested yet "
                 "(or, for a seed table, never built: run `flowledger build` once)"
             )
-        con.execute(f"attach ':memory:' as \"{plan.database}\"")
+        schemas = {(plan.database, schema) for schema, _ in plan.sources} | {
+            (step.database, step.schema) for step in plan.steps
+        }
+        for database in sorted({database for database, _ in schemas}):
+            con.execute(f"attach ':memory:' as \"{database}\"")
         con.execute(f'use "{plan.database}"')
-        schemas = {schema for schema, _ in plan.sources} | {step.schema for step in plan.steps}
-        for schema in sorted(schemas):
-            con.execute(f'create schema if not exists "{schema}"')
+        for database, schema in sorted(schemas):
+            con.execute(f'create schema if not exists "{database}"."{schema}"')
         for schema, table in plan.sources:
             con.execute(
                 f'create view "{schema}"."{table}" as select * from landed."{schema}"."{table}"'
             )
         for step in plan.steps:
             started, cpu = time.perf_counter(), time.process_time()
+            relation = f'"{step.database}"."{step.schema}"."{step.model}"'
             try:
-                con.execute(
-                    f'create {step.materialized} "{step.schema}"."{step.model}" as\n{step.sql}\n'
-                )
+                con.execute(f"create {step.materialized} {relation} as\n{step.sql}\n")
             except duckdb.Error as error:
                 raise DirectBuildFailed(f"model {step.model} failed: {error}") from None
             if echo:  # CPU: every thread of this process (DuckDB's included)

@@ -19,6 +19,7 @@ import duckdb
 import yaml
 
 from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import MARTS_CATALOG
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "retention.yml"
 HORIZONS_TABLE = "raw.retention_horizons"
@@ -32,8 +33,8 @@ TABLE_TIME_COLUMNS: dict[str, tuple[str, str]] = {
     "quarantine": ("quarantined_at", "quarantine"),
     "ingest_collisions": ("seen_at", "ingest_collisions"),
 }
-#: The row-level mart that copies raw run attempts: purged with them.
-ROW_LEVEL_MART = "marts.fct_flow_runs"
+#: The row-level mart that copies raw run attempts (in the marts file): purged with them.
+ROW_LEVEL_MART = "fct_flow_runs"
 #: Landing Parquet (ingest's landing/<table>/*.parquet) rows are matched on these columns.
 LANDING_KEYS: dict[str, list[str]] = {
     "flow_runs": ["source_system", "run_id", "run_attempt", "_payload_hash"],
@@ -246,13 +247,13 @@ def purge(
     data_dir: DataDir, *, dry_run: bool = False, config: Path | None = None
 ) -> list[TablePurge]:
     """Delete raw rows past retention (under the writer lock); return what was (or would be) purged."""
-    from flowledger.warehouse import writer_lock
+    from flowledger.warehouse import connect_warehouse, writer_lock
     from ingest import ensure_raw_tables
 
     days = load_retention(config or config_path(data_dir))
     data_dir.ensure()
     with writer_lock(data_dir):
-        con = duckdb.connect(str(data_dir.warehouse))
+        con = connect_warehouse(data_dir)
         try:
             ensure_raw_tables(con)
             plan = plan_purge(con, days)
@@ -269,13 +270,17 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
         f"create table if not exists {HORIZONS_TABLE} "
         "(table_name varchar primary key, purged_before timestamp, purged_rows bigint)"
     )
+    # The mart lives in the marts file, and a DuckDB transaction writes to one file: its rows go
+    # first, in a transaction of their own. Should the purge of the raw rows then fail, the
+    # next purge selects the same runs again, and a build recomputes the rest.
+    if any(item.table == "flow_runs" for item in plan) and _mart_exists(con, ROW_LEVEL_MART):
+        con.execute(
+            f"delete from {MARTS_CATALOG}.main.{ROW_LEVEL_MART} where run_key in (select "
+            "source_system || ':' || run_id || ':' || cast(run_attempt as varchar) "
+            "from purged_run_keys)"
+        )
     con.execute("begin transaction")
     try:
-        if any(item.table == "flow_runs" for item in plan) and _exists(con, ROW_LEVEL_MART):
-            con.execute(
-                f"delete from {ROW_LEVEL_MART} where run_key in (select source_system || ':' "
-                "|| run_id || ':' || cast(run_attempt as varchar) from purged_run_keys)"
-            )
         for item in plan:
             if item.cutoff is None:
                 continue
@@ -294,13 +299,12 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
         raise
 
 
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".")
+def _mart_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
         con.execute(
             "select count(*) from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-            [schema, name],
+            "where table_catalog = ? and table_schema = 'main' and table_name = ?",
+            [MARTS_CATALOG, name],
         ).fetchone()[0]
     )
 

@@ -31,6 +31,12 @@ class DataDir:
         return self.root / "warehouse.duckdb"
 
     @property
+    def marts(self) -> Path:
+        """The marts dbt builds (schema ``main``), attached to the warehouse as catalog ``marts``;
+        a byte copy of this file is a published snapshot."""
+        return self.root / "marts.duckdb"
+
+    @property
     def warehouse_lock(self) -> Path:
         return self.root / "warehouse.lock"
 

@@ -1,4 +1,10 @@
-"""The warehouse file, its writer lock, and the immutable published snapshots readers use.
+"""The warehouse file, the marts file, their writer lock, and the immutable published snapshots
+readers use.
+
+dbt builds raw, staging and intermediate tables into ``warehouse.duckdb`` and the marts into
+schema ``main`` of their own file, ``marts.duckdb``, which :func:`connect_warehouse` attaches as
+catalog ``marts`` (so ``marts.fct_cases`` names a mart). Publishing is a byte copy of the marts
+file plus a meta table.
 
 DuckDB locks a database file per process, and a writer excludes even read-only readers. So:
 writers (ingest, build) serialise on an advisory lock file and wait instead of failing; readers
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,27 +26,11 @@ import duckdb
 
 from flowledger.settings import DataDir
 
-MARTS_SCHEMA = "marts"
+#: The catalog the marts file is attached as in a warehouse connection.
+MARTS_CATALOG = "marts"
 META_TABLE = "_meta"
 SNAPSHOT_GRACE_SECONDS = 600
 SNAPSHOTS_KEPT = 3
-#: Row order of the large marts in a snapshot, so that the dashboard's filters (one case, a date
-#: range) skip whole row groups by their min/max instead of scanning the table. Other tables are
-#: copied as they are.
-SNAPSHOT_ORDER = {
-    "fct_case_events": "case_key, event_sequence",
-    "fct_case_flow_runs": "case_key, started_at",
-    "fct_cases": "case_key",
-    "fct_flow_runs": "started_at, run_key",
-}
-#: Indexed columns of the snapshot: the case timeline reads one case by its key, and DuckDB's
-#: min/max per row group cannot skip by a text key (its statistics keep an 8-byte prefix, the
-#: same for every case of a process).
-SNAPSHOT_INDEXES = {
-    "fct_case_events": "case_key",
-    "fct_case_flow_runs": "case_key",
-    "fct_cases": "case_key",
-}
 
 
 class WarehouseBusy(RuntimeError):
@@ -73,58 +64,68 @@ def writer_lock(data_dir: DataDir, timeout_s: float = 600.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def connect_warehouse(data_dir: DataDir, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse with the marts file attached as catalog ``marts``.
+
+    Every reader of marts in the warehouse (not of a snapshot) connects here. A read-write
+    connection (the caller holds :func:`writer_lock`) first drops schema ``marts`` of the
+    warehouse, where flowledger up to 0.1 built the marts (the next build rebuilds them in the
+    marts file), and creates the marts file if missing. A read-only connection attaches the
+    marts file only when it exists (a data directory no build of this version has touched yet
+    reads its old schema ``marts``).
+    """
+    con = duckdb.connect(str(data_dir.warehouse), read_only=read_only)
+    try:
+        if not read_only:
+            con.execute(f"drop schema if exists {MARTS_CATALOG} cascade")
+        if not read_only or data_dir.marts.exists():
+            path = str(data_dir.marts).replace("'", "''")
+            mode = " (read_only)" if read_only else ""
+            con.execute(f"attach '{path}' as {MARTS_CATALOG}{mode}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 @contextmanager
 def open_warehouse(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to the warehouse, under the writer lock."""
+    """A read-write connection to the warehouse (marts attached), under the writer lock."""
     with writer_lock(data_dir):
-        con = duckdb.connect(str(data_dir.warehouse))
+        con = connect_warehouse(data_dir)
         try:
             yield con
         finally:
             con.close()
 
 
-def publish(con: duckdb.DuckDBPyConnection, data_dir: DataDir, meta: dict[str, str]) -> Path:
-    """Copy every table of schema ``marts`` into a new immutable snapshot and make it current.
+def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
+    """Copy the marts file into a new immutable snapshot with a meta table and make it current.
 
-    Tables in :data:`SNAPSHOT_ORDER` are written in that order and get the indexes of
-    :data:`SNAPSHOT_INDEXES` (the marts hold the same rows).
-
-    ``con`` is a read-write connection to the warehouse held under :func:`writer_lock`.
+    The caller holds :func:`writer_lock` and has closed its connections to the marts file. The
+    snapshot is a byte copy of the marts file (checkpointed first, so it holds every committed
+    row), plus table ``_meta`` (one row: ``meta``); it references no other file.
     """
     data_dir.published.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     name = f"marts-{stamp}-{os.getpid()}.duckdb"
     tmp = data_dir.published / f".{name}.tmp"
-    tables = [
-        row[0]
-        for row in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = ? order by 1",
-            [MARTS_SCHEMA],
-        ).fetchall()
-    ]
-    con.execute(f"attach '{tmp}' as snapshot")
+    marts = duckdb.connect(str(data_dir.marts))
     try:
-        for table in tables:
-            order = f" order by {SNAPSHOT_ORDER[table]}" if table in SNAPSHOT_ORDER else ""
-            con.execute(
-                f'create table snapshot.main."{table}" as '
-                f'select * from {MARTS_SCHEMA}."{table}"{order}'
-            )
-            if table in SNAPSHOT_INDEXES:
-                column = SNAPSHOT_INDEXES[table]
-                con.execute(
-                    f'create index "{table}__{column}" on snapshot.main."{table}" ("{column}")'
-                )
+        marts.execute("checkpoint")
+    finally:
+        marts.close()
+    shutil.copyfile(data_dir.marts, tmp)
+    snapshot = duckdb.connect(str(tmp))
+    try:
         columns = ", ".join(f'"{key}" varchar' for key in meta)
-        con.execute(f"create table snapshot.main.{META_TABLE} ({columns})")
+        snapshot.execute(f"create table main.{META_TABLE} ({columns})")
         placeholders = ", ".join("?" for _ in meta)
-        con.execute(
-            f"insert into snapshot.main.{META_TABLE} values ({placeholders})", list(meta.values())
+        snapshot.execute(
+            f"insert into main.{META_TABLE} values ({placeholders})", list(meta.values())
         )
     finally:
-        con.execute("detach snapshot")
+        snapshot.close()
     final = data_dir.published / name
     os.replace(tmp, final)
     _fsync_dir(data_dir.published)

@@ -46,7 +46,7 @@ class ModelLineage:
 
     unique_id: str
     name: str  # model name, e.g. fct_cases
-    dataset: str  # db.schema.alias, e.g. warehouse.marts.fct_cases
+    dataset: str  # db.schema.alias, e.g. marts.main.fct_cases (a mart) or warehouse.intermediate.int_cases_built
     resource_type: str
     columns: list[str]
     column_types: dict[str, str]

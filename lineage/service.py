@@ -73,7 +73,8 @@ def sync_project_lineage(
 
 
 def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[str]]:
-    """Columns of every relation built in the warehouse (``db.schema.table`` → names), read
+    """Columns of every relation built in the warehouse and the marts file (``db.schema.table``
+    → names, e.g. ``marts.main.fct_cases``), read
     under the writer lock; empty when there is no warehouse or a writer keeps it busy."""
     return warehouse_catalog(data_dir, wait_s)[0]
 
@@ -85,14 +86,14 @@ def warehouse_catalog(
     ``value_tables`` (configuration tables: a JSON path computed from them expands to these)."""
     import duckdb
 
-    from flowledger.warehouse import WarehouseBusy, writer_lock
+    from flowledger.warehouse import WarehouseBusy, connect_warehouse, writer_lock
 
     if not data_dir.warehouse.exists():
         return {}, {}
     values: dict[tuple[str, str], list[str]] = {}
     try:
         with writer_lock(data_dir, timeout_s=wait_s):
-            con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+            con = connect_warehouse(data_dir, read_only=True)
             try:
                 rows = con.execute(
                     "select table_catalog, table_schema, table_name, column_name, data_type "

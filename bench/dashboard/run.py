@@ -5,7 +5,7 @@
 ``DIR`` is a data directory with a published snapshot built by the current code. The baseline is
 the ``dashboards`` package at ``COMMIT`` (git archive into a temporary directory) read the way it
 read then: open the snapshot, run the query, close, on a copy of the snapshot written without
-:data:`flowledger.warehouse.SNAPSHOT_ORDER` (as ``publish`` wrote it then). The current code reads
+the row order ``publish`` once gave the large marts (as it wrote them then). The current code reads
 as pages do now: a cursor of the one connection a dashboard process keeps per snapshot. Both
 run each query alternately, so they share the machine's load; the load average is printed.
 Every query's answers are also compared (floats to a relative 1e-9); exit 1 if one differs.

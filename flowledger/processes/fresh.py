@@ -17,7 +17,7 @@ from flowledger.direct_build import DirectBuildFailed, NothingIngested, compiled
 from flowledger.processes.config import load_config
 from flowledger.processes.kpis import MARTS_READ, UnknownProcess, process_kpis
 from flowledger.settings import DataDir
-from flowledger.warehouse import MARTS_SCHEMA, META_TABLE, writer_lock
+from flowledger.warehouse import MARTS_CATALOG, META_TABLE, writer_lock
 
 #: fct_flow_runs too: the data's as-of time is the newest event or run, as after a build
 FRESH_MARTS = (*MARTS_READ, "fct_flow_runs")
@@ -62,7 +62,7 @@ def fresh_process_kpis(data_dir: DataDir, name: str) -> FreshKpis:
         con = run_plan(compiled.plan, data_dir.warehouse)
     try:
         data_as_of = marts_data_as_of(con)
-        con.execute(f"use {MARTS_SCHEMA}")
+        con.execute(f"use {MARTS_CATALOG}")
         con.execute(f"create table {META_TABLE} (built_at varchar, data_as_of varchar)")
         con.execute(
             f"insert into {META_TABLE} values (?, ?)",

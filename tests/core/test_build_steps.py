@@ -14,17 +14,17 @@ from flowledger.settings import DataDir
 
 
 def _fake_dbt(data_dir: DataDir, args, echo=None) -> None:
-    """What dbt leaves behind: its target directory and the two marts ``data_as_of`` reads."""
+    """What dbt leaves behind: its target directory and, in the marts file, the two marts
+    ``data_as_of`` reads."""
     data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(data_dir.warehouse))
+    con = duckdb.connect(str(data_dir.marts))
     try:
-        con.execute("create schema if not exists marts")
         con.execute(
-            "create or replace table marts.fct_cases as "
+            "create or replace table main.fct_cases as "
             "select timestamp '2026-11-01 10:00:00' as last_event_at, 'c1' as case_key"
         )
         con.execute(
-            "create or replace table marts.fct_flow_runs as select "
+            "create or replace table main.fct_flow_runs as select "
             "timestamp '2026-11-01 09:00:00' as started_at, "
             "timestamp '2026-11-01 11:00:00' as ended_at, 'r1' as run_key"
         )

@@ -14,6 +14,7 @@ from flowledger.settings import DataDir
 from flowledger.warehouse import (
     NothingPublished,
     WarehouseBusy,
+    connect_warehouse,
     current_snapshot,
     open_published,
     publish,
@@ -28,13 +29,12 @@ def _hold_lock(root: str, seconds: float, ready) -> None:
 
 
 def _publish_marts(data_dir: DataDir, value: int) -> Path:
-    con = duckdb.connect(str(data_dir.warehouse))
+    con = connect_warehouse(data_dir)
     try:
-        con.execute("create schema if not exists marts")
         con.execute("create or replace table marts.fct_demo as select ? as value", [value])
-        return publish(con, data_dir, {"built_at": "2026-11-28T00:00:00+00:00", "data_as_of": "x"})
     finally:
         con.close()
+    return publish(data_dir, {"built_at": "2026-11-28T00:00:00+00:00", "data_as_of": "x"})
 
 
 def test_data_dir_resolution_order(tmp_path, monkeypatch):
@@ -90,6 +90,85 @@ def test_publish_makes_an_immutable_snapshot_current(tmp_path):
     assert current_snapshot(data_dir) == second
     with open_published(data_dir) as con:
         assert con.execute("select value from fct_demo").fetchall() == [(2,)]
+
+
+def test_marts_live_in_their_own_file_attached_as_catalog_marts(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    con = connect_warehouse(data_dir)
+    try:
+        con.execute("create schema raw")
+        con.execute("create table raw.landed as select 1 as value")
+        con.execute("create table marts.fct_demo as select value + 1 as value from raw.landed")
+    finally:
+        con.close()
+    con = duckdb.connect(str(data_dir.marts), read_only=True)
+    try:
+        assert con.execute("select value from main.fct_demo").fetchall() == [(2,)]
+    finally:
+        con.close()
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        assert con.execute("select value from marts.fct_demo").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_a_writer_drops_the_marts_schema_older_versions_built_in_the_warehouse(tmp_path):
+    """Up to flowledger 0.1 the marts were schema ``marts`` of the warehouse; the first
+    read-write connection drops it, so ``marts.<table>`` names the marts file only."""
+    data_dir = DataDir(tmp_path).ensure()
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_demo as select 'stale' as value")
+    finally:
+        con.close()
+    con = connect_warehouse(data_dir, read_only=True)  # not migrated yet: the old tables
+    try:
+        assert con.execute("select value from marts.fct_demo").fetchall() == [("stale",)]
+    finally:
+        con.close()
+    con = connect_warehouse(data_dir)
+    try:
+        schemas = con.execute(
+            "select schema_name from information_schema.schemata "
+            "where catalog_name = current_database()"
+        ).fetchall()
+        assert ("marts",) not in schemas
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("select value from marts.fct_demo")
+    finally:
+        con.close()
+
+
+def test_a_snapshot_is_a_self_contained_copy_of_the_marts_plus_meta(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    con = connect_warehouse(data_dir)
+    try:
+        con.execute("create schema raw")
+        con.execute("create table raw.landed as select 1 as value")
+        con.execute("create table marts.fct_one as select * from range(3) as t(id)")
+        con.execute("create table marts.dim_two as select 'x' as name")
+    finally:
+        con.close()
+    snapshot = publish(data_dir, {"built_at": "b", "data_as_of": "d"})
+    con = connect_warehouse(data_dir)  # the marts change after publishing
+    try:
+        con.execute("insert into marts.fct_one values (9)")
+    finally:
+        con.close()
+    data_dir.warehouse.unlink()  # and the snapshot needs no other file
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        assert tables == [("main", "_meta"), ("main", "dim_two"), ("main", "fct_one")]
+        assert con.execute("select * from fct_one order by 1").fetchall() == [(0,), (1,), (2,)]
+        assert con.execute("select * from _meta").fetchall() == [("b", "d")]
+        assert not con.execute("select * from duckdb_views() where not internal").fetchall()
+    finally:
+        con.close()
 
 
 def test_readers_never_block_on_a_writer(tmp_path):

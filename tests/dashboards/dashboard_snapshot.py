@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flowledger.settings import DataDir
-from flowledger.warehouse import open_warehouse, publish
+from flowledger.warehouse import connect_warehouse, publish, writer_lock
 
 META = {
     "built_at": "2026-10-29T12:05:00Z",
@@ -241,11 +241,14 @@ MART_ROWS = {
 def build_published_snapshot(root: Path, meta: dict[str, str] | None = None) -> Path:
     """Write the hand-made marts into ``root``'s warehouse and publish them; return the snapshot."""
     data_dir = DataDir(root).ensure()
-    with open_warehouse(data_dir) as con:
-        con.execute("create schema if not exists marts")
-        for table, columns in MART_DDL.items():
-            con.execute(f"create or replace table marts.{table} ({columns})")
-            rows = MART_ROWS[table]()
-            placeholders = ", ".join("?" for _ in rows[0])
-            con.executemany(f"insert into marts.{table} values ({placeholders})", rows)
-        return publish(con, data_dir, meta or META)
+    with writer_lock(data_dir):
+        con = connect_warehouse(data_dir)
+        try:
+            for table, columns in MART_DDL.items():
+                con.execute(f"create or replace table marts.{table} ({columns})")
+                rows = MART_ROWS[table]()
+                placeholders = ", ".join("?" for _ in rows[0])
+                con.executemany(f"insert into marts.{table} values ({placeholders})", rows)
+        finally:
+            con.close()
+        return publish(data_dir, meta or META)

@@ -172,13 +172,15 @@ def test_a_new_snapshot_is_picked_up_when_the_cache_expires(published_home: Path
 
 
 def test_reads_while_another_process_writes_the_warehouse(published_home: Path) -> None:
-    warehouse = DataDir(published_home).warehouse
     writer = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time\n"
-            f"con = duckdb.connect({str(warehouse)!r})\n"
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from flowledger.settings import DataDir\n"
+            "from flowledger.warehouse import connect_warehouse\n"
+            f"con = connect_warehouse(DataDir(Path({str(published_home)!r})))\n"
             "con.execute('create table if not exists marts.busy as select 1 as x')\n"
             "print('ready', flush=True)\n"
             "sys.stdin.read()\n",

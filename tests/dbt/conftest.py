@@ -28,13 +28,15 @@ from raw_world import (
 )
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
-from flowledger.settings import PROJECT_ROOT
+from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import connect_warehouse
 from lineage.ownership import dbt_vars as ownership_dbt_vars
 
 
 @dataclass(frozen=True)
 class DbtBuild:
-    """A finished ``dbt build`` into ``warehouse``; ``log`` is its console output."""
+    """A finished ``dbt build`` into ``warehouse`` (and the marts file beside it); ``log`` is
+    its console output."""
 
     warehouse: Path
     target_path: Path
@@ -42,14 +44,14 @@ class DbtBuild:
     seconds: float
 
     def rows(self, sql: str) -> list[tuple]:
-        con = duckdb.connect(str(self.warehouse), read_only=True)
+        con = connect_warehouse(DataDir(self.warehouse.parent), read_only=True)
         try:
             return con.execute(sql).fetchall()
         finally:
             con.close()
 
     def records(self, sql: str) -> list[dict[str, object]]:
-        con = duckdb.connect(str(self.warehouse), read_only=True)
+        con = connect_warehouse(DataDir(self.warehouse.parent), read_only=True)
         try:
             cursor = con.execute(sql)
             names = [column[0] for column in cursor.description]
@@ -64,7 +66,8 @@ class DbtBuild:
 
 
 def run_dbt_build(data_dir: Path) -> DbtBuild:
-    """``dbt build`` the project into ``data_dir/warehouse.duckdb`` the way flowledger does."""
+    """``dbt build`` the project into ``data_dir/warehouse.duckdb`` (marts: ``marts.duckdb``) the
+    way flowledger does."""
     dbt = Path(sys.executable).parent / "dbt"
     target_path = data_dir / "dbt" / "target"
     command = [
@@ -79,6 +82,7 @@ def run_dbt_build(data_dir: Path) -> DbtBuild:
     env = {
         **os.environ,
         "FLOWLEDGER_WAREHOUSE": str(data_dir / "warehouse.duckdb"),
+        "FLOWLEDGER_MARTS": str(DataDir(data_dir).marts),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
     }

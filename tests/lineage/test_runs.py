@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flowledger.build import run_dbt
 from flowledger.cli import main
 from flowledger.settings import DataDir
+from flowledger.warehouse import connect_warehouse
 from lineage.runs import flow_run_records
 from lineage.store import LineageStore
 
@@ -68,7 +68,7 @@ def test_runs_reach_the_run_log_mart(tmp_path: Path, capsys) -> None:
     assert "accepted" in capsys.readouterr().out
     assert main(["--data-dir", str(tmp_path), "lineage", "ingest-runs"]) == 0  # idempotent
     run_dbt(data_dir, ["run", "--select", "+fct_flow_runs"], echo=None)
-    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    con = connect_warehouse(data_dir, read_only=True)
     try:
         rows = con.execute(
             "select run_id, status, error_message, duration_ms from marts.fct_flow_runs order by run_id"

@@ -64,7 +64,11 @@ def test_processes_vars_prints_what_build_passes_and_dbt_needs_it(imported_logs)
         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
         "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
     ]  # fmt: skip
-    env = {**os.environ, "FLOWLEDGER_WAREHOUSE": str(target / "scratch.duckdb")}
+    env = {
+        **os.environ,
+        "FLOWLEDGER_WAREHOUSE": str(target / "scratch.duckdb"),
+        "FLOWLEDGER_MARTS": str(target / "scratch-marts.duckdb"),
+    }
     without = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert without.returncode != 0
     assert "the process configuration was not passed to dbt" in without.stdout

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 from logs import generate, write_csv, write_xes
 
-from flowledger.settings import PROJECT_ROOT
+from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import connect_warehouse
 
 pytestmark = pytest.mark.slow
 BUILD = ("build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
@@ -37,7 +37,7 @@ def cli(home: Path, *args: str) -> str:
 
 def state(home: Path) -> dict[str, object]:
     """Row counts of the raw tables and every row of the process marts, sorted."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = connect_warehouse(DataDir(home), read_only=True)
     try:
         found: dict[str, object] = {
             table: con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]

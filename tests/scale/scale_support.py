@@ -15,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from flowledger.settings import PROJECT_ROOT
+from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import MARTS_CATALOG, connect_warehouse
 
 # tests/dbt/raw_world.py: the raw tables' DDL (from the contracts) and the known world.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dbt"))
@@ -96,6 +97,7 @@ def run_dbt(
     full_env = {
         **os.environ,
         "FLOWLEDGER_WAREHOUSE": str(data_dir / "warehouse.duckdb"),
+        "FLOWLEDGER_MARTS": str(DataDir(data_dir).marts),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
         **(env or {}),
@@ -147,9 +149,19 @@ def shifted(rows: Sequence[dict[str, object]], days: int, ingested_at: str) -> l
     return out
 
 
+def read_warehouse(home: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``home``'s warehouse with its marts attached (``marts.<table>``)."""
+    return connect_warehouse(DataDir(home), read_only=True)
+
+
+def write_warehouse(home: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to ``home``'s warehouse with its marts attached."""
+    return connect_warehouse(DataDir(home))
+
+
 def marts(warehouse: Path) -> dict[str, list[tuple]]:
     """Every automation mart's rows, sorted by its key."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = read_warehouse(warehouse.parent)
     try:
         return {
             mart: con.execute(f"select * from marts.{mart} order by {', '.join(keys)}").fetchall()
@@ -254,52 +266,53 @@ def flowledger(home: Path, *args: str) -> str:
 
 
 def marts_without_ingest_times(home: Path) -> dict[str, list[tuple]]:
-    """Every table of the marts schema: its rows without ingest-time columns, sorted."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    """Every table of the marts file: its rows without ingest-time columns, sorted."""
+    con = read_warehouse(home)
     try:
         tables = [
             row[0]
             for row in con.execute(
                 "select table_name from information_schema.tables "
-                "where table_schema = 'marts' order by 1"
+                "where table_catalog = ? and table_schema = 'main' order by 1",
+                [MARTS_CATALOG],
             ).fetchall()
         ]
-        out = {}
-        for table in tables:
-            columns = [
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [table],
-                ).fetchall()
-                if row[0] not in INGEST_TIME_COLUMNS
-            ]
-            listed = ", ".join(f'"{column}"' for column in columns)
-            out[table] = con.execute(
-                f'select {listed} from marts."{table}" order by all'
-            ).fetchall()
-        return out
+        assert tables, f"no marts in {home}"
+        return {
+            table: _rows_without_ingest_times(con, MARTS_CATALOG, "main", table, "all")
+            for table in tables
+        }
     finally:
         con.close()
 
 
 def table_rows(home: Path, relation: str, order_by: str) -> list[tuple]:
-    """The rows of ``relation`` (schema.table) in ``home``'s warehouse without ingest-time
-    columns, ordered by ``order_by``."""
+    """The rows of ``relation`` (schema.table of the warehouse, or marts.table) in ``home``'s
+    warehouse without ingest-time columns, ordered by ``order_by``."""
     schema, table = relation.split(".")
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_warehouse(home)
     try:
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if row[0] not in INGEST_TIME_COLUMNS
-        ]
-        listed = ", ".join(f'"{column}"' for column in columns)
-        return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()
+        if schema == MARTS_CATALOG:
+            return _rows_without_ingest_times(con, MARTS_CATALOG, "main", table, order_by)
+        database = con.execute("select current_database()").fetchone()[0]
+        return _rows_without_ingest_times(con, database, schema, table, order_by)
     finally:
         con.close()
+
+
+def _rows_without_ingest_times(
+    con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str, order_by: str
+) -> list[tuple]:
+    columns = [
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? "
+            "and table_schema = ? and table_name = ? order by ordinal_position",
+            [database, schema, table],
+        ).fetchall()
+        if row[0] not in INGEST_TIME_COLUMNS
+    ]
+    assert columns, f"no table {database}.{schema}.{table}"
+    listed = ", ".join(f'"{column}"' for column in columns)
+    relation = f'"{database}"."{schema}"."{table}"'
+    return con.execute(f"select {listed} from {relation} order by {order_by}").fetchall()

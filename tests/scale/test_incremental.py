@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
@@ -29,8 +28,10 @@ from scale_support import (
     append_rows,
     make_raw_warehouse,
     marts,
+    read_warehouse,
     run_dbt,
     shifted,
+    write_warehouse,
 )
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
 
 
 def _tamper(warehouse: Path) -> None:
-    con = duckdb.connect(str(warehouse))
+    con = write_warehouse(warehouse.parent)
     try:
         con.execute(
             "update marts.fct_step_reliability_daily set attempts = -1 "
@@ -104,7 +105,7 @@ TAMPERED_INTERMEDIATES = {
 
 
 def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = read_warehouse(warehouse.parent)
     try:
         return {
             model: con.execute(
@@ -117,7 +118,7 @@ def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
 
 
 def _tamper_intermediates(warehouse: Path) -> None:
-    con = duckdb.connect(str(warehouse))
+    con = write_warehouse(warehouse.parent)
     try:
         for model, (column, where) in TAMPERED_INTERMEDIATES.items():
             touched = con.execute(

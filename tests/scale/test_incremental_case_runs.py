@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from scale_support import (
     BUSINESS_EVENTS,
@@ -23,7 +22,9 @@ from scale_support import (
     STEP_RUNS,
     append_rows,
     make_raw_warehouse,
+    read_warehouse,
     run_dbt,
+    write_warehouse,
 )
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
@@ -89,7 +90,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
 
 
 def _rows(warehouse: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = read_warehouse(warehouse.parent)
     try:
         return {
             model: con.execute(f"select * from {model} order by {keys}").fetchall()
@@ -123,7 +124,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
     warehouse = make_raw_warehouse(incremental, batch_a)
     _build(incremental)
     first = _rows(warehouse)
-    con = duckdb.connect(str(warehouse))
+    con = write_warehouse(warehouse.parent)
     try:
         tampered = con.execute(
             "update intermediate.int_case_flow_runs set flow_name = 'tampered' "

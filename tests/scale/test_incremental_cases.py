@@ -18,9 +18,14 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
-from scale_support import flowledger, marts_without_ingest_times, split_newest_percent
+from scale_support import (
+    flowledger,
+    marts_without_ingest_times,
+    read_warehouse,
+    split_newest_percent,
+    write_warehouse,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +39,7 @@ EVENT_COUNT, LAST_EVENT_SOURCE = 6, 13
 def _late_event(home: Path, older_events: Path, out: Path) -> tuple[Path, str]:
     """A copy, under a new id, of the second event of the oldest case built in ``home``: the case
     gains a repeated step at an old time, and its later events are renumbered."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_warehouse(home)
     try:
         case_id, event_id, source = con.execute(
             "select case_id, event_id, event_source from marts.fct_case_events "
@@ -65,7 +70,7 @@ def demo_split(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def _untouched_case(home: Path, late_case_id: str) -> str:
     """The oldest case whose events all came with the older rows."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_warehouse(home)
     try:
         return con.execute(
             "select case_key from marts.fct_cases where case_id <> ? "
@@ -77,7 +82,7 @@ def _untouched_case(home: Path, late_case_id: str) -> str:
 
 
 def _tamper(home: Path, case_key: str) -> None:
-    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con = write_warehouse(home)
     try:
         con.execute(
             "update marts.fct_cases set last_event_source = 'tampered' where case_key = ?",

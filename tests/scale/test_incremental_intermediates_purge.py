@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 from scale_support import (
     AUTOMATION_SELECT,
@@ -28,6 +27,7 @@ from scale_support import (
     late_rows_around_the_cutoff,
     make_raw_warehouse,
     raw_rows,
+    read_warehouse,
     run_dbt,
     shifted,
     six_day_data_dir,
@@ -56,7 +56,7 @@ def _flow_gone_by_the_purge() -> dict[str, list[dict]]:
 
 
 def _gone_flow_names(warehouse: Path) -> set[tuple[str, str]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = read_warehouse(warehouse.parent)
     try:
         rows = con.execute(
             "select distinct flow_id, flow_name from intermediate.int_step_attempts_enriched "
@@ -68,7 +68,7 @@ def _gone_flow_names(warehouse: Path) -> set[tuple[str, str]]:
 
 
 def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = read_warehouse(warehouse.parent)
     try:
         return {
             model: con.execute(f"select * from intermediate.{model} order by {key}").fetchall()

@@ -24,9 +24,14 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
-from scale_support import flowledger, marts_without_ingest_times, split_newest_percent, table_rows
+from scale_support import (
+    flowledger,
+    marts_without_ingest_times,
+    split_newest_percent,
+    table_rows,
+    write_warehouse,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +109,7 @@ def _late_rows(older: list[Path], out: Path) -> dict:
 
 
 def _execute(home: Path, sql: str, parameters: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con = write_warehouse(home)
     try:
         return con.execute(sql, parameters or []).fetchall()
     finally:

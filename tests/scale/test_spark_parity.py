@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
+from scale_support import read_warehouse
 from spark_parity_support import MARTS, ParityBuilds, build_on_both_engines
 
 # A hang guard, not a speed check: the two builds take ~10 min on 2 loaded cores (the JVM runs
@@ -68,7 +69,7 @@ def test_mart_holds_the_same_rows_on_spark(builds: ParityBuilds, mart: str) -> N
     assert list(spark_files.glob("*.parquet")), (
         f"Spark wrote no Parquet for {mart} in {spark_files}"
     )
-    con = duckdb.connect(str(builds.warehouse), read_only=True)
+    con = read_warehouse(builds.warehouse.parent)
     try:
         duck_columns, duck_rows = _rows(con, f"marts.{mart}", keys)
         spark_columns, spark_rows = _rows(con, f"read_parquet('{spark_files}/*.parquet')", keys)
