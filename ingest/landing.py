@@ -176,14 +176,20 @@ class FileLanding:
     def _create_staging_tables(self) -> None:
         # an older version's persistent staging, left over from a crash: the writer lock is ours
         self.con.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
+        # the contract's fields, row number and payload hash: the batch id, ingest time and
+        # source file are the same for every row of the file and join them only in raw.<table>
+        staged = ", ".join(quote_identifier(name) for name in self._staged_columns())
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self._stage.removeprefix('temp.main.')} AS "
-            f"SELECT * FROM {self.contract.table} LIMIT 0"
+            f"SELECT {staged} FROM {self.contract.table} LIMIT 0"
         )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self._quarantine_stage.removeprefix('temp.main.')} "
             "(row_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
         )
+
+    def _staged_columns(self) -> list[str]:
+        return [*self.contract.field_names, ROW_NUMBER, PAYLOAD_HASH]
 
     def _drop_staging_tables(self) -> None:
         for table in (_SUSPECTS, self._stage, self._quarantine_stage):
@@ -212,11 +218,8 @@ class FileLanding:
             checked = validation_sql(self.contract, _BATCH_VIEW, hash_in_sql=False)
             fields = ", ".join(quote_identifier(name) for name in self.contract.field_names)
             staged = self.con.execute(
-                f"INSERT INTO {self._stage} BY NAME SELECT {fields}, ?::VARCHAR AS _batch_id, "
-                f"?::TIMESTAMP AS _ingested_at, ?::VARCHAR AS _source_file, {ROW_NUMBER}, "
-                f"{SHA256_FUNCTION}({CANONICAL}) AS {PAYLOAD_HASH} FROM ({checked}) "
-                f"WHERE {REASON} IS NULL",
-                [self.batch_id, self.started_at, self.source_file],
+                f"INSERT INTO {self._stage} SELECT {fields}, {ROW_NUMBER}, "
+                f"{SHA256_FUNCTION}({CANONICAL}) FROM ({checked}) WHERE {REASON} IS NULL"
             ).fetchone()
             broken_count = frame.height - (int(staged[0]) if staged else 0)
             if broken_count:
@@ -336,10 +339,14 @@ FROM ranked
 
     def _land(self, result: FileResult) -> None:
         """Inside the file's transaction: accepted rows, collisions, quarantine, landing file."""
+        staged = ", ".join(quote_identifier(name) for name in self._staged_columns())
         self.con.execute(
-            f"INSERT INTO {self.contract.table} SELECT * FROM {self._stage} ANTI JOIN "
+            f"INSERT INTO {self.contract.table} BY NAME SELECT {staged}, "
+            "?::VARCHAR AS _batch_id, ?::TIMESTAMP AS _ingested_at, ?::VARCHAR AS _source_file "
+            f"FROM {self._stage} ANTI JOIN "
             f"(SELECT {ROW_NUMBER} FROM {_SUSPECTS} WHERE _class <> 'accepted') USING "
-            f"({ROW_NUMBER})"
+            f"({ROW_NUMBER})",
+            [self.batch_id, self.started_at, self.source_file],
         )
         if result.collisions:
             self._record_collisions()

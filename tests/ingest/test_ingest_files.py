@@ -120,6 +120,46 @@ def test_ingesting_the_same_file_twice_changes_nothing(data_dir: DataDir, tmp_pa
     assert len(list((data_dir.landing / "business_events").glob("*.parquet"))) == 1
 
 
+def test_every_landed_row_carries_its_batch_ingest_time_and_source_file(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Staging keeps only the contract's fields, row number and hash; the batch id, ingest
+    time and source file join each row on its way into raw.<table> and the landing file."""
+    runs = write_ndjson(tmp_path / "runs.ndjson", FLOW_RUNS)
+    ingest_paths([runs], data_dir)
+    [(batch_id, source_file, started_at)] = query(
+        data_dir, "select batch_id, source_file, started_at from raw.ingest_batches"
+    )
+    assert source_file == str(runs.resolve())
+    rows = query(
+        data_dir, "select _batch_id, _source_file, _ingested_at, _row_number from raw.flow_runs"
+    )
+    assert sorted(rows, key=lambda row: row[3]) == [
+        (batch_id, source_file, started_at, number) for number in (1, 2, 3)
+    ]
+    landing = data_dir.landing / "flow_runs" / f"{batch_id}.parquet"
+    landed = duckdb.sql(
+        f"select _batch_id, _source_file, _ingested_at, count(*) from '{landing}' group by all"
+    ).fetchall()
+    assert landed == [(batch_id, source_file, started_at, 3)]
+
+
+def test_a_raw_table_with_a_column_the_contract_dropped_still_takes_rows(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    runs = write_ndjson(tmp_path / "runs.ndjson", FLOW_RUNS)
+    ingest_paths([runs], data_dir)
+    con = duckdb.connect(str(data_dir.warehouse))
+    con.execute("ALTER TABLE raw.flow_runs ADD COLUMN legacy_note VARCHAR")
+    con.close()
+    again = write_ndjson(
+        tmp_path / "more.ndjson", [{**run, "run_id": f"{run['run_id']}-b"} for run in FLOW_RUNS]
+    )
+    summary = ingest_paths([again], data_dir)
+    assert [(r.accepted, r.quarantined) for r in summary.files] == [(3, 0)]
+    assert query(data_dir, "select count(*), count(legacy_note) from raw.flow_runs") == [(6, 0)]
+
+
 def test_broken_rows_are_quarantined_and_the_good_ones_land(
     data_dir: DataDir, tmp_path: Path
 ) -> None:
