@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from scale_support import RAW_WORLD, make_raw_warehouse, read_warehouse
+from scale_support import RAW_WORLD, WORLD_INGESTED_AT, make_raw_warehouse, read_warehouse
 
 from flowledger.build import build
 from flowledger.settings import DataDir
@@ -73,7 +73,12 @@ def _warehouse_schemas(data_dir: DataDir) -> set[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[DataDir, Path]:
     data_dir = DataDir(tmp_path_factory.mktemp("marts_file"))
-    make_raw_warehouse(data_dir.root, RAW_WORLD)
+    # ingested rows, as ingest lands them (the incremental case models key on ingest times)
+    landed = {
+        table: [{**row, "_ingested_at": WORLD_INGESTED_AT} for row in rows]
+        for table, rows in RAW_WORLD.items()
+    }
+    make_raw_warehouse(data_dir.root, landed)
     return data_dir, build(data_dir, echo=None).snapshot
 
 
