@@ -19,7 +19,7 @@ import json
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ingest.contracts import RecordKind
+from ingest.contracts import LogicalType, RecordKind
 
 ROW_NUMBER = "_row_number"
 DEFAULT_BATCH_ROWS = 150_000
@@ -474,7 +474,9 @@ def _numbers_around(first: int, count: int, taken: set[int]) -> list[int]:
 
 
 class ParquetSource:
-    """Parquet, read in row batches; typed columns are rendered as the text other formats carry."""
+    """Parquet, read in row batches; typed columns are rendered as the text other formats carry,
+    except those :func:`keeps_typed` lets through as they are (the contract query then skips
+    parsing them back)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -486,20 +488,68 @@ class ParquetSource:
     def columns(self) -> list[str]:
         return list(self._file.schema_arrow.names)
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+    def batches(
+        self,
+        fields: Sequence[str],
+        batch_rows: int,
+        typed_ok: Mapping[str, LogicalType] | None = None,
+    ) -> Iterator[RawBatch]:
+        """``typed_ok``: the fields that may stay typed, with their logical types."""
         present = [name for name in fields if name in self._file.schema_arrow.names]
+        allowed = typed_ok or {}
         next_row = 1
         for record_batch in self._file.iter_batches(batch_size=batch_rows, columns=present):
             frame = pl.from_arrow(record_batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(
-                _as_text(name, frame.schema[name])
+                (
+                    _typed(name, frame.schema[name])
+                    if name in allowed and keeps_typed(allowed[name], frame.schema[name])
+                    else _as_text(name, frame.schema[name])
+                )
                 if name in present
                 else pl.lit(None, pl.String).alias(name)
                 for name in fields
             ).select(fields)
             yield RawBatch(_with_row_numbers(frame, next_row))
             next_row += frame.height
+
+
+_KEPT_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def keeps_typed(logical_type: LogicalType, dtype: pl.DataType) -> bool:
+    """Whether a Parquet column of ``dtype`` holds exactly the values the contract query would
+    type from its text: integers that fit a BIGINT, booleans, and date-times in milliseconds or
+    microseconds (rendering nanoseconds as text and parsing them back rounds them)."""
+    match logical_type:
+        case LogicalType.INTEGER:
+            return isinstance(dtype, _KEPT_INTEGERS)
+        case LogicalType.BOOLEAN:
+            return isinstance(dtype, pl.Boolean)
+        case LogicalType.TIMESTAMP:
+            return isinstance(dtype, pl.Datetime) and dtype.time_unit in ("ms", "us")
+    return False
+
+
+def _typed(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column kept typed: date-times in UTC without a zone (what the text form's offset
+    gives), integers as 64-bit."""
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return column.dt.convert_time_zone("UTC").dt.replace_time_zone(None).alias(name)
+    if isinstance(dtype, _KEPT_INTEGERS):
+        return column.cast(pl.Int64).alias(name)
+    return column
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every typed column rendered as :class:`ParquetSource` renders text."""
+    return frame.with_columns(
+        _as_text(name, dtype)
+        for name, dtype in frame.schema.items()
+        if name != ROW_NUMBER and dtype != pl.String
+    )
 
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:

@@ -15,6 +15,7 @@ polars-hash (Rust: about three times DuckDB's ``sha256`` per row, see
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 import duckdb
 import polars as pl
@@ -52,17 +53,28 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def validation_sql(contract: Contract, relation: str, *, hash_in_sql: bool = True) -> str:
+def validation_sql(
+    contract: Contract,
+    relation: str,
+    *,
+    hash_in_sql: bool = True,
+    typed_fields: AbstractSet[str] = frozenset(),
+) -> str:
     """The query over ``relation`` (text columns + ``_row_number``) that types and checks rows.
 
     With ``hash_in_sql=False`` the last column is ``_canonical``, the text that
     :func:`payload_hash` turns into ``_payload_hash``, instead of the hash itself.
+    ``typed_fields`` arrive already typed (Parquet integers, booleans and date-times, see
+    :func:`ingest.readers.keeps_typed`): they are taken as they are instead of parsed from text,
+    and no value of theirs can fail its type.
     """
     present = [
-        f"{_present_value(prop)} AS {quote_identifier(prop.name)}" for prop in contract.properties
+        f"{_present_value(prop, prop.name in typed_fields)} AS {quote_identifier(prop.name)}"
+        for prop in contract.properties
     ]
     typed = [
-        f"{_typed_value(prop)} AS {quote_identifier(prop.name)}" for prop in contract.properties
+        f"{_typed_value(prop, prop.name in typed_fields)} AS {quote_identifier(prop.name)}"
+        for prop in contract.properties
     ]
     raw_copies = [
         f"{quote_identifier(prop.name)} AS {quote_identifier(_raw(prop.name))}"
@@ -72,7 +84,7 @@ def validation_sql(contract: Contract, relation: str, *, hash_in_sql: bool = Tru
         _with_default_from_field(prop.name) + f" AS {quote_identifier(prop.name)}"
         for prop in contract.properties
     ]
-    reasons = ", ".join(_reason(prop) for prop in contract.properties)
+    reasons = ", ".join(_reason(prop, prop.name in typed_fields) for prop in contract.properties)
     canonical = canonical_json_sql(contract)
     if hash_in_sql:
         last = f"sha256({canonical}) END AS {PAYLOAD_HASH}"
@@ -95,6 +107,20 @@ SELECT {ROW_NUMBER}, {fields}, {REASON},
     CASE WHEN {REASON} IS NULL THEN {last}
 FROM checked
 """
+
+
+def typed_passthrough(contract: Contract) -> dict[str, LogicalType]:
+    """The fields a typed source (Parquet) may hand over typed: integers, booleans and
+    timestamps that no value set, pattern or redaction reads as text."""
+    return {
+        prop.name: prop.logical_type
+        for prop in contract.properties
+        if prop.logical_type in (LogicalType.INTEGER, LogicalType.BOOLEAN, LogicalType.TIMESTAMP)
+        and prop.valid_values is None
+        and prop.pattern is None
+        and prop.redaction is None
+        and not prop.scrub_secrets
+    }
 
 
 def payload_hash(canonical: str = CANONICAL) -> pl.Expr:
@@ -157,19 +183,25 @@ def _raw(name: str) -> str:
     return f"__raw__{name}"
 
 
-def _present_value(prop: Property) -> str:
+def _present_value(prop: Property, arrives_typed: bool = False) -> str:
     """The text value, NULL when empty or blank, or the field's default when it has one."""
     column = quote_identifier(prop.name)
+    default = DEFAULT_VALUES.get(prop.name)
+    if arrives_typed:
+        if default is None:
+            return column
+        return f"coalesce({column}, CAST({sql_literal(default)} AS {prop.duckdb_type}))"
     # trim only what starts with whitespace: trimming every value costs more than the checks
     starts_blank = f"ascii({column}) IN (9, 10, 13, 32)"
     blank = f"{column} = '' OR ({starts_blank} AND regexp_matches({column}, '^\\s*$'))"
     value = f"CASE WHEN {blank} THEN NULL ELSE {column} END"
-    default = DEFAULT_VALUES.get(prop.name)
     return f"coalesce({value}, {sql_literal(default)})" if default is not None else value
 
 
-def _typed_value(prop: Property) -> str:
+def _typed_value(prop: Property, arrives_typed: bool = False) -> str:
     column = quote_identifier(prop.name)
+    if arrives_typed:
+        return f"CAST({column} AS {prop.duckdb_type})"
     match prop.logical_type:
         case LogicalType.STRING:
             return column
@@ -220,10 +252,10 @@ _TYPE_PROBLEMS: Mapping[LogicalType, str] = {
 }
 
 
-def _reason(prop: Property) -> str:
+def _reason(prop: Property, arrives_typed: bool = False) -> str:
     """A CASE that yields this field's problem, or NULL."""
     typed = quote_identifier(prop.name)
-    raw = quote_identifier(_raw(prop.name))
+    raw = quote_identifier(_raw(prop.name)) + ("::VARCHAR" if arrives_typed else "")
     label = prop.name + ": "
     quoted_raw = (
         f"'''' || left({raw}, {_QUOTED_VALUE_CHARS}) "
@@ -232,7 +264,7 @@ def _reason(prop: Property) -> str:
     branches: list[str] = []
     if prop.required:
         branches.append(f"WHEN {raw} IS NULL THEN {sql_literal(label + 'missing (required)')}")
-    if prop.logical_type in _TYPE_PROBLEMS:
+    if prop.logical_type in _TYPE_PROBLEMS and not arrives_typed:
         problem = sql_literal(" " + _TYPE_PROBLEMS[prop.logical_type])
         branches.append(
             f"WHEN {raw} IS NOT NULL AND {typed} IS NULL "
