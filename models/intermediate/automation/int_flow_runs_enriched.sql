@@ -13,41 +13,24 @@
     pre_hook=["{{ delete_purged_rows('run_key', ref('stg_flowledger__flow_runs'), ['flow_runs', 'step_runs']) }}"],
 ) }}
 
-with all_runs as (
+{#- The runs and step executions are read for each question (which runs changed, which runs
+    share their flow and idempotency key, the rows of those runs) rather than from CTEs read
+    twice, which DuckDB would buffer with every column of every run. -#}
+{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
 
-    select
-        *,
-        {{ dbt.concat(['source_system', "':'", 'run_id']) }} as run_identity
-
-    from {{ ref('stg_flowledger__flow_runs') }}
-
-),
-
-all_step_executions as (
-
-    select * from {{ ref('int_step_executions_rolled_up') }}
-
-),
+with
 
 {% if is_incremental() %}
-watermark as (
-
-    select max(last_ingested_at) as built_through from {{ this }}
-
-),
-
 changed_runs as (
 
-    select all_runs.run_key, all_runs.flow_id, all_runs.idempotency_key
-    from all_runs
-    cross join watermark
-    where watermark.built_through is null
-        or all_runs.ingested_at > watermark.built_through
-        or all_runs.run_key in (
-            select all_step_executions.run_key
-            from all_step_executions
-            cross join watermark
-            where all_step_executions.last_ingested_at > watermark.built_through
+    select changed.run_key, changed.flow_id, changed.idempotency_key
+    from {{ ref('stg_flowledger__flow_runs') }} as changed
+    where {{ watermark }} is null
+        or changed.ingested_at > {{ watermark }}
+        or changed.run_key in (
+            select changed_steps.run_key
+            from {{ ref('int_step_executions_rolled_up') }} as changed_steps
+            where changed_steps.last_ingested_at > {{ watermark }}
         )
 
 ),
@@ -56,18 +39,22 @@ affected_runs as (
 
     select run_key from changed_runs
     union
-    select all_runs.run_key
-    from all_runs
+    select sharing_a_key.run_key
+    from {{ ref('stg_flowledger__flow_runs') }} as sharing_a_key
     inner join changed_runs
-        on all_runs.flow_id = changed_runs.flow_id
-        and all_runs.idempotency_key = changed_runs.idempotency_key
+        on sharing_a_key.flow_id = changed_runs.flow_id
+        and sharing_a_key.idempotency_key = changed_runs.idempotency_key
 
 ),
 {% endif %}
 
 runs as (
 
-    select * from all_runs
+    select
+        *,
+        {{ dbt.concat(['source_system', "':'", 'run_id']) }} as run_identity
+
+    from {{ ref('stg_flowledger__flow_runs') }}
     {% if is_incremental() %}
     where run_key in (select run_key from affected_runs)
     {% endif %}
@@ -76,7 +63,7 @@ runs as (
 
 step_executions as (
 
-    select * from all_step_executions
+    select * from {{ ref('int_step_executions_rolled_up') }}
     {% if is_incremental() %}
     where run_key in (select run_key from affected_runs)
     {% endif %}

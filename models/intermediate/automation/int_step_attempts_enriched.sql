@@ -17,9 +17,28 @@
     post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
 ) }}
 
-with all_step_attempts as (
+{%- set watermark -%}
+    (select max(greatest(ingested_at, coalesce(run_ingested_at, ingested_at))) from {{ this }})
+{%- endset %}
+
+{#- The step attempts are read once more, for the few columns that tell which executions
+    changed, rather than from a CTE read twice, which DuckDB would buffer with every column. -#}
+with step_attempts as (
 
     select * from {{ ref('stg_flowledger__step_runs') }}
+    {% if is_incremental() %}
+    where step_execution_key in (
+        select changed_attempts.step_execution_key
+        from {{ ref('stg_flowledger__step_runs') }} as changed_attempts
+        where {{ watermark }} is null
+            or changed_attempts.ingested_at > {{ watermark }}
+            or changed_attempts.run_key in (
+                select changed_runs.run_key
+                from {{ ref('stg_flowledger__flow_runs') }} as changed_runs
+                where changed_runs.ingested_at > {{ watermark }}
+            )
+    )
+    {% endif %}
 
 ),
 
@@ -32,40 +51,6 @@ runs as (
 flows as (
 
     select * from {{ ref('int_flows_summarized') }}
-
-),
-
-{% if is_incremental() %}
-watermark as (
-
-    select max(greatest(ingested_at, coalesce(run_ingested_at, ingested_at))) as built_through
-    from {{ this }}
-
-),
-
-changed_executions as (
-
-    select all_step_attempts.step_execution_key
-    from all_step_attempts
-    cross join watermark
-    where watermark.built_through is null
-        or all_step_attempts.ingested_at > watermark.built_through
-        or all_step_attempts.run_key in (
-            select runs.run_key
-            from runs
-            cross join watermark
-            where runs.ingested_at > watermark.built_through
-        )
-
-),
-{% endif %}
-
-step_attempts as (
-
-    select * from all_step_attempts
-    {% if is_incremental() %}
-    where step_execution_key in (select step_execution_key from changed_executions)
-    {% endif %}
 
 ),
 

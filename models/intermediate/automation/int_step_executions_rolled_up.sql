@@ -12,39 +12,26 @@
     post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
 ) }}
 
-with all_step_attempts as (
-
-    select * from {{ ref('int_step_attempts_enriched') }}
-
-),
-
-{% if is_incremental() %}
-watermark as (
-
-    select {{ built_through(
+{#- The step attempts are read once more, for the columns that tell which executions changed,
+    rather than from a CTE read twice, which DuckDB would buffer with every column. -#}
+{%- if is_incremental() -%}
+    {%- set watermark = built_through(
         'greatest(last_ingested_at, coalesce(run_ingested_at, last_ingested_at))',
         ['run_ingested_at'],
-    ) }} as built_through
+    ) -%}
+{%- endif %}
 
-),
+with step_attempts as (
 
-changed_executions as (
-
-    select all_step_attempts.step_execution_key
-    from all_step_attempts
-    cross join watermark
-    where watermark.built_through is null
-        or all_step_attempts.ingested_at > watermark.built_through
-        or all_step_attempts.run_ingested_at > watermark.built_through
-
-),
-{% endif %}
-
-step_attempts as (
-
-    select * from all_step_attempts
+    select * from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
-    where step_execution_key in (select step_execution_key from changed_executions)
+    where step_execution_key in (
+        select changed_attempts.step_execution_key
+        from {{ ref('int_step_attempts_enriched') }} as changed_attempts
+        where {{ watermark }} is null
+            or changed_attempts.ingested_at > {{ watermark }}
+            or changed_attempts.run_ingested_at > {{ watermark }}
+    )
     {% endif %}
 
 ),

@@ -10,26 +10,20 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with runs as (
+{#- The runs are read for each question (which changed, which share their flow and idempotency
+    key, the rows of those) rather than from one CTE read three times, which DuckDB would buffer
+    with every column of every run. -#}
+{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
 
-    select * from {{ ref('int_flow_runs_enriched') }}
-
-),
+with
 
 {% if is_incremental() %}
-watermark as (
-
-    select max(last_ingested_at) as built_through from {{ this }}
-
-),
-
 changed as (
 
-    select runs.run_key, runs.flow_id, runs.idempotency_key
-    from runs
-    cross join watermark
-    where watermark.built_through is null
-        or runs.last_ingested_at > watermark.built_through
+    select changed_runs.run_key, changed_runs.flow_id, changed_runs.idempotency_key
+    from {{ ref('int_flow_runs_enriched') }} as changed_runs
+    where {{ watermark }} is null
+        or changed_runs.last_ingested_at > {{ watermark }}
 
 ),
 
@@ -37,14 +31,23 @@ affected as (
 
     select run_key from changed
     union
-    select runs.run_key
-    from runs
+    select sharing_a_key.run_key
+    from {{ ref('int_flow_runs_enriched') }} as sharing_a_key
     inner join changed
-        on runs.flow_id = changed.flow_id
-        and runs.idempotency_key = changed.idempotency_key
+        on sharing_a_key.flow_id = changed.flow_id
+        and sharing_a_key.idempotency_key = changed.idempotency_key
 
 ),
 {% endif %}
+
+runs as (
+
+    select * from {{ ref('int_flow_runs_enriched') }}
+    {% if is_incremental() %}
+    where run_key in (select run_key from affected)
+    {% endif %}
+
+),
 
 final as (
 
@@ -81,9 +84,6 @@ final as (
         last_ingested_at
 
     from runs
-    {% if is_incremental() %}
-    where run_key in (select run_key from affected)
-    {% endif %}
 
 )
 

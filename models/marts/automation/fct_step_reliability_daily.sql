@@ -12,44 +12,38 @@
     post_hook=["{{ refresh_latest_flow_names(this) }}"],
 ) }}
 
-with all_step_attempts as (
+{#- The step attempts are read for each question (which executions changed, on which days,
+    every attempt of those days) rather than from one CTE read three times, which DuckDB would
+    buffer with every column of every attempt. -#}
+{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
 
-    select * from {{ ref('int_step_attempts_enriched') }}
-
-),
+with
 
 {% if is_incremental() %}
-watermark as (
-
-    select max(last_ingested_at) as built_through from {{ this }}
-
-),
-
 changed_executions as (
 
-    select distinct all_step_attempts.step_execution_key
-    from all_step_attempts
-    cross join watermark
-    where watermark.built_through is null
-        or all_step_attempts.ingested_at > watermark.built_through
-        or all_step_attempts.run_ingested_at > watermark.built_through
+    select distinct changed_attempts.step_execution_key
+    from {{ ref('int_step_attempts_enriched') }} as changed_attempts
+    where {{ watermark }} is null
+        or changed_attempts.ingested_at > {{ watermark }}
+        or changed_attempts.run_ingested_at > {{ watermark }}
 
 ),
 
 affected_days as (
 
-    select distinct cast(all_step_attempts.started_at as date) as day
-    from all_step_attempts
-    inner join changed_executions
-        on all_step_attempts.step_execution_key = changed_executions.step_execution_key
+    select distinct cast(attempts_of_changed.started_at as date) as day
+    from {{ ref('int_step_attempts_enriched') }} as attempts_of_changed
+    where attempts_of_changed.step_execution_key in (
+        select changed_executions.step_execution_key from changed_executions
+    )
 
 ),
 {% endif %}
 
 step_attempts as (
 
-    select all_step_attempts.*
-    from all_step_attempts
+    select * from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
     where cast(started_at as date) in (select day from affected_days)
         and (
