@@ -44,12 +44,6 @@ runs as (
 
 ),
 
-step_attempts as (
-
-    select * from {{ ref('stg_flowledger__step_runs') }}
-
-),
-
 business_events as (
 
     select * from {{ ref('stg_flowledger__business_events') }}
@@ -133,9 +127,10 @@ changed_cases as (
     from (select * from slos where indicator = 'event_pair') as pair_slos
     inner join business_events
         on business_events.event_type in (pair_slos.start_event, pair_slos.end_event)
-    cross join watermark
-    where watermark.built_through is null
-        or business_events.ingested_at > watermark.built_through
+    -- a comparison with a scalar subquery: DuckDB skips the row groups of older events
+    where business_events.ingested_at > (
+        select coalesce(built_through, cast('-infinity' as timestamp)) from watermark
+    )
 
     union
 
@@ -165,6 +160,25 @@ recomputed_groups as (
 
 ),
 {% endif %}
+
+step_attempts as (
+
+    select * from {{ ref('stg_flowledger__step_runs') }}
+    {% if reads_built %}
+    -- only the steps of the runs recomputed (a step execution belongs to one run attempt);
+    -- matched on the raw key columns, so the staging keys are built for these rows alone
+    where (source_system, run_id, run_attempt) in (
+        select runs.source_system, runs.run_id, runs.run_attempt
+        from runs
+        inner join slos
+            on runs.flow_id = slos.flow_id
+        inner join changed_run_groups
+            on slos.slo_id = changed_run_groups.slo_id
+            and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
+    )
+    {% endif %}
+
+),
 
 failed_step_executions as (
 

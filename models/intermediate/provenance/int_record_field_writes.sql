@@ -44,7 +44,9 @@ runs as (
 {% if reads_built %}
 watermark as (
 
-    select max(last_ingested_at) as built_through from {{ this }}
+    -- an empty table (emptied by delete_rows_of_an_older_build) recomputes every event
+    select coalesce(max(last_ingested_at), cast('-infinity' as timestamp)) as built_through
+    from {{ this }}
 
 ),
 {% endif %}
@@ -54,9 +56,8 @@ events as (
     select all_events.*
     from all_events
     {% if reads_built %}
-    cross join watermark
-    where watermark.built_through is null
-        or all_events.ingested_at > watermark.built_through
+    -- a comparison with a scalar subquery: DuckDB skips the row groups of older events
+    where all_events.ingested_at > (select built_through from watermark)
     {% endif %}
 
 ),
@@ -111,11 +112,12 @@ keyed_events as (
 {% if reads_built %}
 rerun_traces as (
 
-    -- traces of the runs that got a row (the run or a step) since the last build
-    select distinct runs.trace_id
-    from runs
-    cross join watermark
-    where runs.last_ingested_at > watermark.built_through
+    -- traces of the runs that got a row (the run or a step) since the last build (read from the
+    -- model, not `runs`: a CTE used twice is materialized whole)
+    select distinct trace_id
+    from {{ ref('int_flow_runs_enriched') }}
+    where trace_id is not null
+        and last_ingested_at > (select built_through from watermark)
 
 ),
 
@@ -131,16 +133,23 @@ affected_records as (
 
 ),
 
+built_writes as materialized (
+
+    -- the earlier writes of those records: the table is read once for them
+    select built.*
+    from {{ this }} as built
+    inner join affected_records
+        on built.entity = affected_records.entity
+        and built.record_key = affected_records.record_key
+
+),
+
 affected_traces as (
 
     -- the writing run is looked for among the runs of these traces only
     select trace_id from keyed_events
     union
-    select built.trace_id
-    from {{ this }} as built
-    inner join affected_records
-        on built.entity = affected_records.entity
-        and built.record_key = affected_records.record_key
+    select trace_id from built_writes
 
 ),
 {% endif %}
@@ -245,10 +254,7 @@ writes as (
         built.ingested_at,
         run_per_trace.last_ingested_at as run_last_ingested_at
 
-    from {{ this }} as built
-    inner join affected_records
-        on built.entity = affected_records.entity
-        and built.record_key = affected_records.record_key
+    from built_writes as built
     left join run_per_trace
         on built.trace_id = run_per_trace.trace_id
         and run_per_trace.preference = 1

@@ -27,10 +27,13 @@ with writes as (
 {% if reads_built %}
 changed_records as (
 
-    select distinct writes.entity, writes.record_key
-    from writes
-    where writes.last_ingested_at > (select max(last_ingested_at) from {{ this }})
-        or (select max(last_ingested_at) from {{ this }}) is null
+    -- read from the model itself, not `writes`: a CTE used twice is materialized whole, and
+    -- a comparison with a scalar subquery lets DuckDB skip the row groups of older writes
+    select distinct entity, record_key
+    from {{ ref('int_record_field_writes') }}
+    where last_ingested_at > (
+        select coalesce(max(last_ingested_at), cast('-infinity' as timestamp)) from {{ this }}
+    )
     {{ records_changed_by_purges(this, ref('int_flow_runs_enriched')) }}
 
 ),
