@@ -3,7 +3,9 @@
 Every reader yields :class:`RawBatch` objects: one polars ``String`` column per contract field
 (``None`` where the record has no value), plus ``_row_number`` (1-based position of the record in
 the file). Values keep the text form of the source so that validation and hashing treat every
-format alike; nested JSON (a CloudEvent's ``data``) becomes JSON text. Records that cannot be
+format alike; nested JSON (a CloudEvent's ``data``) becomes JSON text. The one exception:
+Parquet integer, boolean and date-time columns the caller allows stay typed (:func:`keeps_typed`:
+only where typing their text would give the same value). Records that cannot be
 parsed at all (a broken NDJSON line, a CSV row with the wrong number of fields, a JSON element
 that is not an object) come back as :class:`RejectedRow` for the quarantine.
 
