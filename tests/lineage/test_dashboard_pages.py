@@ -37,7 +37,7 @@ def clean(at: AppTest) -> None:
 
 
 def test_lineage_explorer_upstream_deep_link(home: DataDir) -> None:
-    column = "warehouse.marts.fct_step_reliability_daily.attempts"
+    column = "marts.main.fct_step_reliability_daily.attempts"
     at = page("pages/lineage_explorer.py", {"column": column, "direction": "upstream"})
     clean(at)
     assert at.title[0].value == "Lineage explorer"
@@ -62,7 +62,7 @@ def test_lineage_explorer_downstream_from_an_event_field(home: DataDir) -> None:
     clean(at)
     assert at.selectbox[0].value == "warehouse.raw.business_events.time"
     reached = set(at.dataframe[0].value["to"])
-    assert "warehouse.marts.fct_record_field_writes.occurred_at" in reached
+    assert "marts.main.fct_record_field_writes.occurred_at" in reached
 
 
 def test_record_provenance_highlights_the_planted_violation(home: DataDir) -> None:

@@ -96,7 +96,7 @@ def test_every_model_resolves_and_events_validate(project) -> None:
         assert validation_errors(event) == [], event["job"]["name"]
         assert event["schemaURL"].endswith("#/$defs/JobEvent")
     by_job = {e["job"]["name"]: e for e in events}
-    daily = by_job["warehouse.marts.flowledger.fct_step_reliability_daily"]
+    daily = by_job["marts.main.flowledger.fct_step_reliability_daily"]
     facet = daily["outputs"][0]["facets"]["columnLineage"]
     transformations = {
         (i["field"], t["type"], t["subtype"])

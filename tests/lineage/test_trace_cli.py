@@ -62,10 +62,10 @@ def test_trace_text_and_sql(data_dir: DataDir, capsys) -> None:
     code, out, _ = run(data_dir, "trace", "dim_flows.flow_name", "--sql", capsys=capsys)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "warehouse.marts.dim_flows.flow_name"
+    assert lines[0] == "marts.main.dim_flows.flow_name"
     assert "DIRECT/IDENTITY" in lines[1] and "int_flows_summarized.flow_name" in lines[1]
     assert "warehouse.raw.flow_runs.flow_name" in out
-    assert "-- SQL of job flowledger:warehouse.marts.flowledger.dim_flows" in out
+    assert "-- SQL of job flowledger:marts.main.flowledger.dim_flows" in out
 
 
 def test_trace_downstream(data_dir: DataDir, capsys) -> None:
@@ -79,7 +79,7 @@ def test_trace_downstream(data_dir: DataDir, capsys) -> None:
     )
     assert code == 0
     reached = {(e["output"]["dataset"], e["output"]["field"]) for e in json.loads(out)["edges"]}
-    assert ("warehouse.marts.fct_step_reliability_daily", "day") in reached
+    assert ("marts.main.fct_step_reliability_daily", "day") in reached
     assert ("warehouse.staging.stg_flowledger__step_runs", "started_at") in reached
 
 

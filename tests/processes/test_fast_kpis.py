@@ -163,8 +163,9 @@ def _node(name: str, parents: list[str], kind: str = "model", materialized: str 
     return {
         "name": name,
         "alias": name,
-        "schema": "marts" if name.startswith("fct") else "staging",
-        "database": "warehouse",
+        # as dbt-duckdb places them: marts in the marts file (schema main), the rest in the warehouse
+        "schema": "main" if name.startswith("fct") else "staging",
+        "database": "marts" if name.startswith("fct") else "warehouse",
         "resource_type": kind,
         "config": {"materialized": materialized},
         "depends_on": {"nodes": parents},
@@ -174,7 +175,13 @@ def _node(name: str, parents: list[str], kind: str = "model", materialized: str 
 
 def test_plan_from_manifest_orders_parents_first_and_keeps_only_what_the_marts_need():
     manifest = {
-        "sources": {"source.p.raw.events": {"schema": "raw", "identifier": "events"}},
+        "sources": {
+            "source.p.raw.events": {
+                "database": "warehouse",
+                "schema": "raw",
+                "identifier": "events",
+            }
+        },
         "nodes": {
             "model.p.stg": _node("stg", ["source.p.raw.events"], materialized="view"),
             "seed.p.codes": _node("codes", [], kind="seed"),
@@ -184,10 +191,10 @@ def test_plan_from_manifest_orders_parents_first_and_keeps_only_what_the_marts_n
         },
     }
     plan = plan_from_manifest(manifest, ["fct_b"])
-    assert [(step.model, step.materialized) for step in plan.steps] == [
-        ("stg", "view"),
-        ("fct_a", "table"),
-        ("fct_b", "table"),
+    assert [(step.model, step.database, step.materialized) for step in plan.steps] == [
+        ("stg", "warehouse", "view"),
+        ("fct_a", "marts", "table"),
+        ("fct_b", "marts", "table"),
     ]
     assert plan.sources == (("raw", "events"), ("staging", "codes"))
     assert plan.database == "warehouse"
