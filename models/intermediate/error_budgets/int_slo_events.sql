@@ -161,39 +161,40 @@ recomputed_groups as (
 ),
 {% endif %}
 
-step_attempts as (
+{% if reads_built %}
+recomputed_runs as (
 
-    select * from {{ ref('stg_flowledger__step_runs') }}
-    {% if reads_built %}
-    -- only the steps of the runs recomputed (a step execution belongs to one run attempt);
-    -- matched on the raw key columns, so the staging keys are built for these rows alone
-    where (source_system, run_id, run_attempt) in (
-        select runs.source_system, runs.run_id, runs.run_attempt
-        from runs
-        inner join slos
-            on runs.flow_id = slos.flow_id
-        inner join changed_run_groups
-            on slos.slo_id = changed_run_groups.slo_id
-            and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
-    )
-    {% endif %}
+    -- the run attempts of the recomputed groups: only their steps are read (a step execution
+    -- belongs to one run attempt)
+    select distinct runs.source_system, runs.run_id, runs.run_attempt
+    from runs
+    inner join slos
+        on runs.flow_id = slos.flow_id
+    inner join changed_run_groups
+        on slos.slo_id = changed_run_groups.slo_id
+        and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
 
 ),
+{% endif %}
 
 failed_step_executions as (
 
     -- a final attempt can only fail in an execution with a failed attempt: the window below runs
-    -- on those executions alone
-    select distinct step_execution_key
-    from step_attempts
+    -- on those executions alone. The step attempts are read twice, filtered, not kept whole, and
+    -- joined on the raw key columns, so staging builds its keys for the failed executions alone
+    select distinct run_key, source_system, run_id, run_attempt, step_id
+    from {{ ref('stg_flowledger__step_runs') }}
     where status in ('failed', 'timed_out')
+    {% if reads_built %}
+        and (source_system, run_id, run_attempt) in (select * from recomputed_runs)
+    {% endif %}
 
 ),
 
 final_step_attempts as (
 
     select
-        step_attempts.run_key,
+        failed_step_executions.run_key,
         step_attempts.step_id,
         step_attempts.step_name,
         step_attempts.called_system,
@@ -201,11 +202,15 @@ final_step_attempts as (
         step_attempts.started_at,
         step_attempts.status
 
-    from step_attempts
+    from {{ ref('stg_flowledger__step_runs') }} as step_attempts
     inner join failed_step_executions
-        on step_attempts.step_execution_key = failed_step_executions.step_execution_key
+        on step_attempts.source_system = failed_step_executions.source_system
+        and step_attempts.run_id = failed_step_executions.run_id
+        and step_attempts.run_attempt = failed_step_executions.run_attempt
+        and step_attempts.step_id = failed_step_executions.step_id
     qualify row_number() over (
-        partition by step_attempts.step_execution_key order by step_attempts.attempt desc
+        partition by failed_step_executions.run_key, step_attempts.step_id
+        order by step_attempts.attempt desc
     ) = 1
 
 ),
