@@ -48,14 +48,23 @@
 
 {#-
     built_through(expression, needed_columns): SQL expression, the newest `expression` (an ingest
-    time) over the rows of the incremental model being built; NULL, so that everything is
-    recomputed, when the table was built by an older version of the model without one of
-    `needed_columns` (a first incremental build after an upgrade). Use inside
-    `{% if is_incremental() %}`.
+    time) over the rows of the incremental model being built, as a timestamp literal read when
+    the model is compiled (so that `ingested_at > <it>` is a constant filter DuckDB pushes into
+    the scan, skipping the row groups landed before it, where a subquery would be compared row by
+    row after reading every column); NULL, so that everything is recomputed, when the table is
+    empty or was built by an older version of the model without one of `needed_columns` (a first
+    incremental build after an upgrade). Use inside `{% if is_incremental() %}`.
 -#}
 {% macro built_through(expression, needed_columns) -%}
-    {%- if built_with_columns(needed_columns) -%}
-        (select max({{ expression }}) from {{ this }})
+    {%- if execute and built_with_columns(needed_columns) -%}
+        {%- set newest = run_query(
+            'select cast(max(' ~ expression ~ ') as varchar) from ' ~ this
+        ).columns[0].values()[0] -%}
+        {%- if newest is none -%}
+            cast(null as timestamp)
+        {%- else -%}
+            cast('{{ newest }}' as timestamp)
+        {%- endif -%}
     {%- else -%}
         cast(null as timestamp)
     {%- endif -%}

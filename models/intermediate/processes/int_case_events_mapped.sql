@@ -19,8 +19,8 @@
 {%- set new_events -%}
     select * from {{ ref('stg_flowledger__business_events') }}
     {% if is_incremental() %}
-    where ingested_at > (select max(ingested_at) from {{ this }})
-        or (select max(ingested_at) from {{ this }}) is null
+    where ingested_at > {{ built_through('ingested_at', ['ingested_at']) }}
+        or {{ built_through('ingested_at', ['ingested_at']) }} is null
     {% endif %}
 {%- endset %}
 

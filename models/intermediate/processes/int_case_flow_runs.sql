@@ -12,11 +12,11 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with all_case_events as (
+{%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
-    select * from {{ ref('int_case_events_mapped') }}
-
-),
+{#- The case events are read for each question (which cases changed, the events of those cases)
+    rather than from one CTE read four times, which DuckDB would buffer. -#}
+with
 
 processes as (
 
@@ -34,51 +34,43 @@ runs as (
 ),
 
 {% if is_incremental() %}
-watermark as (
-
-    select {{ built_through('last_ingested_at', ['last_ingested_at']) }} as built_through
-
-),
-
 changed_runs as (
 
     select runs.run_key, runs.business_key, runs.trace_id
     from runs
-    cross join watermark
-    where watermark.built_through is null
-        or runs.last_ingested_at > watermark.built_through
+    where {{ watermark }} is null
+        or runs.last_ingested_at > {{ watermark }}
 
 ),
 
 affected_cases as (
 
-    select all_case_events.case_key
-    from all_case_events
-    cross join watermark
-    where watermark.built_through is null
-        or all_case_events.ingested_at > watermark.built_through
+    select changed_events.case_key
+    from {{ ref('int_case_events_mapped') }} as changed_events
+    where {{ watermark }} is null
+        or changed_events.ingested_at > {{ watermark }}
     union
     select built.case_key
     from {{ this }} as built
     inner join changed_runs
         on built.run_key = changed_runs.run_key
     union
-    select all_case_events.case_key
-    from all_case_events
+    select events_of_the_key.case_key
+    from {{ ref('int_case_events_mapped') }} as events_of_the_key
     inner join changed_runs
-        on all_case_events.case_id = changed_runs.business_key
+        on events_of_the_key.case_id = changed_runs.business_key
     union
-    select all_case_events.case_key
-    from all_case_events
+    select events_of_the_trace.case_key
+    from {{ ref('int_case_events_mapped') }} as events_of_the_trace
     inner join changed_runs
-        on all_case_events.trace_id = changed_runs.trace_id
+        on events_of_the_trace.trace_id = changed_runs.trace_id
 
 ),
 {% endif %}
 
 case_events as (
 
-    select * from all_case_events
+    select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
     where case_key in (select case_key from affected_cases)
     {% endif %}

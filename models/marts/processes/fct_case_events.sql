@@ -9,17 +9,11 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with all_case_events as (
+with case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
-
-),
-
-case_events as (
-
-    select * from all_case_events
     {% if is_incremental() %}
-    where case_key in ({{ cases_changed('all_case_events') }})
+    where case_key in ({{ cases_changed(ref('int_case_events_mapped')) }})
     {% endif %}
 
 ),

@@ -33,10 +33,11 @@ affected_cases as (
 
     {{ cases_changed('case_events', 'last_ingested_at') }}
     union
-    select all_case_runs.case_key
-    from all_case_runs
-    where all_case_runs.last_ingested_at > (select max(last_ingested_at) from {{ this }})
-        or (select max(last_ingested_at) from {{ this }}) is null
+    -- read apart from all_case_runs: a CTE read twice would be buffered with every column
+    select changed_case_runs.case_key
+    from {{ ref('int_case_flow_runs') }} as changed_case_runs
+    where changed_case_runs.last_ingested_at > {{ built_through('last_ingested_at', ['last_ingested_at']) }}
+        or {{ built_through('last_ingested_at', ['last_ingested_at']) }} is null
     union
     select built.case_key
     from {{ this }} as built

@@ -13,13 +13,7 @@
     post_hook=["{{ refresh_case_clock(this) }}"],
 ) }}
 
-with all_case_events as (
-
-    select * from {{ ref('int_case_events_mapped') }}
-
-),
-
-all_gray_failures as (
+with all_gray_failures as (
 
     select * from {{ ref('int_case_gray_failures') }}
 
@@ -44,7 +38,7 @@ gray_failures_changed as (
 
 affected_cases as (
 
-    {{ cases_changed('all_case_events', 'last_ingested_at') }}
+    {{ cases_changed(ref('int_case_events_mapped'), 'last_ingested_at') }}
     union
     select case_key from gray_failures_changed
 
@@ -53,7 +47,7 @@ affected_cases as (
 
 case_events as (
 
-    select * from all_case_events
+    select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
     where case_key in (select case_key from affected_cases)
     {% endif %}
