@@ -16,7 +16,7 @@
 {#- The runs and step executions are read for each question (which runs changed, which runs
     share their flow and idempotency key, the rows of those runs) rather than from CTEs read
     twice, which DuckDB would buffer with every column of every run. -#}
-{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
+{%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
 with
 

@@ -17,27 +17,55 @@
     post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
 ) }}
 
-{%- set watermark -%}
-    (select max(greatest(ingested_at, coalesce(run_ingested_at, ingested_at))) from {{ this }})
-{%- endset %}
+{%- set watermark = built_through(
+    'greatest(ingested_at, coalesce(run_ingested_at, ingested_at))', ['run_ingested_at']
+) %}
 
-{#- The step attempts are read once more, for the few columns that tell which executions
-    changed, rather than from a CTE read twice, which DuckDB would buffer with every column. -#}
-with step_attempts as (
+{#- The step attempts are read again for the few columns that tell which executions changed,
+    rather than from a CTE read twice, which DuckDB would buffer with every column; attempts and
+    runs are matched on their natural key columns, not on the keys the staging views concatenate
+    (each concatenation would be computed for every attempt or run). -#}
+with
 
-    select * from {{ ref('stg_flowledger__step_runs') }}
+{% if is_incremental() %}
+changed_executions as (
+
+    select
+        changed_attempts.source_system,
+        changed_attempts.run_id,
+        changed_attempts.run_attempt,
+        changed_attempts.step_id
+
+    from {{ ref('stg_flowledger__step_runs') }} as changed_attempts
+    where {{ watermark }} is null
+        or changed_attempts.ingested_at > {{ watermark }}
+    union
+    select
+        attempts_of_changed_runs.source_system,
+        attempts_of_changed_runs.run_id,
+        attempts_of_changed_runs.run_attempt,
+        attempts_of_changed_runs.step_id
+
+    from {{ ref('stg_flowledger__step_runs') }} as attempts_of_changed_runs
+    inner join {{ ref('stg_flowledger__flow_runs') }} as changed_runs
+        on attempts_of_changed_runs.source_system = changed_runs.source_system
+        and attempts_of_changed_runs.run_id = changed_runs.run_id
+        and attempts_of_changed_runs.run_attempt = changed_runs.run_attempt
+    where changed_runs.ingested_at > {{ watermark }}
+
+),
+{% endif %}
+
+step_attempts as (
+
+    select all_attempts.*
+    from {{ ref('stg_flowledger__step_runs') }} as all_attempts
     {% if is_incremental() %}
-    where step_execution_key in (
-        select changed_attempts.step_execution_key
-        from {{ ref('stg_flowledger__step_runs') }} as changed_attempts
-        where {{ watermark }} is null
-            or changed_attempts.ingested_at > {{ watermark }}
-            or changed_attempts.run_key in (
-                select changed_runs.run_key
-                from {{ ref('stg_flowledger__flow_runs') }} as changed_runs
-                where changed_runs.ingested_at > {{ watermark }}
-            )
-    )
+    inner join changed_executions
+        on all_attempts.source_system = changed_executions.source_system
+        and all_attempts.run_id = changed_executions.run_id
+        and all_attempts.run_attempt = changed_executions.run_attempt
+        and all_attempts.step_id = changed_executions.step_id
     {% endif %}
 
 ),
@@ -106,7 +134,9 @@ final as (
     inner join executions
         on step_attempts.step_execution_key = executions.step_execution_key
     left join runs
-        on step_attempts.run_key = runs.run_key
+        on step_attempts.source_system = runs.source_system
+        and step_attempts.run_id = runs.run_id
+        and step_attempts.run_attempt = runs.run_attempt
     left join flows
         on coalesce(runs.flow_id, step_attempts.flow_id, '(unknown flow)') = flows.flow_id
 

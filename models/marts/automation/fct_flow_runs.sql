@@ -13,7 +13,7 @@
 {#- The runs are read for each question (which changed, which share their flow and idempotency
     key, the rows of those) rather than from one CTE read three times, which DuckDB would buffer
     with every column of every run. -#}
-{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
+{%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
 with
 

@@ -15,7 +15,7 @@
 {#- The step attempts are read for each question (which executions changed, on which days,
     every attempt of those days) rather than from one CTE read three times, which DuckDB would
     buffer with every column of every attempt. -#}
-{%- set watermark = '(select max(last_ingested_at) from ' ~ this ~ ')' %}
+{%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
 with
 
