@@ -92,7 +92,13 @@ executions as (
         max_by(status, attempt) as execution_final_status,
         max(case when is_dead_lettered then 1 else 0 end) = 1 as is_execution_dead_lettered
 
+    {#- a full build reads the attempts again for these four columns: step_attempts, read twice,
+        would be buffered with every column of every attempt -#}
+    {% if is_incremental() %}
     from step_attempts
+    {% else %}
+    from {{ ref('stg_flowledger__step_runs') }}
+    {% endif %}
     group by step_execution_key
 
 ),
