@@ -13,9 +13,12 @@
 ) }}
 
 {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
+{%- set shadow_runs -%}
+    select run_key from {{ ref('stg_flowledger__flow_runs') }} where execution_mode = 'shadow'
+{%- endset %}
 
-{#- The case events are read for each question (which cases changed, the events of those cases)
-    rather than from one CTE read four times, which DuckDB would buffer. -#}
+{#- The case events and runs are read for each question (which cases changed, the events of those
+    cases) rather than from CTEs read four times, which DuckDB would buffer whole. -#}
 with
 
 processes as (
@@ -24,22 +27,13 @@ processes as (
 
 ),
 
-runs as (
-
-    select * from {{ ref('int_flow_runs_enriched') }}
-    where run_key not in (
-        select run_key from {{ ref('stg_flowledger__flow_runs') }} where execution_mode = 'shadow'
-    )
-
-),
-
 {% if is_incremental() %}
 changed_runs as (
 
-    select runs.run_key, runs.business_key, runs.trace_id
-    from runs
-    where {{ watermark }} is null
-        or runs.last_ingested_at > {{ watermark }}
+    select changed.run_key, changed.business_key, changed.trace_id
+    from {{ ref('int_flow_runs_enriched') }} as changed
+    where ({{ watermark }} is null or changed.last_ingested_at > {{ watermark }})
+        and changed.run_key not in ({{ shadow_runs }})
 
 ),
 
@@ -73,6 +67,21 @@ case_events as (
     select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
     where case_key in (select case_key from affected_cases)
+    {% endif %}
+
+),
+
+runs as (
+
+    select * from {{ ref('int_flow_runs_enriched') }}
+    where run_key not in ({{ shadow_runs }})
+    {% if is_incremental() %}
+        -- only the runs that can link to the cases it rebuilds (runs is read three times, so
+        -- DuckDB buffers it: all of them would be buffered on every build)
+        and (
+            business_key in (select case_id from case_events)
+            or trace_id in (select trace_id from case_events)
+        )
     {% endif %}
 
 ),
