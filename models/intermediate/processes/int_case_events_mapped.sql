@@ -15,12 +15,19 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{#-
+    The newest ingest time mapped so far (NULL on a full build, and when no mapped event has one:
+    then every event is mapped again and nothing is read back from this table, whose rows would
+    otherwise be kept twice).
+-#}
+{%- set built = built_through('ingested_at', ['ingested_at']) if is_incremental() else 'cast(null as timestamp)' -%}
+{%- set reads_back = is_incremental() and built != 'cast(null as timestamp)' -%}
+
 {#- the events to map, read by each branch of `matched` (a CTE read twice would be buffered) -#}
 {%- set new_events -%}
     select * from {{ ref('stg_flowledger__business_events') }}
-    {% if is_incremental() %}
-    where ingested_at > {{ built_through('ingested_at', ['ingested_at']) }}
-        or {{ built_through('ingested_at', ['ingested_at']) }} is null
+    {% if reads_back %}
+    where ingested_at > {{ built }}
     {% endif %}
 {%- endset %}
 
@@ -134,7 +141,7 @@ landed as (
 case_events as (
 
     select * from landed
-    {% if is_incremental() %}
+    {% if reads_back %}
     union all
     select
         case_key,
