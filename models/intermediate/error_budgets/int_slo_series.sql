@@ -51,10 +51,10 @@ buckets as (
             when slos.window_kind = 'calendar' then
                 {{ budget_period_start('units.unit_at', 'slos.calendar_unit', 'slos.time_zone') }}
         end as calendar_period_start,
-        sum(units.good) as good,
-        sum(units.total) as total,
-        sum(units.good_raw) as good_raw,
-        sum(units.total_raw) as total_raw
+        {{ exact_sum('units.good') }} as good,
+        {{ exact_sum('units.total') }} as total,
+        {{ exact_sum('units.good_raw') }} as good_raw,
+        {{ exact_sum('units.total_raw') }} as total_raw
 
     from units
     inner join slos
@@ -69,8 +69,8 @@ all_buckets as (
     select
         slo_id,
         s,
-        sum(good) as good,
-        sum(total) as total
+        {{ exact_sum('good') }} as good,
+        {{ exact_sum('total') }} as total
 
     from buckets
     group by all
@@ -120,7 +120,7 @@ raw_cumulative as (
 
     from grid
     left join (
-        select slo_id, s, sum(good_raw) as good_raw, sum(total_raw) as total_raw
+        select slo_id, s, {{ exact_sum('good_raw') }} as good_raw, {{ exact_sum('total_raw') }} as total_raw
         from buckets
         group by all
     ) as raw_buckets

@@ -48,10 +48,10 @@ counted as (
         windows.window_order,
         windows.window_seconds,
         windows.window_start,
-        coalesce(sum(units.good), 0) as good,
-        coalesce(sum(units.total), 0) as total,
-        coalesce(sum(units.good_raw), 0) as good_raw,
-        coalesce(sum(units.total_raw), 0) as total_raw
+        coalesce({{ exact_sum('units.good') }}, 0) as good,
+        coalesce({{ exact_sum('units.total') }}, 0) as total,
+        coalesce({{ exact_sum('units.good_raw') }}, 0) as good_raw,
+        coalesce({{ exact_sum('units.total_raw') }}, 0) as total_raw
 
     from windows
     inner join slos

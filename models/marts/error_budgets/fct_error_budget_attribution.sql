@@ -92,7 +92,7 @@ summed as (
         long_form.slo_id,
         long_form.dimension,
         long_form.value,
-        sum(long_form.weight) as bad_units,
+        {{ exact_sum('long_form.weight') }} as bad_units,
         count(*) as bad_events
 
     from long_form
@@ -109,7 +109,10 @@ final as (
         summed.bad_units,
         summed.bad_events,
         summed.bad_units / status.budget_total as budget_consumed,
-        summed.bad_units / sum(summed.bad_units) over per_dimension as share_of_consumed,
+        -- the dimension's total summed exactly, as bad_units is (macros/exact_sum.sql)
+        summed.bad_units / cast(
+            sum(cast(summed.bad_units as decimal(38, 12))) over per_dimension as double
+        ) as share_of_consumed,
         cast(row_number() over (
             partition by summed.slo_id, summed.dimension
             order by summed.bad_units desc, summed.value
