@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +169,47 @@ def marts(warehouse: Path) -> dict[str, list[tuple]]:
         }
     finally:
         con.close()
+
+
+def late_batch_builds(
+    base: Path,
+    batch_a: dict[str, list[dict]],
+    batch_b: dict[str, list[dict]],
+    build: Callable[..., None],
+    read: Callable[[Path], object],
+    tamper: Callable[[duckdb.DuckDBPyConnection], object],
+) -> dict[str, object]:
+    """The late-data scenario of the incremental tests, what ``read(data_dir)`` gives at each step.
+
+    In ``base/incremental``: batch A is built (``first``), ``tamper`` changes a row batch B will
+    not touch (its result is ``tampered``), batch B is appended and built incrementally
+    (``incremental``), then ``--full-refresh`` (``full_refresh``). In ``base/full``: A + B built
+    at once (``full``). ``build(data_dir, *args)`` runs the dbt build of the models under test.
+    """
+    incremental, full = base / "incremental", base / "full"
+    warehouse = make_raw_warehouse(incremental, batch_a)
+    build(incremental)
+    first = read(incremental)
+    con = write_warehouse(incremental)
+    try:
+        tampered = tamper(con)
+    finally:
+        con.close()
+    append_rows(warehouse, batch_b)
+    build(incremental)
+    after_incremental = read(incremental)
+    build(incremental, "--full-refresh")
+    after_full_refresh = read(incremental)
+    tables = batch_a.keys() | batch_b.keys()
+    make_raw_warehouse(full, {t: [*batch_a.get(t, []), *batch_b.get(t, [])] for t in tables})
+    build(full)
+    return {
+        "tampered": tampered,
+        "first": first,
+        "incremental": after_incremental,
+        "full_refresh": after_full_refresh,
+        "full": read(full),
+    }
 
 
 def append_rows(warehouse: Path, tables: dict[str, Sequence[dict[str, object]]]) -> None:

@@ -15,16 +15,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from scale_support import (
     BUSINESS_EVENTS,
     FLOW_RUNS,
     STEP_RUNS,
-    append_rows,
-    make_raw_warehouse,
+    late_batch_builds,
     read_warehouse,
     run_dbt,
-    write_warehouse,
 )
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
@@ -89,8 +88,8 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
     return batch_a, batch_b
 
 
-def _rows(warehouse: Path) -> dict[str, list[tuple]]:
-    con = read_warehouse(warehouse.parent)
+def _rows(data_dir: Path) -> dict[str, list[tuple]]:
+    con = read_warehouse(data_dir)
     try:
         return {
             model: con.execute(f"select * from {model} order by {keys}").fetchall()
@@ -117,37 +116,18 @@ def _build(data_dir: Path, *args: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
-    batch_a, batch_b = _batches()
-    incremental = tmp_path_factory.mktemp("incremental")
-    warehouse = make_raw_warehouse(incremental, batch_a)
-    _build(incremental)
-    first = _rows(warehouse)
-    con = write_warehouse(warehouse.parent)
-    try:
-        tampered = con.execute(
-            "update intermediate.int_case_flow_runs set flow_name = 'tampered' "
-            "where case_key = 'quote_to_cash:Q4'"
-        ).fetchone()[0]
-    finally:
-        con.close()
-    append_rows(warehouse, batch_b)
-    _build(incremental)
-    after_incremental = _rows(warehouse)
-    _build(incremental, "--full-refresh")
-    after_full_refresh = _rows(warehouse)
+def _tamper_q4(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute(
+        "update intermediate.int_case_flow_runs set flow_name = 'tampered' "
+        "where case_key = 'quote_to_cash:Q4'"
+    ).fetchone()[0]
 
-    full = tmp_path_factory.mktemp("full")
-    make_raw_warehouse(full, {t: batch_a[t] + batch_b[t] for t in batch_a})
-    _build(full)
-    return {
-        "tampered": tampered,
-        "first": first,
-        "incremental": after_incremental,
-        "full_refresh": after_full_refresh,
-        "full": _rows(full / "warehouse.duckdb"),
-    }
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    batch_a, batch_b = _batches()
+    base = tmp_path_factory.mktemp("case_runs")
+    return late_batch_builds(base, batch_a, batch_b, _build, _rows, _tamper_q4)
 
 
 def _links(rows: list[tuple]) -> set[tuple[str, str]]:

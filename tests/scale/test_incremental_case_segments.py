@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from scale_support import BUSINESS_EVENTS, append_rows, make_raw_warehouse, run_dbt, table_rows
+from scale_support import BUSINESS_EVENTS, late_batch_builds, run_dbt, table_rows
 
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
 
@@ -69,38 +69,19 @@ def _segments(data_dir: Path) -> list[tuple]:
     return table_rows(data_dir, RELATION, ORDER)
 
 
+def _tamper_q4_region(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute(
+        f"update {RELATION} set segment_value = 'tampered' "
+        "where case_key = ? and segment_name = 'region'",
+        [Q4_REGION[0]],
+    ).fetchone()[0]
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     batch_a, batch_b = _batches()
-    incremental = tmp_path_factory.mktemp("incremental")
-    warehouse = make_raw_warehouse(incremental, batch_a)
-    _build(incremental)
-    first = _segments(incremental)
-    con = duckdb.connect(str(warehouse))
-    try:
-        tampered = con.execute(
-            f"update {RELATION} set segment_value = 'tampered' "
-            "where case_key = ? and segment_name = 'region'",
-            [Q4_REGION[0]],
-        ).fetchone()[0]
-    finally:
-        con.close()
-    append_rows(warehouse, batch_b)
-    _build(incremental)
-    after_incremental = _segments(incremental)
-    _build(incremental, "--full-refresh")
-    after_full_refresh = _segments(incremental)
-
-    full = tmp_path_factory.mktemp("full")
-    make_raw_warehouse(full, {t: batch_a[t] + batch_b[t] for t in batch_a})
-    _build(full)
-    return {
-        "tampered": tampered,
-        "first": first,
-        "incremental": after_incremental,
-        "full_refresh": after_full_refresh,
-        "full": _segments(full),
-    }
+    base = tmp_path_factory.mktemp("case_segments")
+    return late_batch_builds(base, batch_a, batch_b, _build, _segments, _tamper_q4_region)
 
 
 def _values(rows: list[tuple]) -> dict[tuple[str, str], str]:
