@@ -6,9 +6,18 @@
           - composite_primary_key:
               arguments:
                 columns: [flow_id, step_name, day]
+
+    On a big incremental table, `ingested_column` (and `recomputed_by`, the model's incremental
+    unique_key when it is not the key itself) let an incremental build check only the key groups
+    it could have written (macros/keys_written_since.sql):
+
+                columns: [entity, record_key, field_name, event_id, event_source]
+                ingested_column: last_ingested_at
+                recomputed_by: [entity, record_key]
 -#}
-{% test composite_primary_key(model, columns) %}
+{% test composite_primary_key(model, columns, ingested_column=none, recomputed_by=none) %}
     {%- set key_list = columns | join(', ') -%}
+    {%- set model = keys_written_since(model, ingested_column, recomputed_by or columns) -%}
     with null_keys as (
         select
             {{ key_list }},
