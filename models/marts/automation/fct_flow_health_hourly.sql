@@ -12,17 +12,16 @@
     post_hook=["{{ refresh_latest_flow_names(this) }}"],
 ) }}
 
-with all_runs as (
+{#- The runs are read for each question (which runs changed, which runs share their flow and
+    idempotency key, the runs of the recomputed hours) rather than from one CTE read three times,
+    which DuckDB would buffer with every column of every run; the watermark is a literal
+    (built_through), so DuckDB skips the row groups landed before it. -#}
+{%- if is_incremental() -%}
+    {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) -%}
+    {%- set horizon = retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) -%}
+{%- endif %}
 
-    select
-        *,
-        {{ dbt.date_trunc('hour', 'started_at') }} as hour
-
-    from {{ ref('int_flow_runs_enriched') }}
-
-),
-
-all_queue_samples as (
+with all_queue_samples as (
 
     select
         *,
@@ -34,54 +33,59 @@ all_queue_samples as (
 ),
 
 {% if is_incremental() %}
-watermark as (
-
-    select max(last_ingested_at) as built_through from {{ this }}
-
-),
-
 changed_runs as (
 
-    select all_runs.flow_id, all_runs.idempotency_key, all_runs.hour
-    from all_runs
-    cross join watermark
-    where watermark.built_through is null
-        or all_runs.last_ingested_at > watermark.built_through
+    select changed.flow_id, changed.idempotency_key, changed.started_at
+    from {{ ref('int_flow_runs_enriched') }} as changed
+    where {{ watermark }} is null
+        or changed.last_ingested_at > {{ watermark }}
 
 ),
 
 affected_hours as (
 
-    select hour from changed_runs
+    select {{ dbt.date_trunc('hour', 'started_at') }} as hour from changed_runs
     union
-    select all_runs.hour
-    from all_runs
+    select {{ dbt.date_trunc('hour', 'sharing_a_key.started_at') }}
+    from {{ ref('int_flow_runs_enriched') }} as sharing_a_key
     inner join changed_runs
-        on all_runs.flow_id = changed_runs.flow_id
-        and all_runs.idempotency_key = changed_runs.idempotency_key
+        on sharing_a_key.flow_id = changed_runs.flow_id
+        and sharing_a_key.idempotency_key = changed_runs.idempotency_key
     union
     select all_queue_samples.hour
     from all_queue_samples
-    cross join watermark
-    where watermark.built_through is null
-        or all_queue_samples.ingested_at > watermark.built_through
+    where {{ watermark }} is null
+        or all_queue_samples.ingested_at > {{ watermark }}
 
 ),
 
 recomputed_hours as (
 
     select hour from affected_hours
-    where {{ retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) }} is null
-        or hour >= {{ retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) }}
+    where {{ horizon }} is null
+        or hour >= {{ horizon }}
+
+),
+
+recomputed_span as (
+
+    -- a cheap range test before the hour of every run and step execution is compared
+    select min(hour) as first_hour, max(hour) as last_hour from recomputed_hours
 
 ),
 {% endif %}
 
 runs as (
 
-    select * from all_runs
+    select
+        *,
+        {{ dbt.date_trunc('hour', 'started_at') }} as hour
+
+    from {{ ref('int_flow_runs_enriched') }}
     {% if is_incremental() %}
-    where hour in (select hour from recomputed_hours)
+    where started_at >= (select first_hour from recomputed_span)
+        and {{ dbt.date_trunc('hour', 'started_at') }} <= (select last_hour from recomputed_span)
+        and {{ dbt.date_trunc('hour', 'started_at') }} in (select hour from recomputed_hours)
     {% endif %}
 
 ),
@@ -95,6 +99,8 @@ step_executions as (
     from {{ ref('int_step_executions_rolled_up') }}
     where run_started_at is not null
     {% if is_incremental() %}
+        and run_started_at >= (select first_hour from recomputed_span)
+        and {{ dbt.date_trunc('hour', 'run_started_at') }} <= (select last_hour from recomputed_span)
         and {{ dbt.date_trunc('hour', 'run_started_at') }} in (select hour from recomputed_hours)
     {% endif %}
 
