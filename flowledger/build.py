@@ -160,18 +160,27 @@ def build(
     if select:
         args += ["--select", *select]
     with clock.step("vars"):
-        args += ["--vars", json.dumps(dbt_vars(data_dir, budget_at))]
+        variables = dbt_vars(data_dir, budget_at)
+        project = project_fingerprint(variables)
     with writer_lock(data_dir):
         with clock.step("raw_tables"):
             con = connect_warehouse(data_dir)
             try:
                 ensure_raw_tables(con)
+                vouched = _take_keys_valid_through(data_dir, con, project)
+                ingested = _raw_ingested_through(con, None)
             finally:
                 con.close()
+        if vouched is not None and not full_refresh and not select:
+            variables = {**variables, KEYS_VALID_VAR: vouched}
         with clock.step("dbt"):
-            run_dbt(data_dir, args, echo)
+            run_dbt(data_dir, [*args, "--vars", json.dumps(variables)], echo)
         if not select:
             _built_with_path(data_dir).write_text(configuration + "\n")
+            invocation = _key_tests_all_passed(data_dir)
+            if invocation is not None:
+                recorded = {"project": project, "dbt_invocation": invocation, **ingested}
+                _keys_valid_path(data_dir).write_text(json.dumps(recorded, indent=2) + "\n")
         with clock.step("data_as_of"):
             con = connect_warehouse(data_dir)
             try:
@@ -199,6 +208,117 @@ def build(
 def last_build_path(data_dir: DataDir) -> Path:
     """The wall seconds of the last complete build and of each of its steps (JSON)."""
     return data_dir.dbt_target.parent / "last_build.json"
+
+
+#: dbt var (macros/keys_written_since.sql): the ingest time through which every row passed every
+#: key test; set only when this module can vouch for it, so the key tests check only the key
+#: groups written since.
+KEYS_VALID_VAR = "flowledger_keys_valid_through"
+#: What the project's SQL and settings are made of: a change to any of them may change rows that
+#: no new ingest time marks, so the next build checks every key again.
+PROJECT_INPUTS = ("models", "macros", "data-tests", "dbt_project.yml", "profiles.yml")
+
+
+def _keys_valid_path(data_dir: DataDir) -> Path:
+    """JSON: the ingest time through which the last build's key tests all passed, the rows each
+    raw table held through it, and the project fingerprint that build ran with."""
+    return data_dir.dbt_target.parent / "keys_valid_through.json"
+
+
+def _take_keys_valid_through(
+    data_dir: DataDir, con: duckdb.DuckDBPyConnection, project: str
+) -> str | None:
+    """The ingest time through which this build may trust the keys (``None``: check every row),
+    and forget it, so that if this build fails the next one checks every row again.
+
+    Trusted only if the last build that finished recorded it (every key test passed), with the
+    same project fingerprint, and every raw table still holds exactly the rows it held through
+    that time: a purge, a restored warehouse or a row landed with an older ingest time (a clock
+    set back) changes those counts.
+    """
+    path = _keys_valid_path(data_dir)
+    try:
+        recorded = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    path.unlink()
+    through = recorded.get("ingested_through")
+    if recorded.get("project") != project or not isinstance(through, str):
+        return None
+    if recorded.get("dbt_invocation") != _dbt_invocation(data_dir):
+        return None  # dbt ran by hand into this data directory since
+    if _raw_ingested_through(con, through)["raw_rows"] != recorded.get("raw_rows"):
+        return None
+    return through
+
+
+def _raw_ingested_through(con: duckdb.DuckDBPyConnection, through: str | None) -> dict:
+    """The newest ingest time of any raw row (``through`` if given) and, per raw table, how many
+    rows were ingested through it."""
+    from ingest.contracts import load_contracts
+
+    tables = sorted(contract.table for contract in load_contracts().values())
+    if through is None:
+        newest = con.execute(
+            "select cast(greatest("
+            + ", ".join(f"(select max(_ingested_at) from {table})" for table in tables)
+            + ") as varchar)"
+        ).fetchone()
+        through = newest[0] if newest and newest[0] else "-infinity"
+    counts = {
+        table: con.execute(
+            f"select count(*) from {table} where _ingested_at <= cast(? as timestamp)", [through]
+        ).fetchone()[0]
+        for table in tables
+    }
+    return {"ingested_through": through, "raw_rows": counts}
+
+
+def _dbt_invocation(data_dir: DataDir) -> str | None:
+    """The invocation id of the last dbt run whose results are in the data directory."""
+    try:
+        run_results = json.loads((data_dir.dbt_target / "run_results.json").read_text())
+        return run_results["metadata"]["invocation_id"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def _key_tests_all_passed(data_dir: DataDir) -> str | None:
+    """The invocation id of the dbt build that just ran if it built every model and every key
+    test that reads :data:`KEYS_VALID_VAR` passed (a warning counts as a failure here; other
+    tests may warn), else None."""
+    try:
+        run_results = json.loads((data_dir.dbt_target / "run_results.json").read_text())
+        nodes = json.loads((data_dir.dbt_target / "manifest.json").read_text())["nodes"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+    for result in run_results["results"]:
+        unique_id, status = result["unique_id"], result["status"]
+        if unique_id.startswith("model.") and status != "success":
+            return None
+        if unique_id.startswith("test."):
+            kwargs = (nodes.get(unique_id, {}).get("test_metadata") or {}).get("kwargs", {})
+            passed = ("pass",) if kwargs.get("ingested_column") else ("pass", "warn")
+            if status not in passed:
+                return None
+    return run_results["metadata"]["invocation_id"]
+
+
+def project_fingerprint(variables: dict) -> str:
+    """SHA-256 of what the models compute with: the project files (:data:`PROJECT_INPUTS`), the
+    dbt and flowledger versions and the build's vars but the time the budgets are evaluated at."""
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in variables.items() if k != "flowledger_budget_as_of"}
+    digest.update(
+        json.dumps([__version__, _dbt_version(), settings], sort_keys=True, default=str).encode()
+    )
+    for name in PROJECT_INPUTS:
+        root = PROJECT_ROOT / name
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.is_file():
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:
