@@ -123,3 +123,120 @@ def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls, m
     build(data_dir, echo=None)
     assert [_refreshed(args) for args in dbt_calls] == [True, True, False]
     assert any("field ownership changed" in message for message in messages)
+
+
+# The key tests read only the key groups written since the last build (var KEYS_VALID_VAR) only
+# when that build vouches for every other row (dbt stubbed: it leaves the results of one limited
+# key test; tests/scale/test_incremental_tests_scope.py runs the real builds).
+def _results_dbt(status: str = "pass"):
+    def results_dbt(data_dir: DataDir, args, echo=None) -> None:
+        _fake_dbt(data_dir, args, echo)
+        test = "test.flowledger.unique_runs_run_key"
+        nodes = {test: {"test_metadata": {"kwargs": {"ingested_column": "ingested_at"}}}}
+        invocation = f"invocation-{len(list(data_dir.dbt_target.parent.glob('*.json')))}"
+        run_results = {
+            "metadata": {"invocation_id": invocation},
+            "results": [
+                {"unique_id": "model.flowledger.runs", "status": "success"},
+                {"unique_id": test, "status": status},
+                {"unique_id": "test.flowledger.not_null_runs_status", "status": "warn"},
+            ],
+        }
+        (data_dir.dbt_target / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+        (data_dir.dbt_target / "run_results.json").write_text(json.dumps(run_results))
+
+    return results_dbt
+
+
+@pytest.fixture
+def var_calls(monkeypatch) -> list[str | None]:
+    """The KEYS_VALID_VAR each build passed dbt, None when absent."""
+    calls: list[str | None] = []
+    results_dbt = _results_dbt()
+
+    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
+        calls.append(json.loads(args[args.index("--vars") + 1]).get(build_module.KEYS_VALID_VAR))
+        results_dbt(data_dir, args, echo)
+
+    monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
+    return calls
+
+
+def _land(data_dir: DataDir, ingested_at: str) -> None:
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute(
+            "insert into raw.flow_runs (source_system, run_id, run_attempt, _ingested_at) "
+            "values ('n8n', ?, 1, ?)",
+            [ingested_at, ingested_at],
+        )
+    finally:
+        con.close()
+
+
+def test_the_var_is_the_newest_ingest_time_of_the_last_complete_build(
+    tmp_path: Path, var_calls
+) -> None:
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)  # first build: no raw rows yet
+    _land(data_dir, "2026-11-01 10:00:00")
+    build(data_dir, echo=None)
+    _land(data_dir, "2026-11-02 10:00:00")
+    build(data_dir, echo=None)
+    build(data_dir, full_refresh=True, echo=None)
+    build(data_dir, echo=None)
+    assert var_calls == [
+        None,
+        "-infinity",
+        "2026-11-01 10:00:00",
+        None,
+        "2026-11-02 10:00:00",
+    ]
+
+
+def test_no_var_after_a_warned_key_test_a_purge_a_project_change_a_selection_or_dbt_by_hand(
+    tmp_path: Path, var_calls, monkeypatch
+) -> None:
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)
+    _land(data_dir, "2026-11-01 10:00:00")
+    build(data_dir, echo=None)  # var: -infinity
+    build(data_dir, echo=None)  # var: 10:00
+    # a limited key test warned (a source test's severity): the next build checks every row
+    monkeypatch.setattr(build_module, "run_dbt", _results_dbt("warn"))
+    build(data_dir, echo=None)
+    monkeypatch.undo()
+    calls: list[str | None] = []
+    results_dbt = _results_dbt()
+
+    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
+        calls.append(json.loads(args[args.index("--vars") + 1]).get(build_module.KEYS_VALID_VAR))
+        results_dbt(data_dir, args, echo)
+
+    monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
+    build(data_dir, echo=None)  # after the warning: none
+    build(data_dir, echo=None)  # vouched again
+    con = duckdb.connect(str(data_dir.warehouse))
+    con.execute("delete from raw.flow_runs")  # a purge
+    con.close()
+    build(data_dir, echo=None)
+    build(data_dir, select=["fct_flow_runs"], echo=None)  # a selection forgets the record
+    build(data_dir, echo=None)
+    (data_dir.dbt_target / "run_results.json").write_text(
+        json.dumps({"metadata": {"invocation_id": "by-hand"}, "results": []})
+    )  # dbt run by hand into the data directory
+    build(data_dir, echo=None)
+    monkeypatch.setattr(build_module, "project_fingerprint", lambda variables: "edited")
+    build(data_dir, echo=None)
+    build(data_dir, echo=None)
+    assert var_calls[:3] == [None, "-infinity", "2026-11-01 10:00:00"]
+    assert calls == [
+        None,  # the last build's limited key test warned
+        "2026-11-01 10:00:00",
+        None,  # the raw rows through the var changed (purge)
+        None,  # --select
+        None,  # after a selection
+        None,  # dbt ran by hand since
+        None,  # another project
+        "-infinity",  # vouched again: every raw row was purged
+    ]

@@ -15,11 +15,24 @@ from flowledger.settings import PROJECT_ROOT
 GENERIC = PROJECT_ROOT / "data-tests" / "generic"
 
 
-def _render(path: Path, **arguments) -> str:
+MACROS = PROJECT_ROOT / "macros"
+
+
+def _render(path: Path, keys_valid_through: str | None = None, **arguments) -> str:
+    """The test's SQL, with the var ``flowledger_keys_valid_through`` set or not, on DuckDB."""
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    environment.globals.update(
+        var=lambda name, default=None: (
+            keys_valid_through if name == "flowledger_keys_valid_through" else default
+        ),
+        target=type("Target", (), {"type": "duckdb"}),
+    )
+    scope = environment.from_string((MACROS / "keys_written_since.sql").read_text()).module
+    environment.globals["keys_written_since"] = scope.keys_written_since
     text = (
         path.read_text().replace("{% test ", "{% macro ").replace("{% endtest %}", "{% endmacro %}")
     )
-    module = jinja2.Environment().from_string(text).module
+    module = environment.from_string(text).module
     return str(getattr(module, path.stem)(**arguments))
 
 
@@ -65,3 +78,48 @@ def test_composite_primary_key_passes_a_unique_key() -> None:
         GENERIC / "composite_primary_key.sql", model="steps", columns=["run_id", "attempt"]
     )
     assert con.execute(sql).fetchall() == []
+
+
+def _field_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """Writes of (record, field, event); the build after 10:00 wrote record r1 again, whole."""
+    con.execute(
+        """
+        create table writes as select * from (values
+            ('r1', 'status', 'e1', timestamp '2026-11-01 09:00:00'),  -- old row of a rewritten record
+            ('r1', 'status', 'e1', timestamp '2026-11-01 09:00:00'),  -- its repeat, also rewritten
+            ('r1', 'amount', 'e9', timestamp '2026-11-01 11:00:00'),  -- the new event of r1
+            ('r2', 'status', 'e2', timestamp '2026-11-01 11:00:00'),  -- new, repeats an old key:
+            ('r2', 'status', 'e2', timestamp '2026-11-01 08:00:00'),  --   both are reported
+            ('r3', 'status', 'e3', timestamp '2026-11-01 08:00:00'),  -- old, not written: passed
+            ('r3', 'status', 'e3', timestamp '2026-11-01 08:00:00'),  --   the last build's test
+            ('r4', 'status', null, cast(null as timestamp))           -- unknown ingest time
+        ) as t(record_key, field_name, event_id, last_ingested_at)
+        """
+    )
+
+
+def test_the_limited_key_test_reads_the_groups_written_since_the_var() -> None:
+    con = duckdb.connect()
+    _field_writes(con)
+    arguments = {
+        "model": "writes",
+        "columns": ["record_key", "field_name", "event_id"],
+        "ingested_column": "last_ingested_at",
+        "recomputed_by": ["record_key"],
+    }
+    limited = _render(GENERIC / "composite_primary_key.sql", "2026-11-01 10:00:00", **arguments)
+    whole = _render(GENERIC / "composite_primary_key.sql", **arguments)
+
+    found = sorted(con.execute(limited).fetchall(), key=str)
+
+    assert found == sorted(
+        [
+            ("r1", "status", "e1", "repeated key", 2),  # no new stamp, but its record is rewritten
+            ("r2", "status", "e2", "repeated key", 2),  # a new row repeating an old row's key
+            ("r4", "status", None, "null key column", 1),  # NULL ingest time: checked
+        ],
+        key=str,
+    )
+    # without the var, every row is read: r3's pair too
+    assert ("r3", "status", "e3", "repeated key", 2) in con.execute(whole).fetchall()
+    assert "written_key_groups" not in whole
