@@ -5,6 +5,7 @@
 -- step executions) since the newest last_ingested_at here, and every run sharing their flow and
 -- idempotency key (a late first delivery turns a later run into a duplicate); the idempotency
 -- windows only see those flows and keys. On Spark the model is a table rebuilt whole.
+-- depends_on: {{ ref('stg_flowledger__step_runs') }}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='run_key',
@@ -15,7 +16,9 @@
 
 {#- The runs and step executions are read for each question (which runs changed, which runs
     share their flow and idempotency key, the rows of those runs) rather than from CTEs read
-    twice, which DuckDB would buffer with every column of every run. -#}
+    twice, which DuckDB would buffer with every column of every run; runs are matched on their
+    natural key columns, not on the key the staging view concatenates for every run, and the
+    changed ones are found by the watermark alone (a literal DuckDB pushes into the scans). -#}
 {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
 with
@@ -23,23 +26,34 @@ with
 {% if is_incremental() %}
 changed_runs as (
 
-    select changed.run_key, changed.flow_id, changed.idempotency_key
+    -- runs landed since the watermark, and runs with a step attempt landed since (their step
+    -- executions changed)
+    select changed.source_system, changed.run_id, changed.run_attempt, changed.flow_id, changed.idempotency_key
     from {{ ref('stg_flowledger__flow_runs') }} as changed
     where {{ watermark }} is null
         or changed.ingested_at > {{ watermark }}
-        or changed.run_key in (
-            select changed_steps.run_key
-            from {{ ref('int_step_executions_rolled_up') }} as changed_steps
-            where changed_steps.last_ingested_at > {{ watermark }}
-        )
+    union
+    select
+        with_changed_steps.source_system,
+        with_changed_steps.run_id,
+        with_changed_steps.run_attempt,
+        with_changed_steps.flow_id,
+        with_changed_steps.idempotency_key
+
+    from {{ ref('stg_flowledger__flow_runs') }} as with_changed_steps
+    where (with_changed_steps.source_system, with_changed_steps.run_id, with_changed_steps.run_attempt) in (
+        select changed_steps.source_system, changed_steps.run_id, changed_steps.run_attempt
+        from {{ ref('stg_flowledger__step_runs') }} as changed_steps
+        where changed_steps.ingested_at > {{ watermark }}
+    )
 
 ),
 
 affected_runs as (
 
-    select run_key from changed_runs
+    select source_system, run_id, run_attempt from changed_runs
     union
-    select sharing_a_key.run_key
+    select sharing_a_key.source_system, sharing_a_key.run_id, sharing_a_key.run_attempt
     from {{ ref('stg_flowledger__flow_runs') }} as sharing_a_key
     inner join changed_runs
         on sharing_a_key.flow_id = changed_runs.flow_id
@@ -56,7 +70,7 @@ runs as (
 
     from {{ ref('stg_flowledger__flow_runs') }}
     {% if is_incremental() %}
-    where run_key in (select run_key from affected_runs)
+    where (source_system, run_id, run_attempt) in (select * from affected_runs)
     {% endif %}
 
 ),
@@ -65,7 +79,7 @@ step_executions as (
 
     select * from {{ ref('int_step_executions_rolled_up') }}
     {% if is_incremental() %}
-    where run_key in (select run_key from affected_runs)
+    where run_key in (select run_key from runs)
     {% endif %}
 
 ),
