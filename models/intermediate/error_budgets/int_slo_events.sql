@@ -19,6 +19,11 @@
 -- whole.
 {%- set built_columns = ['event_group', 'last_ingested_at', 'inputs_digest'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
+{#- The newest ingest time built, a literal DuckDB pushes into the scans of the runs and events
+    (row groups landed before it skipped); the runs are read for each question (which groups
+    changed, the runs of those groups) rather than from a CTE read three times, which DuckDB would
+    buffer with every column of every run. -#}
+{%- set watermark = built_through('last_ingested_at', built_columns) if reads_built else 'cast(null as timestamp)' -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key=['slo_id', 'event_group'],
@@ -38,18 +43,6 @@ with slos as (
 
 ),
 
-runs as (
-
-    select * from {{ ref('int_flow_runs_enriched') }}
-
-),
-
-business_events as (
-
-    select * from {{ ref('stg_flowledger__business_events') }}
-
-),
-
 adjustments as (
 
     {{ budget_adjustment_rows() }}
@@ -60,12 +53,6 @@ adjustments as (
 built as (
 
     select * from {{ this }}
-
-),
-
-watermark as (
-
-    select max(last_ingested_at) as built_through from built
 
 ),
 
@@ -92,18 +79,27 @@ changed_run_groups as (
 
     select distinct
         slos.slo_id,
-        coalesce(runs.idempotency_key, runs.run_identity) as event_group
+        coalesce(changed_runs.idempotency_key, changed_runs.run_identity) as event_group
 
     from slos
-    inner join runs
-        on runs.flow_id = slos.flow_id
-    cross join watermark
+    inner join {{ ref('int_flow_runs_enriched') }} as changed_runs
+        on changed_runs.flow_id = slos.flow_id
     where slos.indicator in ('run_success', 'latency')
         and (
-            watermark.built_through is null
-            or runs.last_ingested_at > watermark.built_through
-            or slos.slo_id in (select slo_id from rebuilt_slos)
+            {{ watermark }} is null
+            or changed_runs.last_ingested_at > {{ watermark }}
         )
+    union
+    -- every group of the SLOs computed whole
+    select distinct
+        slos.slo_id,
+        coalesce(runs_of_rebuilt.idempotency_key, runs_of_rebuilt.run_identity) as event_group
+
+    from slos
+    inner join {{ ref('int_flow_runs_enriched') }} as runs_of_rebuilt
+        on runs_of_rebuilt.flow_id = slos.flow_id
+    where slos.indicator in ('run_success', 'latency')
+        and slos.slo_id in (select slo_id from rebuilt_slos)
     {% if retention_horizon(['flow_runs', 'step_runs']) | trim != 'cast(null as timestamp)' %}
     union
     -- groups with a run `flowledger purge` deleted (what is left of the group is computed again)
@@ -112,7 +108,7 @@ changed_run_groups as (
     inner join slos
         on built.slo_id = slos.slo_id
     where slos.indicator in ('run_success', 'latency')
-        and built.event_key not in (select run_key from runs)
+        and built.event_key not in (select run_key from {{ ref('int_flow_runs_enriched') }})
     {% endif %}
 
 ),
@@ -125,12 +121,10 @@ changed_cases as (
         {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }} as event_group
 
     from (select * from slos where indicator = 'event_pair') as pair_slos
-    inner join business_events
+    inner join {{ ref('stg_flowledger__business_events') }} as business_events
         on business_events.event_type in (pair_slos.start_event, pair_slos.end_event)
-    -- a comparison with a scalar subquery: DuckDB skips the row groups of older events
-    where business_events.ingested_at > (
-        select coalesce(built_through, cast('-infinity' as timestamp)) from watermark
-    )
+    where {{ watermark }} is null
+        or business_events.ingested_at > {{ watermark }}
 
     union
 
@@ -161,21 +155,48 @@ recomputed_groups as (
 ),
 {% endif %}
 
-{% if reads_built %}
-recomputed_runs as (
+run_slos as (
 
-    -- the run attempts of the recomputed groups: only their steps are read (a step execution
-    -- belongs to one run attempt)
-    select distinct runs.source_system, runs.run_id, runs.run_attempt
-    from runs
-    inner join slos
+    select
+        slos.slo_id,
+        slos.indicator,
+        slos.count_by,
+        slos.latency_span,
+        slos.threshold_ms,
+        slos.threshold_inclusive,
+        runs.run_key,
+        runs.source_system,
+        runs.run_id,
+        runs.run_attempt,
+        runs.is_success,
+        runs.ended_at,
+        runs.duration_ms,
+        runs.end_to_end_ms,
+        runs.flow_version,
+        runs.error_type,
+        coalesce(runs.idempotency_key, runs.run_identity) as event_group,
+        runs.last_ingested_at,
+        {{ budget_seconds(
+            'min(coalesce(runs.queued_at, runs.started_at)) over (partition by slos.slo_id, coalesce(runs.idempotency_key, runs.run_identity))',
+            'runs.ended_at') }} * 1000.0 as outcome_end_to_end_ms,
+        row_number() over (
+            partition by slos.slo_id, coalesce(runs.idempotency_key, runs.run_identity)
+            order by runs.started_at desc, runs.ended_at desc, runs.run_key desc
+        ) = 1 as is_final_attempt
+
+    from slos
+    inner join {{ ref('int_flow_runs_enriched') }} as runs
         on runs.flow_id = slos.flow_id
+    {% if reads_built %}
     inner join changed_run_groups
         on slos.slo_id = changed_run_groups.slo_id
         and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
+    {% endif %}
+    where slos.indicator in ('run_success', 'latency')
+        and runs.status in ('success', 'failed', 'timed_out')
+        and runs.ended_at <= slos.as_of
 
 ),
-{% endif %}
 
 failed_step_executions as (
 
@@ -186,7 +207,11 @@ failed_step_executions as (
     from {{ ref('stg_flowledger__step_runs') }}
     where status in ('failed', 'timed_out')
     {% if reads_built %}
-        and (source_system, run_id, run_attempt) in (select * from recomputed_runs)
+        -- the run attempts of the recomputed groups: only their steps are read (a step
+        -- execution belongs to one run attempt)
+        and (source_system, run_id, run_attempt) in (
+            select source_system, run_id, run_attempt from run_slos
+        )
     {% endif %}
 
 ),
@@ -227,46 +252,6 @@ failing_steps as (
     from final_step_attempts
     where status in ('failed', 'timed_out')
     qualify row_number() over (partition by run_key order by started_at, step_id) = 1
-
-),
-
-run_slos as (
-
-    select
-        slos.slo_id,
-        slos.indicator,
-        slos.count_by,
-        slos.latency_span,
-        slos.threshold_ms,
-        slos.threshold_inclusive,
-        runs.run_key,
-        runs.is_success,
-        runs.ended_at,
-        runs.duration_ms,
-        runs.end_to_end_ms,
-        runs.flow_version,
-        runs.error_type,
-        coalesce(runs.idempotency_key, runs.run_identity) as event_group,
-        runs.last_ingested_at,
-        {{ budget_seconds(
-            'min(coalesce(runs.queued_at, runs.started_at)) over (partition by slos.slo_id, coalesce(runs.idempotency_key, runs.run_identity))',
-            'runs.ended_at') }} * 1000.0 as outcome_end_to_end_ms,
-        row_number() over (
-            partition by slos.slo_id, coalesce(runs.idempotency_key, runs.run_identity)
-            order by runs.started_at desc, runs.ended_at desc, runs.run_key desc
-        ) = 1 as is_final_attempt
-
-    from slos
-    inner join runs
-        on runs.flow_id = slos.flow_id
-    {% if reads_built %}
-    inner join changed_run_groups
-        on slos.slo_id = changed_run_groups.slo_id
-        and coalesce(runs.idempotency_key, runs.run_identity) = changed_run_groups.event_group
-    {% endif %}
-    where slos.indicator in ('run_success', 'latency')
-        and runs.status in ('success', 'failed', 'timed_out')
-        and runs.ended_at <= slos.as_of
 
 ),
 
@@ -324,7 +309,7 @@ case_starts as (
         max(business_events.ingested_at) as last_ingested_at
 
     from pair_slos
-    inner join business_events
+    inner join {{ ref('stg_flowledger__business_events') }} as business_events
         on business_events.event_type = pair_slos.start_event
         and (pair_slos.event_source is null or business_events.event_source = pair_slos.event_source)
         and business_events.occurred_at <= pair_slos.as_of
@@ -343,7 +328,7 @@ case_ends as (
         business_events.ingested_at
 
     from pair_slos
-    inner join business_events
+    inner join {{ ref('stg_flowledger__business_events') }} as business_events
         on business_events.event_type = pair_slos.end_event
         and business_events.occurred_at <= pair_slos.as_of
 
