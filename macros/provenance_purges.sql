@@ -8,9 +8,10 @@
     `events_relation`). A no-op until the first purge of business events, on a full build and on
     Spark.
 
-    records_changed_by_purges(relation, runs_relation): SQL, `union select entity, record_key ...`
-    clauses to append to the records an incremental build recomputes: the records with a field that
-    lost its first writes (its smallest write_sequence is no longer 1: numbered again), and the
+    records_changed_by_purges(relation, runs_relation=none): SQL, `union select entity, record_key
+    ...` clauses to append to the records an incremental build recomputes: the records with a
+    field that lost its first writes (its smallest write_sequence is no longer 1: numbered again),
+    and, when `runs_relation` is given (`relation` credits each write with its run_key), the
     records with a writing run the purge deleted (not in `runs_relation` any more). Empty until
     the first purge.
 -#}
@@ -29,7 +30,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro records_changed_by_purges(relation, runs_relation) -%}
+{% macro records_changed_by_purges(relation, runs_relation=none) -%}
     {%- set never = 'cast(null as timestamp)' -%}
     {%- if retention_horizon(['business_events']) | trim != never %}
     union
@@ -38,7 +39,7 @@
     group by entity, record_key, field_name
     having min(write_sequence) > 1
     {%- endif %}
-    {%- if retention_horizon(['flow_runs', 'step_runs']) | trim != never %}
+    {%- if runs_relation is not none and retention_horizon(['flow_runs', 'step_runs']) | trim != never %}
     union
     select entity, record_key
     from {{ relation }}

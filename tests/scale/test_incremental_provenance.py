@@ -7,7 +7,9 @@ test_incremental_cases.py. Besides the newer rows, the second batch brings late 
   system (not allowed to write the order's fields): every later write of those fields is
   renumbered (write_sequence), and new ownership violations appear;
 - a late run: the payment-capture run whose trace an old event carries, held back from the first
-  batch: the old writes of that event get their writing run, and the run's SLO gets its event;
+  batch: the old writes of that event get their writing run (fct_record_field_writes credits it:
+  int_record_field_writes, which reads no run, does not recompute the record), and the run's SLO
+  gets its event;
 - a late failed final attempt of an order-intake run that succeeded: the latency SLO's group of
   that run loses its event (the group comes out empty: the marker row path).
 
@@ -35,8 +37,10 @@ from scale_support import (
 
 pytestmark = pytest.mark.slow
 
+INT_WRITES = "int_record_field_writes"
+WRITES = "fct_record_field_writes"
 INTERMEDIATE = {
-    "int_record_field_writes": "entity, record_key, field_name, event_id, event_source",
+    INT_WRITES: "entity, record_key, field_name, event_id, event_source",
     "int_slo_events": "slo_id, event_key",
 }
 LATE_RUN_FLOW = "c2f-payment-capture"
@@ -58,18 +62,19 @@ def _shifted(value: str, seconds: float) -> str:
     return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _late_rows(older: list[Path], out: Path) -> dict:
+def _record_keys(event: dict) -> set[tuple[str, str]]:
+    """The values of the event's id fields: a superset of the record keys it writes."""
+    return {
+        (name, value) for name, value in (event.get("data") or {}).items() if name.endswith("_id")
+    }
+
+
+def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
     """Hold the late run back from ``older`` (rewritten in place); the late files and what they
-    touch."""
+    touch. The late run's trace is carried by events of records that no ``newer`` event (nor the
+    late write) writes, so only the late run changes them."""
     by_stem = {path.name.split(".")[0]: path for path in older}
     events, runs = _lines(by_stem["business_events"]), _lines(by_stem["flow_runs"])
-
-    traces = {event["traceparent"].split("-")[1] for event in events if event.get("traceparent")}
-    late_run = next(
-        run for run in runs if run["flow_id"] == LATE_RUN_FLOW and run["trace_id"] in traces
-    )
-    _write(by_stem["flow_runs"], [run for run in runs if run["trace_id"] != late_run["trace_id"]])
-
     orders = sorted(
         (event for event in events if "order_id" in (event.get("data") or {})),
         key=lambda event: event["time"],
@@ -82,6 +87,23 @@ def _late_rows(older: list[Path], out: Path) -> dict:
         "time": _shifted(first["time"], 1),
         "data": {**first["data"], "channel": "late-channel"},
     }
+
+    (newer_events,) = [path for path in newer if path.name.startswith("business_events")]
+    written_later = set().union(*map(_record_keys, [*_lines(newer_events), late_write]))
+
+    keys_per_trace: dict[str, set[tuple[str, str]]] = {}
+    for event in events:
+        if event.get("traceparent"):
+            trace = event["traceparent"].split("-")[1]
+            keys_per_trace.setdefault(trace, set()).update(_record_keys(event))
+    late_run = next(
+        run
+        for run in runs
+        if run["flow_id"] == LATE_RUN_FLOW
+        and run["trace_id"] in keys_per_trace
+        and not keys_per_trace[run["trace_id"]] & written_later
+    )
+    _write(by_stem["flow_runs"], [run for run in runs if run["trace_id"] != late_run["trace_id"]])
 
     succeeded = next(
         run for run in runs if run["flow_id"] == LATE_ATTEMPT_FLOW and run["status"] == "success"
@@ -124,7 +146,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     summary = generate(work / "demo", days=14, cases_per_day=12, file_format="ndjson")
     files = [Path(path) for path in summary.files.values()]
     older, newer, _ = split_newest_percent(files, work / "split", 10.0)
-    late = _late_rows(older, work)
+    late = _late_rows(older, newer, work)
     second_batch = [*newer, *late["files"]]
 
     incremental = work / "home-incremental"
@@ -134,6 +156,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         name: table_rows(incremental, f"intermediate.{name}", keys)
         for name, keys in INTERMEDIATE.items()
     }
+    first[WRITES] = table_rows(incremental, f"marts.{WRITES}", INTERMEDIATE[INT_WRITES])
     untouched = _execute(
         incremental,
         "select entity, record_key from marts.fct_record_field_writes where entity <> 'order' "
@@ -180,7 +203,7 @@ def _untouched_rows(rows: list[tuple], untouched: tuple) -> list[tuple]:
 
 
 def test_the_late_rows_change_what_they_should(builds) -> None:
-    full_writes = builds["full"]["int_record_field_writes"]
+    full_writes = builds["full"][INT_WRITES]
     # columns: entity, record_key, field_name, field_value, write_sequence, event_id, ...
     late = [row for row in full_writes if row[5] == "late-write-of-an-old-order"]
     assert late and {row[0:2] for row in late} == {("order", builds["order"])}
@@ -189,13 +212,25 @@ def test_the_late_rows_change_what_they_should(builds) -> None:
         for row in full_writes
         if row[1] == builds["order"] and row[5] != "late-write-of-an-old-order" and row[4] > 1
     ]
-    before = {row[5:7] + row[2:3]: row[4] for row in builds["first"]["int_record_field_writes"]}
+    before = {row[5:7] + row[2:3]: row[4] for row in builds["first"][INT_WRITES]}
     assert any(row[4] == before.get(row[5:7] + row[2:3], 0) + 1 for row in renumbered)
     # the late run is the writing run of the old event that carries its trace
-    assert any(row[11] == builds["late_run_key"] for row in full_writes)
+    # (fct_record_field_writes columns: ..., event_id (6), ..., flow_id (10), flow_name, run_key (12))
+    late_run_writes = [row for row in builds["full"][WRITES] if row[12] == builds["late_run_key"]]
+    assert late_run_writes
+    assert not any(row[12] == builds["late_run_key"] for row in builds["first"][WRITES])
+    # ... of writes int_record_field_writes did not recompute (their record got no new write):
+    # the incremental fct_record_field_writes must credit the late run by itself
+    late_run_events = {row[6] for row in late_run_writes}
+    first_events = {row[5] for row in builds["first"][INT_WRITES]}
+    assert late_run_events <= first_events
+    late_run_records = {row[:2] for row in late_run_writes}
+    newer_writes = {row[5:7] for row in full_writes} - {
+        row[5:7] for row in builds["first"][INT_WRITES]
+    }
     assert not any(
-        row[11] == builds["late_run_key"] for row in builds["first"]["int_record_field_writes"]
-    )
+        row[:2] in late_run_records for row in full_writes if row[5:7] in newer_writes
+    ), "a newer write of the late run's record would recompute it anyway"
     # the order-intake run whose final attempt failed late has no latency event any more
     latency_keys = {
         row[1]

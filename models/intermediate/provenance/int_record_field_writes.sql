@@ -1,14 +1,15 @@
 -- One row per write of a tracked field of a business record: each business event of a type
 -- that writes an entity, holding the entity's key and the field, writes that field's value.
--- The writing flow run is the run whose trace the event carries (W3C traceparent), preferring
--- its successful, latest attempt; events sent by a system itself carry no run.
--- Incremental (DuckDB): a build reads only the events ingested after the newest last_ingested_at
+-- The writing flow run is not looked for here (fct_record_field_writes credits it, by the trace
+-- the event carries): this model reads only the staged events and the declaration, so it builds
+-- beside the run models rather than after them.
+-- Incremental (DuckDB): a build reads only the events ingested after the newest ingested_at
 -- here, and recomputes in full every record they write (its earlier writes are read back from
--- this table, so a late write renumbers write_sequence and moves is_current) and every record
--- with a write carried by the trace of a run that got a row since (a late run can become the
--- writing run). After `flowledger purge` the writes of purged events are deleted, and the
--- records they numbered or whose writing run was purged recomputed (macros/provenance_purges.sql).
--- A changed fieldOwnership declaration needs --full-refresh. On Spark a table rebuilt whole.
+-- this table, so a late write renumbers write_sequence and moves is_current). After
+-- `flowledger purge` the writes of purged events are deleted, and the records they numbered
+-- recomputed (macros/provenance_purges.sql). A changed fieldOwnership declaration needs
+-- --full-refresh. A table built by an older version (with the writing run) loses those columns
+-- (on_schema_change sync_all_columns). On Spark a table rebuilt whole.
 {#- On DuckDB each event is parsed once for the fields the declaration tracks (the var
     flowledger_field_ownership, as int_field_ownership_declared): json_extract_string with a
     constant list of paths, a fifth of the CPU of parsing the object into a map (10M: 0.65 s
@@ -21,13 +22,13 @@
 {%- set reads_field_list = target.type == 'duckdb' and tracked_fields | length > 0 -%}
 {%- set tracked_names = "['" ~ (tracked_fields | map('replace', "'", "''") | join("', '")) ~ "']" -%}
 {%- set tracked_paths = "['$.\"" ~ (tracked_fields | map('replace', "'", "''") | join("\"', '$.\"")) ~ "\"']" -%}
-{%- set built_columns = ['trace_id', 'ingested_at', 'last_ingested_at'] -%}
+{%- set built_columns = ['trace_id', 'ingested_at'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key=['entity', 'record_key'],
     incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
+    on_schema_change='sync_all_columns',
     pre_hook=[
         "{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}",
         "{{ delete_writes_of_purged_events(ref('stg_flowledger__business_events')) }}",
@@ -46,18 +47,11 @@ ownership as (
 
 ),
 
-runs as (
-
-    select * from {{ ref('int_flow_runs_enriched') }}
-    where trace_id is not null
-
-),
-
 {% if reads_built %}
 watermark as (
 
     -- an empty table (emptied by delete_rows_of_an_older_build) recomputes every event
-    select coalesce(max(last_ingested_at), cast('-infinity' as timestamp)) as built_through
+    select coalesce(max(ingested_at), cast('-infinity' as timestamp)) as built_through
     from {{ this }}
 
 ),
@@ -134,139 +128,16 @@ keyed_events as (
 ),
 
 {% if reads_built %}
-rerun_traces as (
-
-    -- traces of the runs that got a row (the run or a step) since the last build (read from the
-    -- model, not `runs`: a CTE used twice is materialized whole)
-    select distinct trace_id
-    from {{ ref('int_flow_runs_enriched') }}
-    where trace_id is not null
-        and last_ingested_at > (select built_through from watermark)
-
-),
-
 affected_records as (
 
-    select entity, record_key from keyed_events where record_key is not null
-    union
-    select built.entity, built.record_key
-    from {{ this }} as built
-    inner join rerun_traces
-        on built.trace_id = rerun_traces.trace_id
-    {{ records_changed_by_purges(this, ref('int_flow_runs_enriched')) }}
+    select distinct entity, record_key from keyed_events where record_key is not null
+    {{ records_changed_by_purges(this) }}
 
 ),
 
-built_writes as materialized (
+built_writes as (
 
-    -- the earlier writes of those records: the table is read once for them
-    select built.*
-    from {{ this }} as built
-    inner join affected_records
-        on built.entity = affected_records.entity
-        and built.record_key = affected_records.record_key
-
-),
-
-affected_traces as (
-
-    -- the writing run is looked for among the runs of these traces only
-    select trace_id from keyed_events
-    union
-    select trace_id from built_writes
-
-),
-{% endif %}
-
-run_per_trace as (
-
-    select
-        trace_id,
-        run_key,
-        run_id,
-        flow_id,
-        flow_name,
-        last_ingested_at,
-        row_number() over (
-            partition by trace_id
-            order by case when is_success then 0 else 1 end, run_attempt desc, run_key
-        ) as preference
-
-    from runs
-    {% if reads_built %}
-    where trace_id in (select trace_id from affected_traces)
-    {% endif %}
-
-),
-
-run_events as (
-
-    -- the writing run, joined per event (before the fan-out to its fields)
-    select
-        keyed_events.*,
-        run_per_trace.flow_id,
-        run_per_trace.flow_name,
-        run_per_trace.run_key,
-        run_per_trace.run_id,
-        run_per_trace.last_ingested_at as run_last_ingested_at
-
-    from keyed_events
-    left join run_per_trace
-        on keyed_events.trace_id = run_per_trace.trace_id
-        and run_per_trace.preference = 1
-    where keyed_events.record_key is not null
-
-),
-
-field_writes as (
-
-    select
-        run_events.entity,
-        run_events.record_key,
-        ownership.field_name,
-        {% if reads_field_list -%}
-        case
-            when list_position({{ tracked_names }}, ownership.field_name) is null
-                then {{ json_extract_text('run_events.data_json', 'ownership.field_name') }}
-            else run_events.data_fields[list_position({{ tracked_names }}, ownership.field_name)]
-        end
-        {%- else -%}
-        {{ json_text_field('run_events.data_json', 'run_events.data_fields', 'ownership.field_name') }}
-        {%- endif %}
-            as field_value,
-        run_events.event_id,
-        run_events.event_source,
-        run_events.event_type,
-        run_events.occurred_at,
-        run_events.flow_id,
-        run_events.flow_name,
-        run_events.run_key,
-        run_events.run_id,
-        ownership.system_of_record,
-        position(',' || run_events.event_source || ',' in ownership.allowed_writers) = 0
-            as is_ownership_violation,
-        run_events.trace_id,
-        run_events.ingested_at,
-        run_events.run_last_ingested_at
-
-    from run_events
-    inner join ownership
-        on run_events.entity = ownership.entity
-
-),
-
-new_writes as (
-
-    select * from field_writes where field_value is not null
-
-),
-
-{% if reads_built %}
-writes as (
-
-    select * from new_writes
-    union all
-    -- the earlier writes of those records, with their writing run found again
+    -- the earlier writes of those records (named columns: an older build had more)
     select
         built.entity,
         built.record_key,
@@ -276,29 +147,67 @@ writes as (
         built.event_source,
         built.event_type,
         built.occurred_at,
-        run_per_trace.flow_id,
-        run_per_trace.flow_name,
-        run_per_trace.run_key,
-        run_per_trace.run_id,
         built.system_of_record,
         built.is_ownership_violation,
         built.trace_id,
-        built.ingested_at,
-        run_per_trace.last_ingested_at as run_last_ingested_at
+        built.ingested_at
 
-    from built_writes as built
-    left join run_per_trace
-        on built.trace_id = run_per_trace.trace_id
-        and run_per_trace.preference = 1
-
-),
-{% else %}
-writes as (
-
-    select * from new_writes
+    from {{ this }} as built
+    inner join affected_records
+        on built.entity = affected_records.entity
+        and built.record_key = affected_records.record_key
 
 ),
 {% endif %}
+
+field_writes as (
+
+    select
+        keyed_events.entity,
+        keyed_events.record_key,
+        ownership.field_name,
+        {% if reads_field_list -%}
+        case
+            when list_position({{ tracked_names }}, ownership.field_name) is null
+                then {{ json_extract_text('keyed_events.data_json', 'ownership.field_name') }}
+            else keyed_events.data_fields[list_position({{ tracked_names }}, ownership.field_name)]
+        end
+        {%- else -%}
+        {{ json_text_field('keyed_events.data_json', 'keyed_events.data_fields', 'ownership.field_name') }}
+        {%- endif %}
+            as field_value,
+        keyed_events.event_id,
+        keyed_events.event_source,
+        keyed_events.event_type,
+        keyed_events.occurred_at,
+        ownership.system_of_record,
+        position(',' || keyed_events.event_source || ',' in ownership.allowed_writers) = 0
+            as is_ownership_violation,
+        keyed_events.trace_id,
+        keyed_events.ingested_at
+
+    from keyed_events
+    inner join ownership
+        on keyed_events.entity = ownership.entity
+    where keyed_events.record_key is not null
+
+),
+
+new_writes as (
+
+    select * from field_writes where field_value is not null
+
+),
+
+writes as (
+
+    select * from new_writes
+    {% if reads_built %}
+    union all
+    select * from built_writes
+    {% endif %}
+
+),
 
 final as (
 
@@ -321,17 +230,10 @@ final as (
         event_source,
         event_type,
         occurred_at,
-        flow_id,
-        flow_name,
-        run_key,
-        run_id,
         system_of_record,
         is_ownership_violation,
         trace_id,
-        ingested_at,
-        -- when ingest last landed the event or a row of its writing run: incremental models
-        -- recompute what changed after their newest last_ingested_at
-        greatest(ingested_at, coalesce(run_last_ingested_at, ingested_at)) as last_ingested_at
+        ingested_at
 
     from writes
 
@@ -347,15 +249,11 @@ select
     event_source,
     event_type,
     occurred_at,
-    flow_id,
-    flow_name,
-    run_key,
-    run_id,
     system_of_record,
     is_ownership_violation,
     write_sequence = writes_of_field as is_current,
+    -- the writing run is the run of this trace (fct_record_field_writes credits it)
     trace_id,
-    ingested_at,
-    last_ingested_at
+    ingested_at
 
 from final
