@@ -90,9 +90,10 @@ executions as (
         step_execution_key,
         max(attempt) as final_attempt,
         max_by(status, attempt) as execution_final_status,
-        max(case when is_dead_lettered then 1 else 0 end) = 1 as is_execution_dead_lettered
+        max(case when is_dead_lettered then 1 else 0 end) = 1 as is_execution_dead_lettered,
+        max(ingested_at) as attempts_last_ingested_at
 
-    {#- a full build reads the attempts again for these four columns: step_attempts, read twice,
+    {#- a full build reads the attempts again for these five columns: step_attempts, read twice,
         would be buffered with every column of every attempt -#}
     {% if is_incremental() %}
     from step_attempts
@@ -134,7 +135,14 @@ final as (
         step_attempts.attempt = executions.final_attempt as is_final_attempt,
         executions.execution_final_status,
         executions.is_execution_dead_lettered,
-        executions.execution_final_status in ('failed', 'timed_out') as is_execution_failed
+        executions.execution_final_status in ('failed', 'timed_out') as is_execution_failed,
+        -- when ingest last landed an attempt of this step execution or its run, on every attempt:
+        -- the models after it find every attempt of the executions changed since their watermark
+        -- by this column alone (a filter DuckDB pushes into the scan)
+        greatest(
+            executions.attempts_last_ingested_at,
+            coalesce(runs.ingested_at, executions.attempts_last_ingested_at)
+        ) as execution_last_ingested_at
 
     from step_attempts
     inner join executions

@@ -12,8 +12,9 @@
     post_hook=["{{ refresh_flow_names_or_ids(this) }}"],
 ) }}
 
-{#- The step attempts are read once more, for the columns that tell which executions changed,
-    rather than from a CTE read twice, which DuckDB would buffer with every column. -#}
+{#- Every attempt of the executions changed since the watermark carries an
+    execution_last_ingested_at after it: one filter, which DuckDB pushes into the scan (the
+    recomputed attempts sit in the row groups written last). -#}
 {%- if is_incremental() -%}
     {%- set watermark = built_through(
         'greatest(last_ingested_at, coalesce(run_ingested_at, last_ingested_at))',
@@ -25,13 +26,8 @@ with step_attempts as (
 
     select * from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
-    where step_execution_key in (
-        select changed_attempts.step_execution_key
-        from {{ ref('int_step_attempts_enriched') }} as changed_attempts
-        where {{ watermark }} is null
-            or changed_attempts.ingested_at > {{ watermark }}
-            or changed_attempts.run_ingested_at > {{ watermark }}
-    )
+    where {{ watermark }} is null
+        or execution_last_ingested_at > {{ watermark }}
     {% endif %}
 
 ),

@@ -12,31 +12,22 @@
     post_hook=["{{ refresh_latest_flow_names(this) }}"],
 ) }}
 
-{#- The step attempts are read for each question (which executions changed, on which days,
-    every attempt of those days) rather than from one CTE read three times, which DuckDB would
-    buffer with every column of every attempt. -#}
+{#- The step attempts are read for each question (on which days the executions changed since
+    the watermark have attempts, every attempt of those days) rather than from one CTE read
+    twice, which DuckDB would buffer with every column of every attempt; the changed executions'
+    attempts are found by execution_last_ingested_at alone, a filter pushed into the scan. -#}
 {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
 
 with
 
 {% if is_incremental() %}
-changed_executions as (
-
-    select distinct changed_attempts.step_execution_key
-    from {{ ref('int_step_attempts_enriched') }} as changed_attempts
-    where {{ watermark }} is null
-        or changed_attempts.ingested_at > {{ watermark }}
-        or changed_attempts.run_ingested_at > {{ watermark }}
-
-),
-
 affected_days as (
 
+    -- every day of every attempt of the executions changed since the watermark
     select distinct cast(attempts_of_changed.started_at as date) as day
     from {{ ref('int_step_attempts_enriched') }} as attempts_of_changed
-    where attempts_of_changed.step_execution_key in (
-        select changed_executions.step_execution_key from changed_executions
-    )
+    where {{ watermark }} is null
+        or attempts_of_changed.execution_last_ingested_at > {{ watermark }}
 
 ),
 {% endif %}
@@ -45,7 +36,10 @@ step_attempts as (
 
     select * from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
-    where cast(started_at as date) in (select day from affected_days)
+    -- a cheap range test before each attempt's day is compared with the affected days
+    where started_at >= (select cast(min(day) as timestamp) from affected_days)
+        and cast(started_at as date) <= (select max(day) from affected_days)
+        and cast(started_at as date) in (select day from affected_days)
         and (
             {{ retention_horizon(['step_runs', 'flow_runs']) }} is null
             or started_at >= {{ retention_horizon(['step_runs', 'flow_runs']) }}
