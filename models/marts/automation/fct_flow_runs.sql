@@ -20,7 +20,7 @@ with
 {% if is_incremental() %}
 changed as (
 
-    select changed_runs.run_key, changed_runs.flow_id, changed_runs.idempotency_key
+    select changed_runs.run_key, changed_runs.flow_id, changed_runs.idempotency_key, changed_runs.started_at
     from {{ ref('int_flow_runs_enriched') }} as changed_runs
     where {{ watermark }} is null
         or changed_runs.last_ingested_at > {{ watermark }}
@@ -29,9 +29,9 @@ changed as (
 
 affected as (
 
-    select run_key from changed
+    select run_key, started_at from changed
     union
-    select sharing_a_key.run_key
+    select sharing_a_key.run_key, sharing_a_key.started_at
     from {{ ref('int_flow_runs_enriched') }} as sharing_a_key
     inner join changed
         on sharing_a_key.flow_id = changed.flow_id
@@ -44,7 +44,9 @@ runs as (
 
     select * from {{ ref('int_flow_runs_enriched') }}
     {% if is_incremental() %}
-    where run_key in (select run_key from affected)
+    -- started_at is required (the flow-run contract): a cheap range test before the keys
+    where started_at >= (select min(started_at) from affected)
+        and run_key in (select run_key from affected)
     {% endif %}
 
 ),

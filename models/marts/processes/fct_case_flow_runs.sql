@@ -59,7 +59,10 @@ case_runs as (
 
 steps as (
 
-    select * from {{ ref('stg_flowledger__step_runs') }}
+    -- the step attempts with their run_key stored (int_step_attempts_enriched holds every
+    -- attempt of the staging view, which would concatenate the key for each one)
+    select run_key, step_id, attempt, step_name, status, started_at
+    from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
     -- a full build links nearly every run: its steps are aggregated without the semi-join
     where run_key in (select run_key from case_runs)
