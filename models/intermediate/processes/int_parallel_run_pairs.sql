@@ -1,39 +1,33 @@
 -- One row per flow, business key and pair of versions handling it side by side: a live version
 -- (baseline) and another version in shadow mode (candidate). Each side's result is its latest run
 -- (started, then run key) that produced outputs; when none did, its latest run, without outputs.
-with runs as (
-
-    select
-        run_key,
-        flow_id,
-        flow_version,
-        execution_mode,
-        business_key,
-        status,
-        started_at,
-        outputs_json
-
-    from {{ ref('stg_flowledger__flow_runs') }}
-    where business_key is not null
-        and flow_version is not null
-
-),
-
-shadowed_keys as (
+{#- The runs are read for each question (which keys have a shadow run, the runs of those keys)
+    rather than from one CTE read twice, which DuckDB would buffer with every column (outputs
+    included) of every run. #}
+with shadowed_keys as (
 
     select distinct
         flow_id,
         business_key
 
-    from runs
+    from {{ ref('stg_flowledger__flow_runs') }}
     where execution_mode = 'shadow'
+        and business_key is not null
+        and flow_version is not null
 
 ),
 
 ranked as (
 
     select
-        runs.*,
+        runs.run_key,
+        runs.flow_id,
+        runs.flow_version,
+        runs.execution_mode,
+        runs.business_key,
+        runs.status,
+        runs.started_at,
+        runs.outputs_json,
         row_number() over (
             partition by runs.flow_id, runs.business_key, runs.flow_version, runs.execution_mode
             order by
@@ -42,10 +36,11 @@ ranked as (
                 runs.run_key desc
         ) as result_rank
 
-    from runs
+    from {{ ref('stg_flowledger__flow_runs') }} as runs
     inner join shadowed_keys
         on runs.flow_id = shadowed_keys.flow_id
         and runs.business_key = shadowed_keys.business_key
+    where runs.flow_version is not null
 
 ),
 
