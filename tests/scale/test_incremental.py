@@ -250,3 +250,20 @@ def test_late_rows_reach_the_intermediates(builds) -> None:
 @pytest.mark.parametrize("model", list(INTERMEDIATES))
 def test_full_refresh_intermediates_equal_the_full_build(builds, model) -> None:
     assert builds["intermediates_full_refresh"][model] == builds["intermediates_full"][model]
+
+
+def test_every_attempt_carries_when_its_execution_last_landed(builds) -> None:
+    """execution_last_ingested_at, by which the models after int_step_attempts_enriched find the
+    changed executions: on every attempt, the newest ingest time of the execution's attempts and
+    of its run (b2's steps landed with batch A, its run with batch B)."""
+    key, ingested, run_ingested, last_landed = 1, 17, 18, 26  # int_step_attempts_enriched columns
+    rows = builds["intermediates_incremental"]["int_step_attempts_enriched"]
+    newest: dict[str, object] = {}
+    for row in rows:
+        landed = max(row[ingested], row[run_ingested] or row[ingested])
+        newest[row[key]] = max(newest.get(row[key], landed), landed)
+    assert {row[0]: row[last_landed] for row in rows} == {row[0]: newest[row[key]] for row in rows}
+    by_attempt = {row[0]: str(row[last_landed]) for row in rows}
+    assert by_attempt["mulesoft:r2-d1:1:s2:1"] == by_attempt["mulesoft:r2-d1:1:s2:3"] == T_B
+    assert {by_attempt[k] for k in by_attempt if k.startswith("n8n:b2-d1:1:")} == {T_B}
+    assert by_attempt["mulesoft:r1-d3:1:s2:1"] == T_A
