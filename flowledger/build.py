@@ -61,8 +61,11 @@ def dbt_executable() -> str:
     return found
 
 
-def dbt_command(data_dir: DataDir, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this data directory."""
+def dbt_command(
+    data_dir: DataDir, args: Sequence[str], keys_valid_through: str | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for this data directory; ``keys_valid_through`` is
+    passed to the key tests as :data:`KEYS_VALID_ENV` (never inherited from this process)."""
     command = [
         dbt_executable(),
         *args,
@@ -81,16 +84,23 @@ def dbt_command(data_dir: DataDir, args: Sequence[str]) -> tuple[list[str], dict
         "FLOWLEDGER_MARTS": str(data_dir.marts),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    env.pop(KEYS_VALID_ENV, None)
+    if keys_valid_through is not None:
+        env[KEYS_VALID_ENV] = keys_valid_through
     if not sys.stdout.isatty():
         env.setdefault("DBT_USE_COLORS", "false")
     return command, env
 
 
 def run_dbt(
-    data_dir: DataDir, args: Sequence[str], echo: Callable[[str], None] | None = print
+    data_dir: DataDir,
+    args: Sequence[str],
+    echo: Callable[[str], None] | None = print,
+    *,
+    keys_valid_through: str | None = None,
 ) -> None:
     """Run dbt in a child process (so no DuckDB handle outlives it); stream its progress lines."""
-    command, env = dbt_command(data_dir, args)
+    command, env = dbt_command(data_dir, args, keys_valid_through)
     with subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
@@ -171,10 +181,12 @@ def build(
                 ingested = _raw_ingested_through(con, None)
             finally:
                 con.close()
-        if vouched is not None and not full_refresh and not select:
-            variables = {**variables, KEYS_VALID_VAR: vouched}
+        if full_refresh or select:
+            vouched = None
         with clock.step("dbt"):
-            run_dbt(data_dir, [*args, "--vars", json.dumps(variables)], echo)
+            run_dbt(
+                data_dir, [*args, "--vars", json.dumps(variables)], echo, keys_valid_through=vouched
+            )
         if not select:
             _built_with_path(data_dir).write_text(configuration + "\n")
             invocation = _key_tests_all_passed(data_dir)
@@ -210,10 +222,11 @@ def last_build_path(data_dir: DataDir) -> Path:
     return data_dir.dbt_target.parent / "last_build.json"
 
 
-#: dbt var (macros/keys_written_since.sql): the ingest time through which every row passed every
-#: key test; set only when this module can vouch for it, so the key tests check only the key
-#: groups written since.
-KEYS_VALID_VAR = "flowledger_keys_valid_through"
+#: Environment variable of dbt's process (macros/keys_written_since.sql): the ingest time through
+#: which every row passed every key test; set only when this module can vouch for it, so the key
+#: tests check only the key groups written since. Not a dbt var: the tests read it when they run,
+#: while a var that changes would make dbt parse the whole project again on every build.
+KEYS_VALID_ENV = "FLOWLEDGER_KEYS_VALID_THROUGH"
 #: What the project's SQL and settings are made of: a change to any of them may change rows that
 #: no new ingest time marks, so the next build checks every key again.
 PROJECT_INPUTS = ("models", "macros", "data-tests", "dbt_project.yml", "profiles.yml")
@@ -285,7 +298,7 @@ def _dbt_invocation(data_dir: DataDir) -> str | None:
 
 def _key_tests_all_passed(data_dir: DataDir) -> str | None:
     """The invocation id of the dbt build that just ran if it built every model and every key
-    test that reads :data:`KEYS_VALID_VAR` passed (a warning counts as a failure here; other
+    test that reads :data:`KEYS_VALID_ENV` passed (a warning counts as a failure here; other
     tests may warn), else None."""
     try:
         run_results = json.loads((data_dir.dbt_target / "run_results.json").read_text())

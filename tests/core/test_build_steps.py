@@ -13,7 +13,7 @@ from flowledger.build import build, last_build_path
 from flowledger.settings import DataDir
 
 
-def _fake_dbt(data_dir: DataDir, args, echo=None) -> None:
+def _fake_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
     """What dbt leaves behind: its target directory and, in the marts file, the two marts
     ``data_as_of`` reads."""
     data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def test_a_failed_build_leaves_the_last_record_alone(tmp_path: Path, monkeypatch
     build(data_dir, echo=None)
     before = last_build_path(data_dir).read_text()
 
-    def failing_dbt(data_dir: DataDir, args, echo=None) -> None:
+    def failing_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
         raise build_module.BuildFailed("dbt build failed (exit 1); nothing was published")
 
     monkeypatch.setattr(build_module, "run_dbt", failing_dbt)
@@ -89,7 +89,7 @@ def test_a_dbt_failure_names_the_command_without_pages_of_vars(tmp_path: Path) -
 def dbt_calls(monkeypatch) -> list[list[str]]:
     calls: list[list[str]] = []
 
-    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
+    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
         calls.append(list(args))
         _fake_dbt(data_dir, args, echo)
 
@@ -125,11 +125,11 @@ def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls, m
     assert any("field ownership changed" in message for message in messages)
 
 
-# The key tests read only the key groups written since the last build (var KEYS_VALID_VAR) only
+# The key tests read only the key groups written since the last build (KEYS_VALID_ENV) only
 # when that build vouches for every other row (dbt stubbed: it leaves the results of one limited
 # key test; tests/scale/test_incremental_tests_scope.py runs the real builds).
 def _results_dbt(status: str = "pass"):
-    def results_dbt(data_dir: DataDir, args, echo=None) -> None:
+    def results_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
         _fake_dbt(data_dir, args, echo)
         test = "test.flowledger.unique_runs_run_key"
         nodes = {test: {"test_metadata": {"kwargs": {"ingested_column": "ingested_at"}}}}
@@ -150,12 +150,12 @@ def _results_dbt(status: str = "pass"):
 
 @pytest.fixture
 def var_calls(monkeypatch) -> list[str | None]:
-    """The KEYS_VALID_VAR each build passed dbt, None when absent."""
+    """The time each build passed dbt as KEYS_VALID_ENV, None when absent."""
     calls: list[str | None] = []
     results_dbt = _results_dbt()
 
-    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
-        calls.append(json.loads(args[args.index("--vars") + 1]).get(build_module.KEYS_VALID_VAR))
+    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+        calls.append(keys_valid_through)
         results_dbt(data_dir, args, echo)
 
     monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
@@ -209,8 +209,8 @@ def test_no_var_after_a_warned_key_test_a_purge_a_project_change_a_selection_or_
     calls: list[str | None] = []
     results_dbt = _results_dbt()
 
-    def recording_dbt(data_dir: DataDir, args, echo=None) -> None:
-        calls.append(json.loads(args[args.index("--vars") + 1]).get(build_module.KEYS_VALID_VAR))
+    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+        calls.append(keys_valid_through)
         results_dbt(data_dir, args, echo)
 
     monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
@@ -240,3 +240,16 @@ def test_no_var_after_a_warned_key_test_a_purge_a_project_change_a_selection_or_
         None,  # another project
         "-infinity",  # vouched again: every raw row was purged
     ]
+
+
+def test_dbt_gets_the_time_in_its_environment_and_never_an_inherited_one(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # not a dbt var: a var that changes on every build makes dbt parse the whole project again
+    data_dir = DataDir(tmp_path)
+    monkeypatch.setenv(build_module.KEYS_VALID_ENV, "2000-01-01 00:00:00")
+    command, env = build_module.dbt_command(data_dir, ["build"])
+    assert build_module.KEYS_VALID_ENV not in env
+    assert not any("keys_valid" in part for part in command)
+    _, env = build_module.dbt_command(data_dir, ["build"], "2026-11-01 10:00:00")
+    assert env[build_module.KEYS_VALID_ENV] == "2026-11-01 10:00:00"

@@ -19,12 +19,13 @@ MACROS = PROJECT_ROOT / "macros"
 
 
 def _render(path: Path, keys_valid_through: str | None = None, **arguments) -> str:
-    """The test's SQL, with the var ``flowledger_keys_valid_through`` set or not, on DuckDB."""
+    """The test's SQL when it runs on DuckDB, with FLOWLEDGER_KEYS_VALID_THROUGH set or not."""
     environment = jinja2.Environment(extensions=["jinja2.ext.do"])
     environment.globals.update(
-        var=lambda name, default=None: (
-            keys_valid_through if name == "flowledger_keys_valid_through" else default
+        env_var=lambda name, default=None: (
+            (keys_valid_through or "") if name == "FLOWLEDGER_KEYS_VALID_THROUGH" else default
         ),
+        execute=True,
         target=type("Target", (), {"type": "duckdb"}),
     )
     scope = environment.from_string((MACROS / "keys_written_since.sql").read_text()).module
@@ -98,7 +99,7 @@ def _field_writes(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def test_the_limited_key_test_reads_the_groups_written_since_the_var() -> None:
+def test_the_limited_key_test_reads_the_groups_written_since_the_time() -> None:
     con = duckdb.connect()
     _field_writes(con)
     arguments = {
@@ -120,6 +121,6 @@ def test_the_limited_key_test_reads_the_groups_written_since_the_var() -> None:
         ],
         key=str,
     )
-    # without the var, every row is read: r3's pair too
+    # without the time, every row is read: r3's pair too
     assert ("r3", "status", "e3", "repeated key", 2) in con.execute(whole).fetchall()
     assert "written_key_groups" not in whole

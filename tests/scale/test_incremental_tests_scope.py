@@ -8,13 +8,15 @@ attempt, and the build after that failed build (the bad row is still there)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from scale_support import RAW_WORLD, STEP_RUNS, append_rows, make_raw_warehouse
 
-from flowledger.build import KEYS_VALID_VAR, BuildFailed, build
+from bench.__main__ import dbt_parse_kind
+from flowledger.build import BuildFailed, build
 from flowledger.settings import DataDir
 
 pytestmark = pytest.mark.slow
@@ -29,14 +31,15 @@ MODEL_TEST = "unique_int_step_attempts_enriched_step_attempt_key_"
 class KeyTestResult:
     status: str
     failures: int | None
-    limited: bool  # the compiled SQL reads only the key groups written since the var
+    limited: bool  # the compiled SQL reads only the key groups written since a time
 
 
 @dataclass(frozen=True)
 class BuildRun:
     succeeded: bool
-    keys_valid_through: str | None  # the var dbt got
+    keys_valid_through: str | None  # the time the limited tests read from
     tests: dict[str, KeyTestResult]  # by test name
+    parse: str  # how dbt parsed the project (bench.__main__.dbt_parse_kind)
 
     def test(self, prefix: str) -> KeyTestResult:
         (found,) = [result for name, result in self.tests.items() if name.startswith(prefix)]
@@ -50,6 +53,13 @@ def _build(data_dir: DataDir, *, full_refresh: bool = False) -> BuildRun:
     except BuildFailed:
         succeeded = False
     run_results = json.loads((data_dir.dbt_target / "run_results.json").read_text())
+    limited_since = {
+        found.group(1)
+        for result in run_results["results"]
+        if "written_key_groups" in (result.get("compiled_code") or "")
+        and (found := re.search(r"cast\('([^']*)' as timestamp\)", result["compiled_code"]))
+    }
+    assert len(limited_since) <= 1, limited_since
     tests = {
         result["unique_id"].split(".")[2]: KeyTestResult(
             result["status"],
@@ -59,7 +69,12 @@ def _build(data_dir: DataDir, *, full_refresh: bool = False) -> BuildRun:
         for result in run_results["results"]
         if result["unique_id"].startswith("test.")
     }
-    return BuildRun(succeeded, run_results["args"]["vars"].get(KEYS_VALID_VAR), tests)
+    return BuildRun(
+        succeeded,
+        next(iter(limited_since), None),
+        tests,
+        dbt_parse_kind(data_dir.dbt_logs / "dbt.log"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +105,8 @@ def test_a_first_build_and_a_full_refresh_check_every_row(runs) -> None:
 def test_after_a_complete_build_the_key_tests_read_only_what_was_written(runs) -> None:
     run = runs["colliding"]
     assert run.keys_valid_through == f"{FIRST_INGESTED_AT}"
+    # the time reaches the tests outside dbt's vars: the project parsed before is reused
+    assert run.parse == "partial"
     assert run.test(SOURCE_TEST).limited and run.test(MODEL_TEST).limited
     # tests without an ingest-time column read the whole table
     assert not run.test("unique_int_flows_summarized_flow_id").limited
