@@ -148,17 +148,23 @@ def _results_dbt(status: str = "pass"):
     return results_dbt
 
 
-@pytest.fixture
-def var_calls(monkeypatch) -> list[str | None]:
-    """The time each build passed dbt as KEYS_VALID_ENV, None when absent."""
-    calls: list[str | None] = []
+def _recording_dbt(calls: list[str | None]):
+    """A dbt that passes its key tests and appends the time it got as KEYS_VALID_ENV to
+    ``calls`` (None when absent)."""
     results_dbt = _results_dbt()
 
     def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
         calls.append(keys_valid_through)
         results_dbt(data_dir, args, echo)
 
-    monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
+    return recording_dbt
+
+
+@pytest.fixture
+def var_calls(monkeypatch) -> list[str | None]:
+    """The time each build passed dbt as KEYS_VALID_ENV, None when absent."""
+    calls: list[str | None] = []
+    monkeypatch.setattr(build_module, "run_dbt", _recording_dbt(calls))
     return calls
 
 
@@ -207,13 +213,7 @@ def test_no_var_after_a_warned_key_test_a_purge_a_project_change_a_selection_or_
     build(data_dir, echo=None)
     monkeypatch.undo()
     calls: list[str | None] = []
-    results_dbt = _results_dbt()
-
-    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
-        calls.append(keys_valid_through)
-        results_dbt(data_dir, args, echo)
-
-    monkeypatch.setattr(build_module, "run_dbt", recording_dbt)
+    monkeypatch.setattr(build_module, "run_dbt", _recording_dbt(calls))
     build(data_dir, echo=None)  # after the warning: none
     build(data_dir, echo=None)  # vouched again
     con = duckdb.connect(str(data_dir.warehouse))
