@@ -6,11 +6,20 @@ names are tried (PM4Py's ``case:concept:name``, ``concept:name``, ``time:timesta
 ``org:resource``, ``lifecycle:transition``, and ``case_id``, ``activity``, ``timestamp``,
 ``resource``, ``lifecycle``). Every other column is kept in the event's data. The file is read in
 blocks (pyarrow's streaming CSV reader, every column as text): memory does not grow with it.
+
+What tools export is read without options: the separator (``,`` ``;`` tab ``|``) is detected from
+the first lines, a UTF-8 byte-order mark and a ``.gz`` compression are handled, repeated column
+names get pandas' suffixes (``x``, ``x.1``), and timestamps not in ISO 8601 are read in the
+usual export formats (``16.01.2017 13:29``, ``2017/01/16 13:29:00``, ``1/16/2017 1:29 PM``) when
+the first block tells day-first from month-first; otherwise the error names --timestamp-format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import gzip
+import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +37,29 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "lifecycle": ("lifecycle:transition", "lifecycle", "transition"),
 }
 REQUIRED = ("case", "activity", "timestamp")
+DELIMITERS = (",", ";", "\t", "|")
+#: bytes read to detect the separator
+SNIFF_BYTES = 64 << 10
+#: timestamps of the first block looked at to choose their format
+FORMAT_SAMPLE = 1000
+#: date orders of the usual exports; each a family of strptime formats (time and offset optional)
+DATE_ORDERS: dict[str, tuple[str, ...]] = {
+    "year-first": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d"),
+    "day-first": ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y"),
+    "month-first": ("%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y"),
+}
+TIMES = (
+    "",
+    " %H:%M",
+    " %H:%M:%S",
+    " %H:%M:%S.%f",
+    "T%H:%M",
+    "T%H:%M:%S",
+    "T%H:%M:%S.%f",
+    " %I:%M %p",
+    " %I:%M:%S %p",
+)
+OFFSETS = ("", "%z", " %z")
 
 
 class CsvLogError(ValueError):
@@ -41,12 +73,13 @@ class ColumnMapping:
     timestamp: str | None = None
     resource: str | None = None
     lifecycle: str | None = None
-    #: strptime format of the timestamps (e.g. "%d-%m-%Y %H:%M:%S"); default: ISO 8601 / RFC 3339
+    #: strptime format of the timestamps (e.g. "%d-%m-%Y %H:%M:%S"); default: ISO 8601 / RFC 3339,
+    #: else inferred from the first block (timestamp_formats)
     timestamp_format: str | None = None
 
     def resolve(self, header: list[str], path: Path) -> dict[str, str | None]:
         """Role -> column, checking named columns exist and guessing the unnamed ones."""
-        lowered = {name.lower(): name for name in header}
+        lowered = {name.strip().lower(): name for name in reversed(header)}
         chosen: dict[str, str | None] = {}
         for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
             named = getattr(self, role)
@@ -69,27 +102,45 @@ class ColumnMapping:
 def read_csv_log(
     path: Path, mapping: ColumnMapping, block_bytes: int = 8 << 20
 ) -> Iterator[LogEvent]:
+    delimiter = sniff_delimiter(path)
+    header = unique_names(_header(path, delimiter, block_bytes))
     try:
         reader = pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(block_size=block_bytes),
+            read_options=pa_csv.ReadOptions(
+                block_size=block_bytes, column_names=header, skip_rows=1
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
-                column_types=_all_text(path, block_bytes), strings_can_be_null=True
+                column_types={name: pa.string() for name in header}, strings_can_be_null=True
             ),
         )
     except (pa.ArrowInvalid, OSError) as error:
         raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
-    header = reader.schema.names
     roles = mapping.resolve(header, path)
     used = {column for column in roles.values() if column is not None}
     others = [name for name in header if name not in used]
-    for batch in reader:
-        columns = {name: batch.column(name).to_pylist() for name in header}
+    formats: tuple[str, ...] | None = (
+        (mapping.timestamp_format,) if mapping.timestamp_format else None
+    )
+    first = True
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
+        columns = {name: batch.column(i).to_pylist() for i, name in enumerate(header)}
+        times = columns[roles["timestamp"]]  # type: ignore[index]
+        if first and formats is None:
+            formats = timestamp_formats(times, path, roles["timestamp"])  # type: ignore[arg-type]
+        first = False
         for i in range(batch.num_rows):
             yield LogEvent(
                 case_id=columns[roles["case"]][i],  # type: ignore[index]
                 activity=columns[roles["activity"]][i],  # type: ignore[index]
-                timestamp=_parse(columns[roles["timestamp"]][i], mapping.timestamp_format),  # type: ignore[index]
+                timestamp=_parse(times[i], formats),
                 resource=columns[roles["resource"]][i] if roles["resource"] else None,
                 lifecycle=columns[roles["lifecycle"]][i] if roles["lifecycle"] else None,
                 attributes={
@@ -98,22 +149,149 @@ def read_csv_log(
             )
 
 
-def _parse(value: str | None, timestamp_format: str | None) -> str | datetime | None:
-    """The timestamp as written, or parsed with the user's strptime format (kept as written,
-    hence quarantined with the reason, when it does not match)."""
-    if value is None or timestamp_format is None:
+def _parse(value: str | None, formats: Sequence[str] | None) -> str | datetime | None:
+    """The timestamp as written (ISO, read later), or parsed with the first format that fits
+    (kept as written, hence quarantined with the reason, when none does)."""
+    if value is None or not formats:
         return value
+    text = value.strip()
+    for timestamp_format in formats:
+        try:
+            return datetime.strptime(text, timestamp_format)
+        except ValueError:
+            continue
+    return value
+
+
+def _is_iso(text: str) -> bool:
     try:
-        return datetime.strptime(value.strip(), timestamp_format)
+        datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
     except ValueError:
-        return value
+        return False
+    return True
 
 
-def _all_text(path: Path, block_bytes: int) -> dict[str, pa.DataType]:
+def timestamp_formats(
+    values: Sequence[str | None], path: Path, column: str
+) -> tuple[str, ...] | None:
+    """The strptime formats of a timestamp column, chosen from its first values.
+
+    None when ISO 8601 reads them (read as such later). Else the formats of the one date order
+    (year-, day- or month-first) that reads every sampled value some format reads (values no
+    format reads are left as written, to be quarantined with the reason). Values that day-first
+    and month-first both read (no day above 12), or that no known format reads, are an error
+    naming --timestamp-format.
+    """
+    sample = [v.strip() for v in values[: FORMAT_SAMPLE * 4] if v and v.strip()][:FORMAT_SAMPLE]
+    if not sample:
+        return None
+    iso = {i for i, text in enumerate(sample) if _is_iso(text)}
+    if len(iso) == len(sample):
+        return None
+    read = {order: _reading(sample, dates) for order, dates in DATE_ORDERS.items()}
+    readable = set(iso).union(*(indices for _, indices in read.values()))
+    example = next(text for text in sample if not _is_iso(text))
+    if not readable:
+        raise CsvLogError(
+            f"{path}: the timestamps of column {column!r} (e.g. {example!r}) are in no known "
+            f"format; give it with --timestamp-format (Python strptime codes), e.g. "
+            f"--timestamp-format '%d.%m.%Y %H:%M:%S'"
+        )
+    if iso == readable:
+        return None
+    fitting = {order: formats for order, (formats, indices) in read.items() if indices == readable}
+    if "day-first" in fitting and "month-first" in fitting:
+        raise CsvLogError(
+            f"{path}: the timestamps of column {column!r} (e.g. {example!r}) can be read day "
+            f"first or month first; say which with --timestamp-format, e.g. "
+            f"--timestamp-format '{fitting['day-first'][0]}' (day first) or "
+            f"'{fitting['month-first'][0]}' (month first)"
+        )
+    if not fitting:
+        raise CsvLogError(
+            f"{path}: the timestamps of column {column!r} mix date orders (e.g. {example!r}); "
+            f"give theirs with --timestamp-format (Python strptime codes)"
+        )
+    return next(iter(fitting.values()))
+
+
+def _reading(sample: Sequence[str], dates: Sequence[str]) -> tuple[tuple[str, ...], set[int]]:
+    """The formats of one date order that read the sample (most used first seen) and the
+    positions of the values they read."""
+    candidates = [date + time + offset for date in dates for time in TIMES for offset in OFFSETS]
+    seen: list[str] = []
+    read: set[int] = set()
+    for position, text in enumerate(sample):
+        for timestamp_format in [*seen, *(c for c in candidates if c not in seen)]:
+            try:
+                datetime.strptime(text, timestamp_format)
+            except ValueError:
+                continue
+            if timestamp_format not in seen:
+                seen.append(timestamp_format)
+            read.add(position)
+            break
+    return tuple(seen), read
+
+
+def unique_names(header: Sequence[str]) -> list[str]:
+    """Column names made unique as pandas does: a repeated ``x`` becomes ``x.1``, ``x.2``."""
+    names: list[str] = []
+    counts: dict[str, int] = {}
+    for name in header:
+        if name in counts:
+            counts[name] += 1
+            candidate = f"{name}.{counts[name]}"
+            while candidate in counts:
+                counts[name] += 1
+                candidate = f"{name}.{counts[name]}"
+            counts[candidate] = 0
+            names.append(candidate)
+        else:
+            counts[name] = 0
+            names.append(name)
+    return names
+
+
+def _head(path: Path, size: int) -> tuple[str, bool]:
+    """The first ``size`` characters of the (maybe gzipped) file, and whether there is more."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with (
+        opener(path, "rb") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text,
+    ):
+        head = text.read(size)
+        return head, bool(text.read(1))
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The separator of the file: of , ; tab |, the one that splits the header into the most
+    columns and every following line of the first block into as many (``,`` if none does)."""
     try:
-        header = pa_csv.open_csv(
-            path, read_options=pa_csv.ReadOptions(block_size=block_bytes)
+        text, truncated = _head(path, SNIFF_BYTES)
+    except (OSError, EOFError) as error:
+        raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # cut by the sample
+    best, best_width, best_consistent = ",", 1, False
+    for delimiter in DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines[:50], delimiter=delimiter)]
+        if not widths or widths[0] < 2:
+            continue
+        consistent = all(width == widths[0] for width in widths)
+        if (consistent, widths[0]) > (best_consistent, best_width):
+            best, best_width, best_consistent = delimiter, widths[0], consistent
+    return best
+
+
+def _header(path: Path, delimiter: str, block_bytes: int) -> list[str]:
+    try:
+        return pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(block_size=block_bytes),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
         ).schema.names
     except (pa.ArrowInvalid, OSError) as error:
         raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
-    return {name: pa.string() for name in header}

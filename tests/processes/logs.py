@@ -8,6 +8,8 @@ activities, sub-second times, and lifecycle transitions.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,3 +156,31 @@ def write_csv(traces: Iterator[list[Event]], path: Path, seed: int = 13) -> int:
                 )
                 written += 1
     return written
+
+
+def write_export_csv(
+    traces: Iterator[list[Event]],
+    path: Path,
+    *,
+    delimiter: str = ";",
+    date_format: str = "%d.%m.%Y %H:%M:%S",
+) -> int:
+    """Write a CSV the way spreadsheet and process-mining tools export it: a UTF-8 byte-order
+    mark, ``delimiter`` between fields, CRLF line ends, blank lines, day-first local times
+    without offset (``date_format``, in UTC here), tool column names ("Case ID", "Activity",
+    "Complete Timestamp") and a repeated column name. Gzipped when ``path`` ends in ``.gz``."""
+    rows = [["Case ID", "Activity", "Complete Timestamp", "Resource", "Note", "Note"]]
+    for events in traces:
+        rows += [
+            [e.case_id, e.activity, e.at.astimezone(UTC).strftime(date_format), e.resource,
+             e.region, f"{e.activity}; by {e.resource}"]
+            for e in events
+        ]  # fmt: skip
+        rows.append([])  # a blank line after each case
+    text = io.StringIO(newline="")
+    csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    payload = "\ufeff" + text.getvalue()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8", newline="") as out:
+        out.write(payload)
+    return sum(1 for row in rows[1:] if row)

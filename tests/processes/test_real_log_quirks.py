@@ -1,0 +1,186 @@
+"""Event logs as tools export them, imported with no option a user would have to guess.
+
+Real CSV exports (Disco, Celonis, ProM, spreadsheets; e.g. PM4Py's test log
+``mobis_challenge_log_2019_snippet.csv``) use ``;`` or tab separators, a UTF-8 byte-order mark,
+CRLF, blank lines, ``.csv.gz``, repeated column names and day-first or month-first timestamps
+without offset. The reader tests below state the expected values; the cross-check imports
+generated exports through the CLI, builds, and compares every KPI with PM4Py reading the same
+file with pandas (told the separator and the timestamp format, as its user must be).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flowledger.settings import PROJECT_ROOT
+from ingest.eventlog.csv_log import ColumnMapping, CsvLogError, read_csv_log
+from ingest.eventlog.records import utc_text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from logs import generate, write_export_csv  # noqa: E402
+
+
+def _events(path: Path, **mapping: str) -> list:
+    return list(read_csv_log(path, ColumnMapping(**mapping)))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_separator_is_detected(tmp_path: Path, delimiter: str):
+    path = tmp_path / "log.csv"
+    rows = ["case", "activity", "timestamp", "cost"], ["c1", "A", "2024-01-01 10:00:00", "1,5"]
+    path.write_text("\n".join(delimiter.join(row) for row in rows) + "\n")
+    (event,) = _events(path)
+    assert (event.case_id, event.activity, event.attributes) == ("c1", "A", {"cost": "1,5"})
+
+
+def test_bom_crlf_blank_lines_gzip_and_repeated_columns(tmp_path: Path):
+    path = tmp_path / "log.csv.gz"
+    text = (
+        "\ufeffCase ID;Activity;Complete Timestamp;x;x\r\n\r\nc1;A;2024-01-01T10:00:00Z;1;2\r\n\r\n"
+    )
+    path.write_bytes(gzip.compress(text.encode()))
+    (event,) = _events(path)
+    assert (event.case_id, event.activity) == ("c1", "A")
+    assert utc_text(event.timestamp) == "2024-01-01T10:00:00.000000Z"
+    assert event.attributes == {"x": "1", "x.1": "2"}  # pandas' names for a repeated column
+
+
+@pytest.mark.parametrize(
+    ("stamps", "expected"),
+    [
+        (["04.01.2017 06:59", "16.01.2017 13:29"], ["2017-01-04T06:59", "2017-01-16T13:29"]),
+        (["1/4/2017 6:59 AM", "1/16/2017 1:29 PM"], ["2017-01-04T06:59", "2017-01-16T13:29"]),
+        (
+            ["2017/01/04 06:59:00.5", "2017/01/16 13:29:00"],
+            ["2017-01-04T06:59", "2017-01-16T13:29"],
+        ),
+        (
+            ["04-01-2017 06:59:00", "16-01-2017 13:29:00+01:00"],
+            ["2017-01-04T06:59", "2017-01-16T12:29"],
+        ),
+    ],
+)
+def test_timestamp_formats_of_exports_are_recognised(tmp_path: Path, stamps, expected):
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,timestamp\n" + "".join(f"c,A,{s}\n" for s in stamps))
+    assert [utc_text(e.timestamp)[:16] for e in _events(path)] == expected
+
+
+def test_ambiguous_or_unknown_timestamps_name_the_option(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,timestamp\nc,A,04.01.2017 06:59\nc,B,05.01.2017 07:00\n")
+    with pytest.raises(CsvLogError, match=r"day first or month first.*--timestamp-format '%d\.%m"):
+        _events(path)
+    (first, _) = _events(path, timestamp_format="%m.%d.%Y %H:%M")
+    assert utc_text(first.timestamp) == "2017-04-01T06:59:00.000000Z"
+    path.write_text("case,activity,timestamp\nc,A,Jan 4th 2017\n")
+    with pytest.raises(CsvLogError, match="no known format.*--timestamp-format"):
+        _events(path)
+
+
+def test_a_value_in_another_format_is_left_for_quarantine(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,timestamp\nc,A,16.01.2017 13:29\nc,B,later\nc,C,\n")
+    first, second, third = _events(path)
+    assert utc_text(first.timestamp) == "2017-01-16T13:29:00.000000Z"
+    assert (second.timestamp, third.timestamp) == ("later", None)
+
+
+# --- imported through the CLI and built, against PM4Py --------------------------------------
+
+pm4py = pytest.importorskip("pm4py")
+CASES = 300
+EXPORTS = {
+    # process: (file name, separator, timestamp format)
+    "export_semicolon_gz": ("export.csv.gz", ";", "%d.%m.%Y %H:%M:%S"),
+    "export_tab_us": ("export.tsv", "\t", "%m/%d/%Y %I:%M:%S %p"),
+}
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("exports")
+    home = root / "home"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+
+    for process, (name, delimiter, date_format) in EXPORTS.items():
+        path = root / name
+        write_export_csv(
+            generate(CASES, seed=5), path, delimiter=delimiter, date_format=date_format
+        )
+        result = cli("ingest", "--format", "csv", str(path), "--process", process)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert " 0 quarantined" in result.stdout + result.stderr
+    result = cli("build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return {"root": root, "cli": cli}
+
+
+def _pm4py_log(root: Path, process: str):
+    import pandas as pd
+
+    name, delimiter, date_format = EXPORTS[process]
+    frame = pd.read_csv(root / name, sep=delimiter, encoding="utf-8-sig")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.format_dataframe(
+            frame, case_id="Case ID", activity_key="Activity",
+            timestamp_key="Complete Timestamp", timest_format=date_format,
+        )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("process", list(EXPORTS))
+def test_exports_agree_with_pm4py(exports, process):
+    cli = exports["cli"]
+    log = _pm4py_log(exports["root"], process)
+    result = cli("kpi", "process", process, "--json")
+    assert result.returncode == 0, result.stderr
+    kpis = json.loads(result.stdout)
+
+    def sql(query: str) -> list[dict]:
+        answer = cli("sql", query, "--json")
+        assert answer.returncode == 0, answer.stderr
+        return json.loads(answer.stdout)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        durations = np.array(pm4py.get_all_case_durations(log))
+        theirs = {
+            case_id: pm4py.get_all_case_durations(frame)[0]
+            for case_id, frame in log.groupby("case:concept:name")
+        }
+        rework = {k: v for k, v in pm4py.get_rework_cases_per_activity(log).items() if v > 0}
+        variants = {tuple(k): v for k, v in pm4py.get_variants(log).items()}
+        frequency = dict(pm4py.discover_dfg(log)[0])
+        performance = pm4py.discover_performance_dfg(log)[0]
+    ours = {
+        row["case_id"]: row["duration_seconds"]
+        for row in sql(f"select case_id, duration_seconds from fct_cases where process_name = '{process}'")
+    }  # fmt: skip
+    assert len(ours) == len(theirs) == CASES and kpis["events"] == len(log)
+    assert max(abs(ours[case] - theirs[case]) for case in theirs) < 1e-6
+    block = kpis["case_duration_seconds"]
+    assert block["median"] == pytest.approx(np.quantile(durations, 0.5), abs=1e-6)
+    assert block["p95"] == pytest.approx(np.quantile(durations, 0.95), abs=1e-6)
+    assert kpis["rework"]["cases_by_activity"] == rework and rework
+    rows = sql(f"select variant, cases from fct_process_variants where process_name = '{process}'")
+    assert {tuple(row["variant"].split(" > ")): row["cases"] for row in rows} == variants
+    dfg = {(row["from_step"], row["to_step"]): row for row in kpis["directly_follows"]}
+    assert {pair: row["count"] for pair, row in dfg.items()} == frequency
+    for pair, stats in performance.items():
+        assert dfg[pair]["mean_seconds"] == pytest.approx(stats["mean"], abs=1e-6), pair
+        assert dfg[pair]["median_seconds"] == pytest.approx(stats["median"], abs=1e-6), pair
