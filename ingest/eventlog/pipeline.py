@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowledger.processes.config import declare_eventlog_process
@@ -12,7 +12,7 @@ from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.contracts import RecordKind, load_contracts
 from ingest.eventlog.csv_log import ColumnMapping, CsvLogError, read_csv_log
-from ingest.eventlog.records import EventBatcher, LogEvent, file_digest
+from ingest.eventlog.records import EventBatcher, ImportNotes, LogEvent, file_digest
 from ingest.eventlog.xes import XesError, read_xes
 from ingest.landing import FileLanding
 from ingest.pipeline import DUCKDB_MEMORY_LIMIT
@@ -34,6 +34,7 @@ class EventLogSource:
     file_format: str
     process_name: str
     mapping: ColumnMapping
+    notes: ImportNotes = field(default_factory=ImportNotes)
 
     def columns(self) -> list[str]:
         return ["specversion", "id", "source", "type", "time", "data"]
@@ -45,6 +46,7 @@ class EventLogSource:
 
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         batcher = EventBatcher(self.process_name, file_digest(self.path), fields, batch_rows)
+        self.notes = batcher.notes
         return batcher.batches(self.events())
 
 
@@ -111,5 +113,7 @@ def ingest_event_logs(
                     f"{path.name}: {result.accepted:,} accepted, {result.duplicates:,} duplicates, "
                     f"{result.collisions:,} collisions, {result.quarantined:,} quarantined"
                 )
+                for line in source.notes.lines(file_format):
+                    report(f"{path.name}: {line}")
             summary.files.append(result)
     return summary

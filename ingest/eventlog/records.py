@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from flowledger.processes.config import (
     EVENTLOG_RESOURCE,
     eventlog_source,
 )
-from ingest.readers import ROW_NUMBER, RawBatch
+from ingest.readers import ROW_NUMBER, RawBatch, RejectedRow
 
 EVENT_TYPE = "flowledger.eventlog.event"
 _NOT_FIELD = re.compile(r"[^A-Za-z0-9_]")
@@ -83,6 +83,71 @@ class LogEvent:
     attributes: dict[str, Any] | None = None
 
 
+@dataclass
+class ImportNotes:
+    """What a user should hear about a log's events once it is imported."""
+
+    without_case: int = 0
+    without_activity: int = 0
+    without_timestamp: int = 0
+    unreadable_timestamps: int = 0
+    unreadable_example: str | None = None
+    #: cases whose events the file lists out of time order (counted where it shows)
+    cases_out_of_order: int = 0
+    _previous: tuple[str | None, str | None] = field(default=(None, None), repr=False)
+
+    def see(self, case_id: str | None, activity: str | None, time: str | None) -> None:
+        self.without_case += case_id is None
+        self.without_activity += activity is None
+        if time is None:
+            self.without_timestamp += 1
+        elif not _UTC_TEXT.fullmatch(time):
+            self.unreadable_timestamps += 1
+            self.unreadable_example = self.unreadable_example or time
+        else:
+            previous_case, previous_time = self._previous
+            if previous_case == case_id and previous_time is not None and time < previous_time:
+                self.cases_out_of_order += 1
+                self._previous = (case_id, None)  # once per case
+                return
+            if previous_case != case_id or previous_time is not None:
+                self._previous = (case_id, time)
+
+    def lines(self, file_format: str) -> list[str]:
+        """One sentence per finding, saying what happened and what to do."""
+        lines = []
+        for count, what in (
+            (self.without_case, "without a case id (XES: trace concept:name)"),
+            (self.without_activity, "without an activity (concept:name)"),
+            (self.without_timestamp, "without a timestamp (time:timestamp)"),
+        ):
+            if count:
+                lines.append(
+                    f"{count:,} events {what} were quarantined (raw.quarantine): a case needs "
+                    "each; PM4Py refuses such events too (format_dataframe drops them)"
+                )
+        if self.unreadable_timestamps:
+            hint = (
+                " give their format with --timestamp-format (Python strptime codes)"
+                if file_format == "csv"
+                else " XES dates are xs:dateTime (2024-01-31T10:00:00.000+01:00)"
+            )
+            lines.append(
+                f"{self.unreadable_timestamps:,} events with an unreadable timestamp (e.g. "
+                f"{self.unreadable_example!r}) were quarantined;{hint}"
+            )
+        if self.cases_out_of_order:
+            lines.append(
+                f"{self.cases_out_of_order:,} cases list events out of time order in the file: "
+                "each case's events are taken in time order (as PM4Py's format_dataframe sorts "
+                "them; pm4py.read_xes alone keeps the file's order)"
+            )
+        return lines
+
+
+_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
 class EventBatcher:
     """Turns LogEvents into the text batches ingest's FileLanding checks and lands."""
 
@@ -91,21 +156,27 @@ class EventBatcher:
         self.digest = digest
         self.fields = list(fields)
         self.batch_rows = batch_rows
+        self.notes = ImportNotes()
 
     def batches(self, events: Iterator[LogEvent]) -> Iterator[RawBatch]:
         columns: dict[str, list[str | None]] = {name: [] for name in self.fields}
         numbers: list[int] = []
+        rejected: list[RejectedRow] = []
         for position, event in enumerate(events, start=1):
             record = self.record(position, event)
+            missing = _missing(event)
+            if missing:
+                rejected.append(RejectedRow(position, missing, json.dumps(record)))
+                continue
             for name in self.fields:
                 columns[name].append(record.get(name))
             numbers.append(position)
             if len(numbers) >= self.batch_rows:
-                yield self._batch(columns, numbers)
+                yield self._batch(columns, numbers, rejected)
                 columns = {name: [] for name in self.fields}
-                numbers = []
-        if numbers:
-            yield self._batch(columns, numbers)
+                numbers, rejected = [], []
+        if numbers or rejected:
+            yield self._batch(columns, numbers, rejected)
 
     def record(self, position: int, event: LogEvent) -> dict[str, str | None]:
         data: dict[str, Any] = {}
@@ -119,18 +190,34 @@ class EventBatcher:
             data[EVENTLOG_LIFECYCLE] = event.lifecycle
         if event.case_id is None or event.activity is None:
             data = {k: v for k, v in data.items() if v is not None}
+        time = utc_text(event.timestamp)
+        self.notes.see(event.case_id, event.activity, time)
         return {
             "specversion": "1.0",
             "id": f"{self.digest}-{position:012d}",
             "source": self.source,
             "type": EVENT_TYPE,
-            "time": utc_text(event.timestamp),
+            "time": time,
             "subject": event.case_id,
             "data": json.dumps(data, ensure_ascii=False, default=str),
         }
 
-    def _batch(self, columns: dict[str, list[str | None]], numbers: list[int]) -> RawBatch:
+    def _batch(
+        self,
+        columns: dict[str, list[str | None]],
+        numbers: list[int],
+        rejected: list[RejectedRow],
+    ) -> RawBatch:
         frame = pl.DataFrame(
             {name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()}
         ).with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
-        return RawBatch(frame=frame)
+        return RawBatch(frame=frame, rejected=rejected)
+
+
+def _missing(event: LogEvent) -> str | None:
+    """Why an event cannot belong to a case (quarantined then), or None."""
+    if event.case_id is None:
+        return f"data.{EVENTLOG_CASE_FIELD}: missing (the event has no case id)"
+    if event.activity is None:
+        return f"data.{EVENTLOG_ACTIVITY}: missing (the event has no activity)"
+    return None

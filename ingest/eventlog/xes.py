@@ -5,7 +5,8 @@ Traces are parsed one at a time with ``xml.etree.ElementTree.iterparse`` and dro
 Read per event: ``concept:name`` (activity), ``time:timestamp`` (with its time-zone offset),
 ``org:resource``, ``lifecycle:transition`` and every other attribute; per trace: ``concept:name``
 (the case id) and its other attributes (as ``case_<name>``). Global defaults (``<global
-scope="event">``) fill attributes an event does not carry. Nested attributes (lists, containers)
+scope="event">``) fill attributes an event does not carry, except its activity and timestamp
+(placeholders there: an event without them is quarantined). Nested attributes (lists, containers)
 are kept as JSON objects of their children.
 """
 
@@ -22,6 +23,9 @@ from ingest.eventlog.records import LogEvent
 CONCEPT_NAME, TIMESTAMP = "concept:name", "time:timestamp"
 RESOURCE, LIFECYCLE = "org:resource", "lifecycle:transition"
 _TYPED = {"string", "date", "int", "float", "boolean", "id"}
+#: Global defaults never given to an event: tools write placeholders there ("__INVALID__", the
+#: 1970 epoch) meaning "missing"; an event without them is quarantined (PM4Py cannot use it either).
+NO_DEFAULT = frozenset({CONCEPT_NAME, TIMESTAMP})
 
 
 class XesError(ValueError):
@@ -94,7 +98,11 @@ def read_xes(path: Path) -> Iterator[LogEvent]:
                 stack.pop()
                 parent = stack[-1] if stack else None
                 if kind == "global" and element.get("scope", "event") == "event":
-                    event_defaults = _attributes(element)
+                    event_defaults = {
+                        key: value
+                        for key, value in _attributes(element).items()
+                        if key not in NO_DEFAULT
+                    }
                 elif kind == "event":
                     attributes = {**event_defaults, **_attributes(element)}
                     if parent == "trace":
