@@ -8,7 +8,8 @@ names are tried (PM4Py's ``case:concept:name``, ``concept:name``, ``time:timesta
 blocks (pyarrow's streaming CSV reader, every column as text): memory does not grow with it.
 
 What tools export is read without options: the separator (``,`` ``;`` tab ``|``) is detected from
-the first lines, a UTF-8 byte-order mark and a ``.gz`` compression are handled, repeated column
+the first lines, a UTF-8 byte-order mark, a Windows (cp1252) encoding and a ``.gz`` compression
+are handled, repeated column
 names get pandas' suffixes (``x``, ``x.1``), and timestamps not in ISO 8601 are read in the
 usual export formats (``16.01.2017 13:29``, ``2017/01/16 13:29:00``, ``1/16/2017 1:29 PM``) when
 the first block tells day-first from month-first; otherwise the error names --timestamp-format.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,15 +102,18 @@ class ColumnMapping:
 def read_csv_log(
     path: Path, mapping: ColumnMapping, block_bytes: int = 8 << 20
 ) -> Iterator[LogEvent]:
-    delimiter = sniff_delimiter(path)
-    header = unique_names(_header(path, delimiter, block_bytes))
+    dialect = sniff_dialect(path)
+    header = unique_names(_header(path, dialect, block_bytes))
     try:
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(
-                block_size=block_bytes, column_names=header, skip_rows=1
+                block_size=block_bytes,
+                column_names=header,
+                skip_rows=1,
+                encoding=dialect.encoding,
             ),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header}, strings_can_be_null=True
             ),
@@ -130,7 +133,13 @@ def read_csv_log(
         except StopIteration:
             return
         except pa.ArrowInvalid as error:
-            raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
+            hint = (
+                "; the file is not UTF-8 past its first block: save it as UTF-8 "
+                "(e.g. iconv -f cp1252 -t utf-8)"
+                if "UTF8" in str(error)
+                else ""
+            )
+            raise CsvLogError(f"{path}: cannot be read as CSV ({error}){hint}") from None
         columns = {name: batch.column(i).to_pylist() for i, name in enumerate(header)}
         times = columns[roles["timestamp"]]  # type: ignore[index]
         if first and formats is None:
@@ -253,24 +262,48 @@ def unique_names(header: Sequence[str]) -> list[str]:
     return names
 
 
-def _head(path: Path, size: int) -> tuple[str, bool]:
-    """The first ``size`` characters of the (maybe gzipped) file, and whether there is more."""
+@dataclass(frozen=True)
+class CsvDialect:
+    """What the first block of a CSV file tells: its separator and its text encoding."""
+
+    delimiter: str = ","
+    #: "utf8" (pyarrow's default, a byte-order mark skipped), else a Windows export's "cp1252"
+    #: or "latin-1"
+    encoding: str = "utf8"
+
+
+def _head(path: Path, size: int) -> tuple[bytes, bool]:
+    """The first ``size`` bytes of the (maybe gzipped) file, and whether there is more."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with (
-        opener(path, "rb") as raw,
-        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text,
-    ):
-        head = text.read(size)
-        return head, bool(text.read(1))
+    with opener(path, "rb") as raw:
+        head = raw.read(size)
+        return head, bool(raw.read(1))
 
 
-def sniff_delimiter(path: Path) -> str:
-    """The separator of the file: of , ; tab |, the one that splits the header into the most
-    columns and every following line of the first block into as many (``,`` if none does)."""
+def _encoding(head: bytes, truncated: bool) -> str:
     try:
-        text, truncated = _head(path, SNIFF_BYTES)
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if not (truncated and error.start >= len(head) - 3):  # not a character cut by the sample
+            for encoding in ("cp1252", "latin-1"):
+                try:
+                    head.decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+                return encoding
+    return "utf8"
+
+
+def sniff_dialect(path: Path) -> CsvDialect:
+    """The encoding (UTF-8 unless the first block is not, then cp1252 or latin-1) and the
+    separator: of , ; tab |, the one that splits the header into the most columns and every
+    following line of the first block into as many (``,`` if none does)."""
+    try:
+        head, truncated = _head(path, SNIFF_BYTES)
     except (OSError, EOFError) as error:
         raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
+    encoding = _encoding(head, truncated)
+    text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
     if truncated and len(lines) > 1:
         lines = lines[:-1]  # cut by the sample
@@ -282,15 +315,15 @@ def sniff_delimiter(path: Path) -> str:
         consistent = all(width == widths[0] for width in widths)
         if (consistent, widths[0]) > (best_consistent, best_width):
             best, best_width, best_consistent = delimiter, widths[0], consistent
-    return best
+    return CsvDialect(best, encoding)
 
 
-def _header(path: Path, delimiter: str, block_bytes: int) -> list[str]:
+def _header(path: Path, dialect: CsvDialect, block_bytes: int) -> list[str]:
     try:
         return pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(block_size=block_bytes),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            read_options=pa_csv.ReadOptions(block_size=block_bytes, encoding=dialect.encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter),
             convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
         ).schema.names
     except (pa.ArrowInvalid, OSError) as error:

@@ -53,6 +53,15 @@ def test_bom_crlf_blank_lines_gzip_and_repeated_columns(tmp_path: Path):
     assert event.attributes == {"x": "1", "x.1": "2"}  # pandas' names for a repeated column
 
 
+def test_windows_encoded_export_is_read(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    text = (
+        "Case ID;Activity;Timestamp\nc1;Prüfung;16.01.2017 13:29\nc1;Rückfrage €;17.01.2017 08:00\n"
+    )
+    path.write_bytes(text.encode("cp1252"))
+    assert [e.activity for e in _events(path)] == ["Prüfung", "Rückfrage €"]
+
+
 @pytest.mark.parametrize(
     ("stamps", "expected"),
     [
