@@ -8,6 +8,9 @@
 -- and recomputes every case they touch in full (its earlier events are read back from this table,
 -- so a late event for an old case renumbers the whole case); --full-refresh maps every event.
 -- A changed process configuration needs --full-refresh (flowledger build does it by itself).
+-- Each event also carries the step of the case's next event and the seconds to it (NULL for the
+-- case's last event), from the same window as event_sequence: the directly-follows graph then
+-- needs no join of every event with its successor.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='case_key',
@@ -20,7 +23,9 @@
     then every event is mapped again and nothing is read back from this table, whose rows would
     otherwise be kept twice).
 -#}
-{%- set built = built_through('ingested_at', ['ingested_at']) if is_incremental() else 'cast(null as timestamp)' -%}
+{%- set built = built_through(
+    'ingested_at', ['ingested_at', 'next_step_name', 'seconds_to_next_event']
+) if is_incremental() else 'cast(null as timestamp)' -%}
 {%- set reads_back = is_incremental() and built != 'cast(null as timestamp)' -%}
 
 {#- the events to map, read by each branch of `matched` (a CTE read twice would be buffered) -#}
@@ -179,10 +184,10 @@ final as (
         step_name,
         is_start,
         is_end,
-        cast(row_number() over (
-            partition by process_name, case_id
-            order by occurred_at, event_id, event_source
-        ) as bigint) as event_sequence,
+        cast(row_number() over case_order as bigint) as event_sequence,
+        lead(step_name) over case_order as next_step_name,
+        {{ seconds_between('occurred_at', 'lead(occurred_at) over case_order') }}
+            as seconds_to_next_event,
         data_json,
         resource,
         lifecycle,
@@ -190,6 +195,10 @@ final as (
         ingested_at
 
     from case_events
+    window case_order as (
+        partition by process_name, case_id
+        order by occurred_at, event_id, event_source
+    )
 
 )
 

@@ -1,25 +1,24 @@
 -- One row per process and directly-follows pair (step a immediately followed by step b in a case,
 -- in event order): how often, and the waiting time between the two events (PM4Py's performance
--- DFG: mean and median of the seconds between consecutive events).
+-- DFG: mean and median of the seconds between consecutive events). Each mapped event carries the
+-- step of the case's next event and the seconds to it (int_case_events_mapped), so the pairs are
+-- the events that have a next one.
 with case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
 
 ),
 
--- event_sequence numbers a case's events 1, 2, 3, ...: the event after one is the one numbered next
 pairs as (
 
     select
-        events.process_name,
-        events.step_name as from_step,
-        next_events.step_name as to_step,
-        {{ seconds_between('events.occurred_at', 'next_events.occurred_at') }} as wait_seconds
+        process_name,
+        step_name as from_step,
+        next_step_name as to_step,
+        seconds_to_next_event as wait_seconds
 
-    from case_events as events
-    inner join case_events as next_events
-        on events.case_key = next_events.case_key
-        and next_events.event_sequence = events.event_sequence + 1
+    from case_events
+    where next_step_name is not null
 
 ),
 
