@@ -31,8 +31,19 @@ from ingest.eventlog.records import LogEvent
 
 GUESSES: dict[str, tuple[str, ...]] = {
     "case": ("case:concept:name", "case_id", "case", "caseid", "case id"),
-    "activity": ("concept:name", "activity", "activity_name", "event", "task"),
-    "timestamp": ("time:timestamp", "timestamp", "time", "complete timestamp", "end_time"),
+    "activity": ("concept:name", "activity", "activity_name", "activity name", "event", "task"),
+    # the completion time, as PM4Py takes it (a start column stays data)
+    "timestamp": (
+        "time:timestamp",
+        "timestamp",
+        "time",
+        "complete timestamp",
+        "complete_timestamp",
+        "end timestamp",
+        "end_timestamp",
+        "end_time",
+        "end",
+    ),
     "resource": ("org:resource", "resource", "user"),
     "lifecycle": ("lifecycle:transition", "lifecycle", "transition"),
 }

@@ -62,6 +62,24 @@ def test_windows_encoded_export_is_read(tmp_path: Path):
     assert [e.activity for e in _events(path)] == ["Prüfung", "Rückfrage €"]
 
 
+def test_start_and_end_columns_take_the_end_as_the_time(tmp_path: Path):
+    # the columns of mobis_challenge_log_2019_snippet.csv (PM4Py's tests), day-first, ";"
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "activity;case;start;end;org:role;org:resource;cost\n"
+        "pay expenses;1;16.01.2017 13:29;16.01.2017 13:40;Accounting;FI12;167,52\n"
+        "calculate payments;6;04.01.2017 06:59;16.01.2017 09:40;Accounting;WE5108;413,14\n"
+    )
+    first, second = _events(path)
+    assert (first.case_id, first.activity, first.resource) == ("1", "pay expenses", "FI12")
+    assert utc_text(first.timestamp) == "2017-01-16T13:40:00.000000Z"
+    assert second.attributes == {
+        "start": "04.01.2017 06:59",
+        "org:role": "Accounting",
+        "cost": "413,14",
+    }
+
+
 @pytest.mark.parametrize(
     ("stamps", "expected"),
     [
