@@ -30,18 +30,16 @@ import pyarrow.csv as pa_csv
 from ingest.eventlog.records import LogEvent
 
 GUESSES: dict[str, tuple[str, ...]] = {
-    "case": ("case:concept:name", "case_id", "case", "caseid", "case id"),
-    "activity": ("concept:name", "activity", "activity_name", "activity name", "event", "task"),
+    "case": ("case:concept:name", "case id", "case", "caseid"),
+    "activity": ("concept:name", "activity", "activity name", "event", "task"),
     # the completion time, as PM4Py takes it (a start column stays data)
     "timestamp": (
         "time:timestamp",
         "timestamp",
         "time",
         "complete timestamp",
-        "complete_timestamp",
         "end timestamp",
-        "end_timestamp",
-        "end_time",
+        "end time",
         "end",
     ),
     "resource": ("org:resource", "resource", "user"),
@@ -90,7 +88,7 @@ class ColumnMapping:
 
     def resolve(self, header: list[str], path: Path) -> dict[str, str | None]:
         """Role -> column, checking named columns exist and guessing the unnamed ones."""
-        lowered = {name.strip().lower(): name for name in reversed(header)}
+        lowered = {_loose(name): name for name in reversed(header)}
         chosen: dict[str, str | None] = {}
         for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
             named = getattr(self, role)
@@ -108,6 +106,11 @@ class ColumnMapping:
                     f"with --{role}-column. Columns: {', '.join(header)}"
                 )
         return chosen
+
+
+def _loose(name: str) -> str:
+    """A column name as guesses compare it: case, "_", "-" and spaces aside ("Case_ID" = "case id")."""
+    return " ".join(name.lower().replace("_", " ").replace("-", " ").split())
 
 
 def read_csv_log(

@@ -53,6 +53,17 @@ def test_bom_crlf_blank_lines_gzip_and_repeated_columns(tmp_path: Path):
     assert event.attributes == {"x": "1", "x.1": "2"}  # pandas' names for a repeated column
 
 
+def test_column_names_are_guessed_whatever_their_spelling(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "Case_ID,Activity-Name,Start Time,END TIME\nc1,A,2024-01-01 09:00,2024-01-01 10:00\n"
+    )
+    (event,) = _events(path)
+    assert (event.case_id, event.activity) == ("c1", "A")
+    assert utc_text(event.timestamp) == "2024-01-01T10:00:00.000000Z"
+    assert event.attributes == {"Start Time": "2024-01-01 09:00"}
+
+
 def test_windows_encoded_export_is_read(tmp_path: Path):
     path = tmp_path / "log.csv"
     text = (
