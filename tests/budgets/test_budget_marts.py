@@ -165,6 +165,28 @@ def test_attribution_adds_up_exactly(budget_build):
     assert by_dim["connector"] == pytest.approx({"psp": 4 / 1.07, "mail": 1 / 1.07})
 
 
+def test_attribution_weighs_each_bad_event_by_its_slice(budget_build):
+    """Occurrences: each bad run weighs 1. Timeslices: the good 10:00 slice (0.9) weighs nothing,
+    the bad 11:00 slice's one bad run weighs 1 / 1. RatioTimeslices: a bad run weighs 1 / the
+    events of its slice: 1/10 at 10:00, 1/2 at 11:00."""
+
+    def attributed(slo_id: str) -> tuple[float, int, float]:
+        rows = budget_build.records(
+            "select bad_units, bad_events, budget_consumed from fct_error_budget_attribution "
+            "where slo_id = ? and dimension = 'flow_version'",
+            [slo_id],
+        )
+        return (
+            sum(r["bad_units"] for r in rows),
+            sum(r["bad_events"] for r in rows),
+            sum(r["budget_consumed"] for r in rows),
+        )
+
+    assert attributed("sliced-occurrences") == pytest.approx((2.0, 2, 2 / 1.2))
+    assert attributed("sliced-timeslices") == pytest.approx((1.0, 1, 1 / 2.4))
+    assert attributed("sliced-ratio") == pytest.approx((0.6, 2, 0.6 / 0.2))
+
+
 def test_series_ends_at_the_headline_and_state_log(budget_build):
     last = budget_build.one(
         "select * from fct_error_budget_series where slo_id = 'pay-success' "

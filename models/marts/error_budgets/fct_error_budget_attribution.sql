@@ -39,21 +39,46 @@ events as (
 
 ),
 
-in_period as (
+in_period_events as (
 
     -- Occurrences count at the event's time; slices at their end, as in int_slo_units.
-    select
-        *,
-        count(*) over per_slice as slice_events,
-        sum(case when is_good then 0 else 1 end) over per_slice as slice_bad_events
-
+    select *
     from events
     where coalesce(slice_end, event_at) <= as_of
         and (
             coalesce(slice_end, event_at) > period_start
             or (window_kind = 'calendar' and coalesce(slice_end, event_at) = period_start)
         )
-    window per_slice as (partition by slo_id, slice_end)
+
+),
+
+-- the events and bad events of each slice, grouped apart and joined back: a window partitioned by
+-- slice would also sort every Occurrences event (no slice: one partition per SLO)
+slice_counts as (
+
+    select
+        slo_id,
+        slice_end,
+        count(*) as slice_events,
+        sum(case when is_good then 0 else 1 end) as slice_bad_events
+
+    from in_period_events
+    where slice_end is not null
+    group by slo_id, slice_end
+
+),
+
+in_period as (
+
+    select
+        in_period_events.*,
+        slice_counts.slice_events,
+        slice_counts.slice_bad_events
+
+    from in_period_events
+    left join slice_counts
+        on in_period_events.slo_id = slice_counts.slo_id
+        and in_period_events.slice_end = slice_counts.slice_end
 
 ),
 
