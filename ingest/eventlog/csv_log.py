@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,7 +129,7 @@ def read_csv_log(
                 skip_rows=1,
                 encoding=dialect.encoding,
             ),
-            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter),
+            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header}, strings_can_be_null=True
             ),
@@ -318,12 +320,12 @@ def sniff_dialect(path: Path) -> CsvDialect:
         raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
     encoding = _encoding(head, truncated)
     text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")
-    lines = [line for line in text.splitlines() if line.strip()]
-    if truncated and len(lines) > 1:
-        lines = lines[:-1]  # cut by the sample
     best, best_width, best_consistent = ",", 1, False
     for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines[:50], delimiter=delimiter)]
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        widths = [len(row) for row in itertools.islice((r for r in rows if r), 51)]
+        if truncated and len(widths) > 1:
+            widths = widths[:-1]  # the last row may be cut by the sample
         if not widths or widths[0] < 2:
             continue
         consistent = all(width == widths[0] for width in widths)
@@ -337,7 +339,7 @@ def _header(path: Path, dialect: CsvDialect, block_bytes: int) -> list[str]:
         return pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(block_size=block_bytes, encoding=dialect.encoding),
-            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter),
+            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
         ).schema.names
     except (pa.ArrowInvalid, OSError) as error:

@@ -64,6 +64,24 @@ def test_column_names_are_guessed_whatever_their_spelling(tmp_path: Path):
     assert event.attributes == {"Start Time": "2024-01-01 09:00"}
 
 
+def test_quoted_values_spanning_lines(tmp_path: Path):
+    path = tmp_path / "log.csv"
+    path.write_text(
+        'case;activity;timestamp;comment\nc1;A;2024-01-01 10:00;"first line\nsecond; line"\n'
+        "c1;B;2024-01-01 11:00;\n"
+    )
+    first, second = _events(path)
+    assert first.attributes == {"comment": "first line\nsecond; line"}
+    assert (second.activity, second.attributes) == ("B", {})
+    # across the reader's blocks too (pyarrow's chunker splits at newlines unless told)
+    path.write_text(
+        "case;activity;timestamp;comment\n"
+        + "".join(f'c{i};A;2024-01-01 10:00;"line one\nline two; {i}"\n' for i in range(50))
+    )
+    events = list(read_csv_log(path, ColumnMapping(), block_bytes=256))
+    assert [e.attributes["comment"][-2:] for e in events] == [f"{i:>2}" for i in range(50)]
+
+
 def test_windows_encoded_export_is_read(tmp_path: Path):
     path = tmp_path / "log.csv"
     text = (
