@@ -95,7 +95,9 @@ def process_kpis(
         ]
         raise UnknownProcess(
             f"no case of process {name!r} in {origin[0]} (processes with cases: "
-            f"{', '.join(known) or 'none'}); check the name, {origin[1]}"
+            f"{', '.join(known) or 'none'}); check the name, {origin[1]}. An event log's "
+            "events without a case id, activity or timestamp are not cases: they are in "
+            "raw.quarantine (the import said how many)"
         )
     cases = head["cases"]
     measure = head["cycle_measure"]

@@ -190,6 +190,23 @@ def test_xes_placeholder_defaults_do_not_make_events(tmp_path: Path):
     assert (notes.without_activity, notes.without_timestamp, notes.cases_out_of_order) == (1, 1, 1)
 
 
+def test_a_process_without_cases_points_at_the_quarantine():
+    import duckdb
+
+    from flowledger.processes.kpis import UnknownProcess, process_kpis
+
+    con = duckdb.connect()
+    con.execute(
+        "create table fct_cases (process_name varchar, event_count int, is_complete boolean, "
+        "cycle_measure varchar, has_rework boolean, has_field_correction boolean, "
+        "has_gray_failure boolean, is_first_pass boolean, sla_met boolean)"
+    )
+    with pytest.raises(
+        UnknownProcess, match="without a case id, activity or timestamp .* raw.quarantine"
+    ):
+        process_kpis(con, "pdc_2020")
+
+
 # --- imported through the CLI and built, against PM4Py --------------------------------------
 
 pm4py = pytest.importorskip("pm4py")
