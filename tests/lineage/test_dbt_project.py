@@ -49,17 +49,19 @@ def test_identity_columns_of_marts(project) -> None:
 
 def test_transformation_with_joins_filters_and_group_by(project) -> None:
     # duration_ms = seconds_between(runs.started_at, runs.ended_at) * 1000 in the final CTE,
-    # which left-joins steps_per_run (group by run_key over int_step_executions_rolled_up) and
-    # first_deliveries (where idempotency_key is not null) on run_key.
+    # which left-joins steps_per_run (group by the run's natural key over the staged step
+    # attempts) on that key and first_deliveries (where idempotency_key is not null) on run_key.
     runs = STG + "stg_flowledger__flow_runs"
-    steps = INT + "int_step_executions_rolled_up"
+    steps = STG + "stg_flowledger__step_runs"
+    run_natural_key = ("source_system", "run_id", "run_attempt")
     assert edges_of(project, "int_flow_runs_enriched", "duration_ms") == {
         (runs, "started_at", "DIRECT", "TRANSFORMATION"),
         (runs, "ended_at", "DIRECT", "TRANSFORMATION"),
         (runs, "run_key", "INDIRECT", "JOIN"),
         (runs, "idempotency_key", "INDIRECT", "FILTER"),
-        (steps, "run_key", "INDIRECT", "JOIN"),
-        (steps, "run_key", "INDIRECT", "GROUP_BY"),
+        *((runs, column, "INDIRECT", "JOIN") for column in run_natural_key),
+        *((steps, column, "INDIRECT", "JOIN") for column in run_natural_key),
+        *((steps, column, "INDIRECT", "GROUP_BY") for column in run_natural_key),
     }
 
 

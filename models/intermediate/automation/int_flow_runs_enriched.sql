@@ -1,11 +1,14 @@
 -- One row per flow run attempt with its outcome flags, durations, step roll-up and the
 -- idempotency checks (duplicate delivery, idempotency collision) against the other runs of
 -- the same flow.
+-- The step roll-up is counted from the staged step attempts, not from
+-- int_step_executions_rolled_up: the runs then build beside the step models instead of after
+-- both of them, which had put those two models at the head of the full build's longest chain
+-- (runs -> fct_flow_runs -> case runs -> case timeline).
 -- Incremental (DuckDB): a build recomputes the run attempts that got a row (the run or one of its
 -- step executions) since the newest last_ingested_at here, and every run sharing their flow and
 -- idempotency key (a late first delivery turns a later run into a duplicate); the idempotency
 -- windows only see those flows and keys. On Spark the model is a table rebuilt whole.
--- depends_on: {{ ref('stg_flowledger__step_runs') }}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='run_key',
@@ -14,7 +17,7 @@
     pre_hook=["{{ delete_purged_rows('run_key', ref('stg_flowledger__flow_runs'), ['flow_runs', 'step_runs']) }}"],
 ) }}
 
-{#- The runs and step executions are read for each question (which runs changed, which runs
+{#- The runs and step attempts are read for each question (which runs changed, which runs
     share their flow and idempotency key, the rows of those runs) rather than from CTEs read
     twice, which DuckDB would buffer with every column of every run; runs are matched on their
     natural key columns, not on the key the staging view concatenates for every run, and the
@@ -75,11 +78,14 @@ runs as (
 
 ),
 
-step_executions as (
+step_attempts as (
 
-    select * from {{ ref('int_step_executions_rolled_up') }}
+    -- the step attempts of those runs (an execution is one step_id of a run attempt; attempt
+    -- and status are required by the step-run contract)
+    select source_system, run_id, run_attempt, step_id, attempt, status, is_dead_lettered, ingested_at
+    from {{ ref('stg_flowledger__step_runs') }}
     {% if is_incremental() %}
-    where run_key in (select run_key from runs)
+    where (source_system, run_id, run_attempt) in (select * from affected_runs)
     {% endif %}
 
 ),
@@ -87,16 +93,18 @@ step_executions as (
 steps_per_run as (
 
     select
-        run_key,
-        count(*) as step_executions,
-        sum(attempts) as step_attempts,
-        sum(failed_attempts) as step_failures,
-        sum(retry_attempts) as step_retries,
-        sum(dead_lettered_attempts) as dead_letters,
-        max(last_ingested_at) as steps_last_ingested_at
+        source_system,
+        run_id,
+        run_attempt,
+        count(distinct step_id) as step_executions,
+        count(*) as step_attempts,
+        sum(case when status in ('failed', 'timed_out') then 1 else 0 end) as step_failures,
+        sum(case when attempt > 1 then 1 else 0 end) as step_retries,
+        sum(case when is_dead_lettered then 1 else 0 end) as dead_letters,
+        max(ingested_at) as steps_last_ingested_at
 
-    from step_executions
-    group by run_key
+    from step_attempts
+    group by source_system, run_id, run_attempt
 
 ),
 
@@ -171,7 +179,9 @@ final as (
 
     from runs
     left join steps_per_run
-        on runs.run_key = steps_per_run.run_key
+        on runs.source_system = steps_per_run.source_system
+        and runs.run_id = steps_per_run.run_id
+        and runs.run_attempt = steps_per_run.run_attempt
     left join first_deliveries
         on runs.run_key = first_deliveries.run_key
 
