@@ -24,6 +24,7 @@ from scale_support import (
     marts_without_ingest_times,
     read_warehouse,
     split_newest_percent,
+    table_rows,
     write_warehouse,
 )
 
@@ -34,6 +35,8 @@ TAMPERED_MARTS = {"fct_cases", "fct_case_events"}
 # event_count, distinct_steps, is_complete, has_rework, repeated_steps, last_event_at,
 # last_step_name, last_event_source, ...
 EVENT_COUNT, LAST_EVENT_SOURCE = 6, 13
+# intermediate case models the marts are computed from, compared too (without ingest times)
+INTERMEDIATES = {"intermediate.int_case_step_occurrences": "case_key, step_name"}
 
 
 def _late_event(home: Path, older_events: Path, out: Path) -> tuple[Path, str]:
@@ -96,6 +99,13 @@ def _tamper(home: Path, case_key: str) -> None:
         con.close()
 
 
+def _intermediates(home: Path) -> dict[str, list[tuple]]:
+    return {
+        relation: table_rows(home, relation, order_by)
+        for relation, order_by in INTERMEDIATES.items()
+    }
+
+
 @pytest.fixture(scope="session")
 def case_builds(demo_split: dict) -> dict:
     work = demo_split["work"]
@@ -103,6 +113,7 @@ def case_builds(demo_split: dict) -> dict:
     flowledger(incremental, "ingest", *map(str, demo_split["older"]))
     flowledger(incremental, "build", "--quiet")
     first = marts_without_ingest_times(incremental)
+    first_intermediates = _intermediates(incremental)
     older_events = next(p for p in demo_split["older"] if p.name.startswith("business_events"))
     late, late_case_id = _late_event(incremental, older_events, work)
     newer = [*demo_split["newer"], late]
@@ -111,6 +122,7 @@ def case_builds(demo_split: dict) -> dict:
     flowledger(incremental, "ingest", *map(str, newer))
     flowledger(incremental, "build", "--quiet")
     after_incremental = marts_without_ingest_times(incremental)
+    incremental_intermediates = _intermediates(incremental)
     flowledger(incremental, "build", "--quiet", "--full-refresh")
     after_full_refresh = marts_without_ingest_times(incremental)
 
@@ -125,6 +137,9 @@ def case_builds(demo_split: dict) -> dict:
         "incremental": after_incremental,
         "full_refresh": after_full_refresh,
         "full": marts_without_ingest_times(full),
+        "first_intermediates": first_intermediates,
+        "incremental_intermediates": incremental_intermediates,
+        "full_intermediates": _intermediates(full),
         "untouched": untouched,
         "late_case_id": late_case_id,
     }
@@ -138,6 +153,27 @@ def test_the_late_event_changes_an_old_case(case_builds) -> None:
 
     assert event_count("full") == event_count("first") + 1
     assert event_count("incremental") == event_count("full")
+
+
+def test_the_late_event_repeats_a_step_of_the_old_case(case_builds) -> None:
+    def occurrences(build: str) -> dict[str, int]:
+        rows = case_builds[build]["intermediate.int_case_step_occurrences"]
+        return {r[2]: r[3] for r in rows if r[0].endswith(":" + case_builds["late_case_id"])}
+
+    first, full = occurrences("first_intermediates"), occurrences("full_intermediates")
+    assert sum(full.values()) == sum(first.values()) + 1
+    assert [step for step in full if full[step] != first.get(step)] != []
+    assert occurrences("incremental_intermediates") == full
+
+
+@pytest.mark.parametrize("relation", list(INTERMEDIATES))
+def test_incremental_build_equals_full_build_on_the_case_intermediates(
+    case_builds, relation
+) -> None:
+    assert (
+        case_builds["incremental_intermediates"][relation]
+        == (case_builds["full_intermediates"][relation])
+    )
 
 
 def test_the_incremental_build_left_the_untouched_case_alone(case_builds) -> None:

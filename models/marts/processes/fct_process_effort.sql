@@ -2,9 +2,9 @@
 -- same case: the case's last occurrence of the step), and from the configured per-step
 -- manual_minutes and unit_cost: the cost, the cost per successful event and the manual hours the
 -- automation saved (events of steps that are not manual fixes x manual minutes / 60).
-with case_events as (
+with step_occurrences as (
 
-    select * from {{ ref('int_case_events_mapped') }}
+    select * from {{ ref('int_case_step_occurrences') }}
 
 ),
 
@@ -14,29 +14,16 @@ steps as (
 
 ),
 
-occurrences as (
-
-    select
-        process_name,
-        case_key,
-        step_name,
-        count(*) as events
-
-    from case_events
-    group by process_name, case_key, step_name
-
-),
-
 per_step as (
 
     -- a case's occurrences of a step include exactly one successful event (its last one)
     select
         process_name,
         step_name,
-        sum(events) as events,
+        sum(occurrences) as events,
         count(*) as successful_events
 
-    from occurrences
+    from step_occurrences
     group by process_name, step_name
 
 ),

@@ -1,21 +1,8 @@
 -- One row per process and step (activity): the cases in which it occurs, the cases in which it
 -- occurs more than once (PM4Py's get_rework_cases_per_activity), their share, and the events.
-with case_events as (
+with per_case as (
 
-    select * from {{ ref('int_case_events_mapped') }}
-
-),
-
-per_case as (
-
-    select
-        process_name,
-        case_key,
-        step_name,
-        count(*) as occurrences
-
-    from case_events
-    group by process_name, case_key, step_name
+    select * from {{ ref('int_case_step_occurrences') }}
 
 ),
 
