@@ -245,7 +245,12 @@ class LineageGraph:
             return
         namespaces = {d.get("name", "").lower(): d.get("namespace", "") for d in inputs}
         schema: dict[str, list[str]] = {}
+        depth = dataset.name.count(".")
         for key, node in self.datasets.items():
+            if key[1].count(".") != depth:
+                # sqlglot wants one nesting level; a producer's CTE named as a dataset
+                # (dbt-ol's `orders` for `with orders as (…)`) must not shadow the tables
+                continue
             columns = node.derived_columns or [f for f in node.fields if f and "." not in f]
             if columns:
                 schema[key[1].lower()] = columns
@@ -286,6 +291,68 @@ class LineageGraph:
             fields[column] = {"inputFields": items}
         facet = {"_producer": "flowledger#parser", "fields": fields, "dataset": []}
         self._replace_column_lineage(dataset, facet, job_key, when)
+        self._retire_producer_guesses(dataset, job_key, query.columns, fields, not query.unresolved)
+        job = self.jobs[job_key]
+        for table in query.tables:  # inputs the producer left out (dbt-ol omits seeds)
+            source_ns = namespaces.get(table) or self._namespace_of(table, dataset)
+            source = self.datasets.get((source_ns, self._name_of(table, source_ns)))
+            if source is not None and (source.namespace, source.name) != (
+                dataset.namespace,
+                dataset.name,
+            ):
+                source.consumers.add(job_key)
+                job.inputs.add((source.namespace, source.name))
+
+    def _retire_producer_guesses(
+        self,
+        dataset: DatasetNode,
+        job_key: tuple[str, str],
+        columns: list[str],
+        parsed: dict[str, dict[str, Any]],
+        complete: bool,
+    ) -> None:
+        """Where the parser placed a column, the producer's untyped edges of that column go
+        (dbt-ol names CTEs as input datasets: ``orders.order_id`` for ``with orders as (…)``);
+        a column the producer names but the query does not select (dbt-ol takes a union's
+        second branch's aliases as columns) goes too, when the parser resolved the query."""
+        known = {c.lower() for c in columns}
+        placed = {c.lower() for c, spec in parsed.items() if spec["inputFields"]}
+        scope = (job_key, (dataset.namespace, dataset.name), "event")
+        kept: list[int] = []
+        dropped_inputs: set[tuple[str, str]] = set()
+        for index in self._current.get(scope, []):
+            edge = self.edges[index]
+            name = edge.output.field.lower()
+            phantom = complete and bool(name) and name not in known
+            if not edge.subtype and (name in placed or phantom):
+                edge.valid_to = edge.valid_from  # never valid
+                dropped_inputs.add((edge.input.namespace, edge.input.dataset))
+            else:
+                kept.append(index)
+        if scope in self._current:
+            self._current[scope] = kept
+        for key in dropped_inputs:
+            self._forget_if_unused(key)
+        if complete:
+            declared = {
+                str(f.get("name", "")).lower()
+                for f in ((dataset.facets.get("schema") or {}).get("fields") or [])
+                if isinstance(f, dict)
+            }
+            for name in list(dataset.fields):
+                if name.lower() not in known and name.lower() not in declared:
+                    del dataset.fields[name]
+
+    def _forget_if_unused(self, key: tuple[str, str]) -> None:
+        """Drop a dataset only a retired edge named (a CTE): no job, facet or live edge has it."""
+        node = self.datasets.get(key)
+        if node is None or node.producers or node.consumers or node.facets:
+            return
+        for name in node.fields:
+            for index in self._downstream.get(FieldKey(*key, name), ()):
+                if self.edges[index].valid_to != self.edges[index].valid_from:
+                    return
+        del self.datasets[key]
 
     def _namespace_of(self, table: str, output: DatasetNode) -> str:
         for namespace, name in self.datasets:

@@ -126,13 +126,61 @@ def analyze_query(
         columns = [name for name in columns if name != "*"]
     fields = {name: _merged(tracer.column_edges(root, name)) for name in columns}
     dataset = _merged(tracer.row_edges(root))
+    # sqlglot folds every DuckDB identifier to lower case, quoted or not, but DuckDB keeps the
+    # spelling a column was created with ("CustomerId", `id as OrderID`): give names back theirs.
+    spell = _Spelling(statement, schema)
     return QueryLineage(
-        columns=columns,
-        fields=fields,
-        dataset=dataset,
+        columns=[spell.output(name) for name in columns],
+        fields={
+            spell.output(name): [spell.edge(edge) for edge in edges]
+            for name, edges in fields.items()
+        },
+        dataset=[spell.edge(edge) for edge in dataset],
         tables=sorted(tracer.tables),
         unresolved=notes + sorted(set(tracer.unresolved)),
     )
+
+
+class _Spelling:
+    """The spelling of a column as its table's schema or the SQL writes it (sqlglot lowers
+    identifiers of case-insensitive dialects)."""
+
+    def __init__(self, statement: exp.Expression, schema: Schema) -> None:
+        self.written: dict[str, str] = {}
+        for identifier in statement.find_all(exp.Identifier):
+            self.written.setdefault(identifier.name.lower(), identifier.name)
+        first = statement
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        self.outputs = {
+            p.alias_or_name.lower(): p.alias_or_name
+            for p in getattr(first, "selects", [])
+            if p.alias_or_name and p.alias_or_name != "*"
+        }
+        self.catalog = {
+            (table.lower(), column.lower()): column
+            for table, columns in schema.items()
+            for column in columns
+        }
+
+    def output(self, name: str) -> str:
+        lowered = name.lower()
+        if lowered in self.outputs:
+            return self.outputs[lowered]
+        for (_, column), spelled in self.catalog.items():  # from a `*`: as its table spells it
+            if column == lowered:
+                return spelled
+        return self.written.get(lowered, name)
+
+    def edge(self, edge: InputEdge) -> InputEdge:
+        head, dot, rest = edge.column.partition(".")  # data.order_id: a JSON path keeps its keys
+        known = self.catalog.get((edge.table, head.lower()))
+        spelled = known or self.written.get(head.lower(), head)
+        if spelled == head:
+            return edge
+        return InputEdge(
+            edge.table, spelled + dot + rest, edge.type, edge.subtype, edge.description
+        )
 
 
 def _qualify(
