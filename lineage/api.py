@@ -23,6 +23,7 @@ import hmac
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -184,7 +185,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
             return JSONResponse({"namespaces": _page(request, items)})
 
     async def datasets(request: Request) -> Response:
-        ns = request.path_params["namespace"]
+        ns = _names(request)[0]
         with lock:
             current = graph()
             keys = sorted(k for k in current.datasets if k[0] == ns)
@@ -192,7 +193,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
             return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
 
     async def dataset(request: Request) -> Response:
-        key = (request.path_params["namespace"], request.path_params["name"])
+        key = _names(request)
         with lock:
             current = graph()
             if key not in current.datasets:
@@ -200,14 +201,14 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
             return JSONResponse(dataset_data(current, key))
 
     async def jobs(request: Request) -> Response:
-        ns = request.path_params["namespace"]
+        ns = _names(request)[0]
         with lock:
             current = graph()
             items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
             return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
 
     async def job(request: Request) -> Response:
-        key = (request.path_params["namespace"], request.path_params["name"])
+        key = _names(request)
         with lock:
             current = graph()
             if key not in current.jobs:
@@ -215,7 +216,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
             return JSONResponse(job_data(current, key))
 
     async def job_runs(request: Request) -> Response:
-        key = (request.path_params["namespace"], request.path_params["name"])
+        key = _names(request)
         with lock:
             current = graph()
             if key not in current.jobs:
@@ -257,13 +258,30 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
         Route(f"{prefix}/flowledger/trace", guarded(get_trace), methods=["GET"]),
         Route(f"{prefix}/namespaces", guarded(namespaces), methods=["GET"]),
         Route(f"{prefix}/namespaces/{{namespace:path}}/datasets", guarded(datasets), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace}}/datasets/{{name}}", guarded(dataset), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace}}/jobs", guarded(jobs), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace}}/jobs/{{name}}", guarded(job), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace}}/jobs/{{name}}/runs", guarded(job_runs), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets/{{name:path}}", guarded(dataset), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs", guarded(jobs), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}/runs", guarded(job_runs), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}", guarded(job), methods=["GET"]),
         Route(f"{prefix}/jobs/runs/{{run_id}}", guarded(run), methods=["GET"]),
         Route(f"{prefix}/events/lineage", guarded(raw_events), methods=["GET"]),
     ]  # fmt: skip
+
+
+def _names(request: Request) -> tuple[str, str]:
+    """The namespace and the dataset or job name of ``/namespaces/{ns}/(datasets|jobs)/{name}``,
+    each one encoded path segment as Marquez clients send them: a URI namespace
+    (``duckdb%3A%2F%2F%2Fw.duckdb``) holds slashes the decoded path no longer tells apart."""
+    raw = request.scope.get("raw_path")
+    if raw:
+        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+        if "namespaces" in segments:
+            at = segments.index("namespaces")
+            rest = [unquote(segment) for segment in segments[at + 1 :]]
+            if len(rest) == 3 or (len(rest) == 4 and rest[3] == "runs"):
+                return rest[0], rest[2]
+            if len(rest) == 2:
+                return rest[0], ""
+    return request.path_params["namespace"], request.path_params.get("name", "")
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -273,11 +273,14 @@ class LineageGraph:
         for column, edges in query.fields.items():
             items = []
             for edge in edges:
-                source_ns = namespaces.get(edge.table) or self._namespace_of(edge.table, dataset)
+                table = _listed_input(edge.table, namespaces)
+                source_ns = namespaces.get(table) or self._namespace_of(table, dataset)
+                if (source_ns, table) == (dataset.namespace, dataset.name.lower()):
+                    continue  # an incremental model reading itself ({{ this }}): no lineage
                 items.append(
                     {
                         "namespace": source_ns,
-                        "name": self._name_of(edge.table, source_ns),
+                        "name": self._name_of(table, source_ns),
                         "field": edge.column,
                         "transformations": [
                             {
@@ -291,9 +294,17 @@ class LineageGraph:
             fields[column] = {"inputFields": items}
         facet = {"_producer": "flowledger#parser", "fields": fields, "dataset": []}
         self._replace_column_lineage(dataset, facet, job_key, when)
-        self._retire_producer_guesses(dataset, job_key, query.columns, fields, not query.unresolved)
+        self._retire_producer_guesses(
+            dataset,
+            job_key,
+            query.columns,
+            fields,
+            {(str(d.get("namespace", "")), str(d.get("name", ""))) for d in inputs},
+            complete=not query.unresolved,
+        )
         job = self.jobs[job_key]
         for table in query.tables:  # inputs the producer left out (dbt-ol omits seeds)
+            table = _listed_input(table, namespaces)
             source_ns = namespaces.get(table) or self._namespace_of(table, dataset)
             source = self.datasets.get((source_ns, self._name_of(table, source_ns)))
             if source is not None and (source.namespace, source.name) != (
@@ -309,12 +320,15 @@ class LineageGraph:
         job_key: tuple[str, str],
         columns: list[str],
         parsed: dict[str, dict[str, Any]],
+        event_inputs: set[tuple[str, str]],
+        *,
         complete: bool,
     ) -> None:
-        """Where the parser placed a column, the producer's untyped edges of that column go
-        (dbt-ol names CTEs as input datasets: ``orders.order_id`` for ``with orders as (…)``);
-        a column the producer names but the query does not select (dbt-ol takes a union's
-        second branch's aliases as columns) goes too, when the parser resolved the query."""
+        """Where the parser placed a column, the producer's untyped edges of that column from
+        datasets the event does not list as inputs go (dbt-ol names CTEs as input datasets:
+        ``orders.order_id`` for ``with orders as (…)``); a column the producer names but the
+        query does not select (dbt-ol takes a union's second branch's aliases as columns) goes
+        too, when the parser resolved the query."""
         known = {c.lower() for c in columns}
         placed = {c.lower() for c, spec in parsed.items() if spec["inputFields"]}
         scope = (job_key, (dataset.namespace, dataset.name), "event")
@@ -324,7 +338,8 @@ class LineageGraph:
             edge = self.edges[index]
             name = edge.output.field.lower()
             phantom = complete and bool(name) and name not in known
-            if not edge.subtype and (name in placed or phantom):
+            unlisted = (edge.input.namespace, edge.input.dataset) not in event_inputs
+            if not edge.subtype and ((name in placed and unlisted) or phantom):
                 edge.valid_to = edge.valid_from  # never valid
                 dropped_inputs.add((edge.input.namespace, edge.input.dataset))
             else:
@@ -643,7 +658,11 @@ class LineageGraph:
         ):
             prefix = f"{namespace}:{name}:"
             if rest.startswith(prefix):
-                return FieldKey(namespace, name, rest[len(prefix) :])
+                asked = rest[len(prefix) :]
+                if asked not in _dataset.fields:  # DuckDB columns are case-insensitive
+                    lowered = asked.lower()
+                    asked = next((f for f in _dataset.fields if f.lower() == lowered), asked)
+                return FieldKey(namespace, name, asked)
         raise NodeNotFound(f"no dataset field {rest!r}")
 
     def find_column(self, reference: str) -> list[FieldKey]:
@@ -662,6 +681,15 @@ class LineageGraph:
                 if full == target or full.endswith("." + target):
                     matches.append(FieldKey(namespace, name, field_name))
         return sorted(set(matches))
+
+
+def _listed_input(table: str, listed: dict[str, str]) -> str:
+    """The event's input dataset a table of the SQL names: ``runs`` in ``from runs`` is the
+    input ``public.runs`` when exactly one input ends so; else the table as written."""
+    if table in listed:
+        return table
+    matches = [name for name in listed if name.endswith("." + table)]
+    return matches[0] if len(matches) == 1 else table
 
 
 _CATALOGS: dict[tuple[str, float], dict[str, list[str]]] = {}

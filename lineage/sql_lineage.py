@@ -490,8 +490,14 @@ def _direct_subtype(value: exp.Expression) -> str:
     return TRANSFORMATION
 
 
+# Window functions that take one row's value as it is (sqlglot counts them as aggregates).
+_VALUE_WINDOW_FUNCTIONS = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
+
+
 def _has_aggregate(value: exp.Expression) -> bool:
-    return any(True for _ in value.find_all(exp.AggFunc))
+    return any(
+        not isinstance(node, _VALUE_WINDOW_FUNCTIONS) for node in value.find_all(exp.AggFunc)
+    )
 
 
 def _column_contexts(
