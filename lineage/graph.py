@@ -244,26 +244,38 @@ class LineageGraph:
         if not isinstance(sql_facet, dict) or not sql_facet.get("query"):
             return
         namespaces = {d.get("name", "").lower(): d.get("namespace", "") for d in inputs}
-        schema: dict[str, list[str]] = {}
+        # Columns of the tables the SQL may read: complete lists (parsed from the producing
+        # SQL, or a `schema` facet) first, then the warehouse file's catalog, then the partial
+        # lists learnt from other events' inputFields (dbt-ol sends no schema for sources, so
+        # `select *` over one would otherwise miss every column no lineage has named yet).
+        complete: dict[str, list[str]] = {}
+        partial: dict[str, list[str]] = {}
         depth = dataset.name.count(".")
         for key, node in self.datasets.items():
             if key[1].count(".") != depth:
                 # sqlglot wants one nesting level; a producer's CTE named as a dataset
                 # (dbt-ol's `orders` for `with orders as (…)`) must not shadow the tables
                 continue
-            columns = node.derived_columns or [f for f in node.fields if f and "." not in f]
-            if columns:
-                schema[key[1].lower()] = columns
+            declared = (node.facets.get("schema") or {}).get("fields")
+            if node.derived_columns and not node.lineage_notes:
+                complete[key[1].lower()] = node.derived_columns
+            elif isinstance(declared, list) and declared:
+                complete[key[1].lower()] = [
+                    str(f["name"]) for f in declared if isinstance(f, dict) and f.get("name")
+                ]
+            else:
+                columns = node.derived_columns or [f for f in node.fields if f and "." not in f]
+                if columns:
+                    partial[key[1].lower()] = columns
+        catalog = {
+            table: columns
+            for table, columns in _duckdb_catalog(dataset.namespace).items()
+            if table.count(".") == depth
+        }
+        schema = {**partial, **catalog, **complete}
         dialect = _sqlglot_dialect(str(sql_facet.get("dialect") or ""))
         try:
             query = analyze_query(str(sql_facet["query"]), schema, dialect=dialect)
-            if query.unresolved:
-                # what no event told (a seed's columns behind `select *`): the file's catalog
-                catalog = _duckdb_catalog(dataset.namespace)
-                if catalog:
-                    query = analyze_query(
-                        str(sql_facet["query"]), {**catalog, **schema}, dialect=dialect
-                    )
         except (SqlLineageError, Exception) as error:  # noqa: BLE001 - never refuse an event
             dataset.lineage_notes = [f"the job's SQL could not be analysed: {error}"]
             return
@@ -526,7 +538,13 @@ class LineageGraph:
         parsed = {e.input for e in own if e.origin == "parser"}
         if parsed:
             # a producer's untyped edge is replaced by the parsed, typed edges of the same input
-            own = [e for e in own if e.origin == "parser" or e.subtype or e.input not in parsed]
+            # (or of its nested fields: `payload.qty` read by JSON path replaces `payload`)
+            nested = {FieldKey(k.namespace, k.dataset, k.field.split(".")[0]) for k in parsed}
+            own = [
+                e
+                for e in own
+                if e.origin == "parser" or e.subtype or (e.input not in parsed | nested)
+            ]
         whole = self._upstream.get(FieldKey(key.namespace, key.dataset, ""))
         if not whole or not key.field:
             return own
@@ -643,6 +661,10 @@ class LineageGraph:
         for namespace, name in self.datasets:
             if namespace_and_name == f"{namespace}:{name}":
                 return namespace, name
+        lowered = namespace_and_name.lower()  # DuckDB's relation names are case-insensitive
+        for namespace, name in self.datasets:
+            if lowered == f"{namespace}:{name}".lower():
+                return namespace, name
         raise NodeNotFound(f"no dataset {namespace_and_name!r}")
 
     def resolve_job(self, namespace_and_name: str) -> tuple[str, str]:
@@ -657,7 +679,7 @@ class LineageGraph:
             self.datasets.items(), key=lambda item: -len(item[0][0]) - len(item[0][1])
         ):
             prefix = f"{namespace}:{name}:"
-            if rest.startswith(prefix):
+            if rest.startswith(prefix) or rest.lower().startswith(prefix.lower()):
                 asked = rest[len(prefix) :]
                 if asked not in _dataset.fields:  # DuckDB columns are case-insensitive
                     lowered = asked.lower()
@@ -738,6 +760,8 @@ def _needs_parsing(facet: Any) -> bool:
     if str(facet.get("_producer", "")).endswith("#parser"):
         return False
     for spec in (facet.get("fields") or {}).values():
+        if not (spec or {}).get("inputFields"):
+            return True  # dbt-ol sends `inputFields: []` for what its parser cannot place
         for item in (spec or {}).get("inputFields") or []:
             if not (item or {}).get("transformations"):
                 return True

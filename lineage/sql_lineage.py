@@ -383,6 +383,15 @@ class _Tracer:
                 (GROUP_BY, expression.args.get("group")),
                 (SORT, expression.args.get("order")),
             ]
+            group = expression.args.get("group")
+            if group is not None and group.args.get("all"):
+                # DuckDB's `group by all`: every selected expression that aggregates nothing
+                clauses += [
+                    (GROUP_BY, projection.unalias())
+                    for projection in expression.selects
+                    if not _has_aggregate(projection.unalias())
+                    and not projection.unalias().find(exp.Window)
+                ]
             clauses += [(JOIN, join.args.get("on")) for join in expression.args.get("joins") or []]
             for join in expression.args.get("joins") or []:
                 for identifier in join.args.get("using") or []:
