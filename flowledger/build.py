@@ -61,6 +61,18 @@ def dbt_executable() -> str:
     return found
 
 
+#: DuckDB threads of each dbt query (profiles.yml `settings.threads`); set unless already set.
+DUCKDB_THREADS_ENV = "FLOWLEDGER_DUCKDB_THREADS"
+#: dbt threads of the DuckDB target (profiles.yml `threads`)
+DBT_THREADS = 2
+
+
+def duckdb_threads_per_query(cores: int | None = None) -> int:
+    """The cores shared out among dbt's threads: each of the models dbt runs at once gets its
+    share, instead of every query spreading over every core while another one does too."""
+    return max(1, (cores or os.cpu_count() or 1) // DBT_THREADS)
+
+
 def dbt_command(
     data_dir: DataDir, args: Sequence[str], keys_valid_through: str | None = None
 ) -> tuple[list[str], dict[str, str]]:
@@ -84,6 +96,7 @@ def dbt_command(
         "FLOWLEDGER_MARTS": str(data_dir.marts),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    env.setdefault(DUCKDB_THREADS_ENV, str(duckdb_threads_per_query()))
     env.pop(KEYS_VALID_ENV, None)
     if keys_valid_through is not None:
         env[KEYS_VALID_ENV] = keys_valid_through

@@ -253,3 +253,19 @@ def test_dbt_gets_the_time_in_its_environment_and_never_an_inherited_one(
     assert not any("keys_valid" in part for part in command)
     _, env = build_module.dbt_command(data_dir, ["build"], "2026-11-01 10:00:00")
     assert env[build_module.KEYS_VALID_ENV] == "2026-11-01 10:00:00"
+
+
+def test_duckdb_threads_share_the_cores_among_dbt_threads(tmp_path: Path, monkeypatch) -> None:
+    import yaml
+
+    assert [build_module.duckdb_threads_per_query(c) for c in (1, 2, 3, 8)] == [1, 1, 1, 4]
+    monkeypatch.delenv(build_module.DUCKDB_THREADS_ENV, raising=False)
+    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    assert env[build_module.DUCKDB_THREADS_ENV] == str(build_module.duckdb_threads_per_query())
+    monkeypatch.setenv(build_module.DUCKDB_THREADS_ENV, "3")  # an operator's choice is kept
+    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    assert env[build_module.DUCKDB_THREADS_ENV] == "3"
+    profile = yaml.safe_load((build_module.PROJECT_ROOT / "profiles.yml").read_text())
+    target = profile["flowledger"]["outputs"]["duckdb"]
+    assert target["threads"] == build_module.DBT_THREADS
+    assert build_module.DUCKDB_THREADS_ENV in target["settings"]["threads"]
