@@ -5,6 +5,7 @@ would pick whichever folder's conftest was imported first."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -322,6 +323,37 @@ def marts_without_ingest_times(home: Path) -> dict[str, list[tuple]]:
         return {
             table: _rows_without_ingest_times(con, MARTS_CATALOG, "main", table, "all")
             for table in tables
+        }
+    finally:
+        con.close()
+
+
+def build_selected(data_dir: Path, select: Sequence[str], *args: str) -> DbtRun:
+    """``dbt build`` of ``select`` (tests of other models left out: cautious indirect selection)
+    with the process configuration of ``data_dir`` as vars, the unit tests left to tests/dbt."""
+    from flowledger.processes.dbt_tables import dbt_vars
+
+    return run_dbt(
+        data_dir,
+        [
+            "build",
+            "--select", *select,
+            "--indirect-selection", "cautious",
+            "--exclude-resource-type", "unit_test",
+            "--vars", json.dumps(dbt_vars(data_dir)),
+            *args,
+        ],
+    )  # fmt: skip
+
+
+def rows_of(data_dir: Path, relations: dict[str, str]) -> dict[str, list[tuple]]:
+    """Every row of each relation (as the warehouse connection names it), ordered by its value
+    in ``relations``."""
+    con = read_warehouse(data_dir)
+    try:
+        return {
+            relation: con.execute(f"select * from {relation} order by {keys}").fetchall()
+            for relation, keys in relations.items()
         }
     finally:
         con.close()

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from scale_support import BUSINESS_EVENTS, late_batch_builds, run_dbt, table_rows
-
-from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
+from scale_support import BUSINESS_EVENTS, build_selected, late_batch_builds, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +58,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
 
 
 def _build(data_dir: Path, *args: str) -> None:
-    variables = json.dumps(process_dbt_vars(data_dir))
-    selection = ["--select", "+int_case_segments", "--indirect-selection", "cautious"]
-    run_dbt(data_dir, ["build", *selection, "--vars", variables, *args])
+    build_selected(data_dir, ["+int_case_segments"], *args)
 
 
 def _segments(data_dir: Path) -> list[tuple]:

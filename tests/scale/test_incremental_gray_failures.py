@@ -31,12 +31,10 @@ from scale_support import (
     BUSINESS_EVENTS,
     FLOW_RUNS,
     STEP_RUNS,
+    build_selected,
     late_batch_builds,
-    read_warehouse,
-    run_dbt,
+    rows_of,
 )
-
-from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
 
 pytestmark = pytest.mark.slow
 
@@ -110,34 +108,12 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
     return batch_a, batch_b
 
 
-def _rows(data_dir: Path) -> dict[str, list[tuple]]:
-    con = read_warehouse(data_dir)
-    try:
-        return {
-            model: con.execute(f"select * from {model} order by {keys}").fetchall()
-            for model, keys in MODELS.items()
-        }
-    finally:
-        con.close()
-
-
 def _build(data_dir: Path, *args: str) -> None:
-    variables = json.dumps(process_dbt_vars(data_dir))
-    run_dbt(
-        data_dir,
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--exclude-resource-type",
-            "unit_test",
-            "--vars",
-            variables,
-            *args,
-        ],
-    )
+    build_selected(data_dir, SELECT, *args)
+
+
+def _rows(data_dir: Path) -> dict[str, list[tuple]]:
+    return rows_of(data_dir, MODELS)
 
 
 def _tamper_q4(con: duckdb.DuckDBPyConnection) -> int:
