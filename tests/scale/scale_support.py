@@ -328,6 +328,13 @@ def marts_without_ingest_times(home: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def ingested_at(
+    batch: dict[str, list[dict[str, object]]], at: str
+) -> dict[str, list[dict[str, object]]]:
+    """``batch`` (table -> raw rows) with every row landed at ``at`` (its ``_ingested_at``)."""
+    return {table: [{**row, "_ingested_at": at} for row in rows] for table, rows in batch.items()}
+
+
 def build_selected(data_dir: Path, select: Sequence[str], *args: str) -> DbtRun:
     """``dbt build`` of ``select`` (tests of other models left out: cautious indirect selection)
     with the process configuration of ``data_dir`` as vars, the unit tests left to tests/dbt."""

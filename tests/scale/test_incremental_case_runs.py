@@ -22,6 +22,7 @@ from scale_support import (
     FLOW_RUNS,
     STEP_RUNS,
     build_selected,
+    ingested_at,
     late_batch_builds,
     rows_of,
 )
@@ -79,11 +80,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
         "flow_runs": [_run("late-q3", "2024-03-04 13:30:00", business_key="Q3")],
         "step_runs": [late_step],
     }
-    for batch, ingested_at in ((batch_a, T_A), (batch_b, T_B)):
-        for rows in batch.values():
-            for row in rows:
-                row["_ingested_at"] = ingested_at
-    return batch_a, batch_b
+    return ingested_at(batch_a, T_A), ingested_at(batch_b, T_B)
 
 
 def _build(data_dir: Path, *args: str) -> None:

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from scale_support import BUSINESS_EVENTS, build_selected, late_batch_builds, table_rows
+from scale_support import (
+    BUSINESS_EVENTS,
+    build_selected,
+    ingested_at,
+    late_batch_builds,
+    table_rows,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +56,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
             _event("q9-1", "2024-03-06 09:00:00", {"quote_id": "Q9", "channel": "web"}),
         ]
     }
-    for batch, ingested_at in ((batch_a, T_A), (batch_b, T_B)):
-        for rows in batch.values():
-            for row in rows:
-                row["_ingested_at"] = ingested_at
-    return batch_a, batch_b
+    return ingested_at(batch_a, T_A), ingested_at(batch_b, T_B)
 
 
 def _build(data_dir: Path, *args: str) -> None:

@@ -32,6 +32,7 @@ from scale_support import (
     FLOW_RUNS,
     STEP_RUNS,
     build_selected,
+    ingested_at,
     late_batch_builds,
     rows_of,
 )
@@ -101,11 +102,7 @@ def _batches() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
         ],
         "flow_runs": [_run("g2", "2024-03-04 11:05:00", "Q2")],
     }
-    for batch, ingested_at in ((batch_a, T_A), (batch_b, T_B)):
-        for rows in batch.values():
-            for row in rows:
-                row["_ingested_at"] = ingested_at
-    return batch_a, batch_b
+    return ingested_at(batch_a, T_A), ingested_at(batch_b, T_B)
 
 
 def _build(data_dir: Path, *args: str) -> None:
