@@ -10,6 +10,7 @@ marts never recompute a purged period: their aggregates of purged days stay.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,22 @@ from flowledger.warehouse import MARTS_CATALOG
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "retention.yml"
 HORIZONS_TABLE = "raw.retention_horizons"
+#: What each purge took away, summed, for the marts that describe the whole history (a flow's
+#: first run and run count, a flow version's first run, where an SLO's data starts):
+#: macros/retention_horizon.sql `purged_history`.
+HISTORY_TABLE = "raw.purged_history"
+_HISTORY_SQL = {
+    "flow_runs": (
+        "select 'flow_runs', flow_id, flow_version, null, count(*), min(started_at), ? "
+        "from raw.flow_runs where rowid in (select id from purge_flow_runs) "
+        "group by flow_id, flow_version"
+    ),
+    "business_events": (
+        "select 'business_events', null, null, type, count(*), min(time), ? "
+        "from raw.business_events where rowid in (select id from purge_business_events) "
+        "group by type"
+    ),
+}
 
 #: table -> (time column, as-of group). "data" tables share one as-of; audit tables use their own.
 TABLE_TIME_COLUMNS: dict[str, tuple[str, str]] = {
@@ -85,6 +102,60 @@ def load_retention(path: Path) -> dict[str, int]:
             )
         days[table] = value
     return days
+
+
+#: The longest calendar period of each unit, in days (a quarter: 92).
+_CALENDAR_DAYS = {"week": 7, "month": 31, "quarter": 92, "year": 366}
+#: Raw tables the error budgets are computed from.
+_SLO_TABLES = ("business_events", "flow_runs", "step_runs")
+
+
+def check_against_slos(
+    days: dict[str, int], data_dir: DataDir, where: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Refuse a retention shorter than an SLO with data needs: a budget's current window (plus
+    an event pair's deadline, plus the day the cut-off falls in) is computed, and attributed to
+    failing steps and error types, from raw rows. Older periods keep their budget units after a
+    purge (int_slo_units). SLOs whose flow (or start event) has no raw row are not counted."""
+    from flowledger.budgets.config import ConfigError, load_config
+    from flowledger.budgets.config import config_path as slos_path
+
+    try:
+        objectives = load_config(slos_path(data_dir)).objectives
+    except (ConfigError, FileNotFoundError):
+        return  # no usable SLO file: `flowledger build` explains it; nothing to protect here
+
+    def needed_days(slo) -> int:
+        window_days = (
+            slo.window_seconds / 86400
+            if slo.window_seconds
+            else _CALENDAR_DAYS.get(slo.calendar_unit or "", 0)
+        )
+        return math.ceil(window_days + (slo.deadline_seconds or 0) / 86400) + 1
+
+    objectives = [slo for slo in objectives if _has_data(con, slo)]
+    if not objectives:
+        return
+    strictest = max(objectives, key=needed_days)
+    needed = needed_days(strictest)
+    for table in _SLO_TABLES:
+        if table in days and days[table] < needed:
+            deadline = strictest.deadline_seconds
+            raise RetentionError(
+                f"{where}: tables.{table}.days is {days[table]}, but SLO {strictest.slo_id!r} "
+                f"({strictest.window_text} window"
+                + (f", {deadline / 3600:g} h deadline" if deadline else "")
+                + f") needs at least {needed} days of raw rows to compute and attribute its "
+                "current budget; keep more days or shorten the SLO's window"
+            )
+
+
+def _has_data(con: duckdb.DuckDBPyConnection, slo) -> bool:
+    if slo.indicator == "event_pair":
+        sql, value = "select 1 from raw.business_events where type = ? limit 1", slo.start_event
+    else:
+        sql, value = "select 1 from raw.flow_runs where flow_id = ? limit 1", slo.flow_id
+    return con.execute(sql, [value]).fetchone() is not None
 
 
 def enforced_on_build(path: Path) -> bool:
@@ -250,12 +321,14 @@ def purge(
     from flowledger.warehouse import connect_warehouse, writer_lock
     from ingest import ensure_raw_tables
 
-    days = load_retention(config or config_path(data_dir))
+    path = config or config_path(data_dir)
+    days = load_retention(path)
     data_dir.ensure()
     with writer_lock(data_dir):
         con = connect_warehouse(data_dir)
         try:
             ensure_raw_tables(con)
+            check_against_slos(days, data_dir, path, con)
             plan = plan_purge(con, days)
             if not dry_run:
                 _purge_landing(con, data_dir, plan)
@@ -279,11 +352,20 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
             "source_system || ':' || run_id || ':' || cast(run_attempt as varchar) "
             "from purged_run_keys)"
         )
+    con.execute(
+        f"create table if not exists {HISTORY_TABLE} (table_name varchar, flow_id varchar, "
+        "flow_version varchar, event_type varchar, purged_rows bigint, first_at timestamp, "
+        "purged_before timestamp)"
+    )
     con.execute("begin transaction")
     try:
         for item in plan:
             if item.cutoff is None:
                 continue
+            if item.table in _HISTORY_SQL:
+                con.execute(
+                    f"insert into {HISTORY_TABLE} {_HISTORY_SQL[item.table]}", [item.cutoff]
+                )
             con.execute(
                 f"delete from raw.{item.table} where rowid in (select id from purge_{item.table})"
             )

@@ -43,12 +43,14 @@
 {%- endmacro %}
 
 {#-
-    Follows `select * from final` of an incremental aggregate mart. On a full rebuild after a
-    purge: keep the recomputed periods from the retention cut-off on, and `union all` the mart's
-    own rows of the purged periods, whose raw rows are gone, so `--full-refresh` recomputes what
-    it can and keeps the history it cannot. Empty otherwise.
+    Follows `select * from final` of an aggregate model. On a full rebuild after a purge (every
+    build of a table model): keep the recomputed periods from the retention cut-off on, and
+    `union all` the model's own rows of the purged periods (aliased `kept`), whose raw rows are
+    gone, so the build recomputes what it can and keeps the history it cannot. `period_column`
+    may be an expression of the model's columns; `keep_where`: a further condition on the kept
+    rows. Empty otherwise.
 -#}
-{% macro keep_purged_periods(period_column, tables) -%}
+{% macro keep_purged_periods(period_column, tables, keep_where=none) -%}
     {#- `this` is None in unit tests: they never see purged history. -#}
     {%- if execute and this is not none and not is_incremental() and target.type != 'spark' -%}
         {%- set existing = adapter.get_relation(
@@ -58,8 +60,47 @@
         {%- if existing is not none and horizon != 'cast(null as timestamp)' %}
 where {{ period_column }} >= {{ horizon }}
 union all
-select * from {{ existing }}
+select * from {{ existing }} as kept
 where {{ period_column }} < {{ horizon }}
+{%- if keep_where %}
+    and ({{ keep_where }})
+{%- endif %}
         {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    A subquery of what `flowledger purge` took away from the raw `table_name` (flow_runs,
+    business_events), one row per purge and flow version or event type: flow_id, flow_version,
+    event_type, purged_rows, first_at (raw.purged_history, flowledger/retention.py). Empty until
+    the first purge and on Spark. The marts that describe the whole history (a flow's first run
+    and run count, a flow version's first run, where an SLO's data starts) add it to what the
+    retained rows give.
+-#}
+{% macro purged_history(table_name) -%}
+    {%- set found = false -%}
+    {%- if execute and target.type != 'spark' -%}
+        {%- set result = run_query(
+            "select count(*) from information_schema.tables where table_catalog = current_database()"
+            ~ " and table_schema = 'raw' and table_name = 'purged_history'"
+        ) -%}
+        {%- set found = result.columns[0].values()[0] > 0 -%}
+    {%- endif -%}
+    {%- if found -%}
+        (
+            select flow_id, flow_version, event_type, purged_rows, first_at
+            from raw.purged_history
+            where table_name = '{{ table_name }}'
+        )
+    {%- else -%}
+        (
+            select
+                cast(null as {{ dbt.type_string() }}) as flow_id,
+                cast(null as {{ dbt.type_string() }}) as flow_version,
+                cast(null as {{ dbt.type_string() }}) as event_type,
+                cast(null as {{ dbt.type_bigint() }}) as purged_rows,
+                cast(null as {{ dbt.type_timestamp() }}) as first_at
+            where false
+        )
     {%- endif -%}
 {%- endmacro %}

@@ -290,7 +290,30 @@ def six_day_data_dir(data_dir: Path) -> Path:
     finally:
         con.close()
     (data_dir / "retention.yml").write_text(RETAIN_3_DAYS)
+    without_slos(data_dir)
     return warehouse
+
+
+def short_window_slos(data_dir: Path) -> None:
+    """The project's SLOs (config/slos.yml) with 2-day rolling windows, in ``data_dir``: a
+    retention of a week keeps what their current budgets need (`flowledger purge` refuses a
+    retention shorter than an SLO's window)."""
+    import re
+
+    text = (PROJECT_ROOT / "config" / "slos.yml").read_text()
+    text = re.sub(r"duration: \d+d, isRolling: true", "duration: 2d, isRolling: true", text)
+    text = re.sub(
+        r"- duration: 1M\n\s+isRolling: false\n\s+calendar: \{[^}]*\}",
+        "- {duration: 2d, isRolling: true}",
+        text,
+    )
+    (data_dir / "slos.yml").write_text(text)
+
+
+def without_slos(data_dir: Path) -> None:
+    """An SLO file with no objective in ``data_dir``: these worlds keep a few days, and
+    `flowledger purge` refuses a retention shorter than an SLO's window."""
+    (data_dir / "slos.yml").write_text("# no SLOs: a retention of days is tested here\n")
 
 
 # Incremental-versus-full comparisons through the real CLI.

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from scale_support import flowledger, split_newest_percent, table_rows
+from scale_support import flowledger, short_window_slos, split_newest_percent, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +51,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         [Path(path) for path in summary.files.values()], work / "split", 10.0
     )
     incremental = work / "home-incremental"
+    incremental.mkdir()
+    short_window_slos(incremental)
     flowledger(incremental, "ingest", *map(str, older))
     flowledger(incremental, "build", "--quiet")
     before = _all(incremental)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from scale_support import FLOW_RUNS, QUEUE_DEPTH_SAMPLES, STEP_RUNS, make_raw_warehouse, shifted
+from scale_support import (
+    FLOW_RUNS,
+    QUEUE_DEPTH_SAMPLES,
+    STEP_RUNS,
+    make_raw_warehouse,
+    shifted,
+    without_slos,
+)
 
 from flowledger.build import BuildFailed, build
 from flowledger.retention import RetentionError, enforce_on_build
@@ -34,6 +41,7 @@ def _data_dir(tmp_path: Path, enforce: str) -> DataDir:
     }
     make_raw_warehouse(tmp_path, world)
     (tmp_path / "retention.yml").write_text(KEEP_3_DAYS.format(enforce=enforce))
+    without_slos(tmp_path)
     return DataDir(tmp_path)
 
 

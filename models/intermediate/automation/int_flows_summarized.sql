@@ -1,5 +1,7 @@
 -- One row per flow_id over all its run attempts: the latest name, source system and version
--- (latest by started_at, then run_key) and the run span and count.
+-- (latest by started_at, then run_key) and the run span and count. After `flowledger purge`
+-- the first run and the count include the purged runs (macros/retention_horizon.sql
+-- purged_history), so the flow's history does not shrink with its raw rows.
 -- One hash aggregate over the runs: the latest values are max_by on the (started_at, run_key)
 -- pair (both required by the flow-run contract, so never NULL), no window sorts the runs of a
 -- flow on one thread.
@@ -29,18 +31,33 @@ summarized as (
 
 ),
 
-final as (
+purged as (
 
     select
         flow_id,
-        flow_name,
-        source_system,
-        latest_flow_version,
-        first_run_at,
-        last_run_at,
-        cast(runs as bigint) as runs
+        min(first_at) as first_run_at,
+        sum(purged_rows) as runs
+
+    from {{ purged_history('flow_runs') }} as purged_runs
+    group by flow_id
+
+),
+
+final as (
+
+    select
+        summarized.flow_id,
+        summarized.flow_name,
+        summarized.source_system,
+        summarized.latest_flow_version,
+        least(summarized.first_run_at, coalesce(purged.first_run_at, summarized.first_run_at))
+            as first_run_at,
+        summarized.last_run_at,
+        cast(summarized.runs + coalesce(purged.runs, 0) as bigint) as runs
 
     from summarized
+    left join purged
+        on summarized.flow_id = purged.flow_id
 
 )
 

@@ -1,6 +1,10 @@
 -- One row per SLO and budgeting unit between the SLO's horizon start and as_of: what the budget
 -- counts. `good` and `total` are after declared adjustments (adjusted events are left out),
 -- `good_raw` and `total_raw` before.
+-- After `flowledger purge`, the units before the retention cut-off, and up to a day (or the
+-- longest event-pair deadline) after it, are kept as the last build made them from the complete
+-- data (their events are gone), within each SLO's horizon: the budgets, series and burn rates
+-- of the retained periods stay what they were.
 --   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
 --   Timeslices: one unit per slice of `slice_seconds` (aligned to the UNIX epoch, counted at its
 --     end), good when its good/total ratio reaches slice_target; a slice without events is good.
@@ -151,3 +155,15 @@ select
     cast(total_raw as double) as total_raw
 
 from final
+{#- A unit counts what ended up to unit_at: an event-pair unit falls at its start event's
+    deadline (up to deadline_seconds after it), a run's at its end, a slice's at its end; units
+    up to a day (or the longest deadline, if longer) after the cut-off are kept too, since the
+    rows they were made of may have been purged. -#}
+{{ keep_purged_periods(
+    "unit_at - to_seconds((select greatest(coalesce(max(deadline_seconds), 0), 86400) from "
+        ~ ref('int_slo_definitions') ~ "))",
+    ['business_events', 'flow_runs', 'step_runs'],
+    keep_where="exists (select 1 from " ~ ref('int_slo_definitions') ~ " as slos"
+        ~ " where slos.slo_id = kept.slo_id and kept.unit_at > slos.horizon_start"
+        ~ " and kept.unit_at <= slos.as_of)"
+) }}

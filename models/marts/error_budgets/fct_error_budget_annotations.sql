@@ -8,7 +8,11 @@ with slos as (
 
 runs as (
 
-    select * from {{ ref('stg_flowledger__flow_runs') }}
+    -- each run's flow, version and start; after `flowledger purge`, the first purged run of
+    -- each flow version too (a version's first run stays its first run)
+    select flow_id, flow_version, started_at from {{ ref('stg_flowledger__flow_runs') }}
+    union all
+    select flow_id, flow_version, first_at from {{ purged_history('flow_runs') }} as purged_runs
 
 ),
 

@@ -127,15 +127,31 @@ coverage as (
     select
         slos.slo_id,
         case
-            when slos.indicator = 'event_pair' then (
-                select min(occurred_at)
-                from {{ ref('stg_flowledger__business_events') }} as business_events
-                where business_events.event_type = slos.start_event
+            -- the oldest row ever landed, purged ones included (`flowledger purge` keeps the
+            -- units before its cut-off in int_slo_units, so the window stays covered)
+            when slos.indicator = 'event_pair' then least(
+                (
+                    select min(occurred_at)
+                    from {{ ref('stg_flowledger__business_events') }} as business_events
+                    where business_events.event_type = slos.start_event
+                ),
+                (
+                    select min(first_at)
+                    from {{ purged_history('business_events') }} as purged_events
+                    where purged_events.event_type = slos.start_event
+                )
             )
-            else (
-                select min(started_at)
-                from {{ ref('stg_flowledger__flow_runs') }} as runs
-                where runs.flow_id = slos.flow_id
+            else least(
+                (
+                    select min(started_at)
+                    from {{ ref('stg_flowledger__flow_runs') }} as runs
+                    where runs.flow_id = slos.flow_id
+                ),
+                (
+                    select min(first_at)
+                    from {{ purged_history('flow_runs') }} as purged_runs
+                    where purged_runs.flow_id = slos.flow_id
+                )
             )
         end as data_starts_at
 
