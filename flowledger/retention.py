@@ -15,12 +15,16 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import yaml
 
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import MARTS_CATALOG
+
+if TYPE_CHECKING:
+    from flowledger.budgets.config import SloObjective
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "retention.yml"
 HORIZONS_TABLE = "raw.retention_horizons"
@@ -125,7 +129,7 @@ def check_against_slos(
     except (ConfigError, FileNotFoundError):
         return  # no usable SLO file: `flowledger build` explains it; nothing to protect here
 
-    def needed_days(slo) -> int:
+    def needed_days(slo: SloObjective) -> int:
         window_days = (
             slo.window_seconds / 86400
             if slo.window_seconds
@@ -150,7 +154,7 @@ def check_against_slos(
             )
 
 
-def _has_data(con: duckdb.DuckDBPyConnection, slo) -> bool:
+def _has_data(con: duckdb.DuckDBPyConnection, slo: SloObjective) -> bool:
     if slo.indicator == "event_pair":
         sql, value = "select 1 from raw.business_events where type = ? limit 1", slo.start_event
     else:
