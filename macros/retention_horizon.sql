@@ -1,20 +1,27 @@
 {#-
+    Whether `flowledger purge` has made the raw table `name` (raw.retention_horizons,
+    raw.purged_history): asked of the database itself, since dbt does not make it; absent until
+    the first purge, and on Spark, where raw files are managed elsewhere.
+-#}
+{% macro purge_table_exists(name) -%}
+    {%- if execute and target.type != 'spark' -%}
+        {%- set result = run_query(
+            "select count(*) from information_schema.tables where table_catalog = current_database()"
+            ~ " and table_schema = 'raw' and table_name = '" ~ name ~ "'"
+        ) -%}
+        {{- return(result.columns[0].values()[0] > 0) -}}
+    {%- endif -%}
+    {{- return(false) -}}
+{%- endmacro %}
+
+{#-
     SQL expression: the newest retention cut-off `flowledger purge` applied to any of the raw
     `tables` (raw.retention_horizons, flowledger/retention.py), or NULL when none was purged.
     Incremental marts never recompute a period before it: its raw rows are gone, so its
     aggregate must stay as it was built from the complete data.
 -#}
 {% macro retention_horizon(tables) -%}
-    {#- Asked of the database itself: the table is made by `flowledger purge`, not by dbt, and
-        is absent until the first purge (and on Spark, where raw files are managed elsewhere). -#}
-    {%- set found = false -%}
-    {%- if execute and target.type != 'spark' -%}
-        {%- set result = run_query(
-            "select count(*) from information_schema.tables where table_catalog = current_database()"
-            ~ " and table_schema = 'raw' and table_name = 'retention_horizons'"
-        ) -%}
-        {%- set found = result.columns[0].values()[0] > 0 -%}
-    {%- endif -%}
+    {%- set found = purge_table_exists('retention_horizons') -%}
     {%- if not found -%}
         cast(null as timestamp)
     {%- else -%}
@@ -78,14 +85,7 @@ where {{ period_column }} < {{ horizon }}
     retained rows give.
 -#}
 {% macro purged_history(table_name) -%}
-    {%- set found = false -%}
-    {%- if execute and target.type != 'spark' -%}
-        {%- set result = run_query(
-            "select count(*) from information_schema.tables where table_catalog = current_database()"
-            ~ " and table_schema = 'raw' and table_name = 'purged_history'"
-        ) -%}
-        {%- set found = result.columns[0].values()[0] > 0 -%}
-    {%- endif -%}
+    {%- set found = purge_table_exists('purged_history') -%}
     {%- if found -%}
         (
             select flow_id, flow_version, event_type, purged_rows, first_at
