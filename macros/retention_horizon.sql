@@ -50,6 +50,22 @@
 {%- endmacro %}
 
 {#-
+    The model's own table when `flowledger purge` has cut any of the raw `tables` (then rows of
+    purged raw rows can be read back from it), else none: before the first purge, on the first
+    build, in unit tests and on Spark. The case models keep what they were built from this way:
+    the events and run links of a case whose raw rows are gone.
+-#}
+{% macro built_before_purge(tables) -%}
+    {%- if execute and this is not none and target.type != 'spark'
+        and retention_horizon(tables) | trim != 'cast(null as timestamp)' -%}
+        {{- return(adapter.get_relation(
+            database=this.database, schema=this.schema, identifier=this.identifier
+        )) -}}
+    {%- endif -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
+{#-
     Follows `select * from final` of an aggregate model. On a full rebuild after a purge (every
     build of a table model): keep the recomputed periods from the retention cut-off on, and
     `union all` the model's own rows of the purged periods (aliased `kept`), whose raw rows are

@@ -12,6 +12,8 @@ refused before anything is deleted.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
@@ -39,6 +41,33 @@ ROW_LEVEL = {
     "fct_process_flows",
 }
 
+PROCESS = "cart_to_fulfillment"
+
+
+def _case_across_the_cutoff(before: dict, after: dict) -> str:
+    """An order whose case has runs on both sides of the retention cut-off: some purged, some
+    kept."""
+    retained = {row[0] for row in after["fct_flow_runs"]}
+    purged_and_kept: dict[str, set[bool]] = {}
+    for case_key, process, run_key, *_ in before["fct_case_flow_runs"]:
+        if process == PROCESS:
+            purged_and_kept.setdefault(case_key, set()).add(run_key in retained)
+    return min(case for case, kinds in purged_and_kept.items() if kinds == {True, False})
+
+
+def _late_correction(order_id: str) -> dict:
+    """An address correction of the order, sent on day 41 of the demo."""
+    return {
+        "specversion": "1.0",
+        "id": f"late-correction-of-{order_id}",
+        "source": "/acme/shop",
+        "type": "com.acme.shop.order.corrected",
+        "time": "2026-09-10T09:00:00.000Z",
+        "subject": order_id,
+        "datacontenttype": "application/json",
+        "data": {"order_id": order_id, "correction_reason": "customer changed address"},
+    }
+
 
 @pytest.fixture(scope="module")
 def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
@@ -56,6 +85,16 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     purge = run_cli(data_dir, "purge", "--config", str(retention))
     run_cli(data_dir, "build", "--quiet")
     after = published_tables(data_dir)
+    # a late correction of an order whose early events and runs are purged: the case is
+    # recomputed incrementally, then the whole history is rebuilt with --full-refresh
+    case = _case_across_the_cutoff(before, after)
+    late = data_dir.root / "late-correction.ndjson"
+    late.write_text(json.dumps(_late_correction(case.removeprefix(PROCESS + ":"))) + "\n")
+    run_cli(data_dir, "ingest", str(late))
+    run_cli(data_dir, "build", "--quiet")
+    after_late = published_tables(data_dir)
+    run_cli(data_dir, "build", "--quiet", "--full-refresh")
+    after_full_refresh = published_tables(data_dir)
     con = duckdb.connect(str(data_dir.warehouse), read_only=True)
     try:
         history = con.execute(
@@ -66,6 +105,9 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {
         "before": before,
         "after": after,
+        "after_late": after_late,
+        "late_case": case,
+        "after_full_refresh": after_full_refresh,
         "purge": purge.stdout,
         "history": history,
         "refused": refused,
@@ -98,3 +140,27 @@ def test_row_level_marts_keep_the_retained_rows(purged) -> None:
     before = set(purged["before"]["fct_flow_runs"])
     after = set(purged["after"]["fct_flow_runs"])
     assert after < before
+
+
+def test_a_case_recomputed_after_the_purge_keeps_its_purged_events_and_runs(purged) -> None:
+    def of_the_late_case(rows: list[tuple]) -> list[tuple]:
+        return [row for row in rows if row[0] == purged["late_case"]]
+
+    before, late = purged["before"], purged["after_late"]
+    events_before = of_the_late_case(before["fct_case_events"])
+    events_late = of_the_late_case(late["fct_case_events"])
+    assert len(events_late) == len(events_before) + 1
+    runs = [row[2] for row in of_the_late_case(before["fct_case_flow_runs"])]
+    retained = {row[0] for row in purged["after"]["fct_flow_runs"]}
+    assert {run in retained for run in runs} == {True, False}  # some purged, still linked
+    assert [row[2] for row in of_the_late_case(late["fct_case_flow_runs"])] == runs
+
+
+def test_a_full_refresh_after_the_purge_changes_no_mart(purged) -> None:
+    # `flowledger build` refreshes fully by itself when the process configuration changes: the
+    # cases keep their purged events and run links then too, as the incremental build does
+    late, refreshed = purged["after_late"], purged["after_full_refresh"]
+    assert late.keys() == refreshed.keys()
+    changed = {mart for mart in late if late[mart] != refreshed[mart]}
+    assert not changed, sorted(changed)
+

@@ -8,6 +8,10 @@
 -- and recomputes every case they touch in full (its earlier events are read back from this table,
 -- so a late event for an old case renumbers the whole case); --full-refresh maps every event.
 -- A changed process configuration needs --full-refresh (flowledger build does it by itself).
+-- After `flowledger purge`, a build that maps every event again (--full-refresh, or a changed
+-- process configuration) maps the purged events too, read back from this table (an event
+-- that matched no process then is gone for good): a case keeps every event it had, so its
+-- cycle time, variant and rework, and the process KPIs of the periods kept, stay what they were.
 -- Each event also carries the step of the case's next event and the seconds to it (NULL for the
 -- case's last event), from the same window as event_sequence: the directly-follows graph then
 -- needs no join of every event with its successor.
@@ -27,12 +31,37 @@
     'ingested_at', ['ingested_at', 'next_step_name', 'seconds_to_next_event']
 ) if is_incremental() else 'cast(null as timestamp)' -%}
 {%- set reads_back = is_incremental() and built != 'cast(null as timestamp)' -%}
+{#- mapping every event again after a purge: the purged ones are read back from this table -#}
+{%- set existing = none if reads_back else built_before_purge(['business_events']) -%}
 
 {#- the events to map, read by each branch of `matched` (a CTE read twice would be buffered) -#}
 {%- set new_events -%}
-    select * from {{ ref('stg_flowledger__business_events') }}
+    select
+        event_id,
+        event_source,
+        event_type,
+        occurred_at,
+        data_json,
+        -- W3C traceparent: version-traceid-spanid-flags; the trace id ties an event to its run
+        nullif(split_part(trace_parent, '-', 2), '') as trace_id,
+        ingested_at
+    from {{ ref('stg_flowledger__business_events') }}
     {% if reads_back %}
     where ingested_at > {{ built }}
+    {% endif %}
+    {% if existing is not none %}
+    union all
+    -- purged events (before the newest cut-off, no longer staged), once each, however many
+    -- processes they matched
+    select distinct
+        event_id, event_source, event_type, occurred_at, data_json, trace_id, ingested_at
+    from {{ existing }} as kept
+    where kept.occurred_at < {{ retention_horizon(['business_events']) }}
+        and not exists (
+            select 1 from {{ ref('stg_flowledger__business_events') }} as staged
+            where staged.event_id = kept.event_id
+                and staged.event_source = kept.event_source
+        )
     {% endif %}
 {%- endset %}
 
@@ -107,8 +136,7 @@ mapped as (
         matched.data_json,
         {{ json_extract_text('matched.data_json', "'resource'") }} as resource,
         {{ json_extract_text('matched.data_json', "'lifecycle'") }} as lifecycle,
-        -- W3C traceparent: version-traceid-spanid-flags; the trace id ties an event to its flow run
-        nullif(split_part(matched.trace_parent, '-', 2), '') as trace_id,
+        matched.trace_id,
         matched.ingested_at
 
     from matched

@@ -5,6 +5,8 @@
 -- Incremental (DuckDB): a build relinks in full the cases that got an event, that a run with a
 -- row (the run or a step) since the newest last_ingested_at here links to by business key or
 -- trace, or that such a run was linked to. On Spark the model is a table rebuilt whole.
+-- After `flowledger purge`, a case relinked (incrementally or in full) keeps its links to purged
+-- runs as the last build made them: its run counts, failures and gray failures stay the same.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='case_key',
@@ -13,6 +15,7 @@
 ) }}
 
 {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
+{%- set built_before = built_before_purge(['flow_runs']) %}
 {%- set shadow_runs -%}
     select run_key from {{ ref('stg_flowledger__flow_runs') }} where execution_mode = 'shadow'
 {%- endset %}
@@ -180,3 +183,13 @@ final as (
 )
 
 select * from final
+{% if built_before is not none %}
+union all
+-- the links of the relinked cases to runs purged since (started before the cut-off, no longer
+-- enriched), as the last build made them
+select kept.*
+from {{ built_before }} as kept
+where kept.case_key in (select case_key from cases)
+    and kept.started_at < {{ retention_horizon(['flow_runs']) }}
+    and kept.run_key not in (select run_key from {{ ref('int_flow_runs_enriched') }})
+{% endif %}

@@ -3,12 +3,16 @@
 -- Incremental (DuckDB): a build recomputes in full the cases that got an event, or one of whose
 -- runs got a row (the run or a step), since the newest last_ingested_at here, and the cases of
 -- runs whose gray-failure flag changed (a fix in another case can blame a run).
+-- After `flowledger purge`, the runs purged since keep the steps the last build gave them.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
+
+-- depends_on: {{ ref('int_flow_runs_enriched') }}
+{%- set built_before = built_before_purge(['flow_runs', 'step_runs']) %}
 
 with all_case_runs as (
 
@@ -84,6 +88,19 @@ run_steps as (
 
 ),
 
+{% if built_before is not none %}
+purged_run_steps as (
+
+    -- the steps of runs purged since (started before the cut-off, no longer enriched)
+    select run_key, any_value(steps) as steps
+    from {{ built_before }}
+    where started_at < {{ retention_horizon(['flow_runs', 'step_runs']) }}
+        and run_key not in (select run_key from {{ ref('int_flow_runs_enriched') }})
+    group by run_key
+
+),
+{% endif %}
+
 final as (
 
     select
@@ -98,7 +115,14 @@ final as (
         case_runs.started_at,
         case_runs.ended_at,
         gray_failures.run_key is not null as is_gray_failure,
+        {% if built_before is not none -%}
+        case
+            when purged_run_steps.run_key is not null then purged_run_steps.steps
+            else cast(run_steps.steps as string)
+        end as steps,
+        {%- else -%}
         cast(run_steps.steps as string) as steps,
+        {%- endif %}
         -- the newest ingest time of the rows the row was computed from: the run's, the case's
         case_runs.last_ingested_at
 
@@ -107,6 +131,10 @@ final as (
         on case_runs.run_key = gray_failures.run_key
     left join run_steps
         on case_runs.run_key = run_steps.run_key
+    {% if built_before is not none %}
+    left join purged_run_steps
+        on case_runs.run_key = purged_run_steps.run_key
+    {% endif %}
 
 )
 
