@@ -127,3 +127,24 @@ def test_dbt_parse_kind_says_why_dbt_parsed_everything(tmp_path: Path) -> None:
     )
     assert dbt_parse_kind(log) == "full: profile has changed"
     assert dbt_parse_kind(tmp_path / "missing.log") == "unknown"
+
+
+def test_ingest_floor_runs_every_pipeline_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "ingest"))
+    from floor import PIPELINES, measure
+
+    events = _ndjson(
+        tmp_path / "business_events.ndjson",
+        [
+            {"id": "e1", "source": "/shop", "data": {"order_id": "O-1", "amount": 10.5}},
+            {"id": "e2", "source": "/shop", "data": {"order_id": "O-2", "amount": None}},
+        ],
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    results = [measure(work, [events], "ndjson", pipeline) for pipeline in PIPELINES]
+    assert [r["pipeline"] for r in results] == list(PIPELINES)
+    assert all(r["wall_s"] > 0 and r["cpu_s"] > 0 and r["rss"] > 0 for r in results)
+    assert list(work.iterdir()) == []  # the DuckDB file and the landing Parquet are removed
