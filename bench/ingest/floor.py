@@ -26,7 +26,6 @@ pipeline here costs, an ingest that also does those costs more.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -98,7 +97,9 @@ def main() -> None:
         results = [measure(args.workdir, files, file_format, p) for p in PIPELINES]
         base = results[0]
         print(f"\n{file_format}, {rows:,} rows in {len(files)} files")
-        print(f"{'pipeline':<20}{'wall s':>9}{'ratio':>8}{'CPU s':>9}{'CPU ratio':>11}{'peak RSS':>11}")
+        print(
+            f"{'pipeline':<20}{'wall s':>9}{'ratio':>8}{'CPU s':>9}{'CPU ratio':>11}{'peak RSS':>11}"
+        )
         for result in results:
             print(
                 f"{result['pipeline']:<20}{result['wall_s']:>9.2f}"

@@ -5,9 +5,11 @@ The retention keeps 33 days of run logs and business events out of the demo's 45
 the SLOs' current windows need (a calendar month: 31 days and the day of the cut-off), less than
 their 90-day history. The error budgets, their series, burn rates, alerts, attribution and
 annotations, the flows' first runs and run counts, the daily and hourly aggregates and the case
-marts must not change. What describes single raw rows (each flow run, each field write, each
-shadow-run comparison) follows the retained rows. A retention shorter than an SLO's window is
-refused before anything is deleted.
+marts must not change. What describes single raw rows (each flow run, each field write) follows
+the retained rows. A retention shorter than an SLO's window is refused before anything is
+deleted. Then a late event for a case across the cut-off, a --full-refresh (equal to the
+incremental build), and a retention of 20 days (no SLO left) that purges the shadow period: the
+shadow-run comparison keeps the pairs it compared.
 """
 
 from __future__ import annotations
@@ -35,9 +37,6 @@ ROW_LEVEL = {
     "fct_flow_runs",
     "fct_record_field_writes",  # write_sequence counts the retained writes of a record
     "fct_ownership_violations",
-    "fct_parallel_run_comparison",
-    "fct_parallel_run_fields",
-    "fct_parallel_run_summary",
     "fct_process_flows",
 }
 
@@ -95,6 +94,16 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     after_late = published_tables(data_dir)
     run_cli(data_dir, "build", "--quiet", "--full-refresh")
     after_full_refresh = published_tables(data_dir)
+    # then a retention that purges the shadow period too (days 19-22 of 45, before the cutover),
+    # with no SLO left to refuse it
+    (data_dir.root / "slos.yml").write_text("# no SLOs: the shadow period is purged here\n")
+    shorter = data_dir.root / "retention-20d.yml"
+    shorter.write_text(RETENTION.format(days=20))
+    run_cli(data_dir, "purge", "--config", str(shorter))
+    run_cli(data_dir, "build", "--quiet")
+    after_shadow_purge = published_tables(data_dir)
+    run_cli(data_dir, "build", "--quiet", "--full-refresh")
+    after_shadow_purge_full_refresh = published_tables(data_dir)
     con = duckdb.connect(str(data_dir.warehouse), read_only=True)
     try:
         history = con.execute(
@@ -108,6 +117,8 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "after_late": after_late,
         "late_case": case,
         "after_full_refresh": after_full_refresh,
+        "after_shadow_purge": after_shadow_purge,
+        "after_shadow_purge_full_refresh": after_shadow_purge_full_refresh,
         "purge": purge.stdout,
         "history": history,
         "refused": refused,
@@ -164,3 +175,21 @@ def test_a_full_refresh_after_the_purge_changes_no_mart(purged) -> None:
     changed = {mart for mart in late if late[mart] != refreshed[mart]}
     assert not changed, sorted(changed)
 
+
+SHADOW_RUN_MARTS = (
+    "fct_parallel_run_comparison",
+    "fct_parallel_run_fields",
+    "fct_parallel_run_summary",
+)
+
+
+def test_the_shadow_run_comparison_outlives_the_purge_of_its_runs(purged) -> None:
+    # the pairs compared before the cutover keep their comparison, incrementally and in full
+    before = purged["after_full_refresh"]
+    purged_runs = set(before["fct_flow_runs"]) - set(purged["after_shadow_purge"]["fct_flow_runs"])
+    assert {row[0] for row in purged_runs} & {
+        row[4] for row in before["fct_parallel_run_comparison"]
+    }
+    for after in (purged["after_shadow_purge"], purged["after_shadow_purge_full_refresh"]):
+        for mart in SHADOW_RUN_MARTS:
+            assert before[mart] and after[mart] == before[mart], mart

@@ -1,9 +1,13 @@
 -- One row per flow, business key and pair of versions handling it side by side: a live version
 -- (baseline) and another version in shadow mode (candidate). Each side's result is its latest run
 -- (started, then run key) that produced outputs; when none did, its latest run, without outputs.
+-- After `flowledger purge`, a pair one of whose runs was purged (and that the retained runs no
+-- longer form) is kept as the last build compared it: a cutover's record of its shadow period.
 {#- The runs are read for each question (which keys have a shadow run, the runs of those keys)
     rather than from one CTE read twice, which DuckDB would buffer with every column (outputs
     included) of every run. #}
+{%- set built_before = built_before_purge(['flow_runs']) %}
+
 with shadowed_keys as (
 
     select distinct
@@ -77,3 +81,19 @@ final as (
 )
 
 select * from final
+{% if built_before is not none %}
+union all
+select kept.*
+from {{ built_before }} as kept
+where not exists (
+        select 1 from final
+        where final.flow_id = kept.flow_id
+            and final.business_key = kept.business_key
+            and final.baseline_version = kept.baseline_version
+            and final.candidate_version = kept.candidate_version
+    )
+    and (
+        kept.baseline_run_key not in (select run_key from {{ ref('stg_flowledger__flow_runs') }})
+        or kept.candidate_run_key not in (select run_key from {{ ref('stg_flowledger__flow_runs') }})
+    )
+{% endif %}
