@@ -15,6 +15,17 @@
     json_extract_string({{ json_expression }}, '$."' || {{ key_expression }} || '"')
 {%- endmacro %}
 
+{#- Spark: get_json_object; a number that is not an integer in DuckDB's text (get_json_object
+    gives Java's Double text, 1.23456785E7 for 12345678.5: json_fields.sql), told apart from a
+    string holding such text by the VARIANT type of the value. -#}
 {% macro spark__json_extract_text(json_expression, key_expression) -%}
-    get_json_object({{ json_expression }}, concat('$.', {{ key_expression }}))
+    {%- set text -%}
+        get_json_object({{ json_expression }}, concat('$.', {{ key_expression }}))
+    {%- endset -%}
+    case
+        when schema_of_variant(
+            variant_get(try_parse_json({{ json_expression }}), concat('$["', {{ key_expression }}, '"]'))
+        ) = 'STRING' then {{ text }}
+        else {{ spark_duckdb_number_text(text) }}
+    end
 {%- endmacro %}

@@ -8,8 +8,12 @@
     json_field_json(json, key): the field's value as JSON text, minified: strings quoted, objects
     and arrays as JSON, JSON null as 'null'; NULL when the field is missing. DuckDB json_extract
     cast to text; Spark the VARIANT of the object for strings and nulls, get_json_object for
-    numbers, booleans, objects and arrays (as written, like DuckDB; only the exponent of a number
-    written with one may differ in case, 1.5e-7 against 1.5E-7).
+    numbers, booleans, objects and arrays. Numbers read the same on both: integers as written,
+    other numbers as the shortest text that reads back as the same double, plain from 1e-6 up to
+    1e21 (12345678.5, 10000000000.0, 0.0001) and with an exponent outside (1.5e-7, 1e21): that
+    is how DuckDB writes them; Spark's get_json_object gives Java's Double text (1.23456785E7,
+    1.0E10, 1.0E-4, 1.5E-7), rewritten by spark_duckdb_number_text. Numbers nested in an object
+    or array field are left in each engine's form.
 
     json_text_is_number(json_text): whether a JSON text (from json_field_json) is a number.
 -#}
@@ -41,7 +45,36 @@
         when {{ value }} is null then cast(null as string)
         when is_variant_null({{ value }}) then 'null'
         when schema_of_variant({{ value }}) = 'STRING' then to_json({{ value }})
-        else get_json_object({{ json_expression }}, concat('$.', {{ key_expression }}))
+        else {{ spark_duckdb_number_text(
+            "get_json_object(" ~ json_expression ~ ", concat('$.', " ~ key_expression ~ "))"
+        ) }}
+    end
+{%- endmacro %}
+
+{#- Java's Double text (d.dddE±n, used below 1e-3 and from 1e7 on) rewritten the way DuckDB
+    writes the double: plain from 1e-6 up to 1e21 (".0" after a whole number), else
+    d.ddde±n with no ".0". Any other text (plain numbers, booleans, objects, arrays) is kept. -#}
+{% macro spark_duckdb_number_text(text) -%}
+    {%- set digits = "regexp_replace(regexp_replace(regexp_extract(" ~ text ~ ", '^-?([0-9.]+)E', 1), '[.]', ''), '0+$', '')" -%}
+    {%- set exponent = "cast(regexp_extract(" ~ text ~ ", 'E(-?[0-9]+)$', 1) as int)" -%}
+    {%- set sign = "case when " ~ text ~ " like '-%' then '-' else '' end" -%}
+    case
+        when not ({{ text }} rlike '^-?[0-9][.][0-9]+E-?[0-9]+$') then {{ text }}
+        when {{ exponent }} < -6 or {{ exponent }} > 20 then concat(
+            {{ sign }}, substr({{ digits }}, 1, 1),
+            case when length({{ digits }}) > 1 then concat('.', substr({{ digits }}, 2)) else '' end,
+            'e', cast({{ exponent }} as string)
+        )
+        when {{ exponent }} < 0 then concat(
+            {{ sign }}, '0.', repeat('0', -{{ exponent }} - 1), {{ digits }}
+        )
+        when length({{ digits }}) <= {{ exponent }} + 1 then concat(
+            {{ sign }}, {{ digits }}, repeat('0', {{ exponent }} + 1 - length({{ digits }})), '.0'
+        )
+        else concat(
+            {{ sign }}, substr({{ digits }}, 1, {{ exponent }} + 1), '.',
+            substr({{ digits }}, {{ exponent }} + 2)
+        )
     end
 {%- endmacro %}
 

@@ -80,10 +80,34 @@ def flowledger(data_dir: DataDir, *args: str) -> None:
         raise AssertionError(f"flowledger {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
 
 
+#: Corrections of the first order's amount to numbers each engine writes its own way when read
+#: from JSON (Spark's get_json_object gives Java's Double text: 1.23456785E7, 1.5E-7, 1.0E-4,
+#: 1.0E21, 1.5E20): the field writes and the field changes of fct_case_events must read the same
+#: on both (macros/cross_db/json_fields.sql).
+NUMBER_AMOUNTS = [12345678.5, 1.5e-7, 0.0001, 1e21, 1.5e20]
+NUMBER_CORRECTIONS = [
+    {
+        "specversion": "1.0",
+        "id": f"numbers-{day}",
+        "source": "/acme/shop",
+        "type": "com.acme.shop.order.corrected",
+        "time": f"2026-08-0{day}T12:00:00.000Z",
+        "subject": "O-00000001",
+        "datacontenttype": "application/json",
+        "data": {"order_id": "O-00000001", "amount": amount},
+    }
+    for day, amount in enumerate(NUMBER_AMOUNTS, start=2)
+]
+
+
 def make_demo(root: Path) -> DataDir:
-    """A small demo generated and ingested (raw tables + landing Parquet) in ``root``."""
+    """A small demo generated and ingested (raw tables + landing Parquet) in ``root``, with
+    NUMBER_CORRECTIONS."""
     data_dir = DataDir(root).ensure()
     flowledger(data_dir, "generate", "--days", str(DEMO_DAYS), "--target-events", str(DEMO_EVENTS))
+    (data_dir.demo / "number_corrections.ndjson").write_text(
+        "".join(json.dumps(event) + "\n" for event in NUMBER_CORRECTIONS)
+    )
     files = sorted(str(p) for p in data_dir.demo.iterdir() if p.suffix == ".ndjson")
     flowledger(data_dir, "ingest", *files)
     return data_dir

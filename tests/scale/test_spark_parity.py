@@ -89,6 +89,23 @@ def test_mart_holds_the_same_rows_on_spark(builds: ParityBuilds, mart: str) -> N
         )
 
 
+def test_numbers_of_the_field_changes_read_the_same_on_both(builds: ParityBuilds) -> None:
+    """The fixture's corrections of an amount reach fct_case_events (compared above with the
+    rest, as are the field writes), in DuckDB's form on both engines: 12345678.5, not Java's
+    1.23456785E7."""
+    con = read_warehouse(builds.warehouse.parent)
+    try:
+        (changes,) = con.execute(
+            "select string_agg(field_changes, ' ') from marts.fct_case_events "
+            "where case_key = 'cart_to_fulfillment:O-00000001' and event_id like 'numbers-%'"
+        ).fetchone()
+    finally:
+        con.close()
+    # (ingest writes the whole amounts 1e21 and 1.5e20 as integers: the same text on both)
+    for text in ("12345678.5", "1.5e-7", "0.0001", "1000000000000000000000"):
+        assert f'"to":"{text}"' in changes, (text, changes)
+
+
 def test_spark_built_every_model_and_ran_the_tests(builds: ParityBuilds) -> None:
     log = builds.spark.log
     assert "Completed successfully" in log
