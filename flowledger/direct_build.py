@@ -153,7 +153,9 @@ def _compile(
     from flowledger.build import dbt_command
 
     args = ["compile", "--full-refresh", "--select", *(f"+{mart}" for mart in marts)]
-    command, env = dbt_command(data_dir, [*args, "--vars", json.dumps(dbt_vars)])
+    # from the raw rows alone: no model reads back what its last build kept (built_before_purge)
+    from_raw = {**dbt_vars, "flowledger_from_raw": True}
+    command, env = dbt_command(data_dir, [*args, "--vars", json.dumps(from_raw)])
     command[command.index("--target-path") + 1] = str(target)
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     try:

@@ -52,11 +52,14 @@
 {#-
     The model's own table when `flowledger purge` has cut any of the raw `tables` (then rows of
     purged raw rows can be read back from it), else none: before the first purge, on the first
-    build, in unit tests and on Spark. The case models keep what they were built from this way:
-    the events and run links of a case whose raw rows are gone.
+    build, in unit tests, on Spark, and when the var `flowledger_from_raw` is true (the fresh
+    path of `flowledger kpi process --fresh` compiles the models to run them in memory on the
+    raw rows alone, flowledger/direct_build.py). The case models keep what they were built from
+    this way: the events and run links of a case whose raw rows are gone.
 -#}
 {% macro built_before_purge(tables) -%}
     {%- if execute and this is not none and target.type != 'spark'
+        and not var('flowledger_from_raw', false)
         and retention_horizon(tables) | trim != 'cast(null as timestamp)' -%}
         {{- return(adapter.get_relation(
             database=this.database, schema=this.schema, identifier=this.identifier

@@ -104,6 +104,8 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     after_shadow_purge = published_tables(data_dir)
     run_cli(data_dir, "build", "--quiet", "--full-refresh")
     after_shadow_purge_full_refresh = published_tables(data_dir)
+    # the KPIs computed now from the raw rows alone (no model reads back what a build kept)
+    fresh = run_cli(data_dir, "kpi", "process", PROCESS, "--fresh", "--json")
     con = duckdb.connect(str(data_dir.warehouse), read_only=True)
     try:
         history = con.execute(
@@ -119,6 +121,7 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "after_full_refresh": after_full_refresh,
         "after_shadow_purge": after_shadow_purge,
         "after_shadow_purge_full_refresh": after_shadow_purge_full_refresh,
+        "fresh_kpis": json.loads(fresh.stdout),
         "purge": purge.stdout,
         "history": history,
         "refused": refused,
@@ -193,3 +196,11 @@ def test_the_shadow_run_comparison_outlives_the_purge_of_its_runs(purged) -> Non
     for after in (purged["after_shadow_purge"], purged["after_shadow_purge_full_refresh"]):
         for mart in SHADOW_RUN_MARTS:
             assert before[mart] and after[mart] == before[mart], mart
+
+
+def test_fresh_kpis_after_a_purge_are_computed_from_the_raw_rows(purged) -> None:
+    fresh = purged["fresh_kpis"]
+    published = purged["after_shadow_purge"]["fct_cases"]
+    assert fresh["process"] == PROCESS
+    # the retained events only: fewer cases than the published marts, which keep the purged ones
+    assert 0 < fresh["cases"] < sum(1 for row in published if row[1] == PROCESS)

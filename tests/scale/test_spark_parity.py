@@ -90,9 +90,10 @@ def test_mart_holds_the_same_rows_on_spark(builds: ParityBuilds, mart: str) -> N
 
 
 def test_numbers_of_the_field_changes_read_the_same_on_both(builds: ParityBuilds) -> None:
-    """The fixture's corrections of an amount reach fct_case_events (compared above with the
-    rest, as are the field writes), in DuckDB's form on both engines: 12345678.5, not Java's
-    1.23456785E7."""
+    """The fixture's corrections of an amount reach fct_case_events in DuckDB's form, so the row
+    comparison of fct_case_events and fct_record_field_writes above is what checks that Spark
+    writes them the same (12345678.5, not Java's 1.23456785E7): without these rows it could not
+    fail on the Spark number text."""
     con = read_warehouse(builds.warehouse.parent)
     try:
         (changes,) = con.execute(

@@ -186,10 +186,48 @@ select * from final
 {% if built_before is not none %}
 union all
 -- the links of the relinked cases to runs purged since (started before the cut-off, no longer
--- enriched), as the last build made them
-select kept.*
+-- enriched), as the last build made them, while the current configuration still links them:
+-- by business key when the process takes the run's flow, else by the trace of a case event
+select
+    kept.case_key,
+    kept.process_name,
+    case when kept_by_key.run_key is not null then 'business_key' else 'trace_id' end
+        as linked_by,
+    kept.run_key,
+    kept.flow_id,
+    kept.flow_name,
+    kept.flow_version,
+    kept.status,
+    kept.is_success,
+    kept.is_failed,
+    kept.started_at,
+    kept.ended_at,
+    kept.trace_id,
+    kept.last_ingested_at
+
 from {{ built_before }} as kept
+left join (
+    select by_key.case_key, by_key.run_key
+    from {{ built_before }} as by_key
+    inner join processes
+        on by_key.process_name = processes.process_name
+    where by_key.linked_by = 'business_key'
+        and (processes.flows = '' or {{ csv_list_contains('processes.flows', 'by_key.flow_id') }})
+) as kept_by_key
+    on kept.case_key = kept_by_key.case_key
+    and kept.run_key = kept_by_key.run_key
 where kept.case_key in (select case_key from cases)
     and kept.started_at < {{ retention_horizon(['flow_runs']) }}
-    and kept.run_key not in (select run_key from {{ ref('int_flow_runs_enriched') }})
+    and not exists (
+        select 1 from {{ ref('int_flow_runs_enriched') }} as retained
+        where retained.run_key = kept.run_key
+    )
+    and (
+        kept_by_key.run_key is not null
+        or exists (
+            select 1 from {{ ref('int_case_events_mapped') }} as events_of_the_case
+            where events_of_the_case.case_key = kept.case_key
+                and events_of_the_case.trace_id = kept.trace_id
+        )
+    )
 {% endif %}

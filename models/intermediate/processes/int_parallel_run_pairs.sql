@@ -3,6 +3,8 @@
 -- (started, then run key) that produced outputs; when none did, its latest run, without outputs.
 -- After `flowledger purge`, a pair one of whose runs was purged (and that the retained runs no
 -- longer form) is kept as the last build compared it: a cutover's record of its shadow period.
+-- (A shadow run arriving later for a key whose baseline run was purged forms no new pair: the
+-- kept pair stays with the candidate run it compared.)
 {#- The runs are read for each question (which keys have a shadow run, the runs of those keys)
     rather than from one CTE read twice, which DuckDB would buffer with every column (outputs
     included) of every run. #}
@@ -83,7 +85,20 @@ final as (
 select * from final
 {% if built_before is not none %}
 union all
-select kept.*
+select
+    kept.flow_id,
+    kept.baseline_version,
+    kept.candidate_version,
+    kept.business_key,
+    kept.baseline_run_key,
+    kept.candidate_run_key,
+    kept.baseline_status,
+    kept.candidate_status,
+    kept.baseline_started_at,
+    kept.candidate_started_at,
+    kept.baseline_outputs_json,
+    kept.candidate_outputs_json
+
 from {{ built_before }} as kept
 where not exists (
         select 1 from final
@@ -92,8 +107,14 @@ where not exists (
             and final.baseline_version = kept.baseline_version
             and final.candidate_version = kept.candidate_version
     )
-    and (
-        kept.baseline_run_key not in (select run_key from {{ ref('stg_flowledger__flow_runs') }})
-        or kept.candidate_run_key not in (select run_key from {{ ref('stg_flowledger__flow_runs') }})
+    and not (
+        exists (
+            select 1 from {{ ref('stg_flowledger__flow_runs') }} as retained
+            where retained.run_key = kept.baseline_run_key
+        )
+        and exists (
+            select 1 from {{ ref('stg_flowledger__flow_runs') }} as retained
+            where retained.run_key = kept.candidate_run_key
+        )
     )
 {% endif %}

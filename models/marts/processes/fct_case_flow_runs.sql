@@ -92,11 +92,15 @@ run_steps as (
 purged_run_steps as (
 
     -- the steps of runs purged since (started before the cut-off, no longer enriched)
-    select run_key, any_value(steps) as steps
-    from {{ built_before }}
-    where started_at < {{ retention_horizon(['flow_runs', 'step_runs']) }}
-        and run_key not in (select run_key from {{ ref('int_flow_runs_enriched') }})
-    group by run_key
+    select kept.run_key, any_value(kept.steps) as steps
+    from {{ built_before }} as kept
+    where kept.started_at < {{ retention_horizon(['flow_runs', 'step_runs']) }}
+        and kept.run_key in (select run_key from case_runs)
+        and not exists (
+            select 1 from {{ ref('int_flow_runs_enriched') }} as retained
+            where retained.run_key = kept.run_key
+        )
+    group by kept.run_key
 
 ),
 {% endif %}
