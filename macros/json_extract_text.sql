@@ -1,7 +1,8 @@
 {#-
     The value of top-level field `key_expression` (a SQL expression giving the field name, e.g. a
     column of a seed) of the JSON object text `json_expression`, as text: strings without quotes,
-    numbers and booleans as written. NULL when the field is missing or JSON null.
+    booleans as written, integers as written and other numbers as DuckDB writes a double (on both
+    engines: cross_db/json_fields.sql). NULL when the field is missing or JSON null.
 -#}
 {% macro json_extract_text(json_expression, key_expression) -%}
     {{ return(adapter.dispatch('json_extract_text', 'flowledger')(json_expression, key_expression)) }}
