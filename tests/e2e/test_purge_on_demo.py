@@ -19,9 +19,9 @@ import json
 import duckdb
 import pytest
 
-from flowledger.settings import DataDir
+from flowledger.settings import PROJECT_ROOT, DataDir
 
-from .conftest import published_tables, run_cli
+from .conftest import published_tables, run_cli, warehouse_rows
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +41,8 @@ ROW_LEVEL = {
 }
 
 PROCESS = "cart_to_fulfillment"
+#: the one flow whose runs link to the process's cases by business key, at the end
+ONLY_FLOW = "c2f-order-intake"
 
 
 def _case_across_the_cutoff(before: dict, after: dict) -> str:
@@ -106,6 +108,27 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     after_shadow_purge_full_refresh = published_tables(data_dir)
     # the KPIs computed now from the raw rows alone (no model reads back what a build kept)
     fresh = run_cli(data_dir, "kpi", "process", PROCESS, "--fresh", "--json")
+    # then the process links by business key only the runs of one flow: the build refreshes
+    # fully by itself, and the kept links to purged runs follow the new configuration too
+    configuration = (PROJECT_ROOT / "config" / "processes.yml").read_text()
+    (data_dir.root / "processes.yml").write_text(
+        configuration.replace(
+            "    case_key: order_id\n", f"    case_key: order_id\n    flows: [{ONLY_FLOW}]\n"
+        )
+    )
+    run_cli(data_dir, "build", "--quiet")
+    after_flows_changed = published_tables(data_dir)
+    links_after_flows_changed = warehouse_rows(
+        data_dir,
+        "select case_key, run_key, linked_by, flow_id, trace_id from intermediate.int_case_flow_runs",
+    )
+    case_traces = set(
+        warehouse_rows(
+            data_dir,
+            "select distinct case_key, trace_id from intermediate.int_case_events_mapped "
+            "where trace_id is not null",
+        )
+    )
     con = duckdb.connect(str(data_dir.warehouse), read_only=True)
     try:
         history = con.execute(
@@ -122,6 +145,9 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "after_shadow_purge": after_shadow_purge,
         "after_shadow_purge_full_refresh": after_shadow_purge_full_refresh,
         "fresh_kpis": json.loads(fresh.stdout),
+        "after_flows_changed": after_flows_changed,
+        "links_after_flows_changed": links_after_flows_changed,
+        "case_traces": case_traces,
         "purge": purge.stdout,
         "history": history,
         "refused": refused,
@@ -204,3 +230,26 @@ def test_fresh_kpis_after_a_purge_are_computed_from_the_raw_rows(purged) -> None
     assert fresh["process"] == PROCESS
     # the retained events only: fewer cases than the published marts, which keep the purged ones
     assert 0 < fresh["cases"] < sum(1 for row in published if row[1] == PROCESS)
+
+
+def test_kept_links_to_purged_runs_follow_a_changed_configuration(purged) -> None:
+    before = purged["after_shadow_purge"]
+    retained = {row[0] for row in before["fct_flow_runs"]}
+    purged_links_of_other_flows = {
+        (row[0], row[2])
+        for row in before["fct_case_flow_runs"]
+        if row[1] == PROCESS
+        and row[3] == "business_key"
+        and row[2] not in retained
+        and row[4] != ONLY_FLOW
+    }
+    assert purged_links_of_other_flows  # the case marts kept such links after the purges
+    links = purged["links_after_flows_changed"]
+    # by business key, only the configured flow links now
+    assert {row[3] for row in links if row[2] == "business_key" and row[0].startswith(PROCESS)} == {
+        ONLY_FLOW
+    }
+    # a kept link of another flow stays only where the trace of one of the case's events links it
+    still_linked = [row for row in links if (row[0], row[1]) in purged_links_of_other_flows]
+    assert len(still_linked) < len(purged_links_of_other_flows)
+    assert all((case, trace) in purged["case_traces"] for case, _, _, _, trace in still_linked)
