@@ -55,7 +55,8 @@
     build, in unit tests, on Spark, and when the var `flowledger_from_raw` is true (the fresh
     path of `flowledger kpi process --fresh` compiles the models to run them in memory on the
     raw rows alone, flowledger/direct_build.py). The case models keep what they were built from
-    this way: the events and run links of a case whose raw rows are gone.
+    this way (the events and run links of a case whose raw rows are gone), and so does
+    keep_purged_periods (the rows of purged periods).
 -#}
 {% macro built_before_purge(tables) -%}
     {%- if execute and this is not none and target.type != 'spark'
@@ -77,13 +78,9 @@
     rows. Empty otherwise.
 -#}
 {% macro keep_purged_periods(period_column, tables, keep_where=none) -%}
-    {#- `this` is None in unit tests: they never see purged history. -#}
-    {%- if execute and this is not none and not is_incremental() and target.type != 'spark' -%}
-        {%- set existing = adapter.get_relation(
-            database=this.database, schema=this.schema, identifier=this.identifier
-        ) -%}
-        {%- set horizon = retention_horizon(tables) | trim -%}
-        {%- if existing is not none and horizon != 'cast(null as timestamp)' %}
+    {%- set existing = none if is_incremental() else built_before_purge(tables) -%}
+    {%- if existing is not none -%}
+        {%- set horizon = retention_horizon(tables) | trim %}
 where {{ period_column }} >= {{ horizon }}
 union all
 select * from {{ existing }} as kept
@@ -91,7 +88,6 @@ where {{ period_column }} < {{ horizon }}
 {%- if keep_where %}
     and ({{ keep_where }})
 {%- endif %}
-        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
