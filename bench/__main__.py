@@ -184,8 +184,8 @@ def build_breakdown(home: Path, wall_s: float) -> dict:
 
 
 def dbt_parse_kind(log: Path) -> str:
-    """How dbt's last run parsed the project: ``partial`` (saved manifest reused, maybe with a few
-    changed files) or ``full`` (and why), from dbt's log."""
+    """How dbt's last run parsed the project: ``full`` and why (dbt says so at info level), else
+    ``partial`` (the saved manifest reused, maybe with a few changed files), from dbt's log."""
     try:
         with log.open("rb") as handle:
             handle.seek(max(0, log.stat().st_size - 4_000_000))
@@ -195,7 +195,7 @@ def dbt_parse_kind(log: Path) -> str:
     last_run = text[text.rfind("Running with dbt=") :]
     if found := re.search(r"Unable to do partial parsing because ([^.\n]*)", last_run):
         return "full: " + found.group(1)
-    return "partial" if "Partial parsing enabled" in last_run else "unknown"
+    return "partial" if "Running with dbt=" in last_run else "unknown"
 
 
 def format_breakdown(breakdown: dict) -> str:

@@ -65,6 +65,11 @@ def dbt_executable() -> str:
 DUCKDB_THREADS_ENV = "FLOWLEDGER_DUCKDB_THREADS"
 #: dbt threads of the DuckDB target (profiles.yml `threads`)
 DBT_THREADS = 2
+#: dbt's file log level unless the environment sets ``DBT_LOG_LEVEL_FILE``: node results, warnings
+#: and errors. dbt's default, debug, also writes every statement and adapter call, while holding
+#: the GIL: 0.3 s of a 17.5 s incremental 10M build (median of 4 interleaved runs each). Set
+#: ``DBT_LOG_LEVEL_FILE=debug`` for them; the compiled SQL is in ``<data dir>/dbt/target`` anyway.
+DBT_FILE_LOG_LEVEL = "info"
 
 
 def duckdb_threads_per_query(cores: int | None = None) -> int:
@@ -97,6 +102,7 @@ def dbt_command(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     env.setdefault(DUCKDB_THREADS_ENV, str(duckdb_threads_per_query()))
+    env.setdefault("DBT_LOG_LEVEL_FILE", DBT_FILE_LOG_LEVEL)
     env.pop(KEYS_VALID_ENV, None)
     if keys_valid_through is not None:
         env[KEYS_VALID_ENV] = keys_valid_through

@@ -269,3 +269,12 @@ def test_duckdb_threads_share_the_cores_among_dbt_threads(tmp_path: Path, monkey
     target = profile["flowledger"]["outputs"]["duckdb"]
     assert target["threads"] == build_module.DBT_THREADS
     assert build_module.DUCKDB_THREADS_ENV in target["settings"]["threads"]
+
+
+def test_dbt_logs_to_its_file_at_info_unless_the_operator_asks(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    assert env["DBT_LOG_LEVEL_FILE"] == "info"
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # every statement, for a slow build
+    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    assert env["DBT_LOG_LEVEL_FILE"] == "debug"

@@ -108,7 +108,7 @@ def test_build_breakdown_adds_up_what_the_build_and_dbt_recorded(tmp_path: Path)
     )
     (tmp_path / "dbt" / "logs" / "dbt.log").write_text(
         "Running with dbt=1.11\nUnable to do partial parsing because saved manifest not found. "
-        "Starting full parse.\nRunning with dbt=1.11\nPartial parsing enabled: 0 files changed\n"
+        "Starting full parse.\nRunning with dbt=1.11\nFound 58 models\n"
     )
 
     breakdown = build_breakdown(tmp_path, wall_s=20.6)
