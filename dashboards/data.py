@@ -194,8 +194,8 @@ def query_filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
 
 
 def query_flows_by_process(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Which flows serve which process: runs whose ``business_key`` is a case id of the process
-    (the ``fct_process_flows`` mart).
+    """Which flows serve which process: flows with runs linked to a case of the process (the
+    ``fct_process_flows`` mart).
 
     Columns: ``process_name``, ``flow_id``, ``runs``.
     """

@@ -85,6 +85,7 @@ UNIT_TESTS = {
     "int_case_field_changes_marks_changed_values_only",
     "fct_cases_first_to_last_sla_stuck_and_rework_kinds",
     "fct_process_directly_follows_counts_and_waits",
+    "fct_process_flows_counts_each_linked_attempt_once",
 }
 
 

@@ -4,9 +4,9 @@ after, as an operator would check a retention change.
 The retention keeps 33 days of run logs and business events out of the demo's 45: as much as
 the SLOs' current windows need (a calendar month: 31 days and the day of the cut-off), less than
 their 90-day history. The error budgets, their series, burn rates, alerts, attribution and
-annotations, the flows' first runs and run counts, the daily and hourly aggregates and the case
-marts must not change. What describes single raw rows (each flow run, each field write) follows
-the retained rows. A retention shorter than an SLO's window is refused before anything is
+annotations, the flows' first runs and run counts, the daily and hourly aggregates, the case
+marts and the flows serving each process must not change. What describes single raw rows (each
+flow run, each field write) follows the retained rows. A retention shorter than an SLO's window is refused before anything is
 deleted. Then a late event for a case across the cut-off, a --full-refresh (equal to the
 incremental build), and a retention of 20 days (no SLO left) that purges the shadow period: the
 shadow-run comparison keeps the pairs it compared.
@@ -32,12 +32,11 @@ tables:
   step_runs: {{days: {days}}}
   queue_depth_samples: {{days: {days}}}
 """
-#: marts of raw rows (or counting the retained runs): they lose the purged ones
+#: marts of raw rows: they lose the purged ones
 ROW_LEVEL = {
     "fct_flow_runs",
     "fct_record_field_writes",  # write_sequence counts the retained writes of a record
     "fct_ownership_violations",
-    "fct_process_flows",
 }
 
 PROCESS = "cart_to_fulfillment"

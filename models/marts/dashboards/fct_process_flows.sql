@@ -1,10 +1,12 @@
--- Which flows serve which process: the flow runs whose business key is a case id of the
--- process, counted per (process, flow). The dashboard scopes infrastructure KPIs with it
--- (dashboards/data.py flows_by_process) instead of joining every run to every case per read.
+-- Which flows serve which process: the flows whose run attempts are linked to the process's cases
+-- (fct_case_flow_runs: by business key, within the process's configured `flows` when given, or by
+-- the trace of one of the case's events; shadow runs left out), with those attempts counted per
+-- (process, flow). The dashboard scopes infrastructure KPIs with it (dashboards/data.py
+-- flows_by_process) instead of joining every run to every case per read. Read from the case runs,
+-- it keeps the flows and counts of purged runs after `flowledger purge`, as the cases do.
 select
-    cases.process_name,
-    runs.flow_id,
-    count(*) as runs
-from {{ ref('fct_flow_runs') }} as runs
-inner join {{ ref('fct_cases') }} as cases on cases.case_id = runs.business_key
-group by cases.process_name, runs.flow_id
+    process_name,
+    flow_id,
+    count(distinct run_key) as runs
+from {{ ref('fct_case_flow_runs') }}
+group by process_name, flow_id
