@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import logging
 import os
 import platform
 import re
@@ -257,6 +258,11 @@ def bench_queries(home: Path, repeat: int) -> list[dict]:
     cursor on the dashboard process's one connection to the published snapshot
     (dashboards/snapshot.py), the query, close the cursor. Opening the snapshot happens once per
     published snapshot per process and is timed apart by :func:`bench_snapshot_open`."""
+    from streamlit.runtime.caching import cache_data_api
+
+    # Outside `streamlit run` every @st.cache_data warns "No runtime found" once at import (a
+    # line per query function): the queries here call the functions themselves, uncached.
+    logging.getLogger(cache_data_api.__name__).setLevel(logging.ERROR)
     from dashboards import budget_data, data, process_data
     from dashboards.snapshot import SnapshotReader
     from flowledger.settings import DataDir
