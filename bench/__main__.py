@@ -26,6 +26,7 @@ file there (so the 1M and 10M figures sit side by side with how cost grows).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import json
 import logging
@@ -421,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
     args = parser.parse_args(argv)
+    if "process_kpis" not in args.skip and importlib.util.find_spec("pm4py") is None:
+        # found before the run, not after ~15 minutes of it
+        parser.error(
+            "the PM4Py cross-check needs the test packages: run `make test-env` first, "
+            "or leave it out with --skip process_kpis"
+        )
     args.workdir.mkdir(parents=True, exist_ok=True)
     info = machine()
     load_before = os.getloadavg()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-from bench.__main__ import build_breakdown, dbt_parse_kind, split_newest_percent
+import pytest
+
+from bench.__main__ import build_breakdown, dbt_parse_kind, main, split_newest_percent
 from bench.report import render
 
 
@@ -148,3 +151,19 @@ def test_ingest_floor_runs_every_pipeline_and_leaves_nothing_behind(tmp_path: Pa
     assert [r["pipeline"] for r in results] == list(PIPELINES)
     assert all(r["wall_s"] > 0 and r["cpu_s"] > 0 and r["rss"] > 0 for r in results)
     assert list(work.iterdir()) == []  # the DuckDB file and the landing Parquet are removed
+
+
+def test_bench_without_pm4py_stops_before_running_and_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pm4py" else real_find_spec(name, *a),
+    )
+    with pytest.raises(SystemExit) as stopped:
+        main(["--events", "1000", "--workdir", str(tmp_path / "work")])
+    assert stopped.value.code == 2
+    assert "make test-env" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
