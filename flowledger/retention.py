@@ -65,6 +65,66 @@ LANDING_KEYS: dict[str, list[str]] = {
 }
 
 
+# What ingest refuses after a purge: a row of a purged period. Rows that belong to retained data
+# stay welcome even when they started before the cut-off: a run attempt whose steps are stored
+# (its unit was kept because a step ran after the cut-off), a step attempt of a stored run or of
+# a stored step execution (a late retry), and a repeat of a stored row (dedupe classifies it).
+# Each condition reads the staged rows as ``staged``.
+_STORED_RUN = (
+    "exists (select 1 from raw.flow_runs as r where r.source_system = staged.source_system "
+    "and r.run_id = staged.run_id and r.run_attempt = staged.run_attempt)"
+)
+_PURGED_PERIOD_CONDITIONS: dict[str, str] = {
+    "business_events": 'staged."time" < $horizon',
+    "queue_depth_samples": "staged.sampled_at < $horizon",
+    "flow_runs": (
+        f"staged.started_at < $horizon and not {_STORED_RUN} and not exists (select 1 from "
+        "raw.step_runs as t where t.source_system = staged.source_system "
+        "and t.run_id = staged.run_id and t.run_attempt = staged.run_attempt)"
+    ),
+    "step_runs": (
+        f"staged.started_at < $horizon and not {_STORED_RUN} and not exists (select 1 from "
+        "raw.step_runs as t where t.source_system = staged.source_system "
+        "and t.run_id = staged.run_id and t.run_attempt = staged.run_attempt "
+        "and t.step_id = staged.step_id)"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PurgedPeriod:
+    """A raw table's retention horizon, for ingest: rows matching ``condition`` (SQL over the
+    staged rows as ``staged``, parameter ``$horizon``) belong to a period a purge removed."""
+
+    table: str
+    time_column: str
+    horizon: datetime
+    condition: str
+
+    def reason(self, time_value: object) -> str:
+        return (
+            f"{self.time_column} {time_value} is before the retention horizon {self.horizon} of "
+            f"raw.{self.table}: that period was purged (raw.retention_horizons), its marts keep "
+            "what they were built from, and a row of it would be counted twice"
+        )
+
+
+def purged_period(con: duckdb.DuckDBPyConnection, table: str) -> PurgedPeriod | None:
+    """The purged period of raw table ``table`` (None before its first purge)."""
+    condition = _PURGED_PERIOD_CONDITIONS.get(table)
+    if condition is None:
+        return None
+    try:
+        found = con.execute(
+            f"select purged_before from {HORIZONS_TABLE} where table_name = ?", [table]
+        ).fetchall()
+    except duckdb.CatalogException:
+        return None  # never purged
+    if not found or found[0][0] is None:
+        return None
+    return PurgedPeriod(table, TABLE_TIME_COLUMNS[table][0], found[0][0], condition)
+
+
 class RetentionError(ValueError):
     """The retention file is missing or invalid; the message says where and what to do."""
 
@@ -81,31 +141,92 @@ def config_path(data_dir: DataDir) -> Path:
     return override if override.exists() else DEFAULT_CONFIG
 
 
-def load_retention(path: Path) -> dict[str, int]:
-    """``{table: days}`` from a retention file; every error names the file and the entry."""
+#: The keys of a retention file and of each table's entry.
+_FILE_KEYS = {"version", "enforce_on_build", "tables"}
+_ENTRY_KEYS = {"days"}
+#: A retention longer than a century is a typo (and beyond what date arithmetic reaches).
+MAX_DAYS = 36_600
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML keeps the
+    last, so `business_events` written twice would silently keep only one of the two values)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_document(path: Path) -> object:
     try:
-        document = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise RetentionError(f"{path}: no such retention file") from None
+    except OSError as error:
+        raise RetentionError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise RetentionError(f"{path}: not valid YAML ({error})") from None
+
+
+def load_retention(path: Path) -> dict[str, int]:
+    """``{table: days}`` from a retention file; every error names the file and the entry."""
+    document = _read_document(path)
     if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
         raise RetentionError(
             f"{path}: expected a mapping with `tables:` (see config/retention.yml)"
         )
+    unknown = set(document) - _FILE_KEYS
+    if unknown:
+        raise RetentionError(
+            f"{path}: unknown key(s) {sorted(map(str, unknown))}; expected {sorted(_FILE_KEYS)}"
+        )
+    if document.get("version", 1) != 1:
+        raise RetentionError(
+            f"{path}: version must be 1 (this flowledger reads retention files of version 1), "
+            f"got {document.get('version')!r}"
+        )
+    _enforce_flag(document, path)
     days: dict[str, int] = {}
     for table, entry in document["tables"].items():
         if table not in TABLE_TIME_COLUMNS:
             raise RetentionError(
                 f"{path}: tables.{table}: unknown table; expected one of {sorted(TABLE_TIME_COLUMNS)}"
             )
-        value = entry.get("days") if isinstance(entry, dict) else None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(entry, dict) and set(entry) - _ENTRY_KEYS:
             raise RetentionError(
-                f"{path}: tables.{table}.days must be a whole number of days >= 1, got {value!r}"
+                f"{path}: tables.{table}: unknown key(s) {sorted(map(str, set(entry) - _ENTRY_KEYS))};"
+                " expected `days`"
+            )
+        value = entry.get("days") if isinstance(entry, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+            raise RetentionError(
+                f"{path}: tables.{table}.days must be a whole number of days from 1 to "
+                f"{MAX_DAYS}, got {value!r}"
             )
         days[table] = value
+    if days.get("flow_runs") != days.get("step_runs"):
+        raise RetentionError(
+            f"{path}: flow_runs and step_runs are the run logs and are purged together: give "
+            f"them the same days (now {days.get('flow_runs', 'not given')} and "
+            f"{days.get('step_runs', 'not given')})"
+        )
     return days
+
+
+def _enforce_flag(document: dict, path: Path) -> bool:
+    value = document.get("enforce_on_build", False)
+    if not isinstance(value, bool):
+        raise RetentionError(f"{path}: enforce_on_build must be true or false, got {value!r}")
+    return value
 
 
 #: The longest calendar period of each unit, in days (a quarter: 92).
@@ -163,15 +284,13 @@ def _has_data(con: duckdb.DuckDBPyConnection, slo: SloObjective) -> bool:
 
 
 def enforced_on_build(path: Path) -> bool:
-    """``enforce_on_build`` of a retention file: whether ``flowledger build`` purges first."""
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (FileNotFoundError, yaml.YAMLError):
-        return False  # load_retention explains the file's problem when purge runs
-    value = document.get("enforce_on_build", False) if isinstance(document, dict) else False
-    if not isinstance(value, bool):
-        raise RetentionError(f"{path}: enforce_on_build must be true or false, got {value!r}")
-    return value
+    """``enforce_on_build`` of a retention file: whether ``flowledger build`` purges first. No
+    file: no enforcement; a file that cannot be read or parsed stops the build (it may say
+    true)."""
+    if not path.exists():
+        return False
+    document = _read_document(path)
+    return _enforce_flag(document, path) if isinstance(document, dict) else False
 
 
 def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
@@ -212,7 +331,10 @@ def cutoff_for(as_of: datetime | None, days: int) -> datetime | None:
     if as_of is None:
         return None
     as_of_day = datetime(as_of.year, as_of.month, as_of.day)
-    return as_of_day - timedelta(days=days - 1)
+    try:
+        return as_of_day - timedelta(days=days - 1)
+    except OverflowError:  # before year 1: nothing is that old
+        return datetime.min
 
 
 def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[TablePurge]:
@@ -225,14 +347,11 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
     step after midnight of a run started before it, a first delivery before midnight). Step
     attempts without a run go by execution (all attempts of the step in the run attempt).
     """
-    if days.get("flow_runs") != days.get("step_runs"):
-        raise RetentionError(
-            "flow_runs and step_runs are the run logs and are purged together: give them the "
-            f"same days (now {days.get('flow_runs')} and {days.get('step_runs')})"
-        )
     times = as_of_times(con)
     plan = []
     for table, keep in days.items():
+        if table == "step_runs":
+            continue  # planned with flow_runs, below
         column, group = TABLE_TIME_COLUMNS[table]
         cutoff = cutoff_for(times[group], keep)
         selection = f"purge_{table}"
@@ -240,6 +359,11 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
             con.execute(
                 f"create or replace temp table {selection} as select 0::bigint as id where false"
             )
+            if table == "flow_runs":  # the step selection reads it
+                con.execute(
+                    "create or replace temp table purged_run_keys as select source_system, "
+                    "run_id, run_attempt from raw.flow_runs where false"
+                )
         elif table == "flow_runs":
             con.execute(_RUN_UNITS_SQL, [cutoff, cutoff])
             con.execute(
@@ -248,8 +372,6 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
                 "on r.source_system = k.source_system and r.run_id = k.run_id "
                 "and r.run_attempt = k.run_attempt"
             )
-        elif table == "step_runs":
-            continue  # planned with flow_runs, below
         else:
             con.execute(
                 f"create or replace temp table {selection} as "
@@ -322,14 +444,23 @@ def purge(
     data_dir: DataDir, *, dry_run: bool = False, config: Path | None = None
 ) -> list[TablePurge]:
     """Delete raw rows past retention (under the writer lock); return what was (or would be) purged."""
-    from flowledger.warehouse import connect_warehouse, writer_lock
+    from flowledger.warehouse import WarehouseBusy, connect_warehouse, writer_lock
     from ingest import ensure_raw_tables
 
     path = config or config_path(data_dir)
     days = load_retention(path)
+    if not data_dir.warehouse.exists():  # nothing ingested yet: nothing to purge, nothing to create
+        return [TablePurge(table, None, 0) for table in days]
     data_dir.ensure()
     with writer_lock(data_dir):
-        con = connect_warehouse(data_dir)
+        try:
+            con = connect_warehouse(data_dir)
+        except duckdb.IOException as error:
+            raise WarehouseBusy(
+                f"{data_dir.warehouse} cannot be opened ({error}): another process holds it open "
+                "outside flowledger's writer lock (a notebook, the DuckDB CLI); close it and run "
+                "the purge again. Nothing was purged."
+            ) from None
         try:
             ensure_raw_tables(con)
             check_against_slos(days, data_dir, path, con)
@@ -441,15 +572,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="only report what would be purged")
     parser.add_argument(
-        "--config", type=Path, help="retention file (default: config/retention.yml)"
+        "--config",
+        type=Path,
+        help="retention file (default: <data dir>/retention.yml if present, else config/retention.yml)",
     )
     parser.set_defaults(handler=purge_command)
 
 
 def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from flowledger.warehouse import WarehouseBusy
+
     try:
         plan = purge(data_dir, dry_run=args.dry_run, config=args.config)
-    except RetentionError as error:
+    except (RetentionError, WarehouseBusy) as error:
         print(f"flowledger purge: {error}", file=sys.stderr)
         return 1
     verb = "would purge" if args.dry_run else "purged"

@@ -145,6 +145,9 @@ class FileLanding:
                     result.quarantined += broken
                     staged += batch.frame.height - broken
                 self.progress(f"{path.name}: {result.rows_read:,} rows read")
+            purged = self._quarantine_purged_period()
+            result.quarantined += purged
+            staged -= purged
             self.con.begin()
             try:
                 result.duplicates, result.collisions = self._classify()
@@ -303,6 +306,41 @@ class FileLanding:
             self.con.unregister("_ingest_quarantine")
 
     # -- per file ----------------------------------------------------------------------------
+
+    def _quarantine_purged_period(self) -> int:
+        """Move the staged rows of a period `flowledger purge` removed to quarantine, with the
+        horizon in the reason (flowledger/retention.py ``purged_period``): re-ingesting purged
+        files must not put back rows whose periods the marts keep, nor count them twice."""
+        from flowledger.retention import purged_period
+
+        period = purged_period(self.con, self.contract.table.split(".")[-1])
+        if period is None:
+            return 0
+        condition = period.condition.replace("$horizon", "?")
+        rows = self.con.sql(
+            f"SELECT * FROM {self._stage} AS staged WHERE {condition}", params=[period.horizon]
+        ).pl()
+        if not rows.height:
+            return 0
+        fields = self.contract.field_names
+        records = [
+            (
+                row[ROW_NUMBER],
+                period.reason(row[period.time_column]),
+                self._raw_record({name: row[name] for name in fields}),
+            )
+            for row in as_text(rows).iter_rows(named=True)
+        ]
+        self._insert_quarantine(records)
+        self.con.register("_ingest_purged_rows", rows.select(ROW_NUMBER))
+        try:
+            self.con.execute(
+                f"DELETE FROM {self._stage} WHERE {ROW_NUMBER} IN "
+                f"(SELECT {ROW_NUMBER} FROM _ingest_purged_rows)"
+            )
+        finally:
+            self.con.unregister("_ingest_purged_rows")
+        return rows.height
 
     def _classify(self) -> tuple[int, int]:
         """Find the staged rows whose key repeats in the file or is stored; classify only those."""

@@ -1,0 +1,183 @@
+"""After `flowledger purge`, ingest quarantines rows of the purged period (with the horizon in the
+reason) instead of putting them back, while late rows of retained data still land.
+
+The world: keeping 2 days from the as-of day 2026-08-07 puts the cut-off at 2026-08-06 00:00.
+Run r-old (08-01) and event e-old go; run r-span started 08-05 23:50 but a step of it ran after
+midnight, so it stays with both its steps; run r-new and event e-new stay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from ingest_test_files import query, write_ndjson
+
+from flowledger.retention import purge
+from flowledger.settings import DataDir
+from ingest import ingest_paths
+
+RETAIN_2_DAYS = """version: 1
+tables:
+  business_events: {days: 2}
+  flow_runs: {days: 2}
+  step_runs: {days: 2}
+  queue_depth_samples: {days: 2}
+"""
+CUTOFF = datetime(2026, 8, 6)
+
+
+def _run(run_id: str, started_at: str) -> dict:
+    return {
+        "source_system": "n8n",
+        "flow_id": "f-1",
+        "flow_name": "Flow one",
+        "run_id": run_id,
+        "run_attempt": 1,
+        "status": "success",
+        "started_at": started_at,
+    }
+
+
+def _step(run_id: str, step_id: str, started_at: str, attempt: int = 1) -> dict:
+    return {
+        "source_system": "n8n",
+        "run_id": run_id,
+        "run_attempt": 1,
+        "step_id": step_id,
+        "attempt": attempt,
+        "step_name": step_id,
+        "status": "success",
+        "started_at": started_at,
+    }
+
+
+def _event(event_id: str, time: str) -> dict:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "/shop",
+        "type": "com.acme.order.placed",
+        "time": time,
+        "data": {"order_id": event_id},
+    }
+
+
+def _sample(sampled_at: str) -> dict:
+    return {"source_system": "sqs", "queue_name": "q", "sampled_at": sampled_at, "depth": 3}
+
+
+def _files(directory: Path, prefix: str, tables: dict[str, list[dict]]) -> list[Path]:
+    directory.mkdir(exist_ok=True)
+    return [
+        write_ndjson(directory / f"{prefix}_{name}.ndjson", rows) for name, rows in tables.items()
+    ]
+
+
+@pytest.fixture
+def purged(data_dir: DataDir, tmp_path: Path) -> tuple[DataDir, list[Path]]:
+    originals = _files(
+        tmp_path / "files",
+        "original",
+        {
+            "runs": [
+                _run("r-old", "2026-08-01T09:00:00Z"),
+                _run("r-span", "2026-08-05T23:50:00Z"),
+                _run("r-new", "2026-08-07T10:00:00Z"),
+            ],
+            "steps": [
+                _step("r-old", "s1", "2026-08-01T09:00:01Z"),
+                _step("r-span", "s1", "2026-08-05T23:55:00Z"),
+                _step("r-span", "s2", "2026-08-06T00:10:00Z"),
+                _step("r-new", "s1", "2026-08-07T10:00:01Z"),
+            ],
+            "events": [
+                _event("e-old", "2026-08-01T09:00:00Z"),
+                _event("e-new", "2026-08-07T09:00:00Z"),
+            ],
+            "samples": [_sample("2026-08-01T09:00:00Z"), _sample("2026-08-07T09:00:00Z")],
+        },
+    )
+    assert not ingest_paths(originals, data_dir).failed_files
+    (data_dir.root / "slos.yml").write_text("# no SLOs: a retention of days is tested here\n")
+    (data_dir.root / "retention.yml").write_text(RETAIN_2_DAYS)
+    plan = {item.table: (item.cutoff, item.rows) for item in purge(data_dir)}
+    assert plan == {
+        "business_events": (CUTOFF, 1),
+        "flow_runs": (CUTOFF, 1),
+        "step_runs": (CUTOFF, 1),
+        "queue_depth_samples": (CUTOFF, 1),
+    }
+    return data_dir, originals
+
+
+def _counts(data_dir: DataDir) -> dict[str, int]:
+    tables = ("business_events", "flow_runs", "step_runs", "queue_depth_samples", "quarantine")
+    return {t: query(data_dir, f"select count(*) from raw.{t}")[0][0] for t in tables}
+
+
+def test_re_ingesting_purged_files_quarantines_the_purged_rows_with_the_horizon(purged) -> None:
+    data_dir, originals = purged
+    before = _counts(data_dir)
+    summary = ingest_paths(originals, data_dir)
+    assert not summary.failed_files
+    by_file = {r.path.name: (r.accepted, r.duplicates, r.quarantined) for r in summary.files}
+    assert by_file == {
+        "original_runs.ndjson": (0, 2, 1),
+        "original_steps.ndjson": (0, 3, 1),
+        "original_events.ndjson": (0, 1, 1),
+        "original_samples.ndjson": (0, 1, 1),
+    }
+    after = _counts(data_dir)
+    assert {t: after[t] - before[t] for t in after} == {
+        "business_events": 0,
+        "flow_runs": 0,
+        "step_runs": 0,
+        "queue_depth_samples": 0,
+        "quarantine": 4,
+    }
+    reasons = dict(
+        query(
+            data_dir,
+            "select record_kind, reason from raw.quarantine "
+            "where reason like '%retention horizon%' order by record_kind",
+        )
+    )
+    assert sorted(reasons) == ["business_event", "flow_run", "queue_depth_sample", "step_run"]
+    assert reasons["flow_run"] == (
+        "started_at 2026-08-01T09:00:00Z is before the retention horizon 2026-08-06 00:00:00 of "
+        "raw.flow_runs: that period was purged (raw.retention_horizons), its marts keep what "
+        "they were built from, and a row of it would be counted twice"
+    )
+    raw_records = query(
+        data_dir, "select raw_record from raw.quarantine where record_kind = 'business_event'"
+    )
+    assert '"id": "e-old"' in raw_records[0][0]
+
+
+def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: Path) -> None:
+    data_dir, _ = purged
+    late = _files(
+        tmp_path / "files",
+        "late",
+        {
+            # a retry, before the cut-off, of a step of the run the purge kept
+            "steps": [_step("r-span", "s1", "2026-08-05T23:58:00Z", attempt=2)],
+            "events": [
+                _event("e-late", "2026-08-06T12:00:00Z"),  # after the cut-off: lands
+                _event("e-purged-day", "2026-08-02T12:00:00Z"),  # a purged day: quarantined
+            ],
+        },
+    )
+    summary = {r.path.name: (r.accepted, r.quarantined) for r in ingest_paths(late, data_dir).files}
+    assert summary == {"late_steps.ndjson": (1, 0), "late_events.ndjson": (1, 1)}
+    assert query(data_dir, "select id from raw.business_events order by id") == [
+        ("e-late",),
+        ("e-new",),
+    ]
+
+
+def test_ingest_before_any_purge_takes_old_rows(data_dir: DataDir, tmp_path: Path) -> None:
+    files = _files(tmp_path / "files", "old", {"events": [_event("e-1", "2020-01-01T00:00:00Z")]})
+    assert [r.accepted for r in ingest_paths(files, data_dir).files] == [1]
