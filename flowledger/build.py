@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -358,8 +359,12 @@ def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) ->
     ``enforce_on_build: true``; an invalid file stops the build."""
     from flowledger.retention import RetentionError, enforce_on_build
 
+    def report(message: str) -> None:
+        # a purge deletes for good: it is reported even when the build is quiet (on stderr)
+        (echo or functools.partial(print, file=sys.stderr))(message)
+
     try:
-        enforce_on_build(data_dir, echo)
+        enforce_on_build(data_dir, report)
     except RetentionError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
 

@@ -88,3 +88,12 @@ def test_a_bad_setting_stops_the_build_before_dbt(tmp_path: Path) -> None:
     with pytest.raises(BuildFailed, match="nothing was built"):
         build(data_dir, echo=None)
     assert _counts(data_dir) == (54, 78, 30)
+
+
+def test_a_quiet_build_still_reports_what_it_purged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flowledger.build import _enforce_retention  # the build's first step, without dbt
+
+    _enforce_retention(_data_dir(tmp_path, "true"), None)  # echo=None: `build --quiet`
+    assert "purged 35 flow_runs rows before 2024-03-08 00:00:00" in capsys.readouterr().err
