@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,11 +48,20 @@ def writer_lock(data_dir: DataDir, timeout_s: float = 600.0) -> Iterator[None]:
     data_dir.root.mkdir(parents=True, exist_ok=True)
     with open(data_dir.warehouse_lock, "a+") as handle:
         deadline = time.monotonic() + timeout_s
+        waiting = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waiting:  # said once, so a wait is never mistaken for a hang
+                    waiting = True
+                    print(
+                        f"flowledger: waiting up to {timeout_s:.0f}s for another flowledger "
+                        f"process writing {data_dir.warehouse} (lock {data_dir.warehouse_lock})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(
                         f"{data_dir.warehouse} is being written by another flowledger process "

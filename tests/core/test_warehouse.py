@@ -46,7 +46,7 @@ def test_data_dir_resolution_order(tmp_path, monkeypatch):
     assert DataDir.resolve().root == tmp_path / ".flowledger"
 
 
-def test_second_writer_waits_for_the_first(tmp_path):
+def test_second_writer_waits_for_the_first_and_says_so(tmp_path, capsys):
     data_dir = DataDir(tmp_path)
     ready = multiprocessing.Event()
     holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 1.0, ready))
@@ -57,6 +57,8 @@ def test_second_writer_waits_for_the_first(tmp_path):
         waited = time.monotonic() - started
     holder.join()
     assert waited > 0.3, "the second writer must wait until the first releases the lock"
+    said = capsys.readouterr().err
+    assert said.count("flowledger: waiting up to 20s for another flowledger process") == 1
 
 
 def test_writer_gives_up_with_a_clear_message(tmp_path):
