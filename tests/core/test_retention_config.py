@@ -31,6 +31,10 @@ RUN_LOGS = "flow_runs: {days: 400}, step_runs: {days: 400}"
         ),
         ("tables: {business_events: {days: 1000000}}", "from 1 to 36600, got 1000000"),
         ("tables: {flow_runs: {days: 30}}", "flow_runs and step_runs are the run logs"),
+        ("tables: {flow_runs: {days: 0}, step_runs: {days: 0}}", "tables.flow_runs.days must be"),
+        ("tables: {orders: {days: 3}}", "tables.orders: unknown table"),
+        ("tables: [1]", "expected a mapping with `tables:`"),
+        ("tables: {flow_runs: {days: x}}", "got 'x'"),
     ],
 )
 def test_mistakes_in_a_retention_file_are_named(tmp_path: Path, text: str, message: str) -> None:
