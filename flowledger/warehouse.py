@@ -32,6 +32,8 @@ MARTS_CATALOG = "marts"
 META_TABLE = "_meta"
 SNAPSHOT_GRACE_SECONDS = 600
 SNAPSHOTS_KEPT = 3
+#: A writer that has waited this long for the lock says so (see :func:`writer_lock`).
+ANNOUNCE_WAIT_AFTER_S = 0.5
 
 
 class WarehouseBusy(RuntimeError):
@@ -43,21 +45,26 @@ class NothingPublished(RuntimeError):
 
 
 @contextmanager
-def writer_lock(data_dir: DataDir, timeout_s: float = 600.0) -> Iterator[None]:
-    """Hold the data directory's writer lock; wait (up to ``timeout_s``) while another writer has it."""
+def writer_lock(
+    data_dir: DataDir, timeout_s: float = 600.0, *, announce: bool = True
+) -> Iterator[None]:
+    """Hold the data directory's writer lock; wait (up to ``timeout_s``) while another writer has
+    it. A command that waits longer than :data:`ANNOUNCE_WAIT_AFTER_S` says so once on stderr
+    (``announce``; the receiver's and lineage service's short, repeated waits do not)."""
     data_dir.root.mkdir(parents=True, exist_ok=True)
     with open(data_dir.warehouse_lock, "a+") as handle:
-        deadline = time.monotonic() + timeout_s
-        waiting = False
+        began = time.monotonic()
+        deadline = began + timeout_s
+        announced = not announce
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if not waiting:  # said once, so a wait is never mistaken for a hang
-                    waiting = True
+                if not announced and time.monotonic() - began > ANNOUNCE_WAIT_AFTER_S:
+                    announced = True  # once, so a wait is never mistaken for a hang
                     print(
-                        f"flowledger: waiting up to {timeout_s:.0f}s for another flowledger "
+                        f"flowledger: waiting (up to {timeout_s:.0f}s) for another flowledger "
                         f"process writing {data_dir.warehouse} (lock {data_dir.warehouse_lock})",
                         file=sys.stderr,
                         flush=True,

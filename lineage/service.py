@@ -92,7 +92,7 @@ def warehouse_catalog(
         return {}, {}
     values: dict[tuple[str, str], list[str]] = {}
     try:
-        with writer_lock(data_dir, timeout_s=wait_s):
+        with writer_lock(data_dir, timeout_s=wait_s, announce=False):
             con = connect_warehouse(data_dir, read_only=True)
             try:
                 rows = con.execute(

@@ -205,7 +205,7 @@ def _pii_key_of(root: str) -> Callable[[], bytes]:
 def land_segments(root: str, segments: list[Segment], lock_wait_s: float) -> DrainResult:
     """Land ``segments`` under the warehouse writer lock (or raise :class:`WarehouseBusy`)."""
     data_dir = DataDir(Path(root))
-    with writer_lock(data_dir, timeout_s=lock_wait_s):
+    with writer_lock(data_dir, timeout_s=lock_wait_s, announce=False):
         return _land(data_dir, segments)
 
 

@@ -58,7 +58,7 @@ def test_second_writer_waits_for_the_first_and_says_so(tmp_path, capsys):
     holder.join()
     assert waited > 0.3, "the second writer must wait until the first releases the lock"
     said = capsys.readouterr().err
-    assert said.count("flowledger: waiting up to 20s for another flowledger process") == 1
+    assert said.count("flowledger: waiting (up to 20s) for another flowledger process") == 1
 
 
 def test_writer_gives_up_with_a_clear_message(tmp_path):
@@ -215,3 +215,14 @@ def test_query_result_formats(tmp_path):
     table = result.to_table()
     assert table.splitlines()[0].split(" | ")[0].strip() == "value"
     assert "NULL" in table and table.endswith("(1 row)")
+
+
+def test_a_server_s_short_repeated_waits_are_not_announced(tmp_path, capsys):
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 1.0, ready))
+    holder.start()
+    assert ready.wait(10)
+    with writer_lock(DataDir(tmp_path), timeout_s=20, announce=False):
+        pass
+    holder.join()
+    assert "waiting" not in capsys.readouterr().err
