@@ -20,7 +20,13 @@ import duckdb
 
 from flowledger import __version__
 from flowledger.settings import PROJECT_ROOT, DataDir
-from flowledger.warehouse import MARTS_CATALOG, connect_warehouse, publish, writer_lock
+from flowledger.warehouse import (
+    MARTS_CATALOG,
+    WarehouseBusy,
+    connect_warehouse,
+    publish,
+    writer_lock,
+)
 
 
 class BuildFailed(RuntimeError):
@@ -365,7 +371,7 @@ def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) ->
 
     try:
         enforce_on_build(data_dir, report)
-    except RetentionError as error:
+    except (RetentionError, WarehouseBusy) as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
 
 

@@ -65,54 +65,80 @@ LANDING_KEYS: dict[str, list[str]] = {
 }
 
 
-# What ingest refuses after a purge: a row of a purged period. Rows that belong to retained data
-# stay welcome even when they started before the cut-off: a run attempt whose steps are stored
-# (its unit was kept because a step ran after the cut-off), a step attempt of a stored run or of
-# a stored step execution (a late retry), and a repeat of a stored row (dedupe classifies it).
-# Each condition reads the staged rows as ``staged``.
+# What ingest refuses after a purge: a row of a purged period. Rows that belong to data a purge
+# keeps stay welcome even when they started before the cut-off: a run attempt that ended after
+# it, whose steps are stored (its unit was kept because a step ran after the cut-off), or whose
+# flow and idempotency key has a stored run (a purge keeps such groups whole); a step attempt of
+# a stored run, of a stored step execution (a late retry), or of a run attempt with a step after
+# the cut-off, stored or arriving in the same file; and a repeat of a stored row (dedupe
+# classifies it). Each condition reads the row as ``staged``, the file's staged rows as $stage
+# and the horizon as $horizon. A run arriving after its steps in another file is judged by the
+# rows stored by then.
 _STORED_RUN = (
     "exists (select 1 from raw.flow_runs as r where r.source_system = staged.source_system "
     "and r.run_id = staged.run_id and r.run_attempt = staged.run_attempt)"
 )
+_STEPS_OF_THE_RUN = (
+    "where t.source_system = staged.source_system and t.run_id = staged.run_id "
+    "and t.run_attempt = staged.run_attempt"
+)
 _PURGED_PERIOD_CONDITIONS: dict[str, str] = {
-    "business_events": 'staged."time" < $horizon',
-    "queue_depth_samples": "staged.sampled_at < $horizon",
+    "business_events": (
+        'staged."time" < $horizon and not exists (select 1 from raw.business_events as e '
+        "where e.source = staged.source and e.id = staged.id)"
+    ),
+    "queue_depth_samples": (
+        "staged.sampled_at < $horizon and not exists (select 1 from raw.queue_depth_samples as q "
+        "where q.source_system = staged.source_system and q.queue_name = staged.queue_name "
+        "and q.sampled_at = staged.sampled_at)"
+    ),
     "flow_runs": (
-        f"staged.started_at < $horizon and not {_STORED_RUN} and not exists (select 1 from "
-        "raw.step_runs as t where t.source_system = staged.source_system "
-        "and t.run_id = staged.run_id and t.run_attempt = staged.run_attempt)"
+        "greatest(staged.started_at, coalesce(staged.ended_at, staged.started_at)) < $horizon "
+        f"and not {_STORED_RUN} "
+        f"and not exists (select 1 from raw.step_runs as t {_STEPS_OF_THE_RUN}) "
+        "and not exists (select 1 from raw.flow_runs as g where g.flow_id = staged.flow_id "
+        "and g.idempotency_key = staged.idempotency_key)"
     ),
     "step_runs": (
-        f"staged.started_at < $horizon and not {_STORED_RUN} and not exists (select 1 from "
-        "raw.step_runs as t where t.source_system = staged.source_system "
-        "and t.run_id = staged.run_id and t.run_attempt = staged.run_attempt "
-        "and t.step_id = staged.step_id)"
+        f"staged.started_at < $horizon and not {_STORED_RUN} "
+        f"and not exists (select 1 from raw.step_runs as t {_STEPS_OF_THE_RUN} "
+        "and (t.step_id = staged.step_id or t.started_at >= $horizon)) "
+        f"and not exists (select 1 from $stage as t {_STEPS_OF_THE_RUN} "
+        "and t.started_at >= $horizon)"
     ),
 }
+#: How the reason of every row quarantined for a purged period begins.
+PURGED_PERIOD_REASON = "purged period: "
 
 
 @dataclass(frozen=True)
 class PurgedPeriod:
-    """A raw table's retention horizon, for ingest: rows matching ``condition`` (SQL over the
-    staged rows as ``staged``, parameter ``$horizon``) belong to a period a purge removed."""
+    """A raw table's retention horizon, for ingest: the rows of ``stage`` :meth:`condition`
+    selects belong to a period a purge removed."""
 
     table: str
     time_column: str
     horizon: datetime
-    condition: str
+    template: str
+
+    def condition(self, stage: str) -> str:
+        """SQL over the row ``staged`` of the staged rows ``stage``."""
+        horizon = f"TIMESTAMP '{self.horizon.isoformat(sep=' ')}'"
+        return self.template.replace("$horizon", horizon).replace("$stage", stage)
 
     def reason(self, time_value: object) -> str:
         return (
-            f"{self.time_column} {time_value} is before the retention horizon {self.horizon} of "
-            f"raw.{self.table}: that period was purged (raw.retention_horizons), its marts keep "
-            "what they were built from, and a row of it would be counted twice"
+            f"{PURGED_PERIOD_REASON}{self.time_column} {time_value} is before the retention "
+            f"horizon {self.horizon:%Y-%m-%dT%H:%M:%SZ} of raw.{self.table} "
+            "(raw.retention_horizons): `flowledger purge` removed that period, and its marts "
+            "keep what they were built from"
         )
 
 
 def purged_period(con: duckdb.DuckDBPyConnection, table: str) -> PurgedPeriod | None:
     """The purged period of raw table ``table`` (None before its first purge)."""
-    condition = _PURGED_PERIOD_CONDITIONS.get(table)
-    if condition is None:
+    template = _PURGED_PERIOD_CONDITIONS.get(table)
+    if template is None:
         return None
     try:
         found = con.execute(
@@ -122,7 +148,7 @@ def purged_period(con: duckdb.DuckDBPyConnection, table: str) -> PurgedPeriod | 
         return None  # never purged
     if not found or found[0][0] is None:
         return None
-    return PurgedPeriod(table, TABLE_TIME_COLUMNS[table][0], found[0][0], condition)
+    return PurgedPeriod(table, TABLE_TIME_COLUMNS[table][0], found[0][0], template)
 
 
 class RetentionError(ValueError):
@@ -155,7 +181,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            # merge keys (<<) may repeat and be overridden; other keys are plain scalars here
+            # (SafeConstructor refuses an unhashable key itself)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = self.construct_object(key_node)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} appears twice", key_node.start_mark
@@ -189,7 +219,8 @@ def load_retention(path: Path) -> dict[str, int]:
         raise RetentionError(
             f"{path}: unknown key(s) {sorted(map(str, unknown))}; expected {sorted(_FILE_KEYS)}"
         )
-    if document.get("version", 1) != 1:
+    version = document.get("version", 1)
+    if type(version) is not int or version != 1:
         raise RetentionError(
             f"{path}: version must be 1 (this flowledger reads retention files of version 1), "
             f"got {document.get('version')!r}"
@@ -457,9 +488,9 @@ def purge(
             con = connect_warehouse(data_dir)
         except duckdb.IOException as error:
             raise WarehouseBusy(
-                f"{data_dir.warehouse} cannot be opened ({error}): another process holds it open "
-                "outside flowledger's writer lock (a notebook, the DuckDB CLI); close it and run "
-                "the purge again. Nothing was purged."
+                f"{data_dir.warehouse} cannot be opened ({error}). If another process holds it "
+                "open outside flowledger's writer lock (a notebook, the DuckDB CLI), close it and "
+                "purge again. Nothing was purged."
             ) from None
         try:
             ensure_raw_tables(con)

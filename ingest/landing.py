@@ -62,6 +62,7 @@ RAW_RECORD_MAX_BYTES = 64 * 1024
 STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
 _BATCH_VIEW = "_ingest_batch_raw"
+_PURGED_ROWS = "_ingest_purged_rows"
 
 Progress = Callable[[str], None]
 
@@ -145,13 +146,14 @@ class FileLanding:
                     result.quarantined += broken
                     staged += batch.frame.height - broken
                 self.progress(f"{path.name}: {result.rows_read:,} rows read")
-            purged = self._quarantine_purged_period()
+            purged, repeats = self._quarantine_purged_period()
             result.quarantined += purged
-            staged -= purged
+            staged -= purged + repeats
             self.con.begin()
             try:
-                result.duplicates, result.collisions = self._classify()
-                result.accepted = staged - result.duplicates - result.collisions
+                duplicates, result.collisions = self._classify()
+                result.accepted = staged - duplicates - result.collisions
+                result.duplicates = duplicates + repeats
                 self._land(result)
                 self.con.execute(
                     f"INSERT INTO {BATCHES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -307,40 +309,67 @@ class FileLanding:
 
     # -- per file ----------------------------------------------------------------------------
 
-    def _quarantine_purged_period(self) -> int:
-        """Move the staged rows of a period `flowledger purge` removed to quarantine, with the
-        horizon in the reason (flowledger/retention.py ``purged_period``): re-ingesting purged
-        files must not put back rows whose periods the marts keep, nor count them twice."""
-        from flowledger.retention import purged_period
+    def _quarantine_purged_period(self) -> tuple[int, int]:
+        """Take the staged rows of a period `flowledger purge` removed out of the file: each goes
+        to quarantine with the table's horizon in its reason (flowledger/retention.py
+        ``purged_period``), so re-ingesting a purged file puts nothing back and counts nothing
+        twice, unless that very row is already quarantined for it (OpenLineage runs land again
+        before every build): such a repeat counts as a duplicate. Returns (quarantined,
+        repeats). Read a batch at a time, like the file."""
+        from flowledger.retention import PURGED_PERIOD_REASON, purged_period
 
         period = purged_period(self.con, self.contract.table.split(".")[-1])
         if period is None:
-            return 0
-        condition = period.condition.replace("$horizon", "?")
-        rows = self.con.sql(
-            f"SELECT * FROM {self._stage} AS staged WHERE {condition}", params=[period.horizon]
-        ).pl()
-        if not rows.height:
-            return 0
-        fields = self.contract.field_names
-        records = [
-            (
-                row[ROW_NUMBER],
-                period.reason(row[period.time_column]),
-                self._raw_record({name: row[name] for name in fields}),
-            )
-            for row in as_text(rows).iter_rows(named=True)
-        ]
-        self._insert_quarantine(records)
-        self.con.register("_ingest_purged_rows", rows.select(ROW_NUMBER))
+            return 0, 0
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_PURGED_ROWS} AS "
+            f"SELECT {ROW_NUMBER}, (row_number() OVER (ORDER BY {ROW_NUMBER}) - 1) // "
+            f"{max(self.batch_rows, 1)} AS chunk FROM {self._stage} AS staged "
+            f"WHERE {period.condition(self._stage)}"
+        )
+        found = self.con.execute(f"SELECT count(*), max(chunk) FROM {_PURGED_ROWS}").fetchall()
+        total, chunks = found[0][0], found[0][1]
+        quarantined = 0
         try:
-            self.con.execute(
-                f"DELETE FROM {self._stage} WHERE {ROW_NUMBER} IN "
-                f"(SELECT {ROW_NUMBER} FROM _ingest_purged_rows)"
-            )
+            for chunk in range(0 if chunks is None else chunks + 1):
+                rows = self.con.sql(
+                    f"SELECT staged.* FROM {self._stage} AS staged JOIN {_PURGED_ROWS} "
+                    f"USING ({ROW_NUMBER}) WHERE chunk = {chunk}"
+                ).pl()
+                records = pl.DataFrame(
+                    [
+                        (
+                            row[ROW_NUMBER],
+                            period.reason(row[period.time_column]),
+                            self._raw_record(
+                                {name: row[name] for name in self.contract.field_names}
+                            ),
+                        )
+                        for row in as_text(rows).iter_rows(named=True)
+                    ],
+                    schema={"row_number": pl.Int64, "reason": pl.String, "raw_record": pl.String},
+                    orient="row",
+                )
+                self.con.register("_ingest_purged_records", records)
+                try:
+                    new = self.con.execute(
+                        "SELECT row_number, reason, raw_record FROM _ingest_purged_records "
+                        f"ANTI JOIN (SELECT raw_record FROM {QUARANTINE_TABLE} WHERE record_kind "
+                        "= ? AND starts_with(reason, ?)) USING (raw_record)",
+                        [self.contract.kind.value, PURGED_PERIOD_REASON],
+                    ).fetchall()
+                finally:
+                    self.con.unregister("_ingest_purged_records")
+                self._insert_quarantine(new)
+                quarantined += len(new)
+            if total:
+                self.con.execute(
+                    f"DELETE FROM {self._stage} WHERE {ROW_NUMBER} IN "
+                    f"(SELECT {ROW_NUMBER} FROM {_PURGED_ROWS})"
+                )
         finally:
-            self.con.unregister("_ingest_purged_rows")
-        return rows.height
+            self.con.execute(f"DROP TABLE IF EXISTS {_PURGED_ROWS}")
+        return quarantined, total - quarantined
 
     def _classify(self) -> tuple[int, int]:
         """Find the staged rows whose key repeats in the file or is stored; classify only those."""

@@ -31,6 +31,8 @@ RUN_LOGS = "flow_runs: {days: 400}, step_runs: {days: 400}"
         ),
         ("tables: {business_events: {days: 1000000}}", "from 1 to 36600, got 1000000"),
         ("tables: {flow_runs: {days: 30}}", "flow_runs and step_runs are the run logs"),
+        (f"version: true\ntables: {{{RUN_LOGS}}}", "version must be 1"),
+        ("tables: {? [a, b] : {days: 3}}", "not valid YAML"),
         ("tables: {flow_runs: {days: 0}, step_runs: {days: 0}}", "tables.flow_runs.days must be"),
         ("tables: {orders: {days: 3}}", "tables.orders: unknown table"),
         ("tables: [1]", "expected a mapping with `tables:`"),
@@ -50,6 +52,21 @@ def test_a_file_without_version_is_read_as_version_1(tmp_path: Path) -> None:
     path = tmp_path / "retention.yml"
     path.write_text(f"tables: {{{RUN_LOGS}}}")
     assert load_retention(path) == {"flow_runs": 400, "step_runs": 400}
+
+
+def test_yaml_merge_keys_may_share_settings(tmp_path: Path) -> None:
+    path = tmp_path / "retention.yml"
+    path.write_text(
+        "version: 1\nrun_logs: &run_logs {days: 90}\ntables:\n"
+        "  flow_runs: {<<: *run_logs}\n  step_runs: {<<: *run_logs}\n"
+    )
+    with pytest.raises(RetentionError, match="unknown key"):  # run_logs is not a key of the file
+        load_retention(path)
+    path.write_text(
+        "version: 1\ntables:\n  flow_runs: &run_logs {days: 90}\n  step_runs: {<<: *run_logs}\n"
+        "  business_events: {<<: *run_logs, days: 400}\n"
+    )
+    assert load_retention(path) == {"flow_runs": 90, "step_runs": 90, "business_events": 400}
 
 
 def test_a_directory_is_not_a_retention_file(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ tables:
 CUTOFF = datetime(2026, 8, 6)
 
 
-def _run(run_id: str, started_at: str) -> dict:
+def _run(run_id: str, started_at: str, **fields: str) -> dict:
     return {
         "source_system": "n8n",
         "flow_id": "f-1",
@@ -37,6 +37,7 @@ def _run(run_id: str, started_at: str) -> dict:
         "run_attempt": 1,
         "status": "success",
         "started_at": started_at,
+        **fields,
     }
 
 
@@ -84,7 +85,7 @@ def purged(data_dir: DataDir, tmp_path: Path) -> tuple[DataDir, list[Path]]:
             "runs": [
                 _run("r-old", "2026-08-01T09:00:00Z"),
                 _run("r-span", "2026-08-05T23:50:00Z"),
-                _run("r-new", "2026-08-07T10:00:00Z"),
+                _run("r-new", "2026-08-07T10:00:00Z", idempotency_key="K-1"),
             ],
             "steps": [
                 _step("r-old", "s1", "2026-08-01T09:00:01Z"),
@@ -146,14 +147,32 @@ def test_re_ingesting_purged_files_quarantines_the_purged_rows_with_the_horizon(
     )
     assert sorted(reasons) == ["business_event", "flow_run", "queue_depth_sample", "step_run"]
     assert reasons["flow_run"] == (
-        "started_at 2026-08-01T09:00:00Z is before the retention horizon 2026-08-06 00:00:00 of "
-        "raw.flow_runs: that period was purged (raw.retention_horizons), its marts keep what "
-        "they were built from, and a row of it would be counted twice"
+        "purged period: started_at 2026-08-01T09:00:00Z is before the retention horizon "
+        "2026-08-06T00:00:00Z of raw.flow_runs (raw.retention_horizons): `flowledger purge` "
+        "removed that period, and its marts keep what they were built from"
     )
     raw_records = query(
         data_dir, "select raw_record from raw.quarantine where record_kind = 'business_event'"
     )
     assert '"id": "e-old"' in raw_records[0][0]
+
+
+def test_a_purged_row_quarantined_once_is_a_duplicate_the_next_time(purged) -> None:
+    """OpenLineage runs land again before every build: a purged one must not pile up."""
+    data_dir, originals = purged
+    ingest_paths(originals, data_dir)
+    quarantined = _counts(data_dir)["quarantine"]
+    again = {
+        r.path.name: (r.accepted, r.duplicates, r.quarantined)
+        for r in ingest_paths(originals, data_dir).files
+    }
+    assert again == {
+        "original_runs.ndjson": (0, 3, 0),
+        "original_steps.ndjson": (0, 4, 0),
+        "original_events.ndjson": (0, 2, 0),
+        "original_samples.ndjson": (0, 2, 0),
+    }
+    assert _counts(data_dir)["quarantine"] == quarantined
 
 
 def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: Path) -> None:
@@ -162,8 +181,21 @@ def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: P
         tmp_path / "files",
         "late",
         {
-            # a retry, before the cut-off, of a step of the run the purge kept
-            "steps": [_step("r-span", "s1", "2026-08-05T23:58:00Z", attempt=2)],
+            "runs": [
+                # started before the cut-off, ended after it: a purge would keep it
+                _run("r-spans", "2026-08-05T23:00:00Z", ended_at="2026-08-06T00:30:00Z"),
+                # an earlier delivery of a kept idempotency key: a purge keeps the group whole
+                _run("r-first-try", "2026-08-05T08:00:00Z", idempotency_key="K-1"),
+                _run("r-gone", "2026-08-05T08:00:00Z"),  # a purged day: quarantined
+            ],
+            "steps": [
+                # a retry, before the cut-off, of a step of the run the purge kept
+                _step("r-span", "s1", "2026-08-05T23:58:00Z", attempt=2),
+                # a new run's steps across the cut-off, in one file, before its run arrives
+                _step("r-later", "s1", "2026-08-05T23:59:00Z"),
+                _step("r-later", "s2", "2026-08-06T00:01:00Z"),
+                _step("r-gone", "s1", "2026-08-05T08:00:01Z"),  # quarantined
+            ],
             "events": [
                 _event("e-late", "2026-08-06T12:00:00Z"),  # after the cut-off: lands
                 _event("e-purged-day", "2026-08-02T12:00:00Z"),  # a purged day: quarantined
@@ -171,7 +203,11 @@ def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: P
         },
     )
     summary = {r.path.name: (r.accepted, r.quarantined) for r in ingest_paths(late, data_dir).files}
-    assert summary == {"late_steps.ndjson": (1, 0), "late_events.ndjson": (1, 1)}
+    assert summary == {
+        "late_runs.ndjson": (2, 1),
+        "late_steps.ndjson": (3, 1),
+        "late_events.ndjson": (1, 1),
+    }
     assert query(data_dir, "select id from raw.business_events order by id") == [
         ("e-late",),
         ("e-new",),
