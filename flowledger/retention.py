@@ -123,8 +123,16 @@ class PurgedPeriod:
 
     def condition(self, stage: str) -> str:
         """SQL over the row ``staged`` of the staged rows ``stage``."""
-        horizon = f"TIMESTAMP '{self.horizon.isoformat(sep=' ')}'"
-        return self.template.replace("$horizon", horizon).replace("$stage", stage)
+        return self.template.replace("$horizon", self._horizon_sql).replace("$stage", stage)
+
+    def timed_before(self) -> str:
+        """SQL over the row ``staged``: its time is before the horizon. Every row
+        :meth:`condition` selects is; a file with no such row needs no other look."""
+        return f'staged."{self.time_column}" < {self._horizon_sql}'
+
+    @property
+    def _horizon_sql(self) -> str:
+        return f"TIMESTAMP '{self.horizon.isoformat(sep=' ')}'"
 
     def reason(self, time_value: object) -> str:
         return (

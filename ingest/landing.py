@@ -321,6 +321,12 @@ class FileLanding:
         period = purged_period(self.con, self.contract.table.split(".")[-1])
         if period is None:
             return 0, 0
+        # the common case, new rows only, is told by the staged rows alone
+        old_rows = self.con.execute(
+            f"SELECT count(*) FROM {self._stage} AS staged WHERE {period.timed_before()}"
+        ).fetchall()
+        if not old_rows[0][0]:
+            return 0, 0
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_PURGED_ROWS} AS "
             f"SELECT {ROW_NUMBER}, (row_number() OVER (ORDER BY {ROW_NUMBER}) - 1) // "
