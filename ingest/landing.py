@@ -63,6 +63,8 @@ STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
 _BATCH_VIEW = "_ingest_batch_raw"
 _PURGED_ROWS = "_ingest_purged_rows"
+#: A quarantine row as staged: the row's number in its file, why, and the record as JSON text.
+_QUARANTINE_SCHEMA = {"row_number": pl.Int64, "reason": pl.String, "raw_record": pl.String}
 
 Progress = Callable[[str], None]
 
@@ -293,11 +295,7 @@ class FileLanding:
     def _insert_quarantine(self, records: list[tuple[int, str, str]]) -> None:
         if not records:
             return
-        frame = pl.DataFrame(
-            records,
-            schema={"row_number": pl.Int64, "reason": pl.String, "raw_record": pl.String},
-            orient="row",
-        )
+        frame = pl.DataFrame(records, schema=_QUARANTINE_SCHEMA, orient="row")
         self.con.register("_ingest_quarantine", frame)
         try:
             self.con.execute(
@@ -353,21 +351,21 @@ class FileLanding:
                         )
                         for row in as_text(rows).iter_rows(named=True)
                     ],
-                    schema={"row_number": pl.Int64, "reason": pl.String, "raw_record": pl.String},
+                    schema=_QUARANTINE_SCHEMA,
                     orient="row",
                 )
                 self.con.register("_ingest_purged_records", records)
                 try:
-                    new = self.con.execute(
-                        "SELECT row_number, reason, raw_record FROM _ingest_purged_records "
-                        f"ANTI JOIN (SELECT raw_record FROM {QUARANTINE_TABLE} WHERE record_kind "
-                        "= ? AND starts_with(reason, ?)) USING (raw_record)",
+                    inserted = self.con.execute(
+                        f"INSERT INTO {self._quarantine_stage} SELECT row_number, reason, "
+                        "raw_record FROM _ingest_purged_records ANTI JOIN (SELECT raw_record "
+                        f"FROM {QUARANTINE_TABLE} WHERE record_kind = ? AND starts_with(reason, "
+                        "?)) USING (raw_record)",
                         [self.contract.kind.value, PURGED_PERIOD_REASON],
                     ).fetchall()
                 finally:
                     self.con.unregister("_ingest_purged_records")
-                self._insert_quarantine(new)
-                quarantined += len(new)
+                quarantined += int(inserted[0][0])
             if total:
                 self.con.execute(
                     f"DELETE FROM {self._stage} WHERE {ROW_NUMBER} IN "
