@@ -21,7 +21,7 @@ import duckdb
 import yaml
 
 from flowledger.settings import PROJECT_ROOT, DataDir
-from flowledger.warehouse import MARTS_CATALOG
+from flowledger.warehouse import MARTS_CATALOG, WarehouseBusy, connect_warehouse, writer_lock
 
 if TYPE_CHECKING:
     from flowledger.budgets.config import SloObjective
@@ -483,7 +483,6 @@ def purge(
     data_dir: DataDir, *, dry_run: bool = False, config: Path | None = None
 ) -> list[TablePurge]:
     """Delete raw rows past retention (under the writer lock); return what was (or would be) purged."""
-    from flowledger.warehouse import WarehouseBusy, connect_warehouse, writer_lock
     from ingest import ensure_raw_tables
 
     path = config or config_path(data_dir)
@@ -619,8 +618,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from flowledger.warehouse import WarehouseBusy
-
     try:
         plan = purge(data_dir, dry_run=args.dry_run, config=args.config)
     except (RetentionError, WarehouseBusy) as error:
