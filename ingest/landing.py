@@ -312,8 +312,8 @@ class FileLanding:
         to quarantine with the table's horizon in its reason (flowledger/retention.py
         ``purged_period``), so re-ingesting a purged file puts nothing back and counts nothing
         twice, unless that very row is already quarantined for it (OpenLineage runs land again
-        before every build): such a repeat counts as a duplicate. Returns (quarantined,
-        repeats). Read a batch at a time, like the file."""
+        before every build) or comes twice in the file: such a repeat counts as a duplicate.
+        Returns (quarantined, repeats). Read a batch at a time, like the file."""
         from flowledger.retention import PURGED_PERIOD_REASON, purged_period
 
         period = purged_period(self.con, self.contract.table.split(".")[-1])
@@ -356,12 +356,17 @@ class FileLanding:
                 )
                 self.con.register("_ingest_purged_records", records)
                 try:
+                    # one row per record: a copy later in the file, or in an earlier chunk,
+                    # or already quarantined for it, is a repeat
                     inserted = self.con.execute(
                         f"INSERT INTO {self._quarantine_stage} SELECT row_number, reason, "
-                        "raw_record FROM _ingest_purged_records ANTI JOIN (SELECT raw_record "
-                        f"FROM {QUARANTINE_TABLE} WHERE record_kind = ? AND starts_with(reason, "
-                        "?)) USING (raw_record)",
-                        [self.contract.kind.value, PURGED_PERIOD_REASON],
+                        "raw_record FROM (SELECT * FROM _ingest_purged_records QUALIFY "
+                        "row_number() OVER (PARTITION BY raw_record ORDER BY row_number) = 1) "
+                        f"ANTI JOIN (SELECT raw_record FROM {QUARANTINE_TABLE} "
+                        "WHERE record_kind = ? AND starts_with(reason, ?) "
+                        f"UNION ALL SELECT raw_record FROM {self._quarantine_stage} "
+                        "WHERE starts_with(reason, ?)) USING (raw_record)",
+                        [self.contract.kind.value, PURGED_PERIOD_REASON, PURGED_PERIOD_REASON],
                     ).fetchall()
                 finally:
                     self.con.unregister("_ingest_purged_records")

@@ -175,6 +175,27 @@ def test_a_purged_row_quarantined_once_is_a_duplicate_the_next_time(purged) -> N
     assert _counts(data_dir)["quarantine"] == quarantined
 
 
+@pytest.mark.parametrize("batch_rows", [1, 1000])
+def test_copies_of_a_purged_row_in_one_file_are_quarantined_once(
+    purged, tmp_path: Path, batch_rows: int
+) -> None:
+    """As with any repeated row: the first copy is judged (here: quarantined), the others are
+    duplicates, whether they share a batch with it or not."""
+    data_dir, _ = purged
+    gone = _event("e-gone", "2026-08-02T12:00:00Z")
+    files = _files(
+        tmp_path / "files",
+        f"copies{batch_rows}",
+        {"events": [gone, _event("e-kept", "2026-08-06T12:00:00Z"), gone, gone]},
+    )
+    before = _counts(data_dir)["quarantine"]
+    [result] = ingest_paths(files, data_dir, batch_rows=batch_rows).files
+    assert (result.accepted, result.duplicates, result.quarantined) == (1, 2, 1)
+    assert _counts(data_dir)["quarantine"] == before + 1
+    again = ingest_paths(files, data_dir, batch_rows=batch_rows).files[0]
+    assert (again.accepted, again.duplicates, again.quarantined) == (0, 4, 0)
+
+
 def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: Path) -> None:
     data_dir, _ = purged
     late = _files(
