@@ -13,20 +13,18 @@
 {%- endmacro %}
 
 {% macro duckdb__json_extract_text(json_expression, key_expression) -%}
-    json_extract_string({{ json_expression }}, '$."' || {{ key_expression }} || '"')
+    json_extract_string({{ json_expression }}, {{ json_pointer(key_expression) }})
 {%- endmacro %}
 
-{#- Spark: get_json_object; a number that is not an integer in DuckDB's text (get_json_object
-    gives Java's Double text, 1.23456785E7 for 12345678.5: json_fields.sql), told apart from a
-    string holding such text by the VARIANT type of the value. -#}
+{#- Spark: the field's text from the object read as a map (any key: cross_db/json_fields.sql); a
+    number that is not an integer in DuckDB's text (Java's Double text there, 1.23456785E7 for
+    12345678.5) rewritten, told apart from a string holding such text by the VARIANT type of the
+    value. -#}
 {% macro spark__json_extract_text(json_expression, key_expression) -%}
-    {%- set text -%}
-        get_json_object({{ json_expression }}, concat('$.', {{ key_expression }}))
-    {%- endset -%}
+    {%- set text = spark_json_field_text(json_expression, key_expression) -%}
     case
-        when schema_of_variant(
-            variant_get(try_parse_json({{ json_expression }}), concat('$["', {{ key_expression }}, '"]'))
-        ) = 'STRING' then {{ text }}
+        when schema_of_variant({{ spark_json_field_variant(json_expression, key_expression) }})
+            = 'STRING' then {{ text }}
         else {{ spark_duckdb_number_text(text) }}
     end
 {%- endmacro %}

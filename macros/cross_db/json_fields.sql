@@ -6,9 +6,11 @@
     name (DuckDB unnest(json_keys(...)); Spark explode(json_object_keys(...))).
 
     json_field_json(json, key): the field's value as JSON text, minified: strings quoted, objects
-    and arrays as JSON, JSON null as 'null'; NULL when the field is missing. DuckDB json_extract
-    cast to text; Spark the VARIANT of the object for strings and nulls, get_json_object for
-    numbers, booleans, objects and arrays. Numbers read the same on both: integers as written,
+    and arrays as JSON, JSON null as 'null'; NULL when the field is missing. Any key works, ''
+    and keys holding . [ ] * " ' / ~ included: DuckDB json_extract with a JSON Pointer
+    (json_pointer), cast to text; Spark looks the key up in the object read as a map, never in a
+    path: as VARIANT for strings and nulls, as text (what get_json_object gives) for numbers,
+    booleans, objects and arrays. Numbers read the same on both: integers as written,
     other numbers as the shortest text that reads back as the same double, plain from 1e-6 up to
     1e21 (12345678.5, 10000000000.0, 0.0001) and with an exponent outside (1.5e-7, 1e21): that
     is how DuckDB writes them; Spark's get_json_object gives Java's Double text (1.23456785E7,
@@ -34,21 +36,43 @@
 {%- endmacro %}
 
 {% macro default__json_field_json(json_expression, key_expression) -%}
-    cast(json_extract({{ json_expression }}, '$."' || {{ key_expression }} || '"') as varchar)
+    cast(json_extract({{ json_expression }}, {{ json_pointer(key_expression) }}) as varchar)
 {%- endmacro %}
 
 {% macro spark__json_field_json(json_expression, key_expression) -%}
-    {%- set value -%}
-        variant_get(parse_json({{ json_expression }}), concat('$["', {{ key_expression }}, '"]'))
-    {%- endset -%}
+    {%- set value = spark_json_field_variant(json_expression, key_expression) -%}
     case
         when {{ value }} is null then cast(null as string)
         when is_variant_null({{ value }}) then 'null'
         when schema_of_variant({{ value }}) = 'STRING' then to_json({{ value }})
-        else {{ spark_duckdb_number_text(
-            "get_json_object(" ~ json_expression ~ ", concat('$.', " ~ key_expression ~ "))"
-        ) }}
+        else {{ spark_duckdb_number_text(spark_json_field_text(json_expression, key_expression)) }}
     end
+{%- endmacro %}
+
+{#- json_pointer(key): the RFC 6901 JSON Pointer to top-level field `key` (a SQL expression), for
+    DuckDB's json_extract / json_extract_string: '/' and the key with '~' written '~0' and '/'
+    '~1'. Unlike a '$."key"' path it takes every key: '' (the pointer '/') and keys with quotes. -#}
+{% macro json_pointer(key_expression) -%}
+    '/' || replace(replace({{ key_expression }}, '~', '~0'), '/', '~1')
+{%- endmacro %}
+
+{#- json_pointer_literal(name): the same pointer as a SQL string literal, for a field name known
+    when the model compiles. -#}
+{% macro json_pointer_literal(name) -%}
+    '/{{ name | replace("~", "~0") | replace("/", "~1") | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- Spark: top-level field `key` of a JSON object text, looked up in the object read as a map
+    (first of repeated keys, like DuckDB; NULL for a missing field or a text that is not an
+    object): as VARIANT (its type tells strings, nulls and numbers apart), and as text (strings
+    unquoted, everything else as get_json_object gives it). get_json_object's path would read
+    . [ * in a key as path syntax, and a VARIANT path cannot hold both quote characters. -#}
+{% macro spark_json_field_variant(json_expression, key_expression) -%}
+    from_json({{ json_expression }}, 'map<string,variant>')[{{ key_expression }}]
+{%- endmacro %}
+
+{% macro spark_json_field_text(json_expression, key_expression) -%}
+    from_json({{ json_expression }}, 'map<string,string>')[{{ key_expression }}]
 {%- endmacro %}
 
 {#- Java's Double text (d.dddE±n, used below 1e-3 and from 1e7 on) rewritten the way DuckDB

@@ -8,7 +8,7 @@
     from the text); Spark: the text itself.
 
     json_text_field(json, parsed, key): field `key` of the object (`json` its text, `parsed` its
-    json_text_fields). DuckDB: a map lookup; Spark: get_json_object on the text (json_extract_text).
+    json_text_fields). DuckDB: a map lookup; Spark: json_extract_text on the text.
 -#}
 {% macro json_text_fields(json_expression) -%}
     {{ return(adapter.dispatch('json_text_fields', 'flowledger')(json_expression)) }}

@@ -100,13 +100,44 @@ NUMBER_CORRECTIONS = [
 ]
 
 
+#: A live and a shadow run of one business key whose outputs use field names that JSON path
+#: syntax reads as operators or cannot hold ('' . [ ] * $ " ' / ~): every field is read by its
+#: name on both engines, and only `a.b` differs (a unit test cannot carry the double quote:
+#: dbt-spark writes a fixture's backslash into a Spark literal unescaped).
+HOSTILE_KEY_OUTPUTS = {"": 1, "a.b": 5, "k[0]": True, "*": "x", "$": {"y": 1}, 'q"x': 2,
+                       "it's": 3, "a/b": 4, "t~1": [1]}  # fmt: skip
+HOSTILE_KEY_RUNS = [
+    {
+        "source_system": "parity",
+        "flow_id": "hostile-keys",
+        "flow_name": "Hostile output keys",
+        "flow_version": version,
+        "run_id": f"hostile-keys-{mode}",
+        "run_attempt": 1,
+        "status": "success",
+        "started_at": "2026-08-03T08:00:00Z",
+        "ended_at": "2026-08-03T08:00:01Z",
+        "business_key": "BK-HOSTILE",
+        "execution_mode": mode,
+        "outputs": json.dumps(outputs),
+    }
+    for version, mode, outputs in (
+        ("1", "live", HOSTILE_KEY_OUTPUTS),
+        ("2", "shadow", {**HOSTILE_KEY_OUTPUTS, "a.b": 6}),
+    )
+]
+
+
 def make_demo(root: Path) -> DataDir:
     """A small demo generated and ingested (raw tables + landing Parquet) in ``root``, with
-    NUMBER_CORRECTIONS."""
+    NUMBER_CORRECTIONS and HOSTILE_KEY_RUNS."""
     data_dir = DataDir(root).ensure()
     flowledger(data_dir, "generate", "--days", str(DEMO_DAYS), "--target-events", str(DEMO_EVENTS))
     (data_dir.demo / "number_corrections.ndjson").write_text(
         "".join(json.dumps(event) + "\n" for event in NUMBER_CORRECTIONS)
+    )
+    (data_dir.demo / "hostile_key_runs.ndjson").write_text(
+        "".join(json.dumps(run) + "\n" for run in HOSTILE_KEY_RUNS)
     )
     files = sorted(str(p) for p in data_dir.demo.iterdir() if p.suffix == ".ndjson")
     flowledger(data_dir, "ingest", *files)

@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 from scale_support import read_warehouse
-from spark_parity_support import MARTS, ParityBuilds, build_on_both_engines
+from spark_parity_support import (
+    HOSTILE_KEY_OUTPUTS,
+    MARTS,
+    ParityBuilds,
+    build_on_both_engines,
+)
 
 # A hang guard, not a speed check: the two builds take ~10 min on 2 loaded cores (the JVM runs
 # one Spark job per model and test), above the suite's default 900 s per test.
@@ -105,6 +110,26 @@ def test_numbers_of_the_field_changes_read_the_same_on_both(builds: ParityBuilds
     # (ingest writes the whole amounts 1e21 and 1.5e20 as integers: the same text on both)
     for text in ("12345678.5", "1.5e-7", "0.0001", "1000000000000000000000"):
         assert f'"to":"{text}"' in changes, (text, changes)
+
+
+def test_output_fields_are_read_by_name_whatever_the_name(builds: ParityBuilds) -> None:
+    """The fixture's hostile-key pair reaches the marts on DuckDB with every field compared and
+    only `a.b` differing, so the row comparison of the parallel-run marts above is what checks
+    Spark reads those names too (a JSON path read them as operators: NULL, a mismatch)."""
+    con = read_warehouse(builds.warehouse.parent)
+    try:
+        fields = con.execute(
+            "select field_name, keys_differing from marts.fct_parallel_run_fields "
+            "where flow_id = 'hostile-keys' order by field_name"
+        ).fetchall()
+        comparison = con.execute(
+            "select fields_compared, fields_differing, differing_fields "
+            "from marts.fct_parallel_run_comparison where flow_id = 'hostile-keys'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert fields == sorted((name, int(name == "a.b")) for name in HOSTILE_KEY_OUTPUTS)
+    assert comparison == [(len(HOSTILE_KEY_OUTPUTS), 1, "a.b")]
 
 
 def test_spark_built_every_model_and_ran_the_tests(builds: ParityBuilds) -> None:

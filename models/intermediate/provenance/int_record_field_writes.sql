@@ -21,7 +21,9 @@
 ) | unique | sort | list -%}
 {%- set reads_field_list = target.type == 'duckdb' and tracked_fields | length > 0 -%}
 {%- set tracked_names = "['" ~ (tracked_fields | map('replace', "'", "''") | join("', '")) ~ "']" -%}
-{%- set tracked_paths = "['$.\"" ~ (tracked_fields | map('replace', "'", "''") | join("\"', '$.\"")) ~ "\"']" -%}
+{%- set tracked_paths = [] -%}
+{%- for field in tracked_fields -%}{%- do tracked_paths.append(json_pointer_literal(field) | trim) -%}{%- endfor -%}
+{%- set tracked_paths = '[' ~ (tracked_paths | join(', ')) ~ ']' -%}
 {%- set built_columns = ['trace_id', 'ingested_at'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
 {{ config(
