@@ -1,8 +1,9 @@
 -- One row per SLO and budgeting unit between the SLO's horizon start and as_of: what the budget
 -- counts. `good` and `total` are after declared adjustments (adjusted events are left out),
 -- `good_raw` and `total_raw` before.
--- After `flowledger purge`, the units before the retention cut-off, and up to a day (or the
--- longest event-pair deadline) after it, are kept as the last build made them from the complete
+-- After `flowledger purge`, the units before the retention cut-off of the SLO's data (business
+-- events for an event pair, runs and steps for a run SLO), and up to a day (or the longest
+-- event-pair deadline) after it, are kept as the last build made them from the complete
 -- data (their events are gone), within each SLO's horizon: the budgets, series and burn rates
 -- of the retained periods stay what they were.
 --   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
@@ -144,26 +145,50 @@ final as (
     union all
     select * from slice_units
 
+),
+
+{#- After a purge each SLO keeps the units of its own data's cut-off: an event-pair SLO that of
+    the business events, a run SLO that of the runs and steps (a purge of the events alone leaves
+    the run SLOs' late runs counted, as a build without it would). A unit counts what ended up to
+    unit_at: an event-pair unit falls at its start event's deadline (up to deadline_seconds after
+    it), a run's at its end, a slice's at its end; units up to a day (or the longest deadline, if
+    longer) after the cut-off are kept too, since the rows they were made of may have been
+    purged. -#}
+{%- set period = "unit_at - to_seconds((select greatest(coalesce(max(deadline_seconds), 0), 86400) "
+    ~ "from " ~ ref('int_slo_definitions') ~ "))" -%}
+{%- set kept_slo = "exists (select 1 from " ~ ref('int_slo_definitions') ~ " as slos"
+    ~ " where slos.slo_id = kept.slo_id and kept.unit_at > slos.horizon_start"
+    ~ " and kept.unit_at <= slos.as_of and slos.indicator " -%}
+units as (
+
+    select
+        slo_id,
+        unit_at,
+        cast(good as double) as good,
+        cast(total as double) as total,
+        cast(good_raw as double) as good_raw,
+        cast(total_raw as double) as total_raw
+
+    from final
+
+),
+
+slo_indicators as (
+
+    select slo_id, indicator = 'event_pair' as counts_events from slos
+
 )
 
-select
-    slo_id,
-    unit_at,
-    cast(good as double) as good,
-    cast(total as double) as total,
-    cast(good_raw as double) as good_raw,
-    cast(total_raw as double) as total_raw
-
-from final
-{#- A unit counts what ended up to unit_at: an event-pair unit falls at its start event's
-    deadline (up to deadline_seconds after it), a run's at its end, a slice's at its end; units
-    up to a day (or the longest deadline, if longer) after the cut-off are kept too, since the
-    rows they were made of may have been purged. -#}
-{{ keep_purged_periods(
-    "unit_at - to_seconds((select greatest(coalesce(max(deadline_seconds), 0), 86400) from "
-        ~ ref('int_slo_definitions') ~ "))",
-    ['business_events', 'flow_runs', 'step_runs'],
-    keep_where="exists (select 1 from " ~ ref('int_slo_definitions') ~ " as slos"
-        ~ " where slos.slo_id = kept.slo_id and kept.unit_at > slos.horizon_start"
-        ~ " and kept.unit_at <= slos.as_of)"
-) }}
+select * from (
+    select units.* from units
+    inner join slo_indicators on units.slo_id = slo_indicators.slo_id
+    where slo_indicators.counts_events
+) as final
+{{ keep_purged_periods(period, ['business_events'], keep_where=kept_slo ~ "= 'event_pair')") }}
+union all
+select * from (
+    select units.* from units
+    inner join slo_indicators on units.slo_id = slo_indicators.slo_id
+    where not slo_indicators.counts_events
+) as final
+{{ keep_purged_periods(period, ['flow_runs', 'step_runs'], keep_where=kept_slo ~ "<> 'event_pair')") }}

@@ -3,7 +3,12 @@
 -- depth, duplicate deliveries and idempotency collisions.
 -- Incremental (DuckDB): a build recomputes whole hours: those of the runs (with their steps) and
 -- queue samples that got a row since the newest last_ingested_at here, and of the runs sharing
--- their flow and idempotency key; never an hour before the retention cut-off (`flowledger purge`).
+-- their flow and idempotency key.
+-- After `flowledger purge` each part of an hour follows its own table's cut-off: the run and step
+-- columns of an hour before the runs' cut-off, and the queue columns of an hour before the queue
+-- samples' cut-off, are kept as built from the complete data; the other part of such an hour is
+-- computed (a purge of the queue samples alone leaves late runs counted, as a build without it
+-- would).
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='hour',
@@ -18,8 +23,14 @@
     (built_through), so DuckDB skips the row groups landed before it. -#}
 {%- if is_incremental() -%}
     {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) -%}
-    {%- set horizon = retention_horizon(['flow_runs', 'step_runs', 'queue_depth_samples']) -%}
 {%- endif %}
+{#- the runs' cut-off (runs and steps are purged together) and the queue samples'; `built`: this
+    table, to read the parts of purged periods back from (none before the first purge) -#}
+{%- set run_horizon = retention_horizon(['flow_runs', 'step_runs']) | trim -%}
+{%- set queue_horizon = retention_horizon(['queue_depth_samples']) | trim -%}
+{%- set built = built_before_purge(['flow_runs', 'step_runs', 'queue_depth_samples']) -%}
+{%- set computed_runs = "(" ~ run_horizon ~ " is null or hour >= " ~ run_horizon ~ ")" -%}
+{%- set computed_queue = "(" ~ queue_horizon ~ " is null or hour >= " ~ queue_horizon ~ ")" -%}
 
 with all_queue_samples as (
 
@@ -61,9 +72,9 @@ affected_hours as (
 
 recomputed_hours as (
 
+    -- an hour before both cut-offs keeps its row
     select hour from affected_hours
-    where {{ horizon }} is null
-        or hour >= {{ horizon }}
+    where {{ computed_runs }} or {{ computed_queue }}
 
 ),
 
@@ -136,7 +147,27 @@ run_hours as (
         max(last_ingested_at) as last_ingested_at
 
     from runs
+    where {{ computed_runs }}
     group by flow_id, hour
+    {% if built is not none %}
+    union all
+    select
+        flow_id,
+        hour,
+        runs,
+        failed_runs,
+        latency_p50_ms,
+        latency_p95_ms,
+        step_retries,
+        duplicate_deliveries,
+        idempotency_collisions,
+        last_ingested_at
+
+    from {{ built }} as kept
+    where not {{ computed_runs }}
+        and runs > 0
+        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
+    {% endif %}
 
 ),
 
@@ -149,7 +180,16 @@ execution_hours as (
         sum(case when has_dead_letter then 1 else 0 end) as dead_letters
 
     from step_executions
+    where {{ computed_runs }}
     group by flow_id, hour
+    {% if built is not none %}
+    union all
+    select flow_id, hour, step_executions, dead_letters
+    from {{ built }} as kept
+    where not {{ computed_runs }}
+        and step_executions > 0
+        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
+    {% endif %}
 
 ),
 
@@ -163,9 +203,29 @@ queue_hours as (
         max(ingested_at) as last_ingested_at
 
     from queue_samples
+    where {{ computed_queue }}
     group by flow_id, hour
+    {% if built is not none %}
+    union all
+    select flow_id, hour, queue_depth_avg, queue_depth_max, last_ingested_at
+    from {{ built }} as kept
+    where not {{ computed_queue }}
+        and queue_depth_max is not null
+        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
+    {% endif %}
 
 ),
+
+{% if built is not none %}
+kept_names as (
+
+    -- the name a flow had when its hours were built: a flow whose runs were all purged
+    select flow_id, max(flow_name) as flow_name
+    from {{ built }}
+    group by flow_id
+
+),
+{% endif %}
 
 flow_hours as (
 
@@ -179,7 +239,11 @@ final as (
 
     select
         flow_hours.flow_id,
-        coalesce(flows.flow_name, flow_hours.flow_id) as flow_name,
+        coalesce(
+            flows.flow_name,
+            {% if built is not none %}kept_names.flow_name,{% endif %}
+            flow_hours.flow_id
+        ) as flow_name,
         flow_hours.hour,
         cast(coalesce(run_hours.runs, 0) as bigint) as runs,
         cast(coalesce(run_hours.failed_runs, 0) as bigint) as failed_runs,
@@ -203,6 +267,10 @@ final as (
     from flow_hours
     left join flows
         on flow_hours.flow_id = flows.flow_id
+    {% if built is not none %}
+    left join kept_names
+        on flow_hours.flow_id = kept_names.flow_id
+    {% endif %}
     left join run_hours
         on flow_hours.flow_id = run_hours.flow_id
         and flow_hours.hour = run_hours.hour
@@ -216,4 +284,3 @@ final as (
 )
 
 select * from final
-{{ keep_purged_periods('hour', ['flow_runs', 'step_runs', 'queue_depth_samples']) }}

@@ -1,0 +1,164 @@
+"""Retention days differ per table: after `flowledger purge` cuts one table further back than
+another, the marts that read both still count the late rows of the table that kept them, as a
+build without the purge does.
+
+The world (CLI only): warehouse-dispatch runs on 08-01 and 09-09 (the SLO
+warehouse-dispatch-success of config/slos.yml counts them), queue samples of that flow and two
+business events on the same days. The retention keeps the queue samples 1 day and the business
+events 33 days, the runs and steps 400: the purge takes the 08-01 sample and event, no run. Then a
+failed run of 08-07 arrives late: before both cut-offs, but its own table keeps that day.
+
+Before the fix, `fct_flow_health_hourly` froze every hour before the newest cut-off of its three
+tables (the late run's hour was missing), and `int_slo_units` froze the units of every SLO
+before the business events' cut-off (the late failure was not counted in the error budget).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scale_support import read_warehouse
+
+from flowledger.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+RETENTION = """version: 1
+tables:
+  business_events: {days: 33}
+  flow_runs: {days: 400}
+  step_runs: {days: 400}
+  queue_depth_samples: {days: 1}
+"""
+FLOW = "c2f-warehouse-dispatch"
+SLO = "warehouse-dispatch-success"
+
+
+def _run(run_id: str, started_at: str, ended_at: str, status: str = "success") -> dict:
+    return {
+        "source_system": "n8n",
+        "flow_id": FLOW,
+        "flow_name": "Warehouse dispatch",
+        "run_id": run_id,
+        "run_attempt": 1,
+        "status": status,
+        "started_at": started_at,
+        "ended_at": ended_at,
+    }
+
+
+def _sample(sampled_at: str, depth: int) -> dict:
+    return {"source_system": "sqs", "queue_name": "wms.dispatch", "flow_id": FLOW,
+            "sampled_at": sampled_at, "depth": depth}  # fmt: skip
+
+
+def _event(event_id: str, time: str) -> dict:
+    return {"specversion": "1.0", "id": event_id, "source": "/acme/shop",
+            "type": "com.acme.shop.order.placed", "time": time,
+            "data": {"order_id": f"O-{event_id}", "amount": 10}}  # fmt: skip
+
+
+BASE = {
+    "runs": [
+        _run("d-1", "2026-08-01T07:31:00Z", "2026-08-01T07:32:00Z"),
+        _run("d-3", "2026-09-09T21:55:00Z", "2026-09-09T21:56:00Z"),
+    ],
+    "samples": [_sample("2026-08-01T07:30:00Z", 4), _sample("2026-09-09T21:50:00Z", 2)],
+    "events": [_event("e-1", "2026-08-01T06:00:00Z"), _event("e-2", "2026-09-09T23:56:00Z")],
+}
+LATE = {"runs": [_run("d-2", "2026-08-07T06:58:00Z", "2026-08-07T07:00:00Z", "failed")]}
+
+HOURLY = (
+    "select flow_id, flow_name, hour, runs, failed_runs, latency_p50_ms, step_executions, "
+    "queue_depth_avg, queue_depth_max from marts.fct_flow_health_hourly order by flow_id, hour"
+)
+SERIES = (
+    "select slo_id, step_at, good, total, budget_remaining from marts.fct_error_budget_series "
+    f"where slo_id = '{SLO}' order by step_at"
+)
+
+
+def _write(directory: Path, prefix: str, tables: dict[str, list[dict]]) -> list[str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in tables.items():
+        path = directory / f"{prefix}_{name}.ndjson"
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        paths.append(str(path))
+    return paths
+
+
+def _flowledger(data_dir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, f"flowledger {args[0]} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def _marts(data_dir: Path) -> dict[str, list[tuple]]:
+    con = read_warehouse(data_dir)
+    try:
+        return {"hourly": con.execute(HOURLY).fetchall(), "series": con.execute(SERIES).fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
+    root = tmp_path_factory.mktemp("retention_per_table")
+    base = _write(root / "files", "base", BASE)
+    late = _write(root / "files", "late", LATE)
+
+    whole = root / "whole"  # every row, never purged
+    _flowledger(whole, "ingest", *base, *late)
+    _flowledger(whole, "build", "--quiet")
+
+    purged = root / "purged"
+    _flowledger(purged, "ingest", *base)
+    _flowledger(purged, "build", "--quiet")
+    (purged / "retention.yml").write_text(RETENTION)
+    report = _flowledger(purged, "purge")
+    _flowledger(purged, "build", "--quiet")
+    ingested = _flowledger(purged, "ingest", *late)
+    _flowledger(purged, "build", "--quiet")
+    incremental = _marts(purged)
+    _flowledger(purged, "build", "--quiet", "--full-refresh")
+    return {
+        "whole": _marts(whole),
+        "incremental": incremental,
+        "full_refresh": _marts(purged),
+        "report": {"purge": [(report,)], "ingest": [(ingested,)]},
+    }
+
+
+def test_the_purge_took_the_sample_and_the_event_but_no_run(worlds) -> None:
+    (report,) = worlds["report"]["purge"][0]
+    lines = {line.split()[0]: line for line in report.splitlines() if line.strip()}
+    assert "purged 1" in lines["queue_depth_samples"], report
+    assert "purged 1" in lines["business_events"], report
+    assert "purged 0" in lines["flow_runs"], report
+    (ingested,) = worlds["report"]["ingest"][0]
+    assert "late_runs.ndjson" in ingested and " 1 " in ingested, ingested
+
+
+@pytest.mark.parametrize("build", ["incremental", "full_refresh"])
+def test_hourly_health_counts_the_late_run_and_keeps_the_purged_queue_hour(worlds, build) -> None:
+    hours = {row[2].isoformat(): row for row in worlds[build]["hourly"]}
+    late_hour = hours["2026-08-07T06:00:00"]
+    assert late_hour[3:5] == (1, 1)  # runs, failed_runs
+    assert hours["2026-08-01T07:00:00"][7:] == (4.0, 4)  # the purged sample's hour, as built
+    assert worlds[build]["hourly"] == worlds["whole"]["hourly"]
+
+
+@pytest.mark.parametrize("build", ["incremental", "full_refresh"])
+def test_run_slo_counts_the_late_failure_after_an_events_only_purge(worlds, build) -> None:
+    series = worlds[build]["series"]
+    after_late = [row for row in series if row[1].isoformat() >= "2026-08-08"]
+    assert after_late and all(row[3] >= 2 for row in after_late[:24]), after_late[:3]
+    assert series == worlds["whole"]["series"]
