@@ -29,8 +29,14 @@
 {%- set run_horizon = retention_horizon(['flow_runs', 'step_runs']) | trim -%}
 {%- set queue_horizon = retention_horizon(['queue_depth_samples']) | trim -%}
 {%- set built = built_before_purge(['flow_runs', 'step_runs', 'queue_depth_samples']) -%}
-{%- set computed_runs = "(" ~ run_horizon ~ " is null or hour >= " ~ run_horizon ~ ")" -%}
-{%- set computed_queue = "(" ~ queue_horizon ~ " is null or hour >= " ~ queue_horizon ~ ")" -%}
+{#- whether an hour's run and step part, and its queue part, are computed from the staged rows
+    (every hour when there is nothing to read back: unit tests, Spark, a first build) -#}
+{%- if built is none -%}
+    {%- set computed_runs, computed_queue = 'true', 'true' -%}
+{%- else -%}
+    {%- set computed_runs = "(" ~ run_horizon ~ " is null or hour >= " ~ run_horizon ~ ")" -%}
+    {%- set computed_queue = "(" ~ queue_horizon ~ " is null or hour >= " ~ queue_horizon ~ ")" -%}
+{%- endif %}
 
 with all_queue_samples as (
 
