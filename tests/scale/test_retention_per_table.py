@@ -11,6 +11,10 @@ failed run of 08-07 arrives late: before both cut-offs, but its own table keeps 
 Before the fix, `fct_flow_health_hourly` froze every hour before the newest cut-off of its three
 tables (the late run's hour was missing), and `int_slo_units` froze the units of every SLO
 before the business events' cut-off (the late failure was not counted in the error budget).
+
+A second world purges the runs (31 days: cut-off 08-10), then failed runs of 08-10 and 08-11
+arrive: days the runs keep. `int_slo_units` froze every unit up to two days (the longest
+event-pair deadline of any SLO) after the cut-off, so neither failure reached the budget.
 """
 
 from __future__ import annotations
@@ -82,6 +86,21 @@ SERIES = (
 )
 
 
+RUNS_31_DAYS = RETENTION.replace("business_events: {days: 33}", "business_events: {days: 400}")
+RUNS_31_DAYS = RUNS_31_DAYS.replace("flow_runs: {days: 400}", "flow_runs: {days: 31}")
+RUNS_31_DAYS = RUNS_31_DAYS.replace("step_runs: {days: 400}", "step_runs: {days: 31}")
+RUNS_31_DAYS = RUNS_31_DAYS.replace(
+    "queue_depth_samples: {days: 1}", "queue_depth_samples: {days: 400}"
+)
+LATE_AFTER_CUTOFF = {
+    "runs": [
+        _run("d-10", "2026-08-10T06:58:00Z", "2026-08-10T07:00:00Z", "failed"),  # cut-off day
+        _run("d-11", "2026-08-11T06:58:00Z", "2026-08-11T07:00:00Z", "failed"),
+    ]
+}
+BUDGET = f"select good, total from marts.fct_error_budgets where slo_id = '{SLO}'"
+
+
 def _write(directory: Path, prefix: str, tables: dict[str, list[dict]]) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -101,12 +120,16 @@ def _flowledger(data_dir: Path, *args: str) -> str:
     return result.stdout
 
 
-def _marts(data_dir: Path) -> dict[str, list[tuple]]:
+def _read(data_dir: Path, **queries: str) -> dict[str, list[tuple]]:
     con = read_warehouse(data_dir)
     try:
-        return {"hourly": con.execute(HOURLY).fetchall(), "series": con.execute(SERIES).fetchall()}
+        return {name: con.execute(sql).fetchall() for name, sql in queries.items()}
     finally:
         con.close()
+
+
+def _marts(data_dir: Path) -> dict[str, list[tuple]]:
+    return _read(data_dir, hourly=HOURLY, series=SERIES)
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +185,35 @@ def test_run_slo_counts_the_late_failure_after_an_events_only_purge(worlds, buil
     after_late = [row for row in series if row[1].isoformat() >= "2026-08-08"]
     assert after_late and all(row[3] >= 2 for row in after_late[:24]), after_late[:3]
     assert series == worlds["whole"]["series"]
+
+
+@pytest.fixture(scope="module")
+def runs_purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
+    root = tmp_path_factory.mktemp("runs_purged")
+    base = _write(root / "files", "base", {"runs": BASE["runs"]})
+    late = _write(root / "files", "late", LATE_AFTER_CUTOFF)
+
+    whole = root / "whole"
+    _flowledger(whole, "ingest", *base, *late)
+    _flowledger(whole, "build", "--quiet")
+
+    purged = root / "purged"
+    _flowledger(purged, "ingest", *base)
+    _flowledger(purged, "build", "--quiet")
+    (purged / "retention.yml").write_text(RUNS_31_DAYS)
+    report = _flowledger(purged, "purge")
+    assert "rows before 2026-08-10 00:00:00: purged 1" in report, report
+    _flowledger(purged, "ingest", *late)
+    _flowledger(purged, "build", "--quiet")
+    return {
+        "expected": _read(whole, series=SERIES, budget=BUDGET),
+        "got": _read(purged, series=SERIES, budget=BUDGET),
+    }
+
+
+def test_late_runs_just_after_the_runs_cut_off_reach_the_budget(runs_purged) -> None:
+    expected, got = runs_purged["expected"], runs_purged["got"]
+    on_the_12th = [row for row in got["series"] if row[1].isoformat().startswith("2026-08-12")]
+    assert on_the_12th and all(row[3] == 3 for row in on_the_12th), on_the_12th[:2]  # total
+    assert got["series"] == expected["series"]
+    assert got["budget"] == expected["budget"]

@@ -1,9 +1,9 @@
 -- One row per SLO and budgeting unit between the SLO's horizon start and as_of: what the budget
 -- counts. `good` and `total` are after declared adjustments (adjusted events are left out),
 -- `good_raw` and `total_raw` before.
--- After `flowledger purge`, the units before the retention cut-off of the SLO's data (business
--- events for an event pair, runs and steps for a run SLO), and up to a day (or the longest
--- event-pair deadline) after it, are kept as the last build made them from the complete
+-- After `flowledger purge`, the units that may count rows from before the retention cut-off of
+-- the SLO's data (business events for an event pair, runs and steps for a run SLO: a unit reaches
+-- back its slice, plus an event pair's deadline) are kept as the last build made them from the complete
 -- data (their events are gone), within each SLO's horizon: the budgets, series and burn rates
 -- of the retained periods stay what they were.
 --   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
@@ -147,48 +147,76 @@ final as (
 
 ),
 
-{#- After a purge each SLO keeps the units of its own data's cut-off: an event-pair SLO that of
-    the business events, a run SLO that of the runs and steps (a purge of the events alone leaves
-    the run SLOs' late runs counted, as a build without it would). A unit counts what ended up to
-    unit_at: an event-pair unit falls at its start event's deadline (up to deadline_seconds after
-    it), a run's at its end, a slice's at its end; units up to a day (or the longest deadline, if
-    longer) after the cut-off are kept too, since the rows they were made of may have been
-    purged. -#}
-{%- set period = "unit_at - to_seconds((select greatest(coalesce(max(deadline_seconds), 0), 86400) "
-    ~ "from " ~ ref('int_slo_definitions') ~ "))" -%}
-{%- set kept_slo = "exists (select 1 from " ~ ref('int_slo_definitions') ~ " as slos"
-    ~ " where slos.slo_id = kept.slo_id and kept.unit_at > slos.horizon_start"
-    ~ " and kept.unit_at <= slos.as_of and slos.indicator " -%}
-units as (
+{#- After a purge each SLO keeps the units its data can no longer give, as built from the complete
+    data: those of an event-pair SLO that may count a business event before the events' cut-off,
+    those of a run SLO that may count a run before the runs' (a purge of the events alone leaves
+    the run SLOs' late runs counted, as a build without it would). A unit falls at what it counts
+    up to (a run's end: runs that ended after the cut-off are kept; a slice's end; an event
+    pair's deadline, up to deadline_seconds after its start event), so it may count purged rows
+    when it falls less than its slice, plus an event pair's deadline, after the cut-off. -#}
+{%- set kept_for_events = built_before_purge(['business_events']) -%}
+{%- set kept_for_runs = built_before_purge(['flow_runs', 'step_runs']) -%}
+{%- set events_horizon = retention_horizon(['business_events']) | trim -%}
+{%- set runs_horizon = retention_horizon(['flow_runs', 'step_runs']) | trim -%}
+slo_reach as (
 
+    -- per SLO: which cut-off applies, and how far back from a unit its rows can lie (seconds)
     select
         slo_id,
-        unit_at,
-        cast(good as double) as good,
-        cast(total as double) as total,
-        cast(good_raw as double) as good_raw,
-        cast(total_raw as double) as total_raw
+        horizon_start,
+        as_of,
+        indicator = 'event_pair' as counts_events,
+        cast(ceil(
+            (case when indicator = 'event_pair' then coalesce(deadline_seconds, 0) else 0 end)
+            + (case when method = 'Occurrences' then 0 else coalesce(slice_seconds, 0) end)
+        ) as {{ dbt.type_bigint() }}) as reach_seconds
 
-    from final
+    from slos
 
 ),
 
-slo_indicators as (
+units as (
 
-    select slo_id, indicator = 'event_pair' as counts_events from slos
+    select
+        final.slo_id,
+        final.unit_at,
+        cast(final.good as double) as good,
+        cast(final.total as double) as total,
+        cast(final.good_raw as double) as good_raw,
+        cast(final.total_raw as double) as total_raw,
+        slo_reach.counts_events,
+        final.unit_at - {{ interval_of('slo_reach.reach_seconds', 'second') }} as reaches_back_to
+
+    from final
+    inner join slo_reach
+        on final.slo_id = slo_reach.slo_id
 
 )
 
-select * from (
-    select units.* from units
-    inner join slo_indicators on units.slo_id = slo_indicators.slo_id
-    where slo_indicators.counts_events
-) as final
-{{ keep_purged_periods(period, ['business_events'], keep_where=kept_slo ~ "= 'event_pair')") }}
+select slo_id, unit_at, good, total, good_raw, total_raw
+from units
+{%- if kept_for_events is not none or kept_for_runs is not none %}
+where
+    {% if kept_for_events is not none -%}
+    not (counts_events and reaches_back_to < {{ events_horizon }})
+    {%- else -%} true {%- endif %}
+    and {% if kept_for_runs is not none -%}
+    not (not counts_events and reaches_back_to < {{ runs_horizon }})
+    {%- else -%} true {%- endif %}
+{%- endif %}
+{%- for kept_relation, horizon, counts_events in [
+    (kept_for_events, events_horizon, 'slo_reach.counts_events'),
+    (kept_for_runs, runs_horizon, 'not slo_reach.counts_events'),
+] %}
+{%- if kept_relation is not none %}
 union all
-select * from (
-    select units.* from units
-    inner join slo_indicators on units.slo_id = slo_indicators.slo_id
-    where not slo_indicators.counts_events
-) as final
-{{ keep_purged_periods(period, ['flow_runs', 'step_runs'], keep_where=kept_slo ~ "<> 'event_pair')") }}
+select kept.slo_id, kept.unit_at, kept.good, kept.total, kept.good_raw, kept.total_raw
+from {{ kept_relation }} as kept
+inner join slo_reach
+    on kept.slo_id = slo_reach.slo_id
+where {{ counts_events }}
+    and kept.unit_at - {{ interval_of('slo_reach.reach_seconds', 'second') }} < {{ horizon }}
+    and kept.unit_at > slo_reach.horizon_start
+    and kept.unit_at <= slo_reach.as_of
+{%- endif %}
+{%- endfor %}
