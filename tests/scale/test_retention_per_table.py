@@ -20,14 +20,10 @@ event-pair deadline of any SLO) after the cut-off, so neither failure reached th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from scale_support import read_warehouse
-
-from flowledger.settings import PROJECT_ROOT
+from scale_support import flowledger, read_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -111,15 +107,6 @@ def _write(directory: Path, prefix: str, tables: dict[str, list[dict]]) -> list[
     return paths
 
 
-def _flowledger(data_dir: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir), *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, f"flowledger {args[0]} failed:\n{result.stdout}{result.stderr}"
-    return result.stdout
-
-
 def _read(data_dir: Path, **queries: str) -> dict[str, list[tuple]]:
     con = read_warehouse(data_dir)
     try:
@@ -132,26 +119,37 @@ def _marts(data_dir: Path) -> dict[str, list[tuple]]:
     return _read(data_dir, hourly=HOURLY, series=SERIES)
 
 
+def _whole_and_purged(
+    root: Path,
+    base_tables: dict[str, list[dict]],
+    late_tables: dict[str, list[dict]],
+    retention: str,
+) -> tuple[Path, Path, str, str]:
+    """Two data directories: `whole` ingests every row and builds once, never purged; `purged`
+    ingests the base rows, builds, purges with ``retention``, builds, then ingests the late rows
+    and builds (incrementally). Returns both, the purge's report and the late ingest's."""
+    base = _write(root / "files", "base", base_tables)
+    late = _write(root / "files", "late", late_tables)
+    whole = root / "whole"
+    flowledger(whole, "ingest", *base, *late)
+    flowledger(whole, "build", "--quiet")
+    purged = root / "purged"
+    flowledger(purged, "ingest", *base)
+    flowledger(purged, "build", "--quiet")
+    (purged / "retention.yml").write_text(retention)
+    report = flowledger(purged, "purge")
+    flowledger(purged, "build", "--quiet")
+    ingested = flowledger(purged, "ingest", *late)
+    flowledger(purged, "build", "--quiet")
+    return whole, purged, report, ingested
+
+
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     root = tmp_path_factory.mktemp("retention_per_table")
-    base = _write(root / "files", "base", BASE)
-    late = _write(root / "files", "late", LATE)
-
-    whole = root / "whole"  # every row, never purged
-    _flowledger(whole, "ingest", *base, *late)
-    _flowledger(whole, "build", "--quiet")
-
-    purged = root / "purged"
-    _flowledger(purged, "ingest", *base)
-    _flowledger(purged, "build", "--quiet")
-    (purged / "retention.yml").write_text(RETENTION)
-    report = _flowledger(purged, "purge")
-    _flowledger(purged, "build", "--quiet")
-    ingested = _flowledger(purged, "ingest", *late)
-    _flowledger(purged, "build", "--quiet")
+    whole, purged, report, ingested = _whole_and_purged(root, BASE, LATE, RETENTION)
     incremental = _marts(purged)
-    _flowledger(purged, "build", "--quiet", "--full-refresh")
+    flowledger(purged, "build", "--quiet", "--full-refresh")
     return {
         "whole": _marts(whole),
         "incremental": incremental,
@@ -190,21 +188,10 @@ def test_run_slo_counts_the_late_failure_after_an_events_only_purge(worlds, buil
 @pytest.fixture(scope="module")
 def runs_purged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     root = tmp_path_factory.mktemp("runs_purged")
-    base = _write(root / "files", "base", {"runs": BASE["runs"]})
-    late = _write(root / "files", "late", LATE_AFTER_CUTOFF)
-
-    whole = root / "whole"
-    _flowledger(whole, "ingest", *base, *late)
-    _flowledger(whole, "build", "--quiet")
-
-    purged = root / "purged"
-    _flowledger(purged, "ingest", *base)
-    _flowledger(purged, "build", "--quiet")
-    (purged / "retention.yml").write_text(RUNS_31_DAYS)
-    report = _flowledger(purged, "purge")
+    whole, purged, report, _ = _whole_and_purged(
+        root, {"runs": BASE["runs"]}, LATE_AFTER_CUTOFF, RUNS_31_DAYS
+    )
     assert "rows before 2026-08-10 00:00:00: purged 1" in report, report
-    _flowledger(purged, "ingest", *late)
-    _flowledger(purged, "build", "--quiet")
     return {
         "expected": _read(whole, series=SERIES, budget=BUDGET),
         "got": _read(purged, series=SERIES, budget=BUDGET),
