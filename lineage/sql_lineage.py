@@ -336,8 +336,16 @@ class _Tracer:
             if keys:
                 yield ".".join(keys)
             return
+        if isinstance(path, exp.Array):  # several paths at once (DuckDB): each a field
+            for item in path.expressions:
+                yield from self._json_keys(scope, item)
+            return
         if isinstance(path, exp.Literal) and path.is_string:
-            literal = path.this.removeprefix("$").lstrip(".").replace('"', "")
+            if path.this.startswith("/"):  # a JSON Pointer (RFC 6901): /key/inner, ~1 is /, ~0 ~
+                parts = path.this[1:].split("/")
+                literal = ".".join(p.replace("~1", "/").replace("~0", "~") for p in parts)
+            else:
+                literal = path.this.removeprefix("$").lstrip(".").replace('"', "")
             if literal:
                 yield literal
             return

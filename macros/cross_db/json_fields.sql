@@ -53,7 +53,13 @@
     DuckDB's json_extract / json_extract_string: '/' and the key with '~' written '~0' and '/'
     '~1'. Unlike a '$."key"' path it takes every key: '' (the pointer '/') and keys with quotes. -#}
 {% macro json_pointer(key_expression) -%}
-    '/' || replace(replace({{ key_expression }}, '~', '~0'), '/', '~1')
+    {%- set key = key_expression | trim -%}
+    {%- if key | length >= 2 and key[0] == "'" and key[-1] == "'" and "'" not in key[1:-1] -%}
+        {#- a quoted name: the pointer as a literal (no work per row; lineage reads the field) -#}
+        {{ json_pointer_literal(key[1:-1]) }}
+    {%- else -%}
+        '/' || replace(replace({{ key_expression }}, '~', '~0'), '/', '~1')
+    {%- endif -%}
 {%- endmacro %}
 
 {#- json_pointer_literal(name): the same pointer as a SQL string literal, for a field name known

@@ -132,6 +132,24 @@ def test_json_paths_become_nested_fields() -> None:
     }
 
 
+def test_json_pointers_and_path_lists_become_nested_fields() -> None:
+    """The models read fields by JSON Pointer (macros/cross_db/json_fields.sql), several at once
+    where one parse serves many fields (int_record_field_writes)."""
+    pointer = "select json_extract_string(data, '/payment_status') as status from db.raw.orders"
+    assert edges(pointer, "status") == {
+        ("db.raw.orders", "data.payment_status", "DIRECT", "TRANSFORMATION")
+    }
+    listed = (
+        "select json_extract_string(data, ['/order_id', '/ship~1to', '$.amount']) as fields "
+        "from db.raw.orders"
+    )
+    assert edges(listed, "fields") == {
+        ("db.raw.orders", "data.order_id", "DIRECT", "TRANSFORMATION"),
+        ("db.raw.orders", "data.ship/to", "DIRECT", "TRANSFORMATION"),
+        ("db.raw.orders", "data.amount", "DIRECT", "TRANSFORMATION"),
+    }
+
+
 def test_ambiguous_column_is_reported_not_guessed() -> None:
     lineage = analyze_query(
         "select region from db.raw.unknown_a, db.raw.unknown_b", {}, dialect="duckdb"
