@@ -132,6 +132,17 @@ queue_samples as (
 
 ),
 
+{% if built is not none %}
+kept_hours as (
+
+    -- the rows built before, of the hours this build computes: parts past their cut-off are
+    -- read back from them
+    select * from {{ built }}
+    {% if is_incremental() %}where hour in (select hour from recomputed_hours){% endif %}
+
+),
+{% endif %}
+
 flows as (
 
     select * from {{ ref('int_flows_summarized') }}
@@ -169,10 +180,9 @@ run_hours as (
         idempotency_collisions,
         last_ingested_at
 
-    from {{ built }} as kept
+    from kept_hours
     where not {{ computed_runs }}
         and runs > 0
-        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
     {% endif %}
 
 ),
@@ -191,10 +201,9 @@ execution_hours as (
     {% if built is not none %}
     union all
     select flow_id, hour, step_executions, dead_letters
-    from {{ built }} as kept
+    from kept_hours
     where not {{ computed_runs }}
         and step_executions > 0
-        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
     {% endif %}
 
 ),
@@ -214,10 +223,9 @@ queue_hours as (
     {% if built is not none %}
     union all
     select flow_id, hour, queue_depth_avg, queue_depth_max, last_ingested_at
-    from {{ built }} as kept
+    from kept_hours
     where not {{ computed_queue }}
         and queue_depth_max is not null
-        {% if is_incremental() %}and hour in (select hour from recomputed_hours){% endif %}
     {% endif %}
 
 ),
