@@ -1,0 +1,71 @@
+"""Run the suite on every core without building any shared fixture twice.
+
+`make test` runs pytest-xdist with ``--dist loadgroup``: the tests of one group run on one
+worker, one after the other, and groups go to whichever worker is free. A group here is what
+shares built state: the tests of one module (module-scoped fixtures, helpers' caches), joined with
+every other module that uses the same session-scoped fixture of a ``conftest.py`` (a dbt build, a
+generated demo, a running server). So each such fixture is built once per run, as without xdist.
+
+Groups are handed out largest first (by test count), so a long group does not start last while
+the other worker sits idle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+
+class _Groups:
+    """Union-find over module paths and conftest session fixtures."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, a: str, b: str) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+
+def _shared_session_fixtures(item: pytest.Item) -> list[str]:
+    """The session-scoped fixtures of a ``conftest.py`` this test uses. Plugins' fixtures
+    (``tmp_path_factory``…, no base id) are cheap; one defined in a test module is shared by that
+    module alone, which is a group already."""
+    module = item.nodeid.split("::")[0]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    return [
+        f"{definition.baseid}::{name}"
+        for name, definitions in info.name2fixturedefs.items()
+        for definition in definitions
+        if definition.scope == "session" and definition.baseid not in ("", module)
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    groups = _Groups()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        for fixture in _shared_session_fixtures(item):
+            groups.join(module, fixture)
+    members: dict[str, list[pytest.Item]] = defaultdict(list)
+    for item in items:
+        members[groups.find(item.nodeid.split("::")[0])].append(item)
+    for name, group_items in members.items():
+        for item in group_items:
+            item.add_marker(pytest.mark.xdist_group(name=name))
+    # Largest groups first; within a group, the collection order.
+    order = sorted(members, key=lambda name: (-len(members[name]), name))
+    items[:] = [item for name in order for item in members[name]]
