@@ -145,6 +145,18 @@
     end
 {%- endmacro %}
 
+{#- When a unit begins: a time slice (stamped at its end, `unit_at`) at its start, an event at its
+    time. A calendar period [start, end) holds the units that begin in it: the slice that ends
+    at the period's start lies wholly before it. Windows ending at as_of, (as_of − w, as_of],
+    hold the units stamped after their start, which for a slice is the same rule. -#}
+{% macro budget_unit_start(unit_at, method, slice_seconds) -%}
+    case
+        when {{ method }} in ('Timeslices', 'RatioTimeslices')
+            then {{ unit_at }} - {{ interval_of(slice_seconds, 'second') }}
+        else {{ unit_at }}
+    end
+{%- endmacro %}
+
 {#- The end of the time slice of `slice_seconds` (aligned to the UNIX epoch) that holds `ts`;
     slices are [start, end). -#}
 {% macro budget_slice_end(ts, slice_seconds) -%}

@@ -1,6 +1,6 @@
 -- One row per SLO objective (error budget) from the SLO file, evaluated at one instant `as_of`:
 -- the var flowledger_budget_as_of when given (reviews, tests), else the newest run or event time
--- in the data, never the wall clock. Adds the current compliance period: rolling [as_of − W,
+-- in the data, never the wall clock. Adds the current compliance period: rolling (as_of − W,
 -- as_of], or the calendar week/month/quarter/year holding as_of in the SLO's IANA time zone.
 with config as (
 

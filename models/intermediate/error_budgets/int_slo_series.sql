@@ -4,7 +4,8 @@
 -- whole hours ending at a step is an exact sum of buckets:
 --   rolling sums: cumulative sums from the oldest bucket, window(s, n) = cum(s) − cum(s + n);
 --   calendar period so far: a running sum over the steps of the same period (in the SLO's time
---   zone), counting only units of that period.
+--   zone), counting only units that begin in that period (a slice at its start, as in
+--   int_slo_window_counts).
 -- The ticket alerts (1d/2h, 3d/6h) are evaluated at each step for the policy states.
 with slos as (
 
@@ -49,7 +50,9 @@ buckets as (
         cast(floor({{ budget_seconds('units.unit_at', 'slos.as_of') }} / 3600) as bigint) as s,
         case
             when slos.window_kind = 'calendar' then
-                {{ budget_period_start('units.unit_at', 'slos.calendar_unit', 'slos.time_zone') }}
+                {{ budget_period_start(
+                    budget_unit_start('units.unit_at', 'slos.method', 'slos.slice_seconds'),
+                    'slos.calendar_unit', 'slos.time_zone') }}
         end as calendar_period_start,
         {{ exact_sum('units.good') }} as good,
         {{ exact_sum('units.total') }} as total,

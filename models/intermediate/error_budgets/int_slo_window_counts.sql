@@ -1,6 +1,10 @@
 -- One row per SLO and window ending at as_of: the 5m … 3d burn-rate windows (as_of − w, as_of]
--- and the whole current period ('period': rolling [as_of − W, as_of], calendar [start, as_of]),
--- with good and total units after and before adjustments.
+-- and the whole current period ('period': rolling (as_of − W, as_of], calendar [start, as_of]),
+-- with good and total units after and before adjustments. A unit is in a window when it is
+-- stamped after the window's start (a slice ending at the start lies wholly before it); in a
+-- calendar period when it begins in it (macros/error_budgets/budget_config.sql,
+-- budget_unit_start): an event at the period's start instant is the period's, the slice ending
+-- then is the previous period's.
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -21,7 +25,7 @@ windows as (
         burn_windows.window_order,
         cast(burn_windows.window_seconds as double) as window_seconds,
         slos.as_of - {{ interval_of('burn_windows.window_seconds', 'second') }} as window_start,
-        false as includes_start
+        false as is_calendar_period
 
     from slos
     cross join ({{ budget_burn_windows() }}) as burn_windows
@@ -34,7 +38,7 @@ windows as (
         8 as window_order,
         {{ budget_seconds('period_start', 'as_of') }} as window_seconds,
         period_start as window_start,
-        window_kind = 'calendar' as includes_start
+        window_kind = 'calendar' as is_calendar_period
 
     from slos
 
@@ -59,10 +63,12 @@ counted as (
     left join units
         on windows.slo_id = units.slo_id
         and units.unit_at <= slos.as_of
-        and (
-            units.unit_at > windows.window_start
-            or (windows.includes_start and units.unit_at = windows.window_start)
-        )
+        and case
+            when windows.is_calendar_period
+                then {{ budget_unit_start('units.unit_at', 'slos.method', 'slos.slice_seconds') }}
+                    >= windows.window_start
+            else units.unit_at > windows.window_start
+        end
     group by all
 
 )

@@ -41,14 +41,17 @@ events as (
 
 in_period_events as (
 
-    -- Occurrences count at the event's time; slices at their end, as in int_slo_units.
+    -- Occurrences count at the event's time; slices at their end, as in int_slo_units; a
+    -- calendar period holds the units that begin in it, as in int_slo_window_counts.
     select *
     from events
     where coalesce(slice_end, event_at) <= as_of
-        and (
-            coalesce(slice_end, event_at) > period_start
-            or (window_kind = 'calendar' and coalesce(slice_end, event_at) = period_start)
-        )
+        and case
+            when window_kind = 'calendar'
+                then {{ budget_unit_start('coalesce(slice_end, event_at)', 'method', 'slice_seconds') }}
+                    >= period_start
+            else coalesce(slice_end, event_at) > period_start
+        end
 
 ),
 
