@@ -16,7 +16,12 @@ from flowledger.budgets.config import (
     load_config,
     parse_instant,
 )
-from flowledger.budgets.math import alert_rules, duration_seconds
+from flowledger.budgets.math import (
+    alert_rules,
+    duration_seconds,
+    error_budget_ratio,
+    target_ratio,
+)
 from flowledger.budgets.report import BudgetsMissing, load_report, plain
 from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished
@@ -272,7 +277,7 @@ def parse_target(text: str) -> float:
         value = float(text.strip().rstrip("%"))
     except ValueError:
         raise ConfigError(f"--target {text!r} is not a number (e.g. 99.9 or 0.999)") from None
-    ratio = value / 100 if value > 1 else value
+    ratio = target_ratio(value, percent=value > 1)
     if not 0 < ratio < 1:
         raise ConfigError(
             f"--target {text!r} leaves no error budget or is not positive; "
@@ -322,7 +327,7 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
 
 
 def explain(target: float, seconds: float, label: str) -> dict[str, Any]:
-    budget = 1 - target
+    budget = error_budget_ratio(target)
     rules = alert_rules(target, seconds)
     return {
         "target": target,

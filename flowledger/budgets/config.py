@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
-from flowledger.budgets.math import DAY, HOUR, duration_seconds
+from flowledger.budgets.math import DAY, HOUR, duration_seconds, target_ratio
 from flowledger.settings import PROJECT_ROOT, DataDir
 
 SLOS_ENV = "FLOWLEDGER_SLOS"
@@ -338,7 +338,7 @@ def _parse_target(objective: dict, place: str) -> float:
             )
         if target <= 0:
             raise ConfigError(f"{place}.target: {target:g} must be above 0 (e.g. 0.99)")
-        return target
+        return target_ratio(target)
     percent = float(objective["targetPercent"])
     if percent >= 100:
         raise ConfigError(
@@ -347,7 +347,7 @@ def _parse_target(objective: dict, place: str) -> float:
         )
     if percent <= 0:
         raise ConfigError(f"{place}.targetPercent: {percent:g} must be above 0 (e.g. 99)")
-    return percent / 100.0
+    return target_ratio(percent, percent=True)
 
 
 def _parse_window(window: dict) -> dict[str, Any]:

@@ -81,11 +81,23 @@ def burn_rate_threshold(
     return budget_fraction * period_seconds / window_seconds
 
 
+#: Decimals a target and its budget ratio keep. ``1 − 0.95`` is 0.050000000000000044 in doubles and
+#: ``99.9 / 100`` is 0.9990000000000001: rounded, an exactly spent budget leaves exactly 0 and
+#: ``target: 0.999`` equals ``targetPercent: 99.9``. The SQL rounds the same way
+#: (``macros/error_budgets/budget_config.sql``, ``budget_ratio``).
+BUDGET_DIGITS = 12
+
+
+def target_ratio(value: float, percent: bool = False) -> float:
+    """A target as the ratio the budgets use: ``99.9`` percent and ``0.999`` both give 0.999."""
+    return round(value / 100 if percent else value, BUDGET_DIGITS)
+
+
 def error_budget_ratio(target: float) -> float:
-    """``B = 1 − T`` for a target ratio 0 < T < 1."""
+    """``B = 1 − T`` for a target ratio 0 < T < 1, rounded to :data:`BUDGET_DIGITS` decimals."""
     if not 0 < target < 1:
         raise ValueError(f"target {target!r} must be a ratio strictly between 0 and 1")
-    return 1 - target
+    return round(1 - target, BUDGET_DIGITS)
 
 
 def detection_seconds(

@@ -145,6 +145,24 @@
     end
 {%- endmacro %}
 
+{#- Exact budgets. 1 − T in doubles leaves a crumb (1 − 0.95 = 0.050000000000000044), and so does
+    a product (0.07 · 100 = 7.000000000000001): an exactly spent budget kept 1e-16 and never
+    became EXHAUSTED. The budget ratio is rounded to 12 decimals (flowledger/budgets/math.py
+    BUDGET_DIGITS, the same in Python), the budget in units to 9, the consumed fraction to 12;
+    nothing a target can express is lost. -#}
+{% macro budget_ratio(target) -%}
+    round(1.0 - {{ target }}, 12)
+{%- endmacro %}
+
+{% macro budget_units(budget_ratio, denominator) -%}
+    round({{ budget_ratio }} * {{ denominator }}, 9)
+{%- endmacro %}
+
+{#- bad / budget in units, NULL for an empty budget; remaining is 1.0 minus it. -#}
+{% macro budget_consumed(bad, budget_ratio, denominator) -%}
+    round({{ safe_ratio(bad, budget_units(budget_ratio, denominator)) }}, 12)
+{%- endmacro %}
+
 {#- When a unit begins: a time slice (stamped at its end, `unit_at`) at its start, an event at its
     time. A calendar period [start, end) holds the units that begin in it: the slice that ends
     at the period's start lies wholly before it. Windows ending at as_of, (as_of − w, as_of],

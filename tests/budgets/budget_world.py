@@ -106,6 +106,14 @@ for k in range(10):
 FLOW_RUNS.append(_run("sliced", "b0", AS_OF - 50 * M))
 FLOW_RUNS.append(_run("sliced", "b1", AS_OF - 40 * M, status="failed"))
 
+# --- flow "spent": a budget spent exactly (SLOs spent-ratio, target 0.999, and spent-percent,
+# targetPercent 99.9, 30d rolling) ---------------------------------------------------------------
+# 999 successful runs every 30 min from AS_OF − 500h, then one failure at AS_OF − 10 min: 1000
+# outcomes, budget 0.001 · 1000 = 1 run, 1 bad: remaining exactly 0, EXHAUSTED in both forms.
+for n in range(999):
+    FLOW_RUNS.append(_run("spent", f"sp{n}", AS_OF - 500 * H + 30 * n * M))
+FLOW_RUNS.append(_run("spent", "sp-failed", AS_OF - 10 * M, status="failed", error="timeout"))
+
 # --- business events: payment captured -> order shipped within 48h ---------------------------
 PAID = "com.test.order.paid"
 SHIPPED = "com.test.order.shipped"
@@ -257,6 +265,24 @@ spec:
   indicator: {{kind: runSuccess}}
   timeWindow: [{{duration: 30d, isRolling: true}}]
   objectives: [{{target: 0.99}}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: spent-ratio}}
+spec:
+  service: spent
+  indicator: {{kind: runSuccess}}
+  timeWindow: [{{duration: 30d, isRolling: true}}]
+  objectives: [{{target: 0.999}}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: spent-percent}}
+spec:
+  service: spent
+  indicator: {{kind: runSuccess}}
+  timeWindow: [{{duration: 30d, isRolling: true}}]
+  objectives: [{{targetPercent: 99.9}}]
 ---
 apiVersion: openslo/v1
 kind: BudgetAdjustment

@@ -23,7 +23,7 @@ def test_report_json_has_every_figure(budget_build, capsys):
     )
     assert code == 0
     slos = {s["slo_id"]: s for s in json.loads(out)["slos"]}
-    assert len(slos) == 13
+    assert len(slos) == 15
     pay = slos["pay-success"]
     assert pay["as_of"] == "2024-03-31T12:00:00Z"
     assert (pay["good"], pay["total"]) == (102, 107)
@@ -53,7 +53,8 @@ def test_report_markdown(budget_build, capsys):
         "| pay-success | pay | 99.000 % | 30d | Occurrences | 102 / 107 | 95.327 % | -367.3 % | EXHAUSTED |"
         in out
     )
-    assert "| page-1h | 1h & 5m | 14.40 / 14.400 % | 28.57 / 50.00 | FIRING |" in out
+    # 5m: 1 bad of 2 over an exact budget ratio 0.01 is a burn rate of exactly 50
+    assert "| page-1h | 1h & 5m | 14.40 / 14.400 % | 28.57 / 50 | FIRING |" in out
 
 
 def test_gate_blocks_exhausted_flow_lets_fixes_through(budget_build, capsys):
@@ -69,11 +70,27 @@ def test_gate_blocks_exhausted_flow_lets_fixes_through(budget_build, capsys):
     assert code == 2 and "no SLO covers flow 'nope'" in err
 
 
+def test_gate_refuses_an_exactly_spent_budget(budget_build, capsys):
+    # 1 bad run of 1000 at 99.9 %: the budget of 1 run is spent exactly, whichever form the
+    # target takes (1 − 0.999 and 99.9 / 100 are not exact in doubles).
+    home = str(budget_build.data_dir.root)
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "gate", "spent")
+    assert code == 3
+    assert "spent-ratio is EXHAUSTED" in out and "spent-percent is EXHAUSTED" in out
+    assert "-0.0 %" not in out
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "report", "--json")
+    slos = {s["slo_id"]: s for s in json.loads(out)["slos"]}
+    for slo_id in ("spent-ratio", "spent-percent"):
+        assert slos[slo_id]["target"] == 0.999
+        assert (slos[slo_id]["budget_total"], slos[slo_id]["budget_remaining"]) == (1.0, 0.0)
+        assert slos[slo_id]["state"] == "EXHAUSTED"
+
+
 def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
     home = str(budget_build.data_dir.root)
     code, out, err = _run(capsys, "--data-dir", home, "budget", "validate")
     assert code == 1
-    assert "13 error budgets, 1 adjustment windows" in out
+    assert "15 error budgets, 1 adjustment windows" in out
     assert "ship-success: the data starts at" in err and "cannot be filled yet" in err
     assert "ghost-success: unknown flow 'ghost': no data has it" in err
     assert "order-shipped: unknown" not in err  # the event pair's start event exists

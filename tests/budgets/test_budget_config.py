@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from flowledger.budgets.config import DEFAULT_CONFIG, ConfigError, load_config, parse_documents
-from flowledger.budgets.math import alert_rules, burn_rate_threshold
+from flowledger.budgets.math import alert_rules, burn_rate_threshold, error_budget_ratio
 
 DAY = 86400
 
@@ -73,6 +73,27 @@ def test_demo_config_is_valid():
 def test_target_percent_and_ratio_normalised():
     config = parse_documents(_slo("{targetPercent: 99.9}"))
     assert config.objectives[0].target == pytest.approx(0.999)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "percent", "budget"),
+    [
+        ("0.999", "99.9", 0.001),
+        ("0.95", "95", 0.05),
+        ("0.99", "99", 0.01),
+        ("0.9995", "99.95", 0.0005),
+    ],
+)
+def test_target_and_target_percent_give_the_same_exact_budget(ratio, percent, budget):
+    # 99.9 / 100 is 0.9990000000000001 and 1 − 0.95 is 0.050000000000000044 in doubles: both forms
+    # are rounded to 12 decimals, so they are one target (OpenSLO: equivalent) and the budget of
+    # 0.05 · 20160 slices is exactly 1008.
+    by_ratio = parse_documents(_slo(f"{{target: {ratio}}}")).objectives[0]
+    by_percent = parse_documents(_slo(f"{{targetPercent: {percent}}}")).objectives[0]
+    assert by_ratio.target == by_percent.target == float(ratio)
+    assert by_ratio.dbt_row()["target"] == by_percent.dbt_row()["target"] == float(ratio)
+    assert error_budget_ratio(by_percent.target) == budget  # exactly, not approx
+    assert error_budget_ratio(0.95) * 20160 == 1008
 
 
 @pytest.mark.parametrize(

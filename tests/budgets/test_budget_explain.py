@@ -19,7 +19,8 @@ def test_30_days_at_99_9(capsys):
     code, out, _ = _explain(capsys, "--period", "30d", "--target", "99.9", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["error_budget_ratio"] == pytest.approx(0.001)
+    assert data["error_budget_ratio"] == 0.001  # exactly: 1 − 0.999 rounded to 12 decimals
+    assert data["target"] == 0.999  # not 99.9 / 100 = 0.9990000000000001
     assert data["full_outage_budget_seconds"] == pytest.approx(2592)  # 43.2 minutes
     rows = [
         (a["long_window"], a["short_window"], a["burn_rate_threshold"], a["error_ratio_threshold"])

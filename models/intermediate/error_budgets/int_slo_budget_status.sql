@@ -2,7 +2,8 @@
 -- Budget in units = (1 − T) · denominator; the denominator is the period's units so far for
 -- Occurrences and RatioTimeslices (a calendar period's budget grows with its traffic: no
 -- forecast), and the period's full slice count N = P / Δ for Timeslices (known in advance).
--- remaining = 1 − bad / budget, not clamped: negative when overspent.
+-- remaining = 1 − bad / budget, not clamped: negative when overspent; exactly 0 when the budget is
+-- spent exactly (macros/error_budgets/budget_config.sql, budget_consumed).
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -54,13 +55,14 @@ final as (
         {{ safe_ratio('good', 'total') }} as sli,
         {{ safe_ratio('good_raw', 'total_raw') }} as sli_raw,
         budget_denominator,
-        budget_ratio * budget_denominator as budget_total,
-        budget_ratio * budget_denominator - (total - good) as budget_remaining_units,
-        {{ safe_ratio('total - good', 'budget_ratio * budget_denominator') }} as budget_consumed,
-        1.0 - {{ safe_ratio('total - good', 'budget_ratio * budget_denominator') }}
+        {{ budget_units('budget_ratio', 'budget_denominator') }} as budget_total,
+        {{ budget_units('budget_ratio', 'budget_denominator') }} - (total - good)
+            as budget_remaining_units,
+        {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }} as budget_consumed,
+        1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
             as budget_remaining,
-        budget_ratio * budget_denominator_raw as budget_total_raw,
-        1.0 - {{ safe_ratio('total_raw - good_raw', 'budget_ratio * budget_denominator_raw') }}
+        {{ budget_units('budget_ratio', 'budget_denominator_raw') }} as budget_total_raw,
+        1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
             as budget_remaining_raw
 
     from denominators

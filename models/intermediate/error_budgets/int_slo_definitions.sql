@@ -69,7 +69,7 @@ final as (
             else {{ budget_seconds('period_start', 'as_of') }}
                 / {{ budget_seconds('period_start', 'period_end') }}
         end as elapsed_fraction,
-        1.0 - target as budget_ratio
+        {{ budget_ratio('target') }} as budget_ratio
 
     from periods
 

@@ -245,9 +245,9 @@ final as (
         total,
         good_raw,
         total_raw,
-        1.0 - {{ safe_ratio('total - good', 'budget_ratio * budget_denominator') }}
+        1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
             as budget_remaining,
-        1.0 - {{ safe_ratio('total_raw - good_raw', 'budget_ratio * budget_denominator_raw') }}
+        1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
             as budget_remaining_raw,
         bad_since_window_start,
         total >= min_events as is_sufficient,

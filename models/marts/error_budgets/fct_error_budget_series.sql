@@ -45,7 +45,7 @@ final as (
         case
             when series.step_at < slos.period_start then null
             when slos.window_kind = 'calendar' then series.budget_remaining
-            else 1.0 - {{ safe_ratio('series.bad_since_window_start', 'status.budget_total') }}
+            else 1.0 - round({{ safe_ratio('series.bad_since_window_start', 'status.budget_total') }}, 12)
         end as burndown_remaining,
         case
             when series.step_at < slos.period_start then null
