@@ -1,6 +1,7 @@
 -- One row per SLO and window (5m, 30m, 1h, 2h, 6h, 1d, 3d and the whole period) ending at as_of:
 -- good/total units, error ratio e = 1 − good/total, burn rate b = e / (1 − T), and the hours
--- until the remaining budget is gone if this burn rate held: r · P / b (0 when r ≤ 0).
+-- until the remaining budget is gone if this burn rate held: r · P / b (0 when r ≤ 0, even for a
+-- window without units; NULL when r > 0 and nothing burns).
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -61,9 +62,10 @@ final as (
         burn_rate,
         is_low_volume,
         case
-            when budget_remaining is null or burn_rate is null then null
+            when budget_remaining is null then null
+            -- exhausted: 0 whatever the window burns, also a window without units
             when budget_remaining <= 0 then 0.0
-            when burn_rate = 0 then null
+            when burn_rate is null or burn_rate = 0 then null
             else budget_remaining * period_seconds / burn_rate / 3600.0
         end as hours_to_exhaustion
 
