@@ -12,7 +12,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,12 +175,19 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
         if not isinstance(document, dict):
             errors.append(f"{place}: expected a mapping with apiVersion, kind, metadata, spec")
             continue
+        document = _as_text_dates(document)
         name = (document.get("metadata") or {}).get("name")
         if name:
             place += f" ({document.get('kind', '?')} {name!r})"
         problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-        if problems:
-            errors.extend(f"{place}: {_schema_message(problem)}" for problem in problems[:5])
+        metric_indicator = _openslo_metric_indicator(document)
+        if metric_indicator:
+            # instead of the schema's "'kind' is a required property" and "'spec' was unexpected"
+            problems = [p for p in problems if list(p.absolute_path)[:2] != ["spec", "indicator"]]
+        messages = [metric_indicator] if metric_indicator else []
+        messages += [_schema_message(problem) for problem in problems]
+        if messages:
+            errors.extend(f"{place}: {message}" for message in messages[:5])
             continue
         try:
             if document["kind"] == "SLO":
@@ -208,12 +215,55 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
     return BudgetConfig(Path(where), tuple(objectives), tuple(adjustments))
 
 
+def _as_text_dates(value: Any) -> Any:
+    """Dates and timestamps as the ISO text they were written as: YAML reads an unquoted
+    ``startTime: 2022-01-01 12:00:00`` (as in the OpenSLO spec) as a timestamp."""
+    if isinstance(value, dict):
+        return {key: _as_text_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_text_dates(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+#: OpenSLO SLI kinds that read a metric query, which flowledger has no source for.
+OPENSLO_METRIC_SLIS = ("ratioMetric", "thresholdMetric")
+
+
+def _openslo_metric_indicator(document: dict) -> str | None:
+    """The message for an OpenSLO SLI (``indicator: {metadata, spec: {ratioMetric…}}``), which
+    the schema would only call a missing ``kind``."""
+    spec = document.get("spec")
+    indicator = (
+        spec.get("indicator") if document.get("kind") == "SLO" and isinstance(spec, dict) else None
+    )
+    if not isinstance(indicator, dict) or "kind" in indicator:
+        return None
+    if "spec" not in indicator and "metadata" not in indicator:
+        return None
+    sli_spec = indicator.get("spec") if isinstance(indicator.get("spec"), dict) else {}
+    metric = next((key for key in OPENSLO_METRIC_SLIS if key in sli_spec), "a metric")
+    return (
+        f"spec.indicator: an OpenSLO SLI with {metric} (a metric query) is not read; flowledger "
+        "computes its SLIs from runs and business events: give the kind runSuccess, latency or "
+        "eventPair (e.g. indicator: {kind: runSuccess}; see docs/error-budgets.md, Indicators)"
+    )
+
+
 def _schema_message(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
     path = path.replace(".[", "[") or "(document)"
     message = error.message
     if error.validator == "additionalProperties":
         message += " (check the spelling; see config/slos.schema.json)"
+    if error.validator == "enum" and path.endswith(".op"):
+        message += (
+            " (op compares a latency indicator's duration with value: lte, the default, or lt; "
+            "OpenSLO's op for metric thresholds is not read)"
+        )
     return f"{path}: {message}"
 
 
@@ -436,7 +486,13 @@ def _parse_slices(objective: dict, method: str, place: str) -> tuple[int | None,
         return None, None
     if not has_window:
         raise ConfigError(f"{place}: budgetingMethod {method} needs timeSliceWindow (e.g. 5m)")
-    seconds = _fixed_seconds(objective["timeSliceWindow"], f"{place}.timeSliceWindow")
+    slice_window = objective["timeSliceWindow"]
+    seconds = (
+        # OpenSLO: a number is minutes
+        float(slice_window) * 60
+        if isinstance(slice_window, int | float)
+        else _fixed_seconds(slice_window, f"{place}.timeSliceWindow")
+    )
     if int(seconds) not in SLICE_SECONDS_ALLOWED or seconds != int(seconds):
         raise ConfigError(
             f"{place}.timeSliceWindow: {objective['timeSliceWindow']!r} must tile hours and days "

@@ -200,3 +200,71 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("kind: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+# --- OpenSLO files as published ------------------------------------------------------------------
+
+
+def _calendar_slo(start_time: str) -> list:
+    # unquoted, as in the OpenSLO spec and examples: YAML reads it as a timestamp or a date
+    window = f"[{{duration: 1M, isRolling: false, calendar: {{startTime: {start_time}, timeZone: UTC}}}}]"
+    return _slo(window=window)
+
+
+@pytest.mark.parametrize("start_time", ["2022-01-01 00:00:00", "2022-01-01"])
+def test_unquoted_calendar_start_time_is_read_as_text(start_time):
+    config = parse_documents(_calendar_slo(start_time))
+    assert config.objectives[0].calendar_unit == "month"
+
+
+def test_unquoted_calendar_start_time_checked_as_usual():
+    error = _error(_calendar_slo("2022-01-01 12:00:00"))
+    assert (
+        "spec.timeWindow[0].calendar.startTime: '2022-01-01 12:00:00' is not the start of a month"
+        in error
+    )
+    assert "datetime" not in error
+
+
+def test_time_slice_window_as_a_number_is_minutes():
+    slo = parse_documents(
+        _slo(
+            "{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 5}",
+            extra="  budgetingMethod: Timeslices",
+        )
+    ).objectives[0]
+    assert slo.slice_seconds == 300
+    error = _error(
+        _slo(
+            "{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 7}",
+            extra="  budgetingMethod: Timeslices",
+        )
+    )
+    assert "spec.objectives[0].timeSliceWindow: 7 must tile hours and days" in error
+
+
+@pytest.mark.parametrize(
+    "policies", ["", "[]", "[{kind: AlertPolicy, metadata: {name: p}}]", "[page-me]"]
+)
+def test_openslo_alert_policies_are_accepted_and_ignored(policies):
+    config = parse_documents(_slo(extra=f"  alertPolicies: {policies}"))
+    assert [slo.slo_id for slo in config.objectives] == ["s1"]
+
+
+@pytest.mark.parametrize("metric", ["ratioMetric", "thresholdMetric"])
+def test_openslo_metric_indicators_get_a_clear_message(metric):
+    documents = _slo()
+    documents[0]["spec"]["indicator"] = {
+        "metadata": {"name": "web-availability"},
+        "spec": {metric: {"good": {"metricSource": {"type": "Any", "spec": {"query": "Any"}}}}},
+    }
+    error = _error(documents)
+    assert f"spec.indicator: an OpenSLO SLI with {metric} (a metric query) is not read" in error
+    assert "runSuccess, latency or eventPair" in error
+    assert "'kind' is a required property" not in error and "check the spelling" not in error
+
+
+def test_op_other_than_a_latency_comparison_is_explained():
+    error = _error(_slo("{target: 0.99, op: gt}"))
+    assert "spec.objectives[0].op: 'gt' is not one of ['lte', 'lt']" in error
+    assert "op compares a latency indicator's duration with value" in error
