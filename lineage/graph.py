@@ -2,8 +2,8 @@
 built from OpenLineage events, with adjacency indexes for fast traces.
 
 A field edge says "output field ← input field" with a transformation type/subtype; it is valid
-from the time of the event that declared it until a later event of the same job replaced the
-column lineage of that output dataset (``valid_to``), so lineage can be read as of a past time.
+from the time of the event that declared it until a later event writing that output dataset (of
+any job) replaced its column lineage (``valid_to``), so lineage can be read as of a past time.
 
 Node ids are Marquez's: ``dataset:<ns>:<name>``, ``datasetField:<ns>:<name>:<field>``,
 ``job:<ns>:<name>``. Namespaces may be URIs with colons (``duckdb:///x.duckdb``,
@@ -175,8 +175,8 @@ class LineageGraph:
         self.edges: list[FieldEdge] = []
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
-        # (job, output dataset) -> indexes of its currently valid edges
-        self._current: dict[tuple[tuple[str, str] | None, tuple[str, str], str], list[int]] = {}
+        # output dataset -> (the event that wrote its column lineage, its current edge indexes)
+        self._current: dict[tuple[str, str], tuple[int, list[int]]] = {}
         self.events = 0
         self._changes = 0  # bumped by every event; the compiled index is rebuilt when stale
         self._compiled: tuple[int, dict[FieldKey, int], Any, Any] | None = None
@@ -312,6 +312,7 @@ class LineageGraph:
             query.columns,
             fields,
             {(str(d.get("namespace", "")), str(d.get("name", ""))) for d in inputs},
+            when,
             complete=not query.unresolved,
         )
         job = self.jobs[job_key]
@@ -333,31 +334,46 @@ class LineageGraph:
         columns: list[str],
         parsed: dict[str, dict[str, Any]],
         event_inputs: set[tuple[str, str]],
+        when: str,
         *,
         complete: bool,
     ) -> None:
-        """Where the parser placed a column, the producer's untyped edges of that column from
-        datasets the event does not list as inputs go (dbt-ol names CTEs as input datasets:
-        ``orders.order_id`` for ``with orders as (…)``); a column the producer names but the
-        query does not select (dbt-ol takes a union's second branch's aliases as columns) goes
-        too, when the parser resolved the query."""
+        """Where the parser placed a column, the producer's untyped edges of that column are
+        replaced: those from an input the parser placed too (or from a column whose nested field
+        it placed: `payload.qty` read by JSON path replaces `payload`) are closed at the parse
+        time, so every reader (upstream, downstream, traces, the export) sees only the typed
+        edges; those from datasets the event does not list as inputs go (dbt-ol names CTEs as
+        input datasets: ``orders.order_id`` for ``with orders as (…)``); a column the producer
+        names but the query does not select (dbt-ol takes a union's second branch's aliases as
+        columns) goes too, when the parser resolved the query."""
         known = {c.lower() for c in columns}
-        placed = {c.lower() for c, spec in parsed.items() if spec["inputFields"]}
-        scope = (job_key, (dataset.namespace, dataset.name), "event")
+        placed: dict[str, set[FieldKey]] = {}
+        for column, spec in parsed.items():
+            for item in spec["inputFields"]:
+                source = FieldKey(item["namespace"], item["name"], str(item["field"]))
+                nested = FieldKey(source.namespace, source.dataset, source.field.split(".")[0])
+                placed.setdefault(column.lower(), set()).update((source, nested))
+        key = (dataset.namespace, dataset.name)
+        serial, current = self._current.get(key, (self.events, []))
         kept: list[int] = []
         dropped_inputs: set[tuple[str, str]] = set()
-        for index in self._current.get(scope, []):
+        for index in current:
             edge = self.edges[index]
             name = edge.output.field.lower()
+            if edge.origin != "event" or edge.subtype:
+                kept.append(index)
+                continue
             phantom = complete and bool(name) and name not in known
             unlisted = (edge.input.namespace, edge.input.dataset) not in event_inputs
-            if not edge.subtype and ((name in placed and unlisted) or phantom):
+            if (name in placed and unlisted) or phantom:
                 edge.valid_to = edge.valid_from  # never valid
                 dropped_inputs.add((edge.input.namespace, edge.input.dataset))
+            elif edge.input in placed.get(name, ()):
+                edge.valid_to = when  # replaced by the typed edges parsed from the same event
             else:
                 kept.append(index)
-        if scope in self._current:
-            self._current[scope] = kept
+        if key in self._current:
+            self._current[key] = (serial, kept)
         for key in dropped_inputs:
             self._forget_if_unused(key)
         if complete:
@@ -450,11 +466,18 @@ class LineageGraph:
         when: str,
     ) -> None:
         origin = "parser" if str(facet.get("_producer", "")).endswith("#parser") else "event"
-        scope = (job_key, (dataset.namespace, dataset.name), origin)
-        for index in self._current.pop(scope, []):
-            edge = self.edges[index]
-            if _ts(edge.valid_from) <= _ts(when):
-                edge.valid_to = when
+        key = (dataset.namespace, dataset.name)
+        serial, current = self._current.pop(key, (self.events, []))
+        # A new event writing the dataset defines its column lineage, whatever its job is called
+        # (dbt-ol names a model's job differently per mode), as Marquez answers from the
+        # dataset's current version; edges of the same event (the producer's, then the parser's)
+        # stand together. Edges of a later event that arrived first stay current, and end these.
+        later = [i for i in current if _ts(self.edges[i].valid_from) > _ts(when)]
+        if serial != self.events:
+            for index in set(current) - set(later):
+                self.edges[index].valid_to = when
+            current = later
+        ends = min((self.edges[i].valid_from for i in later), key=_ts) if later else FAR_FUTURE
         new: list[int] = []
         fields = facet.get("fields") or {}
         dataset_inputs = [i for i in facet.get("dataset") or [] if isinstance(i, dict)]
@@ -469,7 +492,9 @@ class LineageGraph:
         whole = FieldKey(dataset.namespace, dataset.name, "")  # affects every field
         for item in dataset_inputs:
             new += self._add_input(whole, item, {}, job_key, when, origin, True)
-        self._current[scope] = new
+        for index in new:
+            self.edges[index].valid_to = ends
+        self._current[key] = (self.events, current + new if ends == FAR_FUTURE else current)
 
     def _add_input(
         self,
@@ -535,16 +560,6 @@ class LineageGraph:
     def upstream_edges(self, key: FieldKey, as_of: str | None = None) -> list[FieldEdge]:
         """Edges into ``key``: its own, then its dataset's whole-dataset edges not already there."""
         own = [self.edges[i] for i in self._upstream.get(key, ()) if self.edges[i].valid_at(as_of)]
-        parsed = {e.input for e in own if e.origin == "parser"}
-        if parsed:
-            # a producer's untyped edge is replaced by the parsed, typed edges of the same input
-            # (or of its nested fields: `payload.qty` read by JSON path replaces `payload`)
-            nested = {FieldKey(k.namespace, k.dataset, k.field.split(".")[0]) for k in parsed}
-            own = [
-                e
-                for e in own
-                if e.origin == "parser" or e.subtype or (e.input not in parsed | nested)
-            ]
         whole = self._upstream.get(FieldKey(key.namespace, key.dataset, ""))
         if not whole or not key.field:
             return own

@@ -277,10 +277,13 @@ def _field_node(
 
 
 def input_fields(edges: list[FieldEdge]) -> list[dict[str, Any]]:
-    """One entry per input field, with every transformation through which it is used."""
+    """One entry per input field, with every transformation through which it is used (each
+    type/subtype once, though two events or jobs declared it)."""
     grouped: dict[FieldKey, list[FieldEdge]] = {}
     for edge in edges:
-        grouped.setdefault(edge.input, []).append(edge)
+        group = grouped.setdefault(edge.input, [])
+        if all((e.type, e.subtype) != (edge.type, edge.subtype) for e in group):
+            group.append(edge)
     result = []
     for source, group in sorted(grouped.items()):
         identity = any(e.type == "DIRECT" and e.subtype == "IDENTITY" for e in group)

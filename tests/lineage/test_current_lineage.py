@@ -1,0 +1,156 @@
+"""Which edges are current, for every reader alike: the untyped edges of a producer (dbt-ol's
+`transformations: []`) that the parsed SQL replaced, the column lineage of a dataset written by
+jobs of different names (dbt-ol names one model's job differently per mode), and a job's inputs
+and outputs (those of its latest run, as Marquez's current job version)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from flowledger.cli import main
+from flowledger.settings import DataDir
+from lineage.graph import FieldKey, LineageGraph
+from lineage.marquez import column_lineage
+from lineage.service import trace
+from lineage.store import LineageStore
+
+NS = "duckdb:///tmp/repro.duckdb"
+WINDOW_SQL = "select id, row_number() over (partition by grp order by ts) as rn from db.main.src"
+
+
+def untyped(*fields: str) -> dict:
+    return {
+        "inputFields": [
+            {"namespace": NS, "name": "db.main.src", "field": f, "transformations": []}
+            for f in fields
+        ]
+    }
+
+
+def dbt_ol_event(when: str = "2026-12-05T12:00:00Z", job: str = "db.main.proj.m1") -> dict:
+    """What dbt-ol sends: a `sql` facet and column lineage without transformation types."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": when,
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt",
+        "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d5e"},
+        "job": {"namespace": "repro", "name": job, "facets": {"sql": {"query": WINDOW_SQL}}},
+        "inputs": [
+            {
+                "namespace": NS,
+                "name": "db.main.src",
+                "facets": {"schema": {"fields": [{"name": "id"}, {"name": "grp"}, {"name": "ts"}]}},
+            }
+        ],
+        "outputs": [
+            {
+                "namespace": NS,
+                "name": "db.main.m1",
+                "facets": {
+                    "columnLineage": {
+                        "_producer": "dbt-ol",
+                        "dataset": [],
+                        "fields": {"id": untyped("id"), "rn": untyped("grp", "ts")},
+                    }
+                },
+            }
+        ],
+    }
+
+
+GRP = FieldKey(NS, "db.main.src", "grp")
+RN = FieldKey(NS, "db.main.m1", "rn")
+RN_IS_A_WINDOW = {("grp", "rn", "INDIRECT", "WINDOW"), ("ts", "rn", "INDIRECT", "WINDOW")}
+
+
+def kinds(edges) -> set[tuple[str, str, str, str]]:
+    return {(e.input.field, e.output.field, e.type, e.subtype) for e in edges}
+
+
+def test_replaced_untyped_edges_are_gone_for_every_reader(tmp_path: Path, capsys) -> None:
+    graph = LineageGraph.from_events([dbt_ol_event()])
+    assert kinds(graph.upstream_edges(RN)) == RN_IS_A_WINDOW
+    # downstream reads see the same edges as upstream reads: no DIRECT/'' edge grp -> rn
+    assert kinds(graph.downstream_edges(GRP)) == {("grp", "rn", "INDIRECT", "WINDOW")}
+    for as_of in (None, "2026-12-06T00:00:00Z"):
+        for direct_only in (False, True):
+            walked = graph.trace(GRP, downstream=True, as_of=as_of, direct_only=direct_only)
+            tree = trace(graph, GRP, downstream=True, as_of=as_of, direct_only=direct_only)
+            expected = set() if direct_only else {("grp", "rn", "INDIRECT", "WINDOW")}
+            assert kinds(e for _, e in walked) == expected
+            assert kinds(c.edge for c in tree.root.children) == expected
+    assert graph.trace(GRP, downstream=True, as_of="2026-12-05T11:00:00Z") == []
+    # and the export lists them closed, never as current edges
+    data_dir = DataDir(tmp_path).ensure()
+    LineageStore(data_dir).append([dbt_ol_event()])
+    assert main(["--data-dir", str(tmp_path), "lineage", "export", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    current = {
+        (r["input_field"], r["output_field"], r["type"], r["subtype"])
+        for r in rows
+        if not r["valid_to"]
+    }
+    assert current == RN_IS_A_WINDOW | {("id", "id", "DIRECT", "IDENTITY")}
+
+
+def test_the_latest_event_writing_a_dataset_defines_its_column_lineage() -> None:
+    """Marquez answers from the output dataset's current version: the latest writer wins,
+    whatever its job is called (`…build.run` under `dbt-ol build`, no suffix under `run`)."""
+
+    def typed(job: str, when: str, source: str) -> dict:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": when,
+            "producer": "https://example.com/p",
+            "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d50"},
+            "job": {"namespace": "r2", "name": job},
+            "inputs": [{"namespace": "r2", "name": "src"}],
+            "outputs": [
+                {
+                    "namespace": "r2",
+                    "name": "out",
+                    "facets": {
+                        "columnLineage": {
+                            "fields": {
+                                "x": {
+                                    "inputFields": [
+                                        {"namespace": "r2", "name": "src", "field": source,
+                                         "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
+                                    ]
+                                }
+                            }
+                        }
+                    },
+                }
+            ],
+        }  # fmt: skip
+
+    graph = LineageGraph.from_events(
+        [
+            typed("build_out.build.run", "2026-12-05T12:00:00Z", "a"),
+            typed("build_out", "2026-12-05T13:00:00Z", "b"),
+            typed("build_out", "2026-12-05T13:00:00Z", "b"),  # sent twice: listed once
+        ]
+    )
+    x = "datasetField:r2:out:x"
+    node = next(n for n in column_lineage(graph, x, depth=1)["graph"] if n["id"] == x)
+    assert [(f["field"], f["transformations"]) for f in node["data"]["inputFields"]] == [
+        ("b", [{"type": "DIRECT", "subtype": "IDENTITY", "description": None, "origin": "event"}])
+    ]
+    past = column_lineage(graph, x, depth=1, as_of="2026-12-05T12:30:00Z")
+    node = next(n for n in past["graph"] if n["id"] == x)
+    assert [f["field"] for f in node["data"]["inputFields"]] == ["a"]
+
+
+def test_a_changed_model_replaces_the_lineage_another_dbt_ol_mode_wrote() -> None:
+    changed = dbt_ol_event("2026-12-05T13:00:00Z", "db.main.proj.m1")
+    changed["job"]["facets"]["sql"]["query"] = "select id, ts as rn from db.main.src"
+    changed["outputs"][0]["facets"]["columnLineage"]["fields"]["rn"] = untyped("ts")
+    graph = LineageGraph.from_events(
+        [dbt_ol_event("2026-12-05T12:00:00Z", "db.main.proj.m1.build.run"), changed]
+    )
+    assert kinds(graph.upstream_edges(RN)) == {("ts", "rn", "DIRECT", "IDENTITY")}
+    assert graph.downstream_edges(GRP) == []
+    assert kinds(graph.upstream_edges(RN, "2026-12-05T12:30:00Z")) == RN_IS_A_WINDOW
