@@ -204,13 +204,16 @@ def column_lineage(
     """Marquez's column-lineage graph; ``as_of`` (or ``#<ISO time>`` on the id) reads the past."""
     version = node_version(node_id)
     if version is not None:
-        if with_downstream:
-            raise BadRequest("a versioned nodeId cannot be combined with withDownstream=true")
         if "T" not in version:
             raise BadRequest(
                 f"version {version!r}: flowledger versions are times (…#2026-01-31T12:00:00Z)"
             )
         as_of = version
+    if as_of is not None and with_downstream:
+        raise BadRequest(
+            "lineage as of a time (asOf=… or nodeId=…#<time>) cannot be combined with "
+            "withDownstream=true, as in Marquez: ask for the upstream lineage only"
+        )
     if as_of is not None and _ts(as_of) == 0.0:
         raise BadRequest(f"asOf {as_of!r} is not an ISO 8601 date-time")
     kind, key = parse_node_id(graph, node_id)

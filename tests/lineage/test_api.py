@@ -144,6 +144,17 @@ def test_python_client_events_are_stored_and_read_back(server: LoopbackServer) -
     upstream = nodes[f"datasetField:{NS}:public.runs:status"]
     assert upstream["outEdges"] == [{"origin": upstream["id"], "destination": failures["id"]}]
     assert f"datasetField:{NS}:public.kpis:flow" not in nodes  # not connected to failures
+    as_of_downstream = requests.get(
+        f"{server.url}/api/v1/column-lineage",
+        params={
+            "nodeId": f"datasetField:{NS}:public.kpis:failures",
+            "asOf": "2026-03-01T10:06:00Z",
+            "withDownstream": "true",
+        },
+        headers=auth(),
+        timeout=5,
+    )
+    assert as_of_downstream.status_code == 400, as_of_downstream.text  # as Marquez
 
     graph = requests.get(
         f"{server.url}/api/v1/lineage",

@@ -80,6 +80,8 @@ def test_lineage_as_of_a_past_time(data_dir: DataDir) -> None:
     assert inputs_of(column_lineage(graph, total + "#2026-01-15T00:00:00Z"), total) == {"amount"}
     with pytest.raises(BadRequest):
         column_lineage(graph, total + "#2026-01-15T00:00:00Z", with_downstream=True)
+    with pytest.raises(BadRequest, match="withDownstream"):  # the asOf form too, as Marquez
+        column_lineage(graph, total, with_downstream=True, as_of="2026-01-15T00:00:00Z")
     before = trace(graph, resolve_column(graph, "kpis.total"), as_of="2025-12-31T00:00:00Z")
     assert before.edges == []
 
