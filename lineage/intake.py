@@ -1,6 +1,6 @@
 """Check an incoming OpenLineage event the way Marquez does, with flowledger's status codes:
-400 for what cannot be read (bad JSON, bad dates, a run id that is no UUID), 422 with the field
-path for a missing required field."""
+400 for what cannot be read (bad JSON, bad dates or date-times without an offset, a run id or a
+parent run id that is no UUID), 422 with the field path for a missing required field."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def check_event(event: Any, where: str = "") -> dict[str, Any]:
         parent = facets.get("parent") if isinstance(facets, dict) else None
         if isinstance(parent, dict):
             _require(parent, ("run", "runId"), f"{where}run.facets.parent.")
+            _check_uuid(parent["run"]["runId"], f"{where}run.facets.parent.run.runId")
         nominal = facets.get("nominalTime") if isinstance(facets, dict) else None
         if isinstance(nominal, dict):
             _require(nominal, ("nominalStartTime",), f"{where}run.facets.nominalTime.")
@@ -114,9 +115,15 @@ def _check_time(value: Any, where: str) -> None:
             400, f"{where} {text!r} is not an ISO 8601 date-time (a date alone is not)"
         )
     try:
-        datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise IntakeError(400, f"{where} {text!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise IntakeError(
+            400,
+            f"{where} {text!r} has no UTC offset: an OpenLineage date-time (RFC 3339) ends in Z "
+            "or ±hh:mm, e.g. 2026-01-31T12:00:00Z",
+        )
 
 
 def _check_uuid(value: Any, where: str) -> None:

@@ -235,6 +235,17 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
     assert bad_json.status_code == 400 and "malformed JSON" in bad_json.json()["message"]
     date_only = post(server, json.dumps(minimal(eventTime="2026-03-01")).encode())
     assert date_only.status_code == 400 and "eventTime" in date_only.json()["message"]
+    no_offset = post(server, json.dumps(minimal(eventTime="2026-12-05T10:00:00")).encode())
+    assert no_offset.status_code == 400 and "no UTC offset" in no_offset.json()["message"]
+    parent = {"job": {"namespace": "a", "name": "b"}, "run": {"runId": "nope"}}
+    bad_parent = post(
+        server,
+        json.dumps(
+            minimal(run={"runId": str(uuid.uuid4()), "facets": {"parent": parent}})
+        ).encode(),
+    )
+    assert bad_parent.status_code == 400
+    assert bad_parent.json()["message"] == "run.facets.parent.run.runId 'nope' is not a UUID"
     no_job = minimal()
     del no_job["job"]["name"]
     missing = post(server, json.dumps(no_job).encode())
