@@ -211,6 +211,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
         key = _names(request)
         with lock:
             current = graph()
+            key = current.canonical_job(key)
             if key not in current.jobs:
                 raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
             return JSONResponse(job_data(current, key))
@@ -219,6 +220,7 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
         key = _names(request)
         with lock:
             current = graph()
+            key = current.canonical_job(key)
             if key not in current.jobs:
                 raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
             runs = sorted(

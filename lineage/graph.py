@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+from lineage.jobs import canonical_job_name, child_job_name
+
 RUN_STATES = {
     "START": "RUNNING",
     "RUNNING": "RUNNING",
@@ -172,6 +174,7 @@ class LineageGraph:
         self.datasets: dict[tuple[str, str], DatasetNode] = {}
         self.jobs: dict[tuple[str, str], JobNode] = {}
         self.runs: dict[str, RunNode] = {}
+        self.job_aliases: dict[tuple[str, str], tuple[str, str]] = {}  # as sent -> as kept
         self.edges: list[FieldEdge] = []
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
@@ -197,7 +200,7 @@ class LineageGraph:
         job_doc = event.get("job")
         job_key: tuple[str, str] | None = None
         if isinstance(job_doc, dict) and job_doc.get("name"):
-            job_key = (str(job_doc.get("namespace") or ""), str(job_doc["name"]))
+            job_key = self._kept_job_key(job_doc, event.get("run"))
             job = self.jobs.get(job_key)
             if job is None:
                 job = self.jobs[job_key] = JobNode(*job_key, created_at=when, updated_at=when)
@@ -228,6 +231,33 @@ class LineageGraph:
                 self._replace_column_lineage(dataset, lineage, job_key, when)
             if job_key and "dataset" not in event and _needs_parsing(lineage):
                 self._derive_from_sql(dataset, job_key, inputs, when)
+
+    def _kept_job_key(self, job_doc: dict[str, Any], run_doc: Any) -> tuple[str, str]:
+        """The job's (namespace, name) as kept (lineage/jobs.py: one name per dbt model whatever
+        the dbt-ol mode); the name as sent stays an alias of it."""
+        namespace, name = str(job_doc.get("namespace") or ""), str(job_doc["name"])
+        kept = canonical_job_name(name, job_doc.get("facets"))
+        if kept == name:
+            kept = self.job_aliases.get((namespace, name), (namespace, name))[1]
+        parent = (
+            ((run_doc or {}).get("facets") or {}).get("parent")
+            if isinstance(run_doc, dict)
+            else None
+        )
+        if kept == name and isinstance(parent, dict) and isinstance(parent.get("job"), dict):
+            parent_key = (
+                str(parent["job"].get("namespace") or namespace),
+                str(parent["job"].get("name") or ""),
+            )
+            parent_kept = self.job_aliases.get(parent_key, parent_key)[1]
+            kept = child_job_name(name, parent_key[1], parent_kept)
+        if kept != name:
+            self.job_aliases[(namespace, name)] = (namespace, kept)
+        return namespace, kept
+
+    def canonical_job(self, key: tuple[str, str]) -> tuple[str, str]:
+        """The kept (namespace, name) of a job named as a producer sent it."""
+        return self.job_aliases.get(key, key)
 
     def _derive_from_sql(
         self,
@@ -683,9 +713,9 @@ class LineageGraph:
         raise NodeNotFound(f"no dataset {namespace_and_name!r}")
 
     def resolve_job(self, namespace_and_name: str) -> tuple[str, str]:
-        for namespace, name in self.jobs:
+        for namespace, name in chain(self.jobs, self.job_aliases):
             if namespace_and_name == f"{namespace}:{name}":
-                return namespace, name
+                return self.canonical_job((namespace, name))
         raise NodeNotFound(f"no job {namespace_and_name!r}")
 
     def resolve_field(self, rest: str) -> FieldKey:

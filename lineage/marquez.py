@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound, _ts
+from lineage.jobs import simple_name
 
 
 class BadRequest(ValueError):
@@ -153,14 +154,16 @@ def job_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
     parent = None
     latest = graph.runs.get(job.latest_run) if job.latest_run else None
     if latest is not None:
-        parent_facet = latest.facets.get("parent") or {}
-        parent = (parent_facet.get("job") or {}).get("name")
+        parent_job = (latest.facets.get("parent") or {}).get("job") or {}
+        if parent_job.get("name"):
+            parent_key = (str(parent_job.get("namespace") or job.namespace), parent_job["name"])
+            parent = graph.canonical_job(parent_key)[1]
     location = (job.facets.get("sourceCodeLocation") or {}).get("url")
     return {
         "id": {"namespace": job.namespace, "name": job.name},
         "type": str((job.facets.get("jobType") or {}).get("processingType") or "BATCH"),
         "name": job.name,
-        "simpleName": job.name.rsplit(".", 1)[-1],
+        "simpleName": simple_name(job.name, parent),
         "parentJobName": parent,
         "createdAt": job.created_at,
         "updatedAt": job.updated_at,

@@ -2,13 +2,16 @@
 ``flow_run`` record (contracts/flow_run.odcs.yaml) that ingest lands in ``raw.flow_runs``, so
 jobs reported by Airflow, Spark, dbt-ol or the Python client show up in the run-log marts.
 
-Mapping: ``source_system`` = ``openlineage:<job namespace>``, ``flow_id`` = the job name,
-``flow_name`` = its last dotted part, ``run_id`` = the OpenLineage runId (attempt 1),
-``started_at`` = the START event time (else the first event's), ``ended_at`` = the terminal
-event's time, status COMPLETE → success, FAIL → failed, ABORT → cancelled (``raw_status`` keeps
-the OpenLineage word), ``error_message`` / ``error_type`` from the ``errorMessage`` run facet,
-``parent_run_id`` / ``root_run_id`` from the ``parent`` facet. Runs still going are left for a
-later sync: ingest never overwrites a run once landed.
+Mapping: ``source_system`` = ``openlineage:<job namespace>``, ``flow_id`` = the job name as
+flowledger keeps it (lineage/jobs.py: one name per dbt model whatever the dbt-ol mode),
+``flow_name`` = the model's name for a dbt model, else the whole job name, ``run_id`` = the
+OpenLineage runId (attempt 1), ``started_at`` = the START event time (else the first event's),
+``ended_at`` = the terminal event's time, status COMPLETE → success, FAIL → failed, ABORT →
+cancelled (``raw_status`` keeps the OpenLineage word), ``error_message`` / ``error_type`` from the
+``errorMessage`` run facet, ``parent_run_id`` / ``root_run_id`` from the ``parent`` facet. A run
+whose job is named under its parent's job (dbt-ol's per-statement ``model.p.m.sql.1`` under
+``model.p.m``) is a ``step_run`` of the parent's run instead (``step_id`` = ``sql.1``). Runs still
+going are left for a later sync: ingest never overwrites a run once landed.
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ from typing import Any
 
 from flowledger.settings import DataDir
 from lineage.graph import _ts
+from lineage.jobs import canonical_job_name, flow_name, simple_name
 from lineage.store import LineageStore
 
 TERMINAL = {"COMPLETE": "success", "FAIL": "failed", "ABORT": "cancelled"}
 
 
 def flow_run_records(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return run_log_records(events)[0]
+
+
+def run_log_records(
+    events: Iterable[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(flow_run records, step_run records) of every finished run in ``events``."""
     runs: dict[str, dict[str, Any]] = {}
     for event in events:
         run, job = event.get("run"), event.get("job")
@@ -35,17 +46,19 @@ def flow_run_records(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         state = runs.setdefault(
             str(run["runId"]),
-            {"job": job, "times": [], "start": None, "end": None, "type": None, "facets": {}},
-        )
+            {"job": job, "job_facets": {}, "times": [], "start": None, "end": None, "type": None,
+             "facets": {}},
+        )  # fmt: skip
         when = str(event.get("eventTime") or "")
         state["times"].append(when)
         state["facets"].update(run.get("facets") or {})
+        state["job_facets"].update(job.get("facets") or {})
         event_type = event.get("eventType")
         if event_type == "START":
             state["start"] = when
         elif event_type in TERMINAL:
             state["end"], state["type"] = when, event_type
-    records = []
+    flows, steps = [], []
     for run_id, state in sorted(runs.items()):
         if state["type"] is None:
             continue
@@ -54,35 +67,65 @@ def flow_run_records(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         facets = state["facets"]
         error = facets.get("errorMessage") if isinstance(facets.get("errorMessage"), dict) else {}
         parent = facets.get("parent") if isinstance(facets.get("parent"), dict) else {}
+        parent_run = str((parent.get("run") or {}).get("runId") or "")
+        parent_job = str((parent.get("job") or {}).get("name") or "")
         started = state["start"] or min(state["times"], key=_ts)
-        records.append(
+        outcome = {
+            "status": TERMINAL[state["type"]],
+            "raw_status": state["type"],
+            "started_at": _utc(started),
+            "ended_at": _utc(state["end"]),
+            "error_type": error.get("programmingLanguage")
+            and f"{error['programmingLanguage']} error",
+            "error_message": error.get("message"),
+        }
+        if parent_run and parent_job and name.startswith(parent_job + "."):
+            # a job named under its parent's job (dbt-ol's `model.p.m.sql.1` under `model.p.m`)
+            # is a step of the parent's run, not a flow of its own
+            step = simple_name(name, parent_job)
+            owner = runs.get(parent_run)
+            job_type = state["job_facets"].get("jobType") or {}
+            steps.append(
+                {
+                    "source_system": "openlineage:"
+                    + str((parent.get("job") or {}).get("namespace") or job.get("namespace")),
+                    "run_id": parent_run,
+                    "run_attempt": 1,
+                    "step_id": step,
+                    "attempt": 1,
+                    "flow_id": _flow_id(owner) if owner else parent_job,
+                    "step_name": step,
+                    "step_type": job_type.get("jobType") if isinstance(job_type, dict) else None,
+                    **outcome,
+                }
+            )
+            continue
+        flows.append(
             {
                 "source_system": f"openlineage:{job.get('namespace')}",
                 "tenant": None,
-                "flow_id": name,
-                "flow_name": name.rsplit(".", 1)[-1] if "." in name else name,
+                "flow_id": _flow_id(state),
+                "flow_name": flow_name(_flow_id(state), state["job_facets"]),
                 "flow_version": None,
                 "run_id": run_id,
                 "run_attempt": 1,
-                "parent_run_id": (parent.get("run") or {}).get("runId"),
+                "parent_run_id": parent_run or None,
                 "root_run_id": ((parent.get("root") or {}).get("run") or {}).get("runId"),
                 "trigger": None,
-                "status": TERMINAL[state["type"]],
-                "raw_status": state["type"],
                 "queued_at": None,
-                "started_at": _utc(started),
-                "ended_at": _utc(state["end"]),
-                "error_type": error.get("programmingLanguage")
-                and f"{error['programmingLanguage']} error",
-                "error_message": error.get("message"),
                 "idempotency_key": None,
                 "input_digest": None,
                 "business_key": None,
                 "trace_id": None,
                 "url": None,
+                **outcome,
             }
         )
-    return records
+    return flows, steps
+
+
+def _flow_id(state: dict[str, Any]) -> str:
+    return canonical_job_name(str(state["job"].get("name")), state["job_facets"])
 
 
 def _utc(value: str) -> str:
@@ -99,15 +142,20 @@ def ingest_run_events(data_dir: DataDir, progress=None):
     ingest: contract checks, dedupe; a run already landed is a duplicate)."""
     from ingest import ingest_paths
 
-    records = flow_run_records(LineageStore(data_dir).events())
-    if not records:
+    flows, steps = run_log_records(LineageStore(data_dir).events())
+    if not flows and not steps:
         return None
-    fd, name = tempfile.mkstemp(prefix="openlineage-runs-", suffix=".ndjson", dir=data_dir.root)
-    path = Path(name)
+    paths: list[Path] = []
     try:
-        with os.fdopen(fd, "w") as handle:
-            for record in records:
-                handle.write(json.dumps(record) + "\n")
-        return ingest_paths([path], data_dir, kind="flow_run", progress=progress)
+        for prefix, records in (("openlineage-runs-", flows), ("openlineage-steps-", steps)):
+            if not records:
+                continue
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".ndjson", dir=data_dir.root)
+            paths.append(Path(name))
+            with os.fdopen(fd, "w") as handle:
+                for record in records:
+                    handle.write(json.dumps(record) + "\n")
+        return ingest_paths(paths, data_dir, progress=progress)  # kind from the columns
     finally:
-        path.unlink(missing_ok=True)
+        for path in paths:
+            path.unlink(missing_ok=True)

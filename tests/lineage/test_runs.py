@@ -11,7 +11,7 @@ from flowledger.build import run_dbt
 from flowledger.cli import main
 from flowledger.settings import DataDir
 from flowledger.warehouse import connect_warehouse
-from lineage.runs import flow_run_records
+from lineage.runs import flow_run_records, run_log_records
 from lineage.store import LineageStore
 
 OK_RUN = "0190a7f0-0000-7000-8000-000000000001"
@@ -49,7 +49,7 @@ def test_mapping_by_hand() -> None:
     assert set(records) == {OK_RUN, FAILED_RUN}  # the running one waits for its end
     ok, failed = records[OK_RUN], records[FAILED_RUN]
     assert (ok["source_system"], ok["flow_id"], ok["flow_name"]) == (
-        "openlineage:airflow", "etl.daily_load", "daily_load",
+        "openlineage:airflow", "etl.daily_load", "etl.daily_load",
     )  # fmt: skip
     assert (ok["status"], ok["started_at"], ok["ended_at"]) == (
         "success", "2026-03-01T10:00:00Z", "2026-03-01T10:02:30Z",
@@ -58,6 +58,88 @@ def test_mapping_by_hand() -> None:
         "failed", "FAIL", "division by zero",
     )  # fmt: skip
     assert failed["started_at"] == "2026-03-01T10:00:00Z"  # +01:00 converted to UTC
+
+
+DBT = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt"
+DBT_NODE = {"unique_id": "model.bakery.stg_patrons", "database": "bakery", "schema": "main"}
+MODEL_JOB = {"integration": "DBT", "jobType": "MODEL", "processingType": "BATCH"}
+
+
+def dbt_ol(run_id: str, kind: str, when: str, job: str, parent: tuple[str, str], **facets) -> dict:
+    """A dbt-ol event of job ``job`` whose run's parent is ``parent`` (run id, job name)."""
+    return {
+        "eventType": kind,
+        "eventTime": when,
+        "producer": DBT,
+        "run": {
+            "runId": run_id,
+            "facets": {
+                "parent": {
+                    "run": {"runId": parent[0]},
+                    "job": {"namespace": "dbt", "name": parent[1]},
+                }
+            },
+        },
+        "job": {"namespace": "dbt", "name": job, "facets": facets},
+    }
+
+
+ROOT = "0190a7f0-0000-7000-8000-0000000000a0"
+BUILD, LOGS, STATEMENT = (f"0190a7f0-0000-7000-8000-0000000000a{i}" for i in (1, 2, 3))
+
+
+def dbt_ol_events() -> list[dict]:
+    """One model run by `dbt-ol build`, then by `dbt-ol run --consume-structured-logs` (which
+    fails in its first statement)."""
+    model = {"dbt_node": DBT_NODE, "jobType": MODEL_JOB}
+    return [
+        dbt_ol(BUILD, "START", "2026-03-01T10:00:00Z", "bakery.main.bakery.stg_patrons.build.run",
+               (ROOT, "dbt-run-bakery"), **model),
+        dbt_ol(BUILD, "COMPLETE", "2026-03-01T10:00:02Z",
+               "bakery.main.bakery.stg_patrons.build.run", (ROOT, "dbt-run-bakery"), **model),
+        dbt_ol(LOGS, "START", "2026-03-01T11:00:00Z", "model.bakery.stg_patrons",
+               (ROOT, "dbt-run-bakery"), **model),
+        dbt_ol(STATEMENT, "START", "2026-03-01T11:00:01Z", "model.bakery.stg_patrons.sql.1",
+               (LOGS, "model.bakery.stg_patrons"), jobType={**MODEL_JOB, "jobType": "SQL"}),
+        dbt_ol(STATEMENT, "FAIL", "2026-03-01T11:00:03Z", "model.bakery.stg_patrons.sql.1",
+               (LOGS, "model.bakery.stg_patrons"), jobType={**MODEL_JOB, "jobType": "SQL"}),
+        dbt_ol(LOGS, "FAIL", "2026-03-01T11:00:04Z", "model.bakery.stg_patrons",
+               (ROOT, "dbt-run-bakery"), **model),
+    ]  # fmt: skip
+
+
+def test_dbt_ol_runs_are_one_flow_per_model_and_statements_are_steps() -> None:
+    """dbt-ol names a model's job per mode (`….build.run`, none, `model.<project>.<model>`);
+    the per-statement child jobs of --consume-structured-logs (`….sql.<n>`) are steps."""
+    events = dbt_ol_events()
+    flows, steps = run_log_records(events)
+    assert [(f["run_id"], f["flow_id"], f["flow_name"], f["status"]) for f in flows] == [
+        (BUILD, "bakery.main.bakery.stg_patrons", "stg_patrons", "success"),
+        (LOGS, "bakery.main.bakery.stg_patrons", "stg_patrons", "failed"),
+    ]
+    assert [
+        (s["run_id"], s["step_id"], s["flow_id"], s["step_type"], s["status"], s["started_at"])
+        for s in steps
+    ] == [
+        (LOGS, "sql.1", "bakery.main.bakery.stg_patrons", "SQL", "failed", "2026-03-01T11:00:01Z")
+    ]
+
+
+def test_dbt_ol_steps_land_as_step_runs(tmp_path: Path) -> None:
+    from lineage.runs import ingest_run_events
+
+    data_dir = DataDir(tmp_path).ensure()
+    LineageStore(data_dir).append(dbt_ol_events())
+    summary = ingest_run_events(data_dir)
+    assert (summary.accepted, summary.quarantined, summary.failed_files) == (3, 0, [])
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        steps = con.execute("select run_id, step_id, status from raw.step_runs").fetchall()
+        flows = con.execute("select flow_name from raw.flow_runs").fetchall()
+    finally:
+        con.close()
+    assert steps == [(LOGS, "sql.1", "failed")]
+    assert flows == [("stg_patrons",), ("stg_patrons",)]
 
 
 @pytest.mark.slow
@@ -94,3 +176,29 @@ def test_build_lands_received_runs_without_a_separate_command(tmp_path: Path) ->
         data_dir, "select run_id, status, error_message from fct_flow_runs order by run_id"
     ).rows
     assert rows == [(OK_RUN, "success", None), (FAILED_RUN, "failed", "division by zero")]
+
+
+def test_the_lineage_graph_keeps_one_job_per_dbt_model() -> None:
+    """The three names dbt-ol gives a model's job are one Marquez job (the `dbt-ol run` name);
+    a statement job is named under it, with Marquez's simpleName (its name after the parent's)."""
+    from lineage.graph import LineageGraph
+    from lineage.marquez import job_data
+
+    graph = LineageGraph.from_events(dbt_ol_events())
+    model = ("dbt", "bakery.main.bakery.stg_patrons")
+    statement = ("dbt", "bakery.main.bakery.stg_patrons.sql.1")
+    assert set(graph.jobs) == {model, statement}
+    assert graph.runs[BUILD].job == graph.runs[LOGS].job == model
+    assert graph.resolve_job("dbt:model.bakery.stg_patrons") == model
+    assert graph.resolve_job("dbt:bakery.main.bakery.stg_patrons.build.run") == model
+    assert (job_data(graph, model)["simpleName"], job_data(graph, model)["parentJobName"]) == (
+        "bakery.main.bakery.stg_patrons",
+        "dbt-run-bakery",
+    )
+    assert (
+        job_data(graph, statement)["simpleName"],
+        job_data(graph, statement)["parentJobName"],
+    ) == (
+        "sql.1",
+        "bakery.main.bakery.stg_patrons",
+    )

@@ -1,0 +1,64 @@
+"""Job names as producers send them, and the one name flowledger keeps per job.
+
+dbt-ol names one model's job three ways: ``<db>.<schema>.<project>.<model>`` under
+``dbt-ol run``, the same with ``.build.run`` under ``dbt-ol build``, and
+``model.<project>.<model>`` with ``--consume-structured-logs`` (whose per-statement child jobs
+are ``model.<project>.<model>.sql.<n>``). flowledger keeps the first (the name its own dbt
+project's JobEvents use), so a model is one job and one flow whatever the mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUILD_SUFFIX = ".build.run"
+
+
+def canonical_job_name(name: str, facets: dict[str, Any] | None) -> str:
+    """The name flowledger keeps for the job ``name`` with job ``facets``: a dbt model's
+    ``<db>.<schema>.<project>.<model>`` (from the ``dbt_node`` facet, else by dropping
+    dbt-ol's ``.build.run``); any other job's name as sent."""
+    facets = facets or {}
+    node = facets.get("dbt_node")
+    if isinstance(node, dict):
+        kind, _, rest = str(node.get("unique_id") or "").partition(".")
+        if kind == "model" and rest and node.get("database") and node.get("schema"):
+            return f"{node['database']}.{node['schema']}.{rest}"
+    if _is_dbt_model(facets) and name.endswith(BUILD_SUFFIX):
+        return name.removesuffix(BUILD_SUFFIX)
+    return name
+
+
+def child_job_name(name: str, parent_raw: str, parent_canonical: str) -> str:
+    """A child job named under its parent's name as sent (``model.p.m.sql.1`` under
+    ``model.p.m``) renamed under the parent's kept name (``db.s.p.m.sql.1``)."""
+    if parent_raw != parent_canonical and name.startswith(parent_raw + "."):
+        return parent_canonical + name[len(parent_raw) :]
+    return name
+
+
+def simple_name(name: str, parent: str | None) -> str:
+    """Marquez's ``simpleName``: the job's name without its parent's name and the dot after it
+    (OpenLineageDao: a child ``p.step`` of ``p`` is ``step``); otherwise the whole name."""
+    if parent and name.startswith(parent + "."):
+        return name[len(parent) + 1 :]
+    return name
+
+
+def flow_name(name: str, facets: dict[str, Any] | None) -> str:
+    """The flow name of a job kept as ``name``: a dbt model's flow is named after the model
+    (``bakery.main.bakery.stg_patrons`` → ``stg_patrons``); any other job keeps its whole name
+    (``etl.daily_load`` is the flow, not ``daily_load``)."""
+    node = (facets or {}).get("dbt_node")
+    if isinstance(node, dict) and str(node.get("unique_id") or "").startswith("model."):
+        return str(node["unique_id"]).rsplit(".", 1)[-1]
+    return name.rsplit(".", 1)[-1] if _is_dbt_model(facets or {}) else name
+
+
+def _is_dbt_model(facets: dict[str, Any]) -> bool:
+    job_type = facets.get("jobType")
+    return (
+        isinstance(job_type, dict)
+        and str(job_type.get("integration")).upper() == "DBT"
+        and str(job_type.get("jobType")).upper() == "MODEL"
+    )
