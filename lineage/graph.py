@@ -117,6 +117,7 @@ class JobNode:
     facets: dict[str, Any] = field(default_factory=dict)
     latest_run: str | None = None
     description: str | None = None
+    io_at: str | None = None  # when the current inputs/outputs were set (a finished run's end)
 
 
 @dataclass
@@ -131,6 +132,8 @@ class RunNode:
     facets: dict[str, Any] = field(default_factory=dict)
     nominal_start: str | None = None
     nominal_end: str | None = None
+    inputs: set[tuple[str, str]] = field(default_factory=set)  # over all the run's events
+    outputs: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def duration_ms(self) -> int | None:
@@ -216,21 +219,76 @@ class LineageGraph:
         outputs = [d for d in event.get("outputs") or [] if isinstance(d, dict)]
         if isinstance(event.get("dataset"), dict):
             outputs.append(event["dataset"])
+        read: set[tuple[str, str]] = set()
+        written: set[tuple[str, str]] = set()
         for doc in inputs:
             dataset = self._dataset(doc, when)
-            if job_key:
-                dataset.consumers.add(job_key)
-                self.jobs[job_key].inputs.add((dataset.namespace, dataset.name))
+            read.add((dataset.namespace, dataset.name))
         for doc in outputs:
             dataset = self._dataset(doc, when)
             if job_key and "dataset" not in event:
-                dataset.producers.add(job_key)
-                self.jobs[job_key].outputs.add((dataset.namespace, dataset.name))
+                written.add((dataset.namespace, dataset.name))
             lineage = (doc.get("facets") or {}).get("columnLineage")
             if isinstance(lineage, dict) and not lineage.get("_deleted"):
                 self._replace_column_lineage(dataset, lineage, job_key, when)
             if job_key and "dataset" not in event and _needs_parsing(lineage):
-                self._derive_from_sql(dataset, job_key, inputs, when)
+                read |= self._derive_from_sql(dataset, job_key, inputs, when)
+        if job_key:
+            run_id = (
+                str(run_doc["runId"])
+                if isinstance(run_doc, dict) and run_doc.get("runId")
+                else None
+            )
+            self._record_job_io(job_key, run_id, read, written, when)
+
+    def _record_job_io(
+        self,
+        job_key: tuple[str, str],
+        run_id: str | None,
+        read: set[tuple[str, str]],
+        written: set[tuple[str, str]],
+        when: str,
+    ) -> None:
+        """A job's current inputs and outputs are those of its latest finished run (Marquez's
+        current job version, made when a run completes, fails or aborts), or of its latest
+        JobEvent (design-time lineage); until a run finishes, what its runs read and wrote."""
+        job = self.jobs[job_key]
+        if run_id is None:
+            if job.io_at is None or _ts(when) >= _ts(job.io_at):
+                self._set_job_io(job_key, read, written, when)
+            return
+        run = self.runs[run_id]
+        run.inputs |= read
+        run.outputs |= written
+        if run.state in ("COMPLETED", "FAILED", "ABORTED"):
+            ended = run.ended_at or when
+            if job.io_at is None or _ts(ended) >= _ts(job.io_at):
+                self._set_job_io(job_key, run.inputs, run.outputs, ended)
+        elif job.io_at is None:
+            self._set_job_io(job_key, job.inputs | read, job.outputs | written, None)
+
+    def _set_job_io(
+        self,
+        job_key: tuple[str, str],
+        read: set[tuple[str, str]],
+        written: set[tuple[str, str]],
+        at: str | None,
+    ) -> None:
+        job = self.jobs[job_key]
+        for key in job.inputs - read:
+            if key in self.datasets:
+                self.datasets[key].consumers.discard(job_key)
+        for key in job.outputs - written:
+            if key in self.datasets:
+                self.datasets[key].producers.discard(job_key)
+        job.inputs = {k for k in read if k in self.datasets}
+        job.outputs = {k for k in written if k in self.datasets}
+        for key in job.inputs:
+            self.datasets[key].consumers.add(job_key)
+        for key in job.outputs:
+            self.datasets[key].producers.add(job_key)
+        if at is not None:
+            job.io_at = at
 
     def _kept_job_key(self, job_doc: dict[str, Any], run_doc: Any) -> tuple[str, str]:
         """The job's (namespace, name) as kept (lineage/jobs.py: one name per dbt model whatever
@@ -265,14 +323,15 @@ class LineageGraph:
         job_key: tuple[str, str],
         inputs: list[dict[str, Any]],
         when: str,
-    ) -> None:
+    ) -> set[tuple[str, str]]:
         """Column lineage parsed from the job's ``sql`` facet, with transformation types; what
-        producers like dbt-ol leave out (types, count(*), filters, joins) is filled in."""
+        producers like dbt-ol leave out (types, count(*), filters, joins) is filled in. Returns
+        the datasets the SQL reads that the event does not list (dbt-ol omits seeds)."""
         from lineage.sql_lineage import SqlLineageError, analyze_query
 
         sql_facet = self.jobs[job_key].facets.get("sql")
         if not isinstance(sql_facet, dict) or not sql_facet.get("query"):
-            return
+            return set()
         namespaces = {d.get("name", "").lower(): d.get("namespace", "") for d in inputs}
         # Columns of the tables the SQL may read: complete lists (parsed from the producing
         # SQL, or a `schema` facet) first, then the warehouse file's catalog, then the partial
@@ -308,7 +367,7 @@ class LineageGraph:
             query = analyze_query(str(sql_facet["query"]), schema, dialect=dialect)
         except (SqlLineageError, Exception) as error:  # noqa: BLE001 - never refuse an event
             dataset.lineage_notes = [f"the job's SQL could not be analysed: {error}"]
-            return
+            return set()
         dataset.lineage_notes = list(query.unresolved)
         dataset.derived_columns = query.columns
         fields = {}
@@ -345,7 +404,7 @@ class LineageGraph:
             when,
             complete=not query.unresolved,
         )
-        job = self.jobs[job_key]
+        read: set[tuple[str, str]] = set()
         for table in query.tables:  # inputs the producer left out (dbt-ol omits seeds)
             table = _listed_input(table, namespaces)
             source_ns = namespaces.get(table) or self._namespace_of(table, dataset)
@@ -354,8 +413,8 @@ class LineageGraph:
                 dataset.namespace,
                 dataset.name,
             ):
-                source.consumers.add(job_key)
-                job.inputs.add((source.namespace, source.name))
+                read.add((source.namespace, source.name))
+        return read
 
     def _retire_producer_guesses(
         self,

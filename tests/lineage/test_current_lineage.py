@@ -12,7 +12,7 @@ from pathlib import Path
 from flowledger.cli import main
 from flowledger.settings import DataDir
 from lineage.graph import FieldKey, LineageGraph
-from lineage.marquez import column_lineage
+from lineage.marquez import column_lineage, job_data, lineage
 from lineage.service import trace
 from lineage.store import LineageStore
 
@@ -154,3 +154,46 @@ def test_a_changed_model_replaces_the_lineage_another_dbt_ol_mode_wrote() -> Non
     assert kinds(graph.upstream_edges(RN)) == {("ts", "rn", "DIRECT", "IDENTITY")}
     assert graph.downstream_edges(GRP) == []
     assert kinds(graph.upstream_edges(RN, "2026-12-05T12:30:00Z")) == RN_IS_A_WINDOW
+
+
+def test_a_job_shows_the_inputs_and_outputs_of_its_latest_run() -> None:
+    """Marquez's current job version: run 2 of load_invoices no longer reads public.fx, so
+    /lineage shows fx as an orphan and the job lists only invoices_raw."""
+
+    def run(run_id: str, kind: str, when: str, inputs: list[str]) -> dict:
+        return {
+            "eventType": kind,
+            "eventTime": when,
+            "producer": "https://example.com/p",
+            "run": {"runId": run_id},
+            "job": {"namespace": "etl", "name": "load_invoices"},
+            "inputs": [{"namespace": "pg", "name": name} for name in inputs],
+            "outputs": [{"namespace": "pg", "name": "analytics.invoices"}]
+            if kind != "START"
+            else [],
+        }
+
+    first, second = "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d51", "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d52"
+    events = [
+        run(first, "START", "2026-12-03T10:00:00Z", ["public.invoices_raw", "public.fx"]),
+        run(first, "COMPLETE", "2026-12-03T10:00:42Z", []),  # the START's inputs still count
+        run(second, "START", "2026-12-04T10:00:00Z", ["public.invoices_raw"]),
+    ]
+    graph = LineageGraph.from_events(events)
+    job = ("etl", "load_invoices")
+    both = [
+        {"namespace": "pg", "name": "public.fx"},
+        {"namespace": "pg", "name": "public.invoices_raw"},
+    ]
+    assert job_data(graph, job)["inputs"] == both  # run 2 is not finished: run 1 is current
+    graph.add_event(run(second, "COMPLETE", "2026-12-04T10:00:42Z", ["public.invoices_raw"]))
+    data = job_data(graph, job)
+    assert data["inputs"] == [{"namespace": "pg", "name": "public.invoices_raw"}]
+    assert data["outputs"] == [{"namespace": "pg", "name": "analytics.invoices"}]
+    fx = lineage(graph, "dataset:pg:public.fx", depth=1)["graph"]
+    assert [(n["id"], n["inEdges"], n["outEdges"]) for n in fx] == [
+        ("dataset:pg:public.fx", [], [])
+    ]
+    # a late event of the older run does not bring fx back
+    graph.add_event(run(first, "OTHER", "2026-12-04T11:00:00Z", ["public.fx"]))
+    assert job_data(graph, job)["inputs"] == [{"namespace": "pg", "name": "public.invoices_raw"}]
