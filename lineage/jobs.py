@@ -20,6 +20,9 @@ def canonical_job_name(name: str, facets: dict[str, Any] | None) -> str:
     dbt-ol's ``.build.run``); any other job's name as sent."""
     facets = facets or {}
     node = facets.get("dbt_node")
+    job_type = facets.get("jobType")
+    if isinstance(job_type, dict) and str(job_type.get("jobType")).upper() != "MODEL":
+        return name  # `….build.test` carries its model's dbt_node, but is a job of its own
     if isinstance(node, dict):
         kind, _, rest = str(node.get("unique_id") or "").partition(".")
         if kind == "model" and rest and node.get("database") and node.get("schema"):
@@ -49,10 +52,9 @@ def flow_name(name: str, facets: dict[str, Any] | None) -> str:
     """The flow name of a job kept as ``name``: a dbt model's flow is named after the model
     (``bakery.main.bakery.stg_patrons`` → ``stg_patrons``); any other job keeps its whole name
     (``etl.daily_load`` is the flow, not ``daily_load``)."""
-    node = (facets or {}).get("dbt_node")
-    if isinstance(node, dict) and str(node.get("unique_id") or "").startswith("model."):
-        return str(node["unique_id"]).rsplit(".", 1)[-1]
-    return name.rsplit(".", 1)[-1] if _is_dbt_model(facets or {}) else name
+    if canonical_job_name(name, facets) != name or not _is_dbt_model(facets or {}):
+        return name  # not a dbt model's job as kept
+    return name.rsplit(".", 1)[-1]
 
 
 def _is_dbt_model(facets: dict[str, Any]) -> bool:

@@ -184,10 +184,14 @@ def test_the_lineage_graph_keeps_one_job_per_dbt_model() -> None:
     from lineage.graph import LineageGraph
     from lineage.marquez import job_data
 
-    graph = LineageGraph.from_events(dbt_ol_events())
+    tests = dbt_ol(ROOT[:-1] + "9", "COMPLETE", "2026-03-01T10:00:05Z",
+                   "bakery.main.bakery.stg_patrons.build.test", (ROOT, "dbt-run-bakery"),
+                   dbt_node=DBT_NODE, jobType={**MODEL_JOB, "jobType": "TEST"})  # fmt: skip
+    graph = LineageGraph.from_events([*dbt_ol_events(), tests])
     model = ("dbt", "bakery.main.bakery.stg_patrons")
     statement = ("dbt", "bakery.main.bakery.stg_patrons.sql.1")
-    assert set(graph.jobs) == {model, statement}
+    # the model's tests carry its dbt_node facet but are a job of their own
+    assert set(graph.jobs) == {model, statement, ("dbt", tests["job"]["name"])}
     assert graph.runs[BUILD].job == graph.runs[LOGS].job == model
     assert graph.resolve_job("dbt:model.bakery.stg_patrons") == model
     assert graph.resolve_job("dbt:bakery.main.bakery.stg_patrons.build.run") == model
