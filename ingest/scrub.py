@@ -22,6 +22,8 @@ receiver's drainer may land already-scrubbed records through the file path.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hashlib
 import hmac
@@ -43,8 +45,6 @@ from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
 PII_KEY_ENV = "FLOWLEDGER_PII_KEY"
 SECRET_PLACEHOLDER = "[REDACTED:secret]"
 
-_SECRET_KEY_WORDS = r"password|passwd|secret|token|api[_-]?key|apikey"
-
 
 @dataclass(frozen=True)
 class SecretRule:
@@ -56,26 +56,52 @@ class SecretRule:
 
 
 def _keep_or_redact_value(match: re.Match[str]) -> str:
+    """``name=value`` / ``"name": "value"`` in text: the value redacted when the name is a
+    secret's (:func:`is_secret_key_name`) and the value is not empty, null or a boolean."""
+    if not is_secret_key_name(match["name"]):
+        return match[0]
     value = match["value"]
-    bare = value.strip("\"'")
+    opening = _VALUE_QUOTE.match(value)
+    quote = opening[0] if opening and len(value) > len(opening[0]) else ""
+    if quote and not value.endswith(quote):
+        quote = ""
+    bare = value[len(quote) : len(value) - len(quote)] if quote else value
     if bare.lower() in {"", "null", "none", "true", "false"} or bare.startswith("[REDACTED:"):
         return match[0]
-    quote = value[0] if value[0] in "\"'" and value[-1] == value[0] and len(value) > 1 else ""
-    return f"{match['key']}{match['sep']}{quote}{SECRET_PLACEHOLDER}{quote}"
+    return f"{match['name']}{match['close']}{match['sep']}{quote}{SECRET_PLACEHOLDER}{quote}"
 
+
+def _redact_basic_credentials(match: re.Match[str]) -> str:
+    """``Basic <base64 of user:password>`` (HTTP Basic authentication): only when the text
+    decodes to printable ``user:password``, so ``basic authentication`` stays."""
+    token = match["value"]
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return match[0]
+    if ":" not in decoded or not decoded.isprintable():
+        return match[0]
+    return f"{match['word']} [REDACTED:basic_auth]"
+
+
+_VALUE_QUOTE = re.compile(r"""\\*["']""")
+#: Where a key name may contain a secret word (the candidates :func:`is_secret_key_name` decides
+#: on); the stems also make up the prefilter below.
+_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key"
 
 #: Applied in this order; the character classes never cross a JSON string's closing quote.
 SECRET_RULES: tuple[SecretRule, ...] = (
     SecretRule(
         "private_key",
         re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[^\"]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
+            r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
         ),
         "[REDACTED:private_key]",
     ),
     SecretRule(
         "private_key_unterminated",
-        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*"),
+        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s\\]*"),
         "[REDACTED:private_key]",
     ),
     SecretRule(
@@ -92,6 +118,17 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "[REDACTED:github_token]",
     ),
     SecretRule(
+        "gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "[REDACTED:gitlab_token]"
+    ),
+    SecretRule(
+        "google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "[REDACTED:google_api_key]"
+    ),
+    SecretRule(
+        "openai_key",
+        re.compile(r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"),
+        "[REDACTED:openai_key]",
+    ),
+    SecretRule(
         "slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{8,}"), "[REDACTED:slack_token]"
     ),
     SecretRule(
@@ -103,22 +140,41 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         r"\g<word> [REDACTED:bearer_token]",
     ),
     SecretRule(
+        "basic_auth",
+        re.compile(r"\b(?P<word>(?i:basic))\s+(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
+        _redact_basic_credentials,
+    ),
+    SecretRule(
         "url_credentials",
-        re.compile(r"://[^/?#\s:@\"]+:[^/?#\s@\"]*@"),
+        re.compile(r"://[^/?#\s:@\"]*:[^/?#\s@\"]*@"),
         "://[REDACTED:url_credentials]@",
     ),
     SecretRule(
         "key_value",
         re.compile(
-            r"(?P<key>[\"']?\b[\w.-]*?(?i:" + _SECRET_KEY_WORDS + r")\b[\"']?)"
+            r"(?<![\w.-])(?P<name>[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*)"
+            r"(?P<close>\\*[\"']?)"
             r"(?P<sep>\s*[:=]\s*)"
-            r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}\]]+)"
+            r"(?P<value>\\+\"[^\"]*?\\+\"|\"[^\"]*\"|'[^']*'|(?:[^\s,;&\"'}\]\\]|\\(?![\"']))+)"
         ),
         _keep_or_redact_value,
     ),
 )
 
-_SECRET_KEY_NAME = re.compile(r"[\w.-]*?(?:" + _SECRET_KEY_WORDS + ")", re.IGNORECASE)
+#: A key name is a secret's when (lower-cased) it contains ``passw``; or a word of it (split at
+#: ``_ . -``, blanks, digits and camelCase) is password, pwd, secret, credential, passphrase,
+#: passcode, apikey…; or it has api/private/access/signing/encryption + key; or its last word is
+#: pass or token; or it ends in secret or token. So ``aws_secret_access_key``, ``password1``,
+#: ``accessKey``, ``db_pass``, ``x-api-key`` are, and ``token_count``, ``tokens_used``,
+#: ``pass_rate``, ``passport``, ``idempotency_key`` are not (a count of tokens is no secret).
+_SECRET_WORDS = frozenset(
+    {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
+    | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
+)
+_SECRET_LAST_WORDS = frozenset({"pass", "token"})
+_SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption)[_.-]?key")
+_SECRET_NAME_END = re.compile(r"(?:secret|token)$")
+_NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
 _EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -128,8 +184,10 @@ MASKED = "[MASKED]"
 
 #: Rust-regex prefilters (supersets of what the rules above change), for polars columns.
 TEXT_PREFILTER = (
-    r"(?i)(private key|eyj|akia|asia|gh[pousr]_|github_pat_|xox[abprs]-|k_live_|k_test_|bearer"
-    r"|://[^/?#\s@]*@|passw|secret|token|api[_-]?key)"
+    r"(?i)(private key|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza|(?:^|[^a-z0-9_])sk-"
+    r"|xox[abprs]-|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
+    r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
+    r"|(?:api|private|access|signing|encryption)[_.-]?key)"
 )
 _CARD_PREFILTER = r"|(?:\d[ -]?){12}\d"
 EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER
@@ -344,18 +402,20 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
     scrubbed: dict[str, Any] = {}
     for name, item in value.items():
         rule = rules.get(name)
+        # keys are text too (``{"https://u:pw@host/": …}``); a contract's names hold no secret
+        out = name if rule is not None else scrub_free_text(name)
         if item is None:
-            scrubbed[name] = None
+            scrubbed[out] = None
         elif rule is not None and rule.redaction is PersonalRedaction.DROP:
             continue
         elif rule is not None and rule.redaction is not None:
-            scrubbed[name] = redact(item, rule.redaction, key)
-        elif _is_secret_key_name(name):
-            scrubbed[name] = SECRET_PLACEHOLDER
+            scrubbed[out] = redact(item, rule.redaction, key)
+        elif is_secret_key_name(name) and not isinstance(item, bool):
+            scrubbed[out] = SECRET_PLACEHOLDER
         elif rule is None and _is_email_key_name(name) and isinstance(item, str | list):
-            scrubbed[name] = _pseudonymise_strings(item, key)
+            scrubbed[out] = _pseudonymise_strings(item, key)
         else:
-            scrubbed[name] = scrub_data(item, key, rule.children if rule else _NO_RULES)
+            scrubbed[out] = scrub_data(item, key, rule.children if rule else _NO_RULES)
     return scrubbed
 
 
@@ -367,8 +427,13 @@ def _pseudonymise_strings(value: str | list[Any], key: Key) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_secret_key_name(name: str) -> bool:
-    return _SECRET_KEY_NAME.fullmatch(name) is not None
+def is_secret_key_name(name: str) -> bool:
+    """Whether values under this key name are secrets (the rules are at ``_SECRET_WORDS``)."""
+    lower = name.lower()
+    if "passw" in lower or _SECRET_KEY_PAIR.search(lower) or _SECRET_NAME_END.search(lower):
+        return True
+    words = [word.lower() for word in _NAME_WORDS.findall(name)]
+    return bool(words) and (not _SECRET_WORDS.isdisjoint(words) or words[-1] in _SECRET_LAST_WORDS)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -397,6 +462,7 @@ class RecordScrubber:
             if p.logical_type is LogicalType.OBJECT
         }
         self._free_text = frozenset(p.name for p in contract.properties if p.scrub_secrets)
+        self._known = frozenset(p.name for p in contract.properties)
         nested = sorted({n for rules in self._objects.values() for n in _rule_names(rules)})
         self.object_prefilter = EVENT_DATA_PREFILTER + _names_prefilter(nested, "")
         #: Over a whole record's JSON: any secret, email key, card-like digits, or a classified
@@ -425,8 +491,15 @@ class RecordScrubber:
 
     def scrub_record(self, record: Mapping[str, Any], key: Key) -> dict[str, Any]:
         """Every field of one decoded record (the receiver's normalised records, rejected raw
-        records); keys the contract does not know are scrubbed like event data."""
-        return {name: self.scrub_field(name, value, key) for name, value in record.items()}
+        records); keys the contract does not know are scrubbed like event data (their names
+        too, and values under secret names)."""
+        scrubbed: dict[str, Any] = {}
+        for name, value in record.items():
+            if name in self._known:
+                scrubbed[name] = self.scrub_field(name, value, key)
+            else:
+                scrubbed.update(scrub_data({name: value}, key))
+        return scrubbed
 
     def scrub_frame(self, frame: pl.DataFrame, key: Key) -> pl.DataFrame:
         """A batch of text columns (the file path, before its contract check).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import stat
 from pathlib import Path
@@ -17,6 +18,7 @@ from ingest.scrub import (
     TEXT_PREFILTER,
     canonical_json,
     hmac_sha256_hex,
+    is_secret_key_name,
     load_pii_key,
     luhn_valid,
     mask_card_numbers,
@@ -27,6 +29,7 @@ from ingest.scrub import (
     scrub_data,
     scrub_frame,
     scrub_secrets,
+    scrubber_for,
 )
 
 JWT = (
@@ -59,6 +62,33 @@ SECRETS = [
         'body {"password": "[REDACTED:secret]", "token":"[REDACTED:secret]"}',
     ),
     ("SECRET='a b c'", "SECRET='[REDACTED:secret]'"),
+    # a URL password with an empty user (Redis, AMQP)
+    ("redis://:RedisPw0@cache:6379/0", "redis://[REDACTED:url_credentials]@cache:6379/0"),
+    # key names that go on after the secret word, or hold it in the middle
+    ("aws_secret_access_key=wJalrXUtnFEMIK7MDENG", "aws_secret_access_key=[REDACTED:secret]"),
+    ("SECRET_KEY=Django3x ok", "SECRET_KEY=[REDACTED:secret] ok"),
+    ("password1=Pw1x; pwd=abc", "password1=[REDACTED:secret]; pwd=[REDACTED:secret]"),
+    ("db_pass=hunter2 secret_key: abc", "db_pass=[REDACTED:secret] secret_key: [REDACTED:secret]"),
+    ("accessKey=abc123", "accessKey=[REDACTED:secret]"),
+    # JSON written inside a string (a log line that embeds a body)
+    (
+        'body={\\"password\\":\\"DblEsc\\",\\"n\\":1}',
+        'body={\\"password\\":\\"[REDACTED:secret]\\",\\"n\\":1}',
+    ),
+    (
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGPG\n-----END PGP PRIVATE KEY BLOCK----- x",
+        "[REDACTED:private_key] x",
+    ),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGPG", "[REDACTED:private_key]"),
+    ("maps AIzaSyA1234567890abcdefghijklmnopqrstu x", "maps [REDACTED:google_api_key] x"),
+    ("llm sk-proj-abcdefghijklmnopqrstuvwxyz_0123-45", "llm [REDACTED:openai_key]"),
+    ("llm sk-" + "aB3" * 16 + " x", "llm [REDACTED:openai_key] x"),
+    ("git glpat-abcdefghijklmnopqrst", "git [REDACTED:gitlab_token]"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED:basic_auth]"),
+    (
+        "-H 'authorization: basic YWRtaW46czNjcjN0'",
+        "-H 'authorization: basic [REDACTED:basic_auth]'",
+    ),
 ]
 
 
@@ -75,6 +105,10 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "password: null",
         "https://erp.example.com:8443/path?contact=a@b.com",
         "the bearer of bad news",
+        "basic authentication failed; Basic plan",
+        "pass_rate=0.9 passport=X123 idempotency_key=k-1 sort_key: 3",
+        "task-1234567890abcdefghijklmnopqrstuvwxyz0123 risk-abc",
+        "password_reset_required: true",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -86,6 +120,73 @@ def test_the_prefilters_catch_every_secret(text: str, _: str) -> None:
     column = pl.Series([text])
     assert column.str.contains(TEXT_PREFILTER).item()
     assert column.str.contains(EVENT_DATA_PREFILTER).item()
+
+
+SECRET_KEY_NAMES = [
+    "password", "db.password", "password1", "PASSWORD", "dbpassword", "passwd", "pwd", "db_pass",
+    "smtpPass", "secret", "secret_key", "SECRET_KEY", "client_secret", "aws_secret_access_key",
+    "private_key", "privateKey", "accessKey", "access_key_id", "api_key", "x-api-key", "apikey",
+    "http.request.header.x-api-key", "token", "access_token", "refreshToken", "credentials",
+    "gcp_credentials_json", "passphrase",
+]  # fmt: skip
+ORDINARY_KEY_NAMES = [
+    "token_count", "tokens_used", "tokens", "pass_rate", "passport", "passport_number",
+    "idempotency_key", "business_key", "sort_key", "key", "monkey", "bypass", "compass",
+    "order_id", "keys",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SECRET_KEY_NAMES)
+def test_secret_key_names(name: str) -> None:
+    assert is_secret_key_name(name)
+    # the per-value rule and the prefilters see the name in text and in JSON
+    assert scrub_secrets(f"{name}=v4lue") == f"{name}=[REDACTED:secret]"
+    assert scrub_data({name: "v4lue"}, lambda: b"k") == {name: "[REDACTED:secret]"}
+    for text in (f"{name}=v4lue", json.dumps({name: "v4lue"})):
+        assert pl.Series([text]).str.contains(EVENT_DATA_PREFILTER).item()
+        assert pl.Series([text]).str.contains(TEXT_PREFILTER).item()
+
+
+@pytest.mark.parametrize("name", ORDINARY_KEY_NAMES)
+def test_ordinary_key_names(name: str) -> None:
+    assert not is_secret_key_name(name)
+    assert scrub_secrets(f"{name}=v4lue") == f"{name}=v4lue"
+    assert scrub_data({name: "v4lue"}, lambda: b"k") == {name: "v4lue"}
+
+
+def test_secrets_in_object_keys_are_scrubbed_and_booleans_under_secret_names_kept() -> None:
+    data = {
+        "headers": {"Authorization: Bearer KeyLEAKabcdefgh": "x", "https://u:KeyLEAK@h/": 1},
+        "password_set": True,
+    }
+    assert scrub_data(data, lambda: b"k") == {
+        "headers": {
+            "Authorization: Bearer [REDACTED:bearer_token]": "x",
+            "https://[REDACTED:url_credentials]@h/": 1,
+        },
+        "password_set": True,
+    }
+
+
+def test_frame_and_record_paths_agree_on_the_new_secret_forms() -> None:
+    """The file path (prefilter in polars, then Python) and the receiver's per-record path
+    give the same stored text."""
+    contract = load_contracts()[RecordKind.BUSINESS_EVENT]
+    objects = [
+        {"secret_key": "p1", "aws_secret_access_key": "p2", "private_key": "p3", "pwd": "p4"},
+        {"n": {"password1": "p5", "accessKey": "p6", "db_pass": "p7", "credentials": "p8"}},
+        {"note": "redis://:p9@h/0", "k": {"https://u:p10@h/": 1}},
+        {"log": 'sent {"password":"p11"} to AIzaSyA1234567890abcdefghijklmnopqrstu'},
+        {"auth": "Basic dXNlcjpwYXNzd29yZA==", "token_count": 3, "passport": "X1"},
+    ]
+    texts = [json.dumps(value) for value in objects]
+    framed = scrub_frame(contract, pl.DataFrame({"data": texts}), lambda: b"k")["data"]
+    scrubber = scrubber_for(contract)
+    expected = [canonical_json(scrubber.scrub_field("data", v, lambda: b"k")) for v in objects]
+    assert framed.to_list() == expected
+    for leak in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "AIza"):
+        assert not any(f'"{leak}"' in text or f":{leak}@" in text for text in expected), leak
+    assert '"passport":"X1"' in expected[4] and '"token_count":3' in expected[4]
 
 
 def test_luhn() -> None:
