@@ -81,7 +81,7 @@ def validation_sql(
         for prop in contract.properties
     ]
     with_defaults = [
-        _with_default_from_field(prop.name) + f" AS {quote_identifier(prop.name)}"
+        _in_range(prop, prop.name in typed_fields) + f" AS {quote_identifier(prop.name)}"
         for prop in contract.properties
     ]
     reasons = ", ".join(_reason(prop, prop.name in typed_fields) for prop in contract.properties)
@@ -233,6 +233,20 @@ def _typed_value(prop: Property, arrives_typed: bool = False) -> str:
                 f"THEN json({column})::VARCHAR END"
             )
     raise AssertionError(f"unhandled logical type {prop.logical_type}")
+
+
+#: The date-times RFC 3339 can write (four-digit years) and Python can hold, in UTC: an offset
+#: may move a written one out (``9999-12-31T23:30:00-01:00`` is in year 10000 in UTC).
+_TIMESTAMP_RANGE = "TIMESTAMP '0001-01-01 00:00:00' AND TIMESTAMP '9999-12-31 23:59:59.999999'"
+
+
+def _in_range(prop: Property, arrives_typed: bool) -> str:
+    """The typed value with its default; a timestamp read from text outside
+    :data:`_TIMESTAMP_RANGE` becomes NULL, so the check says it is not a timestamp."""
+    value = _with_default_from_field(prop.name)
+    if prop.logical_type is not LogicalType.TIMESTAMP or arrives_typed:
+        return value
+    return f"CASE WHEN {value} BETWEEN {_TIMESTAMP_RANGE} THEN {value} END"
 
 
 def _with_default_from_field(name: str) -> str:

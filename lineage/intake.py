@@ -8,7 +8,7 @@ import gzip
 import json
 import uuid
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lineage.schemas import event_kind
@@ -116,7 +116,9 @@ def _check_time(value: Any, where: str) -> None:
         )
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # 9999-12-31T23:30:00-01:00 overflows in UTC
+    except (ValueError, OverflowError):
         raise IntakeError(400, f"{where} {text!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise IntakeError(

@@ -68,7 +68,10 @@ def utc_text(value: str | datetime | None) -> str | None:
         moment = value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:  # beyond year 1–9999 in UTC: quarantined by the check, as written
+        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ def _present(value: Any) -> str | None:
 def _to_integer(text: str) -> int | None:
     if not _INTEGER.match(text):
         return None
-    number = int(float(text)) if "." in text else int(text)
+    # the pattern admits only zeros after the point: the whole part is the value (no float, so
+    # a 400-digit number is just out of range, not an OverflowError)
+    number = int(text.split(".", 1)[0])
     return number if _INT64[0] <= number <= _INT64[1] else None
 
 
@@ -88,10 +90,11 @@ def _to_timestamp(text: str) -> str | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().upper())
-    except ValueError:
+        if moment.tzinfo is not None:
+            # 9999-12-31T23:30:00-01:00 is in year 10000 in UTC: OverflowError, not a timestamp
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="microseconds") + "Z"
 
 

@@ -114,3 +114,10 @@ def test_csv_timestamp_format(tmp_path: Path):
     first, second = read_csv_log(path, ColumnMapping(timestamp_format="%d-%m-%Y %H:%M"))
     assert utc_text(first.timestamp) == "2010-12-30T11:02:00.000000Z"
     assert second.timestamp == "not a date"  # left as written: quarantined with the reason
+
+
+def test_utc_text_of_a_time_beyond_year_9999_in_utc_is_left_for_the_check() -> None:
+    # 9999-12-31T23:30:00-01:00 is in year 10000 in UTC: kept as written (the contract check
+    # quarantines it with its reason), never an OverflowError
+    assert utc_text("9999-12-31T23:30:00-01:00") == "9999-12-31T23:30:00-01:00"
+    assert utc_text("0001-01-01T00:10:00+01:00") == "0001-01-01T00:10:00+01:00"

@@ -42,6 +42,14 @@ RUN_VARIANTS = [
     {"started_at": "2025-02-30T00:00:00Z"},
     {"started_at": "01/02/2025"},
     {"started_at": 1735689600},
+    {"started_at": "9999-12-31T23:30:00-01:00"},
+    {"started_at": "0001-01-01T00:10:00+01:00"},
+    {"started_at": "9999-12-31T23:59:59.999999Z"},
+    {"started_at": "0001-01-01T00:00:00Z"},
+    {"started_at": "0000-06-01T00:00:00Z"},
+    {"ended_at": "9999-12-31T23:59:59-05:00"},
+    {"run_attempt": "9" * 400 + ".0"},
+    {"run_attempt": "-00002.000"},
     {"started_at": "x" * 200},
     {"flow_id": 42},
     {"flow_id": {"nested": 1}},
@@ -66,6 +74,7 @@ EVENT_VARIANTS = [
     {"specversion": 1.0},
     {"specversion": "1.0 "},
     {"time": "2025-01-01T25:00:00Z"},
+    {"time": "9999-12-31T23:30:00-01:00"},
 ]
 SAMPLE_VARIANTS = [
     {},
@@ -119,3 +128,11 @@ def test_normalised_values() -> None:
     assert reason is None and record is not None
     assert record["started_at"] == "2025-01-01T00:30:00.000000Z"
     assert (record["run_attempt"], record["raw_status"]) == (1, "success")
+
+
+def test_timestamps_out_of_range_in_utc_and_huge_integers_are_invalid_not_errors() -> None:
+    checker = EdgeChecker(load_contracts()[RecordKind.FLOW_RUN])
+    _, reason = checker.check({**BASE_RUN, "started_at": "9999-12-31T23:30:00-01:00"})
+    assert reason == "started_at: '9999-12-31T23:30:00-01:00' is not an RFC 3339 timestamp"
+    _, reason = checker.check({**BASE_RUN, "run_attempt": "9" * 400 + ".0"})
+    assert reason is not None and reason.endswith("is not an integer")
