@@ -141,6 +141,7 @@ class Receiver:
             )
 
     async def read_body(self, request: Request) -> bytes:
+        """The body as sent (before any Content-Encoding is undone), within the size limit."""
         limit = self.config.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None:
@@ -157,26 +158,32 @@ class Receiver:
             if received > limit:
                 raise ClientError(413, f"the body is over the limit of {limit:,} bytes")
             chunks.append(chunk)
-        body = b"".join(chunks)
+        return b"".join(chunks)
+
+    def decode_body(self, request: Request, body: bytes) -> bytes:
+        """The body with its Content-Encoding undone (gzip), within the size limit."""
         encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
         if encoding in ("", "identity"):
             return body
         if encoding in ("gzip", "x-gzip"):
-            return _gunzip(body, limit)
+            return _gunzip(body, self.config.max_body_bytes)
         raise ClientError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
 
-    def authenticate(self, request: Request, body: bytes) -> str:
+    def source_of(self, request: Request) -> str:
+        """The bearer token's source (before the body is read)."""
         if not self.config.require_auth:
             return "anonymous"
-        source = self.auth.source_of(request.headers.get("authorization"))
-        if self.auth.needs_signature(source):
+        return self.auth.source_of(request.headers.get("authorization"))
+
+    def verify_signature(self, request: Request, source: str, raw_body: bytes) -> None:
+        """A signing source's HMAC over the body as sent (still compressed, when it is)."""
+        if self.config.require_auth and self.auth.needs_signature(source):
             self.auth.verify_signature(
                 source,
                 request.headers.get(TIMESTAMP_HEADER),
                 request.headers.get(SIGNATURE_HEADER),
-                body,
+                raw_body,
             )
-        return source
 
     async def ingest(self, items: list[Item], request_id: str) -> Prepared:
         prepared = self.intake.prepare(items, request_id)
@@ -219,8 +226,10 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
             receiver.inflight += 1
             try:
                 receiver._check_capacity()
-                body = await receiver.read_body(request)
-                source = receiver.authenticate(request, body)
+                source = receiver.source_of(request)
+                raw_body = await receiver.read_body(request)
+                receiver.verify_signature(request, source, raw_body)
+                body = receiver.decode_body(request, raw_body)
                 request_id = uuid.uuid4().hex
                 response = await handler(request, body, source, request_id)
             except Refused as refused:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,8 @@ HMAC_KEYS_ENV = "FLOWLEDGER_HMAC_KEYS"
 TIMESTAMP_HEADER = "x-flowledger-timestamp"
 SIGNATURE_HEADER = "x-flowledger-signature"
 DEFAULT_TOLERANCE_S = 300.0
+#: Unix seconds as :func:`sign` writes them, a fraction allowed: finite by construction.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 class AuthConfigError(ValueError):
@@ -143,10 +146,10 @@ class Authenticator:
                 f"source {source!r} signs its requests: send {TIMESTAMP_HEADER} and "
                 f"{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>"
             )
-        try:
-            sent_at = float(timestamp.strip())
-        except ValueError:
-            raise Refused(f"{TIMESTAMP_HEADER} must be unix seconds") from None
+        if not _UNIX_SECONDS.fullmatch(timestamp.strip()):
+            # float() would also take nan (which no tolerance check refuses), inf and 1e3
+            raise Refused(f"{TIMESTAMP_HEADER} must be unix seconds (digits, e.g. 1767225600)")
+        sent_at = float(timestamp.strip())
         now = time.time()
         if abs(now - sent_at) > self.tolerance_s:
             raise Refused(

@@ -4,6 +4,8 @@ the warehouse read back afterwards. One server for the module; each test uses it
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, query
 
-from ingest.server.auth import sign
+from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 pytestmark = pytest.mark.slow
 
@@ -237,6 +239,22 @@ def test_authentication(server: Serve) -> None:
         headers=sign(HMAC_KEY, raw, timestamp=time.time() - 3600),
     )  # fmt: skip
     assert stale.status_code == 401 and "away from the server's clock" in stale.json()["message"]
+    # nan passed float() and every tolerance check: a capture replayed forever once the replay
+    # cache forgot it
+    for stamp in ("nan", "NaN", "-nan", "inf", "1e3", "0x10"):
+        digest = hmac.new(HMAC_KEY.encode(), stamp.encode() + b"." + raw, hashlib.sha256)
+        headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: f"sha256={digest.hexdigest()}"}
+        refused = server.post(
+            "/v1/events", raw, "application/cloudevents+json", token=OTHER_TOKEN, headers=headers
+        )
+        assert refused.status_code == 401, (stamp, refused.text)
+    # the signature covers the body as sent: compressed bytes when gzipped
+    zipped = gzip.compress(json.dumps(event("auth-gz")).encode())
+    signed = server.post(
+        "/v1/events", zipped, "application/cloudevents+json", token=OTHER_TOKEN,
+        headers={"content-encoding": "gzip", **sign(HMAC_KEY, zipped)},
+    )  # fmt: skip
+    assert signed.status_code == 200 and signed.json()["accepted"] == 1, signed.text
 
 
 def test_limits_and_malformed_input(server: Serve) -> None:
