@@ -73,6 +73,12 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         "--max-body-bytes", type=int, default=16 << 20, help="413 above this (16 MiB)"
     )
     parser.add_argument(
+        "--max-records",
+        type=int,
+        default=10_000,
+        help="413 when one request carries more records (events, runs, spans) than this (10,000)",
+    )
+    parser.add_argument(
         "--max-inflight", type=int, default=256, help="429 above this many requests in flight"
     )
     parser.add_argument(
@@ -116,6 +122,7 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
         hmac_tolerance_s=args.hmac_tolerance,
         require_auth=not args.insecure_no_auth,
         max_body_bytes=args.max_body_bytes,
+        max_records=args.max_records,
         max_inflight_requests=args.max_inflight,
         max_backlog_records=args.max_backlog,
         build_every_s=args.build_every or None,

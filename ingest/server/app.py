@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -27,12 +27,21 @@ from ingest.scrub import load_pii_key, scrub_secrets
 from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, Authenticator, Refused
 from ingest.server.builder import Builder
 from ingest.server.drain import Drainer, DrainResult
-from ingest.server.formats import ClientError, Item, cloudevent_items, run_items
+from ingest.server.formats import (
+    DEFAULT_MAX_RECORDS,
+    ClientError,
+    Item,
+    check_record_count,
+    cloudevent_items,
+    run_items,
+)
 from ingest.server.intake import DEFAULT_INDEX_SIZE, DEFAULT_MAX_RECORD_BYTES, Intake, Prepared
 from ingest.server.metrics import Metrics
 from ingest.server.spool import Spool, SpoolError
 
 log = logging.getLogger("flowledger.receiver")
+#: The status counted for a request whose client hung up before its body was read (nginx's).
+CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass
@@ -45,6 +54,7 @@ class ReceiverConfig:
     require_auth: bool = True
     max_body_bytes: int = 16 << 20
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_records: int = DEFAULT_MAX_RECORDS
     max_inflight_requests: int = 256
     max_backlog_records: int = 2_000_000
     retry_after_s: int = 2
@@ -186,6 +196,7 @@ class Receiver:
             )
 
     async def ingest(self, items: list[Item], request_id: str) -> Prepared:
+        check_record_count(len(items), self.config.max_records)
         prepared = self.intake.prepare(items, request_id)
         await self.spool.append(prepared.write)
         self.intake.committed(prepared)
@@ -199,14 +210,33 @@ class _Busy(Exception):
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise ClientError(400, f"the gzip body cannot be decompressed: {error}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise ClientError(413, f"the body decompresses to more than {limit:,} bytes")
-    return out
+    """Every member of a gzip body (RFC 1952 allows several: ``cat a.gz b.gz``, pigz), at most
+    ``limit`` bytes in all; a truncated stream or bytes after the last member are refused."""
+    out = bytearray()
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as error:
+            raise ClientError(400, f"the gzip body cannot be decompressed: {error}") from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise ClientError(413, f"the body decompresses to more than {limit:,} bytes")
+        if not inflater.eof:
+            raise ClientError(
+                400,
+                "the gzip body is truncated (it ends before its gzip trailer); nothing stored: "
+                "send the whole body again",
+            )
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise ClientError(
+                400,
+                f"the gzip body has {len(rest):,} bytes after its end that are not another gzip "
+                "member; nothing stored",
+            )
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -242,6 +272,9 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                     f"the receiver is full ({busy}); retry after {config.retry_after_s} s",
                     {"Retry-After": str(config.retry_after_s)},
                 )
+            except ClientDisconnect:  # the client went away mid-body: nothing to answer
+                log.info("client disconnected before sending the whole body on %s", route)
+                response = Response(status_code=CLIENT_CLOSED_REQUEST)
             except SpoolError as error:
                 response = _error(503, str(error), {"Retry-After": str(config.retry_after_s)})
             except Exception as error:  # a bug: answer 500 without leaking the body
@@ -262,17 +295,19 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         return endpoint
 
     def answer(prepared: Prepared) -> JSONResponse:
-        nothing_kept = prepared.rejected and not (
+        nothing_kept = prepared.rejected_count and not (
             prepared.accepted or prepared.duplicates or prepared.collisions
         )
         return JSONResponse(prepared.answer(), status_code=422 if nothing_kept else 200)
 
     async def post_events(request: Request, body: bytes, source: str, request_id: str) -> Response:
-        items = cloudevent_items(request.headers, body)
+        items = cloudevent_items(request.headers, body, config.max_records)
         return answer(await receiver.ingest(items, request_id))
 
     async def post_runs(request: Request, body: bytes, source: str, request_id: str) -> Response:
-        items = run_items(request.headers, body, request.query_params.get("kind"))
+        items = run_items(
+            request.headers, body, request.query_params.get("kind"), config.max_records
+        )
         return answer(await receiver.ingest(items, request_id))
 
     async def post_traces(request: Request, body: bytes, source: str, request_id: str) -> Response:

@@ -40,6 +40,8 @@ NDJSON_TYPES = {
     "application/x-jsonlines",
 }
 RUN_KINDS = {kind.value: kind for kind in RecordKind if kind is not RecordKind.BUSINESS_EVENT}
+#: Records (events, runs, spans) one request may carry; 413 above it, nothing stored.
+DEFAULT_MAX_RECORDS = 10_000
 
 
 class ClientError(Exception):
@@ -83,6 +85,16 @@ def decode_json(body: bytes, what: str = "the body") -> Any:
         ) from None
 
 
+def check_record_count(count: int, limit: int) -> None:
+    """:class:`ClientError` 413 when a request carries more than ``limit`` records."""
+    if count > limit:
+        raise ClientError(
+            413,
+            f"the request carries {count:,} records; the limit is {limit:,} per request "
+            "(nothing stored): send smaller batches",
+        )
+
+
 def _is_json_type(content_type: str) -> bool:
     media = media_type(content_type)
     return media == "application/json" or media.endswith("+json") or media == "text/json"
@@ -91,7 +103,9 @@ def _is_json_type(content_type: str) -> bool:
 # -- CloudEvents ---------------------------------------------------------------------------------
 
 
-def cloudevent_items(headers: Mapping[str, str], body: bytes) -> list[Item]:
+def cloudevent_items(
+    headers: Mapping[str, str], body: bytes, max_records: int = DEFAULT_MAX_RECORDS
+) -> list[Item]:
     """``POST /v1/events`` in structured, batch or binary mode."""
     content_type = headers.get("content-type", "")
     media = media_type(content_type)
@@ -100,6 +114,7 @@ def cloudevent_items(headers: Mapping[str, str], body: bytes) -> list[Item]:
         document = decode_json(body)
         if not isinstance(document, list):
             raise ClientError(400, f"{BATCH} must be a JSON array of events")
+        check_record_count(len(document), max_records)
         return [_structured_item(index, element) for index, element in enumerate(document)]
     if media == STRUCTURED:
         document = decode_json(body)
@@ -112,6 +127,7 @@ def cloudevent_items(headers: Mapping[str, str], body: bytes) -> list[Item]:
         # lenient: a plain JSON object or array of structured events
         document = decode_json(body)
         if isinstance(document, list):
+            check_record_count(len(document), max_records)
             return [_structured_item(index, element) for index, element in enumerate(document)]
         if isinstance(document, dict):
             return [_structured_item(0, document)]
@@ -123,6 +139,12 @@ def cloudevent_items(headers: Mapping[str, str], body: bytes) -> list[Item]:
     )
 
 
+#: CloudEvents 1.0 attributes whose JSON value must be a string when present (id and source
+#: are String and URI-reference, specversion the string "1.0"): ``"id": []`` or ``0`` is not an
+#: id, and text forms of such values would collapse many events onto one dedupe key.
+STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "dataschema")
+
+
 def _structured_item(index: int, element: Any) -> Item:
     kind = RecordKind.BUSINESS_EVENT
     if not isinstance(element, dict):
@@ -130,7 +152,17 @@ def _structured_item(index: int, element: Any) -> Item:
             index, kind, None, element, f"event is a JSON {_json_type(element)}, not an object"
         )
     problem = None
-    if "data_base64" in element and "data" not in element:
+    not_strings = [
+        f"{name} is a JSON {_json_type(element[name])}"
+        for name in STRING_ATTRIBUTES
+        if element.get(name) is not None and element[name].__class__ is not str
+    ]
+    if not_strings:
+        problem = (
+            f"{', '.join(not_strings)}: CloudEvents attributes are JSON strings "
+            '(e.g. "specversion": "1.0", "id": "order-42")'
+        )
+    elif "data_base64" in element and "data" not in element:
         problem = "data_base64 is not accepted: a business event carries a JSON object in data"
     # the element itself: the contract check reads only the CloudEvent attributes it knows
     return Item(index, kind, element, element, problem)
@@ -148,11 +180,16 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     }
     raw: dict[str, Any] = dict(attributes)
     raw["data"] = body[:4096].decode("utf-8", errors="replace")
-    # The SDK invents an id and a time when they are missing: check before calling it.
+    # The SDK invents an id, a time and a specversion when they are missing: check before
+    # calling it.
     missing = [name for name in ("id", "source") if not (attributes.get(name) or "").strip()]
     if missing:
         names = " and ".join(f"ce-{name}" for name in missing)
         return Item(0, kind, None, raw, f"{names} header missing: binary-mode events need both")
+    if not (attributes.get("specversion") or "").strip():
+        return Item(
+            0, kind, None, raw, "ce-specversion header missing: binary-mode events send 1.0"
+        )
     content_type = headers.get("content-type", "")
     if not _is_json_type(content_type):
         return Item(
@@ -187,6 +224,8 @@ def _header_value(value: str) -> str:
 
 
 def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
     if isinstance(value, list):
         return "array"
     if isinstance(value, str):
@@ -201,7 +240,12 @@ def _json_type(value: Any) -> str:
 # -- flow runs and steps -------------------------------------------------------------------------
 
 
-def run_items(headers: Mapping[str, str], body: bytes, kind_name: str | None) -> list[Item]:
+def run_items(
+    headers: Mapping[str, str],
+    body: bytes,
+    kind_name: str | None,
+    max_records: int = DEFAULT_MAX_RECORDS,
+) -> list[Item]:
     """``POST /v1/runs``: a JSON array or NDJSON of flow-run / step / queue-depth records."""
     forced = None
     if kind_name:
@@ -212,13 +256,14 @@ def run_items(headers: Mapping[str, str], body: bytes, kind_name: str | None) ->
             )
     media = media_type(headers.get("content-type"))
     if media in NDJSON_TYPES:
-        return _ndjson_items(body, forced)
+        return _ndjson_items(body, forced, max_records)
     if media == "application/json":
         document = decode_json(body)
         if isinstance(document, dict):
             document = [document]
         if not isinstance(document, list):
             raise ClientError(400, "the body must be a JSON array of run records (or NDJSON)")
+        check_record_count(len(document), max_records)
         return [_run_item(index, element, forced) for index, element in enumerate(document)]
     raise ClientError(
         415,
@@ -227,12 +272,12 @@ def run_items(headers: Mapping[str, str], body: bytes, kind_name: str | None) ->
     )
 
 
-def _ndjson_items(body: bytes, forced: RecordKind | None) -> list[Item]:
+def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> list[Item]:
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    check_record_count(len(lines), max_records)
     items: list[Item] = []
     index = 0
-    for line in body.split(b"\n"):
-        if not line.strip():
-            continue
+    for line in lines:
         try:
             element = decode_json(line, f"line {index + 1}")
         except ClientError as error:

@@ -32,6 +32,8 @@ from ingest.server.spool import QUARANTINE_STREAM, SpoolWrite
 
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
 DEFAULT_INDEX_SIZE = 500_000
+#: Rejections listed in an answer (with index and reason); every one is quarantined.
+MAX_LISTED_REJECTIONS = 100
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Prepared:
     duplicates: int = 0
     collisions: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected_count: int = 0
     by_kind: dict[tuple[str, str], int] = field(default_factory=dict)
     keys: list[tuple[tuple[Any, ...], int, bool]] = field(default_factory=list)
 
@@ -51,13 +54,18 @@ class Prepared:
         self.by_kind[(kind.value, outcome)] = self.by_kind.get((kind.value, outcome), 0) + 1
 
     def answer(self) -> dict[str, Any]:
-        return {
+        """The response body; ``rejected`` lists the first :data:`MAX_LISTED_REJECTIONS`,
+        ``rejected_not_listed`` (only when there are more) counts the rest."""
+        answer = {
             "request_id": self.request_id,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "collisions": self.collisions,
             "rejected": self.rejected,
         }
+        if self.rejected_count > len(self.rejected):
+            answer["rejected_not_listed"] = self.rejected_count - len(self.rejected)
+        return answer
 
 
 class EdgeIndex:
@@ -193,7 +201,9 @@ class Intake:
 
     def _reject(self, prepared: Prepared, item: Item, reason: str, received_at: str) -> None:
         reason = scrub_reason(reason)
-        prepared.rejected.append({"index": item.index, "reason": reason})
+        prepared.rejected_count += 1
+        if len(prepared.rejected) < MAX_LISTED_REJECTIONS:
+            prepared.rejected.append({"index": item.index, "reason": reason})
         prepared.count(item.kind, "rejected")
         try:
             scrubbed = scrub_rejected(item.raw, self.checkers[item.kind].contract, self.pii_key)
