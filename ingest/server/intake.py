@@ -155,10 +155,19 @@ class Intake:
         checker = self.checkers[item.kind]
         assert item.record is not None
         if depth_exceeds(item.record):
-            return reason
-        _, scrubbed_reason = checker.check(
-            scrub_rejected(item.record, checker.contract, self.pii_key)
-        )
+            # too deep to scrub whole (scrub_rejected refuses it): scrub the top-level values the
+            # reason may quote (before they are cut to 80 characters, which could cut a secret
+            # short of what its rule needs), keeping the nested ones for the check
+            scrubber = checker.scrubber
+            scrubbed = {
+                name: value
+                if isinstance(value, dict | list)
+                else scrubber.scrub_field(name, value, self.pii_key)
+                for name, value in item.record.items()
+            }
+        else:
+            scrubbed = scrub_rejected(item.record, checker.contract, self.pii_key)
+        _, scrubbed_reason = checker.check(scrubbed)
         return scrubbed_reason or reason
 
     def _classify(

@@ -50,7 +50,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ingest.contracts import RecordKind
-from ingest.server.formats import ClientError, Item, decode_json, media_type
+from ingest.server.formats import (
+    DEFAULT_MAX_RECORDS,
+    ClientError,
+    Item,
+    check_record_count,
+    decode_json,
+    media_type,
+)
 
 if TYPE_CHECKING:
     from ingest.server.app import Receiver
@@ -165,12 +172,23 @@ def _status(span: Span, result: Any) -> tuple[str, str]:
     if isinstance(result, str) and result:
         return _RESULTS.get(result.lower(), "unknown"), result
     code = span.status.code
-    raw = Status.StatusCode.Name(code)
+    raw = _enum_name(Status.StatusCode, code)
     if code == Status.STATUS_CODE_ERROR:
         return "failed", raw
     if code == Status.STATUS_CODE_OK or span.end_time_unix_nano:
         return "success", raw
     return "running", raw
+
+
+def _enum_name(enum: Any, number: int) -> str:
+    """The proto name of an enum value; proto3 enums are open, so a value the proto does not
+    name (a newer or broken exporter) reads ``UNKNOWN_<n>`` instead of raising."""
+    return enum.Name(number) if number in enum.values() else f"UNKNOWN_{number}"
+
+
+def _span_kind(span: Span) -> str:
+    """``server``, ``internal``, … (``SPAN_KIND_`` removed); ``unknown_<n>`` for other values."""
+    return _enum_name(Span.SpanKind, span.kind).lower().removeprefix("span_kind_")
 
 
 def _exception(span: Span) -> dict[str, Any]:
@@ -194,8 +212,14 @@ def _flow_name(span: Span, resource: Mapping[str, Any]) -> Any:
     return _first(resource.get("cicd.pipeline.name"), from_span, resource.get("service.name"), name)
 
 
-def span_items(message: ExportTraceServiceRequest, source: str) -> list[Item]:
+def span_items(
+    message: ExportTraceServiceRequest, source: str, max_records: int = DEFAULT_MAX_RECORDS
+) -> list[Item]:
     """One item per span, in the order they came."""
+    check_record_count(
+        sum(len(scope.spans) for rs in message.resource_spans for scope in rs.scope_spans),
+        max_records,
+    )
     items: list[Item] = []
     spans: list[tuple[Span, dict[str, Any]]] = []
     for resource_spans in message.resource_spans:
@@ -203,23 +227,24 @@ def span_items(message: ExportTraceServiceRequest, source: str) -> list[Item]:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 spans.append((span, resource))
-    step_ids: dict[bytes, str] = {}
-    ranks: dict[tuple[str, Any, str], list[tuple[int, bytes]]] = {}
+    # span ids are unique within a trace only: every lookup is by (trace id, span id)
+    step_ids: dict[tuple[bytes, bytes], str] = {}
+    ranks: dict[tuple[str, str], list[tuple[int, bytes, bytes]]] = {}
     for span, resource in spans:
         if span.parent_span_id:
             attrs = attributes(span.attributes)
             step_id = str(
                 _first(attrs.get("cicd.pipeline.task.name"), attrs.get("flow.step_id"), span.name)
             )
-            step_ids[span.span_id] = step_id
+            step_ids[(span.trace_id, span.span_id)] = step_id
             run_id = str(_first(resource.get("cicd.pipeline.run.id"), span.trace_id.hex()))
-            ranks.setdefault((run_id, None, step_id), []).append(
-                (span.start_time_unix_nano, span.span_id)
+            ranks.setdefault((run_id, step_id), []).append(
+                (span.start_time_unix_nano, span.trace_id, span.span_id)
             )
-    attempt_of: dict[bytes, int] = {}
+    attempt_of: dict[tuple[bytes, bytes], int] = {}
     for entries in ranks.values():
-        for rank, (_, span_id) in enumerate(sorted(entries), start=1):
-            attempt_of[span_id] = rank
+        for rank, (_, trace_id, span_id) in enumerate(sorted(entries), start=1):
+            attempt_of[(trace_id, span_id)] = rank
     for index, (span, resource) in enumerate(spans):
         attrs = attributes(span.attributes)
         merged = {**resource, **attrs}
@@ -267,14 +292,16 @@ def span_items(message: ExportTraceServiceRequest, source: str) -> list[Item]:
         status, raw_status = _status(span, attrs.get("cicd.pipeline.task.run.result"))
         record = {
             **common,
-            "step_id": step_ids[span.span_id],
-            "attempt": _first(attrs.get("flow.attempt"), attempt_of.get(span.span_id), 1),
+            "step_id": step_ids[(span.trace_id, span.span_id)],
+            "attempt": _first(
+                attrs.get("flow.attempt"), attempt_of.get((span.trace_id, span.span_id)), 1
+            ),
             "flow_id": _first(merged.get("flow.id"), resource.get("cicd.pipeline.name")),
             "step_name": _first(attrs.get("cicd.pipeline.task.name"), span.name),
             "step_type": _first(
-                attrs.get("cicd.pipeline.task.type"), Span.SpanKind.Name(span.kind).lower()[10:]
+                attrs.get("cicd.pipeline.task.type"), _span_kind(span)
             ),
-            "parent_step_id": step_ids.get(span.parent_span_id),
+            "parent_step_id": step_ids.get((span.trace_id, span.parent_span_id)),
             "max_attempts": attrs.get("flow.max_attempts"),
             "status": status,
             "raw_status": raw_status,
@@ -290,10 +317,22 @@ def span_items(message: ExportTraceServiceRequest, source: str) -> list[Item]:
 
 
 def _span_raw(span: Span) -> dict[str, Any]:
+    """The span as quarantined: OTLP/JSON, hex ids, and attribute lists as ``{name: value}``
+    objects, so the scrubber sees attribute names (``db.password``) as key names."""
     raw = json_format.MessageToDict(span)
     for name in ("traceId", "spanId", "parentSpanId"):
         if name in raw:
             raw[name] = base64.b64decode(raw[name]).hex()
+    if span.attributes:
+        raw["attributes"] = attributes(span.attributes)
+    for message, part in ((span.events, "events"), (span.links, "links")):
+        for raw_item, item in zip(raw.get(part, []), message, strict=True):
+            if item.attributes:
+                raw_item["attributes"] = attributes(item.attributes)
+    for link in raw.get("links", []):
+        for name in ("traceId", "spanId"):
+            if name in link:
+                link[name] = base64.b64decode(link[name]).hex()
     return raw
 
 
@@ -301,15 +340,15 @@ async def handle_traces(
     receiver: Receiver, request: Request, body: bytes, source: str, request_id: str
 ) -> Response:
     message, as_json = decode_request(request.headers.get("content-type", ""), body)
-    items = span_items(message, source)
+    items = span_items(message, source, receiver.config.max_records)
     prepared = await receiver.ingest(items, request_id)
     answer = ExportTraceServiceResponse()
-    if prepared.rejected:
-        answer.partial_success.rejected_spans = len(prepared.rejected)
+    if prepared.rejected_count:
+        answer.partial_success.rejected_spans = prepared.rejected_count
         shown = "; ".join(f"span {r['index']}: {r['reason']}" for r in prepared.rejected[:5])
-        more = len(prepared.rejected) - 5
+        more = prepared.rejected_count - 5
         answer.partial_success.error_message = (
-            f"{len(prepared.rejected)} spans broke the flow-run contract (quarantined, request "
+            f"{prepared.rejected_count} spans broke the flow-run contract (quarantined, request "
             f"{request_id}): {shown}" + (f"; and {more} more" if more > 0 else "")
         )
     if as_json:
