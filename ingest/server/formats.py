@@ -276,8 +276,7 @@ def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> l
     lines = [line for line in body.split(b"\n") if line.strip()]
     check_record_count(len(lines), max_records)
     items: list[Item] = []
-    index = 0
-    for line in lines:
+    for index, line in enumerate(lines):
         try:
             element = decode_json(line, f"line {index + 1}")
         except ClientError as error:
@@ -285,7 +284,6 @@ def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> l
             items.append(Item(index, forced or RecordKind.FLOW_RUN, None, text, error.message))
         else:
             items.append(_run_item(index, element, forced))
-        index += 1
     return items
 
 

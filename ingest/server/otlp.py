@@ -298,9 +298,7 @@ def span_items(
             ),
             "flow_id": _first(merged.get("flow.id"), resource.get("cicd.pipeline.name")),
             "step_name": _first(attrs.get("cicd.pipeline.task.name"), span.name),
-            "step_type": _first(
-                attrs.get("cicd.pipeline.task.type"), _span_kind(span)
-            ),
+            "step_type": _first(attrs.get("cicd.pipeline.task.type"), _span_kind(span)),
             "parent_step_id": step_ids.get((span.trace_id, span.parent_span_id)),
             "max_attempts": attrs.get("flow.max_attempts"),
             "status": status,
