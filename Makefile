@@ -19,10 +19,10 @@ demo: bootstrap
 	$(VENV)/bin/flowledger demo $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
 
 # One pytest worker per core (TEST_WORKERS=0: one process); tests/conftest.py groups the tests
-# that share a built fixture onto one worker.
+# that share a built fixture onto one worker and orders the groups longest first.
 TEST_WORKERS ?= auto
 test: test-env browser spark-runtime
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The demo needs only the runtime packages; the tests add the dev and spark groups (pytest,
 # playwright, pm4py, OpenTelemetry SDK, dbt-ol, pyspark, dbt-spark). --inexact keeps what the

@@ -6,15 +6,22 @@ shares built state: the tests of one module (module-scoped fixtures, helpers' ca
 every other module that uses the same session-scoped fixture of a ``conftest.py`` (a dbt build, a
 generated demo, a running server). So each such fixture is built once per run, as without xdist.
 
-Groups are handed out largest first (by test count), so a long group does not start last while
-the other worker sits idle.
+Groups are handed out longest first (`make test` passes ``--no-loadscope-reorder`` so that xdist
+keeps this order instead of its own by test count), so a long group does not start last while
+the other workers sit idle. How long a group takes comes from tests/durations.json (seconds per
+module of a measured run, written by scripts/test_durations.py); a module not in it counts a
+second per test.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
+
+MEASURED_SECONDS = Path(__file__).with_name("durations.json")
 
 
 class _Groups:
@@ -52,6 +59,8 @@ def _shared_session_fixtures(item: pytest.Item) -> list[str]:
     ]
 
 
+# before xdist's own hook, which turns the marker into the node id suffix it schedules by
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return
@@ -66,6 +75,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for name, group_items in members.items():
         for item in group_items:
             item.add_marker(pytest.mark.xdist_group(name=name))
-    # Largest groups first; within a group, the collection order.
-    order = sorted(members, key=lambda name: (-len(members[name]), name))
+    # Longest groups first; within a group, the collection order.
+    measured = json.loads(MEASURED_SECONDS.read_text()) if MEASURED_SECONDS.exists() else {}
+    modules: dict[str, set[str]] = defaultdict(set)
+    unmeasured: dict[str, int] = defaultdict(int)
+    for name, group_items in members.items():
+        for item in group_items:
+            module = item.nodeid.split("::")[0]
+            modules[name].add(module)
+            unmeasured[name] += module not in measured
+    seconds = {
+        name: sum(measured.get(module, 0.0) for module in modules[name]) + unmeasured[name]
+        for name in members
+    }
+    order = sorted(members, key=lambda name: (-seconds[name], name))
     items[:] = [item for name in order for item in members[name]]
