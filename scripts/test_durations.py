@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+#: ``12.34s call     tests/x/test_y.py::test_z[id]@group`` (xdist's group suffix after the id)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)s (?:setup|call|teardown)\s+([^:\s]+\.py)::", re.MULTILINE)
 TARGET = Path(__file__).resolve().parents[1] / "tests" / "durations.json"
 
