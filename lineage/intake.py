@@ -4,13 +4,12 @@ parent run id that is no UUID), 422 with the field path for a missing required f
 
 from __future__ import annotations
 
-import gzip
 import json
 import uuid
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
+from flowledger.gzip_body import GzipBodyError, gunzip_bounded
 from lineage.schemas import event_kind
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -30,9 +29,9 @@ def decode_body(body: bytes, content_encoding: str | None) -> Any:
     encoding = (content_encoding or "").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as error:
-            raise IntakeError(400, f"the body is not valid gzip ({error})") from None
+            body = gunzip_bounded(body, MAX_BODY_BYTES)
+        except GzipBodyError as error:
+            raise IntakeError(error.status, error.message) from None
     elif encoding not in ("", "identity"):
         raise IntakeError(400, f"unsupported Content-Encoding {encoding!r}: send gzip or none")
     if len(body) > MAX_BODY_BYTES:

@@ -12,7 +12,6 @@ import functools
 import logging
 import time
 import uuid
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from flowledger.gzip_body import GzipBodyError, gunzip_bounded
 from flowledger.settings import DataDir
 from ingest.contracts import load_contracts
 from ingest.scrub import load_pii_key, scrub_secrets
@@ -210,33 +210,10 @@ class _Busy(Exception):
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    """Every member of a gzip body (RFC 1952 allows several: ``cat a.gz b.gz``, pigz), at most
-    ``limit`` bytes in all; a truncated stream or bytes after the last member are refused."""
-    out = bytearray()
-    rest = body
-    while True:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out += inflater.decompress(rest, limit + 1 - len(out))
-        except zlib.error as error:
-            raise ClientError(400, f"the gzip body cannot be decompressed: {error}") from None
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise ClientError(413, f"the body decompresses to more than {limit:,} bytes")
-        if not inflater.eof:
-            raise ClientError(
-                400,
-                "the gzip body is truncated (it ends before its gzip trailer); nothing stored: "
-                "send the whole body again",
-            )
-        rest = inflater.unused_data
-        if not rest:
-            return bytes(out)
-        if not rest.startswith(b"\x1f\x8b"):
-            raise ClientError(
-                400,
-                f"the gzip body has {len(rest):,} bytes after its end that are not another gzip "
-                "member; nothing stored",
-            )
+    try:
+        return gunzip_bounded(body, limit)
+    except GzipBodyError as error:
+        raise ClientError(error.status, error.message) from None
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
