@@ -162,7 +162,10 @@ def _structured_item(index: int, element: Any) -> Item:
             f"{', '.join(not_strings)}: CloudEvents attributes are JSON strings "
             '(e.g. "specversion": "1.0", "id": "order-42")'
         )
-    elif "data_base64" in element and "data" not in element:
+    elif "data_base64" in element and "data" in element:
+        # CloudEvents JSON format: "data" and "data_base64" are mutually exclusive
+        problem = "data and data_base64 are both present: a CloudEvent has one or the other"
+    elif "data_base64" in element:
         problem = "data_base64 is not accepted: a business event carries a JSON object in data"
     # the element itself: the contract check reads only the CloudEvent attributes it knows
     return Item(index, kind, element, element, problem)

@@ -123,6 +123,7 @@ CASES = [
     ("source is an object", "/v1/events", json.dumps(event("h-ce-5", source={})).encode(), "application/cloudevents+json", {}, {422}),
     ("source is an array", "/v1/events", json.dumps(event("h-ce-6", source=[])).encode(), "application/cloudevents+json", {}, {422}),
     ("specversion is a number", "/v1/events", json.dumps(event("h-ce-7", specversion=1.0)).encode(), "application/cloudevents+json", {}, {422}),
+    ("data and data_base64", "/v1/events", json.dumps(event("h-ce-9", data_base64="eyJhIjoxfQ==")).encode(), "application/cloudevents+json", {}, {422}),
     ("binary without specversion", "/v1/events", b'{"a":1}', "application/json", {"ce-id": "h-ce-8", "ce-source": "/h", "ce-type": "a.b", "ce-time": "2025-03-01T10:00:00Z"}, {422}),
     # gzip: truncated, trailing bytes, empty
     ("truncated gzip", "/v1/runs", TRUNCATED_GZIP, "application/x-ndjson", {"content-encoding": "gzip"}, {400}),
