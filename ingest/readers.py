@@ -289,7 +289,16 @@ class NdjsonSource:
         for line in block.split(b"\n"):
             if not line.strip():
                 continue
-            text = line.decode("utf-8", errors="replace")
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                reason = (
+                    f"line is not valid UTF-8 (byte 0x{line[error.start]:02x} at column "
+                    f"{error.start + 1})"
+                )
+                rejected.append(RejectedRow(row, reason, line.decode(errors="backslashreplace")))
+                row += 1
+                continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
