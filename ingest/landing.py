@@ -430,7 +430,8 @@ FROM ranked
         return int(counts[0]), int(counts[1])
 
     def _land(self, result: FileResult) -> None:
-        """Inside the file's transaction: accepted rows, collisions, quarantine, landing file."""
+        """Inside the file's transaction: accepted rows, collisions, quarantine, landing file.
+        Quarantine rows stored before count as duplicates in ``result``."""
         staged = ", ".join(quote_identifier(name) for name in self._staged_columns())
         self.con.execute(
             f"INSERT INTO {self.contract.table} BY NAME SELECT {staged}, "
@@ -442,13 +443,36 @@ FROM ranked
         )
         if result.collisions:
             self._record_collisions()
-        self.con.execute(
-            f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, row_number, reason, raw_record "
-            f"FROM {self._quarantine_stage}",
-            [self.batch_id, self.started_at, self.source_file, self.contract.kind.value],
-        )
+        repeats = self._land_quarantine()
+        result.quarantined -= repeats
+        result.duplicates += repeats
         if result.accepted:
             self._write_landing_parquet()
+
+    def _land_quarantine(self) -> int:
+        """Store the staged quarantine rows; returns how many were repeats, not stored.
+
+        A row already in ``raw.quarantine`` (same record kind, reason and raw record), or one
+        that comes again later in the file, is a repeat: it counts as a duplicate, so
+        ingesting a file with broken rows twice changes nothing (as the purged-period rows)."""
+        staged = self.con.execute(f"SELECT count(*) FROM {self._quarantine_stage}").fetchall()
+        if not staged[0][0]:
+            return 0
+        inserted = self.con.execute(
+            f"INSERT INTO {QUARANTINE_TABLE} SELECT ?, ?, ?, ?, row_number, reason, raw_record "
+            f"FROM (SELECT * FROM {self._quarantine_stage} QUALIFY row_number() OVER "
+            "(PARTITION BY reason, raw_record ORDER BY row_number) = 1) "
+            f"ANTI JOIN (SELECT reason, raw_record FROM {QUARANTINE_TABLE} "
+            "WHERE record_kind = ?) USING (reason, raw_record)",
+            [
+                self.batch_id,
+                self.started_at,
+                self.source_file,
+                self.contract.kind.value,
+                self.contract.kind.value,
+            ],
+        ).fetchall()
+        return int(staged[0][0]) - int(inserted[0][0])
 
     def _record_collisions(self) -> None:
         key = ", ".join(

@@ -27,3 +27,37 @@ def test_an_ndjson_line_that_is_not_utf8_is_quarantined_not_mangled(
     assert (row_number, reason) == (2, f"line is not valid UTF-8 (byte 0xff at column {column})")
     assert '"O-\\xff2"' in json.loads(raw_record)
     assert query(data_dir, "select id from raw.business_events") == [("evt-1",)]
+
+
+def test_quarantined_rows_are_not_quarantined_again_on_re_ingest(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    csv_path = tmp_path / "depth.csv"
+    csv_path.write_text(
+        "source_system,queue_name,sampled_at,depth\n"
+        "sqs,orders,2026-08-01T09:01:00Z,five\n"
+        "sqs,orders,2026-08-01T09:01:00Z,five\n"
+        "sqs,orders,2026-08-01T09:02:00Z,6\n"
+    )
+    ndjson_path = tmp_path / "events.ndjson"
+    ndjson_path.write_text(json.dumps(BUSINESS_EVENTS[0]) + "\n{broken\n")
+    counts = []
+    for _ in range(2):
+        summary = ingest_paths([csv_path, ndjson_path], data_dir)
+        counts.append(
+            [(r.rows_read, r.accepted, r.duplicates, r.quarantined) for r in summary.files]
+        )
+        assert all(r.balanced for r in summary.files)
+    # the second copy of the broken CSV row is a repeat within the file
+    assert counts == [
+        [(3, 1, 1, 1), (2, 1, 0, 1)],
+        [(3, 0, 3, 0), (2, 0, 2, 0)],
+    ]
+    assert query(data_dir, "select record_kind, row_number from raw.quarantine order by 1") == [
+        ("business_event", 2),
+        ("queue_depth_sample", 1),
+    ]
+    batches = query(
+        data_dir, "select duplicates, quarantined from raw.ingest_batches order by started_at"
+    )
+    assert batches == [(1, 1), (0, 1), (3, 0), (2, 0)]

@@ -285,9 +285,9 @@ def test_file_ingest_leaves_no_personal_data_in_cleartext_and_joins_still_work(
     folder = tmp_path / "in"
     folder.mkdir()
     assert ingest_corpus(data_dir, folder) == [(3, 0, 0, 1), (3, 0, 0, 2)]
-    # the same files again: every accepted record is a duplicate (scrubbing is stable, so the
-    # payload hash is too), never a collision
-    assert ingest_corpus(data_dir, folder) == [(0, 3, 0, 1), (0, 3, 0, 2)]
+    # the same files again: every record is a duplicate (scrubbing is stable, so the payload
+    # hash and the quarantined raw record are too), never a collision, nothing quarantined twice
+    assert ingest_corpus(data_dir, folder) == [(0, 4, 0, 0), (0, 5, 0, 0)]
     for path in folder.iterdir():
         path.unlink()  # the inputs hold cleartext on purpose; everything else must not
     searched = assert_no_cleartext(data_dir.root, data_dir.warehouse)
