@@ -439,8 +439,12 @@ class CsvSource:
         try:
             reader = pa_csv.open_csv(
                 self.path,
+                # the header's names as columns() strips them, so reading finds what detection saw
                 read_options=pa_csv.ReadOptions(
-                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096), use_threads=False
+                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096),
+                    use_threads=False,
+                    column_names=self.columns(),
+                    skip_rows=1,
                 ),
                 parse_options=pa_csv.ParseOptions(
                     invalid_row_handler=on_invalid_row, newlines_in_values=True

@@ -61,3 +61,23 @@ def test_quarantined_rows_are_not_quarantined_again_on_re_ingest(
         data_dir, "select duplicates, quarantined from raw.ingest_batches order by started_at"
     )
     assert batches == [(1, 1), (0, 1), (3, 0), (2, 0)]
+
+
+def test_csv_header_names_with_spaces_are_read_as_detected(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    path = tmp_path / "depth.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfsource_system, queue_name , sampled_at,depth\r\n"
+        b"sqs,orders,2026-08-01T09:00:00Z,5\r\n"
+        b"sqs,orders,2026-08-01T09:01:00Z\r\n"
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.rows_read, result.accepted, result.quarantined) == (2, 1, 1)
+    assert query(
+        data_dir,
+        "select source_system, queue_name, depth, _row_number from raw.queue_depth_samples",
+    ) == [("sqs", "orders", 5, 1)]
+    assert query(data_dir, "select row_number, reason from raw.quarantine") == [
+        (2, "CSV row 2 has 3 fields, the header has 4")
+    ]
