@@ -421,7 +421,16 @@ class CsvSource:
             raise UnreadableFile(f"{self.path}: not a UTF-8 CSV file") from None
         if not header:
             raise UnreadableFile(f"{self.path}: empty CSV file (no header row)")
-        return [name.strip() for name in header]
+        names = [name.strip() for name in header]
+        seen: set[str] = set()
+        for name in names:
+            if name and name in seen:
+                raise UnreadableFile(
+                    f"{self.path}: column {name} appears twice in the header; "
+                    "keep one of them and ingest the file again"
+                )
+            seen.add(name)
+        return names
 
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         rejected: list[RejectedRow] = []

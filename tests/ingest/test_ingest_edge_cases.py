@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from ingest_test_files import BUSINESS_EVENTS, query
 
 from flowledger.settings import DataDir
@@ -81,3 +82,17 @@ def test_csv_header_names_with_spaces_are_read_as_detected(
     assert query(data_dir, "select row_number, reason from raw.quarantine") == [
         (2, "CSV row 2 has 3 fields, the header has 4")
     ]
+
+
+@pytest.mark.parametrize("kind", [None, "queue_depth_sample"])
+def test_a_csv_header_naming_a_column_twice_is_refused(
+    data_dir: DataDir, tmp_path: Path, kind: str | None
+) -> None:
+    path = tmp_path / "depth.csv"
+    path.write_text(
+        "source_system,queue_name,sampled_at,depth, depth\nsqs,orders,2026-08-01T09:00:00Z,5,7\n"
+    )
+    (result,) = ingest_paths([path], data_dir, kind=kind).files
+    assert result.error is not None
+    assert "column depth appears twice in the header" in result.error
+    assert query(data_dir, "select count(*) from raw.queue_depth_samples") == [(0,)]
