@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flowledger import __version__
-from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "streamlit_app.py"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, data_dir) or EXIT_OK)
     except KeyboardInterrupt:
         return 130
-    except _UserError as error:
+    except (_UserError, DataDirError) as error:
         print(f"flowledger: {error}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -61,6 +61,17 @@ class DataDir:
         return self.root / "dbt" / "logs"
 
     def ensure(self) -> DataDir:
+        """Create the directories; :class:`DataDirError` says why one cannot be."""
         for path in (self.root, self.landing, self.published, self.demo):
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                if isinstance(error, FileExistsError):  # exist_ok: something not a directory
+                    raise DataDirError(f"data directory {path} is not a directory") from None
+                reason = error.strerror or str(error)
+                raise DataDirError(f"data directory {path} cannot be created ({reason})") from None
         return self
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used (a file is in the way, no permission, a bad path)."""

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ingest_test_files import BUSINESS_EVENTS, query
+from ingest_test_files import BUSINESS_EVENTS, query, write_ndjson
 
+from flowledger.cli import main
 from flowledger.settings import DataDir
 from ingest import ingest_paths
 
@@ -96,3 +97,22 @@ def test_a_csv_header_naming_a_column_twice_is_refused(
     assert result.error is not None
     assert "column depth appears twice in the header" in result.error
     assert query(data_dir, "select count(*) from raw.queue_depth_samples") == [(0,)]
+
+
+@pytest.mark.parametrize("name", ["a-file", "x" * 300])
+def test_a_data_dir_that_cannot_be_a_directory_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    taken = tmp_path / name
+    is_file = len(name) < 255
+    if is_file:
+        taken.write_text("x")
+    events = write_ndjson(tmp_path / "events.ndjson", BUSINESS_EVENTS)
+    assert main(["--data-dir", str(taken), "ingest", str(events)]) == 1
+    message = capsys.readouterr().err
+    expected = (
+        f"flowledger: data directory {taken} is not a directory\n"
+        if is_file
+        else f"flowledger: data directory {taken} cannot be created (File name too long)\n"
+    )
+    assert message == expected
