@@ -10,7 +10,13 @@ from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.contracts import RecordKind, load_contracts
 from ingest.landing import FileLanding, prepare_connection
-from ingest.readers import DEFAULT_BATCH_ROWS, UnreadableFile, detect_kind, open_source
+from ingest.readers import (
+    DEFAULT_BATCH_ROWS,
+    FileSource,
+    UnreadableFile,
+    detect_kind,
+    open_source,
+)
 from ingest.scrub import load_pii_key, scrub_secrets
 from ingest.summary import FileResult, IngestSummary
 from ingest.tables import ensure_raw_tables
@@ -45,18 +51,21 @@ def ingest_paths(
             file_kind: RecordKind | None = None
             try:
                 source = open_source(path)
-                file_kind = forced_kind or _detect(source.columns(), path)
-                report(f"ingesting {path} as {file_kind.value}")
-                landing = FileLanding(
-                    con=con,
-                    contract=contracts[file_kind],
-                    source=source,
-                    landing_root=data_dir.landing,
-                    pii_key=pii_key,
-                    batch_rows=batch_rows,
-                    progress=report,
-                )
-                result = landing.run()
+                file_kind = forced_kind or _detect(source, path)
+                if file_kind is None:  # nothing in the file to tell its kind by, nor to land
+                    result = FileResult(path=path)
+                else:
+                    report(f"ingesting {path} as {file_kind.value}")
+                    landing = FileLanding(
+                        con=con,
+                        contract=contracts[file_kind],
+                        source=source,
+                        landing_root=data_dir.landing,
+                        pii_key=pii_key,
+                        batch_rows=batch_rows,
+                        progress=report,
+                    )
+                    result = landing.run()
             except UnreadableFile as error:
                 result = FileResult(path=path, kind=file_kind, error=scrub_secrets(str(error)))
             except Exception as error:  # one bad file must not stop the others
@@ -73,8 +82,13 @@ def ingest_paths(
     return summary
 
 
-def _detect(columns: list[str], path: Path) -> RecordKind:
+def _detect(source: FileSource, path: Path) -> RecordKind | None:
+    """The file's record kind from its columns; None for a file without records (an empty
+    export is a 0-row success whatever its kind)."""
+    columns = source.columns()
     detected = detect_kind(columns)
+    if detected is None and source.holds_no_records():
+        return None
     if detected is None:
         shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
         raise UnreadableFile(

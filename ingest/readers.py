@@ -40,6 +40,7 @@ DEFAULT_BATCH_ROWS = 150_000
 #: Rough size of one text record, to turn a row count into a block size for NDJSON and CSV.
 _BYTES_PER_ROW = 320
 _SNIFF_RECORDS = 1000
+_BOM = b"\xef\xbb\xbf"
 
 
 class SourceFormat(StrEnum):
@@ -91,7 +92,15 @@ class Source(Protocol):
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]: ...
 
 
-def open_source(path: Path) -> Source:
+class FileSource(Source, Protocol):
+    """A file reader :func:`open_source` picks."""
+
+    def holds_no_records(self) -> bool:
+        """Whether the file holds no record at all (an empty export: a 0-row success)."""
+        ...
+
+
+def open_source(path: Path) -> FileSource:
     """A reader for ``path``, chosen by its extension."""
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
@@ -103,7 +112,7 @@ def open_source(path: Path) -> Source:
             f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
             f"expected one of {', '.join(FORMAT_BY_SUFFIX)}"
         )
-    readers: dict[SourceFormat, type[Source]] = {
+    readers: dict[SourceFormat, type[FileSource]] = {
         SourceFormat.NDJSON: NdjsonSource,
         SourceFormat.JSON: JsonArraySource,
         SourceFormat.CSV: CsvSource,
@@ -221,7 +230,7 @@ class NdjsonSource:
         seen = 0
         with open(self.path, "rb") as handle:
             for line in handle:
-                if not line.strip():
+                if not line.strip().removeprefix(_BOM):
                     continue
                 seen += 1
                 try:
@@ -238,6 +247,10 @@ class NdjsonSource:
                 if seen >= _SNIFF_RECORDS:
                     break
         return list(names)
+
+    def holds_no_records(self) -> bool:
+        with open(self.path, "rb") as handle:
+            return not any(line.strip().removeprefix(_BOM) for line in handle)
 
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         schema = dict.fromkeys(fields, pl.String)
@@ -390,6 +403,9 @@ class JsonArraySource:
                 names.update(dict.fromkeys(element))
         return list(names)
 
+    def holds_no_records(self) -> bool:
+        return not self._load()
+
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         elements = self._load()
         for start in range(0, len(elements), batch_rows):
@@ -431,6 +447,13 @@ class CsvSource:
                 )
             seen.add(name)
         return names
+
+    def holds_no_records(self) -> bool:
+        """A header and no data row (blank lines are no rows, as pyarrow reads them)."""
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            rows = csv.reader(handle)
+            next(rows, None)
+            return not any(row for row in rows)
 
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         rejected: list[RejectedRow] = []
@@ -511,6 +534,9 @@ class ParquetSource:
 
     def columns(self) -> list[str]:
         return list(self._file.schema_arrow.names)
+
+    def holds_no_records(self) -> bool:
+        return self._file.metadata.num_rows == 0
 
     def batches(
         self,

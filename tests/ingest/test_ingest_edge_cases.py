@@ -116,3 +116,34 @@ def test_a_data_dir_that_cannot_be_a_directory_is_one_clear_line(
         else f"flowledger: data directory {taken} cannot be created (File name too long)\n"
     )
     assert message == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.json", b"[]"),
+        ("empty.ndjson", b""),
+        ("blank.ndjson", b"\xef\xbb\xbf\n  \r\n\n"),
+        ("unknown_header.csv", b"a,b\n\n"),
+    ],
+)
+def test_a_file_without_records_is_a_zero_row_success(
+    data_dir: DataDir, tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    summary = ingest_paths([path], data_dir)
+    assert summary.failed_files == [], summary.format()
+    (result,) = summary.files
+    assert (result.rows_read, result.accepted, result.quarantined) == (0, 0, 0)
+    assert summary.format().splitlines()[1].split() == [name, "-", "0", "0", "0", "0", "0"]
+
+
+def test_a_file_with_records_of_no_known_kind_is_still_refused(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    path = tmp_path / "other.ndjson"
+    path.write_text('{"a": 1}\n')
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.error is not None
+    assert "cannot tell the record kind from its columns (a)" in result.error
