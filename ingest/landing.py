@@ -11,8 +11,8 @@ already stored, and classifies only those:
 
 * first row of a new natural key → accepted (``raw.<table>`` and
   ``landing/<table>/<batch_id>.parquet``);
-* key seen with the same payload hash, or a payload already recorded as a collision →
-  duplicate (counted, dropped);
+* key seen with the same payload hash, or a payload already recorded as a collision or seen
+  earlier in the file → duplicate (counted, dropped);
 * key seen with another payload hash → collision (``raw.ingest_collisions``; the first row
   stays).
 
@@ -403,7 +403,9 @@ WITH this_batch AS (
 ), ranked AS (
     SELECT *,
         row_number() OVER in_file AS _key_rank,
-        first_value({PAYLOAD_HASH}) OVER in_file AS _first_in_file
+        first_value({PAYLOAD_HASH}) OVER in_file AS _first_in_file,
+        row_number() OVER (PARTITION BY {keys}, {PAYLOAD_HASH} ORDER BY {ROW_NUMBER})
+            AS _payload_rank
     FROM suspects
     WINDOW in_file AS (PARTITION BY {keys} ORDER BY {ROW_NUMBER})
 )
@@ -413,6 +415,8 @@ SELECT {ROW_NUMBER},
         WHEN {PAYLOAD_HASH} IN (
             SELECT payload_hash FROM {COLLISIONS_TABLE} WHERE record_kind = {kind}
         ) THEN 'duplicate'
+        -- a collision payload again later in the file: one collision, as across files
+        WHEN _payload_rank > 1 THEN 'duplicate'
         WHEN _stored_hash IS NOT NULL THEN 'collision'
         WHEN _key_rank = 1 THEN 'accepted'
         WHEN {PAYLOAD_HASH} = _first_in_file THEN 'duplicate'

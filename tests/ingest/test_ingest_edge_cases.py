@@ -147,3 +147,24 @@ def test_a_file_with_records_of_no_known_kind_is_still_refused(
     (result,) = ingest_paths([path], data_dir).files
     assert result.error is not None
     assert "cannot tell the record kind from its columns (a)" in result.error
+
+
+def test_a_collision_repeated_in_a_file_is_one_collision_then_duplicates(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    event = BUSINESS_EVENTS[0]
+    other = {**event, "subject": "O-other"}
+    third = {**event, "subject": "O-third"}
+    path = write_ndjson(
+        tmp_path / "events.ndjson", [event, event, other, other, BUSINESS_EVENTS[1]]
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.accepted, result.duplicates, result.collisions) == (2, 2, 1)
+    # against a stored key too: the new payload is one collision, its repeat a duplicate
+    later = write_ndjson(tmp_path / "later.ndjson", [third, third, other])
+    (again,) = ingest_paths([later], data_dir).files
+    assert (again.accepted, again.duplicates, again.collisions) == (0, 2, 1)
+    assert query(data_dir, "select row_number from raw.ingest_collisions order by all") == [
+        (1,),
+        (3,),
+    ]
