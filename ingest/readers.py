@@ -430,6 +430,10 @@ class CsvSource:
         self.path = path
 
     def columns(self) -> list[str]:
+        return list(self._header_names())
+
+    def _header_names(self) -> dict[str, str]:
+        """The header's names stripped of spaces, each with the name as written."""
         try:
             with open(self.path, newline="", encoding="utf-8-sig") as handle:
                 header = next(csv.reader(handle), None)
@@ -437,15 +441,15 @@ class CsvSource:
             raise UnreadableFile(f"{self.path}: not a UTF-8 CSV file") from None
         if not header:
             raise UnreadableFile(f"{self.path}: empty CSV file (no header row)")
-        names = [name.strip() for name in header]
-        seen: set[str] = set()
-        for name in names:
-            if name and name in seen:
+        names: dict[str, str] = {}
+        for written in header:
+            name = written.strip()
+            if name and name in names:
                 raise UnreadableFile(
                     f"{self.path}: column {name} appears twice in the header; "
                     "keep one of them and ingest the file again"
                 )
-            seen.add(name)
+            names[name] = written
         return names
 
     def holds_no_records(self) -> bool:
@@ -468,25 +472,29 @@ class CsvSource:
             rejected.append(RejectedRow(number, reason, row.text or ""))
             return "skip"
 
+        # pyarrow matches names as written: read each field under its name in the header
+        # (" depth"), then rename it, so reading finds what detection saw
+        written = {
+            name: as_written
+            for name, as_written in self._header_names().items()
+            if name in fields and as_written != name
+        }
+        columns = [written.get(name, name) for name in fields]
         try:
             reader = pa_csv.open_csv(
                 self.path,
-                # the header's names as columns() strips them, so reading finds what detection saw
                 read_options=pa_csv.ReadOptions(
-                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096),
-                    use_threads=False,
-                    column_names=self.columns(),
-                    skip_rows=1,
+                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096), use_threads=False
                 ),
                 parse_options=pa_csv.ParseOptions(
                     invalid_row_handler=on_invalid_row, newlines_in_values=True
                 ),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(fields, pa.string()),
+                    column_types=dict.fromkeys(columns, pa.string()),
                     null_values=[""],
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=True,
-                    include_columns=list(fields),
+                    include_columns=columns,
                     include_missing_columns=True,
                 ),
             )
@@ -496,6 +504,7 @@ class CsvSource:
         for record_batch in reader:
             frame = pl.from_arrow(record_batch)
             assert isinstance(frame, pl.DataFrame)
+            frame = frame.rename({as_written: name for name, as_written in written.items()})
             frame = frame.with_columns(pl.col(name).cast(pl.String) for name in fields)
             numbers = _numbers_around(next_row, frame.height, {r.row_number for r in rejected})
             frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))

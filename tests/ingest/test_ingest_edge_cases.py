@@ -85,6 +85,21 @@ def test_csv_header_names_with_spaces_are_read_as_detected(
     ]
 
 
+def test_a_csv_header_name_on_two_lines_does_not_shift_the_rows(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    path = tmp_path / "depth.csv"
+    path.write_text(
+        '"source_system","queue\nname",sampled_at,depth ,queue_name\n'
+        "sqs,x,2026-08-01T09:00:00Z,5,orders\n"
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.rows_read, result.accepted) == (1, 1)
+    assert query(data_dir, "select queue_name, depth from raw.queue_depth_samples") == [
+        ("orders", 5)
+    ]
+
+
 @pytest.mark.parametrize("kind", [None, "queue_depth_sample"])
 def test_a_csv_header_naming_a_column_twice_is_refused(
     data_dir: DataDir, tmp_path: Path, kind: str | None
