@@ -9,9 +9,12 @@ project's JobEvents use), so a model is one job and one flow whatever the mode.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 BUILD_SUFFIX = ".build.run"
+#: dbt-ol's per-statement child job under its model's job (``--consume-structured-logs``)
+_STATEMENT_SUFFIX = re.compile(r"sql\.\d+")
 
 
 def canonical_job_name(name: str, facets: dict[str, Any] | None) -> str:
@@ -40,6 +43,17 @@ def child_job_name(name: str, parent_raw: str, parent_canonical: str) -> str:
     return name
 
 
+def is_statement_job(name: str, parent: str | None) -> bool:
+    """A dbt-ol statement job (``model.p.m.sql.1`` under ``model.p.m``): a step of its model's
+    run. Other children named under their parent (Airflow's ``dag.task``, Spark's
+    ``app.execute_…``) are runs of their own, with the parent as ``parent_run_id``."""
+    return bool(
+        parent
+        and name.startswith(parent + ".")
+        and _STATEMENT_SUFFIX.fullmatch(name[len(parent) + 1 :])
+    )
+
+
 def simple_name(name: str, parent: str | None) -> str:
     """Marquez's ``simpleName``: the job's name without its parent's name and the dot after it
     (OpenLineageDao: a child ``p.step`` of ``p`` is ``step``); otherwise the whole name."""
@@ -54,6 +68,9 @@ def flow_name(name: str, facets: dict[str, Any] | None) -> str:
     (``etl.daily_load`` is the flow, not ``daily_load``)."""
     if canonical_job_name(name, facets) != name or not _is_dbt_model(facets or {}):
         return name  # not a dbt model's job as kept
+    node = (facets or {}).get("dbt_node")
+    if isinstance(node, dict) and node.get("name"):
+        return str(node["name"])  # a versioned model's unique_id ends in `.v2`, its name does not
     return name.rsplit(".", 1)[-1]
 
 

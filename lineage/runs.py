@@ -25,7 +25,7 @@ from typing import Any
 
 from flowledger.settings import DataDir
 from lineage.graph import _ts
-from lineage.jobs import canonical_job_name, flow_name, simple_name
+from lineage.jobs import canonical_job_name, flow_name, is_statement_job, simple_name
 from lineage.store import LineageStore
 
 TERMINAL = {"COMPLETE": "success", "FAIL": "failed", "ABORT": "cancelled"}
@@ -79,9 +79,9 @@ def run_log_records(
             and f"{error['programmingLanguage']} error",
             "error_message": error.get("message"),
         }
-        if parent_run and parent_job and name.startswith(parent_job + "."):
-            # a job named under its parent's job (dbt-ol's `model.p.m.sql.1` under `model.p.m`)
-            # is a step of the parent's run, not a flow of its own
+        if parent_run and is_statement_job(name, parent_job):
+            # dbt-ol's `model.p.m.sql.1` under `model.p.m` is a step of the model's run, not a
+            # flow of its own (an Airflow task `dag.task` under `dag` stays a run)
             step = simple_name(name, parent_job)
             owner = runs.get(parent_run)
             job_type = state["job_facets"].get("jobType") or {}

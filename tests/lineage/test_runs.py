@@ -125,6 +125,60 @@ def test_dbt_ol_runs_are_one_flow_per_model_and_statements_are_steps() -> None:
     ]
 
 
+DAG_RUN = "0190a7f0-0000-7000-8000-0000000000b0"
+TRY_1, TRY_2 = "0190a7f0-0000-7000-8000-0000000000b1", "0190a7f0-0000-7000-8000-0000000000b2"
+
+
+def airflow_task(run_id: str, kind: str, when: str) -> dict:
+    """An Airflow task run: job `<dag_id>.<task_id>`, parent facet naming the DAG's run."""
+    return {
+        **event(run_id, kind, when),
+        "run": {
+            "runId": run_id,
+            "facets": {
+                "parent": {
+                    "run": {"runId": DAG_RUN},
+                    "job": {"namespace": "airflow", "name": "daily_sales"},
+                }
+            },
+        },
+        "job": {"namespace": "airflow", "name": "daily_sales.load_orders"},
+    }
+
+
+def test_a_task_named_under_its_dag_is_a_run_of_its_own() -> None:
+    """Only dbt-ol's `….sql.<n>` statement jobs are steps: an Airflow task `dag.task` under its
+    DAG (or a Spark action under its application) is a flow run, its retries runs too."""
+    flows, steps = run_log_records(
+        [
+            airflow_task(TRY_1, "START", "2026-03-01T10:00:00Z"),
+            airflow_task(TRY_1, "FAIL", "2026-03-01T10:01:00Z"),
+            airflow_task(TRY_2, "START", "2026-03-01T10:05:00Z"),
+            airflow_task(TRY_2, "COMPLETE", "2026-03-01T10:06:00Z"),
+        ]
+    )
+    assert steps == []
+    assert [(f["run_id"], f["flow_id"], f["status"], f["parent_run_id"]) for f in flows] == [
+        (TRY_1, "daily_sales.load_orders", "failed", DAG_RUN),
+        (TRY_2, "daily_sales.load_orders", "success", DAG_RUN),
+    ]
+
+
+def test_a_versioned_dbt_model_is_named_by_its_model_name() -> None:
+    node = {**DBT_NODE, "unique_id": "model.bakery.stg_patrons.v2", "name": "stg_patrons"}
+    model = {"dbt_node": node, "jobType": MODEL_JOB}
+    job = "bakery.main.bakery.stg_patrons.v2"
+    flows, _ = run_log_records(
+        [
+            dbt_ol(BUILD, "START", "2026-03-01T10:00:00Z", job, (ROOT, "dbt-run-bakery"), **model),
+            dbt_ol(
+                BUILD, "COMPLETE", "2026-03-01T10:00:02Z", job, (ROOT, "dbt-run-bakery"), **model
+            ),
+        ]
+    )
+    assert [(f["flow_id"], f["flow_name"]) for f in flows] == [(job, "stg_patrons")]
+
+
 def test_dbt_ol_steps_land_as_step_runs(tmp_path: Path) -> None:
     from lineage.runs import ingest_run_events
 
