@@ -176,7 +176,10 @@ class Receiver:
         if encoding in ("", "identity"):
             return body
         if encoding in ("gzip", "x-gzip"):
-            return _gunzip(body, self.config.max_body_bytes)
+            try:
+                return gunzip_bounded(body, self.config.max_body_bytes)
+            except GzipBodyError as error:
+                raise ClientError(error.status, error.message) from None
         raise ClientError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
 
     def source_of(self, request: Request) -> str:
@@ -207,13 +210,6 @@ class Receiver:
 
 class _Busy(Exception):
     pass
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    try:
-        return gunzip_bounded(body, limit)
-    except GzipBodyError as error:
-        raise ClientError(error.status, error.message) from None
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
