@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from shutil import which
+from typing import NamedTuple
 
 import duckdb
 
-from flowledger import __version__
+from flowledger import __version__, dbt_parse_cache
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import (
     MARTS_CATALOG,
@@ -85,12 +86,24 @@ def duckdb_threads_per_query(cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // DBT_THREADS)
 
 
+class DbtCommand(NamedTuple):
+    """A dbt process for a data directory: its arguments, environment and working directory."""
+
+    argv: list[str]
+    env: dict[str, str]
+    #: the data directory: the profile names the warehouse files relative to it, so dbt's saved
+    #: parse (flowledger/dbt_parse_cache.py) is the same in every data directory
+    cwd: Path
+
+
 def dbt_command(
     data_dir: DataDir, args: Sequence[str], keys_valid_through: str | None = None
-) -> tuple[list[str], dict[str, str]]:
-    """The dbt command line and environment for this data directory; ``keys_valid_through`` is
-    passed to the key tests as :data:`KEYS_VALID_ENV` (never inherited from this process)."""
-    command = [
+) -> DbtCommand:
+    """The dbt command line, environment and working directory for this data directory;
+    ``keys_valid_through`` is passed to the key tests as :data:`KEYS_VALID_ENV` (never inherited
+    from this process)."""
+    root = data_dir.root.absolute()
+    argv = [
         dbt_executable(),
         *args,
         "--project-dir",
@@ -98,14 +111,14 @@ def dbt_command(
         "--profiles-dir",
         str(PROJECT_ROOT),
         "--target-path",
-        str(data_dir.dbt_target),
+        str(data_dir.dbt_target.absolute()),
         "--log-path",
-        str(data_dir.dbt_logs),
+        str(data_dir.dbt_logs.absolute()),
     ]
     env = {
         **os.environ,
-        "FLOWLEDGER_WAREHOUSE": str(data_dir.warehouse),
-        "FLOWLEDGER_MARTS": str(data_dir.marts),
+        "FLOWLEDGER_WAREHOUSE": str(data_dir.warehouse.relative_to(data_dir.root)),
+        "FLOWLEDGER_MARTS": str(data_dir.marts.relative_to(data_dir.root)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     env.setdefault(DUCKDB_THREADS_ENV, str(duckdb_threads_per_query()))
@@ -115,7 +128,7 @@ def dbt_command(
         env[KEYS_VALID_ENV] = keys_valid_through
     if not sys.stdout.isatty():
         env.setdefault("DBT_USE_COLORS", "false")
-    return command, env
+    return DbtCommand(argv, env, root)
 
 
 def run_dbt(
@@ -125,12 +138,14 @@ def run_dbt(
     *,
     keys_valid_through: str | None = None,
 ) -> None:
-    """Run dbt in a child process (so no DuckDB handle outlives it); stream its progress lines."""
-    command, env = dbt_command(data_dir, args, keys_valid_through)
+    """Run dbt in a child process (so no DuckDB handle outlives it); stream its progress lines.
+    A data directory without a saved parse starts from the one another data directory saved."""
+    dbt = dbt_command(data_dir, args, keys_valid_through)
+    dbt_parse_cache.seed(data_dir.dbt_target, args)
     with subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env=env,
+        dbt.argv,
+        cwd=dbt.cwd,
+        env=dbt.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -148,6 +163,7 @@ def run_dbt(
         raise BuildFailed(
             f"dbt {_shown_args(args)} failed (exit {code}); nothing was published{shown}"
         )
+    dbt_parse_cache.save(data_dir.dbt_target, args)
 
 
 def _shown_args(args: Sequence[str]) -> str:

@@ -155,9 +155,9 @@ def _compile(
     args = ["compile", "--full-refresh", "--select", *(f"+{mart}" for mart in marts)]
     # from the raw rows alone: no model reads back what its last build kept (built_before_purge)
     from_raw = {**dbt_vars, "flowledger_from_raw": True}
-    command, env = dbt_command(data_dir, [*args, "--vars", json.dumps(from_raw)])
-    command[command.index("--target-path") + 1] = str(target)
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    dbt = dbt_command(data_dir, [*args, "--vars", json.dumps(from_raw)])
+    dbt.argv[dbt.argv.index("--target-path") + 1] = str(target.absolute())
+    result = subprocess.run(dbt.argv, cwd=dbt.cwd, env=dbt.env, capture_output=True, text=True)
     try:
         if result.returncode:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])

@@ -248,10 +248,10 @@ def test_dbt_gets_the_time_in_its_environment_and_never_an_inherited_one(
     # not a dbt var: a var that changes on every build makes dbt parse the whole project again
     data_dir = DataDir(tmp_path)
     monkeypatch.setenv(build_module.KEYS_VALID_ENV, "2000-01-01 00:00:00")
-    command, env = build_module.dbt_command(data_dir, ["build"])
+    command, env, _ = build_module.dbt_command(data_dir, ["build"])
     assert build_module.KEYS_VALID_ENV not in env
     assert not any("keys_valid" in part for part in command)
-    _, env = build_module.dbt_command(data_dir, ["build"], "2026-11-01 10:00:00")
+    _, env, _ = build_module.dbt_command(data_dir, ["build"], "2026-11-01 10:00:00")
     assert env[build_module.KEYS_VALID_ENV] == "2026-11-01 10:00:00"
 
 
@@ -260,10 +260,10 @@ def test_duckdb_threads_share_the_cores_among_dbt_threads(tmp_path: Path, monkey
 
     assert [build_module.duckdb_threads_per_query(c) for c in (1, 2, 3, 8)] == [1, 1, 1, 4]
     monkeypatch.delenv(build_module.DUCKDB_THREADS_ENV, raising=False)
-    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    _, env, _ = build_module.dbt_command(DataDir(tmp_path), ["build"])
     assert env[build_module.DUCKDB_THREADS_ENV] == str(build_module.duckdb_threads_per_query())
     monkeypatch.setenv(build_module.DUCKDB_THREADS_ENV, "3")  # an operator's choice is kept
-    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    _, env, _ = build_module.dbt_command(DataDir(tmp_path), ["build"])
     assert env[build_module.DUCKDB_THREADS_ENV] == "3"
     profile = yaml.safe_load((build_module.PROJECT_ROOT / "profiles.yml").read_text())
     target = profile["flowledger"]["outputs"]["duckdb"]
@@ -273,8 +273,8 @@ def test_duckdb_threads_share_the_cores_among_dbt_threads(tmp_path: Path, monkey
 
 def test_dbt_logs_to_its_file_at_info_unless_the_operator_asks(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
-    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    _, env, _ = build_module.dbt_command(DataDir(tmp_path), ["build"])
     assert env["DBT_LOG_LEVEL_FILE"] == "info"
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # every statement, for a slow build
-    _, env = build_module.dbt_command(DataDir(tmp_path), ["build"])
+    _, env, _ = build_module.dbt_command(DataDir(tmp_path), ["build"])
     assert env["DBT_LOG_LEVEL_FILE"] == "debug"
