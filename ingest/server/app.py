@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -138,7 +138,10 @@ class Receiver:
 
     # -- request handling ---------------------------------------------------------------------
 
-    def _check_capacity(self) -> None:
+    @contextlib.contextmanager
+    def capacity_slot(self) -> Iterator[None]:
+        """One of the ``max_inflight_requests`` slots while a request is read and stored;
+        :class:`_Busy` when none is free or the spool backlog is at its limit."""
         if self.inflight >= self.config.max_inflight_requests:
             raise _Busy(
                 f"{self.inflight} requests in flight (limit {self.config.max_inflight_requests})"
@@ -149,6 +152,11 @@ class Receiver:
                 f"{backlog:,} records wait to be drained into the warehouse (limit "
                 f"{self.config.max_backlog_records:,})"
             )
+        self.inflight += 1
+        try:
+            yield
+        finally:
+            self.inflight -= 1
 
     async def read_body(self, request: Request) -> bytes:
         """The body as sent (before any Content-Encoding is undone), within the size limit."""
@@ -225,16 +233,19 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
     def intake_route(route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
-            status = 500
-            receiver.inflight += 1
             try:
-                receiver._check_capacity()
+                # The bearer token first: a client without a valid one gets 401, learns nothing
+                # of the receiver's load and takes no slot. Capacity next, before the body is
+                # read, so a full receiver does not read megabytes only to refuse them. A signing
+                # source's HMAC covers the body, so it is checked once the body is read: at
+                # capacity, a valid token with a bad signature is answered 429, not 401.
                 source = receiver.source_of(request)
-                raw_body = await receiver.read_body(request)
-                receiver.verify_signature(request, source, raw_body)
-                body = receiver.decode_body(request, raw_body)
-                request_id = uuid.uuid4().hex
-                response = await handler(request, body, source, request_id)
+                with receiver.capacity_slot():
+                    raw_body = await receiver.read_body(request)
+                    receiver.verify_signature(request, source, raw_body)
+                    body = receiver.decode_body(request, raw_body)
+                    request_id = uuid.uuid4().hex
+                    response = await handler(request, body, source, request_id)
             except Refused as refused:
                 response = _error(401, refused.message, {"WWW-Authenticate": "Bearer"})
             except ClientError as error:
@@ -255,8 +266,6 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                 response = _error(
                     500, scrub_secrets(f"internal error ({type(error).__name__}); nothing stored")
                 )
-            finally:
-                receiver.inflight -= 1
             status = response.status_code
             elapsed = time.perf_counter() - started
             receiver.metrics.observe("flowledger_request_duration_seconds", elapsed, route=route)

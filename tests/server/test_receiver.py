@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -316,15 +317,71 @@ def test_lineage_routes_are_mounted(server: Serve) -> None:
     assert server.post("/api/v1/lineage", lineage_event, token=None).status_code == 401
 
 
-def test_back_pressure_answers_429(tmp_path: Path) -> None:
-    with Serve(tmp_path / "home", "--no-drain", "--max-backlog", "5") as small:
+def test_back_pressure_answers_429_to_authenticated_clients_only(tmp_path: Path) -> None:
+    with Serve(
+        tmp_path / "home",
+        "--no-drain",
+        "--max-backlog",
+        "5",
+        env={"FLOWLEDGER_HMAC_KEYS": f"otel={HMAC_KEY}"},
+    ) as small:
         first = small.post("/v1/runs", [flow_run(f"bp-{i}") for i in range(5)])
         assert first.status_code == 200
+        # full: a client without a valid token is refused as always and learns nothing of it
+        wrong = small.post("/v1/runs", [flow_run("bp-9")], token="not-a-token-0123456789")
+        assert (wrong.status_code, wrong.json()["message"]) == (401, "invalid bearer token")
+        assert "retry-after" not in wrong.headers
+        assert small.post("/v1/runs", [flow_run("bp-9")], token=None).status_code == 401
         full = small.post("/v1/runs", [flow_run("bp-9")])
         assert full.status_code == 429
         assert full.headers["retry-after"] == "2"
+        assert "the receiver is full" in full.json()["message"]
+        # a signing source's token is checked before the body, its signature after: at capacity
+        # the body is not read, so a valid token with a bad signature is answered 429 too
+        unsigned = small.post("/v1/runs", [flow_run("bp-9")], token=OTHER_TOKEN)
+        assert unsigned.status_code == 429
         assert requests.get(small.url + "/readyz", timeout=5).status_code == 503
         assert requests.get(small.url + "/healthz", timeout=5).status_code == 200
+        requests_total = 'flowledger_receiver_requests_total{route="/v1/runs",status="%s"}'
+        metrics = small.metrics()
+        assert metrics[requests_total % "401"] == 2
+        assert metrics[requests_total % "429"] == 2
+
+
+def _hold_a_request_open(server: Serve) -> socket.socket:
+    """An authenticated POST whose body never finishes: it keeps its in-flight slot."""
+    held = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    held.sendall(
+        b"POST /v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {TOKEN}\r\n".encode()
+        + b"Content-Length: 1000\r\n\r\n[{"
+    )
+    _wait_for_inflight(server, 1)
+    return held
+
+
+def _wait_for_inflight(server: Serve, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while server.metrics()["flowledger_intake_inflight_requests"] != count:
+        assert time.monotonic() < deadline, f"never {count} requests in flight"
+        time.sleep(0.05)
+
+
+def test_in_flight_limit_counts_authenticated_requests(tmp_path: Path) -> None:
+    with Serve(tmp_path / "home", "--max-inflight", "1") as one:
+        # the limit is the number of requests that may be in flight at once, this one included
+        assert one.post("/v1/runs", [flow_run("if-1")]).status_code == 200
+        held = _hold_a_request_open(one)
+        try:
+            wrong = one.post("/v1/runs", [flow_run("if-2")], token="not-a-token-0123456789")
+            assert wrong.status_code == 401
+            busy = one.post("/v1/runs", [flow_run("if-2")])
+            assert busy.status_code == 429 and busy.headers["retry-after"] == "2"
+            assert "1 requests in flight (limit 1)" in busy.json()["message"]
+        finally:
+            held.close()
+        _wait_for_inflight(one, 0)
+        assert one.post("/v1/runs", [flow_run("if-2")]).status_code == 200
 
 
 def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
