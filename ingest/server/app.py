@@ -24,6 +24,7 @@ from flowledger.gzip_body import GzipBodyError, gunzip_bounded
 from flowledger.settings import DataDir
 from ingest.contracts import load_contracts
 from ingest.scrub import load_pii_key, scrub_secrets
+from ingest.server import otlp
 from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, Authenticator, Refused
 from ingest.server.builder import Builder
 from ingest.server.drain import Drainer, DrainResult
@@ -220,17 +221,25 @@ class _Busy(Exception):
     pass
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def json_error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A failed request's answer on ``/v1/events`` and ``/v1/runs``: ``{"code": <HTTP status>,
+    "message"}`` (``/v1/traces`` answers as OTLP/HTTP says: :func:`otlp.error_answer`)."""
     return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
 Handler = Callable[[Request, bytes, str, str], Awaitable[Response]]
+#: How a route answers a failure: (request, HTTP status, message, headers) → response.
+ErrorAnswer = Callable[[Request, int, str, dict[str, str] | None], Response]
 
 
 def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
     receiver = Receiver(data_dir, config)
 
-    def intake_route(route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def intake_route(
+        route: str, handler: Handler, error_answer: ErrorAnswer = json_error
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             try:
@@ -247,11 +256,14 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                     request_id = uuid.uuid4().hex
                     response = await handler(request, body, source, request_id)
             except Refused as refused:
-                response = _error(401, refused.message, {"WWW-Authenticate": "Bearer"})
+                response = error_answer(
+                    request, 401, refused.message, {"WWW-Authenticate": "Bearer"}
+                )
             except ClientError as error:
-                response = _error(error.status, error.message)
+                response = error_answer(request, error.status, error.message, None)
             except _Busy as busy:
-                response = _error(
+                response = error_answer(
+                    request,
                     429,
                     f"the receiver is full ({busy}); retry after {config.retry_after_s} s",
                     {"Retry-After": str(config.retry_after_s)},
@@ -260,12 +272,13 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                 log.info("client disconnected before sending the whole body on %s", route)
                 response = Response(status_code=CLIENT_CLOSED_REQUEST)
             except SpoolError as error:
-                response = _error(503, str(error), {"Retry-After": str(config.retry_after_s)})
+                response = error_answer(
+                    request, 503, str(error), {"Retry-After": str(config.retry_after_s)}
+                )
             except Exception as error:  # a bug: answer 500 without leaking the body
                 log.exception("unexpected error on %s", route)
-                response = _error(
-                    500, scrub_secrets(f"internal error ({type(error).__name__}); nothing stored")
-                )
+                message = f"internal error ({type(error).__name__}); nothing stored"
+                response = error_answer(request, 500, scrub_secrets(message), None)
             status = response.status_code
             elapsed = time.perf_counter() - started
             receiver.metrics.observe("flowledger_request_duration_seconds", elapsed, route=route)
@@ -293,9 +306,7 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         return answer(await receiver.ingest(items, request_id))
 
     async def post_traces(request: Request, body: bytes, source: str, request_id: str) -> Response:
-        from ingest.server.otlp import handle_traces
-
-        return await handle_traces(receiver, request, body, source, request_id)
+        return await otlp.handle_traces(receiver, request, body, source, request_id)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -331,7 +342,11 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/v1/events", intake_route("/v1/events", post_events), methods=["POST"]),
         Route("/v1/runs", intake_route("/v1/runs", post_runs), methods=["POST"]),
-        Route("/v1/traces", intake_route("/v1/traces", post_traces), methods=["POST"]),
+        Route(
+            "/v1/traces",
+            intake_route("/v1/traces", post_traces, otlp.error_answer),
+            methods=["POST"],
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -27,6 +27,8 @@ The mapping (also in docs/receiver.md):
   ``flow.dead_lettered``, ``flow.items_in``, ``flow.items_out``.
 
 Spans that break the contract are counted in ``partial_success.rejected_spans`` and quarantined.
+Answers follow OTLP/HTTP: the request's encoding (protobuf or JSON), an
+``ExportTraceServiceResponse`` on success, a ``google.rpc.Status`` on failure (:func:`error_answer`).
 OTLP/JSON trace and span ids are hex (not base64 as in plain proto3 JSON): they are converted to
 bytes before ``ParseDict``, which would otherwise read 32 hex digits as 24 garbage bytes.
 """
@@ -39,7 +41,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
+from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -74,14 +77,56 @@ _RESULTS = {
     "skip": "skipped",
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The google.rpc.Code sent with each HTTP status the route answers (the HTTP mapping in
+#: google/rpc/code.proto; 413 as gRPC answers a message over its size limit). OTLP clients act
+#: on the HTTP status only: the code is for their logs.
+_RPC_CODES = {
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    413: code_pb2.RESOURCE_EXHAUSTED,
+    415: code_pb2.INVALID_ARGUMENT,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+    500: code_pb2.INTERNAL,
+    503: code_pb2.UNAVAILABLE,
+}
 
 
-def decode_request(content_type: str, body: bytes) -> tuple[ExportTraceServiceRequest, bool]:
-    """The request message, and whether the client spoke JSON."""
+def encoded(
+    message: Message, request: Request, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``message`` in the request's encoding: OTLP/HTTP answers with the request's Content-Type.
+
+    The encoding is read from the Content-Type header, which is known before anything else, so
+    every answer uses it, failures found before the body is read (401, 429) included: protobuf for
+    ``application/x-protobuf``, JSON otherwise (``application/json``, and an unknown type, which
+    no OTLP client sends and which is answered 415).
+    """
+    if media_type(request.headers.get("content-type")) == PROTOBUF:
+        return Response(
+            message.SerializeToString(), status_code=status, media_type=PROTOBUF, headers=headers
+        )
+    return Response(
+        json_format.MessageToJson(message, indent=None),
+        status_code=status,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+def error_answer(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A failed export (4xx, 5xx): a ``google.rpc.Status`` in the request's encoding."""
+    answer = status_pb2.Status(code=_RPC_CODES.get(status, code_pb2.UNKNOWN), message=message)
+    return encoded(answer, request, status, headers)
+
+
+def decode_request(content_type: str, body: bytes) -> ExportTraceServiceRequest:
+    """The request message; 400 for a body that is no trace export, 415 for another type."""
     media = media_type(content_type)
     if media == PROTOBUF:
         try:
-            return ExportTraceServiceRequest.FromString(body), False
+            return ExportTraceServiceRequest.FromString(body)
         except DecodeError as error:
             raise ClientError(
                 400, f"the body is not an OTLP protobuf trace export: {error}"
@@ -96,7 +141,7 @@ def decode_request(content_type: str, body: bytes) -> tuple[ExportTraceServiceRe
             json_format.ParseDict(document, message, ignore_unknown_fields=True)
         except json_format.ParseError as error:
             raise ClientError(400, f"not an OTLP/JSON trace export: {error}") from None
-        return message, True
+        return message
     raise ClientError(
         415,
         f"unsupported content type {media or '(none)'!r} for /v1/traces: use {PROTOBUF} or {JSON}",
@@ -337,7 +382,7 @@ def _span_raw(span: Span) -> dict[str, Any]:
 async def handle_traces(
     receiver: Receiver, request: Request, body: bytes, source: str, request_id: str
 ) -> Response:
-    message, as_json = decode_request(request.headers.get("content-type", ""), body)
+    message = decode_request(request.headers.get("content-type", ""), body)
     items = span_items(message, source, receiver.config.max_records)
     prepared = await receiver.ingest(items, request_id)
     answer = ExportTraceServiceResponse()
@@ -349,8 +394,4 @@ async def handle_traces(
             f"{prepared.rejected_count} spans broke the flow-run contract (quarantined, request "
             f"{request_id}): {shown}" + (f"; and {more} more" if more > 0 else "")
         )
-    if as_json:
-        return Response(
-            json_format.MessageToJson(answer, indent=None), media_type=JSON, status_code=200
-        )
-    return Response(answer.SerializeToString(), media_type=PROTOBUF, status_code=200)
+    return encoded(answer, request)

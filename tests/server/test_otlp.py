@@ -3,20 +3,28 @@ and OTLP/JSON written by hand (hex ids), against flowledger serve on loopback.""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import requests
+from google.rpc import code_pb2, status_pb2
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from receiver_harness import TOKEN, Serve, query
 
 pytestmark = pytest.mark.slow
 
 T0 = 1_740_823_200_000_000_000  # 2025-03-01T10:00:00Z in ns
+PROTOBUF = "application/x-protobuf"
+WRONG_TOKEN = "not-a-token-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +52,6 @@ def test_sdk_exporter_spans_become_a_run_and_its_steps(server: Serve) -> None:
     root = tracer.start_span("run invoice-run", kind=SpanKind.SERVER, start_time=T0)
     root.set_attribute("cicd.pipeline.result", "failure")
     root.set_attribute("flow.trigger", "schedule")
-    from opentelemetry import trace
-
     context = trace.set_span_in_context(root)
     first = tracer.start_span("fetch invoices", context=context, start_time=T0 + 100 * ms)
     first.set_attribute("cicd.pipeline.task.name", "fetch")
@@ -178,3 +184,83 @@ def test_otlp_bad_input(server: Serve) -> None:
     assert server.post("/v1/traces", "{}", "text/plain").status_code == 415
     empty = server.post("/v1/traces", json.dumps({}), "application/json")
     assert empty.status_code == 200
+
+
+def rpc_status(response: requests.Response) -> status_pb2.Status:
+    """The google.rpc.Status of an OTLP/HTTP failure sent to a protobuf client."""
+    assert response.headers["content-type"] == PROTOBUF, response.text
+    return status_pb2.Status.FromString(response.content)
+
+
+def test_protobuf_clients_get_protobuf_errors(server: Serve) -> None:
+    garbage = server.post("/v1/traces", b"\xff\xfe garbage", PROTOBUF)
+    assert garbage.status_code == 400
+    status = rpc_status(garbage)
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    assert status.message.startswith("the body is not an OTLP protobuf trace export")
+
+    refused = server.post("/v1/traces", b"", PROTOBUF, token=WRONG_TOKEN)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert rpc_status(refused) == status_pb2.Status(
+        code=code_pb2.UNAUTHENTICATED, message="invalid bearer token"
+    )
+
+    bomb = gzip.compress(b"\0" * (17 << 20))  # inflates past the 16 MiB limit
+    too_big = server.post("/v1/traces", bomb, PROTOBUF, headers={"content-encoding": "gzip"})
+    assert too_big.status_code == 413
+    assert rpc_status(too_big).code == code_pb2.RESOURCE_EXHAUSTED
+
+    brotli = server.post("/v1/traces", b"", PROTOBUF, headers={"content-encoding": "br"})
+    assert brotli.status_code == 415
+    status = rpc_status(brotli)
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    assert status.message == "unsupported Content-Encoding 'br': use gzip or none"
+
+
+def test_json_clients_get_json_errors(server: Serve) -> None:
+    refused = server.post("/v1/traces", "{}", "application/json", token=WRONG_TOKEN)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.json() == {"code": code_pb2.UNAUTHENTICATED, "message": "invalid bearer token"}
+    # an unknown content type is no OTLP encoding: its 415 is JSON
+    unknown = server.post("/v1/traces", "{}", "text/plain")
+    assert unknown.status_code == 415 and unknown.json()["code"] == code_pb2.INVALID_ARGUMENT
+
+
+def test_sdk_exporter_reads_partial_success_then_429_with_retry_after(tmp_path: Path) -> None:
+    answers: list[requests.Response] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda response, *args, **kwargs: answers.append(response))
+    provider = TracerProvider(resource=Resource.create({"cicd.pipeline.run.id": "full-run"}))
+    tracer = provider.get_tracer("tests")
+    root = tracer.start_span("run full", start_time=T0)
+    step = tracer.start_span("step", context=trace.set_span_in_context(root), start_time=T0 + 1)
+    step.end(end_time=T0 + 2)
+    never_started = tracer.start_span("never started", start_time=0)
+    never_started.end(end_time=T0 + 3)
+    root.end(end_time=T0 + 4)
+    spans = [step, never_started, root]
+
+    with Serve(tmp_path / "home", "--no-drain", "--max-backlog", "2") as full:
+        exporter = OTLPSpanExporter(
+            endpoint=full.url + "/v1/traces",
+            headers={"authorization": f"Bearer {TOKEN}"},
+            session=session,
+            timeout=1,
+        )
+        assert exporter.export(spans) == SpanExportResult.SUCCESS
+        (accepted,) = answers
+        assert accepted.status_code == 200 and accepted.headers["content-type"] == PROTOBUF
+        partial = ExportTraceServiceResponse.FromString(accepted.content).partial_success
+        assert partial.rejected_spans == 1
+        assert "span 1: started_at: missing (required)" in partial.error_message
+
+        # two spans wait in the spool: the receiver is full; the exporter honours Retry-After
+        # (2 s, more than its 1 s timeout leaves), so it gives up after one attempt
+        assert exporter.export(spans) == SpanExportResult.FAILURE
+        (_, busy) = answers
+        assert busy.status_code == 429 and busy.headers["retry-after"] == "2"
+        status = rpc_status(busy)
+        assert status.code == code_pb2.RESOURCE_EXHAUSTED
+        assert status.message.startswith("the receiver is full (")
+        assert "records wait to be drained into the warehouse (limit 2)" in status.message

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from ingest.server.otlp import decode_request, span_items
+import pytest
+from google.rpc import code_pb2, status_pb2
+from starlette.requests import Request
+
+from ingest.server.otlp import decode_request, error_answer, span_items
 
 T0 = 1_740_823_200_000_000_000
 
@@ -25,7 +29,7 @@ def span(trace: str, span_id: str, name: str, parent: str = "00f067aa0ba902b7", 
 
 
 def items(*spans: dict):
-    message, _ = decode_request("application/json", request(*spans))
+    message = decode_request("application/json", request(*spans))
     return span_items(message, "otel")
 
 
@@ -81,3 +85,28 @@ def test_quarantined_spans_carry_attributes_as_objects() -> None:
     assert bad.problem == "span without trace or span id"
     assert bad.raw["attributes"] == {"db.password": "OtlpLEAK13", "flow.items_in": 3}
     assert bad.raw["events"][0]["attributes"] == {"token": "t"}
+
+
+def posted(content_type: str) -> Request:
+    headers = [(b"content-type", content_type.encode())]
+    return Request({"type": "http", "method": "POST", "path": "/v1/traces", "headers": headers})
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(503, code_pb2.UNAVAILABLE), (500, code_pb2.INTERNAL)]
+)
+def test_server_failures_are_a_status_in_the_request_encoding(status: int, code: int) -> None:
+    # the spool refusing a write (503) and a bug (500) cannot be provoked over loopback
+    retry = {"Retry-After": "2"}
+    binary = error_answer(posted("application/x-protobuf"), status, "nothing stored", retry)
+    assert (binary.status_code, binary.headers["content-type"]) == (
+        status,
+        "application/x-protobuf",
+    )
+    assert binary.headers["retry-after"] == "2"
+    assert status_pb2.Status.FromString(binary.body) == status_pb2.Status(
+        code=code, message="nothing stored"
+    )
+    text = error_answer(posted("application/json; charset=utf-8"), status, "nothing stored")
+    assert text.headers["content-type"] == "application/json"
+    assert json.loads(text.body) == {"code": code, "message": "nothing stored"}
