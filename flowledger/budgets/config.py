@@ -1,7 +1,9 @@
 """SLOs as configuration: load the OpenSLO-style YAML, validate it, render it to dbt ``--vars``.
 
 The file holds YAML documents of ``kind: SLO`` (one per flow and indicator, one budget per
-objective) and ``kind: BudgetAdjustment`` (declared maintenance windows and vendor incidents).
+objective), ``kind: SLI`` (an indicator that SLOs name in ``spec.indicatorRef`` instead of
+writing ``spec.indicator``, as in OpenSLO v1) and ``kind: BudgetAdjustment`` (declared
+maintenance windows and vendor incidents).
 ``config/slos.schema.json`` checks the shape; :func:`load_config` adds the checks a schema
 cannot express (targets of 0 or 100 %, windows, time zones, slice sizes) and says where.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,6 +59,21 @@ class Policy:
 class Webhook:
     url: str
     format: str = "json"  # json | slack
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """What an SLO counts: written inline (``spec.indicator``) or as the ``spec`` of a
+    ``kind: SLI`` document that SLOs name in ``spec.indicatorRef``."""
+
+    kind: str  # run_success | latency | event_pair
+    count_by: str  # outcome | attempt
+    latency_span: str | None  # run | end_to_end (latency only)
+    start_event: str | None
+    end_event: str | None
+    join_key: str | None
+    deadline_seconds: float | None
+    event_source: str | None
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,10 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
     validator = jsonschema.Draft202012Validator(schema)
     errors: list[str] = []
     objectives: list[SloObjective] = []
+    slo_docs: list[tuple[str, dict]] = []
+    #: SLI name → its indicator; None when the SLI document is invalid (and reported)
+    slis: dict[str, Indicator | None] = {}
+    sli_names: list[str] = []
     adjustment_docs: list[tuple[str, dict]] = []
     for index, document in enumerate(documents, start=1):
         place = f"{where}: document {index}"
@@ -180,28 +202,42 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
         if name:
             place += f" ({document.get('kind', '?')} {name!r})"
         problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-        metric_indicator = _openslo_metric_indicator(document)
-        if metric_indicator:
+        messages = []
+        metric_sli = _openslo_metric_sli(document)
+        if metric_sli:
             # instead of the schema's "'kind' is a required property" and "'spec' was unexpected"
-            problems = [p for p in problems if list(p.absolute_path)[:2] != ["spec", "indicator"]]
-        messages = [metric_indicator] if metric_indicator else []
+            path, message = metric_sli
+            problems = [p for p in problems if list(p.absolute_path)[: len(path)] != path]
+            messages.append(message)
         messages += [_schema_message(problem) for problem in problems]
+        if document.get("kind") == "SLI" and isinstance(name, str):
+            sli_names.append(name)
+            slis[name] = None
         if messages:
             errors.extend(f"{place}: {message}" for message in messages[:5])
             continue
+        if document["kind"] == "SLO":
+            slo_docs.append((place, document))
+        elif document["kind"] == "SLI":
+            try:
+                slis[name] = _parse_indicator(document["spec"], "spec")
+            except ConfigError as error:
+                errors.append(f"{place}: {error}")
+        else:
+            adjustment_docs.append((place, document))
+    errors.extend(
+        f"{where}: SLI {sli!r} is defined {n} times; give each SLI a unique metadata.name"
+        for sli, n in Counter(sli_names).items()
+        if n > 1
+    )
+    for place, document in slo_docs:
         try:
-            if document["kind"] == "SLO":
-                objectives.extend(_parse_slo(document))
-            else:
-                adjustment_docs.append((place, document))
+            objectives.extend(_parse_slo(document, _indicator_of(document["spec"], slis)))
         except ConfigError as error:
             errors.append(f"{place}: {error}")
-    seen: dict[str, int] = {}
-    for slo in objectives:
-        seen[slo.slo_id] = seen.get(slo.slo_id, 0) + 1
     errors.extend(
         f"{where}: SLO id {slo_id!r} is defined {n} times; give each SLO a unique metadata.name"
-        for slo_id, n in seen.items()
+        for slo_id, n in Counter(slo.slo_id for slo in objectives).items()
         if n > 1
     )
     adjustments: list[AdjustmentWindow] = []
@@ -233,24 +269,60 @@ def _as_text_dates(value: Any) -> Any:
 OPENSLO_METRIC_SLIS = ("ratioMetric", "thresholdMetric")
 
 
-def _openslo_metric_indicator(document: dict) -> str | None:
-    """The message for an OpenSLO SLI (``indicator: {metadata, spec: {ratioMetric…}}``), which
-    the schema would only call a missing ``kind``."""
+def _openslo_metric_sli(document: dict) -> tuple[list[str], str] | None:
+    """Where an OpenSLO metric SLI sits (an SLO's ``indicator: {metadata, spec: {ratioMetric…}}``
+    or a ``kind: SLI`` document's ``spec: {ratioMetric…}``) and the message for it, which the
+    schema would only call a missing ``kind``."""
     spec = document.get("spec")
-    indicator = (
-        spec.get("indicator") if document.get("kind") == "SLO" and isinstance(spec, dict) else None
-    )
-    if not isinstance(indicator, dict) or "kind" in indicator:
+    if not isinstance(spec, dict):
         return None
-    if "spec" not in indicator and "metadata" not in indicator:
+    if document.get("kind") == "SLO":
+        indicator = spec.get("indicator")
+        if not isinstance(indicator, dict) or "kind" in indicator:
+            return None
+        if "spec" not in indicator and "metadata" not in indicator:
+            return None
+        sli_spec = indicator.get("spec") if isinstance(indicator.get("spec"), dict) else {}
+        path, example = ["spec", "indicator"], "indicator: {kind: runSuccess}"
+    elif document.get("kind") == "SLI":
+        if "kind" in spec or not any(key in spec for key in OPENSLO_METRIC_SLIS):
+            return None
+        sli_spec, path, example = spec, ["spec"], "spec: {kind: runSuccess}"
+    else:
         return None
-    sli_spec = indicator.get("spec") if isinstance(indicator.get("spec"), dict) else {}
     metric = next((key for key in OPENSLO_METRIC_SLIS if key in sli_spec), "a metric")
-    return (
-        f"spec.indicator: an OpenSLO SLI with {metric} (a metric query) is not read; flowledger "
-        "computes its SLIs from runs and business events: give the kind runSuccess, latency or "
-        "eventPair (e.g. indicator: {kind: runSuccess}; see docs/error-budgets.md, Indicators)"
+    return path, (
+        f"{'.'.join(path)}: an OpenSLO SLI with {metric} (a metric query) is not read; "
+        "flowledger computes its SLIs from runs and business events: give the kind runSuccess, "
+        f"latency or eventPair (e.g. {example}; see docs/error-budgets.md, Indicators)"
     )
+
+
+def _indicator_of(spec: dict, slis: dict[str, Indicator | None]) -> Indicator:
+    """An SLO's indicator: ``spec.indicator``, or the SLI document ``spec.indicatorRef`` names."""
+    if "indicator" in spec and "indicatorRef" in spec:
+        raise ConfigError(
+            "spec: give indicator or indicatorRef, not both (indicatorRef names a kind: SLI "
+            "document in this file)"
+        )
+    if "indicator" in spec:
+        return _parse_indicator(spec["indicator"], "spec.indicator")
+    if "indicatorRef" not in spec:
+        raise ConfigError(
+            "spec: an SLO needs indicator (e.g. indicator: {kind: runSuccess}) or indicatorRef "
+            "(the metadata.name of a kind: SLI document in this file)"
+        )
+    ref = spec["indicatorRef"]
+    if ref not in slis:
+        raise ConfigError(
+            f"spec.indicatorRef: no SLI named {ref!r} in this file (SLIs here: "
+            f"{', '.join(sorted(slis)) or 'none'}); add a document of kind: SLI with "
+            f"metadata.name: {ref} and the indicator as its spec, or write spec.indicator"
+        )
+    indicator = slis[ref]
+    if indicator is None:
+        raise ConfigError(f"spec.indicatorRef: the SLI {ref!r} is invalid (see its document)")
+    return indicator
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -267,12 +339,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return f"{path}: {message}"
 
 
-def _parse_slo(document: dict) -> list[SloObjective]:
-    name = document["metadata"]["name"]
-    spec = document["spec"]
-    indicator = spec["indicator"]
+def _parse_indicator(indicator: dict, place: str) -> Indicator:
+    """A schema-valid indicator mapping, checked; ``place`` is where it is written."""
     kind = INDICATORS[indicator["kind"]]
-    count_by = indicator.get("countBy", "outcome")
     span = indicator.get("span")
     if kind == "event_pair":
         missing = [
@@ -280,24 +349,37 @@ def _parse_slo(document: dict) -> list[SloObjective]:
         ]
         if missing:
             raise ConfigError(
-                f"spec.indicator: an eventPair indicator needs {', '.join(missing)} "
+                f"{place}: an eventPair indicator needs {', '.join(missing)} "
                 "(e.g. startEvent: com.acme.psp.payment.captured, endEvent: "
                 "com.acme.wms.order.shipped, joinKey: order_id, deadline: 48h)"
             )
         if "countBy" in indicator or "span" in indicator:
-            raise ConfigError("spec.indicator: countBy and span apply to run indicators only")
-        deadline = _fixed_seconds(indicator["deadline"], "spec.indicator.deadline")
+            raise ConfigError(f"{place}: countBy and span apply to run indicators only")
+        deadline = _fixed_seconds(indicator["deadline"], f"{place}.deadline")
     else:
         extra = [
             k for k in ("startEvent", "endEvent", "joinKey", "deadline", "source") if k in indicator
         ]
         if extra:
-            raise ConfigError(
-                f"spec.indicator: {', '.join(extra)} apply to eventPair indicators only"
-            )
+            raise ConfigError(f"{place}: {', '.join(extra)} apply to eventPair indicators only")
         if span and kind != "latency":
-            raise ConfigError("spec.indicator.span applies to latency indicators only")
+            raise ConfigError(f"{place}.span applies to latency indicators only")
         deadline = None
+    return Indicator(
+        kind=kind,
+        count_by=indicator.get("countBy", "outcome"),
+        latency_span=("end_to_end" if span == "endToEnd" else "run") if kind == "latency" else None,
+        start_event=indicator.get("startEvent"),
+        end_event=indicator.get("endEvent"),
+        join_key=indicator.get("joinKey"),
+        deadline_seconds=deadline,
+        event_source=indicator.get("source"),
+    )
+
+
+def _parse_slo(document: dict, indicator: Indicator) -> list[SloObjective]:
+    name = document["metadata"]["name"]
+    spec = document["spec"]
     window = _parse_window(spec["timeWindow"][0])
     method = spec.get("budgetingMethod", "Occurrences")
     policy = _parse_policy(spec.get("policy") or {})
@@ -317,7 +399,7 @@ def _parse_slo(document: dict) -> list[SloObjective]:
             slo_id = f"{name}/{key}"
         target = _parse_target(objective, place)
         threshold_ms, inclusive = None, True
-        if kind == "latency":
+        if indicator.kind == "latency":
             if "value" not in objective:
                 raise ConfigError(
                     f"{place}: a latency objective needs value, the threshold (e.g. value: 30s); "
@@ -344,18 +426,16 @@ def _parse_slo(document: dict) -> list[SloObjective]:
                 or document["metadata"].get("displayName")
                 or name,
                 flow_id=spec["service"],
-                indicator=kind,
-                count_by=count_by,
-                latency_span=("end_to_end" if span == "endToEnd" else "run")
-                if kind == "latency"
-                else None,
+                indicator=indicator.kind,
+                count_by=indicator.count_by,
+                latency_span=indicator.latency_span,
                 threshold_ms=threshold_ms,
                 threshold_inclusive=inclusive,
-                start_event=indicator.get("startEvent"),
-                end_event=indicator.get("endEvent"),
-                join_key=indicator.get("joinKey"),
-                deadline_seconds=deadline,
-                event_source=indicator.get("source"),
+                start_event=indicator.start_event,
+                end_event=indicator.end_event,
+                join_key=indicator.join_key,
+                deadline_seconds=indicator.deadline_seconds,
+                event_source=indicator.event_source,
                 target=target,
                 method=method,
                 slice_seconds=slice_seconds,

@@ -268,3 +268,119 @@ def test_op_other_than_a_latency_comparison_is_explained():
     error = _error(_slo("{target: 0.99, op: gt}"))
     assert "spec.objectives[0].op: 'gt' is not one of ['lte', 'lt']" in error
     assert "op compares a latency indicator's duration with value" in error
+
+
+# --- OpenSLO indicatorRef: the SLI in a document of its own ---------------------------------------
+
+
+def _sli(name: str, spec: str) -> dict:
+    return yaml.safe_load(
+        f"apiVersion: openslo/v1\nkind: SLI\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+    )
+
+
+def _referring(ref: str, documents: list | None = None) -> list:
+    slo = _slo()
+    del slo[0]["spec"]["indicator"]
+    slo[0]["spec"]["indicatorRef"] = ref
+    return slo + (documents or [])
+
+
+@pytest.mark.parametrize(
+    ("indicator", "objectives"),
+    [
+        ("{kind: runSuccess, countBy: attempt}", "[{target: 0.99}]"),
+        (
+            "{kind: latency, span: endToEnd}",
+            "[{name: p90-2m, target: 0.9, value: 2m}, {name: p99-10m, targetPercent: 99, "
+            "value: 10m, op: lt}]",
+        ),
+        (
+            "{kind: eventPair, startEvent: com.acme.psp.payment.captured, endEvent: "
+            "com.acme.wms.order.shipped, joinKey: order_id, deadline: 48h, source: psp}",
+            "[{target: 0.95}]",
+        ),
+    ],
+)
+def test_indicator_ref_builds_the_same_budget_as_the_indicator_inline(
+    tmp_path, indicator, objectives
+):
+    slo = f"""apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: lead-sync}}
+spec:
+  service: lead-sync
+  INDICATOR
+  timeWindow: [{{duration: 28d}}]
+  objectives: {objectives}
+"""
+    inline = tmp_path / "inline.yml"
+    inline.write_text(slo.replace("INDICATOR", f"indicator: {indicator}"))
+    # a stream of documents, the SLI after the SLO that names it
+    referenced = tmp_path / "referenced.yml"
+    referenced.write_text(
+        slo.replace("INDICATOR", "indicatorRef: lead-sync-sli")
+        + "---\napiVersion: openslo/v1\nkind: SLI\nmetadata: {name: lead-sync-sli}\n"
+        + f"spec: {indicator}\n"
+    )
+    expected, actual = load_config(inline), load_config(referenced)
+    assert actual.objectives == expected.objectives
+    assert actual.dbt_vars() == expected.dbt_vars()
+
+
+def test_an_sli_document_may_describe_itself_and_serve_several_slos():
+    sli = _sli("runs-succeed", "{description: the final attempt succeeds, kind: runSuccess}")
+    second = _referring("runs-succeed")[0]
+    second["metadata"]["name"] = "s2"
+    config = parse_documents([sli, *_referring("runs-succeed"), second])
+    assert [(slo.slo_id, slo.indicator) for slo in config.objectives] == [
+        ("s1", "run_success"),
+        ("s2", "run_success"),
+    ]
+
+
+def test_indicator_ref_to_a_missing_sli_names_it():
+    error = _error(_referring("runs-suceed", [_sli("runs-succeed", "{kind: runSuccess}")]))
+    assert (
+        "document 1 (SLO 's1'): spec.indicatorRef: no SLI named 'runs-suceed' in this file "
+        "(SLIs here: runs-succeed)"
+    ) in error
+    assert "is a required property" not in error and "check the spelling" not in error
+    assert "(SLIs here: none)" in _error(_referring("runs-succeed"))
+
+
+def test_indicator_and_indicator_ref_together_are_refused():
+    documents = _referring("runs-succeed", [_sli("runs-succeed", "{kind: runSuccess}")])
+    documents[0]["spec"]["indicator"] = {"kind": "runSuccess"}
+    error = _error(documents)
+    assert "spec: give indicator or indicatorRef, not both" in error
+    assert "check the spelling" not in error
+
+
+def test_an_slo_without_indicator_or_indicator_ref_is_told_both_options():
+    documents = _slo()
+    del documents[0]["spec"]["indicator"]
+    assert "spec: an SLO needs indicator" in _error(documents)
+    assert "or indicatorRef" in _error(documents)
+
+
+def test_sli_documents_are_checked_where_they_are_written():
+    duplicate = _error(
+        _referring(
+            "runs-succeed",
+            [_sli("runs-succeed", "{kind: runSuccess}"), _sli("runs-succeed", "{kind: latency}")],
+        )
+    )
+    assert "SLI 'runs-succeed' is defined 2 times" in duplicate
+    incomplete = _error(_referring("pairs", [_sli("pairs", "{kind: eventPair, joinKey: id}")]))
+    assert (
+        "document 2 (SLI 'pairs'): spec: an eventPair indicator needs startEvent, endEvent, "
+        "deadline"
+    ) in incomplete
+    metric = _error(
+        _referring("web", [_sli("web", "{ratioMetric: {good: {metricSource: {type: Any}}}}")])
+    )
+    assert (
+        "document 2 (SLI 'web'): spec: an OpenSLO SLI with ratioMetric (a metric query) is not read"
+        in metric
+    )
