@@ -2,8 +2,9 @@
 built from OpenLineage events, with adjacency indexes for fast traces.
 
 A field edge says "output field ← input field" with a transformation type/subtype; it is valid
-from the time of the event that declared it until a later event writing that output dataset (of
-any job) replaced its column lineage (``valid_to``), so lineage can be read as of a past time.
+from the time of the event that declared it until the time of the next newer event writing that
+output dataset (of any job, in whatever order the events arrive), which replaced its column
+lineage (``valid_to``), so lineage can be read as of a past time.
 
 Node ids are Marquez's: ``dataset:<ns>:<name>``, ``datasetField:<ns>:<name>:<field>``,
 ``job:<ns>:<name>``. Namespaces may be URIs with colons (``duckdb:///x.duckdb``,
@@ -13,6 +14,7 @@ splitting alone.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +144,22 @@ class RunNode:
         return int((_ts(self.ended_at) - _ts(self.started_at)) * 1000)
 
 
+@dataclass
+class LineageVersion:
+    """The column lineage one event wrote for an output dataset: its edges, valid from the
+    event's time (inclusive) until the time of the next newer event writing the dataset
+    (exclusive; ``FAR_FUTURE`` while none is known)."""
+
+    event: int  # the event's arrival number (``LineageGraph.events``)
+    valid_from: str
+    valid_to: str
+    edges: list[int] = field(default_factory=list)
+
+    def order(self) -> tuple[float, int]:
+        """Event time, then arrival: of two events of the same time, the later arrival wins."""
+        return _ts(self.valid_from), self.event
+
+
 class TraceEdges(Sequence[tuple[int, FieldEdge]]):
     """The (hop, edge) pairs of a trace, kept as edge indexes per hop: a trace over tens of
     thousands of edges builds no per-edge object until it is read."""
@@ -181,8 +199,10 @@ class LineageGraph:
         self.edges: list[FieldEdge] = []
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
-        # output dataset -> (the event that wrote its column lineage, its current edge indexes)
-        self._current: dict[tuple[str, str], tuple[int, list[int]]] = {}
+        # output dataset -> the column lineage each event wrote for it, in event-time order
+        self._versions: dict[tuple[str, str], list[LineageVersion]] = {}
+        # output dataset -> the version the last event arrived writing it wrote
+        self._last_written: dict[tuple[str, str], LineageVersion] = {}
         self.events = 0
         self._changes = 0  # bumped by every event; the compiled index is rebuilt when stale
         self._compiled: tuple[int, dict[FieldKey, int], Any, Any] | None = None
@@ -442,11 +462,10 @@ class LineageGraph:
                 source = FieldKey(item["namespace"], item["name"], str(item["field"]))
                 nested = FieldKey(source.namespace, source.dataset, source.field.split(".")[0])
                 placed.setdefault(column.lower(), set()).update((source, nested))
-        key = (dataset.namespace, dataset.name)
-        serial, current = self._current.get(key, (self.events, []))
+        version = self._lineage_version((dataset.namespace, dataset.name), when)
         kept: list[int] = []
         dropped_inputs: set[tuple[str, str]] = set()
-        for index in current:
+        for index in version.edges:  # this event's own: never an older or newer event's
             edge = self.edges[index]
             name = edge.output.field.lower()
             if edge.origin != "event" or edge.subtype:
@@ -461,11 +480,12 @@ class LineageGraph:
                 edge.valid_to = when  # replaced by the typed edges parsed from the same event
             else:
                 kept.append(index)
-        if key in self._current:
-            self._current[key] = (serial, kept)
+        version.edges = kept
         for key in dropped_inputs:
             self._forget_if_unused(key)
-        if complete:
+        # The dataset's current columns are its newest event's: an older one arriving late
+        # prunes none of them.
+        if complete and version.valid_to == FAR_FUTURE:
             declared = {
                 str(f.get("name", "")).lower()
                 for f in ((dataset.facets.get("schema") or {}).get("fields") or [])
@@ -555,18 +575,7 @@ class LineageGraph:
         when: str,
     ) -> None:
         origin = "parser" if str(facet.get("_producer", "")).endswith("#parser") else "event"
-        key = (dataset.namespace, dataset.name)
-        serial, current = self._current.pop(key, (self.events, []))
-        # A new event writing the dataset defines its column lineage, whatever its job is called
-        # (dbt-ol names a model's job differently per mode), as Marquez answers from the
-        # dataset's current version; edges of the same event (the producer's, then the parser's)
-        # stand together. Edges of a later event that arrived first stay current, and end these.
-        later = [i for i in current if _ts(self.edges[i].valid_from) > _ts(when)]
-        if serial != self.events:
-            for index in set(current) - set(later):
-                self.edges[index].valid_to = when
-            current = later
-        ends = min((self.edges[i].valid_from for i in later), key=_ts) if later else FAR_FUTURE
+        version = self._lineage_version((dataset.namespace, dataset.name), when)
         new: list[int] = []
         fields = facet.get("fields") or {}
         dataset_inputs = [i for i in facet.get("dataset") or [] if isinstance(i, dict)]
@@ -582,8 +591,36 @@ class LineageGraph:
         for item in dataset_inputs:
             new += self._add_input(whole, item, {}, job_key, when, origin, True)
         for index in new:
-            self.edges[index].valid_to = ends
-        self._current[key] = (self.events, current + new if ends == FAR_FUTURE else current)
+            self.edges[index].valid_to = version.valid_to
+        version.edges += new
+
+    def _lineage_version(self, key: tuple[str, str], when: str) -> LineageVersion:
+        """The version of dataset ``key``'s column lineage that the event being added (at time
+        ``when``) writes; the producer's edges, then the parser's, of one event stand together.
+
+        A new event writing the dataset defines its column lineage from its time on, whatever
+        its job is called (dbt-ol names a model's job differently per mode), as Marquez answers
+        from the dataset's current version. Events may arrive out of event-time order, so the
+        versions are kept in event-time order and their intervals never overlap: the new one
+        ends the version valid at its time (an older event's, or one of the same time that
+        arrived before it), and itself ends where the next newer event's begins."""
+        last = self._last_written.get(key)
+        if last is not None and last.event == self.events:
+            return last
+        versions = self._versions.setdefault(key, [])
+        at = bisect_right(versions, (_ts(when), self.events), key=LineageVersion.order)
+        following = versions[at].valid_from if at < len(versions) else FAR_FUTURE
+        version = LineageVersion(self.events, when, following)
+        if at:
+            previous = versions[at - 1]
+            previous.valid_to = when
+            for index in previous.edges:
+                edge = self.edges[index]
+                if _ts(edge.valid_to) > _ts(when):  # a retired edge (never valid) stays so
+                    edge.valid_to = when
+        versions.insert(at, version)
+        self._last_written[key] = version
+        return version
 
     def _add_input(
         self,

@@ -95,38 +95,39 @@ def test_replaced_untyped_edges_are_gone_for_every_reader(tmp_path: Path, capsys
     assert current == RN_IS_A_WINDOW | {("id", "id", "DIRECT", "IDENTITY")}
 
 
+def typed(job: str, when: str, source: str) -> dict:
+    """An event of job ``job`` deriving r2:out.x from r2:src.<source>, typed."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": when,
+        "producer": "https://example.com/p",
+        "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d50"},
+        "job": {"namespace": "r2", "name": job},
+        "inputs": [{"namespace": "r2", "name": "src"}],
+        "outputs": [
+            {
+                "namespace": "r2",
+                "name": "out",
+                "facets": {
+                    "columnLineage": {
+                        "fields": {
+                            "x": {
+                                "inputFields": [
+                                    {"namespace": "r2", "name": "src", "field": source,
+                                     "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
+                                ]
+                            }
+                        }
+                    }
+                },
+            }
+        ],
+    }  # fmt: skip
+
+
 def test_the_latest_event_writing_a_dataset_defines_its_column_lineage() -> None:
     """Marquez answers from the output dataset's current version: the latest writer wins,
     whatever its job is called (`…build.run` under `dbt-ol build`, no suffix under `run`)."""
-
-    def typed(job: str, when: str, source: str) -> dict:
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": when,
-            "producer": "https://example.com/p",
-            "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d50"},
-            "job": {"namespace": "r2", "name": job},
-            "inputs": [{"namespace": "r2", "name": "src"}],
-            "outputs": [
-                {
-                    "namespace": "r2",
-                    "name": "out",
-                    "facets": {
-                        "columnLineage": {
-                            "fields": {
-                                "x": {
-                                    "inputFields": [
-                                        {"namespace": "r2", "name": "src", "field": source,
-                                         "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
-                                    ]
-                                }
-                            }
-                        }
-                    },
-                }
-            ],
-        }  # fmt: skip
-
     graph = LineageGraph.from_events(
         [
             typed("build_out.build.run", "2026-12-05T12:00:00Z", "a"),
