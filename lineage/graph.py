@@ -196,9 +196,12 @@ class LineageGraph:
         self.jobs: dict[tuple[str, str], JobNode] = {}
         self.runs: dict[str, RunNode] = {}
         self.job_aliases: dict[tuple[str, str], tuple[str, str]] = {}  # as sent -> as kept
+        # a parent job as sent -> the jobs named under it before its kept name was known
+        self._named_under: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         self.edges: list[FieldEdge] = []
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
+        self._job_edges: dict[tuple[str, str], list[int]] = defaultdict(list)  # job -> its edges
         # output dataset -> the column lineage each event wrote for it, in event-time order
         self._versions: dict[tuple[str, str], list[LineageVersion]] = {}
         # output dataset -> the version the last event arrived writing it wrote
@@ -329,9 +332,58 @@ class LineageGraph:
             )
             parent_kept = self.job_aliases.get(parent_key, parent_key)[1]
             kept = child_job_name(name, parent_key[1], parent_kept)
+            if parent_kept == parent_key[1] and name.startswith(parent_key[1] + "."):
+                self._named_under[parent_key].add((namespace, name))  # renamed with it later
         if kept != name:
-            self.job_aliases[(namespace, name)] = (namespace, kept)
+            self._alias_job((namespace, name), (namespace, kept))
         return namespace, kept
+
+    def _alias_job(self, sent: tuple[str, str], kept: tuple[str, str]) -> None:
+        """Record that the job a producer names ``sent`` is kept as ``kept``.
+
+        The kept name may be learnt only after events named the job as sent were stored under
+        that name: dbt-ol's ``model.<project>.<model>`` names no database or schema, so only an
+        event with the ``dbt_node`` facet gives the model's kept name, and a START or an older
+        dbt-ol's events leave the facet out. Normalising from the name's shape alone cannot
+        recover what it lacks, so the job stored under the name as sent is moved to the kept
+        name when the alias is learnt, and so are the jobs named under it (its statement jobs,
+        ``model.p.m.sql.1``), as ``_kept_job_key`` names them once the alias is known: the
+        graph is then the same whichever event arrived first."""
+        if self.job_aliases.get(sent) == kept:
+            return
+        self.job_aliases[sent] = kept
+        if sent in self.jobs:
+            self._move_job(sent, kept)
+        for child in self._named_under.pop(sent, set()):
+            self._alias_job(child, (child[0], child_job_name(child[1], sent[1], kept[1])))
+
+    def _move_job(self, old: tuple[str, str], new: tuple[str, str]) -> None:
+        """Move the job stored as ``old`` into ``new`` (made, or merged into): its runs, its
+        field edges, and its inputs and outputs (those of the later finished run, as
+        ``_record_job_io`` keeps them; while neither has finished, what both read and wrote)."""
+        moved = self.jobs.pop(old)
+        for key in moved.inputs:
+            self.datasets[key].consumers.discard(old)
+        for key in moved.outputs:
+            self.datasets[key].producers.discard(old)
+        job = self.jobs.get(new)
+        if job is None:
+            job = self.jobs[new] = JobNode(*new, moved.created_at, moved.updated_at)
+        job.created_at = min(job.created_at, moved.created_at, key=_ts)
+        job.updated_at = max(job.updated_at, moved.updated_at, key=_ts)
+        job.facets = {**moved.facets, **job.facets}
+        job.description = job.description or moved.description
+        for run in self.runs.values():
+            if run.job == old:
+                run.job = new
+                job.latest_run = _latest(self.runs, job.latest_run, run.run_id)
+        for index in self._job_edges.pop(old, []):
+            self.edges[index].job = new
+            self._job_edges[new].append(index)
+        if moved.io_at is not None and (job.io_at is None or _ts(moved.io_at) >= _ts(job.io_at)):
+            self._set_job_io(new, moved.inputs, moved.outputs, moved.io_at)
+        elif job.io_at is None:
+            self._set_job_io(new, job.inputs | moved.inputs, job.outputs | moved.outputs, None)
 
     def canonical_job(self, key: tuple[str, str]) -> tuple[str, str]:
         """The kept (namespace, name) of a job named as a producer sent it."""
@@ -678,6 +730,8 @@ class LineageGraph:
             self.edges.append(edge)
             self._upstream[output].append(index)
             self._downstream[source].append(index)
+            if job_key:
+                self._job_edges[job_key].append(index)
             added.append(index)
         return added
 

@@ -3,14 +3,19 @@ run-log mart fct_flow_runs (status, error message, times)."""
 
 from __future__ import annotations
 
+from itertools import permutations
 from pathlib import Path
 
 import pytest
+import requests
+from lineage_support import LoopbackServer
 
 from flowledger.build import run_dbt
 from flowledger.cli import main
 from flowledger.settings import DataDir
 from flowledger.warehouse import connect_warehouse
+from lineage.graph import FieldKey, LineageGraph
+from lineage.marquez import job_data, lineage
 from lineage.runs import flow_run_records, run_log_records
 from lineage.store import LineageStore
 
@@ -260,3 +265,85 @@ def test_the_lineage_graph_keeps_one_job_per_dbt_model() -> None:
         "sql.1",
         "bakery.main.bakery.stg_patrons",
     )
+
+
+WAREHOUSE = "duckdb:///bakery.duckdb"
+MODEL = ("dbt", "bakery.main.bakery.stg_patrons")
+MODEL_STATEMENT = ("dbt", "bakery.main.bakery.stg_patrons.sql.1")
+
+
+def model_run_events() -> dict[str, dict]:
+    """A model's run under --consume-structured-logs whose START (like an older dbt-ol's events)
+    lacks the dbt_node facet that names the model's job; its COMPLETE carries it. And an earlier
+    run of the model by `dbt-ol run`, named as the model's job is kept."""
+    parent = (ROOT, "dbt-run-bakery")
+    complete = dbt_ol(LOGS, "COMPLETE", "2026-03-01T11:00:04Z", "model.bakery.stg_patrons",
+                      parent, dbt_node=DBT_NODE, jobType=MODEL_JOB)  # fmt: skip
+    complete["inputs"] = [{"namespace": WAREHOUSE, "name": "bakery.raw.patrons"}]
+    identity = [{"type": "DIRECT", "subtype": "IDENTITY"}]
+    lineage = {"fields": {"name": {"inputFields": [
+        {"namespace": WAREHOUSE, "name": "bakery.raw.patrons", "field": "name",
+         "transformations": identity}
+    ]}}}  # fmt: skip
+    complete["outputs"] = [
+        {"namespace": WAREHOUSE, "name": "bakery.main.stg_patrons",
+         "facets": {"columnLineage": lineage}}
+    ]  # fmt: skip
+    return {
+        "earlier": dbt_ol(BUILD, "COMPLETE", "2026-03-01T10:00:02Z", MODEL[1], parent,
+                          dbt_node=DBT_NODE, jobType=MODEL_JOB),
+        "start": dbt_ol(LOGS, "START", "2026-03-01T11:00:00Z", "model.bakery.stg_patrons",
+                        parent, jobType=MODEL_JOB),
+        "statement": dbt_ol(STATEMENT, "START", "2026-03-01T11:00:01Z",
+                            "model.bakery.stg_patrons.sql.1", (LOGS, "model.bakery.stg_patrons"),
+                            jobType={**MODEL_JOB, "jobType": "SQL"}),
+        "complete": complete,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "arrival", list(permutations(("earlier", "start", "statement", "complete"))), ids="-".join
+)
+def test_a_model_is_one_job_whichever_of_its_events_names_it_first(
+    arrival: tuple[str, ...],
+) -> None:
+    """dbt-ol's `model.<project>.<model>` names no database or schema: the job is renamed to the
+    model's kept name when an event with the dbt_node facet arrives, first or last, and its
+    runs, statement jobs, dataset links and field edges go with it (into the job an earlier
+    run made under the kept name, when there is one)."""
+    events = model_run_events()
+    graph = LineageGraph.from_events(events[name] for name in arrival)
+    assert set(graph.jobs) == {MODEL, MODEL_STATEMENT}
+    assert {run_id: run.job for run_id, run in graph.runs.items()} == {
+        BUILD: MODEL,
+        LOGS: MODEL,
+        STATEMENT: MODEL_STATEMENT,
+    }
+    assert graph.resolve_job("dbt:model.bakery.stg_patrons") == MODEL
+    assert graph.resolve_job("dbt:model.bakery.stg_patrons.sql.1") == MODEL_STATEMENT
+    model = job_data(graph, MODEL)
+    assert (model["latestRun"]["id"], model["latestRun"]["state"]) == (LOGS, "COMPLETED")
+    assert model["outputs"] == [{"namespace": WAREHOUSE, "name": "bakery.main.stg_patrons"}]
+    assert job_data(graph, MODEL_STATEMENT)["parentJobName"] == MODEL[1]
+    nodes = lineage(graph, f"dataset:{WAREHOUSE}:bakery.main.stg_patrons")["graph"]
+    assert [n["id"] for n in nodes if n["type"] == "JOB"] == [f"job:dbt:{MODEL[1]}"]
+    [edge] = graph.upstream_edges(FieldKey(WAREHOUSE, "bakery.main.stg_patrons", "name"))
+    assert edge.job == MODEL
+
+
+@pytest.mark.parametrize("facet_first", [False, True])
+def test_the_api_lists_one_job_per_model_with_its_runs(tmp_path: Path, facet_first: bool) -> None:
+    """Through the store and the Marquez-compatible reads, each event read as it arrives."""
+    events = model_run_events()
+    batches = [[events["complete"]], [events["start"]]]
+    data_dir = DataDir(tmp_path).ensure()
+    with LoopbackServer(data_dir) as server:
+        jobs_url = f"{server.url}/api/v1/namespaces/dbt/jobs"
+        for batch in batches if facet_first else reversed(batches):
+            LineageStore(data_dir).append(batch)
+            assert requests.get(jobs_url, timeout=5).status_code == 200  # the graph reads it
+        jobs = requests.get(jobs_url, timeout=5).json()
+        assert [job["name"] for job in jobs["jobs"]] == [MODEL[1]]
+        for name in (MODEL[1], "model.bakery.stg_patrons"):
+            runs = requests.get(f"{jobs_url}/{name}/runs", timeout=5).json()["runs"]
+            assert [(run["id"], run["state"]) for run in runs] == [(LOGS, "COMPLETED")]
