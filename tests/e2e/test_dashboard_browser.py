@@ -64,6 +64,8 @@ def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboar
     page = _open(browser, dashboard.url)
     values = _assert_healthy(page)
     assert len(values) >= 6, f"expected outcome and health KPIs, got {values}"
+    # plotly draws after the metrics: on a loaded machine later than _open's grace period
+    page.locator(".js-plotly-plot").nth(1).wait_for(state="attached", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 2, "expected plotly charts"
     page.screenshot(path=str(tmp_path / "leadership.png"), full_page=True)
     page.close()

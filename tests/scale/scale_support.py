@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from flowledger import dbt_parse_cache
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import MARTS_CATALOG, connect_warehouse
 
@@ -92,17 +93,21 @@ def run_dbt(
         "--target", target,
         "--project-dir", str(PROJECT_ROOT),
         "--profiles-dir", str(PROJECT_ROOT),
-        "--target-path", str(data_dir / "dbt" / target / "target"),
-        "--log-path", str(data_dir / "dbt" / target / "logs"),
+        "--target-path", str(data_dir.absolute() / "dbt" / target / "target"),
+        "--log-path", str(data_dir.absolute() / "dbt" / target / "logs"),
     ]  # fmt: skip
+    # relative to the working directory, as `flowledger build` names them: the DuckDB profile is
+    # then the same in every data directory and a first build starts from the saved parse
     full_env = {
         **os.environ,
-        "FLOWLEDGER_WAREHOUSE": str(data_dir / "warehouse.duckdb"),
-        "FLOWLEDGER_MARTS": str(DataDir(data_dir).marts),
+        "FLOWLEDGER_WAREHOUSE": "warehouse.duckdb",
+        "FLOWLEDGER_MARTS": str(DataDir(data_dir).marts.relative_to(data_dir)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
         **(env or {}),
     }
+    target_path = data_dir / "dbt" / target / "target"
+    dbt_parse_cache.seed(target_path, command)
     started = time.monotonic()
     # cwd: Spark (derby.log, spark-warehouse defaults) must never write into the repository.
     result = subprocess.run(
@@ -116,6 +121,7 @@ def run_dbt(
             f"dbt {args[0]} --target {target} failed (exit {result.returncode}) in {data_dir}"
             f" (logs: {data_dir / 'dbt' / target / 'logs'}):\n{result.stdout[-8000:]}"
         )
+    dbt_parse_cache.save(target_path, command)
     return DbtRun(log, seconds)
 
 
