@@ -32,6 +32,8 @@ from flowledger.settings import PROJECT_ROOT
 #: The cache directory, unless set by this variable (``off`` turns the cache off)
 CACHE_ENV = "FLOWLEDGER_DBT_PARSE_CACHE"
 SAVED_PARSE = "partial_parse.msgpack"
+#: Saved parses kept (~1.6 MB each); the least recently saved beyond these are removed
+KEPT_PARSES = 32
 
 
 def cache_dir() -> Path | None:
@@ -78,9 +80,24 @@ def save(target: Path, args: Sequence[str]) -> bool:
     try:
         cache.mkdir(parents=True, exist_ok=True)
         _copy_atomically(target / SAVED_PARSE, cache / f"{cache_key(args)}.msgpack")
+        _remove_least_recent(cache)
     except OSError:  # a read-only or full cache directory costs the next full parse only
         return False
     return True
+
+
+def _remove_least_recent(cache: Path) -> None:
+    """Keep the :data:`KEPT_PARSES` most recently saved parses (one per configuration in use)."""
+    saved = sorted(cache.glob("*.msgpack"), key=_saved_at, reverse=True)
+    for stale in saved[KEPT_PARSES:]:
+        stale.unlink(missing_ok=True)
+
+
+def _saved_at(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed by a concurrent build
+        return 0.0
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:

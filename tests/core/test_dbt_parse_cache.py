@@ -4,6 +4,7 @@ only what differs (flowledger/dbt_parse_cache.py)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -56,6 +57,21 @@ def test_a_saved_parse_is_copied_in_only_where_there_is_none(tmp_path: Path, cac
     assert (second / dbt_parse_cache.SAVED_PARSE).read_bytes() == b"parse of b"
     assert not dbt_parse_cache.seed(tmp_path / "c" / "target", ["build", "--vars", '{"x": 1}'])
     assert [p.name for p in cache.iterdir()] == [f"{dbt_parse_cache.cache_key(args)}.msgpack"]
+
+
+def test_only_the_most_recently_saved_parses_are_kept(
+    tmp_path: Path, cache: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(dbt_parse_cache, "KEPT_PARSES", 2)
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / dbt_parse_cache.SAVED_PARSE).write_bytes(b"parse")
+    configurations = [["build", "--vars", json.dumps({"n": n})] for n in range(3)]
+    for at, args in enumerate(configurations):
+        assert dbt_parse_cache.save(target, args)
+        os.utime(cache / f"{dbt_parse_cache.cache_key(args)}.msgpack", (at, at))
+    kept = {path.name for path in cache.iterdir()}
+    assert kept == {f"{dbt_parse_cache.cache_key(args)}.msgpack" for args in configurations[1:]}
 
 
 def test_the_cache_can_be_turned_off_and_a_broken_one_costs_nothing_but_time(
