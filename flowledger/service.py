@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flowledger.request_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
 from flowledger.settings import PROJECT_ROOT, DataDir
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -70,7 +71,10 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         help="accept requests without a token (only for a trusted loopback)",
     )
     parser.add_argument(
-        "--max-body-bytes", type=int, default=16 << 20, help="413 above this (16 MiB)"
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"413 above this ({DEFAULT_MAX_BODY_BYTES >> 20} MiB)",
     )
     parser.add_argument(
         "--max-records",
@@ -79,7 +83,10 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         help="413 when one request carries more records (events, runs, spans) than this (10,000)",
     )
     parser.add_argument(
-        "--max-inflight", type=int, default=256, help="429 above this many requests in flight"
+        "--max-inflight",
+        type=int,
+        default=DEFAULT_MAX_INFLIGHT_REQUESTS,
+        help="429 above this many requests in flight",
     )
     parser.add_argument(
         "--max-backlog",

@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -20,7 +20,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from flowledger.gzip_body import GzipBodyError, gunzip_bounded
+from flowledger.request_guard import (
+    CLIENT_CLOSED_REQUEST,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_INFLIGHT_REQUESTS,
+    DEFAULT_RETRY_AFTER_S,
+    ClientError,
+    RequestGuard,
+)
 from flowledger.settings import DataDir
 from ingest.contracts import load_contracts
 from ingest.scrub import load_pii_key, scrub_secrets
@@ -30,7 +37,6 @@ from ingest.server.builder import Builder
 from ingest.server.drain import Drainer, DrainResult
 from ingest.server.formats import (
     DEFAULT_MAX_RECORDS,
-    ClientError,
     Item,
     check_record_count,
     cloudevent_items,
@@ -41,8 +47,6 @@ from ingest.server.metrics import Metrics
 from ingest.server.spool import Spool, SpoolError
 
 log = logging.getLogger("flowledger.receiver")
-#: The status counted for a request whose client hung up before its body was read (nginx's).
-CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass
@@ -53,12 +57,12 @@ class ReceiverConfig:
     hmac_keys: dict[str, str] = field(default_factory=dict)
     hmac_tolerance_s: float = 300.0
     require_auth: bool = True
-    max_body_bytes: int = 16 << 20
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
-    max_inflight_requests: int = 256
+    max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
     max_backlog_records: int = 2_000_000
-    retry_after_s: int = 2
+    retry_after_s: int = DEFAULT_RETRY_AFTER_S
     segment_seconds: float = 1.0
     drain_interval_s: float = 1.0
     drain_lock_wait_s: float = 0.5
@@ -103,9 +107,11 @@ class Receiver:
         self.builder = (
             Builder(data_dir, config.build_every_s, self.metrics) if config.build_every_s else None
         )
-        self.inflight = 0
+        self.guard = RequestGuard(
+            config.max_body_bytes, config.max_inflight_requests, config.retry_after_s
+        )
         self.metrics.gauge("flowledger_spool_backlog_records", lambda: self.spool.backlog_records)
-        self.metrics.gauge("flowledger_intake_inflight_requests", lambda: self.inflight)
+        self.metrics.gauge("flowledger_intake_inflight_requests", lambda: self.guard.inflight)
 
     # -- background parts ---------------------------------------------------------------------
 
@@ -139,57 +145,15 @@ class Receiver:
 
     # -- request handling ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def capacity_slot(self) -> Iterator[None]:
-        """One of the ``max_inflight_requests`` slots while a request is read and stored;
-        :class:`_Busy` when none is free or the spool backlog is at its limit."""
-        if self.inflight >= self.config.max_inflight_requests:
-            raise _Busy(
-                f"{self.inflight} requests in flight (limit {self.config.max_inflight_requests})"
-            )
+    def backlog_full(self) -> str | None:
+        """Why the spool takes no more records (its backlog at the limit), or None."""
         backlog = self.spool.backlog_records
-        if backlog >= self.config.max_backlog_records:
-            raise _Busy(
-                f"{backlog:,} records wait to be drained into the warehouse (limit "
-                f"{self.config.max_backlog_records:,})"
-            )
-        self.inflight += 1
-        try:
-            yield
-        finally:
-            self.inflight -= 1
-
-    async def read_body(self, request: Request) -> bytes:
-        """The body as sent (before any Content-Encoding is undone), within the size limit."""
-        limit = self.config.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                raise ClientError(400, "Content-Length is not a number") from None
-            if size > limit:
-                raise ClientError(413, f"the body is {size:,} bytes; the limit is {limit:,}")
-        chunks: list[bytes] = []
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise ClientError(413, f"the body is over the limit of {limit:,} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def decode_body(self, request: Request, body: bytes) -> bytes:
-        """The body with its Content-Encoding undone (gzip), within the size limit."""
-        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-        if encoding in ("", "identity"):
-            return body
-        if encoding in ("gzip", "x-gzip"):
-            try:
-                return gunzip_bounded(body, self.config.max_body_bytes)
-            except GzipBodyError as error:
-                raise ClientError(error.status, error.message) from None
-        raise ClientError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+        if backlog < self.config.max_backlog_records:
+            return None
+        return (
+            f"{backlog:,} records wait to be drained into the warehouse (limit "
+            f"{self.config.max_backlog_records:,})"
+        )
 
     def source_of(self, request: Request) -> str:
         """The bearer token's source (before the body is read)."""
@@ -215,10 +179,6 @@ class Receiver:
         if prepared.write:
             self.drainer.wake()
         return prepared
-
-
-class _Busy(Exception):
-    pass
 
 
 def json_error(
@@ -249,10 +209,10 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                 # source's HMAC covers the body, so it is checked once the body is read: at
                 # capacity, a valid token with a bad signature is answered 429, not 401.
                 source = receiver.source_of(request)
-                with receiver.capacity_slot():
-                    raw_body = await receiver.read_body(request)
+                with receiver.guard.capacity_slot(receiver.backlog_full()):
+                    raw_body = await receiver.guard.read_body(request)
                     receiver.verify_signature(request, source, raw_body)
-                    body = receiver.decode_body(request, raw_body)
+                    body = receiver.guard.decode_body(request, raw_body)
                     request_id = uuid.uuid4().hex
                     response = await handler(request, body, source, request_id)
             except Refused as refused:
@@ -260,14 +220,7 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                     request, 401, refused.message, {"WWW-Authenticate": "Bearer"}
                 )
             except ClientError as error:
-                response = error_answer(request, error.status, error.message, None)
-            except _Busy as busy:
-                response = error_answer(
-                    request,
-                    429,
-                    f"the receiver is full ({busy}); retry after {config.retry_after_s} s",
-                    {"Retry-After": str(config.retry_after_s)},
-                )
+                response = error_answer(request, error.status, error.message, error.headers)
             except ClientDisconnect:  # the client went away mid-body: nothing to answer
                 log.info("client disconnected before sending the whole body on %s", route)
                 response = Response(status_code=CLIENT_CLOSED_REQUEST)

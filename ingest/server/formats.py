@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from flowledger.request_guard import ClientError
 from ingest.contracts import RecordKind
 from ingest.readers import detect_kind
 
@@ -42,15 +43,6 @@ NDJSON_TYPES = {
 RUN_KINDS = {kind.value: kind for kind in RecordKind if kind is not RecordKind.BUSINESS_EVENT}
 #: Records (events, runs, spans) one request may carry; 413 above it, nothing stored.
 DEFAULT_MAX_RECORDS = 10_000
-
-
-class ClientError(Exception):
-    """A request the receiver cannot read: ``status`` (400, 413, 415, 422) and what to do."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(slots=True)

@@ -52,10 +52,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flowledger.request_guard import ClientError
 from ingest.contracts import RecordKind
 from ingest.server.formats import (
     DEFAULT_MAX_RECORDS,
-    ClientError,
     Item,
     check_record_count,
     decode_json,
