@@ -1,7 +1,7 @@
 """Undo ``Content-Encoding: gzip`` on a request body without trusting it: decompression stops
 past a size limit (a zip bomb costs at most that), every member of a multi-member body is read
-(RFC 1952: ``cat a.gz b.gz``, pigz), and a truncated stream or trailing bytes are refused. The
-receiver's routes and the OpenLineage intake both use it."""
+(RFC 1952: ``cat a.gz b.gz``, pigz), and a truncated stream or trailing bytes are refused.
+:class:`flowledger.request_guard.RequestGuard` uses it for every POST of ``flowledger serve``."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -117,12 +118,13 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
             "(comma-separated) or pass --tokens-file FILE (one source=token per line); "
             "--insecure-no-auth accepts anonymous requests"
         )
-    extra_routes = []
+    extra_routes = None
     if not args.no_lineage:
         from lineage.api import bearer_keys, lineage_routes
 
         authenticate = None if args.insecure_no_auth else bearer_keys(tokens.values())
-        extra_routes = lineage_routes(data_dir, authenticate)
+        # built by the app with the receiver's request guard: the same limits and slots
+        extra_routes = functools.partial(lineage_routes, data_dir, authenticate)
     return ReceiverConfig(
         tokens=tokens,
         hmac_keys=hmac_keys,

@@ -1,6 +1,6 @@
 """The lineage HTTP endpoints as Starlette routes, for the flowledger server to mount.
 
-    routes = lineage_routes(data_dir, authenticate=bearer_keys({"secret"}))
+    routes = lineage_routes(data_dir, authenticate=bearer_keys({"secret"}), guard=guard)
 
 - ``POST /api/v1/lineage``: one OpenLineage event (RunEvent, DatasetEvent or JobEvent; gzip
   bodies); 201 once it is on disk (fsync'd), 400 unreadable, 422 a required field missing.
@@ -13,7 +13,10 @@
   (the trace tree with transformation types and SQL).
 
 ``authenticate(request) -> bool`` guards every route when given; :func:`bearer_keys` checks
-``Authorization: Bearer <key>``.
+``Authorization: Bearer <key>``. After the key, both POSTs pass ``guard``
+(:class:`flowledger.request_guard.RequestGuard`; the receiver's when ``flowledger serve`` mounts
+the routes, so they share its limits): an in-flight slot (429 with ``Retry-After``), then the body
+read and un-gzipped within the size limit (413), as on ``/v1/events``.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard
 from flowledger.settings import DataDir
 from lineage.graph import NodeNotFound
-from lineage.intake import IntakeError, check_event, decode_body
+from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
     BadRequest,
     column_lineage,
@@ -44,6 +48,7 @@ from lineage.service import LineageError, resolve_column, sync_project_lineage, 
 from lineage.store import LineageStore
 
 Authenticate = Callable[[Request], bool]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def bearer_keys(keys: Iterable[str]) -> Authenticate:
@@ -61,11 +66,18 @@ def bearer_keys(keys: Iterable[str]) -> Authenticate:
     return authenticate
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"code": status, "message": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
-def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) -> list[BaseRoute]:
+def lineage_routes(
+    data_dir: DataDir,
+    authenticate: Authenticate | None = None,
+    guard: RequestGuard | None = None,
+) -> list[BaseRoute]:
+    """The routes; ``guard`` bounds the POSTs (a guard of their own, with the default limits,
+    when none is given)."""
+    guard = guard if guard is not None else RequestGuard()
     store = LineageStore(data_dir)
     state = {"synced": False}
     # Reads walk the graph while a refresh may add events to it: one at a time.
@@ -97,6 +109,10 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
                 )
             try:
                 return await handler(request)
+            except ClientError as error:
+                return _error(error.status, error.message, error.headers)
+            except ClientDisconnect:  # the client went away mid-body: nothing to answer
+                return Response(status_code=CLIENT_CLOSED_REQUEST)
             except IntakeError as error:
                 return _error(error.status, error.message)
             except BadRequest as error:
@@ -106,16 +122,25 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
 
         return endpoint
 
-    async def post_event(request: Request) -> Response:
-        document = decode_body(await request.body(), request.headers.get("content-encoding"))
+    def intake(handler: Callable[[Any], Awaitable[Response]]) -> Endpoint:
+        """A POST (its key already checked) that takes an in-flight slot, reads its body within
+        the limit and hands the JSON document to ``handler``, which stores it in the slot."""
+
+        async def endpoint(request: Request) -> Response:
+            with guard.capacity_slot():
+                body = guard.decode_body(request, await guard.read_body(request))
+                return await handler(parse_json(body))
+
+        return endpoint
+
+    async def post_event(document: Any) -> Response:
         if isinstance(document, list):
             raise IntakeError(400, "the body is a JSON array: post arrays to /api/v1/lineage/batch")
         event = check_event(document)
         await asyncio.to_thread(store.append, [event])
         return Response(status_code=201)
 
-    async def post_batch(request: Request) -> Response:
-        document = decode_body(await request.body(), request.headers.get("content-encoding"))
+    async def post_batch(document: Any) -> Response:
         if not isinstance(document, list):
             raise IntakeError(400, "the batch body must be a JSON array of OpenLineage events")
         accepted, failed = [], []
@@ -253,8 +278,8 @@ def lineage_routes(data_dir: DataDir, authenticate: Authenticate | None = None) 
 
     prefix = "/api/v1"
     return [
-        Route(f"{prefix}/lineage", guarded(post_event), methods=["POST"]),
-        Route(f"{prefix}/lineage/batch", guarded(post_batch), methods=["POST"]),
+        Route(f"{prefix}/lineage", guarded(intake(post_event)), methods=["POST"]),
+        Route(f"{prefix}/lineage/batch", guarded(intake(post_batch)), methods=["POST"]),
         Route(f"{prefix}/lineage", guarded(get_lineage), methods=["GET"]),
         Route(f"{prefix}/column-lineage", guarded(get_column_lineage), methods=["GET"]),
         Route(f"{prefix}/flowledger/trace", guarded(get_trace), methods=["GET"]),

@@ -9,10 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flowledger.gzip_body import GzipBodyError, gunzip_bounded
 from lineage.schemas import event_kind
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class IntakeError(ValueError):
@@ -24,18 +21,8 @@ class IntakeError(ValueError):
         self.message = message
 
 
-def decode_body(body: bytes, content_encoding: str | None) -> Any:
-    """The JSON document of a request body (gunzipped when ``Content-Encoding: gzip``)."""
-    encoding = (content_encoding or "").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        try:
-            body = gunzip_bounded(body, MAX_BODY_BYTES)
-        except GzipBodyError as error:
-            raise IntakeError(error.status, error.message) from None
-    elif encoding not in ("", "identity"):
-        raise IntakeError(400, f"unsupported Content-Encoding {encoding!r}: send gzip or none")
-    if len(body) > MAX_BODY_BYTES:
-        raise IntakeError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+def parse_json(body: bytes) -> Any:
+    """The JSON document of a request body (its Content-Encoding already undone)."""
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -69,7 +69,9 @@ class ReceiverConfig:
     index_size: int = DEFAULT_INDEX_SIZE
     build_every_s: float | None = None
     drain: bool = True
-    extra_routes: list[BaseRoute] = field(default_factory=list)
+    #: Routes served beside the receiver's, built with its request guard so that their POSTs
+    #: share its in-flight slots and body limit (the OpenLineage intake, lineage.api).
+    extra_routes: Callable[[RequestGuard], list[BaseRoute]] | None = None
 
 
 class Receiver:
@@ -303,7 +305,7 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        *config.extra_routes,
+        *(config.extra_routes(receiver.guard) if config.extra_routes else []),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.receiver = receiver

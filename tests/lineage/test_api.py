@@ -16,8 +16,8 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.facet_v2 import error_message_run, schema_dataset, sql_job
 
+from flowledger.request_guard import DEFAULT_MAX_BODY_BYTES
 from flowledger.settings import DataDir
-from lineage.intake import MAX_BODY_BYTES
 from lineage.schemas import validation_errors
 from lineage.store import LineageStore
 
@@ -260,7 +260,9 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
     bad_gzip = post(server, b"not gzip", {"Content-Encoding": "gzip"})
     assert bad_gzip.status_code == 400
     # a zip bomb is refused without inflating it whole; a cut stream is refused, not half read
-    bomb = post(server, gzip.compress(b" " * (MAX_BODY_BYTES + 1)), {"Content-Encoding": "gzip"})
+    bomb = post(
+        server, gzip.compress(b" " * (DEFAULT_MAX_BODY_BYTES + 1)), {"Content-Encoding": "gzip"}
+    )
     assert bomb.status_code == 413 and "decompresses to more than" in bomb.json()["message"]
     whole = gzip.compress(json.dumps(minimal()).encode())
     cut = post(server, whole[: len(whole) // 2], {"Content-Encoding": "gzip"})

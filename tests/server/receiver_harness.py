@@ -112,6 +112,13 @@ class Serve:
                 samples[name] = float(value)
         return samples
 
+    def wait_for_inflight(self, count: int, timeout_s: float = 30) -> None:
+        """Until ``count`` requests hold an in-flight slot (``--max-inflight``)."""
+        deadline = time.monotonic() + timeout_s
+        while self.metrics()["flowledger_intake_inflight_requests"] != count:
+            assert time.monotonic() < deadline, f"never {count} requests in flight"
+            time.sleep(0.05)
+
     def wait_drained(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -356,15 +356,8 @@ def _hold_a_request_open(server: Serve) -> socket.socket:
         + f"Authorization: Bearer {TOKEN}\r\n".encode()
         + b"Content-Length: 1000\r\n\r\n[{"
     )
-    _wait_for_inflight(server, 1)
+    server.wait_for_inflight(1)
     return held
-
-
-def _wait_for_inflight(server: Serve, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while server.metrics()["flowledger_intake_inflight_requests"] != count:
-        assert time.monotonic() < deadline, f"never {count} requests in flight"
-        time.sleep(0.05)
 
 
 def test_in_flight_limit_counts_authenticated_requests(tmp_path: Path) -> None:
@@ -380,7 +373,7 @@ def test_in_flight_limit_counts_authenticated_requests(tmp_path: Path) -> None:
             assert "1 requests in flight (limit 1)" in busy.json()["message"]
         finally:
             held.close()
-        _wait_for_inflight(one, 0)
+        one.wait_for_inflight(0)
         assert one.post("/v1/runs", [flow_run("if-2")]).status_code == 200
 
 
