@@ -16,25 +16,26 @@
 ``Authorization: Bearer <key>``. After the key, both POSTs pass ``guard``
 (:class:`flowledger.request_guard.RequestGuard`; the receiver's when ``flowledger serve`` mounts
 the routes, so they share its limits): an in-flight slot (429 with ``Retry-After``), then the body
-read and un-gzipped within the size limit (413), as on ``/v1/events``.
+read and un-gzipped within the size limit (413), as on ``/v1/events``. The GETs are answered in
+a worker thread, one at a time, so a slow read holds up no other request of the server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
+import anyio
+import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard
 from flowledger.settings import DataDir
-from lineage.graph import NodeNotFound
+from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
     BadRequest,
@@ -80,23 +81,23 @@ def lineage_routes(
     guard = guard if guard is not None else RequestGuard()
     store = LineageStore(data_dir)
     state = {"synced": False}
-    # Reads walk the graph while a refresh may add events to it: one at a time.
-    lock = threading.RLock()
+    # The reads run in a worker thread, never on the event loop: rebuilding the graph takes
+    # seconds at 10^5 edges, and the first read waits up to 5 s for the warehouse writer lock
+    # (sync_project_lineage), which on the loop would stall every request of the server,
+    # /v1/events included. One read at a time (this limiter's one token): the graph is refreshed
+    # in place while it is read, so reads must not overlap; the reads waiting for the token are
+    # tasks, not threads. The POSTs only append to the event files (LineageStore.append, under a
+    # file lock and fsync'd, in a thread of their own): they never touch the graph, which picks
+    # up their complete lines on its next refresh, and do not wait for a read.
+    one_read_at_a_time = anyio.CapacityLimiter(1)
 
-    def locked(fn):
-        def run():
-            with lock:
-                return fn()
-
-        return run
-
-    def graph():
+    def graph() -> LineageGraph:
         if not state["synced"]:
             sync_project_lineage(data_dir, store)
             state["synced"] = True
         return store.graph()
 
-    def guarded(handler):
+    def guarded(handler: Endpoint) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if authenticate is not None and not authenticate(request):
                 return JSONResponse(
@@ -122,6 +123,14 @@ def lineage_routes(
 
         return endpoint
 
+    def read(handler: Callable[[Request], Response]) -> Endpoint:
+        """A GET answered by ``handler`` in a worker thread, one read at a time."""
+
+        async def endpoint(request: Request) -> Response:
+            return await anyio.to_thread.run_sync(handler, request, limiter=one_read_at_a_time)
+
+        return endpoint
+
     def intake(handler: Callable[[Any], Awaitable[Response]]) -> Endpoint:
         """A POST (its key already checked) that takes an in-flight slot, reads its body within
         the limit and hands the JSON document to ``handler``, which stores it in the slot."""
@@ -137,7 +146,7 @@ def lineage_routes(
         if isinstance(document, list):
             raise IntakeError(400, "the body is a JSON array: post arrays to /api/v1/lineage/batch")
         event = check_event(document)
-        await asyncio.to_thread(store.append, [event])
+        await anyio.to_thread.run_sync(store.append, [event])
         return Response(status_code=201)
 
     async def post_batch(document: Any) -> Response:
@@ -149,7 +158,7 @@ def lineage_routes(
                 accepted.append(check_event(item, where=f"[{index}]."))
             except IntakeError as error:
                 failed.append({"index": index, "reason": error.message, "retriable": False})
-        await asyncio.to_thread(store.append, accepted)
+        await anyio.to_thread.run_sync(store.append, accepted)
         status = "success" if not failed else "partial_success"
         return JSONResponse(
             {
@@ -164,107 +173,85 @@ def lineage_routes(
             status_code=200,
         )
 
-    async def get_lineage(request: Request) -> Response:
+    def get_lineage(request: Request) -> Response:
         depth = _int(request, "depth", 20)
-        result = await asyncio.to_thread(
-            locked(lambda: lineage(graph(), request.query_params.get("nodeId", ""), depth))
-        )
-        return JSONResponse(result)
+        return JSONResponse(lineage(graph(), request.query_params.get("nodeId", ""), depth))
 
-    async def get_column_lineage(request: Request) -> Response:
+    def get_column_lineage(request: Request) -> Response:
         depth = _int(request, "depth", 20)
         downstream = _bool(request, "withDownstream")
         as_of = request.query_params.get("asOf")
-        result = await asyncio.to_thread(
-            locked(
-                lambda: column_lineage(
-                    graph(), request.query_params.get("nodeId", ""), depth, downstream, as_of
-                )
-            )
-        )
-        return JSONResponse(result)
+        node_id = request.query_params.get("nodeId", "")
+        return JSONResponse(column_lineage(graph(), node_id, depth, downstream, as_of))
 
-    async def get_trace(request: Request) -> Response:
+    def get_trace(request: Request) -> Response:
         column = request.query_params.get("column", "")
         if not column:
             raise BadRequest("column is required: MODEL.COLUMN, e.g. fct_cases.cycle_time_seconds")
+        current = graph()
+        result = trace(
+            current,
+            resolve_column(current, column),
+            downstream=_bool(request, "downstream"),
+            depth=_int(request, "depth", 20),
+            as_of=request.query_params.get("asOf"),
+        )
+        return JSONResponse(result.to_dict())
 
-        def answer() -> dict[str, Any]:
-            with lock:
-                current = graph()
-                return trace(
-                    current,
-                    resolve_column(current, column),
-                    downstream=_bool(request, "downstream"),
-                    depth=_int(request, "depth", 20),
-                    as_of=request.query_params.get("asOf"),
-                ).to_dict()
+    def namespaces(request: Request) -> Response:
+        current = graph()
+        names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
+        items = [{"name": n, "ownerName": None, "description": None} for n in names]
+        return JSONResponse({"namespaces": _page(request, items)})
 
-        return JSONResponse(await asyncio.to_thread(locked(answer)))
-
-    async def namespaces(request: Request) -> Response:
-        with lock:
-            current = graph()
-            names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
-            items = [{"name": n, "ownerName": None, "description": None} for n in names]
-            return JSONResponse({"namespaces": _page(request, items)})
-
-    async def datasets(request: Request) -> Response:
+    def datasets(request: Request) -> Response:
         ns = _names(request)[0]
-        with lock:
-            current = graph()
-            keys = sorted(k for k in current.datasets if k[0] == ns)
-            items = [dataset_data(current, k) for k in keys]
-            return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
+        current = graph()
+        keys = sorted(k for k in current.datasets if k[0] == ns)
+        items = [dataset_data(current, k) for k in keys]
+        return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
 
-    async def dataset(request: Request) -> Response:
+    def dataset(request: Request) -> Response:
         key = _names(request)
-        with lock:
-            current = graph()
-            if key not in current.datasets:
-                raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
-            return JSONResponse(dataset_data(current, key))
+        current = graph()
+        if key not in current.datasets:
+            raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
+        return JSONResponse(dataset_data(current, key))
 
-    async def jobs(request: Request) -> Response:
+    def jobs(request: Request) -> Response:
         ns = _names(request)[0]
-        with lock:
-            current = graph()
-            items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
-            return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
+        current = graph()
+        items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
+        return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
 
-    async def job(request: Request) -> Response:
-        key = _names(request)
-        with lock:
-            current = graph()
-            key = current.canonical_job(key)
-            if key not in current.jobs:
-                raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
-            return JSONResponse(job_data(current, key))
+    def job(request: Request) -> Response:
+        current = graph()
+        key = current.canonical_job(_names(request))
+        if key not in current.jobs:
+            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+        return JSONResponse(job_data(current, key))
 
-    async def job_runs(request: Request) -> Response:
-        key = _names(request)
-        with lock:
-            current = graph()
-            key = current.canonical_job(key)
-            if key not in current.jobs:
-                raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
-            runs = sorted(
-                (r for r in current.runs.values() if r.job == key),
-                key=lambda r: r.created_at,
-                reverse=True,
-            )
-            items = [run_data(current, r.run_id) for r in runs]
-            return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
+    def job_runs(request: Request) -> Response:
+        current = graph()
+        key = current.canonical_job(_names(request))
+        if key not in current.jobs:
+            raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
+        runs = sorted(
+            (r for r in current.runs.values() if r.job == key),
+            key=lambda r: r.created_at,
+            reverse=True,
+        )
+        items = [run_data(current, r.run_id) for r in runs]
+        return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
 
-    async def run(request: Request) -> Response:
+    def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        with lock:
-            current = graph()
-            if run_id not in current.runs:
-                raise NodeNotFound(f"no run {run_id!r}")
-            return JSONResponse(run_data(current, run_id))
+        current = graph()
+        if run_id not in current.runs:
+            raise NodeNotFound(f"no run {run_id!r}")
+        return JSONResponse(run_data(current, run_id))
 
-    async def raw_events(request: Request) -> Response:
+    def raw_events(request: Request) -> Response:
         before = request.query_params.get("before")
         after = request.query_params.get("after")
         events = [
@@ -280,17 +267,17 @@ def lineage_routes(
     return [
         Route(f"{prefix}/lineage", guarded(intake(post_event)), methods=["POST"]),
         Route(f"{prefix}/lineage/batch", guarded(intake(post_batch)), methods=["POST"]),
-        Route(f"{prefix}/lineage", guarded(get_lineage), methods=["GET"]),
-        Route(f"{prefix}/column-lineage", guarded(get_column_lineage), methods=["GET"]),
-        Route(f"{prefix}/flowledger/trace", guarded(get_trace), methods=["GET"]),
-        Route(f"{prefix}/namespaces", guarded(namespaces), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets", guarded(datasets), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets/{{name:path}}", guarded(dataset), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs", guarded(jobs), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}/runs", guarded(job_runs), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}", guarded(job), methods=["GET"]),
-        Route(f"{prefix}/jobs/runs/{{run_id}}", guarded(run), methods=["GET"]),
-        Route(f"{prefix}/events/lineage", guarded(raw_events), methods=["GET"]),
+        Route(f"{prefix}/lineage", guarded(read(get_lineage)), methods=["GET"]),
+        Route(f"{prefix}/column-lineage", guarded(read(get_column_lineage)), methods=["GET"]),
+        Route(f"{prefix}/flowledger/trace", guarded(read(get_trace)), methods=["GET"]),
+        Route(f"{prefix}/namespaces", guarded(read(namespaces)), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets", guarded(read(datasets)), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets/{{name:path}}", guarded(read(dataset)), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs", guarded(read(jobs)), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}/runs", guarded(read(job_runs)), methods=["GET"]),
+        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}", guarded(read(job)), methods=["GET"]),
+        Route(f"{prefix}/jobs/runs/{{run_id}}", guarded(read(run)), methods=["GET"]),
+        Route(f"{prefix}/events/lineage", guarded(read(raw_events)), methods=["GET"]),
     ]  # fmt: skip
 
 

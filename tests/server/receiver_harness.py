@@ -92,6 +92,7 @@ class Serve:
         content_type: str = "application/json",
         token: str | None = TOKEN,
         headers: dict[str, str] | None = None,
+        timeout: float = 30,
     ) -> requests.Response:
         if isinstance(body, list | dict):
             body = json.dumps(body)
@@ -100,7 +101,7 @@ class Serve:
         sent = {"content-type": content_type, **(headers or {})}
         if token:
             sent["authorization"] = f"Bearer {token}"
-        return requests.post(self.url + path, data=body, headers=sent, timeout=30)
+        return requests.post(self.url + path, data=body, headers=sent, timeout=timeout)
 
     def metrics(self) -> dict[str, float]:
         """Every sample line of /metrics: ``name{labels}`` → value."""
