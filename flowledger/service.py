@@ -120,11 +120,11 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
         )
     extra_routes = None
     if not args.no_lineage:
-        from lineage.api import bearer_keys, lineage_routes
+        from lineage.api import lineage_routes
 
-        authenticate = None if args.insecure_no_auth else bearer_keys(tokens.values())
-        # built by the app with the receiver's request guard: the same limits and slots
-        extra_routes = functools.partial(lineage_routes, data_dir, authenticate)
+        # built by the app with the receiver's authenticator and request guard: the same
+        # tokens, limits and slots
+        extra_routes = functools.partial(lineage_routes, data_dir)
     return ReceiverConfig(
         tokens=tokens,
         hmac_keys=hmac_keys,

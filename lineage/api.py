@@ -1,6 +1,6 @@
 """The lineage HTTP endpoints as Starlette routes, for the flowledger server to mount.
 
-    routes = lineage_routes(data_dir, authenticate=bearer_keys({"secret"}), guard=guard)
+    routes = lineage_routes(data_dir, Authenticator({"openlineage": "<key>"}), guard=guard)
 
 - ``POST /api/v1/lineage``: one OpenLineage event (RunEvent, DatasetEvent or JobEvent; gzip
   bodies); 201 once it is on disk (fsync'd), 400 unreadable, 422 a required field missing.
@@ -12,8 +12,11 @@
 - flowledger's own: ``GET /api/v1/flowledger/trace?column=MODEL.COLUMN&downstream=&asOf=``
   (the trace tree with transformation types and SQL).
 
-``authenticate(request) -> bool`` guards every route when given; :func:`bearer_keys` checks
-``Authorization: Bearer <key>``. After the key, both POSTs pass ``guard``
+``authenticator`` (:class:`ingest.server.auth.Authenticator`; the receiver's when ``flowledger
+serve`` mounts the routes) checks ``Authorization: Bearer <token>`` on every route when given, and
+refuses as on ``/v1/*``, in Marquez's shape: 401 ``{"code": 401, "message": "invalid bearer
+token"}``. Bearer only: OpenLineage clients do not sign, so a source's HMAC key is not asked for
+here. After the token, both POSTs pass ``guard``
 (:class:`flowledger.request_guard.RequestGuard`; the receiver's when ``flowledger serve`` mounts
 the routes, so they share its limits): an in-flight slot (429 with ``Retry-After``), then the body
 read and un-gzipped within the size limit (413), as on ``/v1/events``. The GETs are answered in
@@ -22,8 +25,7 @@ a worker thread, one at a time, so a slow read holds up no other request of the 
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -35,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard
 from flowledger.settings import DataDir
+from ingest.server.auth import Authenticator, Refused
 from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
@@ -48,23 +51,7 @@ from lineage.marquez import (
 from lineage.service import LineageError, resolve_column, sync_project_lineage, trace
 from lineage.store import LineageStore
 
-Authenticate = Callable[[Request], bool]
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def bearer_keys(keys: Iterable[str]) -> Authenticate:
-    """An authenticator accepting ``Authorization: Bearer <key>`` for any of ``keys``."""
-    accepted = [key.encode() for key in keys if key]
-
-    def authenticate(request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        given = token.strip().encode()
-        return any(hmac.compare_digest(given, key) for key in accepted)
-
-    return authenticate
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -73,11 +60,12 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def lineage_routes(
     data_dir: DataDir,
-    authenticate: Authenticate | None = None,
+    authenticator: Authenticator | None = None,
     guard: RequestGuard | None = None,
 ) -> list[BaseRoute]:
-    """The routes; ``guard`` bounds the POSTs (a guard of their own, with the default limits,
-    when none is given)."""
+    """The routes; ``authenticator`` checks every request's bearer token (None: anyone may call
+    them), ``guard`` bounds the POSTs (a guard of their own, with the default limits, when none
+    is given)."""
     guard = guard if guard is not None else RequestGuard()
     store = LineageStore(data_dir)
     state = {"synced": False}
@@ -99,17 +87,12 @@ def lineage_routes(
 
     def guarded(handler: Endpoint) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            if authenticate is not None and not authenticate(request):
-                return JSONResponse(
-                    {
-                        "code": 401,
-                        "message": "missing or wrong API key: send Authorization: Bearer <key>",
-                    },
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
             try:
+                if authenticator is not None:
+                    authenticator.source_of(request.headers.get("authorization"))
                 return await handler(request)
+            except Refused as refused:
+                return _error(401, refused.message, {"WWW-Authenticate": "Bearer"})
             except ClientError as error:
                 return _error(error.status, error.message, error.headers)
             except ClientDisconnect:  # the client went away mid-body: nothing to answer

@@ -69,9 +69,11 @@ class ReceiverConfig:
     index_size: int = DEFAULT_INDEX_SIZE
     build_every_s: float | None = None
     drain: bool = True
-    #: Routes served beside the receiver's, built with its request guard so that their POSTs
-    #: share its in-flight slots and body limit (the OpenLineage intake, lineage.api).
-    extra_routes: Callable[[RequestGuard], list[BaseRoute]] | None = None
+    #: Routes served beside the receiver's (the OpenLineage API, lineage.api), built with its
+    #: authenticator (None under ``require_auth=False``), so that they accept and refuse the same
+    #: bearer tokens, and its request guard, so that their POSTs share its in-flight slots and
+    #: body limit.
+    extra_routes: Callable[[Authenticator | None, RequestGuard], list[BaseRoute]] | None = None
 
 
 class Receiver:
@@ -305,7 +307,11 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        *(config.extra_routes(receiver.guard) if config.extra_routes else []),
+        *(
+            config.extra_routes(receiver.auth if config.require_auth else None, receiver.guard)
+            if config.extra_routes
+            else []
+        ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.receiver = receiver

@@ -27,9 +27,10 @@ class LoopbackServer:
         import uvicorn
         from starlette.applications import Starlette
 
-        from lineage.api import bearer_keys, lineage_routes
+        from ingest.server.auth import Authenticator
+        from lineage.api import lineage_routes
 
-        auth = bearer_keys([api_key]) if api_key else None
+        auth = Authenticator({"openlineage": api_key}) if api_key else None
         app = Starlette(routes=lineage_routes(data_dir, auth))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

@@ -269,8 +269,9 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
     assert cut.status_code == 400 and "truncated" in cut.json()["message"]
     wrong_key = post(server, json.dumps(minimal()).encode(), auth("nope"))
     assert wrong_key.status_code == 401
+    assert wrong_key.json() == {"code": 401, "message": "invalid bearer token"}
     no_key = requests.post(f"{server.url}/api/v1/lineage", json=minimal(), timeout=5)
-    assert no_key.status_code == 401
+    assert no_key.status_code == 401 and no_key.headers["www-authenticate"] == "Bearer"
     dataset_event = {
         "eventTime": "2026-03-01T10:00:00Z",
         "producer": "https://example.com/p",

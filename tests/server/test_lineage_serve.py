@@ -1,18 +1,20 @@
-"""The OpenLineage routes as ``flowledger serve`` mounts them beside the receiver's: a slow
-lineage read holds up no other request, against a real server on 127.0.0.1."""
+"""The OpenLineage routes as ``flowledger serve`` mounts them beside the receiver's, against a
+real server on 127.0.0.1: a slow lineage read holds up no other request, and the receiver's
+authenticator accepts and refuses the same tokens on both route families, in the same words."""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 import requests
-from receiver_harness import TOKEN, Serve, event
+from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run
 
 from flowledger.settings import DataDir
 from flowledger.warehouse import writer_lock
@@ -20,6 +22,14 @@ from flowledger.warehouse import writer_lock
 pytestmark = pytest.mark.slow
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}
+HMAC_KEY = "hmac-key-for-otel-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    home = tmp_path_factory.mktemp("serve") / "home"
+    with Serve(home, env={"FLOWLEDGER_HMAC_KEYS": f"otel={HMAC_KEY}"}) as running:
+        yield running
 
 
 def lineage_event() -> dict[str, Any]:
@@ -85,3 +95,64 @@ def test_a_slow_lineage_read_holds_up_no_other_request(tmp_path: Path, read: str
         # the read answers once the lock is free, with the event stored while it waited
         assert answers[0].status_code == 200, answers[0].text
         assert "serve" in answers[0].text
+
+
+AUTHORIZATIONS = {
+    "the token": f"Bearer {TOKEN}",
+    "the token, scheme in lower case": f"bearer {TOKEN}",
+    "no header": None,
+    "a wrong token": "Bearer not-a-token-0123456789",
+    "another scheme": f"Basic {TOKEN}",
+    "no token": "Bearer",
+}
+
+
+@pytest.mark.parametrize("name", AUTHORIZATIONS)
+def test_both_route_families_accept_and_refuse_the_same_tokens_alike(
+    server: Serve, name: str
+) -> None:
+    authorization = AUTHORIZATIONS[name]
+    headers = {"authorization": authorization} if authorization else {}
+    answers = {
+        "POST /v1/runs": requests.post(
+            server.url + "/v1/runs", json=[flow_run(f"auth-{name}")], headers=headers, timeout=10
+        ),
+        "POST /api/v1/lineage": requests.post(
+            server.url + "/api/v1/lineage", json=lineage_event(), headers=headers, timeout=10
+        ),
+        "GET /api/v1/namespaces": requests.get(
+            server.url + "/api/v1/namespaces", headers=headers, timeout=10
+        ),
+    }
+    accepted = {route: answer.status_code != 401 for route, answer in answers.items()}
+    assert set(accepted.values()) == {name.startswith("the token")}, accepted
+    if name.startswith("the token"):
+        return
+    # the same refusal, word for word, in each API's {"code", "message"}
+    refusals = {route: answer.json() for route, answer in answers.items()}
+    expected = (
+        "invalid bearer token"
+        if name == "a wrong token"
+        else ("missing bearer token: send Authorization: Bearer <token>")
+    )
+    assert refusals == dict.fromkeys(answers, {"code": 401, "message": expected})
+    assert {answer.headers["www-authenticate"] for answer in answers.values()} == {"Bearer"}
+
+
+def test_the_lineage_routes_ask_no_signature(server: Serve) -> None:
+    # a source that signs its /v1/* requests: OpenLineage clients cannot sign, its token is enough
+    unsigned = server.post("/v1/runs", [flow_run("auth-unsigned")], token=OTHER_TOKEN)
+    assert unsigned.status_code == 401 and "signs its requests" in unsigned.json()["message"]
+    assert server.post("/api/v1/lineage", lineage_event(), token=OTHER_TOKEN).status_code == 201
+
+
+def test_under_insecure_no_auth_both_route_families_take_anonymous_requests(
+    tmp_path: Path,
+) -> None:
+    with Serve(tmp_path / "home", "--insecure-no-auth", "--no-drain") as anonymous:
+        assert anonymous.post("/v1/runs", [flow_run("anon-1")], token=None).status_code == 200
+        assert anonymous.post("/api/v1/lineage", lineage_event(), token=None).status_code == 201
+        namespaces = requests.get(anonymous.url + "/api/v1/namespaces", timeout=10)
+        assert namespaces.json()["namespaces"] == [
+            {"name": "serve", "ownerName": None, "description": None}
+        ]
