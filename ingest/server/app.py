@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -44,6 +44,7 @@ from ingest.server.formats import (
 )
 from ingest.server.intake import DEFAULT_INDEX_SIZE, DEFAULT_MAX_RECORD_BYTES, Intake, Prepared
 from ingest.server.metrics import Metrics
+from ingest.server.request_metrics import RequestMetrics
 from ingest.server.spool import Spool, SpoolError
 
 log = logging.getLogger("flowledger.receiver")
@@ -205,7 +206,6 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         route: str, handler: Handler, error_answer: ErrorAnswer = json_error
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
             try:
                 # The bearer token first: a client without a valid one gets 401, learns nothing
                 # of the receiver's load and takes no slot. Capacity next, before the body is
@@ -236,12 +236,6 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                 log.exception("unexpected error on %s", route)
                 message = f"internal error ({type(error).__name__}); nothing stored"
                 response = error_answer(request, 500, scrub_secrets(message), None)
-            status = response.status_code
-            elapsed = time.perf_counter() - started
-            receiver.metrics.observe("flowledger_request_duration_seconds", elapsed, route=route)
-            receiver.metrics.inc(
-                "flowledger_receiver_requests_total", route=route, status=str(status)
-            )
             return response
 
         return endpoint
@@ -313,6 +307,8 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
             else []
         ),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # every request counted and timed, the mounted routes' too (ingest/server/request_metrics.py)
+    counted = Middleware(RequestMetrics, metrics=receiver.metrics, routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[counted])
     app.state.receiver = receiver
     return app

@@ -15,7 +15,10 @@ _HELP = {
         "(quarantined), duplicate (same key and payload as an acknowledged record: dropped), "
         "collision (same key, other payload: spooled, kept aside by the drainer)",
     ),
-    "flowledger_receiver_requests_total": ("counter", "HTTP requests by route and status code"),
+    "flowledger_receiver_requests_total": (
+        "counter",
+        "HTTP requests by method, route (its template) and status code",
+    ),
     "flowledger_drain_records_total": (
         "counter",
         "Records the drainer moved into the warehouse by kind and outcome "
@@ -32,7 +35,7 @@ _HELP = {
     "flowledger_intake_inflight_requests": ("gauge", "Requests being parsed or waiting for fsync"),
     "flowledger_request_duration_seconds": (
         "histogram",
-        "Time from request start to answer, by route",
+        "Time from request start to answer, by method and route (its template)",
     ),
 }
 

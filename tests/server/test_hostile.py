@@ -288,8 +288,10 @@ def test_a_client_hanging_up_mid_body_is_no_server_error(server: Serve) -> None:
             b"tok-crm-0123456789abcdef\r\nContent-Type: application/cloudevents+json\r\n"
             b'Content-Length: 100\r\n\r\n{"id":'
         )
-    key = 'flowledger_receiver_requests_total{route="/v1/events",status="499"}'
-    server_errors = 'flowledger_receiver_requests_total{route="/v1/events",status="500"}'
+    key = 'flowledger_receiver_requests_total{method="POST",route="/v1/events",status="499"}'
+    server_errors = (
+        'flowledger_receiver_requests_total{method="POST",route="/v1/events",status="500"}'
+    )
     for _ in range(50):
         after = server.metrics()
         if after.get(key, 0) > before.get(key, 0):

@@ -156,3 +156,43 @@ def test_under_insecure_no_auth_both_route_families_take_anonymous_requests(
         assert namespaces.json()["namespaces"] == [
             {"name": "serve", "ownerName": None, "description": None}
         ]
+
+
+def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
+    requests_total = 'flowledger_receiver_requests_total{method="%s",route="%s",status="%s"}'
+    duration_count = 'flowledger_request_duration_seconds_count{method="%s",route="%s"}'
+    dataset = "/api/v1/namespaces/{namespace}/datasets/{name}"
+    before = server.metrics()
+    assert server.post("/api/v1/lineage", lineage_event()).status_code == 201
+    assert server.post("/api/v1/lineage", lineage_event(), token=None).status_code == 401
+    assert server.post("/api/v1/lineage/batch", [lineage_event()]).status_code == 200
+    assert requests.get(server.url + "/api/v1/lineage", headers=AUTH, timeout=10).status_code == 400
+    for name in ("metrics-secret-a", "metrics-secret-b"):  # two paths, one route
+        missing = requests.get(
+            server.url + f"/api/v1/namespaces/serve/datasets/{name}", headers=AUTH, timeout=10
+        )
+        assert missing.status_code == 404
+    assert server.post("/v1/runs", [flow_run("metrics-1")]).status_code == 200
+    assert requests.put(server.url + "/api/v1/lineage", timeout=10).status_code == 405
+    assert requests.get(server.url + "/metrics-secret-c", timeout=10).status_code == 404
+    after = server.metrics()
+    expected = {
+        requests_total % ("POST", "/api/v1/lineage", "201"): 1,
+        requests_total % ("POST", "/api/v1/lineage", "401"): 1,
+        requests_total % ("POST", "/api/v1/lineage/batch", "200"): 1,
+        requests_total % ("GET", "/api/v1/lineage", "400"): 1,
+        requests_total % ("GET", dataset, "404"): 2,
+        requests_total % ("POST", "/v1/runs", "200"): 1,
+        requests_total % ("PUT", "/api/v1/lineage", "405"): 1,
+        requests_total % ("GET", "unmatched", "404"): 1,
+        duration_count % ("POST", "/api/v1/lineage"): 2,
+        duration_count % ("POST", "/api/v1/lineage/batch"): 1,
+        duration_count % ("GET", "/api/v1/lineage"): 1,
+        duration_count % ("GET", dataset): 2,
+        duration_count % ("POST", "/v1/runs"): 1,
+    }
+    assert {key: after.get(key, 0) - before.get(key, 0) for key in expected} == expected
+    bucket = 'flowledger_request_duration_seconds_bucket{method="GET",route="%s",le="+Inf"}'
+    assert after[bucket % dataset] == after[duration_count % ("GET", dataset)]
+    # the names asked for are no label values: one series per route, whatever clients send
+    assert not any("metrics-secret" in sample for sample in after)

@@ -293,10 +293,12 @@ def test_health_ready_and_metrics(server: Serve) -> None:
     server.post("/v1/runs", [flow_run("m-1"), flow_run("m-2")])
     after = server.metrics()
     assert after[key] - before.get(key, 0) == 2
-    count = 'flowledger_request_duration_seconds_count{route="/v1/runs"}'
+    count = 'flowledger_request_duration_seconds_count{method="POST",route="/v1/runs"}'
     assert after[count] - before.get(count, 0) == 1
     assert (
-        after['flowledger_request_duration_seconds_bucket{route="/v1/runs",le="+Inf"}']
+        after[
+            'flowledger_request_duration_seconds_bucket{method="POST",route="/v1/runs",le="+Inf"}'
+        ]
         == after[count]
     )
     assert "flowledger_spool_backlog_records" in after
@@ -342,7 +344,9 @@ def test_back_pressure_answers_429_to_authenticated_clients_only(tmp_path: Path)
         assert unsigned.status_code == 429
         assert requests.get(small.url + "/readyz", timeout=5).status_code == 503
         assert requests.get(small.url + "/healthz", timeout=5).status_code == 200
-        requests_total = 'flowledger_receiver_requests_total{route="/v1/runs",status="%s"}'
+        requests_total = (
+            'flowledger_receiver_requests_total{method="POST",route="/v1/runs",status="%s"}'
+        )
         metrics = small.metrics()
         assert metrics[requests_total % "401"] == 2
         assert metrics[requests_total % "429"] == 2
