@@ -246,22 +246,27 @@ def lineage_routes(
         events.sort(key=lambda e: str(e.get("eventTime", "")), reverse=True)
         return JSONResponse({"events": _page(request, events), "totalCount": len(events)})
 
-    prefix = "/api/v1"
+    def post(path: str, handler: Callable[[Any], Awaitable[Response]]) -> Route:
+        return Route(f"/api/v1{path}", guarded(intake(handler)), methods=["POST"])
+
+    def get(path: str, handler: Callable[[Request], Response]) -> Route:
+        return Route(f"/api/v1{path}", guarded(read(handler)), methods=["GET"])
+
     return [
-        Route(f"{prefix}/lineage", guarded(intake(post_event)), methods=["POST"]),
-        Route(f"{prefix}/lineage/batch", guarded(intake(post_batch)), methods=["POST"]),
-        Route(f"{prefix}/lineage", guarded(read(get_lineage)), methods=["GET"]),
-        Route(f"{prefix}/column-lineage", guarded(read(get_column_lineage)), methods=["GET"]),
-        Route(f"{prefix}/flowledger/trace", guarded(read(get_trace)), methods=["GET"]),
-        Route(f"{prefix}/namespaces", guarded(read(namespaces)), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets", guarded(read(datasets)), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/datasets/{{name:path}}", guarded(read(dataset)), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs", guarded(read(jobs)), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}/runs", guarded(read(job_runs)), methods=["GET"]),
-        Route(f"{prefix}/namespaces/{{namespace:path}}/jobs/{{name:path}}", guarded(read(job)), methods=["GET"]),
-        Route(f"{prefix}/jobs/runs/{{run_id}}", guarded(read(run)), methods=["GET"]),
-        Route(f"{prefix}/events/lineage", guarded(read(raw_events)), methods=["GET"]),
-    ]  # fmt: skip
+        post("/lineage", post_event),
+        post("/lineage/batch", post_batch),
+        get("/lineage", get_lineage),
+        get("/column-lineage", get_column_lineage),
+        get("/flowledger/trace", get_trace),
+        get("/namespaces", namespaces),
+        get("/namespaces/{namespace:path}/datasets", datasets),
+        get("/namespaces/{namespace:path}/datasets/{name:path}", dataset),
+        get("/namespaces/{namespace:path}/jobs", jobs),
+        get("/namespaces/{namespace:path}/jobs/{name:path}/runs", job_runs),
+        get("/namespaces/{namespace:path}/jobs/{name:path}", job),
+        get("/jobs/runs/{run_id}", run),
+        get("/events/lineage", raw_events),
+    ]
 
 
 def _names(request: Request) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -166,4 +167,20 @@ def flow_run(run_id: str, **extra: Any) -> dict[str, Any]:
         "started_at": "2025-03-01T10:00:00Z",
         "ended_at": "2025-03-01T10:00:05Z",
         **extra,
+    }
+
+
+def lineage_event(pad: int = 0) -> dict[str, Any]:
+    """A valid OpenLineage RunEvent of job ``tests``/``job``; ``pad`` characters in a custom run
+    facet make it as large as wanted."""
+    facets = {"padding": {"_producer": "https://example.com/t", "_schemaURL": "#", "x": "x" * pad}}
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-03-01T10:00:00Z",
+        "producer": "https://example.com/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4()), "facets": facets},
+        "job": {"namespace": "tests", "name": "job"},
+        "inputs": [],
+        "outputs": [],
     }

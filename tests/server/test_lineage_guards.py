@@ -21,7 +21,7 @@ import requests
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
-from receiver_harness import TOKEN, Serve, flow_run
+from receiver_harness import TOKEN, Serve, flow_run, lineage_event
 
 pytestmark = pytest.mark.slow
 
@@ -34,21 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     root = tmp_path_factory.mktemp("serve")
     with Serve(root / "home", "--max-body-bytes", str(LIMIT), "--max-inflight", "1") as running:
         yield running
-
-
-def lineage_event(pad: int = 0) -> dict[str, Any]:
-    """A valid RunEvent; ``pad`` characters in a custom run facet make it as large as wanted."""
-    facets = {"padding": {"_producer": "https://example.com/t", "_schemaURL": "#", "x": "x" * pad}}
-    return {
-        "eventType": "COMPLETE",
-        "eventTime": "2026-03-01T10:00:00Z",
-        "producer": "https://example.com/test",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": str(uuid.uuid4()), "facets": facets},
-        "job": {"namespace": "guards", "name": "job"},
-        "inputs": [],
-        "outputs": [],
-    }
 
 
 def as_body(route: str, event: dict[str, Any]) -> bytes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 import requests
-from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run
+from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, lineage_event
 
 from flowledger.settings import DataDir
 from flowledger.warehouse import writer_lock
@@ -32,19 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         yield running
 
 
-def lineage_event() -> dict[str, Any]:
-    return {
-        "eventType": "COMPLETE",
-        "eventTime": "2026-03-01T10:00:00Z",
-        "producer": "https://example.com/test",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "serve", "name": "job"},
-        "inputs": [],
-        "outputs": [],
-    }
-
-
 def timed(send: Any) -> tuple[int | None, float]:
     """The status of ``send()`` (None: no answer in its timeout) and the seconds it took."""
     started = time.monotonic()
@@ -57,7 +43,7 @@ def timed(send: Any) -> tuple[int | None, float]:
 
 @pytest.mark.parametrize(
     "read",
-    ["/api/v1/namespaces", "/api/v1/namespaces/serve/jobs", "/api/v1/lineage?nodeId=job:serve:job"],
+    ["/api/v1/namespaces", "/api/v1/namespaces/tests/jobs", "/api/v1/lineage?nodeId=job:tests:job"],
 )
 def test_a_slow_lineage_read_holds_up_no_other_request(tmp_path: Path, read: str) -> None:
     # The first read after a build stores the new manifest's column lineage, for which it waits
@@ -94,7 +80,7 @@ def test_a_slow_lineage_read_holds_up_no_other_request(tmp_path: Path, read: str
         slow.join(timeout=30)
         # the read answers once the lock is free, with the event stored while it waited
         assert answers[0].status_code == 200, answers[0].text
-        assert "serve" in answers[0].text
+        assert "tests" in answers[0].text
 
 
 AUTHORIZATIONS = {
@@ -154,7 +140,7 @@ def test_under_insecure_no_auth_both_route_families_take_anonymous_requests(
         assert anonymous.post("/api/v1/lineage", lineage_event(), token=None).status_code == 201
         namespaces = requests.get(anonymous.url + "/api/v1/namespaces", timeout=10)
         assert namespaces.json()["namespaces"] == [
-            {"name": "serve", "ownerName": None, "description": None}
+            {"name": "tests", "ownerName": None, "description": None}
         ]
 
 
@@ -169,7 +155,7 @@ def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
     assert requests.get(server.url + "/api/v1/lineage", headers=AUTH, timeout=10).status_code == 400
     for name in ("metrics-secret-a", "metrics-secret-b"):  # two paths, one route
         missing = requests.get(
-            server.url + f"/api/v1/namespaces/serve/datasets/{name}", headers=AUTH, timeout=10
+            server.url + f"/api/v1/namespaces/tests/datasets/{name}", headers=AUTH, timeout=10
         )
         assert missing.status_code == 404
     assert server.post("/v1/runs", [flow_run("metrics-1")]).status_code == 200

@@ -17,7 +17,7 @@ import pytest
 import requests
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
-from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, query
+from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, lineage_event, query
 
 from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -305,18 +305,8 @@ def test_health_ready_and_metrics(server: Serve) -> None:
 
 
 def test_lineage_routes_are_mounted(server: Serve) -> None:
-    lineage_event = {
-        "eventType": "COMPLETE",
-        "eventTime": "2025-03-01T10:00:00Z",
-        "producer": "https://example.com/test",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": "0195f2a0-0000-7000-8000-000000000001"},
-        "job": {"namespace": "tests", "name": "job-1"},
-        "inputs": [],
-        "outputs": [],
-    }
-    assert server.post("/api/v1/lineage", lineage_event).status_code == 201
-    assert server.post("/api/v1/lineage", lineage_event, token=None).status_code == 401
+    assert server.post("/api/v1/lineage", lineage_event()).status_code == 201
+    assert server.post("/api/v1/lineage", lineage_event(), token=None).status_code == 401
 
 
 def test_back_pressure_answers_429_to_authenticated_clients_only(tmp_path: Path) -> None:
