@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ingest.server.metrics import Metrics
 
 UNMATCHED = "unmatched"
+#: The methods counted by name; any other is counted as ``other`` (a server whose HTTP parser
+#: takes any token as a method must not get one series per token).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: The status counted when the app raised before answering (the server answers 500).
 _SERVER_ERROR = 500
 
@@ -52,7 +55,8 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        labels = {"method": scope["method"], "route": route_template(self.routes, scope)}
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        labels = {"method": method, "route": route_template(self.routes, scope)}
         status = _SERVER_ERROR
 
         async def send_noting_status(message: Message) -> None:

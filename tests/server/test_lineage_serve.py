@@ -46,8 +46,8 @@ def timed(send: Any) -> tuple[int | None, float]:
     ["/api/v1/namespaces", "/api/v1/namespaces/tests/jobs", "/api/v1/lineage?nodeId=job:tests:job"],
 )
 def test_a_slow_lineage_read_holds_up_no_other_request(tmp_path: Path, read: str) -> None:
-    # The first read after a build stores the new manifest's column lineage, for which it waits
-    # (up to 5 s) for the warehouse writer lock, held here as a dbt build would hold it.
+    # The server's first lineage read stores the column lineage of the last build's manifest,
+    # for which it waits (up to 5 s) for the warehouse writer lock, held here as a build holds it.
     data_dir = DataDir(tmp_path / "home").ensure()
     data_dir.dbt_target.mkdir(parents=True)
     (data_dir.dbt_target / "manifest.json").write_text('{"nodes": {}}')
@@ -75,7 +75,7 @@ def test_a_slow_lineage_read_holds_up_no_other_request(tmp_path: Path, read: str
                 assert status is not None and status < 300, (
                     f"{name}: {status} after {seconds:.1f} s"
                 )
-                assert seconds < 1.0, f"{name} took {seconds:.1f} s during the slow read"
+                assert seconds < 2.0, f"{name} took {seconds:.1f} s during the slow read"
             assert slow.is_alive(), "the slow read ended before the other requests were sent"
         slow.join(timeout=30)
         # the read answers once the lock is free, with the event stored while it waited
