@@ -29,7 +29,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
-from lineage.graph import NOTES_FACET
+from lineage.dataset_details import NOTES_FACET
 from lineage.sql_lineage import DIRECT, IDENTITY, InputEdge, SqlLineageError, analyze_query
 
 PRODUCER = "https://github.com/flowledger/flowledger/tree/main/lineage"

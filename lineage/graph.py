@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+from lineage.dataset_details import DatasetDetails, Order
 from lineage.jobs import canonical_job_name, child_job_name
 
 RUN_STATES = {
@@ -31,7 +32,6 @@ RUN_STATES = {
     "FAIL": "FAILED",
 }
 FAR_FUTURE = "9999-12-31T23:59:59Z"
-NOTES_FACET = "flowledger_lineageNotes"  # custom dataset facet: what could not be placed, why
 
 
 class NodeNotFound(LookupError):
@@ -95,17 +95,49 @@ class FieldEdge:
 
 @dataclass
 class DatasetNode:
+    """A dataset: its details are recorded in ``details`` as the newest event by eventTime left
+    them, whatever the arrival order (lineage/dataset_details.py), and read from the
+    properties below."""
+
     namespace: str
     name: str
-    created_at: str
-    updated_at: str
-    fields: dict[str, str | None] = field(default_factory=dict)  # name -> type
-    description: str | None = None
-    facets: dict[str, Any] = field(default_factory=dict)
+    created_at: str  # the earliest event naming it
+    listed_at: str | None = None  # the newest event listing it as an input or output
     producers: set[tuple[str, str]] = field(default_factory=set)
     consumers: set[tuple[str, str]] = field(default_factory=set)
-    derived_columns: list[str] = field(default_factory=list)  # parsed from the producing SQL
-    lineage_notes: list[str] = field(default_factory=list)  # what the parser could not place
+    details: DatasetDetails = field(default_factory=DatasetDetails)
+
+    @property
+    def updated_at(self) -> str:
+        """The newest event listing it as an input or output (else the earliest naming it)."""
+        return self.listed_at or self.created_at
+
+    @property
+    def fields(self) -> Mapping[str, str | None]:
+        """name → type, now."""
+        return self.details.fields.current()
+
+    def fields_at(self, as_of: str | None) -> Mapping[str, str | None]:
+        """name → type as of ``as_of`` (now when None)."""
+        return self.fields if as_of is None else self.details.fields.as_of(_ts(as_of))
+
+    @property
+    def facets(self) -> dict[str, Any]:
+        return self.details.facets
+
+    @property
+    def description(self) -> str | None:
+        return self.details.description
+
+    @property
+    def derived_columns(self) -> list[str]:
+        """The columns parsed from the SQL writing it (what ``select *`` over it expands to)."""
+        return self.details.derived_columns
+
+    @property
+    def lineage_notes(self) -> list[str]:
+        """What the parser could not place."""
+        return self.details.lineage_notes
 
 
 @dataclass
@@ -155,7 +187,7 @@ class LineageVersion:
     valid_to: str
     edges: list[int] = field(default_factory=list)
 
-    def order(self) -> tuple[float, int]:
+    def order(self) -> Order:
         """Event time, then arrival: of two events of the same time, the later arrival wins."""
         return _ts(self.valid_from), self.event
 
@@ -401,6 +433,7 @@ class LineageGraph:
         the datasets the SQL reads that the event does not list (dbt-ol omits seeds)."""
         from lineage.sql_lineage import SqlLineageError, analyze_query
 
+        order = self._order(when)
         sql_facet = self.jobs[job_key].facets.get("sql")
         if not isinstance(sql_facet, dict) or not sql_facet.get("query"):
             return set()
@@ -438,10 +471,10 @@ class LineageGraph:
         try:
             query = analyze_query(str(sql_facet["query"]), schema, dialect=dialect)
         except (SqlLineageError, Exception) as error:  # noqa: BLE001 - never refuse an event
-            dataset.lineage_notes = [f"the job's SQL could not be analysed: {error}"]
+            dataset.details.noted([f"the job's SQL could not be analysed: {error}"], order)
             return set()
-        dataset.lineage_notes = list(query.unresolved)
-        dataset.derived_columns = query.columns
+        dataset.details.noted(list(query.unresolved), order)
+        dataset.details.derived(query.columns, order)
         fields = {}
         for column, edges in query.fields.items():
             items = []
@@ -535,17 +568,8 @@ class LineageGraph:
         version.edges = kept
         for key in dropped_inputs:
             self._forget_if_unused(key)
-        # The dataset's current columns are its newest event's: an older one arriving late
-        # prunes none of them.
-        if complete and version.valid_to == FAR_FUTURE:
-            declared = {
-                str(f.get("name", "")).lower()
-                for f in ((dataset.facets.get("schema") or {}).get("fields") or [])
-                if isinstance(f, dict)
-            }
-            for name in list(dataset.fields):
-                if name.lower() not in known and name.lower() not in declared:
-                    del dataset.fields[name]
+        if complete:  # the fields neither selected nor in the schema go, as of this event
+            dataset.details.fields.selected(known, self._order(when))
 
     def _forget_if_unused(self, key: tuple[str, str]) -> None:
         """Drop a dataset only a retired edge named (a CTE): no job, facet or live edge has it."""
@@ -599,25 +623,26 @@ class LineageGraph:
         self.jobs[job_key].latest_run = _latest(self.runs, self.jobs[job_key].latest_run, run_id)
 
     def _dataset(self, doc: dict[str, Any], when: str) -> DatasetNode:
-        key = (str(doc.get("namespace") or ""), str(doc.get("name") or ""))
-        dataset = self.datasets.get(key)
-        if dataset is None:
-            dataset = self.datasets[key] = DatasetNode(*key, created_at=when, updated_at=when)
-        dataset.updated_at = max(dataset.updated_at, when, key=_ts)
-        facets = doc.get("facets") or {}
-        dataset.facets.update(facets)
-        schema = facets.get("schema")
-        if isinstance(schema, dict) and isinstance(schema.get("fields"), list):
-            for item in schema["fields"]:
-                if isinstance(item, dict) and item.get("name"):
-                    dataset.fields[str(item["name"])] = item.get("type")
-        documentation = facets.get("documentation")
-        if isinstance(documentation, dict):
-            dataset.description = documentation.get("description")
-        notes = facets.get(NOTES_FACET)
-        if isinstance(notes, dict) and isinstance(notes.get("notes"), list):
-            dataset.lineage_notes = [str(n) for n in notes["notes"]]
+        """The dataset an input or output of the event lists, with the event's facets."""
+        dataset = self._named_dataset(
+            str(doc.get("namespace") or ""), str(doc.get("name") or ""), when
+        )
+        dataset.listed_at = max(dataset.listed_at or when, when, key=_ts)
+        dataset.details.listed(doc.get("facets") or {}, self._order(when))
         return dataset
+
+    def _named_dataset(self, namespace: str, name: str, when: str) -> DatasetNode:
+        """The dataset an event at ``when`` names, made when none is stored yet."""
+        dataset = self.datasets.get((namespace, name))
+        if dataset is None:
+            dataset = self.datasets[(namespace, name)] = DatasetNode(namespace, name, when)
+        elif _ts(when) < _ts(dataset.created_at):
+            dataset.created_at = when
+        return dataset
+
+    def _order(self, when: str) -> Order:
+        """The order of the event being added (at ``when``) among all events: newer wins."""
+        return _ts(when), self.events
 
     def _replace_column_lineage(
         self,
@@ -631,10 +656,13 @@ class LineageGraph:
         new: list[int] = []
         fields = facet.get("fields") or {}
         dataset_inputs = [i for i in facet.get("dataset") or [] if isinstance(i, dict)]
+        dataset.details.fields.named(
+            [str(name) for name, spec in fields.items() if isinstance(spec, dict)],
+            self._order(when),
+        )
         for out_field, spec in fields.items():
             if not isinstance(spec, dict):
                 continue
-            dataset.fields.setdefault(str(out_field), None)
             output = FieldKey(dataset.namespace, dataset.name, str(out_field))
             for item in spec.get("inputFields") or []:
                 if isinstance(item, dict):
@@ -660,7 +688,7 @@ class LineageGraph:
         if last is not None and last.event == self.events:
             return last
         versions = self._versions.setdefault(key, [])
-        at = bisect_right(versions, (_ts(when), self.events), key=LineageVersion.order)
+        at = bisect_right(versions, self._order(when), key=LineageVersion.order)
         following = versions[at].valid_from if at < len(versions) else FAR_FUTURE
         version = LineageVersion(self.events, when, following)
         if at:
@@ -687,12 +715,8 @@ class LineageGraph:
         source = FieldKey(
             str(item.get("namespace") or ""), str(item.get("name") or ""), str(item.get("field"))
         )
-        upstream = self.datasets.get((source.namespace, source.dataset))
-        if upstream is None:
-            upstream = self.datasets[(source.namespace, source.dataset)] = DatasetNode(
-                source.namespace, source.dataset, created_at=when, updated_at=when
-            )
-        upstream.fields.setdefault(source.field, None)
+        upstream = self._named_dataset(source.namespace, source.dataset, when)
+        upstream.details.fields.named([source.field], self._order(when))
         transformations = [t for t in item.get("transformations") or [] if isinstance(t, dict)]
         if not transformations:
             # Deprecated per-field form (and dbt-ol's empty list): DIRECT, subtype unknown.
@@ -987,13 +1011,13 @@ def _latest(runs: dict[str, RunNode], current: str | None, candidate: str) -> st
 
 def _ts(value: str) -> float:
     """ISO 8601 → epoch seconds (``Z`` or offsets; no zone means UTC)."""
+    cached = _TS_CACHE.get(value)
+    if cached is not None:
+        return cached
     from datetime import UTC, datetime
 
     if not value:
         return 0.0
-    cached = _TS_CACHE.get(value)
-    if cached is not None:
-        return cached
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)

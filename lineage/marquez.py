@@ -8,6 +8,7 @@ input field, which Marquez drops.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound, _ts
@@ -220,16 +221,25 @@ def column_lineage(
     if as_of is not None and _ts(as_of) == 0.0:
         raise BadRequest(f"asOf {as_of!r} is not an ISO 8601 date-time")
     kind, key = parse_node_id(graph, node_id)
+    fields_then: dict[tuple[str, str], Mapping[str, str | None]] = {}
+
+    def fields_of(dataset: tuple[str, str]) -> Mapping[str, str | None]:
+        """The dataset's fields and their types as of the read's time (now without one)."""
+        if dataset not in fields_then:
+            node = graph.datasets.get(dataset)
+            fields_then[dataset] = node.fields_at(as_of) if node is not None else {}
+        return fields_then[dataset]
+
     if kind == "datasetField":
         starts = [key]
     elif kind == "dataset":
-        starts = [FieldKey(key[0], key[1], f) for f in graph.datasets[key].fields if f]
+        starts = [FieldKey(key[0], key[1], f) for f in fields_of(key) if f]
     else:
         job = graph.jobs[key]
         starts = [
             FieldKey(ns, name, f)
             for ns, name in sorted(job.outputs)
-            for f in graph.datasets[(ns, name)].fields
+            for f in fields_of((ns, name))
             if f
         ]
     nodes: set[FieldKey] = set(starts)
@@ -247,17 +257,23 @@ def column_lineage(
     }
     if not connected:
         raise NodeNotFound(f"no column lineage for {node_id!r}")
-    graph_nodes = [_field_node(graph, n, nodes, as_of) for n in sorted(nodes) if n.field]
+    graph_nodes = [
+        _field_node(graph, n, nodes, as_of, fields_of((n.namespace, n.dataset)).get(n.field))
+        for n in sorted(nodes)
+        if n.field
+    ]
     return {"graph": sorted(graph_nodes, key=lambda n: n["id"])}
 
 
 def _field_node(
-    graph: LineageGraph, key: FieldKey, nodes: set[FieldKey], as_of: str | None
+    graph: LineageGraph,
+    key: FieldKey,
+    nodes: set[FieldKey],
+    as_of: str | None,
+    field_type: str | None,
 ) -> dict[str, Any]:
     upstream = graph.upstream_edges(key, as_of)
     downstream = [e for e in graph.downstream_edges(key, as_of) if e.output in nodes]
-    dataset = graph.datasets.get((key.namespace, key.dataset))
-    field_type = dataset.fields.get(key.field) if dataset else None
     return {
         "id": key.node_id,
         "type": "DATASET_FIELD",

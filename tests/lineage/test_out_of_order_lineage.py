@@ -2,7 +2,9 @@
 (a producer's retry, a late batch, a day's events in a later file): each event's edges are valid
 from its time (inclusive) until the next newer event's time (exclusive), whatever the arrival
 order, so an as-of read sees exactly one event's edges; the current read is the newest event's,
-as in Marquez."""
+as in Marquez. The dataset's details (facets, documentation, fields and their types, the columns
+and notes parsed from its SQL) read now are those of in-order arrival, and its fields as of a
+time are those of that time."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from test_current_lineage import RN, RN_IS_A_WINDOW, dbt_ol_event, kinds, typed, untyped
 
 from lineage.graph import FieldKey, LineageGraph
-from lineage.marquez import column_lineage
+from lineage.marquez import column_lineage, dataset_data
 
 T1, T2, T3 = "2026-05-01T10:00:00Z", "2026-05-01T11:00:00Z", "2026-05-01T12:00:00Z"
 SOURCE_WRITTEN_AT = {T1: "a", T2: "b", T3: "c"}  # out.x is derived from src.<source>
@@ -77,3 +79,152 @@ def test_an_older_dbt_ol_event_arriving_late_keeps_its_own_parsed_lineage(
     grp = FieldKey(RN.namespace, RN.dataset, "grp")
     assert kinds(graph.upstream_edges(grp)) == {("grp", "grp", "DIRECT", "IDENTITY")}
     assert "grp" in graph.datasets[(RN.namespace, RN.dataset)].fields
+
+
+WAREHOUSE = "duckdb:///tmp/out-of-order.duckdb"
+DBT_OL = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt"
+SOURCE = "db.main.src"
+MODEL, DOWNSTREAM = "db.main.m1", "db.main.m2"
+
+
+def model_event(
+    when: str, sql: str, columns: dict[str, str], lineage: dict[str, list[str]], about: str
+) -> dict:
+    """dbt-ol writing `m1` from `src`: its SQL, and the output's schema, documentation and
+    untyped column lineage."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": when,
+        "producer": DBT_OL,
+        "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d60"},
+        "job": {"namespace": "repro", "name": "db.main.proj.m1", "facets": {"sql": {"query": sql}}},
+        "inputs": [
+            {
+                "namespace": WAREHOUSE,
+                "name": SOURCE,
+                "facets": {"schema": {"fields": [{"name": n} for n in ("id", "grp", "ts", "old")]}},
+            }
+        ],
+        "outputs": [
+            {
+                "namespace": WAREHOUSE,
+                "name": MODEL,
+                "facets": {
+                    "schema": {"fields": [{"name": n, "type": t} for n, t in columns.items()]},
+                    "documentation": {"description": about},
+                    "columnLineage": {
+                        "dataset": [],
+                        "fields": {
+                            column: {
+                                "inputFields": [
+                                    {"namespace": WAREHOUSE, "name": SOURCE, "field": f,
+                                     "transformations": []}
+                                    for f in sources
+                                ]
+                            }
+                            for column, sources in lineage.items()
+                        },
+                    },
+                },
+            }
+        ],
+    }  # fmt: skip
+
+
+#: m1's first version: its `g.*` cannot be expanded (a note), so its columns are id and old
+FIRST = model_event(
+    T1,
+    "select s.id, s.old, g.* from db.main.src s join db.main.ghost g on g.id = s.id",
+    {"id": "INTEGER", "old": "VARCHAR"},
+    {"id": ["id"], "old": ["old"]},
+    "m1, first cut",
+)
+#: m1 changed: `old` is gone, `rn` is new, `id` is wider
+SECOND = model_event(
+    T2,
+    "select id, row_number() over (partition by grp order by ts) as rn from db.main.src",
+    {"id": "BIGINT", "rn": "BIGINT"},
+    {"id": ["id"], "rn": ["grp", "ts"]},
+    "m1 with row numbers",
+)
+#: m2 selects * from m1: the parser expands it from m1's columns parsed from m1's SQL
+THIRD = {
+    "eventType": "COMPLETE",
+    "eventTime": T3,
+    "producer": DBT_OL,
+    "run": {"runId": "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d61"},
+    "job": {
+        "namespace": "repro",
+        "name": "db.main.proj.m2",
+        "facets": {"sql": {"query": "select * from db.main.m1"}},
+    },
+    "inputs": [{"namespace": WAREHOUSE, "name": MODEL}],
+    "outputs": [{"namespace": WAREHOUSE, "name": DOWNSTREAM}],
+}
+
+
+def dataset_reads(graph: LineageGraph) -> dict:
+    """What the current reads answer about every dataset: Marquez's dataset (facets, fields and
+    types, description, times), the parsed columns and notes, and m2's column lineage."""
+    return {
+        "datasets": {key: dataset_data(graph, key) for key in sorted(graph.datasets)},
+        "parsed": {
+            key: (node.derived_columns, node.lineage_notes)
+            for key, node in sorted(graph.datasets.items())
+        },
+        "m2": column_lineage(graph, f"dataset:{WAREHOUSE}:{DOWNSTREAM}"),
+    }
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(SECOND, FIRST, THIRD), (SECOND, THIRD, FIRST), (FIRST, SECOND, THIRD)],
+    ids=["newer-older-downstream", "newer-downstream-older", "in-order"],
+)
+def test_a_late_older_event_leaves_the_current_dataset_details_alone(order: tuple) -> None:
+    """Current reads are those of in-order arrival: the newest event by eventTime sets a
+    dataset's facets, documentation, field types and parsed columns, and a late older event
+    neither brings back the fields the newer one dropped nor the notes of its own SQL, so
+    `select *` over the dataset expands to its newest columns. (m2's event is sent after m1's
+    newer one: a parse reads the columns its inputs have when it arrives.)"""
+    graph = LineageGraph.from_events(order)
+    assert dataset_reads(graph) == dataset_reads(LineageGraph.from_events([FIRST, SECOND, THIRD]))
+    model = dataset_data(graph, (WAREHOUSE, MODEL))
+    assert [(f["name"], f["type"]) for f in model["fields"]] == [("id", "BIGINT"), ("rn", "BIGINT")]
+    assert (model["description"], model["createdAt"], model["updatedAt"]) == (
+        "m1 with row numbers", T1, T3,
+    )  # fmt: skip
+    assert model["facets"]["schema"] == SECOND["outputs"][0]["facets"]["schema"]
+    node = graph.datasets[(WAREHOUSE, MODEL)]
+    assert (node.derived_columns, node.lineage_notes) == (["id", "rn"], [])
+    downstream = graph.datasets[(WAREHOUSE, DOWNSTREAM)]
+    assert (downstream.derived_columns, list(downstream.fields)) == (["id", "rn"], ["id", "rn"])
+    [edge] = graph.upstream_edges(FieldKey(WAREHOUSE, DOWNSTREAM, "rn"))
+    assert edge.input == FieldKey(WAREHOUSE, MODEL, "rn")
+
+
+@pytest.mark.parametrize("newer_first", [True, False])
+def test_an_as_of_read_sees_the_fields_of_its_time(newer_first: bool) -> None:
+    """Column lineage of a dataset as of a time starts from the fields it had then, with their
+    types then: m1's `old` as VARCHAR and `id` as INTEGER before m1 changed, not `rn`."""
+    graph = LineageGraph.from_events([SECOND, FIRST] if newer_first else [FIRST, SECOND])
+    for as_of, fields in (
+        ("2026-05-01T10:30:00Z", [("id", "INTEGER"), ("old", "VARCHAR")]),
+        (T2, [("id", "BIGINT"), ("rn", "BIGINT")]),
+    ):
+        answer = column_lineage(graph, f"dataset:{WAREHOUSE}:{MODEL}", depth=1, as_of=as_of)
+        own = [n["data"] for n in answer["graph"] if n["data"]["dataset"] == MODEL]
+        assert [(d["field"], d["fieldType"]) for d in own] == fields, as_of
+
+
+@pytest.mark.parametrize("newer_first", [True, False])
+def test_a_late_older_parse_drops_no_field_a_newer_event_named(newer_first: bool) -> None:
+    """m1's SQL selects only `id` (a complete parse: m1's other fields go, as of that event); a
+    newer event of another job reads m1's `extra`, so m1 has it since, however they arrive."""
+    parse = model_event(T1, "select id from db.main.src", {"id": "INTEGER"}, {"id": ["id"]}, "")
+    reader = typed("build_m3", T2, "extra")
+    reader["inputs"] = [{"namespace": WAREHOUSE, "name": MODEL}]
+    [[reading]] = reader["outputs"][0]["facets"]["columnLineage"]["fields"]["x"].values()
+    reading.update(namespace=WAREHOUSE, name=MODEL)
+    graph = LineageGraph.from_events([reader, parse] if newer_first else [parse, reader])
+    assert dict(graph.datasets[(WAREHOUSE, MODEL)].fields) == {"id": "INTEGER", "extra": None}
