@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails, Order
-from lineage.jobs import canonical_job_name, child_job_name
+from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
     "START": "RUNNING",
@@ -227,9 +227,7 @@ class LineageGraph:
         self.datasets: dict[tuple[str, str], DatasetNode] = {}
         self.jobs: dict[tuple[str, str], JobNode] = {}
         self.runs: dict[str, RunNode] = {}
-        self.job_aliases: dict[tuple[str, str], tuple[str, str]] = {}  # as sent -> as kept
-        # a parent job as sent -> the jobs named under it before its kept name was known
-        self._named_under: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        self.job_names = JobNames()
         self.edges: list[FieldEdge] = []
         self._upstream: dict[FieldKey, list[int]] = defaultdict(list)
         self._downstream: dict[FieldKey, list[int]] = defaultdict(list)
@@ -345,49 +343,16 @@ class LineageGraph:
         if at is not None:
             job.io_at = at
 
-    def _kept_job_key(self, job_doc: dict[str, Any], run_doc: Any) -> tuple[str, str]:
+    def _kept_job_key(self, job_doc: dict[str, Any], run_doc: Any) -> JobKey:
         """The job's (namespace, name) as kept (lineage/jobs.py: one name per dbt model whatever
-        the dbt-ol mode); the name as sent stays an alias of it."""
-        namespace, name = str(job_doc.get("namespace") or ""), str(job_doc["name"])
-        kept = canonical_job_name(name, job_doc.get("facets"))
-        if kept == name:
-            kept = self.job_aliases.get((namespace, name), (namespace, name))[1]
-        parent = (
-            ((run_doc or {}).get("facets") or {}).get("parent")
-            if isinstance(run_doc, dict)
-            else None
-        )
-        if kept == name and isinstance(parent, dict) and isinstance(parent.get("job"), dict):
-            parent_key = (
-                str(parent["job"].get("namespace") or namespace),
-                str(parent["job"].get("name") or ""),
-            )
-            parent_kept = self.job_aliases.get(parent_key, parent_key)[1]
-            kept = child_job_name(name, parent_key[1], parent_kept)
-            if parent_kept == parent_key[1] and name.startswith(parent_key[1] + "."):
-                self._named_under[parent_key].add((namespace, name))  # renamed with it later
-        if kept != name:
-            self._alias_job((namespace, name), (namespace, kept))
-        return namespace, kept
-
-    def _alias_job(self, sent: tuple[str, str], kept: tuple[str, str]) -> None:
-        """Record that the job a producer names ``sent`` is kept as ``kept``.
-
-        The kept name may be learnt only after events named the job as sent were stored under
-        that name: dbt-ol's ``model.<project>.<model>`` names no database or schema, so only an
-        event with the ``dbt_node`` facet gives the model's kept name, and a START or an older
-        dbt-ol's events leave the facet out. Normalising from the name's shape alone cannot
-        recover what it lacks, so the job stored under the name as sent is moved to the kept
-        name when the alias is learnt, and so are the jobs named under it (its statement jobs,
-        ``model.p.m.sql.1``), as ``_kept_job_key`` names them once the alias is known: the
-        graph is then the same whichever event arrived first."""
-        if self.job_aliases.get(sent) == kept:
-            return
-        self.job_aliases[sent] = kept
-        if sent in self.jobs:
-            self._move_job(sent, kept)
-        for child in self._named_under.pop(sent, set()):
-            self._alias_job(child, (child[0], child_job_name(child[1], sent[1], kept[1])))
+        the dbt-ol mode); the name as sent stays an alias of it. A job stored under a name the
+        event taught to be an alias moves to its kept name, so the graph is the same whichever
+        event arrived first."""
+        job_key, taught = self.job_names.learn(job_doc, run_doc)
+        for sent, kept in taught:
+            if sent in self.jobs:
+                self._move_job(sent, kept)
+        return job_key
 
     def _move_job(self, old: tuple[str, str], new: tuple[str, str]) -> None:
         """Move the job stored as ``old`` into ``new`` (made, or merged into): its runs, its
@@ -419,7 +384,7 @@ class LineageGraph:
 
     def canonical_job(self, key: tuple[str, str]) -> tuple[str, str]:
         """The kept (namespace, name) of a job named as a producer sent it."""
-        return self.job_aliases.get(key, key)
+        return self.job_names.kept(key)
 
     def _derive_from_sql(
         self,
@@ -887,7 +852,7 @@ class LineageGraph:
         raise NodeNotFound(f"no dataset {namespace_and_name!r}")
 
     def resolve_job(self, namespace_and_name: str) -> tuple[str, str]:
-        for namespace, name in chain(self.jobs, self.job_aliases):
+        for namespace, name in chain(self.jobs, self.job_names.aliases):
             if namespace_and_name == f"{namespace}:{name}":
                 return self.canonical_job((namespace, name))
         raise NodeNotFound(f"no job {namespace_and_name!r}")

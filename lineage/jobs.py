@@ -10,9 +10,11 @@ project's JobEvents use), so a model is one job and one flow whatever the mode.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any
 
 BUILD_SUFFIX = ".build.run"
+JobKey = tuple[str, str]  # (namespace, name)
 #: dbt-ol's per-statement child job under its model's job (``--consume-structured-logs``)
 _STATEMENT_SUFFIX = re.compile(r"sql\.\d+")
 
@@ -33,6 +35,59 @@ def canonical_job_name(name: str, facets: dict[str, Any] | None) -> str:
     if _is_dbt_model(facets) and name.endswith(BUILD_SUFFIX):
         return name.removesuffix(BUILD_SUFFIX)
     return name
+
+
+class JobNames:
+    """The name kept for each job, learnt from events in whatever order they arrive: the one
+    way the lineage graph, the Marquez reads and the flow runs name a job.
+
+    The kept name may be learnt only after events named the job otherwise: dbt-ol's
+    ``model.<project>.<model>`` names no database or schema, so only an event with the
+    ``dbt_node`` facet gives the model's kept name, and a START or an older dbt-ol's events leave
+    the facet out. Normalising from the name's shape alone cannot recover what it lacks, so the
+    name as sent becomes an alias of the kept name when an event links them, and so do the
+    names of the jobs named under it (its statement jobs, ``model.p.m.sql.1``). Where no event
+    links them (the facet never arrives), the job keeps the name as sent."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[JobKey, JobKey] = {}  # as sent -> as kept
+        # a parent job as sent -> the jobs named under it before its kept name was known
+        self._named_under: dict[JobKey, set[JobKey]] = defaultdict(set)
+
+    def kept(self, key: JobKey) -> JobKey:
+        """The kept (namespace, name) of a job named as a producer sent it, as known so far."""
+        return self.aliases.get(key, key)
+
+    def learn(self, job: dict[str, Any], run: Any) -> tuple[JobKey, list[tuple[JobKey, JobKey]]]:
+        """The kept key of the job an event names (``job``, with ``run``'s parent facet), and
+        the aliases the event taught, (as sent, as kept), each before those of the jobs named
+        under it: whatever was kept under a name as sent belongs to its kept name now."""
+        namespace, name = str(job.get("namespace") or ""), str(job["name"])
+        kept = canonical_job_name(name, job.get("facets"))
+        if kept == name:
+            kept = self.kept((namespace, name))[1]
+        parent = ((run.get("facets") or {}).get("parent")) if isinstance(run, dict) else None
+        if kept == name and isinstance(parent, dict) and isinstance(parent.get("job"), dict):
+            parent_key = (
+                str(parent["job"].get("namespace") or namespace),
+                str(parent["job"].get("name") or ""),
+            )
+            parent_kept = self.kept(parent_key)[1]
+            kept = child_job_name(name, parent_key[1], parent_kept)
+            if parent_kept == parent_key[1] and name.startswith(parent_key[1] + "."):
+                self._named_under[parent_key].add((namespace, name))  # renamed with it later
+        taught: list[tuple[JobKey, JobKey]] = []
+        if kept != name:
+            self._alias((namespace, name), (namespace, kept), taught)
+        return (namespace, kept), taught
+
+    def _alias(self, sent: JobKey, kept: JobKey, taught: list[tuple[JobKey, JobKey]]) -> None:
+        if self.aliases.get(sent) == kept:
+            return
+        self.aliases[sent] = kept
+        taught.append((sent, kept))
+        for child in self._named_under.pop(sent, set()):
+            self._alias(child, (child[0], child_job_name(child[1], sent[1], kept[1])), taught)
 
 
 def child_job_name(name: str, parent_raw: str, parent_canonical: str) -> str:

@@ -3,7 +3,9 @@
 jobs reported by Airflow, Spark, dbt-ol or the Python client show up in the run-log marts.
 
 Mapping: ``source_system`` = ``openlineage:<job namespace>``, ``flow_id`` = the job name as
-flowledger keeps it (lineage/jobs.py: one name per dbt model whatever the dbt-ol mode),
+flowledger keeps it (lineage/jobs.py ``JobNames``, as the lineage graph: one name per dbt model
+whatever the dbt-ol mode, learnt from any event of the job, so a run whose own events lack the
+``dbt_node`` facet is a run of the model's flow once another run's events link the names),
 ``flow_name`` = the model's name for a dbt model, else the whole job name, ``run_id`` = the
 OpenLineage runId (attempt 1), ``started_at`` = the START event time (else the first event's),
 ``ended_at`` = the terminal event's time, status COMPLETE → success, FAIL → failed, ABORT →
@@ -12,6 +14,13 @@ cancelled (``raw_status`` keeps the OpenLineage word), ``error_message`` / ``err
 whose job is named under its parent's job (dbt-ol's per-statement ``model.p.m.sql.1`` under
 ``model.p.m``) is a ``step_run`` of the parent's run instead (``step_id`` = ``sql.1``). Runs still
 going are left for a later sync: ingest never overwrites a run once landed.
+
+Where no event links a name as sent to its kept name (an older dbt-ol's runs of
+``model.<project>.<model>`` without the ``dbt_node`` facet, and no run with it), the runs stay a
+flow of that name: nothing in the name says which database and schema the model is built in.
+And a run landed before the linking event arrived keeps the flow it landed with (a later sync's
+record of it under the kept name is an ingest collision): only runs landed together, or after
+the link, are one flow.
 """
 
 from __future__ import annotations
@@ -19,13 +28,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
 from lineage.graph import _ts
-from lineage.jobs import canonical_job_name, flow_name, is_statement_job, simple_name
+from lineage.jobs import JobKey, JobNames, flow_name, is_statement_job, simple_name
 from lineage.store import LineageStore
 
 TERMINAL = {"COMPLETE": "success", "FAIL": "failed", "ABORT": "cancelled"}
@@ -39,15 +49,19 @@ def run_log_records(
     events: Iterable[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(flow_run records, step_run records) of every finished run in ``events``."""
+    names = JobNames()  # every event with a job may teach a kept name, of any run's job
     runs: dict[str, dict[str, Any]] = {}
     for event in events:
         run, job = event.get("run"), event.get("job")
-        if not isinstance(run, dict) or not isinstance(job, dict) or not run.get("runId"):
+        if not isinstance(job, dict) or not job.get("name"):
+            continue
+        key, _ = names.learn(job, run)
+        if not isinstance(run, dict) or not run.get("runId"):
             continue
         state = runs.setdefault(
             str(run["runId"]),
-            {"job": job, "job_facets": {}, "times": [], "start": None, "end": None, "type": None,
-             "facets": {}},
+            {"job": job, "key": key, "job_facets": {}, "times": [], "start": None, "end": None,
+             "type": None, "facets": {}},
         )  # fmt: skip
         when = str(event.get("eventTime") or "")
         state["times"].append(when)
@@ -58,6 +72,10 @@ def run_log_records(
             state["start"] = when
         elif event_type in TERMINAL:
             state["end"], state["type"] = when, event_type
+    # A job's facets over all its runs, so every run of one flow gets the same flow name.
+    job_facets: dict[JobKey, dict[str, Any]] = defaultdict(dict)
+    for state in runs.values():
+        job_facets[names.kept(state["key"])].update(state["job_facets"])
     flows, steps = [], []
     for run_id, state in sorted(runs.items()):
         if state["type"] is None:
@@ -84,28 +102,29 @@ def run_log_records(
             # flow of its own (an Airflow task `dag.task` under `dag` stays a run)
             step = simple_name(name, parent_job)
             owner = runs.get(parent_run)
+            namespace = str((parent.get("job") or {}).get("namespace") or job.get("namespace"))
             job_type = state["job_facets"].get("jobType") or {}
             steps.append(
                 {
-                    "source_system": "openlineage:"
-                    + str((parent.get("job") or {}).get("namespace") or job.get("namespace")),
+                    "source_system": f"openlineage:{namespace}",
                     "run_id": parent_run,
                     "run_attempt": 1,
                     "step_id": step,
                     "attempt": 1,
-                    "flow_id": _flow_id(owner) if owner else parent_job,
+                    "flow_id": names.kept(owner["key"] if owner else (namespace, parent_job))[1],
                     "step_name": step,
                     "step_type": job_type.get("jobType") if isinstance(job_type, dict) else None,
                     **outcome,
                 }
             )
             continue
+        kept = names.kept(state["key"])
         flows.append(
             {
                 "source_system": f"openlineage:{job.get('namespace')}",
                 "tenant": None,
-                "flow_id": _flow_id(state),
-                "flow_name": flow_name(_flow_id(state), state["job_facets"]),
+                "flow_id": kept[1],
+                "flow_name": flow_name(kept[1], job_facets[kept]),
                 "flow_version": None,
                 "run_id": run_id,
                 "run_attempt": 1,
@@ -122,10 +141,6 @@ def run_log_records(
             }
         )
     return flows, steps
-
-
-def _flow_id(state: dict[str, Any]) -> str:
-    return canonical_job_name(str(state["job"].get("name")), state["job_facets"])
 
 
 def _utc(value: str) -> str:

@@ -184,6 +184,14 @@ def test_a_versioned_dbt_model_is_named_by_its_model_name() -> None:
     assert [(f["flow_id"], f["flow_name"]) for f in flows] == [(job, "stg_patrons")]
 
 
+def warehouse_rows(data_dir: DataDir, sql: str) -> list[tuple]:
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def test_dbt_ol_steps_land_as_step_runs(tmp_path: Path) -> None:
     from lineage.runs import ingest_run_events
 
@@ -191,13 +199,9 @@ def test_dbt_ol_steps_land_as_step_runs(tmp_path: Path) -> None:
     LineageStore(data_dir).append(dbt_ol_events())
     summary = ingest_run_events(data_dir)
     assert (summary.accepted, summary.quarantined, summary.failed_files) == (3, 0, [])
-    con = connect_warehouse(data_dir, read_only=True)
-    try:
-        steps = con.execute("select run_id, step_id, status from raw.step_runs").fetchall()
-        flows = con.execute("select flow_name from raw.flow_runs").fetchall()
-    finally:
-        con.close()
+    steps = warehouse_rows(data_dir, "select run_id, step_id, status from raw.step_runs")
     assert steps == [(LOGS, "sql.1", "failed")]
+    flows = warehouse_rows(data_dir, "select flow_name from raw.flow_runs")
     assert flows == [("stg_patrons",), ("stg_patrons",)]
 
 
@@ -209,13 +213,10 @@ def test_runs_reach_the_run_log_mart(tmp_path: Path, capsys) -> None:
     assert "accepted" in capsys.readouterr().out
     assert main(["--data-dir", str(tmp_path), "lineage", "ingest-runs"]) == 0  # idempotent
     run_dbt(data_dir, ["run", "--select", "+fct_flow_runs"], echo=None)
-    con = connect_warehouse(data_dir, read_only=True)
-    try:
-        rows = con.execute(
-            "select run_id, status, error_message, duration_ms from marts.fct_flow_runs order by run_id"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = warehouse_rows(
+        data_dir,
+        "select run_id, status, error_message, duration_ms from marts.fct_flow_runs order by run_id",
+    )
     assert rows == [
         (OK_RUN, "success", None, 150_000.0),
         (FAILED_RUN, "failed", "division by zero", 5_000.0),
@@ -347,3 +348,64 @@ def test_the_api_lists_one_job_per_model_with_its_runs(tmp_path: Path, facet_fir
         for name in (MODEL[1], "model.bakery.stg_patrons"):
             runs = requests.get(f"{jobs_url}/{name}/runs", timeout=5).json()["runs"]
             assert [(run["id"], run["state"]) for run in runs] == [(LOGS, "COMPLETED")]
+
+
+OLDER_DBT_OL, NEWER_DBT_OL = (
+    "0190a7f0-0000-7000-8000-0000000000c1",
+    "0190a7f0-0000-7000-8000-0000000000c2",
+)
+
+
+def structured_logs_run(run_id: str, start: str, end: str, **facets) -> list[dict]:
+    """A run of the model under --consume-structured-logs (job `model.<project>.<model>`)."""
+    parent = (ROOT, "dbt-run-bakery")
+    return [
+        dbt_ol(run_id, "START", start, "model.bakery.stg_patrons", parent, **facets),
+        dbt_ol(run_id, "COMPLETE", end, "model.bakery.stg_patrons", parent, **facets),
+    ]
+
+
+@pytest.mark.parametrize("facet_first", [True, False], ids=["facet-first", "facet-last"])
+def test_runs_with_and_without_the_dbt_node_facet_land_as_one_flow(
+    tmp_path: Path, facet_first: bool
+) -> None:
+    """An older dbt-ol sends no dbt_node facet: its runs of the model are named only
+    `model.bakery.stg_patrons`. A newer dbt-ol's run of the same job name with the facet links
+    that name to the model's kept name, so the build lands every run of the model under it,
+    whichever run arrived first."""
+    from flowledger.build import _land_openlineage_runs
+
+    older = structured_logs_run(
+        OLDER_DBT_OL, "2026-03-01T10:00:00Z", "2026-03-01T10:00:02Z", jobType=MODEL_JOB
+    )
+    newer = structured_logs_run(
+        NEWER_DBT_OL, "2026-03-02T10:00:00Z", "2026-03-02T10:00:03Z",
+        dbt_node=DBT_NODE, jobType=MODEL_JOB,
+    )  # fmt: skip
+    data_dir = DataDir(tmp_path).ensure()
+    for batch in [newer, older] if facet_first else [older, newer]:
+        LineageStore(data_dir).append(batch)
+    _land_openlineage_runs(data_dir, None)
+    rows = warehouse_rows(
+        data_dir, "select run_id, flow_id, flow_name from raw.flow_runs order by 1"
+    )
+    assert rows == [
+        (OLDER_DBT_OL, MODEL[1], "stg_patrons"),
+        (NEWER_DBT_OL, MODEL[1], "stg_patrons"),
+    ]
+
+
+def test_a_model_name_no_event_links_stays_a_flow_of_its_own() -> None:
+    """Only an event naming `model.bakery.stg_patrons` with the dbt_node facet says which
+    database and schema it is built in: without one, its runs stay a flow of that name, beside
+    the runs dbt-ol run names by the kept name."""
+    older = structured_logs_run(
+        OLDER_DBT_OL, "2026-03-01T10:00:00Z", "2026-03-01T10:00:02Z", jobType=MODEL_JOB
+    )
+    run = dbt_ol(BUILD, "COMPLETE", "2026-03-02T10:00:02Z", MODEL[1], (ROOT, "dbt-run-bakery"),
+                 dbt_node=DBT_NODE, jobType=MODEL_JOB)  # fmt: skip
+    flows, _ = run_log_records([*older, run])
+    assert sorted((f["run_id"], f["flow_id"], f["flow_name"]) for f in flows) == [
+        (BUILD, MODEL[1], "stg_patrons"),
+        (OLDER_DBT_OL, "model.bakery.stg_patrons", "stg_patrons"),
+    ]
