@@ -2,10 +2,10 @@
 arrive in: its facets, its fields and their types, and the columns and notes parsed from the SQL
 that writes it.
 
-Events may arrive out of event-time order (a producer's retry, a late batch, a day's events in a
-later file, two producers' batches crossing), and current reads must be those of in-order
+Events may arrive out of event-time order, and current reads must be those of in-order
 arrival: the newest event by eventTime wins, as for column lineage (lineage/graph.py). So every
-change carries its event's :data:`Order` and a late older change never overrides a newer one:
+change carries its event's order (lineage/event_order.py) and a late older change never
+overrides a newer one:
 
 - each facet (and so the documentation) is the one the newest event sending it sent;
 - the derived columns (what ``select *`` over the dataset expands to) and the parser's notes
@@ -26,10 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-#: (event time in epoch seconds, arrival number): of two events of the same time, the later
-#: arrival is the newer
-Order = tuple[float, int]
-_NEVER: Order = (float("-inf"), -1)
+from lineage.event_order import NEVER, NewestFacets, Order
+
 NOTES_FACET = "flowledger_lineageNotes"  # custom dataset facet: what could not be placed, why
 
 
@@ -130,25 +128,24 @@ def _replay(changes: Iterable[_FieldChange]) -> tuple[dict[str, str | None], fro
 class DatasetDetails:
     """What the events said about a dataset: each detail as the newest event giving it gave it."""
 
-    facets: dict[str, Any] = field(default_factory=dict)
+    sent_facets: NewestFacets = field(default_factory=NewestFacets)
     fields: DatasetFields = field(default_factory=DatasetFields)
     derived_columns: list[str] = field(default_factory=list)  # parsed from the producing SQL
     lineage_notes: list[str] = field(default_factory=list)  # what the parser could not place
-    _facet_orders: dict[str, Order] = field(default_factory=dict, repr=False)
-    _derived_order: Order = field(default=_NEVER, repr=False)
-    _notes_order: Order = field(default=_NEVER, repr=False)
+    _derived_order: Order = field(default=NEVER, repr=False)
+    _notes_order: Order = field(default=NEVER, repr=False)
+
+    @property
+    def facets(self) -> dict[str, Any]:
+        return self.sent_facets.current
 
     @property
     def description(self) -> str | None:
-        documentation = self.facets.get("documentation")
-        return documentation.get("description") if isinstance(documentation, dict) else None
+        return self.sent_facets.description
 
     def listed(self, facets: Mapping[str, Any], order: Order) -> None:
         """An event listed the dataset (as an input or an output) with ``facets``."""
-        for name, facet in facets.items():
-            if order >= self._facet_orders.get(name, _NEVER):
-                self.facets[name] = facet
-                self._facet_orders[name] = order
+        self.sent_facets.record(facets, order)
         if "schema" in facets:
             schema = facets["schema"]
             items = schema.get("fields") if isinstance(schema, dict) else None

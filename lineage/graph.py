@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from lineage.dataset_details import DatasetDetails, Order
+from lineage.dataset_details import DatasetDetails
+from lineage.event_order import NewestFacets, Order
 from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
@@ -142,16 +143,26 @@ class DatasetNode:
 
 @dataclass
 class JobNode:
+    """A job: its facets (and so its SQL and documentation) are each the newest event's by
+    eventTime that sent it, whatever the arrival order (lineage/event_order.py)."""
+
     namespace: str
     name: str
-    created_at: str
-    updated_at: str
+    created_at: str  # the earliest event naming it
+    updated_at: str  # the newest event naming it
     inputs: set[tuple[str, str]] = field(default_factory=set)
     outputs: set[tuple[str, str]] = field(default_factory=set)
-    facets: dict[str, Any] = field(default_factory=dict)
     latest_run: str | None = None
-    description: str | None = None
     io_at: str | None = None  # when the current inputs/outputs were set (a finished run's end)
+    sent_facets: NewestFacets = field(default_factory=NewestFacets)
+
+    @property
+    def facets(self) -> dict[str, Any]:
+        return self.sent_facets.current
+
+    @property
+    def description(self) -> str | None:
+        return self.sent_facets.description
 
 
 @dataclass
@@ -255,16 +266,16 @@ class LineageGraph:
         when = str(event.get("eventTime") or "")
         job_doc = event.get("job")
         job_key: tuple[str, str] | None = None
+        sql_facet: Any = None
         if isinstance(job_doc, dict) and job_doc.get("name"):
             job_key = self._kept_job_key(job_doc, event.get("run"))
             job = self.jobs.get(job_key)
             if job is None:
                 job = self.jobs[job_key] = JobNode(*job_key, created_at=when, updated_at=when)
+            job.created_at = min(job.created_at, when, key=_ts)
             job.updated_at = max(job.updated_at, when, key=_ts)
-            job.facets.update(job_doc.get("facets") or {})
-            documentation = (job_doc.get("facets") or {}).get("documentation")
-            if isinstance(documentation, dict):
-                job.description = documentation.get("description")
+            job.sent_facets.record(job_doc.get("facets") or {}, self._order(when))
+            sql_facet = self._event_sql(job, job_doc, when)
         run_doc = event.get("run")
         if job_key and isinstance(run_doc, dict) and run_doc.get("runId"):
             self._add_run(run_doc, job_key, event, when)
@@ -285,7 +296,7 @@ class LineageGraph:
             if isinstance(lineage, dict) and not lineage.get("_deleted"):
                 self._replace_column_lineage(dataset, lineage, job_key, when)
             if job_key and "dataset" not in event and _needs_parsing(lineage):
-                read |= self._derive_from_sql(dataset, job_key, inputs, when)
+                read |= self._derive_from_sql(dataset, job_key, sql_facet, inputs, when)
         if job_key:
             run_id = (
                 str(run_doc["runId"])
@@ -368,8 +379,7 @@ class LineageGraph:
             job = self.jobs[new] = JobNode(*new, moved.created_at, moved.updated_at)
         job.created_at = min(job.created_at, moved.created_at, key=_ts)
         job.updated_at = max(job.updated_at, moved.updated_at, key=_ts)
-        job.facets = {**moved.facets, **job.facets}
-        job.description = job.description or moved.description
+        job.sent_facets.merge(moved.sent_facets)
         for run in self.runs.values():
             if run.job == old:
                 run.job = new
@@ -386,20 +396,31 @@ class LineageGraph:
         """The kept (namespace, name) of a job named as a producer sent it."""
         return self.job_names.kept(key)
 
+    def _event_sql(self, job: JobNode, job_doc: dict[str, Any], when: str) -> Any:
+        """The ``sql`` facet an event's outputs are parsed from: the event's own; without one,
+        the job's from an event no newer than it (a START may carry the SQL its COMPLETE leaves
+        out), never a newer event's: a late older event's lineage is its own SQL's."""
+        own = (job_doc.get("facets") or {}).get("sql")
+        if own is not None:
+            return own
+        sent_by_a_newer_event = job.sent_facets.order_of("sql") > self._order(when)
+        return None if sent_by_a_newer_event else job.facets.get("sql")
+
     def _derive_from_sql(
         self,
         dataset: DatasetNode,
         job_key: tuple[str, str],
+        sql_facet: Any,
         inputs: list[dict[str, Any]],
         when: str,
     ) -> set[tuple[str, str]]:
-        """Column lineage parsed from the job's ``sql`` facet, with transformation types; what
-        producers like dbt-ol leave out (types, count(*), filters, joins) is filled in. Returns
-        the datasets the SQL reads that the event does not list (dbt-ol omits seeds)."""
+        """Column lineage parsed from the event's ``sql`` facet (``_event_sql``), with
+        transformation types; what producers like dbt-ol leave out (types, count(*), filters,
+        joins) is filled in. Returns the datasets the SQL reads that the event does not list
+        (dbt-ol omits seeds)."""
         from lineage.sql_lineage import SqlLineageError, analyze_query
 
         order = self._order(when)
-        sql_facet = self.jobs[job_key].facets.get("sql")
         if not isinstance(sql_facet, dict) or not sql_facet.get("query"):
             return set()
         namespaces = {d.get("name", "").lower(): d.get("namespace", "") for d in inputs}

@@ -4,7 +4,8 @@ from its time (inclusive) until the next newer event's time (exclusive), whateve
 order, so an as-of read sees exactly one event's edges; the current read is the newest event's,
 as in Marquez. The dataset's details (facets, documentation, fields and their types, the columns
 and notes parsed from its SQL) read now are those of in-order arrival, and its fields as of a
-time are those of that time."""
+time are those of that time; so are its job's details (facets, documentation, times), and each
+event's column lineage is parsed from its own SQL."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from test_current_lineage import RN, RN_IS_A_WINDOW, dbt_ol_event, kinds, typed, untyped
 
 from lineage.graph import FieldKey, LineageGraph
-from lineage.marquez import column_lineage, dataset_data
+from lineage.marquez import column_lineage, dataset_data, job_data
 
 T1, T2, T3 = "2026-05-01T10:00:00Z", "2026-05-01T11:00:00Z", "2026-05-01T12:00:00Z"
 SOURCE_WRITTEN_AT = {T1: "a", T2: "b", T3: "c"}  # out.x is derived from src.<source>
@@ -228,3 +229,124 @@ def test_a_late_older_parse_drops_no_field_a_newer_event_named(newer_first: bool
     reading.update(namespace=WAREHOUSE, name=MODEL)
     graph = LineageGraph.from_events([reader, parse] if newer_first else [parse, reader])
     assert dict(graph.datasets[(WAREHOUSE, MODEL)].fields) == {"id": "INTEGER", "extra": None}
+
+
+JOB = ("repro", "db.main.proj.m1")
+OLDER_RUN, NEWER_RUN = (
+    "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d70",
+    "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d71",
+)
+NEWER_END = "2026-05-01T11:30:00Z"
+
+
+def job_facets(model: dict, about: str, ref: str) -> dict:
+    """`model`'s job facets (its SQL) with the job's documentation and source code location."""
+    return {
+        **model["job"]["facets"],
+        "documentation": {"description": about},
+        "sourceCodeLocation": {"type": "git", "url": f"https://git.example/proj/m1.sql?ref={ref}"},
+    }
+
+
+def m1_run(model: dict, run_id: str, kind: str, when: str, facets: dict) -> dict:
+    """An event of run ``run_id`` of m1's job: ``model``'s datasets, the job ``facets``."""
+    return {
+        **model,
+        "eventType": kind,
+        "eventTime": when,
+        "run": {"runId": run_id},
+        "job": {**model["job"], "facets": facets},
+    }
+
+
+#: m1's older run: its first SQL, documented as the first cut
+OLDER_COMPLETE = m1_run(FIRST, OLDER_RUN, "COMPLETE", T1, job_facets(FIRST, "m1, first cut", "v1"))
+#: m1's newer run: its START carries the new SQL and documentation, its COMPLETE no job facet
+NEWER_START = {
+    key: value
+    for key, value in m1_run(
+        SECOND, NEWER_RUN, "START", T2, job_facets(SECOND, "m1 with row numbers", "v2")
+    ).items()
+    if key not in ("inputs", "outputs")
+}
+NEWER_COMPLETE = m1_run(SECOND, NEWER_RUN, "COMPLETE", NEWER_END, {})
+
+
+def job_reads(graph: LineageGraph) -> dict:
+    """What the current reads answer about m1's job: Marquez's job (facets, description,
+    location, times, latest run, inputs and outputs) and its column lineage, now and as of the
+    older run."""
+    node_id = f"job:{JOB[0]}:{JOB[1]}"
+    return {
+        "job": job_data(graph, JOB),
+        "lineage": column_lineage(graph, node_id),
+        "lineage then": column_lineage(graph, node_id, as_of="2026-05-01T10:30:00Z"),
+    }
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        (NEWER_START, OLDER_COMPLETE, NEWER_COMPLETE),
+        (NEWER_START, NEWER_COMPLETE, OLDER_COMPLETE),
+        (OLDER_COMPLETE, NEWER_START, NEWER_COMPLETE),
+    ],
+    ids=["older-between", "older-last", "in-order"],
+)
+def test_a_late_older_event_leaves_the_current_job_details_alone(order: tuple) -> None:
+    """Current job reads are those of in-order arrival: the newest event's facets (its SQL,
+    documentation and source code location), createdAt the earliest event's, updatedAt the
+    newest's; and the newer run's COMPLETE, which carries no SQL, is parsed from the SQL its
+    START sent, never from the late older run's."""
+    graph = LineageGraph.from_events(order)
+    in_order = LineageGraph.from_events([OLDER_COMPLETE, NEWER_START, NEWER_COMPLETE])
+    assert job_reads(graph) == job_reads(in_order)
+    job = job_data(graph, JOB)
+    assert job["facets"] == NEWER_START["job"]["facets"]
+    assert (job["description"], job["location"], job["createdAt"], job["updatedAt"]) == (
+        "m1 with row numbers", "https://git.example/proj/m1.sql?ref=v2", T1, NEWER_END,
+    )  # fmt: skip
+    assert (job["latestRun"]["id"], job["latestRun"]["state"]) == (NEWER_RUN, "COMPLETED")
+    assert kinds(graph.upstream_edges(FieldKey(WAREHOUSE, MODEL, "rn"))) == {
+        (source, "rn", "INDIRECT", "WINDOW") for source in ("grp", "ts")
+    }
+
+
+def dbt_ol_model_event(name: str, when: str, run_id: str, facets: dict) -> dict:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": when,
+        "producer": DBT_OL,
+        "run": {"runId": run_id},
+        "job": {"namespace": "repro", "name": name, "facets": facets},
+    }
+
+
+#: m1's job under its kept name (`dbt-ol run`), then under `--consume-structured-logs`' name
+#: without the dbt_node facet (not yet known to be m1's), then an event that links the names
+KEPT_NAME_OLDER = dbt_ol_model_event(
+    JOB[1], T1, OLDER_RUN, job_facets(FIRST, "m1, first cut", "v1")
+)
+ALIAS_NEWER = dbt_ol_model_event(
+    "model.proj.m1", T2, NEWER_RUN, job_facets(SECOND, "m1 with row numbers", "v2")
+)
+LINK = dbt_ol_model_event(
+    "model.proj.m1",
+    T3,
+    "0e8f6a1c-6a55-4a8e-8d0f-6a1e2b3c4d72",
+    {
+        "dbt_node": {"unique_id": "model.proj.m1", "database": "db", "schema": "main"},
+        "jobType": {"integration": "DBT", "jobType": "MODEL", "processingType": "BATCH"},
+    },
+)
+
+
+@pytest.mark.parametrize("order", list(permutations((KEPT_NAME_OLDER, ALIAS_NEWER, LINK))))
+def test_a_job_kept_under_two_names_keeps_the_newest_facets(order: tuple) -> None:
+    """When an event teaches that a name is an alias of m1's job, what was kept under each name
+    merges facet by facet, the newest event's winning whichever name it sent."""
+    job = job_data(LineageGraph.from_events(order), JOB)
+    assert job["facets"] == {**ALIAS_NEWER["job"]["facets"], **LINK["job"]["facets"]}
+    assert (job["description"], job["createdAt"], job["updatedAt"]) == (
+        "m1 with row numbers", T1, T3,
+    )  # fmt: skip
