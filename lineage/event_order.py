@@ -10,12 +10,20 @@ facets (lineage/graph.py) are kept so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 #: (event time in epoch seconds, arrival number): of two events of the same time, the later
 #: arrival is the newer
 Order = tuple[float, int]
 NEVER: Order = (float("-inf"), -1)
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date-time as OpenLineage sends it (``Z`` or ``±hh:mm``, RFC 3339), naive when
+    it names no offset; ValueError when it is none. The one parser of event times: the intake
+    checks them with it, and the graph and the store order events by it."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
 
 
 class NewestFacets:

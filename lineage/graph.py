@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails
-from lineage.event_order import NewestFacets, Order
+from lineage.event_order import NewestFacets, Order, parse_time
 from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
@@ -1000,13 +1000,12 @@ def _ts(value: str) -> float:
     cached = _TS_CACHE.get(value)
     if cached is not None:
         return cached
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     if not value:
         return 0.0
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = parse_time(value.strip())
     except ValueError:
         return 0.0
     if parsed.tzinfo is None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
+from lineage.event_order import parse_time
 from lineage.schemas import event_kind
 
 
@@ -101,7 +102,7 @@ def _check_time(value: Any, where: str) -> None:
             400, f"{where} {text!r} is not an ISO 8601 date-time (a date alone is not)"
         )
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = parse_time(text)
         if parsed.tzinfo is not None:
             parsed.astimezone(UTC)  # 9999-12-31T23:30:00-01:00 overflows in UTC
     except (ValueError, OverflowError):

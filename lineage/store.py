@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
-from lineage.graph import LineageGraph
+from lineage.graph import LineageGraph, _ts
 
 EVENT_FILE_GLOB = "events-*.ndjson"
 
@@ -108,7 +108,8 @@ class LineageStore:
             for path in self.files():
                 start = self._offsets.get(path.name, 0)
                 stored, end = _read_lines(path, start)
-                for item in sorted(stored, key=lambda s: s.event.get("eventTime") or ""):
+                # in event-time order: by instant, as eventTimes differ in offset and precision
+                for item in sorted(stored, key=lambda s: _ts(str(s.event.get("eventTime") or ""))):
                     self._graph.add_event(item.event)
                 self._offsets[path.name] = end
             return self._graph
