@@ -3,8 +3,8 @@
 Events may arrive out of event-time order (a producer's retry, a late batch, a day's events in a
 later file, two producers' batches crossing), and current reads must be those of in-order
 arrival. So what an event says is recorded with its :data:`Order`, and a late older event never
-overrides what a newer one said: a dataset's details (lineage/dataset_details.py) and a job's
-facets (lineage/graph.py) are kept so.
+overrides what a newer one said: a dataset's details (lineage/dataset_details.py) and the
+facets of jobs and runs (lineage/graph.py) are kept so.
 """
 
 from __future__ import annotations

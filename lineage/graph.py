@@ -167,18 +167,35 @@ class JobNode:
 
 @dataclass
 class RunNode:
+    """A run: its facets are each the newest event's by eventTime of the run that sent it,
+    whatever the arrival order (lineage/event_order.py)."""
+
     run_id: str
     job: tuple[str, str]
     state: str
-    created_at: str
-    updated_at: str
+    created_at: str  # the run's earliest event
+    updated_at: str  # the run's newest event
     started_at: str | None = None
     ended_at: str | None = None
-    facets: dict[str, Any] = field(default_factory=dict)
-    nominal_start: str | None = None
-    nominal_end: str | None = None
     inputs: set[tuple[str, str]] = field(default_factory=set)  # over all the run's events
     outputs: set[tuple[str, str]] = field(default_factory=set)
+    sent_facets: NewestFacets = field(default_factory=NewestFacets)
+
+    @property
+    def facets(self) -> dict[str, Any]:
+        return self.sent_facets.current
+
+    @property
+    def nominal_start(self) -> str | None:
+        return self._nominal("nominalStartTime")
+
+    @property
+    def nominal_end(self) -> str | None:
+        return self._nominal("nominalEndTime")
+
+    def _nominal(self, bound: str) -> str | None:
+        nominal = self.facets.get("nominalTime")
+        return nominal.get(bound) if isinstance(nominal, dict) else None
 
     @property
     def duration_ms(self) -> int | None:
@@ -593,11 +610,10 @@ class LineageGraph:
             run = self.runs[run_id] = RunNode(
                 run_id, job_key, "RUNNING", created_at=when, updated_at=when
             )
-        run.facets.update(run_doc.get("facets") or {})
-        nominal = (run_doc.get("facets") or {}).get("nominalTime")
-        if isinstance(nominal, dict):
-            run.nominal_start = nominal.get("nominalStartTime")
-            run.nominal_end = nominal.get("nominalEndTime")
+        created_earlier = _ts(when) < _ts(run.created_at)
+        if created_earlier:
+            run.created_at = when
+        run.sent_facets.record(run_doc.get("facets") or {}, self._order(when))
         terminal = run.state in ("COMPLETED", "FAILED", "ABORTED")
         if event_type in RUN_STATES and not (terminal and RUN_STATES[event_type] == "RUNNING"):
             run.state = RUN_STATES[event_type]
@@ -606,7 +622,14 @@ class LineageGraph:
         elif event_type in ("COMPLETE", "FAIL", "ABORT"):
             run.ended_at = when
         run.updated_at = max(run.updated_at, when, key=_ts)
-        self.jobs[job_key].latest_run = _latest(self.runs, self.jobs[job_key].latest_run, run_id)
+        job = self.jobs[job_key]
+        if created_earlier and job.latest_run == run_id:  # another run may be the latest now
+            job.latest_run = None
+            for other in self.runs.values():
+                if other.job == job_key:
+                    job.latest_run = _latest(self.runs, job.latest_run, other.run_id)
+        else:
+            job.latest_run = _latest(self.runs, job.latest_run, run_id)
 
     def _dataset(self, doc: dict[str, Any], when: str) -> DatasetNode:
         """The dataset an input or output of the event lists, with the event's facets."""

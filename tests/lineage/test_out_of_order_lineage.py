@@ -4,8 +4,9 @@ from its time (inclusive) until the next newer event's time (exclusive), whateve
 order, so an as-of read sees exactly one event's edges; the current read is the newest event's,
 as in Marquez. The dataset's details (facets, documentation, fields and their types, the columns
 and notes parsed from its SQL) read now are those of in-order arrival, and its fields as of a
-time are those of that time; so are its job's details (facets, documentation, times), and each
-event's column lineage is parsed from its own SQL."""
+time are those of that time; so are its job's details (facets, documentation, times) and its
+runs' (facets, times, the job's latest run), and each event's column lineage is parsed from its
+own SQL."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from test_current_lineage import RN, RN_IS_A_WINDOW, dbt_ol_event, kinds, typed, untyped
 
 from lineage.graph import FieldKey, LineageGraph
-from lineage.marquez import column_lineage, dataset_data, job_data
+from lineage.marquez import column_lineage, dataset_data, job_data, run_data
 
 T1, T2, T3 = "2026-05-01T10:00:00Z", "2026-05-01T11:00:00Z", "2026-05-01T12:00:00Z"
 SOURCE_WRITTEN_AT = {T1: "a", T2: "b", T3: "c"}  # out.x is derived from src.<source>
@@ -350,3 +351,52 @@ def test_a_job_kept_under_two_names_keeps_the_newest_facets(order: tuple) -> Non
     assert (job["description"], job["createdAt"], job["updatedAt"]) == (
         "m1 with row numbers", T1, T3,
     )  # fmt: skip
+
+
+def airflow_event(run_id: str, kind: str, when: str, facets: dict) -> dict:
+    return {
+        "eventType": kind,
+        "eventTime": when,
+        "producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.3.0",
+        "run": {"runId": run_id, "facets": facets},
+        "job": {"namespace": "airflow", "name": "etl.daily_load"},
+    }
+
+
+def task_state(state: str) -> dict:
+    return {"airflow": {"taskInstance": {"state": state}}}
+
+
+NOMINAL = {"nominalTime": {"nominalStartTime": "2026-05-01T00:00:00Z"}}
+#: two runs of a task, the older ending after the newer started; each run's START and end may
+#: arrive in either order
+RUNS = [
+    airflow_event(OLDER_RUN, "START", T1, {**task_state("running"), **NOMINAL}),
+    airflow_event(OLDER_RUN, "COMPLETE", "2026-05-01T11:20:00Z", task_state("success")),
+    airflow_event(NEWER_RUN, "START", T2, task_state("running")),
+    airflow_event(NEWER_RUN, "FAIL", "2026-05-01T11:10:00Z", task_state("failed")),
+]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(1, 0, 3, 2), (1, 2, 0, 3), (1, 3, 2, 0), (3, 1, 0, 2), (0, 1, 2, 3)],
+    ids=["ends-first", "older-end-first", "older-start-last", "newer-start-last", "in-order"],
+)
+def test_a_late_start_leaves_the_current_run_details_alone(order: tuple[int, ...]) -> None:
+    """A run's details read now are those of in-order arrival: its facets the newest event's
+    (the task's state as the run's end left it), createdAt its earliest event's; and the
+    job's latest run is the one created last by event time, whichever event arrived first."""
+    key = ("airflow", "etl.daily_load")
+    graph = LineageGraph.from_events(RUNS[i] for i in order)
+    runs = {run_id: run_data(graph, run_id) for run_id in (OLDER_RUN, NEWER_RUN)}
+    assert job_data(graph, key) == job_data(LineageGraph.from_events(RUNS), key)
+    assert runs == {run_id: run_data(LineageGraph.from_events(RUNS), run_id) for run_id in runs}
+    older, newer = runs[OLDER_RUN], runs[NEWER_RUN]
+    assert (older["createdAt"], older["state"], older["facets"]["airflow"]) == (
+        T1, "COMPLETED", task_state("success")["airflow"],
+    )  # fmt: skip
+    assert (older["nominalStartTime"], newer["createdAt"], newer["state"]) == (
+        "2026-05-01T00:00:00Z", T2, "FAILED",
+    )  # fmt: skip
+    assert job_data(graph, key)["latestRun"]["id"] == NEWER_RUN
