@@ -32,18 +32,19 @@ def warehouse_namespace(data_dir: DataDir) -> str:
 
 def sync_project_lineage(
     data_dir: DataDir, store: LineageStore | None = None, catalog_wait_s: float = 5.0
-) -> int:
+) -> bool:
     """Store the column lineage of flowledger's own dbt project (from the manifest of the last
-    build) as OpenLineage JobEvents, once per manifest; returns the number of events added."""
+    build) as OpenLineage JobEvents, once per manifest (by its SHA-256). True when the store holds
+    the lineage of the manifest as it is (stored now or before, or no manifest to read); False
+    when a writer kept the warehouse busy for ``catalog_wait_s``: nothing stored, sync later."""
     store = store or LineageStore(data_dir)
     try:
-        _, digest = load_manifest(data_dir.dbt_target)
+        manifest, digest = load_manifest(data_dir.dbt_target)
     except ManifestError:
-        return 0
+        return True
     marker = lineage_dir(data_dir) / "dbt-manifest.sha256"
     if marker.exists() and marker.read_text().strip() == digest:
-        return 0
-    manifest, _ = load_manifest(data_dir.dbt_target)
+        return True
     config_tables = frozenset(
         ".".join(str(p).lower() for p in (n.get("database"), n.get("schema"), n.get("alias")) if p)
         for n in manifest.get("nodes", {}).values()
@@ -52,9 +53,10 @@ def sync_project_lineage(
         # SQL models rendered from a configuration file (e.g. int_processes_configured)
         or (n.get("config") or {}).get("meta", {}).get("configuration_table") is True
     )
-    catalog, values = warehouse_catalog(data_dir, catalog_wait_s, config_tables)
-    if not catalog and data_dir.warehouse.exists():
-        return 0  # a writer holds the warehouse: sync later, with its columns
+    found = warehouse_catalog(data_dir, catalog_wait_s, config_tables)
+    if found is None:
+        return False  # sync later, with the warehouse's columns
+    catalog, values = found
     project = project_lineage(
         data_dir.dbt_target, warehouse_namespace(data_dir), catalog, column_values=values
     )
@@ -69,21 +71,24 @@ def sync_project_lineage(
     tmp = marker.with_suffix(".tmp")
     tmp.write_text(digest + "\n")
     tmp.replace(marker)
-    return len(events)
+    return True
 
 
 def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[str]]:
     """Columns of every relation built in the warehouse and the marts file (``db.schema.table``
     → names, e.g. ``marts.main.fct_cases``), read
     under the writer lock; empty when there is no warehouse or a writer keeps it busy."""
-    return warehouse_catalog(data_dir, wait_s)[0]
+    found = warehouse_catalog(data_dir, wait_s)
+    return found[0] if found is not None else {}
 
 
 def warehouse_catalog(
     data_dir: DataDir, wait_s: float = 5.0, value_tables: frozenset[str] = frozenset()
-) -> tuple[dict[str, list[str]], dict[tuple[str, str], list[str]]]:
+) -> tuple[dict[str, list[str]], dict[tuple[str, str], list[str]]] | None:
     """The warehouse's columns, and the distinct values of the text columns of the small
-    ``value_tables`` (configuration tables: a JSON path computed from them expands to these)."""
+    ``value_tables`` (configuration tables: a JSON path computed from them expands to these);
+    both empty without a warehouse, None when a writer keeps the warehouse busy (its lock held
+    past ``wait_s``, or DuckDB cannot open it read-only)."""
     import duckdb
 
     from flowledger.warehouse import WarehouseBusy, connect_warehouse, writer_lock
@@ -113,7 +118,7 @@ def warehouse_catalog(
             finally:
                 con.close()
     except (WarehouseBusy, duckdb.Error):
-        return {}, {}
+        return None
     columns: dict[str, list[str]] = {}
     for db, schema, table, column, _ in rows:
         columns.setdefault(f"{db}.{schema}.{table}".lower(), []).append(column)
