@@ -48,7 +48,7 @@ from lineage.marquez import (
     lineage,
     run_data,
 )
-from lineage.service import LineageError, resolve_column, sync_project_lineage, trace
+from lineage.service import LineageError, ProjectLineageSync, resolve_column, trace
 from lineage.store import LineageStore
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -68,21 +68,20 @@ def lineage_routes(
     is given)."""
     guard = guard if guard is not None else RequestGuard()
     store = LineageStore(data_dir)
-    state = {"synced": False}
+    project_lineage = ProjectLineageSync(data_dir, store)
     # The reads run in a worker thread, never on the event loop: rebuilding the graph takes
-    # seconds at 10^5 edges, and the first read waits up to 5 s for the warehouse writer lock
-    # (sync_project_lineage), which on the loop would stall every request of the server,
-    # /v1/events included. One read at a time (this limiter's one token): the graph is refreshed
-    # in place while it is read, so reads must not overlap; the reads waiting for the token are
-    # tasks, not threads. The POSTs only append to the event files (LineageStore.append, under a
-    # file lock and fsync'd, in a thread of their own): they never touch the graph, which picks
-    # up their complete lines on its next refresh, and do not wait for a read.
+    # seconds at 10^5 edges, and a read that syncs the dbt project's lineage (the first, and the
+    # first after a build) waits up to 5 s for the warehouse writer lock (ProjectLineageSync),
+    # which on the loop would stall every request of the server, /v1/events included. One read
+    # at a time (this limiter's one token): the graph is refreshed in place while it is read, so
+    # reads must not overlap; the reads waiting for the token are tasks, not threads. The POSTs
+    # only append to the event files (LineageStore.append, under a file lock and fsync'd, in a
+    # thread of their own): they never touch the graph, which picks up their complete lines on
+    # its next refresh, and do not wait for a read.
     one_read_at_a_time = anyio.CapacityLimiter(1)
 
     def graph() -> LineageGraph:
-        if not state["synced"]:
-            sync_project_lineage(data_dir, store)
-            state["synced"] = True
+        project_lineage.refresh()
         return store.graph()
 
     def guarded(handler: Endpoint) -> Endpoint:

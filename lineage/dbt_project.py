@@ -79,6 +79,20 @@ def manifest_path(target_dir: Path) -> Path:
     return target_dir / "manifest.json"
 
 
+#: What a stat tells of a manifest file: (inode, size, modification time in ns).
+ManifestStamp = tuple[int, int, int]
+
+
+def manifest_stamp(target_dir: Path) -> ManifestStamp | None:
+    """The manifest's stamp (None: no manifest): a build that writes the manifest changes it,
+    and telling so reads nothing."""
+    try:
+        stat = manifest_path(target_dir).stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def load_manifest(target_dir: Path) -> tuple[dict[str, Any], str]:
     path = manifest_path(target_dir)
     try:

@@ -3,6 +3,7 @@ of flowledger's own dbt project, and traces through it."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +11,10 @@ from flowledger.settings import DataDir
 from lineage.dbt_project import (
     PRODUCER,
     ManifestError,
+    ManifestStamp,
     event_dicts,
     load_manifest,
+    manifest_stamp,
     openlineage_events,
     project_lineage,
 )
@@ -72,6 +75,45 @@ def sync_project_lineage(
     tmp.write_text(digest + "\n")
     tmp.replace(marker)
     return True
+
+
+class ProjectLineageSync:
+    """Keeps the dbt project's lineage in a long-lived reader's store (the server's) current:
+    :meth:`refresh` runs :func:`sync_project_lineage` until it succeeds, and again once a build
+    wrote a new manifest. A refresh that finds the manifest as at the last successful sync (by
+    a stat: inode, size, modification time) reads nothing.
+
+    A sync waits up to ``catalog_wait_s`` for the warehouse writer lock; while a writer (an
+    ingest, a build) keeps it busy, the sync stays pending and each next refresh waits only
+    ``retry_wait_s``, so the reads during a long build are not each held up for seconds.
+    """
+
+    def __init__(
+        self,
+        data_dir: DataDir,
+        store: LineageStore,
+        catalog_wait_s: float = 5.0,
+        retry_wait_s: float = 0.5,
+    ) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.catalog_wait_s = catalog_wait_s
+        self.retry_wait_s = retry_wait_s
+        self._synced = False  # a sync succeeded, for the manifest of ``_synced_stamp``
+        self._synced_stamp: ManifestStamp | None = None
+        self._busy = False  # the last sync found the warehouse busy
+        self._mutex = threading.Lock()
+
+    def refresh(self) -> None:
+        with self._mutex:
+            # the stamp before the sync: a manifest written meanwhile is synced on the next call
+            stamp = manifest_stamp(self.data_dir.dbt_target)
+            if self._synced and stamp == self._synced_stamp:
+                return
+            wait_s = self.retry_wait_s if self._busy else self.catalog_wait_s
+            self._busy = not sync_project_lineage(self.data_dir, self.store, wait_s)
+            self._synced = not self._busy
+            self._synced_stamp = stamp
 
 
 def warehouse_columns(data_dir: DataDir, wait_s: float = 5.0) -> dict[str, list[str]]:

@@ -1,9 +1,13 @@
 """The OpenLineage routes as ``flowledger serve`` mounts them beside the receiver's, against a
-real server on 127.0.0.1: a slow lineage read holds up no other request, and the receiver's
-authenticator accepts and refuses the same tokens on both route families, in the same words."""
+real server on 127.0.0.1: a slow lineage read holds up no other request, the receiver's
+authenticator accepts and refuses the same tokens on both route families, in the same words, and
+the dbt project's lineage is synced once the warehouse is free and again after each build."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +19,11 @@ import pytest
 import requests
 from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, lineage_event
 
-from flowledger.settings import DataDir
+from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import writer_lock
+from lineage import service
+from lineage.service import ProjectLineageSync
+from lineage.store import LineageStore
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +189,107 @@ def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
     assert after[bucket % dataset] == after[duration_count % ("GET", dataset)]
     # the names asked for are no label values: one series per route, whatever clients send
     assert not any("metrics-secret" in sample for sample in after)
+
+
+def hand_made_build(data_dir: DataDir) -> None:
+    """A manifest as a build writes it, of one model ``orders_clean`` over the table
+    ``warehouse.shop.orders``, and that table in the warehouse."""
+    source = {
+        "resource_type": "source", "name": "orders", "database": "warehouse", "schema": "shop",
+        "identifier": "orders", "config": {}, "columns": {"id": {}, "amount": {}},
+    }  # fmt: skip
+    model = {
+        "resource_type": "model", "name": "orders_clean", "database": "warehouse",
+        "schema": "main", "alias": "orders_clean", "columns": {}, "config": {},
+        "depends_on": {"nodes": ["source.shop.shop.orders"]},
+        "compiled_code": "select id as order_id, amount * 100 as amount_cents "
+        'from "warehouse"."shop"."orders"',
+    }  # fmt: skip
+    manifest = {
+        "metadata": {"project_name": "shop"},
+        "nodes": {"model.shop.orders_clean": model},
+        "sources": {"source.shop.shop.orders": source},
+    }
+    data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
+    (data_dir.dbt_target / "manifest.json").write_text(json.dumps(manifest))
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        con.execute("create schema shop; create table shop.orders (id integer, amount integer)")
+
+
+def first_hop(server: Serve, column: str) -> set[tuple[str, str, str, str]] | None:
+    """The edges into ``MODEL.COLUMN`` in the trace the server answers (None: no such column)."""
+    answer = requests.get(
+        server.url + "/api/v1/flowledger/trace",
+        params={"column": column},
+        headers=AUTH,
+        timeout=60,
+    )
+    if answer.status_code == 404:
+        return None
+    assert answer.status_code == 200, answer.text
+    return {
+        (e["input"]["dataset"], e["input"]["field"], e["type"], e["subtype"])
+        for e in answer.json()["edges"]
+        if e["hop"] == 1
+    }
+
+
+ORDERS_CLEAN_AMOUNT = {("warehouse.shop.orders", "amount", "DIRECT", "TRANSFORMATION")}
+
+
+def test_a_project_sync_put_off_by_a_busy_warehouse_happens_on_a_later_read(
+    tmp_path: Path,
+) -> None:
+    data_dir = DataDir(tmp_path / "home").ensure()
+    hand_made_build(data_dir)
+    with Serve(data_dir.root, "--no-drain") as server:
+        with writer_lock(data_dir, timeout_s=5):  # as an ingest or a build holds it
+            # the first read waits for the lock, in vain, and answers with what the store has
+            assert first_hop(server, "orders_clean.amount_cents") is None
+        assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+
+
+def test_a_build_while_the_server_runs_is_synced_on_the_next_read(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "home").ensure()
+    hand_made_build(data_dir)
+    with Serve(data_dir.root, "--no-drain") as server:
+        assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+        assert first_hop(server, "dim_flows.flow_name") is None
+        # flowledger's own project, built into the same data directory: a new manifest
+        subprocess.run(
+            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir.root), "build"],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        # dim_flows: select flow_name from (select * from int_flows_summarized)
+        assert first_hop(server, "dim_flows.flow_name") == {
+            ("warehouse.intermediate.int_flows_summarized", "flow_name", "DIRECT", "IDENTITY")
+        }
+        # the lineage synced before stays
+        assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+
+
+def test_the_server_reads_the_manifest_again_only_once_a_build_rewrote_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what the server's reads do before each answer, with every manifest read counted
+    data_dir = DataDir(tmp_path / "home").ensure()
+    hand_made_build(data_dir)
+    reads: list[Path] = []
+    read_manifest = service.load_manifest
+    monkeypatch.setattr(
+        service, "load_manifest", lambda target: reads.append(target) or read_manifest(target)
+    )
+    store = LineageStore(data_dir)
+    project_lineage = ProjectLineageSync(data_dir, store)
+    for _ in range(3):
+        project_lineage.refresh()
+    assert len(reads) == 1
+    assert store.graph().find_column("orders_clean.amount_cents")
+    manifest = data_dir.dbt_target / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes())  # a build that changed nothing
+    for _ in range(3):
+        project_lineage.refresh()
+    assert len(reads) == 2
