@@ -6,7 +6,8 @@ there) and a Content-Encoding undone within the same limit (:mod:`flowledger.gzi
 The receiver's routes (``/v1/events``, ``/v1/runs``, ``/v1/traces``) and the OpenLineage intake
 (``/api/v1/lineage[/batch]``) share one :class:`RequestGuard`, so ``--max-inflight`` counts
 them all and ``--max-body-bytes`` bounds them all. Each route checks its bearer token first and
-writes a :class:`ClientError` in its own error format.
+writes a :class:`ClientError` as its API answers failures: :func:`json_error` (``{code,
+message}``), or OTLP's ``Status`` on ``/v1/traces``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flowledger.gzip_body import GzipBodyError, gunzip_bounded
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.responses import Response
 
 DEFAULT_MAX_BODY_BYTES = 16 << 20
 DEFAULT_MAX_INFLIGHT_REQUESTS = 256
@@ -36,6 +38,19 @@ class ClientError(Exception):
         self.status = status
         self.message = message
         self.headers = headers
+
+
+def json_error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A failed request's answer on ``/v1/events``, ``/v1/runs`` and the lineage API:
+    ``{"code": <HTTP status>, "message"}`` (Marquez's shape; ``/v1/traces`` answers as OTLP/HTTP
+    says: :func:`ingest.server.otlp.error_answer`)."""
+    # imported here: the CLI imports this module for its defaults, and starlette.responses
+    # costs it 0.1 s at every start
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
 class RequestGuard:

@@ -35,7 +35,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard
+from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard, json_error
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
 from lineage.graph import LineageGraph, NodeNotFound
@@ -52,10 +52,6 @@ from lineage.service import LineageError, ProjectLineageSync, resolve_column, tr
 from lineage.store import LineageStore
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
 def lineage_routes(
@@ -91,17 +87,17 @@ def lineage_routes(
                     authenticator.source_of(request.headers.get("authorization"))
                 return await handler(request)
             except Refused as refused:
-                return _error(401, refused.message, {"WWW-Authenticate": "Bearer"})
+                return json_error(request, 401, refused.message, {"WWW-Authenticate": "Bearer"})
             except ClientError as error:
-                return _error(error.status, error.message, error.headers)
+                return json_error(request, error.status, error.message, error.headers)
             except ClientDisconnect:  # the client went away mid-body: nothing to answer
                 return Response(status_code=CLIENT_CLOSED_REQUEST)
             except IntakeError as error:
-                return _error(error.status, error.message)
+                return json_error(request, error.status, error.message)
             except BadRequest as error:
-                return _error(400, str(error))
+                return json_error(request, 400, str(error))
             except (NodeNotFound, LineageError) as error:
-                return _error(404, str(error).strip("'\""))
+                return json_error(request, 404, str(error).strip("'\""))
 
         return endpoint
 

@@ -27,6 +27,7 @@ from flowledger.request_guard import (
     DEFAULT_RETRY_AFTER_S,
     ClientError,
     RequestGuard,
+    json_error,
 )
 from flowledger.settings import DataDir
 from ingest.contracts import load_contracts
@@ -184,14 +185,6 @@ class Receiver:
         if prepared.write:
             self.drainer.wake()
         return prepared
-
-
-def json_error(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    """A failed request's answer on ``/v1/events`` and ``/v1/runs``: ``{"code": <HTTP status>,
-    "message"}`` (``/v1/traces`` answers as OTLP/HTTP says: :func:`otlp.error_answer`)."""
-    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
 
 
 Handler = Callable[[Request, bytes, str, str], Awaitable[Response]]
