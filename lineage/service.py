@@ -3,6 +3,7 @@ of flowledger's own dbt project, and traces through it."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from lineage.graph import FieldEdge, FieldKey, LineageGraph
 from lineage.store import LineageStore, lineage_dir
 
 PARSER_PRODUCER = PRODUCER + "#parser"
+
+log = logging.getLogger("flowledger.lineage")
 
 
 class LineageError(RuntimeError):
@@ -85,7 +88,10 @@ class ProjectLineageSync:
 
     A sync waits up to ``catalog_wait_s`` for the warehouse writer lock; while a writer (an
     ingest, a build) keeps it busy, the sync stays pending and each next refresh waits only
-    ``retry_wait_s``, so the reads during a long build are not each held up for seconds.
+    ``retry_wait_s``, so the reads during a long build are not each held up for seconds. A
+    manifest the lineage cannot be computed from (``flowledger build --select`` compiles only
+    the models selected) is logged and skipped: the reads answer with the lineage stored
+    before, until a build writes another manifest.
     """
 
     def __init__(
@@ -111,7 +117,11 @@ class ProjectLineageSync:
             if self._synced and stamp == self._synced_stamp:
                 return
             wait_s = self.retry_wait_s if self._busy else self.catalog_wait_s
-            self._busy = not sync_project_lineage(self.data_dir, self.store, wait_s)
+            try:
+                self._busy = not sync_project_lineage(self.data_dir, self.store, wait_s)
+            except ManifestError as error:
+                log.warning("the dbt project's lineage is not updated: %s", error)
+                self._busy = False
             self._synced = not self._busy
             self._synced_stamp = stamp
 

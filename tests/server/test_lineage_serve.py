@@ -194,6 +194,14 @@ def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
 def hand_made_build(data_dir: DataDir) -> None:
     """A manifest as a build writes it, of one model ``orders_clean`` over the table
     ``warehouse.shop.orders``, and that table in the warehouse."""
+    write_manifest(data_dir)
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        con.execute("create schema shop; create table shop.orders (id integer, amount integer)")
+
+
+def write_manifest(data_dir: DataDir, *, compiled: bool = True) -> None:
+    """The manifest of :func:`hand_made_build`; without the model's SQL unless ``compiled`` (as
+    ``flowledger build --select`` of another model leaves it)."""
     source = {
         "resource_type": "source", "name": "orders", "database": "warehouse", "schema": "shop",
         "identifier": "orders", "config": {}, "columns": {"id": {}, "amount": {}},
@@ -205,6 +213,8 @@ def hand_made_build(data_dir: DataDir) -> None:
         "compiled_code": "select id as order_id, amount * 100 as amount_cents "
         'from "warehouse"."shop"."orders"',
     }  # fmt: skip
+    if not compiled:
+        del model["compiled_code"]
     manifest = {
         "metadata": {"project_name": "shop"},
         "nodes": {"model.shop.orders_clean": model},
@@ -212,8 +222,6 @@ def hand_made_build(data_dir: DataDir) -> None:
     }
     data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
     (data_dir.dbt_target / "manifest.json").write_text(json.dumps(manifest))
-    with duckdb.connect(str(data_dir.warehouse)) as con:
-        con.execute("create schema shop; create table shop.orders (id integer, amount integer)")
 
 
 def first_hop(server: Serve, column: str) -> set[tuple[str, str, str, str]] | None:
@@ -269,6 +277,17 @@ def test_a_build_while_the_server_runs_is_synced_on_the_next_read(tmp_path: Path
         }
         # the lineage synced before stays
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+
+
+def test_a_manifest_without_compiled_sql_leaves_the_lineage_stored_before(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "home").ensure()
+    hand_made_build(data_dir)
+    with Serve(data_dir.root, "--no-drain") as server:
+        assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+        write_manifest(data_dir, compiled=False)  # `flowledger build --select` of another model
+        assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+    log = (data_dir.root / "logs" / "receiver.log").read_text()
+    assert "the dbt project's lineage is not updated: model model.shop.orders_clean has no " in log
 
 
 def test_the_server_reads_the_manifest_again_only_once_a_build_rewrote_it(
