@@ -191,16 +191,19 @@ def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
     assert not any("metrics-secret" in sample for sample in after)
 
 
-def hand_made_build(data_dir: DataDir) -> None:
-    """A manifest as a build writes it, of one model ``orders_clean`` over the table
-    ``warehouse.shop.orders``, and that table in the warehouse."""
+@pytest.fixture()
+def shop(tmp_path: Path) -> DataDir:
+    """A data directory as a build leaves it, by hand: a manifest of one model ``orders_clean``
+    over the table ``warehouse.shop.orders``, and that table in the warehouse."""
+    data_dir = DataDir(tmp_path / "home").ensure()
     write_manifest(data_dir)
     with duckdb.connect(str(data_dir.warehouse)) as con:
         con.execute("create schema shop; create table shop.orders (id integer, amount integer)")
+    return data_dir
 
 
 def write_manifest(data_dir: DataDir, *, compiled: bool = True) -> None:
-    """The manifest of :func:`hand_made_build`; without the model's SQL unless ``compiled`` (as
+    """The manifest of :func:`shop`; without the model's SQL unless ``compiled`` (as
     ``flowledger build --select`` of another model leaves it)."""
     source = {
         "resource_type": "source", "name": "orders", "database": "warehouse", "schema": "shop",
@@ -246,26 +249,22 @@ ORDERS_CLEAN_AMOUNT = {("warehouse.shop.orders", "amount", "DIRECT", "TRANSFORMA
 
 
 def test_a_project_sync_put_off_by_a_busy_warehouse_happens_on_a_later_read(
-    tmp_path: Path,
+    shop: DataDir,
 ) -> None:
-    data_dir = DataDir(tmp_path / "home").ensure()
-    hand_made_build(data_dir)
-    with Serve(data_dir.root, "--no-drain") as server:
-        with writer_lock(data_dir, timeout_s=5):  # as an ingest or a build holds it
+    with Serve(shop.root, "--no-drain") as server:
+        with writer_lock(shop, timeout_s=5):  # as an ingest or a build holds it
             # the first read waits for the lock, in vain, and answers with what the store has
             assert first_hop(server, "orders_clean.amount_cents") is None
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
 
 
-def test_a_build_while_the_server_runs_is_synced_on_the_next_read(tmp_path: Path) -> None:
-    data_dir = DataDir(tmp_path / "home").ensure()
-    hand_made_build(data_dir)
-    with Serve(data_dir.root, "--no-drain") as server:
+def test_a_build_while_the_server_runs_is_synced_on_the_next_read(shop: DataDir) -> None:
+    with Serve(shop.root, "--no-drain") as server:
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
         assert first_hop(server, "dim_flows.flow_name") is None
         # flowledger's own project, built into the same data directory: a new manifest
         subprocess.run(
-            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir.root), "build"],
+            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(shop.root), "build"],
             cwd=PROJECT_ROOT,
             check=True,
             capture_output=True,
@@ -279,35 +278,31 @@ def test_a_build_while_the_server_runs_is_synced_on_the_next_read(tmp_path: Path
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
 
 
-def test_a_manifest_without_compiled_sql_leaves_the_lineage_stored_before(tmp_path: Path) -> None:
-    data_dir = DataDir(tmp_path / "home").ensure()
-    hand_made_build(data_dir)
-    with Serve(data_dir.root, "--no-drain") as server:
+def test_a_manifest_without_compiled_sql_leaves_the_lineage_stored_before(shop: DataDir) -> None:
+    with Serve(shop.root, "--no-drain") as server:
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
-        write_manifest(data_dir, compiled=False)  # `flowledger build --select` of another model
+        write_manifest(shop, compiled=False)  # `flowledger build --select` of another model
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
-    log = (data_dir.root / "logs" / "receiver.log").read_text()
+    log = (shop.root / "logs" / "receiver.log").read_text()
     assert "the dbt project's lineage is not updated: model model.shop.orders_clean has no " in log
 
 
 def test_the_server_reads_the_manifest_again_only_once_a_build_rewrote_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shop: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what the server's reads do before each answer, with every manifest read counted
-    data_dir = DataDir(tmp_path / "home").ensure()
-    hand_made_build(data_dir)
     reads: list[Path] = []
     read_manifest = service.load_manifest
     monkeypatch.setattr(
         service, "load_manifest", lambda target: reads.append(target) or read_manifest(target)
     )
-    store = LineageStore(data_dir)
-    project_lineage = ProjectLineageSync(data_dir, store)
+    store = LineageStore(shop)
+    project_lineage = ProjectLineageSync(shop, store)
     for _ in range(3):
         project_lineage.refresh()
     assert len(reads) == 1
     assert store.graph().find_column("orders_clean.amount_cents")
-    manifest = data_dir.dbt_target / "manifest.json"
+    manifest = shop.dbt_target / "manifest.json"
     manifest.write_bytes(manifest.read_bytes())  # a build that changed nothing
     for _ in range(3):
         project_lineage.refresh()
