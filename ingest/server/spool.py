@@ -240,16 +240,20 @@ class Spool:
                 self._seal(stream)
 
     def _seal(self, stream: str) -> None:
-        segment = self._open.pop(stream)
+        # The segment stays counted as open until, under the lock, it is counted as sealed: the
+        # backlog never reads as drained while its records are being renamed and fsync'd.
+        segment = self._open[stream]
         os.close(segment.fd)
         sealed = segment.path.with_name(segment.path.name[: -len(".open")])
         if segment.records == 0:
             segment.path.unlink(missing_ok=True)
+            del self._open[stream]
             return
         os.replace(segment.path, sealed)
         _fsync_dir(sealed.parent)
         with self._sealed_lock:
             self._sealed[sealed] = segment.records
+            del self._open[stream]
 
     # -- for the drainer ----------------------------------------------------------------------
 
@@ -271,9 +275,9 @@ class Spool:
     @property
     def backlog_records(self) -> int:
         """Records on disk that the drainer has not yet moved into the warehouse."""
-        with self._sealed_lock:
+        with self._sealed_lock:  # both under the lock: a segment being sealed counts once
             sealed = sum(self._sealed.values())
-        return sealed + sum(segment.records for segment in list(self._open.values()))
+            return sealed + sum(segment.records for segment in list(self._open.values()))
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -3,6 +3,7 @@ seeded secret is found in any file the service wrote (spool, DuckDB, landing Par
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import socket
@@ -16,7 +17,7 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 from receiver_harness import Serve, event, flow_run, query
 
-from ingest.server.spool import Spool
+from ingest.server.spool import Spool, SpoolWrite
 
 pytestmark = pytest.mark.slow
 
@@ -379,4 +380,27 @@ def test_recovery_cuts_a_torn_last_line(tmp_path: Path) -> None:
     spool.recover()
     sealed = stream / "00000000000000000001-1-000001.ndjson"
     assert sealed.read_bytes() == b'{"a": 1}\n{"b": 2}\n'
+    assert spool.backlog_records == 2
+
+
+def test_the_backlog_counts_a_segment_while_it_is_being_sealed(tmp_path: Path, monkeypatch) -> None:
+    # wait_drained() trusts backlog_records == 0: while a segment was renamed and its directory
+    # fsync'd it was counted neither open nor sealed, and the backlog read 0 (a flaky test)
+    from ingest.server import spool as spool_module
+
+    spool = Spool(tmp_path / "spool", segment_seconds=3600)
+    spool.start()
+    try:
+        asyncio.run(spool.append(SpoolWrite({"flow_run": [b'{"a": 1}\n', b'{"b": 2}\n']})))
+        seen: list[int] = []
+        real_fsync_dir = spool_module._fsync_dir
+
+        def fsync_dir_watched(directory: Path) -> None:
+            seen.append(spool.backlog_records)
+            real_fsync_dir(directory)
+
+        monkeypatch.setattr(spool_module, "_fsync_dir", fsync_dir_watched)
+    finally:
+        spool.stop()  # seals the open segment
+    assert seen == [2]
     assert spool.backlog_records == 2
