@@ -38,7 +38,8 @@ from starlette.routing import BaseRoute, Route
 from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard, json_error
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
-from lineage.graph import LineageGraph, NodeNotFound
+from lineage.event_order import Order
+from lineage.graph import LineageGraph, NodeNotFound, _ts
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
     BadRequest,
@@ -216,7 +217,7 @@ def lineage_routes(
             raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
         runs = sorted(
             (r for r in current.runs.values() if r.job == key),
-            key=lambda r: r.created_at,
+            key=lambda r: _ts(r.created_at),
             reverse=True,
         )
         items = [run_data(current, r.run_id) for r in runs]
@@ -230,15 +231,14 @@ def lineage_routes(
         return JSONResponse(run_data(current, run_id))
 
     def raw_events(request: Request) -> Response:
-        before = request.query_params.get("before")
-        after = request.query_params.get("after")
-        events = [
-            s.event
-            for s in store.iter_stored()
-            if (not before or str(s.event.get("eventTime", "")) < before)
-            and (not after or str(s.event.get("eventTime", "")) > after)
-        ]
-        events.sort(key=lambda e: str(e.get("eventTime", "")), reverse=True)
+        before, after = _instant(request, "before"), _instant(request, "after")
+        ordered: list[tuple[Order, dict[str, Any]]] = []
+        for arrival, stored in enumerate(store.iter_stored()):
+            when = _ts(str(stored.event.get("eventTime") or ""))
+            if (before is None or when < before) and (after is None or when > after):
+                ordered.append(((when, arrival), stored.event))
+        ordered.sort(key=lambda item: item[0], reverse=True)  # the newest first
+        events = [event for _, event in ordered]
         return JSONResponse({"events": _page(request, events), "totalCount": len(events)})
 
     def post(path: str, handler: Callable[[Any], Awaitable[Response]]) -> Route:
@@ -292,6 +292,17 @@ def _int(request: Request, name: str, default: int) -> int:
     if value < 0:
         raise BadRequest(f"{name} must not be negative")
     return value
+
+
+def _instant(request: Request, name: str) -> float | None:
+    """The query parameter ``name`` as an instant (epoch seconds, as the graph orders events)."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    when = _ts(raw)
+    if when == 0.0:
+        raise BadRequest(f"{name} {raw!r} is not an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
+    return when
 
 
 def _bool(request: Request, name: str) -> bool:

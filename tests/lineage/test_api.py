@@ -344,3 +344,36 @@ def test_flowledger_trace_endpoint_keeps_types(server: LoopbackServer) -> None:
         timeout=5,
     )
     assert missing.status_code == 404
+
+
+def test_reads_order_and_filter_by_instant_not_text(server: LoopbackServer) -> None:
+    """Runs and events are ordered, and events filtered, by the instant their times name: a UTC
+    offset (13:00+02:00 is 11:00Z) and fractional seconds (12:00:00.500Z is after 12:00:00Z)
+    order otherwise as text."""
+    times = {
+        "11:00Z": "2026-03-01T13:00:00+02:00",
+        "12:00Z": "2026-03-01T12:00:00Z",
+        "12:00:00.5Z": "2026-03-01T12:00:00.500Z",
+    }
+    run_ids = {label: str(uuid.uuid4()) for label in times}
+    body = [minimal(eventTime=when, run={"runId": run_ids[label]}) for label, when in times.items()]
+    assert post(server, json.dumps(body).encode(), path="lineage/batch").status_code == 200
+
+    def get(path: str, **params: str) -> requests.Response:
+        return requests.get(f"{server.url}/api/v1/{path}", params=params, headers=auth(), timeout=5)
+
+    runs = get("namespaces/etl/jobs/j/runs").json()["runs"]
+    assert [run["id"] for run in runs] == [run_ids[t] for t in ("12:00:00.5Z", "12:00Z", "11:00Z")]
+
+    def events(**params: str) -> list[str]:
+        return [e["eventTime"] for e in get("events/lineage", **params).json()["events"]]
+
+    newest_first = [times[t] for t in ("12:00:00.5Z", "12:00Z", "11:00Z")]
+    assert events() == newest_first
+    assert events(before="2026-03-01T12:00:00.250Z") == newest_first[1:]
+    assert events(after="2026-03-01T13:30:00+02:00") == newest_first[:2]
+    assert events(after="2026-03-01T11:00:00Z", before="2026-03-01T12:00:00.500Z") == [
+        times["12:00Z"]
+    ]  # both bounds exclusive
+    refused = get("events/lineage", before="yesterday")
+    assert refused.status_code == 400 and "before" in refused.json()["message"]
