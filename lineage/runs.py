@@ -7,10 +7,12 @@ flowledger keeps it (lineage/jobs.py ``JobNames``, as the lineage graph: one nam
 whatever the dbt-ol mode, learnt from any event of the job, so a run whose own events lack the
 ``dbt_node`` facet is a run of the model's flow once another run's events link the names),
 ``flow_name`` = the model's name for a dbt model, else the whole job name, ``run_id`` = the
-OpenLineage runId (attempt 1), ``started_at`` = the START event time (else the first event's),
-``ended_at`` = the terminal event's time, status COMPLETE → success, FAIL → failed, ABORT →
-cancelled (``raw_status`` keeps the OpenLineage word), ``error_message`` / ``error_type`` from the
-``errorMessage`` run facet, ``parent_run_id`` / ``root_run_id`` from the ``parent`` facet. A run
+OpenLineage runId (attempt 1), ``started_at`` = the START event time (of two, the earlier; else
+the earliest event's), ``ended_at`` = the terminal event's time (of two, the newer), status
+COMPLETE → success, FAIL → failed, ABORT → cancelled (``raw_status`` keeps the OpenLineage word),
+``error_message`` / ``error_type`` from the ``errorMessage`` run facet, ``parent_run_id`` /
+``root_run_id`` from the ``parent`` facet. Facets and ends are in event-time order, whatever the
+arrival order (lineage/event_order.py): a late older event changes no record. A run
 whose job is named under its parent's job (dbt-ol's per-statement ``model.p.m.sql.1`` under
 ``model.p.m``) is a ``step_run`` of the parent's run instead (``step_id`` = ``sql.1``). Runs still
 going are left for a later sync: ingest never overwrites a run once landed.
@@ -30,10 +32,12 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
+from lineage.event_order import NewestFacets, Order, parse_time
 from lineage.graph import _ts
 from lineage.jobs import JobKey, JobNames, flow_name, is_statement_job, simple_name
 from lineage.store import LineageStore
@@ -45,54 +49,69 @@ def flow_run_records(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return run_log_records(events)[0]
 
 
+@dataclass
+class _RunEvents:
+    """What the events of one run said, each thing as the newest event by event time said it
+    (of one time, the later arrival's), whatever the order they arrive in
+    (lineage/event_order.py): a late older event changes neither its facets nor its end."""
+
+    job: dict[str, Any]  # the job as the run's first arriving event names it
+    key: JobKey
+    first: str  # the earliest event's time
+    start: str | None = None  # the earliest START's time
+    end: tuple[Order, str, str] | None = None  # the newest terminal event: order, time, type
+    facets: NewestFacets = field(default_factory=NewestFacets)
+    job_facets: NewestFacets = field(default_factory=NewestFacets)
+
+    def add(self, event: dict[str, Any], order: Order) -> None:
+        when = str(event.get("eventTime") or "")
+        self.first = min(self.first, when, key=_ts)
+        self.facets.record(event["run"].get("facets") or {}, order)
+        self.job_facets.record(event["job"].get("facets") or {}, order)
+        event_type = event.get("eventType")
+        if event_type == "START":
+            self.start = when if self.start is None else min(self.start, when, key=_ts)
+        elif event_type in TERMINAL and (self.end is None or order >= self.end[0]):
+            self.end = order, when, str(event_type)
+
+
 def run_log_records(
     events: Iterable[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(flow_run records, step_run records) of every finished run in ``events``."""
     names = JobNames()  # every event with a job may teach a kept name, of any run's job
-    runs: dict[str, dict[str, Any]] = {}
-    for event in events:
+    runs: dict[str, _RunEvents] = {}
+    for arrival, event in enumerate(events):
         run, job = event.get("run"), event.get("job")
         if not isinstance(job, dict) or not job.get("name"):
             continue
         key, _ = names.learn(job, run)
         if not isinstance(run, dict) or not run.get("runId"):
             continue
-        state = runs.setdefault(
-            str(run["runId"]),
-            {"job": job, "key": key, "job_facets": {}, "times": [], "start": None, "end": None,
-             "type": None, "facets": {}},
-        )  # fmt: skip
         when = str(event.get("eventTime") or "")
-        state["times"].append(when)
-        state["facets"].update(run.get("facets") or {})
-        state["job_facets"].update(job.get("facets") or {})
-        event_type = event.get("eventType")
-        if event_type == "START":
-            state["start"] = when
-        elif event_type in TERMINAL:
-            state["end"], state["type"] = when, event_type
+        state = runs.setdefault(str(run["runId"]), _RunEvents(job, key, when))
+        state.add(event, (_ts(when), arrival))
     # A job's facets over all its runs, so every run of one flow gets the same flow name.
-    job_facets: dict[JobKey, dict[str, Any]] = defaultdict(dict)
+    job_facets: dict[JobKey, NewestFacets] = defaultdict(NewestFacets)
     for state in runs.values():
-        job_facets[names.kept(state["key"])].update(state["job_facets"])
+        job_facets[names.kept(state.key)].merge(state.job_facets)
     flows, steps = [], []
     for run_id, state in sorted(runs.items()):
-        if state["type"] is None:
+        if state.end is None:
             continue
-        job = state["job"]
+        _, ended, event_type = state.end
+        job = state.job
         name = str(job.get("name"))
-        facets = state["facets"]
+        facets = state.facets.current
         error = facets.get("errorMessage") if isinstance(facets.get("errorMessage"), dict) else {}
         parent = facets.get("parent") if isinstance(facets.get("parent"), dict) else {}
         parent_run = str((parent.get("run") or {}).get("runId") or "")
         parent_job = str((parent.get("job") or {}).get("name") or "")
-        started = state["start"] or min(state["times"], key=_ts)
         outcome = {
-            "status": TERMINAL[state["type"]],
-            "raw_status": state["type"],
-            "started_at": _utc(started),
-            "ended_at": _utc(state["end"]),
+            "status": TERMINAL[event_type],
+            "raw_status": event_type,
+            "started_at": _utc(state.start or state.first),
+            "ended_at": _utc(ended),
             "error_type": error.get("programmingLanguage")
             and f"{error['programmingLanguage']} error",
             "error_message": error.get("message"),
@@ -103,7 +122,7 @@ def run_log_records(
             step = simple_name(name, parent_job)
             owner = runs.get(parent_run)
             namespace = str((parent.get("job") or {}).get("namespace") or job.get("namespace"))
-            job_type = state["job_facets"].get("jobType") or {}
+            job_type = state.job_facets.current.get("jobType") or {}
             steps.append(
                 {
                     "source_system": f"openlineage:{namespace}",
@@ -111,20 +130,20 @@ def run_log_records(
                     "run_attempt": 1,
                     "step_id": step,
                     "attempt": 1,
-                    "flow_id": names.kept(owner["key"] if owner else (namespace, parent_job))[1],
+                    "flow_id": names.kept(owner.key if owner else (namespace, parent_job))[1],
                     "step_name": step,
                     "step_type": job_type.get("jobType") if isinstance(job_type, dict) else None,
                     **outcome,
                 }
             )
             continue
-        kept = names.kept(state["key"])
+        kept = names.kept(state.key)
         flows.append(
             {
                 "source_system": f"openlineage:{job.get('namespace')}",
                 "tenant": None,
                 "flow_id": kept[1],
-                "flow_name": flow_name(kept[1], job_facets[kept]),
+                "flow_name": flow_name(kept[1], job_facets[kept].current),
                 "flow_version": None,
                 "run_id": run_id,
                 "run_attempt": 1,
@@ -144,9 +163,9 @@ def run_log_records(
 
 
 def _utc(value: str) -> str:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = parse_time(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -409,3 +409,52 @@ def test_a_model_name_no_event_links_stays_a_flow_of_its_own() -> None:
         (BUILD, MODEL[1], "stg_patrons"),
         (OLDER_DBT_OL, "model.bakery.stg_patrons", "stg_patrons"),
     ]
+
+
+def test_a_late_older_run_leaves_the_flow_name_alone() -> None:
+    """The flow name is read from the job's facets over all its runs, each the newest run's by
+    event time: an older dbt-ol's run of a versioned model sent no model name in its dbt_node
+    (the flow would be named `v2`), and arriving last it no longer names the newer runs' flow."""
+    node = {**DBT_NODE, "unique_id": "model.bakery.stg_patrons.v2"}
+    job, parent = "bakery.main.bakery.stg_patrons.v2", (ROOT, "dbt-run-bakery")
+    events = [
+        dbt_ol(OLDER_DBT_OL, kind, when, job, parent, dbt_node=node, jobType=MODEL_JOB)
+        for kind, when in (("START", "2026-03-01T10:00:00Z"), ("COMPLETE", "2026-03-01T10:00:02Z"))
+    ] + [
+        dbt_ol(NEWER_DBT_OL, kind, when, job, parent, jobType=MODEL_JOB,
+               dbt_node={**node, "name": "stg_patrons"})
+        for kind, when in (("START", "2026-03-02T10:00:00Z"), ("COMPLETE", "2026-03-02T10:00:02Z"))
+    ]  # fmt: skip
+    for arrival in permutations(events):
+        flows, _ = run_log_records(arrival)
+        assert [(f["run_id"], f["flow_name"]) for f in flows] == [
+            (OLDER_DBT_OL, "stg_patrons"), (NEWER_DBT_OL, "stg_patrons"),
+        ], arrival  # fmt: skip
+
+
+def error(message: str) -> dict:
+    return {"errorMessage": {"message": message, "programmingLanguage": "python"}}
+
+
+#: one run's events: its error message while retrying, then two ends (a COMPLETE, then a FAIL
+#: at 10:01:00.500Z: the text of the times does not sort as their instants)
+ONE_RUN = [
+    event(OK_RUN, "START", "2026-03-01T10:00:00Z"),
+    event(OK_RUN, "RUNNING", "2026-03-01T10:00:30Z", error("connection reset, retrying")),
+    event(OK_RUN, "COMPLETE", "2026-03-01T12:01:00+02:00"),
+    event(OK_RUN, "FAIL", "2026-03-01T10:01:00.500Z", error("division by zero")),
+]
+
+
+@pytest.mark.parametrize("arrival", list(permutations(range(4))), ids=str)
+def test_a_run_is_its_newest_events_whatever_the_arrival_order(arrival: tuple[int, ...]) -> None:
+    """A run's status and end are its newest terminal event's by event time, its error message
+    the newest event's that sent one, its start its START's: as when its events arrive in order."""
+    [record] = flow_run_records(ONE_RUN[i] for i in arrival)
+    assert record == flow_run_records(ONE_RUN)[0]
+    assert (record["status"], record["raw_status"], record["error_message"]) == (
+        "failed", "FAIL", "division by zero",
+    )  # fmt: skip
+    assert (record["started_at"], record["ended_at"]) == (
+        "2026-03-01T10:00:00Z", "2026-03-01T10:01:00.500000Z",
+    )  # fmt: skip
