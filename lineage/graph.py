@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails
-from lineage.event_order import NewestFacets, Order, parse_time
+from lineage.event_order import NEVER, NewestFacets, Order, parse_time
 from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
@@ -167,8 +167,9 @@ class JobNode:
 
 @dataclass
 class RunNode:
-    """A run: its facets are each the newest event's by eventTime of the run that sent it,
-    whatever the arrival order (lineage/event_order.py)."""
+    """A run: its facets are each the newest event's by eventTime of the run that sent it, and
+    its state and end the newest terminal event's, whatever the arrival order
+    (lineage/event_order.py)."""
 
     run_id: str
     job: tuple[str, str]
@@ -176,7 +177,8 @@ class RunNode:
     created_at: str  # the run's earliest event
     updated_at: str  # the run's newest event
     started_at: str | None = None
-    ended_at: str | None = None
+    ended_at: str | None = None  # the newest terminal event's (COMPLETE, FAIL or ABORT)
+    end_order: Order = NEVER  # that event's order
     inputs: set[tuple[str, str]] = field(default_factory=set)  # over all the run's events
     outputs: set[tuple[str, str]] = field(default_factory=set)
     sent_facets: NewestFacets = field(default_factory=NewestFacets)
@@ -613,14 +615,15 @@ class LineageGraph:
         created_earlier = _ts(when) < _ts(run.created_at)
         if created_earlier:
             run.created_at = when
-        run.sent_facets.record(run_doc.get("facets") or {}, self._order(when))
-        terminal = run.state in ("COMPLETED", "FAILED", "ABORTED")
-        if event_type in RUN_STATES and not (terminal and RUN_STATES[event_type] == "RUNNING"):
+        order = self._order(when)
+        run.sent_facets.record(run_doc.get("facets") or {}, order)
+        if event_type in ("COMPLETE", "FAIL", "ABORT"):
+            if order >= run.end_order:  # of two ends, the newer's (a late older end is none)
+                run.state, run.ended_at, run.end_order = RUN_STATES[event_type], when, order
+        elif event_type in RUN_STATES and run.ended_at is None:
             run.state = RUN_STATES[event_type]
         if event_type == "START":
             run.started_at = when if not run.started_at else min(run.started_at, when, key=_ts)
-        elif event_type in ("COMPLETE", "FAIL", "ABORT"):
-            run.ended_at = when
         run.updated_at = max(run.updated_at, when, key=_ts)
         job = self.jobs[job_key]
         if created_earlier and job.latest_run == run_id:  # another run may be the latest now

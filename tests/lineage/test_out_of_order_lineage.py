@@ -400,3 +400,24 @@ def test_a_late_start_leaves_the_current_run_details_alone(order: tuple[int, ...
         "2026-05-01T00:00:00Z", T2, "FAILED",
     )  # fmt: skip
     assert job_data(graph, key)["latestRun"]["id"] == NEWER_RUN
+
+
+#: one run that sends two ends: a COMPLETE, then a FAIL at 11:10:00.500Z (its text sorts before
+#: the COMPLETE's, its instant after)
+TWO_ENDS = [
+    airflow_event(OLDER_RUN, "START", T1, task_state("running")),
+    airflow_event(OLDER_RUN, "COMPLETE", "2026-05-01T13:10:00+02:00", task_state("success")),
+    airflow_event(OLDER_RUN, "FAIL", "2026-05-01T11:10:00.500Z", task_state("failed")),
+]
+
+
+@pytest.mark.parametrize("order", list(permutations(range(3))), ids=str)
+def test_a_late_older_end_leaves_the_run_state_alone(order: tuple[int, ...]) -> None:
+    """Of a run's two terminal events, its state and endedAt are the newer's by event time,
+    whichever arrives last (as its facets are)."""
+    graph = LineageGraph.from_events(TWO_ENDS[i] for i in order)
+    run = run_data(graph, OLDER_RUN)
+    assert run == run_data(LineageGraph.from_events(TWO_ENDS), OLDER_RUN)
+    assert (run["state"], run["endedAt"], run["durationMs"]) == (
+        "FAILED", "2026-05-01T11:10:00.500Z", 4_200_500,
+    )  # fmt: skip
