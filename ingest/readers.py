@@ -40,6 +40,8 @@ DEFAULT_BATCH_ROWS = 150_000
 #: Rough size of one text record, to turn a row count into a block size for NDJSON and CSV.
 _BYTES_PER_ROW = 320
 _SNIFF_RECORDS = 1000
+#: A CSV header longer than this is not taken for a file holding nothing but its header.
+_HEADER_MAX_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -452,6 +454,18 @@ class CsvSource:
             names[name] = written
         return names
 
+    def _header_without_line_end(self) -> bool:
+        """The file is one header line without a line end, which pyarrow reads with one."""
+        with open(self.path, "rb") as handle:
+            text = handle.read(_HEADER_MAX_BYTES + 1)
+        if len(text) > _HEADER_MAX_BYTES or b"\n" in text or b"\r" in text:
+            return False
+        try:
+            pa_csv.read_csv(io.BytesIO(text + b"\n"))
+        except pa.ArrowInvalid:
+            return False
+        return True
+
     def holds_no_records(self) -> bool:
         """A header and no data row (blank lines are no rows, as pyarrow reads them)."""
         with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
@@ -499,6 +513,8 @@ class CsvSource:
                 ),
             )
         except (pa.ArrowInvalid, OSError) as error:
+            if isinstance(error, pa.ArrowInvalid) and self._header_without_line_end():
+                return  # pyarrow cannot tell its columns; with the line end it holds no rows
             raise UnreadableFile(f"{self.path}: not a readable CSV file ({error})") from None
         next_row = 1
         for record_batch in reader:

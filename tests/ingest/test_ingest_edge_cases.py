@@ -10,7 +10,7 @@ from ingest_test_files import BUSINESS_EVENTS, query, write_ndjson
 
 from flowledger.cli import main
 from flowledger.settings import DataDir
-from ingest import ingest_paths
+from ingest import RecordKind, ingest_paths
 
 
 def test_an_ndjson_line_that_is_not_utf8_is_quarantined_not_mangled(
@@ -152,6 +152,21 @@ def test_a_file_without_records_is_a_zero_row_success(
     (result,) = summary.files
     assert (result.rows_read, result.accepted, result.quarantined) == (0, 0, 0)
     assert summary.format().splitlines()[1].split() == [name, "-", "0", "0", "0", "0", "0"]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b""])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_csv_header_alone_is_a_zero_row_success_with_or_without_a_line_end(
+    data_dir: DataDir, tmp_path: Path, ending: bytes, bom: bytes
+) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_bytes(bom + b'source_system,flow_id,"run_id",status,started_at' + ending)
+    summary = ingest_paths([path], data_dir)
+    assert summary.failed_files == [], summary.format()
+    (result,) = summary.files
+    assert result.kind is RecordKind.FLOW_RUN
+    assert (result.rows_read, result.accepted, result.quarantined) == (0, 0, 0)
+    assert query(data_dir, "select rows_read, accepted from raw.ingest_batches") == [(0, 0)]
 
 
 def test_a_file_with_records_of_no_known_kind_is_still_refused(
