@@ -34,6 +34,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ingest.contracts import LogicalType, RecordKind
+from ingest.json_values import plain_decimal, value_as_text
 
 ROW_NUMBER = "_row_number"
 DEFAULT_BATCH_ROWS = 150_000
@@ -186,17 +187,6 @@ def detect_kind(columns: Iterable[str]) -> RecordKind | None:
     if {"run_id", "flow_id"} <= names:
         return RecordKind.FLOW_RUN
     return None
-
-
-def value_as_text(value: Any) -> str | None:
-    """A decoded JSON value in the text form polars gives it (nested values as JSON text)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def frame_from_records(
@@ -629,6 +619,8 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
+    if isinstance(dtype, pl.Float32 | pl.Float64):
+        return column.cast(pl.String).map_batches(_plain_floats, return_dtype=pl.String)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
             column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
@@ -641,3 +633,14 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
             return_dtype=pl.String,
         ).alias(name)
     return column.cast(pl.String, strict=False).alias(name)
+
+
+def _plain_floats(texts: pl.Series) -> pl.Series:
+    """Floats cast to text, in plain decimal as a JSON number read by polars (``1.0`` → ``1``,
+    ``1e+20`` → ``100000000000000000000``): cast floats keep ``.0`` and use exponents."""
+    plain = texts.str.strip_suffix(".0")
+    exponents = texts.str.contains("e", literal=True).fill_null(False).arg_true()
+    if exponents.len() == 0:
+        return plain
+    written = [plain_decimal(text) for text in texts.gather(exponents).to_list()]
+    return plain.scatter(exponents, pl.Series(written, dtype=pl.String))

@@ -41,6 +41,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 
 from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
+from ingest.json_values import may_hold_whole_floats, whole_numbers_as_integers
 
 PII_KEY_ENV = "FLOWLEDGER_PII_KEY"
 SECRET_PLACEHOLDER = "[REDACTED:secret]"
@@ -353,18 +354,34 @@ def redact_column(values: pl.Series, mode: PersonalRedaction, key: Key) -> pl.Se
 
 
 def canonical_json(value: Any) -> str:
-    """Compact JSON with the keys of every object sorted (recursively): the one text form of a
+    """Compact JSON with the keys of every object sorted (recursively) and whole numbers written
+    as integers (:func:`ingest.json_values.whole_numbers_as_integers`): the one text form of a
     decoded object field, so the same object stores and hashes alike from a file in any key
-    order and from the receiver."""
+    order or format and from the receiver."""
+    return _with_whole_numbers(value, _sorted_compact_json)
+
+
+def _sorted_compact_json(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # an integer beyond 64 bits: the standard encoder takes it
-        return _standard_json(value)
+        return _standard_compact_json(value)
 
 
 def _standard_json(value: Any) -> str:
     """:func:`canonical_json` by the standard encoder (which writes NaN as NaN, not null)."""
+    return _with_whole_numbers(value, _standard_compact_json)
+
+
+def _standard_compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _with_whole_numbers(value: Any, encode: Callable[[Any], str]) -> str:
+    text = encode(value)
+    if may_hold_whole_floats(text):  # rare: a float holding a whole number (or such text)
+        return encode(whole_numbers_as_integers(value))
+    return text
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import orjson
 import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
-from ingest.readers import value_as_text
+from ingest.json_values import value_as_text
 from ingest.scrub import canonical_json, scrub_data, scrub_free_text, scrubber_for
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 

@@ -3,6 +3,8 @@ batch, ingest/validate.py) on the same tricky values: same verdict, same reasons
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
@@ -136,3 +138,17 @@ def test_timestamps_out_of_range_in_utc_and_huge_integers_are_invalid_not_errors
     assert reason == "started_at: '9999-12-31T23:30:00-01:00' is not an RFC 3339 timestamp"
     _, reason = checker.check({**BASE_RUN, "run_attempt": "9" * 400 + ".0"})
     assert reason is not None and reason.endswith("is not an integer")
+
+
+def test_json_numbers_normalise_as_the_file_path_lands_them() -> None:
+    """A number in a text field as polars reads it (plain decimal); a whole number inside an
+    object field as an integer: the receiver spools what a file of the same records lands."""
+    runs = EdgeChecker(load_contracts()[RecordKind.FLOW_RUN])
+    record, reason = runs.check({**BASE_RUN, "flow_name": 1e-7, "run_id": 2.50})
+    assert reason is None and record is not None
+    assert (record["flow_name"], record["run_id"]) == ("0.0000001", "2.5")
+    events = EdgeChecker(load_contracts()[RecordKind.BUSINESS_EVENT])
+    record, reason = events.check({**BASE_EVENT, "data": {"amount": 129.0, "big": 1e20}})
+    assert reason is None and record is not None
+    (line,) = events.spool_lines([record], lambda: b"k")
+    assert json.loads(line)["data"] == '{"amount":129,"big":100000000000000000000}'

@@ -1,0 +1,164 @@
+"""JSON values land alike whichever reader reads them: the NDJSON block path (polars), the
+line-by-line fallback (a broken neighbour line sends its whole block there), JSON arrays, and
+the same values as CSV or Parquet text."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from ingest_test_files import BUSINESS_EVENTS, FLOW_RUNS, query
+
+from flowledger.settings import DataDir
+from ingest import ingest_paths
+from ingest.json_values import value_as_text
+
+Writer = Callable[[Path, list[str]], Path]
+
+
+def ndjson(path: Path, lines: list[str]) -> Path:
+    path.with_suffix(".ndjson").write_text("".join(f"{line}\n" for line in lines))
+    return path.with_suffix(".ndjson")
+
+
+def ndjson_beside_a_broken_line(path: Path, lines: list[str]) -> Path:
+    path.with_suffix(".ndjson").write_text("".join(f"{line}\n" for line in [*lines, "{broken"]))
+    return path.with_suffix(".ndjson")
+
+
+def json_array(path: Path, lines: list[str]) -> Path:
+    path.with_suffix(".json").write_text("[" + ",\n".join(lines) + "]")
+    return path.with_suffix(".json")
+
+
+JSON_READERS: dict[str, Writer] = {
+    "ndjson": ndjson,
+    "ndjson line by line": ndjson_beside_a_broken_line,
+    "json": json_array,
+}
+
+
+def land(tmp_path: Path, name: str, path: Path) -> DataDir:
+    data_dir = DataDir(tmp_path / f"home-{name}").ensure()
+    summary = ingest_paths([path], data_dir)
+    assert summary.failed_files == [], summary.format()
+    return data_dir
+
+
+#: A JSON number as written → the text it lands as in a text field: plain decimal, as polars
+#: writes it (no exponent, no trailing zeros, integers beyond 64 bits exact).
+NUMBER_TEXTS = {
+    "1.0": "1",
+    "1e5": "100000",
+    "2.50": "2.5",
+    "1.0e-7": "0.0000001",
+    "-0.0": "-0",
+    "41.32": "41.32",
+    "1e20": "100000000000000000000",
+    "12345678901234567890": "12345678901234567890",
+}
+
+
+def run_line(run_id: str, flow_name: str) -> str:
+    """A flow run whose ``flow_name`` (a string field) is the JSON text ``flow_name``."""
+    record = json.dumps({**FLOW_RUNS[0], "run_id": run_id, "flow_name": None})
+    return record.replace('"flow_name": null', f'"flow_name": {flow_name}')
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_a_json_number_in_a_text_field_lands_as_plain_decimal_from_every_reader(
+    tmp_path: Path, reader: str
+) -> None:
+    lines = [run_line(f"r-{n}", text) for n, text in enumerate(NUMBER_TEXTS)]
+    data_dir = land(tmp_path, reader, JSON_READERS[reader](tmp_path / "runs", lines))
+    landed = query(data_dir, "select flow_name from raw.flow_runs order by _row_number")
+    assert [name for (name,) in landed] == list(NUMBER_TEXTS.values())
+
+
+def test_a_parquet_float_column_in_a_text_field_lands_as_the_json_number_does(
+    tmp_path: Path,
+) -> None:
+    floats = {text: shown for text, shown in NUMBER_TEXTS.items() if text != "12345678901234567890"}
+    records = [
+        {**FLOW_RUNS[0], "run_id": f"r-{n}", "flow_name": float(text)}
+        for n, text in enumerate(floats)
+    ]
+    path = tmp_path / "runs.parquet"
+    pl.DataFrame(records).write_parquet(path)
+    data_dir = land(tmp_path, "parquet", path)
+    landed = query(data_dir, "select flow_name from raw.flow_runs order by _row_number")
+    assert [name for (name,) in landed] == list(floats.values())
+
+
+#: A number inside ``data`` as written → as it lands in the canonical JSON of ``data``: a whole
+#: number as an integer, whichever way it was written.
+DATA_NUMBERS = {
+    "1.0": "1",
+    "1e5": "100000",
+    "2.50": "2.5",
+    "1.0e-7": "1e-7",
+    "-0.0": "0",
+    "1e20": "100000000000000000000",
+    "12345678901234567890": "12345678901234567890",
+}
+
+
+def event_line(event_id: str, data: str) -> str:
+    record = json.dumps({**BUSINESS_EVENTS[0], "id": event_id, "data": None})
+    return record.replace('"data": null', f'"data": {data}')
+
+
+def data_texts() -> list[str]:
+    return [f'{{"amount": {text}, "items": [{text}]}}' for text in DATA_NUMBERS]
+
+
+def expected_data() -> list[str]:
+    return [f'{{"amount":{shown},"items":[{shown}]}}' for shown in DATA_NUMBERS.values()]
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_a_number_inside_data_lands_alike_from_every_json_reader(
+    tmp_path: Path, reader: str
+) -> None:
+    lines = [event_line(f"e-{n}", data) for n, data in enumerate(data_texts())]
+    data_dir = land(tmp_path, reader, JSON_READERS[reader](tmp_path / "events", lines))
+    landed = query(data_dir, "select data from raw.business_events order by _row_number")
+    assert [data for (data,) in landed] == expected_data()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_number_inside_data_text_lands_as_from_json(tmp_path: Path, suffix: str) -> None:
+    frame = pl.DataFrame(
+        [
+            {**BUSINESS_EVENTS[0], "id": f"e-{n}", "data": data}
+            for n, data in enumerate(data_texts())
+        ]
+    )
+    path = tmp_path / f"events.{suffix}"
+    frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
+    data_dir = land(tmp_path, suffix, path)
+    landed = query(data_dir, "select data from raw.business_events order by _row_number")
+    assert [data for (data,) in landed] == expected_data()
+
+
+def test_value_as_text_writes_numbers_as_polars_reads_them() -> None:
+    """polars itself is the reference: the text it reads a JSON number into, top level and
+    nested, for hand-picked and random doubles (every exponent)."""
+    rng = random.Random(20260801)
+    doubles = [
+        struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(2000)
+    ]
+    numbers = [1.0, -0.0, 1e5, 1e16, 1e21, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, 1 / 3]
+    numbers += [d for d in doubles if math.isfinite(d)]
+    numbers += [round(rng.uniform(-1e6, 1e6), rng.randint(0, 8)) for _ in range(1000)]
+    lines = "".join(json.dumps({"a": n, "d": {"n": [n]}}) + "\n" for n in numbers)
+    read = pl.read_ndjson(io.BytesIO(lines.encode()), schema={"a": pl.String, "d": pl.String})
+    assert read["a"].to_list() == [value_as_text(n) for n in numbers]
+    assert read["d"].to_list() == [value_as_text({"n": [n]}) for n in numbers]
