@@ -40,8 +40,22 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
-from ingest.readers import ParquetSource, RawBatch, RejectedRow, Source, as_text, read_ahead
-from ingest.scrub import mask_card_numbers, scrub_frame, scrub_secrets
+from ingest.readers import (
+    Original,
+    ParquetSource,
+    RawBatch,
+    RejectedRow,
+    Source,
+    as_text,
+    read_ahead,
+)
+from ingest.scrub import (
+    mask_card_numbers,
+    scrub_frame,
+    scrub_free_text,
+    scrub_secrets,
+    scrubber_for,
+)
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
 from ingest.validate import (
@@ -117,6 +131,11 @@ class FileLanding:
         self.source_file = str(self.source.path.resolve())
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
+        self._object_fields = frozenset(
+            prop.name
+            for prop in self.contract.properties
+            if prop.logical_type is LogicalType.OBJECT
+        )
         stage_name = "b" + self.batch_id.replace("-", "_")
         self._stage = f"temp.main._ingest_rows_{stage_name}"
         self._quarantine_stage = f"temp.main._ingest_quarantine_{stage_name}"
@@ -144,7 +163,7 @@ class FileLanding:
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:
-                    broken = self._check_and_stage(batch.frame)
+                    broken = self._check_and_stage(batch)
                     result.quarantined += broken
                     staged += batch.frame.height - broken
                 self.progress(f"{path.name}: {result.rows_read:,} rows read")
@@ -221,13 +240,14 @@ class FileLanding:
                 batch.frame = scrub_frame(self.contract, batch.frame, self.pii_key)
             yield batch
 
-    def _check_and_stage(self, frame: pl.DataFrame) -> int:
+    def _check_and_stage(self, batch: RawBatch) -> int:
         """Type, check and hash one scrubbed batch; quarantine the broken rows, stage the good.
 
         One ``INSERT … SELECT`` checks, hashes (:data:`SHA256_FUNCTION`) and stages the good rows
         without the batch leaving DuckDB; only when it staged fewer rows than the batch holds are
         the broken rows' reasons asked for.
         """
+        frame = batch.frame
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
             typed_fields = {
@@ -248,24 +268,57 @@ class FileLanding:
                 broken = self.con.sql(
                     f"SELECT {ROW_NUMBER}, {REASON} FROM ({checked}) WHERE {REASON} IS NOT NULL"
                 ).pl()
-                self._quarantine_broken(frame, broken)
+                self._quarantine_broken(batch, broken)
         finally:
             self.con.unregister(_BATCH_VIEW)
         return broken_count
 
-    def _quarantine_broken(self, frame: pl.DataFrame, broken: pl.DataFrame) -> None:
-        # typed Parquet columns: the text the reader renders otherwise, so the record reads alike
-        rows = as_text(broken.join(frame, on=ROW_NUMBER, how="left").sort(ROW_NUMBER))
-        fields = self.contract.field_names
-        records = [
-            (
-                row[ROW_NUMBER],
-                scrub_secrets(row[REASON]),
-                self._raw_record({name: row[name] for name in fields}),
+    def _quarantine_broken(self, batch: RawBatch, broken: pl.DataFrame) -> None:
+        """The rows that broke the contract, each with its reasons and its whole record as the
+        file holds it (scrubbed), or else the contract fields the batch has of it."""
+        broken = broken.sort(ROW_NUMBER)
+        numbers = broken[ROW_NUMBER].to_list()
+        originals = batch.originals(numbers) if batch.originals else [None] * len(numbers)
+        raw_records = [self._quarantine_record(original) for original in originals]
+        if None in raw_records:
+            # typed Parquet columns: the text the reader renders otherwise, so it reads alike
+            rows = as_text(broken.join(batch.frame, on=ROW_NUMBER, how="left"))
+            fields = self.contract.field_names
+            raw_records = [
+                raw or self._raw_record({name: row[name] for name in fields})
+                for raw, row in zip(raw_records, rows.iter_rows(named=True), strict=True)
+            ]
+        reasons = [scrub_secrets(reason) for reason in broken[REASON].to_list()]
+        self._insert_quarantine(list(zip(numbers, reasons, raw_records, strict=True)))
+
+    def _quarantine_record(self, original: Original | None) -> str | None:
+        """A record that broke the contract as JSON text, every field of it, scrubbed: the
+        contract's rules for its fields (an object field given as JSON text is decoded for
+        them), the rules of event data for the others, and secrets and card numbers in every
+        text; capped at 64 KiB. ``None`` when there is no original or Python cannot decode
+        the JSON text polars read (its contract fields stand in for it then)."""
+        try:
+            record = json.loads(original, strict=False) if isinstance(original, str) else original
+            if not isinstance(record, dict):
+                return None
+            objects = self._object_fields
+            record = {
+                name: _decoded_if_json(value)
+                if name in objects and isinstance(value, str)
+                else value
+                for name, value in record.items()
+            }
+            scrubbed = scrubber_for(self.contract).scrub_record(record, self.pii_key)
+            text = json.dumps(
+                {
+                    name: scrub_free_text(value) if isinstance(value, str) else value
+                    for name, value in scrubbed.items()
+                },
+                ensure_ascii=False,
             )
-            for row in rows.iter_rows(named=True)
-        ]
-        self._insert_quarantine(records)
+        except (ValueError, RecursionError):
+            return None
+        return cap_raw_record(text)
 
     def _quarantine_rejected(self, rejected: list[RejectedRow]) -> int:
         records = [
@@ -280,7 +333,8 @@ class FileLanding:
         return len(records)
 
     def _raw_record(self, values: dict[str, Any]) -> str:
-        """The broken row as JSON text: its non-empty fields, scrubbed, capped at 64 KiB."""
+        """A row's contract fields as JSON text: its non-empty ones, scrubbed, capped at 64 KiB
+        (rows of a purged period; broken rows without originals)."""
         kept = {
             name: self._scrub_raw_value(name, value)
             for name, value in values.items()
@@ -549,6 +603,14 @@ def _abort_pending_result(con: duckdb.DuckDBPyConnection) -> None:
     """Drop a half-fetched result so the connection accepts the rollback."""
     with contextlib.suppress(duckdb.Error):
         con.abort()
+
+
+def _decoded_if_json(text: str) -> Any:
+    """JSON text decoded, or the text itself when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
 
 
 def _utc_now() -> datetime:

@@ -7,7 +7,9 @@ format alike; nested JSON (a CloudEvent's ``data``) becomes JSON text. The one e
 Parquet integer, boolean and date-time columns the caller allows stay typed (:func:`keeps_typed`:
 only where typing their text would give the same value). Records that cannot be
 parsed at all (a broken NDJSON line, a CSV row with the wrong number of fields, a JSON element
-that is not an object) come back as :class:`RejectedRow` for the quarantine.
+that is not an object) come back as :class:`RejectedRow` for the quarantine; a batch also
+gives its records as the file holds them, all their fields (:attr:`RawBatch.originals`), for
+the quarantine rows of those that break the contract.
 
 NDJSON, CSV and Parquet stream in batches, so memory does not grow with the file. A ``.json``
 file holds one array, which is decoded whole: use NDJSON for large files.
@@ -15,13 +17,15 @@ file holds one array, which is decoded whole: use NDJSON for large files.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import itertools
 import json
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -75,10 +79,20 @@ class RejectedRow:
     raw_text: str
 
 
+#: A record as its file holds it, every field of it: its JSON text (NDJSON, JSON arrays), or a
+#: row's non-empty values by column name, as text (CSV, Parquet).
+Original = str | dict[str, Any]
+#: The originals of some of a batch's rows, by row number, in the order asked.
+Originals = Callable[[Sequence[int]], list[Original]]
+
+
 @dataclass
 class RawBatch:
     frame: pl.DataFrame
     rejected: list[RejectedRow] = field(default_factory=list)
+    #: The frame's records as the file holds them (asked only for the rows that break the
+    #: contract); ``None`` where the frame holds all there is of them.
+    originals: Originals | None = None
 
     @property
     def rows_read(self) -> int:
@@ -252,7 +266,9 @@ class NdjsonSource:
                 frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
                 if self.nested_values and b"\\" in block:
                     frame = _reencode_nested_with_escapes(frame, block, fields)
-                batch = RawBatch(_with_row_numbers(frame, next_row))
+                batch = RawBatch(
+                    _with_row_numbers(frame, next_row), originals=_lines_of(block, next_row)
+                )
             except Exception:  # polars refuses the whole block: sort it out line by line
                 batch = self._parse_lines(block, fields, next_row)
             next_row += batch.rows_read
@@ -289,6 +305,7 @@ class NdjsonSource:
     def _parse_lines(block: bytes, fields: Sequence[str], first_row: int) -> RawBatch:
         records: list[dict[str, Any]] = []
         numbers: list[int] = []
+        texts: dict[int, Original] = {}
         rejected: list[RejectedRow] = []
         row = first_row
         for line in block.split(b"\n"):
@@ -313,11 +330,58 @@ class NdjsonSource:
                 if isinstance(record, dict):
                     records.append(record)
                     numbers.append(row)
+                    texts[row] = text
                 else:
                     kind = type(record).__name__
                     rejected.append(RejectedRow(row, f"line is a JSON {kind}, not an object", text))
             row += 1
-        return RawBatch(frame_from_records(records, numbers, fields), rejected)
+        return RawBatch(
+            frame_from_records(records, numbers, fields), rejected, _by_row_number(texts)
+        )
+
+
+def _record_lines(block: bytes) -> list[bytes]:
+    """The lines of an NDJSON block that hold a record, in order (polars skips blank lines)."""
+    return [line for line in block.split(b"\n") if line.strip()]
+
+
+def _lines_of(block: bytes, first_row: int) -> Originals:
+    """The originals of a block polars read: its lines, split only when asked."""
+
+    def originals(rows: Sequence[int]) -> list[Original]:
+        lines = _record_lines(block)
+        return [lines[row - first_row].decode() for row in rows]
+
+    return originals
+
+
+def _by_row_number(originals: Mapping[int, Original]) -> Originals:
+    return lambda rows: [originals[row] for row in rows]
+
+
+def _rows_of(
+    columns: pa.RecordBatch, numbers: Sequence[int], names: Mapping[str, str]
+) -> Originals:
+    """The originals of a CSV batch (``columns``: those of the header as read, ``numbers``: the
+    row numbers of its rows, ``names``: the names to give the columns)."""
+
+    def originals(rows: Sequence[int]) -> list[Original]:
+        index = {number: position for position, number in enumerate(numbers)}
+        return _records_as_text(columns.take([index[row] for row in rows]), names)
+
+    return originals
+
+
+def _records_as_text(
+    columns: pa.RecordBatch | pa.Table, names: Mapping[str, str] | None = None
+) -> list[Original]:
+    """Each row's non-empty values by (re)name, as text (typed values as :func:`as_text`)."""
+    frame = pl.from_arrow(columns)
+    assert isinstance(frame, pl.DataFrame)
+    return [
+        {name: value for name, value in record.items() if value is not None}
+        for record in as_text(frame.rename(names or {})).iter_rows(named=True)
+    ]
 
 
 def _reencode_nested_with_escapes(
@@ -338,7 +402,7 @@ def _reencode_nested_with_escapes(
     if not columns:  # no object or array in the block: nothing polars could have mangled
         return frame
     candidates = flags.select(pl.any_horizontal(columns)).to_series().arg_true().to_list()
-    lines = [line for line in block.split(b"\n") if line.strip()]
+    lines = _record_lines(block)
     if len(lines) != frame.height:
         raise ValueError("block lines and parsed rows differ")  # the caller re-reads line by line
     fixes: dict[str, dict[int, str]] = {}
@@ -401,18 +465,17 @@ class JsonArraySource:
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         elements = self._load()
         for start in range(0, len(elements), batch_rows):
-            records: list[dict[str, Any]] = []
-            numbers: list[int] = []
+            records: dict[int, dict[str, Any]] = {}
             rejected: list[RejectedRow] = []
             for offset, element in enumerate(elements[start : start + batch_rows]):
                 row = start + offset + 1
                 if isinstance(element, dict):
-                    records.append(element)
-                    numbers.append(row)
+                    records[row] = element
                 else:
                     reason = f"array element is a JSON {type(element).__name__}, not an object"
                     rejected.append(RejectedRow(row, reason, json.dumps(element)))
-            yield RawBatch(frame_from_records(records, numbers, fields), rejected)
+            frame = frame_from_records(list(records.values()), list(records), fields)
+            yield RawBatch(frame, rejected, _by_row_number(records))
 
 
 class CsvSource:
@@ -477,13 +540,11 @@ class CsvSource:
             return "skip"
 
         # pyarrow matches names as written: read each field under its name in the header
-        # (" depth"), then rename it, so reading finds what detection saw
-        written = {
-            name: as_written
-            for name, as_written in self._header_names().items()
-            if name in fields and as_written != name
-        }
-        columns = [written.get(name, name) for name in fields]
+        # (" depth"), then rename it, so reading finds what detection saw; the other columns
+        # are read too, for the originals
+        header = {name: as_written for name, as_written in self._header_names().items() if name}
+        columns = [header.get(name, name) for name in fields]
+        others = [as_written for name, as_written in header.items() if name not in fields]
         try:
             reader = pa_csv.open_csv(
                 self.path,
@@ -494,11 +555,11 @@ class CsvSource:
                     invalid_row_handler=on_invalid_row, newlines_in_values=True
                 ),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(columns, pa.string()),
+                    column_types=dict.fromkeys(columns + others, pa.string()),
                     null_values=[""],
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=True,
-                    include_columns=columns,
+                    include_columns=columns + others,
                     include_missing_columns=True,
                 ),
             )
@@ -507,14 +568,16 @@ class CsvSource:
                 return  # pyarrow cannot tell its columns; with the line end it holds no rows
             raise UnreadableFile(f"{self.path}: not a readable CSV file ({error})") from None
         next_row = 1
+        in_file = {as_written: name for name, as_written in header.items()}
         for record_batch in reader:
-            frame = pl.from_arrow(record_batch)
+            frame = pl.from_arrow(record_batch.select(columns))
             assert isinstance(frame, pl.DataFrame)
-            frame = frame.rename({as_written: name for name, as_written in written.items()})
+            frame = frame.rename(dict(zip(columns, fields, strict=True)))
             frame = frame.with_columns(pl.col(name).cast(pl.String) for name in fields)
             numbers = _numbers_around(next_row, frame.height, {r.row_number for r in rejected})
             frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
-            batch = RawBatch(frame, rejected[:])
+            originals = _rows_of(record_batch.select(list(in_file)), numbers, in_file)
+            batch = RawBatch(frame, rejected[:], originals)
             next_row = max([next_row - 1, *numbers, *(r.row_number for r in rejected)]) + 1
             rejected.clear()
             yield batch
@@ -546,6 +609,7 @@ class ParquetSource:
             self._file = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as error:
             raise UnreadableFile(f"{path}: not a readable Parquet file ({error})") from None
+        self._row_group: tuple[int, pa.Table] | None = None
 
     def columns(self) -> list[str]:
         return list(self._file.schema_arrow.names)
@@ -576,8 +640,36 @@ class ParquetSource:
                 else pl.lit(None, pl.String).alias(name)
                 for name in fields
             ).select(fields)
-            yield RawBatch(_with_row_numbers(frame, next_row))
+            yield RawBatch(_with_row_numbers(frame, next_row), originals=self._original_rows)
             next_row += frame.height
+
+    def _original_rows(self, rows: Sequence[int]) -> list[Original]:
+        """Rows by row number with every column, read by row group when asked (the batches
+        read the contract's columns alone; only rows that break the contract are asked for)."""
+        starts = list(
+            itertools.accumulate(
+                (
+                    self._file.metadata.row_group(i).num_rows
+                    for i in range(self._file.num_row_groups)
+                ),
+                initial=0,
+            )
+        )
+        found: dict[int, Original] = {}
+        for group, in_group in itertools.groupby(
+            sorted(rows), key=lambda row: bisect.bisect_right(starts, row - 1) - 1
+        ):
+            numbers = list(in_group)
+            picked = self._read_row_group(group).take([row - 1 - starts[group] for row in numbers])
+            found.update(zip(numbers, _records_as_text(picked), strict=True))
+        return [found[row] for row in rows]
+
+    def _read_row_group(self, group: int) -> pa.Table:
+        """One row group, every column, the last one kept (a handle of its own: the batches are
+        read on another thread)."""
+        if self._row_group is None or self._row_group[0] != group:
+            self._row_group = (group, pq.ParquetFile(self.path).read_row_group(group))
+        return self._row_group[1]
 
 
 _KEPT_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)

@@ -41,7 +41,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 
 from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
-from ingest.json_values import may_hold_whole_floats, whole_numbers_as_integers
+from ingest.json_values import may_hold_whole_floats, value_as_text, whole_numbers_as_integers
 
 PII_KEY_ENV = "FLOWLEDGER_PII_KEY"
 SECRET_PLACEHOLDER = "[REDACTED:secret]"
@@ -269,7 +269,7 @@ def redact(value: Any, mode: PersonalRedaction, key: Key) -> Any:
 
     Absent or blank values stay as they are (nothing to hide, and a required field's emptiness
     must still be seen by the contract check); lists are redacted item by item, objects leaf by
-    leaf; numbers and booleans are redacted in their JSON text form.
+    leaf; numbers and booleans are redacted in their text form (:func:`value_as_text`).
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return value
@@ -279,7 +279,7 @@ def redact(value: Any, mode: PersonalRedaction, key: Key) -> Any:
         return [redact(item, mode, key) for item in value]
     if isinstance(value, dict):
         return {name: redact(item, mode, key) for name, item in value.items()}
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else value_as_text(value)
     match mode:
         case PersonalRedaction.PSEUDONYMISE:
             return pseudonymise(text, key())

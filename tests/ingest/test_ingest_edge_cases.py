@@ -5,8 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
-from ingest_test_files import BUSINESS_EVENTS, query, write_ndjson
+from ingest_test_files import (
+    BUSINESS_EVENTS,
+    FLOW_RUNS,
+    query,
+    write_csv,
+    write_json_array,
+    write_ndjson,
+    write_parquet,
+)
+from pii_corpus import expected_pseudonym
 
 from flowledger.cli import main
 from flowledger.settings import DataDir
@@ -198,3 +208,88 @@ def test_a_collision_repeated_in_a_file_is_one_collision_then_duplicates(
         (1,),
         (3,),
     ]
+
+
+#: A flow run whose producer misnamed ``run_id``, with other fields no contract lists.
+MISNAMED_RUN = {
+    **{name: value for name, value in FLOW_RUNS[0].items() if name != "run_id"},
+    "runid": "r-9",
+    "api_token": "s3cr3t-value-123",
+    "contact_email": "Bob@Example.com",
+    "card": "4111 1111 1111 1111",
+}
+MISNAMED_WRITERS = {
+    "ndjson": write_ndjson,
+    "ndjson line by line": lambda path, records: write_lines(
+        path, [json.dumps(record) for record in records] + ["{broken"]
+    ),
+    "json": write_json_array,
+    "csv": write_csv,
+    "parquet": write_parquet,
+}
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize("reader", MISNAMED_WRITERS)
+def test_a_quarantined_record_keeps_its_fields_the_contract_does_not_know_scrubbed(
+    data_dir: DataDir, tmp_path: Path, reader: str
+) -> None:
+    suffix = "ndjson" if reader.startswith("ndjson") else reader
+    path = MISNAMED_WRITERS[reader](tmp_path / f"runs.{suffix}", [FLOW_RUNS[1], MISNAMED_RUN])
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.accepted, result.quarantined) == (1, 1 + (reader == "ndjson line by line"))
+    ((reason, raw_record),) = query(
+        data_dir, "select reason, raw_record from raw.quarantine where row_number = 2"
+    )
+    assert reason == "run_id: missing (required)"
+    raw = json.loads(raw_record)
+    pii_key = (data_dir.root / "secrets" / "pii.key").read_bytes()
+    assert (raw["runid"], raw["flow_id"], raw["api_token"]) == (
+        "r-9",
+        "c2f-order-intake",
+        "[REDACTED:secret]",
+    )
+    assert raw["contact_email"] == expected_pseudonym("Bob@Example.com", pii_key)
+    assert raw["card"] == "[CARD ****1111]"
+    # ingested again: the quarantined record is a repeat, not a second quarantine row
+    (again,) = ingest_paths([path], data_dir).files
+    assert (again.quarantined, again.duplicates) == (0, 2 + (reader == "ndjson line by line"))
+    assert query(data_dir, "select count(*) from raw.quarantine") == [
+        (1 + (reader == "ndjson line by line"),)
+    ]
+
+
+def test_a_quarantined_ndjson_record_is_the_same_whichever_path_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWLEDGER_PII_KEY", "one key for both data directories")
+    lines = [json.dumps(FLOW_RUNS[1]), json.dumps(MISNAMED_RUN)]
+    raw_records = []
+    for name, tail in [("block", []), ("line by line", ["{broken"])]:
+        data_dir = DataDir(tmp_path / name).ensure()
+        path = write_lines(tmp_path / f"{name}.ndjson", lines + tail)
+        ingest_paths([path], data_dir)
+        raw_records += query(data_dir, "select raw_record from raw.quarantine where row_number = 2")
+    block, line_by_line = raw_records
+    assert block == line_by_line
+
+
+def test_parquet_quarantine_rows_hold_every_column_whatever_the_row_group(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    runs = [
+        {**FLOW_RUNS[0], "run_id": f"r-{n}", "status": "exploded" if n in (2, 7) else "success"}
+        for n in range(1, 9)
+    ]
+    path = tmp_path / "runs.parquet"
+    frame = pl.DataFrame(runs).with_columns(extra_n=pl.int_range(1, 9, dtype=pl.Int32))
+    frame.write_parquet(path, row_group_size=3)
+    (result,) = ingest_paths([path], data_dir, batch_rows=2).files
+    assert (result.accepted, result.quarantined) == (6, 2)
+    rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
+    held = [(number, json.loads(raw)["run_id"], json.loads(raw)["extra_n"]) for number, raw in rows]
+    assert held == [(2, "r-2", "2"), (7, "r-7", "7")]
