@@ -159,11 +159,11 @@ class FileLanding:
                 )
             else:
                 batches = self.source.batches(self.contract.field_names, self.batch_rows)
-            for batch in read_ahead(self._scrubbed(batches)):
+            for batch, refused in read_ahead(self._scrubbed(batches)):
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:
-                    broken = self._check_and_stage(batch)
+                    broken = self._check_and_stage(batch, refused)
                     result.quarantined += broken
                     staged += batch.frame.height - broken
                 self.progress(f"{path.name}: {result.rows_read:,} rows read")
@@ -231,23 +231,37 @@ class FileLanding:
 
     # -- per batch ---------------------------------------------------------------------------
 
-    def _scrubbed(self, batches: Iterator[RawBatch]) -> Iterator[RawBatch]:
+    def _scrubbed(self, batches: Iterator[RawBatch]) -> Iterator[tuple[RawBatch, pl.DataFrame]]:
         """Each batch scrubbed before its check (:func:`ingest.scrub.scrub_frame`, the receiver's
         rules too), so quarantined rows are scrubbed and the payload hash is the one the
-        receiver's records get. Runs on the read-ahead thread, beside DuckDB's work."""
+        receiver's records get, with the rows the scrubber refused (row number and reason).
+        Runs on the read-ahead thread, beside DuckDB's work."""
         for batch in batches:
+            refused: dict[int, str] = {}
             if batch.frame.height:
-                batch.frame = scrub_frame(self.contract, batch.frame, self.pii_key)
-            yield batch
+                scrubbed = scrub_frame(self.contract, batch.frame, self.pii_key)
+                batch.frame, refused = scrubbed.frame, scrubbed.refused
+            numbers = batch.frame[ROW_NUMBER].gather(list(refused)) if refused else []
+            yield (
+                batch,
+                pl.DataFrame(
+                    {ROW_NUMBER: numbers, REASON: list(refused.values())},
+                    schema={ROW_NUMBER: pl.Int64, REASON: pl.String},
+                ),
+            )
 
-    def _check_and_stage(self, batch: RawBatch) -> int:
-        """Type, check and hash one scrubbed batch; quarantine the broken rows, stage the good.
+    def _check_and_stage(self, batch: RawBatch, refused: pl.DataFrame) -> int:
+        """Type, check and hash one scrubbed batch; quarantine the broken rows (and those the
+        scrubber ``refused``), stage the good.
 
         One ``INSERT … SELECT`` checks, hashes (:data:`SHA256_FUNCTION`) and stages the good rows
         without the batch leaving DuckDB; only when it staged fewer rows than the batch holds are
         the broken rows' reasons asked for.
         """
         frame = batch.frame
+        if refused.height:
+            self._quarantine_broken(batch, refused)
+            frame = frame.join(refused, on=ROW_NUMBER, how="anti")
         self.con.register(_BATCH_VIEW, _as_arrow(frame))
         try:
             typed_fields = {
@@ -271,7 +285,7 @@ class FileLanding:
                 self._quarantine_broken(batch, broken)
         finally:
             self.con.unregister(_BATCH_VIEW)
-        return broken_count
+        return broken_count + refused.height
 
     def _quarantine_broken(self, batch: RawBatch, broken: pl.DataFrame) -> None:
         """The rows that broke the contract, each with its reasons and its whole record as the
@@ -321,11 +335,14 @@ class FileLanding:
         return cap_raw_record(text)
 
     def _quarantine_rejected(self, rejected: list[RejectedRow]) -> int:
+        """Records the reader could not take: a JSON object (one holding NaN, say) as any
+        quarantined record, other text as a JSON string, its secrets and cards scrubbed."""
         records = [
             (
                 row.row_number,
                 scrub_secrets(row.reason),
-                cap_raw_record(json.dumps(mask_card_numbers(scrub_secrets(row.raw_text)))),
+                self._quarantine_record(row.raw_text)
+                or cap_raw_record(json.dumps(mask_card_numbers(scrub_secrets(row.raw_text)))),
             )
             for row in rejected
         ]

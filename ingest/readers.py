@@ -38,7 +38,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ingest.contracts import LogicalType, RecordKind
-from ingest.json_values import plain_decimal, value_as_text
+from ingest.json_values import NotStandardJson, loads_standard, plain_decimal, value_as_text
 
 ROW_NUMBER = "_row_number"
 DEFAULT_BATCH_ROWS = 150_000
@@ -322,7 +322,9 @@ class NdjsonSource:
                 row += 1
                 continue
             try:
-                record = json.loads(text)
+                record = loads_standard(text)
+            except NotStandardJson as problem:
+                rejected.append(RejectedRow(row, problem.reason, text))
             except json.JSONDecodeError as error:
                 reason = f"line is not valid JSON ({error.msg} at column {error.colno})"
                 rejected.append(RejectedRow(row, reason, text))
@@ -439,9 +441,13 @@ class JsonArraySource:
         self._elements: list[Any] | None = None
 
     def _load(self) -> list[Any]:
+        """The array's elements, decoded; an element JSON does not allow (NaN) as
+        :class:`_RefusedElement`."""
         if self._elements is None:
+            data = self.path.read_bytes()
             try:
-                document = json.loads(self.path.read_bytes())
+                text = data.decode(json.detect_encoding(data), "surrogatepass")
+                document = _decoded_array(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise UnreadableFile(f"{self.path}: not valid JSON ({error})") from None
             if not isinstance(document, list):
@@ -471,11 +477,58 @@ class JsonArraySource:
                 row = start + offset + 1
                 if isinstance(element, dict):
                     records[row] = element
+                elif isinstance(element, _RefusedElement):
+                    rejected.append(RejectedRow(row, element.reason, element.text))
                 else:
                     reason = f"array element is a JSON {type(element).__name__}, not an object"
                     rejected.append(RejectedRow(row, reason, json.dumps(element)))
             frame = frame_from_records(list(records.values()), list(records), fields)
             yield RawBatch(frame, rejected, _by_row_number(records))
+
+
+@dataclass(frozen=True)
+class _RefusedElement:
+    """An array element JSON does not allow: its text, and why."""
+
+    text: str
+    reason: str
+
+
+def _decoded_array(text: str) -> Any:
+    """The JSON document in ``text`` (an array, unless the file is wrong), each element decoded
+    by :func:`loads_standard`; an element it refuses is a :class:`_RefusedElement` (the elements are
+    decoded one by one only then)."""
+    try:
+        return loads_standard(text)
+    except NotStandardJson:
+        pass
+    decoder = json.JSONDecoder()  # reads NaN: only to find where each element ends
+    position = _after_blanks(text, 0)
+    if not text.startswith("[", position):
+        return decoder.decode(text)
+    elements: list[Any] = []
+    position = _after_blanks(text, position + 1)
+    while not text.startswith("]", position):
+        _, end = decoder.raw_decode(text, position)
+        element = text[position:end]
+        try:
+            elements.append(loads_standard(element))
+        except NotStandardJson as problem:
+            elements.append(_RefusedElement(element, problem.reason))
+        position = _after_blanks(text, end)
+        if text.startswith(",", position):
+            position = _after_blanks(text, position + 1)
+        elif not text.startswith("]", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+    if _after_blanks(text, position + 1) != len(text):
+        raise json.JSONDecodeError("Extra data", text, position + 1)
+    return elements
+
+
+def _after_blanks(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\n\r":
+        position += 1
+    return position
 
 
 class CsvSource:

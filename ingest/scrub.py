@@ -41,7 +41,13 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 
 from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
-from ingest.json_values import may_hold_whole_floats, value_as_text, whole_numbers_as_integers
+from ingest.json_values import (
+    NotStandardJson,
+    loads_standard,
+    may_hold_whole_floats,
+    value_as_text,
+    whole_numbers_as_integers,
+)
 
 PII_KEY_ENV = "FLOWLEDGER_PII_KEY"
 SECRET_PLACEHOLDER = "[REDACTED:secret]"
@@ -358,30 +364,17 @@ def canonical_json(value: Any) -> str:
     as integers (:func:`ingest.json_values.whole_numbers_as_integers`): the one text form of a
     decoded object field, so the same object stores and hashes alike from a file in any key
     order or format and from the receiver."""
-    return _with_whole_numbers(value, _sorted_compact_json)
+    text = _sorted_compact_json(value)
+    if may_hold_whole_floats(text):  # rare: a float holding a whole number (or such text)
+        return _sorted_compact_json(whole_numbers_as_integers(value))
+    return text
 
 
 def _sorted_compact_json(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # an integer beyond 64 bits: the standard encoder takes it
-        return _standard_compact_json(value)
-
-
-def _standard_json(value: Any) -> str:
-    """:func:`canonical_json` by the standard encoder (which writes NaN as NaN, not null)."""
-    return _with_whole_numbers(value, _standard_compact_json)
-
-
-def _standard_compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _with_whole_numbers(value: Any, encode: Callable[[Any], str]) -> str:
-    text = encode(value)
-    if may_hold_whole_floats(text):  # rare: a float holding a whole number (or such text)
-        return encode(whole_numbers_as_integers(value))
-    return text
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -467,6 +460,17 @@ def scrub_free_text(text: str) -> str:
     return mask_card_numbers(scrub_secrets(text))
 
 
+@dataclass(frozen=True)
+class ScrubbedFrame:
+    """A batch scrubbed (:meth:`RecordScrubber.scrub_frame`), and the rows it refused, by
+    position, with the reason: an object field holding JSON text that JSON does not allow
+    (NaN, Infinity: :func:`ingest.json_values.loads_standard`), which no scrubbing can vouch for.
+    """
+
+    frame: pl.DataFrame
+    refused: dict[int, str]
+
+
 class RecordScrubber:
     """One contract's scrubbing, compiled once (get it with :func:`scrubber_for`)."""
 
@@ -518,13 +522,14 @@ class RecordScrubber:
                 scrubbed.update(scrub_data({name: value}, key))
         return scrubbed
 
-    def scrub_frame(self, frame: pl.DataFrame, key: Key) -> pl.DataFrame:
+    def scrub_frame(self, frame: pl.DataFrame, key: Key) -> ScrubbedFrame:
         """A batch of text columns (the file path, before its contract check).
 
         Classified columns: every present value. Object columns (JSON text) and the other text
         columns: only the values the prefilter (polars, Rust regex) flags go through Python.
         """
         columns: list[pl.Series] = []
+        refused: dict[int, str] = {}
         for prop in self.contract.properties:
             if prop.name not in frame.columns:
                 continue
@@ -533,57 +538,63 @@ class RecordScrubber:
             if name in self._redacted:
                 columns.append(redact_column(values, self._redacted[name], key))
             elif name in self._objects:
-                columns.append(self._object_column(name, values, key))
+                column, not_standard = self._object_column(name, values, key)
+                columns.append(column)
+                for position, reason in not_standard.items():
+                    refused.setdefault(position, reason)
             elif prop.logical_type is LogicalType.STRING:
                 prefilter = TEXT_PREFILTER + (_CARD_PREFILTER if name in self._free_text else "")
                 hits = values.str.contains(prefilter).fill_null(False)
                 columns.append(
                     _scrub_where(values, hits, lambda t, n=name: self.scrub_field(n, t, key))
                 )
-        return frame.with_columns(columns) if columns else frame
+        return ScrubbedFrame(frame.with_columns(columns) if columns else frame, refused)
 
-    def _object_column(self, name: str, values: pl.Series, key: Key) -> pl.Series:
+    def _object_column(
+        self, name: str, values: pl.Series, key: Key
+    ) -> tuple[pl.Series, dict[int, str]]:
         """Every value of an object column (JSON text) decoded once and written back as
-        :func:`canonical_json`; the values the prefilter flags are scrubbed in between."""
+        :func:`canonical_json`; the values the prefilter flags are scrubbed in between. Texts
+        JSON does not allow are kept as they are, and refused (by position, with the reason)."""
         flagged = values.str.contains(self.object_prefilter).fill_null(False)
         # orjson reads integers beyond 64 bits as floats: such texts take the standard decoder
         long_numbers = values.str.contains(r"\d{19}").fill_null(False)
-        texts = [
-            None if text is None else self._object_text(name, text, hit, exact, key)
-            for text, hit, exact in zip(
-                values.to_list(), flagged.to_list(), long_numbers.to_list(), strict=True
-            )
-        ]
-        return pl.Series(values.name, texts, dtype=pl.String)
+        texts: list[str | None] = []
+        refused: dict[int, str] = {}
+        for position, (text, hit, exact) in enumerate(
+            zip(values.to_list(), flagged.to_list(), long_numbers.to_list(), strict=True)
+        ):
+            try:
+                texts.append(
+                    None if text is None else self._object_text(name, text, hit, exact, key)
+                )
+            except NotStandardJson as problem:
+                texts.append(text)
+                refused[position] = problem.within(name).reason
+        return pl.Series(values.name, texts, dtype=pl.String), refused
 
     def _object_text(self, name: str, text: str, flagged: bool, exact: bool, key: Key) -> str:
         if not exact:
             try:
                 decoded = orjson.loads(text)
             except orjson.JSONDecodeError:
-                pass  # what orjson refuses and Python may read (NaN): the standard decoder
+                pass  # what orjson refuses (NaN, not JSON at all): the standard decoder says
             else:
-                return self._object_json(name, decoded, text, flagged, key, canonical_json)
+                return self._object_json(name, decoded, text, flagged, key)
         try:
-            decoded = json.loads(text)
+            decoded = loads_standard(text)
+        except NotStandardJson:
+            raise  # NaN, Infinity: the row is refused (:meth:`_object_column`)
         except (ValueError, RecursionError):
             # not JSON: the contract check will quarantine it
             return scrub_free_text(text) if flagged else text
-        return self._object_json(name, decoded, text, flagged, key, _standard_json)
+        return self._object_json(name, decoded, text, flagged, key)
 
-    def _object_json(
-        self,
-        name: str,
-        decoded: Any,
-        text: str,
-        flagged: bool,
-        key: Key,
-        encode: Callable[[Any], str],
-    ) -> str:
+    def _object_json(self, name: str, decoded: Any, text: str, flagged: bool, key: Key) -> str:
         if flagged:
             decoded = self.scrub_field(name, decoded, key)
         if isinstance(decoded, dict):
-            return encode(decoded)
+            return canonical_json(decoded)
         # not an object (the check quarantines it, quoting the text): kept as written unless
         # scrubbed
         return json.dumps(decoded, ensure_ascii=False, separators=(",", ":")) if flagged else text
@@ -594,7 +605,7 @@ def scrubber_for(contract: Contract) -> RecordScrubber:
     return RecordScrubber(contract)
 
 
-def scrub_frame(contract: Contract, frame: pl.DataFrame, key: Key) -> pl.DataFrame:
+def scrub_frame(contract: Contract, frame: pl.DataFrame, key: Key) -> ScrubbedFrame:
     """:meth:`RecordScrubber.scrub_frame` of ``contract`` (the file-ingest path's one call)."""
     return scrubber_for(contract).scrub_frame(frame, key)
 

@@ -17,7 +17,6 @@ whatever spelling the client used, as the warehouse's ``_payload_hash`` is.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import operator
 import re
@@ -30,7 +29,7 @@ import orjson
 import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
-from ingest.json_values import value_as_text
+from ingest.json_values import NotStandardJson, loads_standard, value_as_text
 from ingest.scrub import canonical_json, scrub_data, scrub_free_text, scrubber_for
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 
@@ -98,11 +97,15 @@ def _to_timestamp(text: str) -> str | None:
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
-def _to_object(value: Any, text: str) -> dict[str, Any] | None:
+def _to_object(value: Any, text: str, name: str) -> dict[str, Any] | None:
+    """An object given as such or as JSON text; JSON text holding NaN or Infinity is refused
+    as the file path's scrubber refuses it (:class:`NotChecked`, the same reason)."""
     if isinstance(value, dict):
         return value
     try:
-        decoded = json.loads(text)
+        decoded = loads_standard(text)
+    except NotStandardJson as problem:
+        raise NotChecked(problem.within(name).reason) from None
     except (ValueError, RecursionError):
         return None
     return decoded if isinstance(decoded, dict) else None
@@ -153,7 +156,7 @@ class _FieldCheck:
             case LogicalType.TIMESTAMP:
                 return _to_timestamp(text)
             case LogicalType.OBJECT:
-                return _to_object(value, text)
+                return _to_object(value, text, self.prop.name)
         raise AssertionError(self.prop.logical_type)
 
     def check(self, value: Any) -> Any:

@@ -162,3 +162,70 @@ def test_value_as_text_writes_numbers_as_polars_reads_them() -> None:
     read = pl.read_ndjson(io.BytesIO(lines.encode()), schema={"a": pl.String, "d": pl.String})
     assert read["a"].to_list() == [value_as_text(n) for n in numbers]
     assert read["d"].to_list() == [value_as_text({"n": [n]}) for n in numbers]
+
+
+#: Numbers JSON does not have (RFC 8259), as written → the reason their record is quarantined.
+NOT_JSON_NUMBERS = {
+    "NaN": "data.amount: NaN is not valid JSON (JSON numbers are finite; write null)",
+    "Infinity": "data.amount: Infinity is not valid JSON (JSON numbers are finite; write null)",
+    "-Infinity": "data.amount: -Infinity is not valid JSON (JSON numbers are finite; write null)",
+    "1e400": "data.amount: 1e400 is out of range (a JSON number here is a double, ±1.8e308)",
+}
+
+
+def events_with_not_json_numbers() -> list[str]:
+    """A good event, then one per number JSON does not have, each beside a customer email."""
+    good = event_line("e-good", '{"amount": 1}')
+    email = '"customer_email": "Ann@Example.com"'
+    return [good] + [
+        event_line(f"e-{n}", f'{{{email}, "amount": {text}}}')
+        for n, text in enumerate(NOT_JSON_NUMBERS)
+    ]
+
+
+def assert_quarantined_with_reasons(data_dir: DataDir) -> None:
+    assert query(data_dir, "select id from raw.business_events") == [("e-good",)]
+    rows = query(
+        data_dir,
+        "select row_number, reason, raw_record from raw.quarantine "
+        "where reason not like 'line is not valid JSON%' order by 1",
+    )
+    assert [(number, reason) for number, reason, _ in rows] == [
+        (n + 2, reason) for n, reason in enumerate(NOT_JSON_NUMBERS.values())
+    ]
+    for _, _, raw_record in rows:  # scrubbed like any quarantined record
+        assert "Ann@Example.com" not in raw_record and "<pii:" in raw_record
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_nan_and_infinity_inside_data_are_quarantined_by_every_json_reader(
+    tmp_path: Path, reader: str
+) -> None:
+    path = JSON_READERS[reader](tmp_path / "events", events_with_not_json_numbers())
+    data_dir = land(tmp_path, reader, path)
+    assert_quarantined_with_reasons(data_dir)
+    (broken,) = query(data_dir, "select count(*) from raw.quarantine where reason like 'line%'")
+    assert broken == ((reader == "ndjson line by line"),)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_nan_and_infinity_inside_data_text_are_quarantined(tmp_path: Path, suffix: str) -> None:
+    records = [json.loads(line.replace("NaN", "0").replace("Infinity", "0").replace("1e400", "0"))
+               for line in events_with_not_json_numbers()]  # fmt: skip
+    data = [line[line.index('"data": ') + 8 : -1] for line in events_with_not_json_numbers()]
+    frame = pl.DataFrame(
+        [{**record, "data": text} for record, text in zip(records, data, strict=True)]
+    )
+    path = tmp_path / f"events.{suffix}"
+    frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
+    assert_quarantined_with_reasons(land(tmp_path, suffix, path))
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_nan_in_a_text_field_is_quarantined_not_landed_as_text(tmp_path: Path, reader: str) -> None:
+    lines = [run_line("r-1", '"Order intake"'), run_line("r-2", "NaN")]
+    data_dir = land(tmp_path, reader, JSON_READERS[reader](tmp_path / "runs", lines))
+    assert query(data_dir, "select run_id from raw.flow_runs") == [("r-1",)]
+    assert query(
+        data_dir, "select row_number, reason from raw.quarantine where row_number = 2"
+    ) == [(2, "flow_name: NaN is not valid JSON (JSON numbers are finite; write null)")]

@@ -250,7 +250,7 @@ def test_event_data_is_redacted_by_the_contract_and_the_safety_net() -> None:
 def test_classified_top_level_field_in_a_frame_and_in_a_record() -> None:
     rules = scrubber_for(load_contracts()[RecordKind.FLOW_RUN])
     frame = pl.DataFrame({"idempotency_key": [IDEMPOTENCY_KEY, None, " ", "k-2"]})
-    assert rules.scrub_frame(frame, key)["idempotency_key"].to_list() == [
+    assert rules.scrub_frame(frame, key).frame["idempotency_key"].to_list() == [
         expected_pseudonym(IDEMPOTENCY_KEY, KEY),
         None,
         " ",

@@ -180,7 +180,7 @@ def test_frame_and_record_paths_agree_on_the_new_secret_forms() -> None:
         {"auth": "Basic dXNlcjpwYXNzd29yZA==", "token_count": 3, "passport": "X1"},
     ]
     texts = [json.dumps(value) for value in objects]
-    framed = scrub_frame(contract, pl.DataFrame({"data": texts}), lambda: b"k")["data"]
+    framed = scrub_frame(contract, pl.DataFrame({"data": texts}), lambda: b"k").frame["data"]
     scrubber = scrubber_for(contract)
     expected = [canonical_json(scrubber.scrub_field("data", v, lambda: b"k")) for v in objects]
     assert framed.to_list() == expected
@@ -248,14 +248,14 @@ def test_frame_scrub_only_touches_values_that_need_it() -> None:
     texts = pl.DataFrame({"error_message": ["fine", None, "password=x", "HTTP 500"]})
     assert scrub_frame(
         contracts[RecordKind.FLOW_RUN], texts, lambda: b"k"
-    ).to_series().to_list() == [
+    ).frame.to_series().to_list() == [
         "fine",
         None,
         "password=[REDACTED:secret]",
         "HTTP 500",
     ]
     data = pl.DataFrame({"data": ['{"a":1}', '{"email":"x@y.z"}', None]})
-    scrubbed = scrub_frame(contracts[RecordKind.BUSINESS_EVENT], data, lambda: b"k")
+    scrubbed = scrub_frame(contracts[RecordKind.BUSINESS_EVENT], data, lambda: b"k").frame
     assert scrubbed.to_series().to_list() == [
         '{"a":1}',
         '{"email":"' + pseudonymise("x@y.z", b"k") + '"}',
@@ -332,7 +332,7 @@ def test_object_fields_become_canonical_json_whatever_their_key_order() -> None:
         "[1, 2]",
         "not json",
     ]
-    scrubbed = scrub_frame(contract, pl.DataFrame({"data": written}), lambda: b"k")["data"]
+    scrubbed = scrub_frame(contract, pl.DataFrame({"data": written}), lambda: b"k").frame["data"]
     first, second, big, array, broken = scrubbed.to_list()
     assert first == second
     assert first == canonical_json(

@@ -152,3 +152,10 @@ def test_json_numbers_normalise_as_the_file_path_lands_them() -> None:
     assert reason is None and record is not None
     (line,) = events.spool_lines([record], lambda: b"k")
     assert json.loads(line)["data"] == '{"amount":129,"big":100000000000000000000}'
+
+
+def test_data_text_holding_nan_is_refused_as_the_file_path_refuses_it() -> None:
+    events = EdgeChecker(load_contracts()[RecordKind.BUSINESS_EVENT])
+    record, reason = events.check({**BASE_EVENT, "data": '{"a": {"b": [1, NaN]}}'})
+    assert record is None
+    assert reason == "data.a.b[1]: NaN is not valid JSON (JSON numbers are finite; write null)"
