@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -52,13 +53,17 @@ def value_as_text(value: Any) -> str | None:
         return str(value)
     if isinstance(value, float):
         return number_text(value)
-    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except TypeError:  # an object giving a key twice (:class:`Pairs`): written as it was
+        return _nested_text(value)
     return _nested_text(value) if _FLOAT_NOT_PLAIN.search(text) else text
 
 
 def _nested_text(value: Any) -> str:
-    """``json.dumps`` of a nested value, its floats written as :func:`number_text` writes them."""
-    if isinstance(value, dict):
+    """``json.dumps`` of a nested value, its floats written as :func:`number_text` writes them
+    and a key given twice (:class:`Pairs`) as often as it was, as polars writes it."""
+    if isinstance(value, dict | Pairs):
         members = (
             f"{json.dumps(k, ensure_ascii=False)}: {_nested_text(v)}" for k, v in value.items()
         )
@@ -72,7 +77,8 @@ def _nested_text(value: Any) -> str:
 
 def may_hold_whole_floats(compact_json: str) -> bool:
     """Whether compact JSON text may hold a float with a whole value (``129.0``, ``1e+20``)."""
-    return _WHOLE_FLOAT.search(compact_json) is not None
+    hinted = ".0" in compact_json or "e+" in compact_json
+    return hinted and _WHOLE_FLOAT.search(compact_json) is not None
 
 
 def whole_numbers_as_integers(value: Any) -> Any:
@@ -88,29 +94,97 @@ def whole_numbers_as_integers(value: Any) -> Any:
 
 
 class NotStandardJson(ValueError):
-    """JSON text that Python reads but JSON does not allow: NaN, Infinity, -Infinity, or a
-    number beyond a double (``1e400``). ``path`` is where (``data.items[2].price``; empty for
-    the whole text), ``written`` the value as written."""
+    """JSON text that Python reads but ingest refuses: NaN, Infinity, -Infinity, a number
+    beyond a double (``1e400``), or a key given twice in one object. ``path`` is where
+    (``data.items[2].price``; empty for the whole text), ``problem`` what."""
 
-    def __init__(self, path: str, written: str) -> None:
-        super().__init__(path, written)
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(path, problem)
         self.path = path
-        self.written = written
+        self.problem = problem
 
     @property
     def reason(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        if self.written in _CONSTANTS:
-            return f"{where}{self.written} is not valid JSON (JSON numbers are finite; write null)"
-        return f"{where}{self.written} is out of range (a JSON number here is a double, ±1.8e308)"
+        return f"{self.path}: {self.problem}" if self.path else self.problem
 
     def within(self, name: str) -> NotStandardJson:
         """The same problem in JSON text held by the field ``name``."""
         joint = "" if not self.path or self.path.startswith("[") else "."
-        return NotStandardJson(f"{name}{joint}{self.path}", self.written)
+        return NotStandardJson(f"{name}{joint}{self.path}", self.problem)
 
 
+DUPLICATE_KEY = "duplicate key (JSON object keys must be unique)"
 _CONSTANTS = ("NaN", "Infinity", "-Infinity")
+
+
+class Pairs:
+    """A JSON object that gives a key more than once, kept as written: its members in order
+    (a dict would keep one value of each key). ``items()`` gives them, as a dict's does."""
+
+    __slots__ = ("members",)
+
+    def __init__(self, members: list[tuple[str, Any]]) -> None:
+        self.members = members
+
+    def items(self) -> list[tuple[str, Any]]:
+        return self.members
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pairs) and other.members == self.members
+
+    def __repr__(self) -> str:
+        return f"Pairs({self.members!r})"
+
+
+def loads_standard(text: str | bytes, fields: Collection[str] | None = None) -> Any:
+    """``json.loads`` that refuses (:class:`NotStandardJson`, its reason naming the first such
+    place in the text) NaN, Infinity, numbers beyond a double and keys given twice.
+
+    With ``fields`` (a contract's, the text being one record) a key given twice is refused
+    only when it is one of them, at the top: below, an object giving a key twice stays as
+    written (:class:`Pairs`; the scrubber refuses it in an object field, a text field keeps it
+    as polars does), and a top-level key no contract lists is not stored either way."""
+    decoding = _Decoding()
+    try:
+        value = json.loads(
+            text, object_pairs_hook=decoding.object, parse_constant=_refuse, parse_float=_finite
+        )
+    except _Refused:
+        value = json.loads(
+            text,
+            object_pairs_hook=_Decoding().object,
+            parse_constant=_Written,
+            parse_float=_written_float,
+        )
+    else:
+        if not decoding.repeated:
+            return value
+    counted = None if fields is None else frozenset(fields)
+    found = _first_problem(value, "", counted)
+    if found is not None:
+        raise NotStandardJson(*found)
+    return dict(value.items()) if isinstance(value, Pairs) else value
+
+
+def loads_as_written(text: str | bytes) -> Any:
+    """``json.loads`` keeping what the text says, for a quarantined record: a key given twice
+    with each of its values (:class:`Pairs`), NaN and Infinity (floats), control characters
+    in strings."""
+    return json.loads(text, object_pairs_hook=_Decoding().object, strict=False)
+
+
+class _Decoding:
+    """The object hook of one decode: dicts, or :class:`Pairs` where a key repeats."""
+
+    def __init__(self) -> None:
+        self.repeated = False
+
+    def object(self, members: list[tuple[str, Any]]) -> dict[str, Any] | Pairs:
+        record = dict(members)
+        if len(record) == len(members):
+            return record
+        self.repeated = True
+        return Pairs(members)
 
 
 class _Refused(Exception):
@@ -129,21 +203,9 @@ def _finite(written: str) -> float:
     return number
 
 
-def loads_standard(text: str | bytes) -> Any:
-    """``json.loads``, refusing what JSON does not allow (:class:`NotStandardJson`, its reason
-    naming the first such value in the text)."""
-    try:
-        return json.loads(text, parse_constant=_refuse, parse_float=_finite)
-    except _Refused:
-        found = _first_refused(
-            json.loads(text, parse_constant=_Written, parse_float=_written_float)
-        )
-        assert found is not None
-        raise NotStandardJson(*found) from None
-
-
 class _Written(str):
-    """A value JSON does not allow, as written (in the second decode, which finds where)."""
+    """A number JSON does not allow, as written (NaN, Infinity, ``1e400``), where
+    :func:`loads_standard` looks for what it refuses."""
 
 
 def _written_float(written: str) -> float | _Written:
@@ -151,21 +213,30 @@ def _written_float(written: str) -> float | _Written:
     return _Written(written) if math.isinf(number) else number
 
 
-def _first_refused(value: Any, path: str = "") -> tuple[str, str] | None:
-    """The path and text of the first :class:`_Written` in ``value``, in document order."""
+def _first_problem(value: Any, path: str, counted: frozenset[str] | None) -> tuple[str, str] | None:
+    """Where the first thing :func:`loads_standard` refuses is in ``value`` (document order),
+    and what. ``counted``: the keys whose repeat counts at this level (``None``: all; below a
+    counted key all count, below another none)."""
     if isinstance(value, _Written):
-        return path, str(value)
-    children = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for name, child in children:
-        found = _first_refused(child, _member_path(path, name))
-        if found is not None:
-            return found
+        if value in _CONSTANTS:
+            return path, f"{value} is not valid JSON (JSON numbers are finite; write null)"
+        return path, f"{value} is out of range (a JSON number here is a double, ±1.8e308)"
+    if isinstance(value, dict | Pairs):
+        seen: set[str] = set()
+        for name, child in value.items():
+            counts = counted is None or name in counted
+            if counts and name in seen:
+                return _member_path(path, name), DUPLICATE_KEY
+            seen.add(name)
+            below = None if counts and counted is None else frozenset()
+            found = _first_problem(child, _member_path(path, name), below)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = _first_problem(child, _member_path(path, index), counted)
+            if found is not None:
+                return found
     return None
 
 

@@ -40,6 +40,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
+from ingest.json_values import Pairs, loads_as_written, value_as_text
 from ingest.readers import (
     Original,
     ParquetSource,
@@ -306,33 +307,32 @@ class FileLanding:
         self._insert_quarantine(list(zip(numbers, reasons, raw_records, strict=True)))
 
     def _quarantine_record(self, original: Original | None) -> str | None:
-        """A record that broke the contract as JSON text, every field of it, scrubbed: the
-        contract's rules for its fields (an object field given as JSON text is decoded for
-        them), the rules of event data for the others, and secrets and card numbers in every
-        text; capped at 64 KiB. ``None`` when there is no original or Python cannot decode
-        the JSON text polars read (its contract fields stand in for it then)."""
+        """A record that broke the contract as JSON text, every field of it as the file gives
+        it (a key given twice with each value), scrubbed: the contract's rules for its fields
+        (an object field given as JSON text is decoded for them), the rules of event data for
+        the others, and secrets and card numbers in every text; capped at 64 KiB. ``None``
+        when there is no original, or it is not a JSON object (Python cannot decode the text
+        polars read: its contract fields stand in for it then)."""
         try:
-            record = json.loads(original, strict=False) if isinstance(original, str) else original
-            if not isinstance(record, dict):
+            record = loads_as_written(original) if isinstance(original, str) else original
+            if not isinstance(record, dict | Pairs):
                 return None
-            objects = self._object_fields
-            record = {
-                name: _decoded_if_json(value)
-                if name in objects and isinstance(value, str)
-                else value
+            members = [
+                (name, _decoded_if_json(value))
+                if name in self._object_fields and isinstance(value, str)
+                else (name, value)
                 for name, value in record.items()
-            }
+            ]
+            record = Pairs(members) if isinstance(record, Pairs) else dict(members)
             scrubbed = scrubber_for(self.contract).scrub_record(record, self.pii_key)
-            text = json.dumps(
-                {
-                    name: scrub_free_text(value) if isinstance(value, str) else value
-                    for name, value in scrubbed.items()
-                },
-                ensure_ascii=False,
-            )
+            members = [
+                (name, scrub_free_text(value) if isinstance(value, str) else value)
+                for name, value in scrubbed.items()
+            ]
+            text = value_as_text(Pairs(members) if isinstance(scrubbed, Pairs) else dict(members))
         except (ValueError, RecursionError):
             return None
-        return cap_raw_record(text)
+        return cap_raw_record(text or "")
 
     def _quarantine_rejected(self, rejected: list[RejectedRow]) -> int:
         """Records the reader could not take: a JSON object (one holding NaN, say) as any
@@ -623,9 +623,10 @@ def _abort_pending_result(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _decoded_if_json(text: str) -> Any:
-    """JSON text decoded, or the text itself when it is not JSON."""
+    """JSON text decoded as written (:func:`loads_as_written`), or the text itself when it is
+    not JSON."""
     try:
-        return json.loads(text)
+        return loads_as_written(text)
     except (ValueError, RecursionError):
         return text
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import bisect
 import csv
+import functools
 import io
 import itertools
 import json
 import os
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
 import orjson
 import polars as pl
 import pyarrow as pa
@@ -38,7 +41,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ingest.contracts import LogicalType, RecordKind
-from ingest.json_values import NotStandardJson, loads_standard, plain_decimal, value_as_text
+from ingest.json_values import (
+    NotStandardJson,
+    Pairs,
+    loads_as_written,
+    loads_standard,
+    plain_decimal,
+    value_as_text,
+)
 
 ROW_NUMBER = "_row_number"
 DEFAULT_BATCH_ROWS = 150_000
@@ -227,6 +237,9 @@ class NdjsonSource:
     #: False for files known to hold no nested objects or arrays (the receiver's spool writes
     #: object fields as JSON text): their backslashes then need no second decode.
     nested_values = True
+    #: False for files known to give no key twice (the receiver's spool writes decoded
+    #: records): their lines need no look for a contract field given twice.
+    may_repeat_keys = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -269,6 +282,8 @@ class NdjsonSource:
                 batch = RawBatch(
                     _with_row_numbers(frame, next_row), originals=_lines_of(block, next_row)
                 )
+                if self.may_repeat_keys:
+                    _refuse_repeated_fields(batch, block, fields)
             except Exception:  # polars refuses the whole block: sort it out line by line
                 batch = self._parse_lines(block, fields, next_row)
             next_row += batch.rows_read
@@ -322,7 +337,7 @@ class NdjsonSource:
                 row += 1
                 continue
             try:
-                record = loads_standard(text)
+                record = loads_standard(text, fields)
             except NotStandardJson as problem:
                 rejected.append(RejectedRow(row, problem.reason, text))
             except json.JSONDecodeError as error:
@@ -345,6 +360,61 @@ class NdjsonSource:
 def _record_lines(block: bytes) -> list[bytes]:
     """The lines of an NDJSON block that hold a record, in order (polars skips blank lines)."""
     return [line for line in block.split(b"\n") if line.strip()]
+
+
+def _refuse_repeated_fields(batch: RawBatch, block: bytes, fields: Sequence[str]) -> None:
+    """Move the rows of a block polars read that give a contract field twice to the rejected.
+
+    polars keeps a field's first value and Python's decoder its last, so such a line would
+    land one way or the other depending on its neighbours: it is refused on both paths
+    (:func:`loads_standard`). One regex pass over the lines finds those that may (a field's
+    key twice, nested ones included, or a key spelled with an escape); the decoder decides."""
+    lines = _line_column(block, batch.frame.height)
+    may = lines.str.contains(_repeated_field_pattern(tuple(fields))).arg_true().to_list()
+    refused: dict[int, str] = {}
+    for position in may:
+        try:
+            loads_standard(lines[position], fields)
+        except NotStandardJson as problem:
+            refused[position] = problem.reason
+    if not refused:
+        return
+    numbers = batch.frame[ROW_NUMBER]
+    batch.rejected.extend(
+        RejectedRow(numbers[position], reason, lines[position])
+        for position, reason in refused.items()
+    )
+    kept = pl.Series([position not in refused for position in range(batch.frame.height)])
+    batch.frame = batch.frame.filter(kept)
+
+
+def _line_column(block: bytes, height: int) -> pl.Series:
+    """The lines of a block polars read into ``height`` rows, as a text column (the block's
+    bytes are not copied to make it)."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    offsets = np.concatenate(([0], np.minimum(ends + 1, len(block)))).astype(np.int64)
+    lines = pl.Series(
+        "line",
+        pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(block)),
+    )
+    if lines.len() != height:  # blank lines (polars skips them)
+        lines = lines.filter(lines.str.strip_chars().str.len_bytes() > 0)
+    if lines.len() != height:
+        raise ValueError("block lines and parsed rows differ")  # the caller re-reads line by line
+    return lines
+
+
+@functools.lru_cache(maxsize=16)
+def _repeated_field_pattern(fields: tuple[str, ...]) -> str:
+    """A line that may give one of ``fields`` twice: its key twice (nested keys of that name
+    too: the decoder tells), or any key spelled with a ``\\u`` escape (``"run\\u005fid"`` is
+    ``run_id``)."""
+    blank = r"[ \t\r]*"
+    twice = [f'"{re.escape(name)}"{blank}:[^\\n]*"{re.escape(name)}"{blank}:' for name in fields]
+    escaped_key = r'"(?:[^"\\\n]|\\[^u\n])*\\u(?:[^"\\\n]|\\[^\n])*"' + blank + ":"
+    return "|".join([*twice, escaped_key])
 
 
 def _lines_of(block: bytes, first_row: int) -> Originals:
@@ -421,8 +491,9 @@ def _reencode_nested_with_escapes(
         nested = [name for name in columns if isinstance(record.get(name), dict | list)]
         if not nested:
             continue
-        # the standard decoder for the values kept: orjson reads integers beyond 64 bits as floats
-        record = json.loads(line)
+        # the standard decoder for the values kept: orjson reads integers beyond 64 bits as
+        # floats, and keeps one value of a key given twice (polars keeps them all)
+        record = loads_as_written(line)
         for name in nested:
             fixes.setdefault(name, {})[index] = value_as_text(record[name])
     for name, cells in fixes.items():
@@ -441,8 +512,8 @@ class JsonArraySource:
         self._elements: list[Any] | None = None
 
     def _load(self) -> list[Any]:
-        """The array's elements, decoded; an element JSON does not allow (NaN) as
-        :class:`_RefusedElement`."""
+        """The array's elements, decoded, or as :class:`_ElementText` if ingest may refuse them
+        (NaN, a key given twice: the contract's fields decide, :meth:`batches`)."""
         if self._elements is None:
             data = self.path.read_bytes()
             try:
@@ -461,8 +532,10 @@ class JsonArraySource:
     def columns(self) -> list[str]:
         names: dict[str, None] = {}
         for element in self._load()[:_SNIFF_RECORDS]:
-            if isinstance(element, dict):
-                names.update(dict.fromkeys(element))
+            if isinstance(element, _ElementText):
+                element = loads_as_written(element.text)
+            if isinstance(element, dict | Pairs):
+                names.update((name, None) for name, _ in element.items())
         return list(names)
 
     def holds_no_records(self) -> bool:
@@ -475,10 +548,14 @@ class JsonArraySource:
             rejected: list[RejectedRow] = []
             for offset, element in enumerate(elements[start : start + batch_rows]):
                 row = start + offset + 1
+                if isinstance(element, _ElementText):
+                    try:
+                        element = loads_standard(element.text, fields)
+                    except NotStandardJson as problem:
+                        rejected.append(RejectedRow(row, problem.reason, element.text))
+                        continue
                 if isinstance(element, dict):
                     records[row] = element
-                elif isinstance(element, _RefusedElement):
-                    rejected.append(RejectedRow(row, element.reason, element.text))
                 else:
                     reason = f"array element is a JSON {type(element).__name__}, not an object"
                     rejected.append(RejectedRow(row, reason, json.dumps(element)))
@@ -487,17 +564,16 @@ class JsonArraySource:
 
 
 @dataclass(frozen=True)
-class _RefusedElement:
-    """An array element JSON does not allow: its text, and why."""
+class _ElementText:
+    """An array element ingest may refuse (NaN, a key given twice), as written."""
 
     text: str
-    reason: str
 
 
 def _decoded_array(text: str) -> Any:
-    """The JSON document in ``text`` (an array, unless the file is wrong), each element decoded
-    by :func:`loads_standard`; an element it refuses is a :class:`_RefusedElement` (the elements are
-    decoded one by one only then)."""
+    """The JSON document in ``text`` (an array, unless the file is wrong), decoded whole; if it
+    holds something :func:`loads_standard` refuses, each element that does is kept as its
+    :class:`_ElementText` (then decoded one by one)."""
     try:
         return loads_standard(text)
     except NotStandardJson:
@@ -513,8 +589,8 @@ def _decoded_array(text: str) -> Any:
         element = text[position:end]
         try:
             elements.append(loads_standard(element))
-        except NotStandardJson as problem:
-            elements.append(_RefusedElement(element, problem.reason))
+        except NotStandardJson:
+            elements.append(_ElementText(element))
         position = _after_blanks(text, end)
         if text.startswith(",", position):
             position = _after_blanks(text, position + 1)

@@ -43,6 +43,7 @@ import polars_hash  # noqa: F401  (registers the ``chash`` expression namespace)
 from ingest.contracts import Contract, DataField, LogicalType, PersonalRedaction
 from ingest.json_values import (
     NotStandardJson,
+    Pairs,
     loads_standard,
     may_hold_whole_floats,
     value_as_text,
@@ -285,6 +286,8 @@ def redact(value: Any, mode: PersonalRedaction, key: Key) -> Any:
         return [redact(item, mode, key) for item in value]
     if isinstance(value, dict):
         return {name: redact(item, mode, key) for name, item in value.items()}
+    if isinstance(value, Pairs):
+        return Pairs([(name, redact(item, mode, key)) for name, item in value.items()])
     text = value if isinstance(value, str) else value_as_text(value)
     match mode:
         case PersonalRedaction.PSEUDONYMISE:
@@ -408,6 +411,8 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
     if isinstance(value, list):
         return [scrub_data(item, key, rules) for item in value]
     if not isinstance(value, dict):
+        if isinstance(value, Pairs):  # a key given twice (a quarantined record): each as given
+            return Pairs(_scrubbed_members(value, lambda member: scrub_data(member, key, rules)))
         return value
     scrubbed: dict[str, Any] = {}
     for name, item in value.items():
@@ -427,6 +432,13 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
         else:
             scrubbed[out] = scrub_data(item, key, rule.children if rule else _NO_RULES)
     return scrubbed
+
+
+def _scrubbed_members(
+    pairs: Pairs, scrub: Callable[[dict[str, Any]], dict[str, Any]]
+) -> list[tuple[str, Any]]:
+    """The members of an object giving a key twice, each scrubbed as a one-member object."""
+    return [member for name, item in pairs.items() for member in scrub({name: item}).items()]
 
 
 def _pseudonymise_strings(value: str | list[Any], key: Key) -> Any:
@@ -506,14 +518,17 @@ class RecordScrubber:
             value = scrub_secrets(value)
             # card masking only in free text: a long numeric id must never become a card mask
             return mask_card_numbers(value) if name in self._free_text else value
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list | Pairs):
             return scrub_data(value, key)
         return value
 
-    def scrub_record(self, record: Mapping[str, Any], key: Key) -> dict[str, Any]:
+    def scrub_record(self, record: Mapping[str, Any] | Pairs, key: Key) -> Any:
         """Every field of one decoded record (the receiver's normalised records, rejected raw
-        records); keys the contract does not know are scrubbed like event data (their names
-        too, and values under secret names)."""
+        records): a dict, or :class:`Pairs` for a record giving a key twice; keys the contract
+        does not know are scrubbed like event data (their names too, and values under secret
+        names)."""
+        if isinstance(record, Pairs):
+            return Pairs(_scrubbed_members(record, lambda member: self.scrub_record(member, key)))
         scrubbed: dict[str, Any] = {}
         for name, value in record.items():
             if name in self._known:
@@ -580,11 +595,15 @@ class RecordScrubber:
             except orjson.JSONDecodeError:
                 pass  # what orjson refuses (NaN, not JSON at all): the standard decoder says
             else:
-                return self._object_json(name, decoded, text, flagged, key)
+                scrubbed = self._object_json(name, decoded, text, flagged, key)
+                # orjson keeps one value of a key given twice: as many keys as written, or the
+                # standard decoder looks (scrubbing only ever drops keys)
+                if _keys_written(text) == scrubbed.count('":'):
+                    return scrubbed
         try:
             decoded = loads_standard(text)
         except NotStandardJson:
-            raise  # NaN, Infinity: the row is refused (:meth:`_object_column`)
+            raise  # NaN, a key given twice: the row is refused (:meth:`_object_column`)
         except (ValueError, RecursionError):
             # not JSON: the contract check will quarantine it
             return scrub_free_text(text) if flagged else text
@@ -598,6 +617,15 @@ class RecordScrubber:
         # not an object (the check quarantines it, quoting the text): kept as written unless
         # scrubbed
         return json.dumps(decoded, ensure_ascii=False, separators=(",", ":")) if flagged else text
+
+
+def _keys_written(text: str) -> int | None:
+    """How many keys JSON text names (repeats included), read off the text; ``None`` where it
+    may not be: an escaped quote, a tab or line end (JSON text holds them only as blanks
+    between tokens), or a blank after a quote (perhaps between a key and its colon)."""
+    if '\\"' in text or "\t" in text or "\n" in text or "\r" in text or '" ' in text:
+        return None
+    return text.count('":')
 
 
 @functools.lru_cache(maxsize=32)

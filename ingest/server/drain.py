@@ -192,9 +192,11 @@ _tables_ready: set[str] = set()
 
 
 class SpoolSegmentSource(NdjsonSource):
-    """A spool segment: the receiver wrote object fields as JSON text, never nested."""
+    """A spool segment: the receiver wrote object fields as JSON text, never nested, and
+    decoded records, which cannot give a key twice."""
 
     nested_values = False
+    may_repeat_keys = False
 
 
 @functools.cache

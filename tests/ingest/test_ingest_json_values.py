@@ -229,3 +229,84 @@ def test_nan_in_a_text_field_is_quarantined_not_landed_as_text(tmp_path: Path, r
     assert query(
         data_dir, "select row_number, reason from raw.quarantine where row_number = 2"
     ) == [(2, "flow_name: NaN is not valid JSON (JSON numbers are finite; write null)")]
+
+
+REPEATED = {
+    # a contract field given twice at the top level: the record is quarantined, naming it
+    '"id": "e-1", "id": "e-2"': "id: duplicate key (JSON object keys must be unique)",
+    # twice inside data, however deep (also in an array's object)
+    '"id": "e-3", "data": {"amount": 1, "amount": 2}': (
+        "data.amount: duplicate key (JSON object keys must be unique)"
+    ),
+    '"id": "e-4", "data": {"items": [{"sku": "a"}, {"sku": "b", "sku": "c"}]}': (
+        "data.items[1].sku: duplicate key (JSON object keys must be unique)"
+    ),
+    # a key spelled with an escape is the same key
+    '"id": "e-5", "i\\u0064": "e-6"': "id: duplicate key (JSON object keys must be unique)",
+}
+#: Not duplicates: the same name at another level, and a key no contract lists given twice
+#: (it is not stored either way).
+NOT_REPEATED = [
+    '"id": "e-7", "data": {"id": 1, "type": "x", "nested": {"id": 2}}',
+    '"id": "e-8", "note": 1, "note": 2',
+]
+
+
+def events_naming_keys_twice() -> list[str]:
+    base = '"specversion": "1.0", "source": "/acme/shop", "type": "t.x", "time": "2026-08-01T09:00:00Z"'
+    with_data = [f"{{{base}, {members}}}" for members in [*REPEATED, *NOT_REPEATED]]
+    return [line if '"data"' in line else line[:-1] + ', "data": {"a": 1}}' for line in with_data]
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_a_record_naming_a_key_twice_is_quarantined_by_every_json_reader(
+    tmp_path: Path, reader: str
+) -> None:
+    path = JSON_READERS[reader](tmp_path / "events", events_naming_keys_twice())
+    data_dir = land(tmp_path, reader, path)
+    assert query(data_dir, "select id from raw.business_events order by 1") == [
+        ("e-7",),
+        ("e-8",),
+    ]
+    assert query(
+        data_dir,
+        "select row_number, reason from raw.quarantine "
+        "where reason not like 'line is not valid JSON%' order by 1",
+    ) == [(n + 1, reason) for n, reason in enumerate(REPEATED.values())]
+    # the quarantined record shows both values
+    (raw_record,) = query(data_dir, "select raw_record from raw.quarantine where row_number = 1")
+    assert '"id": "e-1", "id": "e-2"' in raw_record[0]
+
+
+def test_the_same_records_in_one_block_land_alike_beside_a_broken_line(tmp_path: Path) -> None:
+    landed = []
+    for name, tail in [("block", []), ("line by line", ["{broken"])]:
+        path = ndjson(tmp_path / name, [*events_naming_keys_twice(), *tail])
+        data_dir = land(tmp_path, name, path)
+        landed.append(
+            (
+                query(
+                    data_dir, "select id, data, _payload_hash from raw.business_events order by 1"
+                ),
+                query(
+                    data_dir, "select row_number, reason from raw.quarantine where row_number < 7"
+                ),
+            )
+        )
+    assert landed[0] == landed[1]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_data_text_naming_a_key_twice_is_quarantined(tmp_path: Path, suffix: str) -> None:
+    texts = ['{"amount": 1}', '{"amount": 1, "amount": 2}', '{"a": {"b": 1, "b": 1}}']
+    frame = pl.DataFrame(
+        [{**BUSINESS_EVENTS[0], "id": f"e-{n}", "data": text} for n, text in enumerate(texts)]
+    )
+    path = tmp_path / f"events.{suffix}"
+    frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
+    data_dir = land(tmp_path, suffix, path)
+    assert query(data_dir, "select id from raw.business_events") == [("e-0",)]
+    assert query(data_dir, "select row_number, reason from raw.quarantine order by 1") == [
+        (2, "data.amount: duplicate key (JSON object keys must be unique)"),
+        (3, "data.a.b: duplicate key (JSON object keys must be unique)"),
+    ]
