@@ -274,20 +274,39 @@ class NdjsonSource:
     def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
         schema = dict.fromkeys(fields, pl.String)
         next_row = 1
+        offset = len(_BOM) if self._starts_with_bom() else 0
         for block in self._blocks(max(batch_rows * _BYTES_PER_ROW, 4096)):
             try:
                 frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
                 if self.nested_values and b"\\" in block:
                     frame = _reencode_nested_with_escapes(frame, block, fields)
                 batch = RawBatch(
-                    _with_row_numbers(frame, next_row), originals=_lines_of(block, next_row)
+                    _with_row_numbers(frame, next_row),
+                    originals=self._lines_at(offset, len(block), next_row),
                 )
                 if self.may_repeat_keys:
                     _refuse_repeated_fields(batch, block, fields)
             except Exception:  # polars refuses the whole block: sort it out line by line
                 batch = self._parse_lines(block, fields, next_row)
             next_row += batch.rows_read
+            offset += len(block)
             yield batch
+
+    def _starts_with_bom(self) -> bool:
+        with open(self.path, "rb") as handle:
+            return handle.read(len(_BOM)) == _BOM
+
+    def _lines_at(self, offset: int, length: int, first_row: int) -> Originals:
+        """The originals of a block polars read: its lines, read again from the file when
+        asked (the block is not kept for the few rows that break the contract)."""
+
+        def originals(rows: Sequence[int]) -> list[Original]:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                lines = _record_lines(handle.read(length))
+            return [lines[row - first_row].decode() for row in rows]
+
+        return originals
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
         """Blocks of about ``block_bytes`` that end at a line end (a longer line grows one).
@@ -296,7 +315,7 @@ class NdjsonSource:
         back) rather than carried over, so a block is copied once, not twice.
         """
         with open(self.path, "rb") as handle:
-            if handle.read(3) != b"\xef\xbb\xbf":
+            if handle.read(len(_BOM)) != _BOM:
                 handle.seek(0)
             longer_line = b""
             while True:
@@ -415,16 +434,6 @@ def _repeated_field_pattern(fields: tuple[str, ...]) -> str:
     twice = [f'"{re.escape(name)}"{blank}:[^\\n]*"{re.escape(name)}"{blank}:' for name in fields]
     escaped_key = r'"(?:[^"\\\n]|\\[^u\n])*\\u(?:[^"\\\n]|\\[^\n])*"' + blank + ":"
     return "|".join([*twice, escaped_key])
-
-
-def _lines_of(block: bytes, first_row: int) -> Originals:
-    """The originals of a block polars read: its lines, split only when asked."""
-
-    def originals(rows: Sequence[int]) -> list[Original]:
-        lines = _record_lines(block)
-        return [lines[row - first_row].decode() for row in rows]
-
-    return originals
 
 
 def _by_row_number(originals: Mapping[int, Original]) -> Originals:

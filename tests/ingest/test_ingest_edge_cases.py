@@ -293,3 +293,24 @@ def test_parquet_quarantine_rows_hold_every_column_whatever_the_row_group(
     rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
     held = [(number, json.loads(raw)["run_id"], json.loads(raw)["extra_n"]) for number, raw in rows]
     assert held == [(2, "r-2", "2"), (7, "r-7", "7")]
+
+
+def test_ndjson_quarantine_rows_hold_their_own_line_in_every_block(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Blocks of 4 KiB, a byte-order mark and blank lines: each quarantined record is the line
+    it came from, read again from the file."""
+    lines = []
+    for n in range(1, 61):
+        run = {**FLOW_RUNS[0], "run_id": f"r-{n}", "note": "x" * 40}
+        if n % 7 == 0:
+            run = {**{k: v for k, v in run.items() if k != "run_id"}, "runid": f"r-{n}"}
+        lines.append(json.dumps(run) + ("\n\n" if n % 11 == 0 else "\n"))
+    path = tmp_path / "runs.ndjson"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
+    (result,) = ingest_paths([path], data_dir, batch_rows=2).files
+    assert (result.rows_read, result.quarantined) == (60, 8)
+    rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
+    assert [(number, json.loads(raw)["runid"]) for number, raw in rows] == [
+        (n, f"r-{n}") for n in range(7, 61, 7)
+    ]
