@@ -66,10 +66,15 @@ NUMBER_TEXTS = {
 }
 
 
+def json_line(record: dict[str, object], name: str, json_text: str) -> str:
+    """``record`` as one JSON line, its field ``name`` written as ``json_text`` (which no
+    encoder writes: NaN, a number as typed, an object giving a key twice)."""
+    return json.dumps({**record, name: None}).replace(f'"{name}": null', f'"{name}": {json_text}')
+
+
 def run_line(run_id: str, flow_name: str) -> str:
     """A flow run whose ``flow_name`` (a string field) is the JSON text ``flow_name``."""
-    record = json.dumps({**FLOW_RUNS[0], "run_id": run_id, "flow_name": None})
-    return record.replace('"flow_name": null', f'"flow_name": {flow_name}')
+    return json_line({**FLOW_RUNS[0], "run_id": run_id}, "flow_name", flow_name)
 
 
 @pytest.mark.parametrize("reader", JSON_READERS)
@@ -111,8 +116,7 @@ DATA_NUMBERS = {
 
 
 def event_line(event_id: str, data: str) -> str:
-    record = json.dumps({**BUSINESS_EVENTS[0], "id": event_id, "data": None})
-    return record.replace('"data": null', f'"data": {data}')
+    return json_line({**BUSINESS_EVENTS[0], "id": event_id}, "data", data)
 
 
 def data_texts() -> list[str]:
@@ -133,17 +137,23 @@ def test_a_number_inside_data_lands_alike_from_every_json_reader(
     assert [data for (data,) in landed] == expected_data()
 
 
-@pytest.mark.parametrize("suffix", ["csv", "parquet"])
-def test_a_number_inside_data_text_lands_as_from_json(tmp_path: Path, suffix: str) -> None:
+def events_with_data_text(tmp_path: Path, suffix: str, data_by_id: dict[str, str]) -> Path:
+    """A CSV or Parquet file of events, each with its ``data`` as the JSON text given."""
     frame = pl.DataFrame(
         [
-            {**BUSINESS_EVENTS[0], "id": f"e-{n}", "data": data}
-            for n, data in enumerate(data_texts())
+            {**BUSINESS_EVENTS[0], "id": event_id, "data": data}
+            for event_id, data in data_by_id.items()
         ]
     )
     path = tmp_path / f"events.{suffix}"
     frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
-    data_dir = land(tmp_path, suffix, path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_number_inside_data_text_lands_as_from_json(tmp_path: Path, suffix: str) -> None:
+    texts = {f"e-{n}": data for n, data in enumerate(data_texts())}
+    data_dir = land(tmp_path, suffix, events_with_data_text(tmp_path, suffix, texts))
     landed = query(data_dir, "select data from raw.business_events order by _row_number")
     assert [data for (data,) in landed] == expected_data()
 
@@ -210,14 +220,10 @@ def test_nan_and_infinity_inside_data_are_quarantined_by_every_json_reader(
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_nan_and_infinity_inside_data_text_are_quarantined(tmp_path: Path, suffix: str) -> None:
-    records = [json.loads(line.replace("NaN", "0").replace("Infinity", "0").replace("1e400", "0"))
-               for line in events_with_not_json_numbers()]  # fmt: skip
-    data = [line[line.index('"data": ') + 8 : -1] for line in events_with_not_json_numbers()]
-    frame = pl.DataFrame(
-        [{**record, "data": text} for record, text in zip(records, data, strict=True)]
-    )
-    path = tmp_path / f"events.{suffix}"
-    frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
+    lines = events_with_not_json_numbers()
+    ids = [line[line.index('"id": "') + 7 :].split('"', 1)[0] for line in lines]
+    data = [line[line.index('"data": ') + 8 : -1] for line in lines]
+    path = events_with_data_text(tmp_path, suffix, dict(zip(ids, data, strict=True)))
     assert_quarantined_with_reasons(land(tmp_path, suffix, path))
 
 
@@ -299,11 +305,7 @@ def test_the_same_records_in_one_block_land_alike_beside_a_broken_line(tmp_path:
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_data_text_naming_a_key_twice_is_quarantined(tmp_path: Path, suffix: str) -> None:
     texts = ['{"amount": 1}', '{"amount": 1, "amount": 2}', '{"a": {"b": 1, "b": 1}}']
-    frame = pl.DataFrame(
-        [{**BUSINESS_EVENTS[0], "id": f"e-{n}", "data": text} for n, text in enumerate(texts)]
-    )
-    path = tmp_path / f"events.{suffix}"
-    frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
+    path = events_with_data_text(tmp_path, suffix, {f"e-{n}": t for n, t in enumerate(texts)})
     data_dir = land(tmp_path, suffix, path)
     assert query(data_dir, "select id from raw.business_events") == [("e-0",)]
     assert query(data_dir, "select row_number, reason from raw.quarantine order by 1") == [
