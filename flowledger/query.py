@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -24,10 +27,18 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
     def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        """One dict per row; a repeated column name gets a suffix (``a``, ``a_1``), as in DuckDB's
+        data frames, so no value is lost."""
+        names = _unique_names(self.columns)
+        return [dict(zip(names, row, strict=True)) for row in self.rows]
 
     def to_json(self) -> str:
-        return json.dumps(self.records(), default=_json_value, indent=2)
+        """The rows as a JSON array of objects (RFC 8259): NaN and infinities are ``null``,
+        decimals are numbers with every digit, temporal values ISO 8601, blobs hex, map keys
+        text."""
+        marker = uuid.uuid4().hex  # decimals travel as marked strings, then lose the quotes
+        text = json.dumps(_json_ready(self.records(), marker), indent=2, allow_nan=False)
+        return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
 
     def to_table(self, max_rows: int = 100) -> str:
         shown = self.rows[:max_rows]
@@ -78,11 +89,38 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _json_value(value: Any) -> Any:
+def _unique_names(names: list[str]) -> list[str]:
+    taken: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, suffix = name, 0
+        while candidate in taken:
+            suffix += 1
+            candidate = f"{name}_{suffix}"
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
+def _json_ready(value: Any, decimal_marker: str) -> Any:
+    """``value`` as what :func:`json.dumps` writes as valid JSON (decimals marked, see to_json)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return f"{decimal_marker}{value}{decimal_marker}" if value.is_finite() else None
+    if isinstance(value, dict):
+        return {_text(key): _json_ready(item, decimal_marker) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item, decimal_marker) for item in value]
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    """A value as text: temporal values ISO 8601, blobs hex, anything else ``str``."""
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
