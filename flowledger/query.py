@@ -62,21 +62,71 @@ class QueryResult:
         return "\n".join(lines)
 
 
+#: The statements `flowledger sql` runs: queries (SELECT, and FROM, VALUES, DESCRIBE, SHOW and
+#: SUMMARIZE, which parse as SELECT), PIVOT (several statements to DuckDB) and EXPLAIN. Anything
+#: else (writes, SET, PRAGMA, CALL, transactions…) is refused before it runs, even what the
+#: read-only snapshot would let through, such as a temporary table or a setting.
+READ_STATEMENTS = frozenset({"SELECT", "MULTI", "EXPLAIN"})
+READ_ONLY = (
+    "sql is read-only: it runs one SELECT (or FROM, DESCRIBE, SHOW, SUMMARIZE, PIVOT, EXPLAIN)"
+)
+
+
 def run_query(data_dir: DataDir, sql: str) -> QueryResult:
-    """Run ``sql`` on the newest published snapshot, which is opened read-only."""
+    """Run ``sql``, one read statement, on the newest published snapshot (opened read-only).
+
+    Raises :class:`QueryError` with a one-line message for anything that cannot run.
+    """
     if not sql.strip():
         raise QueryError("the query is empty")
     try:
         with open_published(data_dir) as con:
-            cursor = con.execute(sql)
-            if cursor.description is None:
-                return QueryResult(columns=[], rows=[])
-            columns = [column[0] for column in cursor.description]
-            return QueryResult(columns=columns, rows=cursor.fetchall())
+            try:
+                cursor = con.execute(_read_statement(con, sql))
+                if cursor.description is None:
+                    return QueryResult(columns=[], rows=[])
+                columns = [column[0] for column in cursor.description]
+                return QueryResult(columns=columns, rows=cursor.fetchall())
+            except duckdb.CatalogException as error:
+                raise QueryError(_one_line(error) + _table_hint(con, error)) from None
     except NothingPublished as error:
         raise QueryError(str(error)) from None
     except duckdb.Error as error:
-        raise QueryError(f"{type(error).__name__}: {error}") from None
+        raise QueryError(_one_line(error)) from None
+
+
+def _read_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    statements = con.extract_statements(sql)
+    if not statements:
+        raise QueryError("the query is empty")
+    if len(statements) > 1:
+        raise QueryError(f"{READ_ONLY}, one statement at a time: this text holds {len(statements)}")
+    statement = statements[0]
+    try:
+        kind = statement.type.name
+    except ValueError:  # a type DuckDB's Python API has no name for (UPDATE EXTENSIONS)
+        kind = None
+    if kind not in READ_STATEMENTS:
+        raise QueryError(f"{READ_ONLY}, not {f'a {kind}' if kind else 'this'} statement")
+    return statement
+
+
+def _one_line(error: duckdb.Error) -> str:
+    """DuckDB's message without the quoted query and caret lines, on one line."""
+    message = str(error).split("\nLINE ", 1)[0]
+    return " ".join(message.split())
+
+
+def _table_hint(con: duckdb.DuckDBPyConnection, error: duckdb.CatalogException) -> str:
+    if "Table with name" not in str(error):
+        return ""
+    tables = [
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables order by table_name"
+        ).fetchall()
+    ]
+    return f" Published tables: {', '.join(tables)}."
 
 
 def _cell(value: Any) -> str:

@@ -76,3 +76,76 @@ def test_json_of_dates_timestamps_nulls_blobs_and_unicode(data_dir, capsys):
         "bytes": "00ff",
         "text": "héllo 🌍 日本語",
     }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "insert into dim_flows values ('f2', 'Flow 2')",
+        "update dim_flows set name = 'x'",
+        "delete from dim_flows",
+        "create table t as select 1",
+        "create temp table t as select 1",
+        "drop table dim_flows",
+        "attach '/tmp/other.duckdb' as other",
+        "copy dim_flows to '/tmp/flows.csv'",
+        "install httpfs",
+        "load httpfs",
+        "set threads = 1",
+        "reset threads",
+        "pragma threads = 1",
+        "pragma database_list",
+        "call pragma_version()",
+        "begin",
+        "checkpoint",
+        "prepare p as select 1",
+        "update extensions",
+        "select 1; drop table dim_flows",
+        "select 1; select 2",
+        "with x as (select 1) insert into dim_flows select * from dim_flows",
+        "select * from read_csv('/etc/passwd')",
+        "select * from read_text('/etc/passwd')",
+        "select * from glob('/etc/*')",
+        "selec 1",
+        "select * from nosuch",
+        "select 9223372036854775807::bigint + 1",
+        "",
+    ],
+)
+def test_every_refused_query_is_one_clear_line_and_exit_1(data_dir, capsys, query):
+    code, out, err = _sql(data_dir, capsys, query)
+    assert code == 1 and out == ""
+    assert err.startswith("flowledger: ") and err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_writes_and_settings_are_refused_as_read_only(data_dir, capsys):
+    for query in ("create temp table t as select 1", "set threads = 1", "pragma database_list"):
+        code, _, err = _sql(data_dir, capsys, query)
+        assert code == 1 and "read-only" in err, (query, err)
+    assert "one statement" in _sql(data_dir, capsys, "select 1; select 2")[2]
+
+
+def test_an_unknown_table_names_the_published_tables(data_dir, capsys):
+    _, _, err = _sql(data_dir, capsys, "select * from fct_case")
+    assert 'Did you mean "fct_cases"?' in err
+    assert "Published tables: _meta, dim_flows, fct_cases." in err
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select * from dim_flows;",
+        "from dim_flows",
+        "describe fct_cases",
+        "show tables",
+        "summarize fct_cases",
+        "explain select 1",
+        "select * from pragma_table_info('dim_flows')",
+        "select * from pragma_version()",
+        "pivot dim_flows on flow_id using first(name)",
+    ],
+)
+def test_reads_in_every_form_run(data_dir, capsys, query):
+    code, out, err = _sql(data_dir, capsys, query)
+    assert code == 0 and err == "" and out.rstrip().endswith(")"), (out, err)
