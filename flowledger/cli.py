@@ -15,6 +15,7 @@ from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "streamlit_app.py"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +26,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     data_dir = DataDir.resolve(args.data_dir)
     try:
-        return int(args.handler(args, data_dir) or EXIT_OK)
+        code = int(args.handler(args, data_dir) or EXIT_OK)
+        sys.stdout.flush()  # a reader that went away shows here, not in the flush at exit
+        return code
+    except BrokenPipeError:
+        # `flowledger sql … | head`: stop quietly, as other command-line tools do; stdout goes
+        # to /dev/null so that the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return 130
     except (_UserError, DataDirError) as error:
@@ -105,13 +113,23 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help='e.g. "select * from fct_process_daily limit 5"')
     sql.add_argument("--json", action="store_true", help="print a JSON array of row objects")
     sql.add_argument(
-        "--max-rows", type=int, default=100, help="rows shown as a table (default 100)"
+        "--max-rows", type=_positive_int, default=100, help="rows shown as a table (default 100)"
     )
     sql.set_defaults(handler=_sql)
 
     for register in _feature_commands():
         register(commands)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,3 +151,27 @@ def test_an_unknown_table_names_the_published_tables(data_dir, capsys):
 def test_reads_in_every_form_run(data_dir, capsys, query):
     code, out, err = _sql(data_dir, capsys, query)
     assert code == 0 and err == "" and out.rstrip().endswith(")"), (out, err)
+
+
+def test_output_into_a_pipe_closed_early_ends_quietly(data_dir):
+    """`flowledger sql … | head -1`: the reader goes away mid-output, no traceback follows."""
+    command = [str(Path(sys.executable).parent / "flowledger"), "--data-dir", str(data_dir.root)]
+    with subprocess.Popen(
+        [*command, "sql", "--json", "select * from range(200000)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.read(10)
+        child.stdout.close()
+        err = child.stderr.read().decode()
+        assert child.wait(timeout=60) != 0
+    assert err == ""
+
+
+@pytest.mark.parametrize("rows", ["0", "-1", "many"])
+def test_max_rows_must_be_a_positive_count(data_dir, capsys, rows):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(data_dir.root), "sql", "--max-rows", rows, "select 1"])
+    assert exit_.value.code == 2
+    assert "--max-rows" in capsys.readouterr().err
