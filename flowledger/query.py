@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -41,18 +42,30 @@ class QueryResult:
         return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
 
     def to_table(self, max_rows: int = 100) -> str:
+        """The first ``max_rows`` rows as aligned text columns. A value with line breaks spans
+        several lines, each but the last marked with ``+`` after it, as psql does; other control
+        characters are escaped and wide characters count as two columns."""
         shown = self.rows[:max_rows]
-        cells = [[_cell(value) for value in row] for row in shown]
+        header = [_escape_controls(name) for name in self.columns]
+        cells = [[_cell(value).split("\n") for value in row] for row in shown]
         widths = [
-            max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(self.columns)
+            max(_width(text) for text in (name, *(line for cell in column for line in cell)))
+            for name, *column in zip(header, *cells, strict=True)
         ]
-        lines = [
-            " | ".join(name.ljust(w) for name, w in zip(self.columns, widths, strict=True)),
-            "-+-".join("-" * w for w in widths),
-        ]
-        lines += [
-            " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in cells
-        ]
+
+        def line(texts: list[str], continued: list[bool]) -> str:
+            padded = [
+                text + " " * (w - _width(text)) for text, w in zip(texts, widths, strict=True)
+            ]
+            marks = ["+" if more else " " for more in continued]
+            joined = "".join(f"{text}{mark}| " for text, mark in zip(padded, marks, strict=False))
+            return joined[: -len("| ")].removesuffix(" ") if padded else ""
+
+        lines = [line(header, [False] * len(header)), "-+-".join("-" * w for w in widths)]
+        for row in cells:
+            for i in range(max((len(cell) for cell in row), default=1)):
+                texts = [cell[i] if i < len(cell) else "" for cell in row]
+                lines.append(line(texts, [i < len(cell) - 1 for cell in row]))
         more = (
             f", {len(self.rows) - len(shown)} not shown (use --max-rows or --json)"
             if len(self.rows) > len(shown)
@@ -134,9 +147,23 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
+    text = _text(value).replace("\r\n", "\n")
+    return "\n".join(_escape_controls(part) for part in text.split("\n"))
+
+
+def _escape_controls(text: str) -> str:
+    """``text`` with tabs, line breaks and other control characters written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
 
 
 def _unique_names(names: list[str]) -> list[str]:

@@ -175,3 +175,23 @@ def test_max_rows_must_be_a_positive_count(data_dir, capsys, rows):
         main(["--data-dir", str(data_dir.root), "sql", "--max-rows", rows, "select 1"])
     assert exit_.value.code == 2
     assert "--max-rows" in capsys.readouterr().err
+
+
+def test_table_lines_up_line_breaks_tabs_and_wide_characters(data_dir, capsys):
+    """A value with a line break continues on the next line, marked "+" as psql does; a tab
+    is escaped; CJK and emoji take two columns."""
+    query = (
+        "select * from (values ('a\nb', 1, 'x'::blob), ('日本語🌍', 22, null), ('c\td', 3, null))"
+        " t(text, n, b)"
+    )
+    code, out, err = _sql(data_dir, capsys, query)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "text     | n  | b   ",
+        "---------+----+-----",
+        "a       +| 1  | 78  ",
+        "b        |    |     ",
+        "日本語🌍 | 22 | NULL",
+        "c\\td     | 3  | NULL",
+        "(3 rows)",
+    ]
