@@ -26,8 +26,20 @@ def render() -> None:
     if slos.is_empty():
         st.info("No SLOs are configured: see config/slos.yml and docs/error-budgets.md.")
         return
+    as_of = slos["as_of"].max()
+    if as_of is None:
+        st.info(
+            "The published marts hold no flow runs or business events yet, so no SLO has data "
+            "yet: ingest some, then `flowledger build`. The configured SLOs:"
+        )
+        st.dataframe(
+            slos.select("slo_id", "display_name", "flow_id", "target", "window_text", "method"),
+            hide_index=True,
+            column_config={"target": PERCENT},
+        )
+        return
     st.caption(
-        f"Budgets evaluated at {slos['as_of'][0]:%Y-%m-%d %H:%M} UTC. Calendar periods count "
+        f"Budgets evaluated at {as_of:%Y-%m-%d %H:%M} UTC. Calendar periods count "
         "the budget against the units so far (no forecast of the period total); remaining "
         "budget is not clamped at zero."
     )

@@ -17,6 +17,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from dashboards import budget_charts  # noqa: E402
+from flowledger.settings import DataDir  # noqa: E402
+from flowledger.warehouse import connect_warehouse, publish, writer_lock  # noqa: E402
 
 APP = REPO_ROOT / "dashboards" / "streamlit_app.py"
 PAGE = "pages/error_budgets.py"
@@ -104,6 +106,32 @@ def test_nothing_published(tmp_path, monkeypatch):
     at = _page()
     assert not at.exception
     assert "Nothing is published yet" in at.info[0].value
+
+
+def test_a_build_without_data_lists_the_slos_and_says_why_there_is_no_budget(tmp_path, monkeypatch):
+    """A first build before any ingest: the SLOs are configured, but nothing has an as-of time."""
+    data_dir = DataDir(tmp_path).ensure()
+    with writer_lock(data_dir):
+        con = connect_warehouse(data_dir)
+        try:
+            con.execute(
+                "create table marts.fct_error_budgets as select 'pay-success' as slo_id, "
+                "'Payments succeed' as display_name, 'pay' as flow_id, 0.99 as target, "
+                "'28d' as window_text, 'Occurrences' as method, null::double as sli, "
+                "null::double as budget_remaining, null::double as budget_remaining_raw, "
+                "null::varchar as state, null::varchar as firing_alerts, "
+                "null::double as hours_to_exhaustion, null::timestamp as as_of"
+            )
+        finally:
+            con.close()
+        publish(data_dir, {"built_at": "2026-10-29T12:05:00Z", "data_as_of": ""})
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(tmp_path))
+    st.cache_data.clear()
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "no SLO has data yet" in at.info[0].value
+    assert at.dataframe[0].value["slo_id"].tolist() == ["pay-success"]
+    assert not at.metric
 
 
 def test_burndown_chart_marks_versions_and_adjustments():
