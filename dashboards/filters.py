@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from dashboards.formatting import code_span
+
 DEFAULT_RANGE_DAYS = 30
 
 FROM_PARAM = "from"
@@ -91,10 +93,12 @@ def parse_filters(
         try:
             value = date.fromisoformat(raw)
         except ValueError:
-            warnings.append(f"Ignored `{name}={raw}` from the URL: not a date like 2026-10-29.")
+            warnings.append(
+                f"Ignored {code_span(f'{name}={raw}')} from the URL: not a date like 2026-10-29."
+            )
             return None
         if not options.first_day <= value <= options.last_day:
-            warnings.append(f"Ignored `{name}={raw}` from the URL: {span}.")
+            warnings.append(f"Ignored {code_span(f'{name}={raw}')} from the URL: {span}.")
             return None
         return value
 
@@ -112,13 +116,16 @@ def parse_filters(
     process = _single(params.get(PROCESS_PARAM))
     if process is not None and process not in options.processes:
         known = ", ".join(options.processes) or "none"
-        warnings.append(f"Ignored `process={process}` from the URL: known processes are {known}.")
+        warnings.append(
+            f"Ignored {code_span(f'process={process}')} from the URL: known processes are {known}."
+        )
         process = None
 
     flow_id = _single(params.get(FLOW_PARAM))
     if flow_id is not None and flow_id not in options.flow_names:
         warnings.append(
-            f"Ignored `flow={flow_id}` from the URL: no flow with that id in the published data."
+            f"Ignored {code_span(f'flow={flow_id}')} from the URL: no flow with that id in the "
+            "published data."
         )
         flow_id = None
     if flow_required and flow_id is None and options.flows:

@@ -5,7 +5,11 @@ Pure functions; ``None`` (no data) always reads as an em dash, never as zero.
 
 from __future__ import annotations
 
+import re
+
 MISSING = "—"
+#: The most characters of an outside text (a URL value) a message repeats.
+QUOTED_TEXT_MAX = 60
 
 _MINUTE = 60.0
 _HOUR = 3600.0
@@ -100,3 +104,18 @@ def duration_axis(max_seconds: float | None) -> tuple[str, float]:
     if max_seconds < 2 * _DAY:
         return "h", _HOUR
     return "d", _DAY
+
+
+def code_span(text: str, limit: int = QUOTED_TEXT_MAX) -> str:
+    """``text`` from outside (a URL value: anything) as one Markdown code span, shown as typed.
+
+    Control characters are escaped (no line breaks), text longer than ``limit`` is cut with "…",
+    and the fence has more backticks than any run inside, so no link, image or heading in
+    ``text`` is rendered and the span cannot end early.
+    """
+    shown = repr(text)[1:-1]
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"

@@ -8,7 +8,7 @@ import json
 import streamlit as st
 
 from dashboards import process_data, ui
-from dashboards.formatting import format_duration
+from dashboards.formatting import code_span, format_duration
 
 
 def render() -> None:
@@ -20,7 +20,7 @@ def render() -> None:
     st.query_params["case"] = case_key
     case = process_data.case(case_key)
     if case is None:
-        st.warning(f"No case {case_key!r} in the published marts.")
+        st.warning(f"No case {code_span(case_key)} in the published marts.")
         return
     st.subheader(f"{case['process_name']} · {case['case_id']}")
     columns = st.columns(4)

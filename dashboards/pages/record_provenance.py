@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import lineage_data, ui
+from dashboards.formatting import code_span
 
 
 def render() -> None:
@@ -30,7 +31,7 @@ def render() -> None:
     if key:
         writes = lineage_data.record_writes(entity, key)
         if writes.is_empty():
-            st.warning(f"No tracked field of {entity} {key!r} was written.")
+            st.warning(f"No tracked field of {entity} {code_span(key)} was written.")
         else:
             summary = lineage_data.field_summary(writes)
             st.markdown(f"#### {entity} {key}: current values")

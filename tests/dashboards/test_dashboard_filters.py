@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -112,3 +113,21 @@ def test_range_within_the_data() -> None:
     assert not range_within((date(2026, 9, 9), date(2026, 10, 1)), OPTIONS)
     assert not range_within((date(2026, 10, 1), date(2026, 10, 30)), OPTIONS)
     assert not range_within(None, OPTIONS)
+
+
+HOSTILE = (
+    "x` [link](http://example.com) ![img](http://example.com/i.png) `\n\n# heading " + "y" * 500
+)
+
+
+@pytest.mark.parametrize("name", ["from", "to", "process", "flow"])
+def test_a_url_value_is_repeated_as_one_short_code_span(name: str) -> None:
+    """Whatever a hand-edited link holds, the warning shows it as text: no link, image or
+    heading of its own, no page-long line."""
+    _, (warning,) = parse_filters({name: HOSTILE}, OPTIONS)
+    assert "\n" not in warning and len(warning) < 250, warning
+    span = warning.removeprefix("Ignored ").split(" from the URL:")[0]
+    fence = re.match("`+", span).group()
+    inner = span[len(fence) : -len(fence)]
+    assert span.endswith(fence) and inner.startswith(f"{name}=x`")
+    assert all(len(run) < len(fence) for run in re.findall("`+", inner)), span

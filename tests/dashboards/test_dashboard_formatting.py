@@ -1,5 +1,6 @@
 from dashboards.formatting import (
     MISSING,
+    code_span,
     count_delta,
     duration_axis,
     duration_delta,
@@ -60,3 +61,11 @@ def test_duration_axis_follows_the_largest_value() -> None:
     assert duration_axis(600) == ("min", 60.0)
     assert duration_axis(36 * 3600) == ("h", 3600.0)
     assert duration_axis(2 * 86400) == ("d", 86400.0)
+
+
+def test_code_span_shows_outside_text_literally_on_one_short_line() -> None:
+    assert code_span("nope") == "`nope`"
+    assert code_span("a`b") == "``a`b``"  # a longer fence than any run inside
+    assert code_span("`x") == "`` `x ``"  # padded: a fence must not touch a backtick
+    assert code_span("a\nb") == "`a\\nb`"  # no line break, so no new paragraph or heading
+    assert code_span("y" * 100) == "`" + "y" * 59 + "…`"

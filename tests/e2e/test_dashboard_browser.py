@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from shutil import which
+from urllib.parse import quote
 
 import pytest
 
@@ -111,3 +112,27 @@ def test_dashboard_and_sql_keep_answering_while_ingest_and_build_run(
         code = writer.wait(timeout=600)
     assert code == 0, "the ingest/build loop failed"
     assert page_loads >= 2 and queries >= 2, (page_loads, queries)
+
+
+HOSTILE = (
+    "x` [link](http://example.com) ![img](http://127.0.0.1:9/x.png) ` [link](http://example.com)"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/?process={quote(HOSTILE)}",
+        f"/case-timeline?case={quote(HOSTILE)}",
+        f"/provenance?entity=order&key={quote(HOSTILE)}",
+    ],
+)
+def test_a_url_value_in_a_warning_is_text_not_markdown(browser, dashboard: Dashboard, path):
+    """A crafted link cannot put its own links or images into the app's warnings."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{dashboard.url}{path}", wait_until="domcontentloaded")
+    warning = page.locator('[data-testid="stAlertContentWarning"]').first
+    warning.wait_for(timeout=90_000)
+    assert "[link](http://example.com)" in warning.inner_text()
+    assert warning.locator("a, img").count() == 0
+    page.close()

@@ -124,7 +124,7 @@ def test_case_timeline_says_when_the_case_does_not_exist(home):
     app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
     app.query_params["case"] = "gen_xes:nope"
     app.run()
-    assert "No case 'gen_xes:nope'" in app.warning[0].value
+    assert "No case `gen_xes:nope`" in app.warning[0].value
 
 
 @pytest.mark.parametrize("page", ["process.py", "case_timeline.py"])
