@@ -134,6 +134,23 @@ def parse_filters(
     return Filters(start=start, end=end, process=process, flow_id=flow_id), warnings
 
 
+def choose(
+    raw: str | Sequence[str] | None, choices: Sequence[str], name: str, what: str
+) -> tuple[int, list[str]]:
+    """Index in ``choices`` of the value URL parameter ``name`` holds, plus a warning when the
+    parameter names none of them (the first choice is shown then). ``what`` names the kind of
+    choice in the warning ("process", "SLO", …)."""
+    wanted = _single(raw)
+    if wanted is None or not choices:
+        return 0, []
+    if wanted in choices:
+        return list(choices).index(wanted), []
+    return 0, [
+        f"Ignored {code_span(f'{name}={wanted}')} from the URL: not a known {what}; showing "
+        f"{code_span(choices[0])}."
+    ]
+
+
 def range_within(picked: object, options: FilterOptions) -> bool:
     """True when ``picked`` (a date or a tuple of dates, as a date picker holds it) lies in the data."""
     days = picked if isinstance(picked, tuple | list) else (picked,)

@@ -3,7 +3,7 @@ filter bar and the KPI tile. Pages stay thin by composing these."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import duckdb
@@ -15,6 +15,7 @@ from dashboards.filters import (
     FILTER_PARAMS,
     FilterOptions,
     Filters,
+    choose,
     filters_to_query_params,
     parse_filters,
     range_within,
@@ -122,6 +123,15 @@ def filter_bar(
     filters = Filters(start=start, end=end, process=process, flow_id=flow_id)
     write_query_params(filters)
     return filters
+
+
+def url_choice(name: str, choices: Sequence[str], what: str) -> int:
+    """Index in ``choices`` of the value ``?name=`` holds; a visible warning when it names none of
+    them (the first choice is shown then)."""
+    index, warnings = choose(st.query_params.get_all(name), choices, name, what)
+    for warning in warnings:
+        st.warning(warning)
+    return index
 
 
 def write_query_params(filters: Filters) -> None:

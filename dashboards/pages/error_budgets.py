@@ -56,9 +56,7 @@ def render() -> None:
         },
     )
     ids = slos["slo_id"].to_list()
-    wanted = st.query_params.get("slo")
-    index = ids.index(wanted) if wanted in ids else 0
-    slo_id = st.selectbox("SLO", ids, index=index)
+    slo_id = st.selectbox("SLO", ids, index=ui.url_choice("slo", ids, "SLO"))
     st.query_params["slo"] = slo_id
     slo = budget_data.slo(slo_id)
     if slo is None:

@@ -20,19 +20,18 @@ def render() -> None:
             "read from its manifest) or send OpenLineage events to the server."
         )
         return
-    params = st.query_params
-    direction = params.get("direction", "upstream")
-    if direction not in DIRECTIONS:
-        direction = "upstream"
     direction = st.radio(
-        "Question", list(DIRECTIONS), index=list(DIRECTIONS).index(direction),
+        "Question", list(DIRECTIONS), index=ui.url_choice("direction", list(DIRECTIONS), "direction"),
         format_func=DIRECTIONS.get, horizontal=True,
     )  # fmt: skip
-    options = choices["marts"] if direction == "upstream" else choices["sources"]
-    wanted = params.get("column")
-    index = options.index(wanted) if wanted in options else 0
+    upstream = direction == "upstream"
+    options = choices["marts"] if upstream else choices["sources"]
+    # A column of the other question in the URL: the user just turned the question around.
+    turned = st.query_params.get("column") in (choices["sources"] if upstream else choices["marts"])
     column = st.selectbox(
-        "Mart column" if direction == "upstream" else "Source field", options, index=index
+        "Mart column" if upstream else "Source field",
+        options,
+        index=0 if turned else ui.url_choice("column", options, "column"),
     )
     st.query_params.update({"column": column, "direction": direction})
     result = lineage_data.column_trace(column, direction == "downstream")

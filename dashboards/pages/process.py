@@ -21,8 +21,7 @@ def render() -> None:
             "No process has cases yet: ingest business events or an event log, then `flowledger build`."
         )
         return
-    wanted = st.query_params.get("process")
-    index = names.index(wanted) if wanted in names else 0
+    index = ui.url_choice("process", names, "process")
     process = st.selectbox("Process", names, index=index, key="process_choice")
     st.query_params["process"] = process
     kpis = process_data.kpis(process)

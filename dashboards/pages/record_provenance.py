@@ -19,9 +19,10 @@ def render() -> None:
         )
         return
     params = st.query_params
-    wanted = params.get("entity")
     entity = st.selectbox(
-        "Entity", entities, index=entities.index(wanted) if wanted in entities else 0
+        "Entity",
+        entities,
+        index=ui.url_choice("entity", entities, "entity"),
     )
     key = st.text_input("Key", value=params.get("key", ""), placeholder="e.g. O-00000123").strip()
     st.query_params.update({"entity": entity, **({"key": key} if key else {})})

@@ -6,6 +6,7 @@ import pytest
 from dashboards.filters import (
     FilterOptions,
     Filters,
+    choose,
     default_range,
     filters_to_query_params,
     parse_filters,
@@ -131,3 +132,18 @@ def test_a_url_value_is_repeated_as_one_short_code_span(name: str) -> None:
     inner = span[len(fence) : -len(fence)]
     assert span.endswith(fence) and inner.startswith(f"{name}=x`")
     assert all(len(run) < len(fence) for run in re.findall("`+", inner)), span
+
+
+def test_choose_finds_the_named_choice_or_warns_and_shows_the_first() -> None:
+    choices = ("cart_to_fulfillment", "quote_to_cash")
+    assert choose("quote_to_cash", choices, "process", "process") == (1, [])
+    assert choose(["nope", "quote_to_cash"], choices, "process", "process") == (1, [])
+    assert choose(None, choices, "process", "process") == (0, [])
+    assert choose(" ", choices, "process", "process") == (0, [])
+    assert choose("nope", choices, "process", "process") == (
+        0,
+        [
+            "Ignored `process=nope` from the URL: not a known process; showing "
+            "`cart_to_fulfillment`."
+        ],
+    )

@@ -136,3 +136,25 @@ def test_a_url_value_in_a_warning_is_text_not_markdown(browser, dashboard: Dashb
     assert "[link](http://example.com)" in warning.inner_text()
     assert warning.locator("a, img").count() == 0
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/process?process=nope", "process=nope"),
+        ("/error-budgets?slo=nope", "slo=nope"),
+        ("/lineage?column=nope&direction=sideways", "column=nope"),
+        ("/lineage?direction=sideways", "direction=sideways"),
+        ("/provenance?entity=nope", "entity=nope"),
+    ],
+)
+def test_a_page_says_when_the_url_names_nothing_it_knows(
+    browser, dashboard: Dashboard, path, named
+):
+    """A hand-edited or stale link is not silently swapped for another view."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{dashboard.url}{path}", wait_until="domcontentloaded")
+    warning = page.locator('[data-testid="stAlertContentWarning"]', has_text=named)
+    warning.first.wait_for(timeout=90_000)
+    assert "from the URL" in warning.first.inner_text()
+    page.close()
