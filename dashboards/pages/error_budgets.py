@@ -56,7 +56,9 @@ def render() -> None:
         },
     )
     ids = slos["slo_id"].to_list()
-    slo_id = st.selectbox("SLO", ids, index=ui.url_choice("slo", ids, "SLO"))
+    slo_id = st.selectbox(
+        "SLO", ids, index=ui.url_choice("slo", ids, "SLO"), key="error_budgets.slo"
+    )
     st.query_params["slo"] = slo_id
     slo = budget_data.slo(slo_id)
     if slo is None:

@@ -22,7 +22,7 @@ def render() -> None:
         return
     direction = st.radio(
         "Question", list(DIRECTIONS), index=ui.url_choice("direction", list(DIRECTIONS), "direction"),
-        format_func=DIRECTIONS.get, horizontal=True,
+        format_func=DIRECTIONS.get, horizontal=True, key="lineage.direction",
     )  # fmt: skip
     upstream = direction == "upstream"
     options = choices["marts"] if upstream else choices["sources"]
@@ -32,6 +32,7 @@ def render() -> None:
         "Mart column" if upstream else "Source field",
         options,
         index=0 if turned else ui.url_choice("column", options, "column"),
+        key=f"lineage.column.{direction}",
     )
     st.query_params.update({"column": column, "direction": direction})
     result = lineage_data.column_trace(column, direction == "downstream")

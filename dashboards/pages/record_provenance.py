@@ -23,6 +23,7 @@ def render() -> None:
         "Entity",
         entities,
         index=ui.url_choice("entity", entities, "entity"),
+        key="provenance.entity",
     )
     key = st.text_input("Key", value=params.get("key", ""), placeholder="e.g. O-00000123").strip()
     st.query_params.update({"entity": entity, **({"key": key} if key else {})})

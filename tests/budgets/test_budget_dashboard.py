@@ -92,6 +92,15 @@ def test_deep_link_shows_one_slo_with_its_tables(budget_home):
 
 
 @pytest.mark.slow
+def test_each_slo_picked_in_turn_is_shown(budget_home):
+    """The pick must win over the URL the previous pick wrote (every second pick was lost)."""
+    at = _page()
+    for slo_id in ("pay-attempts", "ship-success", "pay-success"):
+        at.selectbox[0].set_value(slo_id).run()
+        assert (at.selectbox[0].value, at.query_params["slo"]) == (slo_id, slo_id)
+
+
+@pytest.mark.slow
 def test_healthy_slo_has_no_warning(budget_home):
     at = _page({"slo": "ship-success"})
     assert not at.exception
