@@ -13,7 +13,9 @@ from dashboards.formatting import code_span, format_duration
 
 def render() -> None:
     st.title("Case timeline")
-    case_key = st.text_input("Case (process:case id)", value=st.query_params.get("case", ""))
+    case_key = st.text_input(
+        "Case (process:case id)", value=st.query_params.get("case", ""), key="case_timeline.case"
+    )
     if not case_key:
         st.info("Open a case from the Process page, or type `process:case id`.")
         return

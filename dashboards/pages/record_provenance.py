@@ -25,7 +25,9 @@ def render() -> None:
         index=ui.url_choice("entity", entities, "entity"),
         key="provenance.entity",
     )
-    key = st.text_input("Key", value=params.get("key", ""), placeholder="e.g. O-00000123").strip()
+    key = st.text_input(
+        "Key", value=params.get("key", ""), placeholder="e.g. O-00000123", key="provenance.key"
+    ).strip()
     st.query_params.update({"entity": entity, **({"key": key} if key else {})})
 
     violations = lineage_data.violations()

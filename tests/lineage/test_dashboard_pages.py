@@ -77,13 +77,17 @@ def test_record_provenance_highlights_the_planted_violation(home: DataDir) -> No
     assert any("broke field ownership" in e.value for e in at.error)
 
 
-def test_each_entity_and_question_picked_in_turn_is_shown(home: DataDir) -> None:
+def test_each_entity_key_and_question_picked_in_turn_is_shown(home: DataDir) -> None:
     """A pick must win over the URL the previous pick wrote (every second pick was lost)."""
     at = page("pages/record_provenance.py", {})
     entities = at.selectbox[0].options
     for entity in [*entities[1:], entities[0]]:
         at.selectbox[0].set_value(entity).run()
         assert (at.selectbox[0].value, at.query_params["entity"]) == (entity, entity)
+    at.selectbox[0].set_value("order").run()
+    for key in ("O-00000001", "O-00000002", "O-00000003"):
+        at.text_input[0].set_value(key).run()
+        assert at.markdown[0].value == f"#### order {key}: current values"
     at = page("pages/lineage_explorer.py", {})
     for direction in ("downstream", "upstream", "downstream"):
         at.radio[0].set_value(direction).run()

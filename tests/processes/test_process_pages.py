@@ -120,6 +120,16 @@ def test_case_timeline_shows_the_events_in_order_and_field_values(home, log_fram
     assert "case_region" in set(changes["field"])
 
 
+def test_each_case_typed_in_turn_is_shown(home):
+    """What is typed must win over the URL the previous case wrote (every second one was lost)."""
+    app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60).run()
+    for number in (1, 2, 3):
+        case_id = f"case-{number:07d}"
+        app.text_input[0].set_value(f"gen_xes:{case_id}").run()
+        assert app.subheader[0].value == f"gen_xes · {case_id}"
+        assert app.query_params["case"] == f"gen_xes:{case_id}"
+
+
 def test_case_timeline_says_when_the_case_does_not_exist(home):
     app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
     app.query_params["case"] = "gen_xes:nope"
