@@ -13,6 +13,8 @@ import streamlit as st
 from dashboards import data
 from dashboards.filters import (
     FILTER_PARAMS,
+    FLOW_PARAM,
+    PROCESS_PARAM,
     FilterOptions,
     Filters,
     choose,
@@ -72,8 +74,12 @@ def filter_bar(
     """Date range, process and flow pickers seeded from the URL and written back to it.
 
     ``page`` namespaces the widget keys. Invalid URL values are ignored with a visible warning.
+    A URL without filters (the sidebar opens pages so) reopens the filters last chosen: the date
+    range and process of any page, the flow of this one.
     """
     params = st.query_params.to_dict()
+    if not any(name in params for name in FILTER_PARAMS):
+        params = _remembered_filters(page)
     parsed, warnings = parse_filters(params, options, flow_required=flow_required)
     for warning in warnings:
         st.warning(warning)
@@ -122,7 +128,30 @@ def filter_bar(
         )
     filters = Filters(start=start, end=end, process=process, flow_id=flow_id)
     write_query_params(filters)
+    _remember_filters(page, filters, with_process=with_process)
     return filters
+
+
+SHARED_FILTERS = "filters.shared"
+"""Session state: the URL form of the date range and process last chosen on any page."""
+
+
+def _remembered_filters(page: str) -> dict[str, str]:
+    remembered = dict(st.session_state.get(SHARED_FILTERS, {}))
+    flow_id = st.session_state.get(f"{page}.last_flow")
+    if flow_id is not None:
+        remembered[FLOW_PARAM] = flow_id
+    return remembered
+
+
+def _remember_filters(page: str, filters: Filters, *, with_process: bool) -> None:
+    """Keep ``filters`` for the next page: a page without a process picker keeps the process."""
+    shared = filters_to_query_params(filters)
+    shared.pop(FLOW_PARAM, None)
+    if not with_process and PROCESS_PARAM in st.session_state.get(SHARED_FILTERS, {}):
+        shared[PROCESS_PARAM] = st.session_state[SHARED_FILTERS][PROCESS_PARAM]
+    st.session_state[SHARED_FILTERS] = shared
+    st.session_state[f"{page}.last_flow"] = filters.flow_id
 
 
 def url_choice(name: str, choices: Sequence[str], what: str) -> int:

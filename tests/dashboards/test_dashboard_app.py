@@ -247,3 +247,30 @@ def test_a_process_alone_narrows_health_to_the_flows_serving_it(published_home: 
     metrics = _metrics(at)
     assert metrics["Runs"][0] == "6"  # q2c-contract-sync only
     assert metrics["Idempotency collisions"] == ("0", "±0")  # the collision is in order intake
+
+
+def _switch(at: AppTest, page: str) -> AppTest:
+    """Switch pages as the sidebar does: the new page's URL has no query parameters."""
+    at.switch_page(page)
+    at.query_params.clear()
+    return at.run()
+
+
+def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Path) -> None:
+    at = _app({"from": "2026-10-02", "to": "2026-10-04", "process": "quote_to_cash"}).run()
+    _switch(at, "pages/flow_health.py")
+    _assert_clean(at)
+    assert at.date_input(key="flow_health.range").value == (date(2026, 10, 2), date(2026, 10, 4))
+    assert (at.query_params["from"], at.query_params["to"]) == ("2026-10-02", "2026-10-04")
+    at.selectbox(key="flow_health.flow").set_value("q2c-contract-sync").run()
+    at.date_input(key="flow_health.range").set_value((date(2026, 10, 1), date(2026, 10, 4))).run()
+    _switch(at, "pages/leadership.py")
+    _assert_clean(at)
+    assert at.date_input(key="leadership.range").value == (date(2026, 10, 1), date(2026, 10, 4))
+    assert at.selectbox(key="leadership.process").value == "quote_to_cash"
+    # the flow health page's flow (always one) does not narrow the leadership page
+    assert at.selectbox(key="leadership.flow").value == "(all)"
+    assert at.query_params == {"from": "2026-10-01", "to": "2026-10-04", "process": "quote_to_cash"}
+    assert _metrics(at)["Cases completed"][0] == "5"  # Q1..Q5
+    _switch(at, "pages/flow_health.py")
+    assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"

@@ -158,3 +158,22 @@ def test_a_page_says_when_the_url_names_nothing_it_knows(
     warning.first.wait_for(timeout=90_000)
     assert "from the URL" in warning.first.inner_text()
     page.close()
+
+
+def test_the_sidebar_keeps_the_filters_across_pages(browser, dashboard: Dashboard, demo: Demo):
+    from playwright.sync_api import expect
+
+    (row,) = run_query(
+        demo.data_dir, "select (max(day) - 6)::varchar, max(day)::varchar from fct_process_daily"
+    ).rows
+    first, last = row
+    page = _open(browser, f"{dashboard.url}/?process=quote_to_cash&from={first}&to={last}")
+    sidebar = page.locator('[data-testid="stSidebarNav"] a')
+    sidebar.filter(has_text="Flow health").click()
+    expect(page).to_have_url(re.compile(rf"/flow-health\?.*from={first}&to={last}"), timeout=60_000)
+    sidebar.filter(has_text="Leadership").click()
+    expect(page).to_have_url(
+        re.compile(rf"/\?from={first}&to={last}&process=quote_to_cash"), timeout=60_000
+    )
+    _assert_healthy(page)
+    page.close()
