@@ -13,6 +13,7 @@ import polars as pl
 from dashboards.formatting import duration_axis
 
 NO_DATA_TEXT = "No data in this range"
+NONE_IN_RANGE_TEXT = "None in this range"
 _HEIGHT = 300
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -157,18 +158,22 @@ def reliability_rates_trend(daily: pl.DataFrame) -> go.Figure:
     """Run failure rate and step dead-letter rate per day. Reads ``day``, ``failure_rate``,
     ``dead_letter_rate``."""
     figure = _figure("Failure and dead-letter rate per day", "rate", percent=True)
-    if daily.is_empty():
+    # days of queue samples only have neither rate
+    rows = daily.filter(
+        pl.col("failure_rate").is_not_null() | pl.col("dead_letter_rate").is_not_null()
+    )
+    if rows.is_empty():
         return no_data(figure)
-    days = daily["day"].to_list()
+    days = rows["day"].to_list()
     figure.add_trace(
         go.Scatter(
-            x=days, y=daily["failure_rate"].to_list(), name="run failure rate", mode="lines+markers"
+            x=days, y=rows["failure_rate"].to_list(), name="run failure rate", mode="lines+markers"
         )
     )
     figure.add_trace(
         go.Scatter(
             x=days,
-            y=daily["dead_letter_rate"].to_list(),
+            y=rows["dead_letter_rate"].to_list(),
             name="dead-letter rate",
             mode="lines+markers",
         )
@@ -190,6 +195,8 @@ def reliability_counts(daily: pl.DataFrame) -> go.Figure:
     figure = _figure("Retries, dead letters, duplicates per day", "count")
     if daily.is_empty():
         return no_data(figure)
+    if not any(daily[column].fill_null(0).sum() for column in RELIABILITY_COUNT_SERIES):
+        return no_data(figure, NONE_IN_RANGE_TEXT)
     days = daily["day"].to_list()
     for column, name in RELIABILITY_COUNT_SERIES.items():
         figure.add_trace(go.Bar(x=days, y=daily[column].to_list(), name=name))

@@ -141,3 +141,20 @@ def test_step_failure_bars() -> None:
 def test_empty_frames_say_no_data(chart, columns: list[str]) -> None:
     empty = pl.DataFrame(schema={column: pl.Float64 for column in columns})
     assert _says_no_data(chart(empty))
+
+
+def test_days_without_runs_or_without_incidents_say_so() -> None:
+    """Hours with queue samples only give days of the hourly mart without a run or an execution:
+    no rate to draw; and days without a retry, dead letter or duplicate draw no bar."""
+    quiet = pl.DataFrame(
+        {
+            "day": DAYS,
+            "failure_rate": [None, None],
+            "dead_letter_rate": [None, None],
+            **dict.fromkeys(charts.RELIABILITY_COUNT_SERIES, [0, 0]),
+        }
+    )
+    assert _says_no_data(charts.reliability_rates_trend(quiet))
+    counts = charts.reliability_counts(quiet)
+    assert not counts.data
+    assert counts.layout.annotations[0].text == charts.NONE_IN_RANGE_TEXT
