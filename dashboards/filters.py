@@ -110,6 +110,8 @@ def parse_filters(
         )
         start = end = None
     default_start, default_end = default_range(options, end)
+    if start is not None and end is None and start > default_end:
+        default_end = options.last_day  # a `from` after data_as_of, on days of newer samples
     start = start or default_start
     end = end or default_end
 

@@ -147,3 +147,12 @@ def test_choose_finds_the_named_choice_or_warns_and_shows_the_first() -> None:
             "`cart_to_fulfillment`."
         ],
     )
+
+
+def test_only_from_after_data_as_of_ends_at_the_last_day() -> None:
+    """Queue samples newer than data_as_of make days after the default end selectable."""
+    options = FilterOptions(
+        date(2026, 9, 10), date(2026, 10, 29), (), default_end=date(2026, 10, 20)
+    )
+    filters, warnings = parse_filters({"from": "2026-10-25"}, options)
+    assert (filters.start, filters.end, warnings) == (date(2026, 10, 25), date(2026, 10, 29), [])
