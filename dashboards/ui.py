@@ -164,11 +164,11 @@ def url_choice(name: str, choices: Sequence[str], what: str) -> int:
 
 
 def write_query_params(filters: Filters) -> None:
-    """Make the URL say ``filters``; other query parameters are left alone."""
+    """Make the URL say ``filters``, each once; other query parameters are left alone."""
     wanted = filters_to_query_params(filters)
     for name in FILTER_PARAMS:
         if name in wanted:
-            if st.query_params.get(name) != wanted[name]:
+            if st.query_params.get_all(name) != [wanted[name]]:
                 st.query_params[name] = wanted[name]
         elif name in st.query_params:
             del st.query_params[name]

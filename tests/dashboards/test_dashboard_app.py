@@ -19,7 +19,7 @@ from flowledger.settings import DataDir
 PAGES = ["pages/leadership.py", "pages/flow_health.py"]
 
 
-def _app(params: dict[str, str] | None = None) -> AppTest:
+def _app(params: dict[str, str | list[str]] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(params or {})
     return at
@@ -274,3 +274,11 @@ def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Pa
     assert _metrics(at)["Cases completed"][0] == "5"  # Q1..Q5
     _switch(at, "pages/flow_health.py")
     assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
+
+
+def test_a_repeated_parameter_is_written_back_once(published_home: Path) -> None:
+    """The last value wins, and the URL then holds only it (a copied link is unambiguous)."""
+    at = _app({"from": ["2026-10-01", "2026-10-02"], "to": "2026-10-04"}).run()
+    _assert_clean(at)
+    assert at.date_input(key="leadership.range").value == (date(2026, 10, 2), date(2026, 10, 4))
+    assert at.query_params["from"] == "2026-10-02"
