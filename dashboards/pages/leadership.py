@@ -22,6 +22,12 @@ def render() -> None:
     st.title("Leadership — outcomes and health")
     ui.show_data_as_of(data.snapshot_meta())
     options = data.filter_options()
+    if not options.processes and not options.flows:
+        st.info(
+            "The published marts hold no cases and no flow runs yet: ingest business events or "
+            "flow run logs, then `flowledger build`."
+        )
+        return
     filters = ui.filter_bar(options, page="leadership")
     outcomes, health = st.columns(2, gap="large")
     with outcomes:
@@ -33,8 +39,8 @@ def render() -> None:
 def render_outcomes(filters: Filters) -> None:
     st.subheader(f"Outcomes — {filters.process or 'all processes'}")
     st.caption(
-        f"{filters.start} to {filters.end} ({filters.days} days); deltas against the "
-        f"previous {filters.days} days."
+        f"{filters.start} to {filters.end} ({_days(filters.days)}); deltas against the "
+        f"previous {_days(filters.days)}."
     )
     previous = filters.previous_period()
     now = data.outcome_kpis(filters.start, filters.end, filters.process)
@@ -170,6 +176,10 @@ def render_health(filters: Filters) -> None:
     daily = data.health_daily(filters.start, filters.end, flows)
     ui.chart(charts.reliability_rates_trend(daily))
     ui.chart(charts.reliability_counts(daily))
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
 
 
 def _scope_label(filters: Filters, flows: data.FlowScope) -> str:

@@ -238,14 +238,21 @@ MART_ROWS = {
 }
 
 
-def build_published_snapshot(root: Path, meta: dict[str, str] | None = None) -> Path:
-    """Write the hand-made marts into ``root``'s warehouse and publish them; return the snapshot."""
+def build_published_snapshot(
+    root: Path, meta: dict[str, str] | None = None, *, empty: bool = False
+) -> Path:
+    """Write the hand-made marts into ``root``'s warehouse and publish them; return the snapshot.
+
+    ``empty``: the marts without rows, as a build before any ingest publishes them.
+    """
     data_dir = DataDir(root).ensure()
     with writer_lock(data_dir):
         con = connect_warehouse(data_dir)
         try:
             for table, columns in MART_DDL.items():
                 con.execute(f"create or replace table marts.{table} ({columns})")
+                if empty:
+                    continue
                 rows = MART_ROWS[table]()
                 placeholders = ", ".join("?" for _ in rows[0])
                 con.executemany(f"insert into marts.{table} values ({placeholders})", rows)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dashboard_snapshot import build_published_snapshot
+from dashboard_snapshot import META, build_published_snapshot
 from dashboard_support import APP
 from streamlit.testing.v1 import AppTest
 
@@ -133,6 +133,17 @@ def test_nothing_published_says_run_flowledger_build(empty_home: Path) -> None:
             at.switch_page(page).run()
         assert not at.exception
         assert not at.metric
+        assert "flowledger build" in at.info[0].value
+
+
+def test_a_build_without_data_says_so_on_every_filtered_page(empty_home: Path) -> None:
+    build_published_snapshot(empty_home, {**META, "data_as_of": ""}, empty=True)
+    at = _app().run()
+    for page in PAGES:
+        if page != PAGES[0]:
+            _switch(at, page)
+        _assert_clean(at)
+        assert not at.metric and not at.get("plotly_chart")
         assert "flowledger build" in at.info[0].value
 
 
@@ -282,3 +293,9 @@ def test_a_repeated_parameter_is_written_back_once(published_home: Path) -> None
     _assert_clean(at)
     assert at.date_input(key="leadership.range").value == (date(2026, 10, 2), date(2026, 10, 4))
     assert at.query_params["from"] == "2026-10-02"
+
+
+def test_a_one_day_range_reads_one_day(published_home: Path) -> None:
+    at = _app({"from": "2026-10-04", "to": "2026-10-04"}).run()
+    captions = [caption.value for caption in at.caption]
+    assert "2026-10-04 to 2026-10-04 (1 day); deltas against the previous 1 day." in captions
