@@ -1,4 +1,4 @@
-"""The flowledger dashboard: page config and navigation only; each page lives in ``pages/``.
+"""The flowledger dashboard: page config and navigation only; each page lives in ``app_pages/``.
 
 Run it with ``streamlit run dashboards/streamlit_app.py`` (``FLOWLEDGER_HOME`` picks the data
 directory). ``dashboards`` and ``flowledger`` are imported from the installed package, so no
@@ -13,23 +13,23 @@ st.set_page_config(page_title="flowledger", page_icon=":material/monitoring:", l
 
 pages = [
     st.Page(
-        "pages/leadership.py",
+        "app_pages/leadership.py",
         title="Leadership — outcomes and health",
         icon=":material/insights:",
         url_path="leadership",
         default=True,
     ),
     st.Page(
-        "pages/flow_health.py",
+        "app_pages/flow_health.py",
         title="Flow health",
         icon=":material/monitor_heart:",
         url_path="flow-health",
     ),
 ]
 pages += [
-    st.Page("pages/process.py", title="Process", icon=":material/route:", url_path="process"),
+    st.Page("app_pages/process.py", title="Process", icon=":material/route:", url_path="process"),
     st.Page(
-        "pages/case_timeline.py",
+        "app_pages/case_timeline.py",
         title="Case timeline",
         icon=":material/timeline:",
         url_path="case-timeline",
@@ -37,7 +37,7 @@ pages += [
 ]
 pages.append(
     st.Page(
-        "pages/error_budgets.py",
+        "app_pages/error_budgets.py",
         title="Error budgets",
         icon=":material/speed:",
         url_path="error-budgets",
@@ -45,13 +45,13 @@ pages.append(
 )
 pages += [
     st.Page(
-        "pages/lineage_explorer.py",
+        "app_pages/lineage_explorer.py",
         title="Lineage explorer",
         icon=":material/account_tree:",
         url_path="lineage",
     ),
     st.Page(
-        "pages/record_provenance.py",
+        "app_pages/record_provenance.py",
         title="Record provenance",
         icon=":material/history:",
         url_path="provenance",

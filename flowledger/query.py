@@ -54,12 +54,11 @@ class QueryResult:
         ]
 
         def line(texts: list[str], continued: list[bool]) -> str:
-            padded = [
-                text + " " * (w - _width(text)) for text, w in zip(texts, widths, strict=True)
+            columns = [
+                text + " " * (w - _width(text)) + ("+" if more else " ")
+                for text, w, more in zip(texts, widths, continued, strict=True)
             ]
-            marks = ["+" if more else " " for more in continued]
-            joined = "".join(f"{text}{mark}| " for text, mark in zip(padded, marks, strict=False))
-            return joined[: -len("| ")].removesuffix(" ") if padded else ""
+            return "| ".join(columns).removesuffix(" ")
 
         lines = [line(header, [False] * len(header)), "-+-".join("-" * w for w in widths)]
         for row in cells:

@@ -21,7 +21,7 @@ from flowledger.settings import DataDir  # noqa: E402
 from flowledger.warehouse import connect_warehouse, publish, writer_lock  # noqa: E402
 
 APP = REPO_ROOT / "dashboards" / "streamlit_app.py"
-PAGE = "pages/error_budgets.py"
+PAGE = "app_pages/error_budgets.py"
 
 
 @pytest.fixture

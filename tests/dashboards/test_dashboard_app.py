@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from flowledger.settings import DataDir
 
-PAGES = ["pages/leadership.py", "pages/flow_health.py"]
+PAGES = ["app_pages/leadership.py", "app_pages/flow_health.py"]
 
 
 def _app(params: dict[str, str | list[str]] | None = None) -> AppTest:
@@ -31,7 +31,7 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
 
 def _flow_health(params: dict[str, str] | None = None) -> AppTest:
     at = _app().run()
-    at.switch_page("pages/flow_health.py")
+    at.switch_page("app_pages/flow_health.py")
     at.query_params.clear()
     at.query_params.update(params or {})
     return at.run()
@@ -269,13 +269,13 @@ def _switch(at: AppTest, page: str) -> AppTest:
 
 def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Path) -> None:
     at = _app({"from": "2026-10-02", "to": "2026-10-04", "process": "quote_to_cash"}).run()
-    _switch(at, "pages/flow_health.py")
+    _switch(at, "app_pages/flow_health.py")
     _assert_clean(at)
     assert at.date_input(key="flow_health.range").value == (date(2026, 10, 2), date(2026, 10, 4))
     assert (at.query_params["from"], at.query_params["to"]) == ("2026-10-02", "2026-10-04")
     at.selectbox(key="flow_health.flow").set_value("q2c-contract-sync").run()
     at.date_input(key="flow_health.range").set_value((date(2026, 10, 1), date(2026, 10, 4))).run()
-    _switch(at, "pages/leadership.py")
+    _switch(at, "app_pages/leadership.py")
     _assert_clean(at)
     assert at.date_input(key="leadership.range").value == (date(2026, 10, 1), date(2026, 10, 4))
     assert at.selectbox(key="leadership.process").value == "quote_to_cash"
@@ -283,7 +283,7 @@ def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Pa
     assert at.selectbox(key="leadership.flow").value == "(all)"
     assert at.query_params == {"from": "2026-10-01", "to": "2026-10-04", "process": "quote_to_cash"}
     assert _metrics(at)["Cases completed"][0] == "5"  # Q1..Q5
-    _switch(at, "pages/flow_health.py")
+    _switch(at, "app_pages/flow_health.py")
     assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,11 +94,11 @@ class Dashboard:
     process: subprocess.Popen[bytes]
 
 
-@pytest.fixture(scope="session")
-def dashboard(demo: Demo) -> Iterator[Dashboard]:
-    """The Streamlit server, started by `flowledger dashboard`, on a free loopback port."""
+@contextmanager
+def serve_dashboard(data_dir: DataDir) -> Iterator[Dashboard]:
+    """`flowledger dashboard` on a free loopback port, for the duration of the block."""
     port = free_port()
-    env = {**os.environ, "FLOWLEDGER_HOME": str(demo.data_dir.root)}
+    env = {**os.environ, "FLOWLEDGER_HOME": str(data_dir.root)}
     process = subprocess.Popen(
         [FLOWLEDGER, "dashboard", "--port", str(port)],
         env=env,
@@ -119,6 +120,15 @@ def dashboard(demo: Demo) -> Iterator[Dashboard]:
             process.kill()
             raise AssertionError("the dashboard did not start within 60 s")
         time.sleep(0.5)
-    yield Dashboard(url=url, process=process)
-    os.killpg(process.pid, 15)
-    process.wait(timeout=20)
+    try:
+        yield Dashboard(url=url, process=process)
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def dashboard(demo: Demo) -> Iterator[Dashboard]:
+    """The Streamlit server, started by `flowledger dashboard`, on a free loopback port."""
+    with serve_dashboard(demo.data_dir) as served:
+        yield served

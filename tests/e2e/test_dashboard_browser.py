@@ -14,7 +14,7 @@ import pytest
 
 from flowledger.query import run_query
 
-from .conftest import FLOWLEDGER, Dashboard, Demo, run_cli
+from .conftest import FLOWLEDGER, Dashboard, Demo, run_cli, serve_dashboard
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -43,9 +43,14 @@ def browser():
         instance.close()
 
 
-def _open(browser, url: str):
+def _goto(browser, url: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     page.goto(url, wait_until="domcontentloaded")
+    return page
+
+
+def _open(browser, url: str):
+    page = _goto(browser, url)
     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=90_000)
     page.get_by_text(re.compile("Data as of")).first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)  # let the remaining elements of the run render
@@ -73,6 +78,8 @@ def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboar
 
 
 def test_filters_live_in_the_url(browser, dashboard: Dashboard, demo: Demo):
+    from playwright.sync_api import expect
+
     (row,) = run_query(
         demo.data_dir, "select max(day)::varchar, (max(day) - 6)::varchar from fct_process_daily"
     ).rows
@@ -82,6 +89,15 @@ def test_filters_live_in_the_url(browser, dashboard: Dashboard, demo: Demo):
     _assert_healthy(page)
     assert "process=quote_to_cash" in page.url
     assert f"from={first}" in page.url
+    # the sidebar's links carry no query string: the filters survive a switch of pages
+    sidebar = page.locator('[data-testid="stSidebarNav"] a')
+    sidebar.filter(has_text="Flow health").click()
+    expect(page).to_have_url(re.compile(rf"/flow-health\?.*from={first}&to={last}"), timeout=60_000)
+    sidebar.filter(has_text="Leadership").click()
+    expect(page).to_have_url(
+        re.compile(rf"/\?from={first}&to={last}&process=quote_to_cash"), timeout=60_000
+    )
+    _assert_healthy(page)
     page.close()
 
 
@@ -129,8 +145,7 @@ HOSTILE = (
 )
 def test_a_url_value_in_a_warning_is_text_not_markdown(browser, dashboard: Dashboard, path):
     """A crafted link cannot put its own links or images into the app's warnings."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
-    page.goto(f"{dashboard.url}{path}", wait_until="domcontentloaded")
+    page = _goto(browser, f"{dashboard.url}{path}")
     warning = page.locator('[data-testid="stAlertContentWarning"]').first
     warning.wait_for(timeout=90_000)
     assert "[link](http://example.com)" in warning.inner_text()
@@ -152,28 +167,23 @@ def test_a_page_says_when_the_url_names_nothing_it_knows(
     browser, dashboard: Dashboard, path, named
 ):
     """A hand-edited or stale link is not silently swapped for another view."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
-    page.goto(f"{dashboard.url}{path}", wait_until="domcontentloaded")
+    page = _goto(browser, f"{dashboard.url}{path}")
     warning = page.locator('[data-testid="stAlertContentWarning"]', has_text=named)
     warning.first.wait_for(timeout=90_000)
     assert "from the URL" in warning.first.inner_text()
     page.close()
 
 
-def test_the_sidebar_keeps_the_filters_across_pages(browser, dashboard: Dashboard, demo: Demo):
-    from playwright.sync_api import expect
-
-    (row,) = run_query(
-        demo.data_dir, "select (max(day) - 6)::varchar, max(day)::varchar from fct_process_daily"
-    ).rows
-    first, last = row
-    page = _open(browser, f"{dashboard.url}/?process=quote_to_cash&from={first}&to={last}")
-    sidebar = page.locator('[data-testid="stSidebarNav"] a')
-    sidebar.filter(has_text="Flow health").click()
-    expect(page).to_have_url(re.compile(rf"/flow-health\?.*from={first}&to={last}"), timeout=60_000)
-    sidebar.filter(has_text="Leadership").click()
-    expect(page).to_have_url(
-        re.compile(rf"/\?from={first}&to={last}&process=quote_to_cash"), timeout=60_000
-    )
-    _assert_healthy(page)
-    page.close()
+@pytest.mark.parametrize("path", ["/flow-health", "/process"])
+def test_a_deep_link_can_be_a_fresh_server_s_first_request(browser, demo: Demo, path):
+    """Until a session has run the app's st.navigation, Streamlit resolves a request by the
+    pages/ folder beside the app, if there is one: a deep link then showed "Page not found" or
+    ran its page on its own, without the app's navigation and layout."""
+    with serve_dashboard(demo.data_dir) as served:
+        page = _goto(browser, f"{served.url}{path}")
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=90_000)
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Page not found").count() == 0
+        links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert any("Leadership — outcomes" in link for link in links), links
+        page.close()

@@ -38,7 +38,7 @@ def clean(at: AppTest) -> None:
 
 def test_lineage_explorer_upstream_deep_link(home: DataDir) -> None:
     column = "marts.main.fct_step_reliability_daily.attempts"
-    at = page("pages/lineage_explorer.py", {"column": column, "direction": "upstream"})
+    at = page("app_pages/lineage_explorer.py", {"column": column, "direction": "upstream"})
     clean(at)
     assert at.title[0].value == "Lineage explorer"
     assert at.selectbox[0].value == column
@@ -56,7 +56,7 @@ def test_lineage_explorer_upstream_deep_link(home: DataDir) -> None:
 
 def test_lineage_explorer_downstream_from_an_event_field(home: DataDir) -> None:
     at = page(
-        "pages/lineage_explorer.py",
+        "app_pages/lineage_explorer.py",
         {"column": "warehouse.raw.business_events.time", "direction": "downstream"},
     )
     clean(at)
@@ -67,7 +67,7 @@ def test_lineage_explorer_downstream_from_an_event_field(home: DataDir) -> None:
 
 def test_record_provenance_highlights_the_planted_violation(home: DataDir) -> None:
     planted = ownership_violations(home)[0]
-    at = page("pages/record_provenance.py", {"entity": "order", "key": planted["record_key"]})
+    at = page("app_pages/record_provenance.py", {"entity": "order", "key": planted["record_key"]})
     clean(at)
     assert at.metric[0].value == "1"
     summary = at.dataframe[0].value
@@ -79,7 +79,7 @@ def test_record_provenance_highlights_the_planted_violation(home: DataDir) -> No
 
 def test_each_entity_key_and_question_picked_in_turn_is_shown(home: DataDir) -> None:
     """A pick must win over the URL the previous pick wrote (every second pick was lost)."""
-    at = page("pages/record_provenance.py", {})
+    at = page("app_pages/record_provenance.py", {})
     entities = at.selectbox[0].options
     for entity in [*entities[1:], entities[0]]:
         at.selectbox[0].set_value(entity).run()
@@ -88,7 +88,7 @@ def test_each_entity_key_and_question_picked_in_turn_is_shown(home: DataDir) -> 
     for key in ("O-00000001", "O-00000002", "O-00000003"):
         at.text_input[0].set_value(key).run()
         assert at.markdown[0].value == f"#### order {key}: current values"
-    at = page("pages/lineage_explorer.py", {})
+    at = page("app_pages/lineage_explorer.py", {})
     for direction in ("downstream", "upstream", "downstream"):
         at.radio[0].set_value(direction).run()
         clean(at)

@@ -161,7 +161,9 @@ def test_process_page_shows_the_parallel_runs_of_its_flows(
 
     monkeypatch.setenv("FLOWLEDGER_HOME", str(world.home))
     st.cache_data.clear()
-    app = AppTest.from_file(str(PROJECT_ROOT / "dashboards/pages/process.py"), default_timeout=60)
+    app = AppTest.from_file(
+        str(PROJECT_ROOT / "dashboards/app_pages/process.py"), default_timeout=60
+    )
     app.query_params["process"] = "quote_to_cash"
     app.run()
     st.cache_data.clear()

@@ -17,7 +17,7 @@ from flowledger.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 pm4py = pytest.importorskip("pm4py")
-PAGES = PROJECT_ROOT / "dashboards" / "pages"
+PAGES = PROJECT_ROOT / "dashboards" / "app_pages"
 
 
 @pytest.fixture(scope="module")
