@@ -215,8 +215,9 @@ def _written_float(written: str) -> float | _Written:
 
 def _first_problem(value: Any, path: str, counted: frozenset[str] | None) -> tuple[str, str] | None:
     """Where the first thing :func:`loads_standard` refuses is in ``value`` (document order),
-    and what. ``counted``: the keys whose repeat counts at this level (``None``: all; below a
-    counted key all count, below another none)."""
+    and what. ``counted``: the keys whose repeat counts here; ``None``: every key, at every
+    level; a set: those keys here and none below (below a record's fields, the scrubber
+    decides)."""
     if isinstance(value, _Written):
         if value in _CONSTANTS:
             return path, f"{value} is not valid JSON (JSON numbers are finite; write null)"

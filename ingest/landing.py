@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,14 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType
-from ingest.json_values import Pairs, loads_as_written, value_as_text
+from ingest.quarantine import fields_record, record_text, text_record
 from ingest.readers import (
     Original,
     ParquetSource,
@@ -50,13 +48,7 @@ from ingest.readers import (
     as_text,
     read_ahead,
 )
-from ingest.scrub import (
-    mask_card_numbers,
-    scrub_frame,
-    scrub_free_text,
-    scrub_secrets,
-    scrubber_for,
-)
+from ingest.scrub import scrub_frame, scrub_secrets
 from ingest.summary import FileResult
 from ingest.tables import BATCHES_TABLE, COLLISIONS_TABLE, QUARANTINE_TABLE
 from ingest.validate import (
@@ -72,7 +64,6 @@ from ingest.validate import (
     validation_sql,
 )
 
-RAW_RECORD_MAX_BYTES = 64 * 1024
 #: Where older versions staged a file's rows in persistent tables; dropped when left over.
 STAGING_SCHEMA = "ingest_staging"
 _SUSPECTS = "_ingest_suspects"
@@ -98,22 +89,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cap_raw_record(text: str, limit: int = RAW_RECORD_MAX_BYTES) -> str:
-    """``text`` if it fits in ``limit`` UTF-8 bytes, else a JSON object holding a prefix of it."""
-    size = len(text.encode())
-    if size <= limit:
-        return text
-    budget = limit - 200
-    while True:
-        prefix = text.encode()[:budget].decode(errors="ignore")
-        capped = json.dumps(
-            {"_truncated": True, "_original_bytes": size, "_prefix": prefix}, ensure_ascii=False
-        )
-        if len(capped.encode()) <= limit:
-            return capped
-        budget //= 2
-
-
 @dataclass
 class FileLanding:
     """Lands one file of one record kind into the warehouse through ``con``."""
@@ -132,11 +107,6 @@ class FileLanding:
         self.source_file = str(self.source.path.resolve())
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
-        self._object_fields = frozenset(
-            prop.name
-            for prop in self.contract.properties
-            if prop.logical_type is LogicalType.OBJECT
-        )
         stage_name = "b" + self.batch_id.replace("-", "_")
         self._stage = f"temp.main._ingest_rows_{stage_name}"
         self._quarantine_stage = f"temp.main._ingest_quarantine_{stage_name}"
@@ -294,45 +264,20 @@ class FileLanding:
         broken = broken.sort(ROW_NUMBER)
         numbers = broken[ROW_NUMBER].to_list()
         originals = batch.originals(numbers) if batch.originals else [None] * len(numbers)
-        raw_records = [self._quarantine_record(original) for original in originals]
+        raw_records = [self._record_text(original) for original in originals]
         if None in raw_records:
             # typed Parquet columns: the text the reader renders otherwise, so it reads alike
             rows = as_text(broken.join(batch.frame, on=ROW_NUMBER, how="left"))
             fields = self.contract.field_names
             raw_records = [
-                raw or self._raw_record({name: row[name] for name in fields})
+                raw or fields_record({name: row[name] for name in fields})
                 for raw, row in zip(raw_records, rows.iter_rows(named=True), strict=True)
             ]
         reasons = [scrub_secrets(reason) for reason in broken[REASON].to_list()]
         self._insert_quarantine(list(zip(numbers, reasons, raw_records, strict=True)))
 
-    def _quarantine_record(self, original: Original | None) -> str | None:
-        """A record that broke the contract as JSON text, every field of it as the file gives
-        it (a key given twice with each value), scrubbed: the contract's rules for its fields
-        (an object field given as JSON text is decoded for them), the rules of event data for
-        the others, and secrets and card numbers in every text; capped at 64 KiB. ``None``
-        when there is no original, or it is not a JSON object (Python cannot decode the text
-        polars read: its contract fields stand in for it then)."""
-        try:
-            record = loads_as_written(original) if isinstance(original, str) else original
-            if not isinstance(record, dict | Pairs):
-                return None
-            members = [
-                (name, _decoded_if_json(value))
-                if name in self._object_fields and isinstance(value, str)
-                else (name, value)
-                for name, value in record.items()
-            ]
-            record = Pairs(members) if isinstance(record, Pairs) else dict(members)
-            scrubbed = scrubber_for(self.contract).scrub_record(record, self.pii_key)
-            members = [
-                (name, scrub_free_text(value) if isinstance(value, str) else value)
-                for name, value in scrubbed.items()
-            ]
-            text = value_as_text(Pairs(members) if isinstance(scrubbed, Pairs) else dict(members))
-        except (ValueError, RecursionError):
-            return None
-        return cap_raw_record(text or "")
+    def _record_text(self, original: Original | None) -> str | None:
+        return record_text(original, self.contract, self.pii_key)
 
     def _quarantine_rejected(self, rejected: list[RejectedRow]) -> int:
         """Records the reader could not take: a JSON object (one holding NaN, say) as any
@@ -341,27 +286,12 @@ class FileLanding:
             (
                 row.row_number,
                 scrub_secrets(row.reason),
-                self._quarantine_record(row.raw_text)
-                or cap_raw_record(json.dumps(mask_card_numbers(scrub_secrets(row.raw_text)))),
+                self._record_text(row.raw_text) or text_record(row.raw_text),
             )
             for row in rejected
         ]
         self._insert_quarantine(records)
         return len(records)
-
-    def _raw_record(self, values: dict[str, Any]) -> str:
-        """A row's contract fields as JSON text: its non-empty ones, scrubbed, capped at 64 KiB
-        (rows of a purged period; broken rows without originals)."""
-        kept = {
-            name: self._scrub_raw_value(name, value)
-            for name, value in values.items()
-            if value is not None
-        }
-        return cap_raw_record(json.dumps(kept, ensure_ascii=False))
-
-    def _scrub_raw_value(self, name: str, value: str) -> str:
-        # the batch was scrubbed by the contract's rules before the check; this is free text
-        return mask_card_numbers(scrub_secrets(value))
 
     def _insert_quarantine(self, records: list[tuple[int, str, str]]) -> None:
         if not records:
@@ -416,9 +346,7 @@ class FileLanding:
                         (
                             row[ROW_NUMBER],
                             period.reason(row[period.time_column]),
-                            self._raw_record(
-                                {name: row[name] for name in self.contract.field_names}
-                            ),
+                            fields_record({name: row[name] for name in self.contract.field_names}),
                         )
                         for row in as_text(rows).iter_rows(named=True)
                     ],
@@ -620,15 +548,6 @@ def _abort_pending_result(con: duckdb.DuckDBPyConnection) -> None:
     """Drop a half-fetched result so the connection accepts the rollback."""
     with contextlib.suppress(duckdb.Error):
         con.abort()
-
-
-def _decoded_if_json(text: str) -> Any:
-    """JSON text decoded as written (:func:`loads_as_written`), or the text itself when it is
-    not JSON."""
-    try:
-        return loads_as_written(text)
-    except (ValueError, RecursionError):
-        return text
 
 
 def _utc_now() -> datetime:

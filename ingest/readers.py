@@ -89,8 +89,8 @@ class RejectedRow:
     raw_text: str
 
 
-#: A record as its file holds it, every field of it: its JSON text (NDJSON, JSON arrays), or a
-#: row's non-empty values by column name, as text (CSV, Parquet).
+#: A record as its file holds it, every field of it: its line (NDJSON), the decoded element
+#: (JSON arrays), or a row's non-empty values by column name, as text (CSV, Parquet).
 Original = str | dict[str, Any]
 #: The originals of some of a batch's rows, by row number, in the order asked.
 Originals = Callable[[Sequence[int]], list[Original]]

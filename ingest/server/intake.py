@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.contracts import Contract, RecordKind
-from ingest.landing import cap_raw_record
+from ingest.quarantine import cap_raw_record
 from ingest.server.edge import (
     EdgeChecker,
     depth_exceeds,

@@ -1,0 +1,88 @@
+"""The record text of a ``raw.quarantine`` row: what broke the contract, as the file gave it,
+scrubbed of secrets and personal data, capped at 64 KiB.
+
+A record that could be read holds every field the file gave it (a misnamed ``runid`` shows), a
+key given twice with each of its values, scrubbed by the contract's rules for its fields (an
+object field given as JSON text is decoded for them) and by those of event data for the others,
+secrets and card numbers scrubbed in every text (:func:`record_text`). Text that is no JSON
+object is kept as a JSON string, its secrets and cards scrubbed (:func:`text_record`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ingest.contracts import Contract, LogicalType
+from ingest.json_values import Pairs, loads_as_written, value_as_text
+from ingest.readers import Original
+from ingest.scrub import Key, mask_card_numbers, scrub_free_text, scrub_secrets, scrubber_for
+
+RAW_RECORD_MAX_BYTES = 64 * 1024
+
+
+def record_text(original: Original | None, contract: Contract, key: Key) -> str | None:
+    """A record as quarantine text, every field of it; ``None`` when there is no original, or
+    it is not a JSON object (Python cannot decode a line polars read, say)."""
+    try:
+        record = loads_as_written(original) if isinstance(original, str) else original
+        if not isinstance(record, dict | Pairs):
+            return None
+        objects = {p.name for p in contract.properties if p.logical_type is LogicalType.OBJECT}
+        members = [
+            (name, _decoded_if_json(value) if name in objects and isinstance(value, str) else value)
+            for name, value in record.items()
+        ]
+        record = Pairs(members) if isinstance(record, Pairs) else dict(members)
+        scrubbed = scrubber_for(contract).scrub_record(record, key)
+        members = [
+            (name, scrub_free_text(value) if isinstance(value, str) else value)
+            for name, value in scrubbed.items()
+        ]
+        text = value_as_text(Pairs(members) if isinstance(scrubbed, Pairs) else dict(members))
+    except (ValueError, RecursionError):
+        return None
+    return cap_raw_record(text or "")
+
+
+def text_record(text: str) -> str:
+    """Text that is no JSON object (a broken line, a CSV row), as a JSON string."""
+    return cap_raw_record(json.dumps(mask_card_numbers(scrub_secrets(text))))
+
+
+def fields_record(values: Mapping[str, Any]) -> str:
+    """A row's contract fields (text, already scrubbed by their rules), its non-empty ones, with
+    secrets and card numbers scrubbed as free text (rows of a purged period; broken rows
+    without originals)."""
+    kept = {
+        name: mask_card_numbers(scrub_secrets(value))
+        for name, value in values.items()
+        if value is not None
+    }
+    return cap_raw_record(json.dumps(kept, ensure_ascii=False))
+
+
+def cap_raw_record(text: str, limit: int = RAW_RECORD_MAX_BYTES) -> str:
+    """``text`` if it fits in ``limit`` UTF-8 bytes, else a JSON object holding a prefix of it."""
+    size = len(text.encode())
+    if size <= limit:
+        return text
+    budget = limit - 200
+    while True:
+        prefix = text.encode()[:budget].decode(errors="ignore")
+        capped = json.dumps(
+            {"_truncated": True, "_original_bytes": size, "_prefix": prefix}, ensure_ascii=False
+        )
+        if len(capped.encode()) <= limit:
+            return capped
+        budget //= 2
+
+
+def _decoded_if_json(text: str) -> Any:
+    """JSON text decoded as written (:func:`loads_as_written`), or the text itself when it is
+    not JSON."""
+    try:
+        return loads_as_written(text)
+    except (ValueError, RecursionError):
+        return text
