@@ -1,6 +1,6 @@
 {#-
-    For incremental models that read their own rows back (int_record_field_writes,
-    fct_record_field_writes, int_slo_events).
+    For incremental models that read their own rows back (fct_record_field_writes,
+    int_slo_events).
 
     built_with_columns(needed_columns): whether the model's table exists and has every column of
     `needed_columns`, i.e. an incremental build can read its rows back. False on a full build, on

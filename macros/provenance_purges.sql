@@ -1,6 +1,5 @@
 {#-
-    What `flowledger purge` changes in the record provenance models (int_record_field_writes,
-    fct_record_field_writes), so an incremental build after a purge leaves the rows a full build
+    What `flowledger purge` changes in the record provenance mart (fct_record_field_writes), so an incremental build after a purge leaves the rows a full build
     of the retained raw rows gives.
 
     delete_writes_of_purged_events(events_relation): pre-hook. Deletes the writes whose business

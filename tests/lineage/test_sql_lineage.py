@@ -134,7 +134,7 @@ def test_json_paths_become_nested_fields() -> None:
 
 def test_json_pointers_and_path_lists_become_nested_fields() -> None:
     """The models read fields by JSON Pointer (macros/cross_db/json_fields.sql), several at once
-    where one parse serves many fields (int_record_field_writes)."""
+    where one parse serves many fields (fct_record_field_writes)."""
     pointer = "select json_extract_string(data, '/payment_status') as status from db.raw.orders"
     assert edges(pointer, "status") == {
         ("db.raw.orders", "data.payment_status", "DIRECT", "TRANSFORMATION")

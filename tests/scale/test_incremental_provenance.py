@@ -7,17 +7,16 @@ test_incremental_cases.py. Besides the newer rows, the second batch brings late 
   system (not allowed to write the order's fields): every later write of those fields is
   renumbered (write_sequence), and new ownership violations appear;
 - a late run: the payment-capture run whose trace an old event carries, held back from the first
-  batch: the old writes of that event get their writing run (fct_record_field_writes credits it:
-  int_record_field_writes, which reads no run, does not recompute the record), and the run's SLO
-  gets its event;
+  batch: the old writes of that event get their writing run (fct_record_field_writes recomputes
+  the record for the run alone: no newer event writes it), and the run's SLO gets its event;
 - a late failed final attempt of an order-intake run that succeeded: the latency SLO's group of
   that run loses its event (the group comes out empty: the marker row path).
 
 Before the incremental build, one record no late row touches is tampered with in a column no
 other mart reads (is_current), and must still be tampered after it (it was not recomputed); the
 inputs digest of one SLO's events is tampered with too, so the build must recompute that SLO
-whole (as after an edit of the SLO file). Every mart and both intermediate models must then equal
-a full build of the same files (ingest-time columns aside).
+whole (as after an edit of the SLO file). Every mart and the SLO events must then equal a full
+build of the same files (ingest-time columns aside).
 """
 
 from __future__ import annotations
@@ -37,12 +36,9 @@ from scale_support import (
 
 pytestmark = pytest.mark.slow
 
-INT_WRITES = "int_record_field_writes"
 WRITES = "fct_record_field_writes"
-INTERMEDIATE = {
-    INT_WRITES: "entity, record_key, field_name, event_id, event_source",
-    "int_slo_events": "slo_id, event_key",
-}
+WRITE_KEYS = "entity, record_key, field_name, event_id, event_source"
+INTERMEDIATE = {"int_slo_events": "slo_id, event_key"}
 LATE_RUN_FLOW = "c2f-payment-capture"
 LATE_ATTEMPT_FLOW = "c2f-order-intake"
 REBUILT_SLO = "payment-capture-success"
@@ -156,7 +152,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         name: table_rows(incremental, f"intermediate.{name}", keys)
         for name, keys in INTERMEDIATE.items()
     }
-    first[WRITES] = table_rows(incremental, f"marts.{WRITES}", INTERMEDIATE[INT_WRITES])
+    first[WRITES] = table_rows(incremental, f"marts.{WRITES}", WRITE_KEYS)
     untouched = _execute(
         incremental,
         "select entity, record_key from marts.fct_record_field_writes where entity <> 'order' "
@@ -203,33 +199,32 @@ def _untouched_rows(rows: list[tuple], untouched: tuple) -> list[tuple]:
 
 
 def test_the_late_rows_change_what_they_should(builds) -> None:
-    full_writes = builds["full"][INT_WRITES]
-    # columns: entity, record_key, field_name, field_value, write_sequence, event_id, ...
-    late = [row for row in full_writes if row[5] == "late-write-of-an-old-order"]
+    # fct_record_field_writes columns: entity, record_key, field_name, field_value,
+    # write_sequence (4), is_current, event_id (6), event_source (7), ..., run_key (12)
+    full_writes = builds["full"][WRITES]
+    first_writes = builds["first"][WRITES]
+    late = [row for row in full_writes if row[6] == "late-write-of-an-old-order"]
     assert late and {row[0:2] for row in late} == {("order", builds["order"])}
     renumbered = [
         row
         for row in full_writes
-        if row[1] == builds["order"] and row[5] != "late-write-of-an-old-order" and row[4] > 1
+        if row[1] == builds["order"] and row[6] != "late-write-of-an-old-order" and row[4] > 1
     ]
-    before = {row[5:7] + row[2:3]: row[4] for row in builds["first"][INT_WRITES]}
-    assert any(row[4] == before.get(row[5:7] + row[2:3], 0) + 1 for row in renumbered)
+    before = {row[6:8] + row[2:3]: row[4] for row in first_writes}
+    assert any(row[4] == before.get(row[6:8] + row[2:3], 0) + 1 for row in renumbered)
     # the late run is the writing run of the old event that carries its trace
-    # (fct_record_field_writes columns: ..., event_id (6), ..., flow_id (10), flow_name, run_key (12))
-    late_run_writes = [row for row in builds["full"][WRITES] if row[12] == builds["late_run_key"]]
+    late_run_writes = [row for row in full_writes if row[12] == builds["late_run_key"]]
     assert late_run_writes
-    assert not any(row[12] == builds["late_run_key"] for row in builds["first"][WRITES])
-    # ... of writes int_record_field_writes did not recompute (their record got no new write):
-    # the incremental fct_record_field_writes must credit the late run by itself
+    assert not any(row[12] == builds["late_run_key"] for row in first_writes)
+    # ... of writes whose record got no new write: the incremental build must recompute the
+    # record for the late run alone
     late_run_events = {row[6] for row in late_run_writes}
-    first_events = {row[5] for row in builds["first"][INT_WRITES]}
+    first_events = {row[6] for row in first_writes}
     assert late_run_events <= first_events
     late_run_records = {row[:2] for row in late_run_writes}
-    newer_writes = {row[5:7] for row in full_writes} - {
-        row[5:7] for row in builds["first"][INT_WRITES]
-    }
+    newer_writes = {row[6:8] for row in full_writes} - {row[6:8] for row in first_writes}
     assert not any(
-        row[:2] in late_run_records for row in full_writes if row[5:7] in newer_writes
+        row[:2] in late_run_records for row in full_writes if row[6:8] in newer_writes
     ), "a newer write of the late run's record would recompute it anyway"
     # the order-intake run whose final attempt failed late has no latency event any more
     latency_keys = {

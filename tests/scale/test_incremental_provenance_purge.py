@@ -29,7 +29,6 @@ tables:
   quarantine: {days: 30}
 """
 COMPARED = {
-    "intermediate.int_record_field_writes": "entity, record_key, field_name, event_id, event_source",
     "marts.fct_record_field_writes": "entity, record_key, field_name, event_id, event_source",
     "marts.fct_ownership_violations": "entity, record_key, field_name, event_id, written_by",
     "intermediate.int_slo_events": "slo_id, event_key",
@@ -69,13 +68,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_the_purge_changed_the_provenance_and_the_slo_events(builds) -> None:
     before, refreshed = builds["before"], builds["refreshed"]
-    writes = "intermediate.int_record_field_writes"
-    # columns: entity, record_key, field_name, field_value, write_sequence, event_id, event_source
-    kept_events = {row[5:7] for row in refreshed[writes]}
-    assert {row[5:7] for row in before[writes]} - kept_events, "no write was purged"
-    numbered_before = {row[5:7] + row[2:3]: row[4] for row in before[writes]}
+    writes = "marts.fct_record_field_writes"
+    # columns: entity, record_key, field_name, field_value, write_sequence, is_current, event_id,
+    # event_source, ...
+    kept_events = {row[6:8] for row in refreshed[writes]}
+    assert {row[6:8] for row in before[writes]} - kept_events, "no write was purged"
+    numbered_before = {row[6:8] + row[2:3]: row[4] for row in before[writes]}
     assert any(
-        row[4] < numbered_before.get(row[5:7] + row[2:3], row[4]) for row in refreshed[writes]
+        row[4] < numbered_before.get(row[6:8] + row[2:3], row[4]) for row in refreshed[writes]
     ), "no write was numbered again"
     slo_events = "intermediate.int_slo_events"
     assert {row[:2] for row in before[slo_events]} - {row[:2] for row in refreshed[slo_events]}
