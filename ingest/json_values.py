@@ -173,6 +173,62 @@ def loads_as_written(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_Decoding().object, strict=False)
 
 
+class ElementText:
+    """JSON text ingest may refuse (NaN, a key given twice), as written: an array element, or
+    a whole document that is no array (:func:`decoded_document`). Which keys count is up to the
+    reader, who knows the record's contract (:func:`loads_standard` with its ``fields``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ElementText) and other.text == self.text
+
+    def __repr__(self) -> str:
+        return f"ElementText({self.text!r})"
+
+
+def decoded_document(text: str) -> Any:
+    """The JSON document in ``text`` (a file's array, a request body), decoded whole; if it
+    holds something :func:`loads_standard` refuses, each element of an array that does is kept
+    as its :class:`ElementText`, and a document that is no array is one whole (then decoded one
+    by one, each against its record's contract). Raises ``json.JSONDecodeError`` (or
+    ``RecursionError``) for text that is not JSON."""
+    try:
+        return loads_standard(text)
+    except NotStandardJson:
+        pass
+    decoder = json.JSONDecoder()  # reads NaN: only to find where each element ends
+    position = _after_blanks(text, 0)
+    if not text.startswith("[", position):
+        return ElementText(text)
+    elements: list[Any] = []
+    position = _after_blanks(text, position + 1)
+    while not text.startswith("]", position):
+        _, end = decoder.raw_decode(text, position)
+        element = text[position:end]
+        try:
+            elements.append(loads_standard(element))
+        except NotStandardJson:
+            elements.append(ElementText(element))
+        position = _after_blanks(text, end)
+        if text.startswith(",", position):
+            position = _after_blanks(text, position + 1)
+        elif not text.startswith("]", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+    if _after_blanks(text, position + 1) != len(text):
+        raise json.JSONDecodeError("Extra data", text, position + 1)
+    return elements
+
+
+def _after_blanks(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\n\r":
+        position += 1
+    return position
+
+
 class _Decoding:
     """The object hook of one decode: dicts, or :class:`Pairs` where a key repeats."""
 

@@ -42,8 +42,10 @@ import pyarrow.parquet as pq
 
 from ingest.contracts import LogicalType, RecordKind
 from ingest.json_values import (
+    ElementText,
     NotStandardJson,
     Pairs,
+    decoded_document,
     loads_as_written,
     loads_standard,
     plain_decimal,
@@ -521,15 +523,17 @@ class JsonArraySource:
         self._elements: list[Any] | None = None
 
     def _load(self) -> list[Any]:
-        """The array's elements, decoded, or as :class:`_ElementText` if ingest may refuse them
+        """The array's elements, decoded, or as :class:`ElementText` if ingest may refuse them
         (NaN, a key given twice: the contract's fields decide, :meth:`batches`)."""
         if self._elements is None:
             data = self.path.read_bytes()
             try:
                 text = data.decode(json.detect_encoding(data), "surrogatepass")
-                document = _decoded_array(text)
+                document = decoded_document(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise UnreadableFile(f"{self.path}: not valid JSON ({error})") from None
+            if isinstance(document, ElementText):
+                document = loads_as_written(document.text)
             if not isinstance(document, list):
                 raise UnreadableFile(
                     f"{self.path}: a .json file must hold an array of objects, found a "
@@ -541,7 +545,7 @@ class JsonArraySource:
     def columns(self) -> list[str]:
         names: dict[str, None] = {}
         for element in self._load()[:_SNIFF_RECORDS]:
-            if isinstance(element, _ElementText):
+            if isinstance(element, ElementText):
                 element = loads_as_written(element.text)
             if isinstance(element, dict | Pairs):
                 names.update((name, None) for name, _ in element.items())
@@ -557,7 +561,7 @@ class JsonArraySource:
             rejected: list[RejectedRow] = []
             for offset, element in enumerate(elements[start : start + batch_rows]):
                 row = start + offset + 1
-                if isinstance(element, _ElementText):
+                if isinstance(element, ElementText):
                     try:
                         element = loads_standard(element.text, fields)
                     except NotStandardJson as problem:
@@ -570,50 +574,6 @@ class JsonArraySource:
                     rejected.append(RejectedRow(row, reason, json.dumps(element)))
             frame = frame_from_records(list(records.values()), list(records), fields)
             yield RawBatch(frame, rejected, _by_row_number(records))
-
-
-@dataclass(frozen=True)
-class _ElementText:
-    """An array element ingest may refuse (NaN, a key given twice), as written."""
-
-    text: str
-
-
-def _decoded_array(text: str) -> Any:
-    """The JSON document in ``text`` (an array, unless the file is wrong), decoded whole; if it
-    holds something :func:`loads_standard` refuses, each element that does is kept as its
-    :class:`_ElementText` (then decoded one by one)."""
-    try:
-        return loads_standard(text)
-    except NotStandardJson:
-        pass
-    decoder = json.JSONDecoder()  # reads NaN: only to find where each element ends
-    position = _after_blanks(text, 0)
-    if not text.startswith("[", position):
-        return decoder.decode(text)
-    elements: list[Any] = []
-    position = _after_blanks(text, position + 1)
-    while not text.startswith("]", position):
-        _, end = decoder.raw_decode(text, position)
-        element = text[position:end]
-        try:
-            elements.append(loads_standard(element))
-        except NotStandardJson:
-            elements.append(_ElementText(element))
-        position = _after_blanks(text, end)
-        if text.startswith(",", position):
-            position = _after_blanks(text, position + 1)
-        elif not text.startswith("]", position):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
-    if _after_blanks(text, position + 1) != len(text):
-        raise json.JSONDecodeError("Extra data", text, position + 1)
-    return elements
-
-
-def _after_blanks(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\n\r":
-        position += 1
-    return position
 
 
 class CsvSource:

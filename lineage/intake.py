@@ -1,6 +1,10 @@
 """Check an incoming OpenLineage event the way Marquez does, with flowledger's status codes:
 400 for what cannot be read (bad JSON, bad dates or date-times without an offset, a run id or a
-parent run id that is no UUID), 422 with the field path for a missing required field."""
+parent run id that is no UUID), 422 with the field path for a missing required field.
+
+JSON is read as ingest reads it (:mod:`ingest.json_values`): an event that gives a key twice
+(at any level) or holds NaN, Infinity or a number beyond a double is refused with 400 naming
+where (in a batch, only that event)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import uuid
 from datetime import UTC
 from typing import Any
 
+from ingest.json_values import ElementText, NotStandardJson, decoded_document, loads_standard
 from lineage.event_order import parse_time
 from lineage.schemas import event_kind
 
@@ -23,15 +28,24 @@ class IntakeError(ValueError):
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON document of a request body (its Content-Encoding already undone)."""
+    """The JSON document of a request body (its Content-Encoding already undone); an event
+    (the body, or an element of a batch array) giving a key twice or holding NaN is kept as its
+    :class:`ElementText`, which :func:`check_event` refuses."""
     try:
-        return json.loads(body)
+        return decoded_document(body.decode(json.detect_encoding(body), "surrogatepass"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise IntakeError(400, f"malformed JSON: {error}") from None
+    except RecursionError:
+        raise IntakeError(400, "malformed JSON: the body nests too deeply to read") from None
 
 
 def check_event(event: Any, where: str = "") -> dict[str, Any]:
     """Return ``event`` if Marquez would accept it; raise :class:`IntakeError` otherwise."""
+    if isinstance(event, ElementText):
+        try:
+            event = loads_standard(event.text)
+        except NotStandardJson as problem:
+            raise IntakeError(400, f"{where}{problem.reason}") from None
     if not isinstance(event, dict):
         raise IntakeError(
             400, f"{where or 'the body'} must be a JSON object (one OpenLineage event)"

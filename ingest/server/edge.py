@@ -29,7 +29,7 @@ import orjson
 import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
-from ingest.json_values import NotStandardJson, loads_standard, value_as_text
+from ingest.json_values import NotStandardJson, Pairs, loads_standard, value_as_text
 from ingest.scrub import canonical_json, scrub_data, scrub_free_text, scrubber_for
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
 
@@ -357,7 +357,7 @@ def scrub_rejected(raw: Any, contract: Contract, pii_key: Callable[[], bytes]) -
     like event data (secret-named keys, secrets, emails, cards)."""
     if depth_exceeds(raw):
         return {"_unstored": f"nested deeper than {MAX_DEPTH} levels"}
-    if isinstance(raw, dict):
+    if isinstance(raw, dict | Pairs):  # Pairs: a record giving a key twice, each value scrubbed
         return scrubber_for(contract).scrub_record(raw, pii_key)
     return scrub_data(raw, pii_key)
 

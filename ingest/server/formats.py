@@ -4,20 +4,33 @@ A body that cannot be read at all (bad JSON, invalid UTF-8, the wrong top-level 
 unknown content type) raises :class:`ClientError` with its 4xx status: nothing is stored. A body
 that reads fine yields :class:`Item` objects; an item with a ``problem`` is quarantined and
 listed in the answer with its index, the others go on to the contract check.
+
+Bodies are read as file ingest reads them (:mod:`ingest.json_values`): a record giving one of
+its contract's fields twice, or holding NaN, Infinity or a number beyond a double, is an item
+with that problem (the reason names the key and where it is), as is a key given twice in its
+``data`` (the contract check refuses it); the other records of the body go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-import orjson
-
 from flowledger.request_guard import ClientError
-from ingest.contracts import RecordKind
+from ingest.contracts import LogicalType, RecordKind, load_contracts
+from ingest.json_values import (
+    ElementText,
+    NotStandardJson,
+    Pairs,
+    decoded_document,
+    loads_as_written,
+    loads_standard,
+    value_as_text,
+)
 from ingest.readers import detect_kind
 
 CLOUDEVENT_FIELDS = (
@@ -61,20 +74,68 @@ def media_type(content_type: str | None) -> str:
 
 
 def decode_json(body: bytes, what: str = "the body") -> Any:
-    """JSON from UTF-8 bytes, or :class:`ClientError` 400 saying where it broke."""
+    """JSON from UTF-8 bytes (:func:`loads_standard`), or :class:`ClientError` 400 saying where
+    it broke, or which key it gives twice (or where it holds NaN or Infinity): for a body that is
+    one whole (an OTLP export), not records to quarantine one by one."""
+    try:
+        return _decoded(body, what, loads_standard)
+    except NotStandardJson as problem:
+        raise ClientError(400, f"{what} is refused (nothing stored): {problem.reason}") from None
+
+
+def decode_records(body: bytes, what: str = "the body") -> Any:
+    """The JSON document of a body of records (an array of them, or one): as
+    :func:`decode_json`, except that a record JSON does not let ingest read one way (a key
+    given twice, NaN) is kept as its :class:`ElementText`, for :func:`_read_element`."""
+    return _decoded(body, what, decoded_document)
+
+
+def _decoded(body: bytes, what: str, decode: Callable[[str], Any]) -> Any:
+    """``decode`` of the body's text; :class:`ClientError` 400 for text that is not JSON."""
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        if "utf-8" in str(error).lower():
-            raise ClientError(400, f"{what} is not valid UTF-8: send UTF-8 encoded JSON") from None
-        if "recursion" in str(error).lower():
-            raise ClientError(400, f"{what} nests too deeply to read") from None
+        return decode(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ClientError(400, f"{what} is not valid UTF-8: send UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise ClientError(400, f"{what} nests too deeply to read") from None
+    except json.JSONDecodeError as error:
         raise ClientError(
             400,
             f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
         ) from None
+
+
+def _one_record(text: str) -> Any:
+    """The JSON text of one record (an NDJSON line), decoded, or as :class:`ElementText`."""
+    try:
+        return loads_standard(text)
+    except NotStandardJson:
+        return ElementText(text)
+
+
+def _read_element(element: ElementText, kind: RecordKind | None) -> tuple[Any, str | None]:
+    """A record :func:`decode_records` kept as text, read as file ingest reads it: the record,
+    or its text as written (:func:`loads_as_written`) and the problem, for the quarantine.
+
+    As on the file path, a key given twice counts at the top when the contract of ``kind``
+    lists it (another is not stored: its last value stays) and anywhere in an object field
+    (``data``; the file path's scrubber refuses it there)."""
+    contract = None if kind is None else load_contracts()[kind]
+    try:
+        record = loads_standard(element.text, None if contract is None else contract.field_names)
+        if contract is not None and isinstance(record, dict):
+            for prop in contract.properties:
+                value = record.get(prop.name)
+                if prop.logical_type is LogicalType.OBJECT and isinstance(value, dict | Pairs):
+                    try:
+                        loads_standard(value_as_text(value) or "")
+                    except NotStandardJson as problem:
+                        raise problem.within(prop.name) from None
+    except NotStandardJson as problem:
+        return loads_as_written(element.text), problem.reason
+    return record, None
 
 
 def check_record_count(count: int, limit: int) -> None:
@@ -103,25 +164,25 @@ def cloudevent_items(
     media = media_type(content_type)
     has_ce_headers = any(name.lower().startswith("ce-") for name in headers)
     if media == BATCH:
-        document = decode_json(body)
+        document = decode_records(body)
         if not isinstance(document, list):
             raise ClientError(400, f"{BATCH} must be a JSON array of events")
         check_record_count(len(document), max_records)
         return [_structured_item(index, element) for index, element in enumerate(document)]
     if media == STRUCTURED:
-        document = decode_json(body)
-        if not isinstance(document, dict):
+        document = decode_records(body)
+        if not isinstance(document, dict | ElementText):
             raise ClientError(400, f"{STRUCTURED} must be one JSON object; send arrays as {BATCH}")
         return [_structured_item(0, document)]
     if has_ce_headers:
         return [_binary_item(headers, body)]
     if media == "application/json":
         # lenient: a plain JSON object or array of structured events
-        document = decode_json(body)
+        document = decode_records(body)
         if isinstance(document, list):
             check_record_count(len(document), max_records)
             return [_structured_item(index, element) for index, element in enumerate(document)]
-        if isinstance(document, dict):
+        if isinstance(document, dict | ElementText):
             return [_structured_item(0, document)]
         raise ClientError(400, "the body must be a CloudEvent object or an array of them")
     raise ClientError(
@@ -139,6 +200,10 @@ STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "
 
 def _structured_item(index: int, element: Any) -> Item:
     kind = RecordKind.BUSINESS_EVENT
+    if isinstance(element, ElementText):
+        element, problem = _read_element(element, kind)
+        if problem is not None:
+            return Item(index, kind, None, element, problem)
     if not isinstance(element, dict):
         return Item(
             index, kind, None, element, f"event is a JSON {_json_type(element)}, not an object"
@@ -195,7 +260,11 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
             f"data has content type {media_type(content_type) or '(none)'!r}: business events "
             "carry a JSON object (application/json)",
         )
-    data = decode_json(body, "the event data (body)")
+    try:
+        data = _decoded(body, "the event data (body)", loads_standard)
+    except NotStandardJson as problem:  # the data's keys all count, as in a structured event's
+        raw["data"] = loads_as_written(body.removeprefix(b"\xef\xbb\xbf"))
+        return Item(0, kind, None, raw, problem.within("data").reason)
     raw["data"] = data
     message_headers = {name.lower(): value for name, value in headers.items()}
     try:
@@ -253,8 +322,8 @@ def run_items(
     if media in NDJSON_TYPES:
         return _ndjson_items(body, forced, max_records)
     if media == "application/json":
-        document = decode_json(body)
-        if isinstance(document, dict):
+        document = decode_records(body)
+        if isinstance(document, dict | ElementText):
             document = [document]
         if not isinstance(document, list):
             raise ClientError(400, "the body must be a JSON array of run records (or NDJSON)")
@@ -273,7 +342,7 @@ def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> l
     items: list[Item] = []
     for index, line in enumerate(lines):
         try:
-            element = decode_json(line, f"line {index + 1}")
+            element = _decoded(line, f"line {index + 1}", _one_record)
         except ClientError as error:
             text = line[:4096].decode("utf-8", errors="replace")
             items.append(Item(index, forced or RecordKind.FLOW_RUN, None, text, error.message))
@@ -283,6 +352,11 @@ def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> l
 
 
 def _run_item(index: int, element: Any, forced: RecordKind | None) -> Item:
+    if isinstance(element, ElementText):
+        kind = forced or _run_kind(loads_as_written(element.text))
+        element, problem = _read_element(element, kind)
+        if problem is not None:
+            return Item(index, kind or RecordKind.FLOW_RUN, None, element, problem)
     if not isinstance(element, dict):
         return Item(
             index,
@@ -291,8 +365,8 @@ def _run_item(index: int, element: Any, forced: RecordKind | None) -> Item:
             element,
             f"record is a JSON {_json_type(element)}, not an object",
         )
-    kind = forced or detect_kind(element.keys())
-    if kind is None or kind is RecordKind.BUSINESS_EVENT:
+    kind = forced or _run_kind(element)
+    if kind is None:
         return Item(
             index,
             RecordKind.FLOW_RUN,
@@ -302,3 +376,11 @@ def _run_item(index: int, element: Any, forced: RecordKind | None) -> Item:
             "step has step_id, a queue sample has queue_name and depth (or pass ?kind=)",
         )
     return Item(index, kind, element, element)
+
+
+def _run_kind(record: Any) -> RecordKind | None:
+    """The kind of run record an object's keys imply, if any (``None`` for a business event)."""
+    if not isinstance(record, dict | Pairs):
+        return None
+    kind = detect_kind(name for name, _ in record.items())
+    return None if kind is RecordKind.BUSINESS_EVENT else kind

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.contracts import Contract, RecordKind
+from ingest.json_values import value_as_text
 from ingest.quarantine import cap_raw_record
 from ingest.server.edge import (
     EdgeChecker,
@@ -216,7 +217,10 @@ class Intake:
         prepared.count(item.kind, "rejected")
         try:
             scrubbed = scrub_rejected(item.raw, self.checkers[item.kind].contract, self.pii_key)
-            raw_text = json.dumps(scrubbed, ensure_ascii=False)
+            try:
+                raw_text = json.dumps(scrubbed, ensure_ascii=False)
+            except TypeError:  # a key given twice (Pairs): each of its values, as file ingest
+                raw_text = value_as_text(scrubbed) or ""
         except (RecursionError, TypeError, ValueError):
             raw_text = json.dumps({"_unstored": "the record could not be encoded"})
         line = {
