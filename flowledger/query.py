@@ -24,8 +24,14 @@ class QueryError(RuntimeError):
 
 @dataclass(frozen=True)
 class QueryResult:
+    """Rows as Python values, but for what Python's conversion would lose: intervals (months and
+    days apart) as DuckDB writes them (``1 day 02:00:00``), infinite dates and timestamps as
+    ``infinity`` / ``-infinity``, inside lists, structs and maps too. ``texts``: per row, the
+    table cell DuckDB writes for a value of a nested type (``None`` for the other columns)."""
+
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    texts: list[tuple[str | None, ...]] | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per row; a repeated column name gets a suffix (``a``, ``a_1``), as in DuckDB's
@@ -46,8 +52,15 @@ class QueryResult:
         several lines, each but the last marked with ``+`` after it, as psql does; other control
         characters are escaped and wide characters count as two columns."""
         shown = self.rows[:max_rows]
+        texts = self.texts or [(None,) * len(self.columns)] * len(self.rows)
         header = [_escape_controls(name) for name in self.columns]
-        cells = [[_cell(value).split("\n") for value in row] for row in shown]
+        cells = [
+            [
+                _cell(value if text is None else text).split("\n")
+                for value, text in zip(row, row_texts, strict=True)
+            ]
+            for row, row_texts in zip(shown, texts[:max_rows], strict=True)
+        ]
         widths = [
             max(_width(text) for text in (name, *(line for cell in column for line in cell)))
             for name, *column in zip(header, *cells, strict=True)
@@ -94,7 +107,10 @@ def run_query(data_dir: DataDir, sql: str) -> QueryResult:
     try:
         with open_published(data_dir) as con:
             try:
-                cursor = con.execute(_read_statement(con, sql))
+                statement = _read_statement(con, sql)
+                if statement.type.name == "SELECT":
+                    return _select(con, statement.query)
+                cursor = con.execute(statement)
                 if cursor.description is None:
                     return QueryResult(columns=[], rows=[])
                 columns = [column[0] for column in cursor.description]
@@ -121,6 +137,107 @@ def _read_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statemen
     if kind not in READ_STATEMENTS:
         raise QueryError(f"{READ_ONLY}, not {f'a {kind}' if kind else 'this'} statement")
     return statement
+
+
+#: Types whose Python values lose what DuckDB writes: an interval's months and days (a
+#: ``timedelta`` has days only), a date's or timestamp's infinity (``date.max``, a real date).
+_TEMPORAL = frozenset(
+    {"date", "timestamp", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp with time zone"}
+)
+_NESTED = frozenset({"struct", "list", "array", "map", "union"})
+_INFINITIES = frozenset({"infinity", "-infinity"})
+
+
+def _select(con: duckdb.DuckDBPyConnection, query: str) -> QueryResult:
+    """A query (SELECT, FROM, DESCRIBE…): its values, and DuckDB's own text where Python's
+    would differ (:class:`QueryResult`), read in the same run: each such column is selected
+    again cast to that text (:func:`_text_type`; a nested column also whole, for the table)."""
+    relation = con.sql(query)  # bound, not run
+    types = relation.types
+    casts = [_text_type(duck_type) for duck_type in types]
+    nested = [duck_type.id in _NESTED for duck_type in types]
+    if not any(casts) and not any(nested):
+        cursor = con.execute(query)
+        return QueryResult(columns=[c[0] for c in cursor.description], rows=cursor.fetchall())
+    count = len(types)
+    selected = [f"#{i + 1} AS {_identifier(name)}" for i, name in enumerate(relation.columns)]
+    selected += [f"CAST(#{i + 1} AS {cast})" for i, cast in enumerate(casts) if cast]
+    selected += [f"CAST(#{i + 1} AS VARCHAR)" for i in range(count) if nested[i]]
+    body = query.rstrip().rstrip(";")
+    cursor = con.execute(f"SELECT {', '.join(selected)} FROM (\n{body}\n)")
+    columns = [column[0] for column in cursor.description[:count]]
+    rows, texts = [], []
+    for fetched in cursor.fetchall():
+        extra = iter(fetched[count:])
+        cast_values = [next(extra) if cast else None for cast in casts]
+        texts.append(tuple(next(extra) if is_nested else None for is_nested in nested))
+        rows.append(
+            tuple(
+                value if cast is None else _merged(duck_type, value, cast_value)
+                for duck_type, value, cast, cast_value in zip(
+                    types, fetched[:count], casts, cast_values, strict=True
+                )
+            )
+        )
+    return QueryResult(columns=columns, rows=rows, texts=texts)
+
+
+def _text_type(duck_type: duckdb.DuckDBPyType) -> str | None:
+    """The type to cast a value of ``duck_type`` to so that DuckDB writes what Python's
+    conversion would lose: intervals, dates and timestamps as VARCHAR, also inside lists,
+    arrays, structs and maps (a union whole); ``None`` when nothing is lost."""
+    kind = duck_type.id
+    if kind == "interval" or kind in _TEMPORAL:
+        return "VARCHAR"
+    children = duck_type.children if kind in _NESTED else []
+    # an array's children: its element type and its size (an int)
+    casts = [
+        (name, _text_type(child), child) for name, child in children if not isinstance(child, int)
+    ]
+    if not any(cast for _, cast, _ in casts):
+        return None
+    kept = [cast or str(child) for _, cast, child in casts]
+    if kind == "struct":
+        fields = (
+            f"{_identifier(name)} {cast}" for (name, _, _), cast in zip(casts, kept, strict=True)
+        )
+        return f"STRUCT({', '.join(fields)})"
+    if kind == "list":
+        return f"{kept[0]}[]"
+    if kind == "array":
+        return f"{kept[0]}[{children[1][1]}]"
+    if kind == "map":
+        return f"MAP({kept[0]}, {kept[1]})"
+    return "VARCHAR"  # a union: its member as DuckDB writes it
+
+
+def _merged(duck_type: duckdb.DuckDBPyType, value: Any, text: Any) -> Any:
+    """``value`` with DuckDB's text (``text``, the value cast by :func:`_text_type`) where
+    Python's conversion loses something: every interval, infinite dates and timestamps."""
+    kind = duck_type.id
+    if value is None or kind in ("interval", "union"):
+        return text
+    if kind in _TEMPORAL:
+        return text if text in _INFINITIES else value
+    if kind == "struct":
+        return {name: _merged(child, value[name], text[name]) for name, child in duck_type.children}
+    if kind in ("list", "array"):
+        child = duck_type.children[0][1]
+        items = [
+            _merged(child, item, item_text) for item, item_text in zip(value, text, strict=True)
+        ]
+        return tuple(items) if isinstance(value, tuple) else items
+    if kind == "map":
+        key_type, value_type = (child for _, child in duck_type.children)
+        return {
+            _merged(key_type, key, key_text): _merged(value_type, item, item_text)
+            for (key, item), (key_text, item_text) in zip(value.items(), text.items(), strict=True)
+        }
+    return value
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _one_line(error: duckdb.Error) -> str:

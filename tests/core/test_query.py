@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flowledger.cli import main
@@ -195,3 +196,74 @@ def test_table_lines_up_line_breaks_tabs_and_wide_characters(data_dir, capsys):
         "c\\td     | 3  | NULL",
         "(3 rows)",
     ]
+
+
+#: Values whose Python form loses what DuckDB writes → the text `flowledger sql` prints, in the
+#: table and in --json: DuckDB's own CAST(... AS VARCHAR) (checked below, not typed by hand).
+DUCKDB_TEXT = {
+    "interval '1 day 2 hours'": "1 day 02:00:00",  # Python's timedelta: 1 day, 2:00:00
+    "interval '1 month'": "1 month",  # a timedelta has no months: 30 days, 0:00:00
+    "interval '-1 year 3 days 00:00:01.5'": "-1 year 3 days 00:00:01.5",
+    "'infinity'::date": "infinity",  # Python: 9999-12-31
+    "'-infinity'::date": "-infinity",  # Python: 0001-01-01
+    "'-infinity'::timestamp": "-infinity",
+    "'infinity'::timestamptz": "infinity",
+    "'infinity'::timestamp_ns": "infinity",
+}
+
+
+@pytest.mark.parametrize("expression", DUCKDB_TEXT)
+def test_intervals_and_infinite_dates_print_as_duckdb_writes_them(data_dir, capsys, expression):
+    text = DUCKDB_TEXT[expression]
+    assert duckdb.connect().execute(f"select cast({expression} as varchar)").fetchone() == (text,)
+    code, out, err = _sql(data_dir, capsys, f"select {expression} as v")
+    assert code == 0, err
+    assert out.splitlines()[2].rstrip() == text
+    code, out, err = _sql(data_dir, capsys, f"select {expression} as v", "--json")
+    assert code == 0, err
+    assert json.loads(out) == [{"v": text}]
+
+
+def test_the_last_real_date_is_not_taken_for_infinity(data_dir, capsys):
+    query = "select date '9999-12-31' as d, timestamp '0001-01-01 00:00:00' as t"
+    code, out, err = _sql(data_dir, capsys, query, "--json")
+    assert code == 0, err
+    assert json.loads(out) == [{"d": "9999-12-31", "t": "0001-01-01T00:00:00"}]
+
+
+def test_intervals_and_infinities_inside_lists_structs_and_maps(data_dir, capsys):
+    query = """
+        select {'wait': interval '1 day 2 hours', 'until': 'infinity'::date, 'n': 1} as s,
+            [interval '1 hour', interval '2 months', null] as l,
+            map {'k': interval '3 days'} as m, map {interval '1 day': 1} as by_interval,
+            [interval '1 day']::interval[1] as a, [date '2026-10-29'] as days,
+            [uuid '00000000-0000-0000-0000-000000000001'] as ids, [1.5::decimal(3, 1)] as decimals
+    """
+    code, out, err = _sql(data_dir, capsys, query, "--json")
+    assert code == 0, err
+    assert json.loads(out) == [
+        {
+            "s": {"wait": "1 day 02:00:00", "until": "infinity", "n": 1},
+            "l": ["01:00:00", "2 months", None],
+            "m": {"k": "3 days"},
+            "by_interval": {"1 day": 1},
+            "a": ["1 day"],
+            "days": ["2026-10-29"],
+            "ids": ["00000000-0000-0000-0000-000000000001"],
+            "decimals": [1.5],
+        }
+    ]
+    # the table shows a nested value as DuckDB writes it (Python's repr showed
+    # datetime.timedelta(...), datetime.date(...), UUID('...'), Decimal('...'))
+    code, out, err = _sql(data_dir, capsys, query)
+    assert code == 0, err
+    header, _, row, _ = out.splitlines()
+    names = [name.strip() for name in header.split("|")]
+    cells = dict(zip(names, (cell.strip() for cell in row.split("|")), strict=True))
+    expected = duckdb.connect().execute(
+        "select "
+        + ", ".join(f"cast({name} as varchar) as {name}" for name in names)
+        + f" from ({query})"
+    ).fetchone()
+    assert [cells[name] for name in names] == list(expected)
+    assert "datetime" not in out and "UUID(" not in out and "Decimal(" not in out
