@@ -621,9 +621,12 @@ class RecordScrubber:
 
 def _keys_written(text: str) -> int | None:
     """How many keys JSON text names (repeats included), read off the text; ``None`` where it
-    may not be: an escaped quote, a tab or line end (JSON text holds them only as blanks
-    between tokens), or a blank after a quote (perhaps between a key and its colon)."""
-    if '\\"' in text or "\t" in text or "\n" in text or "\r" in text or '" ' in text:
+    may not be: an escaped quote (``\\"`` or ``\\u0022``: ``"a\\u0022:"`` is one key, written
+    back as two ``":``), a tab or line end (JSON text holds them only as blanks between tokens),
+    or a blank after a quote (perhaps between a key and its colon)."""
+    if '\\"' in text or "\\u0022" in text:
+        return None
+    if "\t" in text or "\n" in text or "\r" in text or '" ' in text:
         return None
     return text.count('":')
 

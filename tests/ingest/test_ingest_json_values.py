@@ -304,11 +304,18 @@ def test_the_same_records_in_one_block_land_alike_beside_a_broken_line(tmp_path:
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_data_text_naming_a_key_twice_is_quarantined(tmp_path: Path, suffix: str) -> None:
-    texts = ['{"amount": 1}', '{"amount": 1, "amount": 2}', '{"a": {"b": 1, "b": 1}}']
+    texts = [
+        '{"amount": 1}',
+        '{"amount": 1, "amount": 2}',
+        '{"a": {"b": 1, "b": 1}}',
+        # a quote written as an escape, before a colon: written back, it looked like a key
+        '{"c":1,"c":2,"note":"x\\u0022:"}',
+    ]
     path = events_with_data_text(tmp_path, suffix, {f"e-{n}": t for n, t in enumerate(texts)})
     data_dir = land(tmp_path, suffix, path)
     assert query(data_dir, "select id from raw.business_events") == [("e-0",)]
     assert query(data_dir, "select row_number, reason from raw.quarantine order by 1") == [
         (2, "data.amount: duplicate key (JSON object keys must be unique)"),
         (3, "data.a.b: duplicate key (JSON object keys must be unique)"),
+        (4, "data.c: duplicate key (JSON object keys must be unique)"),
     ]
