@@ -108,7 +108,7 @@ def run_query(data_dir: DataDir, sql: str) -> QueryResult:
         with open_published(data_dir) as con:
             try:
                 statement = _read_statement(con, sql)
-                if statement.type.name == "SELECT":
+                if statement.type.name in ("SELECT", "MULTI"):
                     return _select(con, statement.query)
                 cursor = con.execute(statement)
                 if cursor.description is None:

@@ -268,3 +268,10 @@ def test_intervals_and_infinities_inside_lists_structs_and_maps(data_dir, capsys
     )
     assert [cells[name] for name in names] == list(expected)
     assert "datetime" not in out and "UUID(" not in out and "Decimal(" not in out
+
+
+def test_a_pivot_of_intervals_prints_them_as_duckdb_writes_them(data_dir, capsys):
+    query = "pivot (select 'a' as k, interval '2 months' as i) on k using first(i)"
+    code, out, err = _sql(data_dir, capsys, query, "--json")
+    assert code == 0, err
+    assert json.loads(out) == [{"a": "2 months"}]
