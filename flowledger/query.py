@@ -149,7 +149,7 @@ _INFINITIES = frozenset({"infinity", "-infinity"})
 
 
 def _select(con: duckdb.DuckDBPyConnection, query: str) -> QueryResult:
-    """A query (SELECT, FROM, DESCRIBE…): its values, and DuckDB's own text where Python's
+    """A query (SELECT, FROM, DESCRIBE…, PIVOT): its values, and DuckDB's own text where Python's
     would differ (:class:`QueryResult`), read in the same run: each such column is selected
     again cast to that text (:func:`_text_type`; a nested column also whole, for the table)."""
     relation = con.sql(query)  # bound, not run
