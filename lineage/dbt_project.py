@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,9 @@ from lineage.sql_lineage import DIRECT, IDENTITY, InputEdge, SqlLineageError, an
 
 PRODUCER = "https://github.com/flowledger/flowledger/tree/main/lineage"
 PARSER_MARK = "flowledger-sqlglot"  # marks parser-derived column lineage
+JOB_NAMESPACE = "flowledger"  # the namespace of the project's jobs
+#: custom job facet: which build compiled the SQL of a model's JobEvent
+COMPILED_SQL_FACET = "flowledger_compiledSql"
 
 
 class ManifestError(RuntimeError):
@@ -56,6 +59,17 @@ class ModelLineage:
     dataset_edges: list[InputEdge] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     description: str = ""
+    #: the manifest ``generated_at`` of the older build whose compiled SQL this lineage is
+    #: parsed from, when the manifest read lacks it (``flowledger build --select``); else None
+    older_build: str | None = None
+
+
+@dataclass(frozen=True)
+class OlderSql:
+    """A model's compiled SQL as stored by an earlier sync, and when its build wrote it."""
+
+    query: str
+    manifest_generated_at: str
 
 
 @dataclass
@@ -116,11 +130,15 @@ def project_lineage(
     namespace: str,
     catalog: dict[str, list[str]] | None = None,
     column_values: dict[tuple[str, str], list[str]] | None = None,
+    older_sql: Callable[[str], OlderSql | None] | None = None,
 ) -> ProjectLineage:
     """Column lineage of every model of the manifest in ``target_dir``.
 
     ``catalog`` (``db.schema.table`` → columns, as built in the warehouse) fills in the columns
     of relations whose SQL cannot say them (Python models, ``select *`` over those).
+    ``older_sql`` (dataset → the SQL an earlier sync stored for the model writing it) stands in
+    for the compiled SQL the manifest lacks (``dbt build --select`` compiles the models selected
+    only); such a model's ``older_build`` says which build compiled it.
     """
     catalog = {key.lower(): columns for key, columns in (catalog or {}).items()}
     manifest, digest = load_manifest(target_dir)
@@ -158,10 +176,14 @@ def project_lineage(
             )
         elif kind == "model":
             sql = node.get("compiled_code") or ""
+            older = older_sql(dataset) if older_sql is not None and not sql else None
+            if older is not None:
+                sql, lineage.older_build = older.query, older.manifest_generated_at
             if not sql:
                 raise ManifestError(
-                    f"model {uid} has no compiled SQL in {manifest_path(target_dir)}: run "
-                    "`flowledger build` (or dbt compile) so the manifest holds compiled code"
+                    f"model {uid} has no compiled SQL in {manifest_path(target_dir)}, and no "
+                    "earlier build's is stored: run a full `flowledger build` (a build with "
+                    "--select compiles the models selected only)"
                 )
             lineage.sql = sql
             try:
@@ -288,7 +310,7 @@ def job_name(project: ProjectLineage, model: ModelLineage) -> str:
 
 
 def openlineage_events(
-    project: ProjectLineage, job_namespace: str = "flowledger", event_time: str | None = None
+    project: ProjectLineage, job_namespace: str = JOB_NAMESPACE, event_time: str | None = None
 ) -> list[JobEvent]:
     """One JobEvent per model: its inputs and its output with schema and column lineage."""
     when = event_time or datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -348,6 +370,9 @@ def _model_event(
                 "jobType": job_type_job.JobTypeJobFacet(
                     processingType="BATCH", integration="DBT", jobType="MODEL"
                 ),
+                COMPILED_SQL_FACET: _compiled_sql_facet(
+                    model.older_build or project.generated_at, model.older_build is not None
+                ),
             },
         ),
         inputs=[InputDataset(namespace=ns, name=name) for name in model.inputs],
@@ -362,6 +387,20 @@ def _notes_facet(notes: list[str]) -> Any:
     facet = DatasetFacet().with_additional_properties(notes=list(notes))
     facet._producer = PRODUCER
     facet._schemaURL = PRODUCER + "#lineageNotes"
+    return facet
+
+
+def _compiled_sql_facet(manifest_generated_at: str, older_build: bool) -> Any:
+    """A custom job facet: the ``generated_at`` of the manifest (the build) that compiled the
+    job's SQL, and whether that is an older build than the manifest the lineage was synced from
+    (sent on every model's event, so a later full build's event replaces an older one's)."""
+    from openlineage.client.generated.base import JobFacet
+
+    facet = JobFacet().with_additional_properties(
+        manifestGeneratedAt=manifest_generated_at, olderBuild=older_build
+    )
+    facet._producer = PRODUCER
+    facet._schemaURL = PRODUCER + "#compiledSql"
     return facet
 
 

@@ -10,9 +10,12 @@ from typing import Any
 
 from flowledger.settings import DataDir
 from lineage.dbt_project import (
+    COMPILED_SQL_FACET,
+    JOB_NAMESPACE,
     PRODUCER,
     ManifestError,
     ManifestStamp,
+    OlderSql,
     event_dicts,
     load_manifest,
     manifest_stamp,
@@ -42,7 +45,12 @@ def sync_project_lineage(
     """Store the column lineage of flowledger's own dbt project (from the manifest of the last
     build) as OpenLineage JobEvents, once per manifest (by its SHA-256). True when the store holds
     the lineage of the manifest as it is (stored now or before, or no manifest to read); False
-    when a writer kept the warehouse busy for ``catalog_wait_s``: nothing stored, sync later."""
+    when a writer kept the warehouse busy for ``catalog_wait_s``: nothing stored, sync later.
+
+    A model whose compiled SQL the manifest lacks (``flowledger build --select`` compiles the
+    models selected only) is parsed from the SQL stored for it by an earlier sync, with a
+    warning, and its JobEvent says which build compiled it (a ManifestError when none is
+    stored)."""
     store = store or LineageStore(data_dir)
     try:
         manifest, digest = load_manifest(data_dir.dbt_target)
@@ -63,9 +71,26 @@ def sync_project_lineage(
     if found is None:
         return False  # sync later, with the warehouse's columns
     catalog, values = found
+    namespace = warehouse_namespace(data_dir)
+    stored: dict[str, OlderSql] | None = None
+
+    def older_sql(dataset: str) -> OlderSql | None:
+        nonlocal stored
+        if stored is None:  # read the store only when the manifest is partial
+            stored = stored_model_sql(store.graph(), namespace)
+        return stored.get(dataset)
+
     project = project_lineage(
-        data_dir.dbt_target, warehouse_namespace(data_dir), catalog, column_values=values
+        data_dir.dbt_target, namespace, catalog, column_values=values, older_sql=older_sql
     )
+    older = sorted(model.name for model in project.models.values() if model.older_build)
+    if older:
+        log.warning(
+            "the last build's manifest (a `flowledger build --select`) lacks the compiled SQL "
+            "of %s: their lineage is parsed from the SQL an older build compiled; a full "
+            "`flowledger build` refreshes it",
+            ", ".join(older),
+        )
     events = event_dicts(openlineage_events(project))
     for event in events:
         for output in event.get("outputs", []):
@@ -80,6 +105,22 @@ def sync_project_lineage(
     return True
 
 
+def stored_model_sql(graph: LineageGraph, namespace: str) -> dict[str, OlderSql]:
+    """The SQL an earlier sync stored for each model of the project (by the dataset it writes
+    in ``namespace``), and the build that compiled it."""
+    found: dict[str, OlderSql] = {}
+    for job in graph.jobs.values():
+        query = (job.facets.get("sql") or {}).get("query")
+        if job.namespace != JOB_NAMESPACE or not query:
+            continue
+        compiled = job.facets.get(COMPILED_SQL_FACET) or {}
+        built = compiled.get("manifestGeneratedAt") or job.updated_at  # synced before the facet
+        for dataset_namespace, dataset in job.outputs:
+            if dataset_namespace == namespace:
+                found[dataset] = OlderSql(query, built)
+    return found
+
+
 class ProjectLineageSync:
     """Keeps the dbt project's lineage in a long-lived reader's store (the server's) current:
     :meth:`refresh` runs :func:`sync_project_lineage` until it succeeds, and again once a build
@@ -89,9 +130,9 @@ class ProjectLineageSync:
     A sync waits up to ``catalog_wait_s`` for the warehouse writer lock; while a writer (an
     ingest, a build) keeps it busy, the sync stays pending and each next refresh waits only
     ``retry_wait_s``, so the reads during a long build are not each held up for seconds. A
-    manifest the lineage cannot be computed from (``flowledger build --select`` compiles only
-    the models selected) is logged and skipped: the reads answer with the lineage stored
-    before, until a build writes another manifest.
+    manifest the lineage cannot be computed from (``flowledger build --select`` before any
+    full build: no compiled SQL of the models not selected is stored) is logged and skipped:
+    the reads answer with the lineage stored before, until a build writes another manifest.
     """
 
     def __init__(
@@ -225,6 +266,9 @@ class Trace:
     edges: list[tuple[int, FieldEdge]]
     sql: dict[str, str]  # job "ns:name" -> SQL
     leaves: list[FieldKey]
+    #: job "ns:name" -> the manifest ``generated_at`` of the older build whose compiled SQL its
+    #: lineage is parsed from (the last build, with --select, did not compile it); current reads
+    older_builds: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,6 +281,10 @@ class Trace:
                 for k in self.leaves
             ],
             "sql": self.sql,
+            "olderBuilds": [
+                {"job": job, "manifestGeneratedAt": built}
+                for job, built in sorted(self.older_builds.items())
+            ],
         }
 
 
@@ -273,6 +321,7 @@ def trace(
     expanded: set[FieldKey] = set()
     sql: dict[str, str] = {}
     leaves: set[FieldKey] = set()
+    older_builds: dict[str, str] = {}
 
     def grow(node: TraceNode, level: int) -> None:
         if node.key in expanded:
@@ -296,6 +345,9 @@ def trace(
                 query = (job.facets.get("sql") or {}).get("query") if job else None
                 if query:
                     sql[f"{edge.job[0]}:{edge.job[1]}"] = query
+                compiled = (job.facets.get(COMPILED_SQL_FACET) or {}) if job else {}
+                if as_of is None and compiled.get("olderBuild") is True:  # facets: now only
+                    older_builds[f"{edge.job[0]}:{edge.job[1]}"] = compiled["manifestGeneratedAt"]
             child = TraceNode(edge.output if downstream else edge.input, edge)
             node.children.append(child)
             grow(child, level + 1)
@@ -305,7 +357,7 @@ def trace(
     flat = graph.trace(
         start, depth=depth, downstream=downstream, as_of=as_of, direct_only=direct_only
     )
-    return Trace(root, downstream, flat, sql, sorted(leaves))
+    return Trace(root, downstream, flat, sql, sorted(leaves), older_builds)
 
 
 def _edge_sort(edge: FieldEdge) -> tuple[int, str, str, str, str]:
@@ -343,6 +395,12 @@ def render_trace(result: Trace, *, show_sql: bool = False) -> str:
     if result.leaves:
         lines.append("")
         lines.append("sources reached: " + ", ".join(_label(k) for k in result.leaves))
+    for job, built in sorted(result.older_builds.items()):
+        lines.append(
+            f"note: the lineage of job {job} is parsed from the SQL compiled by an older build "
+            f"(manifest of {built}): the last build (--select) did not compile it; a full "
+            "`flowledger build` refreshes it"
+        )
     if show_sql and result.sql:
         lines.append("")
         for job, query in sorted(result.sql.items()):

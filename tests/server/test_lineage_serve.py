@@ -282,11 +282,21 @@ def test_a_build_while_the_server_runs_is_synced_on_the_next_read(shop: DataDir)
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
 
 
-def test_a_manifest_without_compiled_sql_leaves_the_lineage_stored_before(shop: DataDir) -> None:
+def test_a_manifest_without_compiled_sql_is_read_with_the_sql_stored_before(shop: DataDir) -> None:
     with Serve(shop.root, "--no-drain") as server:
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
         write_manifest(shop, compiled=False)  # `flowledger build --select` of another model
         assert first_hop(server, "orders_clean.amount_cents") == ORDERS_CLEAN_AMOUNT
+    log = (shop.root / "logs" / "receiver.log").read_text()
+    assert "lacks the compiled SQL of orders_clean: their lineage is parsed from the SQL an " in log
+
+
+def test_a_manifest_without_compiled_sql_and_none_stored_leaves_the_lineage(
+    shop: DataDir,
+) -> None:
+    write_manifest(shop, compiled=False)  # `flowledger build --select` before any full build
+    with Serve(shop.root, "--no-drain") as server:
+        assert first_hop(server, "orders_clean.amount_cents") is None
     log = (shop.root / "logs" / "receiver.log").read_text()
     assert "the dbt project's lineage is not updated: model model.shop.orders_clean has no " in log
 

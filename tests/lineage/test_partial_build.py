@@ -1,0 +1,126 @@
+"""`flowledger lineage trace` after a `flowledger build --select`: the manifest holds the compiled
+SQL of the selected models only, and the trace crosses the others with the SQL an earlier sync
+stored, saying so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowledger.cli import main
+from flowledger.settings import DataDir
+from lineage.service import load_graph, resolve_column, trace
+
+SOURCE = {
+    "resource_type": "source", "name": "orders", "database": "w", "schema": "shop",
+    "identifier": "orders", "config": {}, "columns": {"id": {}, "amount": {}, "state": {}},
+}  # fmt: skip
+CLEAN_SQL = 'select id as order_id, amount * 100 as amount_cents from "w"."shop"."orders"'
+SUMMARY_SQL = 'select sum(amount_cents) as total_cents from "w"."main"."orders_clean"'
+SUMMARY_SQL_NEW = (
+    'select sum(amount_cents) as total_cents, count(*) as orders from "w"."main"."orders_clean"'
+)
+
+
+def write_manifest(
+    data_dir: DataDir, *, generated_at: str, clean_sql: str | None, summary_sql: str
+) -> None:
+    """Two models, ``orders_clean`` over a source and ``orders_summary`` over it; without
+    ``orders_clean``'s compiled SQL when ``clean_sql`` is None (a build that selected only
+    ``orders_summary``)."""
+    clean: dict = {
+        "resource_type": "model", "name": "orders_clean", "database": "w", "schema": "main",
+        "alias": "orders_clean", "columns": {}, "config": {},
+        "depends_on": {"nodes": ["source.p.shop.orders"]},
+    }  # fmt: skip
+    if clean_sql is not None:
+        clean["compiled_code"] = clean_sql
+    summary = {
+        "resource_type": "model", "name": "orders_summary", "database": "w", "schema": "main",
+        "alias": "orders_summary", "columns": {}, "config": {},
+        "depends_on": {"nodes": ["model.p.orders_clean"]}, "compiled_code": summary_sql,
+    }  # fmt: skip
+    manifest = {
+        "metadata": {"project_name": "p", "generated_at": generated_at},
+        "nodes": {"model.p.orders_clean": clean, "model.p.orders_summary": summary},
+        "sources": {"source.p.shop.orders": SOURCE},
+    }
+    data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
+    (data_dir.dbt_target / "manifest.json").write_text(json.dumps(manifest))
+
+
+def trace_cli(data_dir: DataDir, column: str, capsys, *flags: str) -> tuple[int, str, str]:
+    code = main(["--data-dir", str(data_dir.root), "lineage", "trace", column, *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_trace_after_a_select_build_crosses_the_models_it_did_not_compile(
+    tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
+) -> None:
+    data_dir = DataDir(tmp_path / "home").ensure()
+    write_manifest(
+        data_dir, generated_at="2026-12-01T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
+    )
+    code, out, _ = trace_cli(data_dir, "orders_summary.total_cents", capsys, "--json")
+    assert code == 0
+    assert json.loads(out)["olderBuilds"] == []
+
+    # `flowledger build --select orders_summary`: a new column, orders_clean not compiled
+    write_manifest(
+        data_dir, generated_at="2026-12-02T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL_NEW
+    )
+    code, out, err = trace_cli(data_dir, "orders_summary.orders", capsys, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    # the new model's lineage, through orders_clean (parsed from the SQL stored before) down to
+    # the source: count(*) reads no column, so the INDIRECT edges are none and it ends there
+    assert result["leaves"] == []
+    code, out, err = trace_cli(data_dir, "orders_summary.total_cents", capsys, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert {(leaf["dataset"], leaf["field"]) for leaf in result["leaves"]} == {
+        ("w.shop.orders", "amount")
+    }
+    assert result["olderBuilds"] == [
+        {
+            "job": "flowledger:w.main.p.orders_clean",
+            "manifestGeneratedAt": "2026-12-01T10:00:00Z",
+        }
+    ]
+    assert (
+        "lacks the compiled SQL of orders_clean: their lineage is parsed from the SQL an older "
+        "build compiled" in caplog.text
+    )
+    code, out, _ = trace_cli(data_dir, "orders_summary.total_cents", capsys)
+    assert code == 0
+    assert (
+        "note: the lineage of job flowledger:w.main.p.orders_clean is parsed from the SQL "
+        "compiled by an older build (manifest of 2026-12-01T10:00:00Z)" in out
+    )
+
+    # a second `--select` build keeps the older build's time; a full build ends the note
+    write_manifest(
+        data_dir, generated_at="2026-12-03T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL
+    )
+    graph = load_graph(data_dir)
+    again = trace(graph, resolve_column(graph, "orders_summary.total_cents"))
+    assert again.older_builds == {"flowledger:w.main.p.orders_clean": "2026-12-01T10:00:00Z"}
+    write_manifest(
+        data_dir, generated_at="2026-12-04T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
+    )
+    graph = load_graph(data_dir)
+    assert trace(graph, resolve_column(graph, "orders_summary.total_cents")).older_builds == {}
+
+
+def test_a_select_build_before_any_full_one_still_says_what_to_do(tmp_path: Path, capsys) -> None:
+    data_dir = DataDir(tmp_path / "home").ensure()
+    write_manifest(
+        data_dir, generated_at="2026-12-02T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL
+    )
+    code, _, err = trace_cli(data_dir, "orders_summary.total_cents", capsys)
+    assert code == 1
+    assert "model model.p.orders_clean has no compiled SQL" in err
+    assert "run a full `flowledger build`" in err
