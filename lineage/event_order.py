@@ -4,11 +4,13 @@ Events may arrive out of event-time order (a producer's retry, a late batch, a d
 later file, two producers' batches crossing), and current reads must be those of in-order
 arrival. So what an event says is recorded with its :data:`Order`, and a late older event never
 overrides what a newer one said: a dataset's details (lineage/dataset_details.py) and the
-facets of jobs and runs (lineage/graph.py) are kept so.
+facets of jobs and runs (lineage/graph.py) are kept so; what an event borrows from older events
+(a job's SQL, which a COMPLETE leaves to its START) is read as of the event (:class:`History`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -55,3 +57,34 @@ class NewestFacets:
         """Take ``other``'s facets where they are the newer (what two names of one job kept)."""
         for name, facet in other.current.items():
             self.record({name: facet}, other._orders[name])
+
+
+class History:
+    """Every value events sent of one thing (a job's ``sql`` facet), by the event's order, read
+    as of an event: the newest no newer than it, as in-order arrival would have it then."""
+
+    def __init__(self) -> None:
+        self._sent: list[tuple[Order, Any]] = []
+
+    def record(self, value: Any, order: Order) -> None:
+        """An event of ``order`` sent ``value``."""
+        at = bisect_right(self._sent, order, key=_order_of)
+        if at and self._sent[at - 1][0] == order:
+            self._sent[at - 1] = (order, value)
+        else:
+            self._sent.insert(at, (order, value))
+
+    def as_of(self, order: Order) -> tuple[Order, Any]:
+        """The newest value sent no later than ``order``, and its event's order (``NEVER``,
+        None: none)."""
+        at = bisect_right(self._sent, order, key=_order_of)
+        return self._sent[at - 1] if at else (NEVER, None)
+
+    def merge(self, other: History) -> None:
+        """Take ``other``'s values too (what two names of one job were sent)."""
+        for order, value in other._sent:
+            self.record(value, order)
+
+
+def _order_of(sent: tuple[Order, Any]) -> Order:
+    return sent[0]

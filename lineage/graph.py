@@ -14,7 +14,7 @@ splitting alone.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails
-from lineage.event_order import NEVER, NewestFacets, Order, parse_time
+from lineage.event_order import NEVER, History, NewestFacets, Order, parse_time
 from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
@@ -155,6 +155,9 @@ class JobNode:
     latest_run: str | None = None
     io_at: str | None = None  # when the current inputs/outputs were set (a finished run's end)
     sent_facets: NewestFacets = field(default_factory=NewestFacets)
+    sql_sent: History = field(default_factory=History)  # every event's `sql` facet, by order
+    #: the outputs of its events that sent no SQL, parsed from the job's, in event order
+    sql_less: list[SqlLessOutput] = field(default_factory=list)
 
     @property
     def facets(self) -> dict[str, Any]:
@@ -163,6 +166,24 @@ class JobNode:
     @property
     def description(self) -> str | None:
         return self.sent_facets.description
+
+
+@dataclass
+class SqlLessOutput:
+    """An output of an event that sent no ``sql`` facet and wants its column lineage parsed: it
+    is parsed from the job's SQL as of the event (the newest no newer than it, as in-order
+    arrival has it), so again when an older event's SQL that is the newer of the two arrives."""
+
+    order: Order
+    when: str
+    dataset: tuple[str, str]
+    inputs: list[dict[str, str]]  # the event's inputs (namespace, name)
+    run_id: str | None
+    sql_order: Order = NEVER  # the order of the event whose SQL it was parsed from
+    version: LineageVersion | None = None  # the column lineage the event wrote
+    producer_edges: list[int] = field(default_factory=list)  # the version's, before the parse
+    read: set[tuple[str, str]] = field(default_factory=set)  # the event's inputs and outputs
+    written: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -286,6 +307,7 @@ class LineageGraph:
         job_doc = event.get("job")
         job_key: tuple[str, str] | None = None
         sql_facet: Any = None
+        sent_sql = False
         if isinstance(job_doc, dict) and job_doc.get("name"):
             job_key = self._kept_job_key(job_doc, event.get("run"))
             job = self.jobs.get(job_key)
@@ -294,7 +316,10 @@ class LineageGraph:
             job.created_at = min(job.created_at, when, key=_ts)
             job.updated_at = max(job.updated_at, when, key=_ts)
             job.sent_facets.record(job_doc.get("facets") or {}, self._order(when))
-            sql_facet = self._event_sql(job, job_doc, when)
+            sql_facet = (job_doc.get("facets") or {}).get("sql")
+            sent_sql = sql_facet is not None
+            if sent_sql:
+                job.sql_sent.record(sql_facet, self._order(when))
         run_doc = event.get("run")
         if job_key and isinstance(run_doc, dict) and run_doc.get("runId"):
             self._add_run(run_doc, job_key, event, when)
@@ -304,6 +329,10 @@ class LineageGraph:
             outputs.append(event["dataset"])
         read: set[tuple[str, str]] = set()
         written: set[tuple[str, str]] = set()
+        run_id = (
+            str(run_doc["runId"]) if isinstance(run_doc, dict) and run_doc.get("runId") else None
+        )
+        sql_less: list[SqlLessOutput] = []
         for doc in inputs:
             dataset = self._dataset(doc, when)
             read.add((dataset.namespace, dataset.name))
@@ -315,14 +344,35 @@ class LineageGraph:
             if isinstance(lineage, dict) and not lineage.get("_deleted"):
                 self._replace_column_lineage(dataset, lineage, job_key, when)
             if job_key and "dataset" not in event and _needs_parsing(lineage):
-                read |= self._derive_from_sql(dataset, job_key, sql_facet, inputs, when)
+                if sent_sql:
+                    read |= self._derive_from_sql(dataset, job_key, sql_facet, inputs, when)
+                else:  # the job's SQL as of the event; parsed again if an older one comes late
+                    output = SqlLessOutput(
+                        self._order(when),
+                        when,
+                        (dataset.namespace, dataset.name),
+                        [
+                            {
+                                "namespace": str(d.get("namespace", "")),
+                                "name": str(d.get("name", "")),
+                            }
+                            for d in inputs
+                        ],
+                        run_id,
+                    )
+                    last = self._last_written.get(output.dataset)
+                    if last is not None and last.event == self.events:
+                        output.version = last  # the producer's column lineage of the event
+                        output.producer_edges = list(last.edges)
+                    read |= self._parse_sql_less(job_key, output)
+                    sql_less.append(output)
         if job_key:
-            run_id = (
-                str(run_doc["runId"])
-                if isinstance(run_doc, dict) and run_doc.get("runId")
-                else None
-            )
+            for output in sql_less:
+                output.read, output.written = read, written
+                insort(self.jobs[job_key].sql_less, output, key=_sql_less_order)
             self._record_job_io(job_key, run_id, read, written, when)
+            if sent_sql:  # the outputs of newer events without SQL that are parsed from it now
+                self._catch_up_sql_less(job_key, self._order(when))
 
     def _record_job_io(
         self,
@@ -382,6 +432,7 @@ class LineageGraph:
         for sent, kept in taught:
             if sent in self.jobs:
                 self._move_job(sent, kept)
+                self._catch_up_sql_less(kept, NEVER)  # the SQL either name was sent
         return job_key
 
     def _move_job(self, old: tuple[str, str], new: tuple[str, str]) -> None:
@@ -399,6 +450,9 @@ class LineageGraph:
         job.created_at = min(job.created_at, moved.created_at, key=_ts)
         job.updated_at = max(job.updated_at, moved.updated_at, key=_ts)
         job.sent_facets.merge(moved.sent_facets)
+        job.sql_sent.merge(moved.sql_sent)
+        for output in moved.sql_less:
+            insort(job.sql_less, output, key=_sql_less_order)
         for run in self.runs.values():
             if run.job == old:
                 run.job = new
@@ -415,15 +469,54 @@ class LineageGraph:
         """The kept (namespace, name) of a job named as a producer sent it."""
         return self.job_names.kept(key)
 
-    def _event_sql(self, job: JobNode, job_doc: dict[str, Any], when: str) -> Any:
-        """The ``sql`` facet an event's outputs are parsed from: the event's own; without one,
-        the job's from an event no newer than it (a START may carry the SQL its COMPLETE leaves
-        out), never a newer event's: a late older event's lineage is its own SQL's."""
-        own = (job_doc.get("facets") or {}).get("sql")
-        if own is not None:
-            return own
-        sent_by_a_newer_event = job.sent_facets.order_of("sql") > self._order(when)
-        return None if sent_by_a_newer_event else job.facets.get("sql")
+    def _parse_sql_less(
+        self, job_key: tuple[str, str], output: SqlLessOutput
+    ) -> set[tuple[str, str]]:
+        """Parse ``output`` (of an event that sent no SQL) from the job's SQL as of its event (a
+        START may carry the SQL its COMPLETE leaves out), never a newer event's: a late older
+        event's lineage is its own SQL's. A parse made before from another SQL is undone first:
+        its typed edges go, the producer's edges it replaced come back. Added as the event it
+        is (its arrival number), so its column lineage and the dataset's details take their
+        places in event order. Returns the datasets the SQL reads that the event does not list."""
+        sql_order, sql_facet = self.jobs[job_key].sql_sent.as_of(output.order)
+        dataset = self.datasets.get(output.dataset)
+        if dataset is None or sql_order == output.sql_order:
+            return set()
+        arrived, self.events = self.events, output.order[1]
+        try:
+            version = output.version
+            if version is not None:  # undo the parse from the other SQL
+                for index in version.edges:
+                    edge = self.edges[index]
+                    if edge.origin == "parser":
+                        edge.valid_to = edge.valid_from  # never valid
+                for index in output.producer_edges:
+                    self.edges[index].valid_to = version.valid_to
+                version.edges = list(output.producer_edges)
+                self._last_written[output.dataset] = version
+            read = self._derive_from_sql(dataset, job_key, sql_facet, output.inputs, output.when)
+            last = self._last_written.get(output.dataset)
+            if output.version is None and last is not None and last.event == output.order[1]:
+                output.version = last
+            output.sql_order = sql_order
+            self._changes += 1
+            return read
+        finally:
+            self.events = arrived
+
+    def _catch_up_sql_less(self, job_key: tuple[str, str], since: Order) -> None:
+        """Parse again the outputs of the job's events without SQL, from ``since`` on, whose
+        SQL as of their event is no longer the one they were parsed from (an older event's SQL
+        arrived late, or the SQL of a job merged into this one)."""
+        job = self.jobs[job_key]
+        at = bisect_left(job.sql_less, since, key=_sql_less_order)
+        for output in job.sql_less[at:]:
+            read = self._parse_sql_less(job_key, output)
+            if read - output.read:
+                output.read |= read
+                self._record_job_io(
+                    job_key, output.run_id, output.read, output.written, output.when
+                )
 
     def _derive_from_sql(
         self,
@@ -982,6 +1075,10 @@ def _duckdb_catalog(namespace: str) -> dict[str, list[str]]:
     _CATALOGS.clear()
     _CATALOGS[(path, stamp)] = catalog
     return catalog
+
+
+def _sql_less_order(output: SqlLessOutput) -> Order:
+    return output.order
 
 
 def _needs_parsing(facet: Any) -> bool:

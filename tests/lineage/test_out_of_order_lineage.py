@@ -13,7 +13,15 @@ from __future__ import annotations
 from itertools import permutations
 
 import pytest
-from test_current_lineage import RN, RN_IS_A_WINDOW, dbt_ol_event, kinds, typed, untyped
+from test_current_lineage import (
+    RN,
+    RN_IS_A_WINDOW,
+    WINDOW_SQL,
+    dbt_ol_event,
+    kinds,
+    typed,
+    untyped,
+)
 
 from lineage.graph import FieldKey, LineageGraph
 from lineage.marquez import column_lineage, dataset_data, job_data, run_data
@@ -421,3 +429,67 @@ def test_a_late_older_end_leaves_the_run_state_alone(order: tuple[int, ...]) -> 
     assert (run["state"], run["endedAt"], run["durationMs"]) == (
         "FAILED", "2026-05-01T11:10:00.500Z", 4_200_500,
     )  # fmt: skip
+
+
+RENAME_SQL = "select id, ts as rn, grp from db.main.src"
+
+
+def sql_event(when: str, sql: str | None, event_type: str = "COMPLETE") -> dict:
+    """dbt-ol's event writing m1 at ``when``: with the job's ``sql`` facet unless ``sql`` is None
+    (as a COMPLETE whose START sent it), and untyped column lineage (none on a START)."""
+    event = dbt_ol_event(when)
+    event["eventType"] = event_type
+    if sql is None:
+        del event["job"]["facets"]["sql"]
+    else:
+        event["job"]["facets"]["sql"]["query"] = sql
+    if event_type == "START":
+        del event["outputs"][0]["facets"]["columnLineage"]
+    return event
+
+
+def live_edges(graph: LineageGraph) -> list[tuple]:
+    """Every edge that is valid at some time, with its interval."""
+    return sorted(
+        (e.input.field, e.output.field, e.type, e.subtype, e.origin, e.valid_from, e.valid_to)
+        for e in graph.edges
+        if e.valid_to != e.valid_from
+    )
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["in-order", "sql-last"])
+def test_an_event_without_sql_is_parsed_from_the_job_sql_of_an_older_event_arriving_late(
+    order: tuple[int, ...],
+) -> None:
+    """A COMPLETE without a `sql` facet arriving before its START, which sent the SQL: the
+    COMPLETE's lineage is parsed from the START's SQL, as when they arrive in order."""
+    events = [sql_event(T1, WINDOW_SQL, "START"), sql_event(T2, None)]
+    graph = LineageGraph.from_events(events[i] for i in order)
+    assert kinds(graph.upstream_edges(RN)) == RN_IS_A_WINDOW
+    assert kinds(graph.upstream_edges(RN, T2)) == RN_IS_A_WINDOW
+    assert live_edges(graph) == live_edges(LineageGraph.from_events(events))
+
+
+@pytest.mark.parametrize("order", list(permutations(range(4))), ids=str)
+def test_an_event_without_sql_is_parsed_from_the_newest_sql_no_newer_than_it(
+    order: tuple[int, ...],
+) -> None:
+    """Of the job's SQL, an event without its own is parsed from the newest event's no newer
+    than it (a run's START), whatever arrived first; parsed again when a newer one arrives."""
+    events = [
+        sql_event(T1, WINDOW_SQL, "START"),
+        sql_event("2026-05-01T10:30:00Z", None),
+        sql_event(T2, RENAME_SQL, "START"),
+        sql_event(T3, None),
+    ]
+    graph = LineageGraph.from_events(events[i] for i in order)
+    in_order = LineageGraph.from_events(events)
+    assert live_edges(graph) == live_edges(in_order)
+    dataset = (RN.namespace, RN.dataset)
+    assert graph.datasets[dataset].fields == in_order.datasets[dataset].fields
+    # the producer's untyped edge from grp stays: the rename places rn from ts only
+    assert kinds(graph.upstream_edges(RN)) == {
+        ("ts", "rn", "DIRECT", "IDENTITY"),
+        ("grp", "rn", "DIRECT", ""),
+    }
+    assert kinds(graph.upstream_edges(RN, "2026-05-01T10:45:00Z")) == RN_IS_A_WINDOW
