@@ -38,8 +38,8 @@ from starlette.routing import BaseRoute, Route
 from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard, json_error
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
-from lineage.event_order import Order
-from lineage.graph import LineageGraph, NodeNotFound, _ts
+from lineage.event_order import Order, epoch_seconds
+from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
     BadRequest,
@@ -217,7 +217,7 @@ def lineage_routes(
             raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
         runs = sorted(
             (r for r in current.runs.values() if r.job == key),
-            key=lambda r: _ts(r.created_at),
+            key=lambda r: epoch_seconds(r.created_at),
             reverse=True,
         )
         items = [run_data(current, r.run_id) for r in runs]
@@ -234,7 +234,7 @@ def lineage_routes(
         before, after = _instant(request, "before"), _instant(request, "after")
         ordered: list[tuple[Order, dict[str, Any]]] = []
         for arrival, stored in enumerate(store.iter_stored()):
-            when = _ts(str(stored.event.get("eventTime") or ""))
+            when = epoch_seconds(str(stored.event.get("eventTime") or ""))
             if (before is None or when < before) and (after is None or when > after):
                 ordered.append(((when, arrival), stored.event))
         ordered.sort(key=lambda item: item[0], reverse=True)  # the newest first
@@ -299,7 +299,7 @@ def _instant(request: Request, name: str) -> float | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    when = _ts(raw)
+    when = epoch_seconds(raw)
     if when == 0.0:
         raise BadRequest(f"{name} {raw!r} is not an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
     return when

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 #: (event time in epoch seconds, arrival number): of two events of the same time, the later
@@ -26,6 +26,33 @@ def parse_time(text: str) -> datetime:
     it names no offset; ValueError when it is none. The one parser of event times: the intake
     checks them with it, and the graph and the store order events by it."""
     return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+def utc_time(text: str) -> datetime:
+    """:func:`parse_time`, a date-time naming no offset taken as UTC; ValueError when none."""
+    parsed = parse_time(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def epoch_seconds(text: str) -> float:
+    """An event time (ISO 8601, ``Z`` or an offset; none means UTC) as epoch seconds, the
+    instant events are ordered by; 0.0 when it is empty or no date-time. The one conversion:
+    the graph, the store, the run log and the API order and compare times with it."""
+    cached = _EPOCH_SECONDS.get(text)
+    if cached is not None:
+        return cached
+    if not text:
+        return 0.0
+    try:
+        result = utc_time(text.strip()).timestamp()
+    except ValueError:
+        return 0.0
+    if len(_EPOCH_SECONDS) < 100_000:
+        _EPOCH_SECONDS[text] = result
+    return result
+
+
+_EPOCH_SECONDS: dict[str, float] = {}  # event times repeat: parsed once each
 
 
 class NewestFacets:

@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails
-from lineage.event_order import NEVER, History, NewestFacets, Order, parse_time
+from lineage.event_order import NEVER, History, NewestFacets, Order, epoch_seconds
 from lineage.jobs import JobKey, JobNames
 
 RUN_STATES = {
@@ -70,7 +70,7 @@ class FieldEdge:
     def valid_at(self, as_of: str | None) -> bool:
         if as_of is None:
             return self.valid_to == FAR_FUTURE
-        return _ts(self.valid_from) <= _ts(as_of) < _ts(self.valid_to)
+        return epoch_seconds(self.valid_from) <= epoch_seconds(as_of) < epoch_seconds(self.valid_to)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,7 +120,7 @@ class DatasetNode:
 
     def fields_at(self, as_of: str | None) -> Mapping[str, str | None]:
         """name → type as of ``as_of`` (now when None)."""
-        return self.fields if as_of is None else self.details.fields.as_of(_ts(as_of))
+        return self.fields if as_of is None else self.details.fields.as_of(epoch_seconds(as_of))
 
     @property
     def facets(self) -> dict[str, Any]:
@@ -224,7 +224,7 @@ class RunNode:
     def duration_ms(self) -> int | None:
         if not self.started_at or not self.ended_at:
             return None
-        return int((_ts(self.ended_at) - _ts(self.started_at)) * 1000)
+        return int((epoch_seconds(self.ended_at) - epoch_seconds(self.started_at)) * 1000)
 
 
 @dataclass
@@ -240,7 +240,7 @@ class LineageVersion:
 
     def order(self) -> Order:
         """Event time, then arrival: of two events of the same time, the later arrival wins."""
-        return _ts(self.valid_from), self.event
+        return epoch_seconds(self.valid_from), self.event
 
 
 class TraceEdges(Sequence[tuple[int, FieldEdge]]):
@@ -313,8 +313,8 @@ class LineageGraph:
             job = self.jobs.get(job_key)
             if job is None:
                 job = self.jobs[job_key] = JobNode(*job_key, created_at=when, updated_at=when)
-            job.created_at = min(job.created_at, when, key=_ts)
-            job.updated_at = max(job.updated_at, when, key=_ts)
+            job.created_at = min(job.created_at, when, key=epoch_seconds)
+            job.updated_at = max(job.updated_at, when, key=epoch_seconds)
             job.sent_facets.record(job_doc.get("facets") or {}, self._order(when))
             sql_facet = (job_doc.get("facets") or {}).get("sql")
             sent_sql = sql_facet is not None
@@ -387,7 +387,7 @@ class LineageGraph:
         JobEvent (design-time lineage); until a run finishes, what its runs read and wrote."""
         job = self.jobs[job_key]
         if run_id is None:
-            if job.io_at is None or _ts(when) >= _ts(job.io_at):
+            if job.io_at is None or epoch_seconds(when) >= epoch_seconds(job.io_at):
                 self._set_job_io(job_key, read, written, when)
             return
         run = self.runs[run_id]
@@ -395,7 +395,7 @@ class LineageGraph:
         run.outputs |= written
         if run.state in ("COMPLETED", "FAILED", "ABORTED"):
             ended = run.ended_at or when
-            if job.io_at is None or _ts(ended) >= _ts(job.io_at):
+            if job.io_at is None or epoch_seconds(ended) >= epoch_seconds(job.io_at):
                 self._set_job_io(job_key, run.inputs, run.outputs, ended)
         elif job.io_at is None:
             self._set_job_io(job_key, job.inputs | read, job.outputs | written, None)
@@ -447,8 +447,8 @@ class LineageGraph:
         job = self.jobs.get(new)
         if job is None:
             job = self.jobs[new] = JobNode(*new, moved.created_at, moved.updated_at)
-        job.created_at = min(job.created_at, moved.created_at, key=_ts)
-        job.updated_at = max(job.updated_at, moved.updated_at, key=_ts)
+        job.created_at = min(job.created_at, moved.created_at, key=epoch_seconds)
+        job.updated_at = max(job.updated_at, moved.updated_at, key=epoch_seconds)
         job.sent_facets.merge(moved.sent_facets)
         job.sql_sent.merge(moved.sql_sent)
         for output in moved.sql_less:
@@ -460,7 +460,9 @@ class LineageGraph:
         for index in self._job_edges.pop(old, []):
             self.edges[index].job = new
             self._job_edges[new].append(index)
-        if moved.io_at is not None and (job.io_at is None or _ts(moved.io_at) >= _ts(job.io_at)):
+        if moved.io_at is not None and (
+            job.io_at is None or epoch_seconds(moved.io_at) >= epoch_seconds(job.io_at)
+        ):
             self._set_job_io(new, moved.inputs, moved.outputs, moved.io_at)
         elif job.io_at is None:
             self._set_job_io(new, job.inputs | moved.inputs, job.outputs | moved.outputs, None)
@@ -705,7 +707,7 @@ class LineageGraph:
             run = self.runs[run_id] = RunNode(
                 run_id, job_key, "RUNNING", created_at=when, updated_at=when
             )
-        created_earlier = _ts(when) < _ts(run.created_at)
+        created_earlier = epoch_seconds(when) < epoch_seconds(run.created_at)
         if created_earlier:
             run.created_at = when
         order = self._order(when)
@@ -716,8 +718,10 @@ class LineageGraph:
         elif event_type in RUN_STATES and run.ended_at is None:
             run.state = RUN_STATES[event_type]
         if event_type == "START":
-            run.started_at = when if not run.started_at else min(run.started_at, when, key=_ts)
-        run.updated_at = max(run.updated_at, when, key=_ts)
+            run.started_at = (
+                when if not run.started_at else min(run.started_at, when, key=epoch_seconds)
+            )
+        run.updated_at = max(run.updated_at, when, key=epoch_seconds)
         job = self.jobs[job_key]
         if created_earlier and job.latest_run == run_id:  # another run may be the latest now
             job.latest_run = None
@@ -732,7 +736,7 @@ class LineageGraph:
         dataset = self._named_dataset(
             str(doc.get("namespace") or ""), str(doc.get("name") or ""), when
         )
-        dataset.listed_at = max(dataset.listed_at or when, when, key=_ts)
+        dataset.listed_at = max(dataset.listed_at or when, when, key=epoch_seconds)
         dataset.details.listed(doc.get("facets") or {}, self._order(when))
         return dataset
 
@@ -741,13 +745,13 @@ class LineageGraph:
         dataset = self.datasets.get((namespace, name))
         if dataset is None:
             dataset = self.datasets[(namespace, name)] = DatasetNode(namespace, name, when)
-        elif _ts(when) < _ts(dataset.created_at):
+        elif epoch_seconds(when) < epoch_seconds(dataset.created_at):
             dataset.created_at = when
         return dataset
 
     def _order(self, when: str) -> Order:
         """The order of the event being added (at ``when``) among all events: newer wins."""
-        return _ts(when), self.events
+        return epoch_seconds(when), self.events
 
     def _replace_column_lineage(
         self,
@@ -801,7 +805,9 @@ class LineageGraph:
             previous.valid_to = when
             for index in previous.edges:
                 edge = self.edges[index]
-                if _ts(edge.valid_to) > _ts(when):  # a retired edge (never valid) stays so
+                if epoch_seconds(edge.valid_to) > epoch_seconds(
+                    when
+                ):  # a retired edge (never valid) stays so
                     edge.valid_to = when
         versions.insert(at, version)
         self._last_written[key] = version
@@ -1114,29 +1120,7 @@ def _latest(runs: dict[str, RunNode], current: str | None, candidate: str) -> st
     if current is None or current not in runs:
         return candidate
     return (
-        candidate if _ts(runs[candidate].created_at) >= _ts(runs[current].created_at) else current
+        candidate
+        if epoch_seconds(runs[candidate].created_at) >= epoch_seconds(runs[current].created_at)
+        else current
     )
-
-
-def _ts(value: str) -> float:
-    """ISO 8601 → epoch seconds (``Z`` or offsets; no zone means UTC)."""
-    cached = _TS_CACHE.get(value)
-    if cached is not None:
-        return cached
-    from datetime import UTC
-
-    if not value:
-        return 0.0
-    try:
-        parsed = parse_time(value.strip())
-    except ValueError:
-        return 0.0
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    result = parsed.timestamp()
-    if len(_TS_CACHE) < 100_000:
-        _TS_CACHE[value] = result
-    return result
-
-
-_TS_CACHE: dict[str, float] = {}

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound, _ts
+from lineage.event_order import epoch_seconds
+from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound
 from lineage.jobs import simple_name
 
 
@@ -218,7 +219,7 @@ def column_lineage(
             "lineage as of a time (asOf=… or nodeId=…#<time>) cannot be combined with "
             "withDownstream=true, as in Marquez: ask for the upstream lineage only"
         )
-    if as_of is not None and _ts(as_of) == 0.0:
+    if as_of is not None and epoch_seconds(as_of) == 0.0:
         raise BadRequest(f"asOf {as_of!r} is not an ISO 8601 date-time")
     kind, key = parse_node_id(graph, node_id)
     fields_then: dict[tuple[str, str], Mapping[str, str | None]] = {}

@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
-from lineage.event_order import NewestFacets, Order, parse_time
-from lineage.graph import _ts
+from lineage.event_order import NewestFacets, Order, epoch_seconds, utc_time
 from lineage.jobs import JobKey, JobNames, flow_name, is_statement_job, simple_name
 from lineage.store import LineageStore
 
@@ -65,12 +64,12 @@ class _RunEvents:
 
     def add(self, event: dict[str, Any], order: Order) -> None:
         when = str(event.get("eventTime") or "")
-        self.first = min(self.first, when, key=_ts)
+        self.first = min(self.first, when, key=epoch_seconds)
         self.facets.record(event["run"].get("facets") or {}, order)
         self.job_facets.record(event["job"].get("facets") or {}, order)
         event_type = event.get("eventType")
         if event_type == "START":
-            self.start = when if self.start is None else min(self.start, when, key=_ts)
+            self.start = when if self.start is None else min(self.start, when, key=epoch_seconds)
         elif event_type in TERMINAL and (self.end is None or order >= self.end[0]):
             self.end = order, when, str(event_type)
 
@@ -90,7 +89,7 @@ def run_log_records(
             continue
         when = str(event.get("eventTime") or "")
         state = runs.setdefault(str(run["runId"]), _RunEvents(job, key, when))
-        state.add(event, (_ts(when), arrival))
+        state.add(event, (epoch_seconds(when), arrival))
     # A job's facets over all its runs, so every run of one flow gets the same flow name.
     job_facets: dict[JobKey, NewestFacets] = defaultdict(NewestFacets)
     for state in runs.values():
@@ -165,10 +164,7 @@ def run_log_records(
 def _utc(value: str) -> str:
     from datetime import UTC
 
-    parsed = parse_time(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_time(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def ingest_run_events(data_dir: DataDir, progress=None):

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
-from lineage.graph import LineageGraph, _ts
+from lineage.event_order import epoch_seconds
+from lineage.graph import LineageGraph
 
 EVENT_FILE_GLOB = "events-*.ndjson"
 
@@ -109,7 +110,9 @@ class LineageStore:
                 start = self._offsets.get(path.name, 0)
                 stored, end = _read_lines(path, start)
                 # in event-time order: by instant, as eventTimes differ in offset and precision
-                for item in sorted(stored, key=lambda s: _ts(str(s.event.get("eventTime") or ""))):
+                for item in sorted(
+                    stored, key=lambda s: epoch_seconds(str(s.event.get("eventTime") or ""))
+                ):
                     self._graph.add_event(item.event)
                 self._offsets[path.name] = end
             return self._graph
