@@ -20,9 +20,13 @@ going are left for a later sync: ingest never overwrites a run once landed.
 Where no event links a name as sent to its kept name (an older dbt-ol's runs of
 ``model.<project>.<model>`` without the ``dbt_node`` facet, and no run with it), the runs stay a
 flow of that name: nothing in the name says which database and schema the model is built in.
-And a run landed before the linking event arrived keeps the flow it landed with (a later sync's
-record of it under the kept name is an ingest collision): only runs landed together, or after
-the link, are one flow.
+A run landed before the linking event arrived is moved to its kept name's flow by the next sync,
+as if the events had arrived in order: ingest records the sync's record of it as a collision
+with the landed row, and where the two differ only in the flow (``flow_id`` a name the events
+link to the record's, ``flow_name``) the landed row takes the record's flow
+(:func:`relink_landed_runs`).
+A landed run that differs in anything else (an end that changed, …) is a different run: it
+stays as landed, the collision recorded.
 """
 
 from __future__ import annotations
@@ -78,6 +82,14 @@ def run_log_records(
     events: Iterable[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(flow_run records, step_run records) of every finished run in ``events``."""
+    flows, steps, _ = _run_log(events)
+    return flows, steps
+
+
+def _run_log(
+    events: Iterable[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], JobNames]:
+    """:func:`run_log_records`, and the job names the events taught."""
     names = JobNames()  # every event with a job may teach a kept name, of any run's job
     runs: dict[str, _RunEvents] = {}
     for arrival, event in enumerate(events):
@@ -158,7 +170,7 @@ def run_log_records(
                 **outcome,
             }
         )
-    return flows, steps
+    return flows, steps, names
 
 
 def _utc(value: str) -> str:
@@ -172,7 +184,7 @@ def ingest_run_events(data_dir: DataDir, progress=None):
     ingest: contract checks, dedupe; a run already landed is a duplicate)."""
     from ingest import ingest_paths
 
-    flows, steps = run_log_records(LineageStore(data_dir).events())
+    flows, steps, names = _run_log(LineageStore(data_dir).events())
     if not flows and not steps:
         return None
     paths: list[Path] = []
@@ -185,7 +197,108 @@ def ingest_run_events(data_dir: DataDir, progress=None):
             with os.fdopen(fd, "w") as handle:
                 for record in records:
                     handle.write(json.dumps(record) + "\n")
-        return ingest_paths(paths, data_dir, progress=progress)  # kind from the columns
+        summary = ingest_paths(paths, data_dir, progress=progress)  # kind from the columns
     finally:
         for path in paths:
             path.unlink(missing_ok=True)
+    moved = relink_landed_runs(data_dir, names, [*flows, *steps])
+    if moved and progress:
+        progress(f"moved {moved} landed run(s) to the flow of their job's kept name")
+    return summary
+
+
+#: the columns a run's flow is: a landed run differing from its record in these only is the
+#: same run, landed before an event linked its job's name as sent to the kept name
+FLOW_COLUMNS = ("flow_id", "flow_name")
+
+
+def relink_landed_runs(data_dir: DataDir, names: JobNames, records: list[dict[str, Any]]) -> int:
+    """Move to their kept name's flow the OpenLineage runs (and statement steps) landed under
+    a job name as sent before an event linked it to the kept name; returns how many.
+
+    Ingest never overwrites a landed run, so a sync's record of such a run (one of ``records``)
+    collided with the landed row. Where the collision's record (as ingest checked and scrubbed
+    it) differs from the landed row only in its flow, and ``names`` links the landed
+    ``flow_id`` to the record's, the landed row takes the record's flow, and ``_ingested_at``
+    now, so the incremental run models take it again. The rest of the row stays as landed: its
+    payload hash and batch (so retention still finds its landing Parquet row, which keeps the
+    run as first landed), and the collision stays recorded (the record is a duplicate for the
+    next syncs). A landed run that differs in anything else is a different run: left alone."""
+    from flowledger.warehouse import open_warehouse
+    from ingest.contracts import LogicalType, RecordKind, load_contracts
+    from ingest.tables import COLLISIONS_TABLE
+    from ingest.validate import PAYLOAD_HASH, quote_identifier
+
+    if not data_dir.warehouse.exists():
+        return 0
+    contracts = load_contracts()
+    moved = 0
+    with open_warehouse(data_dir) as con:
+        con.begin()
+        try:
+            for kind in (RecordKind.FLOW_RUN, RecordKind.STEP_RUN):
+                contract = contracts[kind]
+                keys = contract.natural_key
+                wanted = {tuple(r.get(k) for k in keys) for r in records if set(keys) <= set(r)}
+                row = ", ".join(
+                    f"{quote_identifier(p.name)} := t.{quote_identifier(p.name)}"
+                    + ("::JSON" if p.logical_type is LogicalType.OBJECT else "")
+                    for p in contract.properties
+                )
+                key = ", ".join(f"{quote_identifier(k)} := t.{quote_identifier(k)}" for k in keys)
+                found = con.execute(
+                    f"""
+                    select c.raw_record, t.{PAYLOAD_HASH}, to_json(struct_pack({row}))::VARCHAR
+                    from {COLLISIONS_TABLE} as c join {contract.table} as t
+                        on c.first_payload_hash = t.{PAYLOAD_HASH}
+                        and c.natural_key = to_json(struct_pack({key}))::VARCHAR
+                    where c.record_kind = ? and t.source_system like 'openlineage:%'
+                    qualify row_number() over (
+                        partition by c.natural_key order by c.seen_at desc, c.row_number desc
+                    ) = 1
+                    """,
+                    [kind.value],
+                ).fetchall()
+                for record_json, landed_hash, landed_json in found:
+                    record, landed = json.loads(record_json), json.loads(landed_json)
+                    if tuple(record.get(k) for k in keys) not in wanted:
+                        continue  # a run this sync has no record of
+                    if not _same_run_relinked(record, landed, names):
+                        continue
+                    flow = [c for c in FLOW_COLUMNS if c in record]
+                    con.execute(
+                        f"update {contract.table} set "
+                        + ", ".join(f"{quote_identifier(c)} = ?" for c in flow)
+                        + f", _ingested_at = ? where {PAYLOAD_HASH} = ? and "
+                        + " and ".join(f"{quote_identifier(k)} = ?" for k in keys),
+                        [
+                            *(record[c] for c in flow),
+                            _now(),
+                            landed_hash,
+                            *(landed[k] for k in keys),
+                        ],
+                    )
+                    moved += 1
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return moved
+
+
+def _same_run_relinked(record: dict[str, Any], landed: dict[str, Any], names: JobNames) -> bool:
+    """True when ``landed`` is ``record``'s run landed under a job name as sent that ``names``
+    links to the record's kept name: they differ in their flow only."""
+    namespace = str(landed.get("source_system") or "").removeprefix("openlineage:")
+    if landed.get("flow_id") == record.get("flow_id"):
+        return False  # the same flow: the runs differ otherwise
+    if names.kept((namespace, str(landed.get("flow_id")))) != (namespace, record.get("flow_id")):
+        return False
+    rest = {name: value for name, value in record.items() if name not in FLOW_COLUMNS}
+    return rest == {name: value for name, value in landed.items() if name not in FLOW_COLUMNS}
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None)

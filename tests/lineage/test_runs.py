@@ -458,3 +458,94 @@ def test_a_run_is_its_newest_events_whatever_the_arrival_order(arrival: tuple[in
     assert (record["started_at"], record["ended_at"]) == (
         "2026-03-01T10:00:00Z", "2026-03-01T10:01:00.500000Z",
     )  # fmt: skip
+
+
+OLDER_STATEMENT = "0190a7f0-0000-7000-8000-0000000000c3"
+
+
+def test_a_run_landed_before_the_link_moves_to_the_models_flow(tmp_path: Path) -> None:
+    """An older dbt-ol's run of `model.bakery.stg_patrons` (no dbt_node facet), landed by a
+    build before any event linked that name to the model: once a later run's facet links it,
+    the next sync lands the run (and its statement steps) under the model's flow, as if the
+    events had arrived in order; a landed run that differs in more than its flow stays."""
+    from lineage.runs import ingest_run_events
+
+    older = structured_logs_run(
+        OLDER_DBT_OL, "2026-03-01T10:00:00Z", "2026-03-01T10:00:02Z", jobType=MODEL_JOB
+    )
+    statement = [
+        dbt_ol(OLDER_STATEMENT, kind, when, "model.bakery.stg_patrons.sql.1",
+               (OLDER_DBT_OL, "model.bakery.stg_patrons"),
+               jobType={**MODEL_JOB, "jobType": "SQL"})
+        for kind, when in (("START", "2026-03-01T10:00:01Z"), ("COMPLETE", "2026-03-01T10:00:01Z"))
+    ]  # fmt: skip
+    # a run that ended twice: landed as its COMPLETE, then its newer FAIL names the model
+    twice = [
+        dbt_ol(LOGS, "COMPLETE", "2026-03-01T12:00:02Z", "model.bakery.stg_patrons",
+               (ROOT, "dbt-run-bakery"), jobType=MODEL_JOB),
+    ]  # fmt: skip
+    data_dir = DataDir(tmp_path).ensure()
+    store = LineageStore(data_dir)
+    store.append([*older, *statement, *twice])
+    assert ingest_run_events(data_dir).accepted == 3
+    assert warehouse_rows(data_dir, "select flow_id from raw.step_runs") == [
+        ("model.bakery.stg_patrons",)
+    ]
+    newer = structured_logs_run(
+        NEWER_DBT_OL, "2026-03-02T10:00:00Z", "2026-03-02T10:00:03Z",
+        dbt_node=DBT_NODE, jobType=MODEL_JOB,
+    )  # fmt: skip
+    failed = dbt_ol(LOGS, "FAIL", "2026-03-01T12:00:03Z", "model.bakery.stg_patrons",
+                    (ROOT, "dbt-run-bakery"), dbt_node=DBT_NODE, jobType=MODEL_JOB)  # fmt: skip
+    store.append([*newer, failed])
+    moved: list[str] = []
+    summary = ingest_run_events(data_dir, progress=moved.append)
+    # the newer run lands; the older run and its step collide, and move to the model's flow
+    assert (summary.accepted, summary.collisions) == (1, 3)
+    assert "moved 2 landed run(s) to the flow of their job's kept name" in moved
+    rows = warehouse_rows(
+        data_dir, "select run_id, flow_id, flow_name, status from raw.flow_runs order by 1"
+    )
+    assert rows == [
+        (LOGS, "model.bakery.stg_patrons", "stg_patrons", "success"),  # differs: stays
+        (OLDER_DBT_OL, MODEL[1], "stg_patrons", "success"),
+        (NEWER_DBT_OL, MODEL[1], "stg_patrons", "success"),
+    ]
+    assert warehouse_rows(data_dir, "select run_id, flow_id from raw.step_runs") == [
+        (OLDER_DBT_OL, MODEL[1])
+    ]
+    moved.clear()
+    again = ingest_run_events(data_dir, progress=moved.append)  # idempotent
+    assert (again.accepted, again.collisions, again.duplicates) == (0, 0, 4)
+    assert not any(message.startswith("moved") for message in moved)
+
+
+@pytest.mark.slow
+def test_a_relinked_run_moves_flow_in_the_run_log_mart(tmp_path: Path) -> None:
+    """The incremental run models take the relinked run again: fct_flow_runs shows it under the
+    model's flow after the next build."""
+    from lineage.runs import ingest_run_events
+
+    data_dir = DataDir(tmp_path).ensure()
+    store = LineageStore(data_dir)
+    store.append(
+        structured_logs_run(
+            OLDER_DBT_OL, "2026-03-01T10:00:00Z", "2026-03-01T10:00:02Z", jobType=MODEL_JOB
+        )
+    )
+    ingest_run_events(data_dir)
+    run_dbt(data_dir, ["run", "--select", "+fct_flow_runs"], echo=None)
+    query = "select run_id, flow_id from marts.fct_flow_runs order by run_id"
+    assert warehouse_rows(data_dir, query) == [(OLDER_DBT_OL, "model.bakery.stg_patrons")]
+    store.append(
+        structured_logs_run(
+            NEWER_DBT_OL,
+            "2026-03-02T10:00:00Z",
+            "2026-03-02T10:00:03Z",
+            dbt_node=DBT_NODE,
+            jobType=MODEL_JOB,
+        )  # fmt: skip
+    )
+    ingest_run_events(data_dir)
+    run_dbt(data_dir, ["run", "--select", "+fct_flow_runs"], echo=None)
+    assert warehouse_rows(data_dir, query) == [(OLDER_DBT_OL, MODEL[1]), (NEWER_DBT_OL, MODEL[1])]
