@@ -11,7 +11,9 @@ import pytest
 
 from flowledger.cli import main
 from flowledger.settings import DataDir
+from lineage.schemas import validation_errors
 from lineage.service import load_graph, resolve_column, trace
+from lineage.store import LineageStore
 
 SOURCE = {
     "resource_type": "source", "name": "orders", "database": "w", "schema": "shop",
@@ -100,6 +102,9 @@ def test_trace_after_a_select_build_crosses_the_models_it_did_not_compile(
         "note: the lineage of job flowledger:w.main.p.orders_clean is parsed from the SQL "
         "compiled by an older build (manifest of 2026-12-01T10:00:00Z)" in out
     )
+
+    for event in LineageStore(data_dir).events():  # the custom job facet is a valid JobFacet
+        assert validation_errors(event) == []
 
     # a second `--select` build keeps the older build's time; a full build ends the note
     write_manifest(
