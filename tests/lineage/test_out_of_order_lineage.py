@@ -493,3 +493,23 @@ def test_an_event_without_sql_is_parsed_from_the_newest_sql_no_newer_than_it(
         ("grp", "rn", "DIRECT", ""),
     }
     assert kinds(graph.upstream_edges(RN, "2026-05-01T10:45:00Z")) == RN_IS_A_WINDOW
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["in-order", "sql-last"])
+def test_an_event_without_sql_is_parsed_from_the_sql_sent_under_its_jobs_other_name(
+    order: tuple[int, ...],
+) -> None:
+    """dbt-ol's `model.<project>.<model>` COMPLETE without SQL, and its START with the SQL and
+    the dbt_node facet that links the name to the model's job: one job, the COMPLETE parsed from
+    the START's SQL, whichever arrived first."""
+    events = [sql_event(T1, WINDOW_SQL, "START"), sql_event(T2, None)]
+    for event in events:
+        event["job"]["name"] = "model.proj.m1"
+        event["job"]["facets"]["jobType"] = {"integration": "DBT", "jobType": "MODEL"}
+    events[0]["job"]["facets"]["dbt_node"] = {
+        "unique_id": "model.proj.m1", "database": "db", "schema": "main"
+    }  # fmt: skip
+    graph = LineageGraph.from_events(events[i] for i in order)
+    assert list(graph.jobs) == [("repro", "db.main.proj.m1")]
+    assert kinds(graph.upstream_edges(RN)) == RN_IS_A_WINDOW
+    assert live_edges(graph) == live_edges(LineageGraph.from_events(events))
