@@ -92,13 +92,16 @@ def _tamper(warehouse: Path) -> None:
 
 
 INTERMEDIATES = {
-    "int_step_attempts_enriched": ["step_attempt_key"],
+    "int_step_attempts_enriched": ["step_execution_key", "attempt"],
     "int_step_executions_rolled_up": ["step_execution_key"],
     "int_flow_runs_enriched": ["run_key"],
 }
 # one execution and one run of day 3 (untouched by batch B), tampered in columns no mart reads
 TAMPERED_INTERMEDIATES = {
-    "int_step_attempts_enriched": ("step_type", "step_attempt_key = 'mulesoft:r1-d3:1:s2:1'"),
+    "int_step_attempts_enriched": (
+        "step_type",
+        "step_execution_key = 'mulesoft:r1-d3:1:s2' and attempt = 1",
+    ),
     "int_step_executions_rolled_up": ("step_name", "step_execution_key = 'mulesoft:r1-d3:1:s2'"),
     "int_flow_runs_enriched": ("run_identity", "run_key = 'mulesoft:r5-d3:1'"),
 }
@@ -224,18 +227,26 @@ def test_incremental_intermediates_equal_the_full_build_except_the_untouched_tam
     assert len(incremental) == len(full)
     tampered = [row for row in incremental if "tampered" in row]
     assert len(tampered) >= 1, f"{model}: the untouched day 3 was recomputed (not incremental)"
+    # the full build's version of a tampered row differs from it in the tampered column alone
     assert [row for row in incremental if "tampered" not in row] == [
-        row for row in full if not any(row[0] == kept[0] for kept in tampered)
+        row
+        for row in full
+        if not any(sum(a != b for a, b in zip(row, kept)) == 1 for kept in tampered)
     ]
+
+
+def _by_attempt(rows: list[tuple]) -> dict[str, tuple]:
+    """int_step_attempts_enriched rows by `<step_execution_key>:<attempt>` (columns 0 and 6)."""
+    return {f"{row[0]}:{row[6]}": row for row in rows}
 
 
 def test_late_rows_reach_the_intermediates(builds) -> None:
     """Not vacuous: the late attempt 3 of r2's s2 takes the final attempt and the dead letter
     from attempt 2; b2's steps, built under '(unknown flow)', get their late run's flow."""
-    flow_id, is_final, dead_lettered = 8, 22, 24  # int_step_attempts_enriched columns
+    flow_id, is_final, dead_lettered = 7, 21, 23  # int_step_attempts_enriched columns
 
     def attempts(build: str) -> dict[str, tuple]:
-        return {row[0]: row for row in builds[build]["int_step_attempts_enriched"]}
+        return _by_attempt(builds[build]["int_step_attempts_enriched"])
 
     first, incremental = attempts("intermediates_first"), attempts("intermediates_incremental")
     second = "mulesoft:r2-d1:1:s2:2"
@@ -256,14 +267,14 @@ def test_every_attempt_carries_when_its_execution_last_landed(builds) -> None:
     """execution_last_ingested_at, by which the models after int_step_attempts_enriched find the
     changed executions: on every attempt, the newest ingest time of the execution's attempts and
     of its run (b2's steps landed with batch A, its run with batch B)."""
-    key, ingested, run_ingested, last_landed = 1, 17, 18, 26  # int_step_attempts_enriched columns
+    key, ingested, run_ingested, last_landed = 0, 16, 17, 25  # int_step_attempts_enriched columns
     rows = builds["intermediates_incremental"]["int_step_attempts_enriched"]
     newest: dict[str, object] = {}
     for row in rows:
         landed = max(row[ingested], row[run_ingested] or row[ingested])
         newest[row[key]] = max(newest.get(row[key], landed), landed)
-    assert {row[0]: row[last_landed] for row in rows} == {row[0]: newest[row[key]] for row in rows}
-    by_attempt = {row[0]: str(row[last_landed]) for row in rows}
+    assert all(row[last_landed] == newest[row[key]] for row in rows)
+    by_attempt = {name: str(row[last_landed]) for name, row in _by_attempt(rows).items()}
     assert by_attempt["mulesoft:r2-d1:1:s2:1"] == by_attempt["mulesoft:r2-d1:1:s2:3"] == T_B
     assert {by_attempt[k] for k in by_attempt if k.startswith("n8n:b2-d1:1:")} == {T_B}
     assert by_attempt["mulesoft:r1-d3:1:s2:1"] == T_A

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 FIRST_INGESTED_AT, SECOND_INGESTED_AT = "2024-03-10 06:00:00", "2024-03-11 06:00:00"
 #: the key tests that read the step attempts the colliding batch writes
 SOURCE_TEST = "source_composite_primary_key_flowledger_step_runs_"
-MODEL_TEST = "unique_int_step_attempts_enriched_step_attempt_key_"
+MODEL_TEST = "composite_primary_key_int_step_attempts_enriched_"
 
 
 @dataclass(frozen=True)

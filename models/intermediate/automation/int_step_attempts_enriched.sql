@@ -1,4 +1,4 @@
--- One row per step attempt, with its flow (from its run, else its own flow_id), the flow's
+-- One row per step attempt (step_execution_key + attempt), with its flow (from its run, else its own flow_id), the flow's
 -- latest name, its run's start, and the outcome of its whole step execution
 -- (run_key + step_id: all attempts of one step in one run attempt).
 -- The execution's outcome is aggregated on the execution key and joined back (no window sorts
@@ -107,10 +107,8 @@ executions as (
 final as (
 
     select
-        {{ dbt.concat([
-            'step_attempts.step_execution_key', "':'",
-            dbt.cast('step_attempts.attempt', dbt.type_string())
-        ]) }} as step_attempt_key,
+        -- keyed by (step_execution_key, attempt): a concatenated attempt key, unique per row, was
+        -- ~3 of the ~17 CPU s of writing the 6.2M attempts of the 10M bench, and nothing read it
         step_attempts.step_execution_key,
         step_attempts.run_key,
         step_attempts.source_system,
