@@ -93,7 +93,6 @@ def _tamper(warehouse: Path) -> None:
 
 INTERMEDIATES = {
     "int_step_attempts_enriched": ["step_execution_key", "attempt"],
-    "int_step_executions_rolled_up": ["step_execution_key"],
     "int_flow_runs_enriched": ["run_key"],
 }
 # one execution and one run of day 3 (untouched by batch B), tampered in columns no mart reads
@@ -102,7 +101,6 @@ TAMPERED_INTERMEDIATES = {
         "step_type",
         "step_execution_key = 'mulesoft:r1-d3:1:s2' and attempt = 1",
     ),
-    "int_step_executions_rolled_up": ("step_name", "step_execution_key = 'mulesoft:r1-d3:1:s2'"),
     "int_flow_runs_enriched": ("run_identity", "run_key = 'mulesoft:r5-d3:1'"),
 }
 

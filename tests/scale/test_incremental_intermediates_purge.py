@@ -37,7 +37,6 @@ pytestmark = pytest.mark.slow
 
 INTERMEDIATES = {
     "int_step_attempts_enriched": "step_execution_key, attempt",
-    "int_step_executions_rolled_up": "step_execution_key",
     "int_flow_runs_enriched": "run_key",
 }
 

@@ -1,10 +1,9 @@
 -- One row per flow run attempt with its outcome flags, durations, step roll-up and the
 -- idempotency checks (duplicate delivery, idempotency collision) against the other runs of
 -- the same flow.
--- The step roll-up is counted from the staged step attempts, not from
--- int_step_executions_rolled_up: the runs then build beside the step models instead of after
--- both of them, which had put those two models at the head of the full build's longest chain
--- (runs -> fct_flow_runs -> case runs -> case timeline).
+-- The step roll-up is counted from the staged step attempts, not from the step models: the runs
+-- then build beside them instead of after them, which had put the step models at the head of the
+-- full build's longest chain (runs -> fct_flow_runs -> case runs -> case timeline).
 -- Incremental (DuckDB): a build recomputes the run attempts that got a row (the run or one of its
 -- step executions) since the newest last_ingested_at here, and every run sharing their flow and
 -- idempotency key (a late first delivery turns a later run into a duplicate); the idempotency

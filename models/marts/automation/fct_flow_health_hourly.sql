@@ -109,12 +109,17 @@ runs as (
 
 step_executions as (
 
+    -- one row per step execution: its final (highest) attempt, which carries the execution's
+    -- dead-letter flag (int_step_attempts_enriched); the hour is its run's start
     select
-        *,
+        flow_id,
+        is_execution_dead_lettered as has_dead_letter,
+        run_started_at,
         {{ dbt.date_trunc('hour', 'run_started_at') }} as hour
 
-    from {{ ref('int_step_executions_rolled_up') }}
-    where run_started_at is not null
+    from {{ ref('int_step_attempts_enriched') }}
+    where is_final_attempt
+        and run_started_at is not null
     {% if is_incremental() %}
         and run_started_at >= (select first_hour from recomputed_span)
         and {{ dbt.date_trunc('hour', 'run_started_at') }} <= (select last_hour from recomputed_span)
