@@ -4,6 +4,9 @@
 -- forecast), and the period's full slice count N = P / Δ for Timeslices (known in advance).
 -- remaining = 1 − bad / budget, not clamped: negative when overspent; exactly 0 when the budget is
 -- spent exactly (macros/error_budgets/budget_config.sql, budget_consumed).
+-- A period without units (no data: the flow never ran, or no Timeslices slice had events) has
+-- no SLI and no consumed or remaining budget (NULL), for every method: no data is not good.
+-- Timeslices still know their budget in slices, (1 − T) · N, in advance.
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -56,14 +59,18 @@ final as (
         {{ safe_ratio('good_raw', 'total_raw') }} as sli_raw,
         budget_denominator,
         {{ budget_units('budget_ratio', 'budget_denominator') }} as budget_total,
-        {{ budget_units('budget_ratio', 'budget_denominator') }} - (total - good)
+        case when total > 0 then {{ budget_units('budget_ratio', 'budget_denominator') }} - (total - good) end
             as budget_remaining_units,
-        {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }} as budget_consumed,
-        1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
-            as budget_remaining,
+        case when total > 0 then
+            {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
+        end as budget_consumed,
+        case when total > 0 then
+            1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
+        end as budget_remaining,
         {{ budget_units('budget_ratio', 'budget_denominator_raw') }} as budget_total_raw,
-        1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
-            as budget_remaining_raw
+        case when total_raw > 0 then
+            1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
+        end as budget_remaining_raw
 
     from denominators
 

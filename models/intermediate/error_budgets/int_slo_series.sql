@@ -245,10 +245,13 @@ final as (
         total,
         good_raw,
         total_raw,
-        1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
-            as budget_remaining,
-        1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
-            as budget_remaining_raw,
+        -- no units in the period at t_s (no data): no remaining budget, as in int_slo_budget_status
+        case when total > 0 then
+            1.0 - {{ budget_consumed('total - good', 'budget_ratio', 'budget_denominator') }}
+        end as budget_remaining,
+        case when total_raw > 0 then
+            1.0 - {{ budget_consumed('total_raw - good_raw', 'budget_ratio', 'budget_denominator_raw') }}
+        end as budget_remaining_raw,
         bad_since_window_start,
         total >= min_events as is_sufficient,
         (bad_1d / nullif(total_1d, 0)) / budget_ratio as burn_rate_1d,

@@ -7,9 +7,13 @@
 -- data (their events are gone), within each SLO's horizon: the budgets, series and burn rates
 -- of the retained periods stay what they were.
 --   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
---   Timeslices: one unit per slice of `slice_seconds` (aligned to the UNIX epoch, counted at its
---     end), good when its good/total ratio reaches slice_target; a slice without events is good.
+--   Timeslices: one unit per slice of `slice_seconds` with events (aligned to the UNIX epoch,
+--     counted at its end), good when its good/total ratio reaches slice_target. A slice without
+--     events is no data, neither good nor bad: it has no unit (OpenSLO, SRE Workbook; the
+--     reference's insufficient-data rule), so an SLO whose flow never ran has no units at all.
 --   RatioTimeslices: one unit per slice with events; good is the slice's good/total ratio.
+--   Either way a slice whose events are all adjusted away counts total 0 (no data after
+--   adjustments, as an adjusted event does for Occurrences) and total_raw 1.
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -114,28 +118,22 @@ slice_units as (
         slo_id,
         unit_at,
         case
-            when method = 'RatioTimeslices' then
-                case when events_adjusted = 0 then 0.0 else good_adjusted / events_adjusted end
-            when events_adjusted = 0 or good_adjusted / events_adjusted >= slice_target then 1.0
+            when events_adjusted = 0 then 0.0
+            when method = 'RatioTimeslices' then good_adjusted / events_adjusted
+            when good_adjusted / events_adjusted >= slice_target then 1.0
             else 0.0
         end as good,
+        case when events_adjusted = 0 then 0.0 else 1.0 end as total,
         case
-            when method = 'RatioTimeslices' and events_adjusted = 0 then 0.0
-            else 1.0
-        end as total,
-        case
-            when method = 'RatioTimeslices' then
-                case when events_raw = 0 then 0.0 else good_events_raw / events_raw end
-            when events_raw = 0 or good_events_raw / events_raw >= slice_target then 1.0
+            when method = 'RatioTimeslices' then good_events_raw / events_raw
+            when good_events_raw / events_raw >= slice_target then 1.0
             else 0.0
         end as good_raw,
-        case
-            when method = 'RatioTimeslices' and events_raw = 0 then 0.0
-            else 1.0
-        end as total_raw
+        1.0 as total_raw
 
     from slices
-    where method = 'Timeslices' or events_raw > 0
+    -- a slice without events is no data: no unit, for either slice method
+    where events_raw > 0
 
 ),
 

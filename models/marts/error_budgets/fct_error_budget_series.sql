@@ -44,6 +44,8 @@ final as (
         series.step_at >= slos.period_start as is_current_period,
         case
             when series.step_at < slos.period_start then null
+            -- the current period has no data: its burn-down is unknown, not a full budget
+            when status.budget_remaining is null then null
             when slos.window_kind = 'calendar' then series.budget_remaining
             else 1.0 - round({{ safe_ratio('series.bad_since_window_start', 'status.budget_total') }}, 12)
         end as burndown_remaining,

@@ -27,6 +27,8 @@ final as (
         pace,
         is_ticket_firing,
         case
+            when state = 'INSUFFICIENT_DATA' and budget_remaining is null
+                then 'no units in the period: no data'
             when state = 'INSUFFICIENT_DATA' then 'fewer than min_events units in the period'
             when state = 'EXHAUSTED' then 'budget remaining <= 0: change freeze'
             when from_state in ('EXHAUSTED', 'RECOVERING', 'AT_RISK') and is_period_reset
