@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import budget_charts, budget_data, ui
+from flowledger.budgets.report import no_data_note
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 RATE = st.column_config.NumberColumn(format="%.2f")
@@ -77,18 +78,24 @@ def render() -> None:
         with column:
             ui.kpi(label, value)
     tte = slo["hours_to_exhaustion"]
+    no_data = no_data_note(slo)
+    counted = f"{slo['good']:.0f} good of {slo['total']:.0f}"
+    if slo["method"] == "Timeslices":
+        counted += f" slices with data ({slo['expected_units']:.0f} in the period)"
     st.caption(
         f"Target {_pct(slo['target'], 3)}, {slo['window_kind']} {slo['window_text']} "
-        f"({slo['time_zone']}), {slo['method']}; {slo['good']:.0f} good of {slo['total']:.0f}. "
+        f"({slo['time_zone']}), {slo['method']}; {counted}. "
         "Time to exhaustion at the 1h burn rate: "
-        + ("never" if tte is None else f"{tte:.1f} h")
+        + ("unknown" if no_data else "never" if tte is None else f"{tte:.1f} h")
         + "."
     )
     if slo["state"] == "EXHAUSTED":
         st.error("Budget exhausted: change freeze (fix and security changes only).")
     if slo["feasibility_warning"]:
         st.warning(f"Feasibility: {slo['feasibility_warning']}")
-    if slo["state"] == "INSUFFICIENT_DATA":
+    if no_data:
+        st.warning(no_data)
+    elif slo["state"] == "INSUFFICIENT_DATA":
         st.warning(
             f"Insufficient data: fewer than {slo['min_events']} units in the period; burn rates "
             "are not meaningful and no alert fires."

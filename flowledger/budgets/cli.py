@@ -22,7 +22,7 @@ from flowledger.budgets.math import (
     error_budget_ratio,
     target_ratio,
 )
-from flowledger.budgets.report import BudgetsMissing, load_report, plain
+from flowledger.budgets.report import BudgetsMissing, load_report, no_data_note, plain
 from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished
 
@@ -196,9 +196,18 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
             if b["state_since"]
             else f"- state **{b['state']}**"
         )
+        no_data = no_data_note(b)
+        if no_data:
+            lines.append(f"- {no_data}")
         lines.append(
             "- time to exhaustion at the 1h burn rate: "
-            + ("never (nothing burns)" if tte is None else f"{tte:.1f} h")
+            + (
+                "unknown (no data)"
+                if no_data
+                else "never (nothing burns)"
+                if tte is None
+                else f"{tte:.1f} h"
+            )
         )
         if b["feasibility_warning"]:
             lines.append(f"- feasibility: {b['feasibility_warning']}")
@@ -249,9 +258,11 @@ def gate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     frozen = [b for b in mine if b["state"] == "EXHAUSTED"]
     if not frozen:
         states = ", ".join(
-            f"{b['slo_id']} {b['state']} ({_pct(b['budget_remaining'], 1)} left)" for b in mine
+            f"{b['slo_id']} {b['state']} "
+            + ("(no data)" if no_data_note(b) else f"({_pct(b['budget_remaining'], 1)} left)")
+            for b in mine
         )
-        print(f"ship: {args.flow} has budget left: {states}")
+        print(f"ship: {args.flow} is not frozen: {states}")
         return EXIT_OK
     reasons = "; ".join(
         f"{b['slo_id']} is EXHAUSTED since {b['state_since']:%Y-%m-%d %H:%M} UTC "

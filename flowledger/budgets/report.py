@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -63,6 +64,26 @@ def load_report(data_dir: DataDir, top: int = 3) -> list[dict[str, Any]]:
         budget["top_contributors"] = [c for c in contributors if c["slo_id"] == slo_id]
         budget["last_state_change"] = next((c for c in changes if c["slo_id"] == slo_id), None)
     return budgets
+
+
+def no_data_note(budget: Mapping[str, Any]) -> str | None:
+    """The explanation of an SLO whose period has no units at all, else ``None``.
+
+    No data is not good service (OpenSLO, SRE Workbook; docs/error-budgets.md, "No data"): the
+    marts leave its SLI, remaining budget and burn rates NULL and its state INSUFFICIENT_DATA.
+    A Timeslices or RatioTimeslices unit is a slice with events; slices without any are no data.
+    """
+    if budget["total"]:
+        return None
+    units = (
+        "time slices with events"
+        if budget["method"] in ("Timeslices", "RatioTimeslices")
+        else "units (finished runs or decided cases)"
+    )
+    return (
+        f"No data: no {units} in the period, so the SLI, the budget left and the burn rates "
+        "are unknown, not good; no alert fires."
+    )
 
 
 def plain(value: Any) -> Any:

@@ -106,9 +106,15 @@ def test_three_budgeting_methods_on_the_same_runs(budget_build):
     assert occ["sli"] == pytest.approx(10 / 12)
     assert occ["budget_remaining"] == pytest.approx(1 - 2 / 1.2)
     # Timeslices (1h, slice target 0.9): 24 slices in the day, 10:00 slice good (0.9 ≥ 0.9),
-    # 11:00 slice bad (0.5), 22 empty slices good. Budget 0.1 · 24 = 2.4 slices, 1 bad.
-    assert ts["sli"] == pytest.approx(23 / 24)
+    # 11:00 slice bad (0.5), 22 slices without runs are no data (neither good nor bad): SLI
+    # 1 good of the 2 slices with data. Budget 0.1 · 24 = 2.4 slices (N known), 1 bad.
+    assert (ts["good"], ts["total"]) == (1, 2)
+    assert ts["sli"] == pytest.approx(1 / 2)
     assert ts["budget_remaining"] == pytest.approx(1 - 1 / 2.4)
+    # burn rates over the slices with data: 1d e = 1/2, b = 0.5 / 0.1 (not 1/24 / 0.1);
+    # the 1h window holds the bad 11:00 slice only: e = 1, b = 10
+    assert ts["burn_rate_1d"] == pytest.approx(5)
+    assert ts["burn_rate_1h"] == pytest.approx(10)
     # RatioTimeslices: mean of the slice ratios (0.9 + 0.5) / 2 = 0.7; remaining 1 − 0.3/0.1.
     assert ratio["sli"] == pytest.approx(0.7)
     assert ratio["budget_remaining"] == pytest.approx(-2.0)

@@ -86,6 +86,10 @@ UNIT_TESTS = {
     "fct_cases_first_to_last_sla_stuck_and_rework_kinds",
     "fct_process_directly_follows_counts_and_waits",
     "fct_process_flows_counts_each_linked_attempt_once",
+    # error budgets: slices and periods without data are no data, not good
+    "int_slo_units_slices_without_events_are_no_data",
+    "int_slo_budget_status_no_data_is_unknown_not_healthy",
+    "int_slo_series_no_data_has_no_remaining_budget",
 }
 
 
