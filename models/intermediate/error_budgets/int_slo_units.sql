@@ -93,20 +93,22 @@ slice_grid as (
 
 ),
 
+-- the slices with events among the whole slices of the horizon up to as_of (the grid bounds
+-- them: a slice still open at as_of is not counted); a slice without events is no data
 slices as (
 
     select
         slice_grid.slo_id,
         slice_grid.method,
         slice_grid.slice_end as unit_at,
-        coalesce(slice_counts.events_adjusted, 0) as events_adjusted,
-        coalesce(slice_counts.good_adjusted, 0) as good_adjusted,
-        coalesce(slice_counts.events_raw, 0) as events_raw,
-        coalesce(slice_counts.good_events_raw, 0) as good_events_raw,
+        slice_counts.events_adjusted,
+        slice_counts.good_adjusted,
+        slice_counts.events_raw,
+        slice_counts.good_events_raw,
         slice_grid.slice_target
 
     from slice_grid
-    left join slice_counts
+    inner join slice_counts
         on slice_grid.slo_id = slice_counts.slo_id
         and slice_grid.slice_end = slice_counts.slice_end
 
@@ -132,8 +134,6 @@ slice_units as (
         1.0 as total_raw
 
     from slices
-    -- a slice without events is no data: no unit, for either slice method
-    where events_raw > 0
 
 ),
 
