@@ -24,12 +24,14 @@ from dashboards.filters import (
 )
 from dashboards.formatting import is_no_change
 from flowledger.warehouse import NothingPublished
+from lineage.provenance import ProvenanceError
 
 NOTHING_PUBLISHED_MESSAGE = (
     "Nothing is published yet in this data directory. Run `flowledger build` (or "
     "`flowledger demo --no-serve` for demo data) to build and publish the marts, then reload "
     "this page."
 )
+NOTHING_PUBLISHED_CAPTION = "Data as of: nothing published yet"
 ALL = "(all)"
 
 
@@ -39,6 +41,8 @@ def run_page(render: Callable[[], None]) -> None:
         render()
     except NothingPublished as exc:
         st.info(f"{NOTHING_PUBLISHED_MESSAGE}\n\n{exc}")
+    except ProvenanceError as exc:  # the provenance reads' own "nothing published" / old build
+        st.info(f"Record provenance cannot be read: {exc}.")
     except duckdb.Error as exc:
         st.error(
             f"Could not read the published marts ({type(exc).__name__}): {exc}\n\n"
@@ -60,7 +64,15 @@ def data_as_of_text(meta: data.SnapshotMeta) -> str:
     )
 
 
-def show_data_as_of(meta: data.SnapshotMeta) -> None:
+def show_data_as_of() -> None:
+    """The line every page shows under its title: the time of the newest data in the published
+    snapshot, and when it was built. Before the first build it says so (the lineage explorer
+    works without a snapshot; the other pages then say what to run)."""
+    try:
+        meta = data.snapshot_meta()
+    except NothingPublished:
+        st.caption(NOTHING_PUBLISHED_CAPTION)
+        return
     st.caption(data_as_of_text(meta))
 
 

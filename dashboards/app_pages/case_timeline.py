@@ -13,6 +13,7 @@ from dashboards.formatting import code_span, format_duration
 
 def render() -> None:
     st.title("Case timeline")
+    ui.show_data_as_of()
     case_key = st.text_input(
         "Case (process:case id)", value=st.query_params.get("case", ""), key="case_timeline.case"
     )

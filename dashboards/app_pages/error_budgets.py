@@ -18,6 +18,7 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 def render() -> None:
     st.title("Error budgets")
+    ui.show_data_as_of()
     if not budget_data.has_budgets():
         st.info(
             "No error-budget marts are published: configure SLOs (config/slos.yml), then `flowledger build`."

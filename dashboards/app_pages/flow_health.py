@@ -17,7 +17,7 @@ RATE_COLUMN = st.column_config.NumberColumn(format="percent")
 
 def render() -> None:
     st.title("Flow health")
-    ui.show_data_as_of(data.snapshot_meta())
+    ui.show_data_as_of()
     options = data.filter_options()
     if not options.flows:
         st.info("No flow runs are published yet: ingest flow run logs, then `flowledger build`.")

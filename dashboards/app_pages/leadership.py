@@ -20,7 +20,7 @@ from dashboards.formatting import (
 
 def render() -> None:
     st.title("Leadership — outcomes and health")
-    ui.show_data_as_of(data.snapshot_meta())
+    ui.show_data_as_of()
     options = data.filter_options()
     if not options.processes and not options.flows:
         st.info(

@@ -13,6 +13,7 @@ DIRECTIONS = {"upstream": "Where does it come from?", "downstream": "What does i
 
 def render() -> None:
     st.title("Lineage explorer")
+    ui.show_data_as_of()
     choices = lineage_data.column_choices()
     if not choices["marts"] and not choices["sources"]:
         st.info(

@@ -15,6 +15,7 @@ RATE = st.column_config.NumberColumn(format="percent")
 
 def render() -> None:
     st.title("Process")
+    ui.show_data_as_of()
     names = process_data.processes()
     if not names:
         st.info(
@@ -27,8 +28,7 @@ def render() -> None:
     kpis = process_data.kpis(process)
     cycle = kpis["cycle_time_seconds"]
     st.caption(
-        f"Cycle time = {cycle['definition']} ({cycle['measure']}); quantiles: {cycle['quantiles']}. "
-        f"Data as of {kpis['data_as_of'] or '-'}."
+        f"Cycle time = {cycle['definition']} ({cycle['measure']}); quantiles: {cycle['quantiles']}."
     )
     columns = st.columns(6)
     with columns[0]:

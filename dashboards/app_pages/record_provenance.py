@@ -12,6 +12,7 @@ from dashboards.formatting import code_span
 
 def render() -> None:
     st.title("Record provenance")
+    ui.show_data_as_of()
     entities = lineage_data.entities()
     if not entities:
         st.info(

@@ -299,3 +299,33 @@ def test_a_one_day_range_reads_one_day(published_home: Path) -> None:
     at = _app({"from": "2026-10-04", "to": "2026-10-04"}).run()
     captions = [caption.value for caption in at.caption]
     assert "2026-10-04 to 2026-10-04 (1 day); deltas against the previous 1 day." in captions
+
+
+ALL_PAGES = [
+    "app_pages/leadership.py",
+    "app_pages/flow_health.py",
+    "app_pages/process.py",
+    "app_pages/case_timeline.py",
+    "app_pages/error_budgets.py",
+    "app_pages/lineage_explorer.py",
+    "app_pages/record_provenance.py",
+]
+DATA_AS_OF = "Data as of 2026-10-29 12:00 UTC (built 2026-10-29 12:05 UTC)"
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_says_what_time_its_data_is_of(published_home: Path, page: str) -> None:
+    """The same line under every page's title (ui.show_data_as_of), whatever the page shows."""
+    at = _switch(_app().run(), page)
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.caption[0].value == DATA_AS_OF
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_before_the_first_build_every_page_says_nothing_is_published(
+    empty_home: Path, page: str
+) -> None:
+    at = _switch(_app().run(), page)
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.caption[0].value == "Data as of: nothing published yet"
+
