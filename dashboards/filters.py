@@ -76,12 +76,14 @@ def parse_filters(
     options: FilterOptions,
     *,
     flow_required: bool = False,
+    process_required: bool = False,
 ) -> tuple[Filters, list[str]]:
     """Filters from URL query parameters, plus one warning per value that was ignored.
 
     Missing dates fall back to the default range; a date that is not ``YYYY-MM-DD`` or lies
     outside the data, a ``from`` after ``to``, an unknown process or flow are ignored with a
-    warning. With ``flow_required`` a missing or unknown flow becomes the first known flow.
+    warning. With ``flow_required`` a missing or unknown flow becomes the first known flow, with
+    ``process_required`` a missing or unknown process the first known process.
     """
     warnings: list[str] = []
     span = f"the data covers {options.first_day.isoformat()} to {options.last_day.isoformat()}"
@@ -122,6 +124,8 @@ def parse_filters(
             f"Ignored {code_span(f'process={process}')} from the URL: known processes are {known}."
         )
         process = None
+    if process_required and process is None and options.processes:
+        process = options.processes[0]
 
     flow_id = _single(params.get(FLOW_PARAM))
     if flow_id is not None and flow_id not in options.flow_names:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import plotly.graph_objects as go
 import polars as pl
+
+if TYPE_CHECKING:
+    from dashboards.process_data import ProcessRangeKpis
 
 HOUR = 3600.0
 
@@ -29,7 +34,8 @@ def cycle_time_histogram(bins: pl.DataFrame) -> go.Figure:
 
 
 def cycle_time_trend(weekly: pl.DataFrame) -> go.Figure:
-    """Weekly median and p95 cycle time (hours) of the cases completed in the week."""
+    """Weekly median and p95 cycle time (hours) of the cases completed in the week, from
+    ``process_data.query_weekly``."""
     figure = go.Figure()
     for column, label in (
         ("cycle_time_median_seconds", "median"),
@@ -49,17 +55,19 @@ def cycle_time_trend(weekly: pl.DataFrame) -> go.Figure:
     return figure
 
 
-def rework_by_kind(kpis: dict) -> go.Figure:
-    """Share of cases with each kind of rework, and first-pass yield."""
-    rework = kpis["rework"]
+def rework_by_kind(kpis: ProcessRangeKpis) -> go.Figure:
+    """Share of the cases started in the range with each kind of rework, and first-pass yield
+    (no bar, and "n/a", when no case started)."""
     labels = ["repeated activity", "field correction", "gray failure", "first pass"]
     values = [
-        rework["share_of_cases"],
-        rework["field_corrections"]["share_of_cases"],
-        rework["gray_failures"]["share_of_cases"],
-        rework["first_pass_yield"],
+        kpis.repeated_activity_rate,
+        kpis.field_correction_rate,
+        kpis.gray_failure_rate,
+        kpis.first_pass_yield,
     ]
-    figure = go.Figure(go.Bar(x=labels, y=values, text=[f"{v:.1%}" for v in values]))
+    figure = go.Figure(
+        go.Bar(x=labels, y=values, text=["n/a" if v is None else f"{v:.1%}" for v in values])
+    )
     figure.update_layout(
         yaxis_tickformat=".0%", yaxis_title="share of cases", height=300, margin=dict(t=30)
     )

@@ -2,11 +2,25 @@
 
 ``query_*(con, ...)`` run on an open snapshot connection (testable without Streamlit); the cached
 loaders of the same name minus ``query_`` open the newest snapshot via ``data.read_published``.
-Every KPI comes from a mart (docs/processes.md); nothing is recomputed here.
+
+The process page follows the shared filters, so its reads take a range of UTC days
+(``start``..``end``, both included; SQL compares with the half-open ``[start, end + 1)``), with
+the cohorts the marts use for their days (``fct_process_periods``, ``fct_process_daily``, and the
+leadership page's outcomes):
+
+- cases *started* in the range: cases, rework of each kind, first-pass yield, paths (variants),
+  directly-follows pairs and their waits, stuck cases (stuck as of the data, started in range);
+- cases *completed* in the range (end event in it): cycle time, its distribution and weekly trend;
+- cases whose SLA was *decided* in the range (``coalesce(sla_ended_at, sla_started_at)``).
+
+SQL counts and takes quantiles (``quantile_cont``); the rates of the headline numbers are the
+pure :func:`range_kpis`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -14,10 +28,83 @@ import polars as pl
 import streamlit as st
 
 from dashboards.data import CACHE_TTL_SECONDS, frame, read_published
-from flowledger.processes.kpis import process_kpis
+from flowledger.processes.kpis import MEASURES
 
 #: Bars of the process page's cycle-time distribution.
 CYCLE_TIME_BINS = 40
+#: Paths listed on the process page.
+TOP_PATHS = 10
+
+STARTED = "started_at >= $start and started_at < $end + 1"
+COMPLETED = "is_complete and ended_at >= $start and ended_at < $end + 1"
+SLA_DECIDED = (
+    "sla_met is not null and coalesce(sla_ended_at, sla_started_at) >= $start "
+    "and coalesce(sla_ended_at, sla_started_at) < $end + 1"
+)
+
+
+@dataclass(frozen=True)
+class ProcessRangeCounts:
+    """What SQL counts for one process over a date range (cohorts in the module docstring)."""
+
+    cases_started: int
+    cases_with_repeated_activity: int
+    cases_with_field_correction: int
+    cases_with_gray_failure: int
+    cases_first_pass: int
+    stuck_cases: int
+    cases_completed: int
+    cycle_time_median_seconds: float | None
+    cycle_time_p95_seconds: float | None
+    sla_cases: int
+    sla_met_cases: int
+    cycle_measure: str | None
+
+
+@dataclass(frozen=True)
+class ProcessRangeKpis:
+    """The process page's headline numbers; a rate is ``None`` when its cohort is empty."""
+
+    cases_started: int
+    cases_completed: int
+    cycle_time_median_seconds: float | None
+    cycle_time_p95_seconds: float | None
+    repeated_activity_rate: float | None
+    field_correction_rate: float | None
+    gray_failure_rate: float | None
+    first_pass_yield: float | None
+    sla_cases: int
+    sla_attainment: float | None
+    stuck_cases: int
+    cycle_definition: str
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole``; ``None`` for an empty cohort (no 0 % that looks like a measurement)."""
+    return part / whole if whole else None
+
+
+def range_kpis(counts: ProcessRangeCounts) -> ProcessRangeKpis:
+    """Rework, first-pass and SLA rates from the counts; the rest as counted."""
+    measure = counts.cycle_measure
+    return ProcessRangeKpis(
+        cases_started=counts.cases_started,
+        cases_completed=counts.cases_completed,
+        cycle_time_median_seconds=counts.cycle_time_median_seconds,
+        cycle_time_p95_seconds=counts.cycle_time_p95_seconds,
+        repeated_activity_rate=share(counts.cases_with_repeated_activity, counts.cases_started),
+        field_correction_rate=share(counts.cases_with_field_correction, counts.cases_started),
+        gray_failure_rate=share(counts.cases_with_gray_failure, counts.cases_started),
+        first_pass_yield=share(counts.cases_first_pass, counts.cases_started),
+        sla_cases=counts.sla_cases,
+        sla_attainment=share(counts.sla_met_cases, counts.sla_cases),
+        stuck_cases=counts.stuck_cases,
+        cycle_definition=MEASURES.get(measure, measure) if measure else "no completed case",
+    )
+
+
+def _range(process: str, start: date, end: date, **more: Any) -> dict[str, Any]:
+    return {"process": process, "start": start, "end": end, **more}
 
 
 def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -27,26 +114,58 @@ def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def query_kpis(con: duckdb.DuckDBPyConnection, process: str) -> dict[str, Any]:
-    return process_kpis(con, process)
+def query_range_counts(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
+) -> ProcessRangeCounts:
+    """The counts behind :func:`range_kpis`, in one scan of the process's cases."""
+    cursor = con.execute(
+        f"""
+        select
+            count(*) filter (where {STARTED}) as cases_started,
+            count(*) filter (where {STARTED} and has_rework) as cases_with_repeated_activity,
+            count(*) filter (where {STARTED} and has_field_correction)
+                as cases_with_field_correction,
+            count(*) filter (where {STARTED} and has_gray_failure) as cases_with_gray_failure,
+            count(*) filter (where {STARTED} and is_first_pass) as cases_first_pass,
+            count(*) filter (where {STARTED} and is_stuck) as stuck_cases,
+            count(*) filter (where {COMPLETED}) as cases_completed,
+            quantile_cont(cycle_time_seconds, [0.5, 0.95]) filter (where {COMPLETED})
+                as cycle_time,
+            count(*) filter (where {SLA_DECIDED}) as sla_cases,
+            count(*) filter (where {SLA_DECIDED} and sla_met) as sla_met_cases,
+            any_value(cycle_measure) as cycle_measure
+        from fct_cases
+        where process_name = $process
+        """,
+        _range(process, start, end),
+    )
+    names = [column[0] for column in cursor.description]
+    row = dict(zip(names, cursor.fetchone() or (), strict=True))
+    median, p95 = row.pop("cycle_time") or (None, None)
+    return ProcessRangeCounts(**row, cycle_time_median_seconds=median, cycle_time_p95_seconds=p95)
 
 
 def query_cycle_time_bins(
-    con: duckdb.DuckDBPyConnection, process: str, bins: int = CYCLE_TIME_BINS
+    con: duckdb.DuckDBPyConnection,
+    process: str,
+    start: date,
+    end: date,
+    bins: int = CYCLE_TIME_BINS,
 ) -> pl.DataFrame:
-    """The cycle times of the process's completed cases counted in ``bins`` equal-width bins
-    from the shortest to the longest (the last bin includes the longest); empty bins are left out.
+    """The cycle times of the process's cases completed in the range counted in ``bins``
+    equal-width bins from the shortest to the longest (the last bin includes the longest); empty
+    bins are left out.
 
     Columns: ``bin_start_hours``, ``bin_end_hours``, ``cases``. One bin of width 1 h when every
     case took the same time. Binned here, so a page never loads one row per case.
     """
     return frame(
         con,
-        """
+        f"""
         with completed as (
             select cycle_time_seconds / 3600.0 as hours
             from fct_cases
-            where process_name = $process and is_complete and cycle_time_seconds is not null
+            where process_name = $process and {COMPLETED} and cycle_time_seconds is not null
         ),
         bounds as (
             select
@@ -67,38 +186,140 @@ def query_cycle_time_bins(
         group by bin, low, width
         order by bin
         """,
-        {"process": process, "bins": bins},
+        _range(process, start, end, bins=bins),
     )
 
 
-def query_weekly(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+def query_weekly(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
+) -> pl.DataFrame:
+    """Per week (starting Monday) of the range: cycle time median and p95 of the cases completed
+    in it, and the SLA attainment of the cases whose SLA was decided in it. The first and last
+    week count only their days inside the range.
+
+    Columns: ``period_start``, ``cases_completed``, ``cycle_time_median_seconds``,
+    ``cycle_time_p95_seconds``, ``sla_cases``, ``sla_attainment``.
+    """
     return frame(
         con,
-        "select period_start, cases_completed, cycle_time_median_seconds, cycle_time_p95_seconds, "
-        "sla_attainment, repeated_step_rate, field_correction_rate, gray_failure_rate, "
-        "first_pass_yield from fct_process_periods where process_name = ? and period_grain = 'week' "
-        "and segment_name = 'all' order by period_start",
-        [process],
+        f"""
+        with cases as (
+            select * from fct_cases where process_name = $process
+        ),
+        completed as (
+            select
+                cast(date_trunc('week', ended_at) as date) as period_start,
+                count(*) as cases_completed,
+                quantile_cont(cycle_time_seconds, [0.5, 0.95]) as cycle_time
+            from cases
+            where {COMPLETED}
+            group by 1
+        ),
+        sla as (
+            select
+                cast(date_trunc('week', coalesce(sla_ended_at, sla_started_at)) as date)
+                    as period_start,
+                count(*) as sla_cases,
+                count(*) filter (where sla_met) as sla_met_cases
+            from cases
+            where {SLA_DECIDED}
+            group by 1
+        )
+        select
+            period_start,
+            coalesce(completed.cases_completed, 0) as cases_completed,
+            completed.cycle_time[1] as cycle_time_median_seconds,
+            completed.cycle_time[2] as cycle_time_p95_seconds,
+            coalesce(sla.sla_cases, 0) as sla_cases,
+            sla.sla_met_cases / nullif(sla.sla_cases, 0) as sla_attainment
+        from completed
+        full join sla using (period_start)
+        order by period_start
+        """,
+        _range(process, start, end),
     )
 
 
-def query_directly_follows(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+def query_top_paths(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date, limit: int = TOP_PATHS
+) -> pl.DataFrame:
+    """The most frequent paths (variants) of the cases started in the range; ``share_of_cases``
+    of those cases, ``cycle_time_median_seconds`` of the completed ones (ties: path text)."""
     return frame(
         con,
-        "select from_step, to_step, transitions, wait_mean_seconds, wait_median_seconds, "
-        "wait_p95_seconds from fct_process_directly_follows where process_name = ? "
-        "order by transitions desc, from_step, to_step",
-        [process],
+        f"""
+        with paths as (
+            select
+                variant,
+                count(*) as cases,
+                quantile_cont(cycle_time_seconds, 0.5) filter (where is_complete)
+                    as cycle_time_median_seconds
+            from fct_cases
+            where process_name = $process and {STARTED}
+            group by variant
+        )
+        select variant, cases, cases / sum(cases) over () as share_of_cases,
+               cycle_time_median_seconds
+        from paths
+        order by cases desc, variant
+        limit $limit
+        """,
+        _range(process, start, end, limit=limit),
     )
 
 
-def query_stuck_cases(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
+def query_directly_follows(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
+) -> pl.DataFrame:
+    """Directly-follows pairs of the cases started in the range, with the waits between the two
+    events, as ``fct_process_directly_follows`` computes them for all cases (consecutive events
+    by ``event_sequence``; continuous quantiles)."""
     return frame(
         con,
-        "select case_key, case_id, started_at, last_event_at, idle_seconds, last_step_name, "
-        "last_event_source as held_by from fct_cases where process_name = ? and is_stuck "
-        "order by idle_seconds desc, case_id",
-        [process],
+        f"""
+        with cases as (
+            select case_key from fct_cases where process_name = $process and {STARTED}
+        ),
+        pairs as (
+            select
+                step_name as from_step,
+                lead(step_name) over next as to_step,
+                cast(date_diff('microsecond', occurred_at, lead(occurred_at) over next) as double)
+                    / 1000000.0 as wait_seconds
+            from fct_case_events
+            where process_name = $process and case_key in (select case_key from cases)
+            window next as (partition by case_key order by event_sequence)
+        )
+        select
+            from_step,
+            to_step,
+            count(*) as transitions,
+            avg(wait_seconds) as wait_mean_seconds,
+            quantile_cont(wait_seconds, 0.5) as wait_median_seconds,
+            quantile_cont(wait_seconds, 0.95) as wait_p95_seconds
+        from pairs
+        where to_step is not null
+        group by from_step, to_step
+        order by transitions desc, from_step, to_step
+        """,
+        _range(process, start, end),
+    )
+
+
+def query_stuck_cases(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
+) -> pl.DataFrame:
+    """The cases started in the range that are stuck as of the data, longest idle first."""
+    return frame(
+        con,
+        f"""
+        select case_key, case_id, started_at, last_event_at, idle_seconds, last_step_name,
+               last_event_source as held_by
+        from fct_cases
+        where process_name = $process and is_stuck and {STARTED}
+        order by idle_seconds desc, case_id
+        """,
+        _range(process, start, end),
     )
 
 
@@ -153,28 +374,33 @@ def processes() -> list[str]:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def kpis(process: str) -> dict[str, Any]:
-    return read_published(query_kpis, process)
+def range_counts(process: str, start: date, end: date) -> ProcessRangeCounts:
+    return read_published(query_range_counts, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def cycle_time_bins(process: str) -> pl.DataFrame:
-    return read_published(query_cycle_time_bins, process)
+def cycle_time_bins(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_cycle_time_bins, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def weekly(process: str) -> pl.DataFrame:
-    return read_published(query_weekly, process)
+def weekly(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_weekly, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def directly_follows(process: str) -> pl.DataFrame:
-    return read_published(query_directly_follows, process)
+def top_paths(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_top_paths, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def stuck_cases(process: str) -> pl.DataFrame:
-    return read_published(query_stuck_cases, process)
+def directly_follows(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_directly_follows, process, start, end)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def stuck_cases(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_stuck_cases, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)

@@ -81,18 +81,24 @@ def filter_bar(
     *,
     page: str,
     with_process: bool = True,
+    with_flow: bool = True,
     flow_required: bool = False,
+    process_required: bool = False,
 ) -> Filters:
     """Date range, process and flow pickers seeded from the URL and written back to it.
 
-    ``page`` namespaces the widget keys. Invalid URL values are ignored with a visible warning.
-    A URL without filters (the sidebar opens pages so) reopens the filters last chosen: the date
-    range and process of any page, the flow of this one.
+    ``page`` namespaces the widget keys (``<page>.range``, ``<page>.process``, ``<page>.flow``).
+    Invalid URL values are ignored with a visible warning. A URL without filters (the sidebar
+    opens pages so) reopens the filters last chosen: the date range and process of any page, the
+    flow of this one. ``process_required`` (the process page) offers no "(all)": without a process
+    it shows the first one, which is not passed on to the other pages unless picked.
     """
     params = st.query_params.to_dict()
     if not any(name in params for name in FILTER_PARAMS):
         params = _remembered_filters(page)
-    parsed, warnings = parse_filters(params, options, flow_required=flow_required)
+    parsed, warnings = parse_filters(
+        params, options, flow_required=flow_required, process_required=process_required
+    )
     for warning in warnings:
         st.warning(warning)
 
@@ -102,10 +108,11 @@ def filter_bar(
         process_key: parsed.process or ALL,
         flow_key: parsed.flow_id or ALL,
     }
+    process_choices = options.processes if process_required else (ALL, *options.processes)
     flow_choices = options.flows if flow_required else (ALL, *options.flows)
     still_valid = {
         range_key: range_within(st.session_state.get(range_key), options),
-        process_key: st.session_state.get(process_key) in (ALL, *options.processes),
+        process_key: st.session_state.get(process_key) in process_choices,
         flow_key: st.session_state.get(flow_key) in flow_choices,
     }
     for key, seed in seeds.items():
@@ -113,7 +120,8 @@ def filter_bar(
         if key not in st.session_state or not still_valid[key]:
             st.session_state[key] = seed
 
-    columns = st.columns([2, 1, 1] if with_process else [2, 2])
+    pickers = 1 + with_process + with_flow
+    columns = st.columns({3: [2, 1, 1], 2: [2, 2], 1: [1]}[pickers])
     with columns[0]:
         picked = st.date_input(
             "Date range (UTC)",
@@ -126,21 +134,28 @@ def filter_bar(
     process: str | None = None
     if with_process:
         with columns[1]:
-            process = _none_for_all(
-                st.selectbox("Process", (ALL, *options.processes), key=process_key)
+            process = _none_for_all(st.selectbox("Process", process_choices, key=process_key))
+    flow_id: str | None = None
+    if with_flow:
+        with columns[-1]:
+            flow_id = _none_for_all(
+                st.selectbox(
+                    "Flow",
+                    flow_choices,
+                    key=flow_key,
+                    format_func=lambda value: value if value == ALL else options.flow_label(value),
+                )
             )
-    with columns[-1]:
-        flow_id = _none_for_all(
-            st.selectbox(
-                "Flow",
-                flow_choices,
-                key=flow_key,
-                format_func=lambda value: value if value == ALL else options.flow_label(value),
-            )
-        )
     filters = Filters(start=start, end=end, process=process, flow_id=flow_id)
     write_query_params(filters)
-    _remember_filters(page, filters, with_process=with_process)
+    # The first process a process-required page shows by itself is no choice to pass on.
+    shown_by_itself = (
+        process_required
+        and PROCESS_PARAM not in st.session_state.get(SHARED_FILTERS, {})
+        and options.processes
+        and process == options.processes[0]
+    )
+    _remember_filters(page, filters, with_process=with_process and not shown_by_itself)
     return filters
 
 
@@ -160,8 +175,10 @@ def _remember_filters(page: str, filters: Filters, *, with_process: bool) -> Non
     """Keep ``filters`` for the next page: a page without a process picker keeps the process."""
     shared = filters_to_query_params(filters)
     shared.pop(FLOW_PARAM, None)
-    if not with_process and PROCESS_PARAM in st.session_state.get(SHARED_FILTERS, {}):
-        shared[PROCESS_PARAM] = st.session_state[SHARED_FILTERS][PROCESS_PARAM]
+    if not with_process:
+        shared.pop(PROCESS_PARAM, None)
+        if PROCESS_PARAM in st.session_state.get(SHARED_FILTERS, {}):
+            shared[PROCESS_PARAM] = st.session_state[SHARED_FILTERS][PROCESS_PARAM]
     st.session_state[SHARED_FILTERS] = shared
     st.session_state[f"{page}.last_flow"] = filters.flow_id
 

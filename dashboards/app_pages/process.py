@@ -1,5 +1,7 @@
 """Process: one process's cycle times, paths with waiting times, rework by kind, SLA and stuck
-cases. The process is in the URL (``?process=NAME``); every stuck case links to its timeline."""
+cases over a date range. It follows the shared filters (``?from=&to=&process=``, kept across
+pages); every stuck case links to its timeline. Which cases each number counts:
+dashboards/process_data.py."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from dashboards import process_charts, process_data, ui
+from dashboards import data, process_charts, process_data, ui
 from dashboards.formatting import format_count, format_duration, format_rate
+from flowledger.processes.kpis import QUANTILE_METHOD
 
 RATE = st.column_config.NumberColumn(format="percent")
 
@@ -16,42 +19,58 @@ RATE = st.column_config.NumberColumn(format="percent")
 def render() -> None:
     st.title("Process")
     ui.show_data_as_of()
-    names = process_data.processes()
-    if not names:
+    options = data.filter_options()
+    if not options.processes:
         st.info(
             "No process has cases yet: ingest business events or an event log, then `flowledger build`."
         )
         return
-    index = ui.url_choice("process", names, "process")
-    process = st.selectbox("Process", names, index=index, key="process_choice")
-    st.query_params["process"] = process
-    kpis = process_data.kpis(process)
-    cycle = kpis["cycle_time_seconds"]
+    filters = ui.filter_bar(options, page="process", with_flow=False, process_required=True)
+    process, start, end = filters.process, filters.start, filters.end
+    assert process is not None, "process_required always picks a process"
+    kpis = process_data.range_kpis(process_data.range_counts(process, start, end))
     st.caption(
-        f"Cycle time = {cycle['definition']} ({cycle['measure']}); quantiles: {cycle['quantiles']}."
+        f"{start} to {end}. Cases started in the range; cycle times of the cases completed in "
+        f"it ({kpis.cycle_definition}; quantiles: {QUANTILE_METHOD}); SLA of the cases whose SLA "
+        "was decided in it."
     )
     columns = st.columns(6)
     with columns[0]:
-        ui.kpi("Cases", format_count(kpis["cases"]))
+        ui.kpi("Cases started", format_count(kpis.cases_started))
     with columns[1]:
-        ui.kpi("Median cycle time", format_duration(cycle["median"]))
+        ui.kpi(
+            "Median cycle time",
+            format_duration(kpis.cycle_time_median_seconds),
+            help=f"Over the {format_count(kpis.cases_completed)} cases completed in the range.",
+        )
     with columns[2]:
-        ui.kpi("p95 cycle time", format_duration(cycle["p95"]))
+        ui.kpi("p95 cycle time", format_duration(kpis.cycle_time_p95_seconds))
     with columns[3]:
-        ui.kpi("Rework (repeated activity)", format_rate(kpis["rework"]["share_of_cases"]))
+        ui.kpi("Rework (repeated activity)", format_rate(kpis.repeated_activity_rate))
     with columns[4]:
-        sla = kpis["sla"]
-        ui.kpi("SLA attainment", format_rate(sla["attainment"]) if sla else "no SLA")
+        ui.kpi(
+            "SLA attainment",
+            format_rate(kpis.sla_attainment) if kpis.sla_cases else "no SLA",
+            help=f"Met of the {format_count(kpis.sla_cases)} cases whose SLA was decided in the "
+            "range.",
+        )
     with columns[5]:
-        ui.kpi("Stuck cases", format_count(kpis["stuck_cases"]["count"]))
+        ui.kpi(
+            "Stuck cases",
+            format_count(kpis.stuck_cases),
+            help="Cases started in the range that are stuck as of the data.",
+        )
 
+    weekly = process_data.weekly(process, start, end)
     left, right = st.columns(2)
     with left:
         st.subheader("Cycle-time distribution")
-        ui.chart(process_charts.cycle_time_histogram(process_data.cycle_time_bins(process)))
+        ui.chart(
+            process_charts.cycle_time_histogram(process_data.cycle_time_bins(process, start, end))
+        )
     with right:
         st.subheader("Weekly trend")
-        ui.chart(process_charts.cycle_time_trend(process_data.weekly(process)))
+        ui.chart(process_charts.cycle_time_trend(weekly))
 
     left, right = st.columns(2)
     with left:
@@ -59,23 +78,23 @@ def render() -> None:
         ui.chart(process_charts.rework_by_kind(kpis))
     with right:
         st.subheader("Top paths")
-        variants = kpis["variants"]["top"]
+        paths = process_data.top_paths(process, start, end)
         st.dataframe(
             [
                 {
-                    "share": v["share_of_cases"],
-                    "cases": v["cases"],
-                    "median cycle time": format_duration(v["cycle_time_median_seconds"]),
-                    "path": v["variant"],
+                    "share": path["share_of_cases"],
+                    "cases": path["cases"],
+                    "median cycle time": format_duration(path["cycle_time_median_seconds"]),
+                    "path": path["variant"],
                 }
-                for v in variants
+                for path in paths.iter_rows(named=True)
             ],
             column_config={"share": RATE},
             hide_index=True,
         )
 
     st.subheader("Directly-follows steps with waiting times")
-    dfg = process_data.directly_follows(process)
+    dfg = process_data.directly_follows(process, start, end)
     if dfg.height:
         ui.chart(process_charts.directly_follows_graph(dfg))
     st.dataframe(
@@ -90,24 +109,27 @@ def render() -> None:
         hide_index=True,
     )
 
-    if kpis["sla"]:
+    if kpis.sla_cases:
         st.subheader("SLA attainment by week")
-        ui.chart(process_charts.sla_attainment_trend(process_data.weekly(process)))
+        ui.chart(process_charts.sla_attainment_trend(weekly))
 
     parallel = process_data.parallel_runs(process)
     if parallel.height:
         st.subheader("Parallel runs (shadow mode)")
         st.caption(
             "A new flow version run beside the live one on the same business keys; its outputs "
-            "compared field by field. Gate a cutover with "
+            "compared field by field (all runs, whatever the date range). Gate a cutover with "
             "`flowledger kpi parallel-runs FLOW --max-mismatch-rate RATE`."
         )
         st.dataframe(parallel, column_config={"mismatch_rate": RATE}, hide_index=True)
 
     st.subheader("Stuck cases")
-    stuck = process_data.stuck_cases(process)
+    stuck = process_data.stuck_cases(process, start, end)
     if not stuck.height:
-        st.write("No stuck case (no timeout configured, or every open case moved recently).")
+        st.write(
+            "No stuck case started in this range (no timeout configured, or every open case "
+            "moved recently)."
+        )
     else:
         st.dataframe(
             stuck.with_columns(

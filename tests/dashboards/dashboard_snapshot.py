@@ -32,7 +32,12 @@ MART_DDL = {
         ended_at timestamp, cycle_time_seconds double, event_count bigint,
         distinct_steps bigint, is_complete boolean, has_rework boolean, repeated_steps bigint,
         last_event_at timestamp, last_step_name varchar, last_event_source varchar,
-        variant varchar""",
+        variant varchar, cycle_measure varchar, has_field_correction boolean,
+        has_gray_failure boolean, is_first_pass boolean, sla_started_at timestamp,
+        sla_ended_at timestamp, sla_met boolean, idle_seconds double, is_stuck boolean""",
+    "fct_case_events": """
+        case_key varchar, process_name varchar, case_id varchar, event_sequence bigint,
+        event_id varchar, event_source varchar, occurred_at timestamp, step_name varchar""",
     "fct_process_daily": """
         process_name varchar, day date, cases_started bigint, cases_completed bigint,
         cycle_time_mean_seconds double, cycle_time_median_seconds double,
@@ -79,6 +84,9 @@ def _ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+DATA_AS_OF = datetime(2026, 10, 29, 12)
+
+
 # (process, case_id, started_at, ended_at or None, has_rework)
 # Cycle times in hours: Q0 6 (previous period), Q1 1, Q2 2, Q3 3, Q4 4, Q5 10, Q6 open;
 # O3 24 (previous period), O1 48, O2 24.
@@ -94,6 +102,24 @@ CASES = [
     (C2F, "O1", "2026-10-05 00:00", "2026-10-07 00:00", False),
     (C2F, "O2", "2026-10-05 12:00", "2026-10-06 12:00", True),
 ]
+
+# The process page's columns of each case: (path, field correction, gray failure, SLA met or
+# None when undecided). The path's steps are its events, spread evenly from start to end (an
+# open case has one event). First pass = no rework of any kind. Stuck: Q6 (idle 36 h).
+QUOTE, QUOTE_AGAIN = "quote > approve > sign", "quote > approve > approve > sign"
+ORDER, ORDER_AGAIN = "order > pick > ship", "order > pick > pick > ship"
+CASE_DETAILS = {
+    "Q0": (QUOTE, False, False, True),
+    "Q1": (QUOTE, False, False, True),
+    "Q2": (QUOTE_AGAIN, True, False, True),
+    "Q3": (QUOTE, False, False, True),
+    "Q4": (QUOTE, False, False, True),
+    "Q5": (QUOTE_AGAIN, False, True, False),
+    "Q6": ("quote", False, False, None),
+    "O3": (ORDER, False, False, None),
+    "O1": (ORDER, False, False, None),
+    "O2": (ORDER_AGAIN, True, False, None),
+}
 
 # (process, day, started, completed, mean h, median h, p95 h, with rework, rework rate)
 PROCESS_DAILY = [
@@ -160,13 +186,31 @@ def _case_rows() -> list[tuple]:
     for process, case_id, started, ended, rework in CASES:
         start, end = _ts(started), _ts(ended) if ended else None
         cycle = (end - start).total_seconds() if end else None
+        path, correction, gray, sla_met = CASE_DETAILS[case_id]
+        last = end or start
         rows.append(
             (
                 f"{process}:{case_id}", process, case_id, start, end, cycle, 3, 3,
-                end is not None, rework, 1 if rework else 0, end or start, "last step",
-                "com.acme.test", "a > b > c",
+                end is not None, rework, 1 if rework else 0, last, "last step",
+                "com.acme.test", path, "start_to_end_event", correction, gray,
+                not (rework or correction or gray), start, end, sla_met,
+                (DATA_AS_OF - last).total_seconds(), case_id == "Q6",
             )
         )  # fmt: skip
+    return rows
+
+
+def _case_event_rows() -> list[tuple]:
+    rows = []
+    for process, case_id, started, ended, _ in CASES:
+        steps = CASE_DETAILS[case_id][0].split(" > ")
+        start = _ts(started)
+        step_length = (_ts(ended) - start) / (len(steps) - 1) if ended else timedelta(0)
+        for number, step in enumerate(steps, start=1):
+            rows.append(
+                (f"{process}:{case_id}", process, case_id, number, f"{case_id}-e{number}",
+                 "com.acme.test", start + (number - 1) * step_length, step)
+            )  # fmt: skip
     return rows
 
 
@@ -234,6 +278,7 @@ def _process_flow_rows() -> list[tuple]:
 
 MART_ROWS = {
     "fct_cases": _case_rows,
+    "fct_case_events": _case_event_rows,
     "fct_process_daily": _process_daily_rows,
     "fct_flow_runs": _run_rows,
     "fct_step_reliability_daily": _step_rows,

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from flowledger.settings import DataDir
 
-PAGES = ["app_pages/leadership.py", "app_pages/flow_health.py"]
+PAGES = ["app_pages/leadership.py", "app_pages/flow_health.py", "app_pages/process.py"]
 
 
 def _app(params: dict[str, str | list[str]] | None = None) -> AppTest:
@@ -329,3 +329,76 @@ def test_before_the_first_build_every_page_says_nothing_is_published(
     assert not at.exception, [item.value for item in at.exception]
     assert at.caption[0].value == "Data as of: nothing published yet"
 
+
+def test_the_process_page_follows_the_process_and_range_picked_on_leadership(
+    published_home: Path,
+) -> None:
+    at = _app({"from": "2026-10-02", "to": "2026-10-04"}).run()
+    at.selectbox(key="leadership.process").set_value("quote_to_cash").run()
+    leadership = _metrics(at)
+    _switch(at, "app_pages/process.py")
+    _assert_clean(at)
+    assert at.selectbox(key="process.process").value == "quote_to_cash"
+    assert at.date_input(key="process.range").value == (date(2026, 10, 2), date(2026, 10, 4))
+    assert at.query_params == {"from": "2026-10-02", "to": "2026-10-04", "process": "quote_to_cash"}
+    metrics = _metrics(at)
+    # Q2..Q5 started and completed in the range (2, 3, 4, 10 h); rework Q2, Q5; SLA met by Q2,
+    # Q3, Q4 and missed by Q5; the one stuck case (Q6) started 10-28
+    assert metrics["Cases started"] == ("4", "")
+    assert metrics["Median cycle time"][0] == "3.5 h" == leadership["Cycle time median"][0]
+    assert metrics["p95 cycle time"][0] == "9.1 h" == leadership["Cycle time p95"][0]
+    assert metrics["Rework (repeated activity)"][0] == "50.0%" == leadership["Rework rate"][0]
+    assert metrics["SLA attainment"][0] == "75.0%"
+    assert metrics["Stuck cases"][0] == "0"
+    paths = at.dataframe[0].value
+    assert list(paths["cases"]) == [2, 2]
+    assert list(paths["median cycle time"]) == ["6.0 h", "3.5 h"]
+
+
+def test_a_range_picked_on_the_process_page_narrows_it_and_follows_to_leadership(
+    published_home: Path,
+) -> None:
+    at = _switch(_app().run(), "app_pages/process.py")
+    _assert_clean(at)
+    # no process chosen anywhere: the first one, not passed on
+    assert at.selectbox(key="process.process").value == "cart_to_fulfillment"
+    at.selectbox(key="process.process").set_value("quote_to_cash").run()
+    assert _metrics(at)["Cases started"][0] == "6"  # Q1..Q6 in the default 30 days
+    assert _metrics(at)["Stuck cases"][0] == "1"  # Q6
+    assert at.dataframe[-1].value["case_id"].to_list() == ["Q6"]
+    at.date_input(key="process.range").set_value((date(2026, 10, 1), date(2026, 10, 2))).run()
+    _assert_clean(at)
+    assert (at.query_params["from"], at.query_params["to"]) == ("2026-10-01", "2026-10-02")
+    metrics = _metrics(at)
+    assert metrics["Cases started"][0] == "2"  # Q1, Q2
+    assert metrics["Median cycle time"][0] == "1.5 h"  # 1 h and 2 h
+    assert metrics["Stuck cases"][0] == "0"
+    _switch(at, "app_pages/leadership.py")
+    assert at.selectbox(key="leadership.process").value == "quote_to_cash"
+    assert at.date_input(key="leadership.range").value == (date(2026, 10, 1), date(2026, 10, 2))
+
+
+def test_the_process_page_shown_by_itself_leaves_leadership_on_all_processes(
+    published_home: Path,
+) -> None:
+    at = _switch(_app().run(), "app_pages/process.py")
+    assert at.query_params["process"] == "cart_to_fulfillment"
+    _switch(at, "app_pages/leadership.py")
+    assert at.selectbox(key="leadership.process").value == "(all)"
+
+
+def test_a_process_page_link_sets_its_filters_and_warns_about_unknown_ones(
+    published_home: Path,
+) -> None:
+    at = _switch(_app().run(), "app_pages/process.py")
+    at.query_params.update({"from": "2026-10-05", "to": "2026-10-07", "process": "nope"})
+    at.run()
+    assert not at.exception
+    assert any("`process=nope`" in warning.value for warning in at.warning)
+    assert at.selectbox(key="process.process").value == "cart_to_fulfillment"
+    metrics = _metrics(at)
+    # O1 (48 h, ended 10-07) and O2 (24 h, ended 10-06); O2 repeats a step; no SLA configured
+    assert metrics["Cases started"][0] == "2"
+    assert metrics["Median cycle time"][0] == "1.5 d"
+    assert metrics["Rework (repeated activity)"][0] == "50.0%"
+    assert metrics["SLA attainment"][0] == "no SLA"

@@ -241,17 +241,115 @@ def test_loaders_raise_nothing_published(empty_home: Path) -> None:
         data.snapshot_meta()
 
 
+ALL_DAYS = (date(2026, 9, 10), date(2026, 10, 29))
+
+
 def test_cycle_time_bins(con: duckdb.DuckDBPyConnection) -> None:
     # quote_to_cash completed cases took 6, 1, 2, 3, 4 and 10 h: 3 bins of 3 h from 1 h to 10 h.
-    bins = process_data.query_cycle_time_bins(con, "quote_to_cash", bins=3)
+    bins = process_data.query_cycle_time_bins(con, "quote_to_cash", *ALL_DAYS, bins=3)
     assert bins.rows() == [(1.0, 4.0, 3), (4.0, 7.0, 2), (7.0, 10.0, 1)]  # 10 h in the last bin
-    assert process_data.query_cycle_time_bins(con, "quote_to_cash")["cases"].sum() == 6
+    assert process_data.query_cycle_time_bins(con, "quote_to_cash", *ALL_DAYS)["cases"].sum() == 6
     # cart_to_fulfillment: 24, 48 and 24 h; 2 bins of 12 h.
-    assert process_data.query_cycle_time_bins(con, "cart_to_fulfillment", bins=2).rows() == [
-        (24.0, 36.0, 2),
-        (36.0, 48.0, 1),
-    ]
-    assert process_data.query_cycle_time_bins(con, "ticket_escalation").is_empty()
+    assert process_data.query_cycle_time_bins(
+        con, "cart_to_fulfillment", *ALL_DAYS, bins=2
+    ).rows() == [(24.0, 36.0, 2), (36.0, 48.0, 1)]
+    assert process_data.query_cycle_time_bins(con, "ticket_escalation", *ALL_DAYS).is_empty()
     figure = process_charts.cycle_time_histogram(bins)
     assert list(figure.data[0].x) == [2.5, 5.5, 8.5]
     assert list(figure.data[0].width) == [3.0, 3.0, 3.0]
+    # completed 2026-10-02..10-04: Q2 2 h, Q3 3 h, Q4 4 h, Q5 10 h; 2 bins of 4 h from 2 h
+    in_range = process_data.query_cycle_time_bins(
+        con, "quote_to_cash", date(2026, 10, 2), date(2026, 10, 4), bins=2
+    )
+    assert in_range.rows() == [(2.0, 6.0, 3), (6.0, 10.0, 1)]
+
+
+# The process page over 2026-10-02..10-04 for quote_to_cash (dashboard_snapshot.CASE_DETAILS):
+# started Q2, Q3, Q4, Q5; completed the same four (2, 3, 4, 10 h); SLA decided: Q2, Q3, Q4 met,
+# Q5 missed; stuck: only Q6, started 10-28.
+OCT_2, OCT_4 = date(2026, 10, 2), date(2026, 10, 4)
+
+
+def test_process_range_counts(con: duckdb.DuckDBPyConnection) -> None:
+    counts = process_data.query_range_counts(con, "quote_to_cash", OCT_2, OCT_4)
+    assert counts == process_data.ProcessRangeCounts(
+        cases_started=4,
+        cases_with_repeated_activity=2,  # Q2, Q5
+        cases_with_field_correction=1,  # Q2
+        cases_with_gray_failure=1,  # Q5
+        cases_first_pass=2,  # Q3, Q4
+        stuck_cases=0,
+        cases_completed=4,
+        cycle_time_median_seconds=3.5 * HOUR,
+        cycle_time_p95_seconds=pytest.approx(9.1 * HOUR),  # 4 h + 0.85 * (10 h - 4 h)
+        sla_cases=4,
+        sla_met_cases=3,
+        cycle_measure="start_to_end_event",
+    )
+    # the default range 09-30..10-29: Q1..Q6 started, Q6 stuck; Q1..Q5 completed and decided
+    default = process_data.query_range_counts(con, "quote_to_cash", START, END)
+    assert (default.cases_started, default.stuck_cases, default.cases_completed) == (6, 1, 5)
+    assert (default.sla_cases, default.sla_met_cases) == (5, 4)
+    # a range without cases: every count 0, no quantile
+    empty = process_data.query_range_counts(
+        con, "quote_to_cash", date(2026, 10, 20), date(2026, 10, 27)
+    )
+    assert (empty.cases_started, empty.cases_completed, empty.sla_cases) == (0, 0, 0)
+    assert empty.cycle_time_median_seconds is None
+
+
+def test_process_range_kpis_are_shares_of_their_cohorts() -> None:
+    counts = process_data.ProcessRangeCounts(
+        cases_started=8, cases_with_repeated_activity=2, cases_with_field_correction=1,
+        cases_with_gray_failure=3, cases_first_pass=4, stuck_cases=1, cases_completed=5,
+        cycle_time_median_seconds=60.0, cycle_time_p95_seconds=90.0, sla_cases=5,
+        sla_met_cases=4, cycle_measure="first_to_last_event",
+    )  # fmt: skip
+    kpis = process_data.range_kpis(counts)
+    assert (kpis.repeated_activity_rate, kpis.field_correction_rate) == (0.25, 0.125)
+    assert (kpis.gray_failure_rate, kpis.first_pass_yield) == (0.375, 0.5)
+    assert kpis.sla_attainment == 0.8
+    assert (kpis.cases_started, kpis.cases_completed, kpis.stuck_cases) == (8, 5, 1)
+    assert kpis.cycle_definition == "last minus first event of the case (PM4Py case duration)"
+    nothing = process_data.range_kpis(
+        process_data.ProcessRangeCounts(0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, None)
+    )
+    assert nothing.repeated_activity_rate is None and nothing.sla_attainment is None
+    assert nothing.cycle_definition == "no completed case"
+    figure = process_charts.rework_by_kind(nothing)
+    assert list(figure.data[0].text) == ["n/a"] * 4
+
+
+def test_process_weekly_trend_keeps_to_the_range(con: duckdb.DuckDBPyConnection) -> None:
+    # 2026-10-02 (Fri) .. 10-04 (Sun) lie in the week of Monday 09-28: Q2..Q5 only
+    weekly = process_data.query_weekly(con, "quote_to_cash", OCT_2, OCT_4)
+    assert weekly.rows() == [(date(2026, 9, 28), 4, 3.5 * HOUR, pytest.approx(9.1 * HOUR), 4, 0.75)]
+    # the whole data: also Q0 (week of 09-07) and Q1 (10-01, week of 09-28)
+    weekly = process_data.query_weekly(con, "quote_to_cash", *ALL_DAYS)
+    assert weekly["period_start"].to_list() == [date(2026, 9, 7), date(2026, 9, 28)]
+    assert weekly["cases_completed"].to_list() == [1, 5]
+    assert weekly["sla_attainment"].to_list() == [1.0, 0.8]
+
+
+def test_process_paths_and_directly_follows_of_the_cases_started(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    paths = process_data.query_top_paths(con, "quote_to_cash", OCT_2, OCT_4)
+    assert paths.rows() == [
+        ("quote > approve > approve > sign", 2, 0.5, 6.0 * HOUR),  # Q2 2 h, Q5 10 h
+        ("quote > approve > sign", 2, 0.5, 3.5 * HOUR),  # Q3 3 h, Q4 4 h
+    ]
+    dfg = process_data.query_directly_follows(con, "quote_to_cash", OCT_2, OCT_4)
+    # waits in hours: Q2 2/3 each, Q3 1.5, Q4 2, Q5 10/3 each
+    rows = {(row[0], row[1]): row[2:5] for row in dfg.rows()}
+    assert rows.keys() == {("quote", "approve"), ("approve", "sign"), ("approve", "approve")}
+    for pair in (("quote", "approve"), ("approve", "sign")):
+        transitions, mean, median = rows[pair]
+        assert transitions == 4
+        assert mean == pytest.approx(1.875 * HOUR)  # (2/3 + 1.5 + 2 + 10/3) / 4
+        assert median == pytest.approx(1.75 * HOUR)  # (1.5 + 2) / 2
+    assert rows[("approve", "approve")] == (2, pytest.approx(2 * HOUR), pytest.approx(2 * HOUR))
+    assert process_data.query_stuck_cases(con, "quote_to_cash", OCT_2, OCT_4).is_empty()
+    stuck = process_data.query_stuck_cases(con, "quote_to_cash", START, END)
+    assert stuck["case_id"].to_list() == ["Q6"]
+    assert stuck["idle_seconds"].to_list() == [36 * HOUR]
