@@ -115,9 +115,11 @@ def filter_bar(
         process_key: st.session_state.get(process_key) in process_choices,
         flow_key: st.session_state.get(flow_key) in flow_choices,
     }
+    # The URL changed under the widgets (browser Back/Forward, a link, an edit): it wins.
+    url_moved = _url_filters() != st.session_state.get(f"{page}.url_written", _url_filters())
     for key, seed in seeds.items():
         # First run of the session, or a newer snapshot no longer has the chosen value.
-        if key not in st.session_state or not still_valid[key]:
+        if key not in st.session_state or not still_valid[key] or url_moved:
             st.session_state[key] = seed
 
     pickers = 1 + with_process + with_flow
@@ -148,6 +150,7 @@ def filter_bar(
             )
     filters = Filters(start=start, end=end, process=process, flow_id=flow_id)
     write_query_params(filters)
+    st.session_state[f"{page}.url_written"] = _url_filters()
     # The first process a process-required page shows by itself is no choice to pass on.
     shown_by_itself = (
         process_required
@@ -193,14 +196,23 @@ def url_choice(name: str, choices: Sequence[str], what: str) -> int:
 
 
 def write_query_params(filters: Filters) -> None:
-    """Make the URL say ``filters``, each once; other query parameters are left alone."""
-    wanted = filters_to_query_params(filters)
-    for name in FILTER_PARAMS:
-        if name in wanted:
-            if st.query_params.get_all(name) != [wanted[name]]:
-                st.query_params[name] = wanted[name]
-        elif name in st.query_params:
-            del st.query_params[name]
+    """Make the URL say ``filters``, each once; other query parameters are left alone.
+
+    One update at most: the browser gets one history entry per update (Streamlit pushes one per
+    query-parameter message), so Back returns to the previous view, not to half-written URLs.
+    """
+    wanted = {name: [value] for name, value in filters_to_query_params(filters).items()}
+    current = {name: st.query_params.get_all(name) for name in st.query_params}
+    if {name: current[name] for name in FILTER_PARAMS if name in current} == wanted:
+        return
+    others = {name: values for name, values in current.items() if name not in FILTER_PARAMS}
+    st.query_params.from_dict({**others, **wanted})
+
+
+def _url_filters() -> dict[str, list[str]]:
+    return {
+        name: st.query_params.get_all(name) for name in FILTER_PARAMS if name in st.query_params
+    }
 
 
 def _complete_range(picked: object, fallback: Filters) -> tuple[date, date]:

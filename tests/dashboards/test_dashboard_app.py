@@ -402,3 +402,20 @@ def test_a_process_page_link_sets_its_filters_and_warns_about_unknown_ones(
     assert metrics["Median cycle time"][0] == "1.5 d"
     assert metrics["Rework (repeated activity)"][0] == "50.0%"
     assert metrics["SLA attainment"][0] == "no SLA"
+
+
+def test_a_url_changed_under_the_widgets_wins_as_browser_back_does(published_home: Path) -> None:
+    """Back/Forward reruns the page with the URL it returns to; the widgets' state used to win
+    and write itself over that URL."""
+    at = _app({"from": "2026-10-02", "to": "2026-10-04", "process": "quote_to_cash"}).run()
+    at.selectbox(key="leadership.process").set_value("cart_to_fulfillment").run()
+    assert at.query_params["process"] == "cart_to_fulfillment"
+    at.query_params["process"] = "quote_to_cash"  # the browser went back
+    at.run()
+    _assert_clean(at)
+    assert at.selectbox(key="leadership.process").value == "quote_to_cash"
+    assert at.query_params["process"] == "quote_to_cash"
+    assert _metrics(at)["Cases completed"][0] == "4"
+    # a widget change still wins over the URL it wrote last
+    at.date_input(key="leadership.range").set_value((date(2026, 10, 3), date(2026, 10, 4))).run()
+    assert (at.query_params["from"], at.query_params["process"]) == ("2026-10-03", "quote_to_cash")
