@@ -77,13 +77,18 @@ def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboar
     page.close()
 
 
+def _last_seven_days(demo: Demo) -> tuple[str, str]:
+    (row,) = run_query(
+        demo.data_dir, "select (max(day) - 6)::varchar, max(day)::varchar from fct_process_daily"
+    ).rows
+    first, last = row
+    return first, last
+
+
 def test_filters_live_in_the_url(browser, dashboard: Dashboard, demo: Demo):
     from playwright.sync_api import expect
 
-    (row,) = run_query(
-        demo.data_dir, "select max(day)::varchar, (max(day) - 6)::varchar from fct_process_daily"
-    ).rows
-    last, first = row
+    first, last = _last_seven_days(demo)
     url = f"{dashboard.url}/?process=quote_to_cash&from={first}&to={last}"
     page = _open(browser, url)
     _assert_healthy(page)
@@ -203,10 +208,7 @@ def test_browser_back_returns_to_the_view_the_url_held(browser, dashboard: Dashb
     wrote itself over that URL; and every filter written was a history entry of its own."""
     from playwright.sync_api import expect
 
-    (row,) = run_query(
-        demo.data_dir, "select max(day)::varchar, (max(day) - 6)::varchar from fct_process_daily"
-    ).rows
-    last, first = row
+    first, last = _last_seven_days(demo)
     start = f"{dashboard.url}/?from={first}&to={last}&process=quote_to_cash"
     page = _open(browser, start)
     length = page.evaluate("history.length")
