@@ -38,7 +38,7 @@ def home(imported_logs, monkeypatch):
 def process_page(process: str, log_frame: pd.DataFrame) -> AppTest:
     """The process page over every day of the log (it shows a date range, by default 30 days)."""
     app = AppTest.from_file(str(PAGES / "process.py"), default_timeout=60)
-    times = log_frame["time:timestamp"]
+    times = pd.to_datetime(log_frame["time:timestamp"], utc=True)  # the page's days are UTC
     app.query_params.update(
         {"process": process, "from": f"{times.min():%Y-%m-%d}", "to": f"{times.max():%Y-%m-%d}"}
     )
