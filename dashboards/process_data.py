@@ -273,32 +273,24 @@ def query_directly_follows(
 ) -> pl.DataFrame:
     """Directly-follows pairs of the cases started in the range, with the waits between the two
     events, as ``fct_process_directly_follows`` computes them for all cases (consecutive events
-    by ``event_sequence``; continuous quantiles)."""
+    by ``event_sequence``, each event carrying the pair it starts; continuous quantiles)."""
     return frame(
         con,
         f"""
         with cases as (
             select case_key from fct_cases where process_name = $process and {STARTED}
-        ),
-        pairs as (
-            select
-                step_name as from_step,
-                lead(step_name) over next as to_step,
-                cast(date_diff('microsecond', occurred_at, lead(occurred_at) over next) as double)
-                    / 1000000.0 as wait_seconds
-            from fct_case_events
-            where process_name = $process and case_key in (select case_key from cases)
-            window next as (partition by case_key order by event_sequence)
         )
         select
-            from_step,
-            to_step,
+            step_name as from_step,
+            next_step_name as to_step,
             count(*) as transitions,
-            avg(wait_seconds) as wait_mean_seconds,
-            quantile_cont(wait_seconds, 0.5) as wait_median_seconds,
-            quantile_cont(wait_seconds, 0.95) as wait_p95_seconds
-        from pairs
-        where to_step is not null
+            avg(seconds_to_next_event) as wait_mean_seconds,
+            quantile_cont(seconds_to_next_event, 0.5) as wait_median_seconds,
+            quantile_cont(seconds_to_next_event, 0.95) as wait_p95_seconds
+        from fct_case_events
+        where process_name = $process
+            and case_key in (select case_key from cases)
+            and next_step_name is not null
         group by from_step, to_step
         order by transitions desc, from_step, to_step
         """,

@@ -37,7 +37,8 @@ MART_DDL = {
         sla_ended_at timestamp, sla_met boolean, idle_seconds double, is_stuck boolean""",
     "fct_case_events": """
         case_key varchar, process_name varchar, case_id varchar, event_sequence bigint,
-        event_id varchar, event_source varchar, occurred_at timestamp, step_name varchar""",
+        event_id varchar, event_source varchar, occurred_at timestamp, step_name varchar,
+        next_step_name varchar, seconds_to_next_event double""",
     "fct_process_daily": """
         process_name varchar, day date, cases_started bigint, cases_completed bigint,
         cycle_time_mean_seconds double, cycle_time_median_seconds double,
@@ -207,9 +208,12 @@ def _case_event_rows() -> list[tuple]:
         start = _ts(started)
         step_length = (_ts(ended) - start) / (len(steps) - 1) if ended else timedelta(0)
         for number, step in enumerate(steps, start=1):
+            last = number == len(steps)
             rows.append(
                 (f"{process}:{case_id}", process, case_id, number, f"{case_id}-e{number}",
-                 "com.acme.test", start + (number - 1) * step_length, step)
+                 "com.acme.test", start + (number - 1) * step_length, step,
+                 None if last else steps[number],
+                 None if last else step_length.total_seconds())
             )  # fmt: skip
     return rows
 

@@ -64,9 +64,11 @@ def imported_logs(tmp_path_factory: pytest.TempPathFactory) -> ImportedLogs:
     # the same events seen as a process with end events, a timeout and an SLA: open and stuck cases
     with (logs.home / "processes.yml").open("a") as config:
         config.write(STUCK_PROCESS)
-    # the process marts and what they read (a build of only what these tests need)
+    # the process marts and what they read, and the hourly flow health and flows whose days and
+    # names the pages' filter bar reads (a build of only what these tests need)
     result = logs.cli(
-        "build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs"
-    )
+        "build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs",
+        "+fct_flow_health_hourly", "+dim_flows",
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return logs

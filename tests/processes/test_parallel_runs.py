@@ -15,7 +15,11 @@ from flowledger.demo import generate
 from flowledger.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
-BUILD = ("build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
+BUILD = (
+    "build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs",
+    "+fct_flow_health_hourly", "+dim_flows",
+)  # fmt: skip
+# the filter bar of the pages reads the days of fct_flow_health_hourly and the flows of dim_flows
 
 
 def run(run_id, version, key, status, outputs=None, mode=None, minute=0):

@@ -13,7 +13,11 @@ with case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
-    where case_key in ({{ cases_changed(ref('int_case_events_mapped')) }})
+    -- every case when the table predates next_step_name (the first build after an upgrade)
+    where case_key in ({{ cases_changed(
+        ref('int_case_events_mapped'), 'ingested_at',
+        ['ingested_at', 'next_step_name', 'seconds_to_next_event']
+    ) }})
     {% endif %}
 
 ),
@@ -61,7 +65,11 @@ final as (
         case_events.trace_id,
         cast(changes.field_changes as string) as field_changes,
         coalesce(changes.has_correction, false) as has_correction,
-        case_events.ingested_at
+        case_events.ingested_at,
+        -- the directly-follows pair this event starts (the process page counts the pairs of a
+        -- date range from these, without a window over the case events)
+        case_events.next_step_name,
+        case_events.seconds_to_next_event
 
     from case_events
     left join changes
