@@ -229,7 +229,7 @@ def test_incremental_intermediates_equal_the_full_build_except_the_untouched_tam
     assert [row for row in incremental if "tampered" not in row] == [
         row
         for row in full
-        if not any(sum(a != b for a, b in zip(row, kept)) == 1 for kept in tampered)
+        if not any(sum(a != b for a, b in zip(row, kept, strict=True)) == 1 for kept in tampered)
     ]
 
 
