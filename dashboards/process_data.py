@@ -107,13 +107,6 @@ def _range(process: str, start: date, end: date, **more: Any) -> dict[str, Any]:
     return {"process": process, "start": start, "end": end, **more}
 
 
-def query_processes(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute("select distinct process_name from fct_cases order by 1").fetchall()
-    ]
-
-
 def query_range_counts(
     con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
 ) -> ProcessRangeCounts:
@@ -358,11 +351,6 @@ def query_case_runs(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFra
         "run_key, steps from fct_case_flow_runs where case_key = ? order by started_at, run_key",
         [case_key],
     )
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def processes() -> list[str]:
-    return read_published(query_processes)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
