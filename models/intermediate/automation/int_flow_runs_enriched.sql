@@ -10,6 +10,7 @@
 -- windows only see those flows and keys. On Spark the model is a table rebuilt whole.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
+    uncompressed_columns=['run_key', 'run_id', 'run_identity', 'idempotency_key', 'input_digest', 'trace_id'],
     unique_key='run_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
