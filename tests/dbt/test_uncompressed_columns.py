@@ -137,9 +137,9 @@ def test_described_and_contracted_tables_and_a_second_incremental_run(tmp_path):
         assert "pair BIGINT[]" in ddl["described"]
         assert "nested STRUCT(a BIGINT)" in ddl["described"]
         assert "payload VARCHAR USING COMPRESSION Uncompressed" in ddl["contracted"]
-        assert con.execute("select count(*), count(distinct event_id) from described").fetchall() == [
-            (3000, 3000)
-        ]
+        assert con.execute(
+            "select count(*), count(distinct event_id) from described"
+        ).fetchall() == [(3000, 3000)]
         # the incremental run appended into the same table (its DDL kept)
         assert con.execute("select count(*), max(payload) from contracted").fetchall() == [
             (10, "p9")
