@@ -3,6 +3,7 @@ folder, so `from conftest import …` would pick whichever was imported first)."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,46 @@ def copy_data_dir(source: DataDir, destination: Path) -> DataDir:
     shutil.copytree(source.dbt_target, data_dir.dbt_target)
     shutil.copy2(source.warehouse, data_dir.warehouse)
     return data_dir
+
+
+# A dbt project of two models for `flowledger build --select` (test_partial_build.py, the
+# lineage explorer page).
+SOURCE = {
+    "resource_type": "source", "name": "orders", "database": "w", "schema": "shop",
+    "identifier": "orders", "config": {}, "columns": {"id": {}, "amount": {}, "state": {}},
+}  # fmt: skip
+CLEAN_SQL = 'select id as order_id, amount * 100 as amount_cents from "w"."shop"."orders"'
+SUMMARY_SQL = 'select sum(amount_cents) as total_cents from "w"."main"."orders_clean"'
+SUMMARY_SQL_NEW = (
+    'select sum(amount_cents) as total_cents, count(*) as orders from "w"."main"."orders_clean"'
+)
+
+
+def write_manifest(
+    data_dir: DataDir, *, generated_at: str, clean_sql: str | None, summary_sql: str
+) -> None:
+    """Two models, ``orders_clean`` over a source and ``orders_summary`` over it; without
+    ``orders_clean``'s compiled SQL when ``clean_sql`` is None (a build that selected only
+    ``orders_summary``)."""
+    clean: dict = {
+        "resource_type": "model", "name": "orders_clean", "database": "w", "schema": "main",
+        "alias": "orders_clean", "columns": {}, "config": {},
+        "depends_on": {"nodes": ["source.p.shop.orders"]},
+    }  # fmt: skip
+    if clean_sql is not None:
+        clean["compiled_code"] = clean_sql
+    summary = {
+        "resource_type": "model", "name": "orders_summary", "database": "w", "schema": "main",
+        "alias": "orders_summary", "columns": {}, "config": {},
+        "depends_on": {"nodes": ["model.p.orders_clean"]}, "compiled_code": summary_sql,
+    }  # fmt: skip
+    manifest = {
+        "metadata": {"project_name": "p", "generated_at": generated_at},
+        "nodes": {"model.p.orders_clean": clean, "model.p.orders_summary": summary},
+        "sources": {"source.p.shop.orders": SOURCE},
+    }
+    data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
+    (data_dir.dbt_target / "manifest.json").write_text(json.dumps(manifest))
 
 
 class LoopbackServer:
