@@ -1,8 +1,9 @@
 """What the lineage pages read: the lineage graph (from the lineage store, never the warehouse
 file while a writer holds it) and record provenance from the published marts snapshot.
 
-Loaders are cached for :data:`CACHE_TTL_SECONDS`; the figure builders (``trace_dot``) and table
-builders (``trace_table``, ``field_summary``) are pure functions, testable without a browser.
+Loaders are cached for :data:`CACHE_TTL_SECONDS`; the figure builders (``trace_dot``), table
+builders (``trace_table``, ``field_summary``) and notes (``older_build_note``) are pure
+functions, testable without a browser.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from dashboards.data import parse_timestamp
 from flowledger.settings import DataDir
 from lineage.service import load_graph, trace
 
@@ -84,6 +86,57 @@ def trace_table(result: dict[str, Any]) -> pl.DataFrame:
     schema = {"hop": pl.Int64, "from": pl.String, "to": pl.String, "type": pl.String,
               "subtype": pl.String, "expression": pl.String, "job": pl.String}  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
+
+
+def older_builds(result: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The jobs of the trace whose lineage is parsed from SQL an older build compiled (the last
+    build, a ``flowledger build --select``, did not compile their models), one row each: ``job``
+    (its name, as the steps table shows it) and ``built`` (when that older build wrote its
+    manifest; None when not known). Empty when there are none, and for a trace without the
+    ``olderBuilds`` field (read before it existed)."""
+    names: dict[str, str] = {}  # "namespace:name" (how olderBuilds names a job) -> name
+
+    def walk(node: dict[str, Any]) -> None:
+        for child in node.get("children") or []:
+            job = child.get("job") or {}
+            if job.get("name"):
+                names[f"{job.get('namespace')}:{job['name']}"] = job["name"]
+            walk(child)
+
+    walk(result.get("tree") or {})
+    rows = []
+    for entry in result.get("olderBuilds") or []:
+        job = str(entry.get("job") or "")
+        rows.append({"job": names.get(job, job), "built": entry.get("manifestGeneratedAt") or None})
+    return sorted(rows, key=lambda row: row["job"] or "")
+
+
+def older_build_note(result: dict[str, Any]) -> str | None:
+    """Markdown saying which jobs of the trace have their steps parsed from SQL an older build
+    compiled, and when that build was; None when every job's SQL is from the last build."""
+    rows = older_builds(result)
+    if not rows:
+        return None
+    lines = [
+        "**SQL from an older build.** The last build (`flowledger build --select`) did not "
+        f"compile {'this job' if len(rows) == 1 else f'these {len(rows)} jobs'} of the trace: "
+        f"{'its' if len(rows) == 1 else 'their'} steps are parsed from the SQL an older build "
+        "compiled. A full `flowledger build` compiles every model again.",
+        "",
+    ]
+    for row in rows:
+        built = _build_time(row["built"])
+        lines.append(
+            f"- `{row['job']}`: "
+            + (f"SQL of the build of {built}" if built else "SQL of an older build (time unknown)")
+        )
+    return "\n".join(lines)
+
+
+def _build_time(text: str | None) -> str | None:
+    """A manifest's ``generated_at`` as "2026-12-01 10:00 UTC"; unreadable text as is."""
+    parsed = parse_timestamp(text)
+    return f"{parsed:%Y-%m-%d %H:%M} UTC" if parsed else text
 
 
 def trace_dot(result: dict[str, Any], direct_only: bool = False) -> str:

@@ -46,6 +46,9 @@ def render() -> None:
         + f" · reaches {len(result['leaves'])} "
         + ("source fields" if direction == "upstream" else "end fields")
     )
+    note = lineage_data.older_build_note(result)
+    if note:
+        st.warning(note, icon=":material/history:")
     st.graphviz_chart(lineage_data.trace_dot(result, direct_only=direct_only))
     st.markdown("#### Steps")
     shown = table.filter(table["type"] == "DIRECT") if direct_only else table

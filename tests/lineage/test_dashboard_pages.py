@@ -3,9 +3,12 @@ data (the planted ownership violation must be shown), plus the pure table/graph 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
+from lineage_support import CLEAN_SQL, SUMMARY_SQL, SUMMARY_SQL_NEW, write_manifest
 from streamlit.testing.v1 import AppTest
 
 from dashboards import lineage_data
@@ -117,3 +120,94 @@ def test_trace_builders_are_pure() -> None:
     dot = lineage_data.trace_dot(result)
     assert '"s.amount" -> "m.total"' in dot and "style=dashed" in dot
     assert '"s.status"' not in lineage_data.trace_dot(result, direct_only=True)
+
+
+@pytest.fixture()
+def shop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataDir]:
+    """The two-model project of test_partial_build.py, nothing built or published; the page's
+    cached reads (keyed by column, not data directory) start and end empty."""
+    data_dir = DataDir(tmp_path / "home").ensure()
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(data_dir.root))
+    st.cache_data.clear()
+    yield data_dir
+    st.cache_data.clear()
+
+
+def test_lineage_explorer_says_which_jobs_sql_is_from_an_older_build(
+    shop_home: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `flowledger build --select orders_summary` the trace crosses orders_clean with the
+    SQL of the build before: the page names the job and that build's time; after a full build
+    (or for a trace read before `olderBuilds` existed) it says nothing of it."""
+    params = {"column": "w.shop.orders.amount", "direction": "downstream"}
+    write_manifest(
+        shop_home, generated_at="2026-12-01T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
+    )
+    at = page("app_pages/lineage_explorer.py", params)
+    clean(at)
+    assert set(at.dataframe[0].value["job"]) == {"w.main.p.orders_clean", "w.main.p.orders_summary"}
+    assert not at.warning, [w.value for w in at.warning]
+
+    write_manifest(
+        shop_home, generated_at="2026-12-02T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL_NEW
+    )
+    st.cache_data.clear()
+    at = page("app_pages/lineage_explorer.py", params)
+    clean(at)
+    assert [w.value for w in at.warning] == [
+        "**SQL from an older build.** The last build (`flowledger build --select`) did not "
+        "compile this job of the trace: its steps are parsed from the SQL an older build "
+        "compiled. A full `flowledger build` compiles every model again.\n\n"
+        "- `w.main.p.orders_clean`: SQL of the build of 2026-12-01 10:00 UTC"
+    ]
+
+    traced = lineage_data.column_trace  # a trace stored before the field: no note, no error
+    monkeypatch.setattr(
+        lineage_data,
+        "column_trace",
+        lambda *args: {k: v for k, v in traced(*args).items() if k != "olderBuilds"},
+    )
+    at = page("app_pages/lineage_explorer.py", params)
+    clean(at)
+    assert not at.warning, [w.value for w in at.warning]
+    monkeypatch.setattr(lineage_data, "column_trace", traced)
+
+    write_manifest(
+        shop_home, generated_at="2026-12-03T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
+    )
+    st.cache_data.clear()
+    at = page("app_pages/lineage_explorer.py", params)
+    clean(at)
+    assert len(at.dataframe[0].value) > 0
+    assert not at.warning, [w.value for w in at.warning]
+
+
+def test_older_build_note_names_the_jobs_and_their_builds() -> None:
+    job = {"namespace": "flowledger", "name": "w.main.p.orders_clean"}
+    result = {
+        "direction": "upstream",
+        "tree": {"dataset": "m", "field": "total", "children": [
+            {"dataset": "c", "field": "cents", "job": job, "children": [
+                {"dataset": "s", "field": "amount", "job": {"namespace": "flowledger", "name": "j"},
+                 "children": []},
+            ]},
+        ]},
+        "olderBuilds": [
+            {"job": "flowledger:w.main.p.orders_clean", "manifestGeneratedAt": "2026-12-01T10:00:00.5Z"},
+            {"job": "flowledger:j", "manifestGeneratedAt": None},
+        ],
+    }  # fmt: skip
+    assert lineage_data.older_builds(result) == [
+        {"job": "j", "built": None},
+        {"job": "w.main.p.orders_clean", "built": "2026-12-01T10:00:00.5Z"},
+    ]
+    note = lineage_data.older_build_note(result)
+    assert note is not None and "compile these 2 jobs of the trace" in note
+    assert note.endswith(
+        "- `j`: SQL of an older build (time unknown)\n"
+        "- `w.main.p.orders_clean`: SQL of the build of 2026-12-01 10:00 UTC"
+    )
+    assert lineage_data.older_build_note({**result, "olderBuilds": []}) is None
+    without = {k: v for k, v in result.items() if k != "olderBuilds"}  # stored before the field
+    assert lineage_data.older_builds(without) == []
+    assert lineage_data.older_build_note(without) is None
