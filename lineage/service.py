@@ -268,7 +268,7 @@ class Trace:
     leaves: list[FieldKey]
     #: job "ns:name" -> the manifest ``generated_at`` of the older build whose compiled SQL its
     #: lineage is parsed from (the last build, with --select, did not compile it); current reads
-    older_builds: dict[str, str] = field(default_factory=dict)
+    older_builds: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -321,7 +321,7 @@ def trace(
     expanded: set[FieldKey] = set()
     sql: dict[str, str] = {}
     leaves: set[FieldKey] = set()
-    older_builds: dict[str, str] = {}
+    older_builds: dict[str, str | None] = {}
 
     def grow(node: TraceNode, level: int) -> None:
         if node.key in expanded:
@@ -347,7 +347,9 @@ def trace(
                     sql[f"{edge.job[0]}:{edge.job[1]}"] = query
                 compiled = (job.facets.get(COMPILED_SQL_FACET) or {}) if job else {}
                 if as_of is None and compiled.get("olderBuild") is True:  # facets: now only
-                    older_builds[f"{edge.job[0]}:{edge.job[1]}"] = compiled["manifestGeneratedAt"]
+                    older_builds[f"{edge.job[0]}:{edge.job[1]}"] = compiled.get(
+                        "manifestGeneratedAt"
+                    )
             child = TraceNode(edge.output if downstream else edge.input, edge)
             node.children.append(child)
             grow(child, level + 1)
@@ -398,7 +400,8 @@ def render_trace(result: Trace, *, show_sql: bool = False) -> str:
     for job, built in sorted(result.older_builds.items()):
         lines.append(
             f"note: the lineage of job {job} is parsed from the SQL compiled by an older build "
-            f"(manifest of {built}): the last build (--select) did not compile it; a full "
+            f"({f'manifest of {built}' if built else 'manifest time unknown'}): the last build "
+            "(--select) did not compile it; a full "
             "`flowledger build` refreshes it"
         )
     if show_sql and result.sql:

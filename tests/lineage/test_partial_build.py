@@ -13,7 +13,7 @@ from lineage_support import CLEAN_SQL, SUMMARY_SQL, SUMMARY_SQL_NEW, write_manif
 from flowledger.cli import main
 from flowledger.settings import DataDir
 from lineage.schemas import validation_errors
-from lineage.service import load_graph, resolve_column, trace
+from lineage.service import COMPILED_SQL_FACET, load_graph, render_trace, resolve_column, trace
 from lineage.store import LineageStore
 
 
@@ -93,3 +93,28 @@ def test_a_select_build_before_any_full_one_still_says_what_to_do(tmp_path: Path
     assert code == 1
     assert "model model.p.orders_clean has no compiled SQL" in err
     assert "run a full `flowledger build`" in err
+
+
+def test_an_older_build_facet_without_its_time_still_traces(tmp_path: Path) -> None:
+    # a flowledger_compiledSql facet that says olderBuild but no manifestGeneratedAt (another
+    # producer's event): the trace names the job, the time is unknown, nothing raises
+    data_dir = DataDir(tmp_path / "home").ensure()
+    write_manifest(
+        data_dir, generated_at="2026-12-01T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
+    )
+    load_graph(data_dir)  # the full build's SQL synced
+    write_manifest(
+        data_dir, generated_at="2026-12-02T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL
+    )
+    graph = load_graph(data_dir)
+    job = graph.jobs[("flowledger", "w.main.p.orders_clean")]
+    assert job.facets[COMPILED_SQL_FACET].pop("manifestGeneratedAt") == "2026-12-01T10:00:00Z"
+    result = trace(graph, resolve_column(graph, "orders_summary.total_cents"))
+    assert result.older_builds == {"flowledger:w.main.p.orders_clean": None}
+    assert result.to_dict()["olderBuilds"] == [
+        {"job": "flowledger:w.main.p.orders_clean", "manifestGeneratedAt": None}
+    ]
+    assert (
+        "note: the lineage of job flowledger:w.main.p.orders_clean is parsed from the SQL "
+        "compiled by an older build (manifest time unknown)" in render_trace(result)
+    )
