@@ -225,6 +225,7 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
     full_dbt_s = run_results_seconds(home)
     full_nodes = slowest_nodes(home)
     full_breakdown = build_breakdown(home, full_s)
+    full_files = data_dir_bytes(home)
     log(f"  full build {full_s:.1f}s (dbt {full_dbt_s:.1f}s)")
     log(f"    {format_breakdown(full_breakdown)}")
     flowledger(home, "ingest", *map(str, newer))
@@ -248,7 +249,29 @@ def bench_dbt(work: Path, files: list[Path]) -> tuple[dict, Path]:
         "incremental_slowest_nodes": incremental_nodes,
         "full_breakdown": full_breakdown,
         "incremental_breakdown": incremental_breakdown,
+        "files_after_full_build": full_files,
     }, home
+
+
+def data_dir_bytes(home: Path) -> dict[str, int]:
+    """The size on disk of what a build leaves in the data directory: the warehouse file (raw
+    tables, staging views, intermediates), the marts file, the published snapshot(s) and the
+    landing Parquet files."""
+    from flowledger.settings import DataDir
+
+    data_dir = DataDir(home)
+
+    def size(path: Path) -> int:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+    return {
+        "warehouse": size(data_dir.warehouse),
+        "marts": size(data_dir.marts),
+        "published": size(data_dir.published),
+        "landing": size(data_dir.landing),
+    }
 
 
 # --- 3. dashboard queries ------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def render(runs: list[dict], notes: str = "") -> str:
             "into a new snapshot; thread-s: seconds summed over dbt's threads "
             "(`<data dir>/dbt/last_build.json`).",
             "",
+            *_files_line(d.get("files_after_full_build")),
             "### Dashboard queries (published snapshot)",
             "",
             "| query | p50 | p95 | target |",
@@ -136,6 +137,19 @@ def render(runs: list[dict], notes: str = "") -> str:
     if notes:
         lines += ["", notes.strip(), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _files_line(files: dict[str, int] | None) -> list[str]:
+    """The data directory's files after the full build (results without them: nothing)."""
+    if not files:
+        return []
+    return [
+        "On disk after the full build: "
+        + ", ".join(f"{name} {size / 2**30:.2f} GiB" for name, size in files.items())
+        + " (warehouse: raw tables and intermediates; marts and the published snapshot: a copy "
+        "of each other).",
+        "",
+    ]
 
 
 def _breakdown_cells(breakdown: dict | None) -> str:

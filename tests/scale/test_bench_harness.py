@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import build_breakdown, dbt_parse_kind, main, split_newest_percent
+from bench.__main__ import (
+    build_breakdown,
+    data_dir_bytes,
+    dbt_parse_kind,
+    main,
+    split_newest_percent,
+)
 from bench.report import render
 
 
@@ -92,6 +98,26 @@ def test_report_marks_targets_and_shows_growth() -> None:
     assert "| `data.query_x` | 125.0 ms | 250.0 ms | **missed** |" in text
     assert "| full build | 60.0 s | 240.0 s | ×4.0 |" in text
     assert "from 1,000,000 to 10,000,000 events (×10)" in text
+
+
+def test_files_after_the_full_build_are_measured_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "warehouse.duckdb").write_bytes(b"w" * 3000)
+    (tmp_path / "marts.duckdb").write_bytes(b"m" * 2000)
+    (tmp_path / "published").mkdir()
+    (tmp_path / "published" / "marts-1.duckdb").write_bytes(b"p" * 2000)
+    (tmp_path / "landing" / "flow_runs").mkdir(parents=True)
+    (tmp_path / "landing" / "flow_runs" / "a.parquet").write_bytes(b"l" * 700)
+    (tmp_path / "landing" / "flow_runs" / "b.parquet").write_bytes(b"l" * 300)
+    files = data_dir_bytes(tmp_path)
+    assert files == {"warehouse": 3000, "marts": 2000, "published": 2000, "landing": 1000}
+
+    run = _run(1_000_000, 15.0, 60.0, 10.0, 150.0)
+    assert "On disk after the full build" not in render([run])  # results from before
+    run["dbt"]["files_after_full_build"] = {name: size * 2**20 for name, size in files.items()}
+    assert (
+        "On disk after the full build: warehouse 2.93 GiB, marts 1.95 GiB, published 1.95 GiB, "
+        "landing 0.98 GiB" in render([run])
+    )
 
 
 def test_build_breakdown_adds_up_what_the_build_and_dbt_recorded(tmp_path: Path) -> None:
