@@ -86,9 +86,14 @@ flows as (
 executions as (
 
     -- status and attempt are required by the step-run contract (max_by skips NULLs on DuckDB):
-    -- the final attempt is the highest, its status the execution's outcome
+    -- the final attempt is the highest, its status the execution's outcome. Grouped and joined
+    -- by the natural key: the concatenated step_execution_key would be computed for every
+    -- attempt of this branch too (10M: 9.4 against 10.1 CPU s for the model's query)
     select
-        step_execution_key,
+        source_system,
+        run_id,
+        run_attempt,
+        step_id,
         max(attempt) as final_attempt,
         max_by(status, attempt) as execution_final_status,
         max(case when is_dead_lettered then 1 else 0 end) = 1 as is_execution_dead_lettered,
@@ -101,7 +106,7 @@ executions as (
     {% else %}
     from {{ ref('stg_flowledger__step_runs') }}
     {% endif %}
-    group by step_execution_key
+    group by source_system, run_id, run_attempt, step_id
 
 ),
 
@@ -145,7 +150,10 @@ final as (
 
     from step_attempts
     inner join executions
-        on step_attempts.step_execution_key = executions.step_execution_key
+        on step_attempts.source_system = executions.source_system
+        and step_attempts.run_id = executions.run_id
+        and step_attempts.run_attempt = executions.run_attempt
+        and step_attempts.step_id = executions.step_id
     left join runs
         on step_attempts.source_system = runs.source_system
         and step_attempts.run_id = runs.run_id
