@@ -14,6 +14,7 @@ splitting alone.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -156,6 +157,8 @@ class JobNode:
     io_at: str | None = None  # when the current inputs/outputs were set (a finished run's end)
     sent_facets: NewestFacets = field(default_factory=NewestFacets)
     sql_sent: History = field(default_factory=History)  # every event's `sql` facet, by order
+    #: every facet every event sent, by name and order: what the job's facets were at a time
+    facets_sent: dict[str, History] = field(default_factory=dict)
     #: the outputs of its events that sent no SQL, parsed from the job's, in event order
     sql_less: list[SqlLessOutput] = field(default_factory=list)
 
@@ -166,6 +169,18 @@ class JobNode:
     @property
     def description(self) -> str | None:
         return self.sent_facets.description
+
+    def facets_as_of(self, as_of: str | None) -> dict[str, Any]:
+        """The job's facets as they were at ``as_of`` (each the newest sent no later than it,
+        as in-order arrival had them then); the current ones when ``as_of`` is None."""
+        if as_of is None:
+            return self.facets
+        at: Order = (epoch_seconds(as_of), sys.maxsize)
+        return {
+            name: facet
+            for name, history in self.facets_sent.items()
+            if (facet := history.as_of(at)[1]) is not None
+        }
 
 
 @dataclass
@@ -316,6 +331,8 @@ class LineageGraph:
             job.created_at = min(job.created_at, when, key=epoch_seconds)
             job.updated_at = max(job.updated_at, when, key=epoch_seconds)
             job.sent_facets.record(job_doc.get("facets") or {}, self._order(when))
+            for name, facet in (job_doc.get("facets") or {}).items():
+                job.facets_sent.setdefault(name, History()).record(facet, self._order(when))
             sql_facet = (job_doc.get("facets") or {}).get("sql")
             sent_sql = sql_facet is not None
             if sent_sql:
@@ -451,6 +468,8 @@ class LineageGraph:
         job.updated_at = max(job.updated_at, moved.updated_at, key=epoch_seconds)
         job.sent_facets.merge(moved.sent_facets)
         job.sql_sent.merge(moved.sql_sent)
+        for name, history in moved.facets_sent.items():
+            job.facets_sent.setdefault(name, History()).merge(history)
         for output in moved.sql_less:
             insort(job.sql_less, output, key=_sql_less_order)
         for run in self.runs.values():

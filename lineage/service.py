@@ -267,7 +267,8 @@ class Trace:
     sql: dict[str, str]  # job "ns:name" -> SQL
     leaves: list[FieldKey]
     #: job "ns:name" -> the manifest ``generated_at`` of the older build whose compiled SQL its
-    #: lineage is parsed from (the last build, with --select, did not compile it); current reads
+    #: lineage is parsed from (the last build, with --select, did not compile it), as of the
+    #: trace's time like ``sql``
     older_builds: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -342,11 +343,12 @@ def trace(
         for edge in sorted(edges, key=_edge_sort):
             if edge.job:
                 job = graph.jobs.get(edge.job)
-                query = (job.facets.get("sql") or {}).get("query") if job else None
+                facets = job.facets_as_of(as_of) if job else {}  # the SQL of the time asked
+                query = (facets.get("sql") or {}).get("query")
                 if query:
                     sql[f"{edge.job[0]}:{edge.job[1]}"] = query
-                compiled = (job.facets.get(COMPILED_SQL_FACET) or {}) if job else {}
-                if as_of is None and compiled.get("olderBuild") is True:  # facets: now only
+                compiled = facets.get(COMPILED_SQL_FACET) or {}
+                if compiled.get("olderBuild") is True:
                     older_builds[f"{edge.job[0]}:{edge.job[1]}"] = compiled.get(
                         "manifestGeneratedAt"
                     )

@@ -5,6 +5,8 @@ stored, saying so."""
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,48 @@ def test_an_older_build_facet_without_its_time_still_traces(tmp_path: Path) -> N
         "note: the lineage of job flowledger:w.main.p.orders_clean is parsed from the SQL "
         "compiled by an older build (manifest time unknown)" in render_trace(result)
     )
+
+
+def _now_between_syncs() -> str:
+    """A time after the sync before and before the next (event times are the syncs' clocks)."""
+    time.sleep(0.02)
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    time.sleep(0.02)
+    return now
+
+
+def test_an_as_of_trace_shows_the_sql_and_older_builds_of_that_time(tmp_path: Path) -> None:
+    clean_then = CLEAN_SQL
+    clean_now = CLEAN_SQL.replace("amount * 100", "amount * 1000")
+    clean = "flowledger:w.main.p.orders_clean"
+    data_dir = DataDir(tmp_path / "home").ensure()
+    write_manifest(
+        data_dir, generated_at="2026-12-01T10:00:00Z", clean_sql=clean_then, summary_sql=SUMMARY_SQL
+    )
+    load_graph(data_dir)
+    first_build = _now_between_syncs()
+    write_manifest(
+        data_dir, generated_at="2026-12-02T10:00:00Z", clean_sql=clean_now, summary_sql=SUMMARY_SQL
+    )
+    load_graph(data_dir)
+    second_build = _now_between_syncs()
+    # `flowledger build --select orders_summary`: orders_clean's SQL is the second build's
+    write_manifest(
+        data_dir, generated_at="2026-12-03T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL
+    )
+    graph = load_graph(data_dir)
+    column = resolve_column(graph, "orders_summary.total_cents")
+
+    then = trace(graph, column, as_of=first_build)
+    assert then.sql[clean] == clean_then
+    assert then.older_builds == {}
+    assert trace(graph, column, as_of=second_build).sql[clean] == clean_now
+    assert trace(graph, column, as_of=second_build).older_builds == {}
+    now = trace(graph, column)
+    assert now.sql[clean] == clean_now
+    assert now.older_builds == {clean: "2026-12-02T10:00:00Z"}
+    # as of a time after the --select build: the same as now
+    later = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    assert trace(graph, column, as_of=later).older_builds == {clean: "2026-12-02T10:00:00Z"}
+    assert "amount * 100 " in render_trace(then, show_sql=True)
+    assert "amount * 1000 " in render_trace(now, show_sql=True)
