@@ -84,8 +84,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             module = item.nodeid.split("::")[0]
             modules[name].add(module)
             unmeasured[name] += module not in measured
+    # summed in a fixed order: a set's order follows the worker's hash seed, and float sums in
+    # another order can differ in the last bit, so two workers sorted two close groups apart
+    # and xdist refused the run ("Different tests were collected between gw1 and gw0")
     seconds = {
-        name: sum(measured.get(module, 0.0) for module in modules[name]) + unmeasured[name]
+        name: sum(measured.get(module, 0.0) for module in sorted(modules[name])) + unmeasured[name]
         for name in members
     }
     order = sorted(members, key=lambda name: (-seconds[name], name))
