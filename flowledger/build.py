@@ -259,6 +259,20 @@ def build(
     return BuildResult(snapshot=snapshot, data_as_of=data_as_of, seconds=seconds, steps=steps)
 
 
+def parse_project(data_dir: DataDir, echo: Callable[[str], None] | None = print) -> float:
+    """``dbt parse`` with the vars a build of ``data_dir`` passes: dbt saves the parse in the data
+    directory and in the shared cache (:mod:`flowledger.dbt_parse_cache`), so the next build of
+    this installation with the same configuration parses only what changed (~1 s, against ~5 s
+    for the whole project on 2 cores). No model runs and nothing is published; an invalid
+    configuration file stops it as it would stop a build. Returns the wall seconds."""
+    began = time.perf_counter()
+    data_dir.ensure()
+    variables = dbt_vars(data_dir)
+    with writer_lock(data_dir):  # dbt writes the data directory's target, as a build does
+        run_dbt(data_dir, ["parse", "--vars", json.dumps(variables)], echo)
+    return time.perf_counter() - began
+
+
 def last_build_path(data_dir: DataDir) -> Path:
     """The wall seconds of the last complete build and of each of its steps (JSON)."""
     return data_dir.dbt_target.parent / "last_build.json"

@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     build.add_argument("--select", nargs="+", default=[], help="dbt selection (default: all)")
     build.add_argument("--quiet", action="store_true", help="do not stream dbt's progress")
+    build.add_argument(
+        "--parse-only",
+        action="store_true",
+        help="only parse the dbt project (saved for later builds, e.g. at deploy); run nothing",
+    )
     build.set_defaults(handler=_build)
 
     demo = commands.add_parser(
@@ -206,8 +211,19 @@ def _ingest(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _build(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from flowledger.build import BuildFailed, build
+    from flowledger.build import BuildFailed, build, parse_project
 
+    if args.parse_only:
+        if args.full_refresh or args.select:
+            raise _UserError(
+                "--parse-only runs no model: it takes neither --full-refresh nor --select"
+            )
+        try:
+            seconds = parse_project(data_dir, echo=None if args.quiet else print)
+        except BuildFailed as error:
+            raise _UserError(str(error)) from None
+        _progress(f"parsed the dbt project in {seconds:.1f}s; later builds reuse the parse")
+        return EXIT_OK
     try:
         result = build(
             data_dir,
@@ -244,7 +260,9 @@ def _demo(args: argparse.Namespace, data_dir: DataDir) -> int:
     if ingested.failed_files:
         raise _UserError("the demo files could not all be ingested (see above)")
     _progress("3/4 building the dbt models")
-    _build(argparse.Namespace(full_refresh=False, select=[], quiet=False), data_dir)
+    _build(
+        argparse.Namespace(full_refresh=False, select=[], quiet=False, parse_only=False), data_dir
+    )
     if args.no_serve:
         _progress("4/4 skipped serving (--no-serve); run `flowledger dashboard` to see it")
         return EXIT_OK

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -121,3 +123,36 @@ def test_a_new_data_directory_builds_from_the_saved_parse(tmp_path: Path, cache:
         finally:
             con.close()
     assert not (PROJECT_ROOT / "warehouse.duckdb").exists()
+
+
+def test_parse_only_saves_the_parse_the_first_build_then_reuses(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # the cache off: the data directory's own saved parse is what the build reuses
+    monkeypatch.setenv(dbt_parse_cache.CACHE_ENV, "off")
+    data_dir = DataDir(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(data_dir.root), "build",
+         "--parse-only", "--quiet"],
+        capture_output=True, text=True, env={**os.environ}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "parsed the dbt project" in done.stderr + done.stdout
+    assert _last_parse(data_dir) == "full: saved manifest not found"
+    assert (data_dir.dbt_target / dbt_parse_cache.SAVED_PARSE).is_file()
+    assert not data_dir.published.exists() or not any(data_dir.published.iterdir())
+
+    build(data_dir, echo=None)
+    assert _last_parse(data_dir) == "partial"
+
+
+@pytest.mark.parametrize("extra", [["--select", "fct_cases"], ["--full-refresh"]])
+def test_parse_only_runs_no_model_so_takes_no_selection(tmp_path: Path, extra: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(tmp_path / "home"), "build",
+         "--parse-only", *extra],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "--parse-only runs no model" in done.stderr
+    assert not (tmp_path / "home" / "dbt" / "target").exists()
