@@ -10,7 +10,14 @@
 -- windows only see those flows and keys. On Spark the model is a table rebuilt whole.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['run_key', 'run_id', 'run_identity', 'idempotency_key', 'input_digest', 'trace_id'],
+    column_compression={
+        'run_key': 'uncompressed',
+        'run_id': 'uncompressed',
+        'run_identity': 'uncompressed',
+        'idempotency_key': 'uncompressed',
+        'input_digest': 'uncompressed',
+        'trace_id': 'uncompressed',
+    },
     unique_key='run_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -10,7 +10,7 @@
 -- On Spark the model is a table rebuilt whole.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['step_execution_key'],
+    column_compression={'step_execution_key': 'uncompressed'},
     unique_key='step_execution_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -26,7 +26,7 @@
 {%- set watermark = built_through('last_ingested_at', built_columns) if reads_built else 'cast(null as timestamp)' -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['event_key', 'event_group'],
+    column_compression={'event_key': 'uncompressed', 'event_group': 'uncompressed'},
     unique_key=['slo_id', 'event_group'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

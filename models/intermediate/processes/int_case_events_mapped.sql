@@ -17,7 +17,11 @@
 -- needs no join of every event with its successor.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['event_id', 'data_json', 'trace_id'],
+    column_compression={
+        'event_id': 'uncompressed',
+        'data_json': 'uncompressed',
+        'trace_id': 'uncompressed',
+    },
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -7,7 +7,7 @@
 -- ingested_at here (macros/cases_changed.sql).
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['event_id'],
+    column_compression={'event_id': 'uncompressed'},
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

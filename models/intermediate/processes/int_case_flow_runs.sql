@@ -9,7 +9,7 @@
 -- runs as the last build made them: its run counts, failures and gray failures stay the same.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    uncompressed_columns=['run_key', 'trace_id'],
+    column_compression={'run_key': 'uncompressed', 'trace_id': 'uncompressed'},
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -1,6 +1,6 @@
-"""``uncompressed_columns`` (macros/uncompressed_columns.sql): the listed text columns are stored
-uncompressed, every other column as DuckDB chooses, and a listed column a model does not produce
-is an error."""
+"""``column_compression`` (macros/column_compression.sql): the named columns are stored with their
+compression method, every other column as DuckDB chooses, and a named column a model does not
+produce is an error."""
 
 from __future__ import annotations
 
@@ -18,58 +18,66 @@ from flowledger.settings import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 
-def configured_columns(target_path: Path) -> dict[str, list[str]]:
+def configured_models(target_path: Path) -> dict[str, dict]:
+    """Each model with a ``column_compression`` config: its manifest node."""
     manifest = json.loads((target_path / "manifest.json").read_text())
     return {
-        node["name"]: node["config"]["uncompressed_columns"]
+        node["name"]: node
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"].get("uncompressed_columns")
+        if node["resource_type"] == "model" and node["config"].get("column_compression")
     }
 
 
-def stored_compression(build, schema: str, table: str) -> dict[str, str | None]:
+def stored_compression(build, node: dict) -> dict[str, str | None]:
     """Each column of the built table: the compression its DDL forces (None: DuckDB chooses)."""
-    (ddl,) = build.rows(
-        f"select sql from duckdb_tables() where schema_name = '{schema}' and table_name = '{table}'"
-    )[0]
+    where = (
+        f"database_name = '{node['database']}' and schema_name = '{node['schema']}' "
+        f"and table_name = '{node['name']}'"
+    )
+    rows = build.rows(f"select sql from duckdb_tables() where {where}")
+    if not rows:
+        return {}
+    ((ddl,),) = rows
     columns: dict[str, str | None] = {}
     for name, column_type in build.rows(
-        f"select column_name, data_type from duckdb_columns() "
-        f"where schema_name = '{schema}' and table_name = '{table}'"
+        f"select column_name, data_type from duckdb_columns() where {where}"
     ):
         marker = f"{name} {column_type} USING COMPRESSION "
         forced = (
             ddl.split(marker, 1)[1].split(",", 1)[0].split(")", 1)[0] if marker in ddl else None
         )
-        columns[name] = forced.strip() if forced else None
+        columns[name] = forced.strip().lower() if forced else None
     return columns
 
 
-def test_the_big_intermediates_list_their_unique_text_columns(known_build):
-    configured = configured_columns(known_build.target_path)
-    # the intermediates with millions of rows at 10M events (bench/results/NOTES.md)
+def test_the_big_tables_name_their_columns_and_are_built_with_them(known_build):
+    configured = configured_models(known_build.target_path)
+    # the tables with millions of rows at 10M events (bench/results/NOTES.md): unique keys of
+    # the intermediates uncompressed, the JSON text of the published marts with zstd
     assert {
         "int_step_attempts_enriched", "int_flow_runs_enriched", "int_case_events_mapped",
         "int_case_flow_runs", "int_case_field_changes", "int_slo_events",
+        "fct_case_flow_runs", "fct_case_events",
     } <= configured.keys()  # fmt: skip
-    for model, columns in configured.items():
-        compression = stored_compression(known_build, "intermediate", model)
-        assert compression, f"{model} was not built into schema intermediate"
-        forced = {name for name, method in compression.items() if method is not None}
-        assert forced == set(columns), model
-        assert {compression[name] for name in columns} == {"Uncompressed"}, model
+    assert configured["fct_case_flow_runs"]["config"]["column_compression"] == {"steps": "zstd"}
+    for model, node in configured.items():
+        compression = stored_compression(known_build, node)
+        assert compression, f"{model} was not built into {node['database']}.{node['schema']}"
+        forced = {name: method for name, method in compression.items() if method is not None}
+        assert forced == node["config"]["column_compression"], model
 
 
 def test_the_tables_have_the_columns_and_types_of_their_queries(known_build):
-    # the table is created from DESCRIBE of the query and filled by column name: every column
-    # keeps its name, place and type (a type DESCRIBE spelled otherwise would coerce the rows)
-    compiled = known_build.target_path / "compiled" / "flowledger" / "models" / "intermediate"
-    for model in configured_columns(known_build.target_path):
-        (path,) = compiled.glob(f"*/{model}.sql")
+    # the table is created from DESCRIBE of the query (or its contract) and filled by column
+    # name: every column keeps its name, place and type (a type spelled otherwise would coerce)
+    compiled = known_build.target_path / "compiled" / "flowledger" / "models"
+    for model, node in configured_models(known_build.target_path).items():
+        (path,) = compiled.glob(f"*/*/{model}.sql")
         described = known_build.rows(f"describe ({path.read_text()})")
         stored = known_build.rows(
             "select column_name, data_type from duckdb_columns() "
-            f"where schema_name = 'intermediate' and table_name = '{model}' order by column_index"
+            f"where database_name = '{node['database']}' and schema_name = '{node['schema']}' "
+            f"and table_name = '{model}' order by column_index"
         )
         assert [(row[0], row[1]) for row in described] == stored, model
 
@@ -77,14 +85,16 @@ def test_the_tables_have_the_columns_and_types_of_their_queries(known_build):
 TINY_MODELS = {
     # a table model without a contract: the column types come from DESCRIBE
     "described.sql": (
-        "{{ config(materialized='table', uncompressed_columns=['event_id']) }}\n"
+        "{{ config(materialized='table', column_compression={'event_id': 'uncompressed', "
+        "'payload': 'zstd'}) }}\n"
         "select 'e' || i as event_id, 'same' as kind, i::bigint as n, [i, i] as pair, "
+        "'{\"step\": ' || i || '}' as payload, "
         "{'a': i} as nested from range(3000) t(i)"
     ),
     # an incremental model with an enforced contract: the column types come from the YAML
     "contracted.sql": (
         "{{ config(materialized='incremental', unique_key='id', on_schema_change='fail', "
-        "uncompressed_columns=['payload']) }}\n"
+        "column_compression={'payload': 'uncompressed'}) }}\n"
         "select i::bigint as id, 'p' || i as payload from range(10) t(i)\n"
         "{% if is_incremental() %} where i >= 5 {% endif %}"
     ),
@@ -99,8 +109,8 @@ TINY_MODELS = {
 def run_tiny_project(root: Path, models: dict[str, str]) -> subprocess.CompletedProcess:
     (root / "models").mkdir(parents=True)
     (root / "macros").mkdir()
-    source = PROJECT_ROOT / "macros" / "uncompressed_columns.sql"
-    (root / "macros" / "uncompressed_columns.sql").write_text(source.read_text())
+    source = PROJECT_ROOT / "macros" / "column_compression.sql"
+    (root / "macros" / "column_compression.sql").write_text(source.read_text())
     for name, text in models.items():
         (root / "models" / name).write_text(text)
     (root / "dbt_project.yml").write_text(
@@ -133,13 +143,15 @@ def test_described_and_contracted_tables_and_a_second_incremental_run(tmp_path):
     try:
         ddl = dict(con.execute("select table_name, sql from duckdb_tables()").fetchall())
         assert "event_id VARCHAR USING COMPRESSION Uncompressed" in ddl["described"]
+        assert "payload VARCHAR USING COMPRESSION ZSTD" in ddl["described"]
         assert "kind VARCHAR," in ddl["described"]  # the others as DuckDB chooses
         assert "pair BIGINT[]" in ddl["described"]
         assert "nested STRUCT(a BIGINT)" in ddl["described"]
         assert "payload VARCHAR USING COMPRESSION Uncompressed" in ddl["contracted"]
         assert con.execute(
-            "select count(*), count(distinct event_id) from described"
-        ).fetchall() == [(3000, 3000)]
+            "select count(*), count(distinct event_id), count(distinct payload), "
+            "count(*) filter (where payload = '{\"step\": 7}') from described"
+        ).fetchall() == [(3000, 3000, 3000, 1)]
         # the incremental run appended into the same table (its DDL kept)
         assert con.execute("select count(*), max(payload) from contracted").fetchall() == [
             (10, "p9")
@@ -151,8 +163,8 @@ def test_described_and_contracted_tables_and_a_second_incremental_run(tmp_path):
 def test_a_listed_column_the_model_does_not_produce_is_an_error(tmp_path):
     result = run_tiny_project(
         tmp_path,
-        {"typo.sql": "{{ config(materialized='table', uncompressed_columns=['evnt_id']) }}\n"
+        {"typo.sql": "{{ config(materialized='table', column_compression={'evnt_id': 'zstd'}) }}\n"
          "select 'e' as event_id"},
     )  # fmt: skip
     assert result.returncode != 0
-    assert "uncompressed_columns lists evnt_id, which the model does not produce" in result.stdout
+    assert "column_compression names evnt_id, which the model does not produce" in result.stdout
