@@ -6,8 +6,11 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
 
 from flowledger.budgets.config import (
     CALENDAR_UNITS,
@@ -17,9 +20,15 @@ from flowledger.budgets.config import (
     parse_instant,
 )
 from flowledger.budgets.math import (
+    DAY,
+    AlertRule,
+    AlertWindow,
     alert_rules,
     duration_seconds,
     error_budget_ratio,
+    format_prometheus,
+    pyrra_alert_rules,
+    sloth_alert_windows,
     target_ratio,
 )
 from flowledger.budgets.report import BudgetsMissing, load_report, no_data_note, plain
@@ -27,6 +36,15 @@ from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FROZEN = 0, 1, 2, 3
+SCHEMES = ("workbook", "pyrra")
+RULES = {
+    "workbook": "b* = f · P / w_long (SRE Workbook / Sloth): fractions and windows fixed, factors "
+    "recomputed",
+    "sloth-catalog": "b* = f · P / w_long (Sloth, custom alert-windows catalog): the catalog's "
+    "fractions and windows, factors recomputed",
+    "pyrra": "factors fixed at 14, 7, 2, 1 (Pyrra): windows scaled from 28 days to the period and "
+    "rounded to minutes, f = b* · w_long / P",
+}
 ALWAYS_ALLOWED = ("fix", "security")
 
 
@@ -54,10 +72,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain = sub.add_parser(
         "explain", help="the burn-rate alerts for a period and target, in words and numbers"
     )
-    explain.add_argument("--period", default="30d", help="e.g. 30d, 28d, 7d, or 1M/1Q/1Y")
+    explain.add_argument(
+        "--period", help="e.g. 30d, 28d, 7d, or 1M/1Q/1Y (default: 30d, or the catalog's sloPeriod)"
+    )
     explain.add_argument("--target", required=True, help="e.g. 99.9 (percent) or 0.999")
     explain.add_argument("--at", help="calendar periods: the instant whose period to explain")
     explain.add_argument("--time-zone", default="UTC", help="calendar periods: IANA time zone")
+    explain.add_argument(
+        "--scheme",
+        choices=SCHEMES,
+        default="workbook",
+        help="workbook (default, what the marts use): the SRE Workbook / Sloth windows and budget "
+        "fractions, factors recomputed for the period; pyrra: Pyrra's fixed factors 14, 7, 2, 1 "
+        "with windows scaled to the period",
+    )
+    explain.add_argument(
+        "--alert-windows",
+        metavar="FILE",
+        help="a Sloth alert-windows catalog (kind: AlertWindows): its budget percentages and "
+        "windows instead of the Workbook's, factors b* = f · P / w_long",
+    )
     explain.add_argument("--json", action="store_true", help="print JSON")
     explain.set_defaults(handler=explain_command)
 
@@ -337,9 +371,21 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
     return seconds, f"{text} ({start:%Y-%m-%d} to {end:%Y-%m-%d} in {zone})"
 
 
-def explain(target: float, seconds: float, label: str) -> dict[str, Any]:
+def explain(
+    target: float,
+    seconds: float,
+    label: str,
+    scheme: str = "workbook",
+    rules: list[AlertRule] | None = None,
+) -> dict[str, Any]:
+    """What ``budget explain`` prints; ``rules`` default to the scheme's for ``seconds``."""
     budget = error_budget_ratio(target)
-    rules = alert_rules(target, seconds)
+    if rules is None:
+        rules = (
+            pyrra_alert_rules(target, seconds)
+            if scheme == "pyrra"
+            else alert_rules(target, seconds)
+        )
     return {
         "target": target,
         "period": label,
@@ -347,7 +393,8 @@ def explain(target: float, seconds: float, label: str) -> dict[str, Any]:
         "error_budget_ratio": budget,
         "full_outage_budget_seconds": budget * seconds,
         "max_burn_rate": 1 / budget,
-        "rule": "b* = f · P / w_long (SRE Workbook / Sloth): fractions and windows fixed, factors recomputed",
+        "scheme": scheme,
+        "rule": RULES[scheme],
         "alerts": [
             {
                 "name": r.window.name,
@@ -359,6 +406,15 @@ def explain(target: float, seconds: float, label: str) -> dict[str, Any]:
                 "error_ratio_threshold": r.error_ratio_threshold,
                 "can_fire": r.can_fire,
                 "detection_seconds_at_full_outage": r.detection_at_full_outage_seconds,
+                # A burn held at the threshold spends the whole budget in P / b* (Pyrra's
+                # ``exhaustion`` label).
+                "exhaustion_seconds": seconds / r.factor,
+                "exhaustion": format_prometheus(seconds / r.factor),
+                **(
+                    {"for": format_prometheus(r.window.for_seconds)}
+                    if r.window.for_seconds is not None
+                    else {}
+                ),
             }
             for r in rules
         ],
@@ -372,8 +428,15 @@ def render_explanation(e: dict[str, Any]) -> str:
         f"all units, i.e. {_human(e['full_outage_budget_seconds'])} of total outage per period.",
         f"A burn rate of 1 spends exactly the budget by the end of the period; the highest possible "
         f"burn rate is 1 / (1 − T) = {e['max_burn_rate']:.4g}.",
-        "Each alert fires when BOTH its long and its short window (1/12 of the long one) have an "
-        "error ratio above the threshold; the short window makes it stop soon after recovery.",
+        "Each alert fires when BOTH its long and its short window"
+        + (" (1/12 of the long one)" if e["scheme"] == "workbook" else "")
+        + " have an error ratio above the threshold; the short window makes it stop soon after "
+        "recovery"
+        + (
+            ", and (Pyrra) only once the condition has held for the alert's `for` duration."
+            if e["scheme"] == "pyrra"
+            else "."
+        ),
         f"Rule: {e['rule']}.",
         "",
         "| severity | budget spent f | long window | short window | burn-rate factor b* | error-ratio threshold | fires after (100 % errors) |",
@@ -396,7 +459,8 @@ def render_explanation(e: dict[str, Any]) -> str:
             f"- {a['severity']} ({a['name']}): more than {100 * a['error_ratio_threshold']:.4g} % "
             f"errors over the last {a['long_window']} and the last {a['short_window']} means a burn "
             f"rate above {a['burn_rate_threshold']:.4g}, which spends {100 * a['budget_fraction']:g} % "
-            f"of the period's budget within {a['long_window']}."
+            f"of the period's budget within {a['long_window']}"
+            + (f" (for {a['for']})." if "for" in a else ".")
             + (
                 ""
                 if a["can_fire"]
@@ -416,13 +480,45 @@ def _human(seconds: float) -> str:
     return f"{hours} h {rest // 60} min"
 
 
+def load_alert_windows(path: str) -> tuple[float, tuple[AlertWindow, ...]]:
+    """A Sloth alert-windows catalog from ``path``: its period and windows (``ConfigError``)."""
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+        return sloth_alert_windows(document)
+    except OSError as error:
+        raise ConfigError(f"--alert-windows {path}: {error.strerror or error}") from None
+    except (yaml.YAMLError, ValueError) as error:
+        raise ConfigError(f"--alert-windows {path}: {error}") from None
+
+
 def explain_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     try:
         target = parse_target(args.target)
-        seconds, label = period_seconds(args.period, args.at, args.time_zone)
+        rules, scheme = None, args.scheme
+        if args.alert_windows:
+            if scheme != "workbook":
+                raise ConfigError(
+                    "--alert-windows is a Sloth catalog; it does not go with --scheme pyrra"
+                )
+            catalog_period, windows = load_alert_windows(args.alert_windows)
+            if args.period is None:  # the catalog's own period, written in days where it can be
+                days, rest = divmod(catalog_period, DAY)
+                seconds = catalog_period
+                label = f"{int(days)}d" if days and not rest else format_prometheus(seconds)
+            else:
+                seconds, label = period_seconds(args.period, args.at, args.time_zone)
+            if seconds != catalog_period:
+                raise ConfigError(
+                    f"--alert-windows {args.alert_windows} is for a "
+                    f"{format_prometheus(catalog_period)} period, not {label} (as in Sloth, a "
+                    "catalog serves its sloPeriod only)"
+                )
+            rules, scheme = alert_rules(target, seconds, windows), "sloth-catalog"
+        else:
+            seconds, label = period_seconds(args.period or "30d", args.at, args.time_zone)
     except ConfigError as error:
         return _fail(str(error), EXIT_USAGE)
-    explanation = explain(target, seconds, label)
+    explanation = explain(target, seconds, label, scheme, rules)
     print(json.dumps(explanation, indent=2) if args.json else render_explanation(explanation))
     return EXIT_OK
 
@@ -431,8 +527,6 @@ def explain_command(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def validate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from pathlib import Path
-
     path = Path(args.config) if args.config else config_path(data_dir)
     try:
         config = load_config(path)
@@ -488,8 +582,6 @@ def build_command(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def notify_command(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from pathlib import Path
-
     from flowledger.budgets.notify import notify
 
     path = Path(args.config) if args.config else config_path(data_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 SECOND = 1
 MINUTE = 60
@@ -38,6 +39,7 @@ class AlertWindow:
     long_seconds: int
     short_window: str
     short_seconds: int
+    for_seconds: int | None = None  # Pyrra's ``for:`` (how long the condition must hold)
 
 
 #: The SRE Workbook's table (approach 6); the short window is 1/12 of the long one.
@@ -64,6 +66,38 @@ def duration_seconds(text: str) -> float:
             "ms, s, m, h, d, w (e.g. 30d, 48h, 5m); months, quarters and years are calendar windows"
         )
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+_PROMETHEUS_DURATION = re.compile(
+    r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$"
+)
+_PROMETHEUS_UNITS = (365 * DAY, 7 * DAY, DAY, HOUR, MINUTE, SECOND, 0.001)
+
+
+def prometheus_duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as ``5m``, ``1h30m`` or ``2w`` (as Sloth writes them)."""
+    match = _PROMETHEUS_DURATION.match(str(text).strip())
+    if not match or not str(text).strip():
+        raise ValueError(
+            f"{text!r} is not a duration: write e.g. 5m, 1h30m, 3d or 2w (units y w d h m s ms)"
+        )
+    numbers = match.groups()[1::2]
+    return sum(int(n) * size for n, size in zip(numbers, _PROMETHEUS_UNITS, strict=True) if n)
+
+
+def format_prometheus(seconds: float) -> str:
+    """A duration as Prometheus prints it: 5400 → '1h30m', 1209600 → '2w', 0 → '0s'."""
+    if seconds == 0:
+        return "0s"
+    parts, rest = [], int(round(seconds * 1000))
+    for unit, size in (("y", 365 * DAY), ("w", 7 * DAY), ("d", DAY), ("h", HOUR), ("m", MINUTE),
+                       ("s", SECOND)):  # fmt: skip
+        count, rest = divmod(rest, size * 1000)
+        if count:
+            parts.append(f"{count}{unit}")
+    if rest:
+        parts.append(f"{rest}ms")
+    return "".join(parts)
 
 
 def format_seconds(seconds: float) -> str:
@@ -118,11 +152,19 @@ class AlertRule:
     detection_at_full_outage_seconds: float  # time to fire when every event fails
 
 
-def alert_rules(target: float, period_seconds: float) -> list[AlertRule]:
-    """The four multi-window alerts for one target and period, factors recomputed for ``P``."""
+def alert_rules(
+    target: float,
+    period_seconds: float,
+    windows: tuple[AlertWindow, ...] = ALERT_WINDOWS,
+) -> list[AlertRule]:
+    """The multi-window alerts for one target and period, factors recomputed for ``P``.
+
+    ``windows`` defaults to the SRE Workbook's table; a Sloth alert-windows catalog
+    (:func:`sloth_alert_windows`) gives other budget fractions and windows, with the same rule.
+    """
     budget = error_budget_ratio(target)
     rules = []
-    for window in ALERT_WINDOWS:
+    for window in windows:
         factor = burn_rate_threshold(window.budget_fraction, period_seconds, window.long_seconds)
         threshold = factor * budget
         rules.append(
@@ -134,6 +176,112 @@ def alert_rules(target: float, period_seconds: float) -> list[AlertRule]:
                 detection_at_full_outage_seconds=detection_seconds(
                     target, window.long_seconds, factor, 1.0
                 ),
+            )
+        )
+    return rules
+
+
+def sloth_alert_windows(document: object) -> tuple[float, tuple[AlertWindow, ...]]:
+    """The period and the four windows of a Sloth alert-windows catalog (parsed YAML).
+
+    Both forms Sloth reads: ``apiVersion: sloth.slok.dev/v1`` / ``kind: AlertWindows`` with the
+    fields under ``spec``, and the ``version: alertWindows/v1`` form of its built-in catalogs.
+    Each of ``page``/``ticket`` × ``quick``/``slow`` has ``errorBudgetPercent``, ``shortWindow``
+    and ``longWindow``; the factor is then ``b* = f · P / w_long``, as for the Workbook's table.
+    Raises ``ValueError`` naming the missing or malformed field.
+    """
+    if not isinstance(document, dict):
+        raise ValueError("an alert-windows catalog is a YAML mapping (Sloth's AlertWindows)")
+    if document.get("kind") == "AlertWindows":
+        spec = document.get("spec")
+    elif document.get("version") == "alertWindows/v1":
+        spec = document
+    else:
+        raise ValueError(
+            "not a Sloth alert-windows catalog: expected kind: AlertWindows (apiVersion "
+            "sloth.slok.dev/v1) or version: alertWindows/v1"
+        )
+    if not isinstance(spec, dict) or "sloPeriod" not in spec:
+        raise ValueError("the catalog has no sloPeriod (e.g. sloPeriod: 7d)")
+    period = prometheus_duration_seconds(spec["sloPeriod"])
+    windows = []
+    for severity in ("page", "ticket"):
+        for speed in ("quick", "slow"):
+            place = f"{severity}.{speed}"
+            entry = (spec.get(severity) or {}).get(speed)
+            if not isinstance(entry, dict):
+                raise ValueError(f"{place} is missing")
+            try:
+                percent = float(entry["errorBudgetPercent"])
+                short = prometheus_duration_seconds(entry["shortWindow"])
+                long = prometheus_duration_seconds(entry["longWindow"])
+            except KeyError as missing:
+                raise ValueError(f"{place}.{missing.args[0]} is missing") from None
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{place}: {error}") from None
+            if not (percent > 0 and short > 0 and long > 0):
+                raise ValueError(f"{place}: errorBudgetPercent and both windows must be positive")
+            windows.append(
+                AlertWindow(
+                    f"{severity}-{speed}",
+                    severity,
+                    percent / 100,
+                    format_prometheus(long),
+                    long,
+                    format_prometheus(short),
+                    short,
+                )
+            )
+    return period, tuple(windows)
+
+
+#: Pyrra's alerts (``pyrra-dev/pyrra: slo/rules.go``, ``Windows``): fixed factors, and windows
+#: that are fractions of the period, defined for 28 days (1h & 5m, 6h & 30m, 1d & 2h, 4d & 6h,
+#: ``for`` 2m, 15m, 1h, 3h) and rounded to whole minutes. Rows: name, severity, factor, and the
+#: period divided by: long, short, for.
+PYRRA_WINDOWS: tuple[tuple[str, str, int, int, int, int], ...] = (
+    ("critical-1", "critical", 14, 28 * 24, 28 * 24 * 12, 28 * 24 * 30),
+    ("critical-2", "critical", 7, 28 * 4, 28 * 24 * 2, 28 * 24 * 4),
+    ("warning-1", "warning", 2, 28, 28 * 12, 28 * 24),
+    ("warning-2", "warning", 1, 7, 28 * 4, 28 * 8),
+)
+
+
+def _round_minutes(seconds: Fraction) -> int:
+    """Seconds rounded to whole minutes, halves away from zero (Go's ``Duration.Round``)."""
+    return int((seconds / MINUTE + Fraction(1, 2)) // 1) * MINUTE
+
+
+def pyrra_alert_rules(target: float, period_seconds: float) -> list[AlertRule]:
+    """Pyrra's four alerts for one target and period: factors 14, 7, 2, 1 whatever the period.
+
+    The windows scale with the period instead (28 days: the Workbook's windows, with 4d for the
+    last); each alert fires when both windows' error ratios exceed ``factor · (1 − T)``. The
+    budget fraction an alert catches is then ``factor · w_long / P`` (1/48, 1/16, 1/14, 1/7).
+    """
+    budget = error_budget_ratio(target)
+    period = Fraction(int(period_seconds))
+    rules = []
+    for name, severity, factor, long_div, short_div, for_div in PYRRA_WINDOWS:
+        long, short = _round_minutes(period / long_div), _round_minutes(period / short_div)
+        window = AlertWindow(
+            name,
+            severity,
+            factor * long / period_seconds,
+            format_prometheus(long),
+            long,
+            format_prometheus(short),
+            short,
+            for_seconds=_round_minutes(period / for_div),
+        )
+        threshold = factor * budget
+        rules.append(
+            AlertRule(
+                window=window,
+                factor=float(factor),
+                error_ratio_threshold=threshold,
+                can_fire=threshold < 1,
+                detection_at_full_outage_seconds=detection_seconds(target, long, factor, 1.0),
             )
         )
     return rules
