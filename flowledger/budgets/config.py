@@ -508,8 +508,15 @@ def _parse_window(window: dict) -> dict[str, Any]:
             "time_zone": "UTC",
         }
     if text not in CALENDAR_UNITS:
+        # OpenSLO's units are case-sensitive: ``m`` is a minute, ``M`` a month. Its own
+        # Timeslices example writes ``1m`` for a contract month; say which was meant.
+        hint = (
+            f"; {text!r} is {text[:-1]} minute(s) (OpenSLO's m), a calendar month is 1M"
+            if re.fullmatch(r"\d+m", text)
+            else ""
+        )
         raise ConfigError(
-            f"{place}.duration: a calendar window is one of 1w, 1M, 1Q, 1Y (got {text!r})"
+            f"{place}.duration: a calendar window is one of 1w, 1M, 1Q, 1Y (got {text!r}){hint}"
         )
     calendar = window.get("calendar")
     if not calendar:
@@ -530,8 +537,11 @@ def _parse_window(window: dict) -> dict[str, Any]:
         if not _is_period_start(start, unit):
             raise ConfigError(
                 f"{place}.calendar.startTime: {calendar['startTime']!r} is not the start of a "
-                f"{unit} in {zone} (periods start at local midnight on a Monday, the 1st of a "
-                "month, of a quarter, of a year)"
+                f"{unit} in {zone}: flowledger's calendar periods start at local midnight on a "
+                "Monday, the 1st of a month, of a quarter, of a year; periods anchored at another "
+                "instant (OpenSLO allows any startTime) are not supported: give a period start "
+                "such as 2022-01-03 00:00:00 for weeks or 2022-01-01 00:00:00 for months, or "
+                "leave startTime out"
             )
     return {
         "window_text": text,
