@@ -145,7 +145,12 @@ def report_command(args: argparse.Namespace, data_dir: DataDir) -> int:
                 f"no SLO {args.slo!r} in the published marts (see `flowledger budget report`)"
             )
     if args.json:
-        print(json.dumps({"slos": [_json_slo(b) for b in budgets]}, indent=2))
+        print(
+            json.dumps(
+                {"alert_rule": RULES["workbook"], "slos": [_json_slo(b) for b in budgets]},
+                indent=2,
+            )
+        )
     else:
         print(render_markdown(budgets))
     return EXIT_OK
@@ -202,6 +207,8 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         f"# Error budgets as of {as_of:%Y-%m-%d %H:%M:%S} UTC",
         "",
         "Calendar periods count the budget against the units so far (no forecast of the period total).",
+        f"Alerts: {RULES['workbook']} (Pyrra's fixed factors: `flowledger budget explain --scheme "
+        "pyrra`).",
         "",
         "| SLO | flow | target | window | method | good / total | SLI | budget left | state | alerts |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -537,7 +537,10 @@ def vector_report(tmp_path_factory) -> dict[str, dict]:
 def report(vector_report, capsys) -> dict[str, dict]:
     capsys.readouterr()
     assert main(["--data-dir", str(vector_report["root"]), "budget", "report", "--json"]) == 0
-    return {slo["slo_id"]: slo for slo in json.loads(capsys.readouterr().out)["slos"]}
+    data = json.loads(capsys.readouterr().out)
+    # The report says which convention its alerts follow (Sloth's, not Pyrra's).
+    assert data["alert_rule"].startswith("b* = f · P / w_long (SRE Workbook / Sloth)")
+    return {slo["slo_id"]: slo for slo in data["slos"]}
 
 
 def test_openslo_timeslices_attack_of_16h48m_spends_the_budget(report):
