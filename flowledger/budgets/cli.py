@@ -413,10 +413,10 @@ def explain(
                 "error_ratio_threshold": r.error_ratio_threshold,
                 "can_fire": r.can_fire,
                 "detection_seconds_at_full_outage": r.detection_at_full_outage_seconds,
-                # A burn held at the threshold spends the whole budget in P / b* (Pyrra's
-                # ``exhaustion`` label).
+                # A burn held at the threshold spends the whole budget in P / b*; the text is
+                # Pyrra's ``exhaustion`` label (whole seconds, truncated as Pyrra does).
                 "exhaustion_seconds": seconds / r.factor,
-                "exhaustion": format_prometheus(seconds / r.factor),
+                "exhaustion": format_prometheus(int(seconds / r.factor)),
                 **(
                     {"for": format_prometheus(r.window.for_seconds)}
                     if r.window.for_seconds is not None
