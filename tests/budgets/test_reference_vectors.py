@@ -485,6 +485,36 @@ def _burn_runs() -> list[dict]:
     return runs
 
 
+def _low_traffic_runs(flow: str, bad_minutes: int) -> list[dict]:
+    """A quiet flow: minutes of 99 runs with 5 failures (ratio 94/99 < 0.95: a bad slice).
+
+    "treat-low-traffic-as-equally-important" (OpenSLO/OpenSLO: examples/
+    treat-low-traffic-as-equally-important/README.md): a 1-week calendar window of 1-minute
+    slices at 99.95 % allows (1 − 0.9995) · 10080 = 5.04 bad minutes, a minute is bad when 5
+    requests of fewer than 100 fail (slice target 95 %), and more than five such minutes breach
+    the SLO. One minute of exactly 100 runs with 5 failures reaches 95 % and is good, and so
+    are ten quiet minutes of one successful run each (enough slices for the default minEvents).
+    """
+    week_start = datetime(2024, 6, 24, 4, 0)  # Monday 00:00 in New York (EDT), in UTC
+    runs = [
+        _run(flow, f"{flow}-quiet-{q}", week_start + timedelta(minutes=30 + q, seconds=5))
+        for q in range(10)
+    ]
+    for minute in range(bad_minutes + 1):
+        at = week_start + timedelta(hours=10 + minute)
+        count = 100 if minute == bad_minutes else 99
+        runs += [
+            _run(
+                flow,
+                f"{flow}-{minute}-{i}",
+                at + timedelta(seconds=5 + i / 2),
+                status="failed" if i < 5 else "success",
+            )
+            for i in range(count)
+        ]
+    return runs
+
+
 _DATA_SLOS = """
 apiVersion: openslo/v1
 kind: SLO
@@ -514,6 +544,26 @@ spec:
   indicator: {kind: runSuccess, countBy: attempt}
   timeWindow: [{duration: 30d, isRolling: true}]
   objectives: [{target: 0.99}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: low-traffic-5}
+spec:
+  service: low-traffic-5
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 1w, isRolling: false, calendar: {timeZone: America/New_York}}]
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.9995, timeSliceTarget: 0.95, timeSliceWindow: 1m}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: low-traffic-6}
+spec:
+  service: low-traffic-6
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 1w, isRolling: false, calendar: {timeZone: America/New_York}}]
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.9995, timeSliceTarget: 0.95, timeSliceWindow: 1m}]
 """
 
 
@@ -526,6 +576,7 @@ def vector_report(tmp_path_factory) -> dict[str, dict]:
     try:
         create_raw_tables(con)
         runs = _attack_runs("ddos-1008", 1008) + _attack_runs("ddos-1007", 1007) + _burn_runs()
+        runs += _low_traffic_runs("low-traffic-5", 5) + _low_traffic_runs("low-traffic-6", 6)
         insert_rows(con, "flow_runs", runs)
     finally:
         con.close()
@@ -585,3 +636,17 @@ def test_burn_rates_and_alerts_as_sloth_and_the_workbook_define_them(report):
     assert [a["error_ratio_threshold"] for a in alerts] == pytest.approx([0.144, 0.06, 0.03, 0.01])
     assert [a["is_firing"] for a in alerts] == [True, True, True, True]
     assert burn["state"] == "EXHAUSTED"
+
+
+def test_openslo_low_traffic_week_allows_five_bad_minutes(report):
+    five, six = report["low-traffic-5"], report["low-traffic-6"]
+    for slo in (five, six):
+        assert slo["budget_total"] == pytest.approx(5.04)  # 0.0005 · 10080 one-minute slices
+    # The 100-run minute with 5 failures is good (95 % reaches the slice target), and so are
+    # the ten quiet minutes; the 99-run minutes are bad.
+    assert (five["good"], five["total"]) == (11, 16)
+    assert five["budget_remaining"] == pytest.approx(1 - 5 / 5.04)
+    assert five["state"] != "EXHAUSTED"
+    assert (six["good"], six["total"]) == (11, 17)
+    assert six["budget_remaining"] == pytest.approx(1 - 6 / 5.04)  # over five: breached
+    assert six["state"] == "EXHAUSTED"
