@@ -269,7 +269,7 @@ def _enforce_flag(document: dict, path: Path) -> bool:
 
 
 #: The longest calendar period of each unit, in days (a quarter: 92).
-_CALENDAR_DAYS = {"week": 7, "month": 31, "quarter": 92, "year": 366}
+_CALENDAR_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 #: Raw tables the error budgets are computed from.
 _SLO_TABLES = ("business_events", "flow_runs", "step_runs")
 

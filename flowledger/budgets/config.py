@@ -34,6 +34,9 @@ DEFAULT_HISTORY_DAYS = 90
 MAX_ADJUSTMENT_WINDOWS = 2000
 
 CALENDAR_UNITS = {"1w": "week", "1M": "month", "1Q": "quarter", "1Y": "year"}
+#: Calendar windows an SLO may have: the units above and, as OpenSLO's calendar examples allow,
+#: the local day (23 or 25 hours on a DST change). ``--period 1d`` in ``budget explain`` stays 24h.
+CALENDAR_WINDOWS = {"1d": "day", **CALENDAR_UNITS}
 INDICATORS = {"runSuccess": "run_success", "latency": "latency", "eventPair": "event_pair"}
 #: Slice lengths that tile every hour (and so every calendar period) exactly.
 SLICE_SECONDS_ALLOWED = sorted(
@@ -98,7 +101,7 @@ class SloObjective:
     window_text: str
     window_kind: str  # rolling | calendar
     window_seconds: int | None  # rolling windows
-    calendar_unit: str | None  # week | month | quarter | year
+    calendar_unit: str | None  # day | week | month | quarter | year
     time_zone: str
     method: str  # Occurrences | Timeslices | RatioTimeslices
     slice_seconds: int | None
@@ -492,7 +495,7 @@ def _parse_window(window: dict) -> dict[str, Any]:
         except ValueError:
             raise ConfigError(
                 f"{place}.duration: {text!r} is not a rolling window; use hours, days or weeks "
-                "(e.g. 28d, 30d), or a calendar window (1w, 1M, 1Q, 1Y with isRolling: false)"
+                "(e.g. 28d, 30d), or a calendar window (1d, 1w, 1M, 1Q, 1Y with isRolling: false)"
             ) from None
         if seconds < HOUR or seconds % HOUR:
             raise ConfigError(
@@ -507,7 +510,7 @@ def _parse_window(window: dict) -> dict[str, Any]:
             "calendar_unit": None,
             "time_zone": "UTC",
         }
-    if text not in CALENDAR_UNITS:
+    if text not in CALENDAR_WINDOWS:
         # OpenSLO's units are case-sensitive: ``m`` is a minute, ``M`` a month. Its own
         # Timeslices example writes ``1m`` for a contract month; say which was meant.
         hint = (
@@ -516,7 +519,7 @@ def _parse_window(window: dict) -> dict[str, Any]:
             else ""
         )
         raise ConfigError(
-            f"{place}.duration: a calendar window is one of 1w, 1M, 1Q, 1Y (got {text!r}){hint}"
+            f"{place}.duration: a calendar window is one of 1d, 1w, 1M, 1Q, 1Y (got {text!r}){hint}"
         )
     calendar = window.get("calendar")
     if not calendar:
@@ -531,14 +534,14 @@ def _parse_window(window: dict) -> dict[str, Any]:
         raise ConfigError(
             f"{place}.calendar.timeZone: {zone!r} is not an IANA time zone (e.g. Europe/Berlin, UTC)"
         ) from None
-    unit = CALENDAR_UNITS[text]
+    unit = CALENDAR_WINDOWS[text]
     if calendar.get("startTime"):
         start = _parse_local(calendar["startTime"], f"{place}.calendar.startTime")
         if not _is_period_start(start, unit):
             raise ConfigError(
                 f"{place}.calendar.startTime: {calendar['startTime']!r} is not the start of a "
                 f"{unit} in {zone}: flowledger's calendar periods start at local midnight on a "
-                "Monday, the 1st of a month, of a quarter, of a year; periods anchored at another "
+                "Monday, the 1st of a month, of a quarter, of a year (a day: at midnight); periods anchored at another "
                 "instant (OpenSLO allows any startTime) are not supported: give a period start "
                 "such as 2022-01-03 00:00:00 for weeks or 2022-01-01 00:00:00 for months, or "
                 "leave startTime out"
@@ -555,6 +558,8 @@ def _parse_window(window: dict) -> dict[str, Any]:
 def _is_period_start(start: datetime, unit: str) -> bool:
     if (start.hour, start.minute, start.second, start.microsecond) != (0, 0, 0, 0):
         return False
+    if unit == "day":
+        return True
     if unit == "week":
         return start.weekday() == 0
     if unit == "month":

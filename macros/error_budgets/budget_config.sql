@@ -54,7 +54,7 @@
     ]) }}
 {%- endmacro %}
 
-{#- The UTC start of the calendar period (week, month, quarter, year in time zone `tz`) that
+{#- The UTC start of the calendar period (day, week, month, quarter, year in time zone `tz`) that
     holds UTC timestamp `ts`; `offset` periods later with offset 1 (the period's end).
     DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
 {% macro budget_period_start(ts, unit, tz, offset=0) -%}
@@ -66,6 +66,7 @@
         date_trunc({{ unit }}, timezone({{ tz }}, timezone('UTC', {{ ts }})))
         {%- if offset %}
         + case {{ unit }}
+            when 'day' then interval 1 day * {{ offset }}
             when 'week' then interval 7 day * {{ offset }}
             when 'month' then interval 1 month * {{ offset }}
             when 'quarter' then interval 3 month * {{ offset }}
@@ -82,6 +83,7 @@
     to_utc_timestamp(
         {%- if offset %}
         case {{ unit }}
+            when 'day' then timestampadd(DAY, {{ offset }}, {{ local_start }})
             when 'week' then timestampadd(DAY, 7 * {{ offset }}, {{ local_start }})
             when 'month' then timestampadd(MONTH, {{ offset }}, {{ local_start }})
             when 'quarter' then timestampadd(MONTH, 3 * {{ offset }}, {{ local_start }})

@@ -564,6 +564,15 @@ spec:
   timeWindow: [{duration: 1w, isRolling: false, calendar: {timeZone: America/New_York}}]
   budgetingMethod: Timeslices
   objectives: [{target: 0.9995, timeSliceTarget: 0.95, timeSliceWindow: 1m}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: daily}
+spec:
+  service: daily
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 1d, calendar: {timeZone: Europe/Berlin}}]
+  objectives: [{target: 0.9}]
 """
 
 
@@ -577,6 +586,14 @@ def vector_report(tmp_path_factory) -> dict[str, dict]:
         create_raw_tables(con)
         runs = _attack_runs("ddos-1008", 1008) + _attack_runs("ddos-1007", 1007) + _burn_runs()
         runs += _low_traffic_runs("low-traffic-5", 5) + _low_traffic_runs("low-traffic-6", 6)
+        # OpenSLO's calendar windows include days ("1d", the spec's README): AS_OF is 14:00 in
+        # Berlin, the day began at 22:00 UTC the day before; the run at 21:59 UTC is yesterday's.
+        day_start = datetime(2024, 6, 29, 22, 0)
+        runs += [
+            _run("daily", "daily-y", day_start - timedelta(minutes=1), status="failed"),
+            _run("daily", "daily-1", day_start + timedelta(minutes=30), status="failed"),
+            _run("daily", "daily-2", day_start + timedelta(hours=1)),
+        ]
         insert_rows(con, "flow_runs", runs)
     finally:
         con.close()
@@ -650,3 +667,12 @@ def test_openslo_low_traffic_week_allows_five_bad_minutes(report):
     assert (six["good"], six["total"]) == (11, 17)
     assert six["budget_remaining"] == pytest.approx(1 - 6 / 5.04)  # over five: breached
     assert six["state"] == "EXHAUSTED"
+
+
+def test_openslo_calendar_day_window(report):
+    daily = report["daily"]
+    assert daily["window_kind"] == "calendar" and daily["window_text"] == "1d"
+    assert daily["period_start"].startswith("2024-06-29") and "22:00:00" in daily["period_start"]
+    assert (daily["good"], daily["total"]) == (1, 2)
+    assert daily["budget_total"] == pytest.approx(0.2)
+    assert daily["budget_remaining"] == pytest.approx(1 - 1 / 0.2)  # −4, unclamped
