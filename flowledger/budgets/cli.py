@@ -20,6 +20,7 @@ from flowledger.budgets.config import (
     parse_instant,
 )
 from flowledger.budgets.math import (
+    BUDGET_DIGITS,
     DAY,
     AlertRule,
     AlertWindow,
@@ -395,9 +396,13 @@ def explain(
         )
     return {
         "target": target,
+        "target_percent": round(100 * target, BUDGET_DIGITS - 2),
         "period": label,
         "period_seconds": seconds,
         "error_budget_ratio": budget,
+        # Sloth's ErrorBudget (100 − objective, in percent): 0.1 for 99.9 (Sloth's doubles give
+        # 0.09999999999999432).
+        "error_budget_percent": round(100 * budget, BUDGET_DIGITS - 2),
         "full_outage_budget_seconds": budget * seconds,
         "max_burn_rate": 1 / budget,
         "scheme": scheme,

@@ -79,6 +79,7 @@ def test_sloth_default_windows(capsys, period, target, expected):
     assert [g[2] for g in got] == pytest.approx([e[2] for e in expected], rel=1e-12)
     assert [a["severity"] for a in data["alerts"]] == ["page", "page", "ticket", "ticket"]
     assert 100 * data["error_budget_ratio"] == pytest.approx(0.09999999999999432, rel=1e-12)
+    assert data["error_budget_percent"] == 0.1 and data["target_percent"] == 99.9
 
 
 @pytest.mark.parametrize("period", ["30d", "28d"])
