@@ -120,7 +120,10 @@ def test_bad_targets_are_named(objective, message):
         ("[{duration: 1M}]", "not a rolling window"),
         ("[{duration: 30m}]", "whole hours"),
         ("[{duration: 1M, isRolling: false}]", "needs calendar"),
-        ("[{duration: 2M, isRolling: false, calendar: {timeZone: UTC}}]", "one of 1d, 1w, 1M, 1Q, 1Y"),
+        (
+            "[{duration: 2M, isRolling: false, calendar: {timeZone: UTC}}]",
+            "one of 1d, 1w, 1M, 1Q, 1Y",
+        ),
         (
             "[{duration: 1M, isRolling: false, calendar: {timeZone: Mars/Olympus}}]",
             "not an IANA time zone",
