@@ -204,6 +204,17 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
         name = (document.get("metadata") or {}).get("name")
         if name:
             place += f" ({document.get('kind', '?')} {name!r})"
+        if document.get("apiVersion") == "openslo/v1alpha":
+            # Sloth's OpenSLO examples are v1alpha: say what to change instead of the schema's
+            # list of unknown fields.
+            errors.append(
+                f"{place}: apiVersion openslo/v1alpha is not read; flowledger reads OpenSLO v1: "
+                "write apiVersion: openslo/v1, timeWindow: [{duration: 30d, isRolling: true}] "
+                "instead of timeWindows: [{count: 30, unit: Day}], and an indicator "
+                "(runSuccess, latency or eventPair) instead of objectives[].ratioMetrics "
+                "(see docs/error-budgets.md)"
+            )
+            continue
         problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         messages = []
         metric_sli = _openslo_metric_sli(document)

@@ -677,3 +677,29 @@ def test_openslo_calendar_day_window(report):
     assert (daily["good"], daily["total"]) == (1, 2)
     assert daily["budget_total"] == pytest.approx(0.2)
     assert daily["budget_remaining"] == pytest.approx(1 - 1 / 0.2)  # −4, unclamped
+
+
+def test_sloth_openslo_v1alpha_example_is_refused_saying_what_to_write(capsys, tmp_path):
+    # slok/sloth: examples/openslo-getting-started.yml (its shape): OpenSLO v1alpha, a 30-day
+    # window as timeWindows count/unit, a Prometheus ratio.
+    code, output = _validate(
+        capsys,
+        tmp_path,
+        """apiVersion: openslo/v1alpha
+kind: SLO
+metadata: {name: sloth-slo-my-service, displayName: Requests Availability}
+spec:
+  service: my-service
+  objectives:
+    - ratioMetrics:
+        good: {source: prometheus, queryType: promql, query: "sum(rate(good[{{.window}}]))"}
+        total: {source: prometheus, queryType: promql, query: "sum(rate(all[{{.window}}]))"}
+      target: 0.999
+  timeWindows:
+    - count: 30
+      unit: Day
+""",
+    )
+    assert code == 1
+    assert "apiVersion openslo/v1alpha is not read; flowledger reads OpenSLO v1" in output
+    assert "timeWindow: [{duration: 30d, isRolling: true}]" in output
