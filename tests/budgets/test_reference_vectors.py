@@ -568,6 +568,42 @@ spec:
 ---
 apiVersion: openslo/v1
 kind: SLO
+metadata: {name: pyrra-budget-99}
+spec:
+  service: pyrra-budget
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.99}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: pyrra-budget-99-5}
+spec:
+  service: pyrra-budget
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.995}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: pyrra-budget-99-9}
+spec:
+  service: pyrra-budget
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.999}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: pyrra-budget-95}
+spec:
+  service: pyrra-budget
+  indicator: {kind: runSuccess}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.95}]
+---
+apiVersion: openslo/v1
+kind: SLO
 metadata: {name: daily}
 spec:
   service: daily
@@ -587,6 +623,13 @@ def vector_report(tmp_path_factory) -> dict[str, dict]:
         create_raw_tables(con)
         runs = _attack_runs("ddos-1008", 1008) + _attack_runs("ddos-1007", 1007) + _burn_runs()
         runs += _low_traffic_runs("low-traffic-5", 5) + _low_traffic_runs("low-traffic-6", 6)
+        # pyrra-dev/pyrra: ui/src/components/graphs/errorBudget.test.ts: 0.5 % of requests
+        # failed; 1000 runs every 10 min, the 5 failing ones among them.
+        runs += [
+            _run("pyrra-budget", f"pb-{n}", AS_OF - timedelta(minutes=10 * n + 5),
+                 status="failed" if n % 200 == 7 else "success")
+            for n in range(1000)
+        ]  # fmt: skip
         # OpenSLO's calendar windows include days ("1d", the spec's README): AS_OF is 14:00 in
         # Berlin, the day began at 22:00 UTC the day before; the run at 21:59 UTC is yesterday's.
         day_start = datetime(2024, 6, 29, 22, 0)
@@ -703,3 +746,22 @@ spec:
     assert code == 1
     assert "apiVersion openslo/v1alpha is not read; flowledger reads OpenSLO v1" in output
     assert "timeWindow: [{duration: 30d, isRolling: true}]" in output
+
+
+@pytest.mark.parametrize(
+    ("slo_id", "remaining"),
+    [
+        ("pyrra-budget-99", 0.5),  # half the budget against 99 %
+        ("pyrra-budget-99-5", 0),  # all of it against 99.5 %: exactly 0 left
+        ("pyrra-budget-99-9", -4),  # overspent 5x against 99.9 %
+        ("pyrra-budget-95", 0.9),  # 0.9 left against 95 %
+    ],
+)
+def test_pyrra_error_budget_for_half_a_percent_unavailable(report, slo_id, remaining):
+    # pyrra-dev/pyrra: ui/src/components/graphs/errorBudget.test.ts (rescaleErrorBudget): the
+    # budget left is (1 − T − unavailability) / (1 − T) = 1 − e / (1 − T), unclamped.
+    slo = report[slo_id]
+    assert (slo["good"], slo["total"]) == (995, 1000)
+    assert slo["budget_remaining"] == pytest.approx(remaining, abs=1e-12)
+    if remaining == 0:
+        assert slo["budget_remaining"] == 0 and slo["state"] == "EXHAUSTED"
