@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from flowledger import warehouse
 from flowledger.query import QueryError, run_query
 from flowledger.settings import DataDir
 from flowledger.warehouse import (
+    MARTS_COPY_RECORD,
     NothingPublished,
     WarehouseBusy,
     connect_warehouse,
@@ -171,6 +175,76 @@ def test_a_snapshot_is_a_self_contained_copy_of_the_marts_plus_meta(tmp_path):
         assert not con.execute("select * from duckdb_views() where not internal").fetchall()
     finally:
         con.close()
+
+
+def _values(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select value from fct_demo order by 1").fetchall()
+    finally:
+        con.close()
+
+
+def _insert_into_marts(data_dir: DataDir, value: int) -> None:
+    con = connect_warehouse(data_dir)
+    try:
+        con.execute("insert into marts.fct_demo values (?)", [value])
+    finally:
+        con.close()
+
+
+def test_the_marts_file_becomes_the_snapshot_and_a_copy_stays_behind(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    snapshot = _publish_marts(data_dir, 1)
+    # the snapshot is the file dbt built (no copy to sync); the marts file is a copy of it
+    assert snapshot.stat().st_nlink == 1 and data_dir.marts.stat().st_nlink == 1
+    assert snapshot.stat().st_ino != data_dir.marts.stat().st_ino
+    assert snapshot.read_bytes() == data_dir.marts.read_bytes()
+    record = json.loads((data_dir.root / MARTS_COPY_RECORD).read_text())
+    assert record == {"snapshot": snapshot.name, "boot": warehouse._boot_id()}
+    # the next writer syncs the copy and forgets the record; the snapshot never changes
+    _insert_into_marts(data_dir, 5)
+    assert not (data_dir.root / MARTS_COPY_RECORD).exists()
+    assert _values(snapshot) == [(1,)]
+    assert _values(data_dir.marts) == [(1,), (5,)]
+
+
+def test_a_publish_cut_short_never_lets_a_writer_into_the_snapshot(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 1)
+    # a publish that stopped between linking the marts file and copying it
+    linked = data_dir.published / "marts-20261206T000000000000Z-1.duckdb"
+    os.link(data_dir.marts, linked)
+    _insert_into_marts(data_dir, 7)
+    assert _values(linked) == [(1,)]
+    assert _values(data_dir.marts) == [(1,), (7,)]
+    assert data_dir.marts.stat().st_nlink == 1 and linked.stat().st_nlink == 1
+
+
+def test_a_copy_a_crash_of_the_machine_may_have_torn_is_made_again(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    snapshot = _publish_marts(data_dir, 3)
+    # the machine went down before the copy reached the disk: half of it is zeros
+    size = data_dir.marts.stat().st_size
+    with open(data_dir.marts, "r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"\0" * (size - size // 2))
+    record_path = data_dir.root / MARTS_COPY_RECORD
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "boot": "an-earlier-boot"}))
+    _insert_into_marts(data_dir, 4)
+    assert _values(data_dir.marts) == [(3,), (4,)]
+    assert _values(snapshot) == [(3,)]
+
+
+def test_without_a_boot_id_the_snapshot_is_a_synced_copy(tmp_path, monkeypatch):
+    monkeypatch.setattr(warehouse, "_boot_id", lambda: None)
+    data_dir = DataDir(tmp_path).ensure()
+    snapshot = _publish_marts(data_dir, 2)
+    assert snapshot.stat().st_ino != data_dir.marts.stat().st_ino
+    assert not (data_dir.root / MARTS_COPY_RECORD).exists()
+    _insert_into_marts(data_dir, 8)
+    assert _values(snapshot) == [(2,)]
 
 
 def test_readers_never_block_on_a_writer(tmp_path):

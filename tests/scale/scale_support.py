@@ -337,14 +337,16 @@ def flowledger(home: Path, *args: str) -> str:
 
 
 def marts_without_ingest_times(home: Path) -> dict[str, list[tuple]]:
-    """Every table of the marts file: its rows without ingest-time columns, sorted."""
+    """Every mart of the marts file (not the last publish's ``_meta``): its rows without
+    ingest-time columns, sorted."""
     con = read_warehouse(home)
     try:
         tables = [
             row[0]
             for row in con.execute(
                 "select table_name from information_schema.tables "
-                "where table_catalog = ? and table_schema = 'main' order by 1",
+                "where table_catalog = ? and table_schema = 'main' and table_name != '_meta' "
+                "order by 1",
                 [MARTS_CATALOG],
             ).fetchall()
         ]

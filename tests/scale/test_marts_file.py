@@ -90,7 +90,8 @@ def test_the_marts_are_built_into_their_own_file_and_published_as_it_is(built) -
         built_tables = {
             row[0]
             for row in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'marts'"
+                "select table_name from duckdb_tables() where database_name = 'marts' "
+                "and table_name != '_meta'"  # the last publish's, in the snapshot too
             ).fetchall()
         }
         assert {"fct_cases", "fct_flow_runs", "fct_case_events"} <= built_tables
