@@ -7,8 +7,9 @@
 - ``POST /api/v1/lineage/batch``: a JSON array of events; 200 with the spec's summary.
 - ``GET /api/v1/lineage?nodeId=&depth=`` and ``GET /api/v1/column-lineage?nodeId=&depth=&
   withDownstream=`` in Marquez's shapes; ``asOf=`` (or ``#<time>`` on the id) reads the past.
-- Marquez's lists: ``/api/v1/namespaces``, ``…/namespaces/{ns}/datasets[/{name}]``,
-  ``…/namespaces/{ns}/jobs[/{name}[/runs]]``, ``/api/v1/jobs/runs/{id}``, ``/api/v1/events/lineage``.
+- Marquez's lists: ``/api/v1/namespaces``, ``…/namespaces/{ns}/datasets[/{name}[/versions[/{v}]]]``,
+  ``…/namespaces/{ns}/jobs[/{name}[/runs]]``, ``/api/v1/jobs/runs/{id}[/facets]``,
+  ``/api/v1/events/lineage``, ``/api/v1/search``.
 - flowledger's own: ``GET /api/v1/flowledger/trace?column=MODEL.COLUMN&downstream=&asOf=``
   (the trace tree with transformation types and SQL).
 
@@ -38,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, RequestGuard, json_error
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
+from lineage.dataset_versions import dataset_versions, version_time
 from lineage.event_order import Order, epoch_seconds
 from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
@@ -45,9 +47,13 @@ from lineage.marquez import (
     BadRequest,
     column_lineage,
     dataset_data,
+    dataset_version_data,
     job_data,
     lineage,
+    node_version,
     run_data,
+    run_facets,
+    search,
 )
 from lineage.service import LineageError, ProjectLineageSync, resolve_column, trace
 from lineage.store import LineageStore
@@ -161,6 +167,14 @@ def lineage_routes(
         downstream = _bool(request, "withDownstream")
         as_of = request.query_params.get("asOf")
         node_id = request.query_params.get("nodeId", "")
+        version = node_version(node_id)
+        if version is not None and "T" not in version and not downstream:
+            # a Marquez dataset version (…/datasets/{name}/versions): the lineage of its time
+            # (with withDownstream=true a version is a 400, which column_lineage answers)
+            when = version_time(store.events(), version)
+            if when is None:
+                raise NodeNotFound(f"no dataset version {version!r}")
+            node_id = f"{node_id.split('#', 1)[0]}#{when}"
         return JSONResponse(column_lineage(graph(), node_id, depth, downstream, as_of))
 
     def get_trace(request: Request) -> Response:
@@ -191,11 +205,20 @@ def lineage_routes(
         return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
 
     def dataset(request: Request) -> Response:
-        key = _names(request)
+        key, versions_asked, version = _dataset_path(request)
         current = graph()
         if key not in current.datasets:
             raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
-        return JSONResponse(dataset_data(current, key))
+        if not versions_asked:
+            return JSONResponse(dataset_data(current, key))
+        kept = dataset_versions(store.events(), only=key).get(key, [])
+        if version is None:
+            items = [dataset_version_data(current, v) for v in kept]
+            return JSONResponse({"versions": _page(request, items), "totalCount": len(items)})
+        for found in kept:
+            if found.version == version:
+                return JSONResponse(dataset_version_data(current, found))
+        raise NodeNotFound(f"no version {version!r} of dataset {key[1]!r} in {key[0]!r}")
 
     def jobs(request: Request) -> Response:
         ns = _names(request)[0]
@@ -230,6 +253,27 @@ def lineage_routes(
             raise NodeNotFound(f"no run {run_id!r}")
         return JSONResponse(run_data(current, run_id))
 
+    def facets_of_run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        current = graph()
+        if run_id not in current.runs:
+            raise NodeNotFound(f"no run {run_id!r}")
+        facet_type = request.query_params.get("type") or "run"
+        return JSONResponse(run_facets(current, run_id, facet_type.lower()))
+
+    def search_names(request: Request) -> Response:
+        params = request.query_params
+        return JSONResponse(
+            search(
+                graph(),
+                params.get("q", ""),
+                kind=params.get("filter") or None,
+                sort=params.get("sort") or "NAME",
+                limit=_int(request, "limit", 10),
+                namespace=params.get("namespace") or None,
+            )
+        )
+
     def raw_events(request: Request) -> Response:
         before, after = _instant(request, "before"), _instant(request, "after")
         ordered: list[tuple[Order, dict[str, Any]]] = []
@@ -260,7 +304,10 @@ def lineage_routes(
         get("/namespaces/{namespace:path}/jobs/{name:path}/runs", job_runs),
         get("/namespaces/{namespace:path}/jobs/{name:path}", job),
         get("/jobs/runs/{run_id}", run),
+        get("/jobs/runs/{run_id}/facets", facets_of_run),
         get("/events/lineage", raw_events),
+        get("/search", search_names),
+        get("/search/", search_names),  # Marquez's web UI asks /search/?q=…
     ]
 
 
@@ -279,6 +326,28 @@ def _names(request: Request) -> tuple[str, str]:
             if len(rest) == 2:
                 return rest[0], ""
     return request.path_params["namespace"], request.path_params.get("name", "")
+
+
+def _dataset_path(request: Request) -> tuple[tuple[str, str], bool, str | None]:
+    """``/namespaces/{ns}/datasets/{name}[/versions[/{version}]]``: the dataset, whether its
+    versions are asked, and which one. Read from the encoded path as :func:`_names` reads it
+    (a name holding ``/versions`` sent in one encoded segment is the dataset's name)."""
+    raw = request.scope.get("raw_path")
+    if raw:
+        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+        if "namespaces" in segments:
+            rest = [unquote(s) for s in segments[segments.index("namespaces") + 1 :]]
+            if len(rest) == 3:
+                return (rest[0], rest[2]), False, None
+            if len(rest) in (4, 5) and rest[3] == "versions":
+                return (rest[0], rest[2]), True, rest[4] if len(rest) == 5 else None
+    namespace, name = request.path_params["namespace"], request.path_params.get("name", "")
+    head, _, last = name.rpartition("/versions/")
+    if head and last and "/" not in last:
+        return (namespace, head), True, last
+    if name.endswith("/versions"):
+        return (namespace, name.removesuffix("/versions")), True, None
+    return (namespace, name), False, None
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -311,3 +311,150 @@ def test_airflow_postgres_runs_and_parsed_column_lineage(
         },
         "orders_placed": {("order_placed_on", "INDIRECT", "GROUP_BY")},
     }
+
+
+# ----------------------------------------------------------- Marquez's web UI calls
+# (MarquezProject/marquez: web/src/store/requests/datasets.ts, search.ts, facets.ts,
+# columnlineage.ts: each URL as the UI builds it)
+
+
+def test_dataset_versions_as_the_web_ui_reads_them(server: LoopbackServer) -> None:
+    events = airflow_events()
+    for event in events:
+        assert post(server, event).status_code == 201
+    # the next day's run of the insert task writes the table again
+    again = copy.deepcopy(events[3])
+    again["eventTime"] = "2021-06-02T10:00:09Z"
+    again["run"]["runId"] = "01900000-0000-7000-8000-0000000000b2"
+    assert post(server, again).status_code == 201
+    table = segment("food_delivery.public.popular_orders_day_of_week")
+    answer = get(server, f"namespaces/{segment(PG)}/datasets/{table}/versions?limit=100&offset=0")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["totalCount"] == 2
+    newest, oldest = body["versions"]
+    assert [newest["createdByRun"]["id"], oldest["createdByRun"]["id"]] == [
+        "01900000-0000-7000-8000-0000000000b2",
+        AIRFLOW_RUNS["postgres_orders_popular_day_of_week.postgres_insert"],
+    ]
+    assert (newest["createdAt"], oldest["createdAt"]) == (
+        "2021-06-02T10:00:09Z",
+        "2021-06-01T10:00:09Z",
+    )
+    assert newest["version"] != oldest["version"]
+    assert newest["id"] == {
+        "namespace": PG,
+        "name": "food_delivery.public.popular_orders_day_of_week",
+        "version": newest["version"],
+    }
+    assert [f["name"] for f in newest["fields"]] == [
+        "order_day_of_week",
+        "order_placed_on",
+        "orders_placed",
+    ]
+    assert newest["sourceName"] == PG and newest["createdByRun"]["state"] == "COMPLETED"
+    one = get(server, f"namespaces/{segment(PG)}/datasets/{table}/versions/{oldest['version']}")
+    assert one.status_code == 200 and one.json()["createdAt"] == "2021-06-01T10:00:09Z"
+    assert (
+        get(server, f"namespaces/{segment(PG)}/datasets/{table}/versions/nope").status_code == 404
+    )
+    # a dataset only read has one version, from its first read (as Marquez), by no run
+    source = segment("food_delivery.public.top_delivery_times")
+    (read,) = get(server, f"namespaces/{segment(PG)}/datasets/{source}/versions").json()["versions"]
+    assert read["createdByRun"] is None and read["createdAt"] == "2021-06-01T10:00:05Z"
+    # the dataset itself still answers at its own path
+    assert get(server, f"namespaces/{segment(PG)}/datasets/{table}").json()["name"] == (
+        "food_delivery.public.popular_orders_day_of_week"
+    )
+
+
+def test_column_lineage_as_of_a_dataset_version(server: LoopbackServer) -> None:
+    assert post(server, spark_event()).status_code == 201
+    (version,) = get(
+        server, f"namespaces/file/datasets/{segment('/tmp/cll_test/tbl1')}/versions"
+    ).json()["versions"]
+    node = f"datasetField:file:/tmp/cll_test/tbl1:agg#{version['version']}"
+    answer = get(server, "column-lineage", nodeId=node)
+    assert answer.status_code == 200, answer.text
+    ids = {n["id"] for n in answer.json()["graph"]}
+    assert "datasetField:file:/tmp/cll_test/cll_source2:c" in ids
+    unknown = get(
+        server,
+        "column-lineage",
+        nodeId=f"datasetField:file:/tmp/cll_test/tbl1:agg#{'0' * 8}-0000-0000-0000-{'0' * 12}",
+    )
+    assert unknown.status_code == 404
+
+
+def test_search_as_the_web_ui_asks(server: LoopbackServer) -> None:
+    assert post(server, spark_event()).status_code == 201
+    for event in airflow_events():
+        assert post(server, event).status_code == 201
+    found = get(server, "search/?q=tbl1&sort=NAME&limit=100")
+    assert found.status_code == 200, found.text
+    assert found.json() == {
+        "totalCount": 2,
+        "results": [
+            {
+                "type": "DATASET",
+                "name": "/tmp/cll_test/tbl1",
+                "updatedAt": "2024-05-01T10:00:00Z",
+                "namespace": "file",
+                "nodeId": "dataset:file:/tmp/cll_test/tbl1",
+            },
+            {
+                "type": "JOB",
+                "name": "cll_test.execute_insert_into_hadoop_fs_relation_command.tbl1",
+                "updatedAt": "2024-05-01T10:00:00Z",
+                "namespace": "testColumnLevelLineage",
+                "nodeId": "job:testColumnLevelLineage:"
+                "cll_test.execute_insert_into_hadoop_fs_relation_command.tbl1",
+            },
+        ],
+    }
+    jobs = get(server, "search/?q=POSTGRES_INSERT&sort=NAME&limit=100&filter=JOB").json()
+    assert [r["nodeId"] for r in jobs["results"]] == [
+        "job:food_delivery:postgres_orders_popular_day_of_week.postgres_insert"
+    ]
+    # beyond Marquez (its issue #2170): field names and SQL are searched too
+    by_field = get(server, "search", q="order_placed_on", filter="DATASET").json()["results"]
+    assert {r["name"] for r in by_field} == {
+        "food_delivery.public.popular_orders_day_of_week",
+        "food_delivery.public.top_delivery_times",
+    }
+    by_sql = get(server, "search", q="isodow", filter="JOB").json()["results"]
+    assert [r["name"] for r in by_sql] == ["postgres_orders_popular_day_of_week.postgres_insert"]
+    newest_first = get(server, "search", q="o", sort="UPDATE_AT").json()["results"]
+    years = [r["updatedAt"][:4] for r in newest_first]  # Spark's 2024, Airflow's 2021
+    assert years == sorted(years, reverse=True) and {"2021", "2024"} <= set(years)
+    by_name = sorted(newest_first, key=lambda r: (r["name"], r["namespace"], r["type"]))
+    assert get(server, "search", q="o", limit="1").json()["results"] == by_name[:1]
+    assert get(server, "search", q="").status_code == 400
+    assert get(server, "search", q="x", filter="RUN").status_code == 400
+
+
+def test_run_and_job_facets_as_the_web_ui_asks(server: LoopbackServer) -> None:
+    assert post(server, fixture("marquez/event_full.json")).status_code == 201
+    run_id = "5355b91b-32b4-4477-b660-3adadee198b2"
+    run = get(server, f"jobs/runs/{run_id}/facets?type=run")
+    assert run.status_code == 200, run.text
+    assert run.json()["runId"] == run_id
+    assert set(run.json()["facets"]) == {
+        "nominalTime",
+        "parent",
+        "additionalProp1",
+        "additionalProp2",
+        "additionalProp3",
+    }
+    job = get(server, f"jobs/runs/{run_id}/facets?type=job").json()
+    assert job["facets"]["sql"]["query"] == "SELECT * FROM foo"
+    assert set(job["facets"]) == {
+        "documentation",
+        "sourceCodeLocation",
+        "sql",
+        "additionalProp1",
+        "additionalProp2",
+        "additionalProp3",
+    }
+    assert get(server, f"jobs/runs/{run_id}/facets?type=dataset").status_code == 400
+    assert get(server, "jobs/runs/00000000-0000-0000-0000-000000000000/facets").status_code == 404
