@@ -365,7 +365,15 @@ def column_lineage(
         n for n in nodes if graph.upstream_edges(n, as_of) or graph.downstream_edges(n, as_of)
     }
     if not connected:
-        raise NodeNotFound(f"no column lineage for {node_id!r}")
+        # Marquez answers 404 only for a node without fields (no dataset field, a dataset or a
+        # job's outputs with none); fields without column lineage are an empty graph
+        if kind == "datasetField":
+            known = starts[0].field in fields_of((starts[0].namespace, starts[0].dataset))
+        else:
+            known = bool(starts)
+        if not known:
+            raise NodeNotFound(f"no column lineage for {node_id!r}")
+        return {"graph": []}
     graph_nodes = [
         _field_node(graph, n, nodes, as_of, fields_of((n.namespace, n.dataset)).get(n.field))
         for n in sorted(nodes)

@@ -118,6 +118,21 @@ def test_marquez_fixture_events_read_back_as_marquez_shows_them(server: Loopback
         "dataset:s3://blob-sink:instance.schema.table",
         "job:my-scheduler-namespace:myjob.mytask",
     } <= ids
+    # fields without column lineage: an empty graph, as Marquez (its ColumnLineageService
+    # answers 404 only for a node without fields)
+    for node_id in (
+        "dataset:s3://blob-sink:instance.schema.table",
+        "datasetField:s3://blob-sink:instance.schema.table:column1",
+        "job:my-scheduler-namespace:myjob.mytask",
+    ):
+        empty = get(server, "column-lineage", nodeId=node_id, withDownstream="true")
+        assert (empty.status_code, empty.json()) == (200, {"graph": []}), node_id
+    for node_id in (
+        "dataset:my-datasource-namespace:instance.schema.input-1",  # no fields
+        "datasetField:s3://blob-sink:instance.schema.table:nope",
+        "job:my-scheduler-namespace:myjob",  # its outputs have no fields
+    ):
+        assert get(server, "column-lineage", nodeId=node_id).status_code == 404, node_id
     # the DatasetEvent's dataset, with its schema
     static = get(server, "namespaces/my-dataset-namespace/datasets/my-dataset-name").json()
     assert [f["name"] for f in static["fields"]] == ["col_a"]
