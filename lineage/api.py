@@ -104,7 +104,8 @@ def lineage_routes(
             except BadRequest as error:
                 return json_error(request, 400, str(error))
             except (NodeNotFound, LineageError) as error:
-                return json_error(request, 404, str(error).strip("'\""))
+                # the message as raised (str() of a LookupError's subclass KeyError quotes it)
+                return json_error(request, 404, str(error.args[0]) if error.args else "")
 
         return endpoint
 
