@@ -473,3 +473,121 @@ def test_run_and_job_facets_as_the_web_ui_asks(server: LoopbackServer) -> None:
     }
     assert get(server, f"jobs/runs/{run_id}/facets?type=dataset").status_code == 400
     assert get(server, "jobs/runs/00000000-0000-0000-0000-000000000000/facets").status_code == 404
+
+
+def airflow_failing_events() -> list[dict[str, Any]]:
+    """Airflow's failing/bash.json: one DAG run's failing and succeeding task, each START and
+    end naming the DAG's run as parent; the matchers' left-out time, producer and run ids
+    filled in."""
+    events = fixture("openlineage/airflow_failing_bash.json")
+    times = [
+        "2022-01-01T00:00:00Z",
+        "2022-01-01T00:00:03Z",
+        "2022-01-01T00:00:01Z",
+        "2022-01-01T00:00:04Z",
+    ]
+    for event, when in zip(events, times, strict=True):
+        event["eventTime"] = when
+        event["producer"] = (
+            "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/integration/airflow"
+        )
+        event["run"]["runId"] = TASK_RUNS[event["job"]["name"]]
+        event["run"]["facets"]["parent"]["run"]["runId"] = DAG_RUN
+    return events
+
+
+DAG_RUN = "01900000-0000-7000-8000-00000000da90"
+TASK_RUNS = {
+    "bash_dag.failing_task": "01900000-0000-7000-8000-0000000000f1",
+    "bash_dag.success_task": "01900000-0000-7000-8000-0000000000f2",
+}
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [1, 3, 0, 2]], ids=["in-order", "ends-first"])
+def test_airflow_task_runs_under_their_dag(server: LoopbackServer, order: list[int]) -> None:
+    events = airflow_failing_events()
+    for index in order:
+        assert post(server, events[index]).status_code == 201
+    jobs = {j["name"]: j for j in get(server, "namespaces/food_delivery/jobs").json()["jobs"]}
+    got = {
+        name: (
+            jobs[name]["simpleName"],
+            jobs[name]["parentJobName"],
+            jobs[name]["latestRun"]["state"],
+            jobs[name]["latestRun"]["startedAt"],
+            jobs[name]["latestRun"]["endedAt"],
+        )
+        for name in TASK_RUNS
+    }
+    assert got == {  # Marquez's simpleName: the name after its parent job's and a dot
+        "bash_dag.failing_task": (
+            "failing_task",
+            "bash_dag",
+            "FAILED",
+            "2022-01-01T00:00:00Z",
+            "2022-01-01T00:00:03Z",
+        ),
+        "bash_dag.success_task": (
+            "success_task",
+            "bash_dag",
+            "COMPLETED",
+            "2022-01-01T00:00:01Z",
+            "2022-01-01T00:00:04Z",
+        ),
+    }
+    # the START's airflow facet stays on the run after the end that left it out
+    run = get(server, f"jobs/runs/{TASK_RUNS['bash_dag.failing_task']}").json()
+    assert run["facets"]["airflow"]["dag"]["dag_id"] == "bash_dag"
+    assert run["facets"]["parent"]["run"]["runId"] == DAG_RUN
+
+
+def test_flink_streaming_job_and_failure(server: LoopbackServer) -> None:
+    streaming = fixture("openlineage/flink_expected_kafka.json")
+    streaming["eventTime"] = "2023-03-01T08:00:00Z"
+    streaming["producer"] = (
+        "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/integration/flink"
+    )
+    streaming["run"]["runId"] = "01868a3c-0000-7000-8000-00000000f115"
+    failed = fixture("openlineage/flink_expected_failed.json")
+    failed["eventTime"] = "2023-03-01T09:00:00Z"
+    failed["producer"] = streaming["producer"]
+    failed["run"]["runId"] = "01868a3c-0000-7000-8000-00000000fa11"
+    assert post(server, streaming).status_code == 201
+    assert post(server, failed).status_code == 201
+    job = get(server, "namespaces/flink_job_namespace/jobs/flink_examples_stateful").json()
+    assert job["type"] == "STREAMING" and job["latestRun"]["state"] == "RUNNING"
+    # a streaming job never finishes: its inputs and outputs are what its run reads and writes
+    assert job["inputs"] == [
+        {"namespace": "kafka://kafka:9092", "name": "io.openlineage.flink.kafka.input1"},
+        {"namespace": "kafka://kafka:9092", "name": "io.openlineage.flink.kafka.input2"},
+    ]
+    # a namespace with a port: Marquez's id split (":(?!//|\\d+)") is not needed here
+    graph = get(
+        server, "lineage", nodeId="dataset:kafka://kafka:9092:io.openlineage.flink.kafka.output"
+    )
+    assert graph.status_code == 200
+    assert "job:flink_job_namespace:flink_examples_stateful" in {
+        n["id"] for n in graph.json()["graph"]
+    }
+    topic = get(
+        server,
+        f"namespaces/{segment('kafka://kafka:9092')}/datasets/io.openlineage.flink.kafka.output",
+    ).json()
+    assert [(f["name"], f["type"]) for f in topic["fields"]] == [
+        ("id", "string"),
+        ("version", "long"),
+        ("counter", "long"),
+    ]
+    run = get(server, "jobs/runs/01868a3c-0000-7000-8000-00000000fa11").json()
+    assert run["state"] == "FAILED"
+    assert run["facets"]["errorMessage"]["message"] == "Application Status: FAILED"
+    assert run["endedAt"] == "2023-03-01T09:00:00Z"
+
+
+def test_not_found_messages_name_what_was_asked(server: LoopbackServer) -> None:
+    missing = get(server, "jobs/runs/01900000-0000-7000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "code": 404,
+        "message": "no run '01900000-0000-7000-8000-000000000000'",  # the closing quote kept
+    }
