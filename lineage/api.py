@@ -192,11 +192,27 @@ def lineage_routes(
         )
         return JSONResponse(result.to_dict())
 
-    def namespaces(request: Request) -> Response:
+    def namespace_names() -> list[str]:
         current = graph()
-        names = sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
-        items = [{"name": n, "ownerName": None, "description": None} for n in names]
+        return sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
+
+    def namespaces(request: Request) -> Response:
+        items = [_namespace(n) for n in namespace_names()]
         return JSONResponse({"namespaces": _page(request, items)})
+
+    def namespace(request: Request) -> Response:
+        """``/namespaces/{ns}`` (marquez-python's ``get_namespace``), the namespace in one
+        encoded segment as clients send a URI namespace."""
+        raw = request.scope.get("raw_path") or b""
+        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+        at = segments.index("namespaces") if "namespaces" in segments else -1
+        if at >= 0 and len(segments) == at + 2:
+            name = unquote(segments[at + 1])
+        else:
+            name = request.path_params["namespace"]
+        if name not in namespace_names():
+            raise NodeNotFound(f"no namespace {name!r}")
+        return JSONResponse(_namespace(name))
 
     def datasets(request: Request) -> Response:
         ns = _names(request)[0]
@@ -304,6 +320,7 @@ def lineage_routes(
         get("/namespaces/{namespace:path}/jobs", jobs),
         get("/namespaces/{namespace:path}/jobs/{name:path}/runs", job_runs),
         get("/namespaces/{namespace:path}/jobs/{name:path}", job),
+        get("/namespaces/{namespace:path}", namespace),  # after the routes under it
         get("/jobs/runs/{run_id}", run),
         get("/jobs/runs/{run_id}/facets", facets_of_run),
         get("/events/lineage", raw_events),
@@ -327,6 +344,10 @@ def _names(request: Request) -> tuple[str, str]:
             if len(rest) == 2:
                 return rest[0], ""
     return request.path_params["namespace"], request.path_params.get("name", "")
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"name": name, "ownerName": None, "description": None}
 
 
 def _dataset_path(request: Request) -> tuple[tuple[str, str], bool, str | None]:

@@ -591,3 +591,14 @@ def test_not_found_messages_name_what_was_asked(server: LoopbackServer) -> None:
         "code": 404,
         "message": "no run '01900000-0000-7000-8000-000000000000'",  # the closing quote kept
     }
+
+
+def test_a_namespace_as_marquez_python_gets_it(server: LoopbackServer) -> None:
+    """marquez-python's get_namespace: GET /namespaces/{quote(ns, safe='')}."""
+    assert post(server, fixture("marquez/event_namespace_naming.json")).status_code == 201
+    for name in ("s3://blob-sink", "my-scheduler-namespace"):
+        answer = get(server, f"namespaces/{segment(name)}")
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.json() == {"name": name, "ownerName": None, "description": None}
+    assert get(server, "namespaces/s3://blob-sink").json()["name"] == "s3://blob-sink"
+    assert get(server, f"namespaces/{segment('s3://nowhere')}").status_code == 404
