@@ -298,7 +298,11 @@ def lineage_routes(
             when = epoch_seconds(str(stored.event.get("eventTime") or ""))
             if (before is None or when < before) and (after is None or when > after):
                 ordered.append(((when, arrival), stored.event))
-        ordered.sort(key=lambda item: item[0], reverse=True)  # the newest first
+        direction = (request.query_params.get("sortDirection") or "desc").lower()
+        if direction not in ("asc", "desc"):
+            raise BadRequest(f"sortDirection must be asc or desc, not {direction!r}")
+        # the newest first, as Marquez, unless sortDirection=asc (its web UI's events page)
+        ordered.sort(key=lambda item: item[0], reverse=direction == "desc")
         events = [event for _, event in ordered]
         return JSONResponse({"events": _page(request, events), "totalCount": len(events)})
 

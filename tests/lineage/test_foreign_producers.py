@@ -602,3 +602,19 @@ def test_a_namespace_as_marquez_python_gets_it(server: LoopbackServer) -> None:
         assert answer.json() == {"name": name, "ownerName": None, "description": None}
     assert get(server, "namespaces/s3://blob-sink").json()["name"] == "s3://blob-sink"
     assert get(server, f"namespaces/{segment('s3://nowhere')}").status_code == 404
+
+
+def test_events_as_the_web_ui_pages_them(server: LoopbackServer) -> None:
+    """events.ts: /events/lineage?limit=100&before=&after=&sortDirection=desc|asc."""
+    for event in airflow_events():
+        assert post(server, event).status_code == 201
+
+    def times(direction: str) -> list[str]:
+        path = f"events/lineage?limit=100&before=&after=&sortDirection={direction}"
+        answer = get(server, path)
+        assert answer.status_code == 200, answer.text
+        return [e["eventTime"] for e in answer.json()["events"]]
+
+    assert times("desc") == sorted(AIRFLOW_TIMES, reverse=True)
+    assert times("asc") == sorted(AIRFLOW_TIMES)
+    assert get(server, "events/lineage?sortDirection=sideways").status_code == 400
