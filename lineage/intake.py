@@ -117,7 +117,9 @@ def _check_time(value: Any, where: str) -> None:
     text = str(value)
     if "T" not in text:
         raise IntakeError(
-            400, f"{where} {text!r} is not an ISO 8601 date-time (a date alone is not)"
+            400,
+            f"{where} {text!r} is not an ISO 8601 date-time: a date and a time joined by T, "
+            "e.g. 2026-01-31T12:00:00Z (a date alone, or a space for the T, is not one)",
         )
     try:
         utc_time(text).astimezone(UTC)  # 9999-12-31T23:30:00-01:00 overflows in UTC

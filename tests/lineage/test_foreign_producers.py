@@ -618,3 +618,24 @@ def test_events_as_the_web_ui_pages_them(server: LoopbackServer) -> None:
     assert times("desc") == sorted(AIRFLOW_TIMES, reverse=True)
     assert times("asc") == sorted(AIRFLOW_TIMES)
     assert get(server, "events/lineage?sortDirection=sideways").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("event_time", "status", "says"),
+    [
+        ("2020-12-28T19:51:01.641499123Z", 201, None),  # nanoseconds (Great Expectations)
+        ("2020-12-28T19:51:01.641+0000", 201, None),  # an offset without a colon
+        ("2020-12-28 19:51:01Z", 400, "joined by T"),  # a space for the T: Marquez refuses it
+        # a zone id after the offset (Egeria; MarquezProject/marquez#1757): Marquez refuses it
+        ("2021-11-05T10:28:18.969066Z[Europe/London]", 400, "not an ISO 8601 date-time"),
+    ],
+)
+def test_event_times_producers_send(
+    server: LoopbackServer, event_time: str, status: int, says: str | None
+) -> None:
+    event = fixture("marquez/event_required_nanoseconds.json")
+    event["eventTime"] = event_time
+    answer = post(server, event)
+    assert answer.status_code == status, answer.text
+    if says is not None:
+        assert says in answer.json()["message"] and "eventTime" in answer.json()["message"]
