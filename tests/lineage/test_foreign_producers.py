@@ -639,3 +639,31 @@ def test_event_times_producers_send(
     assert answer.status_code == status, answer.text
     if says is not None:
         assert says in answer.json()["message"] and "eventTime" in answer.json()["message"]
+
+
+def test_python_client_job_and_dataset_events_without_an_offset(server: LoopbackServer) -> None:
+    """The Python client's own serde examples: a JobEvent and a DatasetEvent whose times name
+    no offset (as datetime.now().isoformat() writes them); read as UTC, as Marquez reads them."""
+    job_event = fixture("openlineage/python_client_serde_example_job_event.json")
+    dataset_event = fixture("openlineage/python_client_serde_example_dataset_event.json")
+    assert post(server, job_event).status_code == 201
+    assert post(server, dataset_event).status_code == 201
+    job = get(server, "namespaces/openlineage/jobs/name").json()
+    assert job["inputs"] == [{"namespace": "openlineage", "name": "dataset_a"}]
+    assert job["outputs"] == [{"namespace": "openlineage", "name": "dataset_b"}]
+    assert job["latestRun"] is None  # design-time lineage: no run
+    graph = get(server, "lineage", nodeId="dataset:openlineage:dataset_b").json()["graph"]
+    assert {n["id"] for n in graph} == {
+        "dataset:openlineage:dataset_a",
+        "dataset:openlineage:dataset_b",
+        "job:openlineage:name",
+    }
+    static = get(server, "namespaces/openlineage/datasets/name").json()
+    assert [f["name"] for f in static["fields"]] == ["a", "b"]
+    between = get(
+        server,
+        "events/lineage",
+        after="2021-11-03T10:53:52Z",
+        before="2021-11-03T10:53:53Z",
+    ).json()
+    assert between["totalCount"] == 2  # both read as 10:53:52.427343 UTC
