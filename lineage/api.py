@@ -222,8 +222,9 @@ def lineage_routes(
         return JSONResponse({"datasets": _page(request, items), "totalCount": len(items)})
 
     def dataset(request: Request) -> Response:
-        key, versions_asked, version = _dataset_path(request)
+        asked, versions_asked, version = _dataset_path(request)
         current = graph()
+        key = current.dataset_key(asked)  # a symlink name answers with its dataset
         if key not in current.datasets:
             raise NodeNotFound(f"no dataset {key[1]!r} in namespace {key[0]!r}")
         if not versions_asked:

@@ -1014,7 +1014,31 @@ class LineageGraph:
         for namespace, name in self.datasets:
             if lowered == f"{namespace}:{name}".lower():
                 return namespace, name
+        for alias, target in self.symlinks():
+            if namespace_and_name == f"{alias[0]}:{alias[1]}":
+                return target
         raise NodeNotFound(f"no dataset {namespace_and_name!r}")
+
+    def symlinks(self) -> Iterator[tuple[tuple[str, str], tuple[str, str]]]:
+        """(alias, dataset) for each identifier a dataset's ``symlinks`` facet lists that names
+        no dataset of its own: Marquez answers a dataset's symlink names with the dataset
+        (``DatasetDao.findDatasetByName``: ``(namespace, name) = ANY(dataset_symlinks)``), so a
+        Hive table written by path (Spark) is found by its table name too."""
+        for key, dataset in self.datasets.items():
+            facet = dataset.facets.get("symlinks")
+            identifiers = facet.get("identifiers") if isinstance(facet, dict) else None
+            for identifier in identifiers if isinstance(identifiers, list) else []:
+                if not isinstance(identifier, dict) or not identifier.get("name"):
+                    continue
+                alias = (str(identifier.get("namespace") or ""), str(identifier["name"]))
+                if alias not in self.datasets:
+                    yield alias, key
+
+    def dataset_key(self, key: tuple[str, str]) -> tuple[str, str]:
+        """``key``, or the dataset it is a symlink name of (:meth:`symlinks`)."""
+        if key in self.datasets:
+            return key
+        return next((target for alias, target in self.symlinks() if alias == key), key)
 
     def resolve_job(self, namespace_and_name: str) -> tuple[str, str]:
         for namespace, name in chain(self.jobs, self.job_names.aliases):
@@ -1034,6 +1058,10 @@ class LineageGraph:
                     lowered = asked.lower()
                     asked = next((f for f in _dataset.fields if f.lower() == lowered), asked)
                 return FieldKey(namespace, name, asked)
+        for (namespace, name), target in self.symlinks():
+            prefix = f"{namespace}:{name}:"
+            if rest.startswith(prefix):
+                return self.resolve_field(f"{target[0]}:{target[1]}:{rest[len(prefix) :]}")
         raise NodeNotFound(f"no dataset field {rest!r}")
 
     def find_column(self, reference: str) -> list[FieldKey]:

@@ -244,6 +244,19 @@ def test_spark_column_lineage_keeps_every_transformation(server: LoopbackServer)
     assert output["facets"]["symlinks"]["identifiers"] == [
         {"namespace": "file:/tmp/cll_test", "name": "default.tbl1", "type": "TABLE"}
     ]
+    # the symlink's name (the Hive table) answers with the dataset, as Marquez's
+    # findDatasetByName (any of the dataset's symlink names): by path, node id and field id
+    by_table = get(server, f"namespaces/{segment('file:/tmp/cll_test')}/datasets/default.tbl1")
+    assert by_table.status_code == 200, by_table.text
+    assert by_table.json()["id"] == {"namespace": "file", "name": "/tmp/cll_test/tbl1"}
+    assert get(server, "lineage", nodeId="dataset:file:/tmp/cll_test:default.tbl1").json() == (
+        get(server, "lineage", nodeId="dataset:file:/tmp/cll_test/tbl1").json()
+    )
+    by_alias = get(
+        server, "column-lineage", nodeId="datasetField:file:/tmp/cll_test:default.tbl1:agg"
+    )
+    assert by_alias.status_code == 200
+    assert by_alias.json() == answer.json()
 
 
 AIRFLOW_RUNS = {
