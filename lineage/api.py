@@ -27,6 +27,7 @@ a worker thread, one at a time, so a slow read holds up no other request of the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -56,6 +57,8 @@ from lineage.marquez import (
     search,
 )
 from lineage.service import LineageError, ProjectLineageSync, resolve_column, trace
+from lineage.stats import BadStatsQuery, lineage_event_counts, running_totals
+from lineage.stats import zone as stats_zone
 from lineage.store import LineageStore
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -292,6 +295,28 @@ def lineage_routes(
             )
         )
 
+    def stats(request: Request) -> Response:
+        """``/stats/{lineage-events|jobs|datasets|sources}?period=DAY|WEEK&timezone=`` (the
+        counts on Marquez's web UI home page; lineage/stats.py)."""
+        asset = request.path_params["asset"]
+        period = request.query_params.get("period") or "DAY"
+        try:
+            tz = stats_zone(request.query_params.get("timezone"))
+            now = datetime.now(UTC)
+            if asset == "lineage-events":
+                return JSONResponse(lineage_event_counts(store.events(), period, tz, now))
+            current = graph()
+            created: dict[str, list[str]] = {
+                "jobs": [job.created_at for job in current.jobs.values()],
+                "datasets": [dataset.created_at for dataset in current.datasets.values()],
+                "sources": list(_sources(current).values()),
+            }
+            if asset not in created:
+                raise NodeNotFound(f"no stats {asset!r}: lineage-events, jobs, datasets or sources")
+            return JSONResponse(running_totals(created[asset], period, tz, now))
+        except BadStatsQuery as error:
+            raise BadRequest(str(error)) from None
+
     def raw_events(request: Request) -> Response:
         before, after = _instant(request, "before"), _instant(request, "after")
         ordered: list[tuple[Order, dict[str, Any]]] = []
@@ -329,6 +354,7 @@ def lineage_routes(
         get("/jobs/runs/{run_id}", run),
         get("/jobs/runs/{run_id}/facets", facets_of_run),
         get("/events/lineage", raw_events),
+        get("/stats/{asset}", stats),
         get("/search", search_names),
         get("/search/", search_names),  # Marquez's web UI asks /search/?q=…
     ]
@@ -349,6 +375,17 @@ def _names(request: Request) -> tuple[str, str]:
             if len(rest) == 2:
                 return rest[0], ""
     return request.path_params["namespace"], request.path_params.get("name", "")
+
+
+def _sources(graph: LineageGraph) -> dict[str, str]:
+    """Each source (a dataset's ``dataSource`` name, else its namespace, as its ``sourceName``)
+    and the earliest time a dataset of it was named."""
+    first: dict[str, str] = {}
+    for dataset in graph.datasets.values():
+        name = dataset_data(graph, (dataset.namespace, dataset.name))["sourceName"]
+        if name not in first or epoch_seconds(dataset.created_at) < epoch_seconds(first[name]):
+            first[name] = dataset.created_at
+    return first
 
 
 def _namespace(name: str) -> dict[str, Any]:

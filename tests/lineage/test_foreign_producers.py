@@ -680,3 +680,79 @@ def test_python_client_job_and_dataset_events_without_an_offset(server: Loopback
         before="2021-11-03T10:53:53Z",
     ).json()
     assert between["totalCount"] == 2  # both read as 10:53:52.427343 UTC
+
+
+# ------------------------------------------------- the web UI's home page (stats/*.ts)
+
+
+def test_stats_intervals_and_counts_by_hand() -> None:
+    from datetime import UTC, datetime
+
+    from lineage.stats import intervals, lineage_event_counts, running_totals, zone
+
+    now = datetime(2024, 5, 2, 10, 30, tzinfo=UTC)
+    day = intervals("DAY", UTC, now)
+    assert len(day) == 24
+    assert (day[0][0].isoformat(), day[-1][0].isoformat()) == (
+        "2024-05-01T11:00:00+00:00",
+        "2024-05-02T10:00:00+00:00",
+    )
+    berlin = zone("Europe/Berlin")
+    week = intervals("WEEK", berlin, now)  # 12:30 in Berlin: today is the 2nd, there
+    assert [start.isoformat() for start, _ in week][::6] == [
+        "2024-04-26T00:00:00+02:00",
+        "2024-05-02T00:00:00+02:00",
+    ]
+    events = [
+        {"eventType": "START", "eventTime": "2024-05-02T09:10:00Z", "run": {}},
+        {"eventType": "COMPLETE", "eventTime": "2024-05-02T11:59:00+02:00", "run": {}},  # 09:59Z
+        {"eventType": "FAIL", "eventTime": "2024-05-02T10:05:00Z", "run": {}},
+        {"eventType": "RUNNING", "eventTime": "2024-05-02T10:06:00Z", "run": {}},  # not counted
+        {"eventType": "START", "eventTime": "2024-05-01T10:59:59Z", "run": {}},  # before
+        {"eventType": "COMPLETE", "eventTime": "2024-05-02T10:10:00Z"},  # a JobEvent
+    ]
+    hourly = lineage_event_counts(events, "DAY", UTC, now)
+    assert hourly[-2] == {
+        "startInterval": "2024-05-02T09:00:00Z",
+        "endInterval": "2024-05-02T10:00:00Z",
+        "fail": 0,
+        "start": 1,
+        "complete": 1,
+        "abort": 0,
+    }
+    assert (hourly[-1]["fail"], hourly[-1]["start"], hourly[-1]["complete"]) == (1, 0, 0)
+    assert sum(h["start"] + h["complete"] + h["fail"] for h in hourly) == 3
+    daily = lineage_event_counts(events, "WEEK", berlin, now)
+    assert (daily[-1]["start"], daily[-1]["complete"], daily[-1]["fail"]) == (1, 1, 1)
+    assert daily[-2]["start"] == 1  # 12:59:59 in Berlin on the 1st
+    created = ["2024-04-01T00:00:00Z", "2024-05-02T09:30:00Z", "2024-05-02T11:00:00Z"]
+    totals = running_totals(created, "DAY", UTC, now)  # the last is after now: not yet
+    assert [t["count"] for t in totals][-3:] == [1, 2, 2]
+    assert totals[0]["count"] == 1
+
+
+def test_stats_as_the_web_ui_asks(server: LoopbackServer) -> None:
+    """lineageMetrics.ts and intervalMetrics.ts: /stats/lineage-events and /stats/{jobs,
+    datasets,sources}?period=DAY|WEEK&timezone=<the browser's>, over Airflow's events moved to
+    the last hours (their times are what must change)."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    events = airflow_events()
+    for hours_ago, event in zip((5, 4, 4, 3), events, strict=True):
+        event["eventTime"] = (now - timedelta(hours=hours_ago)).isoformat()
+        assert post(server, event).status_code == 201
+    hourly = get(server, "stats/lineage-events?period=DAY&timezone=Europe/Berlin")
+    assert hourly.status_code == 200, hourly.text
+    assert len(hourly.json()) == 24
+    assert sum(h["start"] for h in hourly.json()) == 2
+    assert sum(h["complete"] for h in hourly.json()) == 2
+    weekly = get(server, "stats/lineage-events?period=WEEK&timezone=Europe/Berlin").json()
+    assert len(weekly) == 7 and sum(d["start"] + d["complete"] for d in weekly) == 4
+    for asset, total in (("jobs", 2), ("datasets", 2), ("sources", 1)):
+        series = get(server, f"stats/{asset}?period=DAY&timezone=UTC").json()
+        assert series[-1]["count"] == total, asset
+        assert series[0]["count"] == 0, asset  # none 23 hours ago
+    assert get(server, "stats/jobs?period=MONTH").status_code == 400
+    assert get(server, "stats/jobs?period=DAY&timezone=Mars/Olympus").status_code == 400
+    assert get(server, "stats/tables?period=DAY").status_code == 404
