@@ -756,3 +756,42 @@ def test_stats_as_the_web_ui_asks(server: LoopbackServer) -> None:
     assert get(server, "stats/jobs?period=MONTH").status_code == 400
     assert get(server, "stats/jobs?period=DAY&timezone=Mars/Olympus").status_code == 400
     assert get(server, "stats/tables?period=DAY").status_code == 404
+
+
+def test_a_batch_of_foreign_events_fails_only_the_unreadable_one(server: LoopbackServer) -> None:
+    """Every Marquez fixture and Spark's serde event in one /lineage/batch: the serde event's
+    parent facet has no run (Marquez requires its runId), so it alone fails, saying where; as
+    one event it is a 422 naming the field. Without its producer it is refused for that first."""
+    serde = fixture("openlineage/spark_serde_openlineage_event.json")
+    # a serde fixture: the agent sends a producer, which it leaves out
+    serde["producer"] = "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/integration/spark"
+    batch = [fixture(f"marquez/{name}") for name in MARQUEZ_EVENTS] + [serde]
+    answer = requests.post(f"{server.url}/api/v1/lineage/batch", json=batch, timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    last = len(batch) - 1
+    assert body["status"] == "partial_success"
+    assert body["summary"] == {"received": len(batch), "successful": last, "failed": 1}
+    assert body["failed_events"] == [
+        {
+            "index": last,
+            "reason": f"missing required field [{last}].run.facets.parent.run",
+            "retriable": False,
+        }
+    ]
+    no_producer = fixture("openlineage/spark_serde_openlineage_event.json")
+    assert post(server, no_producer).json() == {
+        "code": 422,
+        "message": "missing required field producer",
+    }
+    single = post(server, serde)
+    assert single.status_code == 422
+    assert single.json()["message"] == "missing required field run.facets.parent.run"
+    # with the parent's run named, it is stored with its input and output facets
+    serde["run"]["facets"]["parent"]["run"] = {"runId": "5f24c93c-1a1a-49dc-82e7-95ab4915242f"}
+    assert post(server, serde).status_code == 201
+    run = get(server, "jobs/runs/5f24c93c-2ce9-49dc-82e7-95ab4915242f").json()
+    assert run["facets"]["errorMessage"]["stackTrace"] == "<stack_trace>"
+    assert get(server, "namespaces/namespace/jobs/jobName").json()["outputs"] == [
+        {"namespace": "ons", "name": "output"}
+    ]
