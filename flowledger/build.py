@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from shutil import which
 from typing import NamedTuple
 
 import duckdb
@@ -58,15 +58,13 @@ class _StepClock:
             self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - began
 
 
-def dbt_executable() -> str:
-    """The ``dbt`` next to this interpreter (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    if beside.exists():
-        return str(beside)
-    found = which("dbt")
-    if not found:
+def dbt_launcher() -> list[str]:
+    """The command that runs dbt: this interpreter running :mod:`flowledger.dbt_process` (dbt's
+    command line, without Python's teardown at the end), ``-P`` so that nothing in the data
+    directory it runs in shadows a module."""
+    if importlib.util.find_spec("dbt.cli") is None:
         raise BuildFailed("dbt is not installed: run `make bootstrap` (or `pip install -e .`)")
-    return found
+    return [sys.executable, "-P", "-m", "flowledger.dbt_process"]
 
 
 #: DuckDB threads of each dbt query (profiles.yml `settings.threads`); set unless already set.
@@ -104,7 +102,7 @@ def dbt_command(
     from this process)."""
     root = data_dir.root.absolute()
     argv = [
-        dbt_executable(),
+        *dbt_launcher(),
         *args,
         "--project-dir",
         str(PROJECT_ROOT),
