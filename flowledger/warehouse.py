@@ -200,16 +200,22 @@ def own_marts_file(data_dir: DataDir) -> None:
         if record is not None:
             _fsync_file(path)
             record_path.unlink()
+            _fsync_dir(data_dir.root)  # before anything writes the marts file
         return
     tmp = path.with_name(path.name + ".tmp")
     if boot is None:  # a copy that could not be checked after a crash is synced now
         _copy_synced(source, tmp)
+        os.replace(tmp, path)
         record_path.unlink(missing_ok=True)
-    else:
-        _write_synced(record_path, json.dumps({"snapshot": snapshot.name, "boot": boot}) + "\n")
-        shutil.copyfile(source, tmp)
+        _fsync_dir(data_dir.root)
+        return
+    _write_synced(record_path, json.dumps({"snapshot": snapshot.name, "boot": boot}) + "\n")
+    _fsync_dir(data_dir.root)  # the record is on disk before the copy can be
+    shutil.copyfile(source, tmp)
+    # Not synced, nor the rename: a sync of the directory now would write the whole copy (ext4
+    # writes a renamed file's data before the rename). After a crash of the machine the marts
+    # file is either still the snapshot's link or a copy the record says may be torn.
     os.replace(tmp, path)
-    _fsync_dir(data_dir.root)
 
 
 def _linked_snapshot_name(data_dir: DataDir, path: Path) -> str:
