@@ -113,6 +113,17 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "[REDACTED:private_key]",
     ),
     SecretRule(
+        # PuTTY's own key file (.ppk, versions 2 and 3): its private lines end at Private-MAC
+        "putty_private_key",
+        re.compile(r"PuTTY-User-Key-File-\d+:[^\"]*?Private-MAC:\s*[0-9A-Fa-f]+"),
+        "[REDACTED:private_key]",
+    ),
+    SecretRule(
+        "putty_private_key_unterminated",
+        re.compile(r"PuTTY-User-Key-File-\d+:[^\"]*"),
+        "[REDACTED:private_key]",
+    ),
+    SecretRule(
         "jwt",
         re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
         "[REDACTED:jwt]",
@@ -132,12 +143,34 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "[REDACTED:google_api_key]"
     ),
     SecretRule(
+        # Anthropic: sk-ant-api03-…, sk-ant-admin01-…, OAuth sk-ant-oat01-… / sk-ant-ort01-…
+        "anthropic_key",
+        re.compile(r"\bsk-ant-[a-z]+\d*-[A-Za-z0-9_-]{20,}"),
+        "[REDACTED:anthropic_key]",
+    ),
+    SecretRule(
         "openai_key",
         re.compile(r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"),
         "[REDACTED:openai_key]",
     ),
     SecretRule(
-        "slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{8,}"), "[REDACTED:slack_token]"
+        # bot, user, app, legacy and refresh tokens; xoxe-/xoxo- only with the digits that
+        # follow in Slack's forms, so a name like "xoxo-indieweb" stays
+        "slack_token",
+        re.compile(
+            r"\b(?:xox[abprs]-[A-Za-z0-9-]{8,}|xox[eo]-\d+-[A-Za-z0-9-]{8,}"
+            r"|xapp-\d-[A-Za-z0-9-]{8,})"
+        ),
+        "[REDACTED:slack_token]",
+    ),
+    SecretRule(
+        # incoming webhooks: the URL path is the credential (anyone holding it can post)
+        "webhook_url",
+        re.compile(
+            r"(?i:\b(?P<host>hooks\.slack\.com/(?:services|workflows|triggers)"
+            r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks))/[A-Za-z0-9_/+-]{8,}"
+        ),
+        r"\g<host>/[REDACTED:webhook]",
     ),
     SecretRule(
         "stripe_key", re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}"), "[REDACTED:stripe_key]"
@@ -192,8 +225,9 @@ MASKED = "[MASKED]"
 
 #: Rust-regex prefilters (supersets of what the rules above change), for polars columns.
 TEXT_PREFILTER = (
-    r"(?i)(private key|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza|(?:^|[^a-z0-9_])sk-"
-    r"|xox[abprs]-|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
+    r"(?i)(private key|putty-user-key-file|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza"
+    r"|(?:^|[^a-z0-9_])sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
+    r"|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
     r"|(?:api|private|access|signing|encryption)[_.-]?key)"
 )

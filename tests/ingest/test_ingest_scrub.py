@@ -89,6 +89,50 @@ SECRETS = [
         "-H 'authorization: basic YWRtaW46czNjcjN0'",
         "-H 'authorization: basic [REDACTED:basic_auth]'",
     ),
+    # forms from public secret-scanner corpora (gitleaks/gitleaks:
+    # cmd/generate/config/rules/slack.go, anthropic.go, testdata/repos/nogit/putty.ppk)
+    (
+        "xoxe-4726837507825-4848681849303-4856614048758-e0b1f3d4cb371f92260edb0d9444d206 x",
+        "[REDACTED:slack_token] x",
+    ),
+    ("refresh xoxe-1-My0xLTMxNzcwMjQ0MTcxMy01MTU4MTUy", "refresh [REDACTED:slack_token]"),
+    ("xoxo-523423-234243-234233-e039d02840a0b9379c", "[REDACTED:slack_token]"),
+    (
+        "app xapp-1-A052FGTS2DL-5171572773297-610b6a11f4b7eb819e87b767d80e6575a3634791",
+        "app [REDACTED:slack_token]",
+    ),
+    (
+        "POST https://hooks.slack.com/services/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: 404",
+        "POST https://hooks.slack.com/services/[REDACTED:webhook]: 404",
+    ),
+    (
+        "hooks.slack.com/workflows/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",
+        "hooks.slack.com/workflows/[REDACTED:webhook]",
+    ),
+    (
+        "https://discord.com/api/webhooks/123456789012345678/aBcD-eFgH_1234567890 failed",
+        "https://discord.com/api/webhooks/[REDACTED:webhook] failed",
+    ),
+    (
+        "key sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnop"
+        "by56aaaogaopaaaabc123xyzAA rejected",
+        "key [REDACTED:anthropic_key] rejected",
+    ),
+    (
+        "sk-ant-admin01-abc12fake-456def789ghij-klmnopqrstuvwx-3456yza789bcde-12fakehijklmnop",
+        "[REDACTED:anthropic_key]",
+    ),
+    (
+        "PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: rsa-key-20240314\n"
+        "Public-Lines: 1\nAAAAB3NzaC1yc2EAAAADAQABAAABAQCVXOpGY7pY\nPrivate-Lines: 1\n"
+        "AAABACJPG4lbsxxqgF4f/4EBcjBzOT5OdXuKo7bC8Lt4uyaKTDf0I6lrkFDzzikw\n"
+        "Private-MAC: 04dc4dfdfb21a070395413c6ba9e246ccdd830d2561983f9eeab5e72f299d8f7\nend",
+        "[REDACTED:private_key]\nend",
+    ),
+    (
+        "key: PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 14\nAAABACJPG4lbsxxqgF4f",
+        "key: [REDACTED:private_key]",
+    ),
 ]
 
 
@@ -109,6 +153,12 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "pass_rate=0.9 passport=X123 idempotency_key=k-1 sort_key: 3",
         "task-1234567890abcdefghijklmnopqrstuvwxyz0123 risk-abc",
         "password_reset_required: true",
+        # near misses of the forms above (gitleaks' own false positives among them)
+        "https://indieweb.org/images/3/35/2018-250-xoxo-indieweb-1.jpg",
+        "xoxe-1-xxx and xapp-x",
+        "see https://api.slack.com/messaging/webhooks and hooks.slack.com/services/",
+        "task-ant-farm-12345678901234567890 risk-ant-api03-abcdefghijklmnopqrstuvwx",
+        "the PuTTY user key file format",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
