@@ -13,7 +13,9 @@ with that problem (the reason names the key and where it is), as is a key given 
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +34,7 @@ from ingest.json_values import (
     value_as_text,
 )
 from ingest.readers import detect_kind
+from ingest.validate import RFC3339_PATTERN
 
 CLOUDEVENT_FIELDS = (
     "specversion",
@@ -224,8 +227,86 @@ def _structured_item(index: int, element: Any) -> Item:
         problem = "data and data_base64 are both present: a CloudEvent has one or the other"
     elif "data_base64" in element:
         problem = "data_base64 is not accepted: a business event carries a JSON object in data"
+    else:
+        problem = _format_problem(element)
     # the element itself: the contract check reads only the CloudEvent attributes it knows
     return Item(index, kind, element, element, problem)
+
+
+#: CloudEvents 1.0: attribute names are lower-case ASCII letters and digits; ``data`` and
+#: ``data_base64`` are the JSON format's members for the data, not attributes.
+_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]+")
+_DATA_MEMBERS = frozenset({"data", "data_base64"})
+#: RFC 2046 ``type/subtype`` with optional parameters (``application/json; charset=utf-8``).
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+\s*(?:;.*)?", re.DOTALL)
+#: An absolute URI starts with its scheme (RFC 3986 section 3.1).
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+#: RFC 3339 ends a timestamp with its offset from UTC: ``Z`` or ``±hh:mm`` (``+05`` is none).
+_UTC_OFFSET = re.compile(r".*(?:[Zz]|[+-]\d{2}:\d{2})\s*")
+_INT32 = (-(2**31), 2**31 - 1)
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_attribute_name(name: str) -> bool:
+    return name in _DATA_MEMBERS or _ATTRIBUTE_NAME.fullmatch(name) is not None
+
+
+def _format_problem(event: Mapping[str, Any]) -> str | None:
+    """What breaks the CloudEvents 1.0 JSON format (the conformance suite's invalid events,
+    cloudevents/conformance ``format/json/invalid-events.json``) in an event whose attributes are
+    strings where they must be: an attribute name other than lower-case letters and digits
+    (``MyExtension``, ``my.extension``), an extension value that is no string, boolean or 32-bit
+    integer (``1.5``, an object), an empty ``subject``, ``dataschema`` or ``datacontenttype``, a
+    ``datacontenttype`` that is no media type (``xyz``), a ``dataschema`` that is no absolute
+    URI, or a ``time`` without its UTC offset (``+05``). ``null`` is an unset attribute."""
+    problems: list[str] = []
+    for name, value in event.items():
+        if not _is_attribute_name(name):
+            problems.append(
+                f"{_quoted_name(name)} is not a CloudEvents attribute name (lower-case letters "
+                "a-z and digits only)"
+            )
+        elif name in _DATA_MEMBERS or value is None or name in CLOUDEVENT_FIELDS:
+            continue
+        elif not _is_attribute_value(value):
+            problems.append(
+                f"{name} is a JSON {_json_type(value)}: an extension attribute is a string, a "
+                "boolean or an integer"
+            )
+    for name in ("subject", "dataschema", "datacontenttype"):
+        value = event.get(name)
+        if value is None:
+            continue
+        if value.__class__ is not str:  # subject and dataschema are checked before; this one
+            problems.append(f"{name} is a JSON {_json_type(value)}, not a string")
+        elif not value.strip():
+            problems.append(f"{name} is empty: when present it must have a value")
+        elif name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
+            problems.append(f"datacontenttype {_quoted(value)} is not a media type (type/subtype)")
+        elif name == "dataschema" and not _ABSOLUTE_URI.fullmatch(value):
+            problems.append(f"dataschema {_quoted(value)} is not an absolute URI")
+    moment = event.get("time")
+    # only a time the contract check would take: others get its reason (not an RFC 3339 …)
+    if moment.__class__ is str and _RFC3339.match(moment) and not _UTC_OFFSET.fullmatch(moment):
+        problems.append(
+            f"time {_quoted(moment)} has no UTC offset (RFC 3339: Z or +hh:mm / -hh:mm)"
+        )
+    return "; ".join(problems) or None
+
+
+def _is_attribute_value(value: Any) -> bool:
+    if value.__class__ is str or value.__class__ is bool:
+        return True
+    return value.__class__ is int and _INT32[0] <= value <= _INT32[1]
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def _quoted_name(name: str) -> str:
+    return _quoted(name, 40)
 
 
 def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
@@ -250,6 +331,9 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
         return Item(
             0, kind, None, raw, "ce-specversion header missing: binary-mode events send 1.0"
         )
+    problem = _format_problem(attributes)
+    if problem is not None:  # ce- header names and values, by the rules of structured mode
+        return Item(0, kind, None, raw, problem)
     content_type = headers.get("content-type", "")
     if not _is_json_type(content_type):
         return Item(

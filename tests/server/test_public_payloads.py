@@ -1,0 +1,318 @@
+"""Public payloads this project did not write, against a real ``flowledger serve``: the
+CloudEvents conformance suite and the JSON-format spec's examples, the CloudEvents Python SDK's
+test event. Sources:
+``public_payloads/SOURCES.md``.
+
+Every payload gets a clear 2xx or 4xx; what is accepted is read back from the warehouse; what is
+rejected is listed with its index and reason and lands in quarantine under the request's id.
+flowledger asks more of a business event than CloudEvents does (a ``time``, and a JSON object
+in ``data``): the conformance suite's events are also sent *completed* with those, so the
+verdict is CloudEvents' own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from receiver_harness import Serve, query
+
+pytestmark = pytest.mark.slow
+
+PAYLOADS = Path(__file__).parent / "public_payloads"
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+
+
+def _load(name: str) -> Any:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+VALID_EVENTS = _load("cloudevents-conformance-valid-events.json")["tests"]
+INVALID_EVENTS = _load("cloudevents-conformance-invalid-events.json")["tests"]
+VALID_BATCHES = _load("cloudevents-conformance-valid-batches.json")["tests"]
+INVALID_BATCHES = _load("cloudevents-conformance-invalid-batches.json")["tests"]
+SPEC = _load("cloudevents-spec-json-format-examples.json")
+#: data a business event cannot hold (text, not a JSON object): rejected with that reason
+TEXT_DATA = {"validSimpleTextData"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    with Serve(tmp_path_factory.mktemp("public") / "home") as running:
+        yield running
+
+
+def completed(test: dict[str, Any]) -> dict[str, Any]:
+    """The conformance event with what flowledger requires on top (a time, JSON object data)
+    and an id of its own (the suite reuses ids across cases)."""
+    event = copy.deepcopy(test["event"])
+    if isinstance(event.get("id"), str) and event["id"]:
+        event["id"] = f"{event['id']}-{test['id']}"
+    if event.get("time") is None:
+        event["time"] = "2018-04-05T17:31:00Z"
+    if "data" not in event and "data_base64" not in event:
+        event["data"] = {"case": test["id"]}
+    return event
+
+
+def quarantined(server: Serve, request_id: str) -> list[tuple[int, str]]:
+    server.wait_drained()
+    return query(
+        server.data_dir,
+        "select row_number, reason from raw.quarantine where batch_id = ? order by row_number",
+        [request_id],
+    )
+
+
+#: Every rejection answered, by request id: (index, reason) pairs, checked against quarantine
+#: once at the end (:func:`test_every_rejection_listed_is_in_quarantine`), not one drain wait
+#: per case.
+LISTED: dict[str, list[tuple[int, str]]] = {}
+
+
+def assert_rejected(response: Any, indices: list[int]) -> dict[str, Any]:
+    """The answer lists exactly ``indices``, each with a reason."""
+    answer = response.json()
+    assert [item["index"] for item in answer["rejected"]] == indices, answer
+    assert all(item["reason"] for item in answer["rejected"]), answer
+    LISTED[answer["request_id"]] = [(item["index"], item["reason"]) for item in answer["rejected"]]
+    return answer
+
+
+@pytest.mark.parametrize("test", VALID_EVENTS, ids=[t["id"] for t in VALID_EVENTS])
+def test_conformance_valid_events_as_published(server: Serve, test: dict[str, Any]) -> None:
+    # none has both a time and a JSON object in data: each is refused with that reason
+    response = server.post("/v1/events", test["event"], STRUCTURED)
+    assert response.status_code == 422
+    answer = assert_rejected(response, [0])
+    assert (
+        "time: missing" in answer["rejected"][0]["reason"]
+        or "data:" in (answer["rejected"][0]["reason"])
+    )
+
+
+@pytest.mark.parametrize("test", VALID_EVENTS, ids=[t["id"] for t in VALID_EVENTS])
+def test_conformance_valid_events_completed_are_stored(server: Serve, test: dict[str, Any]) -> None:
+    event = completed(test)
+    response = server.post("/v1/events", event, STRUCTURED)
+    if test["id"] in TEXT_DATA:
+        assert response.status_code == 422
+        answer = assert_rejected(response, [0])
+        assert "is not a JSON object" in answer["rejected"][0]["reason"]
+        return
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1, response.text
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select data, subject, dataschema from raw.business_events where source = ? and id = ?",
+        [event["source"], event["id"]],
+    )
+    assert len(rows) == 1
+    assert json.loads(rows[0][0]) == event["data"]
+    assert rows[0][1:] == (event.get("subject"), event.get("dataschema"))
+
+
+@pytest.mark.parametrize("test", INVALID_EVENTS, ids=[t["id"] for t in INVALID_EVENTS])
+@pytest.mark.parametrize("form", ["as published", "completed"])
+def test_conformance_invalid_events_are_rejected(
+    server: Serve, test: dict[str, Any], form: str
+) -> None:
+    event = test["event"] if form == "as published" else completed(test)
+    response = server.post("/v1/events", event, STRUCTURED)
+    assert response.status_code == 422, response.text
+    assert_rejected(response, [0])
+
+
+def test_the_format_reasons_name_what_is_wrong(server: Serve) -> None:
+    by_id = {test["id"]: completed(test) for test in INVALID_EVENTS}
+    expected = {
+        "invalidTimeOffsetHourOnly": "time '2018-04-05T18:31:00+05' has no UTC offset",
+        "invalidNonRfc2046DataContentType": "datacontenttype 'xyz' is not a media type",
+        "invalidEmptyDataContentType": "datacontenttype is empty",
+        "invalidEmptyDataSchema": "dataschema is empty",
+        "invalidEmptySubject": "subject is empty",
+        "invalidCapitalizedExtension": "'MyExtension' is not a CloudEvents attribute name",
+        "invalidPunctuatedExtension": "'my.extension' is not a CloudEvents attribute name",
+    }
+    batch = [by_id[name] for name in expected]
+    extension_types = {**by_id["invalidEmptySubject"], "subject": "s", "extnumber": 1.5}
+    not_absolute = {**by_id["invalidEmptySubject"], "subject": "s", "dataschema": "/schema"}
+    batch += [extension_types, not_absolute]
+    answer = server.post("/v1/events", batch, BATCH).json()
+    reasons = [item["reason"] for item in answer["rejected"]]
+    assert len(reasons) == len(batch), answer
+    for reason, wanted in zip(reasons, expected.values(), strict=False):
+        assert reason.startswith(wanted), reason
+    assert reasons[-2].startswith("extnumber is a JSON number: an extension attribute is")
+    assert reasons[-1] == "dataschema '/schema' is not an absolute URI"
+
+
+@pytest.mark.parametrize("test", VALID_BATCHES, ids=[t["id"] for t in VALID_BATCHES])
+def test_conformance_valid_batches(server: Serve, test: dict[str, Any]) -> None:
+    batch = test["batch"]
+    response = server.post("/v1/events", batch, BATCH)
+    # flowledger's own requirements refuse every event as published (no time, no data)
+    assert response.status_code == (200 if not batch else 422), response.text
+    assert_rejected(response, list(range(len(batch))))
+    completed_batch = [
+        completed({"id": f"{test['id']}-{index}", "event": event})
+        for index, event in enumerate(batch)
+    ]
+    answer = server.post("/v1/events", completed_batch, BATCH).json()
+    assert answer["accepted"] == len(batch) and answer["rejected"] == [], answer
+
+
+def test_a_batch_of_the_same_event_twice_stores_it_once(server: Serve) -> None:
+    twice = [completed({"id": "minimal2", "event": e}) for e in VALID_BATCHES[2]["batch"]]
+    answer = server.post("/v1/events", twice, BATCH).json()
+    assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (1, 1, []), answer
+
+
+@pytest.mark.parametrize("test", INVALID_BATCHES, ids=[t["id"] for t in INVALID_BATCHES])
+def test_conformance_invalid_batches_list_each_bad_event(
+    server: Serve, test: dict[str, Any]
+) -> None:
+    batch = [
+        completed({"id": f"{test['id']}-{i}", "event": e}) if isinstance(e, dict) else e
+        for i, e in enumerate(test["batch"])
+    ]
+    response = server.post("/v1/events", batch, BATCH)
+    bad = {
+        "invalidBatchMixedSpecVersions": [1],
+        "invalidBatchContainingInvalidCloudEvent": [0],
+        "invalidBatchContainingNonObject": [0],
+    }[test["id"]]
+    assert response.status_code == (200 if len(bad) < len(batch) else 422), response.text
+    answer = assert_rejected(response, bad)
+    assert answer["accepted"] == len(batch) - len(bad)
+
+
+SPEC_STRUCTURED = {
+    "binary-valued data": "data_base64 is not accepted",
+    "xml string data": "data: '<much wow=\"xml\"/>' is not a JSON object",
+    "json object data": None,
+    "json string data": "data: 'I'm just a string' is not a JSON object",
+}
+
+
+@pytest.mark.parametrize(("name", "reason"), SPEC_STRUCTURED.items())
+def test_spec_structured_examples(server: Serve, name: str, reason: str | None) -> None:
+    event = dict(SPEC["structured"][name], source="/spec/structured")
+    response = server.post("/v1/events", event, STRUCTURED)
+    if reason is not None:
+        assert response.status_code == 422
+        answer = assert_rejected(response, [0])
+        assert answer["rejected"][0]["reason"].startswith(reason)
+        return
+    assert response.json()["accepted"] == 1, response.text
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select type, time, datacontenttype, data from raw.business_events "
+        "where source = '/spec/structured' and id = ?",
+        [event["id"]],
+    )
+    assert [(r[0], r[1].isoformat(), r[2], json.loads(r[3])) for r in rows] == [
+        (
+            "com.example.someevent",
+            "2018-04-05T17:31:00",
+            "application/json",
+            {"appinfoA": "abc", "appinfoB": 123, "appinfoC": True},
+        )
+    ]
+
+
+SPEC_BINARY = {
+    "xml string data": "data has content type 'application/xml'",
+    "json object data": None,
+    "json string data": "data: 'I'm just a string' is not a JSON object",
+}
+
+
+@pytest.mark.parametrize(("name", "reason"), SPEC_BINARY.items())
+def test_spec_binary_mode_examples(server: Serve, name: str, reason: str | None) -> None:
+    example = SPEC["binary"][name]
+    headers = {**example["headers"], "ce-source": "/spec/binary"}
+    content_type = headers.pop("content-type")
+    response = server.post("/v1/events", example["body"], content_type, headers=headers)
+    if reason is not None:
+        assert response.status_code == 422
+        answer = assert_rejected(response, [0])
+        assert answer["rejected"][0]["reason"].startswith(reason)
+        return
+    assert response.json()["accepted"] == 1, response.text
+    # the same event in structured mode is the same event: a duplicate, not a collision
+    same = dict(SPEC["structured"][name], source="/spec/binary")
+    again = server.post("/v1/events", same, STRUCTURED).json()
+    assert (again["accepted"], again["duplicates"], again["collisions"]) == (0, 1, 0), again
+
+
+def test_spec_batch_example_keeps_the_json_event_and_lists_the_binary_one(server: Serve) -> None:
+    response = server.post("/v1/events", SPEC["batch"], BATCH)
+    assert response.status_code == 200
+    answer = assert_rejected(response, [0])
+    assert answer["accepted"] == 1
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select type, data from raw.business_events where source = '/mycontext/9'",
+    )
+    assert rows == [
+        ("com.example.someotherevent", '{"appinfoA":"abc","appinfoB":123,"appinfoC":true}')
+    ]
+
+
+SDK_PYTHON_HEADERS = {  # cloudevents/sdk-python: tests/test_v1_compat/data.py
+    "ce-specversion": "1.0",
+    "ce-type": "word.found.exclamation",
+    "ce-id": "16fb5f0b-211e-1102-3dfe-ea6e2806f124",
+    "ce-time": "2018-10-23T12:28:23.3464579Z",
+    "ce-source": "pytest",
+}
+
+
+def test_sdk_python_test_event_with_seven_fraction_digits(server: Serve) -> None:
+    body = '{"name":"john"}'
+    answer = server.post("/v1/events", body, "application/json", headers=SDK_PYTHON_HEADERS)
+    assert answer.json()["accepted"] == 1, answer.text
+    structured = {name.removeprefix("ce-"): value for name, value in SDK_PYTHON_HEADERS.items()} | {
+        "datacontenttype": "application/json",
+        "data": {"name": "john"},
+    }
+    again = server.post("/v1/events", structured, STRUCTURED).json()
+    assert again["duplicates"] == 1, again
+    server.wait_drained()
+    rows = query(
+        server.data_dir, "select time, data from raw.business_events where source = 'pytest'"
+    )
+    assert [(r[0].isoformat(), r[1]) for r in rows] == [
+        ("2018-10-23T12:28:23.346457", '{"name":"john"}')
+    ]
+
+
+def test_every_rejection_listed_is_in_quarantine(server: Serve) -> None:
+    assert len(LISTED) > 50
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select batch_id, row_number, reason from raw.quarantine order by batch_id, row_number",
+    )
+    stored: dict[str, list[tuple[int, str]]] = {}
+    for batch_id, row, reason in rows:
+        stored.setdefault(batch_id, []).append((row, reason))
+    assert {request: stored.get(request, []) for request in LISTED} == LISTED
+
+
+def test_the_server_answered_no_500(server: Serve) -> None:
+    errors = {
+        name: value
+        for name, value in server.metrics().items()
+        if name.startswith("flowledger_receiver_requests_total") and 'status="5' in name
+    }
+    assert errors == {}
