@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, unknown_fields
 from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -48,7 +48,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -126,11 +126,13 @@ def decode_request(content_type: str, body: bytes) -> ExportTraceServiceRequest:
     media = media_type(content_type)
     if media == PROTOBUF:
         try:
-            return ExportTraceServiceRequest.FromString(body)
+            message = ExportTraceServiceRequest.FromString(body)
+            _read_legacy_scope_spans(message)
         except DecodeError as error:
             raise ClientError(
                 400, f"the body is not an OTLP protobuf trace export: {error}"
             ) from None
+        return message
     if media == JSON:
         document = decode_json(body)
         if not isinstance(document, dict):
@@ -148,15 +150,60 @@ def decode_request(content_type: str, body: bytes) -> ExportTraceServiceRequest:
     )
 
 
+#: ResourceSpans field 1000 (reserved now): ``instrumentation_library_spans`` of OTLP 0.15-0.18,
+#: whose messages are ScopeSpans on the wire (library name 1, version 2; spans 2; schema url 3).
+_LEGACY_SCOPE_SPANS_FIELD = 1000
+
+
+def _read_legacy_scope_spans(message: ExportTraceServiceRequest) -> None:
+    """Spans an exporter of OTLP 0.15-0.18 sent in ``instrumentation_library_spans`` (field
+    1000), which the current proto no longer names: read as the ScopeSpans they are on the wire
+    (protobuf drops unknown fields without a word: a 200 that stored nothing)."""
+    for resource_spans in message.resource_spans:
+        for field in unknown_fields.UnknownFieldSet(resource_spans):
+            if field.field_number == _LEGACY_SCOPE_SPANS_FIELD and field.wire_type == 2:
+                resource_spans.scope_spans.append(ScopeSpans.FromString(field.data))
+
+
+#: OTLP/JSON keys are lowerCamelCase, but ParseDict (like the collector) also takes the proto's
+#: own names; and OTLP before 0.19 named the scope's spans ``instrumentationLibrarySpans``, which
+#: ``ignore_unknown_fields`` would drop without a word. Each is read as today's name, before the
+#: ids are converted (a ``trace_id`` left alone would be read as base64: a garbage id).
+_RESOURCE_SPANS_NAMES = {"resource_spans": "resourceSpans"}
+_SCOPE_SPANS_NAMES = {
+    "scope_spans": "scopeSpans",
+    "instrumentationLibrarySpans": "scopeSpans",
+    "instrumentation_library_spans": "scopeSpans",
+}
+_SCOPE_NAMES = {"instrumentationLibrary": "scope", "instrumentation_library": "scope"}
+_ID_NAMES = {"trace_id": "traceId", "span_id": "spanId", "parent_span_id": "parentSpanId"}
+
+
+def _renamed(members: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """``members`` with each key of ``names`` under its camelCase name (in place); 400 when an
+    object gives one field under two names (which would ParseDict keep?)."""
+    for old, new in names.items():
+        if old in members:
+            if new in members:
+                raise ClientError(
+                    400, f"not an OTLP/JSON trace export: both {old!r} and {new!r} are given"
+                )
+            members[new] = members.pop(old)
+    return members
+
+
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:
+    _renamed(document, _RESOURCE_SPANS_NAMES)
     for resource_spans in _list(document.get("resourceSpans")):
-        for scope_spans in _list(_dict(resource_spans).get("scopeSpans")):
-            for span in _list(_dict(scope_spans).get("spans")):
-                span = _dict(span)
+        resource_spans = _renamed(_dict(resource_spans), _SCOPE_SPANS_NAMES)
+        for scope_spans in _list(resource_spans.get("scopeSpans")):
+            scope_spans = _renamed(_dict(scope_spans), _SCOPE_NAMES)
+            for span in _list(scope_spans.get("spans")):
+                span = _renamed(_dict(span), _ID_NAMES)
                 for name in ("traceId", "spanId", "parentSpanId"):
                     span[name] = _hex_to_base64(span.get(name), name)
                 for link in _list(span.get("links")):
-                    link = _dict(link)
+                    link = _renamed(_dict(link), _ID_NAMES)
                     for name in ("traceId", "spanId"):
                         link[name] = _hex_to_base64(link.get(name), f"links[].{name}")
 

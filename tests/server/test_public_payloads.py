@@ -1,6 +1,6 @@
 """Public payloads this project did not write, against a real ``flowledger serve``: the
 CloudEvents conformance suite and the JSON-format spec's examples, the CloudEvents Python SDK's
-test event. Sources:
+test event, OTLP/JSON examples of opentelemetry-proto and the collector. Sources:
 ``public_payloads/SOURCES.md``.
 
 Every payload gets a clear 2xx or 4xx; what is accepted is read back from the warehouse; what is
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 from receiver_harness import Serve, query
 
 pytestmark = pytest.mark.slow
@@ -294,6 +296,132 @@ def test_sdk_python_test_event_with_seven_fraction_digits(server: Serve) -> None
     assert [(r[0].isoformat(), r[1]) for r in rows] == [
         ("2018-10-23T12:28:23.346457", '{"name":"john"}')
     ]
+
+
+# -- OTLP/JSON ----------------------------------------------------------------------------------
+
+TRACE_EXAMPLE = _load("otlp-proto-examples-trace.json")
+TRACE_ID = "5b8efff798038103d269b633813fc60c"
+
+
+def steps_of(server: Serve, run_id: str) -> list[tuple[Any, ...]]:
+    server.wait_drained()
+    return query(
+        server.data_dir,
+        "select step_id, step_type, status, started_at, ended_at from raw.step_runs "
+        "where run_id = ? order by step_id",
+        [run_id],
+    )
+
+
+def test_otlp_proto_example_trace(server: Serve) -> None:
+    # upper-case hex ids, nanoseconds as JSON numbers, a span whose parent is not sent
+    response = server.post("/v1/traces", (PAYLOADS / "otlp-proto-examples-trace.json").read_bytes())
+    assert (response.status_code, response.json()) == (200, {})
+    rows = steps_of(server, TRACE_ID)
+    assert [(r[0], r[1], r[2], r[3].isoformat(), r[4].isoformat()) for r in rows] == [
+        ("I'm a server span", "server", "success", "2018-12-13T14:51:00", "2018-12-13T14:51:01")
+    ]
+
+
+def test_otlp_collector_json_with_empty_ids_is_listed_and_quarantined(server: Serve) -> None:
+    body = (PAYLOADS / "otlp-collector-pdata-traces-json-test.json").read_bytes()
+    response = server.post("/v1/traces", body)
+    assert response.status_code == 200
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1"
+    assert "span 0: span without trace or span id" in partial["errorMessage"]
+    request_id = partial["errorMessage"].split("request ")[1].split(")")[0]
+    assert quarantined(server, request_id) == [(0, "span without trace or span id")]
+
+
+def _snake_case(value: Any) -> Any:
+    """The proto's own field names (``trace_id``, ``scope_spans``), which ParseDict and the
+    collector also read."""
+    if isinstance(value, list):
+        return [_snake_case(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    renamed = {}
+    for name, item in value.items():
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+        renamed[snake] = _snake_case(item)
+    return renamed
+
+
+def _with_span(document: dict[str, Any], span_id: str, trace_id: str) -> dict[str, Any]:
+    document = copy.deepcopy(document)
+    span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    span.update(traceId=trace_id, spanId=span_id, parentSpanId="EEE19B7EC3C1B173")
+    return document
+
+
+def test_otlp_json_with_the_protos_field_names_keeps_hex_ids(server: Serve) -> None:
+    # before: trace_id was read as base64, 32 hex digits became a 24-byte garbage id
+    trace_id = "6B8EFFF798038103D269B633813FC60C"
+    document = _snake_case(_with_span(TRACE_EXAMPLE, "EEE19B7EC3C1B175", trace_id))
+    assert "trace_id" in json.dumps(document)
+    response = server.post("/v1/traces", document)
+    assert (response.status_code, response.json()) == (200, {})
+    rows = steps_of(server, trace_id.lower())
+    assert [r[:3] for r in rows] == [("I'm a server span", "server", "success")]
+
+
+def test_otlp_json_giving_an_id_under_both_names_is_refused(server: Serve) -> None:
+    document = _with_span(TRACE_EXAMPLE, "EEE19B7EC3C1B179", TRACE_ID)
+    span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    span["span_id"] = "EEE19B7EC3C1B17A"
+    response = server.post("/v1/traces", document)
+    assert response.status_code == 400
+    assert "both 'span_id' and 'spanId'" in response.json()["message"]
+
+
+def test_otlp_json_of_before_0_19_is_read_not_dropped(server: Serve) -> None:
+    # instrumentationLibrarySpans (OTLP < 0.19): ParseDict ignored it, 200 and nothing stored
+    trace_id = "7B8EFFF798038103D269B633813FC60C"
+    document = _with_span(TRACE_EXAMPLE, "EEE19B7EC3C1B176", trace_id)
+    resource_spans = document["resourceSpans"][0]
+    scope_spans = resource_spans.pop("scopeSpans")[0]
+    scope_spans["instrumentationLibrary"] = scope_spans.pop("scope")
+    resource_spans["instrumentationLibrarySpans"] = [scope_spans]
+    response = server.post("/v1/traces", document)
+    assert (response.status_code, response.json()) == (200, {})
+    assert [r[0] for r in steps_of(server, trace_id.lower())] == ["I'm a server span"]
+
+
+_LEGACY_FIELD = 1000  # ResourceSpans.instrumentation_library_spans in OTLP 0.15-0.18
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2)."""
+    key, length = (number << 3) | 2, len(payload)
+    encoded = b""
+    for value in (key, length):
+        while value > 0x7F:
+            encoded += bytes([value & 0x7F | 0x80])
+            value >>= 7
+        encoded += bytes([value])
+    return encoded + payload
+
+
+def test_otlp_protobuf_of_0_15_to_0_18_is_read_not_dropped(server: Serve) -> None:
+    # ResourceSpans field 1000 (instrumentation_library_spans, reserved today) was dropped as
+    # an unknown field: 200 and nothing stored
+    trace_id = bytes.fromhex("8b8efff798038103d269b633813fc60c")
+    span = Span(
+        trace_id=trace_id,
+        span_id=bytes.fromhex("eee19b7ec3c1b177"),
+        parent_span_id=bytes.fromhex("eee19b7ec3c1b173"),
+        name="legacy step",
+        start_time_unix_nano=1_544_712_660_000_000_000,
+        end_time_unix_nano=1_544_712_661_000_000_000,
+    )
+    legacy = ScopeSpans(spans=[span]).SerializeToString()
+    body = _field(1, _field(_LEGACY_FIELD, legacy))
+    assert len(ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans) == 0
+    response = server.post("/v1/traces", body, "application/x-protobuf")
+    assert response.status_code == 200
+    assert [r[0] for r in steps_of(server, trace_id.hex())] == ["legacy step"]
 
 
 def test_every_rejection_listed_is_in_quarantine(server: Serve) -> None:
