@@ -443,7 +443,7 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
     if isinstance(value, str):
         return scrub_free_text(value)
     if isinstance(value, list):
-        return [scrub_data(item, key, rules) for item in value]
+        return _scrubbed_list(value, key, rules)
     if not isinstance(value, dict):
         if isinstance(value, Pairs):  # a key given twice (a quarantined record): each as given
             return Pairs(_scrubbed_members(value, lambda member: scrub_data(member, key, rules)))
@@ -465,6 +465,36 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
             scrubbed[out] = _pseudonymise_strings(item, key)
         else:
             scrubbed[out] = scrub_data(item, key, rule.children if rule else _NO_RULES)
+    return scrubbed
+
+
+#: Where a private key's text starts and ends (PEM, PuTTY): a list of text lines (a log split
+#: into lines) carries the key's body in the items between, which no rule can tell from other
+#: base64 on its own.
+_KEY_BLOCK_START = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d+:"
+)
+_KEY_BLOCK_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|Private-MAC:")
+PRIVATE_KEY_PLACEHOLDER = "[REDACTED:private_key]"
+
+
+def _scrubbed_list(items: list[Any], key: Key, rules: dict[str, _Rule]) -> list[Any]:
+    """Each item scrubbed; a text item that opens a private key without closing it makes the
+    text items after it, up to and including the one that closes it, the key's lines: each
+    becomes the placeholder."""
+    scrubbed: list[Any] = []
+    in_key = False
+    for item in items:
+        if not isinstance(item, str):
+            in_key = False
+            scrubbed.append(scrub_data(item, key, rules))
+        elif in_key:
+            scrubbed.append(PRIVATE_KEY_PLACEHOLDER)
+            in_key = _KEY_BLOCK_END.search(item) is None
+        else:
+            scrubbed.append(scrub_free_text(item))
+            starts = list(_KEY_BLOCK_START.finditer(item))
+            in_key = bool(starts) and _KEY_BLOCK_END.search(item, starts[-1].end()) is None
     return scrubbed
 
 

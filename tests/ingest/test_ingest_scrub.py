@@ -398,3 +398,27 @@ def test_object_fields_become_canonical_json_whatever_their_key_order() -> None:
     assert first.index('"amount"') < first.index('"customer"') < first.index('"order_id"')
     assert big == '{"a":1,"big":123456789012345678901234567890}'
     assert (array, broken) == ("[1, 2]", "not json")  # quarantined by the check, as written
+
+
+def test_a_private_key_split_into_list_items_is_redacted_line_by_line() -> None:
+    # a log shipped as a list of lines (gitleaks/gitleaks: testdata/repos/nogit/putty.ppk split
+    # at its line ends): the key's body lines carry no marker of their own
+    putty = [
+        "deploy failed; key was:",
+        "PuTTY-User-Key-File-3: ssh-rsa",
+        "Private-Lines: 2",
+        "AAABACJPG4lbsxxqgF4f/4EBcjBzOT5OdXuKo7bC8Lt4uyaKTDf0I6lrkFDzzikw",
+        "Private-MAC: 04dc4dfdfb21a070395413c6ba9e246ccdd830d2561983f9eeab5e72f299d8f7",
+        "retrying",
+    ]
+    pem = ["-----BEGIN RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEAu1SU1L7VLPHC", {"n": 1}, "MIIE"]
+    key = lambda: b"k" * 32  # noqa: E731
+    scrubbed = scrub_data({"lines": putty, "pem": pem}, key)
+    assert scrubbed == {
+        "lines": ["deploy failed; key was:", *["[REDACTED:private_key]"] * 4, "retrying"],
+        # a non-text item ends the block: what follows is scrubbed on its own
+        "pem": ["[REDACTED:private_key]", "[REDACTED:private_key]", {"n": 1}, "MIIE"],
+    }
+    assert scrub_data(scrubbed, key) == scrubbed
+    whole = [f"key {PEM} end", "MIIEpAIBAAKCAQEAu1SU1L7VLPHC"]  # a closed key: the next line stays
+    assert scrub_data(whole, key) == ["key [REDACTED:private_key] end", whole[1]]

@@ -61,6 +61,12 @@ SECRETS = [
     "PwdLEAK25",
 ]
 PEM = "-----BEGIN PRIVATE KEY-----\n" + SECRETS[7] + "\nabc\n-----END PRIVATE KEY-----"
+#: Public secret-scanner corpora (detect-secrets, gitleaks: public_payloads/SOURCES.md), sent
+#: verbatim by :func:`send_public_corpus`; each entry's ``secrets`` are searched for too.
+CORPUS = json.loads(
+    (Path(__file__).parent / "public_payloads" / "secret-scanner-corpus.json").read_text()
+)["corpus"]
+SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]]
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +250,57 @@ def send_new_secret_forms(server: Serve) -> None:
     assert server.post("/v1/events", body, "text/plain", headers=binary_headers).status_code == 422
 
 
+def send_public_corpus(server: Serve) -> None:
+    """Each corpus text, as it is, in every text a client sends: a run's error message and a
+    step's, event data under an ordinary key, an OTLP span's status and exception message, a
+    rejected binary-mode body and an unreadable NDJSON line; accepted and rejected alike."""
+    for number, entry in enumerate(CORPUS):
+        text = entry["text"]
+        runs = [
+            flow_run(f"corpus-{number}", status="failed", error_message=text, url=text[:2000]),
+            flow_run(f"corpus-{number}-bad", status="nope", error_message=text),
+            {
+                "source_system": "n8n", "run_id": f"corpus-{number}", "step_id": "deploy", "step_name": "Deploy",
+                "status": "failed", "error_message": text, "started_at": "2025-03-01T10:00:00Z",
+            },
+        ]  # fmt: skip
+        answer = server.post("/v1/runs", runs).json()
+        assert (answer["accepted"], len(answer["rejected"])) == (2, 1), answer
+        data = {"note": text, "lines": text.splitlines(), "nested": {"log": [text]}}
+        events = [
+            event(f"corpus-{number}", data=data, subject=text[:200]),
+            event(f"corpus-{number}-bad", time="never", data=data),
+        ]
+        answer = server.post("/v1/events", events, "application/cloudevents-batch+json").json()
+        assert (answer["accepted"], len(answer["rejected"])) == (1, 1), answer
+        span = {
+            "traceId": f"{number + 1:032x}",
+            "spanId": f"{number + 1:016x}",
+            "name": "run corpus",
+            "startTimeUnixNano": "1754000000000000000",
+            "endTimeUnixNano": "1754000001000000000",
+            "status": {"code": 2, "message": text},
+            "events": [
+                {
+                    "name": "exception",
+                    "timeUnixNano": "1754000000500000000",
+                    "attributes": [
+                        {"key": "exception.type", "value": {"stringValue": "DeployError"}},
+                        {"key": "exception.message", "value": {"stringValue": text}},
+                    ],
+                }
+            ],
+            "attributes": [{"key": "note", "value": {"stringValue": text}}],
+        }
+        traces = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+        assert server.post("/v1/traces", traces).json() == {}
+        binary = {"ce-specversion": "1.0", "ce-id": f"corpus-b-{number}", "ce-source": "/h",
+                  "ce-type": "a.b"}  # fmt: skip
+        assert server.post("/v1/events", text, "text/plain", headers=binary).status_code == 422
+        torn = json.dumps({"run_id": f"corpus-t-{number}", "error_message": text})[:-1]
+        assert server.post("/v1/runs", torn, "application/x-ndjson").status_code == 422
+
+
 def test_multi_member_gzip_is_read_whole_and_a_truncated_one_stores_nothing(
     server: Serve,
 ) -> None:
@@ -327,6 +384,7 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
     ndjson = f'{{"run_id": "s-ndjson", "flow_id": "f", "oops": "{ghp}"\n'
     server.post("/v1/runs", ndjson, "application/x-ndjson")
     send_new_secret_forms(server)
+    send_public_corpus(server)
     server.wait_drained()
     # emails are pseudonymised with a keyed HMAC: the same person joins across events
     rows = query(
@@ -342,7 +400,7 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
         if not path.is_file():
             continue
         content = path.read_bytes()
-        for secret in SECRETS:
+        for secret in SEEDED:
             if secret.encode() in content:
                 leaks.append(f"{secret} in {path.relative_to(server.data_dir)}")
     assert not leaks
@@ -357,7 +415,7 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
         ).fetchall()
         assert len(columns) > 20
         for schema, table, column in columns:
-            for secret in SECRETS:
+            for secret in SEEDED:
                 hits = con.execute(
                     f'select count(*) from "{schema}"."{table}" where contains("{column}", ?)',
                     [secret],
