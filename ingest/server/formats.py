@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from flowledger.request_guard import ClientError
 from ingest.contracts import LogicalType, RecordKind, load_contracts
@@ -314,13 +314,26 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
     kind = RecordKind.BUSINESS_EVENT
-    attributes = {
-        name.lower()[3:]: _header_value(value)
-        for name, value in headers.items()
-        if name.lower().startswith("ce-")
-    }
+    attributes: dict[str, str] = {}
+    undecodable: list[str] = []
+    for name, value in headers.items():
+        if name.lower().startswith("ce-"):
+            try:
+                attributes[name.lower()[3:]] = _header_value(value)
+            except UnicodeDecodeError:
+                attributes[name.lower()[3:]] = value
+                undecodable.append(name.lower())
     raw: dict[str, Any] = dict(attributes)
     raw["data"] = body[:4096].decode("utf-8", errors="replace")
+    if undecodable:
+        return Item(
+            0,
+            kind,
+            None,
+            raw,
+            f"{', '.join(undecodable)}: percent-encoded bytes that are not UTF-8 (the HTTP "
+            "binding percent-encodes the UTF-8 of each character: %E2%82%AC is €)",
+        )
     # The SDK invents an id, a time and a specversion when they are missing: check before
     # calling it.
     missing = [name for name in ("id", "source") if not (attributes.get(name) or "").strip()]
@@ -350,7 +363,11 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
         raw["data"] = loads_as_written(body.removeprefix(b"\xef\xbb\xbf"))
         return Item(0, kind, None, raw, problem.within("data").reason)
     raw["data"] = data
+    # the SDK decodes percent-encoding but not a quoted string: it gets the values decoded here,
+    # encoded again as the binding encodes them (one round of decoding gives them back)
     message_headers = {name.lower(): value for name, value in headers.items()}
+    for name, value in attributes.items():
+        message_headers[f"ce-{name}"] = quote(value, safe=_HEADER_SAFE)
     try:
         event = from_http_event(HTTPMessage(headers=message_headers, body=body))
     except Exception as error:  # the SDK's validation errors, bad time values
@@ -364,11 +381,20 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     return Item(0, kind, record, raw)
 
 
+#: What the HTTP binding leaves as it is: printable ASCII but space, double quote and percent.
+_HEADER_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in '"%')
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
 def _header_value(value: str) -> str:
+    """A ``ce-`` header's attribute value as the HTTP binding decodes it (section 3.1.3.2): a
+    double-quoted string unquoted first, backslash escapes included (RFC 7230 section 3.2.6),
+    then one round of percent-decoding; bytes that are not UTF-8 (``%C0%A0``, an overlong
+    space) raise :class:`UnicodeDecodeError` (the binding says they MUST be rejected)."""
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return unquote(value)
+        value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
+    return unquote(value, errors="strict")
 
 
 def _json_type(value: Any) -> str:

@@ -298,6 +298,62 @@ def test_sdk_python_test_event_with_seven_fraction_digits(server: Serve) -> None
     ]
 
 
+#: cloudevents/spec: cloudevents/bindings/http-protocol-binding.md, 3.1.4 (the binary-mode
+#: example; its body is elided there) and 3.1.3.2 (header encoding: its Euro example, its
+#: overlong-encoding counterexample)
+BINDING_HEADERS = {
+    "ce-specversion": "1.0",
+    "ce-type": "com.example.someevent",
+    "ce-time": "2018-04-05T03:56:24Z",
+    "ce-id": "1234-1234-1234",
+    "ce-source": "/mycontext/subcontext",
+}
+
+
+@pytest.mark.parametrize(
+    ("header", "stored"),
+    [
+        ("Euro%20%E2%82%AC%20%F0%9F%98%80", "Euro € 😀"),
+        ('"quoted \\"string\\" of older senders"', 'quoted "string" of older senders'),
+        ("100%2525", "100%25"),  # one round of decoding, not two
+        ("%c3%a9t%C3%A9", "été"),  # lower-case hex is accepted
+    ],
+)
+def test_binding_header_values_are_decoded_once(server: Serve, header: str, stored: str) -> None:
+    headers = {**BINDING_HEADERS, "ce-id": f"binding-{header}"[:60], "ce-subject": header}
+    response = server.post(
+        "/v1/events", '{"a": 1}', "application/json; charset=utf-8", headers=headers
+    )
+    assert response.json()["accepted"] == 1, response.text
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select id, subject from raw.business_events where source = '/mycontext/subcontext' "
+        "and subject = ?",
+        [stored],
+    )
+    assert len(rows) == 1, rows
+
+
+def test_a_quoted_ce_id_is_the_id_inside_the_quotes(server: Serve) -> None:
+    # it was stored with its quotes: "1234-1234-1234" and 1234-1234-1234 were two events
+    plain = server.post("/v1/events", '{"a": 1}', "application/json", headers=BINDING_HEADERS)
+    assert plain.json()["accepted"] == 1, plain.text
+    quoted = {**BINDING_HEADERS, "ce-id": '"1234-1234-1234"'}
+    again = server.post("/v1/events", '{"a": 1}', "application/json", headers=quoted).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 1), again
+
+
+def test_a_header_percent_encoding_no_utf_8_is_rejected(server: Serve) -> None:
+    headers = {**BINDING_HEADERS, "ce-id": "binding-overlong", "ce-subject": "%C0%A0"}
+    response = server.post("/v1/events", '{"a": 1}', "application/json", headers=headers)
+    assert response.status_code == 422
+    answer = assert_rejected(response, [0])
+    assert answer["rejected"][0]["reason"].startswith(
+        "ce-subject: percent-encoded bytes that are not UTF-8"
+    )
+
+
 # -- OTLP/JSON ----------------------------------------------------------------------------------
 
 TRACE_EXAMPLE = _load("otlp-proto-examples-trace.json")
