@@ -323,7 +323,7 @@ def span_items(
     step_ids: dict[tuple[bytes, bytes], str] = {}
     ranks: dict[tuple[str, str], list[tuple[int, bytes, bytes]]] = {}
     for span, resource in spans:
-        if span.parent_span_id:
+        if span.parent_span_id and _id_problem(span) is None:  # an invalid span takes no rank
             attrs = attributes(span.attributes)
             step_id = str(
                 _first(attrs.get("cicd.pipeline.task.name"), attrs.get("flow.step_id"), span.name)
@@ -340,16 +340,9 @@ def span_items(
     for index, (span, resource) in enumerate(spans):
         attrs = attributes(span.attributes)
         merged = {**resource, **attrs}
-        if not span.trace_id or not span.span_id:
-            items.append(
-                Item(
-                    index,
-                    RecordKind.STEP_RUN,
-                    None,
-                    _span_raw(span),
-                    "span without trace or span id",
-                )
-            )
+        problem = _id_problem(span)
+        if problem is not None:
+            items.append(Item(index, RecordKind.STEP_RUN, None, _span_raw(span), problem))
             continue
         exception = _exception(span)
         common = {
@@ -404,6 +397,29 @@ def span_items(
         }
         items.append(Item(index, RecordKind.STEP_RUN, record, _span_raw(span)))
     return items
+
+
+def _id_problem(span: Span) -> str | None:
+    """Why a span's ids cannot key a run or a step: absent, not 16 (trace) or 8 (span, parent)
+    bytes, or all zeros (OTLP and W3C trace context call those invalid; ``abcd`` or 32 zeros
+    as a run id would gather unrelated spans into one run)."""
+    if not span.trace_id or not span.span_id:
+        return "span without trace or span id"
+    problems = [
+        f"{name} {value.hex()!r} is {len(value)} bytes, not {size}"
+        for name, value, size in (
+            ("trace id", span.trace_id, 16),
+            ("span id", span.span_id, 8),
+            ("parent span id", span.parent_span_id, 8),
+        )
+        if value and len(value) != size
+    ]
+    problems += [
+        f"{name} is all zeros (an invalid id)"
+        for name, value in (("trace id", span.trace_id), ("span id", span.span_id))
+        if len(value) in (8, 16) and not any(value)
+    ]
+    return "; ".join(problems) or None
 
 
 def _span_raw(span: Span) -> dict[str, Any]:

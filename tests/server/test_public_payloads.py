@@ -391,6 +391,37 @@ def test_otlp_collector_json_with_empty_ids_is_listed_and_quarantined(server: Se
     assert quarantined(server, request_id) == [(0, "span without trace or span id")]
 
 
+def test_otlp_spans_with_invalid_ids_are_listed_and_quarantined(server: Serve) -> None:
+    # a 2-byte trace id was stored as run "abcd"; all-zero ids gathered unrelated spans in one run
+    spans = [
+        {"traceId": "abcd", "spanId": "eee19b7ec3c1b178"},
+        {"traceId": "0" * 32, "spanId": "0" * 16},
+        {"traceId": "5b8efff798038103", "spanId": "eee19b7ec3c1b178", "parentSpanId": "ab"},
+        {"traceId": "9b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b178"},
+    ]
+    for span in spans:
+        span.update(name="run x", startTimeUnixNano="1544712660000000000")
+    document = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    response = server.post("/v1/traces", document)
+    assert response.status_code == 200
+    message = response.json()["partialSuccess"]["errorMessage"]
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "3", message
+    request_id = message.split("request ")[1].split(")")[0]
+    assert quarantined(server, request_id) == [
+        (0, "trace id 'abcd' is 2 bytes, not 16"),
+        (1, "trace id is all zeros (an invalid id); span id is all zeros (an invalid id)"),
+        (
+            2,
+            "trace id '5b8efff798038103' is 8 bytes, not 16; parent span id 'ab' is 1 bytes, not 8",
+        ),
+    ]
+    assert query(
+        server.data_dir,
+        "select run_id from raw.flow_runs where run_id in ('abcd', ?, ?)",
+        ["0" * 32, "9b8efff798038103d269b633813fc60c"],
+    ) == [("9b8efff798038103d269b633813fc60c",)]
+
+
 def _snake_case(value: Any) -> Any:
     """The proto's own field names (``trace_id``, ``scope_spans``), which ParseDict and the
     collector also read."""
