@@ -259,17 +259,19 @@ def _format_problem(event: Mapping[str, Any]) -> str | None:
     (``MyExtension``, ``my.extension``), an extension value that is no string, boolean or 32-bit
     integer (``1.5``, an object), an empty ``subject``, ``dataschema`` or ``datacontenttype``, a
     ``datacontenttype`` that is no media type (``xyz``), a ``dataschema`` that is no absolute
-    URI, or a ``time`` without its UTC offset (``+05``). ``null`` is an unset attribute."""
+    URI, or a ``time`` without its UTC offset (``+05``). ``null`` is an unset attribute.
+
+    On the hot path of every event: names the contract knows skip the name check, and the
+    verdicts on a value (a media type, a time) are cached."""
     problems: list[str] = []
-    for name, value in event.items():
+    for name in event.keys() - _KNOWN_MEMBERS:
+        value = event[name]
         if not _is_attribute_name(name):
             problems.append(
                 f"{_quoted_name(name)} is not a CloudEvents attribute name (lower-case letters "
                 "a-z and digits only)"
             )
-        elif name in _DATA_MEMBERS or value is None or name in CLOUDEVENT_FIELDS:
-            continue
-        elif not _is_attribute_value(value):
+        elif value is not None and not _is_attribute_value(value):
             problems.append(
                 f"{name} is a JSON {_json_type(value)}: an extension attribute is a string, a "
                 "boolean or an integer"
@@ -280,19 +282,37 @@ def _format_problem(event: Mapping[str, Any]) -> str | None:
             continue
         if value.__class__ is not str:  # subject and dataschema are checked before; this one
             problems.append(f"{name} is a JSON {_json_type(value)}, not a string")
-        elif not value.strip():
-            problems.append(f"{name} is empty: when present it must have a value")
-        elif name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
-            problems.append(f"datacontenttype {_quoted(value)} is not a media type (type/subtype)")
-        elif name == "dataschema" and not _ABSOLUTE_URI.fullmatch(value):
-            problems.append(f"dataschema {_quoted(value)} is not an absolute URI")
+        else:
+            problem = _text_attribute_problem(name, value)
+            if problem is not None:
+                problems.append(problem)
     moment = event.get("time")
-    # only a time the contract check would take: others get its reason (not an RFC 3339 …)
-    if moment.__class__ is str and _RFC3339.match(moment) and not _UTC_OFFSET.fullmatch(moment):
+    if moment.__class__ is str and not _offset_given(moment):
         problems.append(
             f"time {_quoted(moment)} has no UTC offset (RFC 3339: Z or +hh:mm / -hh:mm)"
         )
     return "; ".join(problems) or None
+
+
+_KNOWN_MEMBERS = frozenset(CLOUDEVENT_FIELDS) | _DATA_MEMBERS
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_attribute_problem(name: str, value: str) -> str | None:
+    if not value.strip():
+        return f"{name} is empty: when present it must have a value"
+    if name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
+        return f"datacontenttype {_quoted(value)} is not a media type (type/subtype)"
+    if name == "dataschema" and not _ABSOLUTE_URI.fullmatch(value):
+        return f"dataschema {_quoted(value)} is not an absolute URI"
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _offset_given(moment: str) -> bool:
+    """False for a time the contract check would take (others get its reason: not an RFC 3339
+    timestamp) that does not end in ``Z`` or ``±hh:mm``."""
+    return not _RFC3339.match(moment) or _UTC_OFFSET.fullmatch(moment) is not None
 
 
 def _is_attribute_value(value: Any) -> bool:
