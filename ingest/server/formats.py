@@ -396,7 +396,9 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     record = {name: found.get(name) for name in CLOUDEVENT_FIELDS if name != "data"}
     time_value = found.get("time") if "time" in attributes else None
     record["time"] = time_value.isoformat() if isinstance(time_value, datetime) else time_value
-    record["datacontenttype"] = media_type(content_type)
+    # the Content-Type as sent, parameters included (the conformance suite's HTTP binding feature:
+    # "application/json; charset=utf-8" is the datacontenttype)
+    record["datacontenttype"] = content_type.strip()
     record["data"] = data
     return Item(0, kind, record, raw)
 

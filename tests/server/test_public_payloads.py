@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
-from receiver_harness import Serve, query
+from receiver_harness import TOKEN, Serve, query
 
 pytestmark = pytest.mark.slow
 
@@ -295,6 +296,70 @@ def test_sdk_python_test_event_with_seven_fraction_digits(server: Serve) -> None
     )
     assert [(r[0].isoformat(), r[1]) for r in rows] == [
         ("2018-10-23T12:28:23.346457", '{"name":"john"}')
+    ]
+
+
+def binding_scenarios() -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    """The HTTP requests of the conformance suite's HTTP binding feature, one per example
+    row: ``(name, request text, attributes expected, data expected)``."""
+    feature = (PAYLOADS / "cloudevents-conformance-http-protocol-binding.feature").read_text()
+    cases = []
+    for outline in feature.split("Scenario Outline: ")[1:]:
+        title = outline.splitlines()[0]
+        blocks = outline.split('"""')
+        request, data = textwrap.dedent(blocks[1]).strip(), json.loads(blocks[3])
+        table = outline.split("Then the attributes are:")[1].split("And the data")[0]
+        rows = [line.strip().strip("|").split("|") for line in table.strip().splitlines()[1:]]
+        attributes = {key.strip(): value.strip() for key, value in rows}
+        examples = outline.split("Examples:")[1].strip().splitlines()[1:]
+        for example in examples:
+            content_type = example.strip().strip("|").strip()
+            name = title.replace("<contentType>", content_type)
+            expected = {k: v.replace("<contentType>", content_type) for k, v in attributes.items()}
+            cases.append((name, request.replace("<contentType>", content_type), expected, data))
+    return cases
+
+
+BINDING_SCENARIOS = binding_scenarios()
+
+
+@pytest.mark.parametrize(
+    ("name", "request_text", "attributes", "data"),
+    BINDING_SCENARIOS,
+    ids=[case[0] for case in BINDING_SCENARIOS],
+)
+def test_conformance_http_binding_scenarios(
+    server: Serve, name: str, request_text: str, attributes: dict[str, str], data: Any
+) -> None:
+    head, _, body = request_text.partition("\n\n")
+    headers = dict(line.split(": ", 1) for line in head.splitlines()[1:])
+    for unsent in ("Host", "Content-Length"):  # requests sets them
+        headers.pop(unsent)
+    # each case a source of its own: the four requests are one event (id 1234-1234-1234)
+    source = f"/mycontext/subcontext/{len(name)}-{name.count(';')}-{name[:6]}"
+    body = body.replace("/mycontext/subcontext", source)
+    if "ce-source" in headers:
+        headers["ce-source"] = source
+    response = server.post(
+        "/v1/events", body, headers.pop("Content-Type"), headers=headers, token=TOKEN
+    )
+    assert response.json()["accepted"] == 1, response.text
+    server.wait_drained()
+    rows = query(
+        server.data_dir,
+        "select id, specversion, type, time, datacontenttype, data from raw.business_events "
+        "where source = ?",
+        [source],
+    )
+    assert [(r[0], r[1], r[2], r[3].isoformat() + "Z", r[4], json.loads(r[5])) for r in rows] == [
+        (
+            attributes["id"],
+            attributes["specversion"],
+            attributes["type"],
+            attributes["time"],
+            attributes["datacontenttype"],
+            data,
+        )
     ]
 
 
