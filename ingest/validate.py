@@ -37,8 +37,11 @@ DEFAULT_VALUES: Mapping[str, str] = {"run_attempt": "1", "attempt": "1", "dead_l
 DEFAULT_FROM_FIELD: Mapping[str, str] = {"raw_status": "status"}
 
 #: RFC 3339 date-time ('T', 't' or a space between date and time); an absent offset means UTC.
+#: An offset's hours are 00-23 and its minutes 00-59 (RFC 3339 ``time-numoffset``): DuckDB
+#: reads ``+25:00`` as 25 hours and Python ``+05:99`` as 6:39.
 RFC3339_PATTERN = (
-    r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?\s*$"
+    r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*"
+    r"([Zz]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?\s*$"
 )
 _INTEGER_PATTERN = r"^\s*[+-]?\d+(\.0*)?\s*$"
 _BOOLEANS = {"true": "true", "false": "false", "1": "true", "0": "false"}
