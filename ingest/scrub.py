@@ -92,10 +92,41 @@ def _redact_basic_credentials(match: re.Match[str]) -> str:
     return f"{match['word']} [REDACTED:basic_auth]"
 
 
+#: API tokens that carry a vendor's prefix (the forms of gitleaks' rules), one alternative per
+#: vendor, each named for its placeholder: ``[REDACTED:sendgrid_key]``.
+_VENDOR_TOKEN = re.compile(
+    "|".join(
+        f"(?P<{name}>{pattern})"
+        for name, pattern in (
+            ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
+            ("twilio_key", r"\bSK[0-9a-fA-F]{32}\b"),
+            ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+            ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
+            ("huggingface_token", r"\bhf_[A-Za-z]{34}\b"),
+            ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+            ("postman_key", r"\bPMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}\b"),
+            # also inside a Bot API URL: https://api.telegram.org/bot<token>/sendMessage
+            ("telegram_bot_token", r"(?:\b|(?<=/bot))\d{5,16}:A[A-Za-z0-9_-]{34}\b"),
+            ("mailgun_key", r"\bkey-[0-9a-f]{32}\b"),
+            ("notion_token", r"\b(?:secret|ntn)_[A-Za-z0-9]{43}\b"),
+            ("age_secret_key", r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b"),
+            ("digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b"),
+            ("linear_key", r"\blin_api_[A-Za-z0-9]{40}\b"),
+            ("doppler_token", r"\bdp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9._-]{40,}"),
+            ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
+        )
+    )
+)
+
+
+def _redact_vendor_token(match: re.Match[str]) -> str:
+    return f"[REDACTED:{match.lastgroup}]"
+
+
 _VALUE_QUOTE = re.compile(r"""\\*["']""")
 #: Where a key name may contain a secret word (the candidates :func:`is_secret_key_name` decides
 #: on); the stems also make up the prefilter below.
-_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key"
+_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig"
 
 #: Applied in this order; the character classes never cross a JSON string's closing quote.
 SECRET_RULES: tuple[SecretRule, ...] = (
@@ -168,12 +199,22 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "webhook_url",
         re.compile(
             r"(?i:\b(?P<host>hooks\.slack\.com/(?:services|workflows|triggers)"
-            r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks))/[A-Za-z0-9_/+-]{8,}"
+            r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks"
+            r"|hooks\.zapier\.com/hooks/catch|hook\.[a-z0-9]+\.make\.com"
+            r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook))"
+            r"/[A-Za-z0-9_/+@-]{8,}"
         ),
         r"\g<host>/[REDACTED:webhook]",
     ),
     SecretRule(
         "stripe_key", re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}"), "[REDACTED:stripe_key]"
+    ),
+    SecretRule("vendor_token", _VENDOR_TOKEN, _redact_vendor_token),
+    SecretRule(
+        # Azure storage connection strings (AccountKey=…; base64)
+        "azure_account_key",
+        re.compile(r"(?P<name>\b(?i:AccountKey)=)[A-Za-z0-9+/]{20,}={0,2}"),
+        r"\g<name>[REDACTED:secret]",
     ),
     SecretRule(
         "bearer_token",
@@ -212,7 +253,7 @@ _SECRET_WORDS = frozenset(
     {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
     | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
 )
-_SECRET_LAST_WORDS = frozenset({"pass", "token"})
+_SECRET_LAST_WORDS = frozenset({"pass", "token", "sig", "signature"})
 _SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption)[_.-]?key")
 _SECRET_NAME_END = re.compile(r"(?:secret|token)$")
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
@@ -228,6 +269,10 @@ TEXT_PREFILTER = (
     r"(?i)(private key|putty-user-key-file|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza"
     r"|(?:^|[^a-z0-9_])sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
     r"|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
+    r"|(?:^|[^a-z0-9])sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|\d{5}:a"
+    r"|key-[0-9a-f]{32}|ntn_|age-secret-key-|do[opr]_v1_|lin_api_|dp\.(?:st|ct|sa|scim|audit)\."
+    r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
+    r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
     r"|(?:api|private|access|signing|encryption)[_.-]?key)"
 )

@@ -133,6 +133,62 @@ SECRETS = [
         "key: PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 14\nAAABACJPG4lbsxxqgF4f",
         "key: [REDACTED:private_key]",
     ),
+    # vendor tokens in the forms of gitleaks' rules (cmd/generate/config/rules/*.go)
+    (
+        "mail 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 401",
+        "mail [REDACTED:sendgrid_key] 401",
+    ),
+    ("twilio SK1234567890abcdef1234567890abcdef", "twilio [REDACTED:twilio_key]"),
+    ("npm_1234567890abcdefghijklmnopqrstuvwxyz", "[REDACTED:npm_token]"),
+    (
+        "X-Shopify-Access-Token shpat_1234567890abcdef1234567890abcdef",
+        "X-Shopify-Access-Token [REDACTED:shopify_token]",
+    ),
+    ("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH x", "[REDACTED:huggingface_token] x"),
+    (
+        "pypi-AgEIcHlwaS5vcmcCJDEyMzQ1Njc4LTEyMzQtMTIzNC0xMjM0LTEyMzQ1Njc4OTBhYgACKlszLCJhYmMiXQ",
+        "[REDACTED:pypi_token]",
+    ),
+    ("PMAK-1234567890abcdef12345678-1234567890abcdef1234567890abcdef12", "[REDACTED:postman_key]"),
+    (
+        "POST https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawx/sendMessage",
+        "POST https://api.telegram.org/bot[REDACTED:telegram_bot_token]/sendMessage",
+    ),
+    ("mailgun key-1234567890abcdef1234567890abcdef", "mailgun [REDACTED:mailgun_key]"),
+    ("notion secret_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "notion [REDACTED:notion_token]"),
+    ("AGE-SECRET-KEY-1" + "QP" * 29, "[REDACTED:age_secret_key]"),
+    ("do dop_v1_" + "0123456789abcdef" * 4, "do [REDACTED:digitalocean_token]"),
+    ("lin_api_abcdefghijklmnopqrstuvwxyz0123456789ABCD", "[REDACTED:linear_key]"),
+    ("dp.st.dev.abcdefghijklmnopqrstuvwxyz0123456789ABCD", "[REDACTED:doppler_token]"),
+    ("dapi1234567890abcdef1234567890abcdef-2 ok", "[REDACTED:databricks_token] ok"),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zk9vYmFyQmF6cXV4MTIz+/Q==;"
+        "EndpointSuffix=core.windows.net",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[REDACTED:secret];"
+        "EndpointSuffix=core.windows.net",
+    ),
+    # signatures of pre-signed URLs (Azure SAS, AWS, GCS): the URL alone grants access
+    (
+        "GET https://a.blob.core.windows.net/c/f?sv=2021-08-06&sp=r&sig=Zk9vYmFy%2BQ%3D&x=1 403",
+        "GET https://a.blob.core.windows.net/c/f?sv=2021-08-06&sp=r&sig=[REDACTED:secret]&x=1 403",
+    ),
+    (
+        "X-Amz-SignedHeaders=host&X-Amz-Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe",
+        "X-Amz-SignedHeaders=host&X-Amz-Signature=[REDACTED:secret]",
+    ),
+    # incoming-webhook URLs of automation tools: Zapier, Make, Microsoft Teams
+    (
+        "https://hooks.zapier.com/hooks/catch/1234567/abcdefg/ timed out",
+        "https://hooks.zapier.com/hooks/catch/[REDACTED:webhook] timed out",
+    ),
+    (
+        "https://hook.eu1.make.com/abcdefghijklmnopqrstuvwxyz012345",
+        "https://hook.eu1.make.com/[REDACTED:webhook]",
+    ),
+    (
+        "https://contoso.webhook.office.com/webhookb2/a1b2c3d4-1111@e5f6a7b8/IncomingWebhook/0a1b",
+        "https://contoso.webhook.office.com/webhookb2/[REDACTED:webhook]",
+    ),
 ]
 
 
@@ -159,6 +215,11 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "see https://api.slack.com/messaging/webhooks and hooks.slack.com/services/",
         "task-ant-farm-12345678901234567890 risk-ant-api03-abcdefghijklmnopqrstuvwx",
         "the PuTTY user key file format",
+        # near misses of the vendor and signature forms
+        "design=modern signal: 3 assign=bob signed_by=alice signature_status=done",
+        "msg.id=5 at sg.example.com; skip SKU12345; half_done pdf_file",
+        "12:30 and 10:45:00 at 123456:abc; key-value store; npm_install ok; dp.st.louis",
+        "accountkey_id=5 https://hooks.zapier.com/ https://www.make.com/en",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -177,12 +238,12 @@ SECRET_KEY_NAMES = [
     "smtpPass", "secret", "secret_key", "SECRET_KEY", "client_secret", "aws_secret_access_key",
     "private_key", "privateKey", "accessKey", "access_key_id", "api_key", "x-api-key", "apikey",
     "http.request.header.x-api-key", "token", "access_token", "refreshToken", "credentials",
-    "gcp_credentials_json", "passphrase",
+    "gcp_credentials_json", "passphrase", "sig", "X-Amz-Signature", "webhook_signature",
 ]  # fmt: skip
 ORDINARY_KEY_NAMES = [
     "token_count", "tokens_used", "tokens", "pass_rate", "passport", "passport_number",
     "idempotency_key", "business_key", "sort_key", "key", "monkey", "bypass", "compass",
-    "order_id", "keys",
+    "order_id", "keys", "signature_status", "signed_by", "design", "signal",
 ]  # fmt: skip
 
 
