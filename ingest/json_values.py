@@ -158,12 +158,62 @@ def loads_standard(text: str | bytes, fields: Collection[str] | None = None) -> 
         )
     else:
         if not decoding.repeated:
+            _refuse_lone_surrogates(text, value)
             return value
     counted = None if fields is None else frozenset(fields)
     found = _first_problem(value, "", counted)
     if found is not None:
         raise NotStandardJson(*found)
+    _refuse_lone_surrogates(text, value)
     return dict(value.items()) if isinstance(value, Pairs) else value
+
+
+#: ``\ud800``-``\udfff`` written as an escape: the only way JSON text (UTF-8) holds a surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+LONE_SURROGATE = (
+    "a lone surrogate escape (\\ud800-\\udfff without its pair) is no Unicode character: "
+    "JSON text must be Unicode (RFC 8259 section 8.2)"
+)
+
+
+def _refuse_lone_surrogates(text: str | bytes, value: Any) -> None:
+    """:class:`NotStandardJson` where a string or key of ``value`` holds a surrogate that
+    ``text`` wrote as an escape without its pair (``"\\ud800"``): no UTF-8 holds it, so no
+    file, spool line or DuckDB string could. A pair (``"\\ud83d\\ude00"``) decodes to its
+    character and passes."""
+    probe = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    if not _SURROGATE_ESCAPE.search(probe):
+        return
+    path = _lone_surrogate_path(value, "")
+    if path is not None:
+        raise NotStandardJson(path, LONE_SURROGATE)
+
+
+def _lone_surrogate_path(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if _holds_surrogate(value) else None
+    if isinstance(value, dict | Pairs):
+        for name, child in value.items():
+            member = _member_path(path, name)
+            if _holds_surrogate(name):
+                return member.encode("utf-8", "backslashreplace").decode()
+            found = _lone_surrogate_path(child, member)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = _lone_surrogate_path(child, _member_path(path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _holds_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def loads_as_written(text: str | bytes) -> Any:

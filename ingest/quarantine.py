@@ -63,8 +63,20 @@ def fields_record(values: Mapping[str, Any]) -> str:
     return cap_raw_record(json.dumps(kept, ensure_ascii=False))
 
 
+def encodable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a lone surrogate (JSON's ``"\\ud800"``, which the
+    decoders refuse, but a quarantined record is kept whatever it holds) as its escape text."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 def cap_raw_record(text: str, limit: int = RAW_RECORD_MAX_BYTES) -> str:
-    """``text`` if it fits in ``limit`` UTF-8 bytes, else a JSON object holding a prefix of it."""
+    """``text`` if it fits in ``limit`` UTF-8 bytes, else a JSON object holding a prefix of it
+    (lone surrogates written as their escapes: :func:`encodable`)."""
+    text = encodable(text)
     size = len(text.encode())
     if size <= limit:
         return text

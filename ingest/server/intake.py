@@ -19,7 +19,7 @@ from typing import Any
 
 from ingest.contracts import Contract, RecordKind
 from ingest.json_values import value_as_text
-from ingest.quarantine import cap_raw_record
+from ingest.quarantine import cap_raw_record, encodable
 from ingest.server.edge import (
     EdgeChecker,
     depth_exceeds,
@@ -142,9 +142,15 @@ class Intake:
             checker = self.checkers[kind]
             try:
                 lines = checker.spool_lines([record for _, record in pairs], self.pii_key)
-            except (TypeError, ValueError, RecursionError) as error:
-                for item, _ in pairs:
-                    self._reject(prepared, item, f"cannot be encoded: {error}", received_at)
+            except (TypeError, ValueError, RecursionError):
+                # one record the encoder refuses must not take the others with it: one by one
+                for item, normalised in pairs:
+                    try:
+                        line = checker.spool_line(normalised, self.pii_key)
+                    except (TypeError, ValueError, RecursionError) as error:
+                        self._reject(prepared, item, f"cannot be encoded: {error}", received_at)
+                    else:
+                        self._classify(prepared, item, normalised, line, in_request, received_at)
                 continue
             for (item, normalised), line in zip(pairs, lines, strict=True):
                 self._classify(prepared, item, normalised, line, in_request, received_at)
@@ -210,7 +216,7 @@ class Intake:
             prepared.keys.append((key, digest, False))
 
     def _reject(self, prepared: Prepared, item: Item, reason: str, received_at: str) -> None:
-        reason = scrub_reason(reason)
+        reason = encodable(scrub_reason(reason))
         prepared.rejected_count += 1
         if len(prepared.rejected) < MAX_LISTED_REJECTIONS:
             prepared.rejected.append({"index": item.index, "reason": reason})

@@ -319,3 +319,55 @@ def test_data_text_naming_a_key_twice_is_quarantined(tmp_path: Path, suffix: str
         (3, "data.a.b: duplicate key (JSON object keys must be unique)"),
         (4, "data.c: duplicate key (JSON object keys must be unique)"),
     ]
+
+
+LONE_SURROGATE_REASON = (
+    "a lone surrogate escape (\\ud800-\\udfff without its pair) is no Unicode character: JSON "
+    "text must be Unicode (RFC 8259 section 8.2)"
+)
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_a_lone_surrogate_escape_is_quarantined_and_the_other_records_land(
+    tmp_path: Path, reader: str
+) -> None:
+    # "\ud800" is JSON syntax but no character UTF-8 can hold: the whole file failed on it
+    # (UnicodeEncodeError quarantining it), the good records with it
+    base = '"specversion": "1.0", "source": "/acme/shop", "type": "t.x", "time": "2026-08-01T09:00:00Z"'
+    lines = [
+        f'{{{base}, "id": "e-1", "data": {{"note": "\\ud800"}}}}',
+        f'{{{base}, "id": "e-2\\udfff", "data": {{}}}}',
+        f'{{{base}, "id": "e-3", "data": {{"emoji": "\\ud83d\\ude00"}}}}',  # a pair: one character
+    ]
+    data_dir = land(tmp_path, reader, JSON_READERS[reader](tmp_path / "events", lines))
+    assert query(data_dir, "select id, data from raw.business_events") == [
+        ("e-3", '{"emoji":"😀"}')
+    ]
+    rows = query(
+        data_dir,
+        "select row_number, reason, raw_record from raw.quarantine "
+        "where reason not like 'line is not valid JSON%' order by 1",
+    )
+    assert [(number, reason) for number, reason, _ in rows] == [
+        (1, f"data.note: {LONE_SURROGATE_REASON}"),
+        (2, f"id: {LONE_SURROGATE_REASON}"),
+    ]
+    assert '"note": "\\ud800"' in rows[0][2]  # the escape as text: UTF-8 holds it
+
+
+def test_loads_standard_refuses_lone_surrogates_where_they_are() -> None:
+    from ingest.json_values import NotStandardJson, loads_standard
+
+    for text, path in [
+        ('{"a": "\\ud800"}', "a"),
+        ('{"a": [1, {"b\\udc00": 2}]}', "a[1].b\\udc00"),
+        ('["x", "\\uDBFF"]', "[1]"),
+    ]:
+        with pytest.raises(NotStandardJson) as refused:
+            loads_standard(text)
+        assert (refused.value.path, refused.value.problem) == (path, LONE_SURROGATE_REASON)
+    # a pair, an escaped backslash before "ud800", and plain text pass
+    assert loads_standard('{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}') == {
+        "a": "😀",
+        "b": "\\ud800",
+    }

@@ -140,6 +140,13 @@ CASES = [
     ("empty gzip", "/v1/runs", b"", "application/json", {"content-encoding": "gzip"}, {400}),
     ("too many records", "/v1/runs", b"[" + b"1," * 10_000 + b"1]", "application/json", {}, {413}),
     ("too many ndjson lines", "/v1/runs", b"1\n" * 10_001, "application/x-ndjson", {}, {413}),
+    # lone surrogate escapes: JSON syntax, no character UTF-8 can hold (500s quarantining them)
+    ("lone surrogate in id", "/v1/events", b'{"specversion":"1.0","id":"\\ud800","source":"/x","type":"a.b","time":"2025-01-01T00:00:00Z","data":{}}', "application/cloudevents+json", {}, {422}),
+    ("lone surrogate in a data key", "/v1/events", b'[{"specversion":"1.0","id":"h-sur","source":"/x","type":"a.b","time":"2025-01-01T00:00:00Z","data":{"\\udfff":1}}]', "application/cloudevents-batch+json", {}, {422}),
+    ("lone surrogate in a rejected event", "/v1/events", b'{"specversion":"1.0","id":"h-sur2","source":"/x","type":"a.b","time":"bad \\ud800","data":{}}', "application/cloudevents+json", {}, {422}),
+    ("lone surrogate in ndjson", "/v1/runs", b'{"run_id":"\\ud800","flow_id":"f"}\n', "application/x-ndjson", {}, {422}),
+    ("lone surrogate in binary data", "/v1/events", b'{"a":"\\ud800"}', "application/json", {"ce-specversion": "1.0", "ce-id": "h-sur3", "ce-source": "/h", "ce-type": "a.b", "ce-time": "2025-01-01T00:00:00Z"}, {422}),
+    ("lone surrogate in otlp json", "/v1/traces", b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319f","spanId":"b7ad6b716920333f","name":"\\ud800","startTimeUnixNano":"1754000000000000000"}]}]}]}', "application/json", {}, {400}),
     ("too many spans", "/v1/traces", json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{}] * 10_001}]}]}).encode(), "application/json", {}, {413}),
 ]  # fmt: skip
 
@@ -166,6 +173,19 @@ def test_hostile_case(
     if response.status_code == 422:
         assert all(item["reason"] for item in answer["rejected"])
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_one_lone_surrogate_in_a_batch_rejects_that_event_only(server: Serve) -> None:
+    good = json.dumps(event("h-sur-ok")).encode()
+    bad = good.replace(b'"h-sur-ok"', b'"h-sur-bad"').replace(
+        b'"amount": 10', b'"amount": "\\udc00"'
+    )
+    body = b"[" + good + b"," + bad + b"]"
+    response = server.post("/v1/events", body, "application/cloudevents-batch+json")
+    answer = response.json()
+    assert (response.status_code, answer["accepted"]) == (200, 1), answer
+    assert [item["index"] for item in answer["rejected"]] == [1]
+    assert answer["rejected"][0]["reason"].startswith("data.amount: a lone surrogate escape")
 
 
 def test_sql_looking_strings_are_stored_verbatim(server: Serve) -> None:
