@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -488,15 +488,27 @@ def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None
         echo(f"landed {summary.accepted} OpenLineage run(s) as flow runs")
 
 
+#: How far past the build's clock a time still counts as data (producers' clocks drift).
+DATA_AS_OF_SKEW = timedelta(days=1)
+
+
 def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The newest event or run time the marts know of (UTC, ISO 8601)."""
+    """The newest event or run time the marts know of (UTC, ISO 8601), among those not later
+    than now (plus :data:`DATA_AS_OF_SKEW`): one record from the future (a producer's clock, an
+    OTLP span ending in 2554) would otherwise set "data as of" for good, and with it the end of
+    every dashboard's default date range."""
+    cap = datetime.now(UTC).replace(tzinfo=None) + DATA_AS_OF_SKEW
     row = con.execute(
         f"""
         select greatest(
-            (select max(last_event_at) from {MARTS_CATALOG}.fct_cases),
-            (select max(coalesce(ended_at, started_at)) from {MARTS_CATALOG}.fct_flow_runs)
+            (select max(last_event_at) filter (where last_event_at <= $cap)
+             from {MARTS_CATALOG}.fct_cases),
+            (select max(coalesce(ended_at, started_at))
+                        filter (where coalesce(ended_at, started_at) <= $cap)
+             from {MARTS_CATALOG}.fct_flow_runs)
         )
-        """
+        """,
+        {"cap": cap},
     ).fetchone()
     value = row[0] if row else None
     return value.isoformat(timespec="seconds") + "Z" if value else None
