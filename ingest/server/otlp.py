@@ -192,7 +192,26 @@ def _renamed(members: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any
     return members
 
 
+#: The other signals' exports: sent to /v1/traces, ParseDict would ignore them (unknown
+#: fields) and the answer would be a 200 for nothing stored.
+_OTHER_SIGNALS = {
+    "resourceLogs": "logs (/v1/logs)",
+    "resource_logs": "logs (/v1/logs)",
+    "resourceMetrics": "metrics (/v1/metrics)",
+    "resource_metrics": "metrics (/v1/metrics)",
+    "resourceProfiles": "profiles",
+}
+
+
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:
+    if "resourceSpans" not in document and "resource_spans" not in document:
+        for name, signal in _OTHER_SIGNALS.items():
+            if name in document:
+                raise ClientError(
+                    400,
+                    f"this is an OTLP {signal} export ({name!r}), not traces: flowledger reads "
+                    "traces (resourceSpans) at /v1/traces; nothing stored",
+                )
     _renamed(document, _RESOURCE_SPANS_NAMES)
     for resource_spans in _list(document.get("resourceSpans")):
         resource_spans = _renamed(_dict(resource_spans), _SCOPE_SPANS_NAMES)

@@ -445,6 +445,15 @@ def test_otlp_proto_example_trace(server: Serve) -> None:
     ]
 
 
+def test_otlp_logs_example_sent_to_traces_is_refused_not_dropped(server: Serve) -> None:
+    # ParseDict ignored resourceLogs as an unknown field: a 200 that stored nothing
+    response = server.post("/v1/traces", (PAYLOADS / "otlp-proto-examples-logs.json").read_bytes())
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "this is an OTLP logs (/v1/logs) export ('resourceLogs'), not traces"
+    )
+
+
 def test_otlp_collector_json_with_empty_ids_is_listed_and_quarantined(server: Serve) -> None:
     body = (PAYLOADS / "otlp-collector-pdata-traces-json-test.json").read_bytes()
     response = server.post("/v1/traces", body)
