@@ -157,7 +157,7 @@ def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
         tmp = data_dir.published / f".{name}.tmp"
         _copy_synced(data_dir.marts, tmp)
         os.replace(tmp, final)
-    _fsync_dir(data_dir.published)
+    _fsync(data_dir.published)
     _point_current(data_dir, name)
     own_marts_file(data_dir)
     _remove_old_snapshots(data_dir, keep=name)
@@ -198,19 +198,19 @@ def own_marts_file(data_dir: DataDir) -> None:
         source, snapshot = path, data_dir.published / _linked_snapshot_name(data_dir, path)
     else:
         if record is not None:
-            _fsync_file(path)
+            _fsync(path)
             record_path.unlink()
-            _fsync_dir(data_dir.root)  # before anything writes the marts file
+            _fsync(data_dir.root)  # before anything writes the marts file
         return
     tmp = path.with_name(path.name + ".tmp")
     if boot is None:  # a copy that could not be checked after a crash is synced now
         _copy_synced(source, tmp)
         os.replace(tmp, path)
         record_path.unlink(missing_ok=True)
-        _fsync_dir(data_dir.root)
+        _fsync(data_dir.root)
         return
     _write_synced(record_path, json.dumps({"snapshot": snapshot.name, "boot": boot}) + "\n")
-    _fsync_dir(data_dir.root)  # the record is on disk before the copy can be
+    _fsync(data_dir.root)  # the record is on disk before the copy can be
     shutil.copyfile(source, tmp)
     # Not synced, nor the rename: a sync of the directory now would write the whole copy (ext4
     # writes a renamed file's data before the rename). After a crash of the machine the marts
@@ -237,15 +237,7 @@ def _boot_id() -> str | None:
 
 def _copy_synced(source: Path, destination: Path) -> None:
     shutil.copyfile(source, destination)
-    _fsync_file(destination)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(destination)
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -306,7 +298,7 @@ def _point_current(data_dir: DataDir, name: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, data_dir.published / "CURRENT")
-    _fsync_dir(data_dir.published)
+    _fsync(data_dir.published)
 
 
 def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
@@ -317,7 +309,8 @@ def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Sync a file or a directory (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
