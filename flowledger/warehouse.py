@@ -203,7 +203,8 @@ def own_marts_file(data_dir: DataDir) -> None:
             _fsync(data_dir.root)  # before anything writes the marts file
         return
     tmp = path.with_name(path.name + ".tmp")
-    if boot is None:  # a copy that could not be checked after a crash is synced now
+    if boot is None or not snapshot.is_file():
+        # a copy that could not be checked, or made again, after a crash is synced now
         _copy_synced(source, tmp)
         os.replace(tmp, path)
         record_path.unlink(missing_ok=True)
@@ -219,7 +220,8 @@ def own_marts_file(data_dir: DataDir) -> None:
 
 
 def _linked_snapshot_name(data_dir: DataDir, path: Path) -> str:
-    """The name in ``published/`` of the snapshot the marts file is hard-linked to."""
+    """The name in ``published/`` of the snapshot the marts file is hard-linked to ("" when its
+    other name is elsewhere)."""
     inode = path.stat().st_ino
     for snapshot in data_dir.published.glob("marts-*.duckdb"):
         if snapshot.stat().st_ino == inode:

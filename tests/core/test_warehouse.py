@@ -237,6 +237,18 @@ def test_a_copy_a_crash_of_the_machine_may_have_torn_is_made_again(tmp_path):
     assert _values(snapshot) == [(3,)]
 
 
+def test_a_marts_file_linked_outside_published_gets_a_synced_copy(tmp_path):
+    data_dir = DataDir(tmp_path / "home").ensure()
+    _publish_marts(data_dir, 6)
+    _insert_into_marts(data_dir, 7)  # the copy synced, the record dropped
+    backup = tmp_path / "backup.duckdb"  # a hard link someone made, not a snapshot
+    os.link(data_dir.marts, backup)
+    _insert_into_marts(data_dir, 8)
+    assert _values(backup) == [(6,), (7,)]
+    assert _values(data_dir.marts) == [(6,), (7,), (8,)]
+    assert not (data_dir.root / MARTS_COPY_RECORD).exists()  # nothing to make it again from
+
+
 def test_without_a_boot_id_the_snapshot_is_a_synced_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(warehouse, "_boot_id", lambda: None)
     data_dir = DataDir(tmp_path).ensure()
