@@ -47,7 +47,9 @@ def main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()  # dbt's file log
-    multiprocessing.util._exit_function()  # what multiprocessing's atexit does: its finalizers
+    exit_function = getattr(multiprocessing.util, "_exit_function", None)
+    if exit_function is not None:  # what multiprocessing's atexit does: run its finalizers
+        exit_function()
     os._exit(code)
 
 
