@@ -148,12 +148,8 @@ def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
     finally:
         marts.close()
     final = data_dir.published / name
-    boot = _boot_id()
-    try:
-        if boot is None:
-            raise OSError("no boot id: a copy left unsynced could not be told apart after a crash")
-        os.link(data_dir.marts, final)
-    except OSError:
+    # without a boot id, a copy left unsynced could not be told apart after a crash
+    if _boot_id() is None or not _hard_link(data_dir.marts, final):
         tmp = data_dir.published / f".{name}.tmp"
         _copy_synced(data_dir.marts, tmp)
         os.replace(tmp, final)
@@ -217,6 +213,15 @@ def own_marts_file(data_dir: DataDir) -> None:
     # writes a renamed file's data before the rename). After a crash of the machine the marts
     # file is either still the snapshot's link or a copy the record says may be torn.
     os.replace(tmp, path)
+
+
+def _hard_link(source: Path, link: Path) -> bool:
+    """Whether ``link`` now names ``source`` (False where the file system has no hard links)."""
+    try:
+        os.link(source, link)
+    except OSError:
+        return False
+    return True
 
 
 def _linked_snapshot_name(data_dir: DataDir, path: Path) -> str:
