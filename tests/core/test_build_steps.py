@@ -13,7 +13,7 @@ from flowledger.build import build, last_build_path
 from flowledger.settings import DataDir
 
 
-def _fake_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+def _fake_dbt(data_dir: DataDir, args, echo=None, **_options) -> None:
     """What dbt leaves behind: its target directory and, in the marts file, the two marts
     ``data_as_of`` reads."""
     data_dir.dbt_target.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def test_a_failed_build_leaves_the_last_record_alone(tmp_path: Path, monkeypatch
     build(data_dir, echo=None)
     before = last_build_path(data_dir).read_text()
 
-    def failing_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+    def failing_dbt(data_dir: DataDir, args, echo=None, **_options) -> None:
         raise build_module.BuildFailed("dbt build failed (exit 1); nothing was published")
 
     monkeypatch.setattr(build_module, "run_dbt", failing_dbt)
@@ -89,7 +89,7 @@ def test_a_dbt_failure_names_the_command_without_pages_of_vars(tmp_path: Path) -
 def dbt_calls(monkeypatch) -> list[list[str]]:
     calls: list[list[str]] = []
 
-    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+    def recording_dbt(data_dir: DataDir, args, echo=None, **_options) -> None:
         calls.append(list(args))
         _fake_dbt(data_dir, args, echo)
 
@@ -129,7 +129,7 @@ def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls, m
 # when that build vouches for every other row (dbt stubbed: it leaves the results of one limited
 # key test; tests/scale/test_incremental_tests_scope.py runs the real builds).
 def _results_dbt(status: str = "pass"):
-    def results_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+    def results_dbt(data_dir: DataDir, args, echo=None, **_options) -> None:
         _fake_dbt(data_dir, args, echo)
         test = "test.flowledger.unique_runs_run_key"
         nodes = {test: {"test_metadata": {"kwargs": {"ingested_column": "ingested_at"}}}}
@@ -153,7 +153,9 @@ def _recording_dbt(calls: list[str | None]):
     ``calls`` (None when absent)."""
     results_dbt = _results_dbt()
 
-    def recording_dbt(data_dir: DataDir, args, echo=None, keys_valid_through=None) -> None:
+    def recording_dbt(
+        data_dir: DataDir, args, echo=None, keys_valid_through=None, **_options
+    ) -> None:
         calls.append(keys_valid_through)
         results_dbt(data_dir, args, echo)
 
@@ -278,3 +280,32 @@ def test_dbt_logs_to_its_file_at_info_unless_the_operator_asks(tmp_path: Path, m
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # every statement, for a slow build
     _, env, _ = build_module.dbt_command(DataDir(tmp_path), ["build"])
     assert env["DBT_LOG_LEVEL_FILE"] == "debug"
+
+
+def test_the_build_starts_dbt_s_process_before_its_first_step(tmp_path: Path, monkeypatch) -> None:
+    """dbt's imports (~2 s) overlap the steps that ready the warehouse: the process dbt runs in
+    is started first and still waits for its command when the build hands it to run_dbt."""
+    order: list[str] = []
+    real_retention = build_module._enforce_retention
+
+    def retention(data_dir, echo):
+        order.append("retention")
+        real_retention(data_dir, echo)
+
+    def handed(data_dir: DataDir, args, echo=None, dbt_child=None, **_options) -> None:
+        assert isinstance(dbt_child, build_module.DbtChild)
+        assert not dbt_child.sent and dbt_child.process.poll() is None  # awaiting its request
+        order.append(f"dbt started before: {dbt_child.started_before}")
+        _fake_dbt(data_dir, args, echo)
+
+    real_init = build_module.DbtChild.__init__
+
+    def recording_init(self, data_dir):
+        real_init(self, data_dir)
+        self.started_before = list(order) == []
+
+    monkeypatch.setattr(build_module, "_enforce_retention", retention)
+    monkeypatch.setattr(build_module.DbtChild, "__init__", recording_init)
+    monkeypatch.setattr(build_module, "run_dbt", handed)
+    build(DataDir(tmp_path), echo=None)
+    assert order == ["retention", "dbt started before: True"]

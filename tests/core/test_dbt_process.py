@@ -4,6 +4,7 @@ teardown."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flowledger.build import dbt_launcher
+from flowledger.build import DbtChild, dbt_command, dbt_launcher
+from flowledger.dbt_process import AWAIT_REQUEST
+from flowledger.settings import DataDir
 
 
 def _tiny_project(root: Path, models: dict[str, str]) -> None:
@@ -68,3 +71,72 @@ def test_dbt_that_cannot_run_exits_2(tmp_path: Path, args: list[str]) -> None:
     _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     done = _dbt(tmp_path, *args)
     assert done.returncode == 2
+
+
+# --await-request: the process imports dbt first and runs what it is sent on stdin.
+def _request(root: Path, *args: str) -> dict:
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
+    argv = [*args, "--project-dir", str(root), "--profiles-dir", str(root)]
+    return {"argv": argv, "env": env, "cwd": str(root)}
+
+
+def _awaiting(cwd: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*dbt_launcher(), AWAIT_REQUEST], cwd=cwd, env={**os.environ, **env},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_an_awaiting_process_runs_the_request_in_its_directory_and_environment(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    _tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
+    request = _request(project, "run")
+    request["env"]["FROM_REQUEST"] = "sent"
+    child = _awaiting(tmp_path, FROM_REQUEST="at start")  # started elsewhere, another value
+    out, _ = child.communicate(json.dumps(request) + "\n", timeout=300)
+    assert child.returncode == 0, out[-3000:]
+    assert (project / "target" / "run_results.json").is_file()  # relative to the request's cwd
+    con = duckdb.connect(str(project / "tiny.duckdb"), read_only=True)
+    try:
+        assert con.execute("select v from main.env").fetchone() == ("sent",)
+    finally:
+        con.close()
+
+
+def test_an_awaiting_process_keeps_the_exit_codes(tmp_path: Path) -> None:
+    _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
+    child = _awaiting(tmp_path)
+    out, _ = child.communicate(json.dumps(_request(tmp_path, "run")) + "\n", timeout=300)
+    assert child.returncode == 1
+    assert "no_such_table" in out
+
+
+def test_an_awaiting_process_sent_nothing_ends_having_run_nothing(tmp_path: Path) -> None:
+    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    child = _awaiting(tmp_path)
+    out, _ = child.communicate("", timeout=300)
+    assert child.returncode == 0
+    assert out == ""
+    assert not (tmp_path / "target").exists()
+    assert not (tmp_path / "tiny.duckdb").exists()
+
+
+def test_a_build_stopped_before_dbt_leaves_no_dbt_process(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path)
+    data_dir.ensure()
+    with DbtChild(data_dir) as child:
+        pid = child.process.pid
+    assert child.process.returncode is not None  # ended and reaped, not left importing dbt
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_dbt_child_runs_one_command_only(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path)
+    data_dir.ensure()
+    with DbtChild(data_dir) as child:
+        child.send(dbt_command(data_dir, ["--version"]))
+        with pytest.raises(RuntimeError, match="run its command already"):
+            child.send(dbt_command(data_dir, ["--version"]))
