@@ -18,6 +18,7 @@ on 2 cores (measured with a 10M-event warehouse and with an empty one).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing.util
@@ -45,10 +46,8 @@ def run_request() -> int:
     """Import dbt, then run the request read from stdin (see the module's docstring)."""
     import dbt.cli.main  # noqa: F401  (the point: imported before the request comes)
 
-    try:
+    with contextlib.suppress(ImportError):  # dbt-duckdb missing: dbt says so at the profile
         import dbt.adapters.duckdb  # noqa: F401
-    except ImportError:  # dbt-duckdb missing: dbt says so when it loads the profile
-        pass
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # the build stopped before it needed dbt
