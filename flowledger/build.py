@@ -26,6 +26,7 @@ from flowledger.warehouse import (
     MARTS_CATALOG,
     WarehouseBusy,
     connect_warehouse,
+    own_marts_file,
     publish,
     writer_lock,
 )
@@ -188,6 +189,10 @@ def run_dbt(
     the one another data directory saved."""
     dbt = dbt_command(data_dir, args, keys_valid_through)
     dbt_parse_cache.seed(data_dir.dbt_target, args)
+    # dbt attaches the marts file (profiles.yml): never a published snapshot, never an empty file
+    # where a snapshot holds the marts. What dbt writes into it is published, which syncs it,
+    # or rebuilt by the next build: the copy need not be synced first.
+    own_marts_file(data_dir, published_next=True)
     with dbt_child or DbtChild(data_dir) as started:
         child = started.send(dbt)
         tail: list[str] = []
@@ -279,7 +284,7 @@ def _build(
         project = project_fingerprint(variables)
     with writer_lock(data_dir):
         with clock.step("raw_tables"):
-            con = connect_warehouse(data_dir)
+            con = connect_warehouse(data_dir, published_next=True)
             try:
                 ensure_raw_tables(con)
                 vouched = _take_keys_valid_through(data_dir, con, project)
@@ -303,7 +308,7 @@ def _build(
                 recorded = {"project": project, "dbt_invocation": invocation, **ingested}
                 _keys_valid_path(data_dir).write_text(json.dumps(recorded, indent=2) + "\n")
         with clock.step("data_as_of"):
-            con = connect_warehouse(data_dir)
+            con = connect_warehouse(data_dir, published_next=True)
             try:
                 data_as_of = marts_data_as_of(con)
             finally:

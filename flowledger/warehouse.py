@@ -14,6 +14,7 @@ writers (ingest, build) serialise on an advisory lock file and wait instead of f
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -83,24 +84,37 @@ def writer_lock(
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def connect_warehouse(data_dir: DataDir, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect_warehouse(
+    data_dir: DataDir,
+    read_only: bool = False,
+    *,
+    attach_marts: bool = True,
+    published_next: bool = False,
+) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse with the marts file attached as catalog ``marts``.
 
     Every reader of marts in the warehouse (not of a snapshot) connects here. A read-write
     connection (the caller holds :func:`writer_lock`) first drops schema ``marts`` of the
     warehouse, where flowledger up to 0.1 built the marts (the next build rebuilds them in the
-    marts file), and creates the marts file if missing. A read-only connection attaches the
-    marts file only when it exists (a data directory no build of this version has touched yet
-    reads its old schema ``marts``).
+    marts file), and makes the marts file (:func:`own_marts_file`; ``published_next``: the
+    caller is a build, whose publish syncs the file). A read-only connection attaches the marts
+    file, or the published snapshot between builds, when there is one (a data directory no
+    build of this version has touched yet reads its old schema ``marts``). ``attach_marts=False``
+    (ingest: raw tables only) leaves the marts file alone.
     """
-    if not read_only:
-        own_marts_file(data_dir)
+    if not read_only and attach_marts:
+        own_marts_file(data_dir, published_next=published_next)
     con = duckdb.connect(str(data_dir.warehouse), read_only=read_only)
     try:
         if not read_only:
             con.execute(f"drop schema if exists {MARTS_CATALOG} cascade")
-        if not read_only or data_dir.marts.exists():
-            path = str(data_dir.marts).replace("'", "''")
+        marts = (
+            data_dir.marts
+            if not read_only or data_dir.marts.exists()
+            else _current_or_none(data_dir)
+        )
+        if attach_marts and marts is not None:
+            path = str(marts).replace("'", "''")
             mode = " (read_only)" if read_only else ""
             con.execute(f"attach '{path}' as {MARTS_CATALOG}{mode}")
     except BaseException:
@@ -110,10 +124,13 @@ def connect_warehouse(data_dir: DataDir, read_only: bool = False) -> duckdb.Duck
 
 
 @contextmanager
-def open_warehouse(data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to the warehouse (marts attached), under the writer lock."""
+def open_warehouse(
+    data_dir: DataDir, *, attach_marts: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the warehouse (marts attached unless ``attach_marts`` is
+    false), under the writer lock."""
     with writer_lock(data_dir):
-        con = connect_warehouse(data_dir)
+        con = connect_warehouse(data_dir, attach_marts=attach_marts)
         try:
             yield con
         finally:
@@ -124,16 +141,15 @@ def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
     """Make the marts file, with a meta table, the current immutable snapshot.
 
     The caller holds :func:`writer_lock` and has closed its connections to the marts file. Table
-    ``_meta`` (one row: ``meta``) is written into the marts file and checkpointed, which makes the
-    file durable (dbt's own checkpoints synced the rest); the file is then hard-linked into
-    ``published/`` as the snapshot, which references no other file, and the marts file is
-    replaced by a copy of it (:func:`own_marts_file`), so no later write reaches the snapshot.
+    ``_meta`` (one row: ``meta``) is written into the marts file and checkpointed, which syncs
+    the whole file; the file is then moved into ``published/`` as the snapshot, which references
+    no other file. Until the next build (or purge) needs it, there is no marts file: that writer
+    copies the snapshot (:func:`own_marts_file`), so no write ever reaches a published file, and
+    a build does it while dbt's process starts.
 
-    Before, a snapshot was a copy of the marts file that had to be synced to disk: copying and
-    syncing 1 GB of marts at 10M events took ~2 s of every build. The copy left behind now is
-    not synced; the next writer syncs it first, and after a crash of the machine before that,
-    :func:`own_marts_file` makes it again from the snapshot. Where hard links or the boot id are
-    not available, the snapshot is a synced copy, as before.
+    Before, a snapshot was a copy of the marts file, first synced (~2 s of every build at 10M
+    events), then left unsynced for the next writer to sync (~0.4 s of copying in every build,
+    after dbt).
     """
     data_dir.published.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -148,14 +164,16 @@ def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
     finally:
         marts.close()
     final = data_dir.published / name
-    # without a boot id, a copy left unsynced could not be told apart after a crash
-    if _boot_id() is None or not _hard_link(data_dir.marts, final):
+    if not _moved(data_dir.marts, final):  # published/ on another file system
         tmp = data_dir.published / f".{name}.tmp"
         _copy_synced(data_dir.marts, tmp)
         os.replace(tmp, final)
+        data_dir.marts.unlink()
     _fsync(data_dir.published)
+    # the snapshot is on disk: the marts file it was is no longer a copy that may be torn
+    (data_dir.root / MARTS_COPY_RECORD).unlink(missing_ok=True)
+    _fsync(data_dir.root)
     _point_current(data_dir, name)
-    own_marts_file(data_dir)
     _remove_old_snapshots(data_dir, keep=name)
     return final
 
@@ -165,17 +183,18 @@ def publish(data_dir: DataDir, meta: dict[str, str]) -> Path:
 MARTS_COPY_RECORD = ".marts-copy.json"
 
 
-def own_marts_file(data_dir: DataDir) -> None:
-    """Make sure the marts file may be written: not the published snapshot, and not torn.
+def own_marts_file(data_dir: DataDir, *, published_next: bool = False) -> None:
+    """Make sure the marts file may be written: a file of its own, never a published snapshot,
+    and not torn.
 
-    After :func:`publish` hard-links the marts file into ``published/``, both names are one file;
-    this replaces the marts file by a copy (a publish cut short between the two steps leaves
-    them linked, so every read-write connection checks). The copy is not synced then, and
-    :data:`MARTS_COPY_RECORD` says so: the next writer syncs it (by then the kernel has usually
-    written it back, and the sync costs nothing) before it writes anything. If the machine has
-    booted again before that, the copy may be torn, and nothing has written it since the
-    publish: it is made again from the snapshot, which is synced. Every read-write
-    :func:`connect_warehouse` calls this first.
+    Between builds there is no marts file (:func:`publish` moved it into ``published/``): the
+    current snapshot is copied. For a build (``published_next``) the copy is not synced, and
+    :data:`MARTS_COPY_RECORD` says so: the build's publish checkpoints the file, which syncs it,
+    before the file becomes a snapshot; if the machine boots again before that, the copy may be
+    torn, and it is made again from the snapshot (the build that wrote into it published
+    nothing). Any other writer (purge) gets a synced copy, and syncs one a build left. A marts
+    file hard-linked to a snapshot (flowledger 0.1's publish, cut short) is copied too. Every
+    read-write :func:`connect_warehouse` that attaches the marts calls this first.
     """
     path = data_dir.marts
     record_path = data_dir.root / MARTS_COPY_RECORD
@@ -183,23 +202,26 @@ def own_marts_file(data_dir: DataDir) -> None:
         record = json.loads(record_path.read_text())
     except (FileNotFoundError, ValueError):
         record = None
-    if not path.exists():
-        record_path.unlink(missing_ok=True)
-        return
     boot = _boot_id()
-    snapshot = data_dir.published / str((record or {}).get("snapshot", ""))
-    if record is not None and record.get("boot") != boot and snapshot.is_file():
-        source = snapshot  # copied before a crash of the machine: maybe torn
+    recorded = data_dir.published / str((record or {}).get("snapshot", ""))
+    if record is not None and record.get("boot") != boot and recorded.is_file():
+        source, snapshot = recorded, recorded  # copied before a crash of the machine: maybe torn
+    elif not path.exists():
+        record_path.unlink(missing_ok=True)
+        current = _current_or_none(data_dir)
+        if current is None:
+            return  # nothing published yet: DuckDB makes an empty marts file
+        source, snapshot = current, current
     elif path.stat().st_nlink > 1:
         source, snapshot = path, data_dir.published / _linked_snapshot_name(data_dir, path)
     else:
-        if record is not None:
+        if record is not None and not published_next:
             _fsync(path)
             record_path.unlink()
             _fsync(data_dir.root)  # before anything writes the marts file
         return
     tmp = path.with_name(path.name + ".tmp")
-    if boot is None or not snapshot.is_file():
+    if not published_next or boot is None or not snapshot.is_file():
         # a copy that could not be checked, or made again, after a crash is synced now
         _copy_synced(source, tmp)
         os.replace(tmp, path)
@@ -211,17 +233,28 @@ def own_marts_file(data_dir: DataDir) -> None:
     shutil.copyfile(source, tmp)
     # Not synced, nor the rename: a sync of the directory now would write the whole copy (ext4
     # writes a renamed file's data before the rename). After a crash of the machine the marts
-    # file is either still the snapshot's link or a copy the record says may be torn.
+    # file is missing, or a copy the record says may be torn.
     os.replace(tmp, path)
 
 
-def _hard_link(source: Path, link: Path) -> bool:
-    """Whether ``link`` now names ``source`` (False where the file system has no hard links)."""
+def _moved(source: Path, destination: Path) -> bool:
+    """Whether ``source`` is now ``destination`` (False across file systems)."""
     try:
-        os.link(source, link)
-    except OSError:
+        os.replace(source, destination)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
         return False
     return True
+
+
+def _current_or_none(data_dir: DataDir) -> Path | None:
+    """The current snapshot, None when nothing is published (or its file is gone)."""
+    try:
+        current = current_snapshot(data_dir)
+    except NothingPublished:
+        return None
+    return current if current.is_file() else None
 
 
 def _linked_snapshot_name(data_dir: DataDir, path: Path) -> str:

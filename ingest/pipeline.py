@@ -43,7 +43,7 @@ def ingest_paths(
     contracts = load_contracts()
     pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     summary = IngestSummary()
-    with open_warehouse(data_dir) as con:
+    with open_warehouse(data_dir, attach_marts=False) as con:
         prepare_connection(con, DUCKDB_MEMORY_LIMIT)
         ensure_raw_tables(con)
         for raw_path in paths:

@@ -233,7 +233,7 @@ def relink_landed_runs(data_dir: DataDir, names: JobNames, records: list[dict[st
         return 0
     contracts = load_contracts()
     moved = 0
-    with open_warehouse(data_dir) as con:
+    with open_warehouse(data_dir, attach_marts=False) as con:
         con.begin()
         try:
             for kind in (RecordKind.FLOW_RUN, RecordKind.STEP_RUN):

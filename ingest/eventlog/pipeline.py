@@ -77,7 +77,7 @@ def ingest_event_logs(
     contract = load_contracts()[RecordKind.BUSINESS_EVENT]
     pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     summary = IngestSummary()
-    with open_warehouse(data_dir) as con:
+    with open_warehouse(data_dir, attach_marts=False) as con:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         ensure_raw_tables(con)

@@ -16,6 +16,7 @@ import pytest
 from flowledger import dbt_parse_cache
 from flowledger.build import build, dbt_command
 from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.warehouse import current_snapshot
 
 
 def _last_parse(data_dir: DataDir) -> str:
@@ -117,7 +118,7 @@ def test_a_new_data_directory_builds_from_the_saved_parse(tmp_path: Path, cache:
     # the warehouse is the second data directory's own, and nothing was written where dbt's
     # project lives
     for data_dir in (first, second):
-        con = duckdb.connect(str(data_dir.marts), read_only=True)
+        con = duckdb.connect(str(current_snapshot(data_dir)), read_only=True)
         try:
             assert con.execute("select count(*) from main.fct_flow_runs").fetchone() == (0,)
         finally:

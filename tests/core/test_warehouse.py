@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flowledger import build as build_module
 from flowledger import warehouse
 from flowledger.query import QueryError, run_query
 from flowledger.settings import DataDir
@@ -21,6 +22,7 @@ from flowledger.warehouse import (
     connect_warehouse,
     current_snapshot,
     open_published,
+    open_warehouse,
     publish,
     writer_lock,
 )
@@ -185,78 +187,138 @@ def _values(path: Path) -> list[tuple]:
         con.close()
 
 
-def _insert_into_marts(data_dir: DataDir, value: int) -> None:
-    con = connect_warehouse(data_dir)
+def _insert_into_marts(data_dir: DataDir, value: int, *, published_next: bool = False) -> None:
+    con = connect_warehouse(data_dir, published_next=published_next)
     try:
         con.execute("insert into marts.fct_demo values (?)", [value])
     finally:
         con.close()
 
 
-def test_the_marts_file_becomes_the_snapshot_and_a_copy_stays_behind(tmp_path):
+def _record(data_dir: DataDir) -> dict | None:
+    path = data_dir.root / MARTS_COPY_RECORD
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def test_the_marts_file_becomes_the_snapshot_and_the_next_build_copies_it(tmp_path):
     data_dir = DataDir(tmp_path).ensure()
     snapshot = _publish_marts(data_dir, 1)
-    # the snapshot is the file dbt built (no copy to sync); the marts file is a copy of it
-    assert snapshot.stat().st_nlink == 1 and data_dir.marts.stat().st_nlink == 1
-    assert snapshot.stat().st_ino != data_dir.marts.stat().st_ino
-    assert snapshot.read_bytes() == data_dir.marts.read_bytes()
-    record = json.loads((data_dir.root / MARTS_COPY_RECORD).read_text())
-    assert record == {"snapshot": snapshot.name, "boot": warehouse._boot_id()}
-    # the next writer syncs the copy and forgets the record; the snapshot never changes
-    _insert_into_marts(data_dir, 5)
-    assert not (data_dir.root / MARTS_COPY_RECORD).exists()
+    # the snapshot is the file dbt built (nothing copied or synced at publish); no marts file
+    # is left, so nothing can write into the snapshot until a writer copies it
+    assert snapshot.stat().st_nlink == 1
+    assert not data_dir.marts.exists() and _record(data_dir) is None
+    # a build copies it without a sync (recorded: its publish syncs it) and writes the copy
+    _insert_into_marts(data_dir, 5, published_next=True)
+    assert _record(data_dir) == {"snapshot": snapshot.name, "boot": warehouse._boot_id()}
+    assert data_dir.marts.stat().st_ino != snapshot.stat().st_ino
     assert _values(snapshot) == [(1,)]
     assert _values(data_dir.marts) == [(1,), (5,)]
+    _insert_into_marts(data_dir, 6, published_next=True)  # the same copy, still unsynced
+    assert _record(data_dir) is not None
+    # its publish checkpoints (syncs) the file and moves it: the record goes
+    newer = publish(data_dir, {"built_at": "b", "data_as_of": "d"})
+    assert _record(data_dir) is None and not data_dir.marts.exists()
+    assert _values(newer) == [(1,), (5,), (6,)] and _values(snapshot) == [(1,)]
 
 
-def test_a_publish_cut_short_never_lets_a_writer_into_the_snapshot(tmp_path):
+def test_a_writer_that_does_not_publish_gets_a_synced_copy(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    snapshot = _publish_marts(data_dir, 1)
+    _insert_into_marts(data_dir, 2)  # purge: its writes must outlive a crash, no publish follows
+    assert _record(data_dir) is None
+    assert _values(data_dir.marts) == [(1,), (2,)] and _values(snapshot) == [(1,)]
+
+
+def test_a_build_that_stopped_leaves_a_copy_the_next_writer_syncs(tmp_path):
     data_dir = DataDir(tmp_path).ensure()
     _publish_marts(data_dir, 1)
-    # a publish that stopped between linking the marts file and copying it
+    _insert_into_marts(data_dir, 2, published_next=True)  # a build that failed: no publish
+    _insert_into_marts(data_dir, 3)  # purge syncs that copy before writing and forgets it
+    assert _record(data_dir) is None
+    assert _values(data_dir.marts) == [(1,), (2,), (3,)]
+
+
+def test_ingest_leaves_the_marts_file_alone(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 1)
+    with open_warehouse(data_dir, attach_marts=False) as con:
+        con.execute("create table if not exists main.landed as select 1 as one")
+        assert con.execute(
+            "select count(*) from duckdb_databases() where database_name = 'marts'"
+        ).fetchone() == (0,)
+    assert not data_dir.marts.exists()  # no 1 GB copy for a batch of events
+
+
+def test_a_read_only_connection_between_builds_reads_the_snapshot_as_marts(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 4)
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        assert con.execute("select value from marts.fct_demo").fetchall() == [(4,)]
+    finally:
+        con.close()
+    assert not data_dir.marts.exists()
+
+
+def test_a_dbt_run_between_builds_starts_from_the_snapshot(tmp_path):
+    """dbt attaches the marts file itself (profiles.yml): run_dbt copies the snapshot first,
+    or DuckDB would make an empty marts file and every incremental mart would start over."""
+    data_dir = DataDir(tmp_path).ensure()
+    snapshot = _publish_marts(data_dir, 5)
+    with pytest.raises(build_module.BuildFailed):
+        build_module.run_dbt(data_dir, ["no-such-dbt-command"], echo=None)
+    assert _values(data_dir.marts) == [(5,)] and _values(snapshot) == [(5,)]
+
+
+def test_a_marts_file_linked_to_a_snapshot_is_copied_before_any_write(tmp_path):
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 1)
+    _insert_into_marts(data_dir, 2)
+    # flowledger 0.1's publish linked the marts file into published/ and could stop there
     linked = data_dir.published / "marts-20261206T000000000000Z-1.duckdb"
     os.link(data_dir.marts, linked)
     _insert_into_marts(data_dir, 7)
-    assert _values(linked) == [(1,)]
-    assert _values(data_dir.marts) == [(1,), (7,)]
+    assert _values(linked) == [(1,), (2,)]
+    assert _values(data_dir.marts) == [(1,), (2,), (7,)]
     assert data_dir.marts.stat().st_nlink == 1 and linked.stat().st_nlink == 1
 
 
 def test_a_copy_a_crash_of_the_machine_may_have_torn_is_made_again(tmp_path):
     data_dir = DataDir(tmp_path).ensure()
     snapshot = _publish_marts(data_dir, 3)
-    # the machine went down before the copy reached the disk: half of it is zeros
+    _insert_into_marts(data_dir, 9, published_next=True)  # a build, then the machine went down
+    # before the copy reached the disk: half of it is zeros
     size = data_dir.marts.stat().st_size
     with open(data_dir.marts, "r+b") as handle:
         handle.seek(size // 2)
         handle.write(b"\0" * (size - size // 2))
     record_path = data_dir.root / MARTS_COPY_RECORD
-    record = json.loads(record_path.read_text())
-    record_path.write_text(json.dumps({**record, "boot": "an-earlier-boot"}))
+    record_path.write_text(json.dumps({**_record(data_dir), "boot": "an-earlier-boot"}))
     _insert_into_marts(data_dir, 4)
-    assert _values(data_dir.marts) == [(3,), (4,)]
+    assert _values(data_dir.marts) == [(3,), (4,)]  # the unpublished 9 went with the crash
     assert _values(snapshot) == [(3,)]
 
 
 def test_a_marts_file_linked_outside_published_gets_a_synced_copy(tmp_path):
     data_dir = DataDir(tmp_path / "home").ensure()
     _publish_marts(data_dir, 6)
-    _insert_into_marts(data_dir, 7)  # the copy synced, the record dropped
+    _insert_into_marts(data_dir, 7)  # a synced copy of the snapshot
     backup = tmp_path / "backup.duckdb"  # a hard link someone made, not a snapshot
     os.link(data_dir.marts, backup)
-    _insert_into_marts(data_dir, 8)
+    _insert_into_marts(data_dir, 8, published_next=True)
     assert _values(backup) == [(6,), (7,)]
     assert _values(data_dir.marts) == [(6,), (7,), (8,)]
-    assert not (data_dir.root / MARTS_COPY_RECORD).exists()  # nothing to make it again from
+    assert _record(data_dir) is None  # nothing to make it again from: synced
 
 
-def test_without_a_boot_id_the_snapshot_is_a_synced_copy(tmp_path, monkeypatch):
+def test_without_a_boot_id_a_build_s_copy_is_synced(tmp_path, monkeypatch):
     monkeypatch.setattr(warehouse, "_boot_id", lambda: None)
     data_dir = DataDir(tmp_path).ensure()
     snapshot = _publish_marts(data_dir, 2)
-    assert snapshot.stat().st_ino != data_dir.marts.stat().st_ino
-    assert not (data_dir.root / MARTS_COPY_RECORD).exists()
-    _insert_into_marts(data_dir, 8)
+    _insert_into_marts(data_dir, 8, published_next=True)
+    assert _record(data_dir) is None  # a torn copy could not be told apart after a crash
     assert _values(snapshot) == [(2,)]
+    assert _values(data_dir.marts) == [(2,), (8,)]
 
 
 def test_readers_never_block_on_a_writer(tmp_path):

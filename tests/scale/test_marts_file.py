@@ -16,6 +16,7 @@ from scale_support import RAW_WORLD, WORLD_INGESTED_AT, make_raw_warehouse, read
 
 from flowledger.build import build
 from flowledger.settings import DataDir
+from flowledger.warehouse import current_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +41,12 @@ def _snapshot_tables(path: Path) -> dict[str, list[tuple]]:
 
 
 def _to_old_layout(data_dir: DataDir) -> None:
-    """Move the marts into schema ``marts`` of the warehouse and delete the marts file."""
+    """Copy the marts into schema ``marts`` of the warehouse, with no marts file (between
+    builds there is none: the last one is the published snapshot)."""
+    assert not data_dir.marts.exists()
     con = duckdb.connect(str(data_dir.warehouse))
     try:
-        con.execute(f"attach '{data_dir.marts}' as built (read_only)")
+        con.execute(f"attach '{current_snapshot(data_dir)}' as built (read_only)")
         con.execute("create schema marts")
         tables = con.execute(
             "select table_name from duckdb_tables() where database_name = 'built'"
@@ -53,7 +56,6 @@ def _to_old_layout(data_dir: DataDir) -> None:
         con.execute("detach built")
     finally:
         con.close()
-    data_dir.marts.unlink()
 
 
 def _warehouse_schemas(data_dir: DataDir) -> set[str]:
@@ -113,5 +115,5 @@ def test_a_data_dir_of_the_old_layout_migrates_on_its_next_build(built, tmp_path
     migrated = build(data_dir, echo=None).snapshot
 
     assert "marts" not in _warehouse_schemas(data_dir), "the stale schema must be gone"
-    assert data_dir.marts.exists()
+    assert not data_dir.marts.exists()  # built, then published
     assert _snapshot_tables(migrated) == before
