@@ -3,9 +3,9 @@ readers use.
 
 dbt builds raw, staging and intermediate tables into ``warehouse.duckdb`` and the marts into
 schema ``main`` of their own file, ``marts.duckdb``, which :func:`connect_warehouse` attaches as
-catalog ``marts`` (so ``marts.fct_cases`` names a mart). Publishing turns the marts file, with a
-meta table, into an immutable snapshot and leaves a copy of it as the next build's marts file
-(:func:`publish`).
+catalog ``marts`` (so ``marts.fct_cases`` names a mart). Publishing moves the marts file, with a
+meta table, into ``published/`` as an immutable snapshot (:func:`publish`); the next writer of
+the marts starts from a copy of it (:func:`own_marts_file`).
 
 DuckDB locks a database file per process, and a writer excludes even read-only readers. So:
 writers (ingest, build) serialise on an advisory lock file and wait instead of failing; readers
