@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +19,7 @@ from typing import NamedTuple
 import duckdb
 
 from flowledger import __version__, dbt_parse_cache
-from flowledger.dbt_process import AWAIT_REQUEST
+from flowledger.dbt_process import DbtChild, dbt_process_command
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import (
     MARTS_CATALOG,
@@ -66,7 +65,7 @@ def dbt_launcher() -> list[str]:
     directory it runs in shadows a module."""
     if importlib.util.find_spec("dbt.cli") is None:
         raise BuildFailed("dbt is not installed: run `make bootstrap` (or `pip install -e .`)")
-    return [sys.executable, "-P", "-m", "flowledger.dbt_process"]
+    return dbt_process_command()
 
 
 #: DuckDB threads of each dbt query (profiles.yml `settings.threads`); set unless already set.
@@ -131,51 +130,6 @@ def dbt_command(
     return DbtCommand(argv, env, root)
 
 
-class DbtChild:
-    """A dbt child process started before its arguments are known (``flowledger.dbt_process
-    --await-request``): it imports dbt (~2 s on 2 cores) while the build readies the warehouse,
-    then :func:`run_dbt` sends it the command. Use it as a context manager: one never sent a
-    command is stopped on leaving."""
-
-    def __init__(self, data_dir: DataDir) -> None:
-        base = dbt_command(data_dir, [])
-        self.process = subprocess.Popen(
-            [*dbt_launcher(), AWAIT_REQUEST],
-            cwd=base.cwd,
-            env=base.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.sent = False
-
-    def send(self, dbt: DbtCommand) -> subprocess.Popen:
-        """Send ``dbt`` (once) and return the process, whose output is dbt's."""
-        if self.sent:
-            raise RuntimeError("this dbt process has run its command already")
-        self.sent = True
-        request = {"argv": dbt.argv[len(dbt_launcher()) :], "env": dbt.env, "cwd": str(dbt.cwd)}
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass  # it ended before reading: its output and exit code say why
-        return self.process
-
-    def __enter__(self) -> DbtChild:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.sent:
-            self.process.kill()
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None and not stream.closed:
-                stream.close()
-
-
 def run_dbt(
     data_dir: DataDir,
     args: Sequence[str],
@@ -193,8 +147,8 @@ def run_dbt(
     # where a snapshot holds the marts. What dbt writes into it is published, which syncs it,
     # or rebuilt by the next build: the copy need not be synced first.
     own_marts_file(data_dir, published_next=True)
-    with dbt_child or DbtChild(data_dir) as started:
-        child = started.send(dbt)
+    with dbt_child or DbtChild() as started:
+        child = started.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
         tail: list[str] = []
         assert child.stdout is not None
         for line in child.stdout:
@@ -228,15 +182,19 @@ def build(
     select: Sequence[str] = (),
     echo: Callable[[str], None] | None = print,
     budget_at: datetime | None = None,
+    dbt_child: DbtChild | None = None,
 ) -> BuildResult:
-    """``dbt build`` into the warehouse, then publish a fresh snapshot of the marts."""
+    """``dbt build`` into the warehouse, then publish a fresh snapshot of the marts.
+
+    ``dbt_child``: a dbt process the caller started (the command line does, first thing); by
+    default one is started here. Either way dbt's imports run while the steps before it ready
+    the warehouse."""
     started = datetime.now(UTC)
     data_dir.ensure()
-    # dbt's imports run in its own process while the steps before it ready the warehouse
-    with DbtChild(data_dir) as dbt_child:
+    with dbt_child or DbtChild() as child:
         return _build(
             data_dir,
-            dbt_child,
+            child,
             started,
             full_refresh=full_refresh,
             select=select,

@@ -10,6 +10,7 @@ import pytest
 
 from flowledger import build as build_module
 from flowledger.build import build, last_build_path
+from flowledger.dbt_process import DbtChild
 from flowledger.settings import DataDir
 
 
@@ -293,19 +294,19 @@ def test_the_build_starts_dbt_s_process_before_its_first_step(tmp_path: Path, mo
         real_retention(data_dir, echo)
 
     def handed(data_dir: DataDir, args, echo=None, dbt_child=None, **_options) -> None:
-        assert isinstance(dbt_child, build_module.DbtChild)
+        assert isinstance(dbt_child, DbtChild)
         assert not dbt_child.sent and dbt_child.process.poll() is None  # awaiting its request
         order.append(f"dbt started before: {dbt_child.started_before}")
         _fake_dbt(data_dir, args, echo)
 
-    real_init = build_module.DbtChild.__init__
+    real_init = DbtChild.__init__
 
-    def recording_init(self, data_dir):
-        real_init(self, data_dir)
+    def recording_init(self):
+        real_init(self)
         self.started_before = list(order) == []
 
     monkeypatch.setattr(build_module, "_enforce_retention", retention)
-    monkeypatch.setattr(build_module.DbtChild, "__init__", recording_init)
+    monkeypatch.setattr(DbtChild, "__init__", recording_init)
     monkeypatch.setattr(build_module, "run_dbt", handed)
     build(DataDir(tmp_path), echo=None)
     assert order == ["retention", "dbt started before: True"]

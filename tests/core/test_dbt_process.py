@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flowledger.build import DbtChild, dbt_command, dbt_launcher
-from flowledger.dbt_process import AWAIT_REQUEST
+from flowledger import cli
+from flowledger.build import dbt_command, dbt_launcher
+from flowledger.dbt_process import AWAIT_REQUEST, DbtChild
 from flowledger.settings import DataDir
 
 
@@ -124,9 +125,7 @@ def test_an_awaiting_process_sent_nothing_ends_having_run_nothing(tmp_path: Path
 
 
 def test_a_build_stopped_before_dbt_leaves_no_dbt_process(tmp_path: Path) -> None:
-    data_dir = DataDir(tmp_path)
-    data_dir.ensure()
-    with DbtChild(data_dir) as child:
+    with DbtChild() as child:
         pid = child.process.pid
     assert child.process.returncode is not None  # ended and reaped, not left importing dbt
     with pytest.raises(ProcessLookupError):
@@ -136,7 +135,39 @@ def test_a_build_stopped_before_dbt_leaves_no_dbt_process(tmp_path: Path) -> Non
 def test_a_dbt_child_runs_one_command_only(tmp_path: Path) -> None:
     data_dir = DataDir(tmp_path)
     data_dir.ensure()
-    with DbtChild(data_dir) as child:
-        child.send(dbt_command(data_dir, ["--version"]))
+    dbt = dbt_command(data_dir, ["--version"])
+    with DbtChild() as child:
+        child.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
         with pytest.raises(RuntimeError, match="run its command already"):
-            child.send(dbt_command(data_dir, ["--version"]))
+            child.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        (["build"], "build"),
+        (["--data-dir", "build", "ingest", "x"], "ingest"),  # a data directory named build
+        (["--data-dir=/d", "build", "--quiet"], "build"),
+        (["--version"], None),
+        ([], None),
+    ],
+)
+def test_the_command_line_knows_a_build_before_parsing_its_options(argv, word) -> None:
+    assert cli._command_word(argv) == word
+
+
+def test_flowledger_build_hands_the_build_the_dbt_process_it_started_first(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import flowledger.build as build_module
+
+    handed: list[DbtChild] = []
+
+    def build(data_dir, *, dbt_child=None, **_options):
+        assert dbt_child is not None and dbt_child.process.poll() is None  # awaiting
+        handed.append(dbt_child)
+        raise build_module.BuildFailed("stopped before dbt")
+
+    monkeypatch.setattr(build_module, "build", build)
+    assert cli.main(["--data-dir", str(tmp_path), "build", "--quiet"]) == cli.EXIT_FAILED
+    assert handed and handed[0].process.returncode is not None  # not left importing dbt
