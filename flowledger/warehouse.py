@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -235,6 +236,10 @@ def own_marts_file(data_dir: DataDir, *, published_next: bool = False) -> None:
     # writes a renamed file's data before the rename). After a crash of the machine the marts
     # file is missing, or a copy the record says may be torn.
     os.replace(tmp, path)
+    # The copy's ~1 GB (10M events) is written to disk in the background now, while dbt's
+    # process starts, rather than by the build's first checkpoint of the marts file, which
+    # would wait for all of it.
+    threading.Thread(target=_fsync, args=(path,), name="marts-copy-writeback", daemon=True).start()
 
 
 def _moved(source: Path, destination: Path) -> bool:
