@@ -88,8 +88,9 @@ def render(runs: list[dict], notes: str = "") -> str:
             f"| {d['incremental_fraction']:.2f} of full: "
             f"{_mark(d['incremental_fraction'] < 0.2)} (< 0.20) |",
             "",
-            "dbt step: the dbt child process (start-up, parse, nodes); publish: copying the marts "
-            "into a new snapshot; thread-s: seconds summed over dbt's threads "
+            "dbt step: the dbt child process (start-up, parse, nodes); publish: `_meta` written "
+            "into the marts file, which then becomes the new snapshot (since 2026-12-06 afternoon "
+            "moved, not copied); thread-s: seconds summed over dbt's threads "
             "(`<data dir>/dbt/last_build.json`).",
             "",
             *_files_line(d.get("files_after_full_build")),
@@ -146,8 +147,10 @@ def _files_line(files: dict[str, int] | None) -> list[str]:
     return [
         "On disk after the full build: "
         + ", ".join(f"{name} {size / 2**30:.2f} GiB" for name, size in files.items())
-        + " (warehouse: raw tables and intermediates; marts and the published snapshot: a copy "
-        "of each other).",
+        + " (warehouse: raw tables and intermediates; published: the snapshots, the newest of "
+        "them the marts file the build wrote. Since 2026-12-06 afternoon there is no marts file "
+        "between builds (0 GiB): the next build copies the snapshot; before, the marts file was a "
+        "copy of the snapshot).",
         "",
     ]
 
