@@ -3,10 +3,9 @@
 ``python -m flowledger.dbt_process --await-request`` is the same with the arguments sent later:
 it imports dbt and its DuckDB adapter (~2 s of every build on 2 cores), then reads one JSON line
 from stdin, ``{"argv": [...], "env": {...}, "cwd": "..."}``, and runs ``dbt argv`` with that
-environment in that directory. A
-build starts it first and sends the request once it knows the arguments, so dbt's imports run on
-one core while the build readies the warehouse on the other. End of stdin without a request ends
-it with exit 0, having run nothing.
+environment in that directory. A build starts it first (:class:`DbtChild`) and sends the request
+once it knows the arguments, so dbt's imports run on one core while the build readies the
+warehouse on the other. End of stdin without a request ends it with exit 0, having run nothing.
 
 It is dbt's own command line (:class:`dbt.cli.main.dbtRunner`: the same options, environment
 variables, output and artifacts) with the exit codes of the ``dbt`` command: 0 when everything
