@@ -222,6 +222,8 @@ def own_marts_file(data_dir: DataDir, *, published_next: bool = False) -> None:
             _fsync(data_dir.root)  # before anything writes the marts file
         return
     tmp = path.with_name(path.name + ".tmp")
+    # a write-ahead log left by a build a crash stopped belongs to the file being replaced
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
     if not published_next or boot is None or not snapshot.is_file():
         # a copy that could not be checked, or made again, after a crash is synced now
         _copy_synced(source, tmp)
