@@ -194,7 +194,7 @@ def own_marts_file(data_dir: DataDir, *, published_next: bool = False) -> None:
     before the file becomes a snapshot; if the machine boots again before that, the copy may be
     torn, and it is made again from the snapshot (the build that wrote into it published
     nothing). Any other writer (purge) gets a synced copy, and syncs one a build left. A marts
-    file hard-linked to a snapshot (flowledger 0.1's publish, cut short) is copied too. Every
+    file hard-linked to a snapshot (an earlier version's publish, cut short) is copied too. Every
     read-write :func:`connect_warehouse` that attaches the marts calls this first.
     """
     path = data_dir.marts

@@ -274,7 +274,7 @@ def test_a_marts_file_linked_to_a_snapshot_is_copied_before_any_write(tmp_path):
     data_dir = DataDir(tmp_path).ensure()
     _publish_marts(data_dir, 1)
     _insert_into_marts(data_dir, 2)
-    # flowledger 0.1's publish linked the marts file into published/ and could stop there
+    # an earlier version's publish linked the marts file into published/ and could stop there
     linked = data_dir.published / "marts-20261206T000000000000Z-1.duckdb"
     os.link(data_dir.marts, linked)
     _insert_into_marts(data_dir, 7)

@@ -96,7 +96,7 @@ def test_nothing_published_and_a_vanished_snapshot_are_errors(empty_home: Path) 
 
 
 def test_the_snapshot_holds_the_marts_and_meta(published_home: Path) -> None:
-    """A snapshot is a copy of the marts file plus ``_meta``: the hand-made marts, row for row."""
+    """A snapshot is the marts file plus ``_meta``: the hand-made marts, row for row."""
     data_dir, reader = DataDir(published_home), SnapshotReader()
     with reader.cursor(data_dir) as con:
         tables = {
