@@ -94,6 +94,11 @@ class DbtCommand(NamedTuple):
     #: parse (flowledger/dbt_parse_cache.py) is the same in every data directory
     cwd: Path
 
+    @property
+    def dbt_args(self) -> list[str]:
+        """dbt's own arguments: ``argv`` without the command that launches dbt's process."""
+        return self.argv[len(dbt_process_command()) :]
+
 
 def dbt_command(
     data_dir: DataDir, args: Sequence[str], keys_valid_through: str | None = None
@@ -148,7 +153,7 @@ def run_dbt(
     # or rebuilt by the next build: the copy need not be synced first.
     own_marts_file(data_dir, published_next=True)
     with dbt_child or DbtChild() as started:
-        child = started.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
+        child = started.send(dbt.dbt_args, dbt.env, dbt.cwd)
         tail: list[str] = []
         assert child.stdout is not None
         for line in child.stdout:

@@ -137,9 +137,9 @@ def test_a_dbt_child_runs_one_command_only(tmp_path: Path) -> None:
     data_dir.ensure()
     dbt = dbt_command(data_dir, ["--version"])
     with DbtChild() as child:
-        child.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
+        child.send(dbt.dbt_args, dbt.env, dbt.cwd)
         with pytest.raises(RuntimeError, match="run its command already"):
-            child.send(dbt.argv[len(dbt_launcher()) :], dbt.env, dbt.cwd)
+            child.send(dbt.dbt_args, dbt.env, dbt.cwd)
 
 
 @pytest.mark.parametrize(
