@@ -80,7 +80,11 @@ runs as (
 
     from {{ ref('stg_flowledger__flow_runs') }}
     {% if is_incremental() %}
-    where (source_system, run_id, run_attempt) in (select * from affected_runs)
+    where {{ rows_where(
+        ref('stg_flowledger__flow_runs'),
+        '(source_system, run_id, run_attempt) in (select * from affected_runs)',
+        locator='row_locator'
+    ) }}
     {% endif %}
 
 ),
@@ -92,7 +96,11 @@ step_attempts as (
     select source_system, run_id, run_attempt, step_id, attempt, status, is_dead_lettered, ingested_at
     from {{ ref('stg_flowledger__step_runs') }}
     {% if is_incremental() %}
-    where (source_system, run_id, run_attempt) in (select * from affected_runs)
+    where {{ rows_where(
+        ref('stg_flowledger__step_runs'),
+        '(source_system, run_id, run_attempt) in (select * from affected_runs)',
+        locator='row_locator'
+    ) }}
     {% endif %}
 
 ),

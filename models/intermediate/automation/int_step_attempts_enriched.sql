@@ -59,14 +59,14 @@ changed_executions as (
 
 step_attempts as (
 
-    select all_attempts.*
-    from {{ ref('stg_flowledger__step_runs') }} as all_attempts
+    select *
+    from {{ ref('stg_flowledger__step_runs') }}
     {% if is_incremental() %}
-    inner join changed_executions
-        on all_attempts.source_system = changed_executions.source_system
-        and all_attempts.run_id = changed_executions.run_id
-        and all_attempts.run_attempt = changed_executions.run_attempt
-        and all_attempts.step_id = changed_executions.step_id
+    where {{ rows_where(
+        ref('stg_flowledger__step_runs'),
+        '(source_system, run_id, run_attempt, step_id) in (select * from changed_executions)',
+        locator='row_locator'
+    ) }}
     {% endif %}
 
 ),
@@ -74,6 +74,14 @@ step_attempts as (
 runs as (
 
     select * from {{ ref('stg_flowledger__flow_runs') }}
+    {% if is_incremental() %}
+    -- the runs of those step executions
+    where {{ rows_where(
+        ref('stg_flowledger__flow_runs'),
+        '(source_system, run_id, run_attempt) in (select source_system, run_id, run_attempt from changed_executions)',
+        locator='row_locator'
+    ) }}
+    {% endif %}
 
 ),
 

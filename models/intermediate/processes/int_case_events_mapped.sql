@@ -199,7 +199,7 @@ case_events as (
         ingested_at
 
     from {{ this }}
-    where case_key in (select case_key from landed)
+    where {{ rows_where(this, 'case_key in (select case_key from landed)') }}
     {% endif %}
 
 ),

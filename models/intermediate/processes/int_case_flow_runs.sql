@@ -70,7 +70,7 @@ case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
-    where case_key in (select case_key from affected_cases)
+    where {{ rows_where(ref('int_case_events_mapped'), 'case_key in (select case_key from affected_cases)') }}
     {% endif %}
 
 ),
@@ -82,10 +82,10 @@ runs as (
     {% if is_incremental() %}
         -- only the runs that can link to the cases it rebuilds (runs is read three times, so
         -- DuckDB buffers it: all of them would be buffered on every build)
-        and (
-            business_key in (select case_id from case_events)
-            or trace_id in (select trace_id from case_events)
-        )
+        and {{ rows_where(
+            ref('int_flow_runs_enriched'),
+            'business_key in (select case_id from case_events) or trace_id in (select trace_id from case_events)'
+        ) }}
     {% endif %}
 
 ),

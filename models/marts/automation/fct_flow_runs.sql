@@ -45,8 +45,10 @@ runs as (
     select * from {{ ref('int_flow_runs_enriched') }}
     {% if is_incremental() %}
     -- started_at is required (the flow-run contract): a cheap range test before the keys
-    where started_at >= (select min(started_at) from affected)
-        and run_key in (select run_key from affected)
+    where {{ rows_where(
+        ref('int_flow_runs_enriched'),
+        'started_at >= (select min(started_at) from affected) and run_key in (select run_key from affected)'
+    ) }}
     {% endif %}
 
 ),

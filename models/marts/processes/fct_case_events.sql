@@ -29,7 +29,7 @@ field_changes as (
 
     select * from {{ ref('int_case_field_changes') }}
     {% if is_incremental() %}
-    where case_key in (select case_key from case_events)
+    where {{ rows_where(ref('int_case_field_changes'), 'case_key in (select case_key from case_events)') }}
     {% endif %}
 
 ),

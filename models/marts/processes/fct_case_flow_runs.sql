@@ -72,7 +72,7 @@ steps as (
     from {{ ref('int_step_attempts_enriched') }}
     {% if is_incremental() %}
     -- a full build links nearly every run: its steps are aggregated without the semi-join
-    where run_key in (select run_key from case_runs)
+    where {{ rows_where(ref('int_step_attempts_enriched'), 'run_key in (select run_key from case_runs)') }}
     {% endif %}
 
 ),

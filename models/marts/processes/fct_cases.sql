@@ -49,7 +49,7 @@ case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
-    where case_key in (select case_key from affected_cases)
+    where {{ rows_where(ref('int_case_events_mapped'), 'case_key in (select case_key from affected_cases)') }}
     {% endif %}
 
 ),
@@ -64,7 +64,7 @@ field_changes as (
 
     select * from {{ ref('int_case_field_changes') }}
     {% if is_incremental() %}
-    where case_key in (select case_key from affected_cases)
+    where {{ rows_where(ref('int_case_field_changes'), 'case_key in (select case_key from affected_cases)') }}
     {% endif %}
 
 ),
@@ -82,7 +82,7 @@ segments as (
 
     select * from {{ ref('int_case_segments') }}
     {% if is_incremental() %}
-    where case_key in (select case_key from affected_cases)
+    where {{ rows_where(ref('int_case_segments'), 'case_key in (select case_key from affected_cases)') }}
     {% endif %}
 
 ),

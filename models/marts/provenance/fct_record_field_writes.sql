@@ -170,9 +170,10 @@ built_writes as (
         built.ingested_at
 
     from {{ this }} as built
-    inner join affected_records
-        on built.entity = affected_records.entity
-        and built.record_key = affected_records.record_key
+    where {{ rows_where(
+        this,
+        '(entity, record_key) in (select entity, record_key from affected_records)'
+    ) }}
 
 ),
 {% endif %}

@@ -1,13 +1,14 @@
 -- One row per CloudEvents business event; the CloudEvents attribute names become explicit ones.
 with source as (
 
-    select * from {{ source('flowledger', 'business_events') }}
+    select {{ row_locator() }} * from {{ source('flowledger', 'business_events') }}
 
 ),
 
 renamed as (
 
     select
+        {{ row_locator('row_locator') }}
         id as event_id,
         source as event_source,
         type as event_type,

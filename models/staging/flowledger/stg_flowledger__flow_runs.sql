@@ -1,13 +1,14 @@
 -- One row per flow run attempt, as landed by ingest; renamed, with the run's natural key as one string.
 with source as (
 
-    select * from {{ source('flowledger', 'flow_runs') }}
+    select {{ row_locator() }} * from {{ source('flowledger', 'flow_runs') }}
 
 ),
 
 renamed as (
 
     select
+        {{ row_locator('row_locator') }}
         {{ dbt.concat([
             'source_system', "':'", 'run_id', "':'",
             dbt.cast('run_attempt', dbt.type_string())

@@ -1,13 +1,14 @@
 -- One row per attempt of one step of a flow run attempt; renamed, with run and execution keys.
 with source as (
 
-    select * from {{ source('flowledger', 'step_runs') }}
+    select {{ row_locator() }} * from {{ source('flowledger', 'step_runs') }}
 
 ),
 
 renamed as (
 
     select
+        {{ row_locator('row_locator') }}
         {{ dbt.concat([
             'source_system', "':'", 'run_id', "':'",
             dbt.cast('run_attempt', dbt.type_string())
