@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import budget_charts, budget_data, ui
-from flowledger.budgets.report import no_data_note
+from flowledger.budgets.report import no_data_note, window_label
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 RATE = st.column_config.NumberColumn(format="%.2f")
@@ -84,8 +84,7 @@ def render() -> None:
     if slo["method"] == "Timeslices":
         counted += f" slices with data ({slo['expected_units']:.0f} in the period)"
     st.caption(
-        f"Target {_pct(slo['target'], 3)}, {slo['window_kind']} {slo['window_text']} "
-        f"({slo['time_zone']}), {slo['method']}; {counted}. "
+        f"Target {_pct(slo['target'], 3)}, {window_label(slo)}, {slo['method']}; {counted}. "
         "Time to exhaustion at the 1h burn rate: "
         + ("unknown" if no_data else "never" if tte is None else f"{tte:.1f} h")
         + "."

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,7 +31,14 @@ from flowledger.budgets.math import (
     sloth_alert_windows,
     target_ratio,
 )
-from flowledger.budgets.report import BudgetsMissing, load_report, no_data_note, plain
+from flowledger.budgets.periods import period_holding
+from flowledger.budgets.report import (
+    BudgetsMissing,
+    load_report,
+    no_data_note,
+    plain,
+    window_label,
+)
 from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished
 
@@ -225,7 +231,7 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         period = f"{b['period_start']:%Y-%m-%d %H:%M} → {b['as_of']:%Y-%m-%d %H:%M} UTC"
         lines.append(
             f"- {b['indicator']} ({b['count_by']}), target {_pct(b['target'], 3)}, "
-            f"{b['window_kind']} {b['window_text']} ({b['time_zone']}), {b['method']}; period {period}"
+            f"{window_label(b)}, {b['method']}; period {period}"
         )
         lines.append(
             f"- budget: {_num(b['budget_total'])} units, consumed {_pct(b['budget_consumed'], 1)}, "
@@ -352,31 +358,13 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
             "days): give --at 2024-02-10 (and --time-zone) to pick one, or a fixed period like 30d"
         )
     try:
-        tz = ZoneInfo(zone)
+        ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"--time-zone {zone!r} is not an IANA time zone") from None
-    local = parse_instant(at).astimezone(tz).replace(tzinfo=None)
-    unit = CALENDAR_UNITS[text]
-    if unit == "week":
-        start = (local - timedelta(days=local.weekday())).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        end = start + timedelta(days=7)
-    else:
-        months = {"month": 1, "quarter": 3, "year": 12}[unit]
-        first_month = (
-            local.month
-            if unit == "month"
-            else (((local.month - 1) // 3) * 3 + 1 if unit == "quarter" else 1)
-        )
-        start = datetime(local.year, first_month, 1)
-        index = start.month - 1 + months
-        end = datetime(start.year + index // 12, index % 12 + 1, 1)
-    # Aware datetimes sharing a tzinfo subtract as wall time: go through UTC for the real length.
-    seconds = (
-        end.replace(tzinfo=tz).astimezone(UTC) - start.replace(tzinfo=tz).astimezone(UTC)
-    ).total_seconds()
-    return seconds, f"{text} ({start:%Y-%m-%d} to {end:%Y-%m-%d} in {zone})"
+    period = period_holding(parse_instant(at), CALENDAR_UNITS[text], zone)
+    return period.seconds, (
+        f"{text} ({period.local_start:%Y-%m-%d} to {period.local_end:%Y-%m-%d} in {zone})"
+    )
 
 
 def explain(

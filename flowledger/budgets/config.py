@@ -24,6 +24,7 @@ import jsonschema
 import yaml
 
 from flowledger.budgets.math import DAY, HOUR, duration_seconds, target_ratio
+from flowledger.budgets.periods import START_TIME_FORMAT, parse_start_time
 from flowledger.settings import PROJECT_ROOT, DataDir
 
 SLOS_ENV = "FLOWLEDGER_SLOS"
@@ -102,6 +103,9 @@ class SloObjective:
     window_kind: str  # rolling | calendar
     window_seconds: int | None  # rolling windows
     calendar_unit: str | None  # day | week | month | quarter | year
+    #: the local wall time calendar periods are anchored at (OpenSLO's calendar.startTime,
+    #: as YYYY-MM-DD HH:MM:SS); None: flowledger/budgets/periods.py DEFAULT_ANCHOR
+    calendar_anchor: str | None
     time_zone: str
     method: str  # Occurrences | Timeslices | RatioTimeslices
     slice_seconds: int | None
@@ -432,6 +436,7 @@ def _parse_slo(document: dict, indicator: Indicator) -> list[SloObjective]:
         elif "value" in objective or "op" in objective:
             raise ConfigError(f"{place}: value/op are latency thresholds; this indicator has none")
         slice_seconds, slice_target = _parse_slices(objective, method, place)
+        _check_anchor_tiles(window["calendar_anchor"], slice_seconds, place)
         results.append(
             SloObjective(
                 slo_id=slo_id,
@@ -519,6 +524,7 @@ def _parse_window(window: dict) -> dict[str, Any]:
             "window_kind": "rolling",
             "window_seconds": int(seconds),
             "calendar_unit": None,
+            "calendar_anchor": None,
             "time_zone": "UTC",
         }
     if text not in CALENDAR_WINDOWS:
@@ -545,39 +551,42 @@ def _parse_window(window: dict) -> dict[str, Any]:
         raise ConfigError(
             f"{place}.calendar.timeZone: {zone!r} is not an IANA time zone (e.g. Europe/Berlin, UTC)"
         ) from None
-    unit = CALENDAR_WINDOWS[text]
+    anchor = None
     if calendar.get("startTime"):
-        start = _parse_local(calendar["startTime"], f"{place}.calendar.startTime")
-        if not _is_period_start(start, unit):
-            raise ConfigError(
-                f"{place}.calendar.startTime: {calendar['startTime']!r} is not the start of a "
-                f"{unit} in {zone}: flowledger's calendar periods start at local midnight on a "
-                "Monday, the 1st of a month, of a quarter, of a year (a day: at midnight); periods anchored at another "
-                "instant (OpenSLO allows any startTime) are not supported: give a period start "
-                "such as 2022-01-03 00:00:00 for weeks or 2022-01-01 00:00:00 for months, or "
-                "leave startTime out"
-            )
+        anchor = _parse_start_time(calendar["startTime"], f"{place}.calendar.startTime")
     return {
         "window_text": text,
         "window_kind": "calendar",
         "window_seconds": None,
-        "calendar_unit": unit,
+        "calendar_unit": CALENDAR_WINDOWS[text],
+        "calendar_anchor": anchor,
         "time_zone": zone,
     }
 
 
-def _is_period_start(start: datetime, unit: str) -> bool:
-    if (start.hour, start.minute, start.second, start.microsecond) != (0, 0, 0, 0):
-        return False
-    if unit == "day":
-        return True
-    if unit == "week":
-        return start.weekday() == 0
-    if unit == "month":
-        return start.day == 1
-    if unit == "quarter":
-        return start.day == 1 and start.month in (1, 4, 7, 10)
-    return start.day == 1 and start.month == 1
+def _parse_start_time(value: Any, place: str) -> str:
+    """OpenSLO's startTime as ``YYYY-MM-DD HH:MM:SS`` (a local wall time in the timeZone)."""
+    try:
+        return parse_start_time(str(value)).strftime(START_TIME_FORMAT)
+    except ValueError:
+        raise ConfigError(
+            f"{place}: {value!r} is not a local date-time as OpenSLO writes it, "
+            "YYYY-MM-DD HH:MM:SS (e.g. 2022-01-01 12:00:00, read in calendar.timeZone; "
+            "no offset, no T, no fraction of a second)"
+        ) from None
+
+
+def _check_anchor_tiles(anchor: str | None, slice_seconds: int | None, place: str) -> None:
+    """Time slices (aligned to whole hours) must tile periods anchored at ``anchor``."""
+    if anchor is None or slice_seconds is None:
+        return
+    start = parse_start_time(anchor)
+    if (start.minute * 60 + start.second) % min(slice_seconds, HOUR):
+        raise ConfigError(
+            f"{place}.timeSliceWindow: slices of {slice_seconds} s do not tile periods starting "
+            f"at {start:%H:%M:%S} (calendar.startTime); slices align to whole hours, so give a "
+            "startTime on a slice boundary or a shorter slice"
+        )
 
 
 def _parse_slices(objective: dict, method: str, place: str) -> tuple[int | None, float | None]:
@@ -706,13 +715,6 @@ def _fixed_seconds(text: str, place: str) -> float:
         return duration_seconds(text)
     except ValueError as error:
         raise ConfigError(f"{place}: {error}") from None
-
-
-def _parse_local(text: str, place: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError:
-        raise ConfigError(f"{place}: {text!r} is not an ISO 8601 date-time") from None
 
 
 def parse_instant(text: str, place: str = "--at") -> datetime:

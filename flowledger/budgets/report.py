@@ -66,6 +66,14 @@ def load_report(data_dir: DataDir, top: int = 3) -> list[dict[str, Any]]:
     return budgets
 
 
+def window_label(budget: Mapping[str, Any]) -> str:
+    """The window in words: ``rolling 30d (UTC)``, ``calendar 1M (Europe/Berlin)``, or with the
+    anchor of its periods ``calendar 1M (America/New_York, from 2024-01-15 09:00:00)``."""
+    anchor = budget.get("calendar_anchor")
+    where = f"{budget['time_zone']}, from {anchor}" if anchor else budget["time_zone"]
+    return f"{budget['window_kind']} {budget['window_text']} ({where})"
+
+
 def no_data_note(budget: Mapping[str, Any]) -> str | None:
     """The explanation of an SLO whose period has no units at all, else ``None``.
 

@@ -39,7 +39,8 @@
         ('threshold_inclusive', 'boolean'), ('start_event', 'string'), ('end_event', 'string'),
         ('join_key', 'string'), ('deadline_seconds', 'double'), ('event_source', 'string'),
         ('target', 'double'), ('window_text', 'string'), ('window_kind', 'string'),
-        ('window_seconds', 'bigint'), ('calendar_unit', 'string'), ('time_zone', 'string'),
+        ('window_seconds', 'bigint'), ('calendar_unit', 'string'),
+        ('calendar_anchor', 'string'), ('time_zone', 'string'),
         ('method', 'string'), ('slice_seconds', 'bigint'), ('slice_target', 'double'),
         ('dashboard_url', 'string'), ('at_risk_remaining', 'double'),
         ('recover_remaining', 'double'), ('recover_hours', 'bigint'), ('clear_hours', 'bigint'),
@@ -55,43 +56,79 @@
 {%- endmacro %}
 
 {#- The UTC start of the calendar period (day, week, month, quarter, year in time zone `tz`) that
-    holds UTC timestamp `ts`; `offset` periods later with offset 1 (the period's end).
-    DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
-{% macro budget_period_start(ts, unit, tz, offset=0) -%}
-    {{ return(adapter.dispatch('budget_period_start', 'flowledger')(ts, unit, tz, offset)) }}
+    holds UTC timestamp `ts`, the periods anchored at the local wall time `anchor` (OpenSLO's
+    calendar.startTime as text; NULL: local midnight on Monday 2001-01-01, so calendar days,
+    ISO weeks, months, quarters, years); `offset` periods later with offset 1 (the period's end).
+    Months, quarters and years add calendar months to the anchor (its day clamped to a shorter
+    month's last day), days and weeks add days of local wall time: the same periods as
+    flowledger/budgets/periods.py. DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
+{% macro budget_period_start(ts, unit, tz, anchor, offset=0) -%}
+    {{ return(adapter.dispatch('budget_period_start', 'flowledger')(ts, unit, tz, anchor, offset)) }}
 {%- endmacro %}
 
-{% macro default__budget_period_start(ts, unit, tz, offset=0) -%}
+{#- The anchor as a local timestamp, and the period's length: months per period (NULL for days
+    and weeks) and days per period (NULL for months, quarters and years). -#}
+{% macro budget_period_anchor(anchor) -%}
+    cast(coalesce({{ anchor }}, '2001-01-01 00:00:00') as timestamp)
+{%- endmacro %}
+
+{% macro budget_period_months(unit) -%}
+    (case {{ unit }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+{%- endmacro %}
+
+{% macro budget_period_days(unit) -%}
+    (case {{ unit }} when 'day' then 1 when 'week' then 7 end)
+{%- endmacro %}
+
+{% macro default__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
+    {%- set local = "timezone(" ~ tz ~ ", timezone('UTC', " ~ ts ~ "))" -%}
+    {%- set origin = budget_period_anchor(anchor) -%}
+    {%- set months = budget_period_months(unit) -%}
+    {%- set days = budget_period_days(unit) -%}
+    {#- whole periods of months from the anchor's month to the local month; one fewer when the
+        anchor's day and time in that month are still ahead -#}
+    {%- set month_periods -%}
+        cast(floor(((year({{ local }}) - year({{ origin }})) * 12
+            + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
+    {%- endset -%}
+    {%- set whole_month_periods -%}
+        ({{ month_periods }} - case
+            when {{ origin }} + to_months(cast({{ month_periods }} * {{ months }} as integer)) > {{ local }}
+                then 1 else 0 end)
+    {%- endset -%}
     timezone('UTC', timezone({{ tz }},
-        date_trunc({{ unit }}, timezone({{ tz }}, timezone('UTC', {{ ts }})))
-        {%- if offset %}
-        + case {{ unit }}
-            when 'day' then interval 1 day * {{ offset }}
-            when 'week' then interval 7 day * {{ offset }}
-            when 'month' then interval 1 month * {{ offset }}
-            when 'quarter' then interval 3 month * {{ offset }}
-            else interval 1 year * {{ offset }}
+        case
+            when {{ months }} is not null then {{ origin }} + to_months(cast(
+                ({{ whole_month_periods }} + {{ offset }}) * {{ months }} as integer))
+            else {{ origin }} + to_days(cast(
+                (floor({{ budget_seconds(origin, local) }} / (86400 * {{ days }})) + {{ offset }})
+                * {{ days }} as integer))
         end
-        {%- endif %}
     ))
 {%- endmacro %}
 
-{% macro spark__budget_period_start(ts, unit, tz, offset=0) -%}
-    {%- set local_start -%}
-        date_trunc({{ unit }}, from_utc_timestamp({{ ts }}, {{ tz }}))
+{% macro spark__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
+    {%- set local = "from_utc_timestamp(" ~ ts ~ ", " ~ tz ~ ")" -%}
+    {%- set origin = budget_period_anchor(anchor) -%}
+    {%- set months = budget_period_months(unit) -%}
+    {%- set days = budget_period_days(unit) -%}
+    {%- set month_periods -%}
+        cast(floor(((year({{ local }}) - year({{ origin }})) * 12
+            + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
+    {%- endset -%}
+    {%- set whole_month_periods -%}
+        ({{ month_periods }} - case
+            when timestampadd(MONTH, cast({{ month_periods }} * {{ months }} as int), {{ origin }}) > {{ local }}
+                then 1 else 0 end)
     {%- endset -%}
     to_utc_timestamp(
-        {%- if offset %}
-        case {{ unit }}
-            when 'day' then timestampadd(DAY, {{ offset }}, {{ local_start }})
-            when 'week' then timestampadd(DAY, 7 * {{ offset }}, {{ local_start }})
-            when 'month' then timestampadd(MONTH, {{ offset }}, {{ local_start }})
-            when 'quarter' then timestampadd(MONTH, 3 * {{ offset }}, {{ local_start }})
-            else timestampadd(YEAR, {{ offset }}, {{ local_start }})
+        case
+            when {{ months }} is not null then timestampadd(MONTH, cast(
+                ({{ whole_month_periods }} + {{ offset }}) * {{ months }} as int), {{ origin }})
+            else timestampadd(DAY, cast(
+                (floor({{ budget_seconds(origin, local) }} / (86400 * {{ days }})) + {{ offset }})
+                * {{ days }} as int), {{ origin }})
         end,
-        {%- else %}
-        {{ local_start }},
-        {%- endif %}
         {{ tz }}
     )
 {%- endmacro %}

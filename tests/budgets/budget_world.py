@@ -90,6 +90,11 @@ for minutes, ok in ((50, True), (40, True), (30, True), (20, True), (10, False),
     FLOW_RUNS.append(run)
     if not ok:
         STEP_RUNS.append(_step(run, "capture", "psp", "failed", "timeout"))
+# SLO pay-anchored: monthly periods anchored at the 15th, 09:00 in New York (OpenSLO's
+# calendar.startTime, unquoted as in its examples). AS_OF is 08:00 EDT on 31 March, so the period
+# is 15 March 09:00 EDT (13:00 UTC, AS_OF − 383h) to 15 April: r44 (ends −380h + 1s) … r99, rx's
+# final attempt and the last hour's 7: 56 + 1 + 7 = 64 outcomes, bad r60 and 2 recent = 3.
+PAY_ANCHOR = "2024-01-15 09:00:00"
 # r10 ends at AS_OF − 550h + 1s: the incident declared for pay-success covers it.
 INCIDENT_START = AS_OF - 551 * H
 INCIDENT_MINUTES = 120
@@ -174,6 +179,18 @@ spec:
   indicator: {{kind: runSuccess}}
   timeWindow: [{{duration: 1M, isRolling: false, calendar: {{timeZone: Europe/Berlin}}}}]
   objectives: [{{targetPercent: 99}}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: pay-anchored}}
+spec:
+  service: pay
+  indicator: {{kind: runSuccess}}
+  timeWindow:
+    - duration: 1M
+      isRolling: false
+      calendar: {{startTime: {PAY_ANCHOR}, timeZone: America/New_York}}
+  objectives: [{{target: 0.99}}]
 ---
 apiVersion: openslo/v1
 kind: SLO

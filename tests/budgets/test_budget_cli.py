@@ -23,7 +23,7 @@ def test_report_json_has_every_figure(budget_build, capsys):
     )
     assert code == 0
     slos = {s["slo_id"]: s for s in json.loads(out)["slos"]}
-    assert len(slos) == 15
+    assert len(slos) == 16
     pay = slos["pay-success"]
     assert pay["as_of"] == "2024-03-31T12:00:00Z"
     assert (pay["good"], pay["total"]) == (102, 107)
@@ -43,6 +43,23 @@ def test_report_json_has_every_figure(budget_build, capsys):
     top = {(c["dimension"], c["value"]): c["budget_consumed"] for c in pay["top_contributors"]}
     assert top[("failing_step", "capture")] == pytest.approx(4 / 1.07)
     assert slos["ship-success"]["state"] == "HEALTHY"
+
+
+def test_report_of_a_period_anchored_at_a_start_time(budget_build, capsys):
+    # budget_world.py, pay-anchored: the month from 15 March 09:00 EDT (13:00 UTC) holds 64 of
+    # pay's outcomes, 3 bad; the budget is 0.64 runs, so 1 − 3 / 0.64 is left.
+    home = str(budget_build.data_dir.root)
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "report", "--json")
+    assert code == 0
+    anchored = {s["slo_id"]: s for s in json.loads(out)["slos"]}["pay-anchored"]
+    assert (anchored["good"], anchored["total"]) == (61, 64)
+    assert anchored["period_start"] == "2024-03-15T13:00:00Z"
+    assert anchored["period_end"] == "2024-04-15T13:00:00Z"
+    assert anchored["period_seconds"] == 31 * 86400
+    assert anchored["budget_remaining"] == pytest.approx(1 - 3 / 0.64)
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "report")
+    assert "| pay-anchored | pay | 99.000 % | 1M | Occurrences | 61 / 64 |" in out
+    assert "calendar 1M (America/New_York, from 2024-01-15 09:00:00)" in out
 
 
 def test_report_markdown(budget_build, capsys):
@@ -90,7 +107,7 @@ def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
     home = str(budget_build.data_dir.root)
     code, out, err = _run(capsys, "--data-dir", home, "budget", "validate")
     assert code == 1
-    assert "15 error budgets, 1 adjustment windows" in out
+    assert "16 error budgets, 1 adjustment windows" in out
     assert "ship-success: the data starts at" in err and "cannot be filled yet" in err
     assert "ghost-success: unknown flow 'ghost': no data has it" in err
     assert "order-shipped: unknown" not in err  # the event pair's start event exists

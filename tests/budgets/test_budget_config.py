@@ -129,8 +129,16 @@ def test_bad_targets_are_named(objective, message):
             "not an IANA time zone",
         ),
         (
-            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: '2024-01-15 00:00:00'}}]",
-            "not the start of a month",
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: '2024-01-15T09:00:00'}}]",
+            "'2024-01-15T09:00:00' is not a local date-time as OpenSLO writes it, YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: 'next monday'}}]",
+            "spec.timeWindow[0].calendar.startTime: 'next monday' is not a local date-time",
+        ),
+        (
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: Mars/Olympus, startTime: '2024-01-15 09:00:00'}}]",
+            "spec.timeWindow[0].calendar.timeZone: 'Mars/Olympus' is not an IANA time zone",
         ),
     ],
 )
@@ -214,19 +222,43 @@ def _calendar_slo(start_time: str) -> list:
     return _slo(window=window)
 
 
-@pytest.mark.parametrize("start_time", ["2022-01-01 00:00:00", "2022-01-01"])
-def test_unquoted_calendar_start_time_is_read_as_text(start_time):
-    config = parse_documents(_calendar_slo(start_time))
-    assert config.objectives[0].calendar_unit == "month"
+@pytest.mark.parametrize(
+    ("start_time", "anchor"),
+    [
+        ("2022-01-01 12:00:00", "2022-01-01 12:00:00"),  # the OpenSLO spec's example
+        ("2022-01-01", "2022-01-01 00:00:00"),
+        ("2024-01-15 09:00:00", "2024-01-15 09:00:00"),
+    ],
+)
+def test_unquoted_calendar_start_time_anchors_the_periods(start_time, anchor):
+    slo = parse_documents(_calendar_slo(start_time)).objectives[0]
+    assert (slo.calendar_unit, slo.calendar_anchor, slo.time_zone) == ("month", anchor, "UTC")
+    assert slo.dbt_row()["calendar_anchor"] == anchor
 
 
-def test_unquoted_calendar_start_time_checked_as_usual():
-    error = _error(_calendar_slo("2022-01-01 12:00:00"))
-    assert (
-        "spec.timeWindow[0].calendar.startTime: '2022-01-01 12:00:00' is not the start of a month"
-        in error
+def test_calendar_without_start_time_has_no_anchor():
+    window = "[{duration: 1w, isRolling: false, calendar: {timeZone: Europe/Berlin}}]"
+    slo = parse_documents(_slo(window=window)).objectives[0]
+    assert (slo.calendar_unit, slo.calendar_anchor) == ("week", None)
+
+
+def test_an_offset_in_the_start_time_is_refused():
+    # YAML reads it as an aware timestamp; OpenSLO's startTime is local to timeZone
+    error = _error(_calendar_slo("2022-01-01 12:00:00+02:00"))
+    assert "calendar.startTime: '2022-01-01 12:00:00+02:00' is not a local date-time" in error
+
+
+def test_slices_must_tile_an_anchored_period():
+    window = (
+        "[{duration: 1M, isRolling: false, "
+        "calendar: {timeZone: UTC, startTime: '2024-01-15 09:10:00'}}]"
     )
-    assert "datetime" not in error
+    ok = "{target: 0.9, timeSliceTarget: 0.9, timeSliceWindow: 5m}"
+    slo = parse_documents(_slo(ok, window, "  budgetingMethod: Timeslices")).objectives[0]
+    assert slo.slice_seconds == 300
+    bad = "{target: 0.9, timeSliceTarget: 0.9, timeSliceWindow: 15m}"
+    error = _error(_slo(bad, window, "  budgetingMethod: Timeslices"))
+    assert "slices of 900 s do not tile periods starting at 09:10:00" in error
 
 
 def test_time_slice_window_as_a_number_is_minutes():

@@ -432,8 +432,10 @@ def test_openslo_examples_with_a_run_indicator(capsys, tmp_path):
         tmp_path,
         timeslices.replace("      op: gt\n", "").replace("1m\n      isR", "1M\n      isR"),
     )
-    # A period anchored at noon on the 1st (OpenSLO allows any startTime) is refused as such.
-    assert code == 1 and "anchored at another instant (OpenSLO allows any startTime)" in output
+    # With the month written 1M it is read as written: monthly periods anchored at noon on
+    # 1 January 2022 in New York (OpenSLO's startTime), two objectives, two budgets.
+    assert code == 0, output
+    assert "2 error budgets" in output
 
 
 # ------------------------------------------------------- data shaped like the vectors (report)

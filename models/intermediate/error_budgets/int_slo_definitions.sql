@@ -1,7 +1,8 @@
 -- One row per SLO objective (error budget) from the SLO file, evaluated at one instant `as_of`:
 -- the var flowledger_budget_as_of when given (reviews, tests), else the newest run or event time
 -- in the data, never the wall clock. Adds the current compliance period: rolling (as_of − W,
--- as_of], or the calendar week/month/quarter/year holding as_of in the SLO's IANA time zone.
+-- as_of], or the calendar day/week/month/quarter/year holding as_of in the SLO's IANA time zone
+-- (periods anchored at the SLO's calendar.startTime when it has one).
 with config as (
 
     {{ budget_slo_rows() }}
@@ -39,11 +40,11 @@ periods as (
         case
             when config.window_kind = 'rolling'
                 then evaluated_at.as_of - {{ interval_of('config.window_seconds', 'second') }}
-            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone') }}
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor') }}
         end as period_start,
         case
             when config.window_kind = 'rolling' then evaluated_at.as_of
-            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 1) }}
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor', 1) }}
         end as period_end,
         case
             when config.window_kind = 'rolling'
@@ -51,7 +52,7 @@ periods as (
                     - {{ interval_of('evaluated_at.history_days * 24', 'hour') }}
             else {{ budget_period_start(
                 'evaluated_at.as_of - ' ~ interval_of('evaluated_at.history_days * 24', 'hour'),
-                'config.calendar_unit', 'config.time_zone') }}
+                'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor') }}
         end as horizon_start
 
     from config

@@ -187,6 +187,7 @@ final as (
         slos.window_text,
         slos.window_kind,
         slos.time_zone,
+        slos.calendar_anchor,
         slos.method,
         slos.slice_seconds,
         slos.slice_target,
