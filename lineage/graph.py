@@ -340,6 +340,7 @@ class LineageGraph:
         run_doc = event.get("run")
         if job_key and isinstance(run_doc, dict) and run_doc.get("runId"):
             self._add_run(run_doc, job_key, event, when)
+            self._add_parent_placeholder(run_doc, job_key, event, when)
         inputs = [d for d in event.get("inputs") or [] if isinstance(d, dict)]
         outputs = [d for d in event.get("outputs") or [] if isinstance(d, dict)]
         if isinstance(event.get("dataset"), dict):
@@ -749,6 +750,29 @@ class LineageGraph:
                     job.latest_run = _latest(self.runs, job.latest_run, other.run_id)
         else:
             job.latest_run = _latest(self.runs, job.latest_run, run_id)
+
+    def _add_parent_placeholder(
+        self, run_doc: dict[str, Any], child_job: JobKey, event: dict[str, Any], when: str
+    ) -> None:
+        """The parent run a run's ``parent`` facet names, and its job, when no event made them
+        yet, as Marquez makes them (``OpenLineageDao.createParentJobRunRecord``): the job named
+        in the facet (in the child's namespace when the facet names none), and a run of it in the
+        state of the child's event, at its time. The parent's own events, when they come, are
+        merged into both as into any job and run."""
+        parent = (run_doc.get("facets") or {}).get("parent")
+        if not isinstance(parent, dict):
+            return
+        run = parent.get("run") if isinstance(parent.get("run"), dict) else {}
+        job = parent.get("job") if isinstance(parent.get("job"), dict) else {}
+        run_id, name = str(run.get("runId") or ""), str(job.get("name") or "")
+        if not run_id or not name or run_id in self.runs:
+            return
+        key = self.canonical_job((str(job.get("namespace") or child_job[0]), name))
+        if key == child_job:
+            return  # a run naming a run of its own job as its parent: no job to make
+        if key not in self.jobs:
+            self.jobs[key] = JobNode(*key, created_at=when, updated_at=when)
+        self._add_run({"runId": run_id}, key, event, when)
 
     def _dataset(self, doc: dict[str, Any], when: str) -> DatasetNode:
         """The dataset an input or output of the event lists, with the event's facets."""

@@ -250,8 +250,9 @@ def test_the_lineage_graph_keeps_one_job_per_dbt_model() -> None:
     graph = LineageGraph.from_events([*dbt_ol_events(), tests])
     model = ("dbt", "bakery.main.bakery.stg_patrons")
     statement = ("dbt", "bakery.main.bakery.stg_patrons.sql.1")
-    # the model's tests carry its dbt_node facet but are a job of their own
-    assert set(graph.jobs) == {model, statement, ("dbt", tests["job"]["name"])}
+    # the model's tests carry its dbt_node facet but are a job of their own; the parent job
+    # dbt-ol's events name, which sent none here, is made for them as Marquez does
+    assert set(graph.jobs) == {model, statement, ("dbt", tests["job"]["name"]), DBT_RUN}
     assert graph.runs[BUILD].job == graph.runs[LOGS].job == model
     assert graph.resolve_job("dbt:model.bakery.stg_patrons") == model
     assert graph.resolve_job("dbt:bakery.main.bakery.stg_patrons.build.run") == model
@@ -269,6 +270,7 @@ def test_the_lineage_graph_keeps_one_job_per_dbt_model() -> None:
 
 
 WAREHOUSE = "duckdb:///bakery.duckdb"
+DBT_RUN = ("dbt", "dbt-run-bakery")  # the parent job of every model run below
 MODEL = ("dbt", "bakery.main.bakery.stg_patrons")
 MODEL_STATEMENT = ("dbt", "bakery.main.bakery.stg_patrons.sql.1")
 
@@ -314,11 +316,12 @@ def test_a_model_is_one_job_whichever_of_its_events_names_it_first(
     run made under the kept name, when there is one)."""
     events = model_run_events()
     graph = LineageGraph.from_events(events[name] for name in arrival)
-    assert set(graph.jobs) == {MODEL, MODEL_STATEMENT}
+    assert set(graph.jobs) == {MODEL, MODEL_STATEMENT, DBT_RUN}
     assert {run_id: run.job for run_id, run in graph.runs.items()} == {
         BUILD: MODEL,
         LOGS: MODEL,
         STATEMENT: MODEL_STATEMENT,
+        ROOT: DBT_RUN,
     }
     assert graph.resolve_job("dbt:model.bakery.stg_patrons") == MODEL
     assert graph.resolve_job("dbt:model.bakery.stg_patrons.sql.1") == MODEL_STATEMENT
@@ -344,7 +347,7 @@ def test_the_api_lists_one_job_per_model_with_its_runs(tmp_path: Path, facet_fir
             LineageStore(data_dir).append(batch)
             assert requests.get(jobs_url, timeout=5).status_code == 200  # the graph reads it
         jobs = requests.get(jobs_url, timeout=5).json()
-        assert [job["name"] for job in jobs["jobs"]] == [MODEL[1]]
+        assert [job["name"] for job in jobs["jobs"]] == [MODEL[1], DBT_RUN[1]]
         for name in (MODEL[1], "model.bakery.stg_patrons"):
             runs = requests.get(f"{jobs_url}/{name}/runs", timeout=5).json()["runs"]
             assert [(run["id"], run["state"]) for run in runs] == [(LOGS, "COMPLETED")]
