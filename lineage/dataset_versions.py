@@ -64,8 +64,10 @@ def dataset_versions(
             if only is not None and key != only:
                 continue
             fields = _fields(doc)
-            made_by = run_id if run_id is not None else f"{kind}@{when}#{arrival}"
-            version = _version_id(key, fields, made_by)
+            if run_id is not None:
+                version = run_version(key, doc, run_id)
+            else:  # a DatasetEvent's or a JobEvent's: one version per event
+                version = _version_id(key, fields, f"{kind}@{when}#{arrival}")
             kept = versions.setdefault(key, {}).get(version)
             if kept is None:
                 kept = versions[key][version] = DatasetVersion(
@@ -85,10 +87,7 @@ def dataset_versions(
     for key, (order, when, doc) in first_reads.items():
         if key in versions:
             continue
-        fields = _fields(doc)
-        read = DatasetVersion(
-            *key, _version_id(key, fields, f"read@{when}"), when, None, fields, order
-        )
+        read = DatasetVersion(*key, read_version(key, doc, when), when, None, _fields(doc), order)
         read.sent_facets.record(doc.get("facets") or {}, order)
         versions[key] = {read.version: read}
     return {
@@ -104,6 +103,18 @@ def version_time(events: Iterable[dict[str, Any]], version: str) -> str | None:
             if found.version == version:
                 return found.created_at
     return None
+
+
+def run_version(key: DatasetKey, doc: dict[str, Any], run_id: str) -> str:
+    """The id of the version of dataset ``key`` that run ``run_id`` wrote, as an output ``doc``
+    of one of its events lists it (its schema fields make the version, with the run)."""
+    return _version_id(key, _fields(doc), run_id)
+
+
+def read_version(key: DatasetKey, doc: dict[str, Any], when: str) -> str:
+    """The id of the one version of a dataset only ever read, from its first read ``doc`` at
+    ``when`` (Marquez's stop-gap for its issue #1361)."""
+    return _version_id(key, _fields(doc), f"read@{when}")
 
 
 def _fields(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from itertools import chain
 from typing import Any
 
 from lineage.dataset_details import DatasetDetails
+from lineage.dataset_versions import read_version, run_version
 from lineage.event_order import NEVER, History, NewestFacets, Order, epoch_seconds
 from lineage.jobs import JobKey, JobNames
 
@@ -302,6 +303,11 @@ class LineageGraph:
         self._versions: dict[tuple[str, str], list[LineageVersion]] = {}
         # output dataset -> the version the last event arrived writing it wrote
         self._last_written: dict[tuple[str, str], LineageVersion] = {}
+        # dataset -> every event that wrote it, in order, with the dataset version a run's event
+        # wrote (lineage/dataset_versions.py; None: a DatasetEvent's or a JobEvent's)
+        self._writes: dict[tuple[str, str], list[tuple[Order, str | None]]] = {}
+        # dataset -> its first read and the version a dataset only ever read has
+        self._first_reads: dict[tuple[str, str], tuple[Order, str]] = {}
         self.events = 0
         self._changes = 0  # bumped by every event; the compiled index is rebuilt when stale
         self._compiled: tuple[int, dict[FieldKey, int], Any, Any] | None = None
@@ -354,8 +360,10 @@ class LineageGraph:
         for doc in inputs:
             dataset = self._dataset(doc, when)
             read.add((dataset.namespace, dataset.name))
+            self._record_read((dataset.namespace, dataset.name), doc, when)
         for doc in outputs:
             dataset = self._dataset(doc, when)
+            self._record_write((dataset.namespace, dataset.name), doc, run_id, when)
             if job_key and "dataset" not in event:
                 written.add((dataset.namespace, dataset.name))
             lineage = (doc.get("facets") or {}).get("columnLineage")
@@ -774,6 +782,17 @@ class LineageGraph:
             self.jobs[key] = JobNode(*key, created_at=when, updated_at=when)
         self._add_run({"runId": run_id}, key, event, when)
 
+    def _record_write(
+        self, key: tuple[str, str], doc: dict[str, Any], run_id: str | None, when: str
+    ) -> None:
+        version = run_version(key, doc, run_id) if run_id is not None else None
+        insort(self._writes.setdefault(key, []), (self._order(when), version), key=_first)
+
+    def _record_read(self, key: tuple[str, str], doc: dict[str, Any], when: str) -> None:
+        first = self._first_reads.get(key)
+        if first is None or self._order(when) < first[0]:
+            self._first_reads[key] = (self._order(when), read_version(key, doc, when))
+
     def _dataset(self, doc: dict[str, Any], when: str) -> DatasetNode:
         """The dataset an input or output of the event lists, with the event's facets."""
         dataset = self._named_dataset(
@@ -927,6 +946,47 @@ class LineageGraph:
             if edge.valid_at(as_of) and (edge.input, edge.type, edge.subtype) not in kinds:
                 own.append(edge)
         return own
+
+    def shown_version(self, key: tuple[str, str], as_of: str | None = None) -> str | None:
+        """The dataset version of ``key`` whose column lineage is read as of ``as_of`` (now
+        when None): the version the run event that sent the lineage wrote (None when no run's
+        event sent it). A dataset without column lineage: its version at that time."""
+        lineage = self._lineage_at(key, as_of)
+        if lineage is None:
+            return self.version_before(key, _read_order(as_of))
+        writes = self._writes.get(key, [])
+        at = bisect_left(writes, lineage.order(), key=_first)
+        return writes[at][1] if at < len(writes) and writes[at][0] == lineage.order() else None
+
+    def version_read(
+        self, source: tuple[str, str], output: tuple[str, str], as_of: str | None = None
+    ) -> str | None:
+        """The version of dataset ``source`` that the event which sent ``output``'s column
+        lineage (as read as of ``as_of``) read: the newest written before that event."""
+        lineage = self._lineage_at(output, as_of)
+        return self.version_before(source, lineage.order()) if lineage is not None else None
+
+    def version_before(self, key: tuple[str, str], before: Order) -> str | None:
+        """The version of dataset ``key`` the newest event before ``before`` wrote (None when a
+        DatasetEvent or a JobEvent wrote it, or it was not written yet); a dataset only ever
+        read has the one version of its first read, as in lineage/dataset_versions.py."""
+        writes = self._writes.get(key)
+        if not writes:
+            first = self._first_reads.get(key)
+            return first[1] if first is not None else None
+        at = bisect_left(writes, before, key=_first)
+        return writes[at - 1][1] if at else None
+
+    def _lineage_at(self, key: tuple[str, str], as_of: str | None) -> LineageVersion | None:
+        """The column lineage of output dataset ``key`` valid at ``as_of`` (now when None)."""
+        versions = self._versions.get(key, [])
+        at = bisect_right(versions, _read_order(as_of), key=LineageVersion.order)
+        if not at:
+            return None
+        lineage = versions[at - 1]
+        if as_of is None:
+            return lineage if lineage.valid_to == FAR_FUTURE else None
+        return lineage if epoch_seconds(as_of) < epoch_seconds(lineage.valid_to) else None
 
     def downstream_edges(self, key: FieldKey, as_of: str | None = None) -> list[FieldEdge]:
         return [
@@ -1152,6 +1212,15 @@ def _duckdb_catalog(namespace: str) -> dict[str, list[str]]:
     _CATALOGS.clear()
     _CATALOGS[(path, stamp)] = catalog
     return catalog
+
+
+def _first(item: tuple[Order, Any]) -> Order:
+    return item[0]
+
+
+def _read_order(as_of: str | None) -> Order:
+    """The order of a read as of ``as_of`` (after every event of that time; now when None)."""
+    return (epoch_seconds(as_of) if as_of is not None else float("inf"), sys.maxsize)
 
 
 def _sql_less_order(output: SqlLessOutput) -> Order:

@@ -9,7 +9,7 @@ input field, which Marquez drops.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lineage.dataset_versions import DatasetVersion
@@ -391,18 +391,21 @@ def _field_node(
 ) -> dict[str, Any]:
     upstream = graph.upstream_edges(key, as_of)
     downstream = [e for e in graph.downstream_edges(key, as_of) if e.output in nodes]
+    dataset = (key.namespace, key.dataset)
     return {
         "id": key.node_id,
         "type": "DATASET_FIELD",
         "data": {
             "namespace": key.namespace,
             "dataset": key.dataset,
-            "datasetVersion": None,
+            "datasetVersion": graph.shown_version(dataset, as_of),
             "field": key.field,
             "fieldType": field_type,
             "transformationDescription": None,
             "transformationType": None,
-            "inputFields": input_fields(upstream),
+            "inputFields": input_fields(
+                upstream, lambda source: graph.version_read(source, dataset, as_of)
+            ),
         },
         "inEdges": [
             {"origin": key.node_id, "destination": edge.input.node_id}
@@ -415,9 +418,12 @@ def _field_node(
     }
 
 
-def input_fields(edges: list[FieldEdge]) -> list[dict[str, Any]]:
+def input_fields(
+    edges: list[FieldEdge], version_read: Callable[[tuple[str, str]], str | None]
+) -> list[dict[str, Any]]:
     """One entry per input field, with every transformation through which it is used (each
-    type/subtype once, though two events or jobs declared it)."""
+    type/subtype once, though two events or jobs declared it), and the version of its dataset
+    that was read (``version_read`` of the dataset)."""
     grouped: dict[FieldKey, list[FieldEdge]] = {}
     for edge in edges:
         group = grouped.setdefault(edge.input, [])
@@ -430,7 +436,7 @@ def input_fields(edges: list[FieldEdge]) -> list[dict[str, Any]]:
             {
                 "namespace": source.namespace,
                 "dataset": source.dataset,
-                "datasetVersion": None,
+                "datasetVersion": version_read((source.namespace, source.dataset)),
                 "field": source.field,
                 "transformationDescription": group[0].description or None,
                 "transformationType": "IDENTITY" if identity else None,
