@@ -24,7 +24,11 @@ import jsonschema
 import yaml
 
 from flowledger.budgets.math import DAY, HOUR, duration_seconds, target_ratio
-from flowledger.budgets.periods import START_TIME_FORMAT, parse_start_time
+from flowledger.budgets.periods import (
+    START_TIME_FORMAT,
+    parse_start_time,
+    starts_unanchored_periods,
+)
 from flowledger.settings import PROJECT_ROOT, DataDir
 
 SLOS_ENV = "FLOWLEDGER_SLOS"
@@ -554,6 +558,10 @@ def _parse_window(window: dict) -> dict[str, Any]:
     anchor = None
     if calendar.get("startTime"):
         anchor = _parse_start_time(calendar["startTime"], f"{place}.calendar.startTime")
+        # a startTime on the unanchored periods' boundary (2026-01-01 00:00:00 for months) is
+        # no anchor: the builds then take date_trunc's periods, a third of the cost per unit
+        if starts_unanchored_periods(parse_start_time(anchor), CALENDAR_WINDOWS[text]):
+            anchor = None
     return {
         "window_text": text,
         "window_kind": "calendar",

@@ -94,3 +94,14 @@ def parse_start_time(text: str) -> datetime:
         return datetime.strptime(text, START_TIME_FORMAT)
     except ValueError:
         return datetime.strptime(text, "%Y-%m-%d")
+
+
+def starts_unanchored_periods(anchor: datetime, unit: str) -> bool:
+    """Whether periods of ``unit`` anchored at ``anchor`` are the unanchored ones (those of
+    :data:`DEFAULT_ANCHOR`): midnight on the first day of a period-aligned month (1 January for
+    years, a quarter's first month for quarters), on a Monday for weeks, any day for days."""
+    if anchor.time() != DEFAULT_ANCHOR.time():
+        return False
+    if unit in MONTHS_PER_PERIOD:
+        return anchor.day == 1 and (anchor.month - 1) % MONTHS_PER_PERIOD[unit] == 0
+    return DAYS_PER_PERIOD[unit] == 1 or anchor.weekday() == DEFAULT_ANCHOR.weekday()

@@ -80,7 +80,31 @@
     (case {{ unit }} when 'day' then 1 when 'week' then 7 end)
 {%- endmacro %}
 
+{#- Without an anchor (the SLO's calendar.startTime NULL) the period is date_trunc's, which
+    is the same period and costs a third of the anchored arithmetic over the 1.7M budget units
+    of the 10M benchmark (int_slo_series 0.57 -> 1.33 CPU s): CASE evaluates the anchored
+    branch on the anchored SLOs' rows alone. -#}
 {% macro default__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
+    case when {{ anchor }} is null then {{ default__budget_period_start_unanchored(ts, unit, tz, offset) }}
+    else {{ default__budget_period_start_anchored(ts, unit, tz, anchor, offset) }} end
+{%- endmacro %}
+
+{% macro default__budget_period_start_unanchored(ts, unit, tz, offset) -%}
+    timezone('UTC', timezone({{ tz }},
+        date_trunc({{ unit }}, timezone({{ tz }}, timezone('UTC', {{ ts }})))
+        {%- if offset %}
+        + case {{ unit }}
+            when 'day' then interval 1 day * {{ offset }}
+            when 'week' then interval 7 day * {{ offset }}
+            when 'month' then interval 1 month * {{ offset }}
+            when 'quarter' then interval 3 month * {{ offset }}
+            else interval 1 year * {{ offset }}
+        end
+        {%- endif %}
+    ))
+{%- endmacro %}
+
+{% macro default__budget_period_start_anchored(ts, unit, tz, anchor, offset) -%}
     {%- set local = "timezone(" ~ tz ~ ", timezone('UTC', " ~ ts ~ "))" -%}
     {%- set origin = budget_period_anchor(anchor) -%}
     {%- set months = budget_period_months(unit) -%}
@@ -108,6 +132,31 @@
 {%- endmacro %}
 
 {% macro spark__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
+    case when {{ anchor }} is null then {{ spark__budget_period_start_unanchored(ts, unit, tz, offset) }}
+    else {{ spark__budget_period_start_anchored(ts, unit, tz, anchor, offset) }} end
+{%- endmacro %}
+
+{% macro spark__budget_period_start_unanchored(ts, unit, tz, offset) -%}
+    {%- set local_start -%}
+        date_trunc({{ unit }}, from_utc_timestamp({{ ts }}, {{ tz }}))
+    {%- endset -%}
+    to_utc_timestamp(
+        {%- if offset %}
+        case {{ unit }}
+            when 'day' then timestampadd(DAY, {{ offset }}, {{ local_start }})
+            when 'week' then timestampadd(DAY, 7 * {{ offset }}, {{ local_start }})
+            when 'month' then timestampadd(MONTH, {{ offset }}, {{ local_start }})
+            when 'quarter' then timestampadd(MONTH, 3 * {{ offset }}, {{ local_start }})
+            else timestampadd(YEAR, {{ offset }}, {{ local_start }})
+        end,
+        {%- else %}
+        {{ local_start }},
+        {%- endif %}
+        {{ tz }}
+    )
+{%- endmacro %}
+
+{% macro spark__budget_period_start_anchored(ts, unit, tz, anchor, offset) -%}
     {%- set local = "from_utc_timestamp(" ~ ts ~ ", " ~ tz ~ ")" -%}
     {%- set origin = budget_period_anchor(anchor) -%}
     {%- set months = budget_period_months(unit) -%}

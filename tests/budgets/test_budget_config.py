@@ -226,7 +226,7 @@ def _calendar_slo(start_time: str) -> list:
     ("start_time", "anchor"),
     [
         ("2022-01-01 12:00:00", "2022-01-01 12:00:00"),  # the OpenSLO spec's example
-        ("2022-01-01", "2022-01-01 00:00:00"),
+        ("2022-01-15", "2022-01-15 00:00:00"),
         ("2024-01-15 09:00:00", "2024-01-15 09:00:00"),
     ],
 )
@@ -234,6 +234,29 @@ def test_unquoted_calendar_start_time_anchors_the_periods(start_time, anchor):
     slo = parse_documents(_calendar_slo(start_time)).objectives[0]
     assert (slo.calendar_unit, slo.calendar_anchor, slo.time_zone) == ("month", anchor, "UTC")
     assert slo.dbt_row()["calendar_anchor"] == anchor
+
+
+@pytest.mark.parametrize(
+    ("duration", "start_time"),
+    [("1M", "2022-01-01"), ("1M", "2026-07-01 00:00:00"), ("1Q", "2026-04-01"), ("1Y", "2020-01-01"),
+     ("1w", "2026-01-05 00:00:00"), ("1d", "2026-03-29")],
+)
+def test_a_start_time_on_the_unanchored_boundaries_is_no_anchor(duration, start_time):
+    # the same periods as without a startTime, which builds compute with date_trunc
+    window = f"[{{duration: {duration}, isRolling: false, calendar: {{startTime: '{start_time}', timeZone: Europe/Berlin}}}}]"
+    slo = parse_documents(_slo(window=window)).objectives[0]
+    assert slo.calendar_anchor is None
+
+
+@pytest.mark.parametrize(
+    ("duration", "start_time"),
+    [("1M", "2022-01-01 00:00:01"), ("1Q", "2026-02-01"), ("1Y", "2020-04-01"), ("1w", "2026-01-06"),
+     ("1d", "2026-03-29 06:00:00")],
+)
+def test_a_start_time_off_the_unanchored_boundaries_anchors(duration, start_time):
+    window = f"[{{duration: {duration}, isRolling: false, calendar: {{startTime: '{start_time}', timeZone: Europe/Berlin}}}}]"
+    slo = parse_documents(_slo(window=window)).objectives[0]
+    assert slo.calendar_anchor is not None
 
 
 def test_calendar_without_start_time_has_no_anchor():

@@ -4,13 +4,13 @@ int_slo_definitions_anchored_periods_across_dst and by the budget world's pay-an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
-from flowledger.budgets.periods import period_holding
+from flowledger.budgets.periods import period_holding, starts_unanchored_periods
 
 NEW_YORK = "America/New_York"
 MID_MARCH = datetime(2024, 1, 15, 9, 0)  # the 15th at 09:00, local
@@ -86,6 +86,18 @@ def test_without_an_anchor_the_periods_are_the_calendars():
     assert (week.start, week.end) == (_utc(2024, 3, 25, 4), _utc(2024, 4, 1, 4))
     quarter = period_holding(_utc(2024, 3, 31, 12), "quarter", "Europe/Berlin")
     assert (quarter.start, quarter.end) == (_utc(2023, 12, 31, 23), _utc(2024, 3, 31, 22))
+
+
+@pytest.mark.parametrize("unit", ["day", "week", "month", "quarter", "year"])
+def test_an_anchor_that_starts_unanchored_periods_gives_the_same_periods(unit):
+    # the loader drops such an anchor (builds then use date_trunc): it must change nothing
+    anchors = [datetime(2019, 1, 1), datetime(2026, 4, 1), datetime(2026, 1, 5), datetime(2026, 7, 2)]
+    for anchor in [a for a in anchors if starts_unanchored_periods(a, unit)]:
+        for hours in range(0, 24 * 800, 37):
+            at = _utc(2024, 1, 1) + timedelta(hours=hours)
+            assert period_holding(at, unit, NEW_YORK, anchor) == period_holding(at, unit, NEW_YORK)
+    assert any(starts_unanchored_periods(a, unit) for a in anchors)
+    assert not all(starts_unanchored_periods(a, unit) for a in anchors) or unit == "day"
 
 
 @pytest.mark.parametrize(
