@@ -91,7 +91,12 @@ def test_without_an_anchor_the_periods_are_the_calendars():
 @pytest.mark.parametrize("unit", ["day", "week", "month", "quarter", "year"])
 def test_an_anchor_that_starts_unanchored_periods_gives_the_same_periods(unit):
     # the loader drops such an anchor (builds then use date_trunc): it must change nothing
-    anchors = [datetime(2019, 1, 1), datetime(2026, 4, 1), datetime(2026, 1, 5), datetime(2026, 7, 2)]
+    anchors = [
+        datetime(2019, 1, 1),
+        datetime(2026, 4, 1),
+        datetime(2026, 1, 5),
+        datetime(2026, 7, 2),
+    ]
     for anchor in [a for a in anchors if starts_unanchored_periods(a, unit)]:
         for hours in range(0, 24 * 800, 37):
             at = _utc(2024, 1, 1) + timedelta(hours=hours)
