@@ -62,6 +62,7 @@ def validation_sql(
     *,
     hash_in_sql: bool = True,
     typed_fields: AbstractSet[str] = frozenset(),
+    prior_reason: str | None = None,
 ) -> str:
     """The query over ``relation`` (text columns + ``_row_number``) that types and checks rows.
 
@@ -69,7 +70,9 @@ def validation_sql(
     :func:`payload_hash` turns into ``_payload_hash``, instead of the hash itself.
     ``typed_fields`` arrive already typed (Parquet integers, booleans and date-times, see
     :func:`ingest.readers.keeps_typed`): they are taken as they are instead of parsed from text,
-    and no value of theirs can fail its type.
+    and no value of theirs can fail its type. ``prior_reason``: a column of ``relation`` holding
+    a reason found before the contract's (the CloudEvents format, :mod:`ingest.cloudevents`);
+    where it is not NULL it is the row's ``_reason``, as the receiver answers it alone.
     """
     present = [
         f"{_present_value(prop, prop.name in typed_fields)} AS {quote_identifier(prop.name)}"
@@ -94,17 +97,21 @@ def validation_sql(
     else:
         last = f"{canonical} END AS {CANONICAL}"
     fields = ", ".join(quote_identifier(prop.name) for prop in contract.properties)
+    carried = ROW_NUMBER if prior_reason is None else f"{ROW_NUMBER}, {prior_reason}"
+    reason = f"nullif(concat_ws('; ', {reasons}), '')"
+    if prior_reason is not None:
+        reason = f"coalesce({prior_reason}, {reason})"
     return f"""
 WITH present AS (
-    SELECT {ROW_NUMBER}, {", ".join(present)} FROM {relation}
+    SELECT {carried}, {", ".join(present)} FROM {relation}
 ), typed AS (
-    SELECT {ROW_NUMBER}, {", ".join(raw_copies)}, {", ".join(typed)} FROM present
+    SELECT {carried}, {", ".join(raw_copies)}, {", ".join(typed)} FROM present
 ), defaulted AS (
-    SELECT {ROW_NUMBER}, {", ".join(quote_identifier(_raw(p.name)) for p in contract.properties)},
+    SELECT {carried}, {", ".join(quote_identifier(_raw(p.name)) for p in contract.properties)},
         {", ".join(with_defaults)}
     FROM typed
 ), checked AS (
-    SELECT *, nullif(concat_ws('; ', {reasons}), '') AS {REASON} FROM defaulted
+    SELECT *, {reason} AS {REASON} FROM defaulted
 )
 SELECT {ROW_NUMBER}, {fields}, {REASON},
     CASE WHEN {REASON} IS NULL THEN {last}
@@ -179,6 +186,15 @@ def canonical_json_sql(contract: Contract) -> str:
     base = [prop for prop in contract.properties if not prop.hash_when_present]
     return (
         f"CASE WHEN {absent} THEN {canonical(base)} ELSE {canonical(list(contract.properties))} END"
+    )
+
+
+def quoted_sql(text: str, limit: int = _QUOTED_VALUE_CHARS) -> str:
+    """The SQL of a text value as reasons quote it: in single quotes, cut to ``limit``
+    characters with "…"."""
+    return (
+        f"'''' || left({text}, {limit}) "
+        f"|| CASE WHEN length({text}) > {limit} THEN '…' ELSE '' END || ''''"
     )
 
 
@@ -274,10 +290,7 @@ def _reason(prop: Property, arrives_typed: bool = False) -> str:
     typed = quote_identifier(prop.name)
     raw = quote_identifier(_raw(prop.name)) + ("::VARCHAR" if arrives_typed else "")
     label = prop.name + ": "
-    quoted_raw = (
-        f"'''' || left({raw}, {_QUOTED_VALUE_CHARS}) "
-        f"|| CASE WHEN length({raw}) > {_QUOTED_VALUE_CHARS} THEN '…' ELSE '' END || ''''"
-    )
+    quoted_raw = quoted_sql(raw)
     branches: list[str] = []
     if prop.required:
         branches.append(f"WHEN {raw} IS NULL THEN {sql_literal(label + 'missing (required)')}")

@@ -13,7 +13,6 @@ with that problem (the reason names the key and where it is), as is a key given 
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from flowledger.request_guard import ClientError
+from ingest.cloudevents import CLOUDEVENT_FIELDS, event_problem, format_problem, json_type
 from ingest.contracts import LogicalType, RecordKind, load_contracts
 from ingest.json_values import (
     ElementText,
@@ -34,20 +34,7 @@ from ingest.json_values import (
     value_as_text,
 )
 from ingest.readers import detect_kind
-from ingest.validate import RFC3339_PATTERN
 
-CLOUDEVENT_FIELDS = (
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "time",
-    "subject",
-    "datacontenttype",
-    "dataschema",
-    "traceparent",
-    "data",
-)
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 NDJSON_TYPES = {
@@ -195,12 +182,6 @@ def cloudevent_items(
     )
 
 
-#: CloudEvents 1.0 attributes whose JSON value must be a string when present (id and source
-#: are String and URI-reference, specversion the string "1.0"): ``"id": []`` or ``0`` is not an
-#: id, and text forms of such values would collapse many events onto one dedupe key.
-STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "dataschema")
-
-
 def _structured_item(index: int, element: Any) -> Item:
     kind = RecordKind.BUSINESS_EVENT
     if isinstance(element, ElementText):
@@ -209,124 +190,11 @@ def _structured_item(index: int, element: Any) -> Item:
             return Item(index, kind, None, element, problem)
     if not isinstance(element, dict):
         return Item(
-            index, kind, None, element, f"event is a JSON {_json_type(element)}, not an object"
+            index, kind, None, element, f"event is a JSON {json_type(element)}, not an object"
         )
-    problem = None
-    not_strings = [
-        f"{name} is a JSON {_json_type(element[name])}"
-        for name in STRING_ATTRIBUTES
-        if element.get(name) is not None and element[name].__class__ is not str
-    ]
-    if not_strings:
-        problem = (
-            f"{', '.join(not_strings)}: CloudEvents attributes are JSON strings "
-            '(e.g. "specversion": "1.0", "id": "order-42")'
-        )
-    elif "data_base64" in element and "data" in element:
-        # CloudEvents JSON format: "data" and "data_base64" are mutually exclusive
-        problem = "data and data_base64 are both present: a CloudEvent has one or the other"
-    elif "data_base64" in element:
-        problem = "data_base64 is not accepted: a business event carries a JSON object in data"
-    else:
-        problem = _format_problem(element)
+    problem = event_problem(element)  # the CloudEvents format (ingest.cloudevents)
     # the element itself: the contract check reads only the CloudEvent attributes it knows
     return Item(index, kind, element, element, problem)
-
-
-#: CloudEvents 1.0: attribute names are lower-case ASCII letters and digits; ``data`` and
-#: ``data_base64`` are the JSON format's members for the data, not attributes.
-_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]+")
-_DATA_MEMBERS = frozenset({"data", "data_base64"})
-#: RFC 2046 ``type/subtype`` with optional parameters (``application/json; charset=utf-8``).
-_MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+\s*(?:;.*)?", re.DOTALL)
-#: An absolute URI starts with its scheme (RFC 3986 section 3.1).
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
-#: RFC 3339 ends a timestamp with its offset from UTC: ``Z`` or ``±hh:mm`` (``+05`` is none).
-_UTC_OFFSET = re.compile(r".*(?:[Zz]|[+-]\d{2}:\d{2})\s*")
-_INT32 = (-(2**31), 2**31 - 1)
-_RFC3339 = re.compile(RFC3339_PATTERN)
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_attribute_name(name: str) -> bool:
-    return name in _DATA_MEMBERS or _ATTRIBUTE_NAME.fullmatch(name) is not None
-
-
-def _format_problem(event: Mapping[str, Any]) -> str | None:
-    """What breaks the CloudEvents 1.0 JSON format (the conformance suite's invalid events,
-    cloudevents/conformance ``format/json/invalid-events.json``) in an event whose attributes are
-    strings where they must be: an attribute name other than lower-case letters and digits
-    (``MyExtension``, ``my.extension``), an extension value that is no string, boolean or 32-bit
-    integer (``1.5``, an object), an empty ``subject``, ``dataschema`` or ``datacontenttype``, a
-    ``datacontenttype`` that is no media type (``xyz``), a ``dataschema`` that is no absolute
-    URI, or a ``time`` without its UTC offset (``+05``). ``null`` is an unset attribute.
-
-    On the hot path of every event: names the contract knows skip the name check, and the
-    verdicts on a value (a media type, a time) are cached."""
-    problems: list[str] = []
-    for name in event.keys() - _KNOWN_MEMBERS:
-        value = event[name]
-        if not _is_attribute_name(name):
-            problems.append(
-                f"{_quoted_name(name)} is not a CloudEvents attribute name (lower-case letters "
-                "a-z and digits only)"
-            )
-        elif value is not None and not _is_attribute_value(value):
-            problems.append(
-                f"{name} is a JSON {_json_type(value)}: an extension attribute is a string, a "
-                "boolean or an integer"
-            )
-    for name in ("subject", "dataschema", "datacontenttype"):
-        value = event.get(name)
-        if value is None:
-            continue
-        if value.__class__ is not str:  # subject and dataschema are checked before; this one
-            problems.append(f"{name} is a JSON {_json_type(value)}, not a string")
-        else:
-            problem = _text_attribute_problem(name, value)
-            if problem is not None:
-                problems.append(problem)
-    moment = event.get("time")
-    if moment.__class__ is str and not _offset_given(moment):
-        problems.append(
-            f"time {_quoted(moment)} has no UTC offset (RFC 3339: Z or +hh:mm / -hh:mm)"
-        )
-    return "; ".join(problems) or None
-
-
-_KNOWN_MEMBERS = frozenset(CLOUDEVENT_FIELDS) | _DATA_MEMBERS
-
-
-@functools.lru_cache(maxsize=4096)
-def _text_attribute_problem(name: str, value: str) -> str | None:
-    if not value.strip():
-        return f"{name} is empty: when present it must have a value"
-    if name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
-        return f"datacontenttype {_quoted(value)} is not a media type (type/subtype)"
-    if name == "dataschema" and not _ABSOLUTE_URI.fullmatch(value):
-        return f"dataschema {_quoted(value)} is not an absolute URI"
-    return None
-
-
-@functools.lru_cache(maxsize=8192)
-def _offset_given(moment: str) -> bool:
-    """False for a time the contract check would take (others get its reason: not an RFC 3339
-    timestamp) that does not end in ``Z`` or ``±hh:mm``."""
-    return not _RFC3339.match(moment) or _UTC_OFFSET.fullmatch(moment) is not None
-
-
-def _is_attribute_value(value: Any) -> bool:
-    if value.__class__ is str or value.__class__ is bool:
-        return True
-    return value.__class__ is int and _INT32[0] <= value <= _INT32[1]
-
-
-def _quoted(text: str, limit: int = 80) -> str:
-    return repr(text[:limit] + ("…" if len(text) > limit else ""))
-
-
-def _quoted_name(name: str) -> str:
-    return _quoted(name, 40)
 
 
 def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
@@ -364,7 +232,7 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
         return Item(
             0, kind, None, raw, "ce-specversion header missing: binary-mode events send 1.0"
         )
-    problem = _format_problem(attributes)
+    problem = format_problem(attributes)
     if problem is not None:  # ce- header names and values, by the rules of structured mode
         return Item(0, kind, None, raw, problem)
     content_type = headers.get("content-type", "")
@@ -417,20 +285,6 @@ def _header_value(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
     return unquote(value, errors="strict")
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    return "number"
 
 
 # -- flow runs and steps -------------------------------------------------------------------------
@@ -495,7 +349,7 @@ def _run_item(index: int, element: Any, forced: RecordKind | None) -> Item:
             forced or RecordKind.FLOW_RUN,
             None,
             element,
-            f"record is a JSON {_json_type(element)}, not an object",
+            f"record is a JSON {json_type(element)}, not an object",
         )
     kind = forced or _run_kind(element)
     if kind is None:
