@@ -37,9 +37,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from ingest.contracts import Contract, LogicalType
+from ingest.cloudevents import EVENT_PROBLEM, with_event_problem
+from ingest.contracts import Contract, LogicalType, RecordKind
 from ingest.quarantine import fields_record, record_text, text_record
 from ingest.readers import (
+    RECORD,
     Original,
     ParquetSource,
     RawBatch,
@@ -110,6 +112,9 @@ class FileLanding:
         stage_name = "b" + self.batch_id.replace("-", "_")
         self._stage = f"temp.main._ingest_rows_{stage_name}"
         self._quarantine_stage = f"temp.main._ingest_quarantine_{stage_name}"
+        #: Business events keep the CloudEvents JSON format too, checked on each whole record
+        #: (:data:`ingest.readers.RECORD`) by the receiver's rules (:mod:`ingest.cloudevents`).
+        self._cloudevents = self.contract.kind is RecordKind.BUSINESS_EVENT
 
     def run(self) -> FileResult:
         path = self.source.path
@@ -127,9 +132,12 @@ class FileLanding:
                     self.contract.field_names,
                     self.batch_rows,
                     typed_ok=typed_passthrough(self.contract),
+                    records=self._cloudevents,
                 )
             else:
-                batches = self.source.batches(self.contract.field_names, self.batch_rows)
+                batches = self.source.batches(
+                    self.contract.field_names, self.batch_rows, records=self._cloudevents
+                )
             for batch, refused in read_ahead(self._scrubbed(batches)):
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
@@ -240,8 +248,15 @@ class FileLanding:
                 for name, dtype in frame.schema.items()
                 if name in self.contract.field_names and dtype != pl.String
             }
+            relation, prior_reason = _BATCH_VIEW, None
+            if self._cloudevents:
+                relation, prior_reason = with_event_problem(_BATCH_VIEW, RECORD), EVENT_PROBLEM
             checked = validation_sql(
-                self.contract, _BATCH_VIEW, hash_in_sql=False, typed_fields=typed_fields
+                self.contract,
+                relation,
+                hash_in_sql=False,
+                typed_fields=typed_fields,
+                prior_reason=prior_reason,
             )
             fields = ", ".join(quote_identifier(name) for name in self.contract.field_names)
             staged = self.con.execute(

@@ -53,6 +53,12 @@ from ingest.json_values import (
 )
 
 ROW_NUMBER = "_row_number"
+#: The column a batch adds when asked (``records=True``): each record's top-level members as
+#: JSON text, for rules that read a whole record (:mod:`ingest.cloudevents`). From NDJSON and
+#: JSON arrays, the record as the file gives it; from CSV and Parquet, the row's non-empty
+#: columns (typed ones as JSON numbers, booleans, objects and arrays, date-times as the text
+#: :func:`as_text` writes), ``data`` as ``null``: its value is the contract's to check.
+RECORD = "_record"
 DEFAULT_BATCH_ROWS = 150_000
 #: Rough size of one text record, to turn a row count into a block size for NDJSON and CSV.
 _BYTES_PER_ROW = 320
@@ -118,7 +124,11 @@ class Source(Protocol):
         """The field names the file's records carry (for kind detection)."""
         ...
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]: ...
+    def batches(
+        self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+    ) -> Iterator[RawBatch]:
+        """Batches of ``fields`` as text columns, plus :data:`RECORD` when ``records``."""
+        ...
 
 
 class FileSource(Source, Protocol):
@@ -216,14 +226,20 @@ def detect_kind(columns: Iterable[str]) -> RecordKind | None:
 
 
 def frame_from_records(
-    records: Sequence[dict[str, Any]], row_numbers: Sequence[int], fields: Sequence[str]
+    records: Sequence[dict[str, Any]],
+    row_numbers: Sequence[int],
+    fields: Sequence[str],
+    record_texts: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """The batch frame for already-decoded records (the slow, always-works path)."""
+    """The batch frame for already-decoded records (the slow, always-works path), with their
+    JSON texts as :data:`RECORD` when given."""
     columns: dict[str, pl.Series] = {
         name: pl.Series(name, [value_as_text(r.get(name)) for r in records], dtype=pl.String)
         for name in fields
     }
     columns[ROW_NUMBER] = pl.Series(ROW_NUMBER, list(row_numbers), dtype=pl.Int64)
+    if record_texts is not None:
+        columns[RECORD] = pl.Series(RECORD, list(record_texts), dtype=pl.String)
     return pl.DataFrame(columns)
 
 
@@ -273,7 +289,9 @@ class NdjsonSource:
         with open(self.path, "rb") as handle:
             return not any(line.strip().removeprefix(_BOM) for line in handle)
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+    def batches(
+        self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+    ) -> Iterator[RawBatch]:
         schema = dict.fromkeys(fields, pl.String)
         next_row = 1
         offset = len(_BOM) if self._starts_with_bom() else 0
@@ -282,6 +300,8 @@ class NdjsonSource:
                 frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
                 if self.nested_values and b"\\" in block:
                     frame = _reencode_nested_with_escapes(frame, block, fields)
+                if records:
+                    frame = frame.with_columns(_line_column(block, frame.height).alias(RECORD))
                 batch = RawBatch(
                     _with_row_numbers(frame, next_row),
                     originals=self._lines_at(offset, len(block), next_row),
@@ -289,7 +309,7 @@ class NdjsonSource:
                 if self.may_repeat_keys:
                     _refuse_repeated_fields(batch, block, fields)
             except Exception:  # polars refuses the whole block: sort it out line by line
-                batch = self._parse_lines(block, fields, next_row)
+                batch = self._parse_lines(block, fields, next_row, records)
             next_row += batch.rows_read
             offset += len(block)
             yield batch
@@ -338,7 +358,9 @@ class NdjsonSource:
                 longer_line = b""
 
     @staticmethod
-    def _parse_lines(block: bytes, fields: Sequence[str], first_row: int) -> RawBatch:
+    def _parse_lines(
+        block: bytes, fields: Sequence[str], first_row: int, with_records: bool = False
+    ) -> RawBatch:
         records: list[dict[str, Any]] = []
         numbers: list[int] = []
         texts: dict[int, Original] = {}
@@ -373,8 +395,11 @@ class NdjsonSource:
                     kind = type(record).__name__
                     rejected.append(RejectedRow(row, f"line is a JSON {kind}, not an object", text))
             row += 1
+        record_texts = [str(texts[number]) for number in numbers] if with_records else None
         return RawBatch(
-            frame_from_records(records, numbers, fields), rejected, _by_row_number(texts)
+            frame_from_records(records, numbers, fields, record_texts),
+            rejected,
+            _by_row_number(texts),
         )
 
 
@@ -554,10 +579,12 @@ class JsonArraySource:
     def holds_no_records(self) -> bool:
         return not self._load()
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+    def batches(
+        self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+    ) -> Iterator[RawBatch]:
         elements = self._load()
         for start in range(0, len(elements), batch_rows):
-            records: dict[int, dict[str, Any]] = {}
+            found: dict[int, dict[str, Any]] = {}
             rejected: list[RejectedRow] = []
             for offset, element in enumerate(elements[start : start + batch_rows]):
                 row = start + offset + 1
@@ -568,12 +595,13 @@ class JsonArraySource:
                         rejected.append(RejectedRow(row, problem.reason, element.text))
                         continue
                 if isinstance(element, dict):
-                    records[row] = element
+                    found[row] = element
                 else:
                     reason = f"array element is a JSON {type(element).__name__}, not an object"
                     rejected.append(RejectedRow(row, reason, json.dumps(element)))
-            frame = frame_from_records(list(records.values()), list(records), fields)
-            yield RawBatch(frame, rejected, _by_row_number(records))
+            texts = [str(value_as_text(record)) for record in found.values()] if records else None
+            frame = frame_from_records(list(found.values()), list(found), fields, texts)
+            yield RawBatch(frame, rejected, _by_row_number(found))
 
 
 class CsvSource:
@@ -624,7 +652,9 @@ class CsvSource:
             next(rows, None)
             return not any(row for row in rows)
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
+    def batches(
+        self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+    ) -> Iterator[RawBatch]:
         rejected: list[RejectedRow] = []
 
         def on_invalid_row(row: pa_csv.InvalidRow) -> str:
@@ -674,13 +704,17 @@ class CsvSource:
             frame = frame.with_columns(pl.col(name).cast(pl.String) for name in fields)
             numbers = _numbers_around(next_row, frame.height, {r.row_number for r in rejected})
             frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
+            if records:
+                frame = frame.with_columns(
+                    record_json(record_batch.select(list(in_file)), in_file).alias(RECORD)
+                )
             originals = _rows_of(record_batch.select(list(in_file)), numbers, in_file)
             batch = RawBatch(frame, rejected[:], originals)
             next_row = max([next_row - 1, *numbers, *(r.row_number for r in rejected)]) + 1
             rejected.clear()
             yield batch
         if rejected:
-            yield RawBatch(frame_from_records([], [], fields), rejected[:])
+            yield RawBatch(frame_from_records([], [], fields, [] if records else None), rejected[:])
 
 
 def _numbers_around(first: int, count: int, taken: set[int]) -> list[int]:
@@ -720,13 +754,17 @@ class ParquetSource:
         fields: Sequence[str],
         batch_rows: int,
         typed_ok: Mapping[str, LogicalType] | None = None,
+        *,
+        records: bool = False,
     ) -> Iterator[RawBatch]:
         """``typed_ok``: the fields that may stay typed, with their logical types."""
         present = [name for name in fields if name in self._file.schema_arrow.names]
         allowed = typed_ok or {}
         next_row = 1
-        for record_batch in self._file.iter_batches(batch_size=batch_rows, columns=present):
-            frame = pl.from_arrow(record_batch)
+        columns = None if records else present  # every column makes the record
+        for record_batch in self._file.iter_batches(batch_size=batch_rows, columns=columns):
+            whole = record_json(record_batch).alias(RECORD) if records else None
+            frame = pl.from_arrow(record_batch.select(present))
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(
                 (
@@ -738,6 +776,8 @@ class ParquetSource:
                 else pl.lit(None, pl.String).alias(name)
                 for name in fields
             ).select(fields)
+            if whole is not None:
+                frame = frame.with_columns(whole)
             yield RawBatch(_with_row_numbers(frame, next_row), originals=self._original_rows)
             next_row += frame.height
 
@@ -823,6 +863,36 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
             return_dtype=pl.String,
         ).alias(name)
     return column.cast(pl.String, strict=False).alias(name)
+
+
+def record_json(
+    columns: pa.RecordBatch | pa.Table, names: Mapping[str, str] | None = None
+) -> pl.Series:
+    """Each row's non-empty columns as one JSON object (:data:`RECORD`), under their ``names``
+    (by column as read; default: as read): typed values as JSON numbers, booleans, objects and
+    arrays, date-times as the text :func:`as_text` writes, ``data`` as ``null``."""
+    frame = pl.from_arrow(columns)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.rename(names or {})
+    members = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if name == "data":
+            member = pl.lit('"data":null')
+        else:
+            if isinstance(dtype, pl.Datetime):
+                column = _as_text(name, dtype)
+            elif isinstance(dtype, pl.Date | pl.Time | pl.Duration):
+                column = column.cast(pl.String)
+            elif isinstance(dtype, pl.Decimal):
+                column = column.cast(pl.Float64)
+            encoded = pl.struct(column.alias(name)).struct.json_encode()
+            member = encoded.str.strip_prefix("{").str.strip_suffix("}")
+        members.append(pl.when(pl.col(name).is_not_null()).then(member))
+    if not members:
+        return pl.Series(RECORD, ["{}"] * frame.height, dtype=pl.String)
+    joined = pl.concat_str(members, separator=",", ignore_nulls=True)
+    return frame.select(pl.concat_str(pl.lit("{"), joined, pl.lit("}")).alias(RECORD)).to_series()
 
 
 def _plain_floats(texts: pl.Series) -> pl.Series:

@@ -44,8 +44,12 @@ class EventLogSource:
             return read_xes(self.path)
         return read_csv_log(self.path, self.mapping)
 
-    def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
-        batcher = EventBatcher(self.process_name, file_digest(self.path), fields, batch_rows)
+    def batches(
+        self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+    ) -> Iterator[RawBatch]:
+        batcher = EventBatcher(
+            self.process_name, file_digest(self.path), fields, batch_rows, records=records
+        )
         self.notes = batcher.notes
         return batcher.batches(self.events())
 

@@ -32,7 +32,7 @@ from flowledger.processes.config import (
     EVENTLOG_RESOURCE,
     eventlog_source,
 )
-from ingest.readers import ROW_NUMBER, RawBatch, RejectedRow
+from ingest.readers import RECORD, ROW_NUMBER, RawBatch, RejectedRow, record_json
 
 EVENT_TYPE = "flowledger.eventlog.event"
 _NOT_FIELD = re.compile(r"[^A-Za-z0-9_]")
@@ -154,11 +154,21 @@ _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 class EventBatcher:
     """Turns LogEvents into the text batches ingest's FileLanding checks and lands."""
 
-    def __init__(self, process_name: str, digest: str, fields: Sequence[str], batch_rows: int):
+    def __init__(
+        self,
+        process_name: str,
+        digest: str,
+        fields: Sequence[str],
+        batch_rows: int,
+        *,
+        records: bool = False,
+    ):
+        """``records``: add each event's JSON text (:data:`ingest.readers.RECORD`)."""
         self.source = eventlog_source(process_name)
         self.digest = digest
         self.fields = list(fields)
         self.batch_rows = batch_rows
+        self.records = records
         self.notes = ImportNotes()
 
     def batches(self, events: Iterator[LogEvent]) -> Iterator[RawBatch]:
@@ -213,7 +223,10 @@ class EventBatcher:
     ) -> RawBatch:
         frame = pl.DataFrame(
             {name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()}
-        ).with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
+        )
+        if self.records:
+            frame = frame.with_columns(record_json(frame.to_arrow()).alias(RECORD))
+        frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
         return RawBatch(frame=frame, rejected=rejected)
 
 

@@ -455,8 +455,10 @@ def test_a_file_that_fails_halfway_leaves_nothing_behind(data_dir: DataDir, tmp_
     path = write_ndjson(tmp_path / "runs.ndjson", FLOW_RUNS * 3)
 
     class BreaksAfterOneBatch(NdjsonSource):
-        def batches(self, fields: Sequence[str], batch_rows: int) -> Iterator[RawBatch]:
-            batches = super().batches(fields, batch_rows)
+        def batches(
+            self, fields: Sequence[str], batch_rows: int, *, records: bool = False
+        ) -> Iterator[RawBatch]:
+            batches = super().batches(fields, batch_rows, records=records)
             yield next(batches)
             raise OSError("disk went away")
 
