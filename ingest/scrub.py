@@ -264,17 +264,20 @@ _PSEUDONYM = re.compile(r"<pii:[0-9a-f]{6}:[0-9a-f]{16}>")
 _CARD_MASK = re.compile(r"\[CARD \*{4}\d{0,4}\]")
 MASKED = "[MASKED]"
 
-#: Rust-regex prefilters (supersets of what the rules above change), for polars columns.
+#: Rust-regex prefilters (supersets of what the rules above change), for polars columns. Each
+#: alternative starts with a literal character: Python's ``re`` then skips, in C, every position
+#: no alternative can start at (``_SECRET_HINT``: three times as fast as with one alternative that
+#: starts with a class or a group).
 TEXT_PREFILTER = (
     r"(?i)(private key|putty-user-key-file|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza"
-    r"|(?:^|[^a-z0-9_])sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
+    r"|sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
     r"|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
-    r"|(?:^|[^a-z0-9])sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|\d{5}:a"
+    r"|sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|:a[a-z0-9_-]{34}\b"
     r"|key-[0-9a-f]{32}|ntn_|age-secret-key-|do[opr]_v1_|lin_api_|dp\.(?:st|ct|sa|scim|audit)\."
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
-    r"|(?:api|private|access|signing|encryption)[_.-]?key)"
+    r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key)"
 )
 _CARD_PREFILTER = r"|(?:\d[ -]?){12}\d"
 EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER
