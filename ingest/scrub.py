@@ -92,6 +92,31 @@ def _redact_basic_credentials(match: re.Match[str]) -> str:
     return f"{match['word']} [REDACTED:basic_auth]"
 
 
+_COOKIE_PAIR = re.compile(r"(?P<name>[^=;\s]+)=(?P<value>[^;\s]*)")
+#: What follows a cookie in a Set-Cookie header (RFC 6265 and its drafts): no secret.
+_COOKIE_ATTRIBUTES = frozenset(
+    {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "partitioned"}
+    | {"priority", "version", "comment"}
+)
+
+
+def _redact_cookie_values(match: re.Match[str]) -> str:
+    """``Cookie: a=1; b=2`` / ``Set-Cookie: a=1; Path=/``: each cookie's value becomes
+    ``[REDACTED:cookie]`` (a session id is a credential, and any cookie may be one)."""
+
+    def redact_pair(pair: re.Match[str]) -> str:
+        value = pair["value"]
+        if (
+            not value
+            or value.startswith("[REDACTED:")
+            or pair["name"].lower() in _COOKIE_ATTRIBUTES
+        ):
+            return pair[0]
+        return f"{pair['name']}=[REDACTED:cookie]"
+
+    return match["head"] + _COOKIE_PAIR.sub(redact_pair, match["pairs"])
+
+
 #: API tokens that carry a vendor's prefix (the forms of gitleaks' rules), one alternative per
 #: vendor, each named for its placeholder: ``[REDACTED:sendgrid_key]``.
 _VENDOR_TOKEN = re.compile(
@@ -126,7 +151,7 @@ def _redact_vendor_token(match: re.Match[str]) -> str:
 _VALUE_QUOTE = re.compile(r"""\\*["']""")
 #: Where a key name may contain a secret word (the candidates :func:`is_secret_key_name` decides
 #: on); the stems also make up the prefilter below.
-_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig"
+_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid"
 
 #: Applied in this order; the character classes never cross a JSON string's closing quote.
 SECRET_RULES: tuple[SecretRule, ...] = (
@@ -227,9 +252,30 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         _redact_basic_credentials,
     ),
     SecretRule(
+        # user:password@ (the password may hold an @: up to the last one before the path), or
+        # a token alone as the user, as in a Sentry DSN (https://<public key>@o1.ingest.sentry.io/2)
         "url_credentials",
-        re.compile(r"://[^/?#\s:@\"]*:[^/?#\s@\"]*@"),
+        re.compile(r"://(?:[^/?#\s:@\"]*:[^/?#\s\"]*|(?=[\w-]*\d)[\w-]{16,})@"),
         "://[REDACTED:url_credentials]@",
+    ),
+    SecretRule(
+        # any scheme (Token, Bot, SSWS, AWS4-HMAC-SHA256…) or none: the credential after the
+        # header name, when it holds a digit (Bearer and Basic are redacted above)
+        "authorization_header",
+        re.compile(
+            r"\b(?P<name>(?i:(?:proxy-)?authorization)\\*[\"']?\s*[:=]\s*\\*[\"']?)"
+            r"(?P<scheme>[A-Za-z][\w.-]*\s+)?(?=[A-Za-z_.~+/=:-]*\d)[\w.~+/=:-]{8,}"
+        ),
+        r"\g<name>\g<scheme>[REDACTED:authorization]",
+    ),
+    SecretRule(
+        # Cookie and Set-Cookie headers: every cookie's value (Set-Cookie's attributes stay)
+        "cookie_header",
+        re.compile(
+            r"\b(?P<head>(?i:set-cookie|cookie)\\*[\"']?\s*:\s*\\*[\"']?)"
+            r"(?P<pairs>[^=;\s\"'\\]+=[^;\s\"'\\]*(?:;\s*[^=;\s\"'\\]+(?:=[^;\s\"'\\]*)?)*)"
+        ),
+        _redact_cookie_values,
     ),
     SecretRule(
         "key_value",
@@ -245,17 +291,21 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 
 #: A key name is a secret's when (lower-cased) it contains ``passw``; or a word of it (split at
 #: ``_ . -``, blanks, digits and camelCase) is password, pwd, secret, credential, passphrase,
-#: passcode, apikey…; or it has api/private/access/signing/encryption + key; or its last word is
-#: pass or token; or it ends in secret or token. So ``aws_secret_access_key``, ``password1``,
-#: ``accessKey``, ``db_pass``, ``x-api-key`` are, and ``token_count``, ``tokens_used``,
-#: ``pass_rate``, ``passport``, ``idempotency_key`` are not (a count of tokens is no secret).
+#: passcode, apikey…; or it has api/private/access/signing/encryption/sentry + key; or its last
+#: word is pass, token, authorization or cookie; or it ends in secret or token, or names a session
+#: id (``sessionid``, ``session_id``, ``JSESSIONID``, ``PHPSESSID``, ``connect.sid``). So
+#: ``aws_secret_access_key``, ``password1``, ``accessKey``, ``db_pass``, ``x-api-key``,
+#: ``Set-Cookie`` are, and ``token_count``, ``tokens_used``, ``pass_rate``, ``passport``,
+#: ``idempotency_key``, ``session``, ``cookie_consent`` are not (a count of tokens is no secret).
 _SECRET_WORDS = frozenset(
     {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
     | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
 )
-_SECRET_LAST_WORDS = frozenset({"pass", "token", "sig", "signature"})
-_SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption)[_.-]?key")
-_SECRET_NAME_END = re.compile(r"(?:secret|token)$")
+_SECRET_LAST_WORDS = frozenset(
+    {"pass", "token", "sig", "signature", "authorization", "cookie", "cookies"}
+)
+_SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption|sentry)[_.-]?key")
+_SECRET_NAME_END = re.compile(r"(?:secret|token|sess(?:ion)?[_.-]?id|connect\.sid)$")
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
 _EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
@@ -277,7 +327,8 @@ TEXT_PREFILTER = (
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
-    r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key)"
+    r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key"
+    r"|sentry[_.-]?key|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization)"
 )
 _CARD_PREFILTER = r"|(?:\d[ -]?){12}\d"
 EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER

@@ -199,12 +199,62 @@ SECRETS = [
         "https://contoso.webhook.office.com/webhookb2/a1b2c3d4-1111@e5f6a7b8/IncomingWebhook/0a1b",
         "https://contoso.webhook.office.com/webhookb2/[REDACTED:webhook]",
     ),
+    # a URL password holding an @ (unencoded): up to the last @ before the path
+    (
+        "psql: postgres://app:p@ss@db.internal:5432/x refused",
+        "psql: postgres://[REDACTED:url_credentials]@db.internal:5432/x refused",
+    ),
+    # Sentry: a DSN's key alone as the URL's user, and the key in the X-Sentry-Auth header
+    (
+        "sentry https://0123456789abcdef0123456789abcdef@o123456.ingest.sentry.io/789 down",
+        "sentry https://[REDACTED:url_credentials]@o123456.ingest.sentry.io/789 down",
+    ),
+    (
+        "X-Sentry-Auth: Sentry sentry_version=7, sentry_key=0123456789abcdef0123456789abcdef, x=1",
+        "X-Sentry-Auth: Sentry sentry_version=7, sentry_key=[REDACTED:secret], x=1",
+    ),
+    # Authorization headers of other schemes than Bearer and Basic, or of none
+    (
+        "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+        "Authorization: Token [REDACTED:authorization]",
+    ),
+    (
+        "authorization: Bot MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs x",
+        "authorization: Bot [REDACTED:authorization] x",
+    ),
+    (
+        'headers {"Authorization": "SSWS 00QCjAl4MlV-WPXM-0123456789abcdef"}',
+        'headers {"Authorization": "SSWS [REDACTED:authorization]"}',
+    ),
+    ("Proxy-Authorization=k3y0123456789", "Proxy-Authorization=[REDACTED:authorization]"),
+    # cookies: every value of a Cookie header, a Set-Cookie's cookie (its attributes stay), and
+    # session ids under their usual names anywhere
+    (
+        "403 with Cookie: sessionid=abc123def456; csrftoken=QwErTy123; _ga=GA1.2.3.4 sent",
+        "403 with Cookie: sessionid=[REDACTED:cookie]; csrftoken=[REDACTED:cookie]; "
+        "_ga=[REDACTED:cookie] sent",
+    ),
+    (
+        "Set-Cookie: JSESSIONID=1A2B3C4D5E6F; Path=/; Secure; HttpOnly",
+        "Set-Cookie: JSESSIONID=[REDACTED:cookie]; Path=/; Secure; HttpOnly",
+    ),
+    (
+        'log={\\"set-cookie\\": \\"laravel_session=eyJpdiI6Ik1; Max-Age=7200\\"}',
+        'log={\\"set-cookie\\": \\"laravel_session=[REDACTED:cookie]; Max-Age=7200\\"}',
+    ),
+    ("PHPSESSID=el4ukv0kqbvoirg7nkp4dncpk3 expired", "PHPSESSID=[REDACTED:secret] expired"),
+    (
+        "connect.sid=s%3AaBcDeF.gHiJkLmNoP; ASP.NET_SessionId=abc123",
+        "connect.sid=[REDACTED:secret]; ASP.NET_SessionId=[REDACTED:secret]",
+    ),
+    ('{"session_id": "sess-7f3a9c"}', '{"session_id": "[REDACTED:secret]"}'),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), SECRETS)
 def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
     assert scrub_secrets(text) == expected
+    assert scrub_secrets(expected) == expected  # idempotent: the drainer may scrub again
 
 
 @pytest.mark.parametrize(
@@ -230,6 +280,11 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "msg.id=5 at sg.example.com; skip SKU12345; half_done pdf_file",
         "12:30 and 10:45:00 at 123456:abc; key-value store; npm_install ok; dp.st.louis",
         "accountkey_id=5 https://hooks.zapier.com/ https://www.make.com/en",
+        # near misses of the cookie, session, Authorization and URL forms
+        "Cookie policy: consent banner dismissed; cookie_consent=granted",
+        "authorization: required for v2 endpoints; authorization_status=denied",
+        "session=42 session_count=3 sessions: 5 session_idle_timeout=30 sid=7",
+        "ssh://git@github.com/acme/x.git https://jane.doe@example.com https://deploy-bot-user@h",
         # ids of the demo data: run ids, UUIDs, digests, trace ids, order and payment ids
         *DEMO_IDS,
     ],
@@ -256,11 +311,15 @@ SECRET_KEY_NAMES = [
     "private_key", "privateKey", "accessKey", "access_key_id", "api_key", "x-api-key", "apikey",
     "http.request.header.x-api-key", "token", "access_token", "refreshToken", "credentials",
     "gcp_credentials_json", "passphrase", "sig", "X-Amz-Signature", "webhook_signature",
+    "sessionid", "session_id", "sessionId", "X-Session-Id", "JSESSIONID", "PHPSESSID",
+    "ASP.NET_SessionId", "connect.sid", "sentry_key",
 ]  # fmt: skip
 ORDINARY_KEY_NAMES = [
     "token_count", "tokens_used", "tokens", "pass_rate", "passport", "passport_number",
     "idempotency_key", "business_key", "sort_key", "key", "monkey", "bypass", "compass",
     "order_id", "keys", "signature_status", "signed_by", "design", "signal",
+    "session", "sessions", "session_count", "session_idle_timeout", "sid", "inside",
+    "cookie_consent", "authorization_status", "authorized",
 ]  # fmt: skip
 
 
@@ -280,6 +339,31 @@ def test_ordinary_key_names(name: str) -> None:
     assert not is_secret_key_name(name)
     assert scrub_secrets(f"{name}=v4lue") == f"{name}=v4lue"
     assert scrub_data({name: "v4lue"}, lambda: b"k") == {name: "v4lue"}
+
+
+def test_header_values_under_authorization_and_cookie_names_are_secrets() -> None:
+    # as an object (a dumped request), whatever the value looks like; the text rules need a
+    # header's shape, the name alone decides here
+    headers = {
+        "Authorization": "Token abc",
+        "proxy-authorization": "k",
+        "Cookie": "theme=dark",
+        "Set-Cookie": ["sid=abc; Path=/", "b=2"],
+        "cookie_consent": "granted",
+        "session": {"started": "09:00"},
+    }
+    assert scrub_data({"headers": headers}, lambda: b"k") == {
+        "headers": {
+            "Authorization": "[REDACTED:secret]",
+            "proxy-authorization": "[REDACTED:secret]",
+            "Cookie": "[REDACTED:secret]",
+            "Set-Cookie": "[REDACTED:secret]",
+            "cookie_consent": "granted",
+            "session": {"started": "09:00"},
+        }
+    }
+    text = json.dumps({"headers": headers})
+    assert pl.Series([text]).str.contains(EVENT_DATA_PREFILTER).item()
 
 
 def test_secrets_in_object_keys_are_scrubbed_and_booleans_under_secret_names_kept() -> None:
@@ -315,6 +399,25 @@ def test_frame_and_record_paths_agree_on_the_new_secret_forms() -> None:
     for leak in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "AIza"):
         assert not any(f'"{leak}"' in text or f":{leak}@" in text for text in expected), leak
     assert '"passport":"X1"' in expected[4] and '"token_count":3' in expected[4]
+
+
+def test_frame_and_record_paths_agree_on_headers_cookies_and_dsns() -> None:
+    contract = load_contracts()[RecordKind.BUSINESS_EVENT]
+    dsn = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/2"
+    objects = [
+        {"request": {"Authorization": "Token t0k3nLEAK1", "Cookie": "theme=LEAK2"}},
+        {"log": "Set-Cookie: JSESSIONID=LEAK3; Path=/", "dsn": dsn, "session_id": "LEAK4"},
+        {"log": "Authorization: Bot LEAK5abc123 from mongodb://u:p@LEAK6@db/x"},
+    ]
+    texts = [json.dumps(value) for value in objects]
+    framed = scrub_frame(contract, pl.DataFrame({"data": texts}), lambda: b"k").frame["data"]
+    scrubber = scrubber_for(contract)
+    expected = [canonical_json(scrubber.scrub_field("data", v, lambda: b"k")) for v in objects]
+    assert framed.to_list() == expected
+    stored = "".join(expected)
+    for leak in ("LEAK1", "LEAK2", "LEAK3", "LEAK4", "LEAK5", "LEAK6", "0123456789abcdef"):
+        assert leak not in stored, leak
+    assert '"session_id":"[REDACTED:secret]"' in stored and "Path=/" in stored
 
 
 def test_luhn() -> None:
