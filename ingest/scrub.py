@@ -139,6 +139,32 @@ _VENDOR_TOKEN = re.compile(
             ("linear_key", r"\blin_api_[A-Za-z0-9]{40}\b"),
             ("doppler_token", r"\bdp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9._-]{40,}"),
             ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
+            ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}"),
+            ("sentry_token", r"\bsntry[su]_[A-Za-z0-9+/=_]{40,}"),
+            ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+            ("groq_key", r"\bgsk_[A-Za-z0-9]{48,}"),
+            ("new_relic_key", r"\bNRAK-[A-Z0-9]{27}\b"),
+            ("brevo_key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\b"),
+            ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
+            ("tailscale_key", r"\btskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{6,}"),
+            ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{100,}"),
+            ("square_token", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"),
+            ("firebase_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}"),
+            ("supabase_token", r"\bsbp_[a-f0-9]{40}\b"),
+            ("planetscale_token", r"\bpscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._-]{32,}"),
+            (
+                "grafana_token",
+                r"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b|\bglc_[A-Za-z0-9+/]{32,}={0,2}",
+            ),
+            ("perplexity_key", r"\bpplx-[A-Za-z0-9]{48}\b"),
+            ("xai_key", r"\bxai-[A-Za-z0-9]{80}\b"),
+            ("replicate_token", r"\br8_[A-Za-z0-9]{37}\b"),
+            ("heroku_key", r"\bHRKU-[A-Za-z0-9_-]{60}\b"),
+            ("dropbox_token", r"\bsl\.[A-Za-z0-9_.-]{130,}"),
+            (
+                "azure_client_secret",
+                r"(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
+            ),
         )
     )
 )
@@ -206,7 +232,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "openai_key",
-        re.compile(r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"),
+        re.compile(r"\bsk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"),
         "[REDACTED:openai_key]",
     ),
     SecretRule(
@@ -232,7 +258,10 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         r"\g<host>/[REDACTED:webhook]",
     ),
     SecretRule(
-        "stripe_key", re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}"), "[REDACTED:stripe_key]"
+        # secret and restricted keys, and webhook signing secrets
+        "stripe_key",
+        re.compile(r"\b(?:[rs]k_(?:live|test)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9+/=]{24,})"),
+        "[REDACTED:stripe_key]",
     ),
     SecretRule("vendor_token", _VENDOR_TOKEN, _redact_vendor_token),
     SecretRule(
@@ -328,7 +357,10 @@ TEXT_PREFILTER = (
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
     r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key"
-    r"|sentry[_.-]?key|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization)"
+    r"|sentry[_.-]?key|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
+    r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
+    r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|q~"
+    r"|sl\.[a-z0-9_.-]{130})"
 )
 _CARD_PREFILTER = r"|(?:\d[ -]?){12}\d"
 EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER
