@@ -179,6 +179,10 @@ _VALUE_QUOTE = re.compile(r"""\\*["']""")
 #: on); the stems also make up the prefilter below.
 _KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid"
 
+#: Where a header's name starts: at a word boundary, or right after an escaped line end or tab
+#: (a header dumped into JSON text: ``…\\nAuthorization: …``, where the ``n`` leaves no boundary).
+_HEADER_START = r"(?:\b|(?<=\\[nrt]))"
+
 #: Applied in this order; the character classes never cross a JSON string's closing quote.
 SECRET_RULES: tuple[SecretRule, ...] = (
     SecretRule(
@@ -272,12 +276,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "bearer_token",
-        re.compile(r"\b(?P<word>(?i:bearer))\s+[A-Za-z0-9._~+/=-]{8,}"),
+        re.compile(_HEADER_START + r"(?P<word>(?i:bearer))\s+[A-Za-z0-9._~+/=-]{8,}"),
         r"\g<word> [REDACTED:bearer_token]",
     ),
     SecretRule(
         "basic_auth",
-        re.compile(r"\b(?P<word>(?i:basic))\s+(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
+        re.compile(
+            _HEADER_START + r"(?P<word>(?i:basic))\s+(?P<value>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"
+        ),
         _redact_basic_credentials,
     ),
     SecretRule(
@@ -292,7 +298,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # header name, when it holds a digit (Bearer and Basic are redacted above)
         "authorization_header",
         re.compile(
-            r"\b(?P<name>(?i:(?:proxy-)?authorization)\\*[\"']?\s*[:=]\s*\\*[\"']?)"
+            _HEADER_START + r"(?P<name>(?i:(?:proxy-)?authorization)\\*[\"']?\s*[:=]\s*\\*[\"']?)"
             r"(?P<scheme>[A-Za-z][\w.-]*\s+)?(?=[A-Za-z_.~+/=:-]*\d)[\w.~+/=:-]{8,}"
         ),
         r"\g<name>\g<scheme>[REDACTED:authorization]",
@@ -301,7 +307,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # Cookie and Set-Cookie headers: every cookie's value (Set-Cookie's attributes stay)
         "cookie_header",
         re.compile(
-            r"\b(?P<head>(?i:set-cookie|cookie)\\*[\"']?\s*:\s*\\*[\"']?)"
+            _HEADER_START + r"(?P<head>(?i:set-cookie|cookie)\\*[\"']?\s*:\s*\\*[\"']?)"
             r"(?P<pairs>[^=;\s\"'\\]+=[^;\s\"'\\]*(?:;\s*[^=;\s\"'\\]+(?:=[^;\s\"'\\]*)?)*)"
         ),
         _redact_cookie_values,

@@ -248,6 +248,13 @@ SECRETS = [
         "connect.sid=[REDACTED:secret]; ASP.NET_SessionId=[REDACTED:secret]",
     ),
     ('{"session_id": "sess-7f3a9c"}', '{"session_id": "[REDACTED:secret]"}'),
+    # headers dumped into JSON text: an escaped line end before a header's name
+    (
+        '{"log": "GET /x\\nAuthorization: Token 9944b09199c62bcf\\nCookie: sid=abc1'
+        '\\r\\nBearer abcdefgh123\\tBasic dXNlcjpwYXNzd29yZA=="}',
+        '{"log": "GET /x\\nAuthorization: Token [REDACTED:authorization]\\nCookie: '
+        'sid=[REDACTED:cookie]\\r\\nBearer [REDACTED:bearer_token]\\tBasic [REDACTED:basic_auth]"}',
+    ),
     # more vendor forms (gitleaks' rules: cmd/generate/config/rules/*.go)
     ("llm sk-None-abcdefghijklmnopqrstuvwxyzABCDEF0123456789", "llm [REDACTED:openai_key]"),
     ("whsec_abcdefghijklmnopqrstuvwxyz012345 mismatch", "[REDACTED:stripe_key] mismatch"),
