@@ -66,7 +66,35 @@ PEM = "-----BEGIN PRIVATE KEY-----\n" + SECRETS[7] + "\nabc\n-----END PRIVATE KE
 CORPUS = json.loads(
     (Path(__file__).parent / "public_payloads" / "secret-scanner-corpus.json").read_text()
 )["corpus"]
-SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]]
+#: Secrets without a marker word nearby (issue #3 item 6: no "key=", "token", "password"), each
+#: in the line a log or an error message would carry it in; sent by :func:`send_public_corpus`.
+MARKERLESS = {
+    # forms caught before this list was written
+    "github_pat_11AAAAAAA0LEAK30abcdefghijklmnopqrstuvwxyz": "git push: {} expired",
+    "xoxp-1234567890-1234567890-LEAK31abcdefgh": "slack said invalid_auth for {}",
+    "rk_live_LEAK32abcdefghijklmn": "stripe 401 with {}",
+    "AIzaSyLEAK33abcdefghijklmnopqrstuvwxyzAB": "maps quota exceeded for {}",
+    "npm_LEAK34abcdefghijklmnopqrstuvwxyz0123": "npm ERR! 403 {}",
+    "SG.LEAK35abcdefghijklm.nopqrstuvwxyzABCDEFG": "sendgrid rejected {}",
+    "SK0123456789abcdef0123456789abcd35": "twilio {}",
+    "QXp1cmVMRUFLMzZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5eg==": (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={};EndpointSuffix=x"
+    ),
+    "MongoLEAK37": "mongodb+srv://admin:{}@cluster0.ab1cd.mongodb.net/shop",
+    "AmqpLEAK38": "amqp://svc:{}@rabbit:5672/vhost refused",
+    # forms added with it
+    "PgTailLEAK39": "psql: postgres://app:p@{}@db.internal:5432/x refused",
+    "0a1b2c3d4e5f60718293a4b5c6d7e8f9": "sentry https://{}@o123456.ingest.sentry.io/789 down",
+    "SentrySecretLEAK40": "https://0123456789abcdef0123456789abcdef:{}@sentry.io/1",
+    "9944b09199c62bcf9418ad846dLEAK41": "Authorization: Token {}",
+    "CookieLEAK42abc": "403 with Cookie: sessionid={}; csrftoken=x1",
+    "JsessLEAK43": "Set-Cookie: JSESSIONID={}; Path=/; HttpOnly",
+    "el4ukv0kqbvoirgLEAK44": "PHPSESSID={} expired",
+    "s%3ALEAK45.gHiJkLmNoP": "connect.sid={}",
+    "whsec_LEAK46abcdefghijklmnopqrstuvwx": "stripe signature mismatch for {}",
+    "hvs.CAESIJlU9JMYEhOPLEAK47rcgEJ": "vault login {}",
+}
+SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]] + list(MARKERLESS)
 
 
 @pytest.fixture(scope="module")
@@ -271,11 +299,12 @@ def send_new_secret_forms(server: Serve) -> None:
 
 
 def send_public_corpus(server: Serve) -> None:
-    """Each corpus text, as it is, in every text a client sends: a run's error message and a
-    step's, event data under an ordinary key, an OTLP span's status and exception message, a
-    rejected binary-mode body and an unreadable NDJSON line; accepted and rejected alike."""
-    for number, entry in enumerate(CORPUS):
-        text = entry["text"]
+    """Each corpus text, as it is, and the lines of :data:`MARKERLESS` (one text), in every text
+    a client sends: a run's error message and a step's, event data under an ordinary key, an
+    OTLP span's status and exception message, a rejected binary-mode body and an unreadable
+    NDJSON line; accepted and rejected alike."""
+    markerless = "\n".join(line.format(secret) for secret, line in MARKERLESS.items())
+    for number, text in enumerate([entry["text"] for entry in CORPUS] + [markerless]):
         runs = [
             flow_run(f"corpus-{number}", status="failed", error_message=text, url=text[:2000]),
             flow_run(f"corpus-{number}-bad", status="nope", error_message=text),
