@@ -26,7 +26,7 @@ case_events as (
 
     select * from {{ ref('int_case_events_mapped') }}
     {% if is_incremental() %}
-    where {{ rows_where(ref('int_case_events_mapped'), 'case_key in (select case_key from changed_cases)') }}
+    where case_key in (select case_key from changed_cases)
     {% endif %}
 
 ),
@@ -35,7 +35,7 @@ field_changes as (
 
     select * from {{ ref('int_case_field_changes') }}
     {% if is_incremental() %}
-    where {{ rows_where(ref('int_case_field_changes'), 'case_key in (select case_key from changed_cases)') }}
+    where case_key in (select case_key from changed_cases)
     {% endif %}
 
 ),
@@ -56,7 +56,7 @@ case_runs as (
 
     select * from {{ ref('int_case_flow_runs') }}
     {% if is_incremental() %}
-    where {{ rows_where(ref('int_case_flow_runs'), 'case_key in (select case_key from changed_cases)') }}
+    where case_key in (select case_key from changed_cases)
     {% endif %}
 
 ),
