@@ -76,6 +76,13 @@
     (case {{ unit }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
 {%- endmacro %}
 
+{#- Whole periods of `months` months from the month of `origin` to that of `local` (both local
+    wall times), not yet corrected for the anchor's day and time in the month. -#}
+{% macro budget_month_periods(local, origin, months) -%}
+    cast(floor(((year({{ local }}) - year({{ origin }})) * 12
+            + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
+{%- endmacro %}
+
 {% macro budget_period_days(unit) -%}
     (case {{ unit }} when 'day' then 1 when 'week' then 7 end)
 {%- endmacro %}
@@ -111,10 +118,7 @@
     {%- set days = budget_period_days(unit) -%}
     {#- whole periods of months from the anchor's month to the local month; one fewer when the
         anchor's day and time in that month are still ahead -#}
-    {%- set month_periods -%}
-        cast(floor(((year({{ local }}) - year({{ origin }})) * 12
-            + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
-    {%- endset -%}
+    {%- set month_periods = budget_month_periods(local, origin, months) -%}
     {%- set whole_month_periods -%}
         ({{ month_periods }} - case
             when {{ origin }} + to_months(cast({{ month_periods }} * {{ months }} as integer)) > {{ local }}
@@ -161,10 +165,7 @@
     {%- set origin = budget_period_anchor(anchor) -%}
     {%- set months = budget_period_months(unit) -%}
     {%- set days = budget_period_days(unit) -%}
-    {%- set month_periods -%}
-        cast(floor(((year({{ local }}) - year({{ origin }})) * 12
-            + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
-    {%- endset -%}
+    {%- set month_periods = budget_month_periods(local, origin, months) -%}
     {%- set whole_month_periods -%}
         ({{ month_periods }} - case
             when timestampadd(MONTH, cast({{ month_periods }} * {{ months }} as int), {{ origin }}) > {{ local }}
