@@ -339,6 +339,8 @@ _SECRET_WORDS = frozenset(
 _SECRET_LAST_WORDS = frozenset(
     {"pass", "token", "sig", "signature", "authorization", "cookie", "cookies"}
 )
+#: Last words that make a key name a secret's as a header's name (see :func:`_names_a_header`).
+_HEADER_NAME_WORDS = frozenset({"authorization", "cookie", "cookies"})
 _SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption|sentry)[_.-]?key")
 _SECRET_NAME_END = re.compile(r"(?:secret|token|sess(?:ion)?[_.-]?id|connect\.sid)$")
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
@@ -596,7 +598,11 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
             continue
         elif rule is not None and rule.redaction is not None:
             scrubbed[out] = redact(item, rule.redaction, key)
-        elif is_secret_key_name(name) and not isinstance(item, bool):
+        elif (
+            is_secret_key_name(name)
+            and not isinstance(item, bool)
+            and not (isinstance(item, dict) and _names_a_header(name))
+        ):
             scrubbed[out] = SECRET_PLACEHOLDER
         elif rule is None and _is_email_key_name(name) and isinstance(item, str | list):
             scrubbed[out] = _pseudonymise_strings(item, key)
@@ -650,6 +656,18 @@ def _pseudonymise_strings(value: str | list[Any], key: Key) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)
+def _names_a_header(name: str) -> bool:
+    """Whether a key name is a secret's only as a header's name (``authorization``, ``cookie``):
+    an object under it (a payment's ``authorization``: status, amount, code) is scrubbed member by
+    member rather than replaced whole; a text or number under it is replaced."""
+    words = [word.lower() for word in _NAME_WORDS.findall(name)]
+    return (
+        bool(words)
+        and words[-1] in _HEADER_NAME_WORDS
+        and not is_secret_key_name(" ".join(words[:-1]))
+    )
+
+
 def is_secret_key_name(name: str) -> bool:
     """Whether values under this key name are secrets (the rules are at ``_SECRET_WORDS``)."""
     lower = name.lower()

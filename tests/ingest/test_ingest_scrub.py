@@ -403,6 +403,28 @@ def test_header_values_under_authorization_and_cookie_names_are_secrets() -> Non
     assert pl.Series([text]).str.contains(EVENT_DATA_PREFILTER).item()
 
 
+def test_an_object_under_an_authorization_name_is_scrubbed_member_by_member() -> None:
+    # a payment's authorization (status, amount, code) is no header: its members stay, the
+    # secrets among them are redacted by their own names; a secret name's object goes whole
+    data = {
+        "authorization": {"status": "approved", "amount": 100, "code": "A1", "token": "tok_9x"},
+        "accept_cookies": {"analytics": False},
+        "secret_cookie": {"value": "abc"},
+        "api_key": {"value": "abc"},
+    }
+    assert scrub_data(data, lambda: b"k") == {
+        "authorization": {
+            "status": "approved",
+            "amount": 100,
+            "code": "A1",
+            "token": "[REDACTED:secret]",
+        },
+        "accept_cookies": {"analytics": False},
+        "secret_cookie": "[REDACTED:secret]",
+        "api_key": "[REDACTED:secret]",
+    }
+
+
 def test_secrets_in_object_keys_are_scrubbed_and_booleans_under_secret_names_kept() -> None:
     data = {
         "headers": {"Authorization: Bearer KeyLEAKabcdefgh": "x", "https://u:KeyLEAK@h/": 1},
