@@ -870,7 +870,8 @@ def record_json(
 ) -> pl.Series:
     """Each row's non-empty columns as one JSON object (:data:`RECORD`), under their ``names``
     (by column as read; default: as read): typed values as JSON numbers, booleans, objects and
-    arrays, date-times as the text :func:`as_text` writes, ``data`` as ``null``."""
+    arrays, date-times as the text :func:`as_text` writes, bytes as base64 text, ``data`` as
+    ``null``."""
     frame = pl.from_arrow(columns)
     assert isinstance(frame, pl.DataFrame)
     frame = frame.rename(names or {})
@@ -886,6 +887,8 @@ def record_json(
                 column = column.cast(pl.String)
             elif isinstance(dtype, pl.Decimal):
                 column = column.cast(pl.Float64)
+            elif isinstance(dtype, pl.Binary):  # bytes have no JSON form (polars panics): base64
+                column = column.bin.encode("base64")
             encoded = pl.struct(column.alias(name)).struct.json_encode()
             member = encoded.str.strip_prefix("{").str.strip_suffix("}")
         members.append(pl.when(pl.col(name).is_not_null()).then(member))

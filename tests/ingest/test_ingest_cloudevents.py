@@ -247,3 +247,25 @@ def test_parquet_timestamps_and_a_valid_extension_column_land(
     ]
     reasons, stored = ingested(data_dir, write_parquet(tmp_path / "events.parquet", events))
     assert (reasons, stored) == ([], ["p-1", "p-2"])
+
+
+def test_parquet_bytes_columns_are_members_as_text(data_dir: DataDir, tmp_path: Path) -> None:
+    """A column of bytes (no JSON form) is a member written as base64 text: an extension of
+    bytes lands, ``data_base64`` as bytes is quarantined for what it is, and nothing crashes."""
+    path = tmp_path / "bytes.parquet"
+    pl.DataFrame(
+        {
+            "specversion": ["1.0", "1.0"],
+            "id": ["b-1", "b-2"],
+            "source": ["/acme/erp", "/acme/erp"],
+            "type": ["t.x", "t.x"],
+            "time": ["2026-08-01T09:00:00Z", "2026-08-01T09:00:00Z"],
+            "checksum": [b"\x00\x01", b"\x02"],
+            "data": ['{"a": 1}', None],
+            "data_base64": [None, b"payload"],
+        }
+    ).write_parquet(path)
+    reasons, stored = ingested(data_dir, path)
+    assert stored == ["b-1"]
+    assert [row for row, _ in reasons] == [2]
+    assert "data_base64" in reasons[0][1]
