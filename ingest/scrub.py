@@ -362,7 +362,7 @@ TEXT_PREFILTER = (
     r"|sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|:a[a-z0-9_-]{34}\b"
     r"|key-[0-9a-f]{32}|ntn_|age-secret-key-|do[opr]_v1_|lin_api_|dp\.(?:st|ct|sa|scim|audit)\."
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
-    r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[\"'\\]*\s*[:=]"
+    r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
     r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key"
     r"|sentry[_.-]?key|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"

@@ -49,6 +49,13 @@ DEMO_IDS = [
 ]
 
 SECRETS = [
+    # signature names with a number after them (the prefilter missed them)
+    ("sig1=abcdef123456", "sig1=[REDACTED:secret]"),
+    ("apiSig2=abcdef1234567", "apiSig2=[REDACTED:secret]"),
+    (
+        "X-Hub-Signature-256: sha256=3f2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a",
+        "X-Hub-Signature-256: [REDACTED:secret]",
+    ),
     (f"key: {PEM} end", "key: [REDACTED:private_key] end"),
     ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN", "[REDACTED:private_key]"),
     (f"token rejected: {JWT}.", "token rejected: [REDACTED:jwt]."),
