@@ -580,7 +580,7 @@ def _parse_start_time(value: Any, place: str) -> str:
         raise ConfigError(
             f"{place}: {value!r} is not a local date-time as OpenSLO writes it, "
             "YYYY-MM-DD HH:MM:SS (e.g. 2022-01-01 12:00:00, read in calendar.timeZone; "
-            "no offset, no T, no fraction of a second)"
+            "no offset, no fraction of a second)"
         ) from None
 
 

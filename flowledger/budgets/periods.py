@@ -88,12 +88,15 @@ def utc_instant(local: datetime, tz: ZoneInfo) -> datetime:
 
 
 def parse_start_time(text: str) -> datetime:
-    """OpenSLO's ``calendar.startTime`` (``2022-01-01 12:00:00``, local, no offset), or a date
-    (midnight): YAML reads an unquoted date as one. Raises ``ValueError``."""
-    try:
-        return datetime.strptime(text, START_TIME_FORMAT)
-    except ValueError:
-        return datetime.strptime(text, "%Y-%m-%d")
+    """OpenSLO's ``calendar.startTime`` (``2022-01-01 12:00:00``, local, no offset), the same
+    with ISO 8601's ``T`` (which earlier versions took), or a date (midnight): YAML reads an
+    unquoted date as one. Raises ``ValueError``."""
+    for layout in (START_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a local date-time YYYY-MM-DD HH:MM:SS")
 
 
 def starts_unanchored_periods(anchor: datetime, unit: str) -> bool:

@@ -129,8 +129,8 @@ def test_bad_targets_are_named(objective, message):
             "not an IANA time zone",
         ),
         (
-            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: '2024-01-15T09:00:00'}}]",
-            "'2024-01-15T09:00:00' is not a local date-time as OpenSLO writes it, YYYY-MM-DD HH:MM:SS",
+            "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: '2024-01-15T09:00:00.5'}}]",
+            "'2024-01-15T09:00:00.5' is not a local date-time as OpenSLO writes it, YYYY-MM-DD HH:MM:SS",
         ),
         (
             "[{duration: 1M, isRolling: false, calendar: {timeZone: UTC, startTime: 'next monday'}}]",
@@ -228,6 +228,7 @@ def _calendar_slo(start_time: str) -> list:
         ("2022-01-01 12:00:00", "2022-01-01 12:00:00"),  # the OpenSLO spec's example
         ("2022-01-15", "2022-01-15 00:00:00"),
         ("2024-01-15 09:00:00", "2024-01-15 09:00:00"),
+        ("'2024-01-15T09:00:00'", "2024-01-15 09:00:00"),  # ISO's T, as earlier versions took
     ],
 )
 def test_unquoted_calendar_start_time_anchors_the_periods(start_time, anchor):
