@@ -238,37 +238,28 @@ def test_unquoted_calendar_start_time_anchors_the_periods(start_time, anchor):
 
 
 @pytest.mark.parametrize(
-    ("duration", "start_time"),
+    ("duration", "start_time", "anchored"),
     [
-        ("1M", "2022-01-01"),
-        ("1M", "2026-07-01 00:00:00"),
-        ("1Q", "2026-04-01"),
-        ("1Y", "2020-01-01"),
-        ("1w", "2026-01-05 00:00:00"),
-        ("1d", "2026-03-29"),
+        # on the unanchored boundaries: the same periods as without a startTime, which builds
+        # compute with date_trunc
+        ("1M", "2022-01-01", False),
+        ("1M", "2026-07-01 00:00:00", False),
+        ("1Q", "2026-04-01", False),
+        ("1Y", "2020-01-01", False),
+        ("1w", "2026-01-05 00:00:00", False),
+        ("1d", "2026-03-29", False),
+        # off them: an anchor
+        ("1M", "2022-01-01 00:00:01", True),
+        ("1Q", "2026-02-01", True),
+        ("1Y", "2020-04-01", True),
+        ("1w", "2026-01-06", True),
+        ("1d", "2026-03-29 06:00:00", True),
     ],
 )
-def test_a_start_time_on_the_unanchored_boundaries_is_no_anchor(duration, start_time):
-    # the same periods as without a startTime, which builds compute with date_trunc
+def test_a_start_time_anchors_only_off_the_unanchored_boundaries(duration, start_time, anchored):
     window = f"[{{duration: {duration}, isRolling: false, calendar: {{startTime: '{start_time}', timeZone: Europe/Berlin}}}}]"
     slo = parse_documents(_slo(window=window)).objectives[0]
-    assert slo.calendar_anchor is None
-
-
-@pytest.mark.parametrize(
-    ("duration", "start_time"),
-    [
-        ("1M", "2022-01-01 00:00:01"),
-        ("1Q", "2026-02-01"),
-        ("1Y", "2020-04-01"),
-        ("1w", "2026-01-06"),
-        ("1d", "2026-03-29 06:00:00"),
-    ],
-)
-def test_a_start_time_off_the_unanchored_boundaries_anchors(duration, start_time):
-    window = f"[{{duration: {duration}, isRolling: false, calendar: {{startTime: '{start_time}', timeZone: Europe/Berlin}}}}]"
-    slo = parse_documents(_slo(window=window)).objectives[0]
-    assert slo.calendar_anchor is not None
+    assert (slo.calendar_anchor is not None) == anchored
 
 
 def test_calendar_without_start_time_has_no_anchor():
