@@ -69,3 +69,43 @@
         cast(null as timestamp)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    For int_flows_summarized, which merges the runs landed since its last build into each flow's
+    row: a purge moves runs from the raw table to raw.purged_history, so a flow whose purged run
+    count there differs from the `purged_runs` its row was built with is summarized again from
+    its retained runs.
+
+    flows_purged_since_built(merged_by): subquery of those flow_ids; none when the model's table
+    lacks one of `merged_by` (built by an older version: every flow is summarized again).
+
+    delete_flows_purged_since_built(merged_by): pre-hook deleting their rows, so a flow a purge
+    took every run of goes, as a full build would not make it.
+-#}
+{% macro flows_purged_since_built(merged_by) -%}
+    {%- if built_with_columns(merged_by) -%}
+        select coalesce(history.flow_id, built.flow_id) as flow_id
+        from (
+            select flow_id, sum(purged_rows) as purged_runs
+            from {{ purged_history('flow_runs') }} as purged_runs
+            where flow_id is not null
+            group by flow_id
+        ) as history
+        full outer join (
+            select flow_id, purged_runs from {{ this }} where purged_runs > 0
+        ) as built
+            on history.flow_id = built.flow_id
+        where history.purged_runs is distinct from built.purged_runs
+    {%- else -%}
+        select cast(null as {{ dbt.type_string() }}) as flow_id where false
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_flows_purged_since_built(merged_by) -%}
+    {%- if target.type != 'spark' and built_with_columns(merged_by) -%}
+        delete from {{ this }}
+        where flow_id in ({{ flows_purged_since_built(merged_by) }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -77,6 +77,15 @@ def _intermediates(warehouse: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def _flows(warehouse: Path) -> list[tuple]:
+    """int_flows_summarized, whose counts include the purged runs (raw.purged_history)."""
+    con = read_warehouse(warehouse.parent)
+    try:
+        return con.execute("select * from intermediate.int_flows_summarized order by flow_id").fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple]]]:
     data_dir = tmp_path_factory.mktemp("purged")
@@ -95,13 +104,19 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
     append_rows(warehouse, late)
     run_dbt(data_dir, ["build", "--select", *AUTOMATION_SELECT])
     incremental = _intermediates(warehouse)
+    flows = {"incremental": _flows(warehouse)}
+    run_dbt(data_dir, ["build", "--select", "int_flows_summarized", "--full-refresh"])
+    flows["full_refresh"] = _flows(warehouse)
 
     fresh = tmp_path_factory.mktemp("retained_plus_late")
     make_raw_warehouse(fresh, {t: retained[t] + late[t] for t in RUN_LOG_TABLES})
     run_dbt(fresh, ["build", "--select", *AUTOMATION_SELECT])
     fresh_rows = _intermediates(fresh / "warehouse.duckdb")
     names = {"before": names_before, "fresh": _gone_flow_names(fresh / "warehouse.duckdb")}
-    return {"before": before, "incremental": incremental, "fresh": fresh_rows, "names": names}
+    return {
+        "before": before, "incremental": incremental, "fresh": fresh_rows, "names": names,
+        "flows": flows,
+    }  # fmt: skip
 
 
 def test_the_gone_flow_was_named_before_the_purge_and_is_its_id_after(builds) -> None:
@@ -119,3 +134,12 @@ def test_the_purge_removed_rows_that_were_built(builds) -> None:
 @pytest.mark.parametrize("model", list(INTERMEDIATES))
 def test_incremental_after_purge_equals_a_build_of_the_retained_rows(builds, model) -> None:
     assert builds["incremental"][model] == builds["fresh"][model]
+
+
+def test_flow_summaries_merged_after_a_purge_equal_a_full_refresh(builds) -> None:
+    """The incremental build summarizes again the flows the purge took runs from (all of them
+    here) and drops the flow it took every run of, as ``--full-refresh`` does."""
+    flows = builds["flows"]
+    assert flows["incremental"] == flows["full_refresh"]
+    assert "f-gone" not in {row[0] for row in flows["incremental"]}
+    assert all(row[-1] > 0 for row in flows["incremental"]), "every flow lost runs to the purge"
