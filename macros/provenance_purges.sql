@@ -2,7 +2,8 @@
     What `flowledger purge` changes in the record provenance mart (fct_record_field_writes), so an incremental build after a purge leaves the rows a full build
     of the retained raw rows gives.
 
-    delete_writes_of_purged_events(events_relation): pre-hook. Deletes the writes whose business
+    delete_writes_of_purged_events(events_relation): pre-hook (also of int_slo_pair_events, whose
+    rows are business events too). Deletes the writes whose business
     event the purge deleted (older than the business_events cut-off and no longer in
     `events_relation`). A no-op until the first purge of business events, on a full build and on
     Spark.

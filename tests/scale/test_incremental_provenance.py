@@ -10,7 +10,11 @@ test_incremental_cases.py. Besides the newer rows, the second batch brings late 
   batch: the old writes of that event get their writing run (fct_record_field_writes recomputes
   the record for the run alone: no newer event writes it), and the run's SLO gets its event;
 - a late failed final attempt of an order-intake run that succeeded: the latency SLO's group of
-  that run loses its event (the group comes out empty: the marker row path).
+  that run loses its event (the group comes out empty: the marker row path);
+- two late start events of the event-pair SLO (payment captured -> order shipped): the capture of
+  an order whose shipment was in the first batch (a new case that must find its end event among
+  the events built before), and a second capture of another order an hour before its first one
+  (the case starts earlier: its deadline moves).
 
 Before the incremental build, one record no late row touches is tampered with in a column no
 other mart reads (is_current), and must still be tampered after it (it was not recomputed); the
@@ -42,6 +46,9 @@ INTERMEDIATE = {"int_slo_events": "slo_id, event_key"}
 LATE_RUN_FLOW = "c2f-payment-capture"
 LATE_ATTEMPT_FLOW = "c2f-order-intake"
 REBUILT_SLO = "payment-capture-success"
+PAIR_SLO, PAIR_START, PAIR_END = (
+    "order-shipped-48h", "com.acme.psp.payment.captured", "com.acme.wms.order.shipped"
+)  # fmt: skip
 
 
 def _lines(path: Path) -> list[dict]:
@@ -84,8 +91,32 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
         "data": {**first["data"], "channel": "late-channel"},
     }
 
+    # the event-pair SLO's late starts: a held-back capture of a shipped order, a second capture
+    shipped = {
+        event["data"]["order_id"]
+        for event in events
+        if event["type"] == PAIR_END and event.get("data")
+    }
+    captures = [
+        event
+        for event in events
+        if event["type"] == PAIR_START
+        and event["data"].get("order_id") in shipped
+        and event["data"]["order_id"] != first["data"]["order_id"]
+    ]
+    held_back, moved = captures[0], captures[1]
+    assert held_back["data"]["order_id"] != moved["data"]["order_id"]
+    earlier_capture = {**moved, "id": "late-earlier-capture", "time": _shifted(moved["time"], -3600)}
+    _write(by_stem["business_events"], [event for event in events if event["id"] != held_back["id"]])
+    # the late run (below) must not be the run of these events: its events stay in the first batch
+    pair_traces = {
+        event["traceparent"].split("-")[1] for event in (held_back, moved) if event.get("traceparent")
+    }
+
     (newer_events,) = [path for path in newer if path.name.startswith("business_events")]
-    written_later = set().union(*map(_record_keys, [*_lines(newer_events), late_write]))
+    written_later = set().union(
+        *map(_record_keys, [*_lines(newer_events), late_write, held_back, earlier_capture])
+    )
 
     keys_per_trace: dict[str, set[tuple[str, str]]] = {}
     for event in events:
@@ -96,10 +127,12 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
         run
         for run in runs
         if run["flow_id"] == LATE_RUN_FLOW
+        and run["trace_id"] not in pair_traces
         and run["trace_id"] in keys_per_trace
         and not keys_per_trace[run["trace_id"]] & written_later
     )
     _write(by_stem["flow_runs"], [run for run in runs if run["trace_id"] != late_run["trace_id"]])
+
 
     succeeded = next(
         run for run in runs if run["flow_id"] == LATE_ATTEMPT_FLOW and run["status"] == "success"
@@ -117,12 +150,18 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
     }
     return {
         "files": [
-            _write(out / "business_events.late.ndjson", [late_write]),
+            _write(
+                out / "business_events.late.ndjson", [late_write, held_back, earlier_capture]
+            ),
             _write(out / "flow_runs.late.ndjson", [late_run, failed_attempt]),
         ],
         "order": first["data"]["order_id"],
         "late_run_key": f"{late_run['source_system']}:{late_run['run_id']}:{late_run['run_attempt']}",
         "failed_run_id": succeeded["run_id"],
+        "pair_cases": {
+            "held_back": held_back["data"]["order_id"],
+            "moved": (moved["data"]["order_id"], moved["time"]),
+        },
     }
 
 
@@ -265,3 +304,17 @@ def test_incremental_build_equals_full_build(builds) -> None:
             missing = sorted(set(full_rows) - set(incremental_rows), key=repr)[:2]
             differing.append(f"{name}: unexpected e.g. {extra}; missing e.g. {missing}")
     assert differing == [], "\n".join(differing)
+
+
+def test_late_starts_open_and_move_event_pair_cases(builds) -> None:
+    # int_slo_events columns: slo_id, event_key, event_at (the deadline), ..., error_type (9)
+    def cases(rows: list[tuple]) -> dict[str, tuple]:
+        return {row[1]: row for row in rows if row[0] == PAIR_SLO}
+
+    first, full = cases(builds["first"]["int_slo_events"]), cases(builds["full"]["int_slo_events"])
+    held_back = builds["pair_cases"]["held_back"]
+    assert held_back not in first
+    # its end event was built in the first batch: the case is not missing its end
+    assert full[held_back][9] != "missing"
+    moved, _ = builds["pair_cases"]["moved"]
+    assert (first[moved][2] - full[moved][2]).total_seconds() == 3600

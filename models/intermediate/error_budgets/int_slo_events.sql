@@ -5,7 +5,8 @@
 --     successful runs only, good when under the threshold.
 --   event_pair: a case opened by the start event (first one per join key); it counts when its
 --     deadline passes: good when the end event came by the deadline, bad when late or missing.
---     Cases whose deadline is still ahead are in flight (is_decided = false).
+--     Cases whose deadline is still ahead are in flight (is_decided = false). The start and end
+--     events, with their join key extracted once, come from int_slo_pair_events.
 -- Attribution columns (failing step, error type, connector, flow version) and whether a declared
 -- adjustment (maintenance, vendor incident) covers the event.
 -- Events are recomputed by group (`event_group`): for runs the SLO's idempotency key (else the
@@ -117,15 +118,10 @@ changed_run_groups as (
 changed_cases as (
 
     -- cases with a start or end event ingested since the last build
-    select distinct
-        pair_slos.slo_id,
-        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }} as event_group
-
-    from (select * from slos where indicator = 'event_pair') as pair_slos
-    inner join {{ ref('stg_flowledger__business_events') }} as business_events
-        on business_events.event_type in (pair_slos.start_event, pair_slos.end_event)
+    select distinct slo_id, case_key as event_group
+    from {{ ref('int_slo_pair_events') }}
     where {{ watermark }} is null
-        or business_events.ingested_at > {{ watermark }}
+        or ingested_at > {{ watermark }}
 
     union
 
@@ -300,22 +296,34 @@ pair_slos as (
 
 ),
 
+case_pair_events as (
+
+    -- the start and end events of the cases recomputed, their join key extracted once
+    select * from {{ ref('int_slo_pair_events') }}
+    {% if reads_built %}
+    where {{ rows_where(
+        ref('int_slo_pair_events'),
+        '(slo_id, case_key) in (select slo_id, event_group from changed_cases)'
+        ~ ' or slo_id in (select slo_id from rebuilt_slos)'
+    ) }}
+    {% endif %}
+
+),
+
 case_starts as (
 
     select
         pair_slos.slo_id,
-        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
-            as case_key,
-        min(business_events.occurred_at) as started_at,
-        max(business_events.ingested_at) as last_ingested_at
+        pair_events.case_key,
+        min(pair_events.occurred_at) as started_at,
+        max(pair_events.ingested_at) as last_ingested_at
 
     from pair_slos
-    inner join {{ ref('stg_flowledger__business_events') }} as business_events
-        on business_events.event_type = pair_slos.start_event
-        and (pair_slos.event_source is null or business_events.event_source = pair_slos.event_source)
-        and business_events.occurred_at <= pair_slos.as_of
-    group by all
-    having case_key is not null
+    inner join case_pair_events as pair_events
+        on pair_events.slo_id = pair_slos.slo_id
+        and pair_events.occurred_at <= pair_slos.as_of
+    where pair_events.is_start
+    group by pair_slos.slo_id, pair_events.case_key
 
 ),
 
@@ -323,15 +331,15 @@ case_ends as (
 
     select
         pair_slos.slo_id,
-        {{ json_extract_text('business_events.data_json', 'pair_slos.join_key') }}
-            as case_key,
-        business_events.occurred_at as ended_at,
-        business_events.ingested_at
+        pair_events.case_key,
+        pair_events.occurred_at as ended_at,
+        pair_events.ingested_at
 
     from pair_slos
-    inner join {{ ref('stg_flowledger__business_events') }} as business_events
-        on business_events.event_type = pair_slos.end_event
-        and business_events.occurred_at <= pair_slos.as_of
+    inner join case_pair_events as pair_events
+        on pair_events.slo_id = pair_slos.slo_id
+        and pair_events.occurred_at <= pair_slos.as_of
+    where pair_events.is_end
 
 ),
 
