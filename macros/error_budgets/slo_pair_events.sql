@@ -4,6 +4,11 @@
     source) and its digest, definition_digest: int_slo_pair_events extracts an SLO's events again
     whole when it changes.
 
+    slo_pair_events_extracted_whole(watermark): whether this build of int_slo_pair_events
+    extracts some SLO's events whole (an SLO new or defined otherwise, or no ingest time built):
+    asked when the model compiles, so that an incremental build that extracts none leaves out
+    the branch that would scan every event (DuckDB scans it even when no SLO joins it).
+
     delete_slo_pair_events_to_extract_again(built_columns): pre-hook of int_slo_pair_events:
     deletes the rows of SLOs removed or defined otherwise since they were extracted, and every row
     when none has an ingest time (the model then extracts every event again).
@@ -37,4 +42,17 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{% macro slo_pair_events_extracted_whole(watermark) -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set pending = run_query(
+        "select count(*) from (" ~ slo_pair_definitions() ~ ") as pair_slos"
+        ~ " where " ~ watermark ~ " is null or not exists (select 1 from " ~ this ~ " as built"
+        ~ " where built.slo_id = pair_slos.slo_id"
+        ~ " and built.definition_digest = pair_slos.definition_digest)"
+    ).columns[0].values()[0] -%}
+    {{ return(pending > 0) }}
 {%- endmacro %}

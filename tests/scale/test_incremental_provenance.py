@@ -19,7 +19,8 @@ test_incremental_cases.py. Besides the newer rows, the second batch brings late 
 Before the incremental build, one record no late row touches is tampered with in a column no
 other mart reads (is_current), and must still be tampered after it (it was not recomputed); the
 inputs digest of one SLO's events is tampered with too, so the build must recompute that SLO
-whole (as after an edit of the SLO file). Every mart and the SLO events must then equal a full
+whole (as after an edit of the SLO file), and so are the extracted start and end events of the
+event-pair SLO (their definition digest and case keys), which must be extracted again whole. Every mart and the SLO events must then equal a full
 build of the same files (ingest-time columns aside).
 """
 
@@ -42,7 +43,10 @@ pytestmark = pytest.mark.slow
 
 WRITES = "fct_record_field_writes"
 WRITE_KEYS = "entity, record_key, field_name, event_id, event_source"
-INTERMEDIATE = {"int_slo_events": "slo_id, event_key"}
+INTERMEDIATE = {
+    "int_slo_events": "slo_id, event_key",
+    "int_slo_pair_events": "slo_id, event_source, event_id",
+}
 LATE_RUN_FLOW = "c2f-payment-capture"
 LATE_ATTEMPT_FLOW = "c2f-order-intake"
 REBUILT_SLO = "payment-capture-success"
@@ -207,6 +211,13 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         incremental,
         "update intermediate.int_slo_events set inputs_digest = 'tampered' where slo_id = ?",
         [REBUILT_SLO],
+    )
+    # as if the event-pair SLO's join key had been edited: its events are extracted again whole
+    _execute(
+        incremental,
+        "update intermediate.int_slo_pair_events set definition_digest = 'tampered', "
+        "case_key = 'tampered-' || case_key where slo_id = ?",
+        [PAIR_SLO],
     )
     flowledger(incremental, "ingest", *map(str, second_batch))
     flowledger(incremental, "build", "--quiet")

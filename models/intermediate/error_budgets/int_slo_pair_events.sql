@@ -11,6 +11,7 @@
 {%- set built_columns = ['definition_digest', 'ingested_at'] -%}
 {%- set reads_built = built_with_columns(built_columns) -%}
 {%- set watermark = built_through('ingested_at', built_columns) if reads_built else 'cast(null as timestamp)' -%}
+{%- set extracts_whole = reads_built and slo_pair_events_extracted_whole(watermark) -%}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
@@ -28,7 +29,7 @@ with pair_slos as (
 
 ),
 
-{% if reads_built %}
+{% if extracts_whole %}
 -- SLOs whose events here were extracted with their current definition: only their events landed
 -- since are read (the others, new or changed, whole; their old rows the pre-hook deleted)
 extracted_slos as (
@@ -52,7 +53,7 @@ events as (
 
 ),
 
-{% if reads_built %}
+{% if extracts_whole %}
 -- (not an `or` in the filter above: DuckDB would no longer skip, by the watermark alone, the
 -- row groups landed before it)
 events_of_slos_extracted_whole as (
@@ -70,7 +71,7 @@ matched as (
     from pair_slos
     inner join events
         on events.event_type in (pair_slos.start_event, pair_slos.end_event)
-    {% if reads_built %}
+    {% if extracts_whole %}
     union all
     select pair_slos.slo_id, events.*
     from pair_slos
