@@ -2,9 +2,9 @@
     What `flowledger purge` changes in the record provenance mart (fct_record_field_writes), so an incremental build after a purge leaves the rows a full build
     of the retained raw rows gives.
 
-    delete_writes_of_purged_events(events_relation): pre-hook (also of int_slo_pair_events, whose
-    rows are business events too). Deletes the writes whose business
-    event the purge deleted (older than the business_events cut-off and no longer in
+    delete_rows_of_purged_events(events_relation): pre-hook of the incremental models with a row
+    per business event (event_id, event_source, occurred_at): fct_record_field_writes and
+    int_slo_pair_events. Deletes the rows whose business event the purge deleted (older than the business_events cut-off and no longer in
     `events_relation`). A no-op until the first purge of business events, on a full build and on
     Spark.
 
@@ -15,7 +15,7 @@
     records with a writing run the purge deleted (not in `runs_relation` any more). Empty until
     the first purge.
 -#}
-{% macro delete_writes_of_purged_events(events_relation) -%}
+{% macro delete_rows_of_purged_events(events_relation) -%}
     {%- set horizon = retention_horizon(['business_events']) | trim -%}
     {%- if target.type == 'spark' or not is_incremental() or horizon == 'cast(null as timestamp)' -%}
         select 1

@@ -19,7 +19,7 @@
     pre_hook=[
         "{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}",
         "{{ delete_slo_pair_events_to_extract_again(" ~ built_columns ~ ") }}",
-        "{{ delete_writes_of_purged_events(ref('stg_flowledger__business_events')) }}",
+        "{{ delete_rows_of_purged_events(ref('stg_flowledger__business_events')) }}",
     ],
 ) }}
 

@@ -33,7 +33,7 @@
     on_schema_change='append_new_columns',
     pre_hook=[
         "{{ delete_rows_of_an_older_build(" ~ built_columns ~ ") }}",
-        "{{ delete_writes_of_purged_events(ref('stg_flowledger__business_events')) }}",
+        "{{ delete_rows_of_purged_events(ref('stg_flowledger__business_events')) }}",
     ],
 ) }}
 
