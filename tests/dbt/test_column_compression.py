@@ -57,7 +57,7 @@ def test_the_big_tables_name_their_columns_and_are_built_with_them(known_build):
     assert {
         "int_step_attempts_enriched", "int_flow_runs_enriched", "int_case_events_mapped",
         "int_case_flow_runs", "int_case_field_changes", "int_slo_events",
-        "fct_case_flow_runs", "fct_case_events",
+        "fct_case_flow_runs", "fct_case_events", "fct_flow_runs", "fct_record_field_writes",
     } <= configured.keys()  # fmt: skip
     assert configured["fct_case_flow_runs"]["config"]["column_compression"] == {"steps": "zstd"}
     for model, node in configured.items():

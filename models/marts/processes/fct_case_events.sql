@@ -2,14 +2,14 @@
 -- who (resource) and which data fields it set or changed (JSON list of {field, from, to}).
 -- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
 -- ingested_at here (macros/cases_changed.sql).
--- The field changes' JSON is stored with zstd: smaller and faster to write than DuckDB's own choice
--- (macros/column_compression.sql).
+-- The field changes' JSON and the trace ids are stored with zstd, the event ids uncompressed:
+-- faster to write than DuckDB's own choice (macros/column_compression.sql).
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    column_compression={'field_changes': 'zstd'},
+    column_compression={'field_changes': 'zstd', 'trace_id': 'zstd', 'event_id': 'uncompressed'},
 ) }}
 
 with case_events as (
