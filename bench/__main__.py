@@ -16,8 +16,8 @@ For ``--events N`` it generates N business events + flow runs + step runs with t
    from run_results.json is shown too); then
    the newest 1 % (late steps of older runs included) is ingested and ``flowledger build`` again:
    the incremental build;
-3. dashboard: every ``query_*`` function of dashboards/data.py, process_data.py and
-   budget_data.py against the published snapshot, ``--repeat`` times each: p50 and p95;
+3. dashboard: every ``query_*`` function of dashboards/data.py, process_data.py,
+   budget_data.py and lineage_data.py (record provenance) against the published snapshot, ``--repeat`` times each: p50 and p95;
 4. the process-KPI cross-check against PM4Py (bench/process_kpis/run.py) and the lineage trace
    latency (bench/lineage/bench_trace.py), when present, as child processes.
 
@@ -294,7 +294,7 @@ def bench_queries(home: Path, repeat: int) -> list[dict]:
     # Outside `streamlit run` every @st.cache_data warns "No runtime found" once at import (a
     # line per query function): the queries here call the functions themselves, uncached.
     logging.getLogger(cache_data_api.__name__).setLevel(logging.ERROR)
-    from dashboards import budget_data, data, process_data
+    from dashboards import budget_data, data, lineage_data, process_data
     from dashboards.snapshot import SnapshotReader
     from flowledger.settings import DataDir
 
@@ -302,7 +302,7 @@ def bench_queries(home: Path, repeat: int) -> list[dict]:
     with reader.cursor(data_dir) as con:
         args = _query_arguments(con, data)
     results = []
-    for module in (data, process_data, budget_data):
+    for module in (data, process_data, budget_data, lineage_data):
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if not name.startswith("query_") or function.__module__ != module.__name__:
                 continue
@@ -367,6 +367,12 @@ def _query_arguments(con, data) -> dict:
     )
     process = _first(con, "select min(process_name) from fct_cases")
     slo = _first(con, "select min(slo_id) from fct_error_budgets")
+    # the record with the most writes: the provenance page's largest answer
+    record = _first(
+        con,
+        "select [entity, record_key] from fct_record_field_writes group by entity, record_key "
+        "order by count(*) desc, entity, record_key limit 1",
+    ) or ["", ""]
     return {
         "start": start,
         "end": end,
@@ -376,6 +382,8 @@ def _query_arguments(con, data) -> dict:
         "grain": data.latency_grain(30),
         "case_key": case_key or "",
         "slo_id": slo or "",
+        "entity": record[0],
+        "record_key": record[1],
     }
 
 

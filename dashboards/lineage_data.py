@@ -1,5 +1,7 @@
 """What the lineage pages read: the lineage graph (from the lineage store, never the warehouse
-file while a writer holds it) and record provenance from the published marts snapshot.
+file while a writer holds it) and record provenance from the published marts snapshot, through
+the dashboard's one connection to it (``read_published``: ``query_*`` functions, as the other
+pages read and the benchmark times them).
 
 Loaders are cached for :data:`CACHE_TTL_SECONDS`; the figure builders (``trace_dot``), table
 builders (``trace_table``, ``field_summary``) and notes (``older_build_note``) are pure
@@ -10,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 import polars as pl
 import streamlit as st
 
-from dashboards.data import parse_timestamp
+from dashboards.data import parse_timestamp, read_published
 from flowledger.settings import DataDir
+from lineage import provenance
 from lineage.service import load_graph, trace
 
 CACHE_TTL_SECONDS = 30
@@ -203,32 +207,35 @@ def _q(text: str) -> str:
 # ------------------------------------------------------------------------- provenance
 
 
+def query_entities(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return provenance.query_entities(con)
+
+
+def query_record_writes(
+    con: duckdb.DuckDBPyConnection, entity: str, record_key: str
+) -> pl.DataFrame:
+    rows = provenance.query_record_fields(con, entity, record_key)
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def query_violations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    rows = provenance.query_ownership_violations(con)
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def entities() -> list[str]:
-    from lineage.provenance import _query
-
-    return [
-        r["entity"]
-        for r in _query(
-            DataDir.resolve(), "select distinct entity from fct_record_field_writes order by 1", []
-        )
-    ]
+    return read_published(query_entities)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def record_writes(entity: str, key: str) -> pl.DataFrame:
-    from lineage.provenance import record_fields
-
-    rows = record_fields(DataDir.resolve(), entity, key)
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+    return read_published(query_record_writes, entity, key)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def violations() -> pl.DataFrame:
-    from lineage.provenance import ownership_violations
-
-    rows = ownership_violations(DataDir.resolve())
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+    return read_published(query_violations)
 
 
 def field_summary(writes: pl.DataFrame) -> pl.DataFrame:

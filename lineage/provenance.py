@@ -3,9 +3,10 @@ and the ownership violations (``fct_record_field_writes``, ``fct_ownership_viola
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -14,6 +15,8 @@ from flowledger.warehouse import NothingPublished, open_published
 
 WRITES = "fct_record_field_writes"
 VIOLATIONS = "fct_ownership_violations"
+
+T = TypeVar("T")
 
 
 class ProvenanceError(RuntimeError):
@@ -64,46 +67,84 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _query(data_dir: DataDir, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    try:
-        with open_published(data_dir) as con:
-            cursor = con.execute(sql, params)
-            names = [c[0] for c in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    except NothingPublished as error:
-        raise ProvenanceError(str(error)) from None
-    except duckdb.CatalogException:
-        raise ProvenanceError(
-            f"the published marts have no {WRITES}: run `flowledger build` with this version"
-        ) from None
+# --- queries on an open connection to the published marts (the dashboard's kept connection) ---
 
 
-def field_history(data_dir: DataDir, entity: str, key: str, field_name: str) -> FieldHistory:
-    writes = _query(
-        data_dir,
+def query_field_writes(
+    con: duckdb.DuckDBPyConnection, entity: str, key: str, field_name: str
+) -> list[dict[str, Any]]:
+    """Every write of one field of one record, by write_sequence."""
+    return _rows(
+        con,
         f"select * from {WRITES} where entity = ? and record_key = ? and field_name = ? "
         "order by write_sequence",
         [entity, key, field_name],
     )
+
+
+def query_record_fields(
+    con: duckdb.DuckDBPyConnection, entity: str, key: str
+) -> list[dict[str, Any]]:
+    """Every write of every tracked field of one record, by field then sequence."""
+    return _rows(
+        con,
+        f"select * from {WRITES} where entity = ? and record_key = ? "
+        "order by field_name, write_sequence",
+        [entity, key],
+    )
+
+
+def query_entities(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The entities with a tracked field written."""
+    return [r["entity"] for r in _rows(con, f"select distinct entity from {WRITES} order by 1", [])]
+
+
+def query_ownership_violations(
+    con: duckdb.DuckDBPyConnection, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` writes by a system that does not own the field."""
+    return _rows(con, f"select * from {VIOLATIONS} order by occurred_at desc limit ?", [limit])
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    try:
+        cursor = con.execute(sql, params)
+    except duckdb.CatalogException:
+        raise ProvenanceError(
+            f"the published marts have no {WRITES}: run `flowledger build` with this version"
+        ) from None
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- the same, each on its own connection to the newest published snapshot (CLI, export) --------
+
+
+def _published(data_dir: DataDir, query: Callable[..., T], *args: Any) -> T:
+    try:
+        with open_published(data_dir) as con:
+            return query(con, *args)
+    except NothingPublished as error:
+        raise ProvenanceError(str(error)) from None
+
+
+def field_history(data_dir: DataDir, entity: str, key: str, field_name: str) -> FieldHistory:
+    return _published(data_dir, _field_history, entity, key, field_name)
+
+
+def _field_history(
+    con: duckdb.DuckDBPyConnection, entity: str, key: str, field_name: str
+) -> FieldHistory:
+    writes = query_field_writes(con, entity, key, field_name)
     if writes:
         return FieldHistory(entity, key, field_name, writes)
-    entities = [
-        r["entity"]
-        for r in _query(data_dir, f"select distinct entity from {WRITES} order by 1", [])
-    ]
+    entities = query_entities(con)
     if entity not in entities:
         raise ProvenanceError(
             f"no entity {entity!r}: known entities are {', '.join(entities) or 'none'} "
             "(declared in contracts/business_event.odcs.yaml, fieldOwnership)"
         )
-    fields = [
-        r["field_name"]
-        for r in _query(
-            data_dir,
-            f"select distinct field_name from {WRITES} where entity = ? and record_key = ? order by 1",
-            [entity, key],
-        )
-    ]
+    fields = sorted({w["field_name"] for w in query_record_fields(con, entity, key)})
     if not fields:
         raise ProvenanceError(f"no {entity} with key {key!r} has any tracked field written")
     raise ProvenanceError(
@@ -113,18 +154,11 @@ def field_history(data_dir: DataDir, entity: str, key: str, field_name: str) -> 
 
 def record_fields(data_dir: DataDir, entity: str, key: str) -> list[dict[str, Any]]:
     """Every write of every tracked field of one record, by field then sequence."""
-    return _query(
-        data_dir,
-        f"select * from {WRITES} where entity = ? and record_key = ? "
-        "order by field_name, write_sequence",
-        [entity, key],
-    )
+    return _published(data_dir, query_record_fields, entity, key)
 
 
 def ownership_violations(data_dir: DataDir, limit: int = 1000) -> list[dict[str, Any]]:
-    return _query(
-        data_dir, f"select * from {VIOLATIONS} order by occurred_at desc limit ?", [limit]
-    )
+    return _published(data_dir, query_ownership_violations, limit)
 
 
 def render_history(history: FieldHistory) -> str:

@@ -211,3 +211,36 @@ def test_older_build_note_names_the_jobs_and_their_builds() -> None:
     without = {k: v for k, v in result.items() if k != "olderBuilds"}  # stored before the field
     assert lineage_data.older_builds(without) == []
     assert lineage_data.older_build_note(without) is None
+
+
+def test_record_provenance_before_the_first_build_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the page reads through the dashboard's kept connection to the newest snapshot: before any
+    # build there is none, and the page says so instead of failing
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = page("app_pages/record_provenance.py", {"entity": "order", "key": "O-1"})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Nothing is published yet" in info.value for info in at.info)
+
+
+def test_provenance_queries_read_one_open_snapshot_connection(home: DataDir) -> None:
+    # the page's loaders are the query_* functions on a cursor of the kept connection (what the
+    # benchmark times): the same answers as the CLI's own connection per question
+    from dashboards.snapshot import SnapshotReader
+
+    planted = ownership_violations(home)[0]
+    reader = SnapshotReader()
+    try:
+        with reader.cursor(home) as con:
+            entities = lineage_data.query_entities(con)
+            writes = lineage_data.query_record_writes(con, "order", planted["record_key"])
+            violations = lineage_data.query_violations(con)
+    finally:
+        reader.close()
+    assert "order" in entities
+    assert set(writes["record_key"]) == {planted["record_key"]}
+    assert writes["field_name"].to_list() == sorted(writes["field_name"].to_list())
+    assert len(violations) == len(ownership_violations(home))
