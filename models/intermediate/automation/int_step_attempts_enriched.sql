@@ -10,7 +10,11 @@
 -- On Spark the model is a table rebuilt whole.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
-    column_compression={'step_execution_key': 'uncompressed'},
+    column_compression={
+        'step_execution_key': 'uncompressed',
+        'run_key': 'uncompressed',
+        'run_id': 'uncompressed',
+    },
     unique_key='step_execution_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
