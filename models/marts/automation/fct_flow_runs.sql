@@ -4,7 +4,7 @@
 -- idempotency key (a late first delivery changes the others' duplicate flags). On Spark the model
 -- is a table rebuilt whole (incremental merges need a Delta or Iceberg table format there).
 -- Columns of (nearly) unique values are stored as macros/column_compression.sql says: zstd for
--- the keys (a third of the write time of DuckDB's own choice), the digest (random hex, which
+-- the keys (0.5-0.7 of the write time of DuckDB's own choice), the digest (random hex, which
 -- zstd cannot shrink) uncompressed.
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),

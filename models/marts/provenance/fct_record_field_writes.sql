@@ -30,7 +30,7 @@
     record's writes by entity and record_key): on DuckDB the rows are written ordered by record,
     so that lookup reads the row groups whose min/max hold the key instead of scanning every
     record key; the columns of (nearly) unique values are zstd, cheaper to write than DuckDB's
-    dictionary and a third of the blocks (measured in bench/results/NOTES.md). -#}
+    own choice and smaller (measured in bench/results/NOTES.md). -#}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     column_compression={
