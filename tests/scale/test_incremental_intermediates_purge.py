@@ -81,7 +81,9 @@ def _flows(warehouse: Path) -> list[tuple]:
     """int_flows_summarized, whose counts include the purged runs (raw.purged_history)."""
     con = read_warehouse(warehouse.parent)
     try:
-        return con.execute("select * from intermediate.int_flows_summarized order by flow_id").fetchall()
+        return con.execute(
+            "select * from intermediate.int_flows_summarized order by flow_id"
+        ).fetchall()
     finally:
         con.close()
 

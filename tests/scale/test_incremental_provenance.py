@@ -110,11 +110,19 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
     ]
     held_back, moved = captures[0], captures[1]
     assert held_back["data"]["order_id"] != moved["data"]["order_id"]
-    earlier_capture = {**moved, "id": "late-earlier-capture", "time": _shifted(moved["time"], -3600)}
-    _write(by_stem["business_events"], [event for event in events if event["id"] != held_back["id"]])
+    earlier_capture = {
+        **moved,
+        "id": "late-earlier-capture",
+        "time": _shifted(moved["time"], -3600),
+    }
+    _write(
+        by_stem["business_events"], [event for event in events if event["id"] != held_back["id"]]
+    )
     # the late run (below) must not be the run of these events: its events stay in the first batch
     pair_traces = {
-        event["traceparent"].split("-")[1] for event in (held_back, moved) if event.get("traceparent")
+        event["traceparent"].split("-")[1]
+        for event in (held_back, moved)
+        if event.get("traceparent")
     }
 
     (newer_events,) = [path for path in newer if path.name.startswith("business_events")]
@@ -137,7 +145,6 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
     )
     _write(by_stem["flow_runs"], [run for run in runs if run["trace_id"] != late_run["trace_id"]])
 
-
     succeeded = next(
         run for run in runs if run["flow_id"] == LATE_ATTEMPT_FLOW and run["status"] == "success"
     )
@@ -154,9 +161,7 @@ def _late_rows(older: list[Path], newer: list[Path], out: Path) -> dict:
     }
     return {
         "files": [
-            _write(
-                out / "business_events.late.ndjson", [late_write, held_back, earlier_capture]
-            ),
+            _write(out / "business_events.late.ndjson", [late_write, held_back, earlier_capture]),
             _write(out / "flow_runs.late.ndjson", [late_run, failed_attempt]),
         ],
         "order": first["data"]["order_id"],
