@@ -17,7 +17,8 @@ For ``--events N`` it generates N business events + flow runs + step runs with t
    the newest 1 % (late steps of older runs included) is ingested and ``flowledger build`` again:
    the incremental build;
 3. dashboard: every ``query_*`` function of dashboards/data.py, process_data.py,
-   budget_data.py and lineage_data.py (record provenance) against the published snapshot, ``--repeat`` times each: p50 and p95;
+   budget_data.py and lineage_data.py (record provenance) against the published snapshot,
+   ``--repeat`` times each: p50 and p95;
 4. the process-KPI cross-check against PM4Py (bench/process_kpis/run.py) and the lineage trace
    latency (bench/lineage/bench_trace.py), when present, as child processes.
 
