@@ -92,7 +92,11 @@ def _redact_basic_credentials(match: re.Match[str]) -> str:
     return f"{match['word']} [REDACTED:basic_auth]"
 
 
-_COOKIE_PAIR = re.compile(r"(?P<name>[^=;\s]+)=(?P<value>[^;\s]*)")
+#: A cookie's value (RFC 6265 4.1.1): its octets, or the same inside double quotes (escaped when
+#: the header is inside JSON text: ``\\"abc\\"``). A quote never starts an unquoted value, so a
+#: JSON string's closing quote is not taken for one.
+_COOKIE_VALUE = r'(?:\\*"[^;\s",\\]*\\*"|[^;\s"\'\\]*)'
+_COOKIE_PAIR = re.compile(r"(?P<name>[^=;\s]+)=(?P<value>" + _COOKIE_VALUE + ")")
 #: What follows a cookie in a Set-Cookie header (RFC 6265 and its drafts): no secret.
 _COOKIE_ATTRIBUTES = frozenset(
     {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "partitioned"}
@@ -107,8 +111,8 @@ def _redact_cookie_values(match: re.Match[str]) -> str:
     def redact_pair(pair: re.Match[str]) -> str:
         value = pair["value"]
         if (
-            not value
-            or value.startswith("[REDACTED:")
+            not value.strip('\\"')
+            or value.lstrip('\\"').startswith("[REDACTED:")
             or pair["name"].lower() in _COOKIE_ATTRIBUTES
         ):
             return pair[0]
@@ -308,7 +312,11 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "cookie_header",
         re.compile(
             _HEADER_START + r"(?P<head>(?i:set-cookie|cookie)\\*[\"']?\s*:\s*\\*[\"']?)"
-            r"(?P<pairs>[^=;\s\"'\\]+=[^;\s\"'\\]*(?:;\s*[^=;\s\"'\\]+(?:=[^;\s\"'\\]*)?)*)"
+            r"(?P<pairs>[^=;\s\"'\\]+="
+            + _COOKIE_VALUE
+            + r"(?:;\s*[^=;\s\"'\\]+(?:="
+            + _COOKIE_VALUE
+            + r")?)*)"
         ),
         _redact_cookie_values,
     ),

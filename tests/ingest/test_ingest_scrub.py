@@ -245,6 +245,20 @@ SECRETS = [
         "Set-Cookie: JSESSIONID=1A2B3C4D5E6F; Path=/; Secure; HttpOnly",
         "Set-Cookie: JSESSIONID=[REDACTED:cookie]; Path=/; Secure; HttpOnly",
     ),
+    # a quoted cookie value (RFC 6265 4.1.1), also escaped inside JSON text
+    (
+        'Cookie: session="abc123secretvalue"; theme=dark; empty=""',
+        'Cookie: session=[REDACTED:cookie]; theme=[REDACTED:cookie]; empty=""',
+    ),
+    (
+        'Set-Cookie: sid="a1b2c3"; Expires="Wed, 21 Oct 2026 07:28:00 GMT"; HttpOnly',
+        'Set-Cookie: sid=[REDACTED:cookie]; Expires="Wed, 21 Oct 2026 07:28:00 GMT"; HttpOnly',
+    ),
+    (
+        '{"cookie": "sid=\\"q1w2e3\\"; b=1", "next": "x"}',
+        '{"cookie": "sid=[REDACTED:cookie]; b=[REDACTED:cookie]", "next": "x"}',
+    ),
+    ('{"h":"Cookie: a=","y":"z"}', '{"h":"Cookie: a=","y":"z"}'),
     (
         'log={\\"set-cookie\\": \\"laravel_session=eyJpdiI6Ik1; Max-Age=7200\\"}',
         'log={\\"set-cookie\\": \\"laravel_session=[REDACTED:cookie]; Max-Age=7200\\"}',

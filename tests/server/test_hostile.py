@@ -93,6 +93,8 @@ MARKERLESS = {
     "s%3ALEAK45.gHiJkLmNoP": "connect.sid={}",
     "whsec_LEAK46abcdefghijklmnopqrstuvwx": "stripe signature mismatch for {}",
     "hvs.CAESIJlU9JMYEhOPLEAK47rcgEJ": "vault login {}",
+    # a quoted cookie value (RFC 6265 4.1.1)
+    "QuotedCookieLEAK48": 'Cookie: sid="{}"; theme=dark',
 }
 SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]] + list(MARKERLESS)
 
