@@ -79,6 +79,16 @@ def _keep_or_redact_value(match: re.Match[str]) -> str:
     return f"{match['name']}{match['close']}{match['sep']}{quote}{SECRET_PLACEHOLDER}{quote}"
 
 
+def _redact_xml_element(match: re.Match[str]) -> str:
+    """``<password>x</password>``: the text redacted when the element's local name is a
+    secret's (:func:`is_secret_key_name`) and the text is not blank or already redacted."""
+    value = match["value"].strip()
+    if not is_secret_key_name(match["local"]) or not value or value.startswith("[REDACTED:"):
+        return match[0]
+    opening = f"<{match['tag']}{match['attributes'] or ''}>"
+    return f"{opening}{SECRET_PLACEHOLDER}</{match['tag']}>"
+
+
 def _redact_basic_credentials(match: re.Match[str]) -> str:
     """``Basic <base64 of user:password>`` (HTTP Basic authentication): only when the text
     decodes to printable ``user:password``, so ``basic authentication`` stays."""
@@ -280,7 +290,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "bearer_token",
-        re.compile(_HEADER_START + r"(?P<word>(?i:bearer))\s+[A-Za-z0-9._~+/=-]{8,}"),
+        re.compile(_HEADER_START + r"(?P<word>(?i:bearer)):?\s+[A-Za-z0-9._~+/=-]{8,}"),
         r"\g<word> [REDACTED:bearer_token]",
     ),
     SecretRule(
@@ -324,11 +334,33 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "key_value",
         re.compile(
             r"(?<![\w.-])(?P<name>[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*)"
-            r"(?P<close>\\*[\"']?)"
-            r"(?P<sep>\s*[:=]\s*)"
+            r"(?P<close>\\*[\"']?\]?)"  # `"name"`, `cfg["name"]`, `cfg[name]`
+            # `:` `=`, Ruby's and PHP's `=>`, a URL-encoded `=`; or blanks before a quoted value
+            # (`with password 'x'`)
+            r"(?P<sep>\s*(?:=>|[:=]|%3[dD])\s*|\s+(?=\\*[\"']))"
             r"(?P<value>\\+\"[^\"]*?\\+\"|\"[^\"]*\"|'[^']*'|(?:[^\s,;&\"'}\]\\]|\\(?![\"']))+)"
         ),
         _keep_or_redact_value,
+    ),
+    SecretRule(
+        # a command line's flag and its value: `--password hunter2`, `--api-key "k"`
+        "command_line_flag",
+        re.compile(
+            r"(?<![\w.-])(?P<name>--[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*)(?P<close>)"
+            r"(?P<sep>[ \t]+)"
+            r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"'\\-][^\s,;&\"'}\]\\]*)"
+        ),
+        _keep_or_redact_value,
+    ),
+    SecretRule(
+        # an XML element named for a secret (SOAP and XML-RPC APIs): `<password>x</password>`,
+        # `<ns:ApiKey>x</ns:ApiKey>`; its attributes stay
+        "xml_element",
+        re.compile(
+            r"<(?P<tag>(?:[\w.-]+:)?(?P<local>[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*))"
+            r"(?P<attributes>\s[^<>]*)?>(?P<value>[^<]*)</(?P=tag)\s*>"
+        ),
+        _redact_xml_element,
     ),
 )
 

@@ -303,6 +303,30 @@ SECRETS = [
         "client_id=1 value abc1Q~AbCdEfGhIjKlMnOpQrStUvWxYz01234 rejected",
         "client_id=1 value [REDACTED:azure_client_secret] rejected",
     ),
+    # a secret's name and its value in the other forms logs carry them: Ruby's and PHP's `=>`,
+    # a URL-encoded `=`, blanks before a quoted value, command-line flags, XML elements
+    ("auth_token => 'r7Kq2mZp9x'", "auth_token => '[REDACTED:secret]'"),
+    ('$cfg["api_key"] => "r7Kq2mZp9x"', '$cfg["api_key"] => "[REDACTED:secret]"'),
+    ("q=password%3Dr7Kq2mZp9x&next=1", "q=password%3D[REDACTED:secret]&next=1"),
+    (
+        "login failed for user admin with password 'r7Kq2mZp9x'",
+        "login failed for user admin with password '[REDACTED:secret]'",
+    ),
+    ('the token "r7Kq2mZp9x" expired', 'the token "[REDACTED:secret]" expired'),
+    (
+        "pg_dump --password r7Kq2mZp9x --api-key 'k-9x' --token=t0k3n -v",
+        "pg_dump --password [REDACTED:secret] --api-key '[REDACTED:secret]' "
+        "--token=[REDACTED:secret] -v",
+    ),
+    (
+        "<soap:Body><Login><user>jo</user><password>r7Kq2mZp9x</password></Login>",
+        "<soap:Body><Login><user>jo</user><password>[REDACTED:secret]</password></Login>",
+    ),
+    (
+        '<ns:ApiKey type="live">\n  r7Kq2mZp9x\n</ns:ApiKey> <sessionId>S-1</sessionId>',
+        '<ns:ApiKey type="live">[REDACTED:secret]</ns:ApiKey> <sessionId>[REDACTED:secret]</sessionId>',
+    ),
+    ("Bearer: r7Kq2mZp9xAbCd", "Bearer [REDACTED:bearer_token]"),
 ]
 
 
@@ -343,6 +367,10 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         # near misses of the vendor forms added with them
         "hvs.example sntry_x gsk_short NRAK-short tskey-auth r8_x xai-grok-2 pplx-api whsec_x",
         "q~ sl.example.com/path glc_sync sbp_1 pscale_tkn_x glsa_x 0123abcd-usa sq0atp-x",
+        # near misses of the `=>`, quoted, flag and XML forms
+        "x => y; pass_rate => 0.9; password reset failed; the secret sauce",
+        "--token-count 5 --password -v --passport X1 --session 3",
+        "<passport>X12345</passport><tokens_used>12</tokens_used><password></password><password/>",
         # ids of the demo data: run ids, UUIDs, digests, trace ids, order and payment ids
         *DEMO_IDS,
     ],

@@ -95,6 +95,11 @@ MARKERLESS = {
     "hvs.CAESIJlU9JMYEhOPLEAK47rcgEJ": "vault login {}",
     # a quoted cookie value (RFC 6265 4.1.1)
     "QuotedCookieLEAK48": 'Cookie: sid="{}"; theme=dark',
+    # a secret's name before its value in other forms: XML, a flag, `=>`, prose with quotes
+    "XmlPasswordLEAK49": "<soap:Body><password>{}</password></soap:Body>",
+    "FlagPasswordLEAK50": "mysqldump --password {} shop",
+    "RubyTokenLEAK51": "auth_token => '{}'",
+    "QuotedPasswordLEAK52": "login failed for admin with password '{}'",
 }
 SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]] + list(MARKERLESS)
 
