@@ -191,7 +191,7 @@ def _redact_vendor_token(match: re.Match[str]) -> str:
 _VALUE_QUOTE = re.compile(r"""\\*["']""")
 #: Where a key name may contain a secret word (the candidates :func:`is_secret_key_name` decides
 #: on); the stems also make up the prefilter below.
-_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid"
+_KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid|cv[vcn]"
 
 #: Where a header's name starts: at a word boundary, or right after an escaped line end or tab
 #: (a header dumped into JSON text: ``…\\nAuthorization: …``, where the ``n`` leaves no boundary).
@@ -366,8 +366,9 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 
 #: A key name is a secret's when (lower-cased) it contains ``passw``; or a word of it (split at
 #: ``_ . -``, blanks, digits and camelCase) is password, pwd, secret, credential, passphrase,
-#: passcode, apikey…; or it has api/private/access/signing/encryption/sentry + key; or its last
-#: word is pass, token, authorization or cookie; or it ends in secret or token, or names a session
+#: passcode, apikey…, or a card's security code (cvv, cvc); or it has api, private (priv),
+#: access, signing, encryption (enc), sentry, master, client, auth, app, hmac or license + key;
+#: or its last word is pass, token, authorization or cookie; or it ends in secret or token, or names a session
 #: id (``sessionid``, ``session_id``, ``JSESSIONID``, ``PHPSESSID``, ``connect.sid``). So
 #: ``aws_secret_access_key``, ``password1``, ``accessKey``, ``db_pass``, ``x-api-key``,
 #: ``Set-Cookie`` are, and ``token_count``, ``tokens_used``, ``pass_rate``, ``passport``,
@@ -375,13 +376,18 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 _SECRET_WORDS = frozenset(
     {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
     | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
+    # a card's security code (PCI DSS: never stored after authorisation)
+    | {"cvv", "cvv2", "cvc", "cvc2", "cvn"}
 )
 _SECRET_LAST_WORDS = frozenset(
     {"pass", "token", "sig", "signature", "authorization", "cookie", "cookies"}
 )
 #: Last words that make a key name a secret's as a header's name (see :func:`_names_a_header`).
 _HEADER_NAME_WORDS = frozenset({"authorization", "cookie", "cookies"})
-_SECRET_KEY_PAIR = re.compile(r"(?:api|private|access|signing|encryption|sentry)[_.-]?key")
+_SECRET_KEY_PAIR = re.compile(
+    r"(?:api|private|priv|access|signing|encryption|enc|sentry|master|client|auth|app|hmac"
+    r"|licen[cs]e)[_.-]?key"
+)
 _SECRET_NAME_END = re.compile(r"(?:secret|token|sess(?:ion)?[_.-]?id|connect\.sid)$")
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
@@ -404,8 +410,9 @@ TEXT_PREFILTER = (
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
-    r"|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key|encryption[_.-]?key"
-    r"|sentry[_.-]?key|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
+    r"|api[_.-]?key|priv(?:ate)?[_.-]?key|access[_.-]?key|signing[_.-]?key|enc(?:ryption)?[_.-]?key"
+    r"|sentry[_.-]?key|master[_.-]?key|client[_.-]?key|auth[_.-]?key|app[_.-]?key|hmac[_.-]?key"
+    r"|licen[cs]e[_.-]?key|cv[vcn]|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
     r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
     r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|q~"
     r"|sl\.[a-z0-9_.-]{130})"
