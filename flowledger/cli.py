@@ -86,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_generate)
 
     ingest = commands.add_parser(
-        "ingest", help="land NDJSON, JSON, CSV or Parquet files into the warehouse"
+        "ingest",
+        help="land NDJSON, JSON, CSV or Parquet files (also .gz, .bz2, .xz) into the warehouse",
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument(

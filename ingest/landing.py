@@ -102,11 +102,15 @@ class FileLanding:
     pii_key: Callable[[], bytes]
     batch_rows: int
     progress: Progress
+    #: the file as it was given, when ``source`` reads a copy of it (a decompressed export):
+    #: what the batch records as its source file and hashes
+    origin: Path | None = None
 
     def __post_init__(self) -> None:
         self.started_at = _utc_now()
         self.batch_id = new_batch_id()
-        self.source_file = str(self.source.path.resolve())
+        self.given_path = self.origin or self.source.path
+        self.source_file = str(self.given_path.resolve())
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
         stage_name = "b" + self.batch_id.replace("-", "_")
@@ -117,7 +121,7 @@ class FileLanding:
         self._cloudevents = self.contract.kind is RecordKind.BUSINESS_EVENT
 
     def run(self) -> FileResult:
-        path = self.source.path
+        path = self.given_path
         result = FileResult(path=path, kind=self.contract.kind, batch_id=self.batch_id)
         # hashing the whole file releases the GIL: let it run beside the parsing
         hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-sha256")

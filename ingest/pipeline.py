@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
+from ingest.compressed import decompressed
 from ingest.contracts import RecordKind, load_contracts
 from ingest.landing import FileLanding, prepare_connection
 from ingest.readers import (
@@ -49,25 +50,30 @@ def ingest_paths(
         for raw_path in paths:
             path = Path(raw_path)
             file_kind: RecordKind | None = None
+            readable = path
             try:
-                source = open_source(path)
-                file_kind = forced_kind or _detect(source, path)
-                if file_kind is None:  # nothing in the file to tell its kind by, nor to land
-                    result = FileResult(path=path)
-                else:
-                    report(f"ingesting {path} as {file_kind.value}")
-                    landing = FileLanding(
-                        con=con,
-                        contract=contracts[file_kind],
-                        source=source,
-                        landing_root=data_dir.landing,
-                        pii_key=pii_key,
-                        batch_rows=batch_rows,
-                        progress=report,
-                    )
-                    result = landing.run()
+                with decompressed(path, data_dir.root) as readable:
+                    source = open_source(readable)
+                    file_kind = forced_kind or _detect(source, path)
+                    if file_kind is None:  # nothing in the file to tell its kind by, nor to land
+                        result = FileResult(path=path)
+                    else:
+                        report(f"ingesting {path} as {file_kind.value}")
+                        landing = FileLanding(
+                            con=con,
+                            contract=contracts[file_kind],
+                            source=source,
+                            landing_root=data_dir.landing,
+                            pii_key=pii_key,
+                            batch_rows=batch_rows,
+                            progress=report,
+                            origin=path,
+                        )
+                        result = landing.run()
             except UnreadableFile as error:
-                result = FileResult(path=path, kind=file_kind, error=scrub_secrets(str(error)))
+                # a decompressed file's problems are told of the file as it was given
+                message = str(error).replace(str(readable), str(path))
+                result = FileResult(path=path, kind=file_kind, error=scrub_secrets(message))
             except Exception as error:  # one bad file must not stop the others
                 message = f"{path}: could not be ingested ({type(error).__name__}: {error})"
                 result = FileResult(path=path, kind=file_kind, error=scrub_secrets(message))

@@ -82,6 +82,9 @@ FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
     ".csv": SourceFormat.CSV,
     ".parquet": SourceFormat.PARQUET,
 }
+#: Compressed files are read as the format their name gives before one of these
+#: (``runs.ndjson.gz``; :mod:`ingest.compressed`).
+COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
 
 
 class UnreadableFile(Exception):
@@ -149,7 +152,8 @@ def open_source(path: Path) -> FileSource:
     if source_format is None:
         raise UnreadableFile(
             f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
-            f"expected one of {', '.join(FORMAT_BY_SUFFIX)}"
+            f"expected one of {', '.join(FORMAT_BY_SUFFIX)}, each also compressed "
+            f"({', '.join(COMPRESSION_SUFFIXES)})"
         )
     readers: dict[SourceFormat, type[FileSource]] = {
         SourceFormat.NDJSON: NdjsonSource,
