@@ -89,7 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         "ingest",
         help="land NDJSON, JSON, CSV or Parquet files (also .gz, .bz2, .xz) into the warehouse",
     )
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a file, or a directory: every file under it (hidden ones aside)",
+    )
     ingest.add_argument(
         "--kind",
         choices=["flow_run", "step_run", "queue_depth_sample", "business_event"],

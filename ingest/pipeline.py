@@ -37,7 +37,8 @@ def ingest_paths(
     """Land every file in ``paths``; a file that cannot be read is reported, the others still land.
 
     ``kind`` forces one record kind for every file; otherwise each file's kind is detected from
-    its columns. Takes the warehouse writer lock (waiting while another writer holds it).
+    its columns. A directory stands for the files under it (:func:`files_of`). Takes the
+    warehouse writer lock (waiting while another writer holds it).
     """
     forced_kind = RecordKind(kind) if kind is not None else None
     report = progress or (lambda message: None)
@@ -47,8 +48,7 @@ def ingest_paths(
     with open_warehouse(data_dir, attach_marts=False) as con:
         prepare_connection(con, DUCKDB_MEMORY_LIMIT)
         ensure_raw_tables(con)
-        for raw_path in paths:
-            path = Path(raw_path)
+        for path in files_of(paths):
             file_kind: RecordKind | None = None
             readable = path
             try:
@@ -86,6 +86,27 @@ def ingest_paths(
                 )
             summary.files.append(result)
     return summary
+
+
+def files_of(paths: Sequence[Path | str]) -> list[Path]:
+    """``paths`` with each directory replaced by the files under it, at any depth, in name
+    order (an export partitioned by day: ``exports/2026/12/07/runs.ndjson.gz``); hidden files
+    and directories (``.DS_Store``, ``.git``) are left out. Every other file is kept, so one
+    the readers do not know is reported, not passed over, and a directory without a file is
+    kept as it is, to be reported too."""
+    files: list[Path] = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            files.append(given)
+            continue
+        found = sorted(
+            path
+            for path in given.rglob("*")
+            if path.is_file()
+            and not any(part.startswith(".") for part in path.relative_to(given).parts)
+        )
+        files.extend(found or [given])
+    return files
 
 
 def _detect(source: FileSource, path: Path) -> RecordKind | None:

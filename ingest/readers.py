@@ -146,6 +146,8 @@ def open_source(path: Path) -> FileSource:
     """A reader for ``path``, chosen by its extension."""
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
+    if path.is_dir():
+        raise UnreadableFile(f"{path}: a directory without any file to ingest")
     if not path.is_file():
         raise UnreadableFile(f"{path}: not a regular file")
     source_format = FORMAT_BY_SUFFIX.get(path.suffix.lower())

@@ -86,3 +86,28 @@ def test_a_compressed_file_that_cannot_be_read_is_refused_with_the_reason(
     assert (refused.accepted, landed.accepted, landed.error) == (0, len(FLOW_RUNS), None)
     assert query(data_dir, "select count(*) from raw.business_events") == [(0,)]
     assert not list(data_dir.root.glob(".ingest-*"))
+
+
+def test_a_directory_stands_for_every_file_under_it(data_dir: DataDir, tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    (exports / "2026" / "12" / "07").mkdir(parents=True)
+    (exports / "2026" / "12" / "07" / "events.ndjson.gz").write_bytes(
+        gzip.compress(ndjson(BUSINESS_EVENTS))
+    )
+    (exports / "runs.ndjson").write_bytes(ndjson(FLOW_RUNS))
+    (exports / "notes.txt").write_text("not an export")
+    (exports / ".DS_Store").write_bytes(b"\0")
+    (exports / ".cache").mkdir()
+    (exports / ".cache" / "old.ndjson").write_bytes(ndjson(FLOW_RUNS))
+    (tmp_path / "empty").mkdir()
+    summary = ingest_paths([exports, tmp_path / "empty"], data_dir)
+    assert [(r.path.relative_to(tmp_path).as_posix(), r.accepted) for r in summary.files] == [
+        ("exports/2026/12/07/events.ndjson.gz", len(BUSINESS_EVENTS)),
+        ("exports/notes.txt", 0),
+        ("exports/runs.ndjson", len(FLOW_RUNS)),
+        ("empty", 0),
+    ]
+    errors = [r.error for r in summary.files]
+    assert errors[0] is None and errors[2] is None
+    assert errors[1] is not None and "unsupported file type '.txt'" in errors[1]
+    assert errors[3] == f"{tmp_path / 'empty'}: a directory without any file to ingest"
