@@ -42,6 +42,9 @@ CALENDAR_UNITS = {"1w": "week", "1M": "month", "1Q": "quarter", "1Y": "year"}
 #: Calendar windows an SLO may have: the units above and, as OpenSLO's calendar examples allow,
 #: the local day (23 or 25 hours on a DST change). ``--period 1d`` in ``budget explain`` stays 24h.
 CALENDAR_WINDOWS = {"1d": "day", **CALENDAR_UNITS}
+#: The same calendar periods written in a smaller unit (a quarter as 3M, a year as 12M or 4Q, a
+#: week as 7d): read as the period they are. Other multiples (2w, 6M) are refused.
+CALENDAR_ALIASES = {"7d": "1w", "3M": "1Q", "12M": "1Y", "4Q": "1Y"}
 INDICATORS = {"runSuccess": "run_success", "latency": "latency", "eventPair": "event_pair"}
 #: Slice lengths that tile every hour (and so every calendar period) exactly.
 SLICE_SECONDS_ALLOWED = sorted(
@@ -531,16 +534,22 @@ def _parse_window(window: dict) -> dict[str, Any]:
             "calendar_anchor": None,
             "time_zone": "UTC",
         }
-    if text not in CALENDAR_WINDOWS:
+    period_text = CALENDAR_ALIASES.get(text, text)
+    if period_text not in CALENDAR_WINDOWS:
         # OpenSLO's units are case-sensitive: ``m`` is a minute, ``M`` a month. Its own
         # Timeslices example writes ``1m`` for a contract month; say which was meant.
-        hint = (
-            f"; {text!r} is {text[:-1]} minute(s) (OpenSLO's m), a calendar month is 1M"
-            if re.fullmatch(r"\d+m", text)
-            else ""
-        )
+        if re.fullmatch(r"\d+m", text):
+            hint = f"; {text!r} is {text[:-1]} minute(s) (OpenSLO's m), a calendar month is 1M"
+        elif re.fullmatch(r"\d+[dwMQY]", text):
+            hint = (
+                f"; calendar periods of several units ({text!r}) are not supported: use a "
+                "rolling window (e.g. 14d) or one calendar unit"
+            )
+        else:
+            hint = ""
         raise ConfigError(
-            f"{place}.duration: a calendar window is one of 1d, 1w, 1M, 1Q, 1Y (got {text!r}){hint}"
+            f"{place}.duration: a calendar window is one of 1d, 1w (7d), 1M, 1Q (3M), 1Y (12M, 4Q) "
+            f"(got {text!r}){hint}"
         )
     calendar = window.get("calendar")
     if not calendar:
@@ -560,13 +569,13 @@ def _parse_window(window: dict) -> dict[str, Any]:
         anchor = _parse_start_time(calendar["startTime"], f"{place}.calendar.startTime")
         # a startTime on the unanchored periods' boundary (2026-01-01 00:00:00 for months) is
         # no anchor: the builds then take date_trunc's periods, a third of the cost per unit
-        if starts_unanchored_periods(parse_start_time(anchor), CALENDAR_WINDOWS[text]):
+        if starts_unanchored_periods(parse_start_time(anchor), CALENDAR_WINDOWS[period_text]):
             anchor = None
     return {
         "window_text": text,
         "window_kind": "calendar",
         "window_seconds": None,
-        "calendar_unit": CALENDAR_WINDOWS[text],
+        "calendar_unit": CALENDAR_WINDOWS[period_text],
         "calendar_anchor": anchor,
         "time_zone": zone,
     }

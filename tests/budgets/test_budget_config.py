@@ -122,7 +122,7 @@ def test_bad_targets_are_named(objective, message):
         ("[{duration: 1M, isRolling: false}]", "needs calendar"),
         (
             "[{duration: 2M, isRolling: false, calendar: {timeZone: UTC}}]",
-            "one of 1d, 1w, 1M, 1Q, 1Y",
+            "one of 1d, 1w (7d), 1M, 1Q (3M), 1Y (12M, 4Q)",
         ),
         (
             "[{duration: 1M, isRolling: false, calendar: {timeZone: Mars/Olympus}}]",
@@ -445,3 +445,30 @@ def test_sli_documents_are_checked_where_they_are_written():
         "document 2 (SLI 'web'): spec: an OpenSLO SLI with ratioMetric (a metric query) is not read"
         in metric
     )
+
+
+@pytest.mark.parametrize(
+    ("duration", "unit", "anchor"),
+    [
+        ("7d", "week", None),
+        ("3M", "quarter", None),
+        ("12M", "year", None),
+        ("4Q", "year", "2026-04-01 00:00:00"),  # a fiscal year from April
+    ],
+)
+def test_a_calendar_period_written_in_a_smaller_unit_is_that_period(duration, unit, anchor):
+    start = f", startTime: '{anchor}'" if anchor else ""
+    window = f"[{{duration: {duration}, isRolling: false, calendar: {{timeZone: Europe/Berlin{start}}}}}]"
+    slo = parse_documents(_slo(window=window)).objectives[0]
+    assert (slo.window_text, slo.calendar_unit, slo.calendar_anchor) == (duration, unit, anchor)
+
+
+@pytest.mark.parametrize("duration", ["2w", "6M", "14d", "2Q"])
+def test_calendar_periods_of_several_units_are_refused_saying_so(duration):
+    window = f"[{{duration: {duration}, isRolling: false, calendar: {{timeZone: UTC}}}}]"
+    error = _error(_slo(window=window))
+    assert (
+        f"(got {duration!r}); calendar periods of several units ({duration!r}) are not supported"
+        in error
+    )
+    assert "use a rolling window (e.g. 14d) or one calendar unit" in error
