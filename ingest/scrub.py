@@ -74,7 +74,9 @@ def _keep_or_redact_value(match: re.Match[str]) -> str:
     if quote and not value.endswith(quote):
         quote = ""
     bare = value[len(quote) : len(value) - len(quote)] if quote else value
-    if bare.lower() in {"", "null", "none", "true", "false"} or bare.startswith("[REDACTED:"):
+    if bare.lower() in {"", "null", "none", "true", "false", "{}", "[]"} or bare.startswith(
+        "[REDACTED:"
+    ):
         return match[0]
     return f"{match['name']}{match['close']}{match['sep']}{quote}{SECRET_PLACEHOLDER}{quote}"
 
@@ -338,7 +340,10 @@ SECRET_RULES: tuple[SecretRule, ...] = (
             # `:` `=`, Ruby's and PHP's `=>`, a URL-encoded `=`; or blanks before a quoted value
             # (`with password 'x'`)
             r"(?P<sep>\s*(?:=>|[:=]|%3[dD])\s*|\s+(?=\\*[\"']))"
-            r"(?P<value>\\+\"[^\"]*?\\+\"|\"[^\"]*\"|'[^']*'|(?:[^\s,;&\"'}\]\\]|\\(?![\"']))+)"
+            # (an object or a list without nested brackets under a secret's name, `"token":
+            # {"value": "…"}`, is a value whole; an unquoted value never starts with a bracket)
+            r"(?P<value>\\+\"[^\"]*?\\+\"|\"[^\"]*\"|'[^']*'|\{[^{}]*\}|\[[^\[\]]*\]"
+            r"|(?![{\[])(?:[^\s,;&\"'}\]\\]|\\(?![\"']))+)"
         ),
         _keep_or_redact_value,
     ),

@@ -327,6 +327,11 @@ SECRETS = [
         '<ns:ApiKey type="live">[REDACTED:secret]</ns:ApiKey> <sessionId>[REDACTED:secret]</sessionId>',
     ),
     ("Bearer: r7Kq2mZp9xAbCd", "Bearer [REDACTED:bearer_token]"),
+    # an object or a list under a secret's name in JSON text is redacted whole, not cut open
+    (
+        '{"token":{"value":"r7Kq2mZp9x"},"secret": ["a", "b"], "n": 1}',
+        '{"token":[REDACTED:secret],"secret": [REDACTED:secret], "n": 1}',
+    ),
     # more key names: abbreviations and other keys that are secrets, a card's security code
     (
         "priv_key=a1 encKey=a2 APP_KEY=base64:a3 master_key: a4 hmacKey=a5 license_key=a6",
@@ -381,6 +386,7 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "x => y; pass_rate => 0.9; password reset failed; the secret sauce",
         "--token-count 5 --password -v --passport X1 --session 3",
         "monkey=3 hockey_key=1 cvs_pharmacy=2 cache_key=4 primary_key=5 foreign_key=6",
+        '{"token": {}, "secret": [], "tokens_used": {"a": 1}}',
         "<passport>X12345</passport><tokens_used>12</tokens_used><password></password><password/>",
         # ids of the demo data: run ids, UUIDs, digests, trace ids, order and payment ids
         *DEMO_IDS,
