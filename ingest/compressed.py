@@ -26,6 +26,7 @@ OPENERS: dict[str, Callable[[Path, str], IO[bytes]]] = dict(
     zip(COMPRESSION_SUFFIXES, (gzip.open, gzip.open, bz2.open, lzma.open), strict=True)
 )
 _CHUNK = 1 << 20
+_SCRATCH_PREFIX = ".ingest-"
 
 
 @contextmanager
@@ -53,7 +54,7 @@ def decompressed(path: Path, scratch_root: Path) -> Iterator[Path]:
             f"{path}: no such file" if not path.exists() else f"{path}: not a regular file"
         )
     scratch_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_root, prefix=".ingest-") as scratch:
+    with tempfile.TemporaryDirectory(dir=scratch_root, prefix=_SCRATCH_PREFIX) as scratch:
         target = Path(scratch) / inner.name
         try:
             with opener(path, "rb") as source, target.open("wb") as out:
@@ -63,6 +64,15 @@ def decompressed(path: Path, scratch_root: Path) -> Iterator[Path]:
                 f"{path}: cannot be decompressed as {path.suffix} ({_reason(error)})"
             ) from error
         yield target
+
+
+def remove_stale_scratch(scratch_root: Path) -> None:
+    """Remove the scratch directories an ingest stopped before its end left (``kill -9``
+    while a file was being decompressed). Called under the writer lock: no other ingest is
+    using one."""
+    for stale in scratch_root.glob(_SCRATCH_PREFIX + "*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _reason(error: Any) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
-from ingest.compressed import decompressed
+from ingest.compressed import decompressed, remove_stale_scratch
 from ingest.contracts import RecordKind, load_contracts
 from ingest.landing import FileLanding, prepare_connection
 from ingest.readers import (
@@ -48,6 +48,7 @@ def ingest_paths(
     with open_warehouse(data_dir, attach_marts=False) as con:
         prepare_connection(con, DUCKDB_MEMORY_LIMIT)
         ensure_raw_tables(con)
+        remove_stale_scratch(data_dir.root)
         for path in files_of(paths):
             file_kind: RecordKind | None = None
             readable = path

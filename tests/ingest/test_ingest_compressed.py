@@ -111,3 +111,17 @@ def test_a_directory_stands_for_every_file_under_it(data_dir: DataDir, tmp_path:
     assert errors[0] is None and errors[2] is None
     assert errors[1] is not None and "unsupported file type '.txt'" in errors[1]
     assert errors[3] == f"{tmp_path / 'empty'}: a directory without any file to ingest"
+
+
+def test_a_scratch_copy_left_by_a_stopped_ingest_is_removed_by_the_next(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    ingest_paths([], data_dir)
+    stale = data_dir.root / ".ingest-k1ll3d"
+    stale.mkdir()
+    (stale / "runs.ndjson").write_bytes(ndjson(FLOW_RUNS))
+    path = tmp_path / "runs.ndjson.gz"
+    path.write_bytes(gzip.compress(ndjson(FLOW_RUNS)))
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.accepted == len(FLOW_RUNS)
+    assert not stale.exists()
