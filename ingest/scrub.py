@@ -373,8 +373,9 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 #: ``_ . -``, blanks, digits and camelCase) is password, pwd, secret, credential, passphrase,
 #: passcode, apikey…, or a card's security code (cvv, cvc); or it has api, private (priv),
 #: access, signing, encryption (enc), sentry, master, client, auth, app, hmac or license + key;
-#: or its last word is pass, token, authorization or cookie; or it ends in secret or token, or names a session
-#: id (``sessionid``, ``session_id``, ``JSESSIONID``, ``PHPSESSID``, ``connect.sid``). So
+#: or its last word is pass, token, authorization or cookie; or it ends in secret or token, or
+#: names a session id (``sessionid``, ``session_id``, ``JSESSIONID``, ``PHPSESSID``,
+#: ``connect.sid``). So
 #: ``aws_secret_access_key``, ``password1``, ``accessKey``, ``db_pass``, ``x-api-key``,
 #: ``Set-Cookie`` are, and ``token_count``, ``tokens_used``, ``pass_rate``, ``passport``,
 #: ``idempotency_key``, ``session``, ``cookie_consent`` are not (a count of tokens is no secret).
@@ -382,7 +383,7 @@ _SECRET_WORDS = frozenset(
     {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
     | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
     # a card's security code (PCI DSS: never stored after authorisation)
-    | {"cvv", "cvv2", "cvc", "cvc2", "cvn"}
+    | {"cvv", "cvc", "cvn"}
 )
 _SECRET_LAST_WORDS = frozenset(
     {"pass", "token", "sig", "signature", "authorization", "cookie", "cookies"}
