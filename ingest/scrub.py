@@ -91,6 +91,14 @@ def _redact_xml_element(match: re.Match[str]) -> str:
     return f"{opening}{SECRET_PLACEHOLDER}</{match['tag']}>"
 
 
+def _redact_named_value(match: re.Match[str]) -> str:
+    """``key="Password" value="x"``: the value redacted when the name is a secret's."""
+    value = match["value"].strip()
+    if not is_secret_key_name(match["name"]) or not value or value.startswith("[REDACTED:"):
+        return match[0]
+    return f"{match['head']}{SECRET_PLACEHOLDER}{match['open']}"
+
+
 def _redact_basic_credentials(match: re.Match[str]) -> str:
     """``Basic <base64 of user:password>`` (HTTP Basic authentication): only when the text
     decodes to printable ``user:password``, so ``basic authentication`` stays."""
@@ -366,6 +374,16 @@ SECRET_RULES: tuple[SecretRule, ...] = (
             r"(?P<attributes>\s[^<>]*)?>(?P<value>[^<]*)</(?P=tag)\s*>"
         ),
         _redact_xml_element,
+    ),
+    SecretRule(
+        # a setting as a name and a value attribute (.NET app.config, Java properties in XML):
+        # `<add key="Password" value="x"/>`, `<property name="api.key" value="x"/>`
+        "named_value_attributes",
+        re.compile(
+            r"\b(?P<head>(?i:key|name)\s*=\s*(?P<quote>\\*[\"'])(?P<name>[^\"'\\<>]*)(?P=quote)"
+            r"\s+(?i:value)\s*=\s*(?P<open>\\*[\"']))(?P<value>[^\"'\\]*)(?P=open)"
+        ),
+        _redact_named_value,
     ),
 )
 

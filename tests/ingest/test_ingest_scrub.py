@@ -332,6 +332,15 @@ SECRETS = [
         '{"token":{"value":"r7Kq2mZp9x"},"secret": ["a", "b"], "n": 1}',
         '{"token":[REDACTED:secret],"secret": [REDACTED:secret], "n": 1}',
     ),
+    # a setting as a name and a value attribute (.NET app.config, Java properties in XML)
+    (
+        '<add key="Timeout" value="30"/><add key="DbPassword" value="r7Kq2mZp9x" />',
+        '<add key="Timeout" value="30"/><add key="DbPassword" value="[REDACTED:secret]" />',
+    ),
+    (
+        '{"cfg": "<property name=\\"api.key\\" value=\\"r7Kq2mZp9x\\"/>"}',
+        '{"cfg": "<property name=\\"api.key\\" value=\\"[REDACTED:secret]\\"/>"}',
+    ),
     # more key names: abbreviations and other keys that are secrets, a card's security code
     (
         "priv_key=a1 encKey=a2 APP_KEY=base64:a3 master_key: a4 hmacKey=a5 license_key=a6",
