@@ -81,22 +81,16 @@ def _keep_or_redact_value(match: re.Match[str]) -> str:
     return f"{match['name']}{match['close']}{match['sep']}{quote}{SECRET_PLACEHOLDER}{quote}"
 
 
-def _redact_xml_element(match: re.Match[str]) -> str:
-    """``<password>x</password>``: the text redacted when the element's local name is a
-    secret's (:func:`is_secret_key_name`) and the text is not blank or already redacted."""
-    value = match["value"].strip()
-    if not is_secret_key_name(match["local"]) or not value or value.startswith("[REDACTED:"):
-        return match[0]
-    opening = f"<{match['tag']}{match['attributes'] or ''}>"
-    return f"{opening}{SECRET_PLACEHOLDER}</{match['tag']}>"
-
-
 def _redact_named_value(match: re.Match[str]) -> str:
-    """``key="Password" value="x"``: the value redacted when the name is a secret's."""
+    """``<password>x</password>``, ``key="Password" value="x"``: the text of group ``value``
+    redacted when group ``name`` is a secret's (:func:`is_secret_key_name`) and the text is not
+    blank or already redacted; the rest of the match stays."""
     value = match["value"].strip()
     if not is_secret_key_name(match["name"]) or not value or value.startswith("[REDACTED:"):
         return match[0]
-    return f"{match['head']}{SECRET_PLACEHOLDER}{match['open']}"
+    start, end = match.span("value")
+    whole = match.string
+    return whole[match.start() : start] + SECRET_PLACEHOLDER + whole[end : match.end()]
 
 
 def _redact_basic_credentials(match: re.Match[str]) -> str:
@@ -202,6 +196,12 @@ _VALUE_QUOTE = re.compile(r"""\\*["']""")
 #: Where a key name may contain a secret word (the candidates :func:`is_secret_key_name` decides
 #: on); the stems also make up the prefilter below.
 _KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid|cv[vcn]"
+#: What makes ``<prefix>key`` a secret's key name (``api_key``, ``privKey``, ``APP_KEY``); also
+#: alternatives of the prefilter below. Each starts with a literal character.
+_SECRET_KEY_PREFIXES = (
+    "api", "priv(?:ate)?", "access", "signing", "enc(?:ryption)?", "sentry", "master", "client",
+    "auth", "app", "hmac", "licen[cs]e",
+)  # fmt: skip
 
 #: Where a header's name starts: at a word boundary, or right after an escaped line end or tab
 #: (a header dumped into JSON text: ``…\\nAuthorization: …``, where the ``n`` leaves no boundary).
@@ -370,10 +370,10 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # `<ns:ApiKey>x</ns:ApiKey>`; its attributes stay
         "xml_element",
         re.compile(
-            r"<(?P<tag>(?:[\w.-]+:)?(?P<local>[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*))"
+            r"<(?P<tag>(?:[\w.-]+:)?(?P<name>[\w.-]*?(?i:" + _KEY_NAME_STEMS + r")[\w.-]*))"
             r"(?P<attributes>\s[^<>]*)?>(?P<value>[^<]*)</(?P=tag)\s*>"
         ),
-        _redact_xml_element,
+        _redact_named_value,
     ),
     SecretRule(
         # a setting as a name and a value attribute (.NET app.config, Java properties in XML):
@@ -408,10 +408,7 @@ _SECRET_LAST_WORDS = frozenset(
 )
 #: Last words that make a key name a secret's as a header's name (see :func:`_names_a_header`).
 _HEADER_NAME_WORDS = frozenset({"authorization", "cookie", "cookies"})
-_SECRET_KEY_PAIR = re.compile(
-    r"(?:api|private|priv|access|signing|encryption|enc|sentry|master|client|auth|app|hmac"
-    r"|licen[cs]e)[_.-]?key"
-)
+_SECRET_KEY_PAIR = re.compile(r"(?:" + "|".join(_SECRET_KEY_PREFIXES) + r")[_.-]?key")
 _SECRET_NAME_END = re.compile(r"(?:secret|token|sess(?:ion)?[_.-]?id|connect\.sid)$")
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
@@ -434,9 +431,8 @@ TEXT_PREFILTER = (
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
-    r"|api[_.-]?key|priv(?:ate)?[_.-]?key|access[_.-]?key|signing[_.-]?key|enc(?:ryption)?[_.-]?key"
-    r"|sentry[_.-]?key|master[_.-]?key|client[_.-]?key|auth[_.-]?key|app[_.-]?key|hmac[_.-]?key"
-    r"|licen[cs]e[_.-]?key|cv[vcn]|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
+    + "".join(f"|{prefix}[_.-]?key" for prefix in _SECRET_KEY_PREFIXES)
+    + r"|cv[vcn]|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
     r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
     r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|q~"
     r"|sl\.[a-z0-9_.-]{130})"
