@@ -26,6 +26,18 @@ OPENERS: dict[str, Callable[[Path, str], IO[bytes]]] = dict(
     zip(COMPRESSION_SUFFIXES, (gzip.open, gzip.open, bz2.open, lzma.open), strict=True)
 )
 _CHUNK = 1 << 20
+#: What reading a compressed file raises when it is not that compression, or is cut short.
+DECOMPRESSION_ERRORS = (OSError, EOFError, lzma.LZMAError)
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """``path`` opened for reading its bytes, decompressed as its last suffix says (an event
+    log read once, front to back: ``log.xes.gz``); reading it may raise
+    :data:`DECOMPRESSION_ERRORS`."""
+    opener = OPENERS.get(path.suffix.lower())
+    return opener(path, "rb") if opener is not None else path.open("rb")
+
+
 _SCRATCH_PREFIX = ".ingest-"
 
 
@@ -59,7 +71,7 @@ def decompressed(path: Path, scratch_root: Path) -> Iterator[Path]:
         try:
             with opener(path, "rb") as source, target.open("wb") as out:
                 shutil.copyfileobj(source, out, _CHUNK)
-        except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+        except (*DECOMPRESSION_ERRORS, ValueError) as error:
             raise UnreadableFile(
                 f"{path}: cannot be decompressed as {path.suffix} ({_reason(error)})"
             ) from error

@@ -18,7 +18,6 @@ the first block tells day-first from month-first; otherwise the error names --ti
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import itertools
 from collections.abc import Iterator, Sequence
@@ -29,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from ingest.compressed import DECOMPRESSION_ERRORS, open_binary
 from ingest.eventlog.records import LogEvent
 
 GUESSES: dict[str, tuple[str, ...]] = {
@@ -290,8 +290,7 @@ class CsvDialect:
 
 def _head(path: Path, size: int) -> tuple[bytes, bool]:
     """The first ``size`` bytes of the (maybe gzipped) file, and whether there is more."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rb") as raw:
+    with open_binary(path) as raw:
         head = raw.read(size)
         return head, bool(raw.read(1))
 
@@ -316,7 +315,7 @@ def sniff_dialect(path: Path) -> CsvDialect:
     following line of the first block into as many (``,`` if none does)."""
     try:
         head, truncated = _head(path, SNIFF_BYTES)
-    except (OSError, EOFError) as error:
+    except DECOMPRESSION_ERRORS as error:
         raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
     encoding = _encoding(head, truncated)
     text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")

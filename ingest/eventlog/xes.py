@@ -12,12 +12,12 @@ are kept as JSON objects of their children.
 
 from __future__ import annotations
 
-import gzip
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ingest.compressed import DECOMPRESSION_ERRORS, open_binary
 from ingest.eventlog.records import LogEvent
 
 CONCEPT_NAME, TIMESTAMP = "concept:name", "time:timestamp"
@@ -69,12 +69,6 @@ def _attributes(element: ET.Element) -> dict[str, Any]:
     return attributes
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
 def read_xes(path: Path) -> Iterator[LogEvent]:
     """Every event of the log, trace by trace, in file order."""
     event_defaults: dict[str, Any] = {}
@@ -83,7 +77,7 @@ def read_xes(path: Path) -> Iterator[LogEvent]:
     stack: list[str] = []
     root: ET.Element | None = None
     try:
-        with _open(path) as handle:
+        with open_binary(path) as handle:
             for action, element in ET.iterparse(handle, events=("start", "end")):
                 kind = _local(element.tag)
                 if action == "start":
@@ -123,6 +117,8 @@ def read_xes(path: Path) -> Iterator[LogEvent]:
                 raise XesError(f"{path}: empty file, expected an XES <log>")
     except ET.ParseError as error:
         raise XesError(f"{path}: not well-formed XML ({error})") from None
+    except DECOMPRESSION_ERRORS as error:  # log.xes.gz that is no gzip, or is cut short
+        raise XesError(f"{path}: cannot be read ({error or type(error).__name__})") from None
 
 
 def _event(trace_attributes: dict[str, Any], attributes: dict[str, Any]) -> LogEvent:

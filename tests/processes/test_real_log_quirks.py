@@ -190,6 +190,26 @@ def test_xes_placeholder_defaults_do_not_make_events(tmp_path: Path):
     assert (notes.without_activity, notes.without_timestamp, notes.cases_out_of_order) == (1, 1, 1)
 
 
+def test_compressed_xes_logs_are_read_and_a_broken_one_is_refused_with_the_reason(
+    tmp_path: Path,
+):
+    import bz2
+
+    from ingest.eventlog.xes import XesError, read_xes
+
+    xes = tmp_path / "log.xes.bz2"
+    xes.write_bytes(bz2.compress(PROM_XES.encode()))
+    assert [e.activity for e in read_xes(xes)] == ["A", "B", None, "A"]
+    broken = tmp_path / "broken.xes.gz"
+    broken.write_bytes(gzip.compress(PROM_XES.encode())[:60])
+    with pytest.raises(XesError, match=r"broken\.xes\.gz: cannot be read \(Compressed file ended"):
+        list(read_xes(broken))
+    not_gzip = tmp_path / "plain.xes.gz"
+    not_gzip.write_text(PROM_XES)
+    with pytest.raises(XesError, match=r"plain\.xes\.gz: cannot be read \(Not a gzipped file"):
+        list(read_xes(not_gzip))
+
+
 def test_a_process_without_cases_points_at_the_quarantine():
     import duckdb
 
