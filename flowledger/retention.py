@@ -293,7 +293,7 @@ def check_against_slos(
         window_days = (
             slo.window_seconds / 86400
             if slo.window_seconds
-            else _CALENDAR_DAYS.get(slo.calendar_unit or "", 0)
+            else _CALENDAR_DAYS.get(slo.calendar_unit or "", 0) * (slo.calendar_count or 1)
         )
         return math.ceil(window_days + (slo.deadline_seconds or 0) / 86400) + 1
 

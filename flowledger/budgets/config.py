@@ -39,12 +39,12 @@ DEFAULT_HISTORY_DAYS = 90
 MAX_ADJUSTMENT_WINDOWS = 2000
 
 CALENDAR_UNITS = {"1w": "week", "1M": "month", "1Q": "quarter", "1Y": "year"}
-#: Calendar windows an SLO may have: the units above and, as OpenSLO's calendar examples allow,
-#: the local day (23 or 25 hours on a DST change). ``--period 1d`` in ``budget explain`` stays 24h.
-CALENDAR_WINDOWS = {"1d": "day", **CALENDAR_UNITS}
-#: The same calendar periods written in a smaller unit (a quarter as 3M, a year as 12M or 4Q, a
-#: week as 7d): read as the period they are. Other multiples (2w, 6M) are refused.
-CALENDAR_ALIASES = {"7d": "1w", "3M": "1Q", "12M": "1Y", "4Q": "1Y"}
+#: A calendar window's duration (``isRolling: false``): a whole number of local days (d), weeks
+#: (w), months (M), quarters (Q) or years (Y); ``1d`` is the local day (23 or 25 hours on a DST
+#: change; ``--period 1d`` in ``budget explain`` stays 24h).
+CALENDAR_DURATION = re.compile(r"([1-9][0-9]{0,3})([dwMQY])")
+#: The longest window, rolling or calendar (days, weeks); calendar months end at a year (12M).
+MAX_WINDOW_DAYS = 400
 INDICATORS = {"runSuccess": "run_success", "latency": "latency", "eventPair": "event_pair"}
 #: Slice lengths that tile every hour (and so every calendar period) exactly.
 SLICE_SECONDS_ALLOWED = sorted(
@@ -110,6 +110,8 @@ class SloObjective:
     window_kind: str  # rolling | calendar
     window_seconds: int | None  # rolling windows
     calendar_unit: str | None  # day | week | month | quarter | year
+    #: units per calendar period (2 for 2w); 1 for one unit, None for rolling windows
+    calendar_count: int | None
     #: the local wall time calendar periods are anchored at (OpenSLO's calendar.startTime,
     #: as YYYY-MM-DD HH:MM:SS); None: flowledger/budgets/periods.py DEFAULT_ANCHOR
     calendar_anchor: str | None
@@ -524,33 +526,18 @@ def _parse_window(window: dict) -> dict[str, Any]:
             raise ConfigError(
                 f"{place}.duration: a rolling window must be whole hours (got {text!r})"
             )
-        if seconds > 400 * DAY:
-            raise ConfigError(f"{place}.duration: {text!r} is longer than 400 days")
+        if seconds > MAX_WINDOW_DAYS * DAY:
+            raise ConfigError(f"{place}.duration: {text!r} is longer than {MAX_WINDOW_DAYS} days")
         return {
             "window_text": text,
             "window_kind": "rolling",
             "window_seconds": int(seconds),
             "calendar_unit": None,
+            "calendar_count": None,
             "calendar_anchor": None,
             "time_zone": "UTC",
         }
-    period_text = CALENDAR_ALIASES.get(text, text)
-    if period_text not in CALENDAR_WINDOWS:
-        # OpenSLO's units are case-sensitive: ``m`` is a minute, ``M`` a month. Its own
-        # Timeslices example writes ``1m`` for a contract month; say which was meant.
-        if re.fullmatch(r"\d+m", text):
-            hint = f"; {text!r} is {text[:-1]} minute(s) (OpenSLO's m), a calendar month is 1M"
-        elif re.fullmatch(r"\d+[dwMQY]", text):
-            hint = (
-                f"; calendar periods of several units ({text!r}) are not supported: use a "
-                "rolling window (e.g. 14d) or one calendar unit"
-            )
-        else:
-            hint = ""
-        raise ConfigError(
-            f"{place}.duration: a calendar window is one of 1d, 1w (7d), 1M, 1Q (3M), 1Y (12M, 4Q) "
-            f"(got {text!r}){hint}"
-        )
+    unit, count = calendar_period(text, f"{place}.duration")
     calendar = window.get("calendar")
     if not calendar:
         raise ConfigError(
@@ -569,16 +556,52 @@ def _parse_window(window: dict) -> dict[str, Any]:
         anchor = _parse_start_time(calendar["startTime"], f"{place}.calendar.startTime")
         # a startTime on the unanchored periods' boundary (2026-01-01 00:00:00 for months) is
         # no anchor: the builds then take date_trunc's periods, a third of the cost per unit
-        if starts_unanchored_periods(parse_start_time(anchor), CALENDAR_WINDOWS[period_text]):
+        if starts_unanchored_periods(parse_start_time(anchor), unit, count):
             anchor = None
     return {
         "window_text": text,
         "window_kind": "calendar",
         "window_seconds": None,
-        "calendar_unit": CALENDAR_WINDOWS[period_text],
+        "calendar_unit": unit,
+        "calendar_count": count,
         "calendar_anchor": anchor,
         "time_zone": zone,
     }
+
+
+def calendar_period(text: str, place: str) -> tuple[str, int]:
+    """A calendar window's duration as its unit and the number of units per period, in the
+    largest unit that divides it (``7d`` and ``14d`` are 1 and 2 weeks, ``3M`` a quarter,
+    ``6M`` 2 quarters, ``12M`` and ``4Q`` a year): the same periods, and one unit keeps the
+    builds' cheaper calendar truncation. Raises :class:`ConfigError` with what to write."""
+    match = CALENDAR_DURATION.fullmatch(str(text))
+    if match is None:
+        # OpenSLO's units are case-sensitive: ``m`` is a minute, ``M`` a month. Its own
+        # Timeslices example writes ``1m`` for a contract month; say which was meant.
+        if re.fullmatch(r"\d+m", str(text)):
+            hint = f"; {text!r} is {text[:-1]} minute(s) (OpenSLO's m), a calendar month is 1M"
+        else:
+            hint = ""
+        raise ConfigError(
+            f"{place}: a calendar window is a whole number of local days, weeks, months, "
+            f"quarters or years: 1d, 1w, 2w, 1M, 6M, 1Q, 1Y (got {text!r}){hint}"
+        )
+    number, letter = int(match[1]), match[2]
+    if letter in "dw":
+        days = number * (7 if letter == "w" else 1)
+        if days > MAX_WINDOW_DAYS:
+            raise ConfigError(
+                f"{place}: {text!r} is longer than {MAX_WINDOW_DAYS} days, the longest window"
+            )
+        return ("week", days // 7) if days % 7 == 0 else ("day", days)
+    months = number * {"M": 1, "Q": 3, "Y": 12}[letter]
+    if months > 12:
+        raise ConfigError(f"{place}: {text!r} is longer than a year (1Y), the longest window")
+    if months % 12 == 0:
+        return "year", months // 12
+    if months % 3 == 0:
+        return "quarter", months // 3
+    return "month", months
 
 
 def _parse_start_time(value: Any, place: str) -> str:

@@ -2,16 +2,20 @@
 and ends, in UTC, for an SLO's unit, IANA time zone and anchor.
 
 Periods are anchored at a local wall time (OpenSLO's ``calendar.startTime``, read in
-``calendar.timeZone``) and repeat every unit, forwards and backwards:
+``calendar.timeZone``) and repeat every ``count`` units (``2w``: 2 weeks), forwards and
+backwards:
 
-- months, quarters and years add 1, 3 or 12 calendar months to the anchor, keeping its day of
-  the month and time of day; a day the month lacks is its last day (anchored on the 31st: the
-  period after January's ends on 29 February 2024, the next on 31 March);
-- days and weeks are 1 and 7 days of local wall time, so a period crossing a DST change is an
-  hour shorter or longer in UTC.
+- months, quarters and years add 1, 3 or 12 calendar months (times the count) to the anchor,
+  keeping its day of the month and time of day; a day the month lacks is its last day
+  (anchored on the 31st: the period after January's ends on 29 February 2024, the next on
+  31 March);
+- days and weeks are 1 and 7 days (times the count) of local wall time, so a period crossing a
+  DST change is an hour shorter or longer in UTC.
 
 Without a ``startTime`` the anchor is :data:`DEFAULT_ANCHOR`, local midnight on Monday
-1 January 2001: the periods are the calendar's days, ISO weeks, months, quarters and years.
+1 January 2001: periods of one unit are the calendar's days, ISO weeks, months, quarters and
+years; periods of several count from that anchor (``2w``: the fortnights from Monday
+1 January 2001, ``6M``: January to June and July to December).
 ``macros/error_budgets/budget_config.sql`` (``budget_period_start``) computes the same periods
 in SQL, with the same default anchor; a local time that a DST change skips is read with the
 offset before the change, one that occurs twice as its second occurrence, as DuckDB does.
@@ -47,22 +51,23 @@ class CalendarPeriod:
 
 
 def period_holding(
-    at: datetime, unit: str, zone: str, anchor: datetime | None = None
+    at: datetime, unit: str, zone: str, anchor: datetime | None = None, count: int = 1
 ) -> CalendarPeriod:
-    """The period of ``unit`` (day, week, month, quarter, year) in ``zone`` that holds the
-    instant ``at`` (timezone-aware; naive is UTC), periods anchored at the local ``anchor``."""
+    """The period of ``count`` units (day, week, month, quarter, year) in ``zone`` that holds
+    the instant ``at`` (timezone-aware; naive is UTC), periods anchored at the local
+    ``anchor``."""
     tz = ZoneInfo(zone)
     origin = anchor or DEFAULT_ANCHOR
     local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz).replace(tzinfo=None)
     if unit in MONTHS_PER_PERIOD:
-        step = MONTHS_PER_PERIOD[unit]
+        step = MONTHS_PER_PERIOD[unit] * count
         months = (local.year - origin.year) * 12 + local.month - origin.month
         k = months // step * step
         if add_months(origin, k) > local:
             k -= step
         local_start, local_end = add_months(origin, k), add_months(origin, k + step)
     else:
-        length = timedelta(days=DAYS_PER_PERIOD[unit])
+        length = timedelta(days=DAYS_PER_PERIOD[unit] * count)
         local_start = origin + (local - origin) // length * length
         local_end = local_start + length
     return CalendarPeriod(
@@ -99,12 +104,15 @@ def parse_start_time(text: str) -> datetime:
     raise ValueError(f"{text!r} is not a local date-time YYYY-MM-DD HH:MM:SS")
 
 
-def starts_unanchored_periods(anchor: datetime, unit: str) -> bool:
-    """Whether periods of ``unit`` anchored at ``anchor`` are the unanchored ones (those of
-    :data:`DEFAULT_ANCHOR`): midnight on the first day of a period-aligned month (1 January for
-    years, a quarter's first month for quarters), on a Monday for weeks, any day for days."""
+def starts_unanchored_periods(anchor: datetime, unit: str, count: int = 1) -> bool:
+    """Whether periods of ``count`` units anchored at ``anchor`` are the unanchored ones (those
+    of :data:`DEFAULT_ANCHOR`): midnight on the first day of a month a whole number of periods
+    from January 2001 (for one unit: 1 January for years, a quarter's first month for quarters),
+    a whole number of periods of days from Monday 1 January 2001 (for one unit: a Monday for
+    weeks, any day for days)."""
     if anchor.time() != DEFAULT_ANCHOR.time():
         return False
     if unit in MONTHS_PER_PERIOD:
-        return anchor.day == 1 and (anchor.month - 1) % MONTHS_PER_PERIOD[unit] == 0
-    return DAYS_PER_PERIOD[unit] == 1 or anchor.weekday() == DEFAULT_ANCHOR.weekday()
+        months = (anchor.year - DEFAULT_ANCHOR.year) * 12 + anchor.month - DEFAULT_ANCHOR.month
+        return anchor.day == 1 and months % (MONTHS_PER_PERIOD[unit] * count) == 0
+    return (anchor - DEFAULT_ANCHOR).days % (DAYS_PER_PERIOD[unit] * count) == 0

@@ -40,7 +40,7 @@
         ('join_key', 'string'), ('deadline_seconds', 'double'), ('event_source', 'string'),
         ('target', 'double'), ('window_text', 'string'), ('window_kind', 'string'),
         ('window_seconds', 'bigint'), ('calendar_unit', 'string'),
-        ('calendar_anchor', 'string'), ('time_zone', 'string'),
+        ('calendar_count', 'bigint'), ('calendar_anchor', 'string'), ('time_zone', 'string'),
         ('method', 'string'), ('slice_seconds', 'bigint'), ('slice_target', 'double'),
         ('dashboard_url', 'string'), ('at_risk_remaining', 'double'),
         ('recover_remaining', 'double'), ('recover_hours', 'bigint'), ('clear_hours', 'bigint'),
@@ -55,15 +55,16 @@
     ]) }}
 {%- endmacro %}
 
-{#- The UTC start of the calendar period (day, week, month, quarter, year in time zone `tz`) that
-    holds UTC timestamp `ts`, the periods anchored at the local wall time `anchor` (OpenSLO's
-    calendar.startTime as text; NULL: local midnight on Monday 2001-01-01, so calendar days,
-    ISO weeks, months, quarters, years); `offset` periods later with offset 1 (the period's end).
-    Months, quarters and years add calendar months to the anchor (its day clamped to a shorter
-    month's last day), days and weeks add days of local wall time: the same periods as
-    flowledger/budgets/periods.py. DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
-{% macro budget_period_start(ts, unit, tz, anchor, offset=0) -%}
-    {{ return(adapter.dispatch('budget_period_start', 'flowledger')(ts, unit, tz, anchor, offset)) }}
+{#- The UTC start of the calendar period (`count` days, weeks, months, quarters or years in time
+    zone `tz`; count NULL is 1) that holds UTC timestamp `ts`, the periods anchored at the local
+    wall time `anchor` (OpenSLO's calendar.startTime as text; NULL: local midnight on Monday
+    2001-01-01, so for one unit the calendar's days, ISO weeks, months, quarters, years);
+    `offset` periods later with offset 1 (the period's end). Months, quarters and years add
+    calendar months to the anchor (its day clamped to a shorter month's last day), days and
+    weeks add days of local wall time: the same periods as flowledger/budgets/periods.py.
+    DuckDB timezone(); Spark from_utc_timestamp / to_utc_timestamp. -#}
+{% macro budget_period_start(ts, unit, count, tz, anchor, offset=0) -%}
+    {{ return(adapter.dispatch('budget_period_start', 'flowledger')(ts, unit, count, tz, anchor, offset)) }}
 {%- endmacro %}
 
 {#- The anchor as a local timestamp, and the period's length: months per period (NULL for days
@@ -72,8 +73,9 @@
     cast(coalesce({{ anchor }}, '2001-01-01 00:00:00') as timestamp)
 {%- endmacro %}
 
-{% macro budget_period_months(unit) -%}
-    (case {{ unit }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+{% macro budget_period_months(unit, count) -%}
+    (case {{ unit }} when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end
+        * coalesce({{ count }}, 1))
 {%- endmacro %}
 
 {#- Whole periods of `months` months from the month of `origin` to that of `local` (both local
@@ -83,17 +85,18 @@
             + month({{ local }}) - month({{ origin }})) / {{ months }}) as bigint)
 {%- endmacro %}
 
-{% macro budget_period_days(unit) -%}
-    (case {{ unit }} when 'day' then 1 when 'week' then 7 end)
+{% macro budget_period_days(unit, count) -%}
+    (case {{ unit }} when 'day' then 1 when 'week' then 7 end * coalesce({{ count }}, 1))
 {%- endmacro %}
 
-{#- Without an anchor (the SLO's calendar.startTime NULL) the period is date_trunc's, which
-    is the same period and costs a third of the anchored arithmetic over the 1.7M budget units
-    of the 10M benchmark (int_slo_series 0.57 -> 1.33 CPU s): CASE evaluates the anchored
-    branch on the anchored SLOs' rows alone. -#}
-{% macro default__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
-    case when {{ anchor }} is null then {{ default__budget_period_start_unanchored(ts, unit, tz, offset) }}
-    else {{ default__budget_period_start_anchored(ts, unit, tz, anchor, offset) }} end
+{#- Periods of one unit without an anchor (the SLO's calendar.startTime NULL) are
+    date_trunc's, which is the same period and costs a third of the anchored arithmetic over the
+    1.7M budget units of the 10M benchmark (int_slo_series 0.57 -> 1.33 CPU s): CASE evaluates
+    the anchored branch on the other SLOs' rows alone. -#}
+{% macro default__budget_period_start(ts, unit, count, tz, anchor, offset=0) -%}
+    case when {{ anchor }} is null and coalesce({{ count }}, 1) = 1
+        then {{ default__budget_period_start_unanchored(ts, unit, tz, offset) }}
+    else {{ default__budget_period_start_anchored(ts, unit, count, tz, anchor, offset) }} end
 {%- endmacro %}
 
 {% macro default__budget_period_start_unanchored(ts, unit, tz, offset) -%}
@@ -111,11 +114,11 @@
     ))
 {%- endmacro %}
 
-{% macro default__budget_period_start_anchored(ts, unit, tz, anchor, offset) -%}
+{% macro default__budget_period_start_anchored(ts, unit, count, tz, anchor, offset) -%}
     {%- set local = "timezone(" ~ tz ~ ", timezone('UTC', " ~ ts ~ "))" -%}
     {%- set origin = budget_period_anchor(anchor) -%}
-    {%- set months = budget_period_months(unit) -%}
-    {%- set days = budget_period_days(unit) -%}
+    {%- set months = budget_period_months(unit, count) -%}
+    {%- set days = budget_period_days(unit, count) -%}
     {#- whole periods of months from the anchor's month to the local month; one fewer when the
         anchor's day and time in that month are still ahead -#}
     {%- set month_periods = budget_month_periods(local, origin, months) -%}
@@ -135,9 +138,10 @@
     ))
 {%- endmacro %}
 
-{% macro spark__budget_period_start(ts, unit, tz, anchor, offset=0) -%}
-    case when {{ anchor }} is null then {{ spark__budget_period_start_unanchored(ts, unit, tz, offset) }}
-    else {{ spark__budget_period_start_anchored(ts, unit, tz, anchor, offset) }} end
+{% macro spark__budget_period_start(ts, unit, count, tz, anchor, offset=0) -%}
+    case when {{ anchor }} is null and coalesce({{ count }}, 1) = 1
+        then {{ spark__budget_period_start_unanchored(ts, unit, tz, offset) }}
+    else {{ spark__budget_period_start_anchored(ts, unit, count, tz, anchor, offset) }} end
 {%- endmacro %}
 
 {% macro spark__budget_period_start_unanchored(ts, unit, tz, offset) -%}
@@ -160,11 +164,11 @@
     )
 {%- endmacro %}
 
-{% macro spark__budget_period_start_anchored(ts, unit, tz, anchor, offset) -%}
+{% macro spark__budget_period_start_anchored(ts, unit, count, tz, anchor, offset) -%}
     {%- set local = "from_utc_timestamp(" ~ ts ~ ", " ~ tz ~ ")" -%}
     {%- set origin = budget_period_anchor(anchor) -%}
-    {%- set months = budget_period_months(unit) -%}
-    {%- set days = budget_period_days(unit) -%}
+    {%- set months = budget_period_months(unit, count) -%}
+    {%- set days = budget_period_days(unit, count) -%}
     {%- set month_periods = budget_month_periods(local, origin, months) -%}
     {%- set whole_month_periods -%}
         ({{ month_periods }} - case

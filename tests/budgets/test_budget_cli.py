@@ -23,7 +23,7 @@ def test_report_json_has_every_figure(budget_build, capsys):
     )
     assert code == 0
     slos = {s["slo_id"]: s for s in json.loads(out)["slos"]}
-    assert len(slos) == 16
+    assert len(slos) == 17
     pay = slos["pay-success"]
     assert pay["as_of"] == "2024-03-31T12:00:00Z"
     assert (pay["good"], pay["total"]) == (102, 107)
@@ -107,7 +107,7 @@ def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
     home = str(budget_build.data_dir.root)
     code, out, err = _run(capsys, "--data-dir", home, "budget", "validate")
     assert code == 1
-    assert "16 error budgets, 1 adjustment windows" in out
+    assert "17 error budgets, 1 adjustment windows" in out
     assert "ship-success: the data starts at" in err and "cannot be filled yet" in err
     assert "ghost-success: unknown flow 'ghost': no data has it" in err
     assert "order-shipped: unknown" not in err  # the event pair's start event exists

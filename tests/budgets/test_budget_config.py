@@ -121,8 +121,29 @@ def test_bad_targets_are_named(objective, message):
         ("[{duration: 30m}]", "whole hours"),
         ("[{duration: 1M, isRolling: false}]", "needs calendar"),
         (
-            "[{duration: 2M, isRolling: false, calendar: {timeZone: UTC}}]",
-            "one of 1d, 1w (7d), 1M, 1Q (3M), 1Y (12M, 4Q)",
+            "[{duration: 1h, isRolling: false, calendar: {timeZone: UTC}}]",
+            "a whole number of local days, weeks, months, quarters or years: 1d, 1w, 2w, 1M, "
+            "6M, 1Q, 1Y (got '1h')",
+        ),
+        (
+            "[{duration: 0M, isRolling: false, calendar: {timeZone: UTC}}]",
+            "(got '0M')",
+        ),
+        (
+            "[{duration: 1m, isRolling: false, calendar: {timeZone: UTC}}]",
+            "'1m' is 1 minute(s) (OpenSLO's m), a calendar month is 1M",
+        ),
+        (
+            "[{duration: 13M, isRolling: false, calendar: {timeZone: UTC}}]",
+            "'13M' is longer than a year (1Y), the longest window",
+        ),
+        (
+            "[{duration: 2Y, isRolling: false, calendar: {timeZone: UTC}}]",
+            "'2Y' is longer than a year (1Y), the longest window",
+        ),
+        (
+            "[{duration: 58w, isRolling: false, calendar: {timeZone: UTC}}]",
+            "'58w' is longer than 400 days, the longest window",
         ),
         (
             "[{duration: 1M, isRolling: false, calendar: {timeZone: Mars/Olympus}}]",
@@ -448,27 +469,60 @@ def test_sli_documents_are_checked_where_they_are_written():
 
 
 @pytest.mark.parametrize(
-    ("duration", "unit", "anchor"),
+    ("duration", "unit", "count", "anchor"),
     [
-        ("7d", "week", None),
-        ("3M", "quarter", None),
-        ("12M", "year", None),
-        ("4Q", "year", "2026-04-01 00:00:00"),  # a fiscal year from April
+        ("7d", "week", 1, None),
+        ("3M", "quarter", 1, None),
+        ("12M", "year", 1, None),
+        ("4Q", "year", 1, "2026-04-01 00:00:00"),  # a fiscal year from April
+        # several units: in the largest unit that divides them, the same periods
+        ("2w", "week", 2, None),
+        ("14d", "week", 2, None),
+        ("3d", "day", 3, None),
+        ("2M", "month", 2, None),
+        ("6M", "quarter", 2, None),
+        ("2Q", "quarter", 2, None),
+        ("57w", "week", 57, None),
     ],
 )
-def test_a_calendar_period_written_in_a_smaller_unit_is_that_period(duration, unit, anchor):
+def test_a_calendar_duration_is_read_in_the_largest_unit_that_divides_it(
+    duration, unit, count, anchor
+):
     start = f", startTime: '{anchor}'" if anchor else ""
     window = f"[{{duration: {duration}, isRolling: false, calendar: {{timeZone: Europe/Berlin{start}}}}}]"
     slo = parse_documents(_slo(window=window)).objectives[0]
-    assert (slo.window_text, slo.calendar_unit, slo.calendar_anchor) == (duration, unit, anchor)
-
-
-@pytest.mark.parametrize("duration", ["2w", "6M", "14d", "2Q"])
-def test_calendar_periods_of_several_units_are_refused_saying_so(duration):
-    window = f"[{{duration: {duration}, isRolling: false, calendar: {{timeZone: UTC}}}}]"
-    error = _error(_slo(window=window))
-    assert (
-        f"(got {duration!r}); calendar periods of several units ({duration!r}) are not supported"
-        in error
+    assert (slo.window_text, slo.calendar_unit, slo.calendar_count, slo.calendar_anchor) == (
+        duration,
+        unit,
+        count,
+        anchor,
     )
-    assert "use a rolling window (e.g. 14d) or one calendar unit" in error
+    assert slo.dbt_row()["calendar_count"] == count
+
+
+@pytest.mark.parametrize(
+    ("duration", "start_time", "kept"),
+    [
+        # the periods of the default anchor (Monday 1 January 2001): no anchor needed
+        ("2w", "2024-03-11 00:00:00", False),  # 605 fortnights after it
+        ("2w", "2024-03-18 00:00:00", True),  # a Monday between those fortnights
+        ("6M", "2026-07-01 00:00:00", False),
+        ("6M", "2026-04-01 00:00:00", True),  # halves from April: a fiscal half-year
+        ("2M", "2025-03-01 00:00:00", False),
+        ("2M", "2025-02-01 00:00:00", True),
+    ],
+)
+def test_a_start_time_on_the_default_periods_of_several_units_is_no_anchor(
+    duration, start_time, kept
+):
+    window = (
+        f"[{{duration: {duration}, isRolling: false, "
+        f"calendar: {{timeZone: UTC, startTime: '{start_time}'}}}}]"
+    )
+    slo = parse_documents(_slo(window=window)).objectives[0]
+    assert slo.calendar_anchor == (start_time if kept else None)
+
+
+def test_a_rolling_window_has_no_calendar_count():
+    slo = parse_documents(_slo(window="[{duration: 28d, isRolling: true}]")).objectives[0]
+    assert (slo.calendar_unit, slo.calendar_count) == (None, None)

@@ -193,6 +193,36 @@ def test_attribution_weighs_each_bad_event_by_its_slice(budget_build):
     assert attributed("sliced-ratio") == pytest.approx((0.6, 2, 0.6 / 0.2))
 
 
+def test_a_calendar_window_of_two_weeks(budget_build):
+    # budget_world.py, pay-fortnight: 2w from Monday 1 January 2001, UTC
+    row = budget_build.budget("pay-fortnight")
+    assert (row["good"], row["total"]) == (17, 19)
+    assert str(row["period_start"]) == "2024-03-25 00:00:00"
+    assert row["period_seconds"] == 14 * 86400
+    assert row["budget_remaining"] == pytest.approx(1 - 2 / 1.9)
+    # the burn-rate alerts scale to the 336-hour period: b* = f · P / w
+    alerts = {
+        a["alert_name"]: a["burn_rate_threshold"]
+        for a in budget_build.records(
+            "select * from fct_error_budget_alerts where slo_id = 'pay-fortnight'"
+        )
+    }
+    assert alerts["page-1h"] == pytest.approx(0.02 * 336)
+    # the series resets where the fortnight starts: the step before is the last of the
+    # fortnight from 11 March (67 outcomes, 2 bad)
+    series = {
+        r["hours_before_as_of"]: r
+        for r in budget_build.records(
+            "select * from fct_error_budget_series where slo_id = 'pay-fortnight' "
+            "and hours_before_as_of in (0, 156, 157)"
+        )
+    }
+    assert str(series[157]["period_start"]) == "2024-03-11 00:00:00"
+    assert (series[157]["good"], series[157]["total"]) == (65, 67)
+    assert str(series[156]["period_start"]) == "2024-03-25 00:00:00"
+    assert (series[0]["good"], series[0]["total"]) == (17, 19)
+
+
 def test_series_ends_at_the_headline_and_state_log(budget_build):
     last = budget_build.one(
         "select * from fct_error_budget_series where slo_id = 'pay-success' "

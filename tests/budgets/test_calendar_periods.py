@@ -105,6 +105,51 @@ def test_an_anchor_that_starts_unanchored_periods_gives_the_same_periods(unit):
     assert not all(starts_unanchored_periods(a, unit) for a in anchors) or unit == "day"
 
 
+def test_periods_of_several_units():
+    # 2w without a startTime: the fortnights from Monday 1 January 2001 (11 March 2024 is 605
+    # fortnights later)
+    fortnight = period_holding(_utc(2024, 3, 12, 12), "week", "UTC", count=2)
+    assert (fortnight.start, fortnight.end) == (_utc(2024, 3, 11), _utc(2024, 3, 25))
+    # 6M (2 quarters) in Berlin: January to June, 182 days less the hour DST takes
+    half = period_holding(_utc(2024, 3, 12, 12), "quarter", "Europe/Berlin", count=2)
+    assert (half.start, half.end) == (_utc(2023, 12, 31, 23), _utc(2024, 6, 30, 22))
+    assert half.seconds == 182 * 86400 - 3600
+    # 2M from 15 January 09:00 New York, the month days clamped as for one month
+    two = period_holding(_utc(2024, 3, 15, 13), "month", NEW_YORK, MID_MARCH, count=2)
+    assert (two.start, two.end) == (_utc(2024, 3, 15, 13), _utc(2024, 5, 15, 13))
+    before = period_holding(_utc(2024, 3, 15, 12, 59), "month", NEW_YORK, MID_MARCH, count=2)
+    assert (before.start, before.end) == (_utc(2024, 1, 15, 14), _utc(2024, 3, 15, 13))
+    # 3d in New York across the spring DST change: 71 hours
+    days = period_holding(_utc(2024, 3, 12, 12), "day", NEW_YORK, count=3)
+    assert (days.start, days.end) == (_utc(2024, 3, 10, 5), _utc(2024, 3, 13, 4))
+    # periods before the anchor count backwards from it
+    early = period_holding(_utc(2023, 12, 20), "month", NEW_YORK, MID_MARCH, count=2)
+    assert (early.start, early.end) == (_utc(2023, 11, 15, 14), _utc(2024, 1, 15, 14))
+
+
+@pytest.mark.parametrize(
+    ("unit", "count"), [("day", 3), ("week", 2), ("month", 2), ("quarter", 2), ("month", 5)]
+)
+def test_a_start_time_on_the_default_periods_of_several_units_changes_nothing(unit, count):
+    anchors = [datetime(2001, 1, 1) + timedelta(days=d) for d in range(0, 9000, 13)]
+    anchors += [datetime(year, month, 1) for year in (1999, 2024, 2025) for month in range(1, 13)]
+    same = [a for a in anchors if starts_unanchored_periods(a, unit, count)]
+    assert same and len(same) < len(anchors)
+    for anchor in same:
+        for hours in range(0, 24 * 800, 97):
+            at = _utc(2024, 1, 1) + timedelta(hours=hours)
+            assert period_holding(at, unit, NEW_YORK, anchor, count) == period_holding(
+                at, unit, NEW_YORK, count=count
+            )
+    # and the others do change them
+    for anchor in [a for a in anchors if a not in same][:20]:
+        assert any(
+            period_holding(at, unit, NEW_YORK, anchor, count)
+            != period_holding(at, unit, NEW_YORK, count=count)
+            for at in (_utc(2024, 1, 1) + timedelta(hours=h) for h in range(0, 24 * 800, 97))
+        )
+
+
 @pytest.mark.parametrize(
     "local",
     [

@@ -40,11 +40,11 @@ periods as (
         case
             when config.window_kind = 'rolling'
                 then evaluated_at.as_of - {{ interval_of('config.window_seconds', 'second') }}
-            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor') }}
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.calendar_count', 'config.time_zone', 'config.calendar_anchor') }}
         end as period_start,
         case
             when config.window_kind = 'rolling' then evaluated_at.as_of
-            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor', 1) }}
+            else {{ budget_period_start('evaluated_at.as_of', 'config.calendar_unit', 'config.calendar_count', 'config.time_zone', 'config.calendar_anchor', 1) }}
         end as period_end,
         case
             when config.window_kind = 'rolling'
@@ -52,7 +52,7 @@ periods as (
                     - {{ interval_of('evaluated_at.history_days * 24', 'hour') }}
             else {{ budget_period_start(
                 'evaluated_at.as_of - ' ~ interval_of('evaluated_at.history_days * 24', 'hour'),
-                'config.calendar_unit', 'config.time_zone', 'config.calendar_anchor') }}
+                'config.calendar_unit', 'config.calendar_count', 'config.time_zone', 'config.calendar_anchor') }}
         end as horizon_start
 
     from config

@@ -33,7 +33,7 @@ grid as (
         slos.as_of - {{ interval_of('steps.s', 'hour') }} as step_at,
         case
             when slos.window_kind = 'calendar' then
-                {{ budget_period_start('slos.as_of - ' ~ interval_of('steps.s', 'hour'), 'slos.calendar_unit', 'slos.time_zone', 'slos.calendar_anchor') }}
+                {{ budget_period_start('slos.as_of - ' ~ interval_of('steps.s', 'hour'), 'slos.calendar_unit', 'slos.calendar_count', 'slos.time_zone', 'slos.calendar_anchor') }}
         end as calendar_period_start
 
     from slos
@@ -52,7 +52,7 @@ buckets as (
             when slos.window_kind = 'calendar' then
                 {{ budget_period_start(
                     budget_unit_start('units.unit_at', 'slos.method', 'slos.slice_seconds'),
-                    'slos.calendar_unit', 'slos.time_zone', 'slos.calendar_anchor') }}
+                    'slos.calendar_unit', 'slos.calendar_count', 'slos.time_zone', 'slos.calendar_anchor') }}
         end as calendar_period_start,
         {{ exact_sum('units.good') }} as good,
         {{ exact_sum('units.total') }} as total,
@@ -151,7 +151,7 @@ windowed as (
         case
             when slos.window_kind = 'rolling' then cast(slos.window_seconds as double)
             else {{ budget_seconds('now.calendar_period_start',
-                budget_period_start('now.step_at', 'slos.calendar_unit', 'slos.time_zone', 'slos.calendar_anchor', 1)) }}
+                budget_period_start('now.step_at', 'slos.calendar_unit', 'slos.calendar_count', 'slos.time_zone', 'slos.calendar_anchor', 1)) }}
         end as period_seconds,
         case
             when slos.window_kind = 'rolling' then now.cum_good - coalesce(at_w.cum_good, 0)
