@@ -41,7 +41,7 @@ from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, Request
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
 from lineage.dataset_versions import dataset_versions, version_time
-from lineage.event_order import Order, epoch_seconds
+from lineage.event_order import Order, epoch_seconds, utc_time
 from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
@@ -217,8 +217,16 @@ def lineage_routes(
             raise NodeNotFound(f"no namespace {name!r}")
         return JSONResponse(_namespace(name))
 
-    def datasets(request: Request) -> Response:
+    def known_namespace(request: Request) -> str:
+        """The namespace of a list's path; 404 when nothing is in it, as Marquez's
+        ``throwIfNotExists`` answers (an empty list would hide a misspelt namespace)."""
         ns = _names(request)[0]
+        if ns not in namespace_names():
+            raise NodeNotFound(f"no namespace {ns!r}")
+        return ns
+
+    def datasets(request: Request) -> Response:
+        ns = known_namespace(request)
         current = graph()
         keys = sorted(k for k in current.datasets if k[0] == ns)
         items = [dataset_data(current, k) for k in keys]
@@ -242,7 +250,7 @@ def lineage_routes(
         raise NodeNotFound(f"no version {version!r} of dataset {key[1]!r} in {key[0]!r}")
 
     def jobs(request: Request) -> Response:
-        ns = _names(request)[0]
+        ns = known_namespace(request)
         current = graph()
         items = [job_data(current, k) for k in sorted(current.jobs) if k[0] == ns]
         return JSONResponse({"jobs": _page(request, items), "totalCount": len(items)})
@@ -268,14 +276,14 @@ def lineage_routes(
         return JSONResponse({"runs": _page(request, items), "totalCount": len(items)})
 
     def run(request: Request) -> Response:
-        run_id = request.path_params["run_id"]
+        run_id = request.path_params["run_id"].lower()  # stored as intake stores it
         current = graph()
         if run_id not in current.runs:
             raise NodeNotFound(f"no run {run_id!r}")
         return JSONResponse(run_data(current, run_id))
 
     def facets_of_run(request: Request) -> Response:
-        run_id = request.path_params["run_id"]
+        run_id = request.path_params["run_id"].lower()  # stored as intake stores it
         current = graph()
         if run_id not in current.runs:
             raise NodeNotFound(f"no run {run_id!r}")
@@ -433,9 +441,18 @@ def _instant(request: Request, name: str) -> float | None:
     if not raw:
         return None
     when = epoch_seconds(raw)
-    if when == 0.0:
+    if when == 0.0 and not _is_epoch(raw):
         raise BadRequest(f"{name} {raw!r} is not an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
     return when
+
+
+def _is_epoch(raw: str) -> bool:
+    """Whether ``raw``, which :func:`epoch_seconds` read as 0.0, is the epoch itself and not a
+    text it could not read."""
+    try:
+        return utc_time(raw.strip()).timestamp() == 0.0
+    except ValueError:
+        return False
 
 
 def _bool(request: Request, name: str) -> bool:

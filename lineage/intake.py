@@ -1,6 +1,11 @@
 """Check an incoming OpenLineage event the way Marquez does, with flowledger's status codes:
 400 for what cannot be read (bad JSON, bad dates, a run id or a parent run id that is no UUID),
-422 with the field path for a missing required field. A date-time without a UTC offset is read
+422 with the field path for a missing required field, 400 with the path for a value of
+another JSON type than the OpenLineage schemas give (``run.facets`` a list, a facet a string:
+:func:`lineage.schemas.type_problems`; Marquez's typed binding refuses them too, and stored,
+they would stop every reader). A run id is a UUID in its 8-4-4-4-12 form, stored lower-case as
+Marquez's ``java.util.UUID`` does, so the START sent upper-case and the COMPLETE sent
+lower-case are one run. A date-time without a UTC offset is read
 as UTC, as Marquez reads it (its ``FlexibleDateTimeDeserializer``, MarquezProject/marquez PR
 #1670, tested with its fixture ``open_lineage/event_required_no_timezone.json``: OpenLineage's
 Great Expectations integration sent such times).
@@ -12,13 +17,16 @@ where (in a batch, only that event)."""
 from __future__ import annotations
 
 import json
-import uuid
+import re
 from datetime import UTC
 from typing import Any
 
 from ingest.json_values import ElementText, NotStandardJson, decoded_document, loads_standard
 from lineage.event_order import utc_time
-from lineage.schemas import event_kind
+from lineage.schemas import event_kind, type_problems
+
+#: A UUID as Marquez reads one (``java.util.UUID``): 8-4-4-4-12 hex digits, either case.
+UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 class IntakeError(ValueError):
@@ -51,7 +59,8 @@ def check_event(event: Any, where: str = "") -> dict[str, Any]:
             raise IntakeError(400, f"{where}{problem.reason}") from None
     if not isinstance(event, dict):
         raise IntakeError(
-            400, f"{where or 'the body'} must be a JSON object (one OpenLineage event)"
+            400,
+            f"{where.rstrip('.') or 'the body'} must be a JSON object (one OpenLineage event)",
         )
     kind = event_kind(event)
     _require(event, ("eventTime",), where)
@@ -59,14 +68,16 @@ def check_event(event: Any, where: str = "") -> dict[str, Any]:
     _check_time(event["eventTime"], f"{where}eventTime")
     if kind == "RunEvent":
         _require(event, ("run", "runId"), where)
-        _check_uuid(event["run"]["runId"], f"{where}run.runId")
+        event["run"]["runId"] = _uuid(event["run"]["runId"], f"{where}run.runId")
         _require(event, ("job", "namespace"), where)
         _require(event, ("job", "name"), where)
         facets = event["run"].get("facets") or {}
         parent = facets.get("parent") if isinstance(facets, dict) else None
         if isinstance(parent, dict):
             _require(parent, ("run", "runId"), f"{where}run.facets.parent.")
-            _check_uuid(parent["run"]["runId"], f"{where}run.facets.parent.run.runId")
+            parent["run"]["runId"] = _uuid(
+                parent["run"]["runId"], f"{where}run.facets.parent.run.runId"
+            )
         nominal = facets.get("nominalTime") if isinstance(facets, dict) else None
         if isinstance(nominal, dict):
             _require(nominal, ("nominalStartTime",), f"{where}run.facets.nominalTime.")
@@ -99,6 +110,10 @@ def check_event(event: Any, where: str = "") -> dict[str, Any]:
                 raise IntakeError(400, f"{where}{side}[{i}] must be an object")
             _require(dataset, ("namespace",), f"{where}{side}[{i}].")
             _require(dataset, ("name",), f"{where}{side}[{i}].")
+    problems = type_problems(event)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IntakeError(400, f"{where}{problems[0]}{more}")
     return event
 
 
@@ -127,8 +142,9 @@ def _check_time(value: Any, where: str) -> None:
         raise IntakeError(400, f"{where} {text!r} is not an ISO 8601 date-time") from None
 
 
-def _check_uuid(value: Any, where: str) -> None:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        raise IntakeError(400, f"{where} {value!r} is not a UUID") from None
+def _uuid(value: Any, where: str) -> str:
+    """The run id in lower case; a value that is no UUID in its 8-4-4-4-12 form (braces,
+    ``urn:uuid:``, no dashes, a JSON number) is refused, as Marquez refuses it."""
+    if not isinstance(value, str) or UUID_PATTERN.fullmatch(value) is None:
+        raise IntakeError(400, f"{where} {value!r} is not a UUID (8-4-4-4-12 hexadecimal digits)")
+    return value.lower()

@@ -147,7 +147,11 @@ def dataset_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
         ],
         "tags": [],
         "lastModifiedAt": dataset.updated_at if dataset.producers else None,
-        "lastLifecycleState": None,
+        # the newest lifecycle state a write sent (DROP, TRUNCATE, OVERWRITE…), as Marquez
+        # shows its current version's
+        "lastLifecycleState": (dataset.facets.get("lifecycleStateChange") or {}).get(
+            "lifecycleStateChange"
+        ),
         "facets": dataset.facets,
         "lineageNotes": dataset.lineage_notes,
     }

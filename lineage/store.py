@@ -3,6 +3,9 @@
 An event is acknowledged only after its line is written and fsync'd (``events-<UTC day>.ndjson``),
 under an advisory lock so the server and CLI commands can append at the same time. The graph is
 rebuilt in memory from the files, and kept: a reader re-reads only the bytes appended since.
+A stored event with a value of another JSON type than the OpenLineage schemas give (intake
+refuses those since 2026-12-07; an older version stored them, or a hand-edited file) is passed
+over by every reader, with a warning, instead of stopping them all.
 
 Nothing here touches ``warehouse.duckdb`` (which ingest and dbt lock).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +27,9 @@ from typing import Any
 from flowledger.settings import DataDir
 from lineage.event_order import epoch_seconds
 from lineage.graph import LineageGraph
+from lineage.schemas import type_problems
+
+log = logging.getLogger(__name__)
 
 EVENT_FILE_GLOB = "events-*.ndjson"
 
@@ -132,7 +139,12 @@ def _read_lines(path: Path, start: int) -> tuple[list[StoredEvent], int]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # only a torn line can be malformed: appends are whole lines
-        stored.append(StoredEvent(record.get("receivedAt", ""), record.get("event") or {}))
+        event = record.get("event") if isinstance(record, dict) else None
+        problems = type_problems(event) if isinstance(event, dict) else ["not a JSON object"]
+        if problems:
+            log.warning("%s: a stored event is passed over: %s", path.name, problems[0])
+            continue
+        stored.append(StoredEvent(record.get("receivedAt", ""), event))
     return stored, start + end
 
 

@@ -258,7 +258,9 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
         ).encode(),
     )
     assert bad_parent.status_code == 400
-    assert bad_parent.json()["message"] == "run.facets.parent.run.runId 'nope' is not a UUID"
+    assert bad_parent.json()["message"] == (
+        "run.facets.parent.run.runId 'nope' is not a UUID (8-4-4-4-12 hexadecimal digits)"
+    )
     no_job = minimal()
     del no_job["job"]["name"]
     missing = post(server, json.dumps(no_job).encode())
@@ -293,6 +295,142 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
     assert post(server, json.dumps(dataset_event).encode()).status_code == 201
     events = requests.get(f"{server.url}/api/v1/events/lineage", headers=auth(), timeout=5).json()
     assert events["totalCount"] == 4  # the refused ones were never stored
+
+
+RUN_ID = "7c44a311-e881-4cc1-848e-96aea71adc7a"
+#: Values of another JSON type than the OpenLineage schemas give, each stored with 201 before:
+#: every read of the lineage API then answered 500, and `flowledger build` stopped.
+MISTYPED = {
+    "run.facets: an array where the OpenLineage schema has an object": minimal(
+        run={"runId": RUN_ID, "facets": [1]}
+    ),
+    "job.facets: an array where the OpenLineage schema has an object": minimal(
+        job={"namespace": "etl", "name": "j", "facets": [1]}
+    ),
+    "outputs[0].facets: a string where the OpenLineage schema has an object": minimal(
+        outputs=[{"namespace": "n", "name": "o", "facets": "x"}]
+    ),
+    "outputs[0].facets.columnLineage.fields: an array where the OpenLineage schema has an "
+    "object": minimal(
+        outputs=[{"namespace": "n", "name": "o", "facets": {"columnLineage": {"fields": [1]}}}]
+    ),
+    "outputs[0].facets.columnLineage.fields.a.inputFields: a string where the OpenLineage schema "
+    "has an array": minimal(
+        outputs=[
+            {
+                "namespace": "n",
+                "name": "o",
+                "facets": {"columnLineage": {"fields": {"a": {"inputFields": "x"}}}},
+            }
+        ]
+    ),
+    "run.facets.parent: a string where the OpenLineage schema has an object": minimal(
+        run={"runId": RUN_ID, "facets": {"parent": "x"}}
+    ),
+    "job.facets.jobType: a string where the OpenLineage schema has an object": minimal(
+        job={"namespace": "etl", "name": "j", "facets": {"jobType": "x"}}
+    ),
+    "inputs[0].facets.dataSource.name: an array where the OpenLineage schema has a string": (
+        minimal(inputs=[{"namespace": "n", "name": "i", "facets": {"dataSource": {"name": [1]}}}])
+    ),
+}
+
+
+@pytest.mark.parametrize("reason", MISTYPED)
+def test_a_value_of_the_wrong_json_type_is_refused_with_its_path(
+    server: LoopbackServer, reason: str
+) -> None:
+    answer = post(server, json.dumps(MISTYPED[reason]).encode())
+    assert (answer.status_code, answer.json()["message"]) == (400, reason)
+    batch = post(server, json.dumps([minimal(), MISTYPED[reason]]).encode(), path="lineage/batch")
+    assert batch.json()["failed_events"] == [
+        {"index": 1, "reason": f"[1].{reason}", "retriable": False}
+    ]
+    # the API still reads (it answered 500 to every read once such an event was stored)
+    namespaces = requests.get(f"{server.url}/api/v1/namespaces", headers=auth(), timeout=5)
+    assert namespaces.status_code == 200
+
+
+def test_facets_without_producer_fields_are_still_taken(server: LoopbackServer) -> None:
+    # the types are checked, not the whole schema: Marquez takes facets without _producer
+    parent = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "a", "name": "b"}}
+    event = minimal(
+        run={"runId": str(uuid.uuid4()), "facets": {"parent": parent}},
+        outputs=[{"namespace": "n", "name": "o", "facets": {"schema": {"fields": []}}}],
+    )
+    assert post(server, json.dumps(event).encode()).status_code == 201
+
+
+def test_a_run_id_is_one_run_in_either_case(server: LoopbackServer) -> None:
+    # Marquez reads runId as a java.util.UUID: START sent upper-case, COMPLETE lower-case, one run
+    upper = RUN_ID.upper()
+    start = minimal(run={"runId": upper}, job={"namespace": "etl", "name": "cased"})
+    complete = minimal(
+        eventType="COMPLETE",
+        eventTime="2026-03-01T10:05:00Z",
+        run={"runId": RUN_ID},
+        job={"namespace": "etl", "name": "cased"},
+    )
+    for event in (start, complete):
+        assert post(server, json.dumps(event).encode()).status_code == 201
+    runs = requests.get(
+        f"{server.url}/api/v1/namespaces/etl/jobs/cased/runs", headers=auth(), timeout=5
+    ).json()["runs"]
+    assert [(r["id"], r["state"]) for r in runs] == [(RUN_ID, "COMPLETED")]
+    by_upper = requests.get(f"{server.url}/api/v1/jobs/runs/{upper}", headers=auth(), timeout=5)
+    assert by_upper.json()["id"] == RUN_ID
+    for other_form in ("{" + RUN_ID + "}", "urn:uuid:" + RUN_ID, RUN_ID.replace("-", "")):
+        refused = post(server, json.dumps(minimal(run={"runId": other_form})).encode())
+        assert refused.status_code == 400 and "is not a UUID" in refused.json()["message"]
+
+
+def test_a_mistyped_event_stored_by_an_older_version_is_passed_over(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path).ensure()
+    store = LineageStore(data_dir)
+    good = minimal(run={"runId": str(uuid.uuid4())})
+    store.append([good])
+    # what intake refuses now, written as an older version stored it
+    with open(store.files()[0], "a") as handle:
+        for event in MISTYPED.values():
+            handle.write(json.dumps({"receivedAt": "2026-03-01T10:00:00Z", "event": event}) + "\n")
+    assert LineageStore(data_dir).events() == [good]
+    with LoopbackServer(data_dir, api_key=KEY) as running:
+        for path in ("namespaces", "namespaces/etl/jobs", "search?q=j"):
+            answer = requests.get(f"{running.url}/api/v1/{path}", headers=auth(), timeout=5)
+            assert answer.status_code == 200, path
+
+
+def test_a_list_in_a_namespace_nothing_is_in_answers_404(server: LoopbackServer) -> None:
+    # Marquez's throwIfNotExists: an empty list would hide a misspelt namespace
+    assert post(server, json.dumps(minimal()).encode()).status_code == 201
+    get = lambda path: requests.get(f"{server.url}/api/v1/{path}", headers=auth(), timeout=5)  # noqa: E731
+    assert get("namespaces/etl/jobs").json()["totalCount"] == 1
+    for path in ("namespaces/etI/jobs", "namespaces/nope/datasets"):
+        answer = get(path)
+        assert answer.status_code == 404 and "no namespace" in answer.json()["message"]
+
+
+def test_the_epoch_is_a_time_filter_like_any_other(server: LoopbackServer) -> None:
+    assert post(server, json.dumps(minimal()).encode()).status_code == 201
+    answer = requests.get(
+        f"{server.url}/api/v1/events/lineage",
+        params={"after": "1970-01-01T00:00:00Z"},
+        headers=auth(),
+        timeout=5,
+    )
+    assert answer.status_code == 200 and answer.json()["totalCount"] == 1
+
+
+def test_a_dataset_shows_the_lifecycle_state_a_write_sent(server: LoopbackServer) -> None:
+    change = {"lifecycleStateChange": {"lifecycleStateChange": "OVERWRITE"}}
+    event = minimal(
+        eventType="COMPLETE", outputs=[{"namespace": "n", "name": "totals", "facets": change}]
+    )
+    assert post(server, json.dumps(event).encode()).status_code == 201
+    dataset = requests.get(
+        f"{server.url}/api/v1/namespaces/n/datasets/totals", headers=auth(), timeout=5
+    ).json()
+    assert dataset["lastLifecycleState"] == "OVERWRITE"
 
 
 def test_batch_reports_each_failure(server: LoopbackServer) -> None:
