@@ -28,7 +28,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ingest.validate import RFC3339_PATTERN, quoted_sql, sql_literal
+from ingest.validate import RFC3339_PATTERN, quoted_sql, quoted_value, sql_literal
 
 #: The members of a business event the contract stores (``data`` included).
 CLOUDEVENT_FIELDS = (
@@ -156,8 +156,8 @@ def json_type(value: Any) -> str:
 
 
 def quoted(text: str, limit: int = QUOTED_VALUE_CHARS) -> str:
-    """A value as reasons quote it (:func:`ingest.validate.quoted_sql` in SQL)."""
-    return "'" + text[:limit] + ("…" if len(text) > limit else "") + "'"
+    """A value as reasons quote it (:func:`ingest.validate.quoted_value`)."""
+    return quoted_value(text, limit)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -110,7 +110,9 @@ class FileLanding:
         self.started_at = _utc_now()
         self.batch_id = new_batch_id()
         self.given_path = self.origin or self.source.path
-        self.source_file = str(self.given_path.resolve())
+        # as the warehouse stores it: a secret in a path (`exports/token=ghp_…/runs.ndjson`)
+        # is scrubbed like any free text (the error messages that quote a path already were)
+        self.source_file = scrub_secrets(str(self.given_path.resolve()))
         directory = self.landing_root / self.contract.table.split(".")[-1]
         self._landing_file = LandingFile(directory, self.batch_id)
         stage_name = "b" + self.batch_id.replace("-", "_")

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import polars as pl
+
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.compressed import decompressed, remove_stale_scratch
@@ -75,7 +77,8 @@ def ingest_paths(
                 # a decompressed file's problems are told of the file as it was given
                 message = str(error).replace(str(readable), str(path))
                 result = FileResult(path=path, kind=file_kind, error=scrub_secrets(message))
-            except Exception as error:  # one bad file must not stop the others
+            # one bad file must not stop the others (a polars panic is no Exception)
+            except (Exception, pl.exceptions.PanicException) as error:
                 message = f"{path}: could not be ingested ({type(error).__name__}: {error})"
                 result = FileResult(path=path, kind=file_kind, error=scrub_secrets(message))
             if result.failed:

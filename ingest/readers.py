@@ -17,8 +17,11 @@ file holds one array, which is decoded whole: use NDJSON for large files.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import csv
+import datetime
+import decimal
 import functools
 import io
 import itertools
@@ -215,6 +218,22 @@ def read_ahead(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
     finally:
         stop.set()
         producer.join()
+
+
+@functools.cache
+def _contract_field_names() -> frozenset[str]:
+    from ingest.contracts import load_contracts
+
+    return frozenset(p.name for c in load_contracts().values() for p in c.properties)
+
+
+def _contract_spelling(name: str) -> str:
+    """A CSV header name as the contracts spell it when only its case differs (``RUN_ID``,
+    ``Status``: an export's own header style); any other name as written."""
+    lower = name.lower()
+    if lower != name and lower in _contract_field_names():
+        return lower
+    return name
 
 
 def detect_kind(columns: Iterable[str]) -> RecordKind | None:
@@ -630,7 +649,7 @@ class CsvSource:
             raise UnreadableFile(f"{self.path}: empty CSV file (no header row)")
         names: dict[str, str] = {}
         for written in header:
-            name = written.strip()
+            name = _contract_spelling(written.strip())
             if name and name in names:
                 raise UnreadableFile(
                     f"{self.path}: column {name} appears twice in the header; "
@@ -658,9 +677,40 @@ class CsvSource:
             next(rows, None)
             return not any(row for row in rows)
 
+    def unclosed_quote_line(self) -> int | None:
+        """The line where a quoted field starts that the file never closes, else ``None``.
+
+        pyarrow (which reads values holding line ends) reads such a field to the end of the
+        file: every row after it would be one value, read as one row (a ragged one, or worse,
+        an accepted one). Python's C reader, strict, says where; only that error is taken
+        from it (pyarrow decides on the rest). A field longer than
+        :data:`_CSV_FIELD_MAX_CHARS` is taken for one, too: no record is that long."""
+        limit = csv.field_size_limit(_CSV_FIELD_MAX_CHARS)
+        try:
+            with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+                rows = csv.reader(handle, strict=True)
+                start = 1
+                while True:
+                    try:
+                        if next(rows, None) is None:
+                            return None
+                    except csv.Error as error:
+                        unclosed = ("unexpected end of data", "field larger than field limit")
+                        return start if str(error).startswith(unclosed) else None
+                    start = rows.line_num + 1
+        finally:
+            csv.field_size_limit(limit)
+
     def batches(
         self, fields: Sequence[str], batch_rows: int, *, records: bool = False
     ) -> Iterator[RawBatch]:
+        unclosed = self.unclosed_quote_line()
+        if unclosed is not None:
+            raise UnreadableFile(
+                f"{self.path}: the quoted field that starts on line {unclosed} is never closed, "
+                "so every line after it would be read as part of one value; close the quote (a "
+                'quote inside a quoted field is written twice: "") and ingest the file again'
+            )
         rejected: list[RejectedRow] = []
 
         def on_invalid_row(row: pa_csv.InvalidRow) -> str:
@@ -723,6 +773,10 @@ class CsvSource:
             yield RawBatch(frame_from_records([], [], fields, [] if records else None), rejected[:])
 
 
+#: The longest CSV field :meth:`CsvSource.unclosed_quote_line` takes for one (64 MiB of text).
+_CSV_FIELD_MAX_CHARS = 64 << 20
+
+
 def _numbers_around(first: int, count: int, taken: set[int]) -> list[int]:
     """``count`` row numbers from ``first`` on, skipping those of rows already rejected."""
     if not taken:
@@ -768,7 +822,8 @@ class ParquetSource:
         allowed = typed_ok or {}
         next_row = 1
         columns = None if records else present  # every column makes the record
-        for record_batch in self._file.iter_batches(batch_size=batch_rows, columns=columns):
+        for read in self._file.iter_batches(batch_size=batch_rows, columns=columns):
+            record_batch = _zoned_as_utc(read)
             whole = record_json(record_batch).alias(RECORD) if records else None
             frame = pl.from_arrow(record_batch.select(present))
             assert isinstance(frame, pl.DataFrame)
@@ -812,8 +867,30 @@ class ParquetSource:
         """One row group, every column, the last one kept (a handle of its own: the batches are
         read on another thread)."""
         if self._row_group is None or self._row_group[0] != group:
-            self._row_group = (group, pq.ParquetFile(self.path).read_row_group(group))
+            self._row_group = (
+                group,
+                _zoned_as_utc(pq.ParquetFile(self.path).read_row_group(group)),
+            )
         return self._row_group[1]
+
+
+_Columns = TypeVar("_Columns", pa.RecordBatch, pa.Table)
+
+
+def _zoned_as_utc(columns: _Columns) -> _Columns:
+    """Time-zone-aware timestamp columns labelled UTC (the instants do not change: Arrow keeps
+    them in UTC whatever the label). pandas writes a fixed offset (``+05:30``) as the zone of
+    offset date-times, which polars refuses to read."""
+    schema = columns.schema
+    fields = [
+        field.with_type(pa.timestamp(field.type.unit, tz="UTC"))
+        if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC")
+        else field
+        for field in schema
+    ]
+    if all(new is old for new, old in zip(fields, schema, strict=True)):
+        return columns
+    return columns.cast(pa.schema(fields, metadata=schema.metadata))
 
 
 _KEPT_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
@@ -861,14 +938,37 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
         if dtype.time_zone is not None:
             column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias(name)
-    if isinstance(dtype, pl.Struct):
-        return column.struct.json_encode().alias(name)
-    if isinstance(dtype, pl.List | pl.Array):
-        return column.map_elements(
-            lambda value: json.dumps(value.to_list() if hasattr(value, "to_list") else value),
-            return_dtype=pl.String,
-        ).alias(name)
+    if isinstance(dtype, pl.Struct | pl.List | pl.Array):
+        return column.map_elements(_nested_json, return_dtype=pl.String).alias(name)
     return column.cast(pl.String, strict=False).alias(name)
+
+
+def _nested_json(value: Any) -> str:
+    """A Parquet struct or list as the JSON text an NDJSON file would hold for it: a struct
+    field that is null is absent (Parquet cannot tell the two apart, and every row of a struct
+    column has every field: kept, the same event sent as NDJSON and as Parquet would hash
+    apart), bytes base64 (polars' encoder panics on them), decimals as numbers, date-times as
+    :func:`_as_text` writes them, and NaN and Infinity written as such, so that the object
+    check refuses the row as it refuses them in NDJSON (polars' encoder wrote them as null)."""
+    return json.dumps(_json_ready(value.to_list() if hasattr(value, "to_list") else value))
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+        return str(value)
+    return value
 
 
 def record_json(

@@ -391,12 +391,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 #: ``_ . -``, blanks, digits and camelCase) is password, pwd, secret, credential, passphrase,
 #: passcode, apikey…, or a card's security code (cvv, cvc); or it has api, private (priv),
 #: access, signing, encryption (enc), sentry, master, client, auth, app, hmac or license + key;
-#: or its last word is pass, token, authorization or cookie; or it ends in secret or token, or
-#: names a session id (``sessionid``, ``session_id``, ``JSESSIONID``, ``PHPSESSID``,
-#: ``connect.sid``). So
+#: or its last word is pass, token, authorization or cookie; or it ends in secret, token or
+#: token value, or names a session id or key (``sessionid``, ``session_key``, ``JSESSIONID``,
+#: ``PHPSESSID``, ``connect.sid``); or, written run together, it holds secret (not secretary)
+#: or ends in a system's name and pass (``dbpass``). So
 #: ``aws_secret_access_key``, ``password1``, ``accessKey``, ``db_pass``, ``x-api-key``,
-#: ``Set-Cookie`` are, and ``token_count``, ``tokens_used``, ``pass_rate``, ``passport``,
-#: ``idempotency_key``, ``session``, ``cookie_consent`` are not (a count of tokens is no secret).
+#: ``Set-Cookie``, ``apisecretkey``, ``dbpass`` are, and ``token_count``, ``tokens_used``,
+#: ``pass_rate``, ``passport``, ``bypass``, ``secretary``, ``idempotency_key``, ``session``,
+#: ``cookie_consent`` are not (a count of tokens is no secret).
 _SECRET_WORDS = frozenset(
     {"password", "passwords", "passwd", "pwd", "secret", "secrets", "credential", "credentials"}
     | {"passphrase", "passcode", "apikey", "apikeys", "privatekey", "accesskey", "secretkey"}
@@ -409,7 +411,18 @@ _SECRET_LAST_WORDS = frozenset(
 #: Last words that make a key name a secret's as a header's name (see :func:`_names_a_header`).
 _HEADER_NAME_WORDS = frozenset({"authorization", "cookie", "cookies"})
 _SECRET_KEY_PAIR = re.compile(r"(?:" + "|".join(_SECRET_KEY_PREFIXES) + r")[_.-]?key")
-_SECRET_NAME_END = re.compile(r"(?:secret|token|sess(?:ion)?[_.-]?id|connect\.sid)$")
+_SECRET_NAME_END = re.compile(
+    r"(?:secret|token|token[_.-]?(?:value|string)|sess(?:ion)?[_.-]?(?:id|key)|connect\.sid)$"
+)
+#: Secret words inside a name written run together in lower case (``apisecretkey``,
+#: ``webhooksecretkey``, ``dbpass``; a CloudEvents extension attribute's name is always so):
+#: ``secret`` anywhere but in secretary, secretariat, secretion; ``pass`` at the end after a
+#: system's name.
+_SECRET_NAME_PART = re.compile(
+    r"secret(?!ar|ion)"
+    r"|(?:db|user|smtp|sql|pg|redis|ftp|ldap|admin|root|mail|proxy|ssh|api|app|login|auth|bind"
+    r"|master|mongo|rabbit|amqp|vault|keystore|truststore)pass$"
+)
 _NAME_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _EMAIL_KEY_NAME = re.compile(r"e[-_]?mail", re.IGNORECASE)
 _EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
@@ -432,7 +445,7 @@ TEXT_PREFILTER = (
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
     + "".join(f"|{prefix}[_.-]?key" for prefix in _SECRET_KEY_PREFIXES)
-    + r"|cv[vcn]|sess(?:ion)?[_.-]?id|connect\.sid|cookie|authorization"
+    + r"|cv[vcn]|sess(?:ion)?[_.-]?(?:id|key)|connect\.sid|cookie|authorization"
     r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
     r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|q~"
     r"|sl\.[a-z0-9_.-]{130})"
@@ -443,6 +456,14 @@ EVENT_DATA_PREFILTER = TEXT_PREFILTER + r"|(?i:e[-_]?mail)" + _CARD_PREFILTER
 #: string); the first over the lower-cased text, four times faster than ``(?i)``.
 _SECRET_HINT = re.compile(TEXT_PREFILTER.removeprefix("(?i)"))
 _CARD_HINT = re.compile(_CARD_PREFILTER.removeprefix("|"))
+#: The secret prefilter as a pattern over lower-cased text (DuckDB's RE2 reads it alike).
+SECRET_HINT_PATTERN = _SECRET_HINT.pattern
+
+
+def may_hold_a_secret(text: str) -> bool:
+    """Whether the secret prefilter flags ``text`` (a superset of what the rules redact)."""
+    return _SECRET_HINT.search(text.lower()) is not None
+
 
 Key = Callable[[], bytes]
 
@@ -738,7 +759,12 @@ def _names_a_header(name: str) -> bool:
 def is_secret_key_name(name: str) -> bool:
     """Whether values under this key name are secrets (the rules are at ``_SECRET_WORDS``)."""
     lower = name.lower()
-    if "passw" in lower or _SECRET_KEY_PAIR.search(lower) or _SECRET_NAME_END.search(lower):
+    if (
+        "passw" in lower
+        or _SECRET_KEY_PAIR.search(lower)
+        or _SECRET_NAME_END.search(lower)
+        or _SECRET_NAME_PART.search(lower)
+    ):
         return True
     words = [word.lower() for word in _NAME_WORDS.findall(name)]
     return bool(words) and (not _SECRET_WORDS.isdisjoint(words) or words[-1] in _SECRET_LAST_WORDS)
@@ -758,6 +784,24 @@ def scrub_free_text(text: str) -> str:
     return mask_card_numbers(scrub_secrets(text))
 
 
+def _spelling(name: str) -> str:
+    """A field name without its case and separators (``IDEMPOTENCY_KEY``, ``Idempotency Key``
+    and ``idempotency-key`` are ``idempotencykey``)."""
+    return re.sub(r"[\s_.-]+", "", name).lower()
+
+
+def rewritten_key_reason(name: str, original: str, scrubbed: Any, key: Key) -> str:
+    """Why a record whose key field the scrubber rewrote is refused: stored under the rewritten
+    key, two records differing only in the secret would be one, and the second dropped as a
+    duplicate of the first (file ingest and the receiver give this reason alike). The original
+    value's pseudonym tells such records apart (and a resent one is a duplicate)."""
+    return (
+        f"{name}: a key field holds what the scrubber redacts as a secret or a card number "
+        f"({scrubbed!s:.120}, {pseudonymise(str(original), key())}); a key is stored as sent "
+        "or not at all, so the record is kept aside instead of being stored under a rewritten key"
+    )
+
+
 @dataclass(frozen=True)
 class ScrubbedFrame:
     """A batch scrubbed (:meth:`RecordScrubber.scrub_frame`), and the rows it refused, by
@@ -774,7 +818,9 @@ class RecordScrubber:
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
+        self.key_fields = frozenset(contract.natural_key)
         self._redacted = {p.name: p.redaction for p in contract.properties if p.redaction}
+        self._redacted_by_spelling = {_spelling(name): name for name in self._redacted}
         self._objects = {
             p.name: _rules(p.fields)
             for p in contract.properties
@@ -819,6 +865,10 @@ class RecordScrubber:
         for name, value in record.items():
             if name in self._known:
                 scrubbed[name] = self.scrub_field(name, value, key)
+            elif (classified := self._redacted_by_spelling.get(_spelling(name))) is not None:
+                # a classified field under another spelling (`IDEMPOTENCY_KEY`, `Customer Email`
+                # in a CSV header): its value is personal data all the same
+                scrubbed[name] = self.scrub_field(classified, value, key)
             else:
                 scrubbed.update(scrub_data({name: value}, key))
         return scrubbed
@@ -846,9 +896,17 @@ class RecordScrubber:
             elif prop.logical_type is LogicalType.STRING:
                 prefilter = TEXT_PREFILTER + (_CARD_PREFILTER if name in self._free_text else "")
                 hits = values.str.contains(prefilter).fill_null(False)
-                columns.append(
-                    _scrub_where(values, hits, lambda t, n=name: self.scrub_field(n, t, key))
-                )
+                # (scatter writes into the series it is given: the key's values kept to compare)
+                original = values.clone() if name in self.key_fields and hits.any() else None
+                scrubbed = _scrub_where(values, hits, lambda t, n=name: self.scrub_field(n, t, key))
+                if original is not None:
+                    rewritten = (scrubbed != original).fill_null(False).arg_true().to_list()
+                    for position in rewritten:
+                        refused.setdefault(
+                            position,
+                            rewritten_key_reason(name, original[position], scrubbed[position], key),
+                        )
+                columns.append(scrubbed)
         return ScrubbedFrame(frame.with_columns(columns) if columns else frame, refused)
 
     def _object_column(

@@ -14,6 +14,7 @@ polars-hash (Rust: about three times DuckDB's ``sha256`` per row, see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
@@ -23,6 +24,7 @@ import polars_hash as plh
 import pyarrow as pa
 
 from ingest.contracts import Contract, LogicalType, Property
+from ingest.scrub import SECRET_HINT_PATTERN, may_hold_a_secret
 
 ROW_NUMBER = "_row_number"
 REASON = "_reason"
@@ -189,13 +191,45 @@ def canonical_json_sql(contract: Contract) -> str:
     )
 
 
+#: Blanks that end a word of a quoted value (the same class in Python and DuckDB's RE2).
+_BLANKS = " \\t\\n\\r\\f\\v"
+_BLANK_CHARS = frozenset(" \t\n\r\f\v")
+_CUT_WORD = re.compile(f"[^{_BLANKS}]+$")
+_WHOLE_WORD = re.compile(f"[^{_BLANKS}]*")
+
+
+def quoted_value(text: str, limit: int = _QUOTED_VALUE_CHARS) -> str:
+    """A text value as reasons quote it: in single quotes, cut to ``limit`` characters with "…".
+
+    A word the cut runs through is left out when the whole word may hold a secret (the
+    scrubber's prefilter flags it): reasons are scrubbed after they are written, and a secret
+    cut short (``https://admin:S3cretPa…``, the ``@`` cut away) is one no rule knows.
+    :func:`quoted_sql` writes the same in SQL."""
+    if len(text) <= limit:
+        return f"'{text}'"
+    shown = text[:limit]
+    cut_word = _CUT_WORD.search(shown)
+    if cut_word is not None and text[limit] not in _BLANK_CHARS:
+        rest = _WHOLE_WORD.match(text, limit)
+        word = cut_word[0] + (rest[0] if rest else "")
+        if may_hold_a_secret(word):
+            shown = shown[: cut_word.start()]
+    return f"'{shown}…'"
+
+
 def quoted_sql(text: str, limit: int = _QUOTED_VALUE_CHARS) -> str:
-    """The SQL of a text value as reasons quote it: in single quotes, cut to ``limit``
-    characters with "…"."""
-    return (
-        f"'''' || left({text}, {limit}) "
-        f"|| CASE WHEN length({text}) > {limit} THEN '…' ELSE '' END || ''''"
+    """The SQL of a text value as reasons quote it (:func:`quoted_value`)."""
+    cut_word = f"regexp_extract(left({text}, {limit}), '[^{_BLANKS}]+$')"
+    rest = f"regexp_extract(substr({text}, {limit + 1}), '^[^{_BLANKS}]*')"
+    hides = (
+        f"(NOT regexp_matches(substr({text}, {limit + 1}, 1), '^[{_BLANKS}]') "
+        f"AND regexp_matches(lower({cut_word} || {rest}), {sql_literal(SECRET_HINT_PATTERN)}))"
     )
+    cut = (
+        f"CASE WHEN {hides} THEN regexp_replace(left({text}, {limit}), '[^{_BLANKS}]+$', '') "
+        f"ELSE left({text}, {limit}) END"
+    )
+    return f"'''' || CASE WHEN length({text}) > {limit} THEN {cut} || '…' ELSE {text} END || ''''"
 
 
 def _raw(name: str) -> str:

@@ -314,3 +314,198 @@ def test_ndjson_quarantine_rows_hold_their_own_line_in_every_block(
     assert [(number, json.loads(raw)["runid"]) for number, raw in rows] == [
         (n, f"r-{n}") for n in range(7, 61, 7)
     ]
+
+
+def test_a_key_the_scrubber_would_rewrite_is_quarantined_not_merged(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # Two events whose ids differ only in what the scrubber redacts: stored under the redacted
+    # id they were one event, the second dropped as its duplicate without a word.
+    first, _ = BUSINESS_EVENTS
+    events = [
+        {**first, "id": "session_id=abc123def456"},
+        {**first, "id": "session_id=zzz999yyy888"},
+    ]
+    path = tmp_path / "keys.ndjson"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.accepted, result.duplicates, result.quarantined) == (0, 0, 2)
+    reasons = [row[0] for row in query(data_dir, "select reason from raw.quarantine")]
+    assert len(set(reasons)) == 2
+    assert all(
+        r.startswith("id: a key field holds what the scrubber redacts") and "abc123" not in r
+        for r in reasons
+    )
+    # sent again, both are duplicates of what is kept aside
+    (again,) = ingest_paths([path], data_dir).files
+    assert (again.quarantined, again.duplicates) == (0, 2)
+
+
+def _struct_events(path: Path, data: list[dict]) -> Path:
+    """Business events whose ``data`` is a Parquet struct (as pandas and polars write a column
+    of dicts), one per ``data``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(data)
+    pq.write_table(
+        pa.table(
+            {
+                "specversion": ["1.0"] * n,
+                "id": [f"s-{i}" for i in range(n)],
+                "source": ["/acme/shop"] * n,
+                "type": ["com.acme.shop.order.placed"] * n,
+                "time": ["2026-08-01T09:00:00Z"] * n,
+                "data": pa.array(data),
+            }
+        ),
+        path,
+    )
+    return path
+
+
+def test_a_parquet_struct_holding_bytes_is_read_not_a_crash_of_every_file(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # polars' JSON encoder panicked on bytes (a BaseException, which stopped every file after)
+    events = _struct_events(tmp_path / "bytes.parquet", [{"order_id": "O-1", "blob": b"\x00\x01"}])
+    runs = write_ndjson(tmp_path / "runs.ndjson", FLOW_RUNS)
+    summary = ingest_paths([events, runs], data_dir)
+    assert [(r.error, r.accepted) for r in summary.files] == [(None, 1), (None, len(FLOW_RUNS))]
+    assert query(data_dir, "select data from raw.business_events") == [
+        ('{"blob":"AAE=","order_id":"O-1"}',)
+    ]
+
+
+def test_nan_and_infinity_in_a_parquet_struct_are_quarantined_not_nulled(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    path = _struct_events(
+        tmp_path / "nan.parquet",
+        [{"order_id": "O-1", "amount": float("inf")}, {"order_id": "O-2", "amount": float("nan")}],
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.accepted, result.quarantined) == (0, 2)
+    reasons = sorted(row[0] for row in query(data_dir, "select reason from raw.quarantine"))
+    assert reasons == [
+        "data.amount: Infinity is not valid JSON (JSON numbers are finite; write null)",
+        "data.amount: NaN is not valid JSON (JSON numbers are finite; write null)",
+    ]
+
+
+def test_the_same_events_as_ndjson_and_as_a_parquet_struct_are_duplicates(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # every row of a struct column has every field: the nulls of the fields an event lacks, and
+    # a decimal written as text, made each event a collision with itself
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = [{"order_id": "O-1", "amount": 158.6}, {"order_id": "O-1", "payment_status": "ok"}]
+    ndjson = tmp_path / "events.ndjson"
+    ndjson.write_text(
+        "".join(
+            json.dumps({"specversion": "1.0", "id": f"s-{i}", "source": "/acme/shop",
+                        "type": "com.acme.shop.order.placed", "time": "2026-08-01T09:00:00Z",
+                        "data": d}) + "\n"
+            for i, d in enumerate(data)
+        )
+    )  # fmt: skip
+    parquet = _struct_events(tmp_path / "events.parquet", data)
+    table = pq.read_table(parquet)
+    amount = pa.array([Decimal("158.60"), None], type=pa.decimal128(10, 2))
+    decimals = tmp_path / "decimals.parquet"
+    data_type = pa.struct(
+        [
+            ("order_id", pa.string()),
+            ("amount", pa.decimal128(10, 2)),
+            ("payment_status", pa.string()),
+        ]
+    )
+    structs = pa.StructArray.from_arrays(
+        [pa.array(["O-1", "O-1"]), amount, pa.array([None, "ok"])],
+        fields=list(data_type),
+    )
+    pq.write_table(table.set_column(5, "data", structs), decimals)
+    results = ingest_paths([ndjson, parquet, decimals], data_dir).files
+    assert [(r.accepted, r.duplicates, r.collisions) for r in results] == [
+        (2, 0, 0),
+        (0, 2, 0),
+        (0, 2, 0),
+    ]
+
+
+def test_a_csv_quote_never_closed_refuses_the_file_saying_where(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # pyarrow read the unclosed field to the end of the file: one ragged row, quarantined, and
+    # every record after it neither landed nor kept (rows_read 1 for a file of 4)
+    path = tmp_path / "stray.csv"
+    path.write_text(
+        "source_system,flow_id,flow_name,run_id,status,started_at\n"
+        'n8n,f,"Import 3.5 disks,r1,success,2026-08-01T09:00:00Z\n'
+        "n8n,f,F,r2,success,2026-08-01T09:01:00Z\n"
+        "n8n,f,F,r3,success,2026-08-01T09:02:00Z\n"
+    )
+    literal = tmp_path / "inches.csv"  # a quote inside an unquoted field is read as written
+    literal.write_text(
+        "source_system,flow_id,flow_name,run_id,status,started_at\n"
+        'n8n,f,Monitor 27" stock,r9,success,2026-08-01T09:00:00Z\n'
+    )
+    stray, inches = ingest_paths([path, literal], data_dir).files
+    assert stray.error == (
+        f"{path}: the quoted field that starts on line 2 is never closed, so every line after it "
+        "would be read as part of one value; close the quote (a quote inside a quoted field is "
+        'written twice: "") and ingest the file again'
+    )
+    assert (inches.error, inches.accepted) == (None, 1)
+    assert query(data_dir, "select count(*) from raw.quarantine") == [(0,)]
+
+
+def test_a_secret_in_the_file_path_is_not_stored(data_dir: DataDir, tmp_path: Path) -> None:
+    token = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    folder = tmp_path / f"token={token}"
+    folder.mkdir()
+    path = write_ndjson(folder / "runs.ndjson", FLOW_RUNS)
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.accepted == len(FLOW_RUNS)
+    stored = query(
+        data_dir,
+        "select distinct _source_file from raw.flow_runs "
+        "union all select source_file from raw.ingest_batches",
+    )
+    assert stored and all(token not in row[0] and "[REDACTED" in row[0] for row in stored)
+    landing = data_dir.root / "landing"
+    assert not any(token.encode() in f.read_bytes() for f in landing.rglob("*") if f.is_file())
+
+
+def test_a_csv_header_in_upper_case_is_read_as_the_contract_spells_it(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # an export's own header style (RUN_ID, IDEMPOTENCY_KEY): every row was quarantined, and
+    # the classified idempotency key kept in clear text in its raw record
+    runs = [{**run, "idempotency_key": f"key-{i}"} for i, run in enumerate(FLOW_RUNS)]
+    upper = write_csv(tmp_path / "upper.csv", [{k.upper(): v for k, v in r.items()} for r in runs])
+    lower = write_csv(tmp_path / "lower.csv", runs)
+    first, again = ingest_paths([upper, lower], data_dir).files
+    assert (first.accepted, first.quarantined) == (len(runs), 0)
+    assert (again.accepted, again.duplicates) == (0, len(runs))  # the same records
+    keys = query(data_dir, "select idempotency_key from raw.flow_runs")
+    assert all(key.startswith("<pii:") for (key,) in keys)
+
+
+def test_a_classified_field_spelt_otherwise_is_redacted_in_the_quarantine(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    from ingest.contracts import load_contracts
+    from ingest.scrub import scrubber_for
+
+    scrubber = scrubber_for(load_contracts()[RecordKind.FLOW_RUN])
+    record = {"Idempotency Key": "order-42", "idempotency-key": "order-43", "run_id": "r1"}
+    scrubbed = scrubber.scrub_record(record, lambda: b"k")
+    assert scrubbed["run_id"] == "r1"
+    assert all(
+        scrubbed[name].startswith("<pii:") for name in ("Idempotency Key", "idempotency-key")
+    )

@@ -145,3 +145,35 @@ def test_a_nanosecond_parquet_timestamp_lands_as_its_text_would(tmp_path: Path) 
     assert query(data_dir, "select started_at from raw.step_runs") == [
         (datetime(2026, 8, 1, 9, 0, 2, 125000),)
     ]
+
+
+def test_a_fixed_offset_zone_as_pandas_writes_it_lands_in_utc(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # pd.to_datetime of offset strings gives timestamp[us, tz=+05:30], which polars refused to
+    # read: the file was refused whole with a polars error naming its own switch
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "offsets.parquet"
+    started = pa.array(
+        [datetime(2026, 8, 1, 4, 0, tzinfo=UTC)], type=pa.timestamp("us", tz="+05:30")
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "source_system": ["n8n"],
+                "flow_id": ["f"],
+                "flow_name": ["F"],
+                "run_id": ["pd1"],
+                "status": ["success"],
+                "started_at": started,
+            }
+        ),
+        path,
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.error, result.accepted) == (None, 1)
+    assert query(data_dir, "select started_at from raw.flow_runs") == [
+        (datetime(2026, 8, 1, 4, 0),)
+    ]
