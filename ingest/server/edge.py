@@ -30,8 +30,14 @@ import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
 from ingest.json_values import NotStandardJson, Pairs, loads_standard, value_as_text
-from ingest.scrub import canonical_json, scrub_data, scrub_free_text, scrubber_for
-from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN
+from ingest.scrub import (
+    canonical_json,
+    rewritten_key_reason,
+    scrub_data,
+    scrub_free_text,
+    scrubber_for,
+)
+from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN, quoted_value
 
 _QUOTED_VALUE_CHARS = 80
 _BLANK_START = " \t\r\n"
@@ -48,8 +54,7 @@ class NotChecked(Exception):
 
 
 def _quoted(text: str) -> str:
-    shown = text[:_QUOTED_VALUE_CHARS] + ("…" if len(text) > _QUOTED_VALUE_CHARS else "")
-    return f"'{shown}'"
+    return quoted_value(text, _QUOTED_VALUE_CHARS)
 
 
 def _present(value: Any) -> str | None:
@@ -312,20 +317,30 @@ class EdgeChecker:
 
     def spool_lines(
         self, records: list[dict[str, Any]], pii_key: Callable[[], bytes]
-    ) -> list[bytes]:
+    ) -> list[bytes | RewrittenKey]:
         """The normalised records as scrubbed NDJSON lines (sorted keys).
 
         Each record is encoded once; the scrubber's prefilter (:class:`ingest.scrub.
         RecordScrubber`, the file path's rules) runs over all lines at once (polars, Rust regex),
         and only the records it flags (a secret, a card-like number, a classified field with a
         value) are scrubbed in Python and encoded again. Object fields (a CloudEvent's ``data``)
-        are written as JSON *text*, which the NDJSON reader takes as it is.
+        are written as JSON *text*, which the NDJSON reader takes as it is. A record whose key
+        field the scrubber rewrites is not written: a :class:`RewrittenKey` takes its place.
         """
-        lines = [self._line(record) for record in records]
+        lines: list[bytes | RewrittenKey] = [self._line(record) for record in records]
         probes = pl.Series(lines, dtype=pl.Binary).cast(pl.String)
         flagged = probes.str.contains(self.scrubber.record_prefilter).arg_true().to_list()
         for index in flagged:
-            lines[index] = self._line(self.scrubber.scrub_record(records[index], pii_key))
+            scrubbed = self.scrubber.scrub_record(records[index], pii_key)
+            lines[index] = self._line(scrubbed)
+            for name in self.key_fields:
+                if scrubbed.get(name) != records[index].get(name):
+                    lines[index] = RewrittenKey(
+                        rewritten_key_reason(
+                            name, records[index].get(name), scrubbed.get(name), pii_key
+                        )
+                    )
+                    break
         return lines
 
     def _line(self, record: dict[str, Any]) -> bytes:
@@ -336,8 +351,18 @@ class EdgeChecker:
                     record[name] = _dumps(record[name])
         return orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
 
-    def spool_line(self, record: dict[str, Any], pii_key: Callable[[], bytes]) -> bytes:
+    def spool_line(
+        self, record: dict[str, Any], pii_key: Callable[[], bytes]
+    ) -> bytes | RewrittenKey:
         return self.spool_lines([record], pii_key)[0]
+
+
+@dataclass(frozen=True)
+class RewrittenKey:
+    """A record :meth:`EdgeChecker.spool_lines` refuses: its key field held what the scrubber
+    redacts (:func:`ingest.scrub.rewritten_key_reason`)."""
+
+    reason: str
 
 
 def _dumps(value: Any) -> str:

@@ -63,6 +63,21 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
+
+
+def check_charset(content_type: str | None) -> None:
+    """415 for a JSON body declared in another charset than UTF-8 (``charset=iso-8859-1``):
+    JSON text is UTF-8 (RFC 8259 8.1), and read as UTF-8 such a body is stored garbled."""
+    found = _CHARSET.search(content_type or "")
+    if found and found[1].lower().replace("-", "").replace("_", "") not in ("utf8", "usascii"):
+        raise ClientError(
+            415,
+            f"charset {found[1]!r} is not read: send the JSON as UTF-8 (RFC 8259), with "
+            "charset=utf-8 or no charset",
+        )
+
+
 def decode_json(body: bytes, what: str = "the body") -> Any:
     """JSON from UTF-8 bytes (:func:`loads_standard`), or :class:`ClientError` 400 saying where
     it broke, or which key it gives twice (or where it holds NaN or Infinity): for a body that is
@@ -151,6 +166,7 @@ def cloudevent_items(
 ) -> list[Item]:
     """``POST /v1/events`` in structured, batch or binary mode."""
     content_type = headers.get("content-type", "")
+    check_charset(content_type)
     media = media_type(content_type)
     has_ce_headers = any(name.lower().startswith("ce-") for name in headers)
     if media == BATCH:
@@ -204,15 +220,29 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     kind = RecordKind.BUSINESS_EVENT
     attributes: dict[str, str] = {}
     undecodable: list[str] = []
+    repeated: list[str] = []
     for name, value in headers.items():
         if name.lower().startswith("ce-"):
+            if name.lower()[3:] in attributes and name.lower() not in repeated:
+                repeated.append(name.lower())
             try:
                 attributes[name.lower()[3:]] = _header_value(value)
             except UnicodeDecodeError:
                 attributes[name.lower()[3:]] = value
                 undecodable.append(name.lower())
     raw: dict[str, Any] = dict(attributes)
-    raw["data"] = body[:4096].decode("utf-8", errors="replace")
+    # whole: the quarantine scrubs, then caps it (a cut first could cut a secret short of what
+    # its rule needs)
+    raw["data"] = body.decode("utf-8", errors="replace")
+    if repeated:
+        return Item(
+            0,
+            kind,
+            None,
+            raw,
+            f"{', '.join(repeated)}: given more than once; an attribute is one header (which "
+            "value the producer meant cannot be told, as for a JSON key given twice)",
+        )
     if undecodable:
         return Item(
             0,
@@ -304,6 +334,7 @@ def run_items(
             raise ClientError(
                 400, f"kind={kind_name!r} is not one of {', '.join(sorted(RUN_KINDS))}"
             )
+    check_charset(headers.get("content-type"))
     media = media_type(headers.get("content-type"))
     if media in NDJSON_TYPES:
         return _ndjson_items(body, forced, max_records)
@@ -330,7 +361,7 @@ def _ndjson_items(body: bytes, forced: RecordKind | None, max_records: int) -> l
         try:
             element = _decoded(line, f"line {index + 1}", _one_record)
         except ClientError as error:
-            text = line[:4096].decode("utf-8", errors="replace")
+            text = line.decode("utf-8", errors="replace")  # scrubbed, then capped
             items.append(Item(index, forced or RecordKind.FLOW_RUN, None, text, error.message))
         else:
             items.append(_run_item(index, element, forced))

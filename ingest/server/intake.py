@@ -22,6 +22,7 @@ from ingest.json_values import value_as_text
 from ingest.quarantine import cap_raw_record, encodable
 from ingest.server.edge import (
     EdgeChecker,
+    RewrittenKey,
     depth_exceeds,
     line_hash,
     scrub_reason,
@@ -182,11 +183,14 @@ class Intake:
         prepared: Prepared,
         item: Item,
         normalised: dict[str, Any],
-        line: bytes,
+        line: bytes | RewrittenKey,
         in_request: dict[tuple[Any, ...], int],
         received_at: str,
     ) -> None:
         checker = self.checkers[item.kind]
+        if isinstance(line, RewrittenKey):
+            self._reject(prepared, item, line.reason, received_at)
+            return
         if len(line) > self.max_record_bytes:
             reason = (
                 f"the record is {len(line):,} bytes once encoded, above the limit of "

@@ -17,7 +17,7 @@ The mapping (also in docs/receiver.md):
   status description, else ``exception.message`` (scrubbed like every free text).
 * steps: ``step_id`` = ``cicd.pipeline.task.name`` (else ``flow.step_id``, else the span name);
   ``attempt`` = ``flow.attempt``, else the rank by start time among the request's spans of the
-  same run and step; ``step_type`` = ``cicd.pipeline.task.type``, else the span kind;
+  same run attempt and step; ``step_type`` = ``cicd.pipeline.task.type``, else the span kind;
   ``queue_name``/``message_id``/``system`` = ``messaging.destination.name`` /
   ``messaging.message.id`` / ``messaging.system``.
 * flowledger's own attributes (span or resource): ``flow.source_system`` (default: the token's
@@ -57,6 +57,7 @@ from ingest.contracts import RecordKind
 from ingest.server.formats import (
     DEFAULT_MAX_RECORDS,
     Item,
+    check_charset,
     check_record_count,
     decode_json,
     media_type,
@@ -134,6 +135,7 @@ def decode_request(content_type: str, body: bytes) -> ExportTraceServiceRequest:
             ) from None
         return message
     if media == JSON:
+        check_charset(content_type)
         document = decode_json(body)
         if not isinstance(document, dict):
             raise ClientError(400, "an OTLP/JSON trace export is a JSON object (resourceSpans)")
@@ -340,16 +342,24 @@ def span_items(
                 spans.append((span, resource))
     # span ids are unique within a trace only: every lookup is by (trace id, span id)
     step_ids: dict[tuple[bytes, bytes], str] = {}
-    ranks: dict[tuple[str, str], list[tuple[int, bytes, bytes]]] = {}
+    # a step's attempts are ranked within its run attempt (the key a step run has)
+    ranks: dict[tuple[str, str, str, str], list[tuple[int, bytes, bytes]]] = {}
     for span, resource in spans:
         if span.parent_span_id and _id_problem(span) is None:  # an invalid span takes no rank
             attrs = attributes(span.attributes)
+            merged = {**resource, **attrs}
             step_id = str(
                 _first(attrs.get("cicd.pipeline.task.name"), attrs.get("flow.step_id"), span.name)
             )
             step_ids[(span.trace_id, span.span_id)] = step_id
             run_id = str(_first(resource.get("cicd.pipeline.run.id"), span.trace_id.hex()))
-            ranks.setdefault((run_id, step_id), []).append(
+            run_key = (
+                str(_first(merged.get("flow.source_system"), source)),
+                run_id,
+                str(_first(merged.get("flow.run_attempt"), 1)),
+                step_id,
+            )
+            ranks.setdefault(run_key, []).append(
                 (span.start_time_unix_nano, span.trace_id, span.span_id)
             )
     attempt_of: dict[tuple[bytes, bytes], int] = {}

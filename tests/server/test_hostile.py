@@ -100,6 +100,9 @@ MARKERLESS = {
     "FlagPasswordLEAK50": "mysqldump --password {} shop",
     "RubyTokenLEAK51": "auth_token => '{}'",
     "QuotedPasswordLEAK52": "login failed for admin with password '{}'",
+    # a secret's name written run together in lower case (a CloudEvents extension's form)
+    "RunTogetherLEAK53": "webhook rejected: webhooksecretkey={} does not match",
+    "DbPassLEAK54": '{{"dbpass": "{}"}}',
 }
 SEEDED = SECRETS + [secret for entry in CORPUS for secret in entry["secrets"]] + list(MARKERLESS)
 

@@ -44,6 +44,26 @@ def test_two_traces_sharing_a_span_id_keep_their_own_step_ids() -> None:
     assert alpha.record["attempt"] == beta.record["attempt"] == 1
 
 
+def test_a_step_counts_its_attempts_within_its_run_attempt() -> None:
+    # two run attempts in one request, each running step build once: each is attempt 1 (the
+    # second was attempt 2, as if build had been retried within one run attempt)
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    run = {"key": "cicd.pipeline.run.id", "value": {"stringValue": "gh-777"}}
+
+    def run_attempt(number: int, span_id: str) -> dict:
+        attempt = {"key": "flow.run_attempt", "value": {"intValue": str(number)}}
+        return {
+            "resource": {"attributes": [run, attempt]},
+            "scopeSpans": [{"spans": [span(trace, span_id, "build")]}],
+        }
+
+    body = json.dumps(
+        {"resourceSpans": [run_attempt(1, "1111111111111111"), run_attempt(2, "2222222222222222")]}
+    ).encode()
+    found = span_items(decode_request("application/json", body), "otel")
+    assert [(i.record["run_attempt"], i.record["attempt"]) for i in found] == [(1, 1), (2, 1)]
+
+
 def test_parent_step_is_looked_up_in_the_same_trace() -> None:
     trace, other = "0af7651916cd43dd8448eb211c80319c", "1af7651916cd43dd8448eb211c80319c"
     found = items(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import http.client
 import json
 import socket
 import time
@@ -142,6 +143,24 @@ def test_all_rejected_is_422_and_quarantined(server: Serve) -> None:
     )
 
 
+def test_a_key_the_scrubber_would_rewrite_is_refused_not_merged(server: Serve) -> None:
+    # two events differing only in what the scrubber redacts in their id: acknowledged both,
+    # they were one row under the redacted id, the second dropped as a duplicate
+    batch = [event("session_id=abc123def456"), event("session_id=zzz999yyy888")]
+    response = server.post("/v1/events", batch, "application/cloudevents-batch+json")
+    assert response.status_code == 422
+    reasons = [r["reason"] for r in response.json()["rejected"]]
+    assert len(set(reasons)) == 2 and all(
+        r.startswith("id: a key field holds what the scrubber redacts") for r in reasons
+    )
+    assert stored(server, "select id from raw.business_events where id like 'session%'") == []
+    assert query(
+        server.data_dir,
+        "select count(*) from raw.quarantine where batch_id = ?",
+        [response.json()["request_id"]],
+    ) == [(2,)]
+
+
 def test_runs_as_json_array_and_ndjson(server: Serve) -> None:
     steps = [
         {"source_system": "n8n", "run_id": "run-a", "step_id": "fetch", "attempt": 1, "step_name": "Fetch",
@@ -256,6 +275,59 @@ def test_authentication(server: Serve) -> None:
         headers={"content-encoding": "gzip", **sign(HMAC_KEY, zipped)},
     )  # fmt: skip
     assert signed.status_code == 200 and signed.json()["accepted"] == 1, signed.text
+
+
+def test_a_charset_other_than_utf8_is_refused_not_stored_garbled(server: Serve) -> None:
+    latin1 = json.dumps(event("latin-1", data={"name": "é"}), ensure_ascii=False).encode("latin-1")
+    for path, content_type in (
+        ("/v1/events", "application/cloudevents+json; charset=iso-8859-1"),
+        ("/v1/runs", "application/json; charset=windows-1252"),
+    ):
+        refused = server.post(path, latin1, content_type)
+        assert refused.status_code == 415 and "charset" in refused.json()["message"]
+    utf8 = json.dumps(event("utf-8", data={"name": "é"}), ensure_ascii=False).encode()
+    kept = server.post("/v1/events", utf8, "application/cloudevents+json; charset=UTF-8")
+    assert kept.status_code == 200 and kept.json()["accepted"] == 1
+
+
+def test_a_ce_header_given_twice_is_refused(server: Serve) -> None:
+    # which id the producer meant cannot be told (the last one was stored)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    body = b'{"order_id": "O-1"}'
+    connection.putrequest("POST", "/v1/events")
+    for name, value in (
+        ("content-type", "application/json"),
+        ("authorization", f"Bearer {TOKEN}"),
+        ("ce-specversion", "1.0"),
+        ("ce-id", "twice-1"),
+        ("ce-id", "twice-2"),
+        ("ce-source", "/acme/shop"),
+        ("ce-type", "com.acme.shop.order.placed"),
+        ("content-length", str(len(body))),
+    ):
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    answer = connection.getresponse()
+    payload = json.loads(answer.read())
+    connection.close()
+    assert answer.status == 422
+    assert payload["rejected"][0]["reason"].startswith("ce-id: given more than once")
+    assert stored(server, "select id from raw.business_events where id like 'twice-%'") == []
+
+
+def test_a_rejected_body_is_scrubbed_whole_before_it_is_cut(server: Serve) -> None:
+    # the quarantine kept the first 4096 bytes, cut before scrubbing: `https://admin:CutPa`
+    # (its `@` cut away) was a secret no rule knew
+    body = "x" * 4070 + " https://admin:CutPassw0rd-ABCDEFGH@db.internal/x"
+    headers = {"ce-specversion": "1.0", "ce-id": "cut-1", "ce-source": "/s", "ce-type": "t.x"}
+    refused = server.post("/v1/events", body, "text/plain", headers=headers)
+    assert refused.status_code == 422
+    ((raw,),) = stored(
+        server,
+        "select raw_record from raw.quarantine where batch_id = ?",
+        [refused.json()["request_id"]],
+    )
+    assert "CutPassw0rd" not in raw and "[REDACTED:url_credentials]" in raw
 
 
 def test_limits_and_malformed_input(server: Serve) -> None:
