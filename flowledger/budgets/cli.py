@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from flowledger.budgets.config import (
-    CALENDAR_UNITS,
+    CALENDAR_DURATION,
     ConfigError,
+    calendar_period,
     config_path,
     load_config,
     parse_instant,
@@ -247,11 +248,15 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         no_data = no_data_note(b)
         if no_data:
             lines.append(f"- {no_data}")
+        hour = next((r for r in b.get("burn_rates", []) if r["window_name"] == "1h"), None)
         lines.append(
             "- time to exhaustion at the 1h burn rate: "
             + (
                 "unknown (no data)"
                 if no_data
+                # no unit in the last hour is no burn rate, not a good hour (docs: No data)
+                else "unknown (no units in the last hour)"
+                if hour is None or not hour["total"]
                 else "never (nothing burns)"
                 if tte is None
                 else f"{tte:.1f} h"
@@ -259,6 +264,11 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         )
         if b["feasibility_warning"]:
             lines.append(f"- feasibility: {b['feasibility_warning']}")
+        if b.get("alerts_that_cannot_fire"):
+            lines.append(
+                f"- alerts that cannot fire: {b['alerts_that_cannot_fire']} (a threshold of 100 % "
+                "errors or more, or a short window shorter than a time slice)"
+            )
         if b["indicator"] == "event_pair":
             lines.append(
                 f"- in flight (deadline ahead): {b['in_flight_cases']} cases, "
@@ -346,8 +356,13 @@ def parse_target(text: str) -> float:
 
 
 def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
-    """Seconds in the period and a label; calendar periods are the real one holding ``at``."""
-    if text not in CALENDAR_UNITS:
+    """Seconds in the period and a label; calendar periods are the real one holding ``at``.
+
+    Months, quarters and years (``1M``, ``6M``, ``1Q``, ``1Y``) are calendar periods; weeks
+    (``1w``, ``2w``) are the calendar's when ``at`` is given (a week holding a DST change is an
+    hour shorter or longer), else 7 × 24 hours each; days and hours are fixed."""
+    calendar = CALENDAR_DURATION.fullmatch(text)
+    if calendar is None or calendar[2] == "d" or (calendar[2] == "w" and not at):
         try:
             return duration_seconds(text), text
         except ValueError as error:
@@ -361,7 +376,8 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"--time-zone {zone!r} is not an IANA time zone") from None
-    period = period_holding(parse_instant(at), CALENDAR_UNITS[text], zone)
+    unit, count = calendar_period(text, "--period")
+    period = period_holding(parse_instant(at), unit, zone, count=count)
     return period.seconds, (
         f"{text} ({period.local_start:%Y-%m-%d} to {period.local_end:%Y-%m-%d} in {zone})"
     )

@@ -11,6 +11,7 @@ cannot express (targets of 0 or 100 %, windows, time zones, slice sizes) and say
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -38,7 +40,6 @@ SCHEMA_PATH = PROJECT_ROOT / "config" / "slos.schema.json"
 DEFAULT_HISTORY_DAYS = 90
 MAX_ADJUSTMENT_WINDOWS = 2000
 
-CALENDAR_UNITS = {"1w": "week", "1M": "month", "1Q": "quarter", "1Y": "year"}
 #: A calendar window's duration (``isRolling: false``): a whole number of local days (d), weeks
 #: (w), months (M), quarters (Q) or years (Y); ``1d`` is the local day (23 or 25 hours on a DST
 #: change; ``--period 1d`` in ``budget explain`` stays 24h).
@@ -228,6 +229,9 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
                 "(see docs/error-budgets.md)"
             )
             continue
+        if document.get("kind") in IGNORED_OPENSLO_KINDS:
+            continue  # a Service, an AlertPolicy… of the same file: read by other tools
+        document = _inline_sli(document)
         problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         messages = []
         metric_sli = _openslo_metric_sli(document)
@@ -290,6 +294,29 @@ def _as_text_dates(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+#: OpenSLO kinds a file of SLOs holds besides SLOs and SLIs (a ``Service`` the SLOs name, the
+#: ``AlertPolicy`` an SLO's ``alertPolicies`` refers to…): skipped, as ``alertPolicies`` is.
+IGNORED_OPENSLO_KINDS = frozenset(
+    {"Service", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource"}
+)
+
+
+def _inline_sli(document: dict) -> dict:
+    """An SLO whose indicator is written as OpenSLO's inline SLI, ``indicator: {metadata:
+    {name}, spec: {kind: runSuccess}}``, with its ``spec`` as the indicator."""
+    spec = document.get("spec")
+    indicator = spec.get("indicator") if isinstance(spec, dict) else None
+    if (
+        document.get("kind") != "SLO"
+        or not isinstance(indicator, dict)
+        or "kind" in indicator
+        or not isinstance(indicator.get("spec"), dict)
+        or "kind" not in indicator["spec"]
+    ):
+        return document
+    return {**document, "spec": {**spec, "indicator": indicator["spec"]}}
 
 
 #: OpenSLO SLI kinds that read a metric query, which flowledger has no source for.
@@ -356,6 +383,11 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
     path = path.replace(".[", "[") or "(document)"
     message = error.message
+    if "webhooks" in error.absolute_path and isinstance(error.instance, str):
+        # a webhook URL carries its secret in the path: quoted as scheme and host only
+        parts = urlsplit(error.instance)
+        shown = f"{parts.scheme}://{parts.hostname or '?'}/…"
+        message = message.replace(repr(error.instance), repr(shown))
     if error.validator == "additionalProperties":
         message += " (check the spelling; see config/slos.schema.json)"
     if error.validator == "enum" and path.endswith(".op"):
@@ -412,8 +444,11 @@ def _parse_slo(document: dict, indicator: Indicator) -> list[SloObjective]:
     policy = _parse_policy(spec.get("policy") or {})
     notifications = spec.get("notifications") or {}
     webhooks = tuple(
-        Webhook(hook["url"], hook.get("format", "json"))
-        for hook in notifications.get("webhooks", [])
+        Webhook(
+            _webhook_url(hook["url"], f"spec.notifications.webhooks[{i}].url"),
+            hook.get("format", "json"),
+        )
+        for i, hook in enumerate(notifications.get("webhooks", []))
     )
     objectives = spec["objectives"]
     results = []
@@ -482,8 +517,12 @@ def _parse_target(objective: dict, place: str) -> float:
         raise ConfigError(
             f"{place}: give exactly one of target (ratio, e.g. 0.999) or targetPercent (e.g. 99.9)"
         )
+    name = "target" if "target" in objective else "targetPercent"
+    value = float(objective[name])
+    if not math.isfinite(value):
+        raise ConfigError(f"{place}.{name}: {value:g} is not a number; e.g. target: 0.999")
     if "target" in objective:
-        target = float(objective["target"])
+        target = value
         if 1 < target < 100:
             raise ConfigError(
                 f"{place}.target: {target:g} is not a ratio; write targetPercent: {target:g} "
@@ -497,7 +536,13 @@ def _parse_target(objective: dict, place: str) -> float:
         if target <= 0:
             raise ConfigError(f"{place}.target: {target:g} must be above 0 (e.g. 0.99)")
         return target_ratio(target)
-    percent = float(objective["targetPercent"])
+    percent = value
+    if 0 < percent <= 1:
+        # 0.999 % is no SLO anyone means: a ratio written as a percent
+        raise ConfigError(
+            f"{place}.targetPercent: {percent:g} % is a ratio written as a percent; write "
+            f"targetPercent: {percent * 100:g} or target: {percent:g}"
+        )
     if percent >= 100:
         raise ConfigError(
             f"{place}.targetPercent: {percent:g} % leaves no error budget; choose a value below 100, "
@@ -602,6 +647,25 @@ def calendar_period(text: str, place: str) -> tuple[str, int]:
     if months % 3 == 0:
         return "quarter", months // 3
     return "month", months
+
+
+def _webhook_url(url: str, place: str) -> str:
+    """A webhook URL ``budget notify`` can POST to; the message shows its scheme and host only
+    (webhook URLs carry secrets in their path)."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname or '?'}/…"
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise ConfigError(
+            f"{place}: the URL ({shown}) holds a blank or a control character (a copied line "
+            "end?); percent-encode it or remove it"
+        )
+    try:
+        parts.port  # noqa: B018 - raises for a port that is no number
+    except ValueError:
+        raise ConfigError(f"{place}: the URL ({shown}) has a port that is no number") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{place}: the URL ({shown}) is not an http(s) URL with a host")
+    return url
 
 
 def _parse_start_time(value: Any, place: str) -> str:

@@ -119,3 +119,13 @@ def test_validate_reports_windows_the_data_cannot_fill(budget_build, capsys):
 def test_nothing_published(tmp_path, capsys):
     code, _, err = _run(capsys, "--data-dir", str(tmp_path), "budget", "report")
     assert code == 1 and "nothing is published" in err
+
+
+def test_an_hour_without_units_has_no_time_to_exhaustion(budget_build, capsys):
+    # budget_world.py: ship-success's last run started 4 hours before AS_OF, so the 1h window
+    # holds no unit: no burn rate, which the report told as "never (nothing burns)"
+    home = str(budget_build.data_dir.root)
+    code, out, _ = _run(capsys, "--data-dir", home, "budget", "report", "--slo", "ship-success")
+    assert code == 0
+    assert "time to exhaustion at the 1h burn rate: unknown (no units in the last hour)" in out
+    assert "never (nothing burns)" not in out

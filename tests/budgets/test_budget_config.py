@@ -103,6 +103,15 @@ def test_target_and_target_percent_give_the_same_exact_budget(ratio, percent, bu
         ("{target: 0}", "must be above 0"),
         ("{targetPercent: 100}", "leaves no error budget"),
         ("{targetPercent: 0}", "must be above 0"),
+        # a ratio written as a percent: 0.999 % made a budget of 99 % that never froze
+        (
+            "{targetPercent: 0.999}",
+            "0.999 % is a ratio written as a percent; write targetPercent: 99.9",
+        ),
+        # NaN passed every check: the report showed nan % and the gate never froze
+        ("{target: .nan}", "target: nan is not a number"),
+        ("{targetPercent: .nan}", "targetPercent: nan is not a number"),
+        ("{target: .inf}", "target: inf is not a number"),
         ("{target: 99.9}", "write targetPercent: 99.9 or target: 0.999"),
         ("{target: 0.9, targetPercent: 90}", "exactly one of target"),
         ("{target: 0.9, timeSliceWindow: 5m}", "apply to budgetingMethod Timeslices"),
@@ -526,3 +535,36 @@ def test_a_start_time_on_the_default_periods_of_several_units_is_no_anchor(
 def test_a_rolling_window_has_no_calendar_count():
     slo = parse_documents(_slo(window="[{duration: 28d, isRolling: true}]")).objectives[0]
     assert (slo.calendar_unit, slo.calendar_count) == (None, None)
+
+
+def test_openslo_files_as_written_with_services_alert_policies_and_inline_slis():
+    # a Service document, an AlertPolicy the SLO refers to by name, and OpenSLO's inline SLI
+    # (`indicator: {metadata, spec}`) with a flowledger indicator kind: the file was refused
+    # ("'Service' is not one of …", "an OpenSLO SLI with a metric … is not read")
+    text = """
+apiVersion: openslo/v1
+kind: Service
+metadata: {name: f1, displayName: Order intake}
+spec: {description: the order intake flow}
+---
+apiVersion: openslo/v1
+kind: AlertPolicy
+metadata: {name: page-on-fast-burn}
+spec:
+  conditions: [{conditionRef: fast-burn}]
+  notificationTargets: [{targetRef: on-call}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: s1, displayName: Order intake succeeds}
+spec:
+  service: f1
+  indicator:
+    metadata: {name: intake-success}
+    spec: {kind: runSuccess}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  objectives: [{targetPercent: 99}]
+  alertPolicies: [page-on-fast-burn]
+"""
+    (slo,) = parse_documents(list(yaml.safe_load_all(text))).objectives
+    assert (slo.slo_id, slo.flow_id, slo.indicator, slo.target) == ("s1", "f1", "run_success", 0.99)

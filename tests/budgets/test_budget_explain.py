@@ -68,6 +68,24 @@ def test_calendar_month_uses_its_real_length(capsys):
     assert data["alerts"][0]["burn_rate_threshold"] == pytest.approx(0.02 * 743)
 
 
+def test_calendar_periods_of_several_units_and_weeks(capsys):
+    # 6M was refused ("months, quarters and years are calendar windows") and 2w taken as 14
+    # fixed days whatever --at said
+    def seconds(*argv: str) -> float:
+        _, out, _ = _explain(capsys, "--target", "99", "--json", *argv)
+        return json.loads(out)["period_seconds"]
+
+    # January to June 2024 in Berlin: 182 days less the DST hour
+    assert seconds("--period", "6M", "--at", "2024-03-12", "--time-zone", "Europe/Berlin") == (
+        182 * 86400 - 3600
+    )
+    # the fortnight from Monday 25 March 2024 in Berlin holds the DST change
+    assert seconds("--period", "2w", "--at", "2024-03-31", "--time-zone", "Europe/Berlin") == (
+        14 * 86400 - 3600
+    )
+    assert seconds("--period", "2w") == 14 * 86400  # without --at, 14 × 24 hours
+
+
 def test_thresholds_that_cannot_fire(capsys):
     _, out, _ = _explain(capsys, "--period", "90d", "--target", "90", "--json")
     assert [a["can_fire"] for a in json.loads(out)["alerts"]] == [False, False, True, True]

@@ -1,7 +1,11 @@
 -- One row per SLO and multi-window burn-rate alert (SRE Workbook approach 6): the factor
 -- b* = f · P / w_long recomputed for the SLO's actual period P (its real length for calendar
 -- windows), the error-ratio threshold b* · (1 − T), both windows' error ratios and burn rates,
--- and whether the alert fires: both windows above the threshold, strictly.
+-- and whether the alert fires: both windows above the threshold, strictly. An alert can fire
+-- when its threshold is below 1 and, for Timeslices and RatioTimeslices, when its short window
+-- is at least one slice long: a slice counts in the windows that hold its end, so a shorter
+-- window is empty most of the time (with 1h slices the 5m window holds a slice for 5 minutes
+-- an hour) and the alert could fire only then.
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -34,6 +38,9 @@ alerts as (
             as burn_rate_threshold,
         alert_windows.budget_fraction * slos.period_seconds / alert_windows.long_seconds
             * slos.budget_ratio as error_ratio_threshold,
+        alert_windows.short_seconds,
+        slos.method,
+        slos.slice_seconds,
         slos.min_events,
         status.total as period_total
 
@@ -56,7 +63,9 @@ final as (
         alerts.short_window,
         alerts.burn_rate_threshold,
         alerts.error_ratio_threshold,
-        alerts.error_ratio_threshold < 1 as can_fire,
+        alerts.error_ratio_threshold < 1
+        and (alerts.method = 'Occurrences' or alerts.short_seconds >= alerts.slice_seconds)
+            as can_fire,
         long_rates.error_ratio as long_error_ratio,
         short_rates.error_ratio as short_error_ratio,
         long_rates.burn_rate as long_burn_rate,
