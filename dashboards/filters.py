@@ -63,6 +63,12 @@ class Filters:
         length = timedelta(days=self.days)
         return replace(self, start=self.start - length, end=self.end - length)
 
+    def comparable_period(self, first_day: date) -> Filters | None:
+        """:meth:`previous_period`, or ``None`` when it ends before the data's first day: it
+        holds no data, and compared with it every count would read as growth (+531 cases)."""
+        previous = self.previous_period()
+        return previous if previous.end >= first_day else None
+
 
 def default_range(options: FilterOptions, end: date | None = None) -> tuple[date, date]:
     """The last :data:`DEFAULT_RANGE_DAYS` days ending at ``end`` (default: ``data_as_of``)."""

@@ -58,6 +58,14 @@ def column_choices() -> dict[str, list[str]]:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def column_label(reference: str) -> str | None:
+    """The choice label (``marts.main.fct_cases.cycle_time_seconds``) of a column named as the
+    CLI and the docs name it (``fct_cases.cycle_time_seconds``), when it names exactly one."""
+    matches = _graph().find_column(reference)
+    return f"{matches[0].dataset}.{matches[0].field}" if len(matches) == 1 else None
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def column_trace(label: str, downstream: bool, depth: int = 20) -> dict[str, Any]:
     graph = _graph()
     matches = graph.find_column(label)

@@ -96,6 +96,12 @@ def filter_bar(
     params = st.query_params.to_dict()
     if not any(name in params for name in FILTER_PARAMS):
         params = _remembered_filters(page)
+    elif process_required and PROCESS_PARAM not in params:
+        # another page's filters (browser Back can land here with them): the process last
+        # chosen, not the first one, which the URL would then hold as if picked
+        remembered = st.session_state.get(SHARED_FILTERS, {}).get(PROCESS_PARAM)
+        if remembered is not None:
+            params = {**params, PROCESS_PARAM: remembered}
     parsed, warnings = parse_filters(
         params, options, flow_required=flow_required, process_required=process_required
     )

@@ -229,11 +229,24 @@ def _merged(duck_type: duckdb.DuckDBPyType, value: Any, text: Any) -> Any:
         return tuple(items) if isinstance(value, tuple) else items
     if kind == "map":
         key_type, value_type = (child for _, child in duck_type.children)
+        if key_type.id in _UNHASHABLE:
+            # DuckDB gives such a map as {"key": [keys], "value": [values]}: keyed by the keys'
+            # text as DuckDB writes it ("[1]")
+            return {
+                str(key_text): _merged(value_type, item, item_text)
+                for item, key_text, item_text in zip(
+                    value["value"], text["key"], text["value"], strict=True
+                )
+            }
         return {
             _merged(key_type, key, key_text): _merged(value_type, item, item_text)
             for (key, item), (key_text, item_text) in zip(value.items(), text.items(), strict=True)
         }
     return value
+
+
+#: Map key types Python cannot hash (DuckDB returns their maps as key and value lists).
+_UNHASHABLE = ("list", "array", "struct", "map")
 
 
 def _identifier(name: str) -> str:
@@ -262,7 +275,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return repr(value)  # every digit the double holds (the shortest text that reads back)
     text = _text(value).replace("\r\n", "\n")
     return "\n".join(_escape_controls(part) for part in text.split("\n"))
 

@@ -69,6 +69,16 @@ def _trace(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     if args.depth < 1:
         return _fail(f"--depth must be at least 1, not {args.depth}")
+    if args.as_of is not None:
+        from lineage.event_order import utc_time
+
+        try:
+            utc_time(args.as_of.strip())
+        except ValueError:
+            # read as no time at all, it traced an empty lineage (no sources, exit 0)
+            return _fail(
+                f"--as-of {args.as_of!r} is not an ISO 8601 date-time, e.g. 2026-08-01T12:00:00Z"
+            )
     try:
         graph = load_graph(data_dir)
         start = resolve_column(graph, args.column)

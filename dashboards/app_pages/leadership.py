@@ -29,24 +29,46 @@ def render() -> None:
         )
         return
     filters = ui.filter_bar(options, page="leadership")
+    previous = filters.comparable_period(options.first_day)
     outcomes, health = st.columns(2, gap="large")
     with outcomes:
-        render_outcomes(filters)
+        render_outcomes(filters, previous)
+        if previous is not None and previous.start < options.first_day:
+            st.caption(
+                f"The previous {_days(previous.days)} start before the data does "
+                f"({options.first_day}): their counts cover part of them only."
+            )
     with health:
-        render_health(filters)
+        render_health(filters, previous)
 
 
-def render_outcomes(filters: Filters) -> None:
+class _NoComparison:
+    """The KPIs of a previous period the data does not cover: every one unknown, so no delta."""
+
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+def render_outcomes(filters: Filters, previous: Filters | None) -> None:
     st.subheader(f"Outcomes — {filters.process or 'all processes'}")
     st.caption(
-        f"{filters.start} to {filters.end} ({_days(filters.days)}); deltas against the "
-        f"previous {_days(filters.days)}."
+        f"{filters.start} to {filters.end} ({_days(filters.days)}); "
+        + (
+            f"deltas against the previous {_days(filters.days)}."
+            if previous is not None
+            else f"no deltas: the data starts after the previous {_days(filters.days)}."
+        )
     )
-    previous = filters.previous_period()
     now = data.outcome_kpis(filters.start, filters.end, filters.process)
-    before = data.outcome_kpis(previous.start, previous.end, previous.process)
+    before = (
+        data.outcome_kpis(previous.start, previous.end, previous.process)
+        if previous is not None
+        else _NoComparison()
+    )
     per_day_now = now.cases_completed / filters.days
-    per_day_before = before.cases_completed / previous.days
+    per_day_before = (
+        round(before.cases_completed / previous.days, 1) if previous is not None else None
+    )
 
     left, right = st.columns(2)
     with left:
@@ -83,7 +105,7 @@ def render_outcomes(filters: Filters) -> None:
         ui.kpi(
             "Throughput per day",
             format_count(round(per_day_now, 1)),
-            count_delta(round(per_day_now, 1), round(per_day_before, 1)),
+            count_delta(round(per_day_now, 1), per_day_before),
             help="Cases completed in the range divided by its number of days.",
         )
         ui.kpi("Cases started", format_count(now.cases_started))
@@ -94,16 +116,19 @@ def render_outcomes(filters: Filters) -> None:
     ui.chart(charts.rework_rate_trend(daily))
 
 
-def render_health(filters: Filters) -> None:
+def render_health(filters: Filters, previous: Filters | None) -> None:
     flows = data.flow_scope(filters.flow_id, filters.process, data.flows_by_process())
     st.subheader(f"Infrastructure health — {_scope_label(filters, flows)}")
     st.caption(
         "Runs started in the range. A chosen flow wins; with only a process chosen, the flows "
         "that ran for its cases."
     )
-    previous = filters.previous_period()
     now = data.health_kpis(filters.start, filters.end, flows)
-    before = data.health_kpis(previous.start, previous.end, flows)
+    before = (
+        data.health_kpis(previous.start, previous.end, flows)
+        if previous is not None
+        else _NoComparison()
+    )
 
     left, right = st.columns(2)
     with left:

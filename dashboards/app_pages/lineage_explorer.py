@@ -27,6 +27,12 @@ def render() -> None:
     )  # fmt: skip
     upstream = direction == "upstream"
     options = choices["marts"] if upstream else choices["sources"]
+    asked = st.query_params.get("column")
+    if asked and asked not in choices["marts"] and asked not in choices["sources"]:
+        # the CLI's and the docs' MODEL.COLUMN (fct_cases.cycle_time_seconds)
+        label = lineage_data.column_label(asked.strip())
+        if label is not None:
+            st.query_params["column"] = label
     # A column of the other question in the URL: the user just turned the question around.
     turned = st.query_params.get("column") in (choices["sources"] if upstream else choices["marts"])
     column = st.selectbox(

@@ -375,6 +375,21 @@ def test_query_result_formats(tmp_path):
     assert "NULL" in table and table.endswith("(1 row)")
 
 
+def test_the_table_shows_every_digit_and_maps_with_list_keys(tmp_path):
+    # floats were cut to 6 digits (95082838.86299983 as 9.50828e+07), and a map keyed by lists
+    # whose values DuckDB writes as text stopped the command with a traceback
+    data_dir = DataDir(tmp_path).ensure()
+    _publish_marts(data_dir, 3)
+    result = run_query(
+        data_dir,
+        "select 95082838.86299983::double as total, map {[1]: interval 1 day} as m from fct_demo",
+    )
+    table = result.to_table()
+    assert "95082838.86299983" in table and "e+07" not in table
+    assert json.loads(result.to_json())[0]["m"] == {"[1]": "1 day"}
+    assert "{[1]=1 day}" in table
+
+
 def test_a_server_s_short_repeated_waits_are_not_announced(tmp_path, capsys):
     ready = multiprocessing.Event()
     holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), 1.0, ready))

@@ -287,12 +287,50 @@ def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Pa
     assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
 
 
+def test_back_to_the_process_page_with_another_page_s_filters_keeps_the_process(
+    published_home: Path,
+) -> None:
+    # Browser Back after Process → Flow health can hand the process page the flow health URL
+    # (no process): it showed the first process, one never chosen, and wrote it into the URL
+    at = _app({"from": "2026-10-02", "to": "2026-10-04", "process": "quote_to_cash"}).run()
+    _switch(at, "app_pages/process.py")
+    _switch(at, "app_pages/flow_health.py")
+    flow_health_url = dict(at.query_params)
+    assert "process" not in flow_health_url and "flow" in flow_health_url
+    at.switch_page("app_pages/process.py")
+    at.query_params.clear()
+    at.query_params.update(flow_health_url)
+    at.run()
+    _assert_clean(at)
+    assert at.selectbox(key="process.process").value == "quote_to_cash"
+    assert at.query_params["process"] == "quote_to_cash"
+
+
 def test_a_repeated_parameter_is_written_back_once(published_home: Path) -> None:
     """The last value wins, and the URL then holds only it (a copied link is unambiguous)."""
     at = _app({"from": ["2026-10-01", "2026-10-02"], "to": "2026-10-04"}).run()
     _assert_clean(at)
     assert at.date_input(key="leadership.range").value == (date(2026, 10, 2), date(2026, 10, 4))
     assert at.query_params["from"] == "2026-10-02"
+
+
+def test_no_deltas_against_a_previous_period_before_the_data(published_home: Path) -> None:
+    # the data starts 2026-09-10: 09-10..09-19 compared with 08-31..09-09, which holds no data,
+    # showed every count as growth (+1 case, +1 run…)
+    at = _app({"from": "2026-09-10", "to": "2026-09-19"}).run()
+    _assert_clean(at)
+    metrics = _metrics(at)
+    assert metrics["Cases completed"] == ("1", "")  # Q0
+    assert all(not delta for _, delta in metrics.values())
+    captions = [caption.value for caption in at.caption]
+    assert (
+        "2026-09-10 to 2026-09-19 (10 days); no deltas: the data starts after the previous 10 days."
+        in captions
+    )
+    # a previous period the data covers in part: deltas, and a note saying so
+    at = _app().run()
+    captions = [caption.value for caption in at.caption]
+    assert any("start before the data does (2026-09-10)" in caption for caption in captions)
 
 
 def test_a_one_day_range_reads_one_day(published_home: Path) -> None:

@@ -57,6 +57,16 @@ def test_lineage_explorer_upstream_deep_link(home: DataDir) -> None:
     assert {"started_at", "step_name", "flow_id"} <= leaves
 
 
+def test_lineage_explorer_takes_the_cli_s_model_column_form(home: DataDir) -> None:
+    # `flowledger lineage trace fct_cases.cycle_time_seconds` and docs/lineage.md name columns
+    # so: the page warned "not a known column" and showed another one
+    at = page("app_pages/lineage_explorer.py", {"column": "fct_cases.cycle_time_seconds"})
+    clean(at)
+    assert not at.warning
+    assert at.selectbox[0].value == "marts.main.fct_cases.cycle_time_seconds"
+    assert at.query_params["column"] == "marts.main.fct_cases.cycle_time_seconds"
+
+
 def test_lineage_explorer_downstream_from_an_event_field(home: DataDir) -> None:
     at = page(
         "app_pages/lineage_explorer.py",

@@ -90,6 +90,11 @@ def test_trace_errors(data_dir: DataDir, capsys) -> None:
     assert code == 1 and "is not MODEL.COLUMN" in err
     code, _, err = run(data_dir, "trace", "run_id", capsys=capsys)
     assert code == 1
+    # a time that is none traced an empty lineage (no sources) and exited 0
+    code, _, err = run(
+        data_dir, "trace", "fct_cases.cycle_time_seconds", "--as-of", "yesterday", capsys=capsys
+    )
+    assert code == 1 and "--as-of 'yesterday' is not an ISO 8601 date-time" in err
 
 
 def test_trace_without_build(tmp_path: Path, capsys) -> None:
