@@ -13,7 +13,7 @@ import argparse
 import math
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,6 +168,9 @@ class TablePurge:
     table: str
     cutoff: datetime | None
     rows: int
+    #: of ``rows``, those ingested after the last build (or with no build yet): no mart has
+    #: counted them, so their periods keep no aggregate (`flowledger build` first, then purge)
+    unbuilt: int = 0
 
 
 def config_path(data_dir: DataDir) -> Path:
@@ -345,12 +348,23 @@ def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
             if item.rows:
                 echo(
                     f"retention ({path.name}): purged {item.rows} {item.table} rows before {item.cutoff}"
+                    + (
+                        f" ({item.unbuilt} ingested since the last build: their periods keep "
+                        "no aggregate)"
+                        if item.unbuilt
+                        else ""
+                    )
                 )
     return plan
 
 
-def as_of_times(con: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
-    """The as-of time of each group: newest data row, newest quarantine row, newest collision."""
+def as_of_times(
+    con: duckdb.DuckDBPyConnection, now: datetime | None = None
+) -> dict[str, datetime | None]:
+    """The as-of time of each group: newest data row, newest quarantine row, newest collision;
+    never later than ``now`` (the wall clock, UTC): one record dated in the future (a producer's
+    clock set a year ahead) would otherwise put every real row past retention."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     data = " union all ".join(
         f'select max("{column}") as t from raw.{table}'
         for table, (column, group) in TABLE_TIME_COLUMNS.items()
@@ -362,7 +376,34 @@ def as_of_times(con: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
     for table, (column, group) in TABLE_TIME_COLUMNS.items():
         if group != "data":
             times[group] = con.execute(f'select max("{column}") from raw.{table}').fetchone()[0]
-    return times
+    return {group: None if t is None else min(t, now) for group, t in times.items()}
+
+
+def _last_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the marts were last published (UTC): every raw row ingested before it was counted
+    by that build (ingest waits for the writer lock a build holds); None before a first build."""
+    try:
+        row = con.execute("select built_at from marts._meta limit 1").fetchone()
+    except duckdb.Error:
+        return None
+    if not row or not row[0]:
+        return None
+    return datetime.fromisoformat(str(row[0])).astimezone(UTC).replace(tzinfo=None)
+
+
+def _unbuilt(
+    con: duckdb.DuckDBPyConnection, table: str, selection: str, built_at: datetime | None
+) -> int:
+    """Rows of ``selection`` (rowids of ``raw.table``) ingested after ``built_at``."""
+    if table not in ("flow_runs", "step_runs", "business_events", "queue_depth_samples"):
+        return 0  # the quarantine and collisions feed no aggregate
+    if built_at is None:
+        return con.execute(f"select count(*) from {selection}").fetchone()[0]
+    return con.execute(
+        f"select count(*) from raw.{table} where rowid in (select id from {selection}) "
+        "and _ingested_at > ?",
+        [built_at],
+    ).fetchone()[0]
 
 
 def cutoff_for(as_of: datetime | None, days: int) -> datetime | None:
@@ -387,6 +428,7 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
     attempts without a run go by execution (all attempts of the step in the run attempt).
     """
     times = as_of_times(con)
+    built_at = _last_built_at(con)
     plan = []
     for table, keep in days.items():
         if table == "step_runs":
@@ -418,11 +460,12 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
                 [cutoff],
             )
         rows = con.execute(f"select count(*) from {selection}").fetchone()[0]
-        plan.append(TablePurge(table, cutoff, rows))
+        plan.append(TablePurge(table, cutoff, rows, _unbuilt(con, table, selection, built_at)))
         if table == "flow_runs":
             con.execute(_STEP_SELECTION_SQL, [cutoff])
             rows = con.execute("select count(*) from purge_step_runs").fetchone()[0]
-            plan.append(TablePurge("step_runs", cutoff, rows))
+            unbuilt = _unbuilt(con, "step_runs", "purge_step_runs", built_at)
+            plan.append(TablePurge("step_runs", cutoff, rows, unbuilt))
     return plan
 
 
@@ -627,6 +670,14 @@ def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     for item in plan:
         cutoff = item.cutoff.isoformat(sep=" ") if item.cutoff else "(empty table)"
         print(f"{item.table:<22} rows before {cutoff}: {verb} {item.rows}")
+    for item in plan:
+        if item.unbuilt:
+            print(
+                f"warning: {item.unbuilt} of the {item.table} rows {verb} were ingested after "
+                "the last build (or nothing is built yet): no mart counted them, so their "
+                "periods keep no aggregate; run `flowledger build` before a purge",
+                file=sys.stderr,
+            )
     if not args.dry_run and any(item.rows for item in plan):
         print("run `flowledger build` to publish marts without the purged rows")
     return 0

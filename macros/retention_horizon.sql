@@ -16,12 +16,22 @@
 
 {#-
     SQL expression: the newest retention cut-off `flowledger purge` applied to any of the raw
-    `tables` (raw.retention_horizons, flowledger/retention.py), or NULL when none was purged.
+    `tables` (raw.retention_horizons, flowledger/retention.py), or the literal
+    `cast(null as timestamp)` when none of them was purged, which the models test the rendered
+    text for: a purge of other tables (quarantine, queue depth samples) must not make these
+    tables' horizon a subquery that answers NULL (every error-budget unit was then dropped).
     Incremental marts never recompute a period before it: its raw rows are gone, so its
     aggregate must stay as it was built from the complete data.
 -#}
 {% macro retention_horizon(tables) -%}
     {%- set found = purge_table_exists('retention_horizons') -%}
+    {%- if found -%}
+        {%- set purged = run_query(
+            "select count(*) from raw.retention_horizons where purged_before is not null"
+            ~ " and table_name in ('" ~ (tables | join("', '")) ~ "')"
+        ) -%}
+        {%- set found = purged.columns[0].values()[0] > 0 -%}
+    {%- endif -%}
     {%- if not found -%}
         cast(null as timestamp)
     {%- else -%}

@@ -203,3 +203,34 @@ def test_full_refresh_after_a_purge_keeps_the_purged_history(purged) -> None:
         assert sorted(purged["after_full_refresh"][mart]) == sorted(purged["after_late"][mart]), (
             mart
         )
+
+
+def test_a_purge_of_rows_no_build_counted_says_so(purged) -> None:
+    # the fixture's marts were built by dbt alone, never published: no build counted the rows,
+    # so their periods keep no aggregate; the purge deleted them without a word
+    assert purged["done"].returncode == 0
+    assert (
+        "warning: 35 of the flow_runs rows purged were ingested after the last build"
+        in purged["done"].stderr
+    )
+
+
+def test_a_row_dated_in_the_future_does_not_move_the_as_of_time(tmp_path: Path) -> None:
+    # one queue sample dated 2027 made the as-of 2027: every real row was past a 400-day
+    # retention, and the horizon blocked current data for months
+    from flowledger.retention import as_of_times
+    from ingest import ensure_raw_tables
+
+    warehouse = six_day_data_dir(tmp_path)
+    con = duckdb.connect(str(warehouse))
+    try:
+        ensure_raw_tables(con)
+        con.execute(
+            "update raw.queue_depth_samples set sampled_at = timestamp '2027-12-01' "
+            "where rowid = (select min(rowid) from raw.queue_depth_samples)"
+        )
+        now = datetime(2024, 3, 10, 1, 0)
+        assert as_of_times(con, now=now)["data"] == now
+        assert as_of_times(con)["data"] < datetime(2027, 1, 1)  # the wall clock
+    finally:
+        con.close()

@@ -204,3 +204,20 @@ def test_late_runs_just_after_the_runs_cut_off_reach_the_budget(runs_purged) -> 
     assert on_the_12th and all(row[3] == 3 for row in on_the_12th), on_the_12th[:2]  # total
     assert got["series"] == expected["series"]
     assert got["budget"] == expected["budget"]
+
+
+def test_a_purge_of_tables_no_slo_reads_leaves_the_budgets_alone(tmp_path: Path) -> None:
+    # A retention for the quarantine alone made raw.retention_horizons exist; the horizon of the
+    # run tables, with no row there, was a subquery answering NULL, and `not (… < NULL)` dropped
+    # every unit: every SLO INSUFFICIENT_DATA, `budget gate` answering "ship".
+    base = _write(tmp_path / "files", "base", BASE)
+    home = tmp_path / "home"
+    flowledger(home, "ingest", *base)
+    flowledger(home, "build", "--quiet")
+    before = _read(home, budget=BUDGET, series=SERIES)
+    (home / "retention.yml").write_text("version: 1\ntables:\n  quarantine: {days: 30}\n")
+    flowledger(home, "purge")
+    flowledger(home, "build", "--quiet")
+    after = _read(home, budget=BUDGET, series=SERIES)
+    assert after == before
+    assert after["budget"][0][1] > 0  # the SLO's units are there
