@@ -16,7 +16,7 @@ def render() -> None:
     ui.show_data_as_of()
     case_key = st.text_input(
         "Case (process:case id)", value=st.query_params.get("case", ""), key="case_timeline.case"
-    )
+    ).strip()  # a pasted key often brings a blank along (the provenance page trims too)
     if not case_key:
         st.info("Open a case from the Process page, or type `process:case id`.")
         return

@@ -134,6 +134,15 @@ def test_each_case_typed_in_turn_is_shown(home):
         assert app.query_params["case"] == f"gen_xes:{case_id}"
 
 
+def test_a_case_key_with_blanks_around_it_is_found(home):
+    # a pasted key brings a blank along: "No case …" (the provenance page trims)
+    app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
+    app.query_params["case"] = " gen_xes:case-0000001 "
+    app.run()
+    assert not app.warning
+    assert app.subheader[0].value == "gen_xes · case-0000001"
+
+
 def test_case_timeline_says_when_the_case_does_not_exist(home):
     app = AppTest.from_file(str(PAGES / "case_timeline.py"), default_timeout=60)
     app.query_params["case"] = "gen_xes:nope"
