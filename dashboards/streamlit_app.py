@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="flowledger", page_icon=":material/monitoring:", layout="wide")
+# an emoji icon, drawn locally: a material icon as the page icon is fetched from
+# fonts.gstatic.com on every load, which an offline or air-gapped network does not reach
+st.set_page_config(page_title="flowledger", page_icon="📊", layout="wide")
 
 pages = [
     st.Page(

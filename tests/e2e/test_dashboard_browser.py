@@ -77,6 +77,19 @@ def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboar
     page.close()
 
 
+def test_a_page_asks_nothing_of_the_internet(browser, dashboard: Dashboard):
+    # the page icon, a material icon, was fetched from fonts.gstatic.com on every load: broken
+    # on an offline or air-gapped network
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(re.sub(r"^\w+://([^/:]+).*$", r"\1", request.url)))
+    page.goto(dashboard.url, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=90_000)
+    page.wait_for_timeout(1500)
+    page.close()
+    assert hosts <= {"127.0.0.1", "localhost"}, hosts - {"127.0.0.1", "localhost"}
+
+
 def _last_seven_days(demo: Demo) -> tuple[str, str]:
     (row,) = run_query(
         demo.data_dir, "select (max(day) - 6)::varchar, max(day)::varchar from fct_process_daily"
