@@ -139,8 +139,10 @@ def shop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataD
     data_dir = DataDir(tmp_path / "home").ensure()
     monkeypatch.setenv("FLOWLEDGER_HOME", str(data_dir.root))
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield data_dir
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def test_lineage_explorer_says_which_jobs_sql_is_from_an_older_build(
@@ -162,6 +164,7 @@ def test_lineage_explorer_says_which_jobs_sql_is_from_an_older_build(
         shop_home, generated_at="2026-12-02T10:00:00Z", clean_sql=None, summary_sql=SUMMARY_SQL_NEW
     )
     st.cache_data.clear()
+    st.cache_resource.clear()
     at = page("app_pages/lineage_explorer.py", params)
     clean(at)
     assert [w.value for w in at.warning] == [
@@ -186,6 +189,7 @@ def test_lineage_explorer_says_which_jobs_sql_is_from_an_older_build(
         shop_home, generated_at="2026-12-03T10:00:00Z", clean_sql=CLEAN_SQL, summary_sql=SUMMARY_SQL
     )
     st.cache_data.clear()
+    st.cache_resource.clear()
     at = page("app_pages/lineage_explorer.py", params)
     clean(at)
     assert len(at.dataframe[0].value) > 0
@@ -230,6 +234,7 @@ def test_record_provenance_before_the_first_build_says_what_to_run(
     # build there is none, and the page says so instead of failing
     monkeypatch.setenv("FLOWLEDGER_HOME", str(tmp_path))
     st.cache_data.clear()
+    st.cache_resource.clear()
     st.cache_resource.clear()
     at = page("app_pages/record_provenance.py", {"entity": "order", "key": "O-1"})
     assert not at.exception, [e.value for e in at.exception]
