@@ -756,8 +756,10 @@ def _names_a_header(name: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def is_secret_key_name(name: str) -> bool:
-    """Whether values under this key name are secrets (the rules are at ``_SECRET_WORDS``)."""
+    """Whether values under this key name are secrets (the rules are at ``_SECRET_WORDS``);
+    cached: data objects repeat their keys."""
     lower = name.lower()
     if (
         "passw" in lower
