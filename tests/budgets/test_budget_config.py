@@ -568,3 +568,21 @@ spec:
 """
     (slo,) = parse_documents(list(yaml.safe_load_all(text))).objectives
     assert (slo.slo_id, slo.flow_id, slo.indicator, slo.target) == ("s1", "f1", "run_success", 0.99)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:18765/ok/SECRET TOKEN4", "holds a blank or a control character"),
+        ("http://127.0.0.1:18765/ok/SECRET\nTOKEN4", "holds a blank or a control character"),
+        ("http://127.0.0.1:abc/SECRET", "has a port that is no number"),
+        ("ftp://example.com/SECRET", "does not match"),
+    ],
+)
+def test_an_unusable_webhook_url_is_refused_without_its_path(url, message):
+    # `budget notify` crashed on such a URL, printing its secret path, and sent the earlier
+    # changes again on every run
+    (document,) = _slo()
+    document["spec"]["notifications"] = {"webhooks": [{"url": url}]}
+    error = _error([document])
+    assert message in error and "SECRET" not in error
