@@ -140,12 +140,30 @@ def _read_lines(path: Path, start: int) -> tuple[list[StoredEvent], int]:
         except json.JSONDecodeError:
             continue  # only a torn line can be malformed: appends are whole lines
         event = record.get("event") if isinstance(record, dict) else None
-        problems = type_problems(event) if isinstance(event, dict) else ["not a JSON object"]
-        if problems:
-            log.warning("%s: a stored event is passed over: %s", path.name, problems[0])
+        problem = _type_problem(line, event)
+        if problem is not None:
+            log.warning("%s: a stored event is passed over: %s", path.name, problem)
             continue
         stored.append(StoredEvent(record.get("receivedAt", ""), event))
     return stored, start + end
+
+
+#: The type check's verdict on each stored line, by the line's hash: every read of the whole
+#: store (``events()``, which several API reads call) would otherwise walk the schemas for
+#: every event again (about 0.1-0.9 ms each, against 20 µs to parse the line).
+_CHECKED: dict[int, str | None] = {}
+_CHECKED_MAX = 200_000
+
+
+def _type_problem(line: bytes, event: Any) -> str | None:
+    key = hash(line)
+    if key in _CHECKED:
+        return _CHECKED[key]
+    problems = type_problems(event) if isinstance(event, dict) else ["not a JSON object"]
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = problems[0] if problems else None
+    return _CHECKED[key]
 
 
 def _fsync_dir(path: Path) -> None:
