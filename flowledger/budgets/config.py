@@ -385,9 +385,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     message = error.message
     if "webhooks" in error.absolute_path and isinstance(error.instance, str):
         # a webhook URL carries its secret in the path: quoted as scheme and host only
-        parts = urlsplit(error.instance)
-        shown = f"{parts.scheme}://{parts.hostname or '?'}/…"
-        message = message.replace(repr(error.instance), repr(shown))
+        message = message.replace(repr(error.instance), repr(redacted_url(error.instance)))
     if error.validator == "additionalProperties":
         message += " (check the spelling; see config/slos.schema.json)"
     if error.validator == "enum" and path.endswith(".op"):
@@ -649,11 +647,23 @@ def calendar_period(text: str, place: str) -> tuple[str, int]:
     return "month", months
 
 
+def redacted_url(url: str) -> str:
+    """A webhook URL as messages and logs show it: scheme, host and port only (webhook URLs
+    carry secrets in their path, as Slack's do)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is no number: the URL is refused, its host still shown
+        port = ":?"
+    return f"{parts.scheme}://{host}{port}/…"
+
+
 def _webhook_url(url: str, place: str) -> str:
     """A webhook URL ``budget notify`` can POST to; the message shows its scheme and host only
     (webhook URLs carry secrets in their path)."""
     parts = urlsplit(url)
-    shown = f"{parts.scheme}://{parts.hostname or '?'}/…"
+    shown = redacted_url(url)
     if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         raise ConfigError(
             f"{place}: the URL ({shown}) holds a blank or a control character (a copied line "

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flowledger.budgets.config import BudgetConfig, Webhook
+from flowledger.budgets.config import BudgetConfig, Webhook, redacted_url
 from flowledger.budgets.report import load_report, plain
 from flowledger.settings import DataDir
 
@@ -201,17 +201,6 @@ def _post_once(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[boo
         return False, f"{type(error).__name__}: {reason}", True
 
 
-def redact(url: str) -> str:
-    """Webhook URLs carry secrets in their path (Slack): keep scheme, host and port only."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is no number: the URL is refused, its host still shown
-        port = ":?"
-    return f"{parts.scheme}://{host}{port}/…"
-
-
 def notify(
     data_dir: DataDir,
     config: BudgetConfig,
@@ -239,7 +228,7 @@ def notify(
             delivered, detail = (False, "dry run") if dry_run else post(hook.url, payload)
             entry["deliveries"].append(
                 {
-                    "url": redact(hook.url),
+                    "url": redacted_url(hook.url),
                     "format": hook.format,
                     "delivered": delivered,
                     "detail": detail,

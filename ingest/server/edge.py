@@ -39,7 +39,6 @@ from ingest.scrub import (
 )
 from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN, quoted_value
 
-_QUOTED_VALUE_CHARS = 80
 _BLANK_START = " \t\r\n"
 _INTEGER = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")
 _RFC3339 = re.compile(RFC3339_PATTERN)
@@ -51,10 +50,6 @@ MAX_DEPTH = 64
 
 class NotChecked(Exception):
     """Raised by a field check: the field's problem, in the words of :mod:`ingest.validate`."""
-
-
-def _quoted(text: str) -> str:
-    return quoted_value(text, _QUOTED_VALUE_CHARS)
 
 
 def _present(value: Any) -> str | None:
@@ -181,14 +176,16 @@ class _FieldCheck:
             return text
         typed = self.typed(value, text)
         if typed is None:
-            raise NotChecked(f"{prop.name}: {_quoted(text)} {_TYPE_PROBLEMS[prop.logical_type]}")
+            raise NotChecked(
+                f"{prop.name}: {quoted_value(text)} {_TYPE_PROBLEMS[prop.logical_type]}"
+            )
         if prop.valid_values is not None and _as_varchar(typed) not in prop.valid_values:
             raise NotChecked(
-                f"{prop.name}: {_quoted(text)} is not one of {', '.join(prop.valid_values)}"
+                f"{prop.name}: {quoted_value(text)} is not one of {', '.join(prop.valid_values)}"
             )
         if self.pattern is not None and not self.pattern.search(_as_varchar(typed)):
             raise NotChecked(
-                f"{prop.name}: {_quoted(text)} does not match the pattern {prop.pattern}"
+                f"{prop.name}: {quoted_value(text)} does not match the pattern {prop.pattern}"
             )
         if prop.minimum is not None and typed < prop.minimum:
             raise NotChecked(

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import yaml
 
-from flowledger.budgets.config import parse_documents
-from flowledger.budgets.notify import Change, changes, notified, notify, post_json, redact
+from flowledger.budgets.config import parse_documents, redacted_url
+from flowledger.budgets.notify import Change, changes, notified, notify, post_json
 
 
 def test_changes_once_per_alert_and_state():
@@ -52,8 +52,8 @@ def test_a_change_not_delivered_stays_pending():
 
 
 def test_redact_keeps_no_secret_path():
-    assert redact("https://hooks.slack.com/services/T000/B000/XXXX") == "https://hooks.slack.com/…"
-    assert redact("http://127.0.0.1:abc/SECRET") == "http://127.0.0.1:?/…"
+    assert redacted_url("https://hooks.slack.com/services/T000/B000/XXXX") == "https://hooks.slack.com/…"
+    assert redacted_url("http://127.0.0.1:abc/SECRET") == "http://127.0.0.1:?/…"
 
 
 def test_a_redirect_is_not_a_delivery_and_failures_are_retried(receiver):
