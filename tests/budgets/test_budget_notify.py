@@ -52,7 +52,10 @@ def test_a_change_not_delivered_stays_pending():
 
 
 def test_redact_keeps_no_secret_path():
-    assert redacted_url("https://hooks.slack.com/services/T000/B000/XXXX") == "https://hooks.slack.com/…"
+    assert (
+        redacted_url("https://hooks.slack.com/services/T000/B000/XXXX")
+        == "https://hooks.slack.com/…"
+    )
     assert redacted_url("http://127.0.0.1:abc/SECRET") == "http://127.0.0.1:?/…"
 
 
