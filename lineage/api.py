@@ -440,19 +440,13 @@ def _instant(request: Request, name: str) -> float | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    when = epoch_seconds(raw)
-    if when == 0.0 and not _is_epoch(raw):
-        raise BadRequest(f"{name} {raw!r} is not an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
-    return when
-
-
-def _is_epoch(raw: str) -> bool:
-    """Whether ``raw``, which :func:`epoch_seconds` read as 0.0, is the epoch itself and not a
-    text it could not read."""
     try:
-        return utc_time(raw.strip()).timestamp() == 0.0
-    except ValueError:
-        return False
+        # (not epoch_seconds, whose 0.0 for what it cannot read is also the epoch itself)
+        return utc_time(raw.strip()).timestamp()
+    except (ValueError, OverflowError):
+        raise BadRequest(
+            f"{name} {raw!r} is not an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"
+        ) from None
 
 
 def _bool(request: Request, name: str) -> bool:

@@ -94,14 +94,9 @@ def notified(
     }
     for slo_id, now in current.items():
         before = previous.get(slo_id, BASELINE)
-        firing = set(now["firing"])
-        for alert in set(now["firing"]) | set(before["firing"]):
-            started = (slo_id, "alert_started", alert) in pending
-            stopped = (slo_id, "alert_stopped", alert) in pending
-            if started:
-                firing.discard(alert)
-            if stopped:
-                firing.add(alert)
+        firing = {a for a in now["firing"] if (slo_id, "alert_started", a) not in pending} | {
+            a for a in before["firing"] if (slo_id, "alert_stopped", a) in pending
+        }
         state = before["state"] if (slo_id, "state_changed", "state") in pending else now["state"]
         result[slo_id] = {"state": state, "firing": sorted(firing)}
     return result
