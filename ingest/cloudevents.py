@@ -79,8 +79,7 @@ EMPTY = " is empty: when present it must have a value"
 NOT_A_MEDIA_TYPE = " is not a media type (type/subtype)"
 NOT_AN_ABSOLUTE_URI = " is not an absolute URI"
 NO_UTC_OFFSET = " has no UTC offset (RFC 3339: Z or +hh:mm / -hh:mm)"
-#: Characters of a value (a name) quoted in a reason; longer ones are cut, with "…".
-QUOTED_VALUE_CHARS = 80
+#: Characters of an attribute name quoted in a reason (values: ingest.validate.quoted_value).
 QUOTED_NAME_CHARS = 40
 
 _ATTRIBUTE_NAME = re.compile(ATTRIBUTE_NAME_PATTERN)
@@ -122,7 +121,7 @@ def format_problem(event: Mapping[str, Any]) -> str | None:
             continue
         value = event[name]
         if not _is_attribute_name(name):
-            problems.append(quoted(name, QUOTED_NAME_CHARS) + NOT_A_NAME)
+            problems.append(quoted_value(name, QUOTED_NAME_CHARS) + NOT_A_NAME)
         elif value is not None and not _is_extension_value(value):
             problems.append(f"{name} is a JSON {json_type(value)}{NOT_AN_EXTENSION_VALUE}")
     for name in TEXT_ATTRIBUTES:
@@ -137,7 +136,7 @@ def format_problem(event: Mapping[str, Any]) -> str | None:
                 problems.append(problem)
     moment = event.get("time")
     if moment.__class__ is str and not _offset_given(moment):
-        problems.append(f"time {quoted(moment)}{NO_UTC_OFFSET}")
+        problems.append(f"time {quoted_value(moment)}{NO_UTC_OFFSET}")
     return "; ".join(problems) or None
 
 
@@ -153,11 +152,6 @@ def json_type(value: Any) -> str:
     if value is None:
         return "null"
     return "number"
-
-
-def quoted(text: str, limit: int = QUOTED_VALUE_CHARS) -> str:
-    """A value as reasons quote it (:func:`ingest.validate.quoted_value`)."""
-    return quoted_value(text, limit)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -176,9 +170,9 @@ def _text_attribute_problem(name: str, value: str) -> str | None:
     if _BLANK.fullmatch(value):
         return name + EMPTY
     if name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
-        return f"datacontenttype {quoted(value)}{NOT_A_MEDIA_TYPE}"
+        return f"datacontenttype {quoted_value(value)}{NOT_A_MEDIA_TYPE}"
     if name == "dataschema" and not _ABSOLUTE_URI.fullmatch(value):
-        return f"dataschema {quoted(value)}{NOT_AN_ABSOLUTE_URI}"
+        return f"dataschema {quoted_value(value)}{NOT_AN_ABSOLUTE_URI}"
     return None
 
 
@@ -255,7 +249,7 @@ def _event_problem_sql(record: str) -> str:
         f"CASE WHEN json_type({attribute('time')}) = 'VARCHAR' "
         f"AND regexp_matches({moment}, {sql_literal(RFC3339_PATTERN)}) "
         f"AND NOT regexp_full_match({moment}, {sql_literal(UTC_OFFSET_PATTERN)}) "
-        f"THEN 'time ' || {quoted_sql(moment, QUOTED_VALUE_CHARS)} || "
+        f"THEN 'time ' || {quoted_sql(moment)} || "
         f"{sql_literal(NO_UTC_OFFSET)} END"
     )
     return f"""CASE
@@ -321,13 +315,13 @@ def _text_attribute_sql(name: str, value: str) -> str:
     if name == "datacontenttype":
         branches.append(
             f"WHEN NOT regexp_full_match({text}, {sql_literal(MEDIA_TYPE_PATTERN)}) "
-            f"THEN {label} || {quoted_sql(text, QUOTED_VALUE_CHARS)} || "
+            f"THEN {label} || {quoted_sql(text)} || "
             f"{sql_literal(NOT_A_MEDIA_TYPE)}"
         )
     if name == "dataschema":
         branches.append(
             f"WHEN NOT regexp_full_match({text}, {sql_literal(ABSOLUTE_URI_PATTERN)}) "
-            f"THEN {label} || {quoted_sql(text, QUOTED_VALUE_CHARS)} || "
+            f"THEN {label} || {quoted_sql(text)} || "
             f"{sql_literal(NOT_AN_ABSOLUTE_URI)}"
         )
     return "CASE " + " ".join(branches) + " END"
