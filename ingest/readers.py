@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ingest.contracts import LogicalType, RecordKind
+from ingest.contracts import LogicalType, RecordKind, load_contracts
 from ingest.json_values import (
     ElementText,
     NotStandardJson,
@@ -222,8 +222,6 @@ def read_ahead(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
 
 @functools.cache
 def _contract_field_names() -> frozenset[str]:
-    from ingest.contracts import load_contracts
-
     return frozenset(p.name for c in load_contracts().values() for p in c.properties)
 
 
