@@ -253,6 +253,8 @@ def test_no_seeded_secret_reaches_any_file(data_dir: DataDir, tmp_path: Path) ->
     colliding_run = {**run, "flow_name": "renamed"}
     event = {
         **BUSINESS_EVENTS[0],
+        # a card number in the subject, free text a producer writes
+        "subject": f"payments/{CARD}",
         "data": {
             "order_id": "O-1",
             "customer_email": EMAIL,
@@ -291,12 +293,14 @@ def test_no_seeded_secret_reaches_any_file(data_dir: DataDir, tmp_path: Path) ->
             for needle in needles:
                 assert needle not in blob, f"{needle} in {parquet}"
         data = json.loads(con.execute("select data from raw.business_events").fetchone()[0])
+        subject = con.execute("select subject from raw.business_events").fetchone()[0]
         message = con.execute("select error_message, url from raw.flow_runs").fetchone()
     finally:
         con.close()
     key = (data_dir.root / "secrets" / "pii.key").read_bytes()
     assert data["customer_email"] == pseudonymise(EMAIL, key)
     assert data["card"] == "[CARD ****1111]"
+    assert subject == "payments/[CARD ****1111]"
     assert data["note"] == "token [REDACTED:github_token]"
     assert data["auth"] == {"password": "[REDACTED:secret]"}
     # an unquoted value runs to the next space, comma or semicolon, so the ")" goes too:
