@@ -125,6 +125,8 @@ def _detect(source: FileSource, path: Path) -> RecordKind | None:
         raise UnreadableFile(
             f"{path}: cannot tell the record kind from its columns ({shown or 'none'}); "
             "expected specversion (business_event), step_id (step_run), depth + queue_name "
-            "(queue_depth_sample) or run_id + flow_id (flow_run); pass --kind to say which"
+            "(queue_depth_sample) or run_id + flow_id (flow_run), and with step_id and "
+            "flow_name more of one kind's own fields than of the other's; pass --kind to say "
+            "which"
         )
     return detected

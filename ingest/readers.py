@@ -234,11 +234,36 @@ def _contract_spelling(name: str) -> str:
     return name
 
 
+@functools.cache
+def _own_field_names(kind: RecordKind, other: RecordKind) -> frozenset[str]:
+    """The fields of one kind's contract that the other kind's does not have."""
+    contracts = load_contracts()
+    names = {p.name for p in contracts[kind].properties}
+    return frozenset(names - {p.name for p in contracts[other].properties})
+
+
+@functools.cache
+def _required_field_names(kind: RecordKind) -> frozenset[str]:
+    return frozenset(p.name for p in load_contracts()[kind].properties if p.required)
+
+
 def detect_kind(columns: Iterable[str]) -> RecordKind | None:
-    """The record kind a set of column names implies (see docs/architecture.md)."""
+    """The record kind a set of column names implies (see docs/architecture.md); None when it
+    cannot be told."""
     names = set(columns)
     if "specversion" in names:
         return RecordKind.BUSINESS_EVENT
+    if "step_id" in names and "flow_name" in names:
+        # a flow run export that carries its current step (step_id, even step_name), or step
+        # runs that carry their flow's name: the kind whose required fields are all there, else
+        # the kind whose own fields the columns hold more of
+        runs, steps = RecordKind.FLOW_RUN, RecordKind.STEP_RUN
+        complete = [k for k in (runs, steps) if _required_field_names(k) <= names]
+        if len(complete) == 1:
+            return complete[0]
+        as_run = len(names & _own_field_names(runs, steps))
+        as_step = len(names & _own_field_names(steps, runs))
+        return runs if as_run > as_step else steps if as_step > as_run else None
     if "step_id" in names:
         return RecordKind.STEP_RUN
     if {"depth", "queue_name"} <= names:

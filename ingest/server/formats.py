@@ -390,7 +390,8 @@ def _run_item(index: int, element: Any, forced: RecordKind | None) -> Item:
             None,
             element,
             "cannot tell the record kind from its fields: a flow run has run_id and flow_id, a "
-            "step has step_id, a queue sample has queue_name and depth (or pass ?kind=)",
+            "step has step_id, a queue sample has queue_name and depth; with step_id and "
+            "flow_name, neither kind's fields prevail (or pass ?kind=)",
         )
     return Item(index, kind, element, element)
 

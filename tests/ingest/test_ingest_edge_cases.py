@@ -509,3 +509,37 @@ def test_a_classified_field_spelt_otherwise_is_redacted_in_the_quarantine(
     assert all(
         scrubbed[name].startswith("<pii:") for name in ("Idempotency Key", "idempotency-key")
     )
+
+
+def test_flow_runs_that_carry_their_current_step_are_flow_runs(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """A run export with the step it stopped at (step_id, step_name) is flow runs: only that
+    kind's required fields are all there (a step run needs its attempt)."""
+    runs = [{**run, "step_id": "s-2", "step_name": "Create order"} for run in FLOW_RUNS]
+    (result,) = ingest_paths([write_ndjson(tmp_path / "runs.ndjson", runs)], data_dir).files
+    assert result.kind is RecordKind.FLOW_RUN
+    assert (result.accepted, result.quarantined) == (len(FLOW_RUNS), 0)
+
+
+def test_step_runs_that_carry_their_flow_name_are_step_runs(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    step = {
+        "source_system": "n8n", "run_id": "r-1", "run_attempt": 1, "step_id": "s-1",
+        "attempt": 1, "step_name": "Fetch", "status": "success",
+        "started_at": "2026-08-01T09:00:03Z", "flow_name": "Order intake",
+    }  # fmt: skip
+    (result,) = ingest_paths([write_ndjson(tmp_path / "steps.ndjson", [step])], data_dir).files
+    assert result.kind is RecordKind.STEP_RUN
+
+
+def test_a_file_that_could_be_runs_or_steps_asks_for_its_kind(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    path = write_ndjson(
+        tmp_path / "both.ndjson", [{"run_id": "r", "flow_name": "F", "step_id": "s"}]
+    )
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.error is not None
+    assert "pass --kind" in result.error
