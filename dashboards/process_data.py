@@ -11,7 +11,8 @@ leadership page's outcomes):
 - cases *started* in the range: cases, rework of each kind, first-pass yield, paths (variants),
   directly-follows pairs and their waits, stuck cases (stuck as of the data, started in range);
 - cases *completed* in the range (end event in it): cycle time, its distribution and weekly trend;
-- cases whose SLA was *decided* in the range (``coalesce(sla_ended_at, sla_started_at)``).
+- cases whose SLA was *decided* in the range (``sla_decided_at``: when a met SLA's end step
+  happened, a missed SLA's deadline, whether the case ended later or is still open).
 
 SQL counts and takes quantiles (``quantile_cont``); the rates of the headline numbers are the
 pure :func:`range_kpis`.
@@ -37,10 +38,7 @@ TOP_PATHS = 10
 
 STARTED = "started_at >= $start and started_at < $end + 1"
 COMPLETED = "is_complete and ended_at >= $start and ended_at < $end + 1"
-SLA_DECIDED = (
-    "sla_met is not null and coalesce(sla_ended_at, sla_started_at) >= $start "
-    "and coalesce(sla_ended_at, sla_started_at) < $end + 1"
-)
+SLA_DECIDED = "sla_decided_at >= $start and sla_decided_at < $end + 1"
 
 
 @dataclass(frozen=True)
@@ -210,8 +208,7 @@ def query_weekly(
         ),
         sla as (
             select
-                cast(date_trunc('week', coalesce(sla_ended_at, sla_started_at)) as date)
-                    as period_start,
+                cast(date_trunc('week', sla_decided_at) as date) as period_start,
                 count(*) as sla_cases,
                 count(*) filter (where sla_met) as sla_met_cases
             from cases

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from dashboard_snapshot import build_published_snapshot
+from dashboard_snapshot import MART_DDL, build_published_snapshot
 from polars.testing import assert_frame_equal
 
 from dashboards import data, process_charts, process_data
@@ -296,6 +296,34 @@ def test_process_range_counts(con: duckdb.DuckDBPyConnection) -> None:
     )
     assert (empty.cases_started, empty.cases_completed, empty.sla_cases) == (0, 0, 0)
     assert empty.cycle_time_median_seconds is None
+
+
+def test_a_missed_sla_counts_when_its_deadline_passed_not_when_the_case_started() -> None:
+    """An open case started 10-01 whose SLA deadline passed on 10-11 is a miss of 10-11: the
+    range 10-10..10-12 and its week count it (they counted it on 10-01, before it happened)."""
+    con = duckdb.connect()
+    con.execute(f"create table fct_cases ({MART_DDL['fct_cases']})")
+    con.execute(
+        """
+        insert into fct_cases (process_name, case_key, started_at, ended_at, is_complete,
+            sla_started_at, sla_ended_at, sla_met, sla_decided_at) values
+        ('p', 'p:open', '2026-10-01 09:00', null, false, '2026-10-01 09:00', null, false,
+            '2026-10-11 09:00'),
+        ('p', 'p:met', '2026-10-11 08:00', '2026-10-11 10:00', true, '2026-10-11 08:00',
+            '2026-10-11 10:00', true, '2026-10-11 10:00')
+        """
+    )
+    # a cursor per query, as a page runs them
+    counts = process_data.query_range_counts(
+        con.cursor(), "p", date(2026, 10, 10), date(2026, 10, 12)
+    )
+    assert (counts.sla_cases, counts.sla_met_cases) == (2, 1)
+    early = process_data.query_range_counts(con.cursor(), "p", date(2026, 10, 1), date(2026, 10, 2))
+    assert (early.cases_started, early.sla_cases) == (1, 0)
+    weekly = process_data.query_weekly(con.cursor(), "p", date(2026, 9, 28), date(2026, 10, 12))
+    assert weekly.select("period_start", "sla_cases", "sla_attainment").rows() == [
+        (date(2026, 10, 5), 2, 0.5)
+    ]
 
 
 def test_process_range_kpis_are_shares_of_their_cohorts() -> None:

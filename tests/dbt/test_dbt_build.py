@@ -24,7 +24,8 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("field_corrections", "BIGINT"), ("has_field_correction", "BOOLEAN"),
         ("gray_failures", "BIGINT"), ("has_gray_failure", "BOOLEAN"), ("is_first_pass", "BOOLEAN"),
         ("sla_started_at", "TIMESTAMP"), ("sla_ended_at", "TIMESTAMP"), ("sla_seconds", "DOUBLE"),
-        ("sla_met", "BOOLEAN"), ("idle_seconds", "DOUBLE"), ("is_stuck", "BOOLEAN"),
+        ("sla_met", "BOOLEAN"), ("sla_decided_at", "TIMESTAMP"), ("idle_seconds", "DOUBLE"),
+        ("is_stuck", "BOOLEAN"),
         ("segment_values", "VARCHAR"),
         ("last_ingested_at", "TIMESTAMP"),  # incremental watermark (issue 7)
     ],

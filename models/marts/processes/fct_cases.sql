@@ -344,6 +344,7 @@ final as (
         sla_ended_at,
         {{ seconds_between('sla_started_at', 'sla_ended_at') }} as sla_seconds,
         {{ clock['sla_met'] }} as sla_met,
+        {{ clock['sla_decided_at'] }} as sla_decided_at,
         {{ clock['idle_seconds'] }} as idle_seconds,
         {{ clock['is_stuck'] }} as is_stuck,
         cast(segment_values as string) as segment_values,

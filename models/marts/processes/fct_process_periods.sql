@@ -43,8 +43,8 @@ dated as (
             else cast(date_trunc('week', started_at) as date) end as started_period,
         case when grains.period_grain = 'day' then cast(ended_at as date)
             else cast(date_trunc('week', ended_at) as date) end as ended_period,
-        case when grains.period_grain = 'day' then cast(coalesce(sla_ended_at, sla_started_at) as date)
-            else cast(date_trunc('week', coalesce(sla_ended_at, sla_started_at)) as date) end as sla_period
+        case when grains.period_grain = 'day' then cast(sla_decided_at as date)
+            else cast(date_trunc('week', sla_decided_at) as date) end as sla_period
 
     from sliced
     cross join grains
