@@ -3,10 +3,11 @@ attribution, policy state and history. The SLO in view lives in the URL (``?slo=
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from dashboards import budget_charts, budget_data, ui
-from flowledger.budgets.report import no_data_note, window_label
+from flowledger.budgets.report import no_data_note, time_to_exhaustion, window_label
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 RATE = st.column_config.NumberColumn(format="%.2f")
@@ -78,15 +79,18 @@ def render() -> None:
     for column, (label, value) in zip(columns, tiles, strict=True):
         with column:
             ui.kpi(label, value)
-    tte = slo["hours_to_exhaustion"]
     no_data = no_data_note(slo)
+    rates = budget_data.burn_rates(slo_id)
+    hour = rates.filter(pl.col("window") == "1h")
     counted = f"{slo['good']:.0f} good of {slo['total']:.0f}"
     if slo["method"] == "Timeslices":
         counted += f" slices with data ({slo['expected_units']:.0f} in the period)"
     st.caption(
         f"Target {_pct(slo['target'], 3)}, {window_label(slo)}, {slo['method']}; {counted}. "
         "Time to exhaustion at the 1h burn rate: "
-        + ("unknown" if no_data else "never" if tte is None else f"{tte:.1f} h")
+        + time_to_exhaustion(
+            bool(no_data), hour["total"][0] if hour.height else None, slo["hours_to_exhaustion"]
+        )
         + "."
     )
     if slo["state"] == "EXHAUSTED":
@@ -113,7 +117,7 @@ def render() -> None:
     )
     st.markdown("#### Burn rate per window")
     st.dataframe(
-        budget_data.burn_rates(slo_id),
+        rates,
         hide_index=True,
         column_config={"error_ratio": PERCENT, "burn_rate": RATE, "hours_to_exhaustion": RATE},
     )

@@ -38,6 +38,7 @@ from flowledger.budgets.report import (
     load_report,
     no_data_note,
     plain,
+    time_to_exhaustion,
     window_label,
 )
 from flowledger.settings import DataDir
@@ -251,16 +252,7 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         hour = next((r for r in b.get("burn_rates", []) if r["window_name"] == "1h"), None)
         lines.append(
             "- time to exhaustion at the 1h burn rate: "
-            + (
-                "unknown (no data)"
-                if no_data
-                # no unit in the last hour is no burn rate, not a good hour (docs: No data)
-                else "unknown (no units in the last hour)"
-                if hour is None or not hour["total"]
-                else "never (nothing burns)"
-                if tte is None
-                else f"{tte:.1f} h"
-            )
+            + time_to_exhaustion(bool(no_data), hour and hour["total"], tte)
         )
         if b["feasibility_warning"]:
             lines.append(f"- feasibility: {b['feasibility_warning']}")

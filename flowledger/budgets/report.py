@@ -94,6 +94,20 @@ def no_data_note(budget: Mapping[str, Any]) -> str | None:
     )
 
 
+def time_to_exhaustion(
+    no_data: bool, hour_units: float | None, hours_to_exhaustion: float | None
+) -> str:
+    """Time to exhaustion at the 1h burn rate in words, for the report and the page alike: no
+    unit in the last hour is no burn rate, not a good hour (docs/error-budgets.md, "No data")."""
+    if no_data:
+        return "unknown (no data)"
+    if not hour_units:
+        return "unknown (no units in the last hour)"
+    if hours_to_exhaustion is None:
+        return "never (nothing burns)"
+    return f"{hours_to_exhaustion:.1f} h"
+
+
 def plain(value: Any) -> Any:
     """JSON-safe values: timestamps as ISO 8601 UTC with Z, NaN as null."""
     if isinstance(value, datetime):

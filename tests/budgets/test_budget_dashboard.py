@@ -107,6 +107,12 @@ def test_healthy_slo_has_no_warning(budget_home):
     assert _metrics(at)["State"] == "HEALTHY"
     assert not at.error
     assert any("Nothing consumed the budget" in c.value for c in at.caption)
+    # its last run started 4 hours before the as-of time: no burn rate, not "never", as the
+    # report says it
+    captions = " ".join(c.value for c in at.caption)
+    assert "Time to exhaustion at the 1h burn rate: unknown (no units in the last hour)." in (
+        captions
+    )
 
 
 def test_nothing_published(tmp_path, monkeypatch):
