@@ -488,12 +488,75 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+#: Card networks' issuer prefixes (IIN ranges) and the lengths of their numbers, as PCI DSS
+#: data-discovery tools check them: (first digits, low, high) -> lengths. Visa, Mastercard
+#: (51-55, 2221-2720), Mir (2200-2204), American Express (34, 37), Diners Club (300-305, 36, 38,
+#: 39, 3095), JCB (3528-3589), Discover (6011, 644-649, 65), UnionPay (62, 81), Maestro (50,
+#: 56-69), RuPay (60, 65, 81, 82, 508), UATP (1, 15 digits).
+_CARD_NETWORKS: tuple[tuple[int, int, int, frozenset[int]], ...] = tuple(
+    (width, low, high, frozenset(lengths))
+    for width, low, high, lengths in (
+        (1, 4, 4, (13, 16, 19)),
+        (2, 51, 55, (16,)),
+        (4, 2221, 2720, (16,)),
+        (4, 2200, 2204, (16, 17, 18, 19)),
+        (2, 34, 34, (15,)),
+        (2, 37, 37, (15,)),
+        (3, 300, 305, range(14, 20)),
+        (4, 3095, 3095, range(14, 20)),
+        (2, 36, 36, range(14, 20)),
+        (2, 38, 39, range(14, 20)),
+        (4, 3528, 3589, range(16, 20)),
+        (2, 50, 50, range(13, 20)),
+        (2, 56, 69, range(13, 20)),
+        (2, 81, 82, (16,)),
+        (1, 1, 1, (15,)),
+    )
+)
+
+
+def _card_issuer_length(digits: str) -> bool:
+    """Whether a digit string starts with a card network's prefix and has one of its lengths."""
+    return any(
+        len(digits) in lengths and low <= int(digits[:width]) <= high
+        for width, low, high, lengths in _CARD_NETWORKS
+    )
+
+
+def _card_grouping(written: str) -> bool:
+    """A number written in groups is grouped as cards are printed: 4-4-4-4(-3), 4-6-5 (Amex),
+    4-6-4 (Diners), 4-4-4-1..4 (13-19 digits): groups of four, or a first group of four then
+    one of six. An order key ``800-4500012317-00010`` is not."""
+    groups = re.split(r"[ -]", written)
+    if len(groups) == 1:
+        return True
+    if len(groups[0]) != 4 or any(not group for group in groups):
+        return False
+    if len(groups) == 3 and len(groups[1]) == 6:
+        return len(groups[2]) in (4, 5)
+    return all(len(group) == 4 for group in groups[1:-1]) and 1 <= len(groups[-1]) <= 4
+
+
+def is_card_number(written: str) -> bool:
+    """A run of 13–19 digits (one space or dash allowed between) that a card network could have
+    issued: its prefix and length, its grouping, and the Luhn check (what PCI DSS scanners
+    check). A bare identifier of as many digits passes Luhn one time in ten; the prefix, length
+    and grouping leave most of them alone (an SAP key, a 16-digit case id starting with 1)."""
+    digits = re.sub(r"[ -]", "", written)
+    return (
+        13 <= len(digits) <= 19
+        and _card_issuer_length(digits)
+        and _card_grouping(written)
+        and luhn_valid(digits)
+    )
+
+
 def mask_card_numbers(text: str) -> str:
-    """Runs of 13–19 digits (spaces or dashes allowed between) that pass Luhn → last four only."""
+    """Card numbers in free text (:func:`is_card_number`) → their last four digits only."""
 
     def mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match[0])
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        if is_card_number(match[0]):
+            digits = re.sub(r"[ -]", "", match[0])
             return f"[CARD ****{digits[-4:]}]"
         return match[0]
 

@@ -578,6 +578,41 @@ def test_card_numbers_that_pass_luhn_keep_their_last_four() -> None:
     assert mask_card_numbers("41111111111111110000") == "41111111111111110000"
 
 
+@pytest.mark.parametrize(
+    "card",
+    [
+        "378282246310005",  # American Express, 15 digits
+        "3782 822463 10005",  # Amex as printed, 4-6-5
+        "6011111111111117",  # Discover
+        "3530111333300000",  # JCB
+        "30569309025904",  # Diners Club, 14 digits
+        "5555555555554444",  # Mastercard 51-55
+        "2223003122003222",  # Mastercard 2-series
+        "6200000000000005",  # UnionPay
+        "4111-1111-1111-1111",
+    ],
+)
+def test_every_networks_test_card_is_masked(card: str) -> None:
+    assert mask_card_numbers(f"card {card} declined") == f"card [CARD ****{card[-4:]}] declined"
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        # Luhn-valid by chance (one identifier in ten), but no card: no network issues numbers
+        # starting with 9 or with 1 at 16 digits, and cards are not grouped 3-10-5
+        "1000000000080042",
+        "9000000000000001",
+        "800-4500012317-00010",  # an SAP client-document-item key (Celonis case ids)
+        "4111 1111 11 1111 11",  # a Visa prefix and Luhn, but not grouped as a card
+    ],
+)
+def test_luhn_valid_identifiers_that_no_card_network_issues_stay(identifier: str) -> None:
+    digits = identifier.replace("-", "").replace(" ", "")
+    assert luhn_valid(digits)
+    assert mask_card_numbers(f"case {identifier}") == f"case {identifier}"
+
+
 def test_email_pseudonym_is_keyed_stable_and_normalised() -> None:
     first = pseudonymise("Bob@Example.com ", b"key-1")
     assert first == pseudonymise("bob@example.com", b"key-1")

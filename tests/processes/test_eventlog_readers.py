@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from flowledger.settings import DataDir
+from flowledger.warehouse import connect_warehouse
 from ingest.eventlog.csv_log import ColumnMapping, CsvLogError, read_csv_log
+from ingest.eventlog.pipeline import ingest_event_logs
 from ingest.eventlog.records import EventBatcher, utc_text
 from ingest.eventlog.xes import XesError, read_xes
+from ingest.scrub import luhn_valid
 
 XES = """<?xml version="1.0"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
@@ -121,3 +125,33 @@ def test_utc_text_of_a_time_beyond_year_9999_in_utc_is_left_for_the_check() -> N
     # quarantines it with its reason), never an OverflowError
     assert utc_text("9999-12-31T23:30:00-01:00") == "9999-12-31T23:30:00-01:00"
     assert utc_text("0001-01-01T00:10:00+01:00") == "0001-01-01T00:10:00+01:00"
+
+
+def test_case_ids_that_pass_luhn_are_not_taken_for_cards(tmp_path: Path) -> None:
+    """SAP client-document-item keys (Celonis' case ids) and 16-digit ids passing the Luhn check
+    by chance land unchanged: masked as cards, three cases became one with every step repeated."""
+    keys = [f"800-45000{n:05d}-00010" for n in range(2000)]
+    keys = [key for key in keys if luhn_valid(key.replace("-", ""))][:3] + ["1000000000080042"]
+    path = tmp_path / "sap.csv"
+    path.write_text(
+        "case,activity,time\n"
+        + "".join(
+            f"{key},{activity},2024-01-0{day}T10:00:00Z\n"
+            for key in keys
+            for day, activity in ((1, "Create PO Item"), (2, "Receive Goods"))
+        )
+    )
+    data_dir = DataDir(tmp_path / "home")
+    summary = ingest_event_logs(
+        [path], data_dir, file_format="csv", process_name="purchasing",
+        mapping=ColumnMapping(case="case", activity="activity", timestamp="time"),
+    )  # fmt: skip
+    assert [(f.accepted, f.quarantined) for f in summary.files] == [(8, 0)]
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        landed = con.execute(
+            "select distinct subject, data->>'case_id' from raw.business_events order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert landed == sorted((key, key) for key in keys)
