@@ -322,12 +322,36 @@ def _dashboard(args: argparse.Namespace, data_dir: DataDir) -> int:
     ]
     env = {**os.environ, "FLOWLEDGER_HOME": str(data_dir.root)}
     with subprocess.Popen(command, env=env, cwd=PROJECT_ROOT) as child:
+        # a service manager stops `flowledger dashboard` with SIGTERM (or SIGHUP when its
+        # terminal closes): Streamlit goes with it, instead of serving on, orphaned, on the port
+        stop = _forward_stop_signals(child)
         try:
             return child.wait()
         except KeyboardInterrupt:
             child.terminate()
             child.wait(timeout=10)
             return EXIT_OK
+        finally:
+            stop()
+
+
+def _forward_stop_signals(child: subprocess.Popen[bytes]) -> Callable[[], None]:
+    """Pass SIGTERM and SIGHUP on to the child; returns what puts the handlers back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    forwarded = (signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.getsignal(number) for number in forwarded}
+    for number in forwarded:
+        signal.signal(number, lambda received, frame: child.send_signal(received))
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
 
 
 def _sql(args: argparse.Namespace, data_dir: DataDir) -> int:

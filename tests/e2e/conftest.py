@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -123,7 +124,8 @@ def serve_dashboard(data_dir: DataDir) -> Iterator[Dashboard]:
     try:
         yield Dashboard(url=url, process=process)
     finally:
-        os.killpg(process.pid, 15)
+        with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+            os.killpg(process.pid, 15)
         process.wait(timeout=20)
 
 

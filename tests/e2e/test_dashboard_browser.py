@@ -252,3 +252,22 @@ def test_browser_back_returns_to_the_view_the_url_held(browser, dashboard: Dashb
     expect(process).to_have_value("quote_to_cash", timeout=30_000)
     _assert_healthy(page)
     page.close()
+
+
+def test_sigterm_to_flowledger_dashboard_stops_streamlit_too(demo: Demo):
+    """A service manager stops `flowledger dashboard` with SIGTERM to its process alone: its
+    Streamlit child served on, orphaned, keeping the port and the old snapshot."""
+    import signal
+    import urllib.request
+
+    with serve_dashboard(demo.data_dir) as served:
+        served.process.send_signal(signal.SIGTERM)
+        served.process.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{served.url}/_stcore/health", timeout=2).close()
+            except OSError:
+                break  # nothing answers on the port any more
+            assert time.monotonic() < deadline, "Streamlit still serves after SIGTERM"
+            time.sleep(0.5)
