@@ -148,7 +148,7 @@
     {%- set local_start -%}
         date_trunc({{ unit }}, from_utc_timestamp({{ ts }}, {{ tz }}))
     {%- endset -%}
-    to_utc_timestamp(
+    {%- set local_period_start -%}
         {%- if offset %}
         case {{ unit }}
             when 'day' then timestampadd(DAY, {{ offset }}, {{ local_start }})
@@ -156,12 +156,25 @@
             when 'month' then timestampadd(MONTH, {{ offset }}, {{ local_start }})
             when 'quarter' then timestampadd(MONTH, 3 * {{ offset }}, {{ local_start }})
             else timestampadd(YEAR, {{ offset }}, {{ local_start }})
-        end,
+        end
         {%- else %}
-        {{ local_start }},
+        {{ local_start }}
         {%- endif %}
-        {{ tz }}
-    )
+    {%- endset -%}
+    {{ spark_local_to_utc(local_period_start, tz) }}
+{%- endmacro %}
+
+{#- A local wall time in `tz` as a UTC timestamp, a wall time that happens twice (the hour the
+    clocks go back) read as its second occurrence, as DuckDB's timezone() and
+    flowledger/budgets/periods.py read it: Spark's to_utc_timestamp takes the first. A wall
+    time that never happens (the hour the clocks go forward) is left to to_utc_timestamp. -#}
+{% macro spark_local_to_utc(local, tz) -%}
+    {#- the first occurrence named once, through a one-element array's lambda -#}
+    element_at(transform(array(to_utc_timestamp({{ local }}, {{ tz }})), first_utc -> case
+        when from_utc_timestamp(first_utc + interval 1 hour, {{ tz }})
+            = from_utc_timestamp(first_utc, {{ tz }})
+            then first_utc + interval 1 hour
+        else first_utc end), 1)
 {%- endmacro %}
 
 {% macro spark__budget_period_start_anchored(ts, unit, count, tz, anchor, offset) -%}
@@ -175,16 +188,16 @@
             when timestampadd(MONTH, cast({{ month_periods }} * {{ months }} as int), {{ origin }}) > {{ local }}
                 then 1 else 0 end)
     {%- endset -%}
-    to_utc_timestamp(
+    {%- set local_period_start -%}
         case
             when {{ months }} is not null then timestampadd(MONTH, cast(
                 ({{ whole_month_periods }} + {{ offset }}) * {{ months }} as int), {{ origin }})
             else timestampadd(DAY, cast(
                 (floor({{ budget_seconds(origin, local) }} / (86400 * {{ days }})) + {{ offset }})
                 * {{ days }} as int), {{ origin }})
-        end,
-        {{ tz }}
-    )
+        end
+    {%- endset -%}
+    {{ spark_local_to_utc(local_period_start, tz) }}
 {%- endmacro %}
 
 {#- Seconds from `earlier` to `later` as DOUBLE. -#}
