@@ -163,7 +163,7 @@ top_contributors as (
 
     select
         slo_id,
-        {{ string_agg_ordered("value || ' (' || round(100 * share_of_consumed, 1) || ' %)'", "', '", ['rank_in_dimension']) }}
+        {{ string_agg_ordered("value || ' (' || " ~ decimal_round('100 * share_of_consumed', 1) ~ " || ' %)'", "', '", ['rank_in_dimension']) }}
             as top_failing_steps
 
     from attribution
@@ -241,15 +241,15 @@ final as (
                     when slos.method = 'Timeslices' then status.budget_denominator
                     else status.total / nullif(slos.elapsed_fraction, 0)
                 end < 1
-                then 'at ' || round(100 * slos.target, 3) || ' % of about '
+                then 'at ' || {{ decimal_round('100 * slos.target', 3) }} || ' % of about '
                     || cast(round(case
                         when slos.method = 'Timeslices' then status.budget_denominator
                         else status.total / nullif(slos.elapsed_fraction, 0)
                     end) as bigint) || ' units per period the budget allows '
-                    || round(slos.budget_ratio * case
+                    || {{ decimal_round("slos.budget_ratio * case
                         when slos.method = 'Timeslices' then status.budget_denominator
                         else status.total / nullif(slos.elapsed_fraction, 0)
-                    end, 2) || ' failures: one failure breaches the SLO'
+                    end", 2) }} || ' failures: one failure breaches the SLO'
         end as feasibility_warning,
         coverage.data_starts_at,
         coalesce(coverage.data_starts_at <= slos.period_start, false) as is_window_covered,
