@@ -131,11 +131,23 @@ def lineage_routes(
 
         return endpoint
 
+    async def stored(events: list[dict[str, Any]]) -> None:
+        """Append and fsync the events; a write that fails (a full disk) leaves nothing behind
+        and is answered 503 with ``Retry-After``: nothing was stored, the client sends again."""
+        try:
+            await anyio.to_thread.run_sync(store.append, events)
+        except OSError as error:
+            raise ClientError(
+                503,
+                f"the lineage store could not write the events ({error.strerror or error}); "
+                f"nothing was stored, retry after {guard.retry_after_s} s",
+                {"Retry-After": str(guard.retry_after_s)},
+            ) from None
+
     async def post_event(document: Any) -> Response:
         if isinstance(document, list):
             raise IntakeError(400, "the body is a JSON array: post arrays to /api/v1/lineage/batch")
-        event = check_event(document)
-        await anyio.to_thread.run_sync(store.append, [event])
+        await stored([check_event(document)])
         return Response(status_code=201)
 
     async def post_batch(document: Any) -> Response:
@@ -147,7 +159,7 @@ def lineage_routes(
                 accepted.append(check_event(item, where=f"[{index}]."))
             except IntakeError as error:
                 failed.append({"index": index, "reason": error.message, "retriable": False})
-        await anyio.to_thread.run_sync(store.append, accepted)
+        await stored(accepted)
         status = "success" if not failed else "partial_success"
         return JSONResponse(
             {

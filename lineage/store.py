@@ -71,13 +71,26 @@ class LineageStore:
         path = self.root / f"events-{now:%Y%m%d}.ndjson"
         with self._locked():
             new_file = not path.exists()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                view = memoryview(lines)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    # the torn end of a write a crash cut short (its request was not answered
+                    # 2xx): cut it off, or the next event would be glued onto it and lost
+                    size -= len(_torn_tail(fd, size))
+                    os.ftruncate(fd, size)
+                try:
+                    view = memoryview(lines)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
+                    os.fsync(fd)
+                except BaseException:
+                    # a full disk, a file size limit: leave no half line behind (the request
+                    # is answered 503, and the client sends the events again)
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+                    raise
             finally:
                 os.close(fd)
             if new_file:
@@ -172,3 +185,17 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _torn_tail(fd: int, size: int) -> bytes:
+    """The bytes after the last newline of a file of ``size`` bytes (all of it when it holds
+    none), read backwards in blocks."""
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        block = os.pread(fd, end - start, start)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            return os.pread(fd, size - (start + newline + 1), start + newline + 1)
+        end = start
+    return os.pread(fd, size, 0)

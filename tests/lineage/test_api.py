@@ -527,3 +527,54 @@ def test_reads_order_and_filter_by_instant_not_text(server: LoopbackServer) -> N
     ]  # both bounds exclusive
     refused = get("events/lineage", before="yesterday")
     assert refused.status_code == 400 and "before" in refused.json()["message"]
+
+
+def test_a_write_cut_short_leaves_no_half_line_to_swallow_the_next_event(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk cut a POST's write in the middle of its line: the POST was answered 500, the
+    half line stayed, and the next event, answered 201, was appended onto it and lost to every
+    reader. Now the failed write is cut off (503, Retry-After) and the next event is kept."""
+    import errno
+    import os
+
+    import lineage.store
+
+    class DiskFullOnce:
+        """The store's ``os``, whose first write stops halfway on a full disk."""
+
+        writes = 0
+
+        def __getattr__(self, name: str):
+            return getattr(os, name)
+
+        def write(self, fd: int, data: bytes) -> int:
+            DiskFullOnce.writes += 1
+            if DiskFullOnce.writes == 1:
+                os.write(fd, bytes(data[: len(data) // 2]))
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return os.write(fd, data)
+
+    monkeypatch.setattr(lineage.store, "os", DiskFullOnce())
+    lost, kept = str(uuid.uuid4()), str(uuid.uuid4())
+    refused = post(server, json.dumps(minimal(run={"runId": lost})).encode())
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"] and "nothing was stored" in refused.json()["message"]
+    assert post(server, json.dumps(minimal(run={"runId": kept})).encode()).status_code == 201
+    stored = LineageStore(DataDir(tmp_path)).events()
+    assert [event["run"]["runId"] for event in stored] == [kept]
+
+
+def test_the_torn_end_a_crash_left_is_cut_before_the_next_append(tmp_path: Path) -> None:
+    store = LineageStore(DataDir(tmp_path).ensure())
+    first, second = (minimal(run={"runId": str(uuid.uuid4())}) for _ in range(2))
+    store.append([first])
+    (path,) = store.files()
+    with path.open("ab") as handle:  # a crash in the middle of a write: no newline at the end
+        handle.write(b'{"receivedAt":"2026-03-01T10:00:00Z","event":{"eventTime":"2026-0')
+    store.append([second])
+    assert [event["run"]["runId"] for event in store.events()] == [
+        first["run"]["runId"],
+        second["run"]["runId"],
+    ]
+    assert path.read_bytes().endswith(b"\n") and path.read_bytes().count(b"\n") == 2
