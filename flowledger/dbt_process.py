@@ -29,6 +29,8 @@ from pathlib import Path
 
 #: the argument that makes this process wait for its request on stdin
 AWAIT_REQUEST = "--await-request"
+#: the environment variable naming the process that started this one (see _end_with_parent)
+PARENT_PID = "FLOWLEDGER_DBT_PARENT_PID"
 
 
 def dbt_process_command(*args: str) -> list[str]:
@@ -49,7 +51,11 @@ class DbtChild:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             dbt_process_command(AWAIT_REQUEST),
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            env={
+                **os.environ,
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                PARENT_PID: str(os.getpid()),
+            },
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -126,7 +132,25 @@ def _close_duckdb() -> None:
         environment.close()
 
 
+def _end_with_parent() -> None:
+    """Be stopped (SIGTERM) when the build that started this process ends, on Linux: a build
+    killed or stopped (kill -9, a service manager's SIGTERM) left dbt running on, orphaned,
+    holding DuckDB's lock on the warehouse after the build had let go of the writers' lock, so
+    the next ingest or build met a locked file (and once wrote between dbt's connections)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    parent = os.environ.get(PARENT_PID)
+    if parent is not None and os.getppid() != int(parent):
+        os._exit(2)  # the build ended before this process could follow it
+
+
 def main() -> None:
+    if sys.platform == "linux":
+        _end_with_parent()
     code = run_request() if sys.argv[1:] == [AWAIT_REQUEST] else run(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()

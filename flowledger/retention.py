@@ -536,7 +536,7 @@ def purge(
     with writer_lock(data_dir):
         try:
             con = connect_warehouse(data_dir)
-        except duckdb.IOException as error:
+        except (duckdb.IOException, WarehouseBusy) as error:
             raise WarehouseBusy(
                 f"{data_dir.warehouse} cannot be opened ({error}). If another process holds it "
                 "open outside flowledger's writer lock (a notebook, the DuckDB CLI), close it and "

@@ -18,6 +18,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from flowledger.settings import DataDir
+from flowledger.settings import DataDir, DataDirError
 
 #: The catalog the marts file is attached as in a warehouse connection.
 MARTS_CATALOG = "marts"
@@ -40,8 +41,9 @@ SNAPSHOTS_KEPT = 3
 ANNOUNCE_WAIT_AFTER_S = 0.5
 
 
-class WarehouseBusy(RuntimeError):
-    """Another process kept the warehouse lock longer than we were willing to wait."""
+class WarehouseBusy(DataDirError):
+    """Another process kept the warehouse lock longer than we were willing to wait, or holds
+    DuckDB's own lock on the file outside flowledger's writers."""
 
 
 class NothingPublished(RuntimeError):
@@ -85,6 +87,12 @@ def writer_lock(
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _lock_holder(message: str) -> str:
+    """The holder DuckDB's lock error names (``PID 1234``), else a generic word."""
+    match = re.search(r"PID (\d+)", message)
+    return f"PID {match[1]}" if match else "another program"
+
+
 def connect_warehouse(
     data_dir: DataDir,
     read_only: bool = False,
@@ -105,7 +113,17 @@ def connect_warehouse(
     """
     if not read_only and attach_marts:
         own_marts_file(data_dir, published_next=published_next)
-    con = duckdb.connect(str(data_dir.warehouse), read_only=read_only)
+    try:
+        con = duckdb.connect(str(data_dir.warehouse), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        # another process holds DuckDB's own lock on the file: flowledger's writers take turns
+        # (writer_lock), so a process outside them (a dbt left by a killed build, a DuckDB shell)
+        raise WarehouseBusy(
+            f"the warehouse {data_dir.warehouse} is open in another process "
+            f"({_lock_holder(str(error))}): wait for it to finish, or stop it, and run this again"
+        ) from None
     try:
         if not read_only:
             con.execute(f"drop schema if exists {MARTS_CATALOG} cascade")

@@ -171,3 +171,59 @@ def test_flowledger_build_hands_the_build_the_dbt_process_it_started_first(
     monkeypatch.setattr(build_module, "build", build)
     assert cli.main(["--data-dir", str(tmp_path), "build", "--quiet"]) == cli.EXIT_FAILED
     assert handed and handed[0].process.returncode is not None  # not left importing dbt
+
+
+def test_dbt_ends_when_the_build_that_started_it_is_killed(tmp_path: Path) -> None:
+    """A build killed (kill -9) or stopped left its dbt process running, orphaned, holding
+    DuckDB's lock after the writers' lock was gone. The dbt process follows its parent now."""
+    import signal
+    import time
+
+    from flowledger.dbt_process import PARENT_PID
+
+    dbt_like = (
+        "import sys, time; from flowledger.dbt_process import _end_with_parent; "
+        "_end_with_parent(); print('running', flush=True); time.sleep(120)"
+    )
+    build_like = (
+        "import os, subprocess, sys, time; "
+        f"child = subprocess.Popen([sys.executable, '-c', {dbt_like!r}], "
+        f"env={{**os.environ, {PARENT_PID!r}: str(os.getpid())}}, stdout=subprocess.PIPE, text=True); "
+        "child.stdout.readline(); print(child.pid, flush=True); time.sleep(120)"
+    )
+    build = subprocess.Popen([sys.executable, "-c", build_like], stdout=subprocess.PIPE, text=True)
+    assert build.stdout is not None
+    dbt_pid = int(build.stdout.readline())
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{dbt_pid}").exists() and "Z" not in _state(dbt_pid):
+        assert time.monotonic() < deadline, "the dbt process outlived its build"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (``Z``: ended, not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "Z"
+
+
+def test_a_warehouse_another_program_holds_is_a_clear_error(tmp_path: Path) -> None:
+    from flowledger.warehouse import WarehouseBusy, connect_warehouse
+
+    data_dir = DataDir(tmp_path).ensure()
+    duckdb.connect(str(data_dir.warehouse)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('open', flush=True); time.sleep(60)", str(data_dir.warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(WarehouseBusy, match=rf"open in another process \(PID {holder.pid}\)"):
+            connect_warehouse(data_dir, attach_marts=False)
+    finally:
+        holder.kill()
+        holder.wait()
