@@ -12,7 +12,7 @@ from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.contracts import RecordKind, load_contracts
 from ingest.eventlog.csv_log import ColumnMapping, CsvLogError, read_csv_log
-from ingest.eventlog.records import EventBatcher, ImportNotes, LogEvent, file_digest
+from ingest.eventlog.records import EventBatcher, ImportNotes, LogEvent
 from ingest.eventlog.xes import XesError, read_xes
 from ingest.landing import FileLanding
 from ingest.pipeline import DUCKDB_MEMORY_LIMIT
@@ -47,9 +47,7 @@ class EventLogSource:
     def batches(
         self, fields: Sequence[str], batch_rows: int, *, records: bool = False
     ) -> Iterator[RawBatch]:
-        batcher = EventBatcher(
-            self.process_name, file_digest(self.path), fields, batch_rows, records=records
-        )
+        batcher = EventBatcher(self.process_name, fields, batch_rows, records=records)
         self.notes = batcher.notes
         return batcher.batches(self.events())
 

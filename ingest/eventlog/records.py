@@ -3,9 +3,14 @@
 Each event of a log becomes one business event:
 
 * ``source`` = ``/eventlog/<process>``, ``type`` = ``flowledger.eventlog.event``, ``subject`` = case id;
-* ``id`` = ``<first 16 hex digits of the file's SHA-256>-<position of the event in the file, 12
-  digits>``: importing the same file again yields the same ids (duplicates, nothing doubles), and
-  events with equal timestamps keep their order in the file (the models order ties by id);
+* ``id`` = ``<rank, 6 digits>-<first 16 hex digits of the SHA-256 of the event's time and
+  data>``, the rank counting the events of the same case at the same time so far in the file:
+  the same event gets the same id from the same log re-saved (CRLF, another compression), from
+  an export that has grown since (rows added anywhere), so importing it again doubles nothing;
+  and events of a case with equal timestamps keep their order in the file (the models order
+  ties by id). The ranks of the last :data:`RANKED_KEYS` case-and-time pairs are remembered
+  (memory does not grow with the file): tied rows of one case further apart than that in a CSV
+  log restart their count, which matters only for identical rows (they would be one event);
 * ``time`` = the timestamp converted to UTC (offsets honoured; a timestamp without offset is UTC);
 * ``data`` = ``{"case_id", "activity", "resource", "lifecycle", ...}`` plus every other attribute
   of the event, and the trace's (case's) attributes prefixed ``case_``; attribute names are made
@@ -17,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -35,6 +40,8 @@ from flowledger.processes.config import (
 from ingest.readers import RECORD, ROW_NUMBER, RawBatch, RejectedRow, record_json
 
 EVENT_TYPE = "flowledger.eventlog.event"
+#: how many (case, time) pairs the ranks of tied events are remembered for
+RANKED_KEYS = 200_000
 _NOT_FIELD = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -42,14 +49,6 @@ def field_name(attribute: str) -> str:
     """An attribute key as a data field name: 'org:group' -> 'org_group'."""
     name = _NOT_FIELD.sub("_", attribute.strip())
     return name if name and not name[0].isdigit() else f"_{name}"
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def utc_text(value: str | datetime | None) -> str | None:
@@ -157,7 +156,6 @@ class EventBatcher:
     def __init__(
         self,
         process_name: str,
-        digest: str,
         fields: Sequence[str],
         batch_rows: int,
         *,
@@ -165,7 +163,7 @@ class EventBatcher:
     ):
         """``records``: add each event's JSON text (:data:`ingest.readers.RECORD`)."""
         self.source = eventlog_source(process_name)
-        self.digest = digest
+        self._ranks: OrderedDict[tuple[str | None, str | None], int] = OrderedDict()
         self.fields = list(fields)
         self.batch_rows = batch_rows
         self.records = records
@@ -205,15 +203,25 @@ class EventBatcher:
             data = {k: v for k, v in data.items() if v is not None}
         time = utc_text(event.timestamp)
         self.notes.see(event.case_id, event.activity, time)
+        text = json.dumps(data, ensure_ascii=False, default=str)
         return {
             "specversion": "1.0",
-            "id": f"{self.digest}-{position:012d}",
+            "id": f"{self._rank(event.case_id, time):06d}-{_content_digest(time, text)}",
             "source": self.source,
             "type": EVENT_TYPE,
             "time": time,
             "subject": event.case_id,
-            "data": json.dumps(data, ensure_ascii=False, default=str),
+            "data": text,
         }
+
+    def _rank(self, case_id: str | None, time: str | None) -> int:
+        """1 for the first event of this case at this time, 2 for the next..."""
+        key = (case_id, time)
+        rank = self._ranks.pop(key, 0) + 1
+        self._ranks[key] = rank
+        if len(self._ranks) > RANKED_KEYS:
+            self._ranks.popitem(last=False)
+        return rank
 
     def _batch(
         self,
@@ -228,6 +236,10 @@ class EventBatcher:
             frame = frame.with_columns(record_json(frame.to_arrow()).alias(RECORD))
         frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
         return RawBatch(frame=frame, rejected=rejected)
+
+
+def _content_digest(time: str | None, data: str) -> str:
+    return hashlib.sha256(f"{time}\n{data}".encode()).hexdigest()[:16]
 
 
 def _missing(event: LogEvent) -> str | None:

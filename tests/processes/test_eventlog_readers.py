@@ -62,13 +62,11 @@ def test_records_are_cloudevents_in_file_order(tmp_path: Path):
     path = tmp_path / "log.xes"
     path.write_text(XES)
     fields = ["specversion", "id", "source", "type", "time", "subject", "data"]
-    (batch,) = list(EventBatcher("claims", "abcd", fields, 10).batches(read_xes(path)))
+    (batch,) = list(EventBatcher("claims", fields, 10).batches(read_xes(path)))
     rows = batch.frame.to_dicts()
-    assert [r["id"] for r in rows] == [
-        "abcd-000000000001",
-        "abcd-000000000002",
-        "abcd-000000000003",
-    ]
+    # the rank among the case's events at that time, then a digest of the event's time and data
+    assert [r["id"][:7] for r in rows] == ["000001-", "000001-", "000001-"]
+    assert len({r["id"] for r in rows}) == 3
     assert rows[0]["source"] == "/eventlog/claims" and rows[0]["subject"] == "T1"
     assert json.loads(rows[1]["data"]) == {"case_id": "T1", "activity": "A", "resource": "ann"}
 
@@ -155,3 +153,60 @@ def test_case_ids_that_pass_luhn_are_not_taken_for_cards(tmp_path: Path) -> None
     finally:
         con.close()
     assert landed == sorted((key, key) for key in keys)
+
+
+def test_a_log_re_saved_compressed_or_grown_lands_each_event_once(tmp_path: Path) -> None:
+    """Event ids came from the file's digest and the row's position: the same log re-saved with
+    CRLF, compressed, or exported again with more cases landed every event a second time (every
+    case then repeated each step). The id is the event's content now, ranked among the case's
+    events at the same time, so ties keep their order in the file."""
+    import gzip
+
+    rows = [
+        ("c1", "Register", "2024-01-01T10:00:00Z"),
+        ("c1", "Check", "2024-01-01T11:00:00Z"),
+        ("c1", "Check", "2024-01-01T11:00:00Z"),  # the same step twice at one time: two events
+        ("c2", "Register", "2024-01-02T10:00:00Z"),
+        ("c2", "Approve", "2024-01-02T10:00:00Z"),  # a tie: Approve after Register
+    ]
+    grown = rows[:3] + [("c0", "Register", "2023-12-31T09:00:00Z")] + rows[3:]
+    grown += [("c3", "Register", "2024-01-03T08:00:00Z")]
+
+    def csv_text(events: list[tuple[str, str, str]], newline: str = "\n") -> str:
+        return newline.join(["case,activity,time", *(",".join(e) for e in events)]) + newline
+
+    first = tmp_path / "log.csv"
+    first.write_text(csv_text(rows))
+    crlf = tmp_path / "log-crlf.csv"
+    crlf.write_bytes(csv_text(rows, "\r\n").encode())
+    compressed = tmp_path / "log.csv.gz"
+    compressed.write_bytes(gzip.compress(csv_text(rows).encode()))
+    bigger = tmp_path / "log-grown.csv"
+    bigger.write_text(csv_text(grown))
+    data_dir = DataDir(tmp_path / "home")
+    mapping = ColumnMapping(case="case", activity="activity", timestamp="time")
+    landed = [
+        ingest_event_logs(
+            [path], data_dir, file_format="csv", process_name="claims", mapping=mapping
+        ).files[0]
+        for path in (first, crlf, compressed, bigger)
+    ]
+    assert [(f.accepted, f.duplicates, f.collisions) for f in landed] == [
+        (5, 0, 0),
+        (0, 5, 0),
+        (0, 5, 0),
+        (2, 5, 0),
+    ]
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        order = con.execute(
+            "select subject, data->>'activity' from raw.business_events order by subject, time, id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert order == [
+        ("c0", "Register"),
+        ("c1", "Register"), ("c1", "Check"), ("c1", "Check"),
+        ("c2", "Register"), ("c2", "Approve"),
+        ("c3", "Register"),
+    ]  # fmt: skip

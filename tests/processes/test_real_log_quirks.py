@@ -180,7 +180,7 @@ def test_xes_placeholder_defaults_do_not_make_events(tmp_path: Path):
         (None, "2020-01-01T11:00:00.000000Z", "UNDEFINED"),  # not "__INVALID__": quarantined
         ("A", "2020-01-01T09:00:00.000000Z", "UNDEFINED"),
     ]
-    batcher = EventBatcher("p", "abcd", ["id", "time", "data"], 10)
+    batcher = EventBatcher("p", ["id", "time", "data"], 10)
     (batch,) = batcher.batches(iter(events))
     assert [row.reason for row in batch.rejected] == [
         "data.activity: missing (the event has no activity)"
