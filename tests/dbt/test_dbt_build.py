@@ -85,6 +85,7 @@ UNIT_TESTS = {
     "fct_flow_health_hourly_latency_queue_and_zero_denominators",
     "int_case_field_changes_marks_changed_values_only",
     "fct_cases_first_to_last_sla_stuck_and_rework_kinds",
+    "fct_cases_variant_of_steps_holding_the_separator",
     "fct_process_directly_follows_counts_and_waits",
     "fct_process_flows_counts_each_linked_attempt_once",
     # error budgets: slices and periods without data are no data, not good
