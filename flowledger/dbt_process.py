@@ -133,24 +133,19 @@ def _close_duckdb() -> None:
 
 
 def _end_with_parent() -> None:
-    """Be stopped (SIGTERM) when the build that started this process ends, on Linux: a build
-    killed or stopped (kill -9, a service manager's SIGTERM) left dbt running on, orphaned,
-    holding DuckDB's lock on the warehouse after the build had let go of the writers' lock, so
-    the next ingest or build met a locked file (and once wrote between dbt's connections)."""
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    """End with the build that started this process: a build killed or stopped (kill -9, a
+    service manager's SIGTERM) left dbt running on, orphaned, holding DuckDB's lock on the
+    warehouse after the build had let go of the writers' lock, so the next ingest or build met a
+    locked file (and once wrote between dbt's connections)."""
     parent = os.environ.get(PARENT_PID)
-    if parent is not None and os.getppid() != int(parent):
-        os._exit(2)  # the build ended before this process could follow it
+    if parent is not None:
+        from flowledger.parent_death import end_with_parent
+
+        end_with_parent(int(parent))
 
 
 def main() -> None:
-    if sys.platform == "linux":
-        _end_with_parent()
+    _end_with_parent()
     code = run_request() if sys.argv[1:] == [AWAIT_REQUEST] else run(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()

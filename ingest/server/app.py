@@ -110,6 +110,9 @@ class Receiver:
             on_busy=lambda: self.metrics.inc("flowledger_drain_rounds_total", result="busy"),
             on_error=self._on_drain_error,
         )
+        #: the error of the last drain round when it failed (a full disk, a broken warehouse):
+        #: not ready then, though intake still takes records into the spool
+        self.drain_failure: str | None = None
         self.builder = (
             Builder(data_dir, config.build_every_s, self.metrics) if config.build_every_s else None
         )
@@ -141,11 +144,13 @@ class Receiver:
         self.metrics.inc("flowledger_spool_committed_requests_total", requests)
 
     def _on_drain(self, result: DrainResult) -> None:
+        self.drain_failure = None
         self.metrics.inc("flowledger_drain_rounds_total", result="ok")
         for (kind, outcome), count in result.counts.items():
             self.metrics.inc("flowledger_drain_records_total", count, kind=kind, outcome=outcome)
 
     def _on_drain_error(self, message: str) -> None:
+        self.drain_failure = message
         self.metrics.inc("flowledger_drain_rounds_total", result="error")
         log.error(message)
 
@@ -266,6 +271,11 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         backlog = receiver.spool.backlog_records
         if backlog >= config.max_backlog_records:
             problems.append(f"spool backlog {backlog:,} at its limit")
+        if receiver.drain_failure is not None:
+            problems.append(
+                f"{receiver.drain_failure}; {backlog:,} records wait in the spool, kept, "
+                "and are landed once a round succeeds"
+            )
         if problems:
             return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
         return PlainTextResponse("ready\n")

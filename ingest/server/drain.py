@@ -20,12 +20,10 @@ lands those segments again.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import json
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from flowledger.parent_death import end_with_parent
 from flowledger.settings import DataDir
 from flowledger.warehouse import WarehouseBusy, writer_lock
 from ingest.contracts import RecordKind, load_contracts
@@ -142,7 +141,7 @@ class Drainer:
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_die_with_parent,
+            initializer=end_with_parent,
             initargs=(os.getpid(),),
         )
         self._pool.submit(_warm_up).result(timeout=120)
@@ -171,21 +170,6 @@ class Drainer:
 
 def _warm_up() -> None:
     """The worker's first task: by now it has imported this module (DuckDB, polars, ingest)."""
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: exit when the receiver does, even after a ``kill -9``."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:
-        os._exit(0)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 _tables_ready: set[str] = set()

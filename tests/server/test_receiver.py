@@ -376,6 +376,27 @@ def test_health_ready_and_metrics(server: Serve) -> None:
     assert "flowledger_spool_backlog_records" in after
 
 
+def test_not_ready_while_every_drain_round_fails(tmp_path: Path) -> None:
+    """A full disk or a broken warehouse failed every drain round while /readyz said ready:
+    only the log and /metrics told. The records wait in the spool, kept, all the while."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "warehouse.duckdb").mkdir()  # no database can be opened there
+    with Serve(home) as receiver:
+        assert receiver.post("/v1/runs", [flow_run("nr-1")]).status_code == 200
+        deadline = time.monotonic() + 30
+        while (ready := requests.get(receiver.url + "/readyz", timeout=5)).status_code == 200:
+            assert time.monotonic() < deadline, "still ready while the drain fails"
+            time.sleep(0.2)
+        assert ready.status_code == 503
+        assert "drain failed" in ready.text and "records wait in the spool" in ready.text
+        (home / "warehouse.duckdb").rmdir()
+        deadline = time.monotonic() + 30
+        while requests.get(receiver.url + "/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "not ready after the drain recovered"
+            time.sleep(0.2)
+
+
 def test_lineage_routes_are_mounted(server: Serve) -> None:
     assert server.post("/api/v1/lineage", lineage_event()).status_code == 201
     assert server.post("/api/v1/lineage", lineage_event(), token=None).status_code == 401
