@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from flowledger.request_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
-from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 DEFAULT_PORT = 8080
@@ -166,11 +168,41 @@ def _configure_logging(data_dir: DataDir) -> Path:
 
 
 def run_receiver(args: argparse.Namespace, data_dir: DataDir) -> int:
+    data_dir.ensure()
+    with _only_receiver(data_dir):
+        return _run_receiver(args, data_dir)
+
+
+@contextlib.contextmanager
+def _only_receiver(data_dir: DataDir) -> Iterator[None]:
+    """Hold the data directory's receiver lock while serving: a second receiver on the same
+    spool sealed the first one's open segments as its own (recovery), the first one's writer
+    then failed and every later request to it hung."""
+    import fcntl
+
+    spool = data_dir.root / "spool"
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(spool / ".receiver.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise DataDirError(
+                f"a receiver is already running on {data_dir.root} ({holder}): stop it, or "
+                "give this one its own --data-dir"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"PID {os.getpid()}\n")
+        lock.flush()
+        yield
+
+
+def _run_receiver(args: argparse.Namespace, data_dir: DataDir) -> int:
     import uvicorn
 
     from ingest.server.app import create_app
 
-    data_dir.ensure()
     config = _config(args, data_dir)
     log_path = _configure_logging(data_dir)
     app = create_app(data_dir, config)

@@ -9,6 +9,8 @@ import hmac
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,8 +20,18 @@ import pytest
 import requests
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
-from receiver_harness import OTHER_TOKEN, TOKEN, Serve, event, flow_run, lineage_event, query
+from receiver_harness import (
+    OTHER_TOKEN,
+    TOKEN,
+    Serve,
+    event,
+    flow_run,
+    free_port,
+    lineage_event,
+    query,
+)
 
+from flowledger.settings import PROJECT_ROOT
 from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 pytestmark = pytest.mark.slow
@@ -474,3 +486,18 @@ def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode != 0
     assert "no bearer tokens configured" in result.stderr
+
+
+def test_a_second_receiver_on_the_same_data_dir_is_refused(server: Serve) -> None:
+    """A second receiver sealed the first one's open spool segments as its own: the first one's
+    writer failed and every later request to it hung. It is refused now, naming the first."""
+    second = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(server.data_dir), "serve",
+         "--port", str(free_port())],
+        cwd=PROJECT_ROOT, env=server.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 1, second.stderr
+    assert "a receiver is already running on" in second.stderr
+    assert f"PID {server.process.pid}" in second.stderr
+    assert server.post("/v1/runs", [flow_run("still-served")]).status_code == 200
+    assert requests.get(server.url + "/readyz", timeout=5).status_code == 200
