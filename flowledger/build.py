@@ -445,7 +445,11 @@ def dbt_vars(data_dir: DataDir, budget_at: datetime | None = None) -> dict:
     field ownership, validated (an invalid file stops the build). To run dbt by hand (on Spark,
     say): ``--vars "$(python -c 'import json; from flowledger.build import dbt_vars; from
     flowledger.settings import DataDir; print(json.dumps(dbt_vars(DataDir.resolve())))')"``."""
-    return {**_budget_vars(data_dir, budget_at), **_process_vars(data_dir), **_ownership_vars()}
+    return {
+        **_budget_vars(data_dir, budget_at),
+        **_process_vars(data_dir),
+        **_ownership_vars(data_dir),
+    }
 
 
 def _budget_vars(data_dir: DataDir, at: datetime | None) -> dict:
@@ -469,13 +473,14 @@ def _process_vars(data_dir: DataDir) -> dict:
         raise BuildFailed(f"{error}\nnothing was built") from None
 
 
-def _ownership_vars() -> dict:
-    """The field ownership of the business-event contract rendered to dbt vars (the rows of
-    int_field_ownership_declared); an invalid declaration stops the build."""
+def _ownership_vars(data_dir: DataDir) -> dict:
+    """The field ownership of the business-event contract and of the data directory's
+    field_ownership.yml rendered to dbt vars (the rows of int_field_ownership_declared); an
+    invalid declaration stops the build."""
     from lineage.ownership import OwnershipError, dbt_vars
 
     try:
-        return dbt_vars()
+        return dbt_vars(data_dir=data_dir.root)
     except OwnershipError as error:
         raise BuildFailed(f"{error}\nnothing was built") from None
 
@@ -484,7 +489,7 @@ def configuration_fingerprint(data_dir: DataDir) -> str:
     """SHA-256 of what the incremental models were built under, as dbt gets it: the process
     configuration (case chain) and the contract's field ownership (provenance models)."""
     rendered = json.dumps(
-        {"processes": _process_vars(data_dir), "ownership": _ownership_vars()},
+        {"processes": _process_vars(data_dir), "ownership": _ownership_vars(data_dir)},
         sort_keys=True,
         default=str,
     )

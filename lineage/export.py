@@ -120,7 +120,7 @@ def audit_pack(data_dir: DataDir) -> dict[str, Any]:
             for j in sorted(graph.jobs.values(), key=lambda j: (j.namespace, j.name))
         ],
         "field_edges": edge_rows(graph),
-        "ownership": _ownership(),
+        "ownership": _ownership(data_dir),
         "ownership_violations": _violations(data_dir),
     }
     pack["counts"] = {
@@ -133,11 +133,11 @@ def audit_pack(data_dir: DataDir) -> dict[str, Any]:
     return pack
 
 
-def _ownership() -> list[dict[str, Any]]:
+def _ownership(data_dir: DataDir) -> list[dict[str, Any]]:
     from lineage.ownership import OwnershipError, load_ownership
 
     try:
-        owners = load_ownership()
+        owners = load_ownership(data_dir=data_dir.root)
     except OwnershipError:
         return []
     return [

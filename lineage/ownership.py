@@ -1,10 +1,15 @@
-"""Field ownership (system of record) declared in the business-event data contract.
+"""Field ownership (system of record) declared in the business-event data contract, and in the
+data directory's own ``field_ownership.yml``.
 
 ``contracts/business_event.odcs.yaml`` carries a contract-level ODCS ``customProperties`` entry
 ``fieldOwnership``: the business entities the events write (order, invoice, …), the data field
 holding each entity's key, the event types that write it, and for each tracked field the
 CloudEvents ``source`` that is its system of record (plus any other source allowed to write it).
 A write of a field by any other source is an ownership violation.
+
+``<data dir>/field_ownership.yml`` declares a company's own entities in the same form
+(``entities: [...]``, the value of ``fieldOwnership``): each entity there is added, or replaces
+the contract's entity of the same name, without editing the installed contract.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ class FieldOwner:
         return source == self.system_of_record or source in self.also_written_by
 
 
-def load_ownership(path: Path | None = None) -> list[FieldOwner]:
+#: a data directory's own declaration, beside the contract's
+INSTANCE_FILE = "field_ownership.yml"
+
+
+def load_ownership(path: Path | None = None, data_dir: Path | None = None) -> list[FieldOwner]:
+    """The contract's declaration (``path``), with the entities of ``<data_dir>/``
+    :data:`INSTANCE_FILE` added or put in place of the contract's of the same name."""
     path = path or CONTRACTS_DIR / CONTRACT_FILE
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise OwnershipError(f"cannot read {path}: {error}") from None
+    document = _read_yaml(path)
     entries = [
         item
         for item in document.get("customProperties") or []
@@ -58,10 +66,37 @@ def load_ownership(path: Path | None = None) -> list[FieldOwner]:
     entities = value.get("entities") if isinstance(value, dict) else None
     if not isinstance(entities, list) or not entities:
         raise OwnershipError(f"{path}: {PROPERTY}.value.entities must be a non-empty list")
+    owners = _owners(entities, f"{path}: {PROPERTY}")
+    instance = data_dir / INSTANCE_FILE if data_dir is not None else None
+    if instance is None or not instance.exists():
+        return owners
+    own = _read_yaml(instance)
+    own_entities = own.get("entities")
+    if set(own) - {"entities"} or not isinstance(own_entities, list) or not own_entities:
+        raise OwnershipError(
+            f"{instance}: expected one key, `entities`, a non-empty list of entities as in the "
+            f"contract's {PROPERTY} (see docs/lineage.md)"
+        )
+    mine = _owners(own_entities, str(instance))
+    replaced = {owner.entity for owner in mine}
+    return [owner for owner in owners if owner.entity not in replaced] + mine
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise OwnershipError(f"cannot read {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise OwnershipError(f"{path}: expected a mapping at the top")
+    return document
+
+
+def _owners(entities: list[Any], where_declared: str) -> list[FieldOwner]:
     owners: list[FieldOwner] = []
     seen: set[tuple[str, str]] = set()
     for i, entity in enumerate(entities):
-        where = f"{path}: {PROPERTY} entity #{i + 1}"
+        where = f"{where_declared} entity #{i + 1}"
         if not isinstance(entity, dict):
             raise OwnershipError(f"{where} must be a mapping")
         name, key = entity.get("entity"), entity.get("key")
@@ -107,7 +142,9 @@ def _strings(value: Any, where: str) -> list[str]:
 DBT_VAR = "flowledger_field_ownership"
 
 
-def ownership_rows(path: Path | None = None) -> list[dict[str, str | None]]:
+def ownership_rows(
+    path: Path | None = None, data_dir: Path | None = None
+) -> list[dict[str, str | None]]:
     """The declaration as the rows of ``int_field_ownership_declared``.
 
     ``allowed_writers`` and ``event_types`` are comma-delimited with a comma on both ends
@@ -123,11 +160,13 @@ def ownership_rows(path: Path | None = None) -> list[dict[str, str | None]]:
             "allowed_writers": "," + ",".join((o.system_of_record, *o.also_written_by)) + ",",
             "event_types": ("," + ",".join(o.event_types) + ",") if o.event_types else None,
         }
-        for o in load_ownership(path)
+        for o in load_ownership(path, data_dir)
     ]
 
 
-def dbt_vars(path: Path | None = None) -> dict[str, list[dict[str, str | None]]]:
+def dbt_vars(
+    path: Path | None = None, data_dir: Path | None = None
+) -> dict[str, list[dict[str, str | None]]]:
     """The declaration as the dbt ``--vars`` of ``int_field_ownership_declared`` (a SQL model fed
     by vars, like the process configuration, so it runs on DuckDB and Spark alike)."""
-    return {DBT_VAR: ownership_rows(path)}
+    return {DBT_VAR: ownership_rows(path, data_dir)}

@@ -142,7 +142,8 @@ def _field_history(
     if entity not in entities:
         raise ProvenanceError(
             f"no entity {entity!r}: known entities are {', '.join(entities) or 'none'} "
-            "(declared in contracts/business_event.odcs.yaml, fieldOwnership)"
+            "(declared in contracts/business_event.odcs.yaml, fieldOwnership, and in "
+            "<data dir>/field_ownership.yml)"
         )
     fields = sorted({w["field_name"] for w in query_record_fields(con, entity, key)})
     if not fields:

@@ -16,7 +16,11 @@ def render() -> None:
     entities = lineage_data.entities()
     if not entities:
         st.info(
-            "No record writes are published yet: ingest business events, then `flowledger build`."
+            "No record writes are published. Either no business events are built yet (ingest "
+            "them, then `flowledger build`), or none of them is of an event type that writes a "
+            "declared entity with its key field: entities are declared in the data contract "
+            "(`contracts/business_event.odcs.yaml`, `fieldOwnership`) and in "
+            "`<data dir>/field_ownership.yml`, the place for your own (docs/lineage.md)."
         )
         return
     params = st.query_params

@@ -134,3 +134,51 @@ def test_record_writes_are_published_in_record_order(demo: tuple[DataDir, dict])
             "lag(record_key) over (order by rowid) as before_key from fct_record_field_writes)"
         ).fetchall()
     assert rows > 1000 and out_of_order == 0
+
+
+def test_a_data_directory_declares_its_own_entities(tmp_path: Path, capsys) -> None:
+    """Ownership was read only from the installed contract: a company's own event types had no
+    entity, and "who last wrote it" could not be answered without editing the package. The data
+    directory's field_ownership.yml adds entities (and replaces one of the same name)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "field_ownership.yml").write_text(
+        "entities:\n"
+        "  - entity: deal\n"
+        "    key: deal_id\n"
+        "    eventTypes: [com.northwind.deal.priced, com.northwind.deal.repriced]\n"
+        "    fields:\n"
+        "      - {name: amount, systemOfRecord: /northwind/crm}\n"
+    )
+    events = [
+        {"specversion": "1.0", "id": f"e{n}", "source": source, "type": kind,
+         "time": f"2026-11-0{n}T10:00:00Z", "data": {"deal_id": "D-7", "amount": amount}}
+        for n, source, kind, amount in [
+            (1, "/northwind/crm", "com.northwind.deal.priced", 100),
+            (2, "/northwind/erp", "com.northwind.deal.repriced", 90),
+        ]
+    ]  # fmt: skip
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    args = ["--data-dir", str(home)]
+    assert main([*args, "ingest", str(path)]) == 0
+    assert main([*args, "build", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([*args, "lineage", "who-wrote", "deal", "D-7", "amount", "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    writes = [(w["event_source"], w["field_value"], w["is_ownership_violation"]) for w in
+              history["writes"]]  # fmt: skip
+    assert writes == [("/northwind/crm", "100", False), ("/northwind/erp", "90", True)]
+    # the contract's entities are still declared beside it
+    assert {o.entity for o in load_ownership(data_dir=home)} >= {"deal", "order", "quote"}
+
+
+def test_a_bad_data_directory_declaration_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "field_ownership.yml").write_text("entity: deal\n")
+    with pytest.raises(OwnershipError, match="expected one key, `entities`"):
+        load_ownership(data_dir=tmp_path)
+    (tmp_path / "field_ownership.yml").write_text(
+        "entities:\n  - {entity: order, key: order_id, fields: [{name: amount}]}\n"
+    )
+    with pytest.raises(OwnershipError, match=r"field_ownership.yml entity #1 \(order\)"):
+        load_ownership(data_dir=tmp_path)
