@@ -91,6 +91,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: an RFC 3339 date-time without its UTC offset (which the contract reads as UTC)
+_WITHOUT_OFFSET = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?\s*$"
+
+
 @dataclass
 class FileLanding:
     """Lands one file of one record kind into the warehouse through ``con``."""
@@ -122,6 +126,28 @@ class FileLanding:
         #: (:data:`ingest.readers.RECORD`) by the receiver's rules (:mod:`ingest.cloudevents`).
         self._cloudevents = self.contract.kind is RecordKind.BUSINESS_EVENT
 
+    def _naive_timestamps(self, frame: pl.DataFrame) -> str | None:
+        """A note when the first batch's timestamps (runs, steps, queue samples) carry no UTC
+        offset: the contract reads them as UTC, which a local-time export is not. A business
+        event's time needs its offset (CloudEvents): it is quarantined instead."""
+        if self._cloudevents:
+            return None
+        for prop in self.contract.properties:
+            if prop.logical_type is not LogicalType.TIMESTAMP or prop.name not in frame.columns:
+                continue
+            column = frame[prop.name]
+            if column.dtype != pl.String:
+                continue
+            naive = frame.filter(column.str.contains(_WITHOUT_OFFSET))
+            if naive.height:
+                value, row = naive[prop.name][0], naive[ROW_NUMBER][0]
+                return (
+                    f"{prop.name} {value!r} (row {row}) has no UTC offset, nor may others: read "
+                    "as UTC. If the export is in local time, add the offset (+02:00) or convert "
+                    "it to UTC and ingest it again."
+                )
+        return None
+
     def run(self) -> FileResult:
         path = self.given_path
         result = FileResult(path=path, kind=self.contract.kind, batch_id=self.batch_id)
@@ -145,6 +171,8 @@ class FileLanding:
                     self.contract.field_names, self.batch_rows, records=self._cloudevents
                 )
             for batch, refused in read_ahead(self._scrubbed(batches)):
+                if not result.rows_read and (note := self._naive_timestamps(batch.frame)):
+                    result.notes.append(note)
                 result.rows_read += batch.rows_read
                 result.quarantined += self._quarantine_rejected(batch.rejected)
                 if batch.frame.height:

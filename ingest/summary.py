@@ -23,6 +23,9 @@ class FileResult:
     quarantined: int = 0
     batch_id: str | None = None
     error: str | None = None
+    #: what the user should know of rows that landed (timestamps read as UTC for want of an
+    #: offset), printed under the table
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -83,6 +86,8 @@ class IngestSummary:
             return "  ".join(left + right).rstrip()
 
         lines = [line(header), *(line(row) for row in rows)]
+        for result in self.files:
+            lines.extend(f"note: {result.path.name}: {note}" for note in result.notes)
         for result in self.failed_files:
             lines.append(f"error: {result.error}")
         return "\n".join(lines)

@@ -543,3 +543,23 @@ def test_a_file_that_could_be_runs_or_steps_asks_for_its_kind(
     (result,) = ingest_paths([path], data_dir).files
     assert result.error is not None
     assert "pass --kind" in result.error
+
+
+def test_run_times_without_a_utc_offset_are_read_as_utc_and_said_so(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """A local-time export (`2026-11-03 12:34:00`) landed as UTC without a word."""
+    run = {**FLOW_RUNS[0], "started_at": "2026-08-01 11:00:02", "queued_at": None}
+    run.pop("ended_at", None)
+    summary = ingest_paths([write_csv(tmp_path / "runs.csv", [run])], data_dir)
+    (result,) = summary.files
+    assert result.accepted == 1
+    assert result.notes == [
+        "started_at '2026-08-01 11:00:02' (row 1) has no UTC offset, nor may others: read as "
+        "UTC. If the export is in local time, add the offset (+02:00) or convert it to UTC and "
+        "ingest it again."
+    ]
+    assert "note: runs.csv: started_at '2026-08-01 11:00:02' (row 1)" in summary.format()
+    # with offsets, no note
+    (clean,) = ingest_paths([write_ndjson(tmp_path / "ok.ndjson", FLOW_RUNS[1:])], data_dir).files
+    assert clean.notes == []
