@@ -7,7 +7,7 @@ change (:func:`filters_to_query_params`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -83,13 +83,15 @@ def parse_filters(
     *,
     flow_required: bool = False,
     process_required: bool = False,
+    flows_of_process: Callable[[str], Sequence[str]] | None = None,
 ) -> tuple[Filters, list[str]]:
     """Filters from URL query parameters, plus one warning per value that was ignored.
 
     Missing dates fall back to the default range; a date that is not ``YYYY-MM-DD`` or lies
     outside the data, a ``from`` after ``to``, an unknown process or flow are ignored with a
-    warning. With ``flow_required`` a missing or unknown flow becomes the first known flow, with
-    ``process_required`` a missing or unknown process the first known process.
+    warning. With ``flow_required`` a missing or unknown flow becomes the first flow serving the
+    URL's process (``flows_of_process``), else the first known flow; with ``process_required`` a
+    missing or unknown process the first known process.
     """
     warnings: list[str] = []
     span = f"the data covers {options.first_day.isoformat()} to {options.last_day.isoformat()}"
@@ -141,7 +143,8 @@ def parse_filters(
         )
         flow_id = None
     if flow_required and flow_id is None and options.flows:
-        flow_id = options.flows[0]
+        serving = flows_of_process(process) if flows_of_process and process else ()
+        flow_id = next((f for f in serving if f in options.flow_names), options.flows[0])
 
     return Filters(start=start, end=end, process=process, flow_id=flow_id), warnings
 

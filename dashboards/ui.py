@@ -3,6 +3,7 @@ filter bar and the KPI tile. Pages stay thin by composing these."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -84,13 +85,17 @@ def filter_bar(
     with_flow: bool = True,
     flow_required: bool = False,
     process_required: bool = False,
+    flows_of_process: Callable[[str], Sequence[str]] | None = None,
 ) -> Filters:
     """Date range, process and flow pickers seeded from the URL and written back to it.
 
     ``page`` namespaces the widget keys (``<page>.range``, ``<page>.process``, ``<page>.flow``).
     Invalid URL values are ignored with a visible warning. A URL without filters (the sidebar
     opens pages so) reopens the filters last chosen: the date range and process of any page, the
-    flow of this one. ``process_required`` (the process page) offers no "(all)": without a process
+    flow chosen last on this page or picked on a page where a flow is optional (the leadership
+    page's narrowing follows the user to flow health; flow health's own flow, always one, narrows
+    no other page). A flow-required page without a flow shows the first flow serving the process
+    (``flows_of_process``). ``process_required`` (the process page) offers no "(all)": without a process
     it shows the first one, which is not passed on to the other pages unless picked.
     """
     params = st.query_params.to_dict()
@@ -103,7 +108,11 @@ def filter_bar(
         if remembered is not None:
             params = {**params, PROCESS_PARAM: remembered}
     parsed, warnings = parse_filters(
-        params, options, flow_required=flow_required, process_required=process_required
+        params,
+        options,
+        flow_required=flow_required,
+        process_required=process_required,
+        flows_of_process=flows_of_process,
     )
     for warning in warnings:
         st.warning(warning)
@@ -164,7 +173,12 @@ def filter_bar(
         and options.processes
         and process == options.processes[0]
     )
-    _remember_filters(page, filters, with_process=with_process and not shown_by_itself)
+    _remember_filters(
+        page,
+        filters,
+        with_process=with_process and not shown_by_itself,
+        flow_picked=with_flow and not flow_required,
+    )
     return filters
 
 
@@ -172,16 +186,27 @@ SHARED_FILTERS = "filters.shared"
 """Session state: the URL form of the date range and process last chosen on any page."""
 
 
+PICKED_FLOW = "filters.picked_flow"
+"""Session state: (when, flow id or None) of the flow last picked where a flow is optional."""
+
+
 def _remembered_filters(page: str) -> dict[str, str]:
     remembered = dict(st.session_state.get(SHARED_FILTERS, {}))
-    flow_id = st.session_state.get(f"{page}.last_flow")
-    if flow_id is not None:
-        remembered[FLOW_PARAM] = flow_id
+    chosen = [
+        seen
+        for seen in (st.session_state.get(f"{page}.last_flow"), st.session_state.get(PICKED_FLOW))
+        if seen is not None and seen[1] is not None
+    ]
+    if chosen:
+        remembered[FLOW_PARAM] = max(chosen, key=lambda seen: seen[0])[1]
     return remembered
 
 
-def _remember_filters(page: str, filters: Filters, *, with_process: bool) -> None:
-    """Keep ``filters`` for the next page: a page without a process picker keeps the process."""
+def _remember_filters(
+    page: str, filters: Filters, *, with_process: bool, flow_picked: bool
+) -> None:
+    """Keep ``filters`` for the next page: a page without a process picker keeps the process;
+    a flow picked where it is optional is offered to the next page too."""
     shared = filters_to_query_params(filters)
     shared.pop(FLOW_PARAM, None)
     if not with_process:
@@ -189,7 +214,12 @@ def _remember_filters(page: str, filters: Filters, *, with_process: bool) -> Non
         if PROCESS_PARAM in st.session_state.get(SHARED_FILTERS, {}):
             shared[PROCESS_PARAM] = st.session_state[SHARED_FILTERS][PROCESS_PARAM]
     st.session_state[SHARED_FILTERS] = shared
-    st.session_state[f"{page}.last_flow"] = filters.flow_id
+    previous = st.session_state.get(f"{page}.last_flow", (0, None))
+    if previous[1] != filters.flow_id:
+        seen = (time.monotonic(), filters.flow_id)
+        st.session_state[f"{page}.last_flow"] = seen
+        if flow_picked:
+            st.session_state[PICKED_FLOW] = seen
 
 
 def url_choice(name: str, choices: Sequence[str], what: str) -> int:

@@ -22,7 +22,13 @@ def render() -> None:
     if not options.flows:
         st.info("No flow runs are published yet: ingest flow run logs, then `flowledger build`.")
         return
-    filters = ui.filter_bar(options, page="flow_health", with_process=False, flow_required=True)
+    filters = ui.filter_bar(
+        options,
+        page="flow_health",
+        with_process=False,
+        flow_required=True,
+        flows_of_process=lambda process: data.flows_serving(data.flows_by_process(), process),
+    )
     flow_id = filters.flow_id
     assert flow_id is not None, "flow_required always picks a flow"
     st.subheader(options.flow_label(flow_id))

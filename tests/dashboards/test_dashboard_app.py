@@ -287,6 +287,34 @@ def test_switching_pages_keeps_the_date_range_and_the_process(published_home: Pa
     assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
 
 
+def test_flow_health_follows_the_process_and_the_flow_picked_on_leadership(
+    published_home: Path,
+) -> None:
+    """Flow health opened from the sidebar showed the first flow by id, whatever the process
+    or the flow the user had narrowed the leadership page to."""
+    at = _app({"process": "quote_to_cash"}).run()
+    _switch(at, "app_pages/flow_health.py")
+    _assert_clean(at)
+    # the first flow by id is c2f-order-intake; the one serving quote_to_cash is contract sync
+    assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
+    _switch(at, "app_pages/leadership.py")
+    at.selectbox(key="leadership.flow").set_value("c2f-order-intake").run()
+    _switch(at, "app_pages/flow_health.py")
+    assert at.selectbox(key="flow_health.flow").value == "c2f-order-intake"
+    assert at.query_params["flow"] == "c2f-order-intake"
+    # a flow picked here stays this page's own after a visit elsewhere
+    at.selectbox(key="flow_health.flow").set_value("q2c-contract-sync").run()
+    _switch(at, "app_pages/process.py")
+    _switch(at, "app_pages/flow_health.py")
+    assert at.selectbox(key="flow_health.flow").value == "q2c-contract-sync"
+    # until a flow is picked on the leadership page again
+    _switch(at, "app_pages/leadership.py")
+    at.selectbox(key="leadership.flow").set_value("(all)").run()
+    at.selectbox(key="leadership.flow").set_value("c2f-order-intake").run()
+    _switch(at, "app_pages/flow_health.py")
+    assert at.selectbox(key="flow_health.flow").value == "c2f-order-intake"
+
+
 def test_back_to_the_process_page_with_another_page_s_filters_keeps_the_process(
     published_home: Path,
 ) -> None:
