@@ -22,6 +22,7 @@ import yaml
 
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import MARTS_CATALOG, WarehouseBusy, connect_warehouse, writer_lock
+from flowledger.yaml_text import load_yaml, yaml_problem
 
 if TYPE_CHECKING:
     from flowledger.budgets.config import SloObjective
@@ -185,26 +186,6 @@ _ENTRY_KEYS = {"days"}
 MAX_DAYS = 36_600
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML keeps the
-    last, so `business_events` written twice would silently keep only one of the two values)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            # merge keys (<<) may repeat and be overridden; other keys are plain scalars here
-            # (SafeConstructor refuses an unhashable key itself)
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = self.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _read_document(path: Path) -> object:
     try:
         text = path.read_text()
@@ -213,9 +194,9 @@ def _read_document(path: Path) -> object:
     except OSError as error:
         raise RetentionError(f"{path}: cannot be read ({error.strerror})") from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_yaml(text)
     except yaml.YAMLError as error:
-        raise RetentionError(f"{path}: not valid YAML ({error})") from None
+        raise RetentionError(f"{path}: not valid YAML ({yaml_problem(error)})") from None
 
 
 def load_retention(path: Path) -> dict[str, int]:

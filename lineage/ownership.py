@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from flowledger.settings import CONTRACTS_DIR
+from flowledger.yaml_text import load_yaml, yaml_problem
 
 CONTRACT_FILE = "business_event.odcs.yaml"
 PROPERTY = "fieldOwnership"
@@ -84,9 +85,11 @@ def load_ownership(path: Path | None = None, data_dir: Path | None = None) -> li
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        document = load_yaml(path.read_text()) or {}
+    except OSError as error:
         raise OwnershipError(f"cannot read {path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise OwnershipError(f"{path}: not valid YAML ({yaml_problem(error)})") from None
     if not isinstance(document, dict):
         raise OwnershipError(f"{path}: expected a mapping at the top")
     return document

@@ -32,6 +32,7 @@ from flowledger.budgets.periods import (
     starts_unanchored_periods,
 )
 from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.yaml_text import load_all_yaml, yaml_problem
 
 SLOS_ENV = "FLOWLEDGER_SLOS"
 AT_ENV = "FLOWLEDGER_BUDGET_AT"
@@ -191,9 +192,9 @@ def load_config(path: Path) -> BudgetConfig:
             f"{path}: SLO file not found; create it (see config/slos.yml) or set {SLOS_ENV}"
         ) from None
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in load_all_yaml(text) if doc is not None]
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}") from None
     if documents and isinstance(documents[0], list) and len(documents) == 1:
         documents = documents[0]
     return parse_documents(documents, str(path))

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from flowledger.settings import PROJECT_ROOT
+from flowledger.yaml_text import load_yaml, yaml_problem
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "processes.yml"
 CONFIG_ENV = "FLOWLEDGER_PROCESSES"
@@ -156,9 +157,9 @@ def load_config(data_dir_root: Path | None = None) -> ProcessConfig:
 def parse_config_text(text: str, where: str) -> dict[str, Process]:
     """The processes of one YAML document; ``where`` names it in error messages."""
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{where}: not valid YAML ({error})") from None
+        raise ConfigError(f"{where}: not valid YAML ({yaml_problem(error)})") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -369,6 +370,9 @@ def eventlog_declaration(process_name: str) -> str:
         f"    activity_field: {EVENTLOG_ACTIVITY}\n"
         f"    start: first\n"
         f"    end: last\n"
+        "    # an event's attributes (cost, resource…) are values of that event, not fields of a\n"
+        "    # record: no field corrections are counted until fields are listed here\n"
+        "    correction_fields: []\n"
     )
 
 

@@ -241,6 +241,10 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("kind: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+    # a key given twice kept the last value without a word (a target overwritten)
+    bad.write_text("slos:\n  - id: a\n    target: 0.99\n    target: 0.5\n")
+    with pytest.raises(ConfigError, match="key 'target' appears twice"):
+        load_config(bad)
 
 
 # --- OpenSLO files as published ------------------------------------------------------------------

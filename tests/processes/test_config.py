@@ -78,6 +78,14 @@ def test_rows_for_dbt_flag_start_end_and_costs():
         ),
         ("version: 2", "version 2 is not supported"),
         ("processes: {o: [", "not valid YAML"),
+        # a process written twice kept the last one without a word
+        (
+            "processes:\n  orders: {case_key: id, events: {a: b}}\n"
+            "  orders: {case_key: other, events: {a: b}}",
+            "key 'orders' appears twice",
+        ),
+        # a tab: the position, not the name of an in-memory string
+        ("processes:\n\torders: {}", "line 2, column 1"),
     ],
 )
 def test_errors_say_where_and_what(text, message):
@@ -85,6 +93,7 @@ def test_errors_say_where_and_what(text, message):
         parse_config_text(text, "conf.yml")
     assert "conf.yml" in str(error.value)
     assert message in str(error.value)
+    assert "<unicode string>" not in str(error.value)
 
 
 def test_the_shipped_file_is_valid_and_holds_the_demo_processes():

@@ -2,7 +2,8 @@
 -- its value (JSON text), the value the case had before, and whether this is a correction: the
 -- field already had a different value earlier in the case. Only the process's correction_fields
 -- are considered when configured, else every field except the case key (and, for event logs, the
--- activity, resource and lifecycle fields).
+-- activity, resource and lifecycle fields). correction_fields: [] (an imported event log's
+-- default) lists those fields' values as they change but counts no correction.
 -- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
 -- ingested_at here (macros/cases_changed.sql).
 {{ config(
@@ -60,11 +61,13 @@ valued as (
         step_name,
         field_name,
         {{ json_field_json('data_json', 'field_name') }} as field_value,
+        correction_fields is null
+            or {{ csv_list_contains('correction_fields', 'field_name') }} as can_be_corrected,
         ingested_at
 
     from fields_set
     where (
-            correction_fields is null
+            coalesce(correction_fields, '') = ''
             and not {{ csv_list_contains('ignored_fields', 'field_name') }}
         )
         or {{ csv_list_contains("coalesce(correction_fields, '')", 'field_name') }}
@@ -96,7 +99,7 @@ final as (
         step_name,
         field_value,
         previous_value,
-        coalesce(previous_value <> field_value, false) as is_correction,
+        can_be_corrected and coalesce(previous_value <> field_value, false) as is_correction,
         ingested_at
 
     from sequenced

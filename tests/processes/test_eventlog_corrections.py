@@ -1,0 +1,53 @@
+"""An imported event log's per-event attributes are no record fields: a cost that differs from
+one event to the next is no correction, so first-pass yield is not zero on every real log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowledger.processes.config import load_config
+from flowledger.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+LOG = """case,activity,time,cost,resource
+1,register request,2011-01-01T10:00:00Z,50,Pete
+1,examine casually,2011-01-02T10:00:00Z,400,Sue
+1,decide,2011-01-03T10:00:00Z,200,Sara
+2,register request,2011-01-01T11:00:00Z,50,Mike
+2,check ticket,2011-01-02T11:00:00Z,100,Mike
+2,check ticket,2011-01-03T11:00:00Z,100,Mike
+"""
+
+
+def _cli(home: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_per_event_attributes_are_no_field_corrections(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    log = tmp_path / "running.csv"
+    log.write_text(LOG)
+    _cli(home, "ingest", "--format", "csv", str(log), "--process", "running")
+    assert load_config(home).get("running").correction_fields == ()
+    _cli(home, "build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
+    cases = json.loads(
+        _cli(
+            home, "sql", "--json",
+            "select case_id, has_rework, has_field_correction, is_first_pass "
+            "from fct_cases where process_name = 'running' order by case_id",
+        )
+    )  # fmt: skip
+    rows = [tuple(row.values()) for row in cases]  # a JSON array of objects
+    # case 2 repeats a step (rework); neither corrects a field, case 1 is first pass
+    assert rows == [("1", False, False, True), ("2", True, False, False)]
