@@ -540,18 +540,25 @@ def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
     OTLP span ending in 2554) would otherwise set "data as of" for good, and with it the end of
     every dashboard's default date range."""
     cap = datetime.now(UTC).replace(tzinfo=None) + DATA_AS_OF_SKEW
-    row = con.execute(
-        f"""
-        select greatest(
-            (select max(last_event_at) filter (where last_event_at <= $cap)
-             from {MARTS_CATALOG}.fct_cases),
-            (select max(coalesce(ended_at, started_at))
-                        filter (where coalesce(ended_at, started_at) <= $cap)
-             from {MARTS_CATALOG}.fct_flow_runs)
+    built = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ?",
+            [MARTS_CATALOG],
+        ).fetchall()
+    }
+    # a build of selected models (`--select`) may have built either mart without the other
+    times = [
+        f"(select max({column}) filter (where {column} <= $cap) from {MARTS_CATALOG}.{table})"
+        for table, column in (
+            ("fct_cases", "last_event_at"),
+            ("fct_flow_runs", "coalesce(ended_at, started_at)"),
         )
-        """,
-        {"cap": cap},
-    ).fetchone()
+        if table in built
+    ]
+    if not times:
+        return None
+    row = con.execute(f"select greatest({', '.join(times)})", {"cap": cap}).fetchone()
     value = row[0] if row else None
     return value.isoformat(timespec="seconds") + "Z" if value else None
 

@@ -111,14 +111,14 @@ def test_first_build_refreshes_then_an_unchanged_configuration_does_not(
     assert [_refreshed(args) for args in dbt_calls] == [True, False]
 
 
-def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls, monkeypatch) -> None:
+def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls) -> None:
     data_dir = DataDir(tmp_path)
     build(data_dir, echo=None)
-    declared = build_module._ownership_vars()
-    rows = next(iter(declared.values()))
-    changed = dict(declared)
-    changed[next(iter(declared))] = [{**rows[0], "system_of_record": "someone-else"}, *rows[1:]]
-    monkeypatch.setattr(build_module, "_ownership_vars", lambda: changed)
+    # the data directory's own declaration: an entity beside the contract's
+    (tmp_path / "field_ownership.yml").write_text(
+        "entities:\n  - {entity: deal, key: deal_id, fields: "
+        "[{name: amount, systemOfRecord: /northwind/crm}]}\n"
+    )
     messages: list[str] = []
     build(data_dir, echo=messages.append)
     build(data_dir, echo=None)
