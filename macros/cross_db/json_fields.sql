@@ -119,3 +119,18 @@
 {% macro spark__json_text_is_number(json_text_expression) -%}
     ({{ json_text_expression }} rlike '^-?[0-9]')
 {%- endmacro %}
+
+{#- Whether a JSON value's text is an integer literal (no fraction, no exponent): compared as
+    text, such numbers keep every digit (as doubles, 123456789012345678901234567890 and …891
+    are one number). -#}
+{% macro json_text_is_integer(json_text_expression) -%}
+    {{ return(adapter.dispatch('json_text_is_integer', 'flowledger')(json_text_expression)) }}
+{%- endmacro %}
+
+{% macro default__json_text_is_integer(json_text_expression) -%}
+    regexp_full_match({{ json_text_expression }}, '-?[0-9]+')
+{%- endmacro %}
+
+{% macro spark__json_text_is_integer(json_text_expression) -%}
+    ({{ json_text_expression }} rlike '^-?[0-9]+$')
+{%- endmacro %}

@@ -1,5 +1,6 @@
 -- One row per compared pair of runs (int_parallel_run_pairs) and output field either side has:
--- both values (JSON text) and whether they differ. Numbers compare as numbers (85 = 85.0); other
+-- both values (JSON text) and whether they differ. Numbers compare as numbers (85 = 85.0), two
+-- integers by every digit; other
 -- values by their JSON text; a field only one side has differs (a side without outputs has none).
 with pairs as (
 
@@ -67,6 +68,10 @@ final as (
         candidate_value,
         case
             when baseline_value is null or candidate_value is null then true
+            -- integers by every digit (as doubles, 123456789012345678901234567890 = …891)
+            when {{ json_text_is_integer('baseline_value') }}
+                and {{ json_text_is_integer('candidate_value') }}
+                then baseline_value <> candidate_value
             when {{ json_text_is_number('baseline_value') }}
                 and {{ json_text_is_number('candidate_value') }}
                 then cast(baseline_value as double) <> cast(candidate_value as double)
