@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from typing import Any
 
 import duckdb
@@ -255,7 +256,9 @@ def _fmt_seconds(value: float | None) -> str:
 
 
 def to_table(document: dict[str, Any]) -> str:
-    """A readable summary of the KPI document."""
+    """A readable summary of the KPI document: every figure of the headline, the activities
+    cases repeat, the top variants written out whole (wrapped at their steps) and the stuck
+    cases with their age and the system holding them."""
     cycle, duration, rework = (
         document["cycle_time_seconds"],
         document["case_duration_seconds"],
@@ -274,6 +277,12 @@ def to_table(document: dict[str, Any]) -> str:
     lines.append("  case duration (first to last event, all cases)")
     for key in ("mean", "median", "p95"):
         lines.append(f"    {key:<32}{_fmt_seconds(duration[key]):>14}")
+    throughput = document["throughput"]
+    if throughput.get("days"):
+        lines.append(
+            f"  {'throughput (completed per day)':<34}{throughput['mean_per_day']:>14.1f}"
+            f"  (max {throughput['max_per_day']:,}, over {throughput['days']:,} days with one)"
+        )
     lines += [
         f"  {'rework (repeated activity)':<34}{rework['share_of_cases']:>13.1%}",
         f"  {'field corrections':<34}{rework['field_corrections']['share_of_cases']:>13.1%}",
@@ -281,17 +290,38 @@ def to_table(document: dict[str, Any]) -> str:
         f"  {'first-pass yield':<34}{rework['first_pass_yield']:>13.1%}",
     ]
     if document["sla"]:
-        lines.append(f"  {'SLA attainment':<34}{document['sla']['attainment']:>13.1%}")
+        sla = document["sla"]
+        lines.append(
+            f"  {'SLA attainment':<34}{sla['attainment']:>13.1%}"
+            f"  ({sla['met']:,} of {sla['cases']:,} decided)"
+        )
     lines.append(f"  {'variants':<34}{document['variants']['count']:>14,}")
     lines.append(f"  {'stuck cases':<34}{document['stuck_cases']['count']:>14,}")
-    if rework["cases_by_activity"]:
+    by_activity = list(rework["cases_by_activity"].items())
+    if by_activity:
+        width = max(len(step) for step, _ in by_activity[:15])
         lines += ["", "  cases repeating an activity:"]
-        for step, count in list(rework["cases_by_activity"].items())[:15]:
-            lines.append(f"    {step[:40]:<40}{count:>8,}")
+        lines += [f"    {step:<{width}}  {count:>8,}" for step, count in by_activity[:15]]
+        if len(by_activity) > 15:
+            lines.append(f"    … and {len(by_activity) - 15:,} more activities (--json lists all)")
     if document["variants"]["top"]:
-        lines += ["", "  top variants:"]
+        lines += ["", "  top variants (share of cases, then the path):"]
         for variant in document["variants"]["top"][:5]:
-            path = variant["variant"]
-            path = path if len(path) <= 70 else path[:67] + "..."
-            lines.append(f"    {variant['share_of_cases']:>6.1%}  {path}")
+            path = textwrap.wrap(
+                variant["variant"], width=88, break_long_words=False, break_on_hyphens=False
+            )
+            lines.append(f"    {variant['share_of_cases']:>6.1%}  {path[0]}")
+            lines += [f"            {rest}" for rest in path[1:]]
+    stuck = document["stuck_cases"]
+    if stuck["listed"]:
+        lines += ["", "  stuck cases, oldest first (case, idle, last step, held by):"]
+        lines += [
+            f"    {case['case_id']}  {_fmt_seconds(case['idle_seconds'])}  "
+            f"{case['last_step_name']}  {case['held_by']}"
+            for case in stuck["listed"][:10]
+        ]
+        if stuck["count"] > 10:
+            lines.append(
+                f"    … and {stuck['count'] - 10:,} more (--json lists up to {STUCK_CASES_LISTED})"
+            )
     return "\n".join(lines)

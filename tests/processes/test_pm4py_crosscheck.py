@@ -90,3 +90,25 @@ def test_variants_match(imported_logs, pm4py_log, process):
     )
     ours = {tuple(row["variant"].split(" > ")): row["cases"] for row in rows}
     assert ours == {tuple(k): v for k, v in theirs.items()}
+
+
+def test_the_table_writes_out_variants_throughput_and_stuck_cases(imported_logs):
+    """Without --json the table cut every variant at 67 characters (two different paths read
+    the same), showed no throughput, and stuck cases only as a count."""
+    from flowledger.processes.kpis import to_table
+
+    result = imported_logs.cli("kpi", "process", "gen_ends")
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    document = imported_logs.kpis("gen_ends")
+    assert "throughput (completed per day)" in table
+    oldest = document["stuck_cases"]["listed"][0]
+    assert f"    {oldest['case_id']}  " in table and oldest["held_by"] in table
+    # two paths alike in their first 67 characters are written out whole, wrapped at blanks
+    steps = ["Register request", "Examine thoroughly", "Decide", "Reinitiate request"] * 3
+    paths = [" > ".join([*steps, end]) for end in ("Pay compensation", "Reject request")]
+    document["variants"]["top"] = [
+        {**document["variants"]["top"][0], "variant": path} for path in paths
+    ]
+    written = " ".join(to_table(document).split())
+    assert all(path in written for path in paths) and "..." not in written
