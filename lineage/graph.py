@@ -291,6 +291,9 @@ class LineageGraph:
     """Everything known from the events, with upstream/downstream field indexes."""
 
     def __init__(self) -> None:
+        #: the last build's dbt lineage could not be read in (a writer kept the warehouse busy):
+        #: a column of the project may be missing until a later load (lineage.service.load_graph)
+        self.project_sync_deferred = False
         self.datasets: dict[tuple[str, str], DatasetNode] = {}
         self.jobs: dict[tuple[str, str], JobNode] = {}
         self.runs: dict[str, RunNode] = {}

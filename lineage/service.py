@@ -225,8 +225,10 @@ def load_graph(
     data_dir: DataDir, store: LineageStore | None = None, catalog_wait_s: float = 5.0
 ) -> LineageGraph:
     store = store or LineageStore(data_dir)
-    sync_project_lineage(data_dir, store, catalog_wait_s)
-    return store.graph()
+    synced = sync_project_lineage(data_dir, store, catalog_wait_s)
+    graph = store.graph()
+    graph.project_sync_deferred = not synced
+    return graph
 
 
 @dataclass
@@ -297,6 +299,12 @@ def resolve_column(graph: LineageGraph, reference: str) -> FieldKey:
             "e.g. fct_cases.cycle_time_seconds"
         )
     matches = graph.find_column(reference)
+    if not matches and graph.project_sync_deferred:
+        raise LineageError(
+            f"no column {reference!r} in the lineage graph yet: the last build's dbt lineage "
+            "is not read in, because a build or an ingest keeps the warehouse busy; run this "
+            "again when it has finished"
+        )
     if not matches:
         raise LineageError(
             f"no column {reference!r} in the lineage graph ({len(graph.datasets)} datasets): "

@@ -118,3 +118,33 @@ def test_case_id_traced_down_to_the_event_fields(data_dir: DataDir, capsys) -> N
     } <= leaves
     edges = json.loads(out)["edges"]
     assert all(edge["type"] == "DIRECT" for edge in edges)
+
+
+def test_a_trace_while_a_writer_is_busy_says_so(
+    built_project: DataDir, tmp_path: Path, capsys
+) -> None:
+    """With the last build's lineage not read in yet and a build or ingest holding the
+    warehouse, the trace said "no column … run `flowledger build`": the wrong fix."""
+    import subprocess
+    import sys
+
+    fresh = copy_data_dir(built_project, tmp_path / "busy")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from flowledger.settings import DataDir; "
+         "from flowledger.warehouse import writer_lock\n"
+         "with writer_lock(DataDir(Path(sys.argv[1]))):\n"
+         "    print('held', flush=True); time.sleep(60)", str(fresh.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, _, err = run(fresh, "trace", "fct_cases.cycle_time_seconds", capsys=capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    assert "keeps the warehouse busy" in err and "run `flowledger build`" not in err
+    # once the writer is done, the same trace is answered
+    code, out, _ = run(fresh, "trace", "fct_cases.cycle_time_seconds", capsys=capsys)
+    assert code == 0 and "fct_cases.cycle_time_seconds" in out
