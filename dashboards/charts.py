@@ -31,6 +31,17 @@ def _figure(title: str, y_title: str, *, percent: bool = False) -> go.Figure:
     return figure
 
 
+_DAY_MS = 86_400_000
+
+
+def _days_on_x(figure: go.Figure, days: list) -> None:
+    """Label a daily chart's x axis with dates, one tick per day over a short range (over one
+    day Plotly labelled fractions of a second: "23:59:59.9996 Nov 8")."""
+    present = [day for day in days if day is not None]
+    short = not present or (max(present) - min(present)).days < 14
+    figure.update_xaxes(tickformat="%Y-%m-%d", **({"dtick": _DAY_MS} if short else {}))
+
+
 def no_data(figure: go.Figure, text: str = NO_DATA_TEXT) -> go.Figure:
     """``figure`` with a centred note saying there is nothing to draw."""
     figure.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
@@ -70,6 +81,7 @@ def cycle_time_trend(daily: pl.DataFrame) -> go.Figure:
             line={"dash": "dash"},
         )
     )
+    _days_on_x(figure, days)
     return figure
 
 
@@ -81,6 +93,7 @@ def throughput_bars(daily: pl.DataFrame) -> go.Figure:
     figure.add_trace(
         go.Bar(x=daily["day"].to_list(), y=daily["cases_completed"].to_list(), name="completed")
     )
+    _days_on_x(figure, daily["day"].to_list())
     return figure
 
 
@@ -98,6 +111,7 @@ def rework_rate_trend(daily: pl.DataFrame) -> go.Figure:
             mode="lines+markers",
         )
     )
+    _days_on_x(figure, rows["day"].to_list())
     return figure
 
 
@@ -178,6 +192,7 @@ def reliability_rates_trend(daily: pl.DataFrame) -> go.Figure:
             mode="lines+markers",
         )
     )
+    _days_on_x(figure, days)
     return figure
 
 
@@ -201,6 +216,7 @@ def reliability_counts(daily: pl.DataFrame) -> go.Figure:
     for column, name in RELIABILITY_COUNT_SERIES.items():
         figure.add_trace(go.Bar(x=days, y=daily[column].to_list(), name=name))
     figure.update_layout(barmode="group")
+    _days_on_x(figure, days)
     return figure
 
 
@@ -228,7 +244,7 @@ def step_failure_bars(steps: pl.DataFrame) -> go.Figure:
     """
     figure = _figure("Step failure and dead-letter rate", "")
     figure.update_yaxes(title_text="", rangemode="normal", tickformat="")
-    figure.update_xaxes(title_text="rate", tickformat=".0%")
+    figure.update_xaxes(title_text="rate", tickformat=".0%", rangemode="tozero")
     if steps.is_empty():
         return no_data(figure)
     names = steps["step_name"].to_list()

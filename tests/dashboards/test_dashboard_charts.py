@@ -118,10 +118,23 @@ def test_step_failure_bars() -> None:
             "dead_letter_rate": [1 / 6, 0.0],
         }
     )
-    traces = _traces(charts.step_failure_bars(steps))
+    figure = charts.step_failure_bars(steps)
+    traces = _traces(figure)
     assert list(traces["failure rate"].y) == ["post contract", "fetch quote"]
     assert list(traces["failure rate"].x) == pytest.approx([1 / 3, 0.0])
     assert traces["dead-letter rate"].orientation == "h"
+    # a rate is never below zero: the axis showed -100 % when every rate was 0
+    assert figure.layout.xaxis.rangemode == "tozero"
+
+
+def test_a_daily_chart_of_one_day_is_labelled_by_date() -> None:
+    """Over one day Plotly labelled the axis in fractions of a second (23:59:59.9996 Nov 8)."""
+    daily = pl.DataFrame({"day": [date(2026, 11, 9)], "cases_completed": [3]})
+    axis = charts.throughput_bars(daily).layout.xaxis
+    assert (axis.tickformat, axis.dtick) == ("%Y-%m-%d", 86_400_000)
+    months = pl.DataFrame({"day": [date(2026, 9, 1), date(2026, 11, 9)], "cases_completed": [1, 2]})
+    axis = charts.throughput_bars(months).layout.xaxis
+    assert (axis.tickformat, axis.dtick) == ("%Y-%m-%d", None)  # Plotly spaces the ticks
 
 
 @pytest.mark.parametrize(
