@@ -52,6 +52,9 @@ class SnapshotMeta:
     data_as_of: str
     flowledger_version: str
     dbt_version: str
+    #: the newest flow run and business event ("" when the snapshot has none, or predates them)
+    runs_as_of: str = ""
+    events_as_of: str = ""
 
     @property
     def data_as_of_date(self) -> date | None:
@@ -145,6 +148,8 @@ def query_meta(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
         data_as_of=values.get("data_as_of", ""),
         flowledger_version=values.get("flowledger_version", ""),
         dbt_version=values.get("dbt_version", ""),
+        runs_as_of=values.get("runs_as_of", ""),
+        events_as_of=values.get("events_as_of", ""),
     )
 
 

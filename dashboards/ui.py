@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import plotly.graph_objects as go
@@ -65,6 +65,31 @@ def data_as_of_text(meta: data.SnapshotMeta) -> str:
     )
 
 
+#: how far one feed may lag the other before the page says so
+FEED_LAG = timedelta(days=1)
+
+
+def lagging_feed_text(meta: data.SnapshotMeta) -> str | None:
+    """A note when the flow runs and the business events end more than :data:`FEED_LAG` apart:
+    a run feed that stopped looked like a calm system under one "data as of"."""
+    runs, events = data.parse_timestamp(meta.runs_as_of), data.parse_timestamp(meta.events_as_of)
+    if runs is None or events is None or abs(runs - events) <= FEED_LAG:
+        return None
+    older, newer = (
+        ("Flow runs", "business events")
+        if runs < events
+        else (
+            "Business events",
+            "flow runs",
+        )
+    )
+    return (
+        f"{older} end {format_snapshot_time(min(runs, events).isoformat())}, "
+        f"{newer} {format_snapshot_time(max(runs, events).isoformat())}: no data of the first "
+        "since then may be a feed that stopped, not a quiet system."
+    )
+
+
 def show_data_as_of() -> None:
     """The line every page shows under its title: the time of the newest data in the published
     snapshot, and when it was built. Before the first build it says so (the lineage explorer
@@ -75,6 +100,9 @@ def show_data_as_of() -> None:
         st.caption(NOTHING_PUBLISHED_CAPTION)
         return
     st.caption(data_as_of_text(meta))
+    lagging = lagging_feed_text(meta)
+    if lagging:
+        st.warning(lagging)
 
 
 def filter_bar(

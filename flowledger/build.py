@@ -274,6 +274,7 @@ def _build(
             con = connect_warehouse(data_dir, published_next=True)
             try:
                 data_as_of = marts_data_as_of(con)
+                feeds = feeds_as_of(con)
             finally:
                 con.close()
         with clock.step("publish"):
@@ -282,6 +283,7 @@ def _build(
                 {
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "data_as_of": data_as_of or "",
+                    **feeds,
                     "flowledger_version": __version__,
                     "dbt_version": _dbt_version(),
                 },
@@ -532,6 +534,32 @@ def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None
 
 #: How far past the build's clock a time still counts as data (producers' clocks drift).
 DATA_AS_OF_SKEW = timedelta(days=1)
+
+
+def feeds_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The newest time of each feed the marts know of (``runs_as_of``: flow runs,
+    ``events_as_of``: business events), under the same cap as :func:`marts_data_as_of`: a feed
+    that stopped while another goes on shows there, where "data as of" hides it."""
+    cap = datetime.now(UTC).replace(tzinfo=None) + DATA_AS_OF_SKEW
+    found = {}
+    for name, (table, column) in FEED_TIMES.items():
+        try:
+            (value,) = con.execute(
+                f"select max({column}) filter (where {column} <= $cap) "
+                f"from {MARTS_CATALOG}.{table}",
+                {"cap": cap},
+            ).fetchone() or (None,)
+        except duckdb.CatalogException:  # not built (a build of selected models)
+            value = None
+        found[name] = value.isoformat(timespec="seconds") + "Z" if value else ""
+    return found
+
+
+#: each feed's newest time in the marts (``_meta`` columns)
+FEED_TIMES = {
+    "runs_as_of": ("fct_flow_runs", "coalesce(ended_at, started_at)"),
+    "events_as_of": ("fct_cases", "last_event_at"),
+}
 
 
 def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from flowledger.build import marts_data_as_of
+from flowledger.build import feeds_as_of, marts_data_as_of
 
 
 def marts_with(
@@ -39,3 +39,17 @@ def test_a_time_from_the_future_does_not_set_it() -> None:
     )
     # clocks drift: a time within a day ahead still counts
     assert marts_data_as_of(con) == tomorrow.isoformat() + "Z"
+
+
+def test_each_feed_has_its_own_newest_time() -> None:
+    con = marts_with(
+        ["2026-12-05 10:00:00", "2554-07-21 23:34:33"],
+        [("2026-12-01 08:00:00", "2026-12-01 09:00:00")],
+    )
+    assert feeds_as_of(con) == {
+        "runs_as_of": "2026-12-01T09:00:00Z",
+        "events_as_of": "2026-12-05T10:00:00Z",
+    }
+    # a build of selected models may leave a mart out: its feed is unknown, not an error
+    con.execute("drop table marts.fct_flow_runs")
+    assert feeds_as_of(con) == {"runs_as_of": "", "events_as_of": "2026-12-05T10:00:00Z"}

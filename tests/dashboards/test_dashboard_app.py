@@ -182,6 +182,32 @@ def test_a_new_snapshot_is_picked_up_when_the_cache_expires(published_home: Path
     assert at.caption[0].value == "Data as of 2026-10-30 07:00 UTC (built 2026-10-30 08:00 UTC)"
 
 
+def test_a_feed_that_stopped_is_said_under_data_as_of(published_home: Path) -> None:
+    """The "data as of" line is the newest of every feed: run logs that stopped four days before the
+    business events looked like a calm system (no runs, every SLO healthy)."""
+    import streamlit as st
+
+    feeds = {
+        "built_at": "2026-10-30T08:00:00Z",
+        "data_as_of": "2026-10-29T12:00:00Z",
+        "runs_as_of": "2026-10-25T18:00:00Z",
+        "events_as_of": "2026-10-29T12:00:00Z",
+        "flowledger_version": "0.1.0",
+        "dbt_version": "1.11.0",
+    }
+    build_published_snapshot(published_home, feeds)
+    st.cache_data.clear()
+    at = _app().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "Flow runs end 2026-10-25 18:00 UTC, business events 2026-10-29 12:00 UTC: no data of "
+        "the first since then may be a feed that stopped, not a quiet system."
+    ]
+    build_published_snapshot(published_home, {**feeds, "runs_as_of": "2026-10-29T10:00:00Z"})
+    st.cache_data.clear()
+    assert not _app().run().warning  # two hours apart: no note
+
+
 def test_reads_while_another_process_writes_the_warehouse(published_home: Path) -> None:
     writer = subprocess.Popen(
         [
