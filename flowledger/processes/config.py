@@ -376,16 +376,21 @@ def eventlog_declaration(process_name: str) -> str:
     )
 
 
-def declare_eventlog_process(data_dir_root: Path, process_name: str) -> Path | None:
-    """Declare ``process_name`` as an event-log process in the instance file unless declared.
-
-    Returns the file written, or None when the process was already declared.
-    """
+def check_process_name(process_name: str) -> None:
+    """Raise ConfigError unless ``process_name`` can name a process."""
     if not _NAME.match(process_name):
         raise ConfigError(
             f"--process {process_name!r}: a process name starts with a letter and holds only "
             "letters, digits and _"
         )
+
+
+def declare_eventlog_process(data_dir_root: Path, process_name: str) -> Path | None:
+    """Declare ``process_name`` as an event-log process in the instance file unless declared.
+
+    Returns the file written, or None when the process was already declared.
+    """
+    check_process_name(process_name)
     if process_name in load_config(data_dir_root).processes:
         return None
     path = data_dir_root / INSTANCE_FILE

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowledger.processes.config import declare_eventlog_process
+from flowledger.processes.config import check_process_name, declare_eventlog_process
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.contracts import RecordKind, load_contracts
@@ -71,11 +71,7 @@ def ingest_event_logs(
         raise ValueError(f"--format {file_format!r}: expected one of {', '.join(FORMATS)}")
     report = progress or (lambda message: None)
     data_dir.ensure()
-    declared = declare_eventlog_process(data_dir.root, process_name)
-    if declared is not None:
-        report(
-            f"declared process {process_name} (event log, start: first, end: last) in {declared}"
-        )
+    check_process_name(process_name)
     contract = load_contracts()[RecordKind.BUSINESS_EVENT]
     pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     summary = IngestSummary()
@@ -118,4 +114,13 @@ def ingest_event_logs(
                 for line in source.notes.lines(file_format):
                     report(f"{path.name}: {line}")
             summary.files.append(result)
+    # declared once a log was read: a log refused whole (a broken file, a wrong mapping) left a
+    # process with no event declared in processes.yml
+    if any(not result.failed for result in summary.files):
+        declared = declare_eventlog_process(data_dir.root, process_name)
+        if declared is not None:
+            report(
+                f"declared process {process_name} (event log, start: first, end: last) "
+                f"in {declared}"
+            )
     return summary

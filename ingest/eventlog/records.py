@@ -20,6 +20,7 @@ Each event of a log becomes one business event:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections import OrderedDict
@@ -191,8 +192,14 @@ class EventBatcher:
 
     def record(self, position: int, event: LogEvent) -> dict[str, str | None]:
         data: dict[str, Any] = {}
+        taken = {EVENTLOG_CASE_FIELD, EVENTLOG_ACTIVITY, EVENTLOG_RESOURCE, EVENTLOG_LIFECYCLE}
         for key, value in (event.attributes or {}).items():
-            data[field_name(key)] = value
+            name = field_name(key)
+            # two attributes of one name as a field (cost:total, cost_total), or an attribute
+            # named as a field this import sets: the later one is numbered, not lost
+            if name in data or name in taken:
+                name = next(f"{name}_{n}" for n in itertools.count(2) if f"{name}_{n}" not in data)
+            data[name] = value
         data[EVENTLOG_CASE_FIELD] = event.case_id
         data[EVENTLOG_ACTIVITY] = event.activity
         if event.resource is not None:

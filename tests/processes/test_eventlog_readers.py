@@ -210,3 +210,41 @@ def test_a_log_re_saved_compressed_or_grown_lands_each_event_once(tmp_path: Path
         ("c2", "Register"), ("c2", "Approve"),
         ("c3", "Register"),
     ]  # fmt: skip
+
+
+def test_a_log_refused_whole_declares_no_process(tmp_path: Path) -> None:
+    """A log no event of which could be read (here: no column holds the timestamps) left its
+    process declared in processes.yml, with no event, until the user removed it by hand."""
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,when\n1,a,1700000000000\n")
+    data_dir = DataDir(tmp_path / "home")
+    summary = ingest_event_logs(
+        [path], data_dir, file_format="csv", process_name="refused",
+        mapping=ColumnMapping(case="case", activity="activity", timestamp="missing"),
+    )  # fmt: skip
+    assert summary.failed_files
+    assert not (data_dir.root / "processes.yml").exists()
+    good = tmp_path / "good.csv"
+    good.write_text("case,activity,time\n1,a,2024-01-01T10:00:00Z\n")
+    ingest_event_logs(
+        [good], data_dir, file_format="csv", process_name="refused",
+        mapping=ColumnMapping(case="case", activity="activity", timestamp="time"),
+    )  # fmt: skip
+    assert "  refused:\n" in (data_dir.root / "processes.yml").read_text()
+
+
+def test_attributes_that_become_one_field_name_are_all_kept(tmp_path: Path) -> None:
+    """`cost:total` and `cost_total` are both `cost_total` as field names: the second one
+    overwrote the first; an attribute named `activity` (not the mapped column) overwrote nothing
+    only because the import's own field was set after it."""
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "case,Activity,time,cost:total,cost_total,activity\n1,a,2024-01-01T10:00:00Z,5,6,zzz\n"
+    )
+    mapping = ColumnMapping(case="case", activity="Activity", timestamp="time")
+    (event,) = read_csv_log(path, mapping)
+    data = json.loads(EventBatcher("p", ["data"], 10).record(1, event)["data"])
+    assert data == {
+        "cost_total": "5", "cost_total_2": "6", "activity_2": "zzz", "case_id": "1",
+        "activity": "a",
+    }  # fmt: skip
