@@ -105,14 +105,10 @@ event_bounds as (
         count(*) as event_count,
         max(event_sequence) as last_event_sequence,
         max(ingested_at) as last_ingested_at,
-        -- a step name holding the separator has it escaped (and its backslashes doubled), so
-        -- the steps "A > B", "C" and "A", "B > C" are two paths (chr(92): a backslash, whose
-        -- literal Spark would read as an escape)
-        {{ string_agg_ordered(
-            "replace(replace(step_name, chr(92), chr(92) || chr(92)), ' > ', ' ' || chr(92) || '> ')",
-            "' > '",
-            ['event_sequence'],
-        ) }} as variant
+        -- a '>' in a step name is doubled, so the separator is the only lone '>': the steps
+        -- "A > B", "C" and "A", "B > C" are two paths ("A >> B > C", "A > B >> C")
+        {{ string_agg_ordered("replace(step_name, '>', '>>')", "' > '", ['event_sequence']) }}
+            as variant
 
     from case_events
     group by case_key, process_name, case_id
