@@ -11,6 +11,8 @@ import csv
 import gzip
 import io
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -228,3 +230,16 @@ def write_prom_xes(traces: Iterator[list[Event]], path: Path) -> int:
             out.write("  </trace>\n")
         out.write("</log>\n")
     return complete
+
+
+def flowledger_cli(home: Path, *args: str) -> str:
+    """``flowledger --data-dir HOME ARGS`` in a child process, as a user runs it; its stdout
+    (the test fails with the output's tail when it exits non-zero)."""
+    from flowledger.settings import PROJECT_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout

@@ -4,14 +4,12 @@ one event to the next is no correction, so first-pass yield is not zero on every
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from logs import flowledger_cli
 
 from flowledger.processes.config import load_config
-from flowledger.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -25,26 +23,17 @@ LOG = """case,activity,time,cost,resource
 """
 
 
-def _cli(home: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
 def test_per_event_attributes_are_no_field_corrections(tmp_path: Path) -> None:
     home = tmp_path / "home"
     log = tmp_path / "running.csv"
     log.write_text(LOG)
-    _cli(home, "ingest", "--format", "csv", str(log), "--process", "running")
+    flowledger_cli(home, "ingest", "--format", "csv", str(log), "--process", "running")
     assert load_config(home).get("running").correction_fields == ()
     # the process marts alone (the run marts, which "data as of" also reads, are not selected:
     # the build stopped with a traceback after dbt)
-    _cli(home, "build", "--quiet", "--select", "+path:models/marts/processes")
+    flowledger_cli(home, "build", "--quiet", "--select", "+path:models/marts/processes")
     cases = json.loads(
-        _cli(
+        flowledger_cli(
             home, "sql", "--json",
             "select case_id, has_rework, has_field_correction, is_first_pass "
             "from fct_cases where process_name = 'running' order by case_id",

@@ -3,14 +3,12 @@ raw tables, the process configuration and every process mart are identical after
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from logs import generate, write_csv, write_xes
+from logs import flowledger_cli, generate, write_csv, write_xes
 
-from flowledger.settings import PROJECT_ROOT, DataDir
+from flowledger.settings import DataDir
 from flowledger.warehouse import connect_warehouse
 
 pytestmark = pytest.mark.slow
@@ -26,13 +24,7 @@ MARTS = (
 )
 
 
-def cli(home: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
+cli = flowledger_cli
 
 
 def state(home: Path) -> dict[str, object]:

@@ -5,10 +5,9 @@ p-values)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from logs import flowledger_cli
 
 from flowledger.settings import PROJECT_ROOT
 
@@ -65,12 +64,7 @@ def world(tmp_path_factory):
     (root / "runs.ndjson").write_text("\n".join(json.dumps(r) for r in RUNS) + "\n")
 
     def cli(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        return result.stdout
+        return flowledger_cli(home, *args)
 
     cli("ingest", str(root / "events.ndjson"), str(root / "runs.ndjson"))
     cli("build", "--quiet", "--select", "+path:models/marts/processes", "+fct_flow_runs")
