@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
-from flowledger.processes.config import ConfigError, load_config
+from flowledger.processes.config import ConfigError, ProcessConfig, load_config
 from flowledger.settings import DataDir
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE_FAILED = 0, 1, 2
@@ -79,6 +80,11 @@ def kpi_process(args: argparse.Namespace, data_dir: DataDir) -> int:
         print(f"flowledger: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(to_json(document) if args.json else to_table(document))
+    if not args.fresh:
+        with contextlib.suppress(ConfigError):
+            config = load_config(data_dir.root)
+            for warning in _unseen_step_warnings(config, data_dir, only=args.name):
+                print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -142,7 +148,30 @@ def processes_check(args: argparse.Namespace, data_dir: DataDir) -> int:
             f"  {process.name:<24} case key {process.case_key:<12} {matched}; "
             f"cycle time = {process.cycle_measure}"
         )
+    for warning in _unseen_step_warnings(config, data_dir):
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
+
+
+def _unseen_step_warnings(
+    config: ProcessConfig, data_dir: DataDir, only: str | None = None
+) -> list[str]:
+    """Configured steps the published data never shows (none before the first build), of
+    every process or of process ``only``."""
+    from flowledger.processes.kpis import steps_seen
+    from flowledger.warehouse import NothingPublished, open_published
+
+    try:
+        with open_published(data_dir) as con:
+            seen = steps_seen(con)
+    except NothingPublished:
+        return []
+    return [
+        warning
+        for process in config.processes.values()
+        if only is None or process.name == only
+        for warning in process.unseen_steps(seen.get(process.name, set()))
+    ]
 
 
 def processes_vars(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -226,6 +226,20 @@ def process_kpis(
     )
 
 
+def steps_seen(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Each process's step names in the published case events."""
+    try:
+        rows = con.execute(
+            "select distinct process_name, step_name from fct_case_events"
+        ).fetchall()
+    except duckdb.CatalogException:  # a snapshot without the process marts
+        return {}
+    seen: dict[str, set[str]] = {}
+    for process, step in rows:
+        seen.setdefault(process, set()).add(step)
+    return seen
+
+
 def _clean(value: Any) -> Any:
     """JSON-ready: timestamps as ISO text, NaN as null."""
     if isinstance(value, dict):

@@ -118,3 +118,18 @@ def test_ingest_declares_an_unknown_process_once(tmp_path, monkeypatch):
 def test_unknown_process_names_the_declared_ones():
     with pytest.raises(ConfigError, match="'nope' is not declared .*quote_to_cash"):
         load_config(None).get("nope")
+
+
+def test_configured_steps_the_data_never_shows_are_warned_about():
+    """`end: pay compensaton` (a typo) gave 0 completed cases and every case stuck, silently."""
+    text = (
+        "processes:\n  claims:\n    case_key: case_id\n    event_source: /eventlog/claims\n"
+        "    start: [register request]\n    end: [pay compensaton, reject request]\n"
+    )
+    process = parse_config_text(text, "conf.yml")["claims"]
+    seen = {"register request", "pay compensation", "reject request", "decide"}
+    assert process.unseen_steps(seen) == [
+        "process claims: end step 'pay compensaton' occurs in none of its events (its steps: "
+        "decide, pay compensation, register request, reject request)"
+    ]
+    assert process.unseen_steps(set()) == []  # nothing imported yet: nothing to compare with

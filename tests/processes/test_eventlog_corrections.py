@@ -42,3 +42,32 @@ def test_per_event_attributes_are_no_field_corrections(tmp_path: Path) -> None:
     rows = [tuple(row.values()) for row in cases]  # a JSON array of objects
     # case 2 repeats a step (rework); neither corrects a field, case 1 is first pass
     assert rows == [("1", False, False, True), ("2", True, False, False)]
+
+
+def test_check_and_kpi_warn_about_a_step_the_log_never_shows(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from flowledger.settings import PROJECT_ROOT
+
+    home = tmp_path / "home"
+    log = tmp_path / "running.csv"
+    log.write_text(LOG)
+    flowledger_cli(home, "ingest", "--format", "csv", str(log), "--process", "running")
+    with (home / "processes.yml").open("a") as config:
+        config.write(
+            "  running_typo:\n    case_key: case_id\n    event_source: /eventlog/running\n"
+            "    end: [decidee]\n"
+        )
+    flowledger_cli(home, "build", "--quiet", "--select", "+path:models/marts/processes")
+    warning = (
+        "warning: process running_typo: end step 'decidee' occurs in none of its events "
+        "(its steps: check ticket, decide, examine casually, register request)"
+    )
+    for args in (["processes", "check"], ["kpi", "process", "running_typo"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), *args],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert warning in result.stderr
