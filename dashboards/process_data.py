@@ -57,6 +57,8 @@ class ProcessRangeCounts:
     sla_cases: int
     sla_met_cases: int
     cycle_measure: str | None
+    #: some case of the process has an SLA clock (the process has an SLA), in any range
+    has_sla: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class ProcessRangeKpis:
     sla_attainment: float | None
     stuck_cases: int
     cycle_definition: str
+    has_sla: bool = False
 
 
 def share(part: int, whole: int) -> float | None:
@@ -98,6 +101,7 @@ def range_kpis(counts: ProcessRangeCounts) -> ProcessRangeKpis:
         sla_attainment=share(counts.sla_met_cases, counts.sla_cases),
         stuck_cases=counts.stuck_cases,
         cycle_definition=MEASURES.get(measure, measure) if measure else "no completed case",
+        has_sla=counts.has_sla,
     )
 
 
@@ -124,7 +128,8 @@ def query_range_counts(
                 as cycle_time,
             count(*) filter (where {SLA_DECIDED}) as sla_cases,
             count(*) filter (where {SLA_DECIDED} and sla_met) as sla_met_cases,
-            any_value(cycle_measure) as cycle_measure
+            any_value(cycle_measure) as cycle_measure,
+            coalesce(bool_or(sla_started_at is not null), false) as has_sla
         from fct_cases
         where process_name = $process
         """,

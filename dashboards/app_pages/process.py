@@ -50,7 +50,9 @@ def render() -> None:
     with columns[4]:
         ui.kpi(
             "SLA attainment",
-            format_rate(kpis.sla_attainment) if kpis.sla_cases else "no SLA",
+            format_rate(kpis.sla_attainment)
+            if kpis.sla_cases
+            else ("none decided" if kpis.has_sla else "no SLA"),
             help=f"Met of the {format_count(kpis.sla_cases)} cases whose SLA was decided in the "
             "range.",
         )

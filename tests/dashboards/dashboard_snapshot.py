@@ -203,7 +203,9 @@ def _case_rows() -> list[tuple]:
                 f"{process}:{case_id}", process, case_id, start, end, cycle, 3, 3,
                 end is not None, rework, 1 if rework else 0, last, "last step",
                 "com.acme.test", path, "start_to_end_event", correction, gray,
-                not (rework or correction or gray), start, end, sla_met,
+                not (rework or correction or gray),
+                # only quote_to_cash has an SLA: cart_to_fulfillment's cases have no SLA clock
+                *((start, end) if process == Q2C else (None, None)), sla_met,
                 _sla_decided_at(start, end, sla_met), (DATA_AS_OF - last).total_seconds(),
                 case_id == "Q6",
             )

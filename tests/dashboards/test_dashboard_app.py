@@ -494,6 +494,10 @@ def test_a_process_page_link_sets_its_filters_and_warns_about_unknown_ones(
     assert metrics["Median cycle time"][0] == "1.5 d"
     assert metrics["Rework (repeated activity)"][0] == "50.0%"
     assert metrics["SLA attainment"][0] == "no SLA"
+    # quote_to_cash has an SLA; none of its cases' SLA was decided 10-20..10-27: not "no SLA"
+    at.query_params.update({"from": "2026-10-20", "to": "2026-10-27", "process": "quote_to_cash"})
+    at.run()
+    assert _metrics(at)["SLA attainment"][0] == "none decided"
 
 
 def test_a_url_changed_under_the_widgets_wins_as_browser_back_does(published_home: Path) -> None:

@@ -285,6 +285,7 @@ def test_process_range_counts(con: duckdb.DuckDBPyConnection) -> None:
         sla_cases=4,
         sla_met_cases=3,
         cycle_measure="start_to_end_event",
+        has_sla=True,
     )
     # the default range 09-30..10-29: Q1..Q6 started, Q6 stuck; Q1..Q5 completed and decided
     default = process_data.query_range_counts(con, "quote_to_cash", START, END)
@@ -295,6 +296,8 @@ def test_process_range_counts(con: duckdb.DuckDBPyConnection) -> None:
         con, "quote_to_cash", date(2026, 10, 20), date(2026, 10, 27)
     )
     assert (empty.cases_started, empty.cases_completed, empty.sla_cases) == (0, 0, 0)
+    # the process has an SLA, none was decided in the range: "none decided", not "no SLA"
+    assert empty.has_sla
     assert empty.cycle_time_median_seconds is None
 
 
