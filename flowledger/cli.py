@@ -112,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
         ingest.add_argument(f"--{role}-column", help=f"CSV event log: the {role} column")
     ingest.add_argument(
-        "--timestamp-format", help='CSV event log: strptime format, e.g. "%%d-%%m-%%Y %%H:%%M"'
+        "--timestamp-format",
+        help='CSV event log: strptime format, e.g. "%%d-%%m-%%Y %%H:%%M", or epoch_s / epoch_ms',
     )
     ingest.set_defaults(handler=_ingest)
 

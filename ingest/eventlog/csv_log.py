@@ -20,9 +20,10 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -174,6 +175,13 @@ def read_csv_log(
             )
 
 
+#: --timestamp-format names of Unix times (seconds, milliseconds since 1970-01-01 UTC), also
+#: inferred from a column of 10- or 13-digit integers
+EPOCH_UNITS = {"epoch_s": 1, "epoch_ms": 1_000}
+_EPOCH_DIGITS = {"epoch_s": re.compile(r"\d{9,10}"), "epoch_ms": re.compile(r"\d{12,13}")}
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _parse(value: str | None, formats: Sequence[str] | None) -> str | datetime | None:
     """The timestamp as written (ISO, read later), or parsed with the first format that fits
     (kept as written, hence quarantined with the reason, when none does)."""
@@ -181,6 +189,11 @@ def _parse(value: str | None, formats: Sequence[str] | None) -> str | datetime |
         return value
     text = value.strip()
     for timestamp_format in formats:
+        per_second = EPOCH_UNITS.get(timestamp_format)
+        if per_second is not None:
+            if text.isdigit():
+                return _UNIX_EPOCH + timedelta(microseconds=int(text) * 1_000_000 // per_second)
+            continue
         try:
             return datetime.strptime(text, timestamp_format)
         except ValueError:
@@ -213,14 +226,17 @@ def timestamp_formats(
     iso = {i for i, text in enumerate(sample) if _is_iso(text)}
     if len(iso) == len(sample):
         return None
+    for unit, digits in _EPOCH_DIGITS.items():  # Unix times, as databases and Kafka export them
+        if all(digits.fullmatch(text) for text in sample):
+            return (unit,)
     read = {order: _reading(sample, dates) for order, dates in DATE_ORDERS.items()}
     readable = set(iso).union(*(indices for _, indices in read.values()))
     example = next(text for text in sample if not _is_iso(text))
     if not readable:
         raise CsvLogError(
             f"{path}: the timestamps of column {column!r} (e.g. {example!r}) are in no known "
-            f"format; give it with --timestamp-format (Python strptime codes), e.g. "
-            f"--timestamp-format '%d.%m.%Y %H:%M:%S'"
+            f"format; give it with --timestamp-format (Python strptime codes, or epoch_s / "
+            f"epoch_ms for Unix times), e.g. --timestamp-format '%d.%m.%Y %H:%M:%S'"
         )
     if iso == readable:
         return None

@@ -248,3 +248,28 @@ def test_attributes_that_become_one_field_name_are_all_kept(tmp_path: Path) -> N
         "cost_total": "5", "cost_total_2": "6", "activity_2": "zzz", "case_id": "1",
         "activity": "a",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("values", "given"),
+    [
+        (["1700000000000", "1700000360500"], None),  # milliseconds, inferred
+        (["1700000000", "1700000360"], None),  # seconds, inferred
+        (["1700000000000", "1700000360500"], "epoch_ms"),
+    ],
+)
+def test_unix_times_are_read(tmp_path: Path, values: list[str], given: str | None) -> None:
+    """Epoch milliseconds (databases, Kafka) had no strptime code: every event quarantined."""
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,time\n" + "".join(f"1,a{i},{v}\n" for i, v in enumerate(values)))
+    mapping = ColumnMapping(case="case", activity="activity", timestamp="time")
+    if given:
+        mapping = ColumnMapping(
+            case="case", activity="activity", timestamp="time", timestamp_format=given
+        )
+    times = [utc_text(event.timestamp) for event in read_csv_log(path, mapping)]
+    first = "2023-11-14T22:13:20.000000Z"
+    second = (
+        "2023-11-14T22:19:20.500000Z" if len(values[1]) == 13 else "2023-11-14T22:19:20.000000Z"
+    )
+    assert times == [first, second]
