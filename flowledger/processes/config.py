@@ -323,7 +323,16 @@ def _names(value: Any, at: str, pattern: re.Pattern[str] | None = _NAME) -> tupl
     if pattern is not None:
         bad = [item for item in items if not pattern.match(item)]
         if bad:
-            raise ConfigError(f"{at}: {bad} are not field names (letters, digits, _)")
+            # an event log's attribute keys become field names the way the import makes them
+            # (`case:creator` -> `case_creator`, `org:resource` -> `resource`): say which
+            from ingest.eventlog.records import field_name
+
+            hint = ", ".join(f"{item!r} -> {field_name(item)!r}" for item in bad)
+            raise ConfigError(
+                f"{at}: {bad} are not field names (letters, digits, _); an imported event log's "
+                f"attribute is named as its data field: {hint} (org:resource, "
+                "lifecycle:transition and the case id are `resource`, `lifecycle`, `case_id`)"
+            )
     return tuple(items)
 
 

@@ -86,6 +86,12 @@ def test_rows_for_dbt_flag_start_end_and_costs():
         ),
         # a tab: the position, not the name of an in-memory string
         ("processes:\n\torders: {}", "line 2, column 1"),
+        # an XES/CSV attribute key where its field name is meant: say the field name
+        (
+            "processes:\n  o: {case_key: case_id, event_source: /eventlog/o, "
+            "segments: ['case:creator']}",
+            "'case:creator' -> 'case_creator'",
+        ),
     ],
 )
 def test_errors_say_where_and_what(text, message):
