@@ -273,10 +273,10 @@ def _build(
         with clock.step("data_as_of"):
             con = connect_warehouse(data_dir, published_next=True)
             try:
-                data_as_of = marts_data_as_of(con)
                 feeds = feeds_as_of(con)
             finally:
                 con.close()
+            data_as_of = newest_feed_time(feeds)
         with clock.step("publish"):
             snapshot = publish(
                 data_dir,
@@ -536,10 +536,19 @@ def _land_openlineage_runs(data_dir: DataDir, echo: Callable[[str], None] | None
 DATA_AS_OF_SKEW = timedelta(days=1)
 
 
+#: each feed's newest time in the marts (``_meta`` columns)
+FEED_TIMES = {
+    "runs_as_of": ("fct_flow_runs", "coalesce(ended_at, started_at)"),
+    "events_as_of": ("fct_cases", "last_event_at"),
+}
+
+
 def feeds_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The newest time of each feed the marts know of (``runs_as_of``: flow runs,
-    ``events_as_of``: business events), under the same cap as :func:`marts_data_as_of`: a feed
-    that stopped while another goes on shows there, where "data as of" hides it."""
+    ``events_as_of``: business events; UTC, ISO 8601, "" for none), among those not later than
+    now (plus :data:`DATA_AS_OF_SKEW`): one record from the future (a producer's clock, an OTLP
+    span ending in 2554) would otherwise set it for good. A feed that stopped while the other
+    goes on shows here, where "data as of" (:func:`newest_feed_time`) hides it."""
     cap = datetime.now(UTC).replace(tzinfo=None) + DATA_AS_OF_SKEW
     found = {}
     for name, (table, column) in FEED_TIMES.items():
@@ -555,40 +564,15 @@ def feeds_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return found
 
 
-#: each feed's newest time in the marts (``_meta`` columns)
-FEED_TIMES = {
-    "runs_as_of": ("fct_flow_runs", "coalesce(ended_at, started_at)"),
-    "events_as_of": ("fct_cases", "last_event_at"),
-}
+def newest_feed_time(feeds: dict[str, str]) -> str | None:
+    """ "Data as of": the newest of the feeds' times (the end of every dashboard's default date
+    range), None when the marts hold no run and no case."""
+    return max((time for time in feeds.values() if time), default=None)
 
 
 def marts_data_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The newest event or run time the marts know of (UTC, ISO 8601), among those not later
-    than now (plus :data:`DATA_AS_OF_SKEW`): one record from the future (a producer's clock, an
-    OTLP span ending in 2554) would otherwise set "data as of" for good, and with it the end of
-    every dashboard's default date range."""
-    cap = datetime.now(UTC).replace(tzinfo=None) + DATA_AS_OF_SKEW
-    built = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_catalog = ?",
-            [MARTS_CATALOG],
-        ).fetchall()
-    }
-    # a build of selected models (`--select`) may have built either mart without the other
-    times = [
-        f"(select max({column}) filter (where {column} <= $cap) from {MARTS_CATALOG}.{table})"
-        for table, column in (
-            ("fct_cases", "last_event_at"),
-            ("fct_flow_runs", "coalesce(ended_at, started_at)"),
-        )
-        if table in built
-    ]
-    if not times:
-        return None
-    row = con.execute(f"select greatest({', '.join(times)})", {"cap": cap}).fetchone()
-    value = row[0] if row else None
-    return value.isoformat(timespec="seconds") + "Z" if value else None
+    """The "data as of" time of the marts ``con`` reaches (catalog ``marts``)."""
+    return newest_feed_time(feeds_as_of(con))
 
 
 def _dbt_version() -> str:
