@@ -11,6 +11,7 @@ the warehouse is the authority and its counts are in ``flowledger_drain_records_
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,29 @@ class EdgeIndex:
 
     def __len__(self) -> int:
         return len(self._first)
+
+
+def rejected_raw_text(scrubbed: Any) -> str:
+    """A rejected record as the JSON text of its quarantine row. JSON has no NaN or Infinity,
+    which an OTLP span's double attribute can hold: they are written as the strings "NaN",
+    "Infinity", "-Infinity" (a bare NaN made the row's raw_record invalid JSON). A key given
+    twice (Pairs): each of its values, as file ingest writes it."""
+    try:
+        return json.dumps(scrubbed, ensure_ascii=False, allow_nan=False)
+    except TypeError:
+        return value_as_text(scrubbed) or ""
+    except ValueError:  # a non-finite float
+        return json.dumps(_finite(scrubbed), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 class Intake:
@@ -227,10 +251,7 @@ class Intake:
         prepared.count(item.kind, "rejected")
         try:
             scrubbed = scrub_rejected(item.raw, self.checkers[item.kind].contract, self.pii_key)
-            try:
-                raw_text = json.dumps(scrubbed, ensure_ascii=False)
-            except TypeError:  # a key given twice (Pairs): each of its values, as file ingest
-                raw_text = value_as_text(scrubbed) or ""
+            raw_text = rejected_raw_text(scrubbed)
         except (RecursionError, TypeError, ValueError):
             raw_text = json.dumps({"_unstored": "the record could not be encoded"})
         line = {

@@ -264,3 +264,23 @@ def test_sdk_exporter_reads_partial_success_then_429_with_retry_after(tmp_path: 
         assert status.code == code_pb2.RESOURCE_EXHAUSTED
         assert status.message.startswith("the receiver is full (")
         assert "records wait to be drained into the warehouse (limit 2)" in status.message
+
+
+def test_a_rejected_span_with_a_nan_attribute_is_quarantined_as_valid_json() -> None:
+    """An OTLP double attribute can be NaN or infinite; the quarantine row's raw_record held a
+    bare NaN, which no JSON reader takes."""
+    import json
+    import math
+
+    from ingest.server.intake import rejected_raw_text
+
+    record = {
+        "run_id": "r",
+        "attributes": {"ratio": math.nan, "limits": [math.inf, -math.inf, 1.5]},
+    }
+    text = rejected_raw_text(record)
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name}")) == {
+        "run_id": "r",
+        "attributes": {"ratio": "NaN", "limits": ["Infinity", "-Infinity", 1.5]},
+    }
+    assert rejected_raw_text({"a": 1}) == '{"a": 1}'
