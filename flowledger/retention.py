@@ -517,11 +517,11 @@ def purge(
     with writer_lock(data_dir):
         try:
             con = connect_warehouse(data_dir)
-        except (duckdb.IOException, WarehouseBusy) as error:
+        except WarehouseBusy as error:  # it says who holds the file and what to do
+            raise WarehouseBusy(f"{error}. Nothing was purged.") from None
+        except duckdb.IOException as error:
             raise WarehouseBusy(
-                f"{data_dir.warehouse} cannot be opened ({error}). If another process holds it "
-                "open outside flowledger's writer lock (a notebook, the DuckDB CLI), close it and "
-                "purge again. Nothing was purged."
+                f"{data_dir.warehouse} cannot be opened ({error}). Nothing was purged."
             ) from None
         try:
             ensure_raw_tables(con)

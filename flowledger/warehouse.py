@@ -122,7 +122,9 @@ def connect_warehouse(
         # (writer_lock), so a process outside them (a dbt left by a killed build, a DuckDB shell)
         raise WarehouseBusy(
             f"the warehouse {data_dir.warehouse} is open in another process "
-            f"({_lock_holder(str(error))}): wait for it to finish, or stop it, and run this again"
+            f"({_lock_holder(str(error))}): another process holds it open outside flowledger's "
+            "writer lock (a build's dbt, a notebook, the DuckDB CLI); wait for it to finish, or "
+            "stop it, and run this again"
         ) from None
     try:
         if not read_only:
