@@ -186,6 +186,11 @@ def project_lineage(
                     "--select compiles the models selected only)"
                 )
             lineage.sql = sql
+            # an incremental build's SQL reads the model's own table (`{{ this }}`): its columns
+            # as built, else as documented
+            own_columns = catalog.get(dataset) or list(documented)
+            if own_columns and dataset not in schema:
+                schema[dataset] = own_columns
             try:
                 query = analyze_query(
                     sql, schema, default_db=node.get("database") or "", column_values=values

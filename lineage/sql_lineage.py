@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
@@ -40,6 +42,17 @@ FILTER, JOIN, GROUP_BY, SORT, WINDOW, CONDITIONAL = (
     "CONDITIONAL",
 )
 _DIRECT_RANK = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+
+
+class _DuckDBRowid(DuckDB):
+    """DuckDB, knowing ``rowid``: a column of every table that no schema lists and no `*`
+    selects (the staging views' ``row_locator``, incremental models reading rows by it)."""
+
+    PSEUDOCOLUMNS = {"ROWID"}
+
+
+def _qualifying_dialect(dialect: str) -> str | type[Dialect]:
+    return _DuckDBRowid if dialect == "duckdb" else dialect
 
 
 class SqlLineageError(ValueError):
@@ -189,7 +202,7 @@ def _qualify(
     return qualify(
         statement.copy(),
         schema=_nested_schema(schema),
-        dialect=dialect,
+        dialect=_qualifying_dialect(dialect),
         catalog=default_db or None,
         db=default_schema or None,
         validate_qualify_columns=False,
@@ -528,7 +541,8 @@ def _column_contexts(
 def _own_columns(value: exp.Expression) -> Iterator[exp.Column]:
     """The columns of ``value`` itself, not those of the subqueries inside it."""
     for column in value.find_all(exp.Column):
-        if isinstance(column.this, exp.Star):
+        # `*`, and DuckDB's rowid: the row's place in its table, no data of its own
+        if isinstance(column.this, exp.Star) or isinstance(column, exp.Pseudocolumn):
             continue
         node: exp.Expression | None = column
         inside_subquery = False
