@@ -35,7 +35,11 @@
         {{ column }} = {{ expression }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from
-        (select max(occurred_at) as as_of from {{ ref('stg_flowledger__business_events') }}) as clock,
+        (
+            select max(occurred_at) as as_of
+            from {{ ref('stg_flowledger__business_events') }}
+            where {{ credible_time('occurred_at') }}
+        ) as clock,
         {{ ref('int_processes_configured') }} as processes
     where cases.process_name = processes.process_name
     {%- endif -%}

@@ -58,6 +58,14 @@ EVENTS = [
     _event("e1", "com.acme.psp.payment.captured", AS_OF - 24 * H, "O1"),
     _event("e2", "com.acme.wms.order.shipped", AS_OF, "O1"),
 ]
+#: An open order whose last event was two hours before AS_OF, and an event of another order
+#: dated 2062 (a year typo): as-of stays AS_OF (the wall clock bounds it), so every budget below
+#: is as without it and the open order has been idle two hours, not 36 years.
+OPEN_ORDER = "O3"
+FUTURE_EVENTS = [
+    _event("e3", "com.acme.shop.order.placed", AS_OF - 2 * H, OPEN_ORDER),
+    _event("e4", "com.acme.shop.order.placed", datetime(2062, 3, 11, 12), "O4"),
+]
 
 
 def _tracking_run(k: int, status: str) -> dict:
@@ -119,8 +127,18 @@ def no_runs_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def partial_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(
         tmp_path_factory.mktemp("partial-runs"),
-        {"events.ndjson": EVENTS, "runs.ndjson": PARTIAL_RUNS},
+        {"events.ndjson": EVENTS + FUTURE_EVENTS, "runs.ndjson": PARTIAL_RUNS},
     )
+
+
+def test_a_record_from_the_future_moves_no_as_of(partial_home: Path) -> None:
+    with open_published(DataDir(partial_home)) as con:
+        as_of = con.execute("select distinct as_of from fct_error_budgets").fetchall()
+        idle = con.execute(
+            "select idle_seconds from fct_cases where case_id = ?", [OPEN_ORDER]
+        ).fetchall()
+    assert as_of == [(AS_OF,)]
+    assert idle == [(2 * 3600,)]
 
 
 @pytest.mark.parametrize("slo_id", list(DEMO_SLOS))

@@ -1,7 +1,8 @@
 -- One row per SLO objective (error budget) from the SLO file, evaluated at one instant `as_of`:
 -- the var flowledger_budget_as_of when given (reviews, tests), else the newest run or event time
--- in the data, never the wall clock. Adds the current compliance period: rolling (as_of − W,
--- as_of], or the calendar day/week/month/quarter/year holding as_of in the SLO's IANA time zone
+-- in the data not later than the wall clock plus a day (credible_time: one record dated 2062
+-- would set it). Adds the current compliance period: rolling (as_of − W, as_of], or the
+-- calendar day/week/month/quarter/year holding as_of in the SLO's IANA time zone
 -- (periods anchored at the SLO's calendar.startTime when it has one).
 with config as (
 
@@ -12,8 +13,16 @@ with config as (
 data_end as (
 
     select greatest(
-        (select max(coalesce(ended_at, started_at)) from {{ ref('stg_flowledger__flow_runs') }}),
-        (select max(occurred_at) from {{ ref('stg_flowledger__business_events') }})
+        (
+            select max(coalesce(ended_at, started_at))
+            from {{ ref('stg_flowledger__flow_runs') }}
+            where {{ credible_time('coalesce(ended_at, started_at)') }}
+        ),
+        (
+            select max(occurred_at)
+            from {{ ref('stg_flowledger__business_events') }}
+            where {{ credible_time('occurred_at') }}
+        )
     ) as data_as_of
 
 ),

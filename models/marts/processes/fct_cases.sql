@@ -89,7 +89,9 @@ segments as (
 
 data_as_of as (
 
-    select max(occurred_at) as as_of from {{ ref('stg_flowledger__business_events') }}
+    select max(occurred_at) as as_of
+    from {{ ref('stg_flowledger__business_events') }}
+    where {{ credible_time('occurred_at') }}
 
 ),
 
