@@ -257,3 +257,40 @@ def test_partial_timeslices_count_only_slices_with_data(partial_home):
         )
     # minEvents counts slices with data: 1 in the last hour is below it, 12 in the period not
     assert low_volume == {"1h": True, "period": False}
+
+
+def _payment_run(k: int, status: str, *, ended: bool = True) -> dict:
+    """A payment-capture run k hours before AS_OF; without ``ended_at`` when not ``ended``."""
+    started = AS_OF - k * H
+    run = {
+        "source_system": "test",
+        "flow_id": "c2f-payment-capture",
+        "flow_name": "Payment capture",
+        "run_id": f"p{k}",
+        "run_attempt": 1,
+        "status": status,
+        "started_at": started.isoformat() + "Z",
+    }
+    if ended:
+        run["ended_at"] = (started + timedelta(seconds=2)).isoformat() + "Z"
+    return run
+
+
+@pytest.fixture(scope="module")
+def unended_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Nine payment captures that ended well and one that failed without saying when it ended
+    (a crashed worker): the failure is a bad unit at its start, as flow health counts it."""
+    runs = [_payment_run(k, "success") for k in range(2, 11)]
+    runs.append(_payment_run(1, "failed", ended=False))
+    return _build(tmp_path_factory.mktemp("unended"), {"runs.ndjson": runs})
+
+
+def test_a_failed_run_without_an_end_counts(unended_home: Path) -> None:
+    budget = _budgets(unended_home)["payment-capture-success"]
+    assert (budget["good"], budget["total"]) == (9, 10)
+    with open_published(DataDir(unended_home)) as con:
+        failed = con.execute(
+            "select sum(failed_runs) from fct_flow_health_hourly "
+            "where flow_id = 'c2f-payment-capture'"
+        ).fetchone()
+    assert failed == (1,)

@@ -172,7 +172,9 @@ run_slos as (
         runs.run_id,
         runs.run_attempt,
         runs.is_success,
-        runs.ended_at,
+        -- a finished run whose export gives no end (a crashed worker's failure) counts at its
+        -- start, not never
+        coalesce(runs.ended_at, runs.started_at) as ended_at,
         runs.duration_ms,
         runs.end_to_end_ms,
         runs.flow_version,
@@ -197,7 +199,7 @@ run_slos as (
     {% endif %}
     where slos.indicator in ('run_success', 'latency')
         and runs.status in ('success', 'failed', 'timed_out')
-        and runs.ended_at <= slos.as_of
+        and coalesce(runs.ended_at, runs.started_at) <= slos.as_of
 
 ),
 
