@@ -11,7 +11,7 @@ import polars as pl
 from flowledger.settings import DataDir
 from flowledger.warehouse import open_warehouse
 from ingest.compressed import decompressed, remove_stale_scratch
-from ingest.contracts import RecordKind, load_contracts
+from ingest.contracts import Contract, RecordKind, load_contracts
 from ingest.landing import FileLanding, prepare_connection
 from ingest.readers import (
     DEFAULT_BATCH_ROWS,
@@ -73,6 +73,8 @@ def ingest_paths(
                             origin=path,
                         )
                         result = landing.run()
+                        if note := _not_stored(source, contracts[file_kind]):
+                            result.notes.append(note)
             except UnreadableFile as error:
                 # a decompressed file's problems are told of the file as it was given
                 message = str(error).replace(str(readable), str(path))
@@ -130,3 +132,18 @@ def _detect(source: FileSource, path: Path) -> RecordKind | None:
             "which"
         )
     return detected
+
+
+def _not_stored(source: FileSource, contract: Contract) -> str | None:
+    """A note naming the file's columns its record kind's contract has no field for: their
+    values are not stored (a misspelt header, a tool's own extra columns)."""
+    fields = set(contract.field_names)
+    others = [name for name in source.columns() if name and name not in fields]
+    if not others:
+        return None
+    shown = ", ".join(others[:12]) + (f" and {len(others) - 12} more" if len(others) > 12 else "")
+    return (
+        f"column{'s' if len(others) > 1 else ''} {shown} "
+        f"{'are' if len(others) > 1 else 'is'} not in the {contract.kind.value} contract: "
+        "not stored (docs/contracts.md lists its fields; rename a column to store it)"
+    )

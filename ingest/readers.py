@@ -44,6 +44,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ingest.contracts import LogicalType, RecordKind, load_contracts
+from ingest.csv_dialect import CsvDialect, sniff_dialect
 from ingest.json_values import (
     ElementText,
     NotStandardJson,
@@ -226,11 +227,13 @@ def _contract_field_names() -> frozenset[str]:
 
 
 def _contract_spelling(name: str) -> str:
-    """A CSV header name as the contracts spell it when only its case differs (``RUN_ID``,
-    ``Status``: an export's own header style); any other name as written."""
-    lower = name.lower()
-    if lower != name and lower in _contract_field_names():
-        return lower
+    """A CSV header name as the contracts spell it when only its style differs (``RUN_ID``,
+    ``Status``, ``Ended At``, ``business-key``, ``errorMessage``, ``runID``: an export's own
+    header style); any other name as written."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    snake = re.sub(r"[^0-9A-Za-z]+", "_", spaced).strip("_").lower()
+    if snake != name and snake in _contract_field_names():
+        return snake
     return name
 
 
@@ -653,26 +656,39 @@ class JsonArraySource:
 
 
 class CsvSource:
-    """CSV with a header row; every value is read as text (empty fields are missing)."""
+    """CSV with a header row; every value is read as text (empty fields are missing). The
+    separator (``,`` ``;`` tab ``|``) and the encoding (UTF-8, else a Windows export's cp1252 or
+    latin-1) are those the first block of the file shows (:func:`ingest.csv_dialect.sniff_dialect`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @functools.cached_property
+    def dialect(self) -> CsvDialect:
+        try:
+            return sniff_dialect(self.path)
+        except ValueError as error:
+            raise UnreadableFile(str(error)) from None
 
     def columns(self) -> list[str]:
         return list(self._header_names())
 
     def _header_names(self) -> dict[str, str]:
         """The header's names stripped of spaces, each with the name as written."""
+        dialect = self.dialect
         try:
-            with open(self.path, newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), None)
+            with open(self.path, newline="", encoding=dialect.python_encoding) as handle:
+                header = next(csv.reader(handle, delimiter=dialect.delimiter), None)
         except UnicodeDecodeError:
             raise UnreadableFile(f"{self.path}: not a UTF-8 CSV file") from None
         if not header:
             raise UnreadableFile(f"{self.path}: empty CSV file (no header row)")
         names: dict[str, str] = {}
+        as_written = {written.strip() for written in header}
         for written in header:
             name = _contract_spelling(written.strip())
+            if name != written.strip() and name in as_written:
+                name = written.strip()  # the column spelt as the contract does is that field
             if name and name in names:
                 raise UnreadableFile(
                     f"{self.path}: column {name} appears twice in the header; "
@@ -688,15 +704,24 @@ class CsvSource:
         if len(text) > _HEADER_MAX_BYTES or b"\n" in text or b"\r" in text:
             return False
         try:
-            pa_csv.read_csv(io.BytesIO(text + b"\n"))
+            pa_csv.read_csv(io.BytesIO(text + b"\n"), **self._pyarrow_options())
         except pa.ArrowInvalid:
             return False
         return True
 
+    def _pyarrow_options(self) -> dict[str, Any]:
+        return {
+            "read_options": pa_csv.ReadOptions(encoding=self.dialect.encoding),
+            "parse_options": pa_csv.ParseOptions(delimiter=self.dialect.delimiter),
+        }
+
     def holds_no_records(self) -> bool:
         """A header and no data row (blank lines are no rows, as pyarrow reads them)."""
-        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-            rows = csv.reader(handle)
+        dialect = self.dialect
+        with open(
+            self.path, newline="", encoding=dialect.python_encoding, errors="replace"
+        ) as handle:
+            rows = csv.reader(handle, delimiter=dialect.delimiter)
             next(rows, None)
             return not any(row for row in rows)
 
@@ -710,8 +735,11 @@ class CsvSource:
         :data:`_CSV_FIELD_MAX_CHARS` is taken for one, too: no record is that long."""
         limit = csv.field_size_limit(_CSV_FIELD_MAX_CHARS)
         try:
-            with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-                rows = csv.reader(handle, strict=True)
+            dialect = self.dialect
+            with open(
+                self.path, newline="", encoding=dialect.python_encoding, errors="replace"
+            ) as handle:
+                rows = csv.reader(handle, delimiter=dialect.delimiter, strict=True)
                 start = 1
                 while True:
                     try:
@@ -756,10 +784,14 @@ class CsvSource:
             reader = pa_csv.open_csv(
                 self.path,
                 read_options=pa_csv.ReadOptions(
-                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096), use_threads=False
+                    block_size=max(batch_rows * _BYTES_PER_ROW, 4096),
+                    use_threads=False,
+                    encoding=self.dialect.encoding,
                 ),
                 parse_options=pa_csv.ParseOptions(
-                    invalid_row_handler=on_invalid_row, newlines_in_values=True
+                    delimiter=self.dialect.delimiter,
+                    invalid_row_handler=on_invalid_row,
+                    newlines_in_values=True,
                 ),
                 convert_options=pa_csv.ConvertOptions(
                     column_types=dict.fromkeys(columns + others, pa.string()),

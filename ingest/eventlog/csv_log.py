@@ -17,9 +17,6 @@ the first block tells day-first from month-first; otherwise the error names --ti
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from ingest.compressed import DECOMPRESSION_ERRORS, open_binary
+from ingest.csv_dialect import CsvDialect, sniff_dialect
 from ingest.eventlog.records import LogEvent
 
 GUESSES: dict[str, tuple[str, ...]] = {
@@ -49,9 +46,6 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "lifecycle": ("lifecycle:transition", "lifecycle", "transition"),
 }
 REQUIRED = ("case", "activity", "timestamp")
-DELIMITERS = (",", ";", "\t", "|")
-#: bytes read to detect the separator
-SNIFF_BYTES = 64 << 10
 #: timestamps of the first block looked at to choose their format
 FORMAT_SAMPLE = 1000
 #: date orders of the usual exports; each a family of strptime formats (time and offset optional)
@@ -119,7 +113,10 @@ def _loose(name: str) -> str:
 def read_csv_log(
     path: Path, mapping: ColumnMapping, block_bytes: int = 8 << 20
 ) -> Iterator[LogEvent]:
-    dialect = sniff_dialect(path)
+    try:
+        dialect = sniff_dialect(path)
+    except ValueError as error:
+        raise CsvLogError(str(error)) from None
     header = unique_names(_header(path, dialect, block_bytes))
     try:
         reader = pa_csv.open_csv(
@@ -292,61 +289,6 @@ def unique_names(header: Sequence[str]) -> list[str]:
             counts[name] = 0
             names.append(name)
     return names
-
-
-@dataclass(frozen=True)
-class CsvDialect:
-    """What the first block of a CSV file tells: its separator and its text encoding."""
-
-    delimiter: str = ","
-    #: "utf8" (pyarrow's default, a byte-order mark skipped), else a Windows export's "cp1252"
-    #: or "latin-1"
-    encoding: str = "utf8"
-
-
-def _head(path: Path, size: int) -> tuple[bytes, bool]:
-    """The first ``size`` bytes of the (maybe gzipped) file, and whether there is more."""
-    with open_binary(path) as raw:
-        head = raw.read(size)
-        return head, bool(raw.read(1))
-
-
-def _encoding(head: bytes, truncated: bool) -> str:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if not (truncated and error.start >= len(head) - 3):  # not a character cut by the sample
-            for encoding in ("cp1252", "latin-1"):
-                try:
-                    head.decode(encoding)
-                except UnicodeDecodeError:
-                    continue
-                return encoding
-    return "utf8"
-
-
-def sniff_dialect(path: Path) -> CsvDialect:
-    """The encoding (UTF-8 unless the first block is not, then cp1252 or latin-1) and the
-    separator: of , ; tab |, the one that splits the header into the most columns and every
-    following line of the first block into as many (``,`` if none does)."""
-    try:
-        head, truncated = _head(path, SNIFF_BYTES)
-    except DECOMPRESSION_ERRORS as error:
-        raise CsvLogError(f"{path}: cannot be read as CSV ({error})") from None
-    encoding = _encoding(head, truncated)
-    text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")
-    best, best_width, best_consistent = ",", 1, False
-    for delimiter in DELIMITERS:
-        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        widths = [len(row) for row in itertools.islice((r for r in rows if r), 51)]
-        if truncated and len(widths) > 1:
-            widths = widths[:-1]  # the last row may be cut by the sample
-        if not widths or widths[0] < 2:
-            continue
-        consistent = all(width == widths[0] for width in widths)
-        if (consistent, widths[0]) > (best_consistent, best_width):
-            best, best_width, best_consistent = delimiter, widths[0], consistent
-    return CsvDialect(best, encoding)
 
 
 def _header(path: Path, dialect: CsvDialect, block_bytes: int) -> list[str]:

@@ -83,10 +83,16 @@ def write_json_array(path: Path, records: Sequence[dict[str, Any]]) -> Path:
     return path
 
 
-def write_csv(path: Path, records: Sequence[dict[str, Any]]) -> Path:
+def write_csv(
+    path: Path,
+    records: Sequence[dict[str, Any]],
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> Path:
     header = list(dict.fromkeys(name for record in records for name in record))
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(header)
         for record in records:
             writer.writerow([_csv_text(record.get(name)) for name in header])

@@ -496,6 +496,67 @@ def test_a_csv_header_in_upper_case_is_read_as_the_contract_spells_it(
     assert all(key.startswith("<pii:") for (key,) in keys)
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_csv_with_another_separator_is_read(
+    data_dir: DataDir, tmp_path: Path, delimiter: str
+) -> None:
+    # Excel's semicolons (German, French, Dutch settings): every row was quarantined as one
+    # field, its classified idempotency key in clear text in the quarantine
+    runs = [
+        {**run, "idempotency_key": f"key-{i}", "error_message": f"line one\nline{delimiter} two"}
+        for i, run in enumerate(FLOW_RUNS)
+    ]
+    path = write_csv(tmp_path / "runs.csv", runs, delimiter=delimiter)
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.kind, result.accepted, result.quarantined) == (
+        RecordKind.FLOW_RUN, len(runs), 0
+    )  # fmt: skip
+    stored = query(data_dir, "select idempotency_key, error_message from raw.flow_runs")
+    assert all(key.startswith("<pii:") for key, _ in stored)
+    assert {message for _, message in stored} == {f"line one\nline{delimiter} two"}
+
+
+def test_a_windows_csv_export_is_read_in_its_encoding(data_dir: DataDir, tmp_path: Path) -> None:
+    runs = [{**run, "flow_name": "Auftragsprüfung"} for run in FLOW_RUNS]
+    path = write_csv(tmp_path / "runs.csv", runs, delimiter=";", encoding="cp1252")
+    (result,) = ingest_paths([path], data_dir).files
+    assert (result.accepted, result.quarantined) == (len(runs), 0)
+    assert query(data_dir, "select distinct flow_name from raw.flow_runs") == [("Auftragsprüfung",)]
+
+
+def test_csv_header_styles_are_read_as_the_contract_spells_them(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    # `Ended At`, `business-key`, `errorMessage`: accepted rows had lost these values silently
+    styles = {
+        "ended_at": "Ended At",
+        "business_key": "business-key",
+        "error_message": "errorMessage",
+        "idempotency_key": "Idempotency Key",
+        "run_id": "runID",
+    }
+    runs = [
+        {**run, "business_key": f"O-{i}", "error_message": "boom", "idempotency_key": f"k{i}"}
+        for i, run in enumerate(FLOW_RUNS)
+    ]
+    styled = [{styles.get(k, k): v for k, v in run.items()} | {"agent": "bob"} for run in runs]
+    (result,) = ingest_paths([write_csv(tmp_path / "runs.csv", styled)], data_dir).files
+    assert (result.accepted, result.quarantined) == (len(runs), 0)
+    stored = query(
+        data_dir,
+        "select run_id, ended_at is not null, business_key, error_message, "
+        "idempotency_key like '<pii:%' from raw.flow_runs order by run_id",
+    )
+    assert stored == sorted(
+        (run["run_id"], run.get("ended_at") is not None, run["business_key"], "boom", True)
+        for run in runs
+    )
+    assert result.notes == [
+        "column agent is not in the flow_run contract: not stored (docs/contracts.md lists its "
+        "fields; rename a column to store it)"
+    ]
+
+
 def test_a_classified_field_spelt_otherwise_is_redacted_in_the_quarantine(
     data_dir: DataDir, tmp_path: Path
 ) -> None:
