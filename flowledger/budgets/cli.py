@@ -356,9 +356,12 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
     calendar = CALENDAR_DURATION.fullmatch(text)
     if calendar is None or calendar[2] == "d" or (calendar[2] == "w" and not at):
         try:
-            return duration_seconds(text), text
+            seconds = duration_seconds(text)
         except ValueError as error:
             raise ConfigError(f"--period: {error}") from None
+        if seconds <= 0:
+            raise ConfigError(f"--period {text}: a period is longer than nothing (e.g. 30d)")
+        return seconds, text
     if not at:
         raise ConfigError(
             f"--period {text} is a calendar period whose length varies (a month has 28 to 31 "

@@ -191,6 +191,15 @@ def load_config(path: Path) -> BudgetConfig:
         raise ConfigError(
             f"{path}: SLO file not found; create it (see config/slos.yml) or set {SLOS_ENV}"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not an SLO file (give the YAML file)") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+            f"{error.start}); save the SLO file as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error})") from None
     try:
         documents = [doc for doc in load_all_yaml(text) if doc is not None]
     except yaml.YAMLError as error:

@@ -101,6 +101,8 @@ def time_to_exhaustion(
     unit in the last hour is no burn rate, not a good hour (docs/error-budgets.md, "No data")."""
     if no_data:
         return "unknown (no data)"
+    if hours_to_exhaustion is not None and hours_to_exhaustion <= 0:
+        return "0 h (exhausted)"  # whatever the last hour held
     if not hour_units:
         return "unknown (no units in the last hour)"
     if hours_to_exhaustion is None:

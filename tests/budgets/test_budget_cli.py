@@ -121,6 +121,17 @@ def test_nothing_published(tmp_path, capsys):
     assert code == 1 and "nothing is published" in err
 
 
+def test_an_exhausted_budget_is_exhausted_whatever_its_last_hour_held():
+    from flowledger.budgets.report import time_to_exhaustion
+
+    # docs/error-budgets.md: 0 when exhausted, also when the last hour has no units
+    assert time_to_exhaustion(False, 0, 0.0) == "0 h (exhausted)"
+    assert time_to_exhaustion(False, 4, 0.0) == "0 h (exhausted)"
+    assert time_to_exhaustion(False, 0, None) == "unknown (no units in the last hour)"
+    assert time_to_exhaustion(False, 4, 12.25) == "12.2 h"
+    assert time_to_exhaustion(True, 0, 0.0) == "unknown (no data)"
+
+
 def test_an_hour_without_units_has_no_time_to_exhaustion(budget_build, capsys):
     # budget_world.py: ship-success's last run started 4 hours before AS_OF, so the 1h window
     # holds no unit: no burn rate, which the report told as "never (nothing burns)"

@@ -234,6 +234,19 @@ def test_recurring_maintenance_expands():
     assert "needs COUNT= or UNTIL=" in _error(_slo() + [adjustment])
 
 
+def test_an_slo_file_that_is_no_utf8_text_or_a_directory(tmp_path):
+    latin = tmp_path / "latin1.yml"
+    latin.write_bytes(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: caf\xe9}\n".encode("latin-1")
+    )
+    with pytest.raises(
+        ConfigError, match=r"not UTF-8 text \(byte 0xe9 .*save the SLO file as UTF-8"
+    ):
+        load_config(latin)
+    with pytest.raises(ConfigError, match="a directory, not an SLO file"):
+        load_config(tmp_path)
+
+
 def test_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError, match="SLO file not found"):
         load_config(tmp_path / "nope.yml")

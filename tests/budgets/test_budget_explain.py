@@ -104,3 +104,10 @@ def test_thresholds_that_cannot_fire(capsys):
 def test_bad_input(capsys, argv, message):
     code, _, err = _explain(capsys, *argv)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("period", ["0d", "0h"])
+def test_a_period_of_nothing_is_refused(capsys, period):
+    code, out, err = _explain(capsys, "--period", period, "--target", "99.9")
+    assert code != 0 and not out
+    assert f"--period {period}: a period is longer than nothing" in err
