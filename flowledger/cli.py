@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flowledger import __version__
 from flowledger.dbt_process import DbtChild
-from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError
+from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError, port_number
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboards" / "streamlit_app.py"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,7 +47,17 @@ def _run(argv: list[str], dbt_child: DbtChild | None) -> int:
         parser.print_help()
         return EXIT_USAGE
     args.dbt_child = dbt_child
+    if args.data_dir is not None and not args.data_dir.strip():
+        # `--data-dir "$DIR"` with DIR unset: not ./.flowledger without a word
+        print(
+            "flowledger: --data-dir is empty (an unset variable?): give a directory",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     data_dir = DataDir.resolve(args.data_dir)
+    if data_dir.root.exists() and not data_dir.root.is_dir():
+        print(f"flowledger: data directory {data_dir.root} is not a directory", file=sys.stderr)
+        return EXIT_FAILED
     try:
         code = int(args.handler(args, data_dir) or EXIT_OK)
         sys.stdout.flush()  # a reader that went away shows here, not in the flush at exit
@@ -202,7 +212,9 @@ def _add_generate_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    parser.add_argument(
+        "--port", type=port_number, default=8501, help="dashboard port (default 8501)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="dashboard address (default 127.0.0.1)")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flowledger.request_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
-from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError
+from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError, port_number
 
 EXIT_OK, EXIT_FAILED = 0, 1
 DEFAULT_PORT = 8080
@@ -46,14 +46,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help=f"dbt build interval (default {UP_BUILD_EVERY_S:.0f})",
     )
-    up.add_argument("--dashboard-port", type=int, default=8501, help="dashboard port (8501)")
+    up.add_argument(
+        "--dashboard-port", type=port_number, default=8501, help="dashboard port (8501)"
+    )
     up.set_defaults(handler=_up)
 
 
 def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+        "--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
     parser.add_argument(
         "--tokens-file",

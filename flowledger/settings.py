@@ -75,3 +75,16 @@ class DataDir:
 
 class DataDirError(Exception):
     """The data directory cannot be used (a file is in the way, no permission, a bad path)."""
+
+
+def port_number(text: str) -> int:
+    """A TCP port given on the command line (an argparse type): 0 to 65535, 0 for any free one."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {value}")
+    return value
