@@ -115,6 +115,13 @@ def _owners(entities: list[Any], where_declared: str) -> list[FieldOwner]:
                     f"{where} ({name}): every field needs `name` and `systemOfRecord` "
                     f"(a CloudEvents source such as /acme/shop), got {spec!r}"
                 )
+            writers = [spec["systemOfRecord"], *(spec.get("alsoWrittenBy") or [])]
+            if not all(isinstance(writer, str) and "," not in writer for writer in writers):
+                raise OwnershipError(
+                    f"{where} ({name}) {spec['name']}: systemOfRecord and alsoWrittenBy are "
+                    f"CloudEvents sources, each a string without a comma (one per list item), "
+                    f"got {writers!r}"
+                )
             if (name, spec["name"]) in seen:
                 raise OwnershipError(f"{where}: field {name}.{spec['name']} is declared twice")
             seen.add((name, spec["name"]))
@@ -151,7 +158,8 @@ def ownership_rows(
     """The declaration as the rows of ``int_field_ownership_declared``.
 
     ``allowed_writers`` and ``event_types`` are comma-delimited with a comma on both ends
-    (``,/acme/shop,/acme/psp,``) so SQL can test membership with ``position``; ``event_types``
+    (``,/acme/shop,/acme/psp,``), their items tested by ``csv_list_contains`` (no item holds a
+    comma: a source with one is refused above, a CloudEvents type cannot); ``event_types``
     is NULL when every event holding the key writes the entity.
     """
     return [

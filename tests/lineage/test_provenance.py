@@ -119,6 +119,15 @@ def test_bad_ownership_declarations_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(OwnershipError, match="needs `name` and `systemOfRecord`"):
         load_ownership(path)
+    # a source list written as one text, or a number: each writer is one source
+    for writers in ("systemOfRecord: '/acme/psp,/acme/shop'", "systemOfRecord: 5",
+                    "systemOfRecord: /acme/psp, alsoWrittenBy: ['/acme/a,/acme/b']"):  # fmt: skip
+        path.write_text(
+            "customProperties:\n  - property: fieldOwnership\n    value:\n      entities:\n"
+            f"        - {{entity: order, key: order_id, fields: [{{name: amount, {writers}}}]}}\n"
+        )
+        with pytest.raises(OwnershipError, match="each a string without a comma"):
+            load_ownership(path)
 
 
 def test_record_writes_are_published_in_record_order(demo: tuple[DataDir, dict]) -> None:

@@ -94,7 +94,7 @@ entity_event_types as (
     from (select distinct event_type from events) as event_types
     inner join (select distinct entity, key_field, event_types from ownership) as ownership
         on ownership.event_types is null
-        or position(',' || event_types.event_type || ',' in ownership.event_types) > 0
+        or {{ csv_list_contains('ownership.event_types', 'event_types.event_type') }}
 
 ),
 
@@ -211,7 +211,8 @@ field_writes as (
         keyed_events.event_type,
         keyed_events.occurred_at,
         ownership.system_of_record,
-        position(',' || keyed_events.event_source || ',' in ownership.allowed_writers) = 0
+        -- an item of the list, not a part of it: a source `/acme/psp,/acme/shop` is neither
+        not {{ csv_list_contains('ownership.allowed_writers', 'keyed_events.event_source') }}
             as is_ownership_violation,
         keyed_events.trace_id,
         keyed_events.ingested_at
