@@ -20,6 +20,7 @@ import streamlit as st
 from dashboards.data import parse_timestamp, read_published
 from flowledger.settings import DataDir
 from lineage import provenance
+from lineage.ownership import declared_entities
 from lineage.service import load_graph, trace
 
 CACHE_TTL_SECONDS = 30
@@ -242,7 +243,12 @@ def query_violations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def entities() -> list[str]:
-    return read_published(query_entities)
+    """The entities with writes, then those declared without any yet (a deep link to a declared
+    entity shows it, not another one)."""
+    written = read_published(query_entities)
+    if not written:
+        return []
+    return list(dict.fromkeys([*written, *declared_entities(DataDir.resolve().root)]))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)

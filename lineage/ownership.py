@@ -95,6 +95,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
+def declared_entities(data_dir: Path) -> list[str]:
+    """The entities the contract and ``<data_dir>/``:data:`INSTANCE_FILE` declare, in order;
+    none when the declaration cannot be read (the build says why)."""
+    try:
+        owners = load_ownership(None, data_dir)
+    except OwnershipError:
+        return []
+    return list(dict.fromkeys(owner.entity for owner in owners))
+
+
 def _owners(entities: list[Any], where_declared: str) -> list[FieldOwner]:
     owners: list[FieldOwner] = []
     seen: set[tuple[str, str]] = set()

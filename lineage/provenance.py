@@ -12,6 +12,7 @@ import duckdb
 
 from flowledger.settings import DataDir
 from flowledger.warehouse import NothingPublished, open_published
+from lineage.ownership import declared_entities
 
 WRITES = "fct_record_field_writes"
 VIOLATIONS = "fct_ownership_violations"
@@ -129,21 +130,32 @@ def _published(data_dir: DataDir, query: Callable[..., T], *args: Any) -> T:
 
 
 def field_history(data_dir: DataDir, entity: str, key: str, field_name: str) -> FieldHistory:
-    return _published(data_dir, _field_history, entity, key, field_name)
+    declared = declared_entities(data_dir.root)
+    return _published(data_dir, _field_history, entity, key, field_name, declared)
 
 
 def _field_history(
-    con: duckdb.DuckDBPyConnection, entity: str, key: str, field_name: str
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    key: str,
+    field_name: str,
+    declared: list[str],
 ) -> FieldHistory:
     writes = query_field_writes(con, entity, key, field_name)
     if writes:
         return FieldHistory(entity, key, field_name, writes)
     entities = query_entities(con)
     if entity not in entities:
+        written = f"entities with writes: {', '.join(entities) or 'none'}"
+        if entity in declared:
+            raise ProvenanceError(
+                f"no {entity} has a tracked field written in the published data ({written}): "
+                f"no built event of the {entity} event types carries its key field"
+            )
         raise ProvenanceError(
-            f"no entity {entity!r}: known entities are {', '.join(entities) or 'none'} "
-            "(declared in contracts/business_event.odcs.yaml, fieldOwnership, and in "
-            "<data dir>/field_ownership.yml)"
+            f"no entity {entity!r}: declared entities are {', '.join(declared) or 'none'} "
+            "(in contracts/business_event.odcs.yaml, fieldOwnership, and in "
+            f"<data dir>/field_ownership.yml); {written}"
         )
     fields = sorted({w["field_name"] for w in query_record_fields(con, entity, key)})
     if not fields:

@@ -100,7 +100,9 @@ def test_who_wrote_cli(demo, capsys) -> None:
     assert main([*args, "colour"]) == 1
     assert "its written fields are" in capsys.readouterr().err
     assert main(["--data-dir", str(data_dir.root), "lineage", "who-wrote", "planet", "X", "y"]) == 1
-    assert "known entities are invoice, order, quote, ticket" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no entity 'planet': declared entities are order, quote, invoice, ticket" in err
+    assert "entities with writes: invoice, order, quote, ticket" in err
 
 
 def test_nothing_published_is_a_clear_error(tmp_path: Path) -> None:
@@ -180,6 +182,27 @@ def test_a_data_directory_declares_its_own_entities(tmp_path: Path, capsys) -> N
     assert writes == [("/northwind/crm", "100", False), ("/northwind/erp", "90", True)]
     # the contract's entities are still declared beside it
     assert {o.entity for o in load_ownership(data_dir=home)} >= {"deal", "order", "quote"}
+    # a declared entity without writes is said to be one (it was called unknown)
+    assert main([*args, "lineage", "who-wrote", "quote", "Q-1", "amount"]) == 1
+    assert capsys.readouterr().err == (
+        "flowledger lineage: no quote has a tracked field written in the published data (entities "
+        "with writes: deal): no built event of the quote event types carries its key field\n"
+    )
+    # and the page shows a deep link's declared entity, not another one in its place
+    from streamlit.testing.v1 import AppTest
+
+    from flowledger.settings import PROJECT_ROOT
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLOWLEDGER_HOME", str(home))
+        at = AppTest.from_file(str(PROJECT_ROOT / "dashboards" / "streamlit_app.py"))
+        at.run(timeout=120)
+        at.switch_page("app_pages/record_provenance.py")
+        at.query_params.update({"entity": "quote", "key": "Q-1"})
+        at.run(timeout=120)
+    assert not at.exception
+    assert at.selectbox[0].value == "quote"
+    assert [w.value for w in at.warning] == ["No tracked field of quote `Q-1` was written."]
 
 
 def test_a_bad_data_directory_declaration_is_refused(tmp_path: Path) -> None:
