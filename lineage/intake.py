@@ -110,11 +110,35 @@ def check_event(event: Any, where: str = "") -> dict[str, Any]:
                 raise IntakeError(400, f"{where}{side}[{i}] must be an object")
             _require(dataset, ("namespace",), f"{where}{side}[{i}].")
             _require(dataset, ("name",), f"{where}{side}[{i}].")
+            _check_column_lineage(dataset, f"{where}{side}[{i}].")
     problems = type_problems(event)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise IntakeError(400, f"{where}{problems[0]}{more}")
     return event
+
+
+def _check_column_lineage(dataset: dict[str, Any], where: str) -> None:
+    """Every input field of a column-lineage facet names its dataset and field, as the facet's
+    schema requires: an edge from no field cannot be placed (it was stored from a field named
+    "None")."""
+    facets = dataset.get("facets")
+    facet = facets.get("columnLineage") if isinstance(facets, dict) else None
+    if not isinstance(facet, dict):
+        return
+    place = f"{where}facets.columnLineage."
+    fields = facet.get("fields")
+    lists = [
+        (f"{place}fields.{name}.inputFields", spec.get("inputFields"))
+        for name, spec in (fields.items() if isinstance(fields, dict) else [])
+        if isinstance(spec, dict)
+    ]
+    lists.append((f"{place}dataset", facet.get("dataset")))
+    for list_place, items in lists:
+        for j, item in enumerate(items if isinstance(items, list) else []):
+            for key in ("namespace", "name", "field"):
+                if not isinstance(item, dict) or item.get(key) in (None, ""):
+                    raise IntakeError(422, f"missing required field {list_place}[{j}].{key}")
 
 
 def _require(document: dict[str, Any], path: tuple[str, ...], where: str) -> None:

@@ -271,6 +271,18 @@ def test_status_codes_like_marquez(server: LoopbackServer) -> None:
         nameless_output.status_code == 422
         and "outputs[0].name" in nameless_output.json()["message"]
     )
+    # a column-lineage input field without its field was stored as a field named "None"
+    fieldless = {"namespace": "n", "name": "i"}
+    for facet, place in [
+        ({"fields": {"c": {"inputFields": [fieldless]}}}, "fields.c.inputFields[0].field"),
+        ({"fields": {}, "dataset": [{"namespace": "n", "field": "x"}]}, "dataset[0].name"),
+    ]:
+        output = {"namespace": "n", "name": "o", "facets": {"columnLineage": facet}}
+        refused = post(server, json.dumps(minimal(outputs=[output])).encode())
+        assert refused.status_code == 422
+        assert refused.json()["message"] == (
+            f"missing required field outputs[0].facets.columnLineage.{place}"
+        )
     bad_gzip = post(server, b"not gzip", {"Content-Encoding": "gzip"})
     assert bad_gzip.status_code == 400
     # a zip bomb is refused without inflating it whole; a cut stream is refused, not half read
