@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -312,6 +313,18 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
     ]
     # every request counted and timed, the mounted routes' too (ingest/server/request_metrics.py)
     counted = Middleware(RequestMetrics, metrics=receiver.metrics, routes=routes)
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[counted])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[counted],
+        exception_handlers={HTTPException: _http_error},
+    )
     app.state.receiver = receiver
     return app
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """A path no route serves (404) or a method its route does not take (405, with Allow), in
+    the shape of every other refusal, ``{"code", "message"}``, not Starlette's plain text."""
+    assert isinstance(error, HTTPException)
+    return json_error(request, error.status_code, error.detail, error.headers)

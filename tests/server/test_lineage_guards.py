@@ -201,3 +201,16 @@ def test_the_openlineage_client_posts_under_the_limits(server: Serve) -> None:
             )
         )
     assert stored_events(server) == before + 2
+
+
+def test_a_path_or_method_no_route_serves_answers_in_json(server: Serve) -> None:
+    """404 and 405 in the shape of every other refusal (they were Starlette's plain text)."""
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    unknown = requests.get(f"{server.url}/api/v1/nosuchendpoint", headers=headers, timeout=5)
+    assert (unknown.status_code, unknown.json()) == (404, {"code": 404, "message": "Not Found"})
+    put = requests.put(f"{server.url}/api/v1/lineage", headers=headers, timeout=5)
+    assert put.status_code == 405
+    assert put.json() == {"code": 405, "message": "Method Not Allowed"}
+    assert "POST" in {m.strip() for m in put.headers["allow"].split(",")}
+    events = requests.get(f"{server.url}/v1/events", timeout=5)
+    assert (events.status_code, events.json()["code"]) == (405, 405)
