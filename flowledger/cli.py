@@ -55,7 +55,7 @@ def _run(argv: list[str], dbt_child: DbtChild | None) -> int:
         )
         return EXIT_USAGE
     data_dir = DataDir.resolve(args.data_dir)
-    if data_dir.root.exists() and not data_dir.root.is_dir():
+    if _is_a_file(data_dir.root):
         print(f"flowledger: data directory {data_dir.root} is not a directory", file=sys.stderr)
         return EXIT_FAILED
     try:
@@ -72,6 +72,15 @@ def _run(argv: list[str], dbt_child: DbtChild | None) -> int:
     except (_UserError, DataDirError) as error:
         print(f"flowledger: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _is_a_file(path: Path) -> bool:
+    """Something other than a directory is at ``path`` (a name the system refuses, too long
+    say, is left to the command, which says why it cannot create it)."""
+    try:
+        return path.exists() and not path.is_dir()
+    except OSError:
+        return False
 
 
 class _UserError(Exception):
@@ -126,6 +135,16 @@ def _parser() -> argparse.ArgumentParser:
         help='CSV event log: strptime format, e.g. "%%d-%%m-%%Y %%H:%%M", or epoch_s / epoch_ms',
     )
     ingest.set_defaults(handler=_ingest)
+
+    quarantine = commands.add_parser(
+        "quarantine", help="list the quarantined rows: file, row, reason and record (scrubbed)"
+    )
+    quarantine.add_argument("--file", help="only files whose path holds this text")
+    quarantine.add_argument(
+        "--limit", type=_positive_int, default=20, help="newest rows to list (default 20)"
+    )
+    quarantine.add_argument("--json", action="store_true", help="print a JSON array of rows")
+    quarantine.set_defaults(handler=_quarantine)
 
     build = commands.add_parser("build", help="run the dbt models and publish fresh marts")
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
@@ -365,6 +384,43 @@ def _forward_stop_signals(child: subprocess.Popen[bytes]) -> Callable[[], None]:
             signal.signal(number, handler)
 
     return restore
+
+
+def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import json
+
+    import duckdb
+
+    from flowledger.warehouse import connect_warehouse
+    from ingest.quarantine import quarantined_rows
+
+    if not data_dir.warehouse.exists():
+        raise _UserError(f"nothing is ingested in {data_dir.root}: run `flowledger ingest` first")
+    con = connect_warehouse(data_dir, read_only=True, attach_marts=False)
+    try:
+        rows = quarantined_rows(con, args.file, args.limit)
+    except duckdb.CatalogException:
+        rows = []  # ingest has not created its tables yet
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(
+            "no quarantined row"
+            + (f" of a file whose path holds {args.file!r}" if args.file else "")
+        )
+        return EXIT_OK
+    for row in rows:
+        record = (
+            row["raw_record"] if len(row["raw_record"]) <= 300 else row["raw_record"][:299] + "…"
+        )
+        print(
+            f"{row['quarantined_at']:%Y-%m-%d %H:%M:%S}  {Path(row['source_file']).name} "
+            f"row {row['row_number']} ({row['record_kind']}): {row['reason']}\n    {record}"
+        )
+    return EXIT_OK
 
 
 def _sql(args: argparse.Namespace, data_dir: DataDir) -> int:

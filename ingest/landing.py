@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from ingest.cloudevents import EVENT_PROBLEM, with_event_problem
 from ingest.contracts import Contract, LogicalType, RecordKind
-from ingest.quarantine import fields_record, record_text, text_record
+from ingest.quarantine import fields_record, quarantine_reasons, record_text, text_record
 from ingest.readers import (
     RECORD,
     Original,
@@ -216,6 +216,10 @@ class FileLanding:
             self._drop_staging_tables()
         if result.accepted:
             self._landing_file.publish()
+        if result.quarantined:
+            result.quarantine_reasons, result.distinct_reasons = quarantine_reasons(
+                self.con, self.batch_id
+            )
         return result
 
     # -- staging: temporary tables of this connection, written batch by batch --------------------

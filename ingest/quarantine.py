@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import duckdb
+
 from ingest.contracts import Contract, LogicalType
 from ingest.json_values import Pairs, loads_as_written, value_as_text
 from ingest.readers import Original
@@ -98,3 +100,36 @@ def _decoded_if_json(text: str) -> Any:
         return loads_as_written(text)
     except (ValueError, RecursionError):
         return text
+
+
+#: how many of a file's quarantine reasons ingest prints under its table
+SHOWN_REASONS = 3
+
+
+def quarantine_reasons(
+    con: duckdb.DuckDBPyConnection, batch_id: str, shown: int = SHOWN_REASONS
+) -> tuple[list[tuple[str, int]], int]:
+    """The most frequent reasons of one ingested file's quarantined rows, with their counts,
+    and the number of distinct reasons."""
+    rows = con.execute(
+        "SELECT reason, count(*) AS n FROM raw.quarantine WHERE batch_id = ? "
+        "GROUP BY reason ORDER BY n DESC, reason",
+        [batch_id],
+    ).fetchall()
+    return [(str(reason), int(n)) for reason, n in rows[:shown]], len(rows)
+
+
+def quarantined_rows(
+    con: duckdb.DuckDBPyConnection, file: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The newest quarantined rows (of the files whose path holds ``file``, when given): when,
+    which file and row, why, and the record as stored (scrubbed)."""
+    where, parameters = ("WHERE contains(source_file, ?)", [file]) if file else ("", [])
+    cursor = con.execute(
+        "SELECT quarantined_at, source_file, row_number, record_kind, reason, raw_record "
+        f"FROM raw.quarantine {where} "
+        "ORDER BY quarantined_at DESC, source_file, row_number LIMIT ?",
+        [*parameters, limit],
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

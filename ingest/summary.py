@@ -26,6 +26,10 @@ class FileResult:
     #: what the user should know of rows that landed (timestamps read as UTC for want of an
     #: offset), printed under the table
     notes: list[str] = field(default_factory=list)
+    #: the most frequent reasons of this file's quarantined rows, with their counts, and how
+    #: many distinct reasons there are in all
+    quarantine_reasons: list[tuple[str, int]] = field(default_factory=list)
+    distinct_reasons: int = 0
 
     @property
     def failed(self) -> bool:
@@ -88,6 +92,14 @@ class IngestSummary:
         lines = [line(header), *(line(row) for row in rows)]
         for result in self.files:
             lines.extend(f"note: {result.path.name}: {note}" for note in result.notes)
+        for result in self.files:
+            for reason, count in result.quarantine_reasons:
+                lines.append(f"quarantined: {result.path.name}: {count:,} × {reason}")
+            if result.distinct_reasons > len(result.quarantine_reasons):
+                others = result.distinct_reasons - len(result.quarantine_reasons)
+                lines.append(f"quarantined: {result.path.name}: … and {others:,} other reasons")
+        if any(result.quarantine_reasons for result in self.files):
+            lines.append("every quarantined row, its reason and record: flowledger quarantine")
         for result in self.failed_files:
             lines.append(f"error: {result.error}")
         return "\n".join(lines)

@@ -624,3 +624,38 @@ def test_run_times_without_a_utc_offset_are_read_as_utc_and_said_so(
     # with offsets, no note
     (clean,) = ingest_paths([write_ndjson(tmp_path / "ok.ndjson", FLOW_RUNS[1:])], data_dir).files
     assert clean.notes == []
+
+
+def test_quarantine_reasons_are_told_and_listed(
+    data_dir: DataDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ingest prints a file's most frequent quarantine reasons, and `flowledger quarantine`
+    lists the rows: a user had to open the warehouse with DuckDB to learn why."""
+    runs = [{**run, "status": "yes"} for run in FLOW_RUNS] + [
+        {**FLOW_RUNS[0], "run_id": "late", "started_at": "nope"}
+    ]
+    path = write_ndjson(tmp_path / "runs.ndjson", runs)
+    args = ["--data-dir", str(data_dir.root)]
+    assert main([*args, "ingest", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "quarantined: runs.ndjson: 3 × status: 'yes' is not one of queued, running, success, "
+        "failed, cancelled, timed_out, skipped, waiting, unknown\n"
+        "quarantined: runs.ndjson: 1 × started_at: 'nope' is not an RFC 3339 timestamp\n"
+        "every quarantined row, its reason and record: flowledger quarantine"
+    ) in out
+    assert main([*args, "quarantine", "--json", "--file", "runs.ndjson"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted((row["row_number"], row["reason"][:10]) for row in rows) == [
+        (1, "status: 'y"), (2, "status: 'y"), (3, "status: 'y"), (4, "started_at")
+    ]  # fmt: skip
+    assert json.loads(rows[0]["raw_record"])["run_id"] in {run["run_id"] for run in runs}
+    assert main([*args, "quarantine", "--file", "other.csv"]) == 0
+    assert capsys.readouterr().out == "no quarantined row of a file whose path holds 'other.csv'\n"
+    assert main([*args, "quarantine", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.count(" row ") == 1
+
+
+def test_quarantine_before_any_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path), "quarantine"]) == 1
+    assert "nothing is ingested" in capsys.readouterr().err
