@@ -64,6 +64,8 @@ SCRUB_SECRETS = "scrub_secrets"
 #: keeps the hash of every record written before (re-ingesting an old file finds duplicates, not
 #: collisions).
 PAYLOAD_HASH_PROPERTY = "payloadHash"
+#: ``customProperties: [{property: notBefore, value: <field>}]`` of a timestamp field.
+NOT_BEFORE_PROPERTY = "notBefore"
 HASH_WHEN_PRESENT = "when_present"
 
 
@@ -113,6 +115,9 @@ class Property:
     redaction: PersonalRedaction | None = None
     #: The classified fields inside an object property (a CloudEvent's ``data``).
     fields: tuple[DataField, ...] = ()
+    #: ``customProperties: [{property: notBefore, value: started_at}]``: a timestamp that cannot
+    #: be earlier than another field's (a run that ends before it starts has no duration)
+    not_before: str | None = None
 
     @property
     def duckdb_type(self) -> str:
@@ -238,6 +243,14 @@ def _parse_property(path: Path, raw: Mapping[str, Any]) -> Property:
             classification=classification,
             redaction=redaction,
             fields=_nested_fields(path, name, raw),
+            not_before=next(
+                (
+                    str(item.get("value"))
+                    for item in raw.get("customProperties") or []
+                    if item.get("property") == NOT_BEFORE_PROPERTY
+                ),
+                None,
+            ),
         ),
     )
 

@@ -347,6 +347,13 @@ def _reason(prop: Property, arrives_typed: bool = False) -> str:
             f"WHEN NOT regexp_matches({typed}::VARCHAR, {sql_literal(prop.pattern)}) "
             f"THEN {sql_literal(label)} || {quoted_raw} || {problem}"
         )
+    if prop.not_before is not None:
+        earlier = quote_identifier(prop.not_before)
+        problem = sql_literal(f" is before {prop.not_before} ")
+        branches.append(
+            f"WHEN {typed} < {earlier} THEN {sql_literal(label)} || {quoted_raw} || {problem} "
+            f"|| {quoted_sql(quote_identifier(_raw(prop.not_before)) + '::VARCHAR')}"
+        )
     if prop.minimum is not None:
         minimum = _number_text(prop.minimum)
         problem = sql_literal(f" is below the minimum {minimum}")

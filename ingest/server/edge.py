@@ -276,6 +276,13 @@ class EdgeChecker:
         self._objects = tuple(
             p.name for p in contract.properties if p.logical_type is LogicalType.OBJECT
         )
+        #: (field, the field it cannot be earlier than, its place among the fields)
+        self._not_before = tuple(
+            (p.name, p.not_before, place)
+            for place, p in enumerate(contract.properties)
+            if p.not_before is not None
+        )
+        self._places = {p.name: place for place, p in enumerate(contract.properties)}
 
     def check(self, record: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """``(normalised record, None)`` when it keeps the contract, else ``(None, reason)``."""
@@ -299,6 +306,16 @@ class EdgeChecker:
                 typed[name] = field.check(value)
             except NotChecked as problem:
                 reasons.append(str(problem))
+        for name, earlier, place in self._not_before:
+            later_at, earlier_at = typed.get(name), typed.get(earlier)
+            if later_at is not None and earlier_at is not None and later_at < earlier_at:
+                problem = (
+                    f"{name}: {quoted_value(str(get(name)))} is before {earlier} "
+                    f"{quoted_value(str(get(earlier)))}"
+                )
+                # in field order, as the file path's reasons
+                at = sum(self._places.get(r.split(":", 1)[0], 0) < place for r in reasons)
+                reasons.insert(at, problem)
         if reasons:
             return None, "; ".join(reasons)
         for name, source in DEFAULT_FROM_FIELD.items():

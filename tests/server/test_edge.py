@@ -56,6 +56,12 @@ RUN_VARIANTS = [
     {"flow_id": 42},
     {"flow_id": {"nested": 1}},
     {"run_id": "'; DROP TABLE raw.flow_runs; --"},
+    # a run that ends before it starts: no duration (its latency was -1 h on the dashboard)
+    {"ended_at": "2024-12-31T23:00:00Z"},
+    {"ended_at": "2024-12-31T23:00:00Z", "status": "bogus", "trigger": 5},
+    {"started_at": "2025-01-01T02:30:00+02:00", "ended_at": "2025-01-01T00:30:00Z"},
+    {"started_at": "2025-01-01T02:30:00+02:00", "ended_at": "2025-01-01T00:29:59.999Z"},
+    {"ended_at": "2025-01-01T00:00:00Z"},
 ]
 BASE_EVENT = {
     "specversion": "1.0",
