@@ -227,9 +227,13 @@
     )
 {%- endmacro %}
 
-{#- The policy state after one hourly step, from the previous state and the step's conditions
-    (columns of int_slo_policy_states' `streaks`). See docs/error-budgets.md, "Policy states". -#}
-{% macro budget_next_state(previous) -%}
+{#- The policy state after one hourly step, from the previous state, the step it was entered at
+    (`since`) and the step's conditions (columns of int_slo_policy_states' `streaks`, whose
+    streaks are hours a condition has held: 0 at the first step it holds). RECOVERING lasts at
+    least clearAfter hours: the hours without the at-risk condition count from its entry, not
+    from before it (they had piled up while EXHAUSTED). See docs/error-budgets.md, "Policy
+    states". -#}
+{% macro budget_next_state(previous, since) -%}
     case
         when not streaks.is_sufficient or streaks.budget_remaining is null then 'INSUFFICIENT_DATA'
         when streaks.budget_remaining <= 0 then 'EXHAUSTED'
@@ -238,12 +242,15 @@
             then case when streaks.is_at_risk_condition then 'AT_RISK' else 'HEALTHY' end
         when {{ previous }} = 'EXHAUSTED' then
             case
-                when streaks.recovered_streak_hours >= streaks.recover_hours then 'RECOVERING'
+                when streaks.is_recovered_condition
+                    and streaks.recovered_streak_hours >= streaks.recover_hours then 'RECOVERING'
                 else 'EXHAUSTED'
             end
         when {{ previous }} in ('RECOVERING', 'AT_RISK') then
             case
-                when streaks.clear_streak_hours >= streaks.clear_hours then 'HEALTHY'
+                when not streaks.is_at_risk_condition
+                    and least(streaks.clear_streak_hours, streaks.step_index - {{ since }})
+                        >= streaks.clear_hours then 'HEALTHY'
                 else {{ previous }}
             end
         when streaks.is_at_risk_condition then 'AT_RISK'

@@ -12,12 +12,13 @@
 {%- endmacro %}
 
 {% macro default__budget_policy_states(streaks) -%}
-states (slo_id, step_index, state) as (
+stepped (slo_id, step_index, state, since) as (
 
     select
         slo_id,
         step_index,
-        {{ budget_next_state('null') }}
+        {{ budget_next_state('null', '0') }},
+        cast(0 as bigint)
 
     from {{ streaks }} as streaks
     where step_index = 0
@@ -25,26 +26,46 @@ states (slo_id, step_index, state) as (
     union all
 
     select
-        streaks.slo_id,
-        streaks.step_index,
-        {{ budget_next_state('states.state') }}
+        slo_id,
+        step_index,
+        state,
+        case when state = previous then since else step_index end
+    from (
+        select
+            streaks.slo_id,
+            streaks.step_index,
+            {{ budget_next_state('stepped.state', 'stepped.since') }} as state,
+            stepped.state as previous,
+            stepped.since
 
-    from states
-    inner join {{ streaks }} as streaks
-        on states.slo_id = streaks.slo_id
-        and streaks.step_index = states.step_index + 1
+        from stepped
+        inner join {{ streaks }} as streaks
+            on stepped.slo_id = streaks.slo_id
+            and streaks.step_index = stepped.step_index + 1
+    ) as next_steps
+
+),
+
+states as (
+
+    select slo_id, step_index, state from stepped
 
 )
 {%- endmacro %}
 
 {% macro spark__budget_policy_states(streaks) -%}
+{%- set next_state = budget_next_state(
+    'case when size(visited) = 0 then cast(null as string) else element_at(visited, -1).state end',
+    'case when size(visited) = 0 then cast(0 as bigint) else element_at(visited, -1).since end'
+) -%}
 step_arrays as (
 
     select
         slo_id,
         array_sort(collect_list(struct(
             step_index, is_sufficient, budget_remaining, is_period_reset, is_at_risk_condition,
-            recovered_streak_hours, recover_hours, clear_streak_hours, clear_hours
+            is_recovered_condition, recovered_streak_hours, recover_hours, clear_streak_hours,
+            clear_hours
         ))) as steps
 
     from {{ streaks }}
@@ -58,13 +79,15 @@ folded as (
         slo_id,
         aggregate(
             steps,
-            cast(array() as array<struct<step_index: bigint, state: string>>),
+            cast(array() as array<struct<step_index: bigint, state: string, since: bigint>>),
             (visited, streaks) -> concat(visited, array(named_struct(
                 'step_index', cast(streaks.step_index as bigint),
-                'state', {{ budget_next_state(
-                    'case when size(visited) = 0 then cast(null as string)'
-                    ~ ' else element_at(visited, -1).state end'
-                ) }}
+                'state', {{ next_state }},
+                'since', case
+                    when size(visited) > 0 and element_at(visited, -1).state = {{ next_state }}
+                        then element_at(visited, -1).since
+                    else cast(streaks.step_index as bigint)
+                end
             )))
         ) as states
 
@@ -80,7 +103,7 @@ states as (
         step.state
 
     from folded
-    lateral view inline(folded.states) step as step_index, state
+    lateral view inline(folded.states) step as step_index, state, since
 
 )
 {%- endmacro %}

@@ -2,9 +2,11 @@
 -- state, evaluated step by step with hysteresis (docs: error_budget_policy):
 --   INSUFFICIENT_DATA  fewer than min_events units in the period;
 --   EXHAUSTED          remaining ≤ 0 (change freeze);
---   from EXHAUSTED     → RECOVERING after remaining ≥ recover_remaining for recover_hours steps,
---                      or a fresh evaluation when a calendar period starts;
---   from RECOVERING / AT_RISK → HEALTHY after clear_hours steps without the at-risk condition;
+--   from EXHAUSTED     → RECOVERING once remaining ≥ recover_remaining has held recover_hours
+--                      (from its first hourly step on: 24 h later, not 23), or a fresh
+--                      evaluation when a calendar period starts;
+--   from RECOVERING / AT_RISK → HEALTHY once clear_hours have passed without the at-risk
+--                      condition, in that state (RECOVERING lasts at least clear_hours);
 --   otherwise          AT_RISK when (pace > 1 and remaining < at_risk_remaining) or a ticket alert
 --                      fires, where pace = consumed / elapsed fraction of a calendar period, and
 --                      the 1d burn rate for a rolling window (whose elapsed fraction is always 1).
@@ -63,13 +65,14 @@ streaks as (
 
     select
         *,
+        -- hours a condition has held: 0 at the first hourly step it holds, 24 a day later
         case
             when is_at_risk_condition then 0
-            else step_index - coalesce(max(case when is_at_risk_condition then step_index end) over upto, -1)
+            else step_index - coalesce(max(case when is_at_risk_condition then step_index end) over upto, -1) - 1
         end as clear_streak_hours,
         case
             when not is_recovered_condition then 0
-            else step_index - coalesce(max(case when not is_recovered_condition then step_index end) over upto, -1)
+            else step_index - coalesce(max(case when not is_recovered_condition then step_index end) over upto, -1) - 1
         end as recovered_streak_hours
 
     from conditions
