@@ -136,6 +136,15 @@ class FileLanding:
             if prop.logical_type is not LogicalType.TIMESTAMP or prop.name not in frame.columns:
                 continue
             column = frame[prop.name]
+            naive_column = isinstance(self.source, ParquetSource) and (
+                prop.name in self.source.timestamps_without_zone()
+            )
+            if naive_column:
+                return (
+                    f"{prop.name} is a timestamp column without a time zone, nor may others: "
+                    "read as UTC. If the export is in local time, write the column with its zone "
+                    "(or convert it to UTC) and ingest it again."
+                )
             if column.dtype != pl.String:
                 continue
             naive = frame.filter(column.str.contains(_WITHOUT_OFFSET))

@@ -861,6 +861,14 @@ class ParquetSource:
     def columns(self) -> list[str]:
         return list(self._file.schema_arrow.names)
 
+    def timestamps_without_zone(self) -> list[str]:
+        """The timestamp columns that carry no time zone (read as UTC)."""
+        return [
+            field.name
+            for field in self._file.schema_arrow
+            if pa.types.is_timestamp(field.type) and field.type.tz is None
+        ]
+
     def holds_no_records(self) -> bool:
         return self._file.metadata.num_rows == 0
 

@@ -626,6 +626,33 @@ def test_run_times_without_a_utc_offset_are_read_as_utc_and_said_so(
     assert clean.notes == []
 
 
+@pytest.mark.parametrize("zone", [None, "UTC", "Europe/Berlin"])
+def test_parquet_times_without_a_zone_are_read_as_utc_and_said_so(
+    data_dir: DataDir, tmp_path: Path, zone: str | None
+) -> None:
+    """A Parquet timestamp column without a time zone (polars', pandas' naive datetimes) is
+    read as UTC: said, as for text without an offset (it landed without a word)."""
+    from datetime import datetime
+
+    started = pl.Series("started_at", [datetime(2026, 8, 1, 11, 0, 2)]).dt.cast_time_unit("us")
+    if zone is not None:
+        started = started.dt.replace_time_zone(zone)
+    run = {
+        k: v for k, v in FLOW_RUNS[0].items() if k not in ("started_at", "ended_at", "queued_at")
+    }
+    frame = pl.DataFrame({**{k: [v] for k, v in run.items()}, "started_at": started})
+    path = tmp_path / "runs.parquet"
+    frame.write_parquet(path)
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.accepted == 1
+    naive_note = (
+        "started_at is a timestamp column without a time zone, nor may others: read as UTC. If "
+        "the export is in local time, write the column with its zone (or convert it to UTC) and "
+        "ingest it again."
+    )
+    assert result.notes == ([naive_note] if zone is None else [])
+
+
 def test_quarantine_reasons_are_told_and_listed(
     data_dir: DataDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
