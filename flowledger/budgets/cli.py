@@ -55,6 +55,9 @@ RULES = {
     "rounded to minutes, f = b* · w_long / P",
 }
 ALWAYS_ALLOWED = ("fix", "security")
+#: what `budget gate --change-type` takes: a freeze stops the first three (a typo such as
+#: `hotfix` is refused, not taken for a feature)
+CHANGE_TYPES = ("feature", "refactor", "config", *ALWAYS_ALLOWED)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -74,6 +77,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     gate.add_argument(
         "--change-type",
         default="feature",
+        choices=CHANGE_TYPES,
         help="kind of change; fix and security changes pass a freeze (default: feature)",
     )
     gate.set_defaults(handler=gate_command)
@@ -546,6 +550,11 @@ def validate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     print(
         f"{path}: {len(config.objectives)} error budgets, {len(config.adjustments)} adjustment windows"
     )
+    if not config.objectives:
+        print(
+            "warning: the file defines no SLO: no flow has an error budget, and `budget gate` "
+            "lets every change ship (see config/slos.yml for the form)"
+        )
     budgets = _load(data_dir)
     if isinstance(budgets, str):
         print(f"data checks skipped: {budgets}")

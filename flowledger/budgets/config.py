@@ -278,6 +278,7 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
             errors.append(f"{place}: {error}")
     errors.extend(
         f"{where}: SLO id {slo_id!r} is defined {n} times; give each SLO a unique metadata.name"
+        + (" and each of its objectives a unique name" if "/" in slo_id else "")
         for slo_id, n in Counter(slo.slo_id for slo in objectives).items()
         if n > 1
     )
@@ -398,6 +399,12 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         message = message.replace(repr(error.instance), repr(redacted_url(error.instance)))
     if error.validator == "additionalProperties":
         message += " (check the spelling; see config/slos.schema.json)"
+    if error.validator == "maxItems":
+        limit = error.validator_value
+        message = f"gives {len(error.instance)} items; at most {limit} {'is' if limit == 1 else 'are'} read"
+    if error.validator == "minItems":
+        limit = error.validator_value
+        message = f"gives {len(error.instance)} items; at least {limit} {'is' if limit == 1 else 'are'} needed"
     if error.validator == "enum" and path.endswith(".op"):
         message += (
             " (op compares a latency indicator's duration with value: lte, the default, or lt; "

@@ -85,6 +85,21 @@ def test_gate_blocks_exhausted_flow_lets_fixes_through(budget_build, capsys):
     assert code == 0 and "ship-success HEALTHY (100.0 % left)" in out
     code, _, err = _run(capsys, "--data-dir", home, "budget", "gate", "nope")
     assert code == 2 and "no SLO covers flow 'nope'" in err
+    # a change type the gate does not know was taken for a feature without a word
+    with pytest.raises(SystemExit) as refused:
+        _run(capsys, "--data-dir", home, "budget", "gate", "pay", "--change-type", "hotfix")
+    assert refused.value.code == 2
+    assert "invalid choice: 'hotfix'" in capsys.readouterr().err
+
+
+def test_an_slo_file_without_slos_is_warned_of(tmp_path, capsys):
+    empty = tmp_path / "slos.yml"
+    empty.write_text("# nothing yet\n")
+    code, out, _ = _run(
+        capsys, "--data-dir", str(tmp_path), "budget", "validate", "--config", str(empty)
+    )
+    assert code == 0
+    assert "warning: the file defines no SLO: no flow has an error budget" in out
 
 
 def test_gate_refuses_an_exactly_spent_budget(budget_build, capsys):

@@ -603,3 +603,13 @@ def test_an_unusable_webhook_url_is_refused_without_its_path(url, message):
     document["spec"]["notifications"] = {"webhooks": [{"url": url}]}
     error = _error([document])
     assert message in error and "SECRET" not in error
+
+
+def test_messages_say_what_to_change():
+    # two windows: the schema's "[{...}, {...}] is too long" printed the list
+    two = _error(_slo(window="[{duration: 30d, isRolling: true}, {duration: 7d, isRolling: true}]"))
+    assert "spec.timeWindow: gives 2 items; at most 1 is read" in two
+    # two objectives of one SLO with one name: the objective names are what to change
+    twice = _error(_slo(objective="{name: x, target: 0.9}, {name: x, target: 0.99}"))
+    assert "SLO id 's1/x' is defined 2 times" in twice
+    assert "and each of its objectives a unique name" in twice
