@@ -1,5 +1,6 @@
 -- One row per SLO and hourly step t_s = as_of − s hours, s = 0 … history (plus the steps the
--- longest window needs behind it): the budget as it stood at t_s. Units fall into hourly buckets
+-- longest window needs behind it): the budget at t_s from the units known now (an outcome
+-- key's final attempt, not the attempt that had ended by t_s). Units fall into hourly buckets
 -- by age (bucket s holds units with as_of − unit_at in [s h, (s + 1) h)), so every window of
 -- whole hours ending at a step is an exact sum of buckets:
 --   rolling sums: cumulative sums from the oldest bucket, window(s, n) = cum(s) − cum(s + n);
