@@ -518,21 +518,54 @@ def query_flow_hourly(
     )
 
 
+#: how many failed runs the flow health page lists (the newest of its range)
+FAILED_RUNS_SHOWN = 50
+
+
 def query_failed_runs(
-    con: duckdb.DuckDBPyConnection, start: date, end: date, flow_id: str, limit: int = 50
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    flow_id: str,
+    limit: int = FAILED_RUNS_SHOWN,
 ) -> pl.DataFrame:
-    """The most recent failed or timed-out runs of one flow in the range, newest first."""
+    """The most recent failed or timed-out runs of one flow in the range, newest first, each
+    with whether a later run of it (another attempt, or a run with its idempotency key)
+    succeeded: a failure re-run since is resolved, one still open is not."""
     return frame(
         con,
         """
+        with failed as (
+            select
+                run_key, source_system, idempotency_key, started_at, run_id, run_attempt,
+                status, error_type, error_message, step_failures, step_retries, dead_letters,
+                business_key
+            from fct_flow_runs
+            where flow_id = $flow_id and is_failed
+              and started_at >= $start and started_at < $end + 1
+            order by started_at desc, run_key desc
+            limit $limit
+        ),
+        resolved as (
+            select distinct failed.run_key
+            from failed
+            inner join fct_flow_runs as later
+                on later.flow_id = $flow_id
+                and later.is_success
+                and later.started_at > failed.started_at
+                and (
+                    (later.source_system = failed.source_system and later.run_id = failed.run_id)
+                    or later.idempotency_key = failed.idempotency_key
+                )
+        )
         select
-            started_at, run_id, run_attempt, status, error_type, error_message,
-            step_failures, step_retries, dead_letters, business_key
-        from fct_flow_runs
-        where flow_id = $flow_id and is_failed
-          and started_at >= $start and started_at < $end + 1
-        order by started_at desc, run_key desc
-        limit $limit
+            failed.started_at, failed.run_id, failed.run_attempt, failed.status,
+            resolved.run_key is not null as succeeded_later,
+            failed.error_type, failed.error_message, failed.step_failures, failed.step_retries,
+            failed.dead_letters, failed.business_key
+        from failed
+        left join resolved using (run_key)
+        order by failed.started_at desc, failed.run_key desc
         """,
         {"start": start, "end": end, "flow_id": flow_id, "limit": limit},
     )

@@ -3,6 +3,7 @@ hourly health."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from dashboards import charts, data, ui
@@ -75,6 +76,16 @@ def render() -> None:
     if failed.is_empty():
         st.caption("No failed or timed-out runs in this range.")
     else:
+        open_failures = failed.filter(~pl.col("succeeded_later")).height
+        st.caption(
+            f"{open_failures:,} of these {failed.height:,} not followed by a successful run of "
+            "the same run or idempotency key (succeeded_later: re-run since)."
+            + (
+                f" The {data.FAILED_RUNS_SHOWN} newest of the range: narrow it to see older ones."
+                if failed.height >= data.FAILED_RUNS_SHOWN
+                else ""
+            )
+        )
         st.dataframe(failed, hide_index=True)
 
 

@@ -254,6 +254,11 @@ def test_flow_health_page_for_one_flow(published_home: Path) -> None:
     assert steps["dead_letter_rate"].iloc[0] == pytest.approx(1 / 6)
     failed = at.dataframe[1].value
     assert list(failed["run_id"]) == ["r5", "r2"]
+    assert list(failed["succeeded_later"]) == [False, False]
+    assert any(
+        caption.value.startswith("2 of these 2 not followed by a successful run")
+        for caption in at.caption
+    )
     assert at.query_params["flow"] == "q2c-contract-sync"
 
 

@@ -203,6 +203,31 @@ def test_flow_hourly_and_failed_runs(con: duckdb.DuckDBPyConnection) -> None:
     assert failed["status"].to_list() == ["timed_out", "failed"]
 
 
+def test_failed_runs_say_which_a_later_run_resolved() -> None:
+    """An on-call person could not tell the failures re-run since from those still open."""
+    con = duckdb.connect()
+    con.execute(f"create table fct_flow_runs ({MART_DDL['fct_flow_runs']})")
+    rows = [  # run_id, attempt, idempotency key, hour, status
+        ("a", 1, "k-a", 10, "failed"), ("a", 2, "k-a", 11, "success"),  # retried: resolved
+        ("b", 1, "k-b", 10, "failed"), ("b2", 1, "k-b", 12, "success"),  # redelivered: resolved
+        ("c", 1, "k-c", 10, "failed"), ("c", 2, "k-c", 11, "failed"),  # still open
+        ("d", 1, "k-d", 11, "success"), ("d", 2, "k-d", 12, "failed"),  # failed after success
+    ]  # fmt: skip
+    for run_id, attempt, key, hour, status in rows:
+        con.execute(
+            "insert into fct_flow_runs (run_key, source_system, run_id, run_attempt, flow_id, "
+            "status, is_success, is_failed, started_at, idempotency_key) values "
+            "(?, 'test', ?, ?, 'f', ?, ?, ?, ?, ?)",
+            [f"{run_id}:{attempt}", run_id, attempt, status, status == "success",
+             status == "failed", f"2026-10-01 {hour:02d}:00:00", key],
+        )  # fmt: skip
+    failed = data.query_failed_runs(con, date(2026, 10, 1), date(2026, 10, 1), "f")
+    assert failed.select("run_id", "run_attempt", "succeeded_later").rows() == [
+        ("d", 2, False), ("c", 2, False), ("c", 1, False), ("b", 1, True), ("a", 1, True)
+    ]  # fmt: skip
+    assert data.query_failed_runs(con, date(2026, 10, 1), date(2026, 10, 1), "f", 2).height == 2
+
+
 def test_flow_scope(con: duckdb.DuckDBPyConnection) -> None:
     by_process = data.query_flows_by_process(con)
     assert data.flows_serving(by_process, "quote_to_cash") == CONTRACT_SYNC
