@@ -310,6 +310,28 @@ def query_stuck_cases(
     )
 
 
+def query_gray_failures(
+    con: duckdb.DuckDBPyConnection, process: str, start: date, end: date
+) -> pl.DataFrame:
+    """The gray failures of the cases started in the range (a run that reported success, its
+    case fixed after it), newest fix first: which case, which run and version it is blamed on,
+    and what fixed it, when."""
+    return frame(
+        con,
+        """
+        select gray.case_key, cases.case_id, gray.flow_id, gray.flow_version, gray.run_key,
+               gray.run_ended_at, gray.fix_kind, gray.fix_step_name, gray.fixed_at,
+               gray.seconds_to_fix
+        from fct_gray_failures as gray
+        inner join fct_cases as cases using (case_key)
+        where gray.process_name = $process
+          and cases.started_at >= $start and cases.started_at < $end + 1
+        order by gray.fixed_at desc, gray.run_key
+        """,
+        _range(process, start, end),
+    )
+
+
 def query_parallel_runs(con: duckdb.DuckDBPyConnection, process: str) -> pl.DataFrame:
     """Version pairs run side by side (shadow mode) of the flows whose live runs touched the
     process's cases; empty when the snapshot predates the parallel-run marts."""
@@ -383,6 +405,11 @@ def directly_follows(process: str, start: date, end: date) -> pl.DataFrame:
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def stuck_cases(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_stuck_cases, process, start, end)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def gray_failures(process: str, start: date, end: date) -> pl.DataFrame:
+    return read_published(query_gray_failures, process, start, end)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)

@@ -125,6 +125,28 @@ def render() -> None:
         )
         st.dataframe(parallel, column_config={"mismatch_rate": RATE}, hide_index=True)
 
+    st.subheader("Gray failures")
+    gray = process_data.gray_failures(process, start, end)
+    if not gray.height:
+        st.write("No gray failure among the cases started in this range.")
+    else:
+        st.caption(
+            "Runs that reported success whose case was corrected or fixed by hand afterwards "
+            "(docs/processes.md), blamed on the flow version that ran."
+        )
+        st.dataframe(
+            gray.with_columns(
+                gray["case_key"]
+                .map_elements(lambda k: f"case-timeline?case={quote(k)}", return_dtype=str)
+                .alias("timeline"),
+                gray["seconds_to_fix"]
+                .map_elements(format_duration, return_dtype=str)
+                .alias("fixed after"),
+            ).drop("case_key", "seconds_to_fix"),
+            column_config={"timeline": st.column_config.LinkColumn(display_text="open timeline")},
+            hide_index=True,
+        )
+
     st.subheader("Stuck cases")
     stuck = process_data.stuck_cases(process, start, end)
     if not stuck.height:

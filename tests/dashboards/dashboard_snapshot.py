@@ -53,6 +53,10 @@ MART_DDL = {
         idempotency_key varchar, business_key varchar, step_attempts bigint,
         step_failures bigint, step_retries bigint, dead_letters bigint,
         is_duplicate_delivery boolean, is_idempotency_collision boolean""",
+    "fct_gray_failures": """
+        run_key varchar, case_key varchar, process_name varchar, flow_id varchar,
+        flow_version varchar, run_ended_at timestamp, fix_event_id varchar, fix_kind varchar,
+        fix_step_name varchar, fixed_at timestamp, seconds_to_fix double""",
     "fct_step_reliability_daily": """
         flow_id varchar, flow_name varchar, step_name varchar, day date, attempts bigint,
         failed_attempts bigint, attempt_failure_rate double, executions bigint,
@@ -292,7 +296,16 @@ def _process_flow_rows() -> list[tuple]:
     return [(C2F, ORDER_INTAKE, 2), (Q2C, CONTRACT_SYNC, 7)]
 
 
+def _gray_failure_rows() -> list[tuple]:
+    # Q5's gray failure: the contract sync run r5 reported success, the case was corrected 3 h on
+    return [
+        ("test:r5:1", f"{Q2C}:Q5", Q2C, CONTRACT_SYNC, "1", _ts("2026-10-04 02:00"), "fix-q5",
+         "field_correction", "approve", _ts("2026-10-04 05:00"), 10800.0)
+    ]  # fmt: skip
+
+
 MART_ROWS = {
+    "fct_gray_failures": _gray_failure_rows,
     "fct_cases": _case_rows,
     "fct_case_events": _case_event_rows,
     "fct_process_daily": _process_daily_rows,

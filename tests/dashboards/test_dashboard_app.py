@@ -450,6 +450,12 @@ def test_the_process_page_follows_the_process_and_range_picked_on_leadership(
     paths = at.dataframe[0].value
     assert list(paths["cases"]) == [2, 2]
     assert list(paths["median cycle time"]) == ["6.0 h", "3.5 h"]
+    # the case with the gray failure, the run and version it is blamed on, the fix
+    (gray,) = [df.value for df in at.dataframe if "fix_kind" in df.value.columns]
+    assert gray[
+        ["case_id", "run_key", "flow_version", "fix_kind", "fixed after"]
+    ].values.tolist() == [["Q5", "test:r5:1", "1", "field_correction", "3.0 h"]]
+    assert list(gray["timeline"]) == ["case-timeline?case=quote_to_cash%3AQ5"]
 
 
 def test_a_range_picked_on_the_process_page_narrows_it_and_follows_to_leadership(
