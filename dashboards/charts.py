@@ -27,19 +27,25 @@ def _figure(title: str, y_title: str, *, percent: bool = False) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
         hovermode="x unified",
     )
-    figure.update_yaxes(title_text=y_title, rangemode="tozero", tickformat=".0%" if percent else "")
+    # ".2~%": small rates keep their digits (0.5 %, not a second "0%" or "1%" tick)
+    figure.update_yaxes(
+        title_text=y_title, rangemode="tozero", tickformat=PERCENT_TICKS if percent else ""
+    )
     return figure
 
 
 _DAY_MS = 86_400_000
+#: percent ticks with up to two decimals, trailing zeros trimmed (0.25%, 0.5%, 1%)
+PERCENT_TICKS = ".2~%"
 
 
-def _days_on_x(figure: go.Figure, days: list) -> None:
-    """Label a daily chart's x axis with dates, one tick per day over a short range (over one
-    day Plotly labelled fractions of a second: "23:59:59.9996 Nov 8")."""
-    present = [day for day in days if day is not None]
-    short = not present or (max(present) - min(present)).days < 14
-    figure.update_xaxes(tickformat="%Y-%m-%d", **({"dtick": _DAY_MS} if short else {}))
+def dates_on_x(figure: go.Figure, dates: list, step_days: int = 1) -> None:
+    """Label a chart's x axis of days (or weeks: ``step_days`` 7) with dates, one tick per
+    step over a short range: over one or a few points Plotly labelled fractions of a second
+    ("23:59:59.9996 Nov 8")."""
+    present = [value for value in dates if value is not None]
+    short = not present or (max(present) - min(present)).days < 14 * step_days
+    figure.update_xaxes(tickformat="%Y-%m-%d", **({"dtick": _DAY_MS * step_days} if short else {}))
 
 
 def no_data(figure: go.Figure, text: str = NO_DATA_TEXT) -> go.Figure:
@@ -81,7 +87,7 @@ def cycle_time_trend(daily: pl.DataFrame) -> go.Figure:
             line={"dash": "dash"},
         )
     )
-    _days_on_x(figure, days)
+    dates_on_x(figure, days)
     return figure
 
 
@@ -93,7 +99,7 @@ def throughput_bars(daily: pl.DataFrame) -> go.Figure:
     figure.add_trace(
         go.Bar(x=daily["day"].to_list(), y=daily["cases_completed"].to_list(), name="completed")
     )
-    _days_on_x(figure, daily["day"].to_list())
+    dates_on_x(figure, daily["day"].to_list())
     return figure
 
 
@@ -111,7 +117,7 @@ def rework_rate_trend(daily: pl.DataFrame) -> go.Figure:
             mode="lines+markers",
         )
     )
-    _days_on_x(figure, rows["day"].to_list())
+    dates_on_x(figure, rows["day"].to_list())
     return figure
 
 
@@ -192,7 +198,7 @@ def reliability_rates_trend(daily: pl.DataFrame) -> go.Figure:
             mode="lines+markers",
         )
     )
-    _days_on_x(figure, days)
+    dates_on_x(figure, days)
     return figure
 
 
@@ -216,7 +222,7 @@ def reliability_counts(daily: pl.DataFrame) -> go.Figure:
     for column, name in RELIABILITY_COUNT_SERIES.items():
         figure.add_trace(go.Bar(x=days, y=daily[column].to_list(), name=name))
     figure.update_layout(barmode="group")
-    _days_on_x(figure, days)
+    dates_on_x(figure, days)
     return figure
 
 
@@ -244,7 +250,7 @@ def step_failure_bars(steps: pl.DataFrame) -> go.Figure:
     """
     figure = _figure("Step failure and dead-letter rate", "")
     figure.update_yaxes(title_text="", rangemode="normal", tickformat="")
-    figure.update_xaxes(title_text="rate", tickformat=".0%", rangemode="tozero")
+    figure.update_xaxes(title_text="rate", tickformat=PERCENT_TICKS, rangemode="tozero")
     if steps.is_empty():
         return no_data(figure)
     names = steps["step_name"].to_list()

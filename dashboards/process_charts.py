@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboards.charts import dates_on_x
+
 if TYPE_CHECKING:
     from dashboards.process_data import ProcessRangeKpis
 
@@ -52,6 +54,7 @@ def cycle_time_trend(weekly: pl.DataFrame) -> go.Figure:
     figure.update_layout(
         xaxis_title="week", yaxis_title="cycle time (hours)", height=320, margin=dict(t=30)
     )
+    dates_on_x(figure, weekly["period_start"].to_list(), step_days=7)
     return figure
 
 
@@ -129,4 +132,5 @@ def sla_attainment_trend(weekly: pl.DataFrame) -> go.Figure:
         height=320,
         margin=dict(t=30),
     )
+    dates_on_x(figure, weekly["period_start"].to_list(), step_days=7)
     return figure

@@ -137,6 +137,23 @@ def test_a_daily_chart_of_one_day_is_labelled_by_date() -> None:
     assert (axis.tickformat, axis.dtick) == ("%Y-%m-%d", None)  # Plotly spaces the ticks
 
 
+def test_a_weekly_chart_of_one_week_is_labelled_by_date() -> None:
+    """Over one week the process page's weekly charts were labelled 23:59:59.9995."""
+    from dashboards import process_charts
+
+    week = {"period_start": [datetime(2026, 11, 30)], "sla_attainment": [0.5]}
+    week |= {"cycle_time_median_seconds": [3600.0], "cycle_time_p95_seconds": [7200.0]}
+    for chart in (process_charts.sla_attainment_trend, process_charts.cycle_time_trend):
+        axis = chart(pl.DataFrame(week)).layout.xaxis
+        assert (axis.tickformat, axis.dtick) == ("%Y-%m-%d", 7 * 86_400_000)
+
+
+def test_small_rates_keep_their_digits() -> None:
+    """A rate axis of 0-1.5 % read 0%, 0%, 0%, 1%, 1%, 1%: two decimals, zeros trimmed."""
+    daily = pl.DataFrame({"day": [date(2026, 11, 9)], "rework_rate": [0.015]})
+    assert charts.rework_rate_trend(daily).layout.yaxis.tickformat == ".2~%"
+
+
 @pytest.mark.parametrize(
     ("chart", "columns"),
     [
