@@ -35,6 +35,8 @@ def _figure(title: str, y_title: str, *, percent: bool = False) -> go.Figure:
 
 
 _DAY_MS = 86_400_000
+#: series colours: what is fine, what needs a look, what failed
+CALM, WARNING, ALARM = "#4c78a8", "#f58518", "#d62728"
 #: percent ticks with up to two decimals, trailing zeros trimmed (0.25%, 0.5%, 1%)
 PERCENT_TICKS = ".2~%"
 
@@ -237,9 +239,35 @@ def flow_runs_hourly(hourly: pl.DataFrame) -> go.Figure:
         return no_data(figure)
     hours = rows["hour"].to_list()
     other = (rows["runs"] - rows["failed_runs"]).to_list()
-    figure.add_trace(go.Bar(x=hours, y=other, name="not failed"))
-    figure.add_trace(go.Bar(x=hours, y=rows["failed_runs"].to_list(), name="failed"))
+    figure.add_trace(go.Bar(x=hours, y=other, name="not failed", marker_color=CALM))
+    figure.add_trace(
+        go.Bar(x=hours, y=rows["failed_runs"].to_list(), name="failed", marker_color=ALARM)
+    )
     figure.update_layout(barmode="stack")
+    return figure
+
+
+def retries_hourly(hourly: pl.DataFrame) -> go.Figure:
+    """Step retries, dead letters and duplicate deliveries per hour of one flow: the hours an
+    incident piled them up.
+
+    Reads ``hour``, ``step_retries``, ``dead_letters``, ``duplicate_deliveries``.
+    """
+    figure = _figure("Retries, dead letters and duplicates per hour", "count")
+    counted = ("step_retries", "dead_letters", "duplicate_deliveries")
+    rows = hourly.filter(pl.sum_horizontal(pl.col(counted).fill_null(0)) > 0)
+    if rows.is_empty():
+        return no_data(figure, NONE_IN_RANGE_TEXT)
+    hours = rows["hour"].to_list()
+    for column, name, color in (
+        ("step_retries", "step retries", WARNING),
+        ("dead_letters", "dead letters", ALARM),
+        ("duplicate_deliveries", "duplicate deliveries", CALM),
+    ):
+        figure.add_trace(
+            go.Bar(x=hours, y=rows[column].fill_null(0).to_list(), name=name, marker_color=color)
+        )
+    figure.update_layout(barmode="group")
     return figure
 
 

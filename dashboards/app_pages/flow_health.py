@@ -68,6 +68,7 @@ def render() -> None:
     st.markdown("#### Hourly health")
     hourly = data.flow_hourly(filters.start, filters.end, flow_id)
     ui.chart(charts.flow_runs_hourly(hourly))
+    ui.chart(charts.retries_hourly(hourly))
     ui.chart(charts.latency_trend(hourly, time_column="hour"))
     ui.chart(charts.queue_depth_trend(hourly))
 

@@ -137,6 +137,35 @@ def test_a_daily_chart_of_one_day_is_labelled_by_date() -> None:
     assert (axis.tickformat, axis.dtick) == ("%Y-%m-%d", None)  # Plotly spaces the ticks
 
 
+def test_retries_dead_letters_and_duplicates_per_hour() -> None:
+    hourly = pl.DataFrame(
+        {
+            "hour": HOURS + [datetime(2026, 10, 1, 10)],
+            "step_retries": [3, 0, 0],
+            "dead_letters": [1, None, 0],
+            "duplicate_deliveries": [0, 2, 0],
+        }
+    )
+    figure = charts.retries_hourly(hourly)
+    traces = {trace.name: trace for trace in figure.data}
+    # hours with none of them are left out
+    assert list(traces["step retries"].x) == HOURS
+    assert list(traces["step retries"].y) == [3, 0]
+    assert list(traces["dead letters"].y) == [1, 0]
+    assert list(traces["duplicate deliveries"].y) == [0, 2]
+    assert traces["dead letters"].marker.color == charts.ALARM
+    quiet = hourly.with_columns(pl.lit(0).alias(c) for c in ("step_retries", "dead_letters"))
+    quiet = quiet.with_columns(pl.lit(0).alias("duplicate_deliveries"))
+    assert [a.text for a in charts.retries_hourly(quiet).layout.annotations] == [
+        charts.NONE_IN_RANGE_TEXT
+    ]
+    # failed runs in the alarm colour, not a lighter shade of the others
+    runs = charts.flow_runs_hourly(
+        pl.DataFrame({"hour": HOURS, "runs": [2, 1], "failed_runs": [1, 1]})
+    )
+    assert {t.name: t.marker.color for t in runs.data}["failed"] == charts.ALARM
+
+
 def test_a_weekly_chart_of_one_week_is_labelled_by_date() -> None:
     """Over one week the process page's weekly charts were labelled 23:59:59.9995."""
     from dashboards import process_charts
