@@ -65,7 +65,10 @@ def _writer(write: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    """A time as ISO 8601 UTC with its Z (the marts hold UTC without a zone)."""
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    return value
 
 
 # --- queries on an open connection to the published marts (the dashboard's kept connection) ---
@@ -190,7 +193,7 @@ def render_history(history: FieldHistory) -> str:
     lines.append(f"ownership violations: {data['ownership_violations']}")
     lines.append("")
     lines.append(
-        "#  at                          value                          source        flow / run"
+        "#  at                           value                          source        flow / run"
     )
     for write in history.writes:
         flag = "  ← VIOLATION (not the system of record)" if write["is_ownership_violation"] else ""
@@ -200,7 +203,7 @@ def render_history(history: FieldHistory) -> str:
             else "(sent by the system)"
         )
         lines.append(
-            f"{write['write_sequence']:<2} {_plain(write['occurred_at'])!s:<27} "
+            f"{write['write_sequence']:<2} {_plain(write['occurred_at'])!s:<28} "
             f"{str(write['field_value'])[:30]:<30} {write['event_source']:<13} {run}{flag}"
         )
         lines.append(f"   event {write['event_id']} ({write['event_type']})")

@@ -272,6 +272,8 @@ class Trace:
     #: lineage is parsed from (the last build, with --select, did not compile it), as of the
     #: trace's time like ``sql``
     older_builds: dict[str, str | None] = field(default_factory=dict)
+    #: the time the trace is of, when asked (``--as-of``), as given
+    as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -369,7 +371,7 @@ def trace(
     flat = graph.trace(
         start, depth=depth, downstream=downstream, as_of=as_of, direct_only=direct_only
     )
-    return Trace(root, downstream, flat, sql, sorted(leaves), older_builds)
+    return Trace(root, downstream, flat, sql, sorted(leaves), older_builds, as_of)
 
 
 def _edge_sort(edge: FieldEdge) -> tuple[int, str, str, str, str]:
@@ -404,6 +406,15 @@ def render_trace(result: Trace, *, show_sql: bool = False) -> str:
             walk(child, inner)
 
     walk(result.root, "")
+    if not result.root.children:
+        direction = "downstream" if result.downstream else "upstream"
+        lines.append(
+            f"(no {direction} lineage is known for this column"
+            + (f" as of {result.as_of}" if result.as_of else "")
+            + ": no column feeds it"
+            + (" yet" if result.as_of else "")
+            + ", or no event has told its lineage)"
+        )
     if result.leaves:
         lines.append("")
         lines.append("sources reached: " + ", ".join(_label(k) for k in result.leaves))

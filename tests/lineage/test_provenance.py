@@ -94,6 +94,7 @@ def test_who_wrote_cli(demo, capsys) -> None:
     assert main([*args, "shipping_address", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["last_written_by"]["source"] == "/acme/wms"
+    assert result["last_written_by"]["at"].endswith("Z")  # UTC, said (it read as local time)
     assert result["system_of_record"] == "/acme/shop"
     assert main([*args, "shipping_address"]) == 0
     assert "VIOLATION" in capsys.readouterr().out

@@ -95,6 +95,13 @@ def test_trace_errors(data_dir: DataDir, capsys) -> None:
         data_dir, "trace", "fct_cases.cycle_time_seconds", "--as-of", "yesterday", capsys=capsys
     )
     assert code == 1 and "--as-of 'yesterday' is not an ISO 8601 date-time" in err
+    # a time before any lineage: said, not a bare column name
+    code, out, _ = run(
+        data_dir, "trace", "fct_cases.cycle_time_seconds", "--as-of", "2001-01-01T00:00:00Z",
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert "(no upstream lineage is known for this column as of 2001-01-01T00:00:00Z" in out
 
 
 def test_trace_without_build(tmp_path: Path, capsys) -> None:
