@@ -148,9 +148,9 @@ class _ScrubbingFormatter(logging.Formatter):
     """Log lines (tracebacks included) pass the secret scrubber before they are written."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from ingest.scrub import mask_card_numbers, scrub_secrets
+        from ingest.scrub import mask_account_numbers, scrub_secrets
 
-        return mask_card_numbers(scrub_secrets(super().format(record)))
+        return mask_account_numbers(scrub_secrets(super().format(record)))
 
 
 def _configure_logging(data_dir: DataDir) -> Path:

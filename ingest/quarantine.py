@@ -19,7 +19,7 @@ import duckdb
 from ingest.contracts import Contract, LogicalType
 from ingest.json_values import Pairs, loads_as_written, value_as_text
 from ingest.readers import Original
-from ingest.scrub import Key, mask_card_numbers, scrub_free_text, scrub_secrets, scrubber_for
+from ingest.scrub import Key, mask_account_numbers, scrub_free_text, scrub_secrets, scrubber_for
 
 RAW_RECORD_MAX_BYTES = 64 * 1024
 
@@ -50,7 +50,7 @@ def record_text(original: Original | None, contract: Contract, key: Key) -> str 
 
 def text_record(text: str) -> str:
     """Text that is no JSON object (a broken line, a CSV row), as a JSON string."""
-    return cap_raw_record(json.dumps(mask_card_numbers(scrub_secrets(text))))
+    return cap_raw_record(json.dumps(mask_account_numbers(scrub_secrets(text))))
 
 
 def fields_record(values: Mapping[str, Any]) -> str:
@@ -58,7 +58,7 @@ def fields_record(values: Mapping[str, Any]) -> str:
     secrets and card numbers scrubbed as free text (rows of a purged period; broken rows
     without originals)."""
     kept = {
-        name: mask_card_numbers(scrub_secrets(value))
+        name: mask_account_numbers(scrub_secrets(value))
         for name, value in values.items()
         if value is not None
     }

@@ -686,3 +686,26 @@ def test_quarantine_reasons_are_told_and_listed(
 def test_quarantine_before_any_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data-dir", str(tmp_path), "quarantine"]) == 1
     assert "nothing is ingested" in capsys.readouterr().err
+
+
+def test_ibans_in_event_data_and_run_errors_are_masked_at_ingest(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    event = {
+        "specversion": "1.0", "id": "e1", "source": "/acme/erp", "type": "com.acme.refund.issued",
+        "time": "2026-08-01T10:00:00Z",
+        "data": {"order_id": "O-1", "payment_iban": "DE89 3704 0044 0532 0130 00",
+                 "note": "paid back to GB82WEST12345698765432"},
+    }  # fmt: skip
+    run = {**FLOW_RUNS[0], "error_message": "refund to NL91ABNA0417164300 bounced"}
+    paths = [
+        write_ndjson(tmp_path / "e.ndjson", [event]),
+        write_ndjson(tmp_path / "r.ndjson", [run]),
+    ]
+    assert [r.accepted for r in ingest_paths(paths, data_dir).files] == [1, 1]
+    (data,) = query(data_dir, "select data from raw.business_events")[0]
+    assert json.loads(data)["payment_iban"] == "[IBAN DE89 ****3000]"
+    assert json.loads(data)["note"] == "paid back to [IBAN GB82 ****5432]"
+    assert query(data_dir, "select error_message from raw.flow_runs") == [
+        ("refund to [IBAN NL91 ****4300] bounced",)
+    ]

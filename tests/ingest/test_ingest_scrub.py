@@ -777,3 +777,40 @@ def test_a_private_key_split_into_list_items_is_redacted_line_by_line() -> None:
     assert scrub_data(scrubbed, key) == scrubbed
     whole = [f"key {PEM} end", "MIIEpAIBAAKCAQEAu1SU1L7VLPHC"]  # a closed key: the next line stays
     assert scrub_data(whole, key) == ["key [REDACTED:private_key] end", whole[1]]
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("DE89370400440532013000", "[IBAN DE89 ****3000]"),
+        ("DE89 3704 0044 0532 0130 00", "[IBAN DE89 ****3000]"),  # as printed, groups of four
+        ("GB82WEST12345698765432", "[IBAN GB82 ****5432]"),
+        ("NL91ABNA0417164300", "[IBAN NL91 ****4300]"),
+        ("FR1420041010050500013M02606", "[IBAN FR14 ****2606]"),
+        ("NO9386011117947", "[IBAN NO93 ****7947]"),
+    ],
+)
+def test_ibans_in_free_text_keep_country_check_digits_and_last_four(
+    written: str, masked: str
+) -> None:
+    """The reference's partial mask (§6): an IBAN kept whole in a refund note or an error message
+    was personal data in clear text."""
+    from ingest.scrub import scrub_free_text
+
+    assert scrub_free_text(f"refund to {written}, thanks") == f"refund to {masked}, thanks"
+
+
+@pytest.mark.parametrize(
+    "not_an_iban",
+    [
+        "DE89370400440532013001",  # the check digits do not fit
+        "DE8937040044053201300",  # one character short of Germany's 22
+        "XX89370400440532013000",  # no such country
+        "de89370400440532013000",  # an IBAN is upper case
+        "SKU AB12CDEF34567890",
+    ],
+)
+def test_what_only_looks_like_an_iban_stays(not_an_iban: str) -> None:
+    from ingest.scrub import scrub_free_text
+
+    assert scrub_free_text(f"ref {not_an_iban} ok") == f"ref {not_an_iban} ok"
