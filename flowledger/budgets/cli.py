@@ -263,7 +263,13 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
         if b.get("alerts_that_cannot_fire"):
             lines.append(
                 f"- alerts that cannot fire: {b['alerts_that_cannot_fire']} (a threshold of 100 % "
-                "errors or more, or a short window shorter than a time slice)"
+                "errors or more)"
+            )
+        if b.get("alerts_at_slice_ends_only"):
+            lines.append(
+                f"- alerts that fire only at a slice's end: {b['alerts_at_slice_ends_only']} "
+                "(their short window is shorter than a time slice, so it holds a slice only "
+                "just after one ends; use shorter slices or Occurrences to page)"
             )
         if b["indicator"] == "event_pair":
             lines.append(

@@ -63,9 +63,11 @@ final as (
         alerts.short_window,
         alerts.burn_rate_threshold,
         alerts.error_ratio_threshold,
-        alerts.error_ratio_threshold < 1
-        and (alerts.method = 'Occurrences' or alerts.short_seconds >= alerts.slice_seconds)
-            as can_fire,
+        alerts.error_ratio_threshold < 1 as can_fire,
+        -- a slice counts in the windows holding its end: a short window shorter than a slice
+        -- holds one only just after a slice ends (and the alert can fire only then)
+        coalesce(alerts.method <> 'Occurrences' and alerts.short_seconds < alerts.slice_seconds, false)
+            as fires_at_slice_ends_only,
         long_rates.error_ratio as long_error_ratio,
         short_rates.error_ratio as short_error_ratio,
         long_rates.burn_rate as long_burn_rate,

@@ -72,7 +72,9 @@ alerts_wide as (
         coalesce({{ string_agg_ordered('case when is_firing then alert_name end', "', '", ['alert_order']) }}, '')
             as firing_alerts,
         coalesce({{ string_agg_ordered('case when not can_fire then alert_name end', "', '", ['alert_order']) }}, '')
-            as alerts_that_cannot_fire
+            as alerts_that_cannot_fire,
+        coalesce({{ string_agg_ordered('case when can_fire and fires_at_slice_ends_only then alert_name end', "', '", ['alert_order']) }}, '')
+            as alerts_at_slice_ends_only
 
     from alerts
     group by slo_id
@@ -223,6 +225,7 @@ final as (
         coalesce(alerts_wide.is_ticket_firing, false) as is_ticket_firing,
         coalesce(alerts_wide.firing_alerts, '') as firing_alerts,
         coalesce(alerts_wide.alerts_that_cannot_fire, '') as alerts_that_cannot_fire,
+        coalesce(alerts_wide.alerts_at_slice_ends_only, '') as alerts_at_slice_ends_only,
         coalesce(current_states.state, 'INSUFFICIENT_DATA') as state,
         state_runs.state_since,
         coalesce(current_states.state, '') = 'EXHAUSTED' as is_frozen,
