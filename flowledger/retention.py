@@ -342,22 +342,31 @@ def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
 def as_of_times(
     con: duckdb.DuckDBPyConnection, now: datetime | None = None
 ) -> dict[str, datetime | None]:
-    """The as-of time of each group: newest data row, newest quarantine row, newest collision;
-    never later than ``now`` (the wall clock, UTC): one record dated in the future (a producer's
-    clock set a year ahead) would otherwise put every real row past retention."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    """The as-of time of each group: newest data row, newest quarantine row, newest collision,
+    among the rows not later than ``now`` (the wall clock, UTC) plus a day, as the marts' "data
+    as of" and the budgets' as-of: one record dated in the future (a producer's clock set a year
+    ahead, a year typed 2027) would otherwise set it, and put every real row past retention
+    (capping it at the wall clock did the same to data older than the retention). Data of the
+    past is never near the bound: the same rows today and next year."""
+    from flowledger.build import DATA_AS_OF_SKEW
+
+    cap = (now or datetime.now(UTC).replace(tzinfo=None)) + DATA_AS_OF_SKEW
+
+    def newest(table: str, column: str) -> str:
+        return f'select max("{column}") filter (where "{column}" <= $cap) as t from raw.{table}'
+
     data = " union all ".join(
-        f'select max("{column}") as t from raw.{table}'
+        newest(table, column)
         for table, (column, group) in TABLE_TIME_COLUMNS.items()
         if group == "data"
     )
     times: dict[str, datetime | None] = {
-        "data": con.execute(f"select max(t) from ({data})").fetchone()[0]
+        "data": con.execute(f"select max(t) from ({data})", {"cap": cap}).fetchone()[0]
     }
     for table, (column, group) in TABLE_TIME_COLUMNS.items():
         if group != "data":
-            times[group] = con.execute(f'select max("{column}") from raw.{table}').fetchone()[0]
-    return {group: None if t is None else min(t, now) for group, t in times.items()}
+            times[group] = con.execute(newest(table, column), {"cap": cap}).fetchone()[0]
+    return times
 
 
 def _last_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
