@@ -222,7 +222,7 @@ def _build(
 
     clock = _StepClock()
     with clock.step("retention"):
-        _enforce_retention(data_dir, echo)
+        purge_after = _retention_enforced(data_dir)
     with clock.step("openlineage"):
         _land_openlineage_runs(data_dir, echo)
     with clock.step("vars"):
@@ -288,6 +288,9 @@ def _build(
                     "dbt_version": _dbt_version(),
                 },
             )
+    if purge_after:
+        with clock.step("retention"):
+            _enforce_retention(data_dir, echo)
     seconds = (datetime.now(UTC) - started).total_seconds()
     steps = {name: round(value, 3) for name, value in clock.steps.items()}
     last_build_path(data_dir).write_text(
@@ -427,9 +430,21 @@ def project_fingerprint(variables: dict) -> str:
     return digest.hexdigest()
 
 
+def _retention_enforced(data_dir: DataDir) -> bool:
+    """Whether the retention file says ``enforce_on_build: true``; an invalid file stops the
+    build before anything runs."""
+    from flowledger.retention import RetentionError, config_path, enforced_on_build
+
+    try:
+        return enforced_on_build(config_path(data_dir))
+    except RetentionError as error:
+        raise BuildFailed(f"{error}\nnothing was built") from None
+
+
 def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) -> None:
-    """Retention as code (flowledger/retention.py): purge first when the retention file says
-    ``enforce_on_build: true``; an invalid file stops the build."""
+    """Retention as code (flowledger/retention.py), the builder's part: purge after the build
+    has published, so every row it deletes was counted by a build first (purging first deleted
+    the rows ingested since the last build before any aggregate counted them)."""
     from flowledger.retention import RetentionError, enforce_on_build
 
     def report(message: str) -> None:
@@ -439,7 +454,7 @@ def _enforce_retention(data_dir: DataDir, echo: Callable[[str], None] | None) ->
     try:
         enforce_on_build(data_dir, report)
     except (RetentionError, WarehouseBusy) as error:
-        raise BuildFailed(f"{error}\nnothing was built") from None
+        raise BuildFailed(f"{error}\nthe build was published; nothing was purged") from None
 
 
 def dbt_vars(data_dir: DataDir, budget_at: datetime | None = None) -> dict:

@@ -307,7 +307,8 @@ def _has_data(con: duckdb.DuckDBPyConnection, slo: SloObjective) -> bool:
 
 
 def enforced_on_build(path: Path) -> bool:
-    """``enforce_on_build`` of a retention file: whether ``flowledger build`` purges first. No
+    """``enforce_on_build`` of a retention file: whether ``flowledger build`` purges after it
+    publishes. No
     file: no enforcement; a file that cannot be read or parsed stops the build (it may say
     true)."""
     if not path.exists():
@@ -317,9 +318,10 @@ def enforced_on_build(path: Path) -> bool:
 
 
 def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
-    """The builder's part of retention: purge before the build when the retention file says
-    ``enforce_on_build: true`` (None when it does not). Called by ``flowledger build`` before it
-    takes the writer lock (the purge takes it itself)."""
+    """The builder's part of retention: purge when the retention file says
+    ``enforce_on_build: true`` (None when it does not). Called by ``flowledger build`` once it
+    has published (every row purged then was counted by that build) and let go of the writer
+    lock (the purge takes it itself)."""
     path = config_path(data_dir)
     if not enforced_on_build(path):
         return None

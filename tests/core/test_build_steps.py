@@ -287,11 +287,11 @@ def test_the_build_starts_dbt_s_process_before_its_first_step(tmp_path: Path, mo
     """dbt's imports (~2 s) overlap the steps that ready the warehouse: the process dbt runs in
     is started first and still waits for its command when the build hands it to run_dbt."""
     order: list[str] = []
-    real_retention = build_module._enforce_retention
+    real_retention = build_module._retention_enforced
 
-    def retention(data_dir, echo):
+    def retention(data_dir):
         order.append("retention")
-        real_retention(data_dir, echo)
+        return real_retention(data_dir)
 
     def handed(data_dir: DataDir, args, echo=None, dbt_child=None, **_options) -> None:
         assert isinstance(dbt_child, DbtChild)
@@ -305,7 +305,7 @@ def test_the_build_starts_dbt_s_process_before_its_first_step(tmp_path: Path, mo
         real_init(self)
         self.started_before = list(order) == []
 
-    monkeypatch.setattr(build_module, "_enforce_retention", retention)
+    monkeypatch.setattr(build_module, "_retention_enforced", retention)
     monkeypatch.setattr(DbtChild, "__init__", recording_init)
     monkeypatch.setattr(build_module, "run_dbt", handed)
     build(DataDir(tmp_path), echo=None)

@@ -1,5 +1,6 @@
 """The builder's part of retention: ``enforce_on_build: true`` makes ``flowledger build`` purge
-first; false (the default) leaves the raw tables alone; a bad value stops the build."""
+once it has published; false (the default) leaves the raw tables alone; a bad value stops the
+build before anything runs."""
 
 from __future__ import annotations
 
@@ -93,7 +94,24 @@ def test_a_bad_setting_stops_the_build_before_dbt(tmp_path: Path) -> None:
 def test_a_quiet_build_still_reports_what_it_purged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flowledger.build import _enforce_retention  # the build's first step, without dbt
+    from flowledger.build import _enforce_retention  # the build's last step, without dbt
 
     _enforce_retention(_data_dir(tmp_path, "true"), None)  # echo=None: `build --quiet`
     assert "purged 35 flow_runs rows before 2024-03-08 00:00:00" in capsys.readouterr().err
+
+
+def test_the_build_counts_what_its_purge_deletes(tmp_path: Path) -> None:
+    """Purging before the build deleted the rows ingested since the last build before any
+    aggregate counted them (a first build: every day but the last three was lost from the
+    hourly and daily marts). The build purges once it has published: its marts count all 54
+    runs, the raw tables keep three days."""
+    from flowledger.warehouse import open_published
+
+    data_dir = _data_dir(tmp_path, "true")
+    messages: list[str] = []
+    build(data_dir, echo=messages.append)
+    assert _counts(data_dir) == (19, 28, 10)
+    assert any("purged 35 flow_runs rows before 2024-03-08 00:00:00" in m for m in messages)
+    with open_published(data_dir) as con:
+        (runs,) = con.execute("select sum(runs) from fct_flow_health_hourly").fetchone()
+    assert runs == 54
