@@ -255,7 +255,14 @@ def _enforce_flag(document: dict, path: Path) -> bool:
 #: The longest calendar period of each unit, in days (a quarter: 92).
 _CALENDAR_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 #: Raw tables the error budgets are computed from.
-_SLO_TABLES = ("business_events", "flow_runs", "step_runs")
+_SLO_TABLES = ("flow_runs", "step_runs", "business_events")
+
+
+def _slo_tables(slo: SloObjective) -> tuple[str, ...]:
+    """The raw tables an SLO's current budget and its attribution are computed from."""
+    if slo.indicator == "event_pair":
+        return ("business_events",)
+    return ("flow_runs", "step_runs")
 
 
 def check_against_slos(
@@ -270,8 +277,12 @@ def check_against_slos(
 
     try:
         objectives = load_config(slos_path(data_dir)).objectives
-    except (ConfigError, FileNotFoundError):
-        return  # no usable SLO file: `flowledger build` explains it; nothing to protect here
+    except ConfigError as error:
+        # a purge cannot be undone: without the SLOs it cannot tell what they still need
+        raise RetentionError(
+            f"the SLO file cannot be read, and a purge first checks the retention against "
+            f"every SLO's window: {error}"
+        ) from None
 
     def needed_days(slo: SloObjective) -> int:
         window_days = (
@@ -282,12 +293,15 @@ def check_against_slos(
         return math.ceil(window_days + (slo.deadline_seconds or 0) / 86400) + 1
 
     objectives = [slo for slo in objectives if _has_data(con, slo)]
-    if not objectives:
-        return
-    strictest = max(objectives, key=needed_days)
-    needed = needed_days(strictest)
     for table in _SLO_TABLES:
-        if table in days and days[table] < needed:
+        # each SLO needs the rows of its own data: an event pair the business events, a run
+        # SLO the runs and their steps (its attribution)
+        reading = [slo for slo in objectives if table in _slo_tables(slo)]
+        if table not in days or not reading:
+            continue
+        strictest = max(reading, key=needed_days)
+        needed = needed_days(strictest)
+        if days[table] < needed:
             deadline = strictest.deadline_seconds
             raise RetentionError(
                 f"{where}: tables.{table}.days is {days[table]}, but SLO {strictest.slo_id!r} "
