@@ -229,13 +229,23 @@ def load_retention(path: Path) -> dict[str, int]:
                 f"{path}: tables.{table}: unknown key(s) {sorted(map(str, set(entry) - _ENTRY_KEYS))};"
                 " expected `days`"
             )
-        value = entry.get("days") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            raise RetentionError(
+                f"{path}: tables.{table} must be a mapping with `days`, e.g. "
+                f"`{table}: {{days: 30}}`, got {entry!r}"
+            )
+        value = entry.get("days")
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
             raise RetentionError(
                 f"{path}: tables.{table}.days must be a whole number of days from 1 to "
                 f"{MAX_DAYS}, got {value!r}"
             )
         days[table] = value
+    if not days:
+        raise RetentionError(
+            f"{path}: `tables:` names no table, so nothing would ever be purged; give each table "
+            "to purge its days (see config/retention.yml), or remove the file"
+        )
     if days.get("flow_runs") != days.get("step_runs"):
         raise RetentionError(
             f"{path}: flow_runs and step_runs are the run logs and are purged together: give "

@@ -37,6 +37,10 @@ RUN_LOGS = "flow_runs: {days: 400}, step_runs: {days: 400}"
         ("tables: {orders: {days: 3}}", "tables.orders: unknown table"),
         ("tables: [1]", "expected a mapping with `tables:`"),
         ("tables: {flow_runs: {days: x}}", "got 'x'"),
+        # a plain number said "days must be a whole number … got None"
+        ("tables: {business_events: 30}", "tables.business_events must be a mapping with `days`"),
+        # no table: nothing would ever be purged, without a word
+        ("tables: {}", "`tables:` names no table"),
     ],
 )
 def test_mistakes_in_a_retention_file_are_named(tmp_path: Path, text: str, message: str) -> None:
