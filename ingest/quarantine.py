@@ -111,9 +111,14 @@ def quarantine_reasons(
 ) -> tuple[list[tuple[str, int]], int]:
     """The most frequent reasons of one ingested file's quarantined rows, with their counts,
     and the number of distinct reasons."""
+    # a purged period's reason names each row's own time: one reason for all of them here
+    kind = (
+        r"regexp_replace(reason, '^(purged period: \S+) .+? (is before the retention horizon)', "
+        r"'\1 … \2')"
+    )
     rows = con.execute(
-        "SELECT reason, count(*) AS n FROM raw.quarantine WHERE batch_id = ? "
-        "GROUP BY reason ORDER BY n DESC, reason",
+        f"SELECT {kind} AS kind, count(*) AS n FROM raw.quarantine WHERE batch_id = ? "
+        "GROUP BY kind ORDER BY n DESC, kind",
         [batch_id],
     ).fetchall()
     return [(str(reason), int(n)) for reason, n in rows[:shown]], len(rows)

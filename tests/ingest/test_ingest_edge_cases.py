@@ -709,3 +709,25 @@ def test_ibans_in_event_data_and_run_errors_are_masked_at_ingest(
     assert query(data_dir, "select error_message from raw.flow_runs") == [
         ("refund to [IBAN NL91 ****4300] bounced",)
     ]
+
+
+def test_purged_period_reasons_are_one_reason_in_the_summary() -> None:
+    """Each purged-period reason names its row's own time: the summary listed them one by one
+    ("2 × purged period: time 2026-08-02T18:09…")."""
+    import duckdb
+
+    from ingest.quarantine import quarantine_reasons
+
+    con = duckdb.connect()
+    con.execute("create schema raw; create table raw.quarantine (batch_id varchar, reason varchar)")
+    purged = (
+        "purged period: occurred_at {} is before the retention horizon 2026-08-13T00:00:00Z of "
+        "raw.business_events (raw.retention_horizons): kept out"
+    )
+    for time in ("2026-08-02 18:09:00", "2026-08-03 10:00:00", "2026-08-04 00:00:00"):
+        con.execute("insert into raw.quarantine values ('b', ?)", [purged.format(time)])
+    con.execute("insert into raw.quarantine values ('b', 'status: ''yes'' is not one of x')")
+    assert quarantine_reasons(con, "b") == (
+        [(purged.format("…"), 3), ("status: 'yes' is not one of x", 1)],
+        2,
+    )
