@@ -413,9 +413,8 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
         )
         return EXIT_OK
     for row in rows:
-        record = (
-            row["raw_record"] if len(row["raw_record"]) <= 300 else row["raw_record"][:299] + "…"
-        )
+        text = row["raw_record"] or ""
+        record = text if len(text) <= 300 else text[:299] + "…"
         print(
             f"{row['quarantined_at']:%Y-%m-%d %H:%M:%S}  {Path(row['source_file']).name} "
             f"row {row['row_number']} ({row['record_kind']}): {row['reason']}\n    {record}"
