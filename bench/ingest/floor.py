@@ -55,7 +55,10 @@ def contract_query(source, columns):
     from ingest.validate import (CANONICAL, REASON, ROW_NUMBER, SHA256_FUNCTION,
         quote_identifier, typed_passthrough, validation_sql)
     prepare_connection(con)
-    contract = load_contracts()[detect_kind(columns)]
+    kind = detect_kind(columns)
+    if kind is None:
+        raise SystemExit(f"{source}: cannot tell the record kind from its columns {columns}")
+    contract = load_contracts()[kind]
     if source.startswith("read_json"):  # every field as text, objects as JSON text
         path = source.split("'")[1]
         given = ", ".join(f"'{name}': 'VARCHAR'" for name in contract.field_names if name in columns)

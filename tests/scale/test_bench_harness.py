@@ -167,8 +167,23 @@ def test_ingest_floor_runs_every_pipeline_and_leaves_nothing_behind(tmp_path: Pa
     events = _ndjson(
         tmp_path / "business_events.ndjson",
         [
-            {"id": "e1", "source": "/shop", "data": {"order_id": "O-1", "amount": 10.5}},
-            {"id": "e2", "source": "/shop", "data": {"order_id": "O-2", "amount": None}},
+            # CloudEvents the contract pipelines check (an unknown record kind cannot be)
+            {
+                "specversion": "1.0",
+                "id": "e1",
+                "source": "/shop",
+                "type": "order.placed",
+                "time": "2026-08-01T10:00:00Z",
+                "data": {"order_id": "O-1", "amount": 10.5},
+            },
+            {
+                "specversion": "1.0",
+                "id": "e2",
+                "source": "/shop",
+                "type": "order.placed",
+                "time": "2026-08-01T11:00:00Z",
+                "data": {"order_id": "O-2", "amount": None},
+            },
         ],
     )
     work = tmp_path / "work"
