@@ -57,7 +57,8 @@ def ingest_paths(
             try:
                 with decompressed(path, data_dir.root) as readable:
                     source = open_source(readable)
-                    file_kind = forced_kind or _detect(source, path)
+                    columns = source.columns()
+                    file_kind = forced_kind or _detect(source, columns, path)
                     if file_kind is None:  # nothing in the file to tell its kind by, nor to land
                         result = FileResult(path=path)
                     else:
@@ -73,7 +74,7 @@ def ingest_paths(
                             origin=path,
                         )
                         result = landing.run()
-                        if note := _not_stored(source, contracts[file_kind]):
+                        if note := _not_stored(columns, contracts[file_kind]):
                             result.notes.append(note)
             except UnreadableFile as error:
                 # a decompressed file's problems are told of the file as it was given
@@ -115,10 +116,9 @@ def files_of(paths: Sequence[Path | str]) -> list[Path]:
     return files
 
 
-def _detect(source: FileSource, path: Path) -> RecordKind | None:
-    """The file's record kind from its columns; None for a file without records (an empty
+def _detect(source: FileSource, columns: list[str], path: Path) -> RecordKind | None:
+    """The file's record kind from its ``columns``; None for a file without records (an empty
     export is a 0-row success whatever its kind)."""
-    columns = source.columns()
     detected = detect_kind(columns)
     if detected is None and source.holds_no_records():
         return None
@@ -134,11 +134,11 @@ def _detect(source: FileSource, path: Path) -> RecordKind | None:
     return detected
 
 
-def _not_stored(source: FileSource, contract: Contract) -> str | None:
-    """A note naming the file's columns its record kind's contract has no field for: their
+def _not_stored(columns: list[str], contract: Contract) -> str | None:
+    """A note naming the file's ``columns`` its record kind's contract has no field for: their
     values are not stored (a misspelt header, a tool's own extra columns)."""
     fields = set(contract.field_names)
-    others = [name for name in source.columns() if name and name not in fields]
+    others = [name for name in columns if name and name not in fields]
     if not others:
         return None
     shown = ", ".join(others[:12]) + (f" and {len(others) - 12} more" if len(others) > 12 else "")
