@@ -546,17 +546,24 @@ def query_failed_runs(
             order by started_at desc, run_key desc
             limit $limit
         ),
+        -- two equi-joins, not one join on an `or` (a nested loop over the flow's runs)
+        successes as (
+            select source_system, run_id, idempotency_key, started_at
+            from fct_flow_runs
+            where flow_id = $flow_id and is_success
+        ),
         resolved as (
-            select distinct failed.run_key
+            select failed.run_key
             from failed
-            inner join fct_flow_runs as later
-                on later.flow_id = $flow_id
-                and later.is_success
-                and later.started_at > failed.started_at
-                and (
-                    (later.source_system = failed.source_system and later.run_id = failed.run_id)
-                    or later.idempotency_key = failed.idempotency_key
-                )
+            inner join successes as later
+                on later.source_system = failed.source_system and later.run_id = failed.run_id
+            where later.started_at > failed.started_at
+            union
+            select failed.run_key
+            from failed
+            inner join successes as later
+                on later.idempotency_key = failed.idempotency_key
+            where later.started_at > failed.started_at
         )
         select
             failed.started_at, failed.run_id, failed.run_attempt, failed.status,
