@@ -531,7 +531,10 @@ def query_failed_runs(
 ) -> pl.DataFrame:
     """The most recent failed or timed-out runs of one flow in the range, newest first, each
     with whether a later run of it (another attempt, or a run with its idempotency key)
-    succeeded: a failure re-run since is resolved, one still open is not."""
+    succeeded: a failure re-run since is resolved, one still open is not; and the case the run
+    touched (``case_key``, None for a run no process ties to a case), so an incident can be
+    followed to the business events and fields around it. A run tied to several cases shows
+    the first, by its business key before its trace id."""
     return frame(
         con,
         """
@@ -564,14 +567,25 @@ def query_failed_runs(
             inner join successes as later
                 on later.idempotency_key = failed.idempotency_key
             where later.started_at > failed.started_at
+        ),
+        cases as (
+            select
+                run_key,
+                coalesce(
+                    min(case_key) filter (where linked_by = 'business_key'), min(case_key)
+                ) as case_key
+            from fct_case_flow_runs
+            where run_key in (select run_key from failed)
+            group by run_key
         )
         select
             failed.started_at, failed.run_id, failed.run_attempt, failed.status,
             resolved.run_key is not null as succeeded_later,
             failed.error_type, failed.error_message, failed.step_failures, failed.step_retries,
-            failed.dead_letters, failed.business_key
+            failed.dead_letters, failed.business_key, cases.case_key
         from failed
         left join resolved using (run_key)
+        left join cases using (run_key)
         order by failed.started_at desc, failed.run_key desc
         """,
         {"start": start, "end": end, "flow_id": flow_id, "limit": limit},

@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import duckdb
 import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
 from dashboards import data
@@ -34,6 +36,20 @@ NOTHING_PUBLISHED_MESSAGE = (
 )
 NOTHING_PUBLISHED_CAPTION = "Data as of: nothing published yet"
 ALL = "(all)"
+#: how a table shows the ``timeline`` column :func:`with_timeline_links` adds
+TIMELINE_COLUMN = st.column_config.LinkColumn(display_text="open timeline")
+
+
+def case_timeline_url(case_key: str) -> str:
+    """The case timeline page of one case (``process:case id``), relative to any page."""
+    return f"case-timeline?case={quote(case_key, safe='')}"
+
+
+def with_timeline_links(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its ``case_key`` column replaced by a ``timeline`` link to each case's
+    timeline page (empty for a row without a case)."""
+    links = frame["case_key"].map_elements(case_timeline_url, return_dtype=pl.String)
+    return frame.with_columns(links.alias("timeline")).drop("case_key")
 
 
 def run_page(render: Callable[[], None]) -> None:

@@ -80,14 +80,19 @@ def render() -> None:
         open_failures = failed.filter(~pl.col("succeeded_later")).height
         st.caption(
             f"{open_failures:,} of these {failed.height:,} not followed by a successful run of "
-            "the same run or idempotency key (succeeded_later: re-run since)."
+            "the same run or idempotency key (succeeded_later: re-run since). A timeline link "
+            "opens the case the run worked on: its events, runs and changed fields."
             + (
                 f" The {data.FAILED_RUNS_SHOWN} newest of the range: narrow it to see older ones."
                 if failed.height >= data.FAILED_RUNS_SHOWN
                 else ""
             )
         )
-        st.dataframe(failed, hide_index=True)
+        st.dataframe(
+            ui.with_timeline_links(failed),
+            column_config={"timeline": ui.TIMELINE_COLUMN},
+            hide_index=True,
+        )
 
 
 ui.run_page(render)

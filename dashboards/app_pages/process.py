@@ -5,8 +5,6 @@ dashboards/process_data.py."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import streamlit as st
 
 from dashboards import data, process_charts, process_data, ui
@@ -135,15 +133,14 @@ def render() -> None:
             "(docs/processes.md), blamed on the flow version that ran."
         )
         st.dataframe(
-            gray.with_columns(
-                gray["case_key"]
-                .map_elements(lambda k: f"case-timeline?case={quote(k)}", return_dtype=str)
-                .alias("timeline"),
-                gray["seconds_to_fix"]
-                .map_elements(format_duration, return_dtype=str)
-                .alias("fixed after"),
-            ).drop("case_key", "seconds_to_fix"),
-            column_config={"timeline": st.column_config.LinkColumn(display_text="open timeline")},
+            ui.with_timeline_links(
+                gray.with_columns(
+                    gray["seconds_to_fix"]
+                    .map_elements(format_duration, return_dtype=str)
+                    .alias("fixed after"),
+                ).drop("seconds_to_fix")
+            ),
+            column_config={"timeline": ui.TIMELINE_COLUMN},
             hide_index=True,
         )
 
@@ -156,15 +153,14 @@ def render() -> None:
         )
     else:
         st.dataframe(
-            stuck.with_columns(
-                (
-                    stuck["case_key"].map_elements(
-                        lambda k: f"case-timeline?case={quote(k)}", return_dtype=str
-                    )
-                ).alias("timeline"),
-                stuck["idle_seconds"].map_elements(format_duration, return_dtype=str).alias("idle"),
-            ).drop("case_key", "idle_seconds"),
-            column_config={"timeline": st.column_config.LinkColumn(display_text="open timeline")},
+            ui.with_timeline_links(
+                stuck.with_columns(
+                    stuck["idle_seconds"]
+                    .map_elements(format_duration, return_dtype=str)
+                    .alias("idle"),
+                ).drop("idle_seconds")
+            ),
+            column_config={"timeline": ui.TIMELINE_COLUMN},
             hide_index=True,
         )
 

@@ -53,6 +53,11 @@ MART_DDL = {
         idempotency_key varchar, business_key varchar, step_attempts bigint,
         step_failures bigint, step_retries bigint, dead_letters bigint,
         is_duplicate_delivery boolean, is_idempotency_collision boolean""",
+    "fct_case_flow_runs": """
+        case_key varchar, process_name varchar, run_key varchar, linked_by varchar,
+        flow_id varchar, flow_name varchar, flow_version varchar, status varchar,
+        started_at timestamp, ended_at timestamp, is_gray_failure boolean, steps varchar,
+        last_ingested_at timestamp""",
     "fct_gray_failures": """
         run_key varchar, case_key varchar, process_name varchar, flow_id varchar,
         flow_version varchar, run_ended_at timestamp, fix_event_id varchar, fix_kind varchar,
@@ -263,6 +268,22 @@ def _run_rows() -> list[tuple]:
     return rows
 
 
+def _case_flow_run_rows() -> list[tuple]:
+    # every run worked on the case of its business key: contract sync on quote-to-cash cases,
+    # order intake on order cases
+    process_of = {CONTRACT_SYNC: Q2C, ORDER_INTAKE: C2F}
+    rows = []
+    for flow, run_id, started, e2e, status, case_id, *_ in RUNS:
+        start = _ts(started)
+        ended = None if e2e is None else start + timedelta(milliseconds=e2e)
+        rows.append(
+            (f"{process_of[flow]}:{case_id}", process_of[flow], f"test:{run_id}:1",
+             "business_key", flow, FLOW_NAMES[flow], "1", status, start, ended, False, "[]",
+             start)
+        )  # fmt: skip
+    return rows
+
+
 def _hourly_rows() -> list[tuple]:
     return [
         (flow, FLOW_NAMES[flow], _ts(hour), runs, failed, _rate(failed, runs), p50, p95,
@@ -306,6 +327,7 @@ def _gray_failure_rows() -> list[tuple]:
 
 MART_ROWS = {
     "fct_gray_failures": _gray_failure_rows,
+    "fct_case_flow_runs": _case_flow_run_rows,
     "fct_cases": _case_rows,
     "fct_case_events": _case_event_rows,
     "fct_process_daily": _process_daily_rows,

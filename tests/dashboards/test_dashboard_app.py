@@ -255,6 +255,12 @@ def test_flow_health_page_for_one_flow(published_home: Path) -> None:
     failed = at.dataframe[1].value
     assert list(failed["run_id"]) == ["r5", "r2"]
     assert list(failed["succeeded_later"]) == [False, False]
+    # each failed run opens the timeline of the case it worked on
+    assert list(failed["timeline"]) == [
+        "case-timeline?case=quote_to_cash%3AQ4",
+        "case-timeline?case=quote_to_cash%3AQ2",
+    ]
+    assert "case_key" not in failed.columns
     assert any(
         caption.value.startswith("2 of these 2 not followed by a successful run")
         for caption in at.caption

@@ -201,12 +201,40 @@ def test_flow_hourly_and_failed_runs(con: duckdb.DuckDBPyConnection) -> None:
     failed = data.query_failed_runs(con, START, END, "q2c-contract-sync")
     assert failed["run_id"].to_list() == ["r5", "r2"]
     assert failed["status"].to_list() == ["timed_out", "failed"]
+    assert failed["case_key"].to_list() == ["quote_to_cash:Q4", "quote_to_cash:Q2"]
+
+
+def test_failed_runs_name_the_case_they_worked_on() -> None:
+    """An on-call person could not get from a failed run to the case it left broken (its
+    events and changed fields): the flow health page had no way to the case timeline."""
+    con = duckdb.connect()
+    con.execute(f"create table fct_flow_runs ({MART_DDL['fct_flow_runs']})")
+    con.execute(f"create table fct_case_flow_runs ({MART_DDL['fct_case_flow_runs']})")
+    for run_id in ("a", "b", "c"):
+        con.execute(
+            "insert into fct_flow_runs (run_key, source_system, run_id, run_attempt, flow_id, "
+            "status, is_success, is_failed, started_at) values "
+            "(?, 'test', ?, 1, 'f', 'failed', false, true, '2026-10-01 10:00')",
+            [f"{run_id}:1", run_id],
+        )
+    links = [  # a: tied by its trace to one case and by its business key to another
+        ("p:trace-case", "a:1", "trace_id"), ("p:key-case", "a:1", "business_key"),
+        ("p:b-case", "b:1", "trace_id"),
+    ]  # fmt: skip
+    con.executemany(
+        "insert into fct_case_flow_runs (case_key, run_key, linked_by) values (?, ?, ?)", links
+    )
+    failed = data.query_failed_runs(con, date(2026, 10, 1), date(2026, 10, 1), "f")
+    assert sorted(failed.select("run_id", "case_key").rows()) == [
+        ("a", "p:key-case"), ("b", "p:b-case"), ("c", None)
+    ]  # fmt: skip
 
 
 def test_failed_runs_say_which_a_later_run_resolved() -> None:
     """An on-call person could not tell the failures re-run since from those still open."""
     con = duckdb.connect()
     con.execute(f"create table fct_flow_runs ({MART_DDL['fct_flow_runs']})")
+    con.execute(f"create table fct_case_flow_runs ({MART_DDL['fct_case_flow_runs']})")
     rows = [  # run_id, attempt, idempotency key, hour, status
         ("a", 1, "k-a", 10, "failed"), ("a", 2, "k-a", 11, "success"),  # retried: resolved
         ("b", 1, "k-b", 10, "failed"), ("b2", 1, "k-b", 12, "success"),  # redelivered: resolved
