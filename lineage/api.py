@@ -359,9 +359,8 @@ def lineage_routes(
         return Route(f"/api/v1{path}", guarded(read(handler)), methods=["GET"])
 
     return [
-        post("/lineage", post_event),
+        _one_route(post("/lineage", post_event), get("/lineage", get_lineage)),
         post("/lineage/batch", post_batch),
-        get("/lineage", get_lineage),
         get("/column-lineage", get_column_lineage),
         get("/flowledger/trace", get_trace),
         get("/namespaces", namespaces),
@@ -378,6 +377,18 @@ def lineage_routes(
         get("/search", search_names),
         get("/search/", search_names),  # Marquez's web UI asks /search/?q=…
     ]
+
+
+def _one_route(*routes: Route) -> Route:
+    """The ``routes`` of one path (each for other methods) as one route, so that a method none
+    takes is answered 405 with an ``Allow`` naming every method the path takes (Starlette
+    answers from the first route that matches the path)."""
+    by_method = {method: route.endpoint for route in routes for method in route.methods or ()}
+
+    async def endpoint(request: Request) -> Response:
+        return await by_method[request.method](request)
+
+    return Route(routes[0].path, endpoint, methods=sorted(by_method))
 
 
 def _names(request: Request) -> tuple[str, str]:

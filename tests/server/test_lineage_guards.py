@@ -211,6 +211,10 @@ def test_a_path_or_method_no_route_serves_answers_in_json(server: Serve) -> None
     put = requests.put(f"{server.url}/api/v1/lineage", headers=headers, timeout=5)
     assert put.status_code == 405
     assert put.json() == {"code": 405, "message": "Method Not Allowed"}
-    assert "POST" in {m.strip() for m in put.headers["allow"].split(",")}
+    # /api/v1/lineage takes events (POST) and answers Marquez's lineage reads (GET): Allow
+    # named POST only, as if the read did not exist
+    assert {m.strip() for m in put.headers["allow"].split(",")} == {"GET", "HEAD", "POST"}
+    batch = requests.get(f"{server.url}/api/v1/lineage/batch", headers=headers, timeout=5)
+    assert (batch.status_code, batch.headers["allow"]) == (405, "POST")
     events = requests.get(f"{server.url}/v1/events", timeout=5)
     assert (events.status_code, events.json()["code"]) == (405, 405)
