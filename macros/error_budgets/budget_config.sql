@@ -267,6 +267,15 @@
     round(1.0 - {{ target }}, 12)
 {%- endmacro %}
 
+{#- Whether an error ratio is above a burn-rate alert's threshold f · P / w · (1 − T), strictly
+    (SRE Workbook, Sloth, Pyrra: `>`). Both are doubles: 14 bad of 100 against 0.1 · 28 · 0.05
+    is 0.14 against 0.13999999999999999, mathematically equal, and fired. The ratio must pass
+    the threshold by more than a relative 1e-12: far above the crumbs of a few double operations
+    (1e-15), far below the step between two ratios of real counts. -#}
+{% macro above_threshold(error_ratio, threshold) -%}
+    ({{ error_ratio }} > {{ threshold }} * (1.0 + 1e-12))
+{%- endmacro %}
+
 {% macro budget_units(budget_ratio, denominator) -%}
     round({{ budget_ratio }} * {{ denominator }}, 9)
 {%- endmacro %}

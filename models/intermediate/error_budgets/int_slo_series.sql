@@ -257,10 +257,10 @@ final as (
         total >= min_events as is_sufficient,
         (bad_1d / nullif(total_1d, 0)) / budget_ratio as burn_rate_1d,
         coalesce(
-            ({{ safe_ratio('bad_1d', 'total_1d') }} > 0.10 * period_seconds / 86400 * budget_ratio
-                and {{ safe_ratio('bad_2h', 'total_2h') }} > 0.10 * period_seconds / 86400 * budget_ratio)
-            or ({{ safe_ratio('bad_3d', 'total_3d') }} > 0.10 * period_seconds / 259200 * budget_ratio
-                and {{ safe_ratio('bad_6h', 'total_6h') }} > 0.10 * period_seconds / 259200 * budget_ratio),
+            ({{ above_threshold(safe_ratio('bad_1d', 'total_1d'), '0.10 * period_seconds / 86400 * budget_ratio') }}
+                and {{ above_threshold(safe_ratio('bad_2h', 'total_2h'), '0.10 * period_seconds / 86400 * budget_ratio') }})
+            or ({{ above_threshold(safe_ratio('bad_3d', 'total_3d'), '0.10 * period_seconds / 259200 * budget_ratio') }}
+                and {{ above_threshold(safe_ratio('bad_6h', 'total_6h'), '0.10 * period_seconds / 259200 * budget_ratio') }}),
             false
         ) and total >= min_events as is_ticket_firing
 

@@ -1,11 +1,11 @@
 -- One row per SLO and multi-window burn-rate alert (SRE Workbook approach 6): the factor
 -- b* = f · P / w_long recomputed for the SLO's actual period P (its real length for calendar
 -- windows), the error-ratio threshold b* · (1 − T), both windows' error ratios and burn rates,
--- and whether the alert fires: both windows above the threshold, strictly. An alert can fire
--- when its threshold is below 1 and, for Timeslices and RatioTimeslices, when its short window
--- is at least one slice long: a slice counts in the windows that hold its end, so a shorter
--- window is empty most of the time (with 1h slices the 5m window holds a slice for 5 minutes
--- an hour) and the alert could fire only then.
+-- and whether the alert fires: both windows above the threshold, strictly (above_threshold).
+-- An alert can fire when its threshold is below 1 and, for Timeslices and RatioTimeslices, when
+-- its short window is at least one slice long: a slice counts in the windows that hold its end,
+-- so a shorter window is empty most of the time (with 1h slices the 5m window holds a slice for
+-- 5 minutes an hour) and the alert could fire only then.
 with slos as (
 
     select * from {{ ref('int_slo_definitions') }}
@@ -34,10 +34,14 @@ alerts as (
         cast(alert_windows.budget_fraction as double) as budget_fraction,
         alert_windows.long_window,
         alert_windows.short_window,
-        alert_windows.budget_fraction * slos.period_seconds / alert_windows.long_seconds
+        -- rounded as the budget ratio is (0.1 · 28 is 2.8000000000000003 in doubles)
+        round(alert_windows.budget_fraction * slos.period_seconds / alert_windows.long_seconds, 12)
             as burn_rate_threshold,
-        alert_windows.budget_fraction * slos.period_seconds / alert_windows.long_seconds
-            * slos.budget_ratio as error_ratio_threshold,
+        round(
+            alert_windows.budget_fraction * slos.period_seconds / alert_windows.long_seconds
+            * slos.budget_ratio,
+            12
+        ) as error_ratio_threshold,
         alert_windows.short_seconds,
         slos.method,
         slos.slice_seconds,
@@ -73,8 +77,8 @@ final as (
         long_rates.burn_rate as long_burn_rate,
         short_rates.burn_rate as short_burn_rate,
         coalesce(
-            long_rates.error_ratio > alerts.error_ratio_threshold
-            and short_rates.error_ratio > alerts.error_ratio_threshold
+            {{ above_threshold('long_rates.error_ratio', 'alerts.error_ratio_threshold') }}
+            and {{ above_threshold('short_rates.error_ratio', 'alerts.error_ratio_threshold') }}
             and alerts.period_total >= alerts.min_events,
             false
         ) as is_firing

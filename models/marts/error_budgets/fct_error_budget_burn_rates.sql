@@ -32,8 +32,10 @@ rates as (
         counts.good,
         counts.total,
         counts.total - counts.good as bad,
-        1.0 - {{ safe_ratio('counts.good', 'counts.total') }} as error_ratio,
-        (1.0 - {{ safe_ratio('counts.good', 'counts.total') }}) / slos.budget_ratio as burn_rate,
+        -- bad / total, not 1 − good / total: 14 of 100 is 0.14, 1 − 0.86 is 0.14000000000000001
+        {{ safe_ratio('counts.total - counts.good', 'counts.total') }} as error_ratio,
+        {{ safe_ratio('counts.total - counts.good', 'counts.total') }} / slos.budget_ratio
+            as burn_rate,
         counts.total < slos.min_events as is_low_volume,
         status.budget_remaining,
         slos.period_seconds
