@@ -483,11 +483,14 @@ def _parse_slo(document: dict, indicator: Indicator) -> list[SloObjective]:
                     "list one objective per threshold"
                 )
             value = objective["value"]
-            seconds = (
-                float(value)
-                if isinstance(value, int | float)
-                else _fixed_seconds(value, f"{place}.value")
-            )
+            if isinstance(value, bool) or not isinstance(value, str):
+                # OpenSLO's value is in its metric's unit (its example's 500 means 500 ms): a
+                # number read in some unit of ours would change what the SLO means
+                raise ConfigError(
+                    f"{place}.value: {value!r} has no unit; a latency threshold says its unit: "
+                    f"{value!r}ms, {value!r}s or {value!r}m"
+                )
+            seconds = _fixed_seconds(value, f"{place}.value")
             if seconds <= 0:
                 raise ConfigError(f"{place}.value: the latency threshold must be positive")
             threshold_ms = seconds * 1000.0

@@ -421,7 +421,13 @@ def test_openslo_examples_with_a_run_indicator(capsys, tmp_path):
         ],
         "  indicator: {kind: latency}\n",
     )
+    # its `value: 500` ("never more than 500ms" in its comment) is in the metric's unit: a bare
+    # number was read as 500 seconds, every 1 s run good
     code, output = _validate(capsys, tmp_path, occurrences)
+    assert code == 1
+    assert "spec.objectives[0].value: 500 has no unit" in output
+    assert "500ms, 500s or 500m" in output
+    code, output = _validate(capsys, tmp_path, occurrences.replace("value: 500", "value: 500ms"))
     assert code == 0, output
     timeslices = _OPENSLO_TIMESLICES.replace(_METRIC_RATIO, "  indicator: {kind: runSuccess}\n")
     code, output = _validate(capsys, tmp_path, timeslices.replace("      op: gt\n", ""))
