@@ -556,6 +556,8 @@ def validate_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     print(
         f"{path}: {len(config.objectives)} error budgets, {len(config.adjustments)} adjustment windows"
     )
+    for note in config.notes:
+        print(f"note: {note}")
     if not config.objectives:
         print(
             "warning: the file defines no SLO: no flow has an error budget, and `budget gate` "

@@ -149,6 +149,8 @@ class BudgetConfig:
     path: Path
     objectives: tuple[SloObjective, ...]
     adjustments: tuple[AdjustmentWindow, ...]
+    #: what the file says that flowledger does not apply (an OpenSLO alert policy), to tell
+    notes: tuple[str, ...] = ()
 
     def by_flow(self, flow_id: str) -> list[SloObjective]:
         return [slo for slo in self.objectives if slo.flow_id == flow_id]
@@ -219,6 +221,7 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
     slis: dict[str, Indicator | None] = {}
     sli_names: list[str] = []
     adjustment_docs: list[tuple[str, dict]] = []
+    notes: list[str] = []
     for index, document in enumerate(documents, start=1):
         place = f"{where}: document {index}"
         if not isinstance(document, dict):
@@ -240,7 +243,12 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
             )
             continue
         if document.get("kind") in IGNORED_OPENSLO_KINDS:
-            continue  # a Service, an AlertPolicy… of the same file: read by other tools
+            # a Service, an AlertPolicy… of the same file: read by other tools
+            if document.get("kind") in OPENSLO_ALERT_KINDS:
+                notes.append(f"{place}: {document['kind']} not applied; {FIXED_ALERTS}")
+            continue
+        if document.get("kind") == "SLO" and (document.get("spec") or {}).get("alertPolicies"):
+            notes.append(f"{place}: spec.alertPolicies not applied; {FIXED_ALERTS}")
         document = _inline_sli(document)
         problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         messages = []
@@ -290,7 +298,7 @@ def parse_documents(documents: list[Any], where: str = "<slos>") -> BudgetConfig
             errors.append(f"{place}: {error}")
     if errors:
         raise ConfigError("invalid SLO configuration:\n  " + "\n  ".join(errors))
-    return BudgetConfig(Path(where), tuple(objectives), tuple(adjustments))
+    return BudgetConfig(Path(where), tuple(objectives), tuple(adjustments), tuple(notes))
 
 
 def _as_text_dates(value: Any) -> Any:
@@ -311,6 +319,13 @@ def _as_text_dates(value: Any) -> Any:
 #: ``AlertPolicy`` an SLO's ``alertPolicies`` refers to…): skipped, as ``alertPolicies`` is.
 IGNORED_OPENSLO_KINDS = frozenset(
     {"Service", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource"}
+)
+#: of those, the ones whose conditions a user may expect to fire: a note says they do not
+OPENSLO_ALERT_KINDS = frozenset({"AlertPolicy", "AlertCondition", "AlertNotificationTarget"})
+FIXED_ALERTS = (
+    "flowledger alerts with the SRE Workbook's four multi-window burn-rate alerts (page-1h, "
+    "page-6h, ticket-1d, ticket-3d) for every SLO and notifies through spec.notifications "
+    '(docs/error-budgets.md, "Multi-window, multi-burn-rate alerts")'
 )
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from flowledger.budgets.config import DEFAULT_CONFIG, ConfigError, load_config, parse_documents
+from flowledger.budgets.config import (
+    DEFAULT_CONFIG,
+    FIXED_ALERTS,
+    ConfigError,
+    load_config,
+    parse_documents,
+)
 from flowledger.budgets.math import alert_rules, burn_rate_threshold, error_budget_ratio
+from flowledger.cli import main
 
 DAY = 86400
 
@@ -583,8 +590,27 @@ spec:
   objectives: [{targetPercent: 99}]
   alertPolicies: [page-on-fast-burn]
 """
-    (slo,) = parse_documents(list(yaml.safe_load_all(text))).objectives
+    config = parse_documents(list(yaml.safe_load_all(text)))
+    (slo,) = config.objectives
     assert (slo.slo_id, slo.flow_id, slo.indicator, slo.target) == ("s1", "f1", "run_success", 0.99)
+    # the alert policy and the SLO's reference to it were accepted without a word, as if its
+    # conditions would fire; the Service needs none
+    assert [note.split(": ", 2)[1:] for note in config.notes] == [
+        [
+            "document 2 (AlertPolicy 'page-on-fast-burn')",
+            "AlertPolicy not applied; " + FIXED_ALERTS,
+        ],
+        ["document 3 (SLO 's1')", "spec.alertPolicies not applied; " + FIXED_ALERTS],
+    ]
+
+
+def test_validate_prints_what_the_file_says_that_is_not_applied(tmp_path, capsys):
+    path = tmp_path / "slos.yml"
+    path.write_text(yaml.safe_dump_all(_slo(extra="  alertPolicies: [page-me]")))
+    code = main(["--data-dir", str(tmp_path / "home"), "budget", "validate", "--config", str(path)])
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "note: " in output and "spec.alertPolicies not applied" in output
 
 
 @pytest.mark.parametrize(
