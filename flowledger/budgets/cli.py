@@ -22,6 +22,7 @@ from flowledger.budgets.config import (
 from flowledger.budgets.math import (
     BUDGET_DIGITS,
     DAY,
+    HOUR,
     AlertRule,
     AlertWindow,
     alert_rules,
@@ -371,6 +372,13 @@ def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
             raise ConfigError(f"--period: {error}") from None
         if seconds <= 0:
             raise ConfigError(f"--period {text}: a period is longer than nothing (e.g. 30d)")
+        if seconds < HOUR or seconds % HOUR:
+            # as an SLO file's rolling window: budgets move hourly, and a period of minutes
+            # gave alert factors for windows longer than the period
+            month = ", a calendar month is 1M" if text.endswith("m") else ""
+            raise ConfigError(
+                f"--period {text}: a period is whole hours or days (e.g. 28d, 30d, 1w){month}"
+            )
         return seconds, text
     if not at:
         raise ConfigError(
@@ -429,8 +437,9 @@ def explain(
                 "detection_seconds_at_full_outage": r.detection_at_full_outage_seconds,
                 # A burn held at the threshold spends the whole budget in P / b*; the text is
                 # Pyrra's ``exhaustion`` label (whole seconds, truncated as Pyrra does).
-                "exhaustion_seconds": seconds / r.factor,
-                "exhaustion": format_prometheus(int(seconds / r.factor)),
+                # to the millisecond: 30 days / 0.1 · 720 h / 72 h is 2591999.9999999995
+                "exhaustion_seconds": round(seconds / r.factor, 3),
+                "exhaustion": format_prometheus(int(round(seconds / r.factor, 3))),
                 **(
                     {"for": format_prometheus(r.window.for_seconds)}
                     if r.window.for_seconds is not None

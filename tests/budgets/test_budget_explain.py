@@ -99,6 +99,13 @@ def test_thresholds_that_cannot_fire(capsys):
         (["--target", "abc"], "is not a number"),
         (["--target", "99", "--period", "1M"], "give --at"),
         (["--target", "99", "--period", "5x"], "not a fixed duration"),
+        # a lowercase m is a minute: the month was taken for one, with alerts for a 1-minute
+        # period; minutes are no period an SLO file takes either
+        (
+            ["--target", "99", "--period", "1m"],
+            "whole hours or days (e.g. 28d, 30d, 1w), a calendar month is 1M",
+        ),
+        (["--target", "99", "--period", "90m"], "--period 90m: a period is whole hours or days"),
     ],
 )
 def test_bad_input(capsys, argv, message):
@@ -111,3 +118,17 @@ def test_a_period_of_nothing_is_refused(capsys, period):
     code, out, err = _explain(capsys, "--period", period, "--target", "99.9")
     assert code != 0 and not out
     assert f"--period {period}: a period is longer than nothing" in err
+
+
+def test_exhaustion_is_not_a_crumb_short_of_its_period(capsys):
+    """30 days / 0.1 at 3d windows (b* = 1) is 30 days, not 2591999.9999999995 s shown as
+    4w1d23h59m59s; Berlin's March 2024 is an hour shorter."""
+    _, out, _ = _explain(capsys, "--period", "30d", "--target", "99.9", "--json")
+    ticket_3d = json.loads(out)["alerts"][3]
+    assert (ticket_3d["exhaustion_seconds"], ticket_3d["exhaustion"]) == (2592000.0, "4w2d")
+    _, out, _ = _explain(
+        capsys, "--period", "1M", "--at", "2024-03-15T00:00:00Z", "--time-zone",
+        "Europe/Berlin", "--target", "99.9", "--json",
+    )  # fmt: skip
+    ticket_3d = json.loads(out)["alerts"][3]
+    assert ticket_3d["exhaustion"] == "4w2d"
