@@ -807,6 +807,8 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
             scrubbed[out] = SECRET_PLACEHOLDER
         elif rule is None and _is_email_key_name(name) and isinstance(item, str | list):
             scrubbed[out] = _pseudonymise_strings(item, key)
+        elif rule is None and isinstance(item, str) and is_kept_identifier(name, item):
+            scrubbed[out] = scrub_secrets(item)
         else:
             scrubbed[out] = scrub_data(item, key, rule.children if rule else _NO_RULES)
     return scrubbed
@@ -883,6 +885,30 @@ def is_secret_key_name(name: str) -> bool:
         return True
     words = [word.lower() for word in _NAME_WORDS.findall(name)]
     return bool(words) and (not _SECRET_WORDS.isdisjoint(words) or words[-1] in _SECRET_LAST_WORDS)
+
+
+#: the last word of a key that names an identifier, and CloudEvents' subject (the id of what an
+#: event is about); words that make it a card's or an account's identifier all the same
+_IDENTIFIER_WORDS = frozenset({"id", "ids", "key", "ref", "reference", "subject"})
+_ACCOUNT_WORDS = frozenset({"card", "cc", "pan", "iban", "account", "acct", "bank"})
+#: an identifier's whole value: letters and digits, no blank or dash a printed number has
+_COMPACT_IDENTIFIER = re.compile(r"[A-Za-z0-9]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_identifier_name(name: str) -> bool:
+    """Whether a key names an identifier (``case_id``, ``orderId``, ``order_key``, ``subject``),
+    and not a card's or an account's (``card_id``, ``account_ref``)."""
+    words = [word.lower() for word in _NAME_WORDS.findall(name)]
+    return bool(words) and words[-1] in _IDENTIFIER_WORDS and _ACCOUNT_WORDS.isdisjoint(words)
+
+
+def is_kept_identifier(name: str, value: str) -> bool:
+    """Whether ``value`` under ``name`` is an identifier the card and IBAN net leaves alone: the
+    whole value of an identifier key, one compact token. A 16-digit order number or case id
+    with a card network's prefix passes the Luhn check one time in ten, and an account-shaped
+    case id is an IBAN's shape: masked to their last four, two cases became one."""
+    return is_identifier_name(name) and _COMPACT_IDENTIFIER.fullmatch(value) is not None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -964,7 +990,8 @@ class RecordScrubber:
         if isinstance(value, str):
             value = scrub_secrets(value)
             # card masking only in free text: a long numeric id must never become a card mask
-            return mask_account_numbers(value) if name in self._free_text else value
+            free_text = name in self._free_text and not is_kept_identifier(name, value)
+            return mask_account_numbers(value) if free_text else value
         if isinstance(value, dict | list | Pairs):
             return scrub_data(value, key)
         return value

@@ -814,3 +814,35 @@ def test_what_only_looks_like_an_iban_stays(not_an_iban: str) -> None:
     from ingest.scrub import scrub_free_text
 
     assert scrub_free_text(f"ref {not_an_iban} ok") == f"ref {not_an_iban} ok"
+
+
+def test_an_identifiers_whole_value_is_no_card_or_iban() -> None:
+    """Two case ids with a card network's prefix that pass Luhn (one in ten do) and end alike
+    were masked to one `[CARD ****9424]`: two cases became one. An identifier key's whole value,
+    one compact token, is an identifier; a card or account identifier, a printed number and a
+    number inside text are masked as before."""
+    from ingest.scrub import scrub_data
+
+    scrubbed = scrub_data(
+        {
+            "case_id": "6011000990139424",
+            "orderId": "6011222233369424",
+            "account_ref": "GB82WEST12345698765432",
+            "order_key": "GB82WEST12345698765432",
+            "card_id": "6011000990139424",
+            "ref": "6011 0009 9013 9424",
+            "note": "paid with 6011000990139424",
+            "items": [{"sku_id": "4111111111111111", "memo": "4111111111111111"}],
+        },
+        b"k",
+    )
+    assert scrubbed == {
+        "case_id": "6011000990139424",
+        "orderId": "6011222233369424",
+        "account_ref": "[IBAN GB82 ****5432]",
+        "order_key": "GB82WEST12345698765432",
+        "card_id": "[CARD ****9424]",
+        "ref": "[CARD ****9424]",
+        "note": "paid with [CARD ****9424]",
+        "items": [{"sku_id": "4111111111111111", "memo": "[CARD ****1111]"}],
+    }

@@ -130,6 +130,9 @@ def test_case_ids_that_pass_luhn_are_not_taken_for_cards(tmp_path: Path) -> None
     by chance land unchanged: masked as cards, three cases became one with every step repeated."""
     keys = [f"800-45000{n:05d}-00010" for n in range(2000)]
     keys = [key for key in keys if luhn_valid(key.replace("-", ""))][:3] + ["1000000000080042"]
+    # with a card network's prefix, ending alike (both were "[CARD ****9424]": one case), and
+    # account-shaped ("[IBAN GB82 ****5432]")
+    keys += ["6011000990139424", "6011222233369424", "GB82WEST12345698765432"]
     path = tmp_path / "sap.csv"
     path.write_text(
         "case,activity,time\n"
@@ -144,7 +147,7 @@ def test_case_ids_that_pass_luhn_are_not_taken_for_cards(tmp_path: Path) -> None
         [path], data_dir, file_format="csv", process_name="purchasing",
         mapping=ColumnMapping(case="case", activity="activity", timestamp="time"),
     )  # fmt: skip
-    assert [(f.accepted, f.quarantined) for f in summary.files] == [(8, 0)]
+    assert [(f.accepted, f.quarantined) for f in summary.files] == [(14, 0)]
     con = connect_warehouse(data_dir, read_only=True)
     try:
         landed = con.execute(
