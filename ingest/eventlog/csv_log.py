@@ -65,7 +65,8 @@ TIMES = (
     " %I:%M %p",
     " %I:%M:%S %p",
 )
-OFFSETS = ("", "%z", " %z")
+#: an offset, or UTC named (BigQuery and Postgres exports: `2017-01-16 13:29:00 UTC`)
+OFFSETS = ("", "%z", " %z", " UTC", " GMT")
 
 
 class CsvLogError(ValueError):
@@ -233,7 +234,8 @@ def timestamp_formats(
         raise CsvLogError(
             f"{path}: the timestamps of column {column!r} (e.g. {example!r}) are in no known "
             f"format; give it with --timestamp-format (Python strptime codes, or epoch_s / "
-            f"epoch_ms for Unix times), e.g. --timestamp-format '%d.%m.%Y %H:%M:%S'"
+            f"epoch_ms for Unix times): '%d.%m.%Y %H:%M:%S' reads '16.01.2017 13:29:00', "
+            f"'%Y-%m-%d %H:%M:%S %Z' reads '2017-01-16 13:29:00 UTC'"
         )
     if iso == readable:
         return None

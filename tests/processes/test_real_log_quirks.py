@@ -122,6 +122,10 @@ def test_start_and_end_columns_take_the_end_as_the_time(tmp_path: Path):
             ["04-01-2017 06:59:00", "16-01-2017 13:29:00+01:00"],
             ["2017-01-04T06:59", "2017-01-16T12:29"],
         ),
+        (  # BigQuery: UTC named, the fraction left out when it is zero (was refused whole)
+            ["2017-01-04 06:59:00 UTC", "2017-01-16 13:29:00.5 UTC", "2017-01-17 08:00:00 GMT"],
+            ["2017-01-04T06:59", "2017-01-16T13:29", "2017-01-17T08:00"],
+        ),
     ],
 )
 def test_timestamp_formats_of_exports_are_recognised(tmp_path: Path, stamps, expected):
