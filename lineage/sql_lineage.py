@@ -239,10 +239,19 @@ def _nested_schema(schema: Schema) -> dict:
 
 
 def _output_names(scope: Scope) -> list[str]:
+    """The columns a scope selects; of a set operation, its first branch's, and for one ``BY
+    NAME`` (DuckDB's ``union all by name``) every branch's, each name once in first-seen order,
+    as DuckDB names them."""
     expression = scope.expression
-    if isinstance(expression, exp.SetOperation):
+    if not isinstance(expression, exp.SetOperation):
+        return [projection.alias_or_name for projection in expression.selects]
+    if not expression.args.get("by_name"):
         return _output_names(scope.set_operation_scopes[0])
-    return [projection.alias_or_name for projection in expression.selects]
+    names: dict[str, str] = {}
+    for branch in scope.set_operation_scopes:
+        for name in _output_names(branch):
+            names.setdefault(name.lower(), name)
+    return list(names.values())
 
 
 class _Tracer:
@@ -275,12 +284,23 @@ class _Tracer:
     def _column_edges(self, scope: Scope, name: str) -> set[InputEdge]:
         expression = scope.expression
         if isinstance(expression, exp.SetOperation):
-            position = [n.lower() for n in _output_names(scope)].index(name.lower())
+            # branches match by position, or by name for `union all by name` (a branch without
+            # the column gives it NULLs)
+            by_name = bool(expression.args.get("by_name"))
+            names = [n.lower() for n in _output_names(scope)]
+            if name.lower() not in names:
+                self.unresolved.append(f"column {name!r} is not selected by {_short(expression)}")
+                return set()
+            position = names.index(name.lower())
             edges: set[InputEdge] = set()
             for branch in scope.set_operation_scopes:
                 branch_names = _output_names(branch)
-                if position < len(branch_names):
-                    edges |= self.column_edges(branch, branch_names[position])
+                if by_name:
+                    matching = [n for n in branch_names if n.lower() == name.lower()]
+                else:
+                    matching = branch_names[position : position + 1]
+                for branch_name in matching:
+                    edges |= self.column_edges(branch, branch_name)
             return edges
         projection = next(
             (p for p in expression.selects if p.alias_or_name.lower() == name.lower()), None

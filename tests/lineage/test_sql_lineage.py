@@ -113,6 +113,40 @@ def test_union_both_branches() -> None:
     }
 
 
+def test_union_by_name_matches_branches_by_name() -> None:
+    """DuckDB's `union all by name` matched by position gave `paid` the 2024 table's `method`:
+    the two tables list their columns in other orders, and the second has one more."""
+    schema = {
+        "db.raw.p23": ["order_id", "method", "amount_cents"],
+        "db.raw.p24": ["amount_cents", "order_id", "method", "note"],
+    }
+    sql = """
+    with payments as (select * from db.raw.p23 union all by name select * from db.raw.p24)
+    select order_id, sum(amount_cents) as paid, note from payments group by order_id, note
+    """
+    lineage = analyze_query(sql, schema)
+    assert lineage.columns == ["order_id", "paid", "note"]
+    group_by = {
+        (table, column, "INDIRECT", "GROUP_BY")
+        for table in ("db.raw.p23", "db.raw.p24")
+        for column in ("order_id",)
+    } | {("db.raw.p24", "note", "INDIRECT", "GROUP_BY")}
+    paid = {(e.table, e.column, e.type, e.subtype) for e in lineage.fields["paid"]}
+    assert paid == group_by | {
+        ("db.raw.p23", "amount_cents", "DIRECT", "AGGREGATION"),
+        ("db.raw.p24", "amount_cents", "DIRECT", "AGGREGATION"),
+    }
+    note = {(e.table, e.column, e.type, e.subtype) for e in lineage.fields["note"]}
+    assert note == group_by | {("db.raw.p24", "note", "DIRECT", "IDENTITY")}
+    whole = analyze_query(
+        "select * from db.raw.p23 union all by name select * from db.raw.p24", schema
+    )
+    assert whole.columns == ["order_id", "method", "amount_cents", "note"]
+    assert {(e.table, e.column) for e in whole.fields["method"]} == {
+        ("db.raw.p23", "method"), ("db.raw.p24", "method")
+    }  # fmt: skip
+
+
 def test_json_paths_become_nested_fields() -> None:
     literal = "select json_extract_string(data, '$.payment_status') as status from db.raw.orders"
     assert edges(literal, "status") == {
