@@ -617,7 +617,7 @@ class LineageGraph:
                 items.append(
                     {
                         "namespace": source_ns,
-                        "name": self._name_of(table, source_ns),
+                        "name": self._name_of(table, source_ns, query.table_spelling),
                         "field": edge.column,
                         "transformations": [
                             {
@@ -644,7 +644,9 @@ class LineageGraph:
         for table in query.tables:  # inputs the producer left out (dbt-ol omits seeds)
             table = _listed_input(table, namespaces)
             source_ns = namespaces.get(table) or self._namespace_of(table, dataset)
-            source = self.datasets.get((source_ns, self._name_of(table, source_ns)))
+            source = self.datasets.get(
+                (source_ns, self._name_of(table, source_ns, query.table_spelling))
+            )
             if source is not None and (source.namespace, source.name) != (
                 dataset.namespace,
                 dataset.name,
@@ -722,11 +724,14 @@ class LineageGraph:
                 return namespace
         return output.namespace
 
-    def _name_of(self, table: str, namespace: str) -> str:
+    def _name_of(self, table: str, namespace: str, spelling: dict[str, str] | None = None) -> str:
+        """The dataset of ``namespace`` named ``table`` in any case; for a table no event has
+        named yet, its spelling in the SQL or the catalog (``kiosk.RawZone.payments_2023``,
+        not a second, lower-cased dataset)."""
         for ns, name in self.datasets:
             if ns == namespace and name.lower() == table:
                 return name
-        return table
+        return (spelling or {}).get(table, table)
 
     def _add_run(
         self, run_doc: dict[str, Any], job_key: tuple[str, str], event: dict[str, Any], when: str

@@ -79,6 +79,9 @@ class QueryLineage:
     dataset: list[InputEdge]
     tables: list[str]  # every base table read
     unresolved: list[str] = field(default_factory=list)  # what could not be placed, and why
+    #: each table's key (lower case, as edges name it) → its spelling: the schema's, else the
+    #: SQL's (DuckDB keeps a quoted `"RawZone"."Orders"` as written)
+    table_spelling: dict[str, str] = field(default_factory=dict)
 
 
 Schema = Mapping[str, Sequence[str]]  # "db.schema.table" -> column names
@@ -151,7 +154,22 @@ def analyze_query(
         dataset=[spell.edge(edge) for edge in dataset],
         tables=sorted(tracer.tables),
         unresolved=notes + sorted(set(tracer.unresolved)),
+        table_spelling=_table_spelling(statement, schema, default_db, default_schema),
     )
+
+
+def _table_spelling(
+    statement: exp.Expression, schema: Schema, default_db: str, default_schema: str
+) -> dict[str, str]:
+    """Table keys (lower case) → their spelling, the schema's first, then the SQL's."""
+    spelling: dict[str, str] = {}
+    for table in statement.find_all(exp.Table):
+        if table.name:
+            parts = [table.catalog or default_db, table.db or default_schema, table.name]
+            spelled = ".".join(part for part in parts if part)
+            spelling.setdefault(spelled.lower(), spelled)
+    spelling.update({key.lower(): key for key in schema})
+    return spelling
 
 
 class _Spelling:

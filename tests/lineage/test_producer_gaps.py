@@ -113,3 +113,21 @@ def test_relation_names_resolve_in_any_case() -> None:
     assert graph.resolve_dataset(f"{NS}:db.s.totals") == (NS, "db.s.Totals")
     key = graph.resolve_field(f"{NS}:DB.S.TOTALS:amount")
     assert (key.dataset, key.field) == ("db.s.Totals", "Amount")
+
+
+def test_a_table_only_the_sql_names_keeps_its_spelling() -> None:
+    """A quoted `"RawZone"` source reached through an ephemeral model (no event names it) became
+    a second dataset `db.rawzone.payments` beside the producer's `db.RawZone.…` ones."""
+    graph = LineageGraph.from_events(
+        [
+            _event(
+                'select order_id, amount from "db"."RawZone"."Payments"',
+                "db.s.paid",
+                [],
+            )
+        ]
+    )
+    assert _edges(graph, "db.s.paid", "amount") == {
+        ("db.RawZone.Payments", "amount", "DIRECT", "IDENTITY")
+    }
+    assert (NS, "db.rawzone.payments") not in graph.datasets
