@@ -411,13 +411,16 @@ def render_trace(result: Trace, *, show_sql: bool = False) -> str:
         lines.append(
             f"(no {direction} lineage is known for this column"
             + (f" as of {result.as_of}" if result.as_of else "")
-            + ": no column feeds it"
+            + (": it feeds no column" if result.downstream else ": no column feeds it")
             + (" yet" if result.as_of else "")
             + ", or no event has told its lineage)"
         )
     if result.leaves:
         lines.append("")
-        lines.append("sources reached: " + ", ".join(_label(k) for k in result.leaves))
+        reached = (
+            "columns reached (read by nothing further)" if result.downstream else "sources reached"
+        )
+        lines.append(f"{reached}: " + ", ".join(_label(k) for k in result.leaves))
     for job, built in sorted(result.older_builds.items()):
         lines.append(
             f"note: the lineage of job {job} is parsed from the SQL compiled by an older build "

@@ -20,6 +20,10 @@ as ``data.order_id``; a key computed from a column with known values (a seed) ex
 
 from __future__ import annotations
 
+import functools
+import itertools
+import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -53,6 +57,26 @@ class _DuckDBRowid(DuckDB):
 
 def _qualifying_dialect(dialect: str) -> str | type[Dialect]:
     return _DuckDBRowid if dialect == "duckdb" else dialect
+
+
+class _SqlglotNotes(logging.Handler):
+    """sqlglot's warnings (``Cannot traverse scope PIVOT …``) go to the notes of the query the
+    thread is analysing (:func:`analyze_query`), not to stderr: a ``lineage trace`` printed a
+    dozen of them about other models."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        notes = getattr(self.local, "notes", None)
+        if notes is not None:
+            notes.append(f"sqlglot: {record.getMessage()[:300]}")
+
+
+_SQLGLOT_NOTES = _SqlglotNotes()
+logging.getLogger("sqlglot").addHandler(_SQLGLOT_NOTES)
+logging.getLogger("sqlglot").propagate = False
 
 
 class SqlLineageError(ValueError):
@@ -104,22 +128,50 @@ def analyze_query(
     """Column lineage of ``sql`` (one SELECT, possibly with CTEs) over tables in ``schema``.
 
     ``column_values`` gives the known values of some columns (e.g. of a seed), used to expand
-    JSON paths computed from them.
+    JSON paths computed from them. sqlglot's warnings on the way are among the notes.
     """
+    warnings: list[str] = []
+    _SQLGLOT_NOTES.local.notes = warnings
+    try:
+        lineage = _analyze_query(
+            sql,
+            schema,
+            dialect=dialect,
+            default_db=default_db,
+            default_schema=default_schema,
+            column_values=column_values,
+        )
+    finally:
+        _SQLGLOT_NOTES.local.notes = None
+    lineage.unresolved += sorted(set(warnings))
+    return lineage
+
+
+def _analyze_query(
+    sql: str,
+    schema: Schema,
+    *,
+    dialect: str = "duckdb",
+    default_db: str = "",
+    default_schema: str = "",
+    column_values: Mapping[tuple[str, str], Sequence[str]] | None = None,
+) -> QueryLineage:
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
     except SqlglotError as error:
         raise SqlLineageError(f"cannot parse the SQL ({dialect}): {error}") from None
     if not statements:
         raise SqlLineageError("the SQL is empty")
-    statement = statements[-1]
+    notes: list[str] = []
+    statement = _pivots_as_selects(statements[-1], notes)
     if isinstance(statement, exp.Create | exp.Insert) and isinstance(
         statement.expression, exp.Query
     ):
         statement = statement.expression
     if not isinstance(statement, exp.Query):
+        if notes:  # a pivot whose columns depend on the data
+            raise SqlLineageError("; ".join(notes))
         raise SqlLineageError(f"not a query: {statement.sql(dialect=dialect)[:120]}")
-    notes: list[str] = []
     try:
         qualified = _qualify(statement, schema, dialect, default_db, default_schema)
     except SqlglotError as error:
@@ -170,6 +222,93 @@ def _table_spelling(
             spelling.setdefault(spelled.lower(), spelled)
     spelling.update({key.lower(): key for key in schema})
     return spelling
+
+
+def _pivots_as_selects(statement: exp.Expression, notes: list[str]) -> exp.Expression:
+    """DuckDB's ``PIVOT`` and ``UNPIVOT`` statements (a model's whole SQL, a CTE, a subquery)
+    as the SELECT each stands for, which the lineage follows like any other:
+
+    ``PIVOT t ON c IN ('a', 'b') USING sum(x) GROUP BY g`` is ``SELECT g, sum(x) FILTER (WHERE
+    c = 'a') AS a, sum(x) FILTER (WHERE c = 'b') AS b FROM t GROUP BY g`` (several USING
+    aggregates name their columns ``a_<alias>``); ``UNPIVOT t ON a, b INTO NAME n VALUE v`` is
+    ``SELECT * EXCLUDE (a, b), 'a' AS n, a AS v FROM t UNION ALL …`` for each column. A pivot
+    whose columns depend on the data (no ``IN`` list, or no ``GROUP BY``) is left as it is, with
+    a note saying what to write."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Pivot) or node.this is None:
+            return node  # `FROM t PIVOT (…)`: the pivot is an argument of its table
+        unpivot = bool(node.args.get("unpivot"))
+        select = _unpivot_select(node) if unpivot else _pivot_select(node)
+        if isinstance(select, str):
+            notes.append(f"{_short(node)}: {select}")
+            return node
+        return select
+
+    return statement.transform(rewrite)
+
+
+def _pivot_select(node: exp.Pivot) -> exp.Select | str:
+    ons = node.expressions
+    if not ons or not all(
+        isinstance(on, exp.In)
+        and on.expressions
+        and all(isinstance(v, exp.Literal) for v in on.expressions)
+        for on in ons
+    ):
+        return (
+            "its columns are the values the data holds; list them (ON c IN ('a', 'b')) for lineage"
+        )
+    group = node.args.get("group")
+    if group is None:
+        return "without GROUP BY it groups by every other column; write the GROUP BY for lineage"
+    usings = node.args.get("using") or [exp.Count(this=exp.Star())]
+    projections: list[exp.Expression] = [column.copy() for column in group.expressions]
+    for values in itertools.product(*(on.expressions for on in ons)):
+        condition = exp.and_(
+            *(
+                exp.EQ(this=on.this.copy(), expression=value.copy())
+                for on, value in zip(ons, values, strict=True)
+            )
+        )
+        stem = "_".join(value.name for value in values)
+        for using in usings:
+            aggregate = using.unalias() if isinstance(using, exp.Alias) else using
+            if isinstance(using, exp.Alias):
+                name = f"{stem}_{using.alias}"
+            else:
+                name = stem if len(usings) == 1 else f"{stem}_{aggregate.sql(dialect='duckdb')}"
+            filtered = exp.Filter(
+                this=aggregate.copy(), expression=exp.Where(this=condition.copy())
+            )
+            projections.append(exp.alias_(filtered, name, quoted=True))
+    return (
+        exp.select(*projections)
+        .from_(node.this.copy())
+        .group_by(*(column.copy() for column in group.expressions))
+    )
+
+
+def _unpivot_select(node: exp.Pivot) -> exp.Expression | str:
+    columns = node.expressions
+    if not columns or not all(isinstance(column, exp.Column) for column in columns):
+        return "its columns are chosen by an expression; name them (ON a, b) for lineage"
+    into = node.args.get("into")
+    name_column = into.this.name if into is not None else "name"
+    values = into.expressions if into is not None else []
+    if len(values) > 1:
+        return "several VALUE columns are not read; unpivot one value column at a time"
+    value_column = values[0].name if values else "value"
+    excluded = [column.copy() for column in columns]
+    branches = [
+        exp.select(
+            exp.Star(except_=[c.copy() for c in excluded]),
+            exp.alias_(exp.Literal.string(column.name), name_column, quoted=True),
+            exp.alias_(column.copy(), value_column, quoted=True),
+        ).from_(node.this.copy())
+        for column in columns
+    ]
+    return functools.reduce(lambda left, right: exp.union(left, right, distinct=False), branches)
 
 
 class _Spelling:

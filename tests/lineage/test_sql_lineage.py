@@ -197,3 +197,63 @@ def test_bad_sql_is_a_clear_error() -> None:
         analyze_query("select from from where", SCHEMA)
     with pytest.raises(SqlLineageError, match="not a query"):
         analyze_query("delete from db.raw.orders", SCHEMA)
+
+
+PIVOT_SCHEMA = {
+    "db.s.orders": ["order_id", "customer_id", "status", "amount"],
+    "db.s.by_status": ["customer_id", "placed", "shipped"],
+}
+
+
+def test_duckdb_pivot_statements_have_lineage() -> None:
+    """DuckDB's PIVOT statement (a dbt model's whole SQL) had no lineage at all, only a note
+    about a `*`: it is read as the SELECT it stands for."""
+    sql = """
+    with p as (pivot db.s.orders on status in ('placed', 'shipped') using sum(amount)
+               group by customer_id)
+    select * from p
+    """
+    lineage = analyze_query(sql, PIVOT_SCHEMA)
+    assert lineage.columns == ["customer_id", "placed", "shipped"]
+    assert lineage.unresolved == []
+    group_by = ("db.s.orders", "customer_id", "INDIRECT", "GROUP_BY")
+    for column in ("placed", "shipped"):
+        assert {(e.table, e.column, e.type, e.subtype) for e in lineage.fields[column]} == {
+            ("db.s.orders", "amount", "DIRECT", "AGGREGATION"),
+            ("db.s.orders", "status", "INDIRECT", "CONDITIONAL"),
+            group_by,
+        }
+    named = analyze_query(
+        "pivot db.s.orders on status in ('placed') using sum(amount) as total, count(*) as n"
+        " group by customer_id",
+        PIVOT_SCHEMA,
+    )
+    assert named.columns == ["customer_id", "placed_total", "placed_n"]
+    assert {(e.column, e.subtype) for e in named.fields["placed_n"]} == {
+        ("status", "CONDITIONAL"), ("customer_id", "GROUP_BY")
+    }  # fmt: skip
+
+
+def test_duckdb_unpivot_statements_have_lineage() -> None:
+    lineage = analyze_query(
+        "unpivot db.s.by_status on placed, shipped into name status value total", PIVOT_SCHEMA
+    )
+    assert lineage.columns == ["customer_id", "status", "total"]
+    assert {(e.column, e.subtype) for e in lineage.fields["total"]} == {
+        ("placed", "IDENTITY"), ("shipped", "IDENTITY")
+    }  # fmt: skip
+    assert {(e.column, e.subtype) for e in lineage.fields["customer_id"]} == {
+        ("customer_id", "IDENTITY")
+    }
+
+
+def test_a_pivot_whose_columns_the_data_decides_says_so(capsys) -> None:
+    """Without an IN list the columns are the values in the data: the note says what to write,
+    and sqlglot's own warnings are notes too, not lines on stderr."""
+    sql = "pivot db.s.orders on status using sum(amount) group by customer_id"
+    with pytest.raises(SqlLineageError, match=r"list them \(ON c IN \('a', 'b'\)\)"):
+        analyze_query(sql, PIVOT_SCHEMA)
+    lineage = analyze_query(f"with p as ({sql}) select * from p", PIVOT_SCHEMA)
+    assert any("list them (ON c IN" in note for note in lineage.unresolved)
+    assert any(note.startswith("sqlglot: Cannot traverse scope") for note in lineage.unresolved)
+    assert capsys.readouterr().err == ""

@@ -81,6 +81,14 @@ def test_trace_downstream(data_dir: DataDir, capsys) -> None:
     reached = {(e["output"]["dataset"], e["output"]["field"]) for e in json.loads(out)["edges"]}
     assert ("marts.main.fct_step_reliability_daily", "day") in reached
     assert ("warehouse.staging.stg_flowledger__step_runs", "started_at") in reached
+    # the text's last line named the columns nothing reads further "sources reached"
+    code, out, _ = run(
+        data_dir, "trace", "warehouse.raw.step_runs.started_at", "--downstream", capsys=capsys
+    )
+    assert code == 0
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("columns reached (read by nothing further): ")
+    assert "fct_step_reliability_daily.day" in last
 
 
 def test_trace_errors(data_dir: DataDir, capsys) -> None:
