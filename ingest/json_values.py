@@ -147,7 +147,11 @@ def loads_standard(text: str | bytes, fields: Collection[str] | None = None) -> 
     decoding = _Decoding()
     try:
         value = json.loads(
-            text, object_pairs_hook=decoding.object, parse_constant=_refuse, parse_float=_finite
+            text,
+            object_pairs_hook=decoding.object,
+            parse_constant=_refuse,
+            parse_float=_finite,
+            parse_int=_whole,
         )
     except _Refused:
         value = json.loads(
@@ -155,6 +159,7 @@ def loads_standard(text: str | bytes, fields: Collection[str] | None = None) -> 
             object_pairs_hook=_Decoding().object,
             parse_constant=_Written,
             parse_float=_written_float,
+            parse_int=_written_int,
         )
     else:
         if not decoding.repeated:
@@ -219,8 +224,11 @@ def _holds_surrogate(text: str) -> bool:
 def loads_as_written(text: str | bytes) -> Any:
     """``json.loads`` keeping what the text says, for a quarantined record: a key given twice
     with each of its values (:class:`Pairs`), NaN and Infinity (floats), control characters
-    in strings."""
-    return json.loads(text, object_pairs_hook=_Decoding().object, strict=False)
+    in strings, an integer too long to read (:data:`MAX_INTEGER_DIGITS`) as its digits in a
+    string."""
+    return json.loads(
+        text, object_pairs_hook=_Decoding().object, strict=False, parse_int=_written_int
+    )
 
 
 class ElementText:
@@ -250,7 +258,8 @@ def decoded_document(text: str) -> Any:
         return loads_standard(text)
     except NotStandardJson:
         pass
-    decoder = json.JSONDecoder()  # reads NaN: only to find where each element ends
+    # reads NaN and long integers (as text): only to find where each element ends
+    decoder = json.JSONDecoder(parse_int=str)
     position = _after_blanks(text, 0)
     if not text.startswith("[", position):
         return ElementText(text)
@@ -314,6 +323,25 @@ class _Written(str):
     :func:`loads_standard` looks for what it refuses."""
 
 
+#: the most digits Python turns into an integer (``sys.get_int_max_str_digits``); a longer one
+#: raised a ValueError no reader caught (the receiver answered 500)
+MAX_INTEGER_DIGITS = 4300
+
+
+def _is_long_integer(written: str) -> bool:
+    return len(written) - written.startswith("-") > MAX_INTEGER_DIGITS
+
+
+def _whole(written: str) -> int:
+    if _is_long_integer(written):
+        raise _Refused(written)
+    return int(written)
+
+
+def _written_int(written: str) -> int | _Written:
+    return _Written(written) if _is_long_integer(written) else int(written)
+
+
 def _written_float(written: str) -> float | _Written:
     number = float(written)
     return _Written(written) if math.isinf(number) else number
@@ -327,6 +355,11 @@ def _first_problem(value: Any, path: str, counted: frozenset[str] | None) -> tup
     if isinstance(value, _Written):
         if value in _CONSTANTS:
             return path, f"{value} is not valid JSON (JSON numbers are finite; write null)"
+        if _is_long_integer(value):
+            return path, (
+                f"an integer of {len(value.lstrip('-')):,} digits is out of range "
+                f"(at most {MAX_INTEGER_DIGITS:,}; write a long identifier as a string)"
+            )
         return path, f"{value} is out of range (a JSON number here is a double, ±1.8e308)"
     if isinstance(value, dict | Pairs):
         seen: set[str] = set()

@@ -323,7 +323,8 @@ class NdjsonSource:
                 seen += 1
                 try:
                     record = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
+                # not JSON, not UTF-8, an integer too long for Python to read (ValueError)
+                except ValueError:
                     if seen == 1 and not line.lstrip().startswith((b"{", b"\xef\xbb\xbf{")):
                         raise UnreadableFile(
                             f"{self.path}: not newline-delimited JSON (the first line is not a "

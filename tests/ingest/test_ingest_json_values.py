@@ -371,3 +371,25 @@ def test_loads_standard_refuses_lone_surrogates_where_they_are() -> None:
         "a": "😀",
         "b": "\\ud800",
     }
+
+
+@pytest.mark.parametrize("reader", JSON_READERS)
+def test_an_integer_too_long_for_python_is_quarantined_by_every_json_reader(
+    tmp_path: Path, reader: str
+) -> None:
+    """A 5,000-digit integer (Python reads at most 4,300 digits) failed the whole NDJSON file
+    with a ValueError, good rows and all; the receiver answered 500."""
+    long = "9" * 5000
+    lines = [run_line("r-good", '"intake"'), run_line("r-long", long)]
+    lines.append(json_line({**FLOW_RUNS[0], "run_id": "r-data"}, "outputs", f'{{"n": {long}}}'))
+    data_dir = land(tmp_path, reader, JSON_READERS[reader](tmp_path / "runs", lines))
+    assert query(data_dir, "select run_id from raw.flow_runs") == [("r-good",)]
+    reasons = query(
+        data_dir,
+        "select reason from raw.quarantine where reason not like 'line is not valid JSON%' "
+        "order by row_number",
+    )
+    expected = "an integer of 5,000 digits is out of range (at most 4,300; write a long identifier"
+    assert [reason for (reason,) in reasons] == [
+        f"flow_name: {expected} as a string)", f"outputs.n: {expected} as a string)"
+    ]  # fmt: skip

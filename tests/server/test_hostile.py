@@ -185,6 +185,13 @@ CASES = [
     ("lone surrogate in ndjson", "/v1/runs", b'{"run_id":"\\ud800","flow_id":"f"}\n', "application/x-ndjson", {}, {422}),
     ("lone surrogate in binary data", "/v1/events", b'{"a":"\\ud800"}', "application/json", {"ce-specversion": "1.0", "ce-id": "h-sur3", "ce-source": "/h", "ce-type": "a.b", "ce-time": "2025-01-01T00:00:00Z"}, {422}),
     ("lone surrogate in otlp json", "/v1/traces", b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319f","spanId":"b7ad6b716920333f","name":"\\ud800","startTimeUnixNano":"1754000000000000000"}]}]}]}', "application/json", {}, {400}),
+    # an integer of more than 4,300 digits: Python's int() refused it with a ValueError (500)
+    ("5000-digit run id", "/v1/runs", b'[{"run_id":' + b"9" * 5000 + b"}]", "application/json", {}, {422}),
+    ("5000-digit run id ndjson", "/v1/runs", b'{"run_id":' + b"9" * 5000 + b"}\n", "application/x-ndjson", {}, {422}),
+    ("5000-digit number in data", "/v1/events", json.dumps(event("h-long-1", data={"n": 1})).replace('"n": 1', '"n": ' + "9" * 5000).encode(), "application/cloudevents+json", {}, {422}),
+    ("5000-digit number in binary data", "/v1/events", b'{"n":' + b"9" * 5000 + b"}", "application/json", {"ce-specversion": "1.0", "ce-id": "h-long-2", "ce-source": "/h", "ce-type": "a.b", "ce-time": "2025-01-01T00:00:00Z"}, {422}),
+    ("5000-digit number in otlp json", "/v1/traces", b'{"resourceSpans":[],"x":' + b"9" * 5000 + b"}", "application/json", {}, {400}),
+    ("5000-digit number in a lineage event", "/api/v1/lineage", b'{"eventType":"START","x":' + b"9" * 5000 + b"}", "application/json", {}, {400}),
     ("too many spans", "/v1/traces", json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{}] * 10_001}]}]}).encode(), "application/json", {}, {413}),
 ]  # fmt: skip
 
