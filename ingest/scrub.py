@@ -480,6 +480,28 @@ def scrub_secrets(text: str) -> str:
     return text
 
 
+def scrub_secrets_in(value: Any) -> Any:
+    """Secrets in a JSON document no contract describes (an OpenLineage event: its facets, its
+    job's SQL, a dataset namespace's URL): every text through :func:`scrub_secrets`, a value
+    under a secret's name (``token``, ``password``) replaced whole. Personal data and account
+    numbers are left as they are: the document's names and identifiers must stay as sent."""
+    if isinstance(value, str):
+        return scrub_secrets(value) if may_hold_a_secret(value) else value
+    if isinstance(value, list):
+        return [scrub_secrets_in(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            scrub_secrets_in(name): (
+                SECRET_PLACEHOLDER
+                if is_secret_key_name(name) and isinstance(item, str | int | float)
+                and not isinstance(item, bool)
+                else scrub_secrets_in(item)
+            )
+            for name, item in value.items()
+        }
+    return value
+
+
 def luhn_valid(digits: str) -> bool:
     """The Luhn checksum of a string of decimal digits."""
     total = 0

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flowledger.settings import DataDir
+from ingest.scrub import scrub_secrets_in
 from lineage.event_order import epoch_seconds
 from lineage.graph import LineageGraph
 from lineage.schemas import type_problems
@@ -57,9 +58,12 @@ class LineageStore:
     # ------------------------------------------------------------------ writing
 
     def append(self, events: Sequence[dict[str, Any]]) -> int:
-        """Write ``events`` (already validated) and fsync before returning; returns how many."""
+        """Write ``events`` (already validated), their secrets scrubbed (:func:`scrub_secrets_in`:
+        a facet's token, a password in a job's SQL or a namespace's URL), and fsync before
+        returning; returns how many."""
         if not events:
             return 0
+        events = [scrub_secrets_in(event) for event in events]
         self.root.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC)
         received = now.isoformat(timespec="microseconds").replace("+00:00", "Z")

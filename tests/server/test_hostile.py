@@ -451,6 +451,32 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
     server.post("/v1/runs", ndjson, "application/x-ndjson")
     send_new_secret_forms(server)
     send_public_corpus(server)
+    # OpenLineage events were stored as sent: a token in a run facet, a password and a key in
+    # the job's SQL, a password in a namespace's URL
+    lineage_event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-03-01T10:00:00Z",
+        "producer": "https://example.com/etl",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {
+            "runId": "0190a7f0-0000-7000-8000-00000000abcd",
+            "facets": {"env": {"_producer": "x", "_schemaURL": "x", "api_token": ghp, "note": f"auth {jwt}"}},
+        },
+        "job": {
+            "namespace": "etl",
+            "name": "load",
+            "facets": {"sql": {"_producer": "x", "_schemaURL": "x", "query": f"select * from t where password = '{kv_pw}' and k = '{aws}'"}},
+        },
+        "inputs": [{"namespace": f"postgres://app:{url_pw}@db:5432", "name": "public.t"}],
+        "outputs": [],
+    }  # fmt: skip
+    lineage = requests.post(
+        server.url + "/api/v1/lineage",
+        json=lineage_event,
+        headers={"authorization": "Bearer tok-crm-0123456789abcdef"},
+        timeout=10,
+    )
+    assert lineage.status_code == 201, lineage.text
     server.wait_drained()
     # emails are pseudonymised with a keyed HMAC: the same person joins across events
     rows = query(
