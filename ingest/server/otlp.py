@@ -266,8 +266,17 @@ def any_value(value: AnyValue) -> Any:
     if kind == "kvlist_value":
         return {item.key: any_value(item.value) for item in value.kvlist_value.values}
     if kind == "bytes_value":
-        return value.bytes_value.hex()
+        return bytes_text(value.bytes_value)
     return getattr(value, kind)
+
+
+def bytes_text(raw: bytes) -> str:
+    """An attribute's bytes as the text they hold when they are UTF-8 (then scrubbed like any
+    text: a token sent as bytes was stored as hex, out of the scrubber's sight), else as hex."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.hex()
 
 
 def attributes(items: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ seeded secret is found in any file the service wrote (spool, DuckDB, landing Par
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import socket
@@ -290,9 +291,25 @@ def send_new_secret_forms(server: Serve) -> None:
             {"key": "flow.run_attempt", "value": {"stringValue": "zero"}},
             {"key": "db.password", "value": {"stringValue": o13}},
             {"key": "http.request.header.x-api-key", "value": {"stringValue": o14}},
+            # bytes were stored as hex, which no scrubbing rule reads
+            {
+                "key": "note",
+                "value": {"bytesValue": base64.b64encode(f"password={p7}".encode()).decode()},
+            },
         ],
     }
-    traces = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    # an accepted run whose business key and a note are bytes holding a secret
+    accepted = {
+        "traceId": "0af7651916cd43dd8448eb211c8031ab",
+        "spanId": "b7ad6b71692033ab",
+        "name": "run y",
+        "startTimeUnixNano": "1754000000000000000",
+        "endTimeUnixNano": "1754000001000000000",
+        "attributes": [
+            {"key": "flow.business_key", "value": {"bytesValue": base64.b64encode(f"token {gitlab}".encode()).decode()}},
+        ],
+    }  # fmt: skip
+    traces = {"resourceSpans": [{"scopeSpans": [{"spans": [span, accepted]}]}]}
     answer = server.post("/v1/traces", traces).json()
     assert answer["partialSuccess"]["rejectedSpans"] == "1", answer
     # data nested past 64 levels: the reason quotes `time` cut to 80 characters, right before
@@ -493,8 +510,11 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
             continue
         content = path.read_bytes()
         for secret in SEEDED:
-            if secret.encode() in content:
-                leaks.append(f"{secret} in {path.relative_to(server.data_dir)}")
+            # as sent, and in the encodings a stored value could take (an OTLP attribute's
+            # bytes were stored as hex)
+            for written in (secret.encode(), secret.encode().hex().encode()):
+                if written in content:
+                    leaks.append(f"{secret} in {path.relative_to(server.data_dir)}")
     assert not leaks
     # DuckDB compresses strings: ask it too, every text column of every table
     import duckdb
