@@ -142,6 +142,7 @@ _VENDOR_TOKEN = re.compile(
         f"(?P<{name}>{pattern})"
         for name, pattern in (
             ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
+            ("google_oauth_token", r"\bya29\.[0-9A-Za-z_-]{20,}"),
             ("twilio_key", r"\bSK[0-9a-fA-F]{32}\b"),
             ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
             ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
@@ -247,7 +248,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "[REDACTED:github_token]",
     ),
     SecretRule(
-        "gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "[REDACTED:gitlab_token]"
+        # personal, OAuth, deploy, runner, CI job, pipeline trigger, feed, incoming mail,
+        # SCIM, agent, feature flag and workspace tokens; runner registration tokens
+        "gitlab_token",
+        re.compile(
+            r"\b(?:gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[A-Za-z0-9_-]{20,}"
+            r"|GR1348941[A-Za-z0-9_-]{20,})"
+        ),
+        "[REDACTED:gitlab_token]",
     ),
     SecretRule(
         "google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "[REDACTED:google_api_key]"
@@ -314,8 +322,45 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # user:password@ (the password may hold an @: up to the last one before the path), or
         # a token alone as the user, as in a Sentry DSN (https://<public key>@o1.ingest.sentry.io/2)
         "url_credentials",
-        re.compile(r"://(?:[^/?#\s:@\"]*:[^/?#\s\"]*|(?=[\w-]*\d)[\w-]{16,})@"),
+        # a password may hold `/`, `?` or `#` unencoded when an `@` follows before the next `/`
+        # (`https://svc:pa#ss@host`), and quotes: escaped inside JSON text, or one that no `,`
+        # or `:` follows (which would end a JSON string: the rule never crosses into the next
+        # member); a port and a path (`host:8080/x@y`) are none
+        re.compile(
+            r"://(?:[^/?#\s:@\"]*:(?!\d+[/?#])"
+            r"(?:[^\s\"\\/?#]|\\.|\"(?![,:])|[/?#](?=[^\s@/]*@))*"
+            r"|(?=[\w-]*\d)[\w-]{16,})@"
+        ),
         "://[REDACTED:url_credentials]@",
+    ),
+    SecretRule(
+        # a client's user:password flag (`curl -u admin:pw`, `--user=admin:pw`): the password
+        "user_password_flag",
+        re.compile(
+            r"(?<![\w-])(?P<flag>-u|--user|--proxy-user)(?P<sep>[ \t]+|=)(?P<quote>['\"]?)"
+            r"(?P<user>[^\s:'\"@]+):(?![\s'\"])(?:[^\s'\"]|\\['\"])+"
+        ),
+        r"\g<flag>\g<sep>\g<quote>\g<user>:[REDACTED:secret]",
+    ),
+    SecretRule(
+        # MySQL's and MariaDB's clients take the password run together: `mysql -uroot -ppw`
+        "mysql_password_flag",
+        re.compile(
+            r"(?P<head>\b(?:mysql(?:dump|admin|import|check|show|slap)?|mariadb(?:-dump)?)\b"
+            r"[^\n|;&]*?\s-p)(?P<value>'[^']*'|\"[^\"]*\"|[^\s'\"-][^\s'\"]*)"
+        ),
+        r"\g<head>[REDACTED:secret]",
+    ),
+    SecretRule(
+        "sshpass_password",
+        re.compile(r"(?P<head>\bsshpass\s+-p\s*)(?P<value>'[^']*'|\"[^\"]*\"|\S+)"),
+        r"\g<head>[REDACTED:secret]",
+    ),
+    SecretRule(
+        # HTTP Digest authentication's response hash (replayable within its nonce)
+        "digest_response",
+        re.compile(r"(?P<name>\b(?i:response)\s*=\s*\\*\"?)[0-9a-fA-F]{32,128}\b"),
+        r"\g<name>[REDACTED:authorization]",
     ),
     SecretRule(
         # any scheme (Token, Bot, SSWS, AWS4-HMAC-SHA256…) or none: the credential after the
@@ -352,6 +397,17 @@ SECRET_RULES: tuple[SecretRule, ...] = (
             # {"value": "…"}`, is a value whole; an unquoted value never starts with a bracket)
             r"(?P<value>\\+\"[^\"]*?\\+\"|\"[^\"]*\"|'[^']*'|\{[^{}]*\}|\[[^\[\]]*\]"
             r"|(?![{\[])(?:[^\s,;&\"'}\]\\]|\\(?![\"']))+)"
+        ),
+        _keep_or_redact_value,
+    ),
+    SecretRule(
+        # a secret's name, blanks and a value with letters and digits, no `:` or `=` between
+        # (`client-secret X7f…`, `api_key abc123…`, as a message or a log line writes them)
+        "spaced_key_value",
+        re.compile(
+            r"(?<![\w.-])(?P<name>[\w.-]*(?i:secret|token|passw(?:or)?d|pwd|api[_.-]?key)[\w.-]*)"
+            r"(?P<close>)(?P<sep>[ \t]+)"
+            r"(?P<value>(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_+/=.~-]{8,})(?![\w.~/+=-])"
         ),
         _keep_or_redact_value,
     ),
@@ -436,9 +492,11 @@ MASKED = "[MASKED]"
 #: no alternative can start at (``_SECRET_HINT``: three times as fast as with one alternative that
 #: starts with a class or a group).
 TEXT_PREFILTER = (
-    r"(?i)(private key|putty-user-key-file|eyj|akia|asia|gh[pousr]_|github_pat_|glpat-|aiza"
+    r"(?i)(private key|putty-user-key-file|eyj|akia|asia|gh[pousr]_|github_pat_|aiza"
+    r"|gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-|gr1348941|ya29\."
+    r"|-u\s|--user|--proxy-user|mysql|mariadb|sshpass|response\s*="
     r"|sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
-    r"|k_live_|k_test_|bearer|basic\s|://[^/?#\s@]*@"
+    r"|k_live_|k_test_|bearer|basic\s|://[^\s@]*@"
     r"|sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|:a[a-z0-9_-]{34}\b"
     r"|key-[0-9a-f]{32}|ntn_|age-secret-key-|do[opr]_v1_|lin_api_|dp\.(?:st|ct|sa|scim|audit)\."
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"

@@ -351,6 +351,36 @@ SECRETS = [
         '{"card_cvv2": "123", "cvc": 456}',
         '{"card_cvv2": "[REDACTED:secret]", "cvc": [REDACTED:secret]}',
     ),
+    # a receiver reviewer's seeds that reached DuckDB, the landing Parquet and the spool
+    (
+        "fetch https://svc:p4ss#9x@api.example.com/v1 and https://svc:p4ss/9x@api.example.com",
+        "fetch https://[REDACTED:url_credentials]@api.example.com/v1 and "
+        "https://[REDACTED:url_credentials]@api.example.com",
+    ),
+    (
+        'redirect to https://u:"Js9x"}@n8n.example.com/run',
+        "redirect to https://[REDACTED:url_credentials]@n8n.example.com/run",
+    ),
+    (
+        "curl -u admin:s3cretPw https://x; curl --user='ops:pw9z' y; mysql -uroot -ps3cretPw shop",
+        "curl -u admin:[REDACTED:secret] https://x; curl --user='ops:[REDACTED:secret]' y; "
+        "mysql -uroot -p[REDACTED:secret] shop",
+    ),
+    ("sshpass -p 'hunter22' ssh host", "sshpass -p [REDACTED:secret] ssh host"),
+    (
+        "glrt-abcdefghij0123456789 gldt-abcdefghij0123456789 glptt-abcdefghij0123456789 "
+        "glcbt-64_abcdefghij0123456789 GR1348941abcdefghij0123456789",
+        " ".join(["[REDACTED:gitlab_token]"] * 5),
+    ),
+    ("oauth ya29.a0AfH6SMBx0123456789abcdefghij", "oauth [REDACTED:google_oauth_token]"),
+    (
+        'Digest username="bob", response="6629fae49393a05397450978507c4ef1"',
+        'Digest username="bob", response="[REDACTED:authorization]"',
+    ),
+    (
+        "client-secret X7fq2k9Lm1 and api_key ab12cd34ef",
+        "client-secret [REDACTED:secret] and api_key [REDACTED:secret]",
+    ),
 ]
 
 
@@ -397,6 +427,10 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         "monkey=3 hockey_key=1 cvs_pharmacy=2 cache_key=4 primary_key=5 foreign_key=6",
         '{"token": {}, "secret": [], "tokens_used": {"a": 1}}',
         "<passport>X12345</passport><tokens_used>12</tokens_used><password></password><password/>",
+        # near misses of the URL, flag and spaced forms
+        'https://host:8080/path/x@y.com https://example.com/a@b {"a":"https://x:y","b":"z@h"}',
+        "curl -u admin https://x; mysql shop; the token count is 12; password expired 2 days ago",
+        "response=200 response_time=12",
         # ids of the demo data: run ids, UUIDs, digests, trace ids, order and payment ids
         *DEMO_IDS,
     ],
