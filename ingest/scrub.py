@@ -551,7 +551,8 @@ def scrub_secrets_in(value: Any) -> Any:
         return {
             scrub_secrets_in(name): (
                 SECRET_PLACEHOLDER
-                if is_secret_key_name(name) and isinstance(item, str | int | float)
+                if is_secret_key_name(name)
+                and isinstance(item, str | int | float)
                 and not isinstance(item, bool)
                 else scrub_secrets_in(item)
             )

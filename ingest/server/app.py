@@ -87,7 +87,12 @@ class Receiver:
         self.config = config
         self.metrics = Metrics()
         self.auth = Authenticator(
-            config.tokens, config.hmac_keys, tolerance_s=config.hmac_tolerance_s
+            config.tokens,
+            config.hmac_keys,
+            tolerance_s=config.hmac_tolerance_s,
+            seen_path=data_dir.root / "receiver" / "signatures-seen.txt"
+            if config.hmac_keys
+            else None,
         )
         pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
         self.intake = Intake(
@@ -139,6 +144,7 @@ class Receiver:
         self.spool.stop()
         if self.config.drain:
             self.drainer.stop(final_drain=True)
+        self.auth.close()
 
     def _on_commit(self, requests: int, records: int, seconds: float) -> None:
         self.metrics.inc("flowledger_spool_commits_total")
@@ -181,6 +187,8 @@ class Receiver:
                 request.headers.get(TIMESTAMP_HEADER),
                 request.headers.get(SIGNATURE_HEADER),
                 raw_body,
+                query=request.url.query,
+                headers=request.headers,
             )
 
     async def ingest(self, items: list[Item], request_id: str) -> Prepared:

@@ -11,9 +11,16 @@ A source with an HMAC key must also sign each request::
     X-Flowledger-Timestamp: <unix seconds>
     X-Flowledger-Signature: sha256=<hex HMAC-SHA256(key, "<timestamp>." + raw body)>
 
+A request that carries more than its body (a query string, CloudEvents binary mode's ``ce-*``
+headers, which hold the event's id, source and type) signs those too, before the body:
+``"<timestamp>." + query + "\n" + one "name:value\n" per ce-* header (names lower case,
+sorted) + "\n" + raw body`` (:func:`signed_message`): changing a captured request's headers
+breaks its signature.
+
 A timestamp further than the tolerance (300 s) from the server's clock is refused (a replay of
 an old capture), and so is a signature already seen inside the tolerance window (a replay of a
-fresh capture): a client that re-sends must sign again.
+fresh capture), also across a restart of the server (the signatures seen are kept in a file):
+a client that re-sends must sign again.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TOKENS_ENV = "FLOWLEDGER_TOKENS"
 HMAC_KEYS_ENV = "FLOWLEDGER_HMAC_KEYS"
@@ -101,6 +110,7 @@ class Authenticator:
         hmac_keys: dict[str, str] | None = None,
         *,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
+        seen_path: Path | None = None,
     ) -> None:
         self._tokens = [_Token(source, token.encode()) for source, token in tokens.items()]
         self._hmac_keys = {source: key.encode() for source, key in (hmac_keys or {}).items()}
@@ -112,6 +122,29 @@ class Authenticator:
         self.tolerance_s = tolerance_s
         self._seen: OrderedDict[bytes, float] = OrderedDict()
         self._seen_lock = threading.Lock()
+        #: the signatures seen, one "<hex digest> <unix seconds>" line each, so that a restart
+        #: forgets none still inside the window (written, not fsync'd: a killed process loses
+        #: nothing the kernel holds, and a machine that boots again takes longer than the window)
+        self._seen_file = None if seen_path is None else self._open_seen(seen_path)
+
+    def _open_seen(self, path: Path) -> Any:
+        horizon = time.time() - 2 * self.tolerance_s
+        kept: list[str] = []
+        try:
+            for line in path.read_text(encoding="ascii", errors="replace").splitlines():
+                digest_hex, _, seen_at = line.partition(" ")
+                try:
+                    digest, when = bytes.fromhex(digest_hex), float(seen_at)
+                except ValueError:
+                    continue  # a line a killed process left half written
+                if when >= horizon:
+                    self._seen[digest] = when
+                    kept.append(f"{digest_hex} {seen_at}\n")
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(kept), encoding="ascii")  # the old ones left out
+        return open(path, "a", encoding="ascii")  # noqa: SIM115 - open while the server runs
 
     @property
     def sources(self) -> list[str]:
@@ -135,9 +168,17 @@ class Authenticator:
         return source in self._hmac_keys
 
     def verify_signature(
-        self, source: str, timestamp: str | None, signature: str | None, body: bytes
+        self,
+        source: str,
+        timestamp: str | None,
+        signature: str | None,
+        body: bytes,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Refuse an unsigned, forged, stale or replayed request of a source that signs."""
+        """Refuse an unsigned, forged, stale or replayed request of a source that signs
+        (``query`` and the request's ``headers``: :func:`signed_message`)."""
         key = self._hmac_keys.get(source)
         if key is None:
             return
@@ -159,11 +200,14 @@ class Authenticator:
         scheme, _, given_hex = signature.strip().partition("=")
         if scheme.lower() != "sha256" or not given_hex:
             raise Refused(f"{SIGNATURE_HEADER} must look like sha256=<hex>")
-        expected = hmac.new(key, timestamp.strip().encode() + b"." + body, hashlib.sha256)
+        message = signed_message(timestamp.strip(), body, query, headers or {})
+        expected = hmac.new(key, message, hashlib.sha256)
         if not hmac.compare_digest(
             given_hex.strip().lower().encode(), expected.hexdigest().encode()
         ):
-            raise Refused("signature does not match the body")
+            body_only = message == timestamp.strip().encode() + b"." + body
+            covered = "the body" if body_only else "the query string, the ce-* headers and the body"
+            raise Refused(f"signature does not match {covered}")
         self._refuse_replay(expected.digest(), now)
 
     def _refuse_replay(self, digest: bytes, now: float) -> None:
@@ -174,10 +218,45 @@ class Authenticator:
             if digest in self._seen:
                 raise Refused("replayed request: this signature was already used; sign again")
             self._seen[digest] = now
+            if self._seen_file is not None:
+                self._seen_file.write(f"{digest.hex()} {now:.3f}\n")
+                self._seen_file.flush()
+
+    def close(self) -> None:
+        if self._seen_file is not None:
+            self._seen_file.close()
+            self._seen_file = None
 
 
-def sign(key: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
-    """The two signature headers for ``body`` (for clients and tests)."""
+def signed_message(
+    timestamp: str, body: bytes, query: str = "", headers: Mapping[str, str] | None = None
+) -> bytes:
+    """What a signature covers: ``"<timestamp>." + body``; for a request with a query string
+    or CloudEvents binary-mode ``ce-*`` headers, ``"<timestamp>." + query + "\n"``, each
+    ``ce-*`` header as ``"name:value\n"`` (name lower case, sorted by name), ``"\n"``, then the
+    body."""
+    attributes = sorted(
+        (name.lower(), value)
+        for name, value in (headers or {}).items()
+        if name.lower().startswith("ce-")
+    )
+    if not query and not attributes:
+        return timestamp.encode() + b"." + body
+    lines = "".join(f"{name}:{value}\n" for name, value in attributes)
+    return f"{timestamp}.{query}\n{lines}\n".encode("utf-8", "surrogateescape") + body
+
+
+def sign(
+    key: str,
+    body: bytes,
+    timestamp: float | None = None,
+    *,
+    query: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The two signature headers for ``body`` (and the ``query`` string and ``ce-*``
+    ``headers`` a request sends with it; for clients and tests)."""
     stamp = str(int(timestamp if timestamp is not None else time.time()))
-    digest = hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    message = signed_message(stamp, body, query, headers)
+    digest = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
     return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: f"sha256={digest}"}

@@ -32,7 +32,7 @@ from receiver_harness import (
 )
 
 from flowledger.settings import PROJECT_ROOT
-from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from ingest.server.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, Authenticator, Refused, sign
 
 pytestmark = pytest.mark.slow
 
@@ -287,6 +287,55 @@ def test_authentication(server: Serve) -> None:
         headers={"content-encoding": "gzip", **sign(HMAC_KEY, zipped)},
     )  # fmt: skip
     assert signed.status_code == 200 and signed.json()["accepted"] == 1, signed.text
+    # binary mode: the event's id, source and type are headers; a captured request with another
+    # ce-id was accepted (and the genuine one refused as its replay), as was another ?kind=
+    attributes = {
+        "ce-specversion": "1.0", "ce-id": "auth-bin", "ce-source": "/crm", "ce-type": "quote.approved",
+        "ce-time": "2026-10-01T10:00:00Z",
+    }  # fmt: skip
+    data = b'{"quote_id": "Q-1"}'
+    captured = {**attributes, **sign(HMAC_KEY, data, headers=attributes)}
+    forged = server.post(
+        "/v1/events", data, "application/json", token=OTHER_TOKEN,
+        headers={**captured, "ce-id": "auth-bin-forged", "ce-source": "/erp"},
+    )  # fmt: skip
+    assert forged.status_code == 401, forged.text
+    assert forged.json()["message"] == (
+        "signature does not match the query string, the ce-* headers and the body"
+    )
+    genuine = server.post(
+        "/v1/events", data, "application/json", token=OTHER_TOKEN, headers=captured
+    )
+    assert genuine.status_code == 200 and genuine.json()["accepted"] == 1, genuine.text
+    runs = json.dumps([flow_run("auth-kind")]).encode()
+    signed_kind = sign(HMAC_KEY, runs, query="kind=flow_run")
+    tampered = server.post(
+        "/v1/runs?kind=step_run", runs, "application/json", token=OTHER_TOKEN, headers=signed_kind
+    )
+    assert tampered.status_code == 401, tampered.text
+    kept = server.post(
+        "/v1/runs?kind=flow_run", runs, "application/json", token=OTHER_TOKEN, headers=signed_kind
+    )
+    assert kept.status_code == 200, kept.text
+
+
+def test_a_signature_seen_before_a_restart_is_still_a_replay(tmp_path) -> None:
+    """The signatures seen were kept in memory only: a capture replayed after a restart, inside
+    the tolerance window, was accepted."""
+    seen = tmp_path / "receiver" / "signatures-seen.txt"
+    body = b'{"id": "r-1"}'
+    headers = sign(HMAC_KEY, body)
+    first = Authenticator({"erp": OTHER_TOKEN}, {"erp": HMAC_KEY}, seen_path=seen)
+    first.verify_signature("erp", headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], body)
+    first.close()
+    again = Authenticator({"erp": OTHER_TOKEN}, {"erp": HMAC_KEY}, seen_path=seen)
+    with pytest.raises(Refused, match="replayed request"):
+        again.verify_signature("erp", headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], body)
+    # a signature older than the window is forgotten, and a half-written line is skipped
+    seen.write_text(f"{'ab' * 32} {time.time() - 3600:.3f}\nnot a line\n")
+    third = Authenticator({"erp": OTHER_TOKEN}, {"erp": HMAC_KEY}, seen_path=seen)
+    third.close()
+    assert seen.read_text() == ""
 
 
 def test_a_charset_other_than_utf8_is_refused_not_stored_garbled(server: Serve) -> None:
