@@ -68,6 +68,13 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         help="file of source=key lines: those sources must sign (default: $FLOWLEDGER_HMAC_KEYS)",
     )
     parser.add_argument(
+        "--token-sources",
+        type=Path,
+        help="file of token_source=record source[, …] lines: the sources (source_system, a "
+        "CloudEvent's source) each token may write; others are rejected "
+        "(default: $FLOWLEDGER_TOKEN_SOURCES, entries separated by ;)",
+    )
+    parser.add_argument(
         "--hmac-tolerance", type=float, default=300.0, help="signature clock tolerance, s (300)"
     )
     parser.add_argument(
@@ -109,11 +116,19 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace, data_dir: DataDir):
     from ingest.server.app import ReceiverConfig
-    from ingest.server.auth import HMAC_KEYS_ENV, TOKENS_ENV, AuthConfigError, load_secrets
+    from ingest.server.auth import (
+        HMAC_KEYS_ENV,
+        TOKEN_SOURCES_ENV,
+        TOKENS_ENV,
+        AuthConfigError,
+        load_secrets,
+        load_token_sources,
+    )
 
     try:
         tokens = load_secrets(TOKENS_ENV, args.tokens_file)
         hmac_keys = load_secrets(HMAC_KEYS_ENV, args.hmac_file)
+        token_sources = load_token_sources(TOKEN_SOURCES_ENV, args.token_sources, tokens)
     except AuthConfigError as error:
         raise SystemExit(f"flowledger serve: {error}") from None
     if not tokens and not args.insecure_no_auth:
@@ -132,6 +147,7 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
     return ReceiverConfig(
         tokens=tokens,
         hmac_keys=hmac_keys,
+        token_sources=token_sources,
         hmac_tolerance_s=args.hmac_tolerance,
         require_auth=not args.insecure_no_auth,
         max_body_bytes=args.max_body_bytes,

@@ -58,6 +58,8 @@ class ReceiverConfig:
 
     tokens: dict[str, str]
     hmac_keys: dict[str, str] = field(default_factory=dict)
+    #: token source → the record sources its requests may write (none: any)
+    token_sources: dict[str, frozenset[str]] = field(default_factory=dict)
     hmac_tolerance_s: float = 300.0
     require_auth: bool = True
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -191,9 +193,11 @@ class Receiver:
                 headers=request.headers,
             )
 
-    async def ingest(self, items: list[Item], request_id: str) -> Prepared:
+    async def ingest(self, items: list[Item], request_id: str, source: str) -> Prepared:
+        """Check, spool and count ``items`` of one request of token source ``source``."""
         check_record_count(len(items), self.config.max_records)
-        prepared = self.intake.prepare(items, request_id)
+        bound = self.config.token_sources.get(source) if self.config.require_auth else None
+        prepared = self.intake.prepare(items, request_id, (source, bound) if bound else None)
         await self.spool.append(prepared.write)
         self.intake.committed(prepared)
         if prepared.write:
@@ -255,13 +259,13 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
 
     async def post_events(request: Request, body: bytes, source: str, request_id: str) -> Response:
         items = cloudevent_items(request.headers, body, config.max_records)
-        return answer(await receiver.ingest(items, request_id))
+        return answer(await receiver.ingest(items, request_id, source))
 
     async def post_runs(request: Request, body: bytes, source: str, request_id: str) -> Response:
         items = run_items(
             request.headers, body, request.query_params.get("kind"), config.max_records
         )
-        return answer(await receiver.ingest(items, request_id))
+        return answer(await receiver.ingest(items, request_id, source))
 
     async def post_traces(request: Request, body: bytes, source: str, request_id: str) -> Response:
         return await otlp.handle_traces(receiver, request, body, source, request_id)

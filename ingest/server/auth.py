@@ -95,6 +95,52 @@ def load_secrets(env_name: str, file: Path | None) -> dict[str, str]:
     return parse_secrets(os.environ.get(env_name, ""), f"${env_name}")
 
 
+TOKEN_SOURCES_ENV = "FLOWLEDGER_TOKEN_SOURCES"
+
+
+def parse_token_sources(
+    text: str, where: str, tokens: Mapping[str, str]
+) -> dict[str, frozenset[str]]:
+    """``token_source=record source, record source`` entries, one per line or separated by
+    ``;`` (``#`` comments): the record sources (a run's ``source_system``, a CloudEvent's
+    ``source``) each token may write. A token without an entry writes any source."""
+    bindings: dict[str, frozenset[str]] = {}
+    for number, raw in enumerate(text.replace(";", "\n").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, listed = line.partition("=")
+        name = name.strip()
+        sources = frozenset(part.strip() for part in listed.split(",") if part.strip())
+        if not sep or not name or not sources:
+            raise AuthConfigError(
+                f"{where}, entry {number}: expected token_source=record source[, record "
+                "source…] (e.g. crm=/acme/crm, crm)"
+            )
+        if name not in tokens:
+            raise AuthConfigError(
+                f"{where}, entry {number}: {name!r} is no token's source (tokens: "
+                f"{', '.join(sorted(tokens)) or 'none'})"
+            )
+        if name in bindings:
+            raise AuthConfigError(f"{where}: {name!r} is listed twice")
+        bindings[name] = sources
+    return bindings
+
+
+def load_token_sources(
+    env_name: str, file: Path | None, tokens: Mapping[str, str]
+) -> dict[str, frozenset[str]]:
+    """The bindings from ``file`` when given, else from the environment variable."""
+    if file is not None:
+        try:
+            text = file.read_text()
+        except OSError as error:
+            raise AuthConfigError(f"cannot read {file}: {error.strerror}") from None
+        return parse_token_sources(text, str(file), tokens)
+    return parse_token_sources(os.environ.get(env_name, ""), f"${env_name}", tokens)
+
+
 @dataclass(frozen=True)
 class _Token:
     source: str

@@ -117,6 +117,29 @@ def rejected_raw_text(scrubbed: Any) -> str:
         return json.dumps(_finite(scrubbed), ensure_ascii=False, allow_nan=False)
 
 
+#: the field of each record kind that names the system it comes from
+SOURCE_FIELDS = {
+    RecordKind.BUSINESS_EVENT: "source",
+    RecordKind.FLOW_RUN: "source_system",
+    RecordKind.STEP_RUN: "source_system",
+    RecordKind.QUEUE_DEPTH_SAMPLE: "source_system",
+}
+
+
+def _unbound_source(
+    kind: RecordKind, record: dict[str, Any], token_source: str, allowed: frozenset[str]
+) -> str | None:
+    """Why a record of a source its token is not bound to is refused (None when it is)."""
+    field_name = SOURCE_FIELDS[kind]
+    value = record.get(field_name)
+    if value in allowed:
+        return None
+    return (
+        f"{field_name}: {value!r} is not a source the token of {token_source!r} may write "
+        f"(it writes {', '.join(repr(v) for v in sorted(allowed))}; see --token-sources)"
+    )
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
@@ -143,8 +166,15 @@ class Intake:
         self.max_record_bytes = max_record_bytes
         self.index = EdgeIndex(index_size)
 
-    def prepare(self, items: Sequence[Item], request_id: str) -> Prepared:
-        """Check, scrub and classify every item; nothing is written yet."""
+    def prepare(
+        self,
+        items: Sequence[Item],
+        request_id: str,
+        binding: tuple[str, frozenset[str]] | None = None,
+    ) -> Prepared:
+        """Check, scrub and classify every item; nothing is written yet. ``binding``: the
+        request's token source and the record sources it may write (a record of another
+        source is rejected: a token must not take another source's keys first)."""
         prepared = Prepared(request_id)
         received_at = datetime.now(UTC).isoformat()
         in_request: dict[tuple[Any, ...], int] = {}
@@ -159,6 +189,10 @@ class Intake:
                         reason = self._reason_without_personal_data(item, reason)
                 except RecursionError:
                     reason = "the record nests too deeply to check"
+            if normalised is not None and binding is not None:
+                reason = _unbound_source(item.kind, normalised, *binding)
+                if reason is not None:
+                    normalised = None
             if normalised is None:
                 self._reject(prepared, item, reason or "no record", received_at)
             else:

@@ -485,7 +485,7 @@ async def handle_traces(
 ) -> Response:
     message = decode_request(request.headers.get("content-type", ""), body)
     items = span_items(message, source, receiver.config.max_records)
-    prepared = await receiver.ingest(items, request_id)
+    prepared = await receiver.ingest(items, request_id, source)
     answer = ExportTraceServiceResponse()
     if prepared.rejected_count:
         answer.partial_success.rejected_spans = prepared.rejected_count

@@ -550,3 +550,36 @@ def test_a_second_receiver_on_the_same_data_dir_is_refused(server: Serve) -> Non
     assert f"PID {server.process.pid}" in second.stderr
     assert server.post("/v1/runs", [flow_run("still-served")]).status_code == 200
     assert requests.get(server.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_a_token_bound_to_its_sources_cannot_write_another_sources_keys(tmp_path: Path) -> None:
+    """Any token wrote any source_system: the crm token sent a run keyed as loadtool's first,
+    and loadtool's own record of that key became a collision kept aside. Bound tokens
+    (--token-sources) write their own sources only; an unbound one writes any."""
+    bindings = tmp_path / "token-sources"
+    bindings.write_text("crm = crm, /acme/crm   # the CRM writes its runs and its events\n")
+    server = Serve(tmp_path / "home", "--token-sources", str(bindings)).start()
+    try:
+        spoofed = server.post("/v1/runs", [flow_run("bind-1", source_system="loadtool")])
+        assert spoofed.status_code == 422, spoofed.text
+        (rejected,) = spoofed.json()["rejected"]
+        assert rejected["reason"] == (
+            "source_system: 'loadtool' is not a source the token of 'crm' may write (it writes "
+            "'/acme/crm', 'crm'; see --token-sources)"
+        )
+        own = server.post("/v1/runs", [flow_run("bind-2", source_system="crm")])
+        assert own.json()["accepted"] == 1, own.text
+        events = [event("bind-3", source="/acme/erp"), event("bind-4", source="/acme/crm")]
+        answer = server.post("/v1/events", events, "application/cloudevents-batch+json").json()
+        assert (answer["accepted"], [r["index"] for r in answer["rejected"]]) == (1, [0])
+        # the other token is not bound: it writes loadtool's run, which is not a collision
+        theirs = server.post(
+            "/v1/runs", [flow_run("bind-1", source_system="loadtool")], token=OTHER_TOKEN
+        )
+        assert (theirs.json()["accepted"], theirs.json()["collisions"]) == (1, 0), theirs.text
+    finally:
+        server.stop()
+    # a binding naming no token's source is a configuration error, said at start
+    bindings.write_text("nobody = x\n")
+    with pytest.raises(RuntimeError, match="exited"):
+        Serve(tmp_path / "home2", "--token-sources", str(bindings)).start()
