@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BODY_BYTES = 16 << 20
 DEFAULT_MAX_INFLIGHT_REQUESTS = 256
 DEFAULT_RETRY_AFTER_S = 2
+#: A body that stops arriving frees its in-flight slot: at most this long between two chunks,
+#: and this long for the whole body (408). A client sending a byte now and then held its slot
+#: for ever, and a few of them made every other request a 429.
+DEFAULT_BODY_IDLE_S = 30.0
+DEFAULT_BODY_TOTAL_S = 300.0
 #: The status counted for a request whose client hung up before its body was read (nginx's).
 CLIENT_CLOSED_REQUEST = 499
 
@@ -61,10 +66,14 @@ class RequestGuard:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS,
         retry_after_s: int = DEFAULT_RETRY_AFTER_S,
+        body_idle_s: float = DEFAULT_BODY_IDLE_S,
+        body_total_s: float = DEFAULT_BODY_TOTAL_S,
     ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_inflight_requests = max_inflight_requests
         self.retry_after_s = retry_after_s
+        self.body_idle_s = body_idle_s
+        self.body_total_s = body_total_s
         self.inflight = 0
 
     @contextlib.contextmanager
@@ -97,9 +106,26 @@ class RequestGuard:
                 raise ClientError(400, "Content-Length is not a number") from None
             if size > limit:
                 raise ClientError(413, f"the body is {size:,} bytes; the limit is {limit:,}")
+        import anyio
+
         chunks: list[bytes] = []
         received = 0
-        async for chunk in request.stream():
+        stream = request.stream().__aiter__()
+        deadline = anyio.current_time() + self.body_total_s
+        while True:
+            wait = min(self.body_idle_s, deadline - anyio.current_time())
+            try:
+                with anyio.fail_after(max(wait, 0)):
+                    chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise ClientError(
+                    408,
+                    f"the body stopped arriving ({received:,} bytes read; at most "
+                    f"{self.body_idle_s:.0f} s between chunks and {self.body_total_s:.0f} s in "
+                    "all): nothing was stored, send it again",
+                ) from None
             received += len(chunk)
             if received > limit:
                 raise ClientError(413, f"the body is over the limit of {limit:,} bytes")

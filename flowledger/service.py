@@ -13,7 +13,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from flowledger.request_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
+from flowledger.request_guard import (
+    DEFAULT_BODY_IDLE_S,
+    DEFAULT_BODY_TOTAL_S,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_INFLIGHT_REQUESTS,
+)
 from flowledger.settings import PROJECT_ROOT, DataDir, DataDirError, port_number
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -101,6 +106,13 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         help="429 above this many requests in flight",
     )
     parser.add_argument(
+        "--body-idle-timeout",
+        type=float,
+        default=DEFAULT_BODY_IDLE_S,
+        help=f"408 when a body's next chunk takes longer, s ({DEFAULT_BODY_IDLE_S:.0f}); a "
+        f"body takes at most {DEFAULT_BODY_TOTAL_S:.0f} s in all",
+    )
+    parser.add_argument(
         "--max-backlog",
         type=int,
         default=2_000_000,
@@ -153,6 +165,7 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
         max_body_bytes=args.max_body_bytes,
         max_records=args.max_records,
         max_inflight_requests=args.max_inflight,
+        body_idle_s=args.body_idle_timeout,
         max_backlog_records=args.max_backlog,
         build_every_s=args.build_every or None,
         drain=not args.no_drain,

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from flowledger.request_guard import (
     CLIENT_CLOSED_REQUEST,
+    DEFAULT_BODY_IDLE_S,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_INFLIGHT_REQUESTS,
     DEFAULT_RETRY_AFTER_S,
@@ -66,6 +67,8 @@ class ReceiverConfig:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
     max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
+    #: the longest wait for the next chunk of a body before the request is answered 408
+    body_idle_s: float = DEFAULT_BODY_IDLE_S
     max_backlog_records: int = 2_000_000
     retry_after_s: int = DEFAULT_RETRY_AFTER_S
     segment_seconds: float = 1.0
@@ -125,7 +128,10 @@ class Receiver:
             Builder(data_dir, config.build_every_s, self.metrics) if config.build_every_s else None
         )
         self.guard = RequestGuard(
-            config.max_body_bytes, config.max_inflight_requests, config.retry_after_s
+            config.max_body_bytes,
+            config.max_inflight_requests,
+            config.retry_after_s,
+            body_idle_s=config.body_idle_s,
         )
         self.metrics.gauge("flowledger_spool_backlog_records", lambda: self.spool.backlog_records)
         self.metrics.gauge("flowledger_intake_inflight_requests", lambda: self.guard.inflight)

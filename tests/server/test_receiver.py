@@ -583,3 +583,30 @@ def test_a_token_bound_to_its_sources_cannot_write_another_sources_keys(tmp_path
     bindings.write_text("nobody = x\n")
     with pytest.raises(RuntimeError, match="exited"):
         Serve(tmp_path / "home2", "--token-sources", str(bindings)).start()
+
+
+def test_a_body_that_stops_arriving_frees_its_slot(tmp_path: Path) -> None:
+    """An authenticated request sending one byte of a declared 1,000 held its in-flight slot
+    for ever: two such clients made every request a 429 under --max-inflight 2."""
+    server = Serve(tmp_path / "home", "--max-inflight", "2", "--body-idle-timeout", "1").start()
+    try:
+        stalled = []
+        for _ in range(2):
+            connection = socket.create_connection(("127.0.0.1", server.port))
+            connection.sendall(
+                f"POST /v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[".encode()
+            )
+            stalled.append(connection)
+        server.wait_for_inflight(2)
+        for connection in stalled:
+            connection.settimeout(10)
+            answer = connection.recv(4096).decode()
+            assert answer.startswith("HTTP/1.1 408"), answer
+            assert "the body stopped arriving (1 bytes read" in answer
+            connection.close()
+        server.wait_for_inflight(0)
+        fresh = server.post("/v1/runs", [flow_run("after-stall")])
+        assert fresh.status_code == 200, fresh.text
+    finally:
+        server.stop()
