@@ -266,7 +266,9 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     if problem is not None:  # ce- header names and values, by the rules of structured mode
         return Item(0, kind, None, raw, problem)
     content_type = headers.get("content-type", "")
-    if not _is_json_type(content_type):
+    # no Content-Type: an event without datacontenttype, whose data is JSON (the CloudEvents
+    # SDK's to_binary_event sends none then, and its from_http_event reads the body as JSON)
+    if content_type.strip() and not _is_json_type(content_type):
         return Item(
             0,
             kind,
@@ -296,7 +298,7 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     record["time"] = time_value.isoformat() if isinstance(time_value, datetime) else time_value
     # the Content-Type as sent, parameters included (the conformance suite's HTTP binding feature:
     # "application/json; charset=utf-8" is the datacontenttype)
-    record["datacontenttype"] = content_type.strip()
+    record["datacontenttype"] = content_type.strip() or None
     record["data"] = data
     return Item(0, kind, record, raw)
 

@@ -93,15 +93,34 @@ def test_cloudevents_sdk_structured_and_binary(server: Serve) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 1
+    # the SDK's binary mode as it comes: without datacontenttype it sends no Content-Type, and
+    # reads such a body as JSON; every such event was refused
+    plain = CloudEvent(
+        {"id": "sdk-3", "source": "/crm/sdk", "type": "com.acme.crm.lead.lost",
+         "time": datetime.fromisoformat("2025-03-01T12:00:00+00:00")},
+        {"lead_id": "L-2"},
+    )  # fmt: skip
+    message = to_binary_event(plain)
+    assert "content-type" not in {name.lower() for name in message.headers}
+    response = requests.post(
+        server.url + "/v1/events",
+        data=message.body,
+        headers={**message.headers, "authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
     rows = stored(
         server,
-        "select id, type, time, subject, data from raw.business_events where source = '/crm/sdk' order by id",
+        "select id, type, time, subject, data, datacontenttype from raw.business_events "
+        "where source = '/crm/sdk' order by id",
     )
     assert [(r[0], r[1], r[2].isoformat(), r[3]) for r in rows] == [
         ("sdk-1", "com.acme.crm.lead.created", "2025-03-01T08:00:00", "lead/L-1"),
         ("sdk-2", "com.acme.crm.lead.won", "2025-03-01T11:00:00", None),
+        ("sdk-3", "com.acme.crm.lead.lost", "2025-03-01T12:00:00", None),
     ]
     assert json.loads(rows[1][4]) == {"lead_id": "L-1", "stage": "won"}
+    assert (json.loads(rows[2][4]), rows[2][5]) == ({"lead_id": "L-2"}, None)
 
 
 def test_mixed_batch_accepts_the_valid_and_lists_the_rejected(server: Serve) -> None:
