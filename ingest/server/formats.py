@@ -249,8 +249,8 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
             kind,
             None,
             raw,
-            f"{', '.join(undecodable)}: percent-encoded bytes that are not UTF-8 (the HTTP "
-            "binding percent-encodes the UTF-8 of each character: %E2%82%AC is €)",
+            f"{', '.join(undecodable)}: bytes that are not UTF-8, sent raw or percent-encoded "
+            "(the HTTP binding percent-encodes the UTF-8 of each character: %E2%82%AC is €)",
         )
     # The SDK invents an id, a time and a specversion when they are missing: check before
     # calling it.
@@ -313,7 +313,10 @@ def _header_value(value: str) -> str:
     double-quoted string unquoted first, backslash escapes included (RFC 7230 section 3.2.6),
     then one round of percent-decoding; bytes that are not UTF-8 (``%C0%A0``, an overlong
     space) raise :class:`UnicodeDecodeError` (the binding says they MUST be rejected)."""
-    value = value.strip()
+    # HTTP gives a header's bytes as latin-1 characters: bytes sent raw instead of
+    # percent-encoded are read as the UTF-8 they should be (`é` was stored as `Ã©`), and are
+    # refused, as percent-encoded ones are, when they are not UTF-8
+    value = value.strip().encode("latin-1").decode("utf-8")
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
     return unquote(value, errors="strict")

@@ -418,7 +418,42 @@ def test_a_header_percent_encoding_no_utf_8_is_rejected(server: Serve) -> None:
     assert response.status_code == 422
     answer = assert_rejected(response, [0])
     assert answer["rejected"][0]["reason"].startswith(
-        "ce-subject: percent-encoded bytes that are not UTF-8"
+        "ce-subject: bytes that are not UTF-8, sent raw or percent-encoded"
+    )
+
+
+def test_raw_utf_8_in_a_header_is_read_as_utf_8_and_raw_bytes_that_are_none_rejected(
+    server: Serve,
+) -> None:
+    """Bytes sent raw instead of percent-encoded were read as latin-1: `é` stored as `Ã©`,
+    while the same bytes percent-encoded were read right (or refused)."""
+    import http.client
+
+    def post(event_id: bytes, subject: bytes) -> dict:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        headers = {**BINDING_HEADERS, "authorization": f"Bearer {TOKEN}"}
+        del headers["ce-id"]
+        connection.putrequest("POST", "/v1/events")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.putheader("ce-id", event_id)  # bytes are sent as they are
+        connection.putheader("ce-subject", subject)
+        connection.putheader("content-type", "application/json")
+        connection.putheader("content-length", "8")
+        connection.endheaders(b'{"a": 1}')
+        answer = json.loads(connection.getresponse().read())
+        connection.close()
+        return answer
+
+    accepted = post(b"binding-raw-utf8", "café".encode())
+    assert accepted["accepted"] == 1, accepted
+    server.wait_drained()
+    assert query(
+        server.data_dir, "select subject from raw.business_events where id = 'binding-raw-utf8'"
+    ) == [("café",)]
+    refused = post(b"binding-raw-latin1", "café".encode("latin-1"))
+    assert refused["rejected"][0]["reason"].startswith(
+        "ce-subject: bytes that are not UTF-8, sent raw or percent-encoded"
     )
 
 
