@@ -141,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     quarantine.add_argument("--file", help="only files whose path holds this text")
     quarantine.add_argument(
+        "--batch",
+        help="only this ingest batch, or the receiver request whose answer gave this request_id",
+    )
+    quarantine.add_argument(
         "--limit", type=_positive_int, default=20, help="newest rows to list (default 20)"
     )
     quarantine.add_argument("--json", action="store_true", help="print a JSON array of rows")
@@ -398,7 +402,7 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
         raise _UserError(f"nothing is ingested in {data_dir.root}: run `flowledger ingest` first")
     con = connect_warehouse(data_dir, read_only=True, attach_marts=False)
     try:
-        rows = quarantined_rows(con, args.file, args.limit)
+        rows = quarantined_rows(con, args.file, args.limit, args.batch)
     except duckdb.CatalogException:
         rows = []  # ingest has not created its tables yet
     finally:
@@ -410,6 +414,7 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
         print(
             "no quarantined row"
             + (f" of a file whose path holds {args.file!r}" if args.file else "")
+            + (f" in batch or request {args.batch!r}" if args.batch else "")
         )
         return EXIT_OK
     for row in rows:
@@ -417,7 +422,8 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
         record = text if len(text) <= 300 else text[:299] + "…"
         print(
             f"{row['quarantined_at']:%Y-%m-%d %H:%M:%S}  {Path(row['source_file']).name} "
-            f"row {row['row_number']} ({row['record_kind']}): {row['reason']}\n    {record}"
+            f"row {row['row_number']} ({row['record_kind']}, batch {row['batch_id']}): "
+            f"{row['reason']}\n    {record}"
         )
     return EXIT_OK
 

@@ -125,14 +125,25 @@ def quarantine_reasons(
 
 
 def quarantined_rows(
-    con: duckdb.DuckDBPyConnection, file: str | None = None, limit: int = 20
+    con: duckdb.DuckDBPyConnection,
+    file: str | None = None,
+    limit: int = 20,
+    batch: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest quarantined rows (of the files whose path holds ``file``, when given): when,
-    which file and row, why, and the record as stored (scrubbed)."""
-    where, parameters = ("WHERE contains(source_file, ?)", [file]) if file else ("", [])
+    """The newest quarantined rows (of the files whose path holds ``file``, of the ingest
+    batch or receiver request ``batch``, when given): when, which batch, file and row, why, and
+    the record as stored (scrubbed)."""
+    conditions, parameters = [], []
+    if file:
+        conditions.append("contains(source_file, ?)")
+        parameters.append(file)
+    if batch:
+        conditions.append("batch_id = ?")
+        parameters.append(batch)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     cursor = con.execute(
-        "SELECT quarantined_at, source_file, row_number, record_kind, reason, raw_record "
-        f"FROM raw.quarantine {where} "
+        "SELECT quarantined_at, batch_id, source_file, row_number, record_kind, reason, "
+        f"raw_record FROM raw.quarantine {where} "
         "ORDER BY quarantined_at DESC, source_file, row_number LIMIT ?",
         [*parameters, limit],
     )

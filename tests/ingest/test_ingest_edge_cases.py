@@ -681,6 +681,13 @@ def test_quarantine_reasons_are_told_and_listed(
     assert capsys.readouterr().out == "no quarantined row of a file whose path holds 'other.csv'\n"
     assert main([*args, "quarantine", "--limit", "1"]) == 0
     assert capsys.readouterr().out.count(" row ") == 1
+    # a rejection found by its batch (the receiver's request_id): the listing did not show it
+    batch = rows[0]["batch_id"]
+    assert main([*args, "quarantine", "--batch", batch]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count(" row ") == 4 and f"batch {batch}" in listed
+    assert main([*args, "quarantine", "--batch", "no-such-request"]) == 0
+    assert capsys.readouterr().out == "no quarantined row in batch or request 'no-such-request'\n"
 
 
 def test_quarantine_before_any_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
