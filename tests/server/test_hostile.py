@@ -541,16 +541,22 @@ def test_seeded_secrets_are_found_in_no_file(server: Serve) -> None:
         con.close()
 
 
-def test_recovery_cuts_a_torn_last_line(tmp_path: Path) -> None:
+def test_recovery_cuts_a_torn_last_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     stream = tmp_path / "spool" / "flow_run"
     stream.mkdir(parents=True)
     segment = stream / "00000000000000000001-1-000001.ndjson.open"
     segment.write_bytes(b'{"a": 1}\n{"b": 2}\n{"c": ')
     spool = Spool(tmp_path / "spool")
-    spool.recover()
+    with caplog.at_level("INFO", logger="flowledger.receiver"):
+        spool.recover()
     sealed = stream / "00000000000000000001-1-000001.ndjson"
     assert sealed.read_bytes() == b'{"a": 1}\n{"b": 2}\n'
     assert spool.backlog_records == 2
+    # a recovery after kill -9 was silent
+    assert caplog.messages == [
+        "spool recovery: 1 segment(s) left open by a process that did not stop cleanly were "
+        "sealed; 6 byte(s) of an unacknowledged write cut; 2 record(s) wait to be landed"
+    ]
 
 
 def test_the_backlog_counts_a_segment_while_it_is_being_sealed(tmp_path: Path, monkeypatch) -> None:
