@@ -92,6 +92,14 @@ class DatasetFields:
                     self._current.setdefault(name, None)
         self._stale = not applied
 
+    def unnamed(self, name: str, order: Order) -> None:
+        """The event of ``order`` named ``name`` by mistake (an edge of it retired): that change
+        no longer names it; the field stays when another change gives it."""
+        for change in self._changes:
+            if change.order == order and change.kind == "named" and name in change.names:
+                del change.names[name]
+                self._stale = True
+
     def selected(self, columns: Iterable[str], order: Order) -> None:
         self._record(_FieldChange(order, "selected", dict.fromkeys(c.lower() for c in columns)))
 

@@ -672,7 +672,10 @@ class LineageGraph:
         edges; those from datasets the event does not list as inputs go (dbt-ol names CTEs as
         input datasets: ``orders.order_id`` for ``with orders as (…)``); a column the producer
         names but the query does not select (dbt-ol takes a union's second branch's aliases as
-        columns) goes too, when the parser resolved the query."""
+        columns) goes too, when the parser resolved the query; and so does an edge from a
+        column its input does not have (dbt-ol took a lateral alias, `amount_eur`, for a column
+        of the table it reads), when that input's columns are known whole: it is no longer named
+        among that input's fields."""
         known = {c.lower() for c in columns}
         placed: dict[str, set[FieldKey]] = {}
         for column, spec in parsed.items():
@@ -694,6 +697,11 @@ class LineageGraph:
             if (name in placed and unlisted) or phantom:
                 edge.valid_to = edge.valid_from  # never valid
                 dropped_inputs.add((edge.input.namespace, edge.input.dataset))
+            elif complete and name in placed and self._lacks_column(edge.input):
+                edge.valid_to = edge.valid_from  # never valid: the input has no such column
+                upstream = self.datasets.get((edge.input.namespace, edge.input.dataset))
+                if upstream is not None:
+                    upstream.details.fields.unnamed(edge.input.field, self._order(when))
             elif edge.input in placed.get(name, ()):
                 edge.valid_to = when  # replaced by the typed edges parsed from the same event
             else:
@@ -703,6 +711,21 @@ class LineageGraph:
             self._forget_if_unused(key)
         if complete:  # the fields neither selected nor in the schema go, as of this event
             dataset.details.fields.selected(known, self._order(when))
+
+    def _lacks_column(self, field: FieldKey) -> bool:
+        """Whether ``field``'s dataset has a known whole list of columns (a complete parse of
+        the SQL writing it, or a ``schema`` facet) without the field's column."""
+        node = self.datasets.get((field.namespace, field.dataset))
+        if node is None:
+            return False
+        declared = (node.facets.get("schema") or {}).get("fields")
+        if node.derived_columns and not node.lineage_notes:
+            columns = node.derived_columns
+        elif isinstance(declared, list) and declared:
+            columns = [str(f.get("name")) for f in declared if isinstance(f, dict)]
+        else:
+            return False
+        return field.field.split(".")[0].lower() not in {c.lower() for c in columns}
 
     def _forget_if_unused(self, key: tuple[str, str]) -> None:
         """Drop a dataset only a retired edge named (a CTE): no job, facet or live edge has it."""

@@ -131,3 +131,29 @@ def test_a_table_only_the_sql_names_keeps_its_spelling() -> None:
         ("db.RawZone.Payments", "amount", "DIRECT", "IDENTITY")
     }
     assert (NS, "db.rawzone.payments") not in graph.datasets
+
+
+def test_a_producer_edge_from_a_column_its_input_lacks_goes() -> None:
+    """dbt-ol took a lateral alias (`amount_eur`, computed in the same SELECT) for a column of
+    the table read: the edge stayed beside the parsed ones, and `stg_orders` listed a field
+    `amount_eur` it does not have."""
+    staging = _event(
+        "select order_id, amount from db.raw.orders",
+        "db.s.stg_orders",
+        [{"namespace": NS, "name": "db.raw.orders"}],
+    )
+    guessed = {"inputFields": [{"namespace": NS, "name": "db.s.stg_orders", "field": "amount_eur"}]}
+    fx = _event(
+        "select order_id, amount * 2 as amount_eur, round(amount_eur, 2) as amount_eur_rounded"
+        " from db.s.stg_orders",
+        "db.s.fx_orders",
+        [{"namespace": NS, "name": "db.s.stg_orders"}],
+        {"amount_eur_rounded": guessed},
+    )
+    fx["eventTime"] = "2026-01-01T00:01:00Z"
+    fx["run"]["runId"] = "0190a7f0-0000-7000-8000-0000000000cc"
+    graph = LineageGraph.from_events([staging, fx])
+    assert _edges(graph, "db.s.fx_orders", "amount_eur_rounded") == {
+        ("db.s.stg_orders", "amount", "DIRECT", "TRANSFORMATION")
+    }
+    assert list(graph.datasets[(NS, "db.s.stg_orders")].fields) == ["order_id", "amount"]
