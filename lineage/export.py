@@ -22,7 +22,7 @@ EDGE_COLUMNS = [
     "output_namespace", "output_dataset", "output_field",
     "input_namespace", "input_dataset", "input_field",
     "type", "subtype", "description", "job_namespace", "job_name",
-    "valid_from", "valid_to", "origin",
+    "valid_from", "valid_to", "origin", "masking",
 ]  # fmt: skip
 
 
@@ -77,6 +77,8 @@ def edge_rows(graph: LineageGraph) -> list[dict[str, Any]]:
                 "valid_from": edge.valid_from,
                 "valid_to": "" if edge.valid_to == FAR_FUTURE else edge.valid_to,
                 "origin": edge.origin,
+                # the producer's `masking`: true, false, or empty where it did not say
+                "masking": "" if edge.masking is None else str(edge.masking).lower(),
             }
         )
     rows.sort(

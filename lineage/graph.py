@@ -68,6 +68,9 @@ class FieldEdge:
     valid_to: str = FAR_FUTURE
     origin: str = "event"  # event | parser
     dataset_level: bool = False  # from columnLineage.dataset (affects every field)
+    #: the transformation's `masking` (the input is masked or hashed: a pseudonym, a hash);
+    #: None where the producer did not say
+    masking: bool | None = None
 
     def valid_at(self, as_of: str | None) -> bool:
         if as_of is None:
@@ -93,6 +96,7 @@ class FieldEdge:
             "validFrom": self.valid_from,
             "validTo": None if self.valid_to == FAR_FUTURE else self.valid_to,
             "origin": self.origin,
+            "masking": self.masking,
         }
 
 
@@ -943,6 +947,7 @@ class LineageGraph:
             if kind in seen:
                 continue
             seen.add(kind)
+            masking = transformation.get("masking")
             edge = FieldEdge(
                 output=output,
                 input=source,
@@ -953,6 +958,7 @@ class LineageGraph:
                 valid_from=when,
                 origin=origin,
                 dataset_level=dataset_level,
+                masking=masking if isinstance(masking, bool) else None,
             )
             index = len(self.edges)
             self.edges.append(edge)

@@ -449,6 +449,7 @@ def input_fields(
                         "type": e.type,
                         "subtype": e.subtype or None,
                         "description": e.description or None,
+                        "masking": e.masking,
                         "origin": e.origin,
                     }
                     for e in group

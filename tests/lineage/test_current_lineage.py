@@ -138,7 +138,18 @@ def test_the_latest_event_writing_a_dataset_defines_its_column_lineage() -> None
     x = "datasetField:r2:out:x"
     node = next(n for n in column_lineage(graph, x, depth=1)["graph"] if n["id"] == x)
     assert [(f["field"], f["transformations"]) for f in node["data"]["inputFields"]] == [
-        ("b", [{"type": "DIRECT", "subtype": "IDENTITY", "description": None, "origin": "event"}])
+        (
+            "b",
+            [
+                {
+                    "type": "DIRECT",
+                    "subtype": "IDENTITY",
+                    "description": None,
+                    "masking": None,
+                    "origin": "event",
+                }
+            ],
+        )
     ]
     past = column_lineage(graph, x, depth=1, as_of="2026-12-05T12:30:00Z")
     node = next(n for n in past["graph"] if n["id"] == x)

@@ -157,3 +157,38 @@ def test_a_producer_edge_from_a_column_its_input_lacks_goes() -> None:
         ("db.s.stg_orders", "amount", "DIRECT", "TRANSFORMATION")
     }
     assert list(graph.datasets[(NS, "db.s.stg_orders")].fields) == ["order_id", "amount"]
+
+
+def test_a_transformations_masking_is_kept_and_read_back() -> None:
+    """OpenLineage's `masking: true` (the input is masked or hashed) was dropped: the API and
+    the export said nothing of it."""
+    from lineage.export import edge_rows
+    from lineage.marquez import column_lineage
+
+    fields = {
+        "customer_hash": {
+            "inputFields": [
+                {
+                    "namespace": NS, "name": "db.raw.customers", "field": "email",
+                    "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION", "masking": True}],
+                }
+            ]
+        },
+        "region": {
+            "inputFields": [
+                {
+                    "namespace": NS, "name": "db.raw.customers", "field": "region",
+                    "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}],
+                }
+            ]
+        },
+    }  # fmt: skip
+    event = _event("", "db.s.customers", [{"namespace": NS, "name": "db.raw.customers"}], fields)
+    event["job"]["facets"] = {}
+    graph = LineageGraph.from_events([event])
+    node_id = f"datasetField:{NS}:db.s.customers:customer_hash"
+    node = next(n for n in column_lineage(graph, node_id, depth=1)["graph"] if n["id"] == node_id)
+    (given,) = node["data"]["inputFields"]
+    assert [t["masking"] for t in given["transformations"]] == [True]
+    masking = {row["output_field"]: row["masking"] for row in edge_rows(graph)}
+    assert masking == {"customer_hash": "true", "region": ""}
