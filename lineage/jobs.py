@@ -14,6 +14,8 @@ from collections import defaultdict
 from typing import Any
 
 BUILD_SUFFIX = ".build.run"
+#: dbt-ol's suffix under `dbt-ol build` for each kind of dbt node whose job writes a dataset
+BUILD_SUFFIXES = {"MODEL": BUILD_SUFFIX, "SNAPSHOT": ".build.snapshot"}
 JobKey = tuple[str, str]  # (namespace, name)
 #: dbt-ol's per-statement child job under its model's job (``--consume-structured-logs``)
 _STATEMENT_SUFFIX = re.compile(r"sql\.\d+")
@@ -26,14 +28,16 @@ def canonical_job_name(name: str, facets: dict[str, Any] | None) -> str:
     facets = facets or {}
     node = facets.get("dbt_node")
     job_type = facets.get("jobType")
-    if isinstance(job_type, dict) and str(job_type.get("jobType")).upper() != "MODEL":
+    kind_of_job = str(job_type.get("jobType")).upper() if isinstance(job_type, dict) else None
+    if kind_of_job is not None and kind_of_job not in BUILD_SUFFIXES:
         return name  # `….build.test` carries its model's dbt_node, but is a job of its own
     if isinstance(node, dict):
         kind, _, rest = str(node.get("unique_id") or "").partition(".")
-        if kind == "model" and rest and node.get("database") and node.get("schema"):
+        if kind in ("model", "snapshot") and rest and node.get("database") and node.get("schema"):
             return f"{node['database']}.{node['schema']}.{rest}"
-    if _is_dbt_model(facets) and name.endswith(BUILD_SUFFIX):
-        return name.removesuffix(BUILD_SUFFIX)
+    suffix = BUILD_SUFFIXES.get(kind_of_job or "")
+    if suffix and _is_dbt_job(facets) and name.endswith(suffix):
+        return name.removesuffix(suffix)  # a snapshot's `….build.snapshot` as a model's
     return name
 
 
@@ -131,8 +135,9 @@ def flow_name(name: str, facets: dict[str, Any] | None) -> str:
 
 def _is_dbt_model(facets: dict[str, Any]) -> bool:
     job_type = facets.get("jobType")
-    return (
-        isinstance(job_type, dict)
-        and str(job_type.get("integration")).upper() == "DBT"
-        and str(job_type.get("jobType")).upper() == "MODEL"
-    )
+    return _is_dbt_job(facets) and str(job_type.get("jobType")).upper() == "MODEL"
+
+
+def _is_dbt_job(facets: dict[str, Any]) -> bool:
+    job_type = facets.get("jobType")
+    return isinstance(job_type, dict) and str(job_type.get("integration")).upper() == "DBT"

@@ -552,3 +552,24 @@ def test_a_relinked_run_moves_flow_in_the_run_log_mart(tmp_path: Path) -> None:
     ingest_run_events(data_dir)
     run_dbt(data_dir, ["run", "--select", "+fct_flow_runs"], echo=None)
     assert warehouse_rows(data_dir, query) == [(OLDER_DBT_OL, MODEL[1]), (NEWER_DBT_OL, MODEL[1])]
+
+
+def test_a_snapshot_is_one_job_whichever_dbt_ol_command_ran_it() -> None:
+    """A snapshot kept `….build.snapshot` under `dbt-ol build` while models lost `.build.run`:
+    a later `dbt-ol snapshot` made a second job of it."""
+    from lineage.jobs import canonical_job_name
+
+    snapshot_job = {"integration": "DBT", "jobType": "SNAPSHOT", "processingType": "BATCH"}
+    name = "kiosk.snaps.kiosk.customers_snapshot"
+    assert canonical_job_name(f"{name}.build.snapshot", {"jobType": snapshot_job}) == name
+    assert canonical_job_name(name, {"jobType": snapshot_job}) == name
+    node = {
+        "unique_id": "snapshot.kiosk.customers_snapshot",
+        "database": "kiosk",
+        "schema": "snaps",
+    }
+    assert canonical_job_name("anything", {"jobType": snapshot_job, "dbt_node": node}) == name
+    # a test's job stays its own, a non-dbt job's `.build.snapshot` stays
+    test_job = {"integration": "DBT", "jobType": "TEST"}
+    assert canonical_job_name(f"{name}.build.test", {"jobType": test_job}) == f"{name}.build.test"
+    assert canonical_job_name("etl.build.snapshot", {}) == "etl.build.snapshot"
