@@ -575,7 +575,11 @@ def query_failed_runs(
                     min(case_key) filter (where linked_by = 'business_key'), min(case_key)
                 ) as case_key
             from fct_case_flow_runs
-            where run_key in (select run_key from failed)
+            -- the failed runs' time window first: DuckDB skips the row groups outside it (at
+            -- 10M events a filter on run_key alone read all 1.9M rows, 400 ms)
+            where started_at >= (select min(started_at) from failed)
+              and started_at <= (select max(started_at) from failed)
+              and run_key in (select run_key from failed)
             group by run_key
         )
         select

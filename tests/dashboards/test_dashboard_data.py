@@ -222,7 +222,9 @@ def test_failed_runs_name_the_case_they_worked_on() -> None:
         ("p:b-case", "b:1", "trace_id"),
     ]  # fmt: skip
     con.executemany(
-        "insert into fct_case_flow_runs (case_key, run_key, linked_by) values (?, ?, ?)", links
+        "insert into fct_case_flow_runs (case_key, run_key, linked_by, started_at) "
+        "values (?, ?, ?, '2026-10-01 10:00')",
+        links,
     )
     failed = data.query_failed_runs(con, date(2026, 10, 1), date(2026, 10, 1), "f")
     assert sorted(failed.select("run_id", "case_key").rows()) == [
