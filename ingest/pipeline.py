@@ -21,7 +21,7 @@ from ingest.readers import (
     open_source,
 )
 from ingest.scrub import load_pii_key, scrub_secrets
-from ingest.summary import FileResult, IngestSummary
+from ingest.summary import FileResult, IngestSummary, shown_progress
 from ingest.tables import ensure_raw_tables
 
 #: DuckDB may use this much memory while ingesting; staged rows beyond it spill to disk.
@@ -43,7 +43,7 @@ def ingest_paths(
     warehouse writer lock (waiting while another writer holds it).
     """
     forced_kind = RecordKind(kind) if kind is not None else None
-    report = progress or (lambda message: None)
+    report = shown_progress(progress)
     contracts = load_contracts()
     pii_key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     summary = IngestSummary()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.contracts import RecordKind
+from ingest.scrub import may_hold_a_secret, scrub_secrets
 
 _COUNTS = ("rows_read", "accepted", "duplicates", "collisions", "quarantined")
 
@@ -102,4 +104,18 @@ class IngestSummary:
             lines.append("every quarantined row, its reason and record: flowledger quarantine")
         for result in self.failed_files:
             lines.append(f"error: {result.error}")
-        return "\n".join(lines)
+        return shown("\n".join(lines))
+
+
+def shown(text: str) -> str:
+    """``text`` as ingest prints it: file and column names and quoted values may hold secrets
+    (`exports/token=ghp_…/runs.ndjson`, a header `password=…`), and printed lines end up in
+    cron mails, CI logs and journals, where no secret may go."""
+    return scrub_secrets(text) if may_hold_a_secret(text) else text
+
+
+def shown_progress(progress: Callable[[str], None] | None) -> Callable[[str], None]:
+    """``progress`` (nothing when None), each message :func:`shown` first."""
+    if progress is None:
+        return lambda message: None
+    return lambda message: progress(shown(message))

@@ -18,7 +18,7 @@ from ingest.landing import FileLanding
 from ingest.pipeline import DUCKDB_MEMORY_LIMIT
 from ingest.readers import RawBatch
 from ingest.scrub import load_pii_key, scrub_secrets
-from ingest.summary import FileResult, IngestSummary
+from ingest.summary import FileResult, IngestSummary, shown_progress
 from ingest.tables import ensure_raw_tables
 
 FORMATS = ("xes", "csv")
@@ -69,7 +69,7 @@ def ingest_event_logs(
     """
     if file_format not in FORMATS:
         raise ValueError(f"--format {file_format!r}: expected one of {', '.join(FORMATS)}")
-    report = progress or (lambda message: None)
+    report = shown_progress(progress)
     data_dir.ensure()
     check_process_name(process_name)
     contract = load_contracts()[RecordKind.BUSINESS_EVENT]

@@ -738,3 +738,22 @@ def test_purged_period_reasons_are_one_reason_in_the_summary() -> None:
         [(purged.format("…"), 3), ("status: 'yes' is not one of x", 1)],
         2,
     )
+
+
+def test_ingest_prints_no_secret_of_a_path_a_column_name_or_a_value(
+    data_dir: DataDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The progress lines, the table and its notes printed paths, column names and quoted
+    values as given: `exports/token=ghp_…/runs_password=….ndjson`, a header `password=…`.
+    Printed lines end up in cron mails and CI logs."""
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    folder = tmp_path / f"token={token}"
+    folder.mkdir()
+    rows = [{**FLOW_RUNS[0], "password=Hunter22secret": "x"}, {**FLOW_RUNS[1], "status": "yes"}]
+    path = write_ndjson(folder / "runs_password=Hunter22file.ndjson", rows)
+    assert main(["--data-dir", str(data_dir.root), "ingest", str(path)]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    for secret in (token, "Hunter22secret", "Hunter22file"):
+        assert secret not in printed, printed
+    assert "[REDACTED:" in printed and "not in the flow_run contract" in printed
