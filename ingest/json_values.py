@@ -19,6 +19,7 @@ quarantined whichever reader (or a CSV or Parquet column of JSON text) holds it.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -31,6 +32,24 @@ from typing import Any
 _FLOAT_NOT_PLAIN = re.compile(r"[:,\[] ?-?\d+(?:\.0(?=[,\]}])|(?:\.\d+)?e[+-]\d)")
 #: A whole-number float as ``orjson``/``json`` write it in compact JSON: ``129.0``, ``1e+20``.
 _WHOLE_FLOAT = re.compile(r"[:,\[]-?\d+(?:\.0|(?:\.\d+)?e\+\d+)[,\]}]")
+
+
+def utf8_text(raw: bytes) -> str | None:
+    """The text ``raw`` holds when it is UTF-8 without control characters other than tabs and
+    line ends (a secret, an email sent as bytes); None for other bytes (a hash, a blob)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\t\n\r" for c in text) else None
+
+
+def bytes_text(raw: bytes) -> str:
+    """Bytes (a Parquet binary value) as text: the text they hold (:func:`utf8_text`), so that
+    scrubbing reads it like any text (as base64, a secret or an email sent as bytes was stored
+    out of every rule's sight), else base64."""
+    text = utf8_text(raw)
+    return text if text is not None else base64.b64encode(raw).decode()
 
 
 def plain_decimal(number: str) -> str:

@@ -17,7 +17,6 @@ file holds one array, which is decoded whole: use NDJSON for large files.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import csv
 import datetime
@@ -49,6 +48,7 @@ from ingest.json_values import (
     ElementText,
     NotStandardJson,
     Pairs,
+    bytes_text,
     decoded_document,
     loads_as_written,
     loads_standard,
@@ -1004,7 +1004,15 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
         return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias(name)
     if isinstance(dtype, pl.Struct | pl.List | pl.Array):
         return column.map_elements(_nested_json, return_dtype=pl.String).alias(name)
+    if isinstance(dtype, pl.Binary):
+        return _binary_text(column).alias(name)
     return column.cast(pl.String, strict=False).alias(name)
+
+
+def _binary_text(column: pl.Expr) -> pl.Expr:
+    """A binary column as :func:`ingest.json_values.bytes_text` writes bytes (a cast alone made
+    bytes that are not UTF-8 null: a value lost)."""
+    return column.map_elements(bytes_text, return_dtype=pl.String)
 
 
 def _nested_json(value: Any) -> str:
@@ -1023,7 +1031,7 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_ready(item) for item in value]
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
+        return bytes_text(value)
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime.datetime):
@@ -1057,8 +1065,8 @@ def record_json(
                 column = column.cast(pl.String)
             elif isinstance(dtype, pl.Decimal):
                 column = column.cast(pl.Float64)
-            elif isinstance(dtype, pl.Binary):  # bytes have no JSON form (polars panics): base64
-                column = column.bin.encode("base64")
+            elif isinstance(dtype, pl.Binary):  # bytes have no JSON form (polars panics)
+                column = _binary_text(column)
             encoded = pl.struct(column.alias(name)).struct.json_encode()
             member = encoded.str.strip_prefix("{").str.strip_suffix("}")
         members.append(pl.when(pl.col(name).is_not_null()).then(member))

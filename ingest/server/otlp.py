@@ -54,6 +54,7 @@ from starlette.responses import Response
 
 from flowledger.request_guard import ClientError
 from ingest.contracts import RecordKind
+from ingest.json_values import utf8_text
 from ingest.server.formats import (
     DEFAULT_MAX_RECORDS,
     Item,
@@ -272,11 +273,10 @@ def any_value(value: AnyValue) -> Any:
 
 def bytes_text(raw: bytes) -> str:
     """An attribute's bytes as the text they hold when they are UTF-8 (then scrubbed like any
-    text: a token sent as bytes was stored as hex, out of the scrubber's sight), else as hex."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.hex()
+    text: a token sent as bytes was stored as hex, out of the scrubber's sight), else as hex
+    (OTLP's ids and hashes read so)."""
+    text = utf8_text(raw)
+    return text if text is not None else raw.hex()
 
 
 def attributes(items: Any) -> dict[str, Any]:
