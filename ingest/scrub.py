@@ -843,11 +843,31 @@ class _Rule:
     children: dict[str, _Rule]
 
 
-_NO_RULES: dict[str, _Rule] = {}
+class _Rules(dict[str, _Rule]):
+    """The rules of one object's keys, also found by a key's spelling (:func:`_spelling`): an
+    event log's header `Customer Name` becomes the key `Customer_Name`, and its trace attribute
+    `customer_name` the key `case_customer_name` (docs/processes.md); both are the contract's
+    `customer_name` all the same."""
+
+    def __init__(self, rules: dict[str, _Rule]) -> None:
+        super().__init__(rules)
+        self.by_spelling = {_spelling(name): rule for name, rule in rules.items()}
+
+    def of(self, name: str) -> _Rule | None:
+        rule = self.get(name)
+        if rule is not None or not self.by_spelling:
+            return rule
+        rule = self.by_spelling.get(_spelling(name))
+        if rule is None and name[:5].lower() == "case_":
+            rule = self.by_spelling.get(_spelling(name[5:]))
+        return rule
 
 
-def _rules(fields: tuple[DataField, ...]) -> dict[str, _Rule]:
-    return {f.name: _Rule(f.redaction, _rules(f.fields)) for f in fields}
+_NO_RULES = _Rules({})
+
+
+def _rules(fields: tuple[DataField, ...]) -> _Rules:
+    return _Rules({f.name: _Rule(f.redaction, _rules(f.fields)) for f in fields})
 
 
 def _rule_names(rules: dict[str, _Rule]) -> list[str]:
@@ -858,11 +878,14 @@ def _rule_names(rules: dict[str, _Rule]) -> list[str]:
     return names
 
 
-def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any:
+def scrub_data(value: Any, key: Key, rules: _Rules = _NO_RULES) -> Any:
     """Scrub decoded JSON (a CloudEvent's ``data``, a rejected record) with the contract's
     nested rules (which apply to the items of a list too) and the safety net for the rest."""
     if isinstance(value, str):
         return scrub_free_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and is_card_number(str(value)):
+        # a card number written as a JSON number (`"cardNumber": 4539004477121481`) is one
+        return f"[CARD ****{str(value)[-4:]}]"
     if isinstance(value, list):
         return _scrubbed_list(value, key, rules)
     if not isinstance(value, dict):
@@ -871,7 +894,7 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
         return value
     scrubbed: dict[str, Any] = {}
     for name, item in value.items():
-        rule = rules.get(name)
+        rule = rules.of(name)
         # keys are text too (``{"https://u:pw@host/": …}``); a contract's names hold no secret
         out = name if rule is not None else scrub_free_text(name)
         if item is None:
@@ -888,8 +911,8 @@ def scrub_data(value: Any, key: Key, rules: dict[str, _Rule] = _NO_RULES) -> Any
             scrubbed[out] = SECRET_PLACEHOLDER
         elif rule is None and _is_email_key_name(name) and isinstance(item, str | list):
             scrubbed[out] = _pseudonymise_strings(item, key)
-        elif rule is None and isinstance(item, str) and is_kept_identifier(name, item):
-            scrubbed[out] = scrub_secrets(item)
+        elif rule is None and isinstance(item, str | int) and is_kept_identifier(name, str(item)):
+            scrubbed[out] = scrub_secrets(item) if isinstance(item, str) else item
         else:
             scrubbed[out] = scrub_data(item, key, rule.children if rule else _NO_RULES)
     return scrubbed
@@ -1210,10 +1233,18 @@ def scrub_frame(contract: Contract, frame: pl.DataFrame, key: Key) -> ScrubbedFr
 
 def _names_prefilter(names: list[str], quote: str) -> str:
     """``"name":`` for each name, its quotes escaped or not (inside an object field written as
-    JSON text); ``quote`` = ``"`` also asks for a string value after it."""
+    JSON text), in any case and with any separators, `case_` before it or not (as
+    :class:`_Rules` finds rules); ``quote`` = ``"`` also asks for a string value after it."""
     if not names:
         return ""
-    return r'|\\?"(?:' + "|".join(re.escape(n) for n in names) + r')\\?":' + quote
+    spelled = sorted({_name_pattern(name) for name in names})
+    return r'|\\?"(?i:(?:case_)?(?:' + "|".join(spelled) + r'))\\?":' + quote
+
+
+def _name_pattern(name: str) -> str:
+    """``name``'s words with any separators between them (`customer_name`: `Customer Name`,
+    `customerName`, `customer-name`)."""
+    return r"[\s_.-]*".join(re.escape(part) for part in re.split(r"[\s_.-]+", name) if part)
 
 
 def _scrub_where(values: pl.Series, hits: pl.Series, scrub: Callable[[str], Any]) -> pl.Series:

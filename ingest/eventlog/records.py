@@ -39,6 +39,7 @@ from flowledger.processes.config import (
     eventlog_source,
 )
 from ingest.readers import RECORD, ROW_NUMBER, RawBatch, RejectedRow, record_json
+from ingest.scrub import may_hold_a_secret, scrub_secrets
 
 EVENT_TYPE = "flowledger.eventlog.event"
 #: how many (case, time) pairs the ranks of tied events are remembered for
@@ -47,7 +48,10 @@ _NOT_FIELD = re.compile(r"[^A-Za-z0-9_]")
 
 
 def field_name(attribute: str) -> str:
-    """An attribute key as a data field name: 'org:group' -> 'org_group'."""
+    """An attribute key as a data field name: 'org:group' -> 'org_group'. A secret in the key
+    (a header `api_key=…`) is scrubbed first: once its `=` is a `_`, no rule would find it."""
+    if may_hold_a_secret(attribute):
+        attribute = scrub_secrets(attribute)
     name = _NOT_FIELD.sub("_", attribute.strip())
     return name if name and not name[0].isdigit() else f"_{name}"
 

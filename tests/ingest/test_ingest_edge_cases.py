@@ -759,7 +759,9 @@ def test_ingest_prints_no_secret_of_a_path_a_column_name_or_a_value(
     assert "[REDACTED:" in printed and "not in the flow_run contract" in printed
 
 
-def test_bytes_holding_text_are_read_as_text_and_scrubbed(data_dir: DataDir, tmp_path: Path) -> None:
+def test_bytes_holding_text_are_read_as_text_and_scrubbed(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
     """Parquet bytes were stored as base64, out of every scrubbing rule's sight: a password and
     a token in a struct's bytes landed decodable, and a classified name sent as bytes was
     pseudonymised from its base64 (never matching the same name sent as text)."""

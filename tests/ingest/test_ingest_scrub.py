@@ -880,3 +880,19 @@ def test_an_identifiers_whole_value_is_no_card_or_iban() -> None:
         "note": "paid with [CARD ****9424]",
         "items": [{"sku_id": "4111111111111111", "memo": "[CARD ****1111]"}],
     }
+
+
+def test_a_card_number_written_as_a_json_number_is_masked() -> None:
+    """`"cardNumber": 4539004477121481` was stored as is: the card check read strings only. An
+    identifier's whole number (`order_id`) stays, as its text would."""
+    from ingest.scrub import scrub_data
+
+    scrubbed = scrub_data(
+        {"cardNumber": 4539004477121481, "order_id": 4539004477121481, "items": [4539004477121481]},
+        b"k",
+    )
+    assert scrubbed == {
+        "cardNumber": "[CARD ****1481]",
+        "order_id": 4539004477121481,
+        "items": ["[CARD ****1481]"],
+    }

@@ -276,3 +276,43 @@ def test_unix_times_are_read(tmp_path: Path, values: list[str], given: str | Non
         "2023-11-14T22:19:20.500000Z" if len(values[1]) == 13 else "2023-11-14T22:19:20.000000Z"
     )
     assert times == [first, second]
+
+
+def test_personal_data_of_an_event_log_is_redacted_as_the_contract_says(tmp_path: Path) -> None:
+    """A trace's `customer_name`, `phone` and `date_of_birth` became `case_customer_name`…,
+    and a CSV header `Customer Name` the key `Customer_Name`: no contract rule matched them,
+    and they were stored in clear (the date of birth must be dropped). A header holding a
+    secret lost its `=` before any rule could see it."""
+    xes = tmp_path / "people.xes"
+    xes.write_text(
+        '<?xml version="1.0"?>\n<log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">'
+        '<trace><string key="concept:name" value="T1"/>'
+        '<string key="customer_name" value="Quincy Adams"/>'
+        '<string key="phone" value="+49 151 0201 1407"/>'
+        '<string key="date_of_birth" value="1966-06-06"/>'
+        '<event><string key="concept:name" value="A"/>'
+        '<date key="time:timestamp" value="2024-01-01T10:00:00Z"/></event></trace></log>'
+    )
+    csv = tmp_path / "people.csv"
+    csv.write_text(
+        "case,activity,time,Customer Name,api_key=Hunter22header\n"
+        "c1,A,2024-01-01T10:00:00Z,Quincy Adams,x\n"
+    )
+    data_dir = DataDir(tmp_path / "home")
+    ingest_event_logs([xes], data_dir, file_format="xes", process_name="people")
+    ingest_event_logs(
+        [csv], data_dir, file_format="csv", process_name="people_csv",
+        mapping=ColumnMapping(case="case", activity="activity", timestamp="time"),
+    )  # fmt: skip
+    con = connect_warehouse(data_dir, read_only=True)
+    try:
+        rows = con.execute("select data from raw.business_events order by source").fetchall()
+    finally:
+        con.close()
+    from_xes, from_csv = (json.loads(data) for (data,) in rows)
+    assert from_xes["case_customer_name"].startswith("<pii:")
+    assert from_xes["case_phone"] == "[MASKED]"
+    assert "case_date_of_birth" not in from_xes
+    assert from_csv["Customer_Name"].startswith("<pii:")
+    assert not any("Hunter22header" in key for key in from_csv)
+    assert from_csv["api_key__REDACTED_secret_"] == "[REDACTED:secret]"  # a secret's name
