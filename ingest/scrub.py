@@ -240,11 +240,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         "[REDACTED:jwt]",
     ),
     SecretRule(
-        "aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[REDACTED:aws_key]"
+        # (after a `_` too: `AWS_KEY_AKIA…`, which a word boundary misses)
+        "aws_access_key",
+        re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
+        "[REDACTED:aws_key]",
     ),
     SecretRule(
         "github_token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+        re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         "[REDACTED:github_token]",
     ),
     SecretRule(
@@ -252,13 +255,15 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # SCIM, agent, feature flag and workspace tokens; runner registration tokens
         "gitlab_token",
         re.compile(
-            r"\b(?:gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[A-Za-z0-9_-]{20,}"
+            r"(?<![A-Za-z0-9])(?:gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[A-Za-z0-9_-]{20,}"
             r"|GR1348941[A-Za-z0-9_-]{20,})"
         ),
         "[REDACTED:gitlab_token]",
     ),
     SecretRule(
-        "google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), "[REDACTED:google_api_key]"
+        "google_api_key",
+        re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{30,}"),
+        "[REDACTED:google_api_key]",
     ),
     SecretRule(
         # Anthropic: sk-ant-api03-…, sk-ant-admin01-…, OAuth sk-ant-oat01-… / sk-ant-ort01-…
@@ -296,7 +301,9 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     SecretRule(
         # secret and restricted keys, and webhook signing secrets
         "stripe_key",
-        re.compile(r"\b(?:[rs]k_(?:live|test)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9+/=]{24,})"),
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:[rs]k_(?:live|test)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9+/=]{24,})"
+        ),
         "[REDACTED:stripe_key]",
     ),
     SecretRule("vendor_token", _VENDOR_TOKEN, _redact_vendor_token),
@@ -532,10 +539,32 @@ Key = Callable[[], bytes]
 
 
 def scrub_secrets(text: str) -> str:
-    """Replace every secret the rules recognise by its typed placeholder."""
+    """Replace every secret the rules recognise by its typed placeholder. A secret hidden from
+    the rules by JSON escapes (`passw\\u006frd=…` on a line that is not JSON, kept as text) or
+    zero-width characters (`pass\u200bword=…`) is found in the text read without them, and that
+    text, scrubbed, is what is kept."""
+    scrubbed = _scrub_rules(text)
+    if _HIDDEN.search(scrubbed) is None:
+        return scrubbed
+    plain = _HIDDEN.sub(_unhidden, scrubbed)
+    plain_scrubbed = _scrub_rules(plain)
+    return plain_scrubbed if plain_scrubbed != plain else scrubbed
+
+
+def _scrub_rules(text: str) -> str:
     for rule in SECRET_RULES:
         text = rule.pattern.sub(rule.replacement, text)
     return text
+
+
+#: what hides a secret's letters from the rules: a JSON `\\uXXXX` escape of a letter, digit or
+#: separator, and the characters that show as nothing (zero-width space, joiners, soft hyphen, BOM)
+_HIDDEN = re.compile(r"\\u00(?:[2-7][0-9a-fA-F])|[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+
+def _unhidden(match: re.Match[str]) -> str:
+    found = match[0]
+    return chr(int(found[2:], 16)) if found.startswith("\\u") else ""
 
 
 def scrub_secrets_in(value: Any) -> Any:

@@ -373,6 +373,14 @@ SECRETS = [
         " ".join(["[REDACTED:gitlab_token]"] * 5),
     ),
     ("oauth ya29.a0AfH6SMBx0123456789abcdefghij", "oauth [REDACTED:google_oauth_token]"),
+    # hidden from the rules: glued on with `_`, a JSON escape on a line kept as text, a
+    # zero-width space inside the name
+    (
+        "tok_ghp_abcdefghijklmnopqrstuvwxyz0123456789 AWS_KEY_AKIAIOSFODNN7EXAMPLE",
+        "tok_[REDACTED:github_token] AWS_KEY_[REDACTED:aws_key]",
+    ),
+    ('{"note": "passw\\u006frd=Hunter22esc"', '{"note": "password=[REDACTED:secret]"'),
+    ("pass\u200bword=Hunter22zw and more", "password=[REDACTED:secret] and more"),
     (
         'Digest username="bob", response="6629fae49393a05397450978507c4ef1"',
         'Digest username="bob", response="[REDACTED:authorization]"',
@@ -431,6 +439,7 @@ def test_each_secret_becomes_its_placeholder(text: str, expected: str) -> None:
         'https://host:8080/path/x@y.com https://example.com/a@b {"a":"https://x:y","b":"z@h"}',
         "curl -u admin https://x; mysql shop; the token count is 12; password expired 2 days ago",
         "response=200 response_time=12",
+        'caf\\u00e9 "\\u0041BC" zero\u200bwidth text',  # escapes and zero-width kept as written
         # ids of the demo data: run ids, UUIDs, digests, trace ids, order and payment ids
         *DEMO_IDS,
     ],
