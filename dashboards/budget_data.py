@@ -11,9 +11,8 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import streamlit as st
 
-from dashboards.data import CACHE_TTL_SECONDS, frame, read_published
+from dashboards.data import frame, published_loader, read_published
 
 
 def query_has_budgets(con: duckdb.DuckDBPyConnection) -> bool:
@@ -99,46 +98,46 @@ def query_state_log(con: duckdb.DuckDBPyConnection, slo_id: str) -> pl.DataFrame
     )
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def has_budgets() -> bool:
     return read_published(query_has_budgets)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def slo_list() -> pl.DataFrame:
     return read_published(query_slo_list)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def slo(slo_id: str) -> dict[str, Any] | None:
     return read_published(query_slo, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def burndown(slo_id: str) -> pl.DataFrame:
     return read_published(query_burndown, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def annotations(slo_id: str) -> pl.DataFrame:
     return read_published(query_annotations, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def burn_table(slo_id: str) -> pl.DataFrame:
     return read_published(query_burn_table, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def burn_rates(slo_id: str) -> pl.DataFrame:
     return read_published(query_burn_rates, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def attribution(slo_id: str) -> pl.DataFrame:
     return read_published(query_attribution, slo_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def state_log(slo_id: str) -> pl.DataFrame:
     return read_published(query_state_log, slo_id)

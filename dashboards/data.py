@@ -8,11 +8,13 @@ Two layers:
   sort) and rates over a range as sum(numerators) / sum(denominators), never an average of daily
   rates. A range of UTC days is the half-open timestamp range ``[start, end + 1 day)``, which
   lets DuckDB skip row groups by their min/max.
-- the cached loaders with the same name minus ``query_`` run the query on a cursor of the newest
-  published snapshot (:func:`read_published`: one connection per snapshot for the whole process,
-  see dashboards/snapshot.py) and cache the answer for :data:`CACHE_TTL_SECONDS`. Snapshots are
-  immutable and ``CURRENT`` is re-read on every cache miss, so a running ingest or build never
-  blocks or breaks the dashboard.
+- the cached loaders with the same name minus ``query_`` (:func:`published_loader`) run the
+  query on a cursor of the snapshot the page render reads (:func:`read_published`: one
+  connection per snapshot for the whole process, see dashboards/snapshot.py) and cache the
+  answer per snapshot for :data:`CACHE_TTL_SECONDS`. A render reads one snapshot: the one
+  ``CURRENT`` named at its first read (:func:`pin_snapshot`), so its "data as of" line and its
+  numbers come from the same build while builds publish; snapshots are immutable, so a running
+  ingest or build never blocks or breaks the dashboard.
 
 They raise :class:`flowledger.warehouse.NothingPublished` before the first build and
 :class:`duckdb.Error` when a snapshot cannot be read; pages turn both into a message.
@@ -20,9 +22,11 @@ They raise :class:`flowledger.warehouse.NothingPublished` before the first build
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
@@ -32,6 +36,7 @@ import streamlit as st
 from dashboards.filters import FilterOptions
 from dashboards.snapshot import SnapshotReader
 from flowledger.settings import DataDir
+from flowledger.warehouse import current_snapshot
 
 CACHE_TTL_SECONDS = 30
 #: Ranges up to this many days get hourly latency points, longer ones daily points.
@@ -607,71 +612,112 @@ def snapshot_reader() -> SnapshotReader:
     return SnapshotReader()
 
 
+#: the session-state key of the snapshot the current page render reads
+PINNED_SNAPSHOT = "_flowledger_pinned_snapshot"
+
+
+def pin_snapshot() -> None:
+    """Start a page render: its first read pins the snapshot ``CURRENT`` names then, and every
+    loader of the render reads that one (each loader read ``CURRENT`` on its own cache miss: a
+    publish in between showed one build's "data as of" above another build's numbers)."""
+    st.session_state[PINNED_SNAPSHOT] = None
+
+
+def pinned_snapshot() -> Path:
+    """The snapshot of this render (:func:`pin_snapshot`); the current one when none is pinned
+    yet, or when the pinned one is gone."""
+    pinned = st.session_state.get(PINNED_SNAPSHOT)
+    if pinned is None or not Path(pinned).is_file():
+        pinned = str(current_snapshot(DataDir.resolve()))
+        st.session_state[PINNED_SNAPSHOT] = pinned
+    return Path(pinned)
+
+
 def read_published(
     query: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T],
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """Run ``query`` on a cursor of the newest published snapshot of this data directory."""
-    with snapshot_reader().cursor(DataDir.resolve()) as con:
+    """Run ``query`` on a cursor of the snapshot this render reads (:func:`pinned_snapshot`)."""
+    with snapshot_reader().cursor(DataDir.resolve(), pinned_snapshot()) as con:
         return query(con, *args, **kwargs)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def published_loader(load: Callable[P, T]) -> Callable[P, T]:
+    """``load`` (a reader of :func:`read_published`) cached per snapshot: the answer of one
+    snapshot is never served for another."""
+
+    def by_snapshot(snapshot: str, *args: Any, **kwargs: Any) -> T:
+        return load(*args, **kwargs)
+
+    # Streamlit keys a cache by the function's module, qualified name and source: the source
+    # is the same for every loader, the name is not
+    by_snapshot.__module__ = load.__module__
+    by_snapshot.__qualname__ = f"{load.__qualname__}.by_snapshot"
+    cached = st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)(by_snapshot)
+
+    @functools.wraps(load)
+    def loader(*args: P.args, **kwargs: P.kwargs) -> T:
+        return cached(str(pinned_snapshot()), *args, **kwargs)
+
+    return loader
+
+
+@published_loader
 def snapshot_meta() -> SnapshotMeta:
     return read_published(query_meta)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def filter_options() -> FilterOptions:
     return read_published(query_filter_options)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def flows_by_process() -> pl.DataFrame:
     return read_published(query_flows_by_process)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def outcome_kpis(start: date, end: date, process: str | None) -> OutcomeKpis:
     return read_published(query_outcome_kpis, start, end, process)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def outcome_daily(start: date, end: date, process: str | None) -> pl.DataFrame:
     return read_published(query_outcome_daily, start, end, process)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def health_kpis(start: date, end: date, flows: FlowScope) -> HealthKpis:
     return read_published(query_health_kpis, start, end, flows)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def health_daily(start: date, end: date, flows: FlowScope) -> pl.DataFrame:
     return read_published(query_health_daily, start, end, flows)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def latency_trend(start: date, end: date, flows: FlowScope, grain: str) -> pl.DataFrame:
     return read_published(query_latency_trend, start, end, flows, grain)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def queue_depth_hourly(start: date, end: date, flows: FlowScope) -> pl.DataFrame:
     return read_published(query_queue_depth_hourly, start, end, flows)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def step_reliability(start: date, end: date, flow_id: str) -> pl.DataFrame:
     return read_published(query_step_reliability, start, end, flow_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def flow_hourly(start: date, end: date, flow_id: str) -> pl.DataFrame:
     return read_published(query_flow_hourly, start, end, flow_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def failed_runs(start: date, end: date, flow_id: str) -> pl.DataFrame:
     return read_published(query_failed_runs, start, end, flow_id)

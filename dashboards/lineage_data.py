@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dashboards.data import parse_timestamp, read_published
+from dashboards.data import parse_timestamp, published_loader, read_published
 from flowledger.settings import DataDir
 from lineage import provenance
 from lineage.ownership import declared_entities
@@ -241,7 +241,7 @@ def query_violations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def entities() -> list[str]:
     """The entities with writes, then those declared without any yet (a deep link to a declared
     entity shows it, not another one)."""
@@ -251,12 +251,12 @@ def entities() -> list[str]:
     return list(dict.fromkeys([*written, *declared_entities(DataDir.resolve().root)]))
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def record_writes(entity: str, key: str) -> pl.DataFrame:
     return read_published(query_record_writes, entity, key)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def violations() -> pl.DataFrame:
     return read_published(query_violations)
 

@@ -26,9 +26,8 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import streamlit as st
 
-from dashboards.data import CACHE_TTL_SECONDS, frame, read_published
+from dashboards.data import frame, published_loader, read_published
 from flowledger.processes.kpis import MEASURES
 
 #: Bars of the process page's cycle-time distribution.
@@ -377,56 +376,56 @@ def query_case_runs(con: duckdb.DuckDBPyConnection, case_key: str) -> pl.DataFra
     )
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def range_counts(process: str, start: date, end: date) -> ProcessRangeCounts:
     return read_published(query_range_counts, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def cycle_time_bins(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_cycle_time_bins, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def weekly(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_weekly, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def top_paths(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_top_paths, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def directly_follows(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_directly_follows, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def stuck_cases(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_stuck_cases, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def gray_failures(process: str, start: date, end: date) -> pl.DataFrame:
     return read_published(query_gray_failures, process, start, end)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def case(case_key: str) -> dict[str, Any] | None:
     return read_published(query_case, case_key)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def case_events(case_key: str) -> pl.DataFrame:
     return read_published(query_case_events, case_key)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def case_runs(case_key: str) -> pl.DataFrame:
     return read_published(query_case_runs, case_key)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+@published_loader
 def parallel_runs(process: str) -> pl.DataFrame:
     return read_published(query_parallel_runs, process)

@@ -45,13 +45,16 @@ class SnapshotReader:
     _open: dict[Path, _Shared] = field(default_factory=dict)
 
     @contextmanager
-    def cursor(self, data_dir: DataDir) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on the newest published snapshot of ``data_dir``, closed on exit.
+    def cursor(
+        self, data_dir: DataDir, snapshot: Path | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on ``snapshot`` (the one a page render pinned), by default on the newest
+        published snapshot of ``data_dir``, closed on exit.
 
         Raises :class:`flowledger.warehouse.NothingPublished` before the first build and
         :class:`duckdb.Error` when the snapshot cannot be opened.
         """
-        shared, cursor = self._acquire(data_dir)
+        shared, cursor = self._acquire(data_dir, snapshot)
         try:
             yield cursor
         finally:
@@ -72,9 +75,12 @@ class SnapshotReader:
             for path in list(self._open):
                 self._retire(path)
 
-    def _acquire(self, data_dir: DataDir) -> tuple[_Shared, duckdb.DuckDBPyConnection]:
+    def _acquire(
+        self, data_dir: DataDir, snapshot: Path | None
+    ) -> tuple[_Shared, duckdb.DuckDBPyConnection]:
         for attempt in range(OPEN_ATTEMPTS):
-            path = current_snapshot(data_dir)
+            # a pinned snapshot first; the newest once it is gone (or on a retry)
+            path = snapshot if snapshot is not None and attempt == 0 else current_snapshot(data_dir)
             with self._lock:
                 shared = self._open.get(path)
                 if shared is None:
@@ -86,8 +92,11 @@ class SnapshotReader:
                             raise
                         shared = None
                     else:
-                        for other in list(self._open):
-                            self._retire(other)
+                        if path == current_snapshot(data_dir):
+                            # the newest: the older ones close once their last cursor is done
+                            # (a render that pinned one before the publish keeps it till then)
+                            for other in list(self._open):
+                                self._retire(other)
                         self._open[path] = shared
                 if shared is not None:
                     shared.users += 1

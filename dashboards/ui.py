@@ -53,7 +53,9 @@ def with_timeline_links(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_page(render: Callable[[], None]) -> None:
-    """Render a page; before the first build say so, and show a read error instead of crashing."""
+    """Render a page from one published snapshot (:func:`data.pin_snapshot`); before the first
+    build say so, and show a read error instead of crashing."""
+    data.pin_snapshot()
     try:
         render()
     except NothingPublished as exc:
