@@ -5,6 +5,7 @@ Pure functions; ``None`` (no data) always reads as an em dash, never as zero.
 
 from __future__ import annotations
 
+import json
 import re
 
 MISSING = "—"
@@ -119,3 +120,17 @@ def code_span(text: str, limit: int = QUOTED_TEXT_MAX) -> str:
     fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
     pad = " " if shown.startswith("`") or shown.endswith("`") else ""
     return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def steps_text(steps_json: str | None) -> str:
+    """A run's steps (the JSON list ``fct_case_flow_runs.steps`` holds) in words, in order:
+    ``Fetch quote: success → Post contract: failed (attempt 2)``; a step's attempt shown only
+    past the first."""
+    if not steps_json:
+        return ""
+    shown = []
+    for step in json.loads(steps_json):
+        attempt = step.get("attempt")
+        again = f" (attempt {attempt})" if isinstance(attempt, int) and attempt > 1 else ""
+        shown.append(f"{step.get('step')}: {step.get('status')}{again}")
+    return " → ".join(shown)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import streamlit as st
 
 from dashboards import process_data, ui
-from dashboards.formatting import code_span, format_duration
+from dashboards.formatting import code_span, format_duration, steps_text
 
 
 def render() -> None:
@@ -68,7 +69,8 @@ def render() -> None:
     st.subheader("Flow runs that touched the case")
     runs = process_data.case_runs(case_key)
     if runs.height:
-        st.dataframe(runs, hide_index=True)
+        steps = runs["steps"].map_elements(steps_text, return_dtype=pl.String)
+        st.dataframe(runs.with_columns(steps), hide_index=True)
     else:
         st.write("No flow run is linked to this case (by business key or trace).")
 

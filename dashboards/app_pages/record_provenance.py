@@ -31,7 +31,10 @@ def render() -> None:
         key="provenance.entity",
     )
     key = st.text_input(
-        "Key", value=params.get("key", ""), placeholder="e.g. O-00000123", key="provenance.key"
+        "Key",
+        value=params.get("key", ""),
+        placeholder=f"the {entity}'s key, as its events write it",
+        key="provenance.key",
     ).strip()
     st.query_params.update({"entity": entity, **({"key": key} if key else {})})
 

@@ -11,6 +11,7 @@ from dashboards.formatting import (
     format_rate,
     is_no_change,
     rate_delta,
+    steps_text,
 )
 
 
@@ -69,3 +70,13 @@ def test_code_span_shows_outside_text_literally_on_one_short_line() -> None:
     assert code_span("`x") == "`` `x ``"  # padded: a fence must not touch a backtick
     assert code_span("a\nb") == "`a\\nb`"  # no line break, so no new paragraph or heading
     assert code_span("y" * 100) == "`" + "y" * 59 + "…`"
+
+
+def test_a_runs_steps_read_as_words() -> None:
+    """The case timeline showed each run's steps as raw JSON."""
+    steps = (
+        '[{"step":"Fetch quote","attempt":1,"status":"success","started_at":"2026-08-24 09:27"},'
+        '{"step":"Post contract","attempt":2,"status":"failed","started_at":"2026-08-24 09:28"}]'
+    )
+    assert steps_text(steps) == "Fetch quote: success → Post contract: failed (attempt 2)"
+    assert steps_text("[]") == "" and steps_text(None) == ""
