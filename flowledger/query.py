@@ -135,7 +135,8 @@ def _read_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statemen
     except ValueError:  # a type DuckDB's Python API has no name for (UPDATE EXTENSIONS)
         kind = None
     if kind not in READ_STATEMENTS:
-        raise QueryError(f"{READ_ONLY}, not {f'a {kind}' if kind else 'this'} statement")
+        shown = f"{'an' if kind and kind[0] in 'AEIOU' else 'a'} {kind}" if kind else "this"
+        raise QueryError(f"{READ_ONLY}, not {shown} statement")
     return statement
 
 

@@ -127,6 +127,8 @@ def test_writes_and_settings_are_refused_as_read_only(data_dir, capsys):
         code, _, err = _sql(data_dir, capsys, query)
         assert code == 1 and "read-only" in err, (query, err)
     assert "one statement" in _sql(data_dir, capsys, "select 1; select 2")[2]
+    # "not a ATTACH statement"
+    assert "not an ATTACH statement" in _sql(data_dir, capsys, "attach 'x.duckdb' as x")[2]
 
 
 def test_an_unknown_table_names_the_published_tables(data_dir, capsys):
