@@ -396,15 +396,16 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
     import duckdb
 
     from flowledger.warehouse import connect_warehouse
-    from ingest.quarantine import quarantined_rows
+    from ingest.quarantine import count_quarantined, quarantined_rows
 
     if not data_dir.warehouse.exists():
         raise _UserError(f"nothing is ingested in {data_dir.root}: run `flowledger ingest` first")
     con = connect_warehouse(data_dir, read_only=True, attach_marts=False)
     try:
         rows = quarantined_rows(con, args.file, args.limit, args.batch)
+        total = count_quarantined(con, args.file, args.batch)
     except duckdb.CatalogException:
-        rows = []  # ingest has not created its tables yet
+        rows, total = [], 0  # ingest has not created its tables yet
     finally:
         con.close()
     if args.json:
@@ -425,6 +426,8 @@ def _quarantine(args: argparse.Namespace, data_dir: DataDir) -> int:
             f"row {row['row_number']} ({row['record_kind']}, batch {row['batch_id']}): "
             f"{row['reason']}\n    {record}"
         )
+    if total > len(rows):
+        print(f"… the newest {len(rows):,} of {total:,} rows: --limit {total} lists them all")
     return EXIT_OK
 
 

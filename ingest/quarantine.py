@@ -133,14 +133,7 @@ def quarantined_rows(
     """The newest quarantined rows (of the files whose path holds ``file``, of the ingest
     batch or receiver request ``batch``, when given): when, which batch, file and row, why, and
     the record as stored (scrubbed)."""
-    conditions, parameters = [], []
-    if file:
-        conditions.append("contains(source_file, ?)")
-        parameters.append(file)
-    if batch:
-        conditions.append("batch_id = ?")
-        parameters.append(batch)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    where, parameters = _quarantine_filter(file, batch)
     cursor = con.execute(
         "SELECT quarantined_at, batch_id, source_file, row_number, record_kind, reason, "
         f"raw_record FROM raw.quarantine {where} "
@@ -149,3 +142,22 @@ def quarantined_rows(
     )
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def count_quarantined(
+    con: duckdb.DuckDBPyConnection, file: str | None = None, batch: str | None = None
+) -> int:
+    """How many rows :func:`quarantined_rows` would list without its limit."""
+    where, parameters = _quarantine_filter(file, batch)
+    return con.execute(f"SELECT count(*) FROM raw.quarantine {where}", parameters).fetchone()[0]
+
+
+def _quarantine_filter(file: str | None, batch: str | None) -> tuple[str, list[str]]:
+    conditions, parameters = [], []
+    if file:
+        conditions.append("contains(source_file, ?)")
+        parameters.append(file)
+    if batch:
+        conditions.append("batch_id = ?")
+        parameters.append(batch)
+    return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), parameters

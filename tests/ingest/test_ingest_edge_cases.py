@@ -680,7 +680,10 @@ def test_quarantine_reasons_are_told_and_listed(
     assert main([*args, "quarantine", "--file", "other.csv"]) == 0
     assert capsys.readouterr().out == "no quarantined row of a file whose path holds 'other.csv'\n"
     assert main([*args, "quarantine", "--limit", "1"]) == 0
-    assert capsys.readouterr().out.count(" row ") == 1
+    listed = capsys.readouterr().out
+    assert listed.count(" row ") == 1
+    # it stopped at the limit without a word
+    assert listed.endswith("… the newest 1 of 4 rows: --limit 4 lists them all\n")
     # a rejection found by its batch (the receiver's request_id): the listing did not show it
     batch = rows[0]["batch_id"]
     assert main([*args, "quarantine", "--batch", batch]) == 0
