@@ -15,8 +15,9 @@ export UV_COMPILE_BYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: demo test bootstrap test-env browser spark-runtime lint clean
+PORT ?= 8501
 demo: bootstrap
-	$(VENV)/bin/flowledger demo $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
+	$(VENV)/bin/flowledger demo --port $(PORT) $(if $(filter-out 0,$(NO_SERVE)),--no-serve,)
 
 # One pytest worker per core (TEST_WORKERS=0: one process); tests/conftest.py groups the tests
 # that share a built fixture onto one worker and orders the groups longest first.

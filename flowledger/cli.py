@@ -312,6 +312,8 @@ def _demo(args: argparse.Namespace, data_dir: DataDir) -> int:
     from ingest import ingest_paths
 
     data_dir.ensure()
+    if not args.no_serve:
+        _port_free_or_stop(args.host, args.port)  # before a minute of work, not after it
     _progress(f"1/4 generating demo data into {data_dir.demo}")
     summary = generate(
         data_dir.demo,
@@ -338,6 +340,23 @@ def _demo(args: argparse.Namespace, data_dir: DataDir) -> int:
         return EXIT_OK
     _progress(f"4/4 serving the dashboard on http://{args.host}:{args.port}  (Ctrl-C stops)")
     return _dashboard(args, data_dir)
+
+
+def _port_free_or_stop(host: str, port: int) -> None:
+    """Stop with what to do when ``host:port`` is taken (Streamlit said so only once the demo
+    had generated, ingested and built)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise _UserError(
+                f"port {port} on {host} is taken (another dashboard?): stop it, or serve on "
+                f"another port with `flowledger demo --port N` (make demo PORT=N), or build "
+                "without serving with --no-serve"
+            ) from None
 
 
 def _dashboard(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -57,3 +57,21 @@ def test_a_port_out_of_range_is_a_usage_error(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}:" in err and "Traceback" not in err
+
+
+def test_the_demo_on_a_taken_port_stops_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make demo` with port 8501 taken generated, ingested and built for a minute, then
+    failed in Streamlit with `Port 8501 is not available`."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        home = tmp_path / "home"
+        assert main(["--data-dir", str(home), "demo", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is taken" in err and "make demo PORT=N" in err
+    assert not any((home / "demo").glob("*"))  # nothing generated
