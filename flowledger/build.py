@@ -264,6 +264,12 @@ def _build(
                 keys_valid_through=vouched,
                 dbt_child=dbt_child,
             )
+        if full_refresh:
+            # the SQL a full run compiled for each incremental model: the lineage of later
+            # incremental runs is parsed from it (lineage/compiled_sql.py)
+            from lineage.compiled_sql import save_full_build_sql
+
+            save_full_build_sql(data_dir.dbt_target)
         if not select:
             _built_with_path(data_dir).write_text(configuration + "\n")
             invocation = _key_tests_all_passed(data_dir)

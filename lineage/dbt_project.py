@@ -29,8 +29,19 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
+from lineage.compiled_sql import (
+    OlderSql,
+    code_checksum,
+    relation_name,
+)
 from lineage.dataset_details import NOTES_FACET
-from lineage.sql_lineage import DIRECT, IDENTITY, InputEdge, SqlLineageError, analyze_query
+from lineage.sql_lineage import (
+    DIRECT,
+    IDENTITY,
+    InputEdge,
+    SqlLineageError,
+    analyze_query,
+)
 
 PRODUCER = "https://github.com/flowledger/flowledger/tree/main/lineage"
 PARSER_MARK = "flowledger-sqlglot"  # marks parser-derived column lineage
@@ -62,14 +73,11 @@ class ModelLineage:
     #: the manifest ``generated_at`` of the older build whose compiled SQL this lineage is
     #: parsed from, when the manifest read lacks it (``flowledger build --select``); else None
     older_build: str | None = None
-
-
-@dataclass(frozen=True)
-class OlderSql:
-    """A model's compiled SQL as stored by an earlier sync, and when its build wrote it."""
-
-    query: str
-    manifest_generated_at: str
+    #: the checksum of the model's code and its project's macros (lineage/compiled_sql.py)
+    checksum: str = ""
+    #: the manifest ``generated_at`` of the full build whose SQL an incremental model's lineage
+    #: is parsed from (its code unchanged since), else None
+    full_build: str | None = None
 
 
 @dataclass
@@ -131,6 +139,7 @@ def project_lineage(
     catalog: dict[str, list[str]] | None = None,
     column_values: dict[tuple[str, str], list[str]] | None = None,
     older_sql: Callable[[str], OlderSql | None] | None = None,
+    full_sql: Callable[[str], OlderSql | None] | None = None,
 ) -> ProjectLineage:
     """Column lineage of every model of the manifest in ``target_dir``.
 
@@ -138,13 +147,15 @@ def project_lineage(
     of relations whose SQL cannot say them (Python models, ``select *`` over those).
     ``older_sql`` (dataset → the SQL an earlier sync stored for the model writing it) stands in
     for the compiled SQL the manifest lacks (``dbt build --select`` compiles the models selected
-    only); such a model's ``older_build`` says which build compiled it.
+    only); such a model's ``older_build`` says which build compiled it. ``full_sql`` (dataset →
+    the SQL the last full run of an incremental model compiled, :func:`full_build_sql`) stands
+    for an incremental run's SQL while the model's code is unchanged (``full_build``).
     """
     catalog = {key.lower(): columns for key, columns in (catalog or {}).items()}
     manifest, digest = load_manifest(target_dir)
     metadata = manifest.get("metadata", {})
     nodes: dict[str, dict[str, Any]] = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
-    relations = {uid: _relation(node) for uid, node in nodes.items() if _is_relation(node)}
+    relations = {uid: relation_name(node) for uid, node in nodes.items() if _is_relation(node)}
     models: dict[str, ModelLineage] = {}
     schema: dict[str, list[str]] = {}
     values: dict[tuple[str, str], list[str]] = dict(column_values or {})
@@ -176,9 +187,23 @@ def project_lineage(
             )
         elif kind == "model":
             sql = node.get("compiled_code") or ""
+            lineage.checksum = code_checksum(node, manifest.get("macros", {}))
             older = older_sql(dataset) if older_sql is not None and not sql else None
+            incremental = node.get("config", {}).get("materialized") == "incremental"
+            full = full_sql(dataset) if full_sql is not None and incremental else None
             if older is not None:
                 sql, lineage.older_build = older.query, older.manifest_generated_at
+            elif (
+                full is not None
+                and full.manifest_generated_at != metadata.get("generated_at")
+                and full.checksum == lineage.checksum
+            ):
+                # A build after the last full one ran the model incrementally: its SQL reads the
+                # rows landed since a watermark (a literal of that build) and the model's own
+                # table, so its lineage differed from build to build. The model's code is the
+                # full build's: that build's SQL says where each column comes from, whichever
+                # way the rows were written.
+                sql, lineage.full_build = full.query, full.manifest_generated_at
             if not sql:
                 raise ManifestError(
                     f"model {uid} has no compiled SQL in {manifest_path(target_dir)}, and no "
@@ -228,12 +253,6 @@ def _is_relation(node: dict[str, Any]) -> bool:
     return node.get("resource_type") in ("model", "seed", "source", "snapshot") and (
         node.get("config", {}).get("materialized") != "ephemeral"
     )
-
-
-def _relation(node: dict[str, Any]) -> str:
-    name = node.get("alias") or node.get("identifier") or node["name"]
-    parts = [node.get("database"), node.get("schema"), name]
-    return ".".join(str(p).lower() for p in parts if p)
 
 
 def _topological(nodes: dict[str, dict[str, Any]], relations: dict[str, str]) -> list[str]:
@@ -376,7 +395,9 @@ def _model_event(
                     processingType="BATCH", integration="DBT", jobType="MODEL"
                 ),
                 COMPILED_SQL_FACET: _compiled_sql_facet(
-                    model.older_build or project.generated_at, model.older_build is not None
+                    model.older_build or model.full_build or project.generated_at,
+                    model.older_build is not None,
+                    model.checksum,
                 ),
             },
         ),
@@ -395,14 +416,17 @@ def _notes_facet(notes: list[str]) -> Any:
     return facet
 
 
-def _compiled_sql_facet(manifest_generated_at: str, older_build: bool) -> Any:
+def _compiled_sql_facet(manifest_generated_at: str, older_build: bool, checksum: str) -> Any:
     """A custom job facet: the ``generated_at`` of the manifest (the build) that compiled the
-    job's SQL, and whether that is an older build than the manifest the lineage was synced from
-    (sent on every model's event, so a later full build's event replaces an older one's)."""
+    job's SQL, whether that is an older build than the manifest the lineage was synced from
+    (sent on every model's event, so a later full build's event replaces an older one's), and
+    the checksum of the model's code."""
     from openlineage.client.generated.base import JobFacet
 
     facet = JobFacet().with_additional_properties(
-        manifestGeneratedAt=manifest_generated_at, olderBuild=older_build
+        manifestGeneratedAt=manifest_generated_at,
+        olderBuild=older_build,
+        modelChecksum=checksum,
     )
     facet._producer = PRODUCER
     facet._schemaURL = PRODUCER + "#compiledSql"

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowledger.settings import DataDir
+from lineage.compiled_sql import OlderSql, full_build_sql
 from lineage.dbt_project import (
     COMPILED_SQL_FACET,
     JOB_NAMESPACE,
     PRODUCER,
     ManifestError,
     ManifestStamp,
-    OlderSql,
     event_dicts,
     load_manifest,
     manifest_stamp,
@@ -81,7 +81,12 @@ def sync_project_lineage(
         return stored.get(dataset)
 
     project = project_lineage(
-        data_dir.dbt_target, namespace, catalog, column_values=values, older_sql=older_sql
+        data_dir.dbt_target,
+        namespace,
+        catalog,
+        column_values=values,
+        older_sql=older_sql,
+        full_sql=full_build_sql(data_dir.dbt_target).get,
     )
     older = sorted(model.name for model in project.models.values() if model.older_build)
     if older:
@@ -115,9 +120,10 @@ def stored_model_sql(graph: LineageGraph, namespace: str) -> dict[str, OlderSql]
             continue
         compiled = job.facets.get(COMPILED_SQL_FACET) or {}
         built = compiled.get("manifestGeneratedAt") or job.updated_at  # synced before the facet
+        checksum = str(compiled.get("modelChecksum") or "")
         for dataset_namespace, dataset in job.outputs:
             if dataset_namespace == namespace:
-                found[dataset] = OlderSql(query, built)
+                found[dataset] = OlderSql(query, built, checksum)
     return found
 
 
