@@ -21,7 +21,13 @@ import duckdb
 import yaml
 
 from flowledger.settings import PROJECT_ROOT, DataDir
-from flowledger.warehouse import MARTS_CATALOG, WarehouseBusy, connect_warehouse, writer_lock
+from flowledger.warehouse import (
+    MARTS_CATALOG,
+    WarehouseBusy,
+    connect_warehouse,
+    mark_purged,
+    writer_lock,
+)
 from flowledger.yaml_text import load_yaml, yaml_problem
 
 if TYPE_CHECKING:
@@ -567,6 +573,8 @@ def purge(
                 _apply(con, plan)
         finally:
             con.close()
+        if not dry_run and any(item.rows for item in plan):
+            mark_purged(data_dir)  # the snapshots published so far hold the purged rows
     return plan
 
 

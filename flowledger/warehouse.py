@@ -35,8 +35,14 @@ from flowledger.settings import DataDir, DataDirError
 #: The catalog the marts file is attached as in a warehouse connection.
 MARTS_CATALOG = "marts"
 META_TABLE = "_meta"
-SNAPSHOT_GRACE_SECONDS = 600
+#: a snapshot older than the newest few is removed once no reader can still be about to open it
+#: (a page render pins one and reads it within seconds; a reader whose pinned file is gone
+#: reads the current one)
+SNAPSHOT_GRACE_SECONDS = 120
 SNAPSHOTS_KEPT = 3
+#: in ``published/``: when the last purge deleted raw rows (unix seconds); the snapshots
+#: published before it hold those rows, and the next publish removes them whatever their number
+PURGED_AT = ".purged-at"
 #: A writer that has waited this long for the lock says so (see :func:`writer_lock`).
 ANNOUNCE_WAIT_AFTER_S = 0.5
 
@@ -369,11 +375,29 @@ def _point_current(data_dir: DataDir, name: str) -> None:
 
 
 def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
+    """Remove snapshots beyond the newest :data:`SNAPSHOTS_KEPT` once past the grace period,
+    and every snapshot published before the last purge (:func:`mark_purged`): they serve the
+    purged rows (a run's error message, an event's data) for as long as they are kept."""
     snapshots = sorted(data_dir.published.glob("marts-*.duckdb"), reverse=True)
     now = time.time()
-    for path in snapshots[SNAPSHOTS_KEPT:]:
-        if path.name != keep and now - path.stat().st_mtime > SNAPSHOT_GRACE_SECONDS:
+    try:
+        purged_at = float((data_dir.published / PURGED_AT).read_text())
+    except (FileNotFoundError, ValueError):
+        purged_at = 0.0
+    for position, path in enumerate(snapshots):
+        if path.name == keep:
+            continue
+        published_at = path.stat().st_mtime
+        if published_at < purged_at or (
+            position >= SNAPSHOTS_KEPT and now - published_at > SNAPSHOT_GRACE_SECONDS
+        ):
             path.unlink(missing_ok=True)
+
+
+def mark_purged(data_dir: DataDir) -> None:
+    """A purge deleted raw rows now: the next publish removes every older snapshot."""
+    data_dir.published.mkdir(parents=True, exist_ok=True)
+    (data_dir.published / PURGED_AT).write_text(f"{time.time():.6f}\n")
 
 
 def _fsync(path: Path) -> None:

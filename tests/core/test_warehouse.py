@@ -399,3 +399,24 @@ def test_a_server_s_short_repeated_waits_are_not_announced(tmp_path, capsys):
         pass
     holder.join()
     assert "waiting" not in capsys.readouterr().err
+
+
+def test_snapshots_published_before_a_purge_go_with_the_next_publish(tmp_path: Path) -> None:
+    """After a purge and a build, the snapshots published before still served the purged rows
+    (a run's error message) while they were among the newest three or in the grace period."""
+    data_dir = DataDir(tmp_path / "home").ensure()
+    data_dir.published.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    names = [f"marts-2026120{n}T000000000000Z-1.duckdb" for n in range(1, 5)]
+    for age, name in zip((4000, 3000, 60, 30), names, strict=True):
+        path = data_dir.published / name
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    warehouse._remove_old_snapshots(data_dir, keep=names[-1])
+    # without a purge: the newest three stay, the oldest goes once past the grace
+    assert sorted(p.name for p in data_dir.published.glob("marts-*")) == names[1:]
+    warehouse.mark_purged(data_dir)
+    newest = data_dir.published / "marts-20261209T000000000000Z-1.duckdb"
+    newest.write_bytes(b"x")  # published after the purge
+    warehouse._remove_old_snapshots(data_dir, keep=newest.name)
+    assert [p.name for p in data_dir.published.glob("marts-*")] == [newest.name]
