@@ -133,14 +133,7 @@ def analyze_query(
     warnings: list[str] = []
     _SQLGLOT_NOTES.local.notes = warnings
     try:
-        lineage = _analyze_query(
-            sql,
-            schema,
-            dialect=dialect,
-            default_db=default_db,
-            default_schema=default_schema,
-            column_values=column_values,
-        )
+        lineage = _analyze_query(sql, schema, dialect, default_db, default_schema, column_values)
     finally:
         _SQLGLOT_NOTES.local.notes = None
     lineage.unresolved += sorted(set(warnings))
@@ -150,11 +143,10 @@ def analyze_query(
 def _analyze_query(
     sql: str,
     schema: Schema,
-    *,
-    dialect: str = "duckdb",
-    default_db: str = "",
-    default_schema: str = "",
-    column_values: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    dialect: str,
+    default_db: str,
+    default_schema: str,
+    column_values: Mapping[tuple[str, str], Sequence[str]] | None,
 ) -> QueryLineage:
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
