@@ -1048,8 +1048,8 @@ def record_json(
 ) -> pl.Series:
     """Each row's non-empty columns as one JSON object (:data:`RECORD`), under their ``names``
     (by column as read; default: as read): typed values as JSON numbers, booleans, objects and
-    arrays, date-times as the text :func:`as_text` writes, bytes as base64 text, ``data`` as
-    ``null``."""
+    arrays, date-times as the text :func:`as_text` writes, bytes as
+    :func:`ingest.json_values.bytes_text` writes them, ``data`` as ``null``."""
     frame = pl.from_arrow(columns)
     assert isinstance(frame, pl.DataFrame)
     frame = frame.rename(names or {})
