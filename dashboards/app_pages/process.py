@@ -5,6 +5,7 @@ dashboards/process_data.py."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from dashboards import data, process_charts, process_data, ui
@@ -132,17 +133,7 @@ def render() -> None:
             "Runs that reported success whose case was corrected or fixed by hand afterwards "
             "(docs/processes.md), blamed on the flow version that ran."
         )
-        st.dataframe(
-            ui.with_timeline_links(
-                gray.with_columns(
-                    gray["seconds_to_fix"]
-                    .map_elements(format_duration, return_dtype=str)
-                    .alias("fixed after"),
-                ).drop("seconds_to_fix")
-            ),
-            column_config={"timeline": ui.TIMELINE_COLUMN},
-            hide_index=True,
-        )
+        _case_table(gray, "seconds_to_fix", "fixed after")
 
     st.subheader("Stuck cases")
     stuck = process_data.stuck_cases(process, start, end)
@@ -152,17 +143,20 @@ def render() -> None:
             "moved recently)."
         )
     else:
-        st.dataframe(
-            ui.with_timeline_links(
-                stuck.with_columns(
-                    stuck["idle_seconds"]
-                    .map_elements(format_duration, return_dtype=str)
-                    .alias("idle"),
-                ).drop("idle_seconds")
-            ),
-            column_config={"timeline": ui.TIMELINE_COLUMN},
-            hide_index=True,
-        )
+        _case_table(stuck, "idle_seconds", "idle")
+
+
+def _case_table(cases: pl.DataFrame, seconds: str, label: str) -> None:
+    """A table of cases, its ``seconds`` column as a duration under ``label``, each case linked
+    to its timeline."""
+    shown = cases.with_columns(
+        cases[seconds].map_elements(format_duration, return_dtype=str).alias(label)
+    ).drop(seconds)
+    st.dataframe(
+        ui.with_timeline_links(shown),
+        column_config={"timeline": ui.TIMELINE_COLUMN},
+        hide_index=True,
+    )
 
 
 ui.run_page(render)
