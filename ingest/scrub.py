@@ -1058,6 +1058,7 @@ def scrub_free_text(text: str) -> str:
     return mask_account_numbers(scrub_secrets(text))
 
 
+@functools.lru_cache(maxsize=8192)
 def _spelling(name: str) -> str:
     """A field name without its case and separators (``IDEMPOTENCY_KEY``, ``Idempotency Key``
     and ``idempotency-key`` are ``idempotencykey``)."""
