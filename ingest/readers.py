@@ -2,7 +2,8 @@
 
 Every reader yields :class:`RawBatch` objects: one polars ``String`` column per contract field
 (``None`` where the record has no value), plus ``_row_number`` (1-based position of the record in
-the file). Values keep the text form of the source so that validation and hashing treat every
+the file: its line in an NDJSON file, blank lines counted, as an editor numbers them; its data
+row in a CSV file, its element in a JSON array, its row in a Parquet file). Values keep the text form of the source so that validation and hashing treat every
 format alike; nested JSON (a CloudEvent's ``data``) becomes JSON text. The one exception:
 Parquet integer, boolean and date-time columns the caller allows stay typed (:func:`keeps_typed`:
 only where typing their text would give the same value). Records that cannot be
@@ -345,7 +346,7 @@ class NdjsonSource:
         self, fields: Sequence[str], batch_rows: int, *, records: bool = False
     ) -> Iterator[RawBatch]:
         schema = dict.fromkeys(fields, pl.String)
-        next_row = 1
+        next_line = 1
         offset = len(_BOM) if self._starts_with_bom() else 0
         for block in self._blocks(max(batch_rows * _BYTES_PER_ROW, 4096)):
             try:
@@ -355,14 +356,14 @@ class NdjsonSource:
                 if records:
                     frame = frame.with_columns(_line_column(block, frame.height).alias(RECORD))
                 batch = RawBatch(
-                    _with_row_numbers(frame, next_row),
-                    originals=self._lines_at(offset, len(block), next_row),
+                    frame.with_columns(_record_line_numbers(block, frame.height, next_line)),
+                    originals=self._lines_at(offset, len(block), next_line),
                 )
                 if self.may_repeat_keys:
                     _refuse_repeated_fields(batch, block, fields)
             except Exception:  # polars refuses the whole block: sort it out line by line
-                batch = self._parse_lines(block, fields, next_row, records)
-            next_row += batch.rows_read
+                batch = self._parse_lines(block, fields, next_line, records)
+            next_line += _lines_in(block)
             offset += len(block)
             yield batch
 
@@ -370,15 +371,15 @@ class NdjsonSource:
         with open(self.path, "rb") as handle:
             return handle.read(len(_BOM)) == _BOM
 
-    def _lines_at(self, offset: int, length: int, first_row: int) -> Originals:
-        """The originals of a block polars read: its lines, read again from the file when
-        asked (the block is not kept for the few rows that break the contract)."""
+    def _lines_at(self, offset: int, length: int, first_line: int) -> Originals:
+        """The originals of a block polars read: its lines by line number, read again from
+        the file when asked (the block is not kept for the few rows that break the contract)."""
 
         def originals(rows: Sequence[int]) -> list[Original]:
             with open(self.path, "rb") as handle:
                 handle.seek(offset)
-                lines = _record_lines(handle.read(length))
-            return [lines[row - first_row].decode() for row in rows]
+                lines = handle.read(length).split(b"\n")
+            return [lines[row - first_line].decode() for row in rows]
 
         return originals
 
@@ -420,6 +421,7 @@ class NdjsonSource:
         row = first_row
         for line in block.split(b"\n"):
             if not line.strip():
+                row += 1
                 continue
             try:
                 text = line.decode("utf-8")
@@ -458,6 +460,28 @@ class NdjsonSource:
 def _record_lines(block: bytes) -> list[bytes]:
     """The lines of an NDJSON block that hold a record, in order (polars skips blank lines)."""
     return [line for line in block.split(b"\n") if line.strip()]
+
+
+def _lines_in(block: bytes) -> int:
+    """How many lines a block of whole lines holds (the last may lack its line end)."""
+    return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+
+
+def _record_line_numbers(block: bytes, height: int, first_line: int) -> pl.Series:
+    """The line number of each of the ``height`` records polars read from ``block``: a
+    record's row number in an NDJSON file is its line, as an editor shows it (polars skips
+    blank lines, so they are counted here)."""
+    if _lines_in(block) == height:
+        return pl.int_range(first_line, first_line + height, dtype=pl.Int64, eager=True).alias(
+            ROW_NUMBER
+        )
+    lines = block.split(b"\n")
+    if block.endswith(b"\n"):
+        lines.pop()
+    numbers = [first_line + index for index, line in enumerate(lines) if line.strip()]
+    if len(numbers) != height:
+        raise ValueError("block lines and parsed rows differ")  # the caller re-reads line by line
+    return pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64)
 
 
 def _refuse_repeated_fields(batch: RawBatch, block: bytes, fields: Sequence[str]) -> None:
@@ -542,6 +566,21 @@ def _records_as_text(
         {name: value for name, value in record.items() if value is not None}
         for record in as_text(frame.rename(names or {})).iter_rows(named=True)
     ]
+
+
+def _records_typed(columns: pa.Table) -> list[Original]:
+    """Each row's non-empty values by column name, typed as a JSON record holds them (a
+    Parquet integer is a number in the quarantine's record, not text): numbers, booleans,
+    objects and arrays as they are, date-times and bytes as :func:`as_text` writes them, other
+    values as :func:`_json_ready` writes them."""
+    frame = pl.from_arrow(columns)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(
+        _as_text(name, dtype)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime | pl.Binary)
+    )
+    return [_json_ready(record) for record in frame.iter_rows(named=True)]
 
 
 def _reencode_nested_with_escapes(
@@ -924,7 +963,7 @@ class ParquetSource:
         ):
             numbers = list(in_group)
             picked = self._read_row_group(group).take([row - 1 - starts[group] for row in numbers])
-            found.update(zip(numbers, _records_as_text(picked), strict=True))
+            found.update(zip(numbers, _records_typed(picked), strict=True))
         return [found[row] for row in rows]
 
     def _read_row_group(self, group: int) -> pa.Table:

@@ -292,14 +292,37 @@ def test_parquet_quarantine_rows_hold_every_column_whatever_the_row_group(
     assert (result.accepted, result.quarantined) == (6, 2)
     rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
     held = [(number, json.loads(raw)["run_id"], json.loads(raw)["extra_n"]) for number, raw in rows]
-    assert held == [(2, "r-2", "2"), (7, "r-7", "7")]
+    assert held == [(2, "r-2", 2), (7, "r-7", 7)]
+
+
+def test_parquet_quarantine_rows_keep_their_values_types(data_dir: DataDir, tmp_path: Path) -> None:
+    """The raw row of a Parquet record is the row as the file types it: numbers and booleans
+    stay JSON numbers and booleans, nested values objects, date-times text (as in NDJSON)."""
+    run = {**FLOW_RUNS[0], "run_id": "r-1", "status": "exploded"}
+    frame = pl.DataFrame([run]).with_columns(
+        pl.lit(3, dtype=pl.Int64).alias("run_attempt"),
+        pl.lit(2.5).alias("cost_eur"),
+        pl.lit(True).alias("dead_lettered"),
+        pl.lit("2026-03-01T10:00:00").str.to_datetime(time_unit="us").alias("started_at"),
+        pl.struct(pl.lit("a").alias("k"), pl.lit(1).alias("n")).alias("extra"),
+    )
+    path = tmp_path / "runs.parquet"
+    frame.write_parquet(path)
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.quarantined == 1
+    (raw,) = query(data_dir, "select raw_record from raw.quarantine")[0]
+    record = json.loads(raw)
+    assert record["run_attempt"] == 3 and record["cost_eur"] == 2.5
+    assert record["dead_lettered"] is True and record["extra"] == {"k": "a", "n": 1}
+    assert record["started_at"] == "2026-03-01T10:00:00Z"
 
 
 def test_ndjson_quarantine_rows_hold_their_own_line_in_every_block(
     data_dir: DataDir, tmp_path: Path
 ) -> None:
     """Blocks of 4 KiB, a byte-order mark and blank lines: each quarantined record is the line
-    it came from, read again from the file."""
+    it came from, read again from the file, and its row number is that line's number (blank
+    lines counted, as an editor numbers them)."""
     lines = []
     for n in range(1, 61):
         run = {**FLOW_RUNS[0], "run_id": f"r-{n}", "note": "x" * 40}
@@ -311,9 +334,37 @@ def test_ndjson_quarantine_rows_hold_their_own_line_in_every_block(
     (result,) = ingest_paths([path], data_dir, batch_rows=2).files
     assert (result.rows_read, result.quarantined) == (60, 8)
     rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
+    # record n is on line n plus the blank lines after records 11, 22, … before it
     assert [(number, json.loads(raw)["runid"]) for number, raw in rows] == [
-        (n, f"r-{n}") for n in range(7, 61, 7)
+        (n + (n - 1) // 11, f"r-{n}") for n in range(7, 61, 7)
     ]
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["read-by-polars", "read-line-by-line"])
+def test_ndjson_row_numbers_are_line_numbers(
+    data_dir: DataDir, tmp_path: Path, broken: bool
+) -> None:
+    """A quarantined row says which line of the file to open, blank lines or not, whether polars
+    read its block or a line polars refused made the reader go line by line."""
+    good = json.dumps(FLOW_RUNS[0])
+    bad = json.dumps({**FLOW_RUNS[0], "run_id": "r-bad", "status": "exploded"})
+    lines = [
+        "",
+        good,
+        "",
+        "  ",
+        bad,
+        "{broken" if broken else "",
+        "\t",
+        bad.replace("r-bad", "r-2"),
+    ]
+    path = tmp_path / "runs.ndjson"
+    path.write_text("\n".join(lines) + "\n\n")
+    (result,) = ingest_paths([path], data_dir).files
+    assert result.quarantined == (3 if broken else 2)
+    rows = query(data_dir, "select row_number, raw_record from raw.quarantine order by 1")
+    expected = [(5, bad), (6, '"{broken"'), (8, bad.replace("r-bad", "r-2"))]
+    assert [tuple(row) for row in rows] == [row for row in expected if broken or row[0] != 6]
 
 
 def test_a_key_the_scrubber_would_rewrite_is_quarantined_not_merged(

@@ -183,9 +183,10 @@ def test_broken_rows_are_quarantined_and_the_good_ones_land(
     summary = ingest_paths([path], data_dir, batch_rows=2)
     (result,) = summary.files
     assert (result.rows_read, result.accepted, result.quarantined) == (7, 2, 5)
+    # row numbers are line numbers: the blank line 5 counts
     assert query(data_dir, "select run_id, _row_number from raw.flow_runs order by 2") == [
         ("r-1", 1),
-        ("r-ok-2", 6),
+        ("r-ok-2", 7),
     ]
     assert query(data_dir, "select row_number, reason from raw.quarantine order by 1") == [
         (
@@ -198,8 +199,8 @@ def test_broken_rows_are_quarantined_and_the_good_ones_land(
             "line is not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         ),
         (4, "started_at: missing (required)"),
-        (5, "line is a JSON list, not an object"),
-        (7, "time: 'yesterday' is not an RFC 3339 timestamp".replace("time", "started_at", 1)),
+        (6, "line is a JSON list, not an object"),
+        (8, "time: 'yesterday' is not an RFC 3339 timestamp".replace("time", "started_at", 1)),
     ]
     raw_record = query(data_dir, "select raw_record from raw.quarantine where row_number = 2")[0][0]
     assert json.loads(raw_record)["status"] == "exploded"

@@ -104,11 +104,13 @@ def test_typed_parquet_lands_what_the_same_records_as_text_land(
         (4, "run_attempt: 0 is below the minimum 1"),
     ]
     assert [row[:2] for row in text_quarantine] == [row[:2] for row in typed_quarantine]
-    # the quarantined record holds the values as text, as a text-only Parquet file gives them
+    # the quarantined record holds the values as the file types them, as an NDJSON line
+    # gives them (numbers and booleans; date-times as text)
     record = json.loads(typed_quarantine[0][2])
-    assert (record["attempt"], record["run_attempt"], record["items_in"]) == ("0", "1", "3")
+    assert (record["attempt"], record["run_attempt"], record["items_in"]) == (0, 1, 3)
     assert record["started_at"] == "2026-08-01T09:00:03Z"
-    assert record["dead_lettered"] == "false"
+    assert record["dead_lettered"] is False
+    assert json.loads(text_quarantine[0][2]) == record
     [(started, attempt, dead_lettered)] = query(
         typed, "select started_at, attempt, dead_lettered from raw.step_runs"
     )
