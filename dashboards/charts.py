@@ -7,6 +7,8 @@ so instead of a blank plot.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -60,6 +62,27 @@ def _values(df: pl.DataFrame, column: str, divisor: float = 1.0) -> list[float |
     return [None if value is None else value / divisor for value in df[column].to_list()]
 
 
+#: a point this many times the median of a duration series flattens the others on a linear axis
+OUTLIER_FACTOR = 20.0
+
+
+def log_axis_for_outliers(figure: go.Figure, values: list[float | None]) -> bool:
+    """Put ``figure``'s y axis on a log scale when one of ``values`` is at least
+    :data:`OUTLIER_FACTOR` times their median, and say so in the axis title: on a linear axis
+    one bad day (a 3-hour p95 among 2-second ones) drew every other point as a flat line at
+    zero. Returns whether it did. Durations only: a log axis drops zeros, which a duration
+    series does not hold in practice (a rate series does)."""
+    positive = sorted(value for value in values if value is not None and value > 0)
+    if len(positive) < 3:
+        return False
+    median = positive[len(positive) // 2]
+    if positive[-1] < OUTLIER_FACTOR * median:
+        return False
+    title = figure.layout.yaxis.title.text or ""
+    figure.update_yaxes(type="log", rangemode="normal", title_text=f"{title}, log scale")
+    return True
+
+
 def cycle_time_trend(daily: pl.DataFrame) -> go.Figure:
     """Daily cycle time median and p95 as two lines.
 
@@ -90,6 +113,10 @@ def cycle_time_trend(daily: pl.DataFrame) -> go.Figure:
         )
     )
     dates_on_x(figure, days)
+    log_axis_for_outliers(
+        figure,
+        [*_values(rows, "cycle_time_median_seconds"), *_values(rows, "cycle_time_p95_seconds")],
+    )
     return figure
 
 
@@ -149,6 +176,9 @@ def latency_trend(latency: pl.DataFrame, time_column: str = "bucket") -> go.Figu
             mode="lines+markers",
             line={"dash": "dash"},
         )
+    )
+    log_axis_for_outliers(
+        figure, [*_values(rows, "latency_p50_ms"), *_values(rows, "latency_p95_ms")]
     )
     return figure
 
@@ -245,6 +275,26 @@ def flow_runs_hourly(hourly: pl.DataFrame) -> go.Figure:
     )
     figure.update_layout(barmode="stack")
     return figure
+
+
+def hourly_health(hourly: pl.DataFrame) -> list[go.Figure]:
+    """The hourly health charts of one flow (runs, retries, latency, queue depth), all over the
+    same hours: each draws only the hours it has values for, so alone the four started and
+    ended at different hours, and one page's charts did not line up. Reads ``hour`` and what
+    each chart reads."""
+    figures = [
+        flow_runs_hourly(hourly),
+        retries_hourly(hourly),
+        latency_trend(hourly, time_column="hour"),
+        queue_depth_trend(hourly),
+    ]
+    hours = [hour for hour in hourly["hour"].to_list() if hour is not None] if len(hourly) else []
+    if hours:
+        # half an hour either side: a bar on the first or last hour is drawn whole
+        half = timedelta(minutes=30)
+        for figure in figures:
+            figure.update_xaxes(range=[min(hours) - half, max(hours) + half])
+    return figures
 
 
 def retries_hourly(hourly: pl.DataFrame) -> go.Figure:

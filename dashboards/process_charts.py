@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.charts import dates_on_x
+from dashboards.charts import dates_on_x, log_axis_for_outliers
 
 if TYPE_CHECKING:
     from dashboards.process_data import ProcessRangeKpis
@@ -55,6 +55,9 @@ def cycle_time_trend(weekly: pl.DataFrame) -> go.Figure:
         xaxis_title="week", yaxis_title="cycle time (hours)", height=320, margin=dict(t=30)
     )
     dates_on_x(figure, weekly["period_start"].to_list(), step_days=7)
+    log_axis_for_outliers(
+        figure, [value for trace in figure.data for value in trace.y if value is not None]
+    )
     return figure
 
 

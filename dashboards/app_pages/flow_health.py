@@ -67,10 +67,8 @@ def render() -> None:
 
     st.markdown("#### Hourly health")
     hourly = data.flow_hourly(filters.start, filters.end, flow_id)
-    ui.chart(charts.flow_runs_hourly(hourly))
-    ui.chart(charts.retries_hourly(hourly))
-    ui.chart(charts.latency_trend(hourly, time_column="hour"))
-    ui.chart(charts.queue_depth_trend(hourly))
+    for figure in charts.hourly_health(hourly):
+        ui.chart(figure)
 
     st.markdown("#### Recent failed runs")
     failed = data.failed_runs(filters.start, filters.end, flow_id)

@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
-from dashboards import charts
+from dashboards import charts, process_charts
 
 DAYS = [date(2026, 10, 1), date(2026, 10, 2)]
 HOURS = [datetime(2026, 10, 1, 8), datetime(2026, 10, 1, 9)]
@@ -67,6 +67,59 @@ def test_latency_trend_in_seconds_with_any_time_column() -> None:
     assert list(traces["p95"].y) == [1.95, 9.0]
     assert list(traces["p95"].x) == HOURS
     assert figure.layout.yaxis.title.text == "latency (s)"
+
+
+def test_one_outlier_puts_duration_trends_on_a_log_axis() -> None:
+    """One 3-hour p95 among 2-second ones drew the other days as a flat line at zero."""
+    hours = [datetime(2026, 10, 1, h) for h in range(6)]
+    latency = pl.DataFrame(
+        {
+            "hour": hours,
+            "latency_p50_ms": [1000.0, 1200.0, 900.0, 1100.0, 5000.0, 1000.0],
+            "latency_p95_ms": [2000.0, 2100.0, 1900.0, 2000.0, 3 * 3600 * 1000.0, 2000.0],
+        }
+    )
+    figure = charts.latency_trend(latency, time_column="hour")
+    assert figure.layout.yaxis.type == "log"
+    assert figure.layout.yaxis.title.text == "latency (h), log scale"
+    steady = latency.with_columns(pl.col("latency_p95_ms").clip(upper_bound=9000.0))
+    assert charts.latency_trend(steady, time_column="hour").layout.yaxis.type is None
+
+    daily = pl.DataFrame(
+        {
+            "day": [date(2026, 10, d) for d in range(1, 6)],
+            "cycle_time_median_seconds": [3600.0] * 5,
+            "cycle_time_p95_seconds": [7200.0, 7200.0, 40 * 86400.0, 7200.0, 7200.0],
+        }
+    )
+    assert charts.cycle_time_trend(daily).layout.yaxis.type == "log"
+    weekly = daily.rename({"day": "period_start"})
+    assert process_charts.cycle_time_trend(weekly).layout.yaxis.type == "log"
+
+
+def test_hourly_health_charts_share_their_hours() -> None:
+    """Runs from 08:00, queue samples from 10:00, latency only where runs ended: the four charts
+    of the flow page still start and end at the same hour."""
+    hours = [datetime(2026, 10, 1, h) for h in range(8, 13)]
+    hourly = pl.DataFrame(
+        {
+            "hour": hours,
+            "runs": [4, 2, 0, 3, 1],
+            "failed_runs": [1, 0, 0, 0, 0],
+            "step_retries": [0, 0, 2, 0, 0],
+            "dead_letters": [0, 0, 1, 0, 0],
+            "duplicate_deliveries": [0, 0, 0, 0, 0],
+            "latency_p50_ms": [900.0, 800.0, None, 700.0, 1000.0],
+            "latency_p95_ms": [1500.0, 1200.0, None, 900.0, 1100.0],
+            "queue_depth_max": [None, None, 40, 12, 3],
+            "queue_depth_avg": [None, None, 20.0, 6.0, 1.5],
+        }
+    )
+    figures = charts.hourly_health(hourly)
+    assert len(figures) == 4
+    expected = (datetime(2026, 10, 1, 7, 30), datetime(2026, 10, 1, 12, 30))
+    assert {tuple(figure.layout.xaxis.range) for figure in figures} == {expected}
+    assert list(_traces(figures[3])["max"].x) == hours[2:]  # drawn where there are samples
 
 
 def test_queue_depth_trend() -> None:
