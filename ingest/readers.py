@@ -983,11 +983,15 @@ _Columns = TypeVar("_Columns", pa.RecordBatch, pa.Table)
 def _zoned_as_utc(columns: _Columns) -> _Columns:
     """Time-zone-aware timestamp columns labelled UTC (the instants do not change: Arrow keeps
     them in UTC whatever the label). pandas writes a fixed offset (``+05:30``) as the zone of
-    offset date-times, which polars refuses to read."""
+    offset date-times, which polars refuses to read. Extension-typed columns as the type they
+    are stored as: DuckDB writes its JSON type as ``arrow.json`` (JSON text), which polars
+    refused to read as text (the whole file failed)."""
     schema = columns.schema
     fields = [
         field.with_type(pa.timestamp(field.type.unit, tz="UTC"))
         if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC")
+        else field.with_type(field.type.storage_type)
+        if isinstance(field.type, pa.BaseExtensionType)
         else field
         for field in schema
     ]
