@@ -171,7 +171,8 @@ landed as (
         ingested_at
 
     from mapped
-    where case_id is not null
+    -- a blank id (`""`, as exports write a missing key) is no case: it would merge unrelated events
+    where nullif(trim(case_id), '') is not null
         and step_name is not null
 
 ),
