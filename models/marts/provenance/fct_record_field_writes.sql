@@ -1,8 +1,10 @@
 -- Record provenance: one row per write of a tracked field of a business record. Each business
 -- event of a type that writes an entity, holding the entity's key and the field, writes that
 -- field's value; each write is numbered in its field's history (is_current marks the latest) and
--- credited with its writing flow run: the run whose trace the event carries (W3C traceparent),
--- preferring its successful, latest attempt; events sent by a system itself carry no run.
+-- credited with its writing flow run: of the runs whose trace the event carries (W3C
+-- traceparent), the one running when the event was written (of nested runs the innermost), else
+-- the last one started before it; without run times, the successful, latest attempt. Events sent
+-- by a system itself carry no run.
 -- Incremental (DuckDB): a build recomputes, whole, every record written by an event ingested
 -- after the newest last_ingested_at here (its earlier writes are read back from this table, so a
 -- late write renumbers write_sequence and moves is_current), every record with a write carried by
@@ -274,25 +276,50 @@ runs as (
 
 ),
 
-run_per_trace as (
+write_times as (
+
+    -- the writing run is chosen per trace and time: the writes of one event share both
+    select distinct trace_id, occurred_at
+    from numbered_writes
+    where trace_id is not null
+
+),
+
+run_per_write as (
 
     select
-        trace_id,
-        run_key,
-        run_id,
-        flow_id,
-        flow_name,
-        last_ingested_at,
+        write_times.trace_id,
+        write_times.occurred_at,
+        runs.run_key,
+        runs.run_id,
+        runs.flow_id,
+        runs.flow_name,
+        runs.last_ingested_at,
         row_number() over (
-            partition by trace_id
-            order by case when is_success then 0 else 1 end, run_attempt desc, run_key
+            partition by write_times.trace_id, write_times.occurred_at
+            order by
+                -- the run that was running when the event was written (a failed attempt
+                -- wrote what it wrote), else the last one started before it
+                case
+                    when runs.started_at <= write_times.occurred_at
+                        and (runs.ended_at is null or write_times.occurred_at <= runs.ended_at)
+                        then 0
+                    when runs.started_at <= write_times.occurred_at then 1
+                    else 2
+                end,
+                -- of nested runs (a parent and the child it called), the innermost
+                case
+                    when runs.started_at <= write_times.occurred_at then runs.started_at
+                end desc nulls last,
+                -- without run times: its successful, latest attempt
+                case when runs.is_success then 0 else 1 end,
+                runs.run_attempt desc,
+                runs.run_key
         ) as preference
 
-    from runs
-    {% if reads_built %}
-    -- the writing run is looked for among the runs of these writes' traces only
-    where trace_id in (select trace_id from numbered_writes)
-    {% endif %}
+    from write_times
+    inner join runs
+        on write_times.trace_id = runs.trace_id
 
 ),
 
@@ -309,25 +336,26 @@ final as (
         numbered_writes.event_source,
         numbered_writes.event_type,
         numbered_writes.occurred_at,
-        run_per_trace.flow_id,
-        run_per_trace.flow_name,
-        run_per_trace.run_key,
-        run_per_trace.run_id,
+        run_per_write.flow_id,
+        run_per_write.flow_name,
+        run_per_write.run_key,
+        run_per_write.run_id,
         numbered_writes.system_of_record,
         numbered_writes.is_ownership_violation,
         -- when ingest last landed the event or a row of its writing run: an incremental build
         -- recomputes what changed after the newest one
         greatest(
             numbered_writes.ingested_at,
-            coalesce(run_per_trace.last_ingested_at, numbered_writes.ingested_at)
+            coalesce(run_per_write.last_ingested_at, numbered_writes.ingested_at)
         ) as last_ingested_at,
         numbered_writes.trace_id,
         numbered_writes.ingested_at
 
     from numbered_writes
-    left join run_per_trace
-        on numbered_writes.trace_id = run_per_trace.trace_id
-        and run_per_trace.preference = 1
+    left join run_per_write
+        on numbered_writes.trace_id = run_per_write.trace_id
+        and numbered_writes.occurred_at = run_per_write.occurred_at
+        and run_per_write.preference = 1
 
 )
 
