@@ -9,6 +9,7 @@ input field, which Marquez drops.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -344,6 +345,9 @@ def column_lineage(
         return fields_then[dataset]
 
     if kind == "datasetField":
+        if key.field not in fields_of((key.namespace, key.dataset)):
+            # a field its dataset never had: its dataset's whole-dataset inputs made one up
+            raise NodeNotFound(f"no column lineage for {node_id!r}: the dataset has no such field")
         starts = [key]
     elif kind == "dataset":
         starts = [FieldKey(key[0], key[1], f) for f in fields_of(key) if f]
@@ -364,6 +368,14 @@ def column_lineage(
             for _, edge in graph.trace(start, depth=depth, downstream=True, as_of=as_of):
                 nodes.add(edge.input)
                 nodes.add(edge.output)
+    # downstream, a whole-dataset edge (columnLineage's `dataset` inputs) reaches every field
+    # of its output (upstream, the fields asked about are there already)
+    for whole in [n for n in nodes if not n.field and with_downstream]:
+        nodes.update(
+            FieldKey(whole.namespace, whole.dataset, f)
+            for f in fields_of((whole.namespace, whole.dataset))
+            if f
+        )
     nodes.discard(FieldKey("", "", ""))
     connected = {
         n for n in nodes if graph.upstream_edges(n, as_of) or graph.downstream_edges(n, as_of)
@@ -394,7 +406,11 @@ def _field_node(
     field_type: str | None,
 ) -> dict[str, Any]:
     upstream = graph.upstream_edges(key, as_of)
-    downstream = [e for e in graph.downstream_edges(key, as_of) if e.output in nodes]
+    downstream = [
+        edge
+        for whole_or_one in graph.downstream_edges(key, as_of)
+        for edge in _each_field(whole_or_one, nodes)
+    ]
     dataset = (key.namespace, key.dataset)
     return {
         "id": key.node_id,
@@ -464,6 +480,20 @@ def _unique_inputs(edges: list[FieldEdge]) -> list[FieldEdge]:
     for edge in edges:
         seen.setdefault(edge.input, edge)
     return [seen[k] for k in sorted(seen)]
+
+
+def _each_field(edge: FieldEdge, nodes: set[FieldKey]) -> list[FieldEdge]:
+    """``edge`` if its output is one of ``nodes``; a whole-dataset edge (its output field
+    empty) as one edge to each field of its output among ``nodes`` (an edge to the empty field
+    named a node that does not exist)."""
+    if edge.output.field:
+        return [edge] if edge.output in nodes else []
+    dataset = (edge.output.namespace, edge.output.dataset)
+    return [
+        dataclasses.replace(edge, output=node)
+        for node in nodes
+        if node.field and (node.namespace, node.dataset) == dataset
+    ]
 
 
 def _unique_outputs(edges: list[FieldEdge]) -> list[FieldEdge]:

@@ -9,9 +9,11 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
+
 from flowledger.cli import main
 from flowledger.settings import DataDir
-from lineage.graph import FieldKey, LineageGraph
+from lineage.graph import FieldKey, LineageGraph, NodeNotFound
 from lineage.marquez import column_lineage, job_data, lineage
 from lineage.service import trace
 from lineage.store import LineageStore
@@ -209,3 +211,90 @@ def test_a_job_shows_the_inputs_and_outputs_of_its_latest_run() -> None:
     # a late event of the older run does not bring fx back
     graph.add_event(run(first, "OTHER", "2026-12-04T11:00:00Z", ["public.fx"]))
     assert job_data(graph, job)["inputs"] == [{"namespace": "pg", "name": "public.invoices_raw"}]
+
+
+def _aggregating_event() -> dict:
+    """A job summing src.amount into out.total, grouped by src.region (a whole-dataset input)."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-07T10:00:00Z",
+        "producer": "https://example.com/p",
+        "run": {"runId": "5d0c9a2e-3333-4a6b-9a52-1c2b3d4e5f60"},
+        "job": {"namespace": "dl", "name": "agg"},
+        "inputs": [{"namespace": "dl", "name": "src"}],
+        "outputs": [
+            {
+                "namespace": "dl",
+                "name": "out",
+                "facets": {
+                    "columnLineage": {
+                        "fields": {
+                            "total": {
+                                "inputFields": [
+                                    {
+                                        "namespace": "dl",
+                                        "name": "src",
+                                        "field": "amount",
+                                        "transformations": [
+                                            {"type": "DIRECT", "subtype": "AGGREGATION"}
+                                        ],
+                                    }
+                                ]
+                            },
+                            "region": {
+                                "inputFields": [
+                                    {"namespace": "dl", "name": "src", "field": "region"}
+                                ]
+                            },
+                        },
+                        "dataset": [
+                            {
+                                "namespace": "dl",
+                                "name": "src",
+                                "field": "region",
+                                "transformations": [{"type": "INDIRECT", "subtype": "GROUP_BY"}],
+                            }
+                        ],
+                    }
+                },
+            }
+        ],
+    }
+
+
+def test_a_whole_dataset_input_points_at_the_fields_it_affects() -> None:
+    """src.region, a whole-dataset (GROUP BY) input of out, had an out-edge to
+    `datasetField:dl:out:` (no field, a node that does not exist), and out.total, which lists
+    src.region among its in-edges, was not among src.region's out-edges."""
+    graph = LineageGraph.from_events([_aggregating_event()])
+    for node_id, with_downstream in [
+        ("datasetField:dl:out:total", False),
+        ("datasetField:dl:src:region", True),
+    ]:
+        nodes = {
+            n["id"]: n
+            for n in column_lineage(graph, node_id, with_downstream=with_downstream)["graph"]
+        }
+        ids = set(nodes)
+        assert "datasetField:dl:out:" not in ids
+        for node in nodes.values():  # every edge names a node of the graph, both ways
+            for edge in node["outEdges"]:
+                assert edge["destination"] in ids
+                assert {"origin": edge["destination"], "destination": node["id"]} in nodes[
+                    edge["destination"]
+                ]["inEdges"]
+        region = nodes["datasetField:dl:src:region"]
+        assert (
+            sorted(e["destination"] for e in region["outEdges"])
+            == [
+                "datasetField:dl:out:region",
+                "datasetField:dl:out:total",
+            ][(0 if with_downstream else 1) :]
+        )
+
+
+def test_a_field_the_dataset_never_had_is_not_found() -> None:
+    """It answered 200 with a made-up node whose inputs were the dataset's whole-dataset ones."""
+    graph = LineageGraph.from_events([_aggregating_event()])
+    with pytest.raises(NodeNotFound):
+        column_lineage(graph, "datasetField:dl:out:no_such_column")
