@@ -277,4 +277,20 @@ def field_summary(writes: pl.DataFrame) -> pl.DataFrame:
         pl.len().alias("writes"),
         pl.col("is_ownership_violation").sum().alias("ownership_violations"),
     )
-    return current.join(counts, on="field_name").sort("field_name")
+    # another value written at the current write's very time: no single last writer
+    tied = (
+        writes.join(
+            current.select("field_name", "current_value", "last_written_at"), on="field_name"
+        )
+        .filter(
+            (pl.col("occurred_at") == pl.col("last_written_at"))
+            & (pl.col("field_value") != pl.col("current_value"))
+        )
+        .group_by("field_name")
+        .agg(pl.col("event_source").unique().sort().str.join(", ").alias("tied_with"))
+    )
+    return (
+        current.join(counts, on="field_name")
+        .join(tied, on="field_name", how="left")
+        .sort("field_name")
+    )

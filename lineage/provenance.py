@@ -39,6 +39,22 @@ class FieldHistory:
     def violations(self) -> list[dict[str, Any]]:
         return [w for w in self.writes if w["is_ownership_violation"]]
 
+    @property
+    def tied_with_current(self) -> list[dict[str, Any]]:
+        """The other writes at the current write's very time with another value: who last wrote
+        the field has no single answer then (the current one is the write whose event id, then
+        source, sorts last, an order the sources did not mean)."""
+        current = self.current
+        if current is None:
+            return []
+        return [
+            w
+            for w in self.writes
+            if w is not current
+            and w["occurred_at"] == current["occurred_at"]
+            and w["field_value"] != current["field_value"]
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         current = self.current
         return {
@@ -47,6 +63,7 @@ class FieldHistory:
             "field": self.field_name,
             "current_value": current["field_value"] if current else None,
             "last_written_by": _writer(current) if current else None,
+            "tied_with": [_writer(w) | {"value": w["field_value"]} for w in self.tied_with_current],
             "system_of_record": self.writes[0]["system_of_record"] if self.writes else None,
             "ownership_violations": len(self.violations),
             "writes": [{k: _plain(v) for k, v in w.items()} for w in self.writes],
@@ -188,6 +205,12 @@ def render_history(history: FieldHistory) -> str:
         via = f" via flow {last['flow_id']} run {last['run_key']}" if last["flow_id"] else ""
         lines.append(
             f"last written by: {last['source']} at {last['at']}{via} (event {last['event_id']})"
+        )
+    if tied := history.tied_with_current:
+        others = ", ".join(f"{w['field_value']!r} by {w['event_source']}" for w in tied)
+        lines.append(
+            f"TIE: also written at that very time: {others}; the current value is the one "
+            "whose event id sorts last, not a later write"
         )
     lines.append(f"system of record: {data['system_of_record']}")
     lines.append(f"ownership violations: {data['ownership_violations']}")

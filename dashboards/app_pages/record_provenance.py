@@ -48,6 +48,12 @@ def render() -> None:
             summary = lineage_data.field_summary(writes)
             st.markdown(f"#### {entity} {key}: current values")
             st.dataframe(summary, hide_index=True)
+            for row in summary.filter(summary["tied_with"].is_not_null()).iter_rows(named=True):
+                st.warning(
+                    f"{row['field_name']}: another value was written at the very time of the "
+                    f"current one (by {row['tied_with']}): the current value is the write whose "
+                    "event id sorts last, not a later write."
+                )
             flagged = int(summary["ownership_violations"].sum())
             if flagged:
                 st.error(

@@ -4,14 +4,23 @@ violation is found and counted, and field histories match a recount from the eve
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from dashboards.lineage_data import field_summary
 from flowledger.cli import main
 from flowledger.settings import DataDir
 from lineage.ownership import OwnershipError, load_ownership
-from lineage.provenance import ProvenanceError, field_history, ownership_violations
+from lineage.provenance import (
+    FieldHistory,
+    ProvenanceError,
+    field_history,
+    ownership_violations,
+    render_history,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -215,3 +224,46 @@ def test_a_bad_data_directory_declaration_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(OwnershipError, match=r"field_ownership.yml entity #1 \(order\)"):
         load_ownership(data_dir=tmp_path)
+
+
+def _write(sequence: int, value: str, source: str, event_id: str, at: str) -> dict:
+    return {
+        "write_sequence": sequence,
+        "field_value": value,
+        "event_source": source,
+        "event_id": event_id,
+        "event_type": "payment.updated",
+        "occurred_at": datetime.fromisoformat(at),
+        "flow_id": None,
+        "flow_name": None,
+        "run_key": None,
+        "run_id": None,
+        "system_of_record": "/acme/psp",
+        "is_ownership_violation": source != "/acme/psp",
+        "is_current": False,
+    }
+
+
+def test_a_tie_at_the_current_write_is_said_not_settled_silently() -> None:
+    """The shop wrote 'pending' and the psp 'captured' at the same instant: the psp's event id
+    sorts last, so it was shown as the last writer without a word."""
+    writes = [
+        _write(1, "new", "/acme/shop", "a-0", "2026-09-01 10:00:00"),
+        _write(2, "pending", "/acme/shop", "ev-004", "2026-09-01 11:00:00"),
+        _write(3, "captured", "/acme/psp", "ev-005", "2026-09-01 11:00:00"),
+    ]
+    writes[-1]["is_current"] = True
+    history = FieldHistory("order", "Z2", "payment_status", writes)
+    assert [w["event_id"] for w in history.tied_with_current] == ["ev-004"]
+    assert [(t["source"], t["value"]) for t in history.to_dict()["tied_with"]] == [
+        ("/acme/shop", "pending")
+    ]
+    assert "TIE: also written at that very time: 'pending' by /acme/shop" in render_history(history)
+    summary = field_summary(pl.DataFrame(writes).with_columns(field_name=pl.lit("payment_status")))
+    assert summary["tied_with"].to_list() == ["/acme/shop"]
+
+    writes[1]["field_value"] = "captured"  # the same value at the same time: no question
+    history = FieldHistory("order", "Z2", "payment_status", writes)
+    assert history.tied_with_current == [] and "TIE" not in render_history(history)
+    summary = field_summary(pl.DataFrame(writes).with_columns(field_name=pl.lit("payment_status")))
+    assert summary["tied_with"].to_list() == [None]
