@@ -275,6 +275,8 @@ def lineage_routes(
         return JSONResponse(job_data(current, key))
 
     def job_runs(request: Request) -> Response:
+        if not _asks_runs(request):  # a job named `…/runs`, its slash encoded: the job
+            return job(request)
         current = graph()
         key = current.canonical_job(_names(request))
         if key not in current.jobs:
@@ -406,6 +408,19 @@ def _names(request: Request) -> tuple[str, str]:
             if len(rest) == 2:
                 return rest[0], ""
     return request.path_params["namespace"], request.path_params.get("name", "")
+
+
+def _asks_runs(request: Request) -> bool:
+    """Whether ``/namespaces/{ns}/jobs/{name}/runs`` asks for the job's runs: the route matched
+    the decoded path, where a job named ``nightly/runs`` sent as ``nightly%2Fruns`` looks alike."""
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return True
+    segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+    if "namespaces" not in segments:
+        return True
+    rest = segments[segments.index("namespaces") + 1 :]
+    return len(rest) == 4 and rest[3] == "runs"
 
 
 def _sources(graph: LineageGraph) -> dict[str, str]:

@@ -590,3 +590,15 @@ def test_the_torn_end_a_crash_left_is_cut_before_the_next_append(tmp_path: Path)
         second["run"]["runId"],
     ]
     assert path.read_bytes().endswith(b"\n") and path.read_bytes().count(b"\n") == 2
+
+
+def test_a_job_named_with_a_slash_and_runs_is_the_job(server: LoopbackServer) -> None:
+    """`GET …/jobs/nightly%2Fruns` answered the runs of job `nightly` (the route matched the
+    decoded path); it is the job named `nightly/runs`, and `…/jobs/nightly%2Fruns/runs` its runs."""
+    event = minimal(job={"namespace": "slash", "name": "nightly/runs"})
+    assert post(server, json.dumps(event).encode()).status_code == 201
+    base = f"{server.url}/api/v1/namespaces/slash/jobs/nightly%2Fruns"
+    answer = requests.get(base, headers=auth(), timeout=5)
+    assert answer.status_code == 200 and answer.json()["name"] == "nightly/runs"
+    runs = requests.get(f"{base}/runs", headers=auth(), timeout=5).json()["runs"]
+    assert [r["id"] for r in runs] == [event["run"]["runId"]]
