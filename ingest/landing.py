@@ -39,6 +39,7 @@ import pyarrow as pa
 
 from ingest.cloudevents import EVENT_PROBLEM, with_event_problem
 from ingest.contracts import Contract, LogicalType, RecordKind
+from ingest.key_types import may_be_no_key, original_key_problem, string_key_fields
 from ingest.quarantine import fields_record, quarantine_reasons, record_text, text_record
 from ingest.readers import (
     RECORD,
@@ -262,11 +263,13 @@ class FileLanding:
         rules too), so quarantined rows are scrubbed and the payload hash is the one the
         receiver's records get, with the rows the scrubber refused (row number and reason).
         Runs on the read-ahead thread, beside DuckDB's work."""
+        key_fields = string_key_fields(self.contract)
         for batch in batches:
             refused: dict[int, str] = {}
             if batch.frame.height:
+                no_keys = self._keys_not_keys(batch, key_fields)
                 scrubbed = scrub_frame(self.contract, batch.frame, self.pii_key)
-                batch.frame, refused = scrubbed.frame, scrubbed.refused
+                batch.frame, refused = scrubbed.frame, {**scrubbed.refused, **no_keys}
             numbers = batch.frame[ROW_NUMBER].gather(list(refused)) if refused else []
             yield (
                 batch,
@@ -275,6 +278,20 @@ class FileLanding:
                     schema={ROW_NUMBER: pl.Int64, REASON: pl.String},
                 ),
             )
+
+    @staticmethod
+    def _keys_not_keys(batch: RawBatch, key_fields: tuple[str, ...]) -> dict[int, str]:
+        """The rows whose key field the file gives as a JSON object, array or boolean, by
+        position, with the reason (:mod:`ingest.key_types`)."""
+        suspects = may_be_no_key(batch.frame, key_fields)
+        if not suspects or batch.originals is None:
+            return {}
+        numbers = batch.frame[ROW_NUMBER].gather(suspects).to_list()
+        problems = {}
+        for position, original in zip(suspects, batch.originals(numbers), strict=True):
+            if (problem := original_key_problem(original, key_fields)) is not None:
+                problems[position] = problem
+        return problems
 
     def _check_and_stage(self, batch: RawBatch, refused: pl.DataFrame) -> int:
         """Type, check and hash one scrubbed batch; quarantine the broken rows (and those the

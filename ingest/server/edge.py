@@ -30,6 +30,7 @@ import polars as pl
 
 from ingest.contracts import Contract, LogicalType, Property
 from ingest.json_values import NotStandardJson, Pairs, loads_standard, value_as_text
+from ingest.key_types import key_type_problem, string_key_fields
 from ingest.scrub import (
     canonical_json,
     rewritten_key_reason,
@@ -270,6 +271,7 @@ class EdgeChecker:
             for field in self.fields
         )
         self.key_fields = contract.natural_key
+        self._string_keys = string_key_fields(contract)
         getter = operator.itemgetter(*self.key_fields)
         self._key_of = getter if len(self.key_fields) > 1 else (lambda record: (getter(record),))
         self.scrubber = scrubber_for(contract)
@@ -286,6 +288,8 @@ class EdgeChecker:
 
     def check(self, record: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """``(normalised record, None)`` when it keeps the contract, else ``(None, reason)``."""
+        if self._string_keys and (problem := key_type_problem(record, self._string_keys)):
+            return None, problem  # as the file path refuses it, before any other check
         reasons: list[str] = []
         typed: dict[str, Any] = {}
         get = record.get

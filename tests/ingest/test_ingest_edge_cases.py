@@ -832,3 +832,53 @@ def test_bytes_holding_text_are_read_as_text_and_scrubbed(
         "note": "ok",
         "order_id": "O-1",
     }
+
+
+NOT_KEYS = [
+    ({"run_id": {"id": "o2"}}, "run_id: a JSON object is not a key (keys are strings or numbers)"),
+    ({"run_id": ["a", "b"]}, "run_id: a JSON array is not a key (keys are strings or numbers)"),
+    (
+        {"source_system": True, "run_id": False},
+        "source_system: a JSON boolean is not a key (keys are strings or numbers); "
+        "run_id: a JSON boolean is not a key (keys are strings or numbers)",
+    ),
+]
+
+
+@pytest.mark.parametrize("form", ["ndjson", "ndjson-line-by-line", "json", "parquet"])
+def test_a_key_given_as_an_object_array_or_boolean_is_quarantined(
+    data_dir: DataDir, tmp_path: Path, form: str
+) -> None:
+    """`"run_id": {"id": "o2"}` was stored as the key text `{"id": "o2"}` (and `true` as the key
+    `true`): keys that join nothing. Quarantined with a reason, on every JSON-typed path; the
+    text `"true"` or `"{x}"` is a key like any, and an object in another string field is kept
+    as its JSON text."""
+    runs = [
+        {**FLOW_RUNS[0], "run_id": f"r-{n}", **change} for n, (change, _) in enumerate(NOT_KEYS)
+    ]
+    runs[2]["run_attempt"] = 2  # each its own key
+    runs.append({**FLOW_RUNS[0], "run_id": "true", "error_message": {"code": 7}})
+    runs.append({**FLOW_RUNS[0], "run_id": "{x}"})
+    path = tmp_path / f"runs.{'parquet' if form == 'parquet' else form.split('-')[0]}"
+    if form == "json":
+        path.write_text(json.dumps(runs))
+    elif form == "parquet":  # each bad row alone: a Parquet column has one type
+        for n, run in enumerate(runs):
+            pl.DataFrame([run]).write_parquet(tmp_path / f"runs-{n}.parquet")
+    else:
+        lines = [json.dumps(run) for run in runs]
+        if form == "ndjson-line-by-line":
+            lines.append("{broken")
+        path.write_text("\n".join(lines) + "\n")
+    paths = sorted(tmp_path.glob("runs-*.parquet")) if form == "parquet" else [path]
+    summary = ingest_paths(paths, data_dir)
+    quarantined = sum(result.quarantined for result in summary.files)
+    assert quarantined == len(NOT_KEYS) + (form == "ndjson-line-by-line")
+    reasons = sorted(row[0] for row in query(data_dir, "select reason from raw.quarantine"))
+    expected = sorted(reason for _, reason in NOT_KEYS)
+    assert [r for r in reasons if "not a key" in r] == expected
+    stored = query(data_dir, "select run_id, error_message from raw.flow_runs order by run_id")
+    assert [(key, message and json.loads(message)) for key, message in stored] == [
+        ("true", {"code": 7}),
+        ("{x}", None),
+    ]

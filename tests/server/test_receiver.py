@@ -648,3 +648,32 @@ def _whole_answer(connection: socket.socket) -> str:
         if not chunk:
             return data.decode()
         data += chunk
+
+
+def test_a_key_given_as_an_object_array_or_boolean_is_refused_as_files_refuse_it(
+    server: Serve,
+) -> None:
+    """The receiver stored `"run_id": {"id": "o2"}` as the key text `{"id": "o2"}`; refused now
+    with the file path's reason (tests/ingest: the same records from NDJSON, JSON and Parquet),
+    while an object in another string field stays its JSON text."""
+    runs = [
+        {**flow_run("key-obj"), "run_id": {"id": "o2"}},
+        {**flow_run("key-arr"), "run_id": ["a", "b"]},
+        {**flow_run("key-bool"), "source_system": True, "run_id": False},
+        flow_run("key-fine", error_message={"code": 7}),
+    ]
+    response = server.post("/v1/runs", runs)
+    answer = response.json()
+    assert answer["accepted"] == 1
+    assert answer["rejected"] == [
+        {"index": 0, "reason": "run_id: a JSON object is not a key (keys are strings or numbers)"},
+        {"index": 1, "reason": "run_id: a JSON array is not a key (keys are strings or numbers)"},
+        {
+            "index": 2,
+            "reason": "source_system: a JSON boolean is not a key (keys are strings or numbers); "
+            "run_id: a JSON boolean is not a key (keys are strings or numbers)",
+        },
+    ]
+    assert stored(server, "select run_id from raw.flow_runs where run_id like 'key-%'") == [
+        ("key-fine",)
+    ]
