@@ -277,12 +277,19 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
             f"data has content type {media_type(content_type) or '(none)'!r}: business events "
             "carry a JSON object (application/json)",
         )
-    try:
-        data = _decoded(body, "the event data (body)", loads_standard)
-    except NotStandardJson as problem:  # the data's keys all count, as in a structured event's
-        raw["data"] = loads_as_written(body.removeprefix(b"\xef\xbb\xbf"))
-        return Item(0, kind, None, raw, problem.within("data").reason)
-    raw["data"] = data
+    # an empty body is an event without data: the contract refuses it (`data: missing`) and it is
+    # quarantined, as the same event in structured mode is (a 400 for invalid JSON kept nothing)
+    data = None
+    if body.removeprefix(b"\xef\xbb\xbf").strip():
+        try:
+            data = _decoded(body, "the event data (body)", loads_standard)
+        except NotStandardJson as problem:  # the data's keys all count, as in a structured one's
+            raw["data"] = loads_as_written(body.removeprefix(b"\xef\xbb\xbf"))
+            return Item(0, kind, None, raw, problem.within("data").reason)
+    if data is None:
+        del raw["data"]  # as the structured event without data holds none
+    else:
+        raw["data"] = data
     # the SDK decodes percent-encoding but not a quoted string: it gets the values decoded here,
     # encoded again as the binding encodes them (one round of decoding gives them back)
     message_headers = {name.lower(): value for name, value in headers.items()}

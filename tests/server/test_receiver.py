@@ -677,3 +677,26 @@ def test_a_key_given_as_an_object_array_or_boolean_is_refused_as_files_refuse_it
     assert stored(server, "select run_id from raw.flow_runs where run_id like 'key-%'") == [
         ("key-fine",)
     ]
+
+
+def test_a_binary_event_without_a_body_is_refused_as_the_structured_one(server: Serve) -> None:
+    """An empty body was a 400 ("not valid JSON") that kept nothing; the same event in
+    structured mode without `data` is a 422 and a quarantine row: both are now."""
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "no-data-binary",
+        "ce-source": "/shop",
+        "ce-type": "com.acme.order.placed",
+        "ce-time": "2025-03-01T10:00:00Z",
+    }
+    binary = server.post("/v1/events", b"", "application/json", headers=headers)
+    structured = {k[3:]: v for k, v in headers.items()} | {"id": "no-data-structured"}
+    answer = server.post("/v1/events", structured, "application/cloudevents+json")
+    assert binary.status_code == answer.status_code == 422
+    assert binary.json()["rejected"] == answer.json()["rejected"]
+    assert answer.json()["rejected"][0]["reason"].endswith("data: missing (required)")
+    rows = stored(
+        server,
+        "select raw_record from raw.quarantine where raw_record like '%no-data-%' order by 1",
+    )
+    assert [json.loads(raw)["id"] for (raw,) in rows] == ["no-data-binary", "no-data-structured"]
