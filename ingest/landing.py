@@ -126,6 +126,9 @@ class FileLanding:
         #: Business events keep the CloudEvents JSON format too, checked on each whole record
         #: (:data:`ingest.readers.RECORD`) by the receiver's rules (:mod:`ingest.cloudevents`).
         self._cloudevents = self.contract.kind is RecordKind.BUSINESS_EVENT
+        self._object_fields = frozenset(
+            p.name for p in self.contract.properties if p.logical_type is LogicalType.OBJECT
+        )
 
     def _naive_timestamps(self, frame: pl.DataFrame) -> str | None:
         """A note when the first batch's timestamps (runs, steps, queue samples) carry no UTC
@@ -349,7 +352,7 @@ class FileLanding:
             rows = as_text(broken.join(batch.frame, on=ROW_NUMBER, how="left"))
             fields = self.contract.field_names
             raw_records = [
-                raw or fields_record({name: row[name] for name in fields})
+                raw or fields_record({name: row[name] for name in fields}, self._object_fields)
                 for raw, row in zip(raw_records, rows.iter_rows(named=True), strict=True)
             ]
         reasons = [scrub_secrets(reason) for reason in broken[REASON].to_list()]
@@ -425,7 +428,10 @@ class FileLanding:
                         (
                             row[ROW_NUMBER],
                             period.reason(row[period.time_column]),
-                            fields_record({name: row[name] for name in self.contract.field_names}),
+                            fields_record(
+                                {name: row[name] for name in self.contract.field_names},
+                                self._object_fields,
+                            ),
                         )
                         for row in as_text(rows).iter_rows(named=True)
                     ],

@@ -11,7 +11,7 @@ object is kept as a JSON string, its secrets and cards scrubbed (:func:`text_rec
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import duckdb
@@ -53,15 +53,19 @@ def text_record(text: str) -> str:
     return cap_raw_record(json.dumps(mask_account_numbers(scrub_secrets(text))))
 
 
-def fields_record(values: Mapping[str, Any]) -> str:
+def fields_record(values: Mapping[str, Any], objects: Collection[str] = ()) -> str:
     """A row's contract fields (text, already scrubbed by their rules), its non-empty ones, with
     secrets and card numbers scrubbed as free text (rows of a purged period; broken rows
-    without originals)."""
-    kept = {
-        name: mask_account_numbers(scrub_secrets(value))
-        for name, value in values.items()
-        if value is not None
-    }
+    without originals). The ``objects`` fields (a CloudEvent's ``data``) are written as the JSON
+    objects their text holds, as a file gives them (as text, the record could not be sent again:
+    `data` is no JSON object)."""
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        text = mask_account_numbers(scrub_secrets(value))
+        decoded = _decoded_if_json(text) if name in objects else None
+        kept[name] = decoded if isinstance(decoded, dict) else text
     return cap_raw_record(json.dumps(kept, ensure_ascii=False))
 
 

@@ -8,6 +8,7 @@ midnight, so it stays with both its steps; run r-new and event e-new stay.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -155,6 +156,9 @@ def test_re_ingesting_purged_files_quarantines_the_purged_rows_with_the_horizon(
         data_dir, "select raw_record from raw.quarantine where record_kind = 'business_event'"
     )
     assert '"id": "e-old"' in raw_records[0][0]
+    # `data` is the object the file held, not its JSON text in a string: the record as kept can
+    # be sent again as it is
+    assert isinstance(json.loads(raw_records[0][0])["data"], dict)
 
 
 def test_a_purged_row_quarantined_once_is_a_duplicate_the_next_time(purged) -> None:
