@@ -220,14 +220,20 @@ def render_history(history: FieldHistory) -> str:
     )
     for write in history.writes:
         flag = "  ← VIOLATION (not the system of record)" if write["is_ownership_violation"] else ""
-        run = (
-            f"{write['flow_id']} / {write['run_key']}"
-            if write["flow_id"]
-            else "(sent by the system)"
-        )
+        run = _run_label(write)
         lines.append(
             f"{write['write_sequence']:<2} {_plain(write['occurred_at'])!s:<28} "
             f"{str(write['field_value'])[:30]:<30} {write['event_source']:<13} {run}{flag}"
         )
         lines.append(f"   event {write['event_id']} ({write['event_type']})")
     return "\n".join(lines)
+
+
+def _run_label(write: dict[str, Any]) -> str:
+    """The flow and run a write is credited to; without one, whether its event named a trace
+    no ingested run carries (a run log missing, or late) or none at all (the system itself)."""
+    if write["flow_id"]:
+        return f"{write['flow_id']} / {write['run_key']}"
+    if write.get("trace_id"):
+        return f"(trace {write['trace_id']}: no run of it ingested)"
+    return "(sent by the system)"

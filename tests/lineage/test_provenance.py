@@ -267,3 +267,15 @@ def test_a_tie_at_the_current_write_is_said_not_settled_silently() -> None:
     assert history.tied_with_current == [] and "TIE" not in render_history(history)
     summary = field_summary(pl.DataFrame(writes).with_columns(field_name=pl.lit("payment_status")))
     assert summary["tied_with"].to_list() == [None]
+
+
+def test_a_write_whose_trace_has_no_run_is_told_from_one_sent_by_the_system() -> None:
+    """Both read "(sent by the system)": an event naming a trace of which no run was ingested
+    (a missing or late run log) is not one a system sent on its own."""
+    orphan = _write(1, "captured", "/acme/psp", "ev-1", "2026-09-01 10:00:00")
+    orphan["trace_id"] = "4bf92f3577b34da6a3ce929d0e0e4736"
+    own = _write(2, "refunded", "/acme/psp", "ev-2", "2026-09-02 10:00:00") | {"trace_id": None}
+    own["is_current"] = True
+    text = render_history(FieldHistory("order", "Z7", "payment_status", [orphan, own]))
+    assert "(trace 4bf92f3577b34da6a3ce929d0e0e4736: no run of it ingested)" in text
+    assert text.count("(sent by the system)") == 1
