@@ -212,7 +212,8 @@ def lineage_routes(
         return sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
 
     def namespaces(request: Request) -> Response:
-        items = [_namespace(n) for n in namespace_names()]
+        current = graph()
+        items = [_namespace(current, n) for n in namespace_names()]
         return JSONResponse({"namespaces": _page(request, items)})
 
     def namespace(request: Request) -> Response:
@@ -227,7 +228,7 @@ def lineage_routes(
             name = request.path_params["namespace"]
         if name not in namespace_names():
             raise NodeNotFound(f"no namespace {name!r}")
-        return JSONResponse(_namespace(name))
+        return JSONResponse(_namespace(graph(), name))
 
     def known_namespace(request: Request) -> str:
         """The namespace of a list's path; 404 when nothing is in it, as Marquez's
@@ -434,8 +435,20 @@ def _sources(graph: LineageGraph) -> dict[str, str]:
     return first
 
 
-def _namespace(name: str) -> dict[str, Any]:
-    return {"name": name, "ownerName": None, "description": None}
+def _namespace(graph: LineageGraph, name: str) -> dict[str, Any]:
+    """A namespace as Marquez shows one: created with the earliest event naming a dataset or job
+    of it, updated with the newest."""
+    nodes = [d for d in graph.datasets.values() if d.namespace == name] + [
+        j for j in graph.jobs.values() if j.namespace == name
+    ]
+    return {
+        "name": name,
+        "createdAt": min((n.created_at for n in nodes), key=epoch_seconds, default=None),
+        "updatedAt": max((n.updated_at for n in nodes), key=epoch_seconds, default=None),
+        "ownerName": None,
+        "description": None,
+        "isHidden": False,
+    }
 
 
 def _dataset_path(request: Request) -> tuple[tuple[str, str], bool, str | None]:

@@ -612,7 +612,16 @@ def test_a_namespace_as_marquez_python_gets_it(server: LoopbackServer) -> None:
     for name in ("s3://blob-sink", "my-scheduler-namespace"):
         answer = get(server, f"namespaces/{segment(name)}")
         assert answer.status_code == 200, (name, answer.text)
-        assert answer.json() == {"name": name, "ownerName": None, "description": None}
+        # Marquez's Namespace: created and updated with the events naming its datasets and jobs
+        event_time = fixture("marquez/event_namespace_naming.json")["eventTime"]
+        assert answer.json() == {
+            "name": name,
+            "createdAt": event_time,
+            "updatedAt": event_time,
+            "ownerName": None,
+            "description": None,
+            "isHidden": False,
+        }
     assert get(server, "namespaces/s3://blob-sink").json()["name"] == "s3://blob-sink"
     assert get(server, f"namespaces/{segment('s3://nowhere')}").status_code == 404
 
