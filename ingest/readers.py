@@ -26,6 +26,7 @@ import functools
 import io
 import itertools
 import json
+import math
 import os
 import queue
 import re
@@ -578,9 +579,23 @@ def _records_typed(columns: pa.Table) -> list[Original]:
     frame = frame.with_columns(
         _as_text(name, dtype)
         for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime | pl.Binary)
+        # float32 and decimals as text: as doubles they gain digits (0.1 -> 0.10000000149…)
+        if isinstance(dtype, pl.Datetime | pl.Binary | pl.Float32 | pl.Decimal)
     )
-    return [_json_ready(record) for record in frame.iter_rows(named=True)]
+    return [_finite_json(_json_ready(record)) for record in frame.iter_rows(named=True)]
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` with NaN and the infinities as the strings ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"`` at any depth: a quarantined record is valid JSON (such a row is quarantined
+    for them; written bare they made its raw record unreadable)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite_json(item) for item in value]
+    return value
 
 
 def _reencode_nested_with_escapes(

@@ -305,6 +305,8 @@ def test_parquet_quarantine_rows_keep_their_values_types(data_dir: DataDir, tmp_
         pl.lit(True).alias("dead_lettered"),
         pl.lit("2026-03-01T10:00:00").str.to_datetime(time_unit="us").alias("started_at"),
         pl.struct(pl.lit("a").alias("k"), pl.lit(1).alias("n")).alias("extra"),
+        pl.lit(float("nan")).alias("ratio"),
+        pl.lit(0.1, dtype=pl.Float32).alias("share"),
     )
     path = tmp_path / "runs.parquet"
     frame.write_parquet(path)
@@ -315,6 +317,9 @@ def test_parquet_quarantine_rows_keep_their_values_types(data_dir: DataDir, tmp_
     assert record["run_attempt"] == 3 and record["cost_eur"] == 2.5
     assert record["dead_lettered"] is True and record["extra"] == {"k": "a", "n": 1}
     assert record["started_at"] == "2026-03-01T10:00:00Z"
+    # valid JSON still: NaN as a string (it was written bare), a float32 as its own digits
+    strict = json.loads(raw, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert (strict["ratio"], strict["share"]) == ("NaN", "0.1")
 
 
 def test_ndjson_quarantine_rows_hold_their_own_line_in_every_block(
