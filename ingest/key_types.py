@@ -61,8 +61,8 @@ def may_be_no_key(frame: pl.DataFrame, fields: Sequence[str]) -> list[int]:
     if not present or not frame.height:
         return []
     looks = [
-        pl.col(name).str.starts_with("{")
-        | pl.col(name).str.starts_with("[")
+        (pl.col(name).str.starts_with("{") & pl.col(name).str.ends_with("}"))
+        | (pl.col(name).str.starts_with("[") & pl.col(name).str.ends_with("]"))
         | pl.col(name).is_in(["true", "false"])
         for name in present
     ]

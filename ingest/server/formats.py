@@ -280,13 +280,14 @@ def _binary_item(headers: Mapping[str, str], body: bytes) -> Item:
     # an empty body is an event without data: the contract refuses it (`data: missing`) and it is
     # quarantined, as the same event in structured mode is (a 400 for invalid JSON kept nothing)
     data = None
-    if body.removeprefix(b"\xef\xbb\xbf").strip():
+    empty = not body.removeprefix(b"\xef\xbb\xbf").strip()
+    if not empty:
         try:
             data = _decoded(body, "the event data (body)", loads_standard)
         except NotStandardJson as problem:  # the data's keys all count, as in a structured one's
             raw["data"] = loads_as_written(body.removeprefix(b"\xef\xbb\xbf"))
             return Item(0, kind, None, raw, problem.within("data").reason)
-    if data is None:
+    if empty:
         del raw["data"]  # as the structured event without data holds none
     else:
         raw["data"] = data
