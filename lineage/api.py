@@ -417,11 +417,9 @@ def _asks_runs(request: Request) -> bool:
     raw = request.scope.get("raw_path")
     if not raw:
         return True
-    segments = raw.decode("latin-1").split("?", 1)[0].split("/")
-    if "namespaces" not in segments:
-        return True
-    rest = segments[segments.index("namespaces") + 1 :]
-    return len(rest) == 4 and rest[3] == "runs"
+    # the last segment as sent: `runs` asks for runs (whatever slashes the names hold), an
+    # encoded `nightly%2Fruns` is the end of a job's name
+    return raw.decode("latin-1").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] == "runs"
 
 
 def _sources(graph: LineageGraph) -> dict[str, str]:

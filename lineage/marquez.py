@@ -360,6 +360,7 @@ def column_lineage(
             if f
         ]
     nodes: set[FieldKey] = set(starts)
+    reached_downstream: set[FieldKey] = set()
     for start in starts:
         for _, edge in graph.trace(start, depth=depth, as_of=as_of):
             nodes.add(edge.input)
@@ -368,9 +369,10 @@ def column_lineage(
             for _, edge in graph.trace(start, depth=depth, downstream=True, as_of=as_of):
                 nodes.add(edge.input)
                 nodes.add(edge.output)
+                reached_downstream.add(edge.output)
     # downstream, a whole-dataset edge (columnLineage's `dataset` inputs) reaches every field
     # of its output (upstream, the fields asked about are there already)
-    for whole in [n for n in nodes if not n.field and with_downstream]:
+    for whole in [n for n in reached_downstream if not n.field]:
         nodes.update(
             FieldKey(whole.namespace, whole.dataset, f)
             for f in fields_of((whole.namespace, whole.dataset))

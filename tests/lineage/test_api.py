@@ -602,3 +602,9 @@ def test_a_job_named_with_a_slash_and_runs_is_the_job(server: LoopbackServer) ->
     assert answer.status_code == 200 and answer.json()["name"] == "nightly/runs"
     runs = requests.get(f"{base}/runs", headers=auth(), timeout=5).json()["runs"]
     assert [r["id"] for r in runs] == [event["run"]["runId"]]
+    # names with slashes sent unencoded still ask for the runs
+    other = minimal(job={"namespace": "s3://bucket", "name": "dag/task"})
+    assert post(server, json.dumps(other).encode()).status_code == 201
+    unencoded = f"{server.url}/api/v1/namespaces/s3://bucket/jobs/dag/task/runs"
+    runs = requests.get(unencoded, headers=auth(), timeout=5).json()["runs"]
+    assert [r["id"] for r in runs] == [other["run"]["runId"]]

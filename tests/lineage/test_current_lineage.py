@@ -293,6 +293,35 @@ def test_a_whole_dataset_input_points_at_the_fields_it_affects() -> None:
         )
 
 
+def test_downstream_of_a_later_field_does_not_pull_in_the_whole_datasets_other_fields() -> None:
+    """final.x reads out.total: its graph with downstream held out.region, neither upstream nor
+    downstream of it (the whole-dataset node reached upstream was expanded too)."""
+    later = _aggregating_event()
+    later["job"] = {"namespace": "dl", "name": "final"}
+    later["run"] = {"runId": "5d0c9a2e-3333-4a6b-9a52-1c2b3d4e5f61"}
+    later["inputs"] = [{"namespace": "dl", "name": "out"}]
+    later["outputs"] = [
+        {
+            "namespace": "dl",
+            "name": "final",
+            "facets": {
+                "columnLineage": {
+                    "fields": {
+                        "x": {"inputFields": [{"namespace": "dl", "name": "out", "field": "total"}]}
+                    }
+                }
+            },
+        }
+    ]
+    graph = LineageGraph.from_events([_aggregating_event(), later])
+    ids = {
+        n["id"]
+        for n in column_lineage(graph, "datasetField:dl:final:x", with_downstream=True)["graph"]
+    }
+    assert "datasetField:dl:out:region" not in ids
+    assert {"datasetField:dl:out:total", "datasetField:dl:src:region"} <= ids
+
+
 def test_a_field_the_dataset_never_had_is_not_found() -> None:
     """It answered 200 with a made-up node whose inputs were the dataset's whole-dataset ones."""
     graph = LineageGraph.from_events([_aggregating_event()])
