@@ -87,7 +87,7 @@ def count_delta(current: float | None, previous: float | None) -> str | None:
     """Signed change of a count: 12 vs 9 -> "+3"."""
     if current is None or previous is None:
         return None
-    change = current - previous
+    change = round(current - previous, 1)  # as shown: +0.03 a day is no change
     return _sign(change) + format_count(abs(change))
 
 

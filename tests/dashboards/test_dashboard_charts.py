@@ -270,3 +270,12 @@ def test_days_without_runs_or_without_incidents_say_so() -> None:
     counts = charts.reliability_counts(quiet)
     assert not counts.data
     assert counts.layout.annotations[0].text == charts.NONE_IN_RANGE_TEXT
+
+
+def test_a_rate_change_too_small_to_show_is_no_change() -> None:
+    """31 vs 30 cases over 30 days: +0.03 a day read "+0.0", an increase to the page."""
+    from dashboards.formatting import count_delta, is_no_change
+
+    assert count_delta(31 / 30, 30 / 30) == "±0"
+    assert is_no_change(count_delta(31 / 30, 30 / 30))
+    assert count_delta(0.75, 1.25) == "-0.5" and count_delta(12, 9) == "+3"

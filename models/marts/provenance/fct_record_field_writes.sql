@@ -299,10 +299,17 @@ run_per_write as (
             partition by write_times.trace_id, write_times.occurred_at
             order by
                 -- the run that was running when the event was written (a failed attempt
-                -- wrote what it wrote), else the last one started before it
+                -- wrote what it wrote), else the last one started before it; a run without an
+                -- end time is running only while it says so (a failed one's end is unknown)
                 case
                     when runs.started_at <= write_times.occurred_at
-                        and (runs.ended_at is null or write_times.occurred_at <= runs.ended_at)
+                        and (
+                            write_times.occurred_at <= runs.ended_at
+                            or (
+                                runs.ended_at is null
+                                and runs.status in ('queued', 'running', 'waiting')
+                            )
+                        )
                         then 0
                     when runs.started_at <= write_times.occurred_at then 1
                     else 2
