@@ -403,3 +403,16 @@ def _member_path(path: str, member: str | int) -> str:
     if isinstance(member, int):
         return f"{path}[{member}]"
     return f"{path}.{member}" if path else member
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with NaN and the infinities as the strings ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"`` at any depth: a quarantined record stays valid JSON (such a record is
+    quarantined for them; written bare they made its raw record unreadable)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite_json(item) for item in value]
+    return value

@@ -26,7 +26,6 @@ import functools
 import io
 import itertools
 import json
-import math
 import os
 import queue
 import re
@@ -52,6 +51,7 @@ from ingest.json_values import (
     Pairs,
     bytes_text,
     decoded_document,
+    finite_json,
     loads_as_written,
     loads_standard,
     plain_decimal,
@@ -582,20 +582,7 @@ def _records_typed(columns: pa.Table) -> list[Original]:
         # float32 and decimals as text: as doubles they gain digits (0.1 -> 0.10000000149…)
         if isinstance(dtype, pl.Datetime | pl.Binary | pl.Float32 | pl.Decimal)
     )
-    return [_finite_json(_json_ready(record)) for record in frame.iter_rows(named=True)]
-
-
-def _finite_json(value: Any) -> Any:
-    """``value`` with NaN and the infinities as the strings ``"NaN"``, ``"Infinity"``,
-    ``"-Infinity"`` at any depth: a quarantined record is valid JSON (such a row is quarantined
-    for them; written bare they made its raw record unreadable)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _finite_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite_json(item) for item in value]
-    return value
+    return [finite_json(_json_ready(record)) for record in frame.iter_rows(named=True)]
 
 
 def _reencode_nested_with_escapes(

@@ -11,7 +11,6 @@ the warehouse is the authority and its counts are in ``flowledger_drain_records_
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.contracts import Contract, RecordKind
-from ingest.json_values import value_as_text
+from ingest.json_values import finite_json, value_as_text
 from ingest.quarantine import cap_raw_record, encodable
 from ingest.server.edge import (
     EdgeChecker,
@@ -114,7 +113,7 @@ def rejected_raw_text(scrubbed: Any) -> str:
     except TypeError:
         return value_as_text(scrubbed) or ""
     except ValueError:  # a non-finite float
-        return json.dumps(_finite(scrubbed), ensure_ascii=False, allow_nan=False)
+        return json.dumps(finite_json(scrubbed), ensure_ascii=False, allow_nan=False)
 
 
 #: the field of each record kind that names the system it comes from
@@ -138,16 +137,6 @@ def _unbound_source(
         f"{field_name}: {value!r} is not a source the token of {token_source!r} may write "
         f"(it writes {', '.join(repr(v) for v in sorted(allowed))}; see --token-sources)"
     )
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
 
 
 class Intake:
