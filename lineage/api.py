@@ -212,23 +212,22 @@ def lineage_routes(
         return sorted({ns for ns, _ in current.datasets} | {ns for ns, _ in current.jobs})
 
     def namespaces(request: Request) -> Response:
-        current = graph()
-        items = [_namespace(current, n) for n in namespace_names()]
+        items = list(_namespaces(graph()).values())
         return JSONResponse({"namespaces": _page(request, items)})
 
     def namespace(request: Request) -> Response:
         """``/namespaces/{ns}`` (marquez-python's ``get_namespace``), the namespace in one
         encoded segment as clients send a URI namespace."""
-        raw = request.scope.get("raw_path") or b""
-        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+        segments = _raw_segments(request)
         at = segments.index("namespaces") if "namespaces" in segments else -1
         if at >= 0 and len(segments) == at + 2:
             name = unquote(segments[at + 1])
         else:
             name = request.path_params["namespace"]
-        if name not in namespace_names():
+        found = _namespaces(graph()).get(name)
+        if found is None:
             raise NodeNotFound(f"no namespace {name!r}")
-        return JSONResponse(_namespace(graph(), name))
+        return JSONResponse(found)
 
     def known_namespace(request: Request) -> str:
         """The namespace of a list's path; 404 when nothing is in it, as Marquez's
@@ -398,28 +397,31 @@ def _names(request: Request) -> tuple[str, str]:
     """The namespace and the dataset or job name of ``/namespaces/{ns}/(datasets|jobs)/{name}``,
     each one encoded path segment as Marquez clients send them: a URI namespace
     (``duckdb%3A%2F%2F%2Fw.duckdb``) holds slashes the decoded path no longer tells apart."""
-    raw = request.scope.get("raw_path")
-    if raw:
-        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
-        if "namespaces" in segments:
-            at = segments.index("namespaces")
-            rest = [unquote(segment) for segment in segments[at + 1 :]]
-            if len(rest) == 3 or (len(rest) == 4 and rest[3] == "runs"):
-                return rest[0], rest[2]
-            if len(rest) == 2:
-                return rest[0], ""
+    segments = _raw_segments(request)
+    if "namespaces" in segments:
+        at = segments.index("namespaces")
+        rest = [unquote(segment) for segment in segments[at + 1 :]]
+        if len(rest) == 3 or (len(rest) == 4 and rest[3] == "runs"):
+            return rest[0], rest[2]
+        if len(rest) == 2:
+            return rest[0], ""
     return request.path_params["namespace"], request.path_params.get("name", "")
+
+
+def _raw_segments(request: Request) -> list[str]:
+    """The path's segments as sent, still percent-encoded (``[]`` without a raw path): the
+    routes match the decoded path, where an encoded ``/`` inside a name is a separator."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1").split("?", 1)[0].split("/") if raw else []
 
 
 def _asks_runs(request: Request) -> bool:
     """Whether ``/namespaces/{ns}/jobs/{name}/runs`` asks for the job's runs: the route matched
     the decoded path, where a job named ``nightly/runs`` sent as ``nightly%2Fruns`` looks alike."""
-    raw = request.scope.get("raw_path")
-    if not raw:
-        return True
+    segments = [segment for segment in _raw_segments(request) if segment]
     # the last segment as sent: `runs` asks for runs (whatever slashes the names hold), an
     # encoded `nightly%2Fruns` is the end of a job's name
-    return raw.decode("latin-1").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] == "runs"
+    return not segments or segments[-1] == "runs"
 
 
 def _sources(graph: LineageGraph) -> dict[str, str]:
@@ -433,35 +435,38 @@ def _sources(graph: LineageGraph) -> dict[str, str]:
     return first
 
 
-def _namespace(graph: LineageGraph, name: str) -> dict[str, Any]:
-    """A namespace as Marquez shows one: created with the earliest event naming a dataset or job
-    of it, updated with the newest."""
-    nodes = [d for d in graph.datasets.values() if d.namespace == name] + [
-        j for j in graph.jobs.values() if j.namespace == name
-    ]
-    return {
-        "name": name,
-        "createdAt": min((n.created_at for n in nodes), key=epoch_seconds, default=None),
-        "updatedAt": max((n.updated_at for n in nodes), key=epoch_seconds, default=None),
-        "ownerName": None,
-        "description": None,
-        "isHidden": False,
-    }
+def _namespaces(graph: LineageGraph) -> dict[str, dict[str, Any]]:
+    """Every namespace as Marquez shows one, by name, in name order: created with the earliest
+    event naming a dataset or job of it, updated with the newest (one pass over the graph)."""
+    found: dict[str, dict[str, Any]] = {}
+    for node in [*graph.datasets.values(), *graph.jobs.values()]:
+        namespace = found.setdefault(
+            node.namespace,
+            {
+                "name": node.namespace,
+                "createdAt": node.created_at,
+                "updatedAt": node.updated_at,
+                "ownerName": None,
+                "description": None,
+                "isHidden": False,
+            },
+        )
+        namespace["createdAt"] = min(namespace["createdAt"], node.created_at, key=epoch_seconds)
+        namespace["updatedAt"] = max(namespace["updatedAt"], node.updated_at, key=epoch_seconds)
+    return dict(sorted(found.items()))
 
 
 def _dataset_path(request: Request) -> tuple[tuple[str, str], bool, str | None]:
     """``/namespaces/{ns}/datasets/{name}[/versions[/{version}]]``: the dataset, whether its
     versions are asked, and which one. Read from the encoded path as :func:`_names` reads it
     (a name holding ``/versions`` sent in one encoded segment is the dataset's name)."""
-    raw = request.scope.get("raw_path")
-    if raw:
-        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
-        if "namespaces" in segments:
-            rest = [unquote(s) for s in segments[segments.index("namespaces") + 1 :]]
-            if len(rest) == 3:
-                return (rest[0], rest[2]), False, None
-            if len(rest) in (4, 5) and rest[3] == "versions":
-                return (rest[0], rest[2]), True, rest[4] if len(rest) == 5 else None
+    segments = _raw_segments(request)
+    if "namespaces" in segments:
+        rest = [unquote(s) for s in segments[segments.index("namespaces") + 1 :]]
+        if len(rest) == 3:
+            return (rest[0], rest[2]), False, None
+        if len(rest) in (4, 5) and rest[3] == "versions":
+            return (rest[0], rest[2]), True, rest[4] if len(rest) == 5 else None
     namespace, name = request.path_params["namespace"], request.path_params.get("name", "")
     head, _, last = name.rpartition("/versions/")
     if head and last and "/" not in last:
