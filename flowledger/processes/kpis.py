@@ -146,12 +146,11 @@ def process_kpis(
         # every day from the first completion to the last counts, those without one as 0 (over
         # the days with one, a process completing in bursts read as twice as fast as the
         # leadership page's cases per day of the range said)
-        "select date_diff('day', min(period_start)::date, max(period_start)::date) + 1 as days, "
-        "sum(cases_completed) / (date_diff('day', min(period_start)::date, "
-        "max(period_start)::date) + 1) as mean_per_day, "
-        "count(*) as days_with_completions, max(cases_completed) as max_per_day "
-        "from fct_process_periods where process_name = ? "
-        "and period_grain = 'day' and segment_name = 'all' and cases_completed > 0",
+        "select days, completed / days as mean_per_day, days_with_completions, max_per_day "
+        "from (select date_diff('day', min(period_start)::date, max(period_start)::date) + 1 "
+        "as days, sum(cases_completed) as completed, count(*) as days_with_completions, "
+        "max(cases_completed) as max_per_day from fct_process_periods where process_name = ? "
+        "and period_grain = 'day' and segment_name = 'all' and cases_completed > 0)",
         [name],
     )
     gray_runs = con.execute(
