@@ -277,17 +277,18 @@ def field_summary(writes: pl.DataFrame) -> pl.DataFrame:
         pl.len().alias("writes"),
         pl.col("is_ownership_violation").sum().alias("ownership_violations"),
     )
-    # another value written at the current write's very time: no single last writer
-    tied = (
-        writes.join(
-            current.select("field_name", "current_value", "last_written_at"), on="field_name"
-        )
-        .filter(
-            (pl.col("occurred_at") == pl.col("last_written_at"))
-            & (pl.col("field_value") != pl.col("current_value"))
-        )
-        .group_by("field_name")
-        .agg(pl.col("event_source").unique().sort().str.join(", ").alias("tied_with"))
+    # another value written at the current write's very time: no single last writer (the rule
+    # `flowledger lineage who-wrote` applies)
+    tied = pl.DataFrame(
+        [
+            {
+                "field_name": field_name,
+                "tied_with": ", ".join(sorted({w["event_source"] for w in tied_writes})),
+            }
+            for (field_name,), field_writes in writes.group_by("field_name")
+            if (tied_writes := provenance.tied_with_current(field_writes.to_dicts()))
+        ],
+        schema={"field_name": writes.schema["field_name"], "tied_with": pl.String},
     )
     return (
         current.join(counts, on="field_name")

@@ -24,6 +24,23 @@ class ProvenanceError(RuntimeError):
     """The question cannot be answered; the message says why and what to do."""
 
 
+def tied_with_current(writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of one field's ``writes``, the others at the current write's very time with another value:
+    who last wrote the field has no single answer then (the current one is the write whose event
+    id, then source, sorts last, an order the sources did not mean). The one rule for
+    who-wrote and the provenance page."""
+    current = next((w for w in writes if w["is_current"]), None)
+    if current is None:
+        return []
+    return [
+        w
+        for w in writes
+        if w is not current
+        and w["occurred_at"] == current["occurred_at"]
+        and w["field_value"] != current["field_value"]
+    ]
+
+
 @dataclass
 class FieldHistory:
     entity: str
@@ -41,19 +58,8 @@ class FieldHistory:
 
     @property
     def tied_with_current(self) -> list[dict[str, Any]]:
-        """The other writes at the current write's very time with another value: who last wrote
-        the field has no single answer then (the current one is the write whose event id, then
-        source, sorts last, an order the sources did not mean)."""
-        current = self.current
-        if current is None:
-            return []
-        return [
-            w
-            for w in self.writes
-            if w is not current
-            and w["occurred_at"] == current["occurred_at"]
-            and w["field_value"] != current["field_value"]
-        ]
+        """The other writes at the current write's very time with another value."""
+        return tied_with_current(self.writes)
 
     def to_dict(self) -> dict[str, Any]:
         current = self.current
