@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 MISSING = "—"
 #: The most characters of an outside text (a URL value) a message repeats.
@@ -17,20 +18,37 @@ _HOUR = 3600.0
 _DAY = 86400.0
 
 
+#: Each unit a duration is shown in: its name, its seconds, its decimals and the magnitude (in
+#: the unit) from which the next unit reads better.
+_DURATION_UNITS = (
+    ("ms", 0.001, 0, 1000.0),
+    ("s", 1.0, 1, _MINUTE),
+    ("min", _MINUTE, 1, _HOUR / _MINUTE),
+    ("h", _HOUR, 1, _DAY / _HOUR),
+    ("d", _DAY, 1, None),
+)
+
+
+def rounded(value: float, places: int) -> float:
+    """``value`` rounded half away from zero to ``places`` decimals, as a reader rounds the
+    decimal number they see: 1.65 -> 1.7, 0.125 -> 0.13 (a binary float makes
+    ``f"{1.65:.1f}"`` read "1.6" and Python's ``round`` goes to the even digit)."""
+    step = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(step, rounding=ROUND_HALF_UP))
+
+
 def format_duration(seconds: float | None) -> str:
-    """A duration in the largest unit that keeps it readable: "850 ms", "42.0 s", "2.4 h", "3.1 d"."""
+    """A duration in the largest unit that keeps it readable: "850 ms", "42.0 s", "2.4 h", "3.1 d".
+
+    The unit is chosen after rounding, so 59.96 s reads "1.0 min", not "60.0 s".
+    """
     if seconds is None:
         return MISSING
-    magnitude = abs(seconds)
-    if magnitude < 1.0:
-        return f"{seconds * 1000:.0f} ms"
-    if magnitude < _MINUTE:
-        return f"{seconds:.1f} s"
-    if magnitude < _HOUR:
-        return f"{seconds / _MINUTE:.1f} min"
-    if magnitude < _DAY:
-        return f"{seconds / _HOUR:.1f} h"
-    return f"{seconds / _DAY:.1f} d"
+    for name, unit_seconds, places, next_unit_from in _DURATION_UNITS:
+        shown = rounded(seconds / unit_seconds, places)
+        if next_unit_from is None or abs(shown) < next_unit_from:
+            return f"{shown:.{places}f} {name}"
+    raise AssertionError("the last unit takes every duration")
 
 
 def format_duration_ms(milliseconds: float | None) -> str:
@@ -40,7 +58,7 @@ def format_duration_ms(milliseconds: float | None) -> str:
 
 def format_rate(rate: float | None) -> str:
     """A rate in [0, 1] as a percentage with one decimal: 0.032 -> "3.2%"."""
-    return MISSING if rate is None else f"{rate:.1%}"
+    return MISSING if rate is None else f"{rounded(rate * 100.0, 1):.1f}%"
 
 
 def format_count(count: float | None) -> str:
@@ -49,7 +67,12 @@ def format_count(count: float | None) -> str:
         return MISSING
     if float(count).is_integer():
         return f"{int(count):,}"
-    return f"{count:,.1f}"
+    return f"{rounded(count, 1):,.1f}"
+
+
+def format_per_day(mean: float | None) -> str:
+    """A mean per day, always with one decimal (10.0 next to 9.5, not "10")."""
+    return MISSING if mean is None else f"{rounded(mean, 1):,.1f}"
 
 
 def _sign(value: float) -> str:
@@ -65,7 +88,8 @@ def duration_delta(current: float | None, previous: float | None) -> str | None:
     if current is None or previous is None:
         return None
     change = current - previous
-    return _sign(change) + format_duration(abs(change))
+    shown = format_duration(abs(change))
+    return ("±" if shown == "0 ms" else _sign(change)) + shown
 
 
 def duration_ms_delta(current: float | None, previous: float | None) -> str | None:
@@ -79,7 +103,7 @@ def rate_delta(current: float | None, previous: float | None) -> str | None:
     """Change of a rate in percentage points: 0.05 vs 0.03 -> "+2.0 pp"."""
     if current is None or previous is None:
         return None
-    change = (current - previous) * 100.0
+    change = rounded((current - previous) * 100.0, 1)
     return f"{_sign(change)}{abs(change):.1f} pp"
 
 
@@ -87,7 +111,7 @@ def count_delta(current: float | None, previous: float | None) -> str | None:
     """Signed change of a count: 12 vs 9 -> "+3"."""
     if current is None or previous is None:
         return None
-    change = round(current - previous, 1)  # as shown: +0.03 a day is no change
+    change = rounded(current - previous, 1)  # as shown: +0.03 a day is no change
     return _sign(change) + format_count(abs(change))
 
 

@@ -13,6 +13,7 @@ from dashboards.formatting import (
     format_count,
     format_duration,
     format_duration_ms,
+    format_per_day,
     format_rate,
     rate_delta,
 )
@@ -104,7 +105,7 @@ def render_outcomes(filters: Filters, previous: Filters | None) -> None:
         )
         ui.kpi(
             "Throughput per day",
-            format_count(round(per_day_now, 1)),
+            format_per_day(per_day_now),
             count_delta(per_day_now, per_day_before),
             help="Cases completed in the range divided by its number of days.",
         )

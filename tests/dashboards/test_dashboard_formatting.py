@@ -8,6 +8,7 @@ from dashboards.formatting import (
     format_count,
     format_duration,
     format_duration_ms,
+    format_per_day,
     format_rate,
     is_no_change,
     rate_delta,
@@ -80,3 +81,33 @@ def test_a_runs_steps_read_as_words() -> None:
     )
     assert steps_text(steps) == "Fetch quote: success → Post contract: failed (attempt 2)"
     assert steps_text("[]") == "" and steps_text(None) == ""
+
+
+def test_numbers_round_half_up_as_a_reader_rounds_them() -> None:
+    """1.65 d read "1.6 d" (the float under 1.65 is a hair below it) where a reader who
+    checks the figure by hand writes 1.7; the same for rates, counts and their deltas."""
+    assert format_duration(1.65 * 86400) == "1.7 d"
+    assert format_duration(0.0625) == "63 ms"  # Python's round-half-even gave "62 ms"
+    assert format_rate(0.0125) == "1.3%"
+    assert format_count(2.25) == "2.3"
+    assert count_delta(2.25, 0) == "+2.3"
+    assert count_delta(0, 2.25) == "-2.3"
+    assert rate_delta(0.0125, 0) == "+1.3 pp"
+
+
+def test_a_duration_takes_its_unit_after_rounding() -> None:
+    """59.96 s read "60.0 s" and 3599.9 s "60.0 min": the next unit reads better."""
+    assert format_duration(59.96) == "1.0 min"
+    assert format_duration(0.9996) == "1.0 s"
+    assert format_duration(3599.9) == "1.0 h"
+    assert format_duration(86399) == "1.0 d"
+    assert format_duration(-59.96) == "-1.0 min"
+    assert duration_delta(60.0002, 60) == "±0 ms"
+
+
+def test_a_mean_per_day_keeps_its_decimal() -> None:
+    """Throughput 10.0 a day read "10" beside "9.5"."""
+    assert format_per_day(10.0) == "10.0"
+    assert format_per_day(1.65) == "1.7"
+    assert format_per_day(1234.5) == "1,234.5"
+    assert format_per_day(None) == MISSING
