@@ -558,7 +558,10 @@ def query_failed_runs(
         successes as (
             select source_system, run_id, idempotency_key, started_at
             from fct_flow_runs
+            -- only what started after the oldest failure shown can resolve one: the busiest
+            -- flow's successes at 10M events are 600k rows, these a few thousand (200 -> 77 ms)
             where flow_id = $flow_id and is_success
+              and started_at > (select min(started_at) from failed)
         ),
         resolved as (
             select failed.run_key
