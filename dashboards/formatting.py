@@ -1,4 +1,5 @@
-"""How numbers read on the dashboard: durations, rates, counts and their deltas.
+"""How numbers read on the dashboard: durations, rates, counts (flowledger.formatting, shared with
+the command line) and their deltas.
 
 Pure functions; ``None`` (no data) always reads as an em dash, never as zero.
 """
@@ -7,72 +8,43 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import ROUND_HALF_UP, Decimal
 
-MISSING = "—"
-#: The most characters of an outside text (a URL value) a message repeats.
-QUOTED_TEXT_MAX = 60
-
-_MINUTE = 60.0
-_HOUR = 3600.0
-_DAY = 86400.0
-
-
-#: Each unit a duration is shown in: its name, its seconds, its decimals and the magnitude (in
-#: the unit) from which the next unit reads better.
-_DURATION_UNITS = (
-    ("ms", 0.001, 0, 1000.0),
-    ("s", 1.0, 1, _MINUTE),
-    ("min", _MINUTE, 1, _HOUR / _MINUTE),
-    ("h", _HOUR, 1, _DAY / _HOUR),
-    ("d", _DAY, 1, None),
+from flowledger.formatting import (
+    DAY,
+    HOUR,
+    MINUTE,
+    MISSING,
+    format_count,
+    format_duration,
+    format_duration_ms,
+    format_per_day,
+    format_rate,
+    rounded,
 )
 
+# the shared number formats (flowledger.formatting, as the command line reads them) and the
+# dashboard's own: deltas, axes, quoted text
+__all__ = [
+    "MISSING",
+    "QUOTED_TEXT_MAX",
+    "code_span",
+    "count_delta",
+    "duration_axis",
+    "duration_delta",
+    "duration_ms_delta",
+    "format_count",
+    "format_duration",
+    "format_duration_ms",
+    "format_per_day",
+    "format_rate",
+    "is_no_change",
+    "rate_delta",
+    "rounded",
+    "steps_text",
+]
 
-def rounded(value: float, places: int) -> float:
-    """``value`` rounded half away from zero to ``places`` decimals, as a reader rounds the
-    decimal number they see: 1.65 -> 1.7, 0.125 -> 0.13 (a binary float makes
-    ``f"{1.65:.1f}"`` read "1.6" and Python's ``round`` goes to the even digit)."""
-    step = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(step, rounding=ROUND_HALF_UP))
-
-
-def format_duration(seconds: float | None) -> str:
-    """A duration in the largest unit that keeps it readable: "850 ms", "42.0 s", "2.4 h", "3.1 d".
-
-    The unit is chosen after rounding, so 59.96 s reads "1.0 min", not "60.0 s".
-    """
-    if seconds is None:
-        return MISSING
-    for name, unit_seconds, places, next_unit_from in _DURATION_UNITS:
-        shown = rounded(seconds / unit_seconds, places)
-        if next_unit_from is None or abs(shown) < next_unit_from:
-            return f"{shown:.{places}f} {name}"
-    raise AssertionError("the last unit takes every duration")
-
-
-def format_duration_ms(milliseconds: float | None) -> str:
-    """:func:`format_duration` for a duration given in milliseconds."""
-    return MISSING if milliseconds is None else format_duration(milliseconds / 1000.0)
-
-
-def format_rate(rate: float | None) -> str:
-    """A rate in [0, 1] as a percentage with one decimal: 0.032 -> "3.2%"."""
-    return MISSING if rate is None else f"{rounded(rate * 100.0, 1):.1f}%"
-
-
-def format_count(count: float | None) -> str:
-    """A whole count with thousands separators; a non-integer keeps one decimal."""
-    if count is None:
-        return MISSING
-    if float(count).is_integer():
-        return f"{int(count):,}"
-    return f"{rounded(count, 1):,.1f}"
-
-
-def format_per_day(mean: float | None) -> str:
-    """A mean per day, always with one decimal (10.0 next to 9.5, not "10")."""
-    return MISSING if mean is None else f"{rounded(mean, 1):,.1f}"
+#: The most characters of an outside text (a URL value) a message repeats.
+QUOTED_TEXT_MAX = 60
 
 
 def _sign(value: float) -> str:
@@ -122,13 +94,13 @@ def is_no_change(delta: str | None) -> bool:
 
 def duration_axis(max_seconds: float | None) -> tuple[str, float]:
     """Axis unit and divisor for a series of durations whose largest value is ``max_seconds``."""
-    if max_seconds is None or max_seconds < _MINUTE:
+    if max_seconds is None or max_seconds < MINUTE:
         return "s", 1.0
-    if max_seconds < _HOUR:
-        return "min", _MINUTE
-    if max_seconds < 2 * _DAY:
-        return "h", _HOUR
-    return "d", _DAY
+    if max_seconds < HOUR:
+        return "min", MINUTE
+    if max_seconds < 2 * DAY:
+        return "h", HOUR
+    return "d", DAY
 
 
 def code_span(text: str, limit: int = QUOTED_TEXT_MAX) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from flowledger.formatting import format_duration, format_per_day, format_rate
+
 QUANTILE_METHOD = (
     "continuous quantile with linear interpolation (numpy default, R type 7, DuckDB quantile_cont)"
 )
@@ -264,15 +266,8 @@ def to_json(document: dict[str, Any]) -> str:
 
 
 def _fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 120:
-        return f"{value:.1f} s"
-    if value < 7200:
-        return f"{value / 60:.1f} min"
-    if value < 172800:
-        return f"{value / 3600:.1f} h"
-    return f"{value / 86400:.1f} d"
+    """A duration as the dashboard shows it (flowledger.formatting), "-" for none."""
+    return "-" if value is None else format_duration(value)
 
 
 def to_table(document: dict[str, Any]) -> str:
@@ -300,20 +295,20 @@ def to_table(document: dict[str, Any]) -> str:
     throughput = document["throughput"]
     if throughput.get("days"):
         lines.append(
-            f"  {'throughput (completed per day)':<34}{throughput['mean_per_day']:>14.1f}"
+            f"  {'throughput (completed per day)':<34}{format_per_day(throughput['mean_per_day']):>14}"
             f"  (max {throughput['max_per_day']:,}, over {throughput['days']:,} days, "
             f"{throughput['days_with_completions']:,} with a completion)"
         )
     lines += [
-        f"  {'rework (repeated activity)':<34}{rework['share_of_cases']:>13.1%}",
-        f"  {'field corrections':<34}{rework['field_corrections']['share_of_cases']:>13.1%}",
-        f"  {'gray failures':<34}{rework['gray_failures']['share_of_cases']:>13.1%}",
-        f"  {'first-pass yield':<34}{rework['first_pass_yield']:>13.1%}",
+        f"  {'rework (repeated activity)':<34}{format_rate(rework['share_of_cases']):>13}",
+        f"  {'field corrections':<34}{format_rate(rework['field_corrections']['share_of_cases']):>13}",
+        f"  {'gray failures':<34}{format_rate(rework['gray_failures']['share_of_cases']):>13}",
+        f"  {'first-pass yield':<34}{format_rate(rework['first_pass_yield']):>13}",
     ]
     if document["sla"]:
         sla = document["sla"]
         lines.append(
-            f"  {'SLA attainment':<34}{sla['attainment']:>13.1%}"
+            f"  {'SLA attainment':<34}{format_rate(sla['attainment']):>13}"
             f"  ({sla['met']:,} of {sla['cases']:,} decided)"
         )
     lines.append(f"  {'variants':<34}{document['variants']['count']:>14,}")
@@ -331,7 +326,7 @@ def to_table(document: dict[str, Any]) -> str:
             path = textwrap.wrap(
                 variant["variant"], width=88, break_long_words=False, break_on_hyphens=False
             )
-            lines.append(f"    {variant['share_of_cases']:>6.1%}  {path[0]}")
+            lines.append(f"    {format_rate(variant['share_of_cases']):>6}  {path[0]}")
             lines += [f"            {rest}" for rest in path[1:]]
     stuck = document["stuck_cases"]
     if stuck["listed"]:

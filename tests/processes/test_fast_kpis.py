@@ -4,6 +4,7 @@ compiled again when the process configuration or a model changes; clear errors."
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -23,7 +24,7 @@ from flowledger.direct_build import (
     run_plan,
 )
 from flowledger.processes.fresh import FRESH_MARTS, fresh_process_kpis
-from flowledger.processes.kpis import UnknownProcess
+from flowledger.processes.kpis import UnknownProcess, to_table
 from flowledger.settings import PROJECT_ROOT, DataDir
 
 PROCESSES = ("gen_xes", "gen_csv", "gen_ends")
@@ -201,3 +202,22 @@ def test_plan_from_manifest_orders_parents_first_and_keeps_only_what_the_marts_n
     assert Plan.from_json(plan.to_json()) == plan
     with pytest.raises(DirectBuildFailed, match="no dbt model named fct_missing"):
         plan_from_manifest(manifest, ["fct_b", "fct_missing"])
+
+
+def test_the_table_reads_numbers_as_the_dashboard_does(fresh_documents):
+    """`kpi process` had its own units (36 h where the process page said 1.5 d) and Python's
+    rounding (1.65 d read 1.6 d, 1.25 % read 1.2 %): one format for both now."""
+    document = copy.deepcopy(fresh_documents["gen_csv"])
+    document["cycle_time_seconds"].update(median=90.0, p95=1.65 * 86400, mean=36 * 3600.0)
+    document["rework"]["share_of_cases"] = 0.0125
+    document["throughput"].update(days=3, mean_per_day=10.0)
+    lines = to_table(document).splitlines()
+
+    def line(label: str) -> str:
+        return next(text for text in lines if text.strip().startswith(label))
+
+    assert line("median").split()[-2:] == ["1.5", "min"]
+    assert line("p95").split()[-2:] == ["1.7", "d"]
+    assert line("mean").split()[-2:] == ["1.5", "d"]
+    assert line("rework (repeated activity)").split()[-1] == "1.3%"
+    assert line("throughput (completed per day)").split()[4] == "10.0"
