@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.charts import dates_on_x, log_axis_for_outliers
+from dashboards.formatting import format_rate
 
 if TYPE_CHECKING:
     from dashboards.process_data import ProcessRangeKpis
@@ -72,7 +73,7 @@ def rework_by_kind(kpis: ProcessRangeKpis) -> go.Figure:
         kpis.first_pass_yield,
     ]
     figure = go.Figure(
-        go.Bar(x=labels, y=values, text=["n/a" if v is None else f"{v:.1%}" for v in values])
+        go.Bar(x=labels, y=values, text=["n/a" if v is None else format_rate(v) for v in values])
     )
     figure.update_layout(
         yaxis_tickformat=".0%", yaxis_title="share of cases", height=300, margin=dict(t=30)

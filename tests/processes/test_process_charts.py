@@ -6,7 +6,12 @@ from datetime import date
 
 import polars as pl
 
-from dashboards.process_charts import directly_follows_graph, sla_attainment_trend
+from dashboards.process_charts import (
+    directly_follows_graph,
+    rework_by_kind,
+    sla_attainment_trend,
+)
+from dashboards.process_data import ProcessRangeKpis
 
 DFG = pl.DataFrame(
     {
@@ -55,3 +60,23 @@ def test_sla_attainment_trend_plots_the_weekly_share():
     assert list(line.y) == [0.75, None, 1.0]
     assert list(line.x) == [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15)]
     assert figure.layout.yaxis.tickformat == ".0%"
+
+
+def test_rework_bars_read_their_shares_as_the_tiles_do():
+    """The bars' labels rounded as Python does (1.25 % read "1.2%") beside tiles that read
+    "1.3%"; a share of an empty cohort is "n/a", not 0 %."""
+    kpis = ProcessRangeKpis(
+        cases_started=800,
+        cases_completed=10,
+        cycle_time_median_seconds=None,
+        cycle_time_p95_seconds=None,
+        repeated_activity_rate=0.0125,
+        field_correction_rate=0.5,
+        gray_failure_rate=None,
+        first_pass_yield=0.4875,
+        sla_cases=0,
+        sla_attainment=None,
+        stuck_cases=0,
+        cycle_definition="first to last event",
+    )
+    assert list(rework_by_kind(kpis).data[0].text) == ["1.3%", "50.0%", "n/a", "48.8%"]
