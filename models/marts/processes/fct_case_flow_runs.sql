@@ -50,6 +50,7 @@ affected_cases as (
     from {{ this }} as built
     left join gray_failures
         on built.run_key = gray_failures.run_key
+        and built.process_name = gray_failures.process_name
     where built.is_gray_failure <> (gray_failures.run_key is not null)
 
 ),
@@ -136,6 +137,7 @@ final as (
     from case_runs
     left join gray_failures
         on case_runs.run_key = gray_failures.run_key
+        and case_runs.process_name = gray_failures.process_name
     left join run_steps
         on case_runs.run_key = run_steps.run_key
     {% if built_before is not none %}
