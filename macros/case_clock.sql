@@ -5,7 +5,8 @@
     columns sla_started_at, sla_ended_at, sla_within_seconds, last_event_at, ended_at and
     timeout_seconds, and the expression `as_of`. fct_cases computes them for the cases it builds;
     its post-hook (refresh_case_clock) recomputes them for the cases an incremental build left
-    alone, whose idle time grew with the new data.
+    alone, whose idle time grew with the new data. A case whose last event is dated after the
+    as-of time (which leaves out implausible future times) has been idle 0 s, not a negative time.
 -#}
 {% macro case_clock(as_of) -%}
     {%- set met = seconds_between('sla_started_at', 'sla_ended_at') ~ " <= sla_within_seconds" -%}
@@ -19,7 +20,7 @@
         'sla_decided_at': "case when sla_started_at is null then cast(null as timestamp)"
             ~ " when sla_ended_at is not null and " ~ met ~ " then sla_ended_at"
             ~ " when sla_ended_at is not null or " ~ overdue ~ " then " ~ deadline ~ " end",
-        'idle_seconds': seconds_between('last_event_at', as_of),
+        'idle_seconds': 'greatest(' ~ seconds_between('last_event_at', as_of) ~ ', 0)',
         'is_stuck': "coalesce(ended_at is null and timeout_seconds is not null and "
             ~ seconds_between('last_event_at', as_of) ~ " > timeout_seconds, false)",
     }) }}
