@@ -61,6 +61,11 @@ TABLE_TIME_COLUMNS: dict[str, tuple[str, str]] = {
     "quarantine": ("quarantined_at", "quarantine"),
     "ingest_collisions": ("seen_at", "ingest_collisions"),
 }
+#: The natural keys and payload hashes of the rows each purge deleted, per raw table: ingest
+#: classifies a row against them as against stored rows, so a producer reusing the key of a
+#: purged row for another payload is a collision, not a new row (that put a second event of one
+#: id into a case that kept the purged one). Never pruned: it holds no payload.
+PURGED_KEYS_TABLE = "raw.purged_{table}_keys"
 #: The row-level mart that copies raw run attempts (in the marts file): purged with them.
 ROW_LEVEL_MART = "fct_flow_runs"
 #: Landing Parquet (ingest's landing/<table>/*.parquet) rows are matched on these columns.
@@ -578,6 +583,31 @@ def purge(
     return plan
 
 
+def purged_keys_table(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """``raw.purged_<table>_keys`` when a purge has written it (None before any purge of
+    ``table``)."""
+    name = PURGED_KEYS_TABLE.format(table=table)
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'raw' and table_name = ?",
+        [name.split(".", 1)[1]],
+    ).fetchone()
+    return name if exists and exists[0] else None
+
+
+def _record_purged_keys(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Keep the natural keys and payload hashes of the rows about to be purged."""
+    if table not in LANDING_KEYS:
+        return  # quarantine and collisions are audit tables: no key ingest classifies against
+    columns = ", ".join(f'"{name}"' for name in LANDING_KEYS[table])
+    ledger = PURGED_KEYS_TABLE.format(table=table)
+    con.execute(f"create table if not exists {ledger} as select {columns} from raw.{table} limit 0")
+    con.execute(
+        f"insert into {ledger} select {columns} from raw.{table} "
+        f"where rowid in (select id from purge_{table})"
+    )
+
+
 def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
     con.execute(
         f"create table if not exists {HORIZONS_TABLE} "
@@ -606,6 +636,7 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
                 con.execute(
                     f"insert into {HISTORY_TABLE} {_HISTORY_SQL[item.table]}", [item.cutoff]
                 )
+            _record_purged_keys(con, item.table)
             con.execute(
                 f"delete from raw.{item.table} where rowid in (select id from purge_{item.table})"
             )

@@ -466,9 +466,22 @@ class FileLanding:
 
     def _classify(self) -> tuple[int, int]:
         """Find the staged rows whose key repeats in the file or is stored; classify only those."""
+        from flowledger.retention import purged_keys_table
+
         table = self.contract.table
         keys = ", ".join(quote_identifier(key) for key in self.contract.natural_key)
         kind = sql_literal(self.contract.kind.value)
+        # a key a purge took is still taken: the same payload again is a duplicate (of a purged
+        # period, quarantined before this), another payload a collision
+        purged = purged_keys_table(self.con, table.split(".")[-1])
+        purged_keys = (
+            f"""
+    UNION ALL
+    SELECT {keys}, any_value({PAYLOAD_HASH}) FROM {purged}
+    SEMI JOIN this_batch USING ({keys}) ANTI JOIN {table} USING ({keys}) GROUP BY ALL"""
+            if purged
+            else ""
+        )
         self.con.execute(
             f"""
 CREATE OR REPLACE TEMP TABLE {_SUSPECTS} AS
@@ -478,7 +491,7 @@ WITH this_batch AS (
     SELECT {keys} FROM this_batch GROUP BY ALL HAVING count(*) > 1
 ), stored AS (
     SELECT {keys}, {PAYLOAD_HASH} AS _stored_hash
-    FROM {table} SEMI JOIN this_batch USING ({keys})
+    FROM {table} SEMI JOIN this_batch USING ({keys}){purged_keys}
 ), suspects AS (
     SELECT this_batch.*, stored._stored_hash
     FROM this_batch LEFT JOIN stored USING ({keys})

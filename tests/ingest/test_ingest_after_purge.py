@@ -242,3 +242,39 @@ def test_late_rows_of_retained_data_still_land_after_a_purge(purged, tmp_path: P
 def test_ingest_before_any_purge_takes_old_rows(data_dir: DataDir, tmp_path: Path) -> None:
     files = _files(tmp_path / "files", "old", {"events": [_event("e-1", "2020-01-01T00:00:00Z")]})
     assert [r.accepted for r in ingest_paths(files, data_dir).files] == [1]
+
+
+def test_a_purged_key_sent_again_with_another_payload_is_a_collision(
+    purged, tmp_path: Path
+) -> None:
+    """After the purge, e-old's (source, id) came back with a later time and other data, and
+    r-old's run key with a later start: both were accepted as new rows (the stored row that
+    made them collisions was gone), and a case then held one event id twice."""
+    data_dir, _ = purged
+    reused = _files(
+        tmp_path / "files",
+        "reused",
+        {
+            "events": [_event("e-old", "2026-08-07T12:00:00Z")],
+            "runs": [_run("r-old", "2026-08-07T12:00:00Z")],
+        },
+    )
+    summary = {
+        r.path.name: (r.accepted, r.collisions, r.quarantined)
+        for r in ingest_paths(reused, data_dir).files
+    }
+    assert summary == {"reused_events.ndjson": (0, 1, 0), "reused_runs.ndjson": (0, 1, 0)}
+    assert query(data_dir, "select id from raw.business_events order by id") == [("e-new",)]
+    assert query(data_dir, "select run_id from raw.flow_runs order by run_id") == [
+        ("r-new",),
+        ("r-span",),
+    ]
+    assert query(
+        data_dir, "select record_kind, natural_key from raw.ingest_collisions order by 1"
+    ) == [
+        ("business_event", '{"source":"/shop","id":"e-old"}'),
+        ("flow_run", '{"source_system":"n8n","run_id":"r-old","run_attempt":1}'),
+    ]
+    # sent again: the collision is known, so a duplicate
+    again = {r.path.name: r.duplicates for r in ingest_paths(reused, data_dir).files}
+    assert again == {"reused_events.ndjson": 1, "reused_runs.ndjson": 1}
