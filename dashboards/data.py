@@ -60,6 +60,8 @@ class SnapshotMeta:
     #: the newest flow run and business event ("" when the snapshot has none, or predates them)
     runs_as_of: str = ""
     events_as_of: str = ""
+    #: the retention horizon of the flow runs: the runs before it were purged ("" when none was)
+    runs_retained_from: str = ""
 
     @property
     def data_as_of_date(self) -> date | None:
@@ -155,6 +157,7 @@ def query_meta(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
         dbt_version=values.get("dbt_version", ""),
         runs_as_of=values.get("runs_as_of", ""),
         events_as_of=values.get("events_as_of", ""),
+        runs_retained_from=values.get("runs_retained_from", ""),
     )
 
 

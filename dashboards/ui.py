@@ -108,6 +108,21 @@ def lagging_feed_text(meta: data.SnapshotMeta) -> str | None:
     )
 
 
+def purged_runs_text(meta: data.SnapshotMeta, first_day: date) -> str | None:
+    """A note when the days shown (from ``first_day``) reach before the flow runs' retention
+    horizon: run counts and failure rates there come from the hourly aggregates a purge keeps,
+    latency and single runs from the runs still held, so the two covered different runs without
+    a word."""
+    horizon = data.parse_timestamp(meta.runs_retained_from)
+    if horizon is None or first_day >= horizon.date():
+        return None
+    return (
+        f"Flow runs before {format_snapshot_time(meta.runs_retained_from)} were purged "
+        "(retention): run counts and failure rates of those days are the aggregates kept from "
+        "them; latency and the lists of single runs cover the runs since then only."
+    )
+
+
 def show_data_as_of() -> None:
     """The line every page shows under its title: the time of the newest data in the published
     snapshot, and when it was built. Before the first build it says so (the lineage explorer

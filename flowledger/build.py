@@ -280,6 +280,7 @@ def _build(
             con = connect_warehouse(data_dir, published_next=True)
             try:
                 feeds = feeds_as_of(con)
+                retained = runs_retained_from(con)
             finally:
                 con.close()
             data_as_of = newest_feed_time(feeds)
@@ -290,6 +291,7 @@ def _build(
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "data_as_of": data_as_of or "",
                     **feeds,
+                    "runs_retained_from": retained,
                     "flowledger_version": __version__,
                     "dbt_version": _dbt_version(),
                 },
@@ -583,6 +585,21 @@ def feeds_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
             value = None
         found[name] = value.isoformat(timespec="seconds") + "Z" if value else ""
     return found
+
+
+def runs_retained_from(con: duckdb.DuckDBPyConnection) -> str:
+    """The flow runs' retention horizon (``raw.retention_horizons``; UTC, ISO 8601), "" before
+    any purge of them: the dashboard says that latency and single runs start there while the
+    hourly aggregates go back further."""
+    from flowledger.retention import HORIZONS_TABLE
+
+    try:
+        row = con.execute(
+            f"select purged_before from {HORIZONS_TABLE} where table_name = 'flow_runs'"
+        ).fetchone()
+    except duckdb.CatalogException:  # never purged
+        return ""
+    return row[0].isoformat(timespec="seconds") + "Z" if row and row[0] else ""
 
 
 def newest_feed_time(feeds: dict[str, str]) -> str | None:

@@ -33,6 +33,9 @@ def render() -> None:
     flow_id = filters.flow_id
     assert flow_id is not None, "flow_required always picks a flow"
     st.subheader(options.flow_label(flow_id))
+    purged = ui.purged_runs_text(data.snapshot_meta(), filters.start)
+    if purged:
+        st.info(purged)
 
     health = data.health_kpis(filters.start, filters.end, (flow_id,))
     columns = st.columns(3) + st.columns(3)

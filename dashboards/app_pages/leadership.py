@@ -31,6 +31,11 @@ def render() -> None:
         return
     filters = ui.filter_bar(options, page="leadership")
     previous = filters.comparable_period(options.first_day)
+    purged = ui.purged_runs_text(
+        data.snapshot_meta(), previous.start if previous is not None else filters.start
+    )
+    if purged:
+        st.info(purged)
     outcomes, health = st.columns(2, gap="large")
     with outcomes:
         render_outcomes(filters, previous)

@@ -4,6 +4,7 @@ build before anything runs."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,8 @@ from scale_support import (
     without_slos,
 )
 
+from dashboards.data import query_meta
+from dashboards.ui import purged_runs_text
 from flowledger.build import BuildFailed, build
 from flowledger.retention import RetentionError, enforce_on_build
 from flowledger.settings import DataDir
@@ -115,3 +118,15 @@ def test_the_build_counts_what_its_purge_deletes(tmp_path: Path) -> None:
     with open_published(data_dir) as con:
         (runs,) = con.execute("select sum(runs) from fct_flow_health_hourly").fetchone()
     assert runs == 54
+    with open_published(data_dir) as con:
+        meta = query_meta(con)
+    assert meta.runs_retained_from == ""  # published before its purge: it holds every run
+
+    build(data_dir)
+    with open_published(data_dir) as con:
+        meta = query_meta(con)
+        (latency_runs,) = con.execute("select count(*) from fct_flow_runs").fetchone()
+    assert (meta.runs_retained_from, latency_runs) == ("2024-03-08T00:00:00Z", 19)
+    # counts from the kept aggregates, latency from 19 runs: the pages say so for such days
+    assert "before 2024-03-08 00:00 UTC were purged" in purged_runs_text(meta, date(2024, 3, 4))
+    assert purged_runs_text(meta, date(2024, 3, 8)) is None
