@@ -521,6 +521,19 @@ def configuration_fingerprint(data_dir: DataDir) -> str:
     return hashlib.sha256(rendered.encode()).hexdigest()
 
 
+def configuration_changed_since_build(data_dir: DataDir) -> bool:
+    """True when the process configuration or field ownership changed since the last complete
+    build: the published marts then map events to steps (and records to fields) as before the
+    change, until the next build."""
+    built_with = _built_with(data_dir)
+    if built_with is None:
+        return False
+    try:
+        return configuration_fingerprint(data_dir) != built_with
+    except BuildFailed:  # an invalid configuration is reported by whoever reads it
+        return False
+
+
 def _built_with_path(data_dir: DataDir) -> Path:
     return data_dir.dbt_target.parent / "process_config.sha256"
 

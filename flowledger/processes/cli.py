@@ -157,7 +157,10 @@ def _unseen_step_warnings(
     config: ProcessConfig, data_dir: DataDir, only: str | None = None
 ) -> list[str]:
     """Configured steps the published data never shows (none before the first build), of
-    every process or of process ``only``."""
+    every process or of process ``only``. The published steps are those of the last build's
+    configuration: after a change not built yet, each warning says so (a step just mapped was
+    reported as a typo)."""
+    from flowledger.build import configuration_changed_since_build
     from flowledger.processes.kpis import steps_seen
     from flowledger.warehouse import NothingPublished, open_published
 
@@ -166,8 +169,14 @@ def _unseen_step_warnings(
             seen = steps_seen(con)
     except NothingPublished:
         return []
+    stale = (
+        "; the published marts were built before the last change of the process "
+        "configuration: run `flowledger build` and check again"
+        if configuration_changed_since_build(data_dir)
+        else ""
+    )
     return [
-        warning
+        warning + stale
         for process in config.processes.values()
         if only is None or process.name == only
         for warning in process.unseen_steps(seen.get(process.name, set()))

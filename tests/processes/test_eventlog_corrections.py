@@ -71,3 +71,44 @@ def test_check_and_kpi_warn_about_a_step_the_log_never_shows(tmp_path: Path) -> 
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert warning in result.stderr
+
+
+def test_a_step_warning_after_an_unbuilt_change_says_the_marts_predate_it(tmp_path: Path) -> None:
+    """A step just mapped in processes.yml was reported as in none of the events until the
+    next build: the published marts map events to steps as the last build's configuration did.
+    Here the steps become the log's resources, and the process ends at Sara's."""
+    import subprocess
+    import sys
+
+    from flowledger.settings import PROJECT_ROOT
+
+    home = tmp_path / "home"
+    log = tmp_path / "running.csv"
+    log.write_text(LOG)
+    flowledger_cli(home, "ingest", "--format", "csv", str(log), "--process", "running")
+    flowledger_cli(home, "build", "--quiet")
+    config = home / "processes.yml"
+    text = config.read_text()
+    assert "activity_field: activity\n    start: first\n    end: last\n" in text
+    config.write_text(
+        text.replace(
+            "activity_field: activity\n    start: first\n    end: last\n",
+            "activity_field: resource\n    start: first\n    end: [Sara]\n",
+        )
+    )
+
+    def check() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "flowledger.cli", "--data-dir", str(home), "processes", "check"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    before = check()
+    assert "end step 'Sara' occurs in none of its events" in before
+    assert "built before the last change of the process configuration: run `flowledger build`" in (
+        before
+    )
+    flowledger_cli(home, "build", "--quiet")
+    assert "occurs in none" not in check()
