@@ -373,6 +373,11 @@ def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
                         else ""
                     )
                 )
+        if any(item.rows for item in plan):
+            echo(
+                f"retention ({path.name}): purged after the snapshot was published, which still "
+                "holds those rows; the next build publishes without them"
+            )
     return plan
 
 

@@ -71,6 +71,11 @@ def test_enforced_on_build_purges_the_hand_counted_rows(tmp_path: Path) -> None:
     }
     assert _counts(data_dir) == (19, 28, 10)
     assert any("purged 35 flow_runs rows before 2024-03-08 00:00:00" in m for m in messages)
+    # printed before the build's "published …" line, it read as if that snapshot were purged
+    assert messages[-1] == (
+        "retention (retention.yml): purged after the snapshot was published, which still holds "
+        "those rows; the next build publishes without them"
+    )
 
 
 def test_not_enforced_by_default(tmp_path: Path) -> None:
