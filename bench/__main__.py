@@ -423,7 +423,35 @@ def bench_child(script: Path, args: list[str], timeout: float) -> dict:
     }
 
 
+def log_child_figures(child: dict, prefixes: tuple[str, ...]) -> None:
+    """Print the lines of a child benchmark's output that hold its figures (they were only in
+    the results file and docs/PERFORMANCE.md)."""
+    if "skipped" in child:
+        log(f"  {child['script']}: skipped ({child['skipped']})")
+        return
+    log(f"  {child['script']}: exit {child['exit']}, {child['seconds']:.0f}s")
+    for line in child["output"].splitlines():
+        if line.strip().startswith(tuple(p.strip() for p in prefixes)):
+            log(f"    {line.strip()}")
+
+
 # --- the report -----------------------------------------------------------------------------------
+
+
+def source_commit() -> str:
+    """The commit the benchmark ran (with "+changes" when the work tree differs from it): the
+    figures say which code they measured."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+    except OSError:  # no git
+        return ""
+    return head + ("+changes" if head and dirty else "")
 
 
 def machine() -> dict:
@@ -477,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {
         "events": args.events,
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commit": source_commit(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": info,
         "load_before": load_before,
@@ -489,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     log("dashboard queries")
     result["queries"] = bench_queries(home, args.repeat)
     result["snapshot_open"] = bench_snapshot_open(home, args.repeat)
+    for query in sorted(result["queries"], key=lambda q: -q["p95_ms"]):
+        log(f"  {query['query']}: p50 {query['p50_ms']:.1f} ms, p95 {query['p95_ms']:.1f} ms")
     worst = max(result["queries"], key=lambda q: q["p95_ms"])
     log(
         f"  {len(result['queries'])} queries; slowest p95 {worst['p95_ms']:.1f} ms ({worst['query']})"
@@ -497,8 +528,10 @@ def main(argv: list[str] | None = None) -> int:
         result["process_kpis"] = bench_child(
             ROOT / "bench" / "process_kpis" / "run.py", ["--events", str(args.events)], 3600
         )
+        log_child_figures(result["process_kpis"], ("ratio ", "cases ", "  build path: ", "  fresh"))
     if "lineage" not in args.skip:
         result["lineage"] = bench_child(ROOT / "bench" / "lineage" / "bench_trace.py", [], 1800)
+        log_child_figures(result["lineage"], ('"p50_ms"', '"p95_ms"', '"max_ms"', '"budget_ms"'))
     result["load_after"] = os.getloadavg()
     result["seconds"] = time.perf_counter() - began
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,9 @@ def render(runs: list[dict], notes: str = "") -> str:
         lines += [
             f"## {run['events']:,} events",
             "",
-            f"`{run['command']}` — {run['started']}; {m['cores']} cores, {m['memory_gib']} GiB, "
+            f"`{run['command']}` — {run['started']}"
+            + (f", at {run['commit']}" if run.get("commit") else "")
+            + f"; {m['cores']} cores, {m['memory_gib']} GiB, "
             f"{m['cpu']}; load average before {', '.join(f'{x:.1f}' for x in run['load_before'])}, "
             f"after {', '.join(f'{x:.1f}' for x in run['load_after'])} (1/5/15 min; the machine was "
             "shared with other work when the load exceeds the core count); whole run "

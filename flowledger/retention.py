@@ -384,12 +384,14 @@ def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
 def as_of_times(
     con: duckdb.DuckDBPyConnection, now: datetime | None = None
 ) -> dict[str, datetime | None]:
-    """The as-of time of each group: newest data row, newest quarantine row, newest collision,
-    among the rows not later than ``now`` (the wall clock, UTC) plus a day, as the marts' "data
+    """The as-of time of each group: for the data tables their newest row, among the rows not
+    later than ``now`` (the wall clock, UTC) plus a day, as the marts' "data
     as of" and the budgets' as-of: one record dated in the future (a producer's clock set a year
     ahead, a year typed 2027) would otherwise set it, and put every real row past retention
     (capping it at the wall clock did the same to data older than the retention). Data of the
-    past is never near the bound: the same rows today and next year."""
+    past is never near the bound: the same rows today and next year. For the audit tables
+    (quarantine, collisions), whose times are when ingest wrote them, ``now`` itself (None for
+    an empty table)."""
     from flowledger.build import DATA_AS_OF_SKEW
 
     cap = (now or datetime.now(UTC).replace(tzinfo=None)) + DATA_AS_OF_SKEW
@@ -405,9 +407,13 @@ def as_of_times(
     times: dict[str, datetime | None] = {
         "data": con.execute(f"select max(t) from ({data})", {"cap": cap}).fetchone()[0]
     }
+    wall_clock = cap - DATA_AS_OF_SKEW
     for table, (column, group) in TABLE_TIME_COLUMNS.items():
         if group != "data":
-            times[group] = con.execute(newest(table, column), {"cap": cap}).fetchone()[0]
+            # the audit tables are stamped by ingest's own clock: they count back from the wall
+            # clock (from their newest row, nothing was ever purged while nothing new came in)
+            (rows,) = con.execute(f"select count(*) from raw.{table}").fetchone()
+            times[group] = wall_clock if rows else None
     return times
 
 

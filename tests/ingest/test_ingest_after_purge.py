@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from ingest_test_files import query, write_ndjson
 
@@ -278,3 +279,22 @@ def test_a_purged_key_sent_again_with_another_payload_is_a_collision(
     # sent again: the collision is known, so a duplicate
     again = {r.path.name: r.duplicates for r in ingest_paths(reused, data_dir).files}
     assert again == {"reused_events.ndjson": 1, "reused_runs.ndjson": 1}
+
+
+def test_quarantine_rows_past_retention_go_without_a_newer_one(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """The quarantine counted back from its own newest row: while nothing new was quarantined,
+    rows 200 days old stayed for good. It counts back from the wall clock now."""
+    no_source = {k: v for k, v in _event("e-x", "2026-08-07T09:00:00Z").items() if k != "source"}
+    broken = _files(tmp_path / "files", "broken", {"events": [no_source]})
+    assert ingest_paths(broken, data_dir).files[0].quarantined == 1
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute("update raw.quarantine set quarantined_at = quarantined_at - interval 200 day")
+    finally:
+        con.close()
+    (data_dir.root / "slos.yml").write_text("# no SLOs: a retention of days is tested here\n")
+    (data_dir.root / "retention.yml").write_text("version: 1\ntables:\n  quarantine: {days: 30}\n")
+    assert {item.table: item.rows for item in purge(data_dir)} == {"quarantine": 1}
+    assert query(data_dir, "select count(*) from raw.quarantine") == [(0,)]

@@ -208,3 +208,21 @@ def test_bench_without_pm4py_stops_before_running_and_says_what_to_do(
     assert stopped.value.code == 2
     assert "make test-env" in capsys.readouterr().err
     assert not (tmp_path / "work").exists()
+
+
+def test_the_console_prints_every_figure_of_the_child_benchmarks(capsys) -> None:
+    """The PM4Py ratios and the lineage trace latency were only in the results file."""
+    from bench.__main__ import log_child_figures, source_commit
+
+    log_child_figures(
+        {"script": "bench/process_kpis/run.py", "exit": 0, "seconds": 85.0,
+         "output": "noise\nratio PM4Py / flowledger build path = 0.24x\n  build path: identical: "
+                   "cases\n"},
+        ("ratio ", "  build path: "),
+    )  # fmt: skip
+    log_child_figures({"script": "bench/lineage/bench_trace.py", "skipped": "not present"}, ())
+    printed = capsys.readouterr().out
+    assert "ratio PM4Py / flowledger build path = 0.24x" in printed
+    assert "build path: identical: cases" in printed and "noise" not in printed
+    assert "bench/lineage/bench_trace.py: skipped (not present)" in printed
+    assert source_commit().split("+")[0]  # a commit, so the figures say which code they measured
