@@ -562,7 +562,8 @@ def query_failed_runs(
             select source_system, run_id, idempotency_key, started_at
             from fct_flow_runs
             -- only what started after the oldest failure shown can resolve one: the busiest
-            -- flow's successes at 10M events are 600k rows, these a few thousand (200 -> 77 ms)
+            -- flow's successes at 10M events are 600k rows, these a few thousand (p95 241 ->
+            -- 116 ms)
             where flow_id = $flow_id and is_success
               and started_at > (select min(started_at) from failed)
         ),

@@ -17,7 +17,7 @@ from flowledger.formatting import (
     format_count,
     format_duration,
     format_duration_ms,
-    format_per_day,
+    format_mean,
     format_rate,
     rounded,
 )
@@ -35,9 +35,10 @@ __all__ = [
     "format_count",
     "format_duration",
     "format_duration_ms",
-    "format_per_day",
+    "format_mean",
     "format_rate",
     "is_no_change",
+    "mean_delta",
     "rate_delta",
     "rounded",
     "steps_text",
@@ -75,7 +76,7 @@ def rate_delta(current: float | None, previous: float | None) -> str | None:
     """Change of a rate in percentage points: 0.05 vs 0.03 -> "+2.0 pp"."""
     if current is None or previous is None:
         return None
-    change = rounded((current - previous) * 100.0, 1)
+    change = rounded(current - previous, 1, scale=2)
     return f"{_sign(change)}{abs(change):.1f} pp"
 
 
@@ -85,6 +86,15 @@ def count_delta(current: float | None, previous: float | None) -> str | None:
         return None
     change = rounded(current - previous, 1)  # as shown: +0.03 a day is no change
     return _sign(change) + format_count(abs(change))
+
+
+def mean_delta(current: float | None, previous: float | None) -> str | None:
+    """Signed change of a mean, with the mean's one decimal: 10.0 vs 9.5 -> "+0.5", 10.0 vs
+    0.0 -> "+10.0" (beside a tile reading "10.0")."""
+    if current is None or previous is None:
+        return None
+    change = rounded(current - previous, 1)
+    return _sign(change) + format_mean(abs(change))
 
 
 def is_no_change(delta: str | None) -> bool:

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.charts import dates_on_x, log_axis_for_outliers
-from dashboards.formatting import format_rate
+from dashboards.formatting import format_rate, rounded
 
 if TYPE_CHECKING:
     from dashboards.process_data import ProcessRangeKpis
@@ -115,7 +115,7 @@ def directly_follows_graph(dfg: pl.DataFrame, max_links: int = 40) -> go.Figure:
 
 
 def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / HOUR:.1f} h"
+    return "-" if seconds is None else f"{rounded(seconds / HOUR, 1):.1f} h"
 
 
 def sla_attainment_trend(weekly: pl.DataFrame) -> go.Figure:

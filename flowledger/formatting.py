@@ -7,7 +7,8 @@ Pure functions; ``None`` (no data) reads as an em dash, never as zero.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MISSING = "—"
 
@@ -28,12 +29,20 @@ _DURATION_UNITS = (
 )
 
 
-def rounded(value: float, places: int) -> float:
-    """``value`` rounded half away from zero to ``places`` decimals, as a reader rounds the
-    decimal number they see: 1.65 -> 1.7, 0.125 -> 0.13 (a binary float makes
-    ``f"{1.65:.1f}"`` read "1.6" and Python's ``round`` goes to the even digit)."""
+def rounded(value: float, places: int, *, scale: int = 0) -> float:
+    """``value`` × 10^``scale`` rounded half away from zero to ``places`` decimals, as a reader
+    rounds the decimal number they see: 1.65 -> 1.7, 0.125 -> 0.13, and a rate 0.0045 as a
+    percentage (``scale=2``) 0.5, not the 0.4 of ``0.0045 * 100`` (0.44999…): a binary float
+    makes ``f"{1.65:.1f}"`` read "1.6", and Python's ``round`` goes to the even digit. A value
+    that is not finite, or too large for a decimal of 28 digits, is scaled and left as it is."""
+    if not math.isfinite(value):
+        return value * 10.0**scale
     step = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(step, rounding=ROUND_HALF_UP))
+    try:
+        exact = Decimal(repr(float(value))).scaleb(scale)
+        return float(exact.quantize(step, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # beyond the decimal context's precision: no digit to round
+        return value * 10.0**scale
 
 
 def format_duration(seconds: float | None) -> str:
@@ -57,7 +66,7 @@ def format_duration_ms(milliseconds: float | None) -> str:
 
 def format_rate(rate: float | None) -> str:
     """A rate in [0, 1] as a percentage with one decimal: 0.032 -> "3.2%"."""
-    return MISSING if rate is None else f"{rounded(rate * 100.0, 1):.1f}%"
+    return MISSING if rate is None else f"{rounded(rate, 1, scale=2):.1f}%"
 
 
 def format_count(count: float | None) -> str:
@@ -69,6 +78,7 @@ def format_count(count: float | None) -> str:
     return f"{rounded(count, 1):,.1f}"
 
 
-def format_per_day(mean: float | None) -> str:
-    """A mean per day, always with one decimal (10.0 next to 9.5, not "10")."""
+def format_mean(mean: float | None) -> str:
+    """A mean (per day, of a queue's depth), always with one decimal: 10.0 next to 9.5, not
+    "10"."""
     return MISSING if mean is None else f"{rounded(mean, 1):,.1f}"

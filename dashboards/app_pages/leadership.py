@@ -13,8 +13,9 @@ from dashboards.formatting import (
     format_count,
     format_duration,
     format_duration_ms,
-    format_per_day,
+    format_mean,
     format_rate,
+    mean_delta,
     rate_delta,
 )
 
@@ -110,8 +111,8 @@ def render_outcomes(filters: Filters, previous: Filters | None) -> None:
         )
         ui.kpi(
             "Throughput per day",
-            format_per_day(per_day_now),
-            count_delta(per_day_now, per_day_before),
+            format_mean(per_day_now),
+            mean_delta(per_day_now, per_day_before),
             help="Cases completed in the range divided by its number of days.",
         )
         ui.kpi("Cases started", format_count(now.cases_started))
@@ -190,7 +191,7 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
         ui.kpi("Runs", format_count(now.runs), count_delta(now.runs, before.runs))
         ui.kpi(
             "Queue depth avg",
-            format_count(None if now.queue_depth_avg is None else round(now.queue_depth_avg, 1)),
+            format_mean(now.queue_depth_avg),
             help="Mean of the hourly average queue depths.",
         )
         ui.kpi(

@@ -8,9 +8,10 @@ from dashboards.formatting import (
     format_count,
     format_duration,
     format_duration_ms,
-    format_per_day,
+    format_mean,
     format_rate,
     is_no_change,
+    mean_delta,
     rate_delta,
     steps_text,
 )
@@ -93,6 +94,9 @@ def test_numbers_round_half_up_as_a_reader_rounds_them() -> None:
     assert count_delta(2.25, 0) == "+2.3"
     assert count_delta(0, 2.25) == "-2.3"
     assert rate_delta(0.0125, 0) == "+1.3 pp"
+    # a rate times 100 is a binary float below the half: 0.0045 * 100 = 0.44999…
+    assert (format_rate(0.0045), format_rate(0.0185)) == ("0.5%", "1.9%")
+    assert rate_delta(0.0045, 0) == "+0.5 pp"
 
 
 def test_a_duration_takes_its_unit_after_rounding() -> None:
@@ -105,9 +109,22 @@ def test_a_duration_takes_its_unit_after_rounding() -> None:
     assert duration_delta(60.0002, 60) == "±0 ms"
 
 
-def test_a_mean_per_day_keeps_its_decimal() -> None:
-    """Throughput 10.0 a day read "10" beside "9.5"."""
-    assert format_per_day(10.0) == "10.0"
-    assert format_per_day(1.65) == "1.7"
-    assert format_per_day(1234.5) == "1,234.5"
-    assert format_per_day(None) == MISSING
+def test_a_mean_keeps_its_decimal() -> None:
+    """Throughput 10.0 a day read "10" beside "9.5", and its delta "+10"."""
+    assert format_mean(10.0) == "10.0"
+    assert format_mean(1.65) == "1.7"
+    assert format_mean(1234.5) == "1,234.5"
+    assert format_mean(None) == MISSING
+    assert (mean_delta(10.0, 0.0), mean_delta(9.5, 10.0), mean_delta(1, 1)) == (
+        "+10.0",
+        "-0.5",
+        "±0.0",
+    )
+
+
+def test_numbers_that_are_not_finite_or_huge_still_read() -> None:
+    """The decimal rounding raised on infinity and on numbers beyond 28 digits."""
+    assert format_count(float("inf")) == "inf"
+    assert format_duration(float("inf")) == "inf d"
+    assert format_rate(1e30).startswith("1000000000000000") and format_rate(1e30).endswith(".0%")
+    assert format_duration(1e25).endswith(" d")
