@@ -608,7 +608,8 @@ def runs_retained_from(con: duckdb.DuckDBPyConnection) -> str:
 
     try:
         row = con.execute(
-            f"select purged_before from {HORIZONS_TABLE} where table_name = 'flow_runs'"
+            f"select purged_before from {HORIZONS_TABLE} "
+            "where table_name = 'flow_runs' and purged_rows > 0"
         ).fetchone()
     except duckdb.CatalogException:  # never purged
         return ""

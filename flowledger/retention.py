@@ -373,7 +373,7 @@ def enforce_on_build(data_dir: DataDir, echo=print) -> list[TablePurge] | None:
                         else ""
                     )
                 )
-        if any(item.rows for item in plan):
+        if any(item.rows for item in plan if item.table in LANDING_KEYS):  # not the audit ones
             echo(
                 f"retention ({path.name}): purged after the snapshot was published, which still "
                 "holds those rows; the next build publishes without them"
@@ -408,7 +408,7 @@ def as_of_times(
         "data": con.execute(f"select max(t) from ({data})", {"cap": cap}).fetchone()[0]
     }
     wall_clock = cap - DATA_AS_OF_SKEW
-    for table, (column, group) in TABLE_TIME_COLUMNS.items():
+    for table, (_, group) in TABLE_TIME_COLUMNS.items():
         if group != "data":
             # the audit tables are stamped by ingest's own clock: they count back from the wall
             # clock (from their newest row, nothing was ever purged while nothing new came in)
@@ -589,7 +589,7 @@ def purge(
                 _apply(con, plan)
         finally:
             con.close()
-        if not dry_run and any(item.rows for item in plan):
+        if not dry_run and any(item.rows for item in plan if item.table in LANDING_KEYS):
             mark_purged(data_dir)  # the snapshots published so far hold the purged rows
     return plan
 

@@ -471,14 +471,17 @@ class FileLanding:
         table = self.contract.table
         keys = ", ".join(quote_identifier(key) for key in self.contract.natural_key)
         kind = sql_literal(self.contract.kind.value)
-        # a key a purge took is still taken: the same payload again is a duplicate (of a purged
-        # period, quarantined before this), another payload a collision
+        # a key a purge took is still taken by its payload: another payload under it is a
+        # collision. The same payload again is judged as before the purge: a row of the purged
+        # period was quarantined before this, one a purge keeps (a step of a run that came late)
+        # is welcome back, so the ledger does not speak for it.
         purged = purged_keys_table(self.con, table.split(".")[-1])
         purged_keys = (
             f"""
     UNION ALL
     SELECT {keys}, any_value({PAYLOAD_HASH}) FROM {purged}
-    SEMI JOIN this_batch USING ({keys}) ANTI JOIN {table} USING ({keys}) GROUP BY ALL"""
+    SEMI JOIN this_batch USING ({keys}) ANTI JOIN {table} USING ({keys})
+    ANTI JOIN this_batch USING ({keys}, {PAYLOAD_HASH}) GROUP BY ALL"""
             if purged
             else ""
         )

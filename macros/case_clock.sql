@@ -6,7 +6,8 @@
     timeout_seconds, and the expression `as_of`. fct_cases computes them for the cases it builds;
     its post-hook (refresh_case_clock) recomputes them for the cases an incremental build left
     alone, whose idle time grew with the new data. A case whose last event is dated after the
-    as-of time (which leaves out implausible future times) has been idle 0 s, not a negative time.
+    as-of time (which leaves out implausible future times) has been idle 0 s, not a negative time
+    (and without an as-of time, its idle time is unknown: NULL).
 -#}
 {% macro case_clock(as_of) -%}
     {%- set met = seconds_between('sla_started_at', 'sla_ended_at') ~ " <= sla_within_seconds" -%}
@@ -20,7 +21,8 @@
         'sla_decided_at': "case when sla_started_at is null then cast(null as timestamp)"
             ~ " when sla_ended_at is not null and " ~ met ~ " then sla_ended_at"
             ~ " when sla_ended_at is not null or " ~ overdue ~ " then " ~ deadline ~ " end",
-        'idle_seconds': 'greatest(' ~ seconds_between('last_event_at', as_of) ~ ', 0)',
+        'idle_seconds': 'case when ' ~ seconds_between('last_event_at', as_of) ~ ' < 0 then 0 else '
+            ~ seconds_between('last_event_at', as_of) ~ ' end',
         'is_stuck': "coalesce(ended_at is null and timeout_seconds is not null and "
             ~ seconds_between('last_event_at', as_of) ~ " > timeout_seconds, false)",
     }) }}

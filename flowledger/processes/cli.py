@@ -171,7 +171,7 @@ def _unseen_step_warnings(
         return []
     stale = (
         "; the published marts were built before the last change of the process "
-        "configuration: run `flowledger build` and check again"
+        "configuration (or field ownership): run `flowledger build` and check again"
         if configuration_changed_since_build(data_dir)
         else ""
     )

@@ -298,3 +298,31 @@ def test_quarantine_rows_past_retention_go_without_a_newer_one(
     (data_dir.root / "retention.yml").write_text("version: 1\ntables:\n  quarantine: {days: 30}\n")
     assert {item.table: item.rows for item in purge(data_dir)} == {"quarantine": 1}
     assert query(data_dir, "select count(*) from raw.quarantine") == [(0,)]
+
+
+def test_a_purged_step_sent_again_for_its_late_run_is_welcome(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Steps without their run were purged; the run came late (it ended after the horizon, so
+    a purge would keep it) and its steps were sent again: a step of a stored run is welcome, and
+    the purged keys' ledger must not make the same payload a duplicate of what was purged."""
+    first = _files(
+        tmp_path / "files",
+        "first",
+        {
+            "steps": [_step("r-late", "s1", "2026-08-01T09:00:01Z")],
+            "events": [_event("e-new", "2026-08-07T09:00:00Z")],
+        },
+    )
+    assert not ingest_paths(first, data_dir).failed_files
+    (data_dir.root / "slos.yml").write_text("# no SLOs: a retention of days is tested here\n")
+    (data_dir.root / "retention.yml").write_text(RETAIN_2_DAYS)
+    assert {i.table: i.rows for i in purge(data_dir)}["step_runs"] == 1
+    late_run = _files(
+        tmp_path / "files",
+        "late",
+        {"runs": [_run("r-late", "2026-08-01T09:00:00Z", ended_at="2026-08-06T01:00:00Z")]},
+    )
+    assert ingest_paths(late_run, data_dir).files[0].accepted == 1
+    again = ingest_paths([first[0]], data_dir).files[0]
+    assert (again.accepted, again.duplicates, again.collisions) == (1, 0, 0)

@@ -45,8 +45,8 @@ INVOICED = "com.acme.erp.invoice.issued"
 SELECT = ["+fct_gray_failures", "+fct_cases", "+fct_case_flow_runs"]
 MODELS = {
     "intermediate.int_case_fixes_blamed": "case_key, fix_event_id",
-    "intermediate.int_case_gray_failures": "run_key",
-    "marts.fct_gray_failures": "run_key",
+    "intermediate.int_case_gray_failures": "process_name, run_key",
+    "marts.fct_gray_failures": "process_name, run_key",
     "marts.fct_cases": "case_key",
     "marts.fct_case_flow_runs": "case_key, run_key",
 }

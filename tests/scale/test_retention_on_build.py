@@ -135,3 +135,20 @@ def test_the_build_counts_what_its_purge_deletes(tmp_path: Path) -> None:
     # counts from the kept aggregates, latency from 19 runs: the pages say so for such days
     assert "before 2024-03-08 00:00 UTC were purged" in purged_runs_text(meta, date(2024, 3, 4))
     assert purged_runs_text(meta, date(2024, 3, 8)) is None
+
+
+def test_a_horizon_that_purged_no_run_is_no_purge_for_the_pages() -> None:
+    """A retention whose cut-off came before every run records a horizon with 0 rows: the pages
+    said runs before it were purged."""
+    from flowledger.build import runs_retained_from
+
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.retention_horizons "
+        "(table_name varchar primary key, purged_before timestamp, purged_rows bigint)"
+    )
+    con.execute("insert into raw.retention_horizons values ('flow_runs', '2024-03-08', 0)")
+    assert runs_retained_from(con) == ""
+    con.execute("update raw.retention_horizons set purged_rows = 3")
+    assert runs_retained_from(con) == "2024-03-08T00:00:00Z"
