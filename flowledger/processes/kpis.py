@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from flowledger.formatting import format_duration, format_per_day, format_rate
+from flowledger.formatting import format_duration, format_mean, format_rate
 
 QUANTILE_METHOD = (
     "continuous quantile with linear interpolation (numpy default, R type 7, DuckDB quantile_cont)"
@@ -295,7 +295,7 @@ def to_table(document: dict[str, Any]) -> str:
     throughput = document["throughput"]
     if throughput.get("days"):
         lines.append(
-            f"  {'throughput (completed per day)':<34}{format_per_day(throughput['mean_per_day']):>14}"
+            f"  {'throughput (completed per day)':<34}{format_mean(throughput['mean_per_day']):>14}"
             f"  (max {throughput['max_per_day']:,}, over {throughput['days']:,} days, "
             f"{throughput['days_with_completions']:,} with a completion)"
         )
