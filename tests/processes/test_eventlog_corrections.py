@@ -107,8 +107,9 @@ def test_a_step_warning_after_an_unbuilt_change_says_the_marts_predate_it(tmp_pa
 
     before = check()
     assert "end step 'Sara' occurs in none of its events" in before
-    assert "built before the last change of the process configuration: run `flowledger build`" in (
-        before
+    assert (
+        "built before the last change of the process configuration (or field ownership): run "
+        "`flowledger build`" in before
     )
     flowledger_cli(home, "build", "--quiet")
     assert "occurs in none" not in check()
