@@ -598,12 +598,8 @@ def purged_keys_table(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """``raw.purged_<table>_keys`` when a purge has written it (None before any purge of
     ``table``)."""
     name = PURGED_KEYS_TABLE.format(table=table)
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'raw' and table_name = ?",
-        [name.split(".", 1)[1]],
-    ).fetchone()
-    return name if exists and exists[0] else None
+    schema, table_name = name.split(".", 1)
+    return name if _table_exists(con, None, schema, table_name) else None
 
 
 def _record_purged_keys(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -627,7 +623,9 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
     # The mart lives in the marts file, and a DuckDB transaction writes to one file: its rows go
     # first, in a transaction of their own. Should the purge of the raw rows then fail, the
     # next purge selects the same runs again, and a build recomputes the rest.
-    if any(item.table == "flow_runs" for item in plan) and _mart_exists(con, ROW_LEVEL_MART):
+    if any(item.table == "flow_runs" for item in plan) and _table_exists(
+        con, MARTS_CATALOG, "main", ROW_LEVEL_MART
+    ):
         con.execute(
             f"delete from {MARTS_CATALOG}.main.{ROW_LEVEL_MART} where run_key in (select "
             "source_system || ':' || run_id || ':' || cast(run_attempt as varchar) "
@@ -663,12 +661,16 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
         raise
 
 
-def _mart_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def _table_exists(
+    con: duckdb.DuckDBPyConnection, catalog: str | None, schema: str, name: str
+) -> bool:
+    """Whether table ``catalog.schema.name`` exists (``catalog`` None: the connection's own)."""
     return bool(
         con.execute(
             "select count(*) from information_schema.tables "
-            "where table_catalog = ? and table_schema = 'main' and table_name = ?",
-            [MARTS_CATALOG, name],
+            "where table_catalog = coalesce(?, current_database()) and table_schema = ? "
+            "and table_name = ?",
+            [catalog, schema, name],
         ).fetchone()[0]
     )
 
