@@ -20,6 +20,7 @@ import duckdb
 
 from flowledger import __version__, dbt_parse_cache
 from flowledger.dbt_process import DbtChild, dbt_process_command
+from flowledger.retention import forget_cases_with_purged_payloads
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import (
     MARTS_CATALOG,
@@ -279,6 +280,8 @@ def _build(
         with clock.step("data_as_of"):
             con = connect_warehouse(data_dir, published_next=True)
             try:
+                if not select:  # every case model ran: the cases a purge listed are recomputed
+                    forget_cases_with_purged_payloads(con)
                 feeds = feeds_as_of(con)
                 retained = runs_retained_from(con)
             finally:

@@ -66,6 +66,11 @@ TABLE_TIME_COLUMNS: dict[str, tuple[str, str]] = {
 #: purged row for another payload is a collision, not a new row (that put a second event of one
 #: id into a case that kept the purged one). Never pruned: it holds no payload.
 PURGED_KEYS_TABLE = "raw.purged_{table}_keys"
+#: The cases holding business events a purge deleted, until a build has recomputed them: their
+#: purged events' values become digests in the case marts (macros/purged_payloads.sql).
+PURGED_PAYLOAD_CASES_TABLE = "raw.cases_with_purged_payloads"
+#: The model that maps business events to cases (the cases' events are read from it).
+CASE_EVENTS_MODEL = ("intermediate", "int_case_events_mapped")
 #: The row-level mart that copies raw run attempts (in the marts file): purged with them.
 ROW_LEVEL_MART = "fct_flow_runs"
 #: Landing Parquet (ingest's landing/<table>/*.parquet) rows are matched on these columns.
@@ -615,6 +620,31 @@ def _record_purged_keys(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
 
 
+def _list_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
+    """List the built cases holding the business events about to be purged: the next build
+    recomputes them, replacing the values of those events by digests."""
+    if not _table_exists(con, None, *CASE_EVENTS_MODEL):
+        return  # no case built yet: a first build erases what is before the cut-off
+    con.execute(
+        f"create table if not exists {PURGED_PAYLOAD_CASES_TABLE} (case_key varchar primary key)"
+    )
+    schema, model = CASE_EVENTS_MODEL
+    con.execute(
+        f"insert into {PURGED_PAYLOAD_CASES_TABLE} select distinct mapped.case_key "
+        f"from {schema}.{model} as mapped semi join (select source, id from raw.business_events "
+        "where rowid in (select id from purge_business_events)) as purged "
+        "on mapped.event_source = purged.source and mapped.event_id = purged.id "
+        "on conflict do nothing"
+    )
+
+
+def forget_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
+    """After a build that recomputed every case model: the listed cases are done."""
+    schema, table = PURGED_PAYLOAD_CASES_TABLE.split(".", 1)
+    if _table_exists(con, None, schema, table):
+        con.execute(f"delete from {PURGED_PAYLOAD_CASES_TABLE}")
+
+
 def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
     con.execute(
         f"create table if not exists {HORIZONS_TABLE} "
@@ -646,6 +676,8 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: list[TablePurge]) -> None:
                     f"insert into {HISTORY_TABLE} {_HISTORY_SQL[item.table]}", [item.cutoff]
                 )
             _record_purged_keys(con, item.table)
+            if item.table == "business_events":
+                _list_cases_with_purged_payloads(con)
             con.execute(
                 f"delete from raw.{item.table} where rowid in (select id from purge_{item.table})"
             )

@@ -4,7 +4,8 @@
     being built, i.e. the cases its incremental build must recompute in full. Every case when the
     model is empty, or was built by an older version of it without `watermark_column` (the first
     build after an upgrade; `needed_columns`, default `[watermark_column]`, are the columns such a
-    table must have). Use inside `{% if is_incremental() %}`. A model that reads the events
+    table must have). Also the cases `flowledger purge` listed, whose purged events' values
+    int_case_events_mapped replaced by digests (macros/purged_payloads.sql). Use inside `{% if is_incremental() %}`. A model that reads the events
     again passes the relation (`ref(...)`) rather than a CTE it reads twice: DuckDB would buffer
     the CTE.
 -#}
@@ -14,4 +15,9 @@
     from {{ case_events }} as changed_case_events
     where changed_case_events.ingested_at > {{ built }}
         or {{ built }} is null
+    {%- set purged_payloads = cases_with_purged_payloads() %}
+    {%- if purged_payloads %}
+    union
+    {{ purged_payloads }}
+    {%- endif %}
 {%- endmacro %}

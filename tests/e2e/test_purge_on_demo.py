@@ -14,6 +14,7 @@ shadow-run comparison keeps the pairs it compared.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import duckdb
@@ -32,6 +33,23 @@ tables:
   step_runs: {{days: {days}}}
   queue_depth_samples: {{days: {days}}}
 """
+#: the case events: every row kept, the values of purged events replaced by digests
+CASE_EVENTS = "fct_case_events"
+#: fct_case_events columns: occurred_at, field_changes
+OCCURRED_AT, FIELD_CHANGES = 7, 12
+#: the data fields the demo's processes build cases from (case keys, segments, and the event
+#: log fields resource and lifecycle): purged events keep them as sent
+CASE_BUILDING_FIELDS = {
+    "quote_id",
+    "order_id",
+    "ticket_id",
+    "region",
+    "channel",
+    "priority",
+    "resource",
+    "lifecycle",
+}
+DIGEST_PREFIX = "(purged) sha256:"
 #: marts of raw rows: they lose the purged ones
 ROW_LEVEL = {
     "fct_flow_runs",
@@ -85,6 +103,22 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     purge = run_cli(data_dir, "purge", "--config", str(retention))
     run_cli(data_dir, "build", "--quiet")
     after = published_tables(data_dir)
+    events_cutoff = warehouse_rows(
+        data_dir,
+        "select purged_before from raw.retention_horizons where table_name = 'business_events'",
+    )[0][0]
+    mapped_after = warehouse_rows(
+        data_dir,
+        "select case_key, event_id, occurred_at, data_json from intermediate.int_case_events_mapped",
+    )
+    field_changes_after = warehouse_rows(
+        data_dir,
+        "select case_key, field_name, event_sequence, occurred_at, field_value, previous_value "
+        "from intermediate.int_case_field_changes order by case_key, field_name, event_sequence",
+    )
+    listed_after_build = warehouse_rows(
+        data_dir, "select count(*) from raw.cases_with_purged_payloads"
+    )[0][0]
     # a late correction of an order whose early events and runs are purged: the case is
     # recomputed incrementally, then the whole history is rebuilt with --full-refresh
     case = _case_across_the_cutoff(before, after)
@@ -103,6 +137,11 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_cli(data_dir, "purge", "--config", str(shorter))
     run_cli(data_dir, "build", "--quiet")
     after_shadow_purge = published_tables(data_dir)
+    kept_pairs = warehouse_rows(
+        data_dir,
+        "select baseline_run_key, candidate_run_key, baseline_outputs_json, "
+        "candidate_outputs_json from intermediate.int_parallel_run_pairs",
+    )
     run_cli(data_dir, "build", "--quiet", "--full-refresh")
     after_shadow_purge_full_refresh = published_tables(data_dir)
     # the KPIs computed now from the raw rows alone (no model reads back what a build kept)
@@ -138,10 +177,15 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {
         "before": before,
         "after": after,
+        "events_cutoff": events_cutoff,
+        "mapped_after": mapped_after,
+        "field_changes_after": field_changes_after,
+        "listed_after_build": listed_after_build,
         "after_late": after_late,
         "late_case": case,
         "after_full_refresh": after_full_refresh,
         "after_shadow_purge": after_shadow_purge,
+        "kept_pairs": kept_pairs,
         "after_shadow_purge_full_refresh": after_shadow_purge_full_refresh,
         "fresh_kpis": json.loads(fresh.stdout),
         "after_flows_changed": after_flows_changed,
@@ -169,7 +213,11 @@ def test_the_purge_deleted_rows(purged) -> None:
 def test_aggregate_marts_do_not_change(purged) -> None:
     before, after = purged["before"], purged["after"]
     assert before.keys() == after.keys()
-    changed = [mart for mart in before if mart not in ROW_LEVEL and before[mart] != after[mart]]
+    changed = [
+        mart
+        for mart in before
+        if mart not in ROW_LEVEL | {CASE_EVENTS} and before[mart] != after[mart]
+    ]
     assert changed == []
     for mart in ("fct_error_budget_series", "fct_error_budgets", "dim_flows", "fct_cases"):
         assert before[mart], mart  # compared on rows, not on empty tables
@@ -223,6 +271,22 @@ def test_the_shadow_run_comparison_outlives_the_purge_of_its_runs(purged) -> Non
             assert before[mart] and after[mart] == before[mart], mart
 
 
+def test_a_kept_shadow_pair_holds_digests_of_its_output_texts(purged) -> None:
+    retained = {row[0] for row in purged["after_shadow_purge"]["fct_flow_runs"]}
+    kept = [row for row in purged["kept_pairs"] if not {row[0], row[1]} <= retained]
+    values = [
+        value
+        for row in kept
+        for outputs in row[2:]
+        if outputs is not None
+        for value in json.loads(outputs).values()
+    ]
+    texts = [value for value in values if isinstance(value, (str, list, dict))]
+    assert texts and all(isinstance(text, str) and text.startswith(DIGEST_PREFIX) for text in texts)
+    # numbers stay as sent (compared as numbers), so some values are not digests
+    assert any(isinstance(value, (int, float)) for value in values)
+
+
 def test_fresh_kpis_after_a_purge_are_computed_from_the_raw_rows(purged) -> None:
     fresh = purged["fresh_kpis"]
     published = purged["after_shadow_purge"]["fct_cases"]
@@ -252,3 +316,87 @@ def test_kept_links_to_purged_runs_follow_a_changed_configuration(purged) -> Non
     still_linked = [row for row in links if (row[0], row[1]) in purged_links_of_other_flows]
     assert len(still_linked) < len(purged_links_of_other_flows)
     assert all((case, trace) in purged["case_traces"] for case, _, _, _, trace in still_linked)
+
+
+def _digest(json_text: str) -> str:
+    """A value's digest, as the models write it: a JSON string holding the SHA-256 of the value's
+    minified JSON text (the case marts' values are JSON texts)."""
+    return f'"{DIGEST_PREFIX}{hashlib.sha256(json_text.encode()).hexdigest()}"'
+
+
+def _is_digest(json_text: str | None) -> bool:
+    return json_text is not None and json_text.startswith(f'"{DIGEST_PREFIX}')
+
+
+def test_purged_events_keep_only_the_fields_cases_are_built_from(purged) -> None:
+    cutoff, digested, kept = purged["events_cutoff"], 0, 0
+    for _case, _event, occurred_at, data_json in purged["mapped_after"]:
+        for field, value in json.loads(data_json).items():
+            value_is_digest = isinstance(value, str) and value.startswith(DIGEST_PREFIX)
+            if occurred_at >= cutoff or value is None:
+                assert not value_is_digest
+            elif field in CASE_BUILDING_FIELDS:
+                kept += 1
+                assert not value_is_digest, field
+            else:
+                digested += 1
+                assert value_is_digest, (field, value)
+    assert digested > 1000 and kept > 1000
+
+
+def test_case_events_keep_every_row_and_the_purged_values_as_digests(purged) -> None:
+    before, after = purged["before"][CASE_EVENTS], purged["after"][CASE_EVENTS]
+    cutoff = purged["events_cutoff"]
+    assert len(before) == len(after)
+    purged_values, carried = 0, 0
+    for old, new in zip(before, after, strict=True):
+        without_changes = slice(0, FIELD_CHANGES), slice(FIELD_CHANGES + 1, None)
+        assert [old[part] for part in without_changes] == [new[part] for part in without_changes]
+        if old[FIELD_CHANGES] is None:
+            assert new[FIELD_CHANGES] is None
+            continue
+        was, now = json.loads(old[FIELD_CHANGES]), json.loads(new[FIELD_CHANGES])
+        assert [(c["field"], c["is_correction"]) for c in was] == [
+            (c["field"], c["is_correction"]) for c in now
+        ]
+        for old_change, change in zip(was, now, strict=True):
+            if old[OCCURRED_AT] < cutoff and change["field"] not in CASE_BUILDING_FIELDS:
+                purged_values += 1
+                assert change["to"] == _digest(old_change["to"])
+            else:
+                assert change["to"] == old_change["to"]
+            if _is_digest(change["from"]):
+                carried += old[OCCURRED_AT] >= cutoff
+                assert change["from"] == _digest(old_change["from"])
+            else:
+                assert change["from"] == old_change["from"]
+    assert purged_values > 100
+    assert carried > 0  # a retained event changing a value a purged event had set
+
+
+def test_a_previous_value_is_a_digest_exactly_when_a_purged_event_set_it(purged) -> None:
+    cutoff, previous = purged["events_cutoff"], None
+    for row in purged["field_changes_after"]:
+        case, field, _sequence, occurred_at, value, previous_value = row
+        erased = field not in CASE_BUILDING_FIELDS  # priority: a segment, and corrected
+        if previous is not None and previous[:2] == (case, field):
+            assert _is_digest(previous_value) == (erased and previous[3] < cutoff), row
+            assert previous_value == previous[4]
+        assert _is_digest(value) == (erased and occurred_at < cutoff), row
+        previous = row
+
+
+def test_the_build_forgets_the_cases_it_recomputed(purged) -> None:
+    assert purged["listed_after_build"] == 0
+
+
+def test_a_late_event_recomputes_its_case_with_the_digests(purged) -> None:
+    cutoff = purged["events_cutoff"]
+    rows = [row for row in purged["after_late"][CASE_EVENTS] if row[0] == purged["late_case"]]
+    purged_changes = [
+        change
+        for row in rows
+        if row[OCCURRED_AT] < cutoff and row[FIELD_CHANGES]
+        for change in json.loads(row[FIELD_CHANGES])
+    ]
+    assert purged_changes and all(_is_digest(change["to"]) for change in purged_changes)

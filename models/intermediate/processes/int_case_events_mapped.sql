@@ -39,6 +39,13 @@
 {#- mapping every event again after a purge: the purged ones are read back from this table -#}
 {%- set existing = none if reads_back else built_before_purge(['business_events']) -%}
 
+{#- the cases recomputed: those of the events mapped, and those `flowledger purge` listed (their
+    purged events' values become digests, macros/purged_payloads.sql) -#}
+{%- set purged_payloads = cases_with_purged_payloads() if reads_back else none -%}
+{%- set recomputed_cases = 'case_key in (select case_key from landed)' ~ (
+    ' or case_key in (' ~ purged_payloads ~ ')' if purged_payloads else ''
+) -%}
+
 {#- the events to map, read by each branch of `matched` (a CTE read twice would be buffered) -#}
 {%- set new_events -%}
     select
@@ -174,6 +181,9 @@ landed as (
     -- a blank id (`""`, as exports write a missing key) is no case: it would merge unrelated events
     where nullif(trim(case_id), '') is not null
         and step_name is not null
+        -- a case key or activity field read only since a purge: no value for the purged events
+        and not {{ is_purged_text('case_id') }}
+        and not {{ is_purged_text('step_name') }}
 
 ),
 
@@ -200,7 +210,7 @@ case_events as (
         ingested_at
 
     from {{ this }}
-    where {{ rows_where(this, 'case_key in (select case_key from landed)') }}
+    where {{ rows_where(this, recomputed_cases) }}
     {% endif %}
 
 ),
@@ -222,7 +232,7 @@ final as (
         lead(step_name) over case_order as next_step_name,
         {{ seconds_between('occurred_at', 'lead(occurred_at) over case_order') }}
             as seconds_to_next_event,
-        data_json,
+        {{ erase_purged_payload('data_json', 'occurred_at') }} as data_json,
         resource,
         lifecycle,
         trace_id,

@@ -3,7 +3,8 @@
 -- field already had a different value earlier in the case. Only the process's correction_fields
 -- are considered when configured, else every field except the case key (and, for event logs, the
 -- activity, resource and lifecycle fields). correction_fields: [] (an imported event log's
--- default) lists those fields' values as they change but counts no correction.
+-- default) lists those fields' values as they change but counts no correction. A purged event's
+-- values are digests, equal to the digest of an equal value (macros/purged_payloads.sql).
 -- Incremental (DuckDB): a build recomputes in full the cases that got an event since the newest
 -- ingested_at here (macros/cases_changed.sql).
 {{ config(
@@ -99,7 +100,9 @@ final as (
         step_name,
         field_value,
         previous_value,
-        can_be_corrected and coalesce(previous_value <> field_value, false) as is_correction,
+        can_be_corrected
+            and coalesce({{ values_differ('previous_value', 'field_value') }}, false)
+            as is_correction,
         ingested_at
 
     from sequenced

@@ -42,7 +42,12 @@ values_set as (
     select
         case_events.case_key,
         segments.segment_name,
-        {{ json_extract_text('case_events.data_json', 'segments.segment_name') }} as segment_value,
+        -- a segment configured since a purge has no value for the purged events
+        case
+            when {{ is_purged_text(json_extract_text('case_events.data_json', 'segments.segment_name')) }}
+                then '(purged)'
+            else {{ json_extract_text('case_events.data_json', 'segments.segment_name') }}
+        end as segment_value,
         case_events.event_sequence
 
     from case_events

@@ -2,7 +2,8 @@
 -- (baseline) and another version in shadow mode (candidate). Each side's result is its latest run
 -- (started, then run key) that produced outputs; when none did, its latest run, without outputs.
 -- After `flowledger purge`, a pair one of whose runs was purged (and that the retained runs no
--- longer form) is kept as the last build compared it: a cutover's record of its shadow period.
+-- longer form) is kept as the last build compared it: a cutover's record of its shadow period,
+-- with the texts of its outputs as digests (macros/purged_payloads.sql).
 -- (A shadow run arriving later for a key whose baseline run was purged forms no new pair: the
 -- kept pair stays with the candidate run it compared.)
 {#- The runs are read for each question (which keys have a shadow run, the runs of those keys)
@@ -96,8 +97,9 @@ select
     kept.candidate_status,
     kept.baseline_started_at,
     kept.candidate_started_at,
-    kept.baseline_outputs_json,
-    kept.candidate_outputs_json
+    -- the outputs' texts as digests (equal texts stay equal: the comparison is kept)
+    {{ erase_purged_outputs('kept.baseline_outputs_json') }} as baseline_outputs_json,
+    {{ erase_purged_outputs('kept.candidate_outputs_json') }} as candidate_outputs_json
 
 from {{ built_before }} as kept
 where not exists (

@@ -46,7 +46,7 @@ changes as (
         bool_or(is_correction) as has_correction
 
     from field_changes
-    where previous_value is null or previous_value <> field_value
+    where previous_value is null or {{ values_differ('previous_value', 'field_value') }}
     group by case_key, event_id
 
 ),
