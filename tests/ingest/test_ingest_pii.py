@@ -65,6 +65,7 @@ def test_shipped_contracts_classify_personal_data() -> None:
         "phone": ("pii", PersonalRedaction.MASK),
         "card_number": ("restricted", PersonalRedaction.MASK_CARD),
         "date_of_birth": ("pii", PersonalRedaction.DROP),
+        "shipping_address": ("pii", PersonalRedaction.PSEUDONYMISE),
         "customer": (None, None),
     }
     customer = next(f for f in data.fields if f.name == "customer")
@@ -323,3 +324,46 @@ def test_file_ingest_leaves_no_personal_data_in_cleartext_and_joins_still_work(
     assert json.loads(raw)["idempotency_key"] == expected_pseudonym(BROKEN_KEY, pii_key)
     reason, raw = by_kind[("business_event", "e-broken-data")]
     assert expected_pseudonym(EMAIL, pii_key) in reason and "is not a JSON object" in reason
+
+
+def test_a_field_classified_later_makes_a_reingested_row_a_collision(
+    data_dir: DataDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows stored before a field was classified keep its value; the same file again has another
+    payload under their keys: collisions kept aside, not second copies (docs/contracts.md)."""
+    import ingest.pipeline
+    from ingest.contracts import CONTRACTS_DIR
+
+    earlier = tmp_path / "contracts-before"
+    earlier.mkdir()
+    for path in CONTRACTS_DIR.glob("*.odcs.yaml"):
+        lines = path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if "{name: shipping_address, logicalType" not in line]
+        (earlier / path.name).write_text("".join(kept))
+    event = {
+        "specversion": "1.0", "id": "o-1", "source": "/acme/shop",
+        "type": "com.acme.shop.order.placed", "time": "2026-01-01T10:00:00Z",
+        "data": {"order_id": "O-1", "shipping_address": "1 Main St, Springfield"},
+    }  # fmt: skip
+    folder = tmp_path / "in"
+    folder.mkdir()
+    events = write_ndjson(folder / "events.ndjson", [event])
+
+    def counts() -> tuple[int, int, int, int]:
+        (result,) = ingest_paths([events], data_dir).files
+        return result.accepted, result.duplicates, result.collisions, result.quarantined
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest.pipeline, "load_contracts", lambda: load_contracts(earlier))
+        assert counts() == (1, 0, 0, 0)
+    assert counts() == (0, 0, 1, 0)
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        stored = con.execute("select data from raw.business_events").fetchall()
+        collided = con.execute("select count(*) from raw.ingest_collisions").fetchone()[0]
+    finally:
+        con.close()
+    assert [json.loads(data)["shipping_address"] for (data,) in stored] == [
+        "1 Main St, Springfield"
+    ]
+    assert collided == 1
