@@ -32,6 +32,7 @@ __all__ = [
     "duration_axis",
     "duration_delta",
     "duration_ms_delta",
+    "field_value_text",
     "format_count",
     "format_duration",
     "format_duration_ms",
@@ -140,3 +141,16 @@ def steps_text(steps_json: str | None) -> str:
         again = f" (attempt {attempt})" if isinstance(attempt, int) and attempt > 1 else ""
         shown.append(f"{step.get('step')}: {step.get('status')}{again}")
     return " → ".join(shown)
+
+
+#: How a purged event's value reads in the case marts (macros/purged_payloads.sql): a JSON string.
+PURGED_VALUE_PREFIX = '"(purged) sha256:'
+
+
+def field_value_text(json_text: str | None) -> str | None:
+    """A field value of the case marts (JSON text) as the case timeline shows it: as stored, but
+    a purged event's digest as ``(purged 3f2a9c1d)``, its first eight hex digits (equal values
+    keep equal digests, so a reader still sees which purged values were the same)."""
+    if json_text is None or not json_text.startswith(PURGED_VALUE_PREFIX):
+        return json_text
+    return f"(purged {json_text[len(PURGED_VALUE_PREFIX) :][:8]})"

@@ -323,6 +323,21 @@ def _none_for_all(choice: str | None) -> str | None:
     return None if choice in (None, ALL) else choice
 
 
+#: The lineage explorer's URL path (dashboards/streamlit_app.py), relative to any page.
+LINEAGE_PAGE = "lineage"
+
+
+def lineage_url(column: str) -> str:
+    """The lineage explorer answering "where does it come from?" for a mart column
+    (``MODEL.COLUMN``, as `flowledger lineage trace` takes it)."""
+    return f"{LINEAGE_PAGE}?column={quote(column)}&direction=upstream"
+
+
+def lineage_links(columns: Sequence[str]) -> str:
+    """Markdown: the mart columns a number is computed from, each a link to its lineage."""
+    return "From " + " · ".join(f"[{column}]({lineage_url(column)})" for column in columns)
+
+
 def kpi(
     label: str,
     value: str,
@@ -330,13 +345,18 @@ def kpi(
     *,
     lower_is_better: bool = False,
     help: str | None = None,
+    lineage: Sequence[str] = (),
 ) -> None:
-    """One headline number; the delta is against the previous period of the same length."""
+    """One headline number; the delta is against the previous period of the same length.
+    ``lineage``: the mart columns (``MODEL.COLUMN``) it is computed from, shown under it as links
+    to the lineage explorer, so that "where does this number come from?" is one click."""
     if delta is None or is_no_change(delta):
         color = "off"
     else:
         color = "inverse" if lower_is_better else "normal"
     st.metric(label, value, delta, delta_color=color, help=help, border=True)
+    if lineage:
+        st.caption(lineage_links(lineage))
 
 
 def chart(figure: go.Figure) -> None:

@@ -188,6 +188,8 @@ class TablePurge:
     #: of ``rows``, those ingested after the last build (or with no build yet): no mart has
     #: counted them, so their periods keep no aggregate (`flowledger build` first, then purge)
     unbuilt: int = 0
+    #: business events: the built cases holding purged ones (kept, their values as digests)
+    cases: int = 0
 
 
 def config_path(data_dir: DataDir) -> Path:
@@ -503,7 +505,9 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
                 [cutoff],
             )
         rows = con.execute(f"select count(*) from {selection}").fetchone()[0]
-        plan.append(TablePurge(table, cutoff, rows, _unbuilt(con, table, selection, built_at)))
+        unbuilt = _unbuilt(con, table, selection, built_at)
+        cases = _count_cases_with_purged_payloads(con) if table == "business_events" else 0
+        plan.append(TablePurge(table, cutoff, rows, unbuilt, cases))
         if table == "flow_runs":
             con.execute(_STEP_SELECTION_SQL, [cutoff])
             rows = con.execute("select count(*) from purge_step_runs").fetchone()[0]
@@ -620,22 +624,35 @@ def _record_purged_keys(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
 
 
+def _cases_with_purged_payloads_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The built cases holding business events the purge selected (``purge_business_events``),
+    as a query; None before any case is built."""
+    if not _table_exists(con, None, *CASE_EVENTS_MODEL):
+        return None
+    schema, model = CASE_EVENTS_MODEL
+    return (
+        f"select distinct mapped.case_key from {schema}.{model} as mapped "
+        "semi join (select source, id from raw.business_events "
+        "where rowid in (select id from purge_business_events)) as purged "
+        "on mapped.event_source = purged.source and mapped.event_id = purged.id"
+    )
+
+
+def _count_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> int:
+    query = _cases_with_purged_payloads_sql(con)
+    return 0 if query is None else con.execute(f"select count(*) from ({query})").fetchone()[0]
+
+
 def _list_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
     """List the built cases holding the business events about to be purged: the next build
     recomputes them, replacing the values of those events by digests."""
-    if not _table_exists(con, None, *CASE_EVENTS_MODEL):
-        return  # no case built yet: a first build erases what is before the cut-off
+    query = _cases_with_purged_payloads_sql(con)
+    if query is None:
+        return  # no case built yet: the first build writes digests for what is before the cut-off
     con.execute(
         f"create table if not exists {PURGED_PAYLOAD_CASES_TABLE} (case_key varchar primary key)"
     )
-    schema, model = CASE_EVENTS_MODEL
-    con.execute(
-        f"insert into {PURGED_PAYLOAD_CASES_TABLE} select distinct mapped.case_key "
-        f"from {schema}.{model} as mapped semi join (select source, id from raw.business_events "
-        "where rowid in (select id from purge_business_events)) as purged "
-        "on mapped.event_source = purged.source and mapped.event_id = purged.id "
-        "on conflict do nothing"
-    )
+    con.execute(f"insert into {PURGED_PAYLOAD_CASES_TABLE} {query} on conflict do nothing")
 
 
 def forget_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
@@ -778,6 +795,13 @@ def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
                 "periods keep no aggregate; run `flowledger build` before a purge",
                 file=sys.stderr,
             )
+    cases = sum(item.cases for item in plan)
+    if cases:
+        print(
+            f"{cases} cases hold business events it {verb}: the case marts keep those events "
+            "(the cases' KPIs do not change) with their data values as digests, except the "
+            "fields the cases are built from"
+        )
     if not args.dry_run and any(item.rows for item in plan):
         print("run `flowledger build` to publish marts without the purged rows")
     return 0

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import process_data, ui
-from dashboards.formatting import code_span, format_duration, steps_text
+from dashboards.formatting import code_span, field_value_text, format_duration, steps_text
 
 
 def render() -> None:
@@ -29,16 +29,23 @@ def render() -> None:
     st.subheader(f"{case['process_name']} · {case['case_id']}")
     columns = st.columns(4)
     with columns[0]:
-        ui.kpi("Events", str(case["event_count"]))
+        ui.kpi("Events", str(case["event_count"]), lineage=("fct_cases.event_count",))
     with columns[1]:
         ui.kpi(
             "Cycle time",
             format_duration(case["cycle_time_seconds"]) if case["is_complete"] else "open",
+            lineage=("fct_cases.cycle_time_seconds",),
         )
     with columns[2]:
-        ui.kpi("First pass", "yes" if case["is_first_pass"] else "no")
+        ui.kpi(
+            "First pass",
+            "yes" if case["is_first_pass"] else "no",
+            lineage=("fct_cases.is_first_pass",),
+        )
     with columns[3]:
-        ui.kpi("Held by", case["last_event_source"] or "-")
+        ui.kpi(
+            "Held by", case["last_event_source"] or "-", lineage=("fct_cases.last_event_source",)
+        )
     if case["is_stuck"]:
         st.error(f"Stuck: no event for {format_duration(case['idle_seconds'])} and no end event.")
 
@@ -53,8 +60,8 @@ def render() -> None:
             "at": row["occurred_at"],
             "step": row["step_name"],
             "field": change["field"],
-            "from": change["from"],
-            "to": change["to"],
+            "from": field_value_text(change["from"]),
+            "to": field_value_text(change["to"]),
             "correction": change["is_correction"],
         }
         for row in events.iter_rows(named=True)

@@ -71,14 +71,14 @@ def render() -> None:
     st.subheader(f"{slo['display_name']} ({slo['flow_id']})")
     columns = st.columns(4)
     tiles = [
-        ("Budget remaining", _pct(slo["budget_remaining"])),
-        ("Budget remaining (raw)", _pct(slo["budget_remaining_raw"])),
-        ("SLI", _pct(slo["sli"], 3)),
-        ("State", slo["state"]),
+        ("Budget remaining", _pct(slo["budget_remaining"]), "budget_remaining"),
+        ("Budget remaining (raw)", _pct(slo["budget_remaining_raw"]), "budget_remaining_raw"),
+        ("SLI", _pct(slo["sli"], 3), "sli"),
+        ("State", slo["state"], "state"),
     ]
-    for column, (label, value) in zip(columns, tiles, strict=True):
+    for column, (label, value, mart_column) in zip(columns, tiles, strict=True):
         with column:
-            ui.kpi(label, value)
+            ui.kpi(label, value, lineage=(f"fct_error_budgets.{mart_column}",))
     no_data = no_data_note(slo)
     rates = budget_data.burn_rates(slo_id)
     hour = rates.filter(pl.col("window") == "1h")

@@ -39,21 +39,35 @@ def render() -> None:
 
     health = data.health_kpis(filters.start, filters.end, (flow_id,))
     columns = st.columns(3) + st.columns(3)
+    hourly = "fct_flow_health_hourly"
     tiles = [
-        ("Runs", format_count(health.runs)),
-        ("Failure rate", format_rate(health.failure_rate)),
-        ("Latency p95", format_duration_ms(health.latency_p95_ms)),
-        ("Step retries", format_count(health.step_retries)),
-        ("Dead-letter rate", format_rate(health.dead_letter_rate)),
+        ("Runs", format_count(health.runs), (f"{hourly}.runs",)),
+        (
+            "Failure rate",
+            format_rate(health.failure_rate),
+            (f"{hourly}.failed_runs", f"{hourly}.runs"),
+        ),
+        (
+            "Latency p95",
+            format_duration_ms(health.latency_p95_ms),
+            ("fct_flow_runs.end_to_end_ms",),
+        ),
+        ("Step retries", format_count(health.step_retries), (f"{hourly}.step_retries",)),
+        (
+            "Dead-letter rate",
+            format_rate(health.dead_letter_rate),
+            (f"{hourly}.dead_letters", f"{hourly}.step_executions"),
+        ),
         (
             "Duplicates / collisions",
             f"{format_count(health.duplicate_deliveries)} / "
             f"{format_count(health.idempotency_collisions)}",
+            (f"{hourly}.duplicate_deliveries", f"{hourly}.idempotency_collisions"),
         ),
     ]
-    for column, (label, value) in zip(columns, tiles, strict=True):
+    for column, (label, value, lineage) in zip(columns, tiles, strict=True):
         with column:
-            ui.kpi(label, value)
+            ui.kpi(label, value, lineage=lineage)
 
     st.markdown("#### Steps")
     steps = data.step_reliability(filters.start, filters.end, flow_id)

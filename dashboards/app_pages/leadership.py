@@ -86,12 +86,14 @@ def render_outcomes(filters: Filters, previous: Filters | None) -> None:
             lower_is_better=True,
             help="Median time from a case's start event to its end event, over the cases "
             "completed in the range.",
+            lineage=("fct_cases.cycle_time_seconds",),
         )
         ui.kpi(
             "Cases completed",
             format_count(now.cases_completed),
             count_delta(now.cases_completed, before.cases_completed),
             help="Throughput: cases whose end event falls in the range.",
+            lineage=("fct_process_daily.cases_completed",),
         )
         ui.kpi(
             "Rework rate",
@@ -99,6 +101,7 @@ def render_outcomes(filters: Filters, previous: Filters | None) -> None:
             rate_delta(now.rework_rate, before.rework_rate),
             lower_is_better=True,
             help="Cases started in the range that repeat a step, divided by cases started.",
+            lineage=("fct_process_daily.cases_with_rework", "fct_process_daily.cases_started"),
         )
     with right:
         ui.kpi(
@@ -108,14 +111,20 @@ def render_outcomes(filters: Filters, previous: Filters | None) -> None:
             lower_is_better=True,
             help="95th percentile (interpolated) of the cycle times of the cases completed "
             "in the range.",
+            lineage=("fct_cases.cycle_time_seconds",),
         )
         ui.kpi(
             "Throughput per day",
             format_mean(per_day_now),
             mean_delta(per_day_now, per_day_before),
             help="Cases completed in the range divided by its number of days.",
+            lineage=("fct_process_daily.cases_completed",),
         )
-        ui.kpi("Cases started", format_count(now.cases_started))
+        ui.kpi(
+            "Cases started",
+            format_count(now.cases_started),
+            lineage=("fct_process_daily.cases_started",),
+        )
 
     daily = data.outcome_daily(filters.start, filters.end, filters.process)
     ui.chart(charts.cycle_time_trend(daily))
@@ -145,6 +154,7 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             duration_ms_delta(now.latency_p50_ms, before.latency_p50_ms),
             lower_is_better=True,
             help="Median end-to-end latency (queued to ended) of the runs that ended.",
+            lineage=("fct_flow_runs.end_to_end_ms",),
         )
         ui.kpi(
             "Failure rate",
@@ -153,18 +163,21 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             lower_is_better=True,
             help=f"Failed or timed-out runs: {format_count(now.failed_runs)} of "
             f"{format_count(now.runs)}.",
+            lineage=("fct_flow_health_hourly.failed_runs", "fct_flow_health_hourly.runs"),
         )
         ui.kpi(
             "Step retries",
             format_count(now.step_retries),
             count_delta(now.step_retries, before.step_retries),
             lower_is_better=True,
+            lineage=("fct_flow_health_hourly.step_retries",),
         )
         ui.kpi(
             "Queue depth max",
             format_count(now.queue_depth_max),
             count_delta(now.queue_depth_max, before.queue_depth_max),
             lower_is_better=True,
+            lineage=("fct_flow_health_hourly.queue_depth_max",),
         )
         ui.kpi(
             "Duplicate deliveries",
@@ -172,6 +185,7 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             count_delta(now.duplicate_deliveries, before.duplicate_deliveries),
             lower_is_better=True,
             help="Runs with an idempotency key and input already seen in an earlier run.",
+            lineage=("fct_flow_health_hourly.duplicate_deliveries",),
         )
     with right:
         ui.kpi(
@@ -179,6 +193,7 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             format_duration_ms(now.latency_p95_ms),
             duration_ms_delta(now.latency_p95_ms, before.latency_p95_ms),
             lower_is_better=True,
+            lineage=("fct_flow_runs.end_to_end_ms",),
         )
         ui.kpi(
             "Dead-letter rate",
@@ -187,12 +202,22 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             lower_is_better=True,
             help=f"Step executions dead-lettered: {format_count(now.dead_letters)} of "
             f"{format_count(now.step_executions)}.",
+            lineage=(
+                "fct_flow_health_hourly.dead_letters",
+                "fct_flow_health_hourly.step_executions",
+            ),
         )
-        ui.kpi("Runs", format_count(now.runs), count_delta(now.runs, before.runs))
+        ui.kpi(
+            "Runs",
+            format_count(now.runs),
+            count_delta(now.runs, before.runs),
+            lineage=("fct_flow_health_hourly.runs",),
+        )
         ui.kpi(
             "Queue depth avg",
             format_mean(now.queue_depth_avg),
             help="Mean of the hourly average queue depths.",
+            lineage=("fct_flow_health_hourly.queue_depth_avg",),
         )
         ui.kpi(
             "Idempotency collisions",
@@ -200,6 +225,7 @@ def render_health(filters: Filters, previous: Filters | None) -> None:
             count_delta(now.idempotency_collisions, before.idempotency_collisions),
             lower_is_better=True,
             help="Runs reusing an idempotency key with a different input.",
+            lineage=("fct_flow_health_hourly.idempotency_collisions",),
         )
 
     grain = data.latency_grain(filters.days)

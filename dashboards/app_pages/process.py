@@ -35,17 +35,26 @@ def render() -> None:
     )
     columns = st.columns(6)
     with columns[0]:
-        ui.kpi("Cases started", format_count(kpis.cases_started))
+        ui.kpi("Cases started", format_count(kpis.cases_started), lineage=("fct_cases.started_at",))
     with columns[1]:
         ui.kpi(
             "Median cycle time",
             format_duration(kpis.cycle_time_median_seconds),
             help=f"Over the {format_count(kpis.cases_completed)} cases completed in the range.",
+            lineage=("fct_cases.cycle_time_seconds",),
         )
     with columns[2]:
-        ui.kpi("p95 cycle time", format_duration(kpis.cycle_time_p95_seconds))
+        ui.kpi(
+            "p95 cycle time",
+            format_duration(kpis.cycle_time_p95_seconds),
+            lineage=("fct_cases.cycle_time_seconds",),
+        )
     with columns[3]:
-        ui.kpi("Rework (repeated activity)", format_rate(kpis.repeated_activity_rate))
+        ui.kpi(
+            "Rework (repeated activity)",
+            format_rate(kpis.repeated_activity_rate),
+            lineage=("fct_cases.has_rework", "fct_cases.started_at"),
+        )
     with columns[4]:
         ui.kpi(
             "SLA attainment",
@@ -54,12 +63,14 @@ def render() -> None:
             else ("none decided" if kpis.has_sla else "no SLA"),
             help=f"Met of the {format_count(kpis.sla_cases)} cases whose SLA was decided in the "
             "range.",
+            lineage=("fct_cases.sla_met",),
         )
     with columns[5]:
         ui.kpi(
             "Stuck cases",
             format_count(kpis.stuck_cases),
             help="Cases started in the range that are stuck as of the data.",
+            lineage=("fct_cases.is_stuck", "fct_cases.started_at"),
         )
 
     weekly = process_data.weekly(process, start, end)

@@ -5,6 +5,7 @@ from dashboards.formatting import (
     duration_axis,
     duration_delta,
     duration_ms_delta,
+    field_value_text,
     format_count,
     format_duration,
     format_duration_ms,
@@ -128,3 +129,10 @@ def test_numbers_that_are_not_finite_or_huge_still_read() -> None:
     assert format_duration(float("inf")) == "inf d"
     assert format_rate(1e30).startswith("1000000000000000") and format_rate(1e30).endswith(".0%")
     assert format_duration(1e25).endswith(" d")
+
+
+def test_a_purged_value_reads_as_purged_with_its_digest_start() -> None:
+    digest = '"(purged) sha256:3f2a9c1d' + "0" * 56 + '"'
+    assert field_value_text(digest) == "(purged 3f2a9c1d)"
+    assert field_value_text('"1 Main St"') == '"1 Main St"'
+    assert field_value_text("12.5") == "12.5" and field_value_text(None) is None

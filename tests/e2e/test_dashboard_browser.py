@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 from shutil import which
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlparse
 
 import pytest
 
@@ -75,6 +75,21 @@ def test_leadership_page_shows_numbers_and_no_error(browser, dashboard: Dashboar
     assert page.locator(".js-plotly-plot").count() >= 2, "expected plotly charts"
     page.screenshot(path=str(tmp_path / "leadership.png"), full_page=True)
     page.close()
+
+
+def test_a_number_s_lineage_link_opens_the_explorer_on_its_column(browser, dashboard: Dashboard):
+    page = _open(browser, dashboard.url)
+    link = page.get_by_role("link", name="fct_cases.cycle_time_seconds").first
+    link.wait_for(timeout=30_000)
+    target = urljoin(page.url, link.get_attribute("href"))
+    assert urlparse(target).path == "/lineage"
+    page.close()
+    explorer = _goto(browser, target)
+    explorer.get_by_text("Steps", exact=True).first.wait_for(timeout=90_000)
+    # the explorer picked the column and wrote its full name back into the URL
+    explorer.wait_for_url(re.compile(r"column=marts\.main\.fct_cases\.cycle_time_seconds"))
+    assert explorer.locator('[data-testid="stException"]').count() == 0
+    explorer.close()
 
 
 def test_a_page_asks_nothing_of_the_internet(browser, dashboard: Dashboard):

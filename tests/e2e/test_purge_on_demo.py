@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import duckdb
 import pytest
@@ -175,6 +176,7 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
     finally:
         con.close()
     return {
+        "data_dir": data_dir,
         "before": before,
         "after": after,
         "events_cutoff": events_cutoff,
@@ -208,6 +210,8 @@ def test_the_purge_deleted_rows(purged) -> None:
     assert dict(purged["history"]).keys() == {"business_events", "flow_runs"}
     assert all(rows > 0 for _, rows in purged["history"])
     assert len(purged["after"]["fct_flow_runs"]) < len(purged["before"]["fct_flow_runs"])
+    # it says which cases keep purged events, and that they keep them as digests
+    assert re.search(r"^[1-9]\d* cases hold business events it purged: ", purged["purge"], re.M)
 
 
 def test_aggregate_marts_do_not_change(purged) -> None:
@@ -400,3 +404,21 @@ def test_a_late_event_recomputes_its_case_with_the_digests(purged) -> None:
         for change in json.loads(row[FIELD_CHANGES])
     ]
     assert purged_changes and all(_is_digest(change["to"]) for change in purged_changes)
+
+
+def test_the_case_timeline_shows_purged_values_as_purged(purged, monkeypatch) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FLOWLEDGER_HOME", str(purged["data_dir"].root))
+    st.cache_data.clear()
+    page = PROJECT_ROOT / "dashboards" / "app_pages" / "case_timeline.py"
+    app = AppTest.from_file(str(page), default_timeout=60)
+    app.query_params["case"] = purged["late_case"]
+    app.run()
+    st.cache_data.clear()
+    assert not app.exception
+    changes = app.dataframe[1].value
+    shown = [*changes["from"], *changes["to"]]
+    assert any(re.fullmatch(r"\(purged [0-9a-f]{8}\)", str(value)) for value in shown)
+    assert not any(DIGEST_PREFIX in str(value) for value in shown)

@@ -3,8 +3,10 @@ data (the planted ownership violation must be shown), plus the pure table/graph 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import streamlit as st
@@ -259,3 +261,40 @@ def test_provenance_queries_read_one_open_snapshot_connection(home: DataDir) -> 
     assert set(writes["record_key"]) == {planted["record_key"]}
     assert writes["field_name"].to_list() == sorted(writes["field_name"].to_list())
     assert len(violations) == len(ownership_violations(home))
+
+
+TILE_PAGES = {
+    "app_pages/leadership.py": {},
+    "app_pages/flow_health.py": {},
+    "app_pages/process.py": {},
+    "app_pages/error_budgets.py": {},
+    "app_pages/case_timeline.py": {"case": "cart_to_fulfillment:O-00000001"},
+}
+LINEAGE_LINK = re.compile(r"\[([^\]]+)\]\(lineage\?column=([^&)]+)&direction=upstream\)")
+
+
+@pytest.mark.parametrize("path", sorted(TILE_PAGES))
+def test_every_number_links_to_the_lineage_of_its_mart_columns(home: DataDir, path: str) -> None:
+    """A dashboard number -> the mart columns it is computed from -> their lineage (issue: "from
+    a dashboard number back to the event field"). Each tile names columns the lineage graph of
+    the build knows, and the explorer opens on each."""
+    at = page(path, TILE_PAGES[path])
+    assert not at.exception, [e.value for e in at.exception]  # an exhausted budget is an error box
+    links = [LINEAGE_LINK.findall(caption.value) for caption in at.caption]
+    links = [found for found in links if found]
+    assert at.metric and len(links) == len(at.metric)  # one line of links under each number
+    for found in links:
+        for shown, target in found:
+            assert unquote(target) == shown
+            assert lineage_data.column_label(shown) == f"marts.main.{shown}", shown
+
+
+def test_a_tile_link_opens_the_explorer_on_its_column(home: DataDir) -> None:
+    at = page("app_pages/leadership.py", {})
+    clean(at)
+    (first, *_), *_ = [LINEAGE_LINK.findall(c.value) for c in at.caption if "lineage?" in c.value]
+    target = first[1]
+    explorer = page("app_pages/lineage_explorer.py", {"column": unquote(target)})
+    clean(explorer)
+    assert explorer.selectbox[0].value == f"marts.main.{unquote(target)}"
+    assert len(explorer.dataframe[0].value) > 0  # its steps, down to the event fields
