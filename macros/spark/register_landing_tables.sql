@@ -16,8 +16,9 @@
 
 {% macro spark__register_landing_tables() -%}
     {%- set landing = var('landing_dir', env_var('FLOWLEDGER_LANDING', '')) -%}
+    {%- set raw = flowledger_schema_prefix() ~ 'raw' -%}
     {%- if execute and landing -%}
-        {%- call statement('create_raw_schema') -%} create schema if not exists raw {%- endcall -%}
+        {%- call statement('create_raw_schema') -%} create schema if not exists {{ raw }} {%- endcall -%}
         {%- for source in graph.sources.values()
             if source.source_name == 'flowledger' and source.name in ['flow_runs', 'step_runs', 'queue_depth_samples', 'business_events'] -%}
             {%- set columns = [] -%}
@@ -25,10 +26,10 @@
                 {%- do columns.append(column.name ~ ' ' ~ spark_data_type(column.data_type)) -%}
             {%- endfor -%}
             {%- call statement('drop_' ~ source.name) -%}
-                drop table if exists raw.{{ source.name }}
+                drop table if exists {{ raw }}.{{ source.name }}
             {%- endcall -%}
             {%- call statement('create_' ~ source.name) -%}
-                create table raw.{{ source.name }} ({{ columns | join(', ') }})
+                create table {{ raw }}.{{ source.name }} ({{ columns | join(', ') }})
                 using parquet
                 location '{{ landing.rstrip('/') }}/{{ source.name }}'
             {%- endcall -%}

@@ -61,6 +61,8 @@ class ParityBuilds:
 
     warehouse: Path
     spark_marts: Path
+    #: Spark's warehouse folder: one <database>.db folder per database the build wrote
+    spark_warehouse: Path
     duck: DbtRun
     spark: DbtRun
     model_count: int
@@ -68,6 +70,10 @@ class ParityBuilds:
 
 DEMO_DAYS = 7
 DEMO_EVENTS = 4000
+
+
+#: The Spark build's database prefix (var schema_prefix), as on a cluster shared with others.
+SPARK_SCHEMA_PREFIX = "fl_"
 
 
 def flowledger(data_dir: DataDir, *args: str) -> None:
@@ -159,9 +165,11 @@ def build_on_both_engines(root: Path) -> ParityBuilds:
     with_vars = ["--vars", json.dumps(dbt_vars(data_dir))]
     duck = run_dbt(data_dir.root, ["build", *with_vars])
     spark_dir = data_dir.root / "spark"
+    # on a database prefix of its own (a shared cluster): fl_raw, fl_staging, ... fl_marts
+    spark_vars = {**dbt_vars(data_dir), "schema_prefix": SPARK_SCHEMA_PREFIX}
     spark = run_dbt(
         data_dir.root,
-        ["build", *with_vars],
+        ["build", "--vars", json.dumps(spark_vars)],
         target="spark",
         env={
             "FLOWLEDGER_SPARK_DIR": str(spark_dir),
@@ -171,7 +179,8 @@ def build_on_both_engines(root: Path) -> ParityBuilds:
     print(f"dbt build: DuckDB {duck.seconds:.1f} s, Spark {spark.seconds:.1f} s")
     return ParityBuilds(
         warehouse=data_dir.warehouse,
-        spark_marts=spark_dir / "warehouse" / "marts.db",
+        spark_marts=spark_dir / "warehouse" / f"{SPARK_SCHEMA_PREFIX}marts.db",
+        spark_warehouse=spark_dir / "warehouse",
         duck=duck,
         spark=spark,
         model_count=model_count(),

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-from scale_support import read_warehouse
+from scale_support import read_warehouse, run_dbt
 from spark_parity_support import (
     HOSTILE_KEY_OUTPUTS,
     MARTS,
+    SPARK_SCHEMA_PREFIX,
     ParityBuilds,
     build_on_both_engines,
 )
@@ -145,3 +146,16 @@ def test_the_tolerance_is_not_vacuous() -> None:
     assert not _same(1.0, 1.0 + 1e-6)
     assert not _same("1.0", 1.0)
     assert _same(datetime(2024, 3, 4, 9, tzinfo=UTC), datetime(2024, 3, 4, 9))
+
+
+def test_spark_writes_only_to_the_databases_of_its_prefix(builds: ParityBuilds) -> None:
+    # var schema_prefix: flowledger shares a cluster with databases named raw, staging, marts
+    databases = {path.name for path in builds.spark_warehouse.glob("*.db")}
+    assert databases == {
+        f"{SPARK_SCHEMA_PREFIX}{name}.db" for name in ("raw", "staging", "intermediate", "marts")
+    }
+
+
+def test_a_schema_prefix_spark_cannot_name_a_database_with_is_refused(tmp_path) -> None:
+    with pytest.raises(AssertionError, match="is not a Spark database name prefix"):
+        run_dbt(tmp_path, ["parse", "--vars", '{"schema_prefix": "fl-"}'], target="spark")
