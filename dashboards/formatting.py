@@ -39,6 +39,7 @@ __all__ = [
     "format_mean",
     "format_rate",
     "is_no_change",
+    "is_purged_value",
     "mean_delta",
     "rate_delta",
     "rounded",
@@ -154,3 +155,8 @@ def field_value_text(json_text: str | None) -> str | None:
     if json_text is None or not json_text.startswith(PURGED_VALUE_PREFIX):
         return json_text
     return f"(purged {json_text[len(PURGED_VALUE_PREFIX) :][:8]})"
+
+
+def is_purged_value(shown: str | None) -> bool:
+    """Whether a value as :func:`field_value_text` shows it is a purged one."""
+    return shown is not None and shown.startswith("(purged ")

@@ -280,8 +280,6 @@ def _build(
         with clock.step("data_as_of"):
             con = connect_warehouse(data_dir, published_next=True)
             try:
-                if not select:  # every case model ran: the cases a purge listed are recomputed
-                    forget_cases_with_purged_payloads(con)
                 feeds = feeds_as_of(con)
                 retained = runs_retained_from(con)
             finally:
@@ -299,6 +297,14 @@ def _build(
                     "dbt_version": _dbt_version(),
                 },
             )
+        if not select:  # every case model ran, and its marts are published: the cases a purge
+            # listed are recomputed (forgotten before the publish, a crash in between would have
+            # left the marts file's copy of them, restored from the older snapshot, unerased)
+            con = connect_warehouse(data_dir, attach_marts=False)
+            try:
+                forget_cases_with_purged_payloads(con)
+            finally:
+                con.close()
     if purge_after:
         with clock.step("retention"):
             _enforce_retention(data_dir, echo)

@@ -799,9 +799,21 @@ def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     if cases:
         print(
             f"{cases} cases hold business events it {verb}: the case marts keep those events "
-            "(the cases' KPIs do not change) with their data values as digests, except the "
-            "fields the cases are built from"
+            "(the cases' KPIs do not change); the next `flowledger build` replaces their data "
+            "values by digests, except the fields the cases are built from (until then the "
+            "published marts show them)"
+        )
+    planned = {item.table for item in plan}  # the tables the retention file sets
+    audit = [table for table in ("quarantine", "ingest_collisions") if table not in planned]
+    if audit and any(item.rows for item in plan if item.table in LANDING_KEYS):
+        print(
+            f"note: no retention is set for {' and '.join(audit)}: the raw records they hold "
+            "(payloads included, also of rows purged now) stay until one is set",
+            file=sys.stderr,
         )
     if not args.dry_run and any(item.rows for item in plan):
-        print("run `flowledger build` to publish marts without the purged rows")
+        print(
+            "run `flowledger build` to publish marts without the purged rows (the aggregates "
+            "and the cases keep what they counted)"
+        )
     return 0

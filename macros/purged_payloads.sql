@@ -3,7 +3,8 @@
     "Retention"). A case keeps its purged events, so that its cycle time, variant and rework stay
     what they were when it is recomputed; their data values do not stay. Each top-level field of
     a purged event's data becomes a digest of its value, the JSON string
-    "(purged) sha256:<SHA-256 of the value's minified JSON text>", except the fields the process
+    "(purged) sha256:<the first 32 hex digits of the SHA-256 of the value's minified JSON text>",
+    except the fields the process
     configuration reads to build cases (case keys, event-log activity, resource and lifecycle
     fields, segments), which stay as sent, and JSON nulls (a field not set). Equal values keep
     equal digests, so a correction (a field set again to another value) is still told from a
@@ -19,11 +20,14 @@
     (purged) sha256:
 {%- endmacro %}
 
-{#- The data fields every process reads to build its cases, as a SQL list of literals. -#}
+{#- The data fields the processes read to build their cases, as a SQL list of literals: one list
+    for every process (an event two processes map keeps one payload). -#}
 {% macro case_building_fields() -%}
+    {#- resource and lifecycle: every process's events carry them as columns, re-read from here -#}
     {%- set fields = ['resource', 'lifecycle'] -%}
     {%- for process in var('flowledger_processes', []) -%}
-        {%- for name in [process['case_key_field'], process['activity_field']]
+        {%- for name in [process['case_key_field']]
+            + ([process['activity_field']] if process['event_source'] else [])
             + (process['ignored_fields'] or '').split(',')
             + (process['segments'] or '').split(',') -%}
             {%- if name and name not in fields -%}{%- do fields.append(name) -%}{%- endif -%}
@@ -45,7 +49,7 @@
         {{ data_json }}
     {%- else -%}
         case
-            when {{ occurred_at }} < {{ retention_horizon(['business_events']) }} then {{ erased_payload(data_json) }}
+            when {{ occurred_at }} < {{ events_horizon_literal() }} then {{ erased_payload(data_json) }}
             else {{ data_json }}
         end
     {%- endif -%}
@@ -71,7 +75,7 @@
                     or field[1] in ({{ case_building_fields() }})
                     {%- endif %}
                     then field[2]
-                else '"{{ purged_value_prefix() }}' || sha256(field[2]) || '"'
+                else '"{{ purged_value_prefix() }}' || {{ value_digest('field[2]') }} || '"'
             end
         ), ',') || '}'
     end
@@ -113,10 +117,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A value's digest: the first 128 bits of the SHA-256 of its JSON text, in hex (32 digits:
+    enough to tell values apart, a third of the whole digest's size in the case marts). -#}
+{% macro value_digest(value) -%}
+    left(sha256({{ value }}), 32)
+{%- endmacro %}
+
 {% macro comparable_value(value) -%}
     case
         when starts_with({{ value }}, '"{{ purged_value_prefix() }}') then {{ value }}
-        else '"{{ purged_value_prefix() }}' || sha256({{ value }}) || '"'
+        else '"{{ purged_value_prefix() }}' || {{ value_digest(value) }} || '"'
     end
 {%- endmacro %}
 
@@ -146,6 +156,16 @@
     {%- else -%}
         coalesce(starts_with({{ text }}, '{{ purged_value_prefix() }}'), false)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The business events' retention cut-off as a timestamp literal, read when the model compiles
+    (a subquery's max() would make the column an aggregation in the lineage). -#}
+{% macro events_horizon_literal() -%}
+    {%- set found = run_query(
+        "select strftime(max(purged_before), '%Y-%m-%d %H:%M:%S.%f') from raw.retention_horizons"
+        ~ " where table_name = 'business_events'"
+    ) -%}
+    cast('{{ found.columns[0].values()[0] }}' as timestamp)
 {%- endmacro %}
 
 {#- Whether `flowledger purge` has cut the business events that the models read (on DuckDB:

@@ -9,7 +9,13 @@ import polars as pl
 import streamlit as st
 
 from dashboards import process_data, ui
-from dashboards.formatting import code_span, field_value_text, format_duration, steps_text
+from dashboards.formatting import (
+    code_span,
+    field_value_text,
+    format_duration,
+    is_purged_value,
+    steps_text,
+)
 
 
 def render() -> None:
@@ -70,6 +76,11 @@ def render() -> None:
     ]
     if changes:
         st.dataframe(changes, hide_index=True)
+        if any(is_purged_value(c["from"]) or is_purged_value(c["to"]) for c in changes):
+            st.caption(
+                "(purged …): a value of an event past retention, kept as a digest (its first "
+                "hex digits shown): equal values show equal digits."
+            )
     else:
         st.write("No data field was set.")
 

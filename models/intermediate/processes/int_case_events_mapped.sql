@@ -64,9 +64,16 @@
     {% if existing is not none %}
     union all
     -- purged events (before the newest cut-off, no longer staged), once each, however many
-    -- processes they matched
+    -- processes they matched (their payloads as digests first: the rows of an event that
+    -- two processes map may differ in which values a build replaced, one per process)
     select distinct
-        event_id, event_source, event_type, occurred_at, data_json, trace_id, ingested_at
+        event_id,
+        event_source,
+        event_type,
+        occurred_at,
+        {{ erase_purged_payload('data_json', 'occurred_at') }} as data_json,
+        trace_id,
+        ingested_at
     from {{ existing }} as kept
     where kept.occurred_at < {{ retention_horizon(['business_events']) }}
         and not exists (
