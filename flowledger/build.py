@@ -28,6 +28,8 @@ from flowledger.warehouse import (
     connect_warehouse,
     own_marts_file,
     publish,
+    purged_since_published,
+    rewrite_database_file,
     writer_lock,
 )
 
@@ -285,6 +287,12 @@ def _build(
             finally:
                 con.close()
             data_as_of = newest_feed_time(feeds)
+        if purged_since_published(data_dir):
+            # the first publish after a purge: no file keeps the bytes of what it deleted, nor
+            # of the values this build replaced (README, Retention)
+            with clock.step("rewrite"):
+                rewrite_database_file(data_dir.warehouse)
+                rewrite_database_file(data_dir.marts)
         with clock.step("publish"):
             snapshot = publish(
                 data_dir,

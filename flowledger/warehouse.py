@@ -394,6 +394,40 @@ def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
             path.unlink(missing_ok=True)
 
 
+def purged_since_published(data_dir: DataDir) -> bool:
+    """Whether a purge ran after the current snapshot was published (or before any was)."""
+    try:
+        purged_at = float((data_dir.published / PURGED_AT).read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    current = _current_or_none(data_dir)
+    return current is None or current.stat().st_mtime < purged_at
+
+
+def rewrite_database_file(path: Path) -> None:
+    """Write a DuckDB file's database into a fresh file that takes its place (the caller holds
+    :func:`writer_lock` and no connection to it).
+
+    DuckDB does not overwrite the blocks it frees: after a purge the bytes of deleted raw rows,
+    and of the values a build replaced by digests, stay in the file until DuckDB reuses the
+    space. ``COPY FROM DATABASE`` writes only what the tables, views and constraints hold."""
+    fresh = path.with_name(f".{path.name}.rewrite")
+    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # a rewrite cut short
+    con = duckdb.connect(str(path))
+    try:
+        catalog = con.execute("select current_database()").fetchone()[0]
+        target = str(fresh).replace("'", "''")
+        con.execute(f"attach '{target}' as flowledger_rewrite")
+        con.execute(f'copy from database "{catalog}" to flowledger_rewrite')
+        con.execute("detach flowledger_rewrite")
+    finally:
+        con.close()
+    _fsync(fresh)
+    os.replace(fresh, path)
+    _fsync(path.parent)
+
+
 def mark_purged(data_dir: DataDir) -> None:
     """A purge deleted raw rows now: the next publish removes every older snapshot."""
     data_dir.published.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,16 @@ def _late_correction(order_id: str) -> dict:
     }
 
 
+def _in_file_bytes(values: set[str], data_dir: DataDir) -> dict[str, int]:
+    """How many of ``values`` each DuckDB file of the data directory holds in its bytes (the
+    warehouse, the published snapshots), read as a file, not through SQL."""
+    found = {}
+    for path in [data_dir.warehouse, *sorted(data_dir.published.glob("*.duckdb"))]:
+        content = path.read_bytes()
+        found[path.name] = sum(value.encode() in content for value in values)
+    return found
+
+
 #: a second process mapping the orders' placed events (and their shipments)
 ORDER_SHIPPING = """
   order_shipping:
@@ -160,6 +170,11 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
             f"where process_name = '{PROCESS}' and step_name = 'order placed'",
         )
     )
+    payments_before = warehouse_rows(
+        data_dir,
+        "select data_json->>'payment_id', occurred_at from intermediate.int_case_events_mapped "
+        "where data_json->>'payment_id' is not null",
+    )
     too_short = data_dir.root / "retention-10d.yml"
     too_short.write_text(RETENTION.format(days=10))
     refused = run_cli(data_dir, "purge", "--config", str(too_short), check=False)
@@ -172,6 +187,9 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
         data_dir,
         "select purged_before from raw.retention_horizons where table_name = 'business_events'",
     )[0][0]
+    purged_payments = {pid for pid, at in payments_before if at < events_cutoff}
+    purged_payments -= {pid for pid, at in payments_before if at >= events_cutoff}
+    left_in_bytes = _in_file_bytes(purged_payments, data_dir)
     mapped_after = warehouse_rows(
         data_dir,
         "select case_key, event_id, occurred_at, data_json from intermediate.int_case_events_mapped",
@@ -245,6 +263,8 @@ def purged(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "before": before,
         "after": after,
         "events_cutoff": events_cutoff,
+        "purged_payments": purged_payments,
+        "left_in_bytes": left_in_bytes,
         "mapped_after": mapped_after,
         "field_changes_after": field_changes_after,
         "listed_after_build": listed_after_build,
@@ -502,3 +522,10 @@ def test_a_full_refresh_maps_an_event_of_two_processes_once_each(purged) -> None
     assert found["restored"] > 100 and {PROCESS, "order_shipping"} <= found["processes"]
     assert found["repeated"] == []
     assert found["clear_again"] == 0
+
+
+def test_no_file_keeps_the_bytes_of_purged_values(purged) -> None:
+    # DuckDB leaves freed blocks as they were: the first build after a purge writes the
+    # warehouse and the marts into fresh files, so a purged event's payment id is nowhere
+    assert len(purged["purged_payments"]) > 100
+    assert purged["left_in_bytes"] and set(purged["left_in_bytes"].values()) == {0}
