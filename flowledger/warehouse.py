@@ -404,6 +404,11 @@ def purged_since_published(data_dir: DataDir) -> bool:
     return current is None or current.stat().st_mtime < purged_at
 
 
+#: DuckDB's memory for a rewrite, which streams table by table (at 10M events, a 3.3 GiB
+#: warehouse: 55 s on 2 cores either way, 2.1 GiB peak with this limit, 7 GiB without)
+REWRITE_MEMORY_LIMIT = "2GB"
+
+
 def rewrite_database_file(path: Path) -> None:
     """Write a DuckDB file's database into a fresh file that takes its place (the caller holds
     :func:`writer_lock` and no connection to it).
@@ -414,7 +419,7 @@ def rewrite_database_file(path: Path) -> None:
     fresh = path.with_name(f".{path.name}.rewrite")
     for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a rewrite cut short
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": REWRITE_MEMORY_LIMIT})
     try:
         catalog = con.execute("select current_database()").fetchone()[0]
         target = str(fresh).replace("'", "''")

@@ -420,3 +420,33 @@ def test_snapshots_published_before_a_purge_go_with_the_next_publish(tmp_path: P
     newest.write_bytes(b"x")  # published after the purge
     warehouse._remove_old_snapshots(data_dir, keep=newest.name)
     assert [p.name for p in data_dir.published.glob("marts-*")] == [newest.name]
+
+
+def test_a_rewrite_keeps_the_database_and_drops_the_bytes_of_deleted_rows(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    secret = "purged-value-7f3a9c0e51"
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw")
+    con.execute("create table raw.events (id varchar primary key, data varchar)")
+    con.execute("create view raw.recent as select id from raw.events")
+    con.execute(
+        "insert into raw.events select 'e' || i, 'kept ' || i from range(20000) as t(i) "
+        f"union all select 'gone', '{secret}'"
+    )
+    con.execute("checkpoint")
+    con.execute("delete from raw.events where id = 'gone'")
+    con.execute("checkpoint")
+    con.close()
+    assert secret.encode() in path.read_bytes()  # DuckDB left it in a freed block
+
+    warehouse.rewrite_database_file(path)
+
+    assert secret.encode() not in path.read_bytes()
+    assert not list(tmp_path.glob(".w.duckdb.rewrite*"))
+    con = duckdb.connect(str(path))
+    try:
+        assert con.execute("select count(*) from raw.recent").fetchone()[0] == 20000
+        with pytest.raises(duckdb.ConstraintException):  # the primary key came along
+            con.execute("insert into raw.events values ('e1', 'again')")
+    finally:
+        con.close()
