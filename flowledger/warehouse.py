@@ -380,10 +380,7 @@ def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
     purged rows (a run's error message, an event's data) for as long as they are kept."""
     snapshots = sorted(data_dir.published.glob("marts-*.duckdb"), reverse=True)
     now = time.time()
-    try:
-        purged_at = float((data_dir.published / PURGED_AT).read_text())
-    except (FileNotFoundError, ValueError):
-        purged_at = 0.0
+    purged_at = _purged_at(data_dir)
     for position, path in enumerate(snapshots):
         if path.name == keep:
             continue
@@ -396,12 +393,19 @@ def _remove_old_snapshots(data_dir: DataDir, keep: str) -> None:
 
 def purged_since_published(data_dir: DataDir) -> bool:
     """Whether a purge ran after the current snapshot was published (or before any was)."""
-    try:
-        purged_at = float((data_dir.published / PURGED_AT).read_text())
-    except (FileNotFoundError, ValueError):
+    purged_at = _purged_at(data_dir)
+    if not purged_at:
         return False
     current = _current_or_none(data_dir)
     return current is None or current.stat().st_mtime < purged_at
+
+
+def _purged_at(data_dir: DataDir) -> float:
+    """When the last purge that deleted raw rows ran (:func:`mark_purged`), 0 if none did."""
+    try:
+        return float((data_dir.published / PURGED_AT).read_text())
+    except (FileNotFoundError, ValueError):
+        return 0.0
 
 
 #: DuckDB's memory for a rewrite, which streams table by table (at 10M events, a 3.3 GiB
