@@ -465,7 +465,8 @@ def cutoff_for(as_of: datetime | None, days: int) -> datetime | None:
 def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[TablePurge]:
     """Per configured table: its cut-off and how many rows the purge deletes.
 
-    Leaves temporary tables ``purge_<table>`` (the rowids to delete) on ``con`` for :func:`_apply`.
+    Leaves temporary tables ``purge_<table>`` (the rowids to delete), and ``purge_cases`` for the
+    business events, on ``con`` for :func:`_apply`.
     Run logs are purged by run attempt: a run attempt goes with all its step attempts, and only
     when the run, every step attempt of it and every run sharing its flow and idempotency key
     are older than the cut-off, so no period that is kept loses a row it was computed from (a
@@ -506,7 +507,7 @@ def plan_purge(con: duckdb.DuckDBPyConnection, days: dict[str, int]) -> list[Tab
             )
         rows = con.execute(f"select count(*) from {selection}").fetchone()[0]
         unbuilt = _unbuilt(con, table, selection, built_at)
-        cases = _count_cases_with_purged_payloads(con) if table == "business_events" else 0
+        cases = _select_cases_with_purged_payloads(con) if table == "business_events" else 0
         plan.append(TablePurge(table, cutoff, rows, unbuilt, cases))
         if table == "flow_runs":
             con.execute(_STEP_SELECTION_SQL, [cutoff])
@@ -624,35 +625,37 @@ def _record_purged_keys(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
 
 
-def _cases_with_purged_payloads_sql(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The built cases holding business events the purge selected (``purge_business_events``),
-    as a query; None before any case is built."""
+def _select_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> int:
+    """Select the built cases holding the business events the purge selected
+    (``purge_business_events``) into temporary table ``purge_cases`` for :func:`_apply`; return
+    how many (none before any case is built)."""
     if not _table_exists(con, None, *CASE_EVENTS_MODEL):
-        return None
+        con.execute("create or replace temp table purge_cases (case_key varchar)")
+        return 0
     schema, model = CASE_EVENTS_MODEL
-    return (
+    con.execute(
+        "create or replace temp table purge_cases as "
         f"select distinct mapped.case_key from {schema}.{model} as mapped "
         "semi join (select source, id from raw.business_events "
         "where rowid in (select id from purge_business_events)) as purged "
         "on mapped.event_source = purged.source and mapped.event_id = purged.id"
     )
-
-
-def _count_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> int:
-    query = _cases_with_purged_payloads_sql(con)
-    return 0 if query is None else con.execute(f"select count(*) from ({query})").fetchone()[0]
+    return con.execute("select count(*) from purge_cases").fetchone()[0]
 
 
 def _list_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
-    """List the built cases holding the business events about to be purged: the next build
-    recomputes them, replacing the values of those events by digests."""
-    query = _cases_with_purged_payloads_sql(con)
-    if query is None:
-        return  # no case built yet: the first build writes digests for what is before the cut-off
+    """List the cases :func:`_select_cases_with_purged_payloads` selected: the next build
+    recomputes them, replacing the values of those events by digests (no case built yet: the
+    first build writes digests for what is before the cut-off)."""
+    if not con.execute("select count(*) from purge_cases").fetchone()[0]:
+        return
     con.execute(
         f"create table if not exists {PURGED_PAYLOAD_CASES_TABLE} (case_key varchar primary key)"
     )
-    con.execute(f"insert into {PURGED_PAYLOAD_CASES_TABLE} {query} on conflict do nothing")
+    con.execute(
+        f"insert into {PURGED_PAYLOAD_CASES_TABLE} select case_key from purge_cases "
+        "on conflict do nothing"
+    )
 
 
 def forget_cases_with_purged_payloads(con: duckdb.DuckDBPyConnection) -> None:
