@@ -599,8 +599,11 @@ def purge(
                 _apply(con, plan)
         finally:
             con.close()
-        if not dry_run and any(item.rows for item in plan if item.table in LANDING_KEYS):
-            mark_purged(data_dir)  # the snapshots published so far hold the purged rows
+        if not dry_run and any(item.rows for item in plan):
+            # the snapshots published so far hold the purged rows, and the warehouse file the
+            # bytes of every deleted row (the quarantine's and the collisions' too) until the
+            # next build writes it afresh
+            mark_purged(data_dir)
     return plan
 
 
@@ -817,6 +820,7 @@ def purge_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not args.dry_run and any(item.rows for item in plan):
         print(
             "run `flowledger build` to publish marts without the purged rows (the aggregates "
-            "and the cases keep what they counted)"
+            "and the cases keep what they counted) and to write the warehouse and the marts "
+            "into fresh files: until then `warehouse.duckdb` holds the deleted rows' bytes"
         )
     return 0

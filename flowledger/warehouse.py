@@ -401,7 +401,7 @@ def purged_since_published(data_dir: DataDir) -> bool:
 
 
 def _purged_at(data_dir: DataDir) -> float:
-    """When the last purge that deleted raw rows ran (:func:`mark_purged`), 0 if none did."""
+    """When the last purge that deleted rows ran (:func:`mark_purged`), 0 if none did."""
     try:
         return float((data_dir.published / PURGED_AT).read_text())
     except (FileNotFoundError, ValueError):
@@ -438,7 +438,8 @@ def rewrite_database_file(path: Path) -> None:
 
 
 def mark_purged(data_dir: DataDir) -> None:
-    """A purge deleted raw rows now: the next publish removes every older snapshot."""
+    """A purge deleted rows now (of any table): the next build writes the warehouse and the marts
+    into fresh files, and its publish removes every older snapshot."""
     data_dir.published.mkdir(parents=True, exist_ok=True)
     (data_dir.published / PURGED_AT).write_text(f"{time.time():.6f}\n")
 

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 import pytest
-from scale_support import flowledger, read_warehouse
+from scale_support import flowledger, read_warehouse, write_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -221,3 +221,39 @@ def test_a_purge_of_tables_no_slo_reads_leaves_the_budgets_alone(tmp_path: Path)
     after = _read(home, budget=BUDGET, series=SERIES)
     assert after == before
     assert after["budget"][0][1] > 0  # the SLO's units are there
+
+
+def test_a_purge_of_the_quarantine_alone_leaves_no_bytes_of_its_records(tmp_path: Path) -> None:
+    # A purge of the quarantine alone marked nothing: no build rewrote the warehouse, whose
+    # freed blocks keep the deleted raw records (a bad row's payload) until DuckDB reuses them.
+    # (In a warehouse this small the build's own writes happen to reuse them; the rewrite is
+    # what guarantees it, tests/core/test_warehouse.py and tests/e2e/test_purge_on_demo.py.)
+    marker = "quarantined-payload-7f3c2a91d4e8b605"
+    bad = _run("d-bad", "2026-09-09T21:55:00Z", "2026-09-09T21:56:00Z", status=marker)
+    home = tmp_path / "home"
+    flowledger(home, "ingest", *_write(tmp_path / "files", "base", {**BASE, "bad": [bad]}))
+    flowledger(home, "build", "--quiet")
+    warehouse = home / "warehouse.duckdb"
+    con = write_warehouse(home)
+    try:  # quarantined 40 days ago: past the quarantine's retention
+        con.execute("update raw.quarantine set quarantined_at = quarantined_at - interval 40 day")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    assert marker.encode() in warehouse.read_bytes()
+    (home / "retention.yml").write_text("version: 1\ntables:\n  quarantine: {days: 30}\n")
+    purge = flowledger(home, "purge")
+    assert "purged 1" in purge
+    assert "fresh files" in purge  # what the next build does
+    flowledger(home, "build", "--quiet")
+    steps = json.loads((home / "dbt" / "last_build.json").read_text())["steps"]
+    assert "rewrite" in steps
+    con = read_warehouse(home)
+    try:
+        assert con.execute("select count(*) from raw.quarantine").fetchone()[0] == 0
+        assert con.execute("select count(*) from marts.fct_flow_runs").fetchone()[0] == 2
+    finally:
+        con.close()
+    assert marker.encode() not in warehouse.read_bytes()
+    flowledger(home, "build", "--quiet")  # no purge since: no rewrite
+    assert "rewrite" not in json.loads((home / "dbt" / "last_build.json").read_text())["steps"]
