@@ -234,10 +234,10 @@ def _build(
     if not full_refresh and built_with != configuration:
         full_refresh = True
         if echo and built_with is not None:
-            echo(
-                "the process configuration or the field ownership changed since the last "
-                "build: --full-refresh"
-            )
+            why = built_with.removeprefix(REFRESH_FULLY)
+            if why == built_with:
+                why = "the process configuration or the field ownership changed"
+            echo(f"{why} since the last build: --full-refresh")
     # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
     # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -553,6 +553,19 @@ def configuration_changed_since_build(data_dir: DataDir) -> bool:
 
 def _built_with_path(data_dir: DataDir) -> Path:
     return data_dir.dbt_target.parent / "process_config.sha256"
+
+
+#: how the fingerprint file starts when something else than the configuration asks the next
+#: build to refresh fully (:func:`refresh_fully_next`)
+REFRESH_FULLY = "refresh fully: "
+
+
+def refresh_fully_next(data_dir: DataDir, why: str) -> None:
+    """Make the next complete build refresh every model (``--full-refresh``), saying ``why``:
+    the stored rows changed in a way the incremental models cannot see."""
+    path = _built_with_path(data_dir)
+    if path.exists():  # never built: the first build refreshes fully anyway
+        path.write_text(REFRESH_FULLY + why + "\n")
 
 
 def _built_with(data_dir: DataDir) -> str | None:

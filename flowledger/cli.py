@@ -210,6 +210,7 @@ def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     from flowledger.processes.cli import register as register_processes
     from flowledger.retention import register as register_retention
     from flowledger.service import register as register_service
+    from ingest.rescrub import register as register_rescrub
     from lineage.cli import register as register_lineage
 
     return [
@@ -218,6 +219,7 @@ def _feature_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         register_budgets,
         register_service,
         register_retention,
+        register_rescrub,
     ]
 
 
