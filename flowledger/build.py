@@ -234,10 +234,15 @@ def _build(
     if not full_refresh and built_with != configuration:
         full_refresh = True
         if echo and built_with is not None:
-            why = built_with.removeprefix(REFRESH_FULLY)
-            if why == built_with:
-                why = "the process configuration or the field ownership changed"
-            echo(f"{why} since the last build: --full-refresh")
+            echo(
+                "the process configuration or the field ownership changed since the last "
+                "build: --full-refresh"
+            )
+    refresh_asked = _refresh_fully_asked(data_dir)
+    if not full_refresh and refresh_asked is not None:
+        full_refresh = True
+        if echo:
+            echo(f"{refresh_asked} since the last build: --full-refresh")
     # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
     # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -275,6 +280,8 @@ def _build(
             save_full_build_sql(data_dir.dbt_target)
         if not select:
             _built_with_path(data_dir).write_text(configuration + "\n")
+            if refresh_asked is not None:
+                _refresh_fully_path(data_dir).unlink(missing_ok=True)
             invocation = _key_tests_all_passed(data_dir)
             if invocation is not None:
                 recorded = {"project": project, "dbt_invocation": invocation, **ingested}
@@ -555,17 +562,24 @@ def _built_with_path(data_dir: DataDir) -> Path:
     return data_dir.dbt_target.parent / "process_config.sha256"
 
 
-#: how the fingerprint file starts when something else than the configuration asks the next
-#: build to refresh fully (:func:`refresh_fully_next`)
-REFRESH_FULLY = "refresh fully: "
+def _refresh_fully_path(data_dir: DataDir) -> Path:
+    return data_dir.dbt_target.parent / "refresh_fully"
 
 
 def refresh_fully_next(data_dir: DataDir, why: str) -> None:
     """Make the next complete build refresh every model (``--full-refresh``), saying ``why``:
     the stored rows changed in a way the incremental models cannot see."""
-    path = _built_with_path(data_dir)
-    if path.exists():  # never built: the first build refreshes fully anyway
-        path.write_text(REFRESH_FULLY + why + "\n")
+    path = _refresh_fully_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(why + "\n")
+
+
+def _refresh_fully_asked(data_dir: DataDir) -> str | None:
+    """Why the next complete build must refresh fully (:func:`refresh_fully_next`), if it must."""
+    try:
+        return _refresh_fully_path(data_dir).read_text().strip() or "asked"
+    except FileNotFoundError:
+        return None
 
 
 def _built_with(data_dir: DataDir) -> str | None:

@@ -180,6 +180,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         snapshots = sorted(data_dir.published.glob("marts-*.duckdb"))
         clear_after_build = _clear_values_in([data_dir.warehouse, *snapshots])
         reingested = ingest_paths([events, runs], data_dir)
+        next_build = run_cli(data_dir, "build")
     return {
         "data_dir": data_dir,
         "before": before,
@@ -194,6 +195,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "steps": steps,
         "clear_after_build": clear_after_build,
         "reingested": reingested,
+        "next_build": next_build.stdout,
     }
 
 
@@ -258,6 +260,7 @@ def test_the_next_build_refreshes_fully_and_no_file_keeps_a_clear_value(world) -
         in (world["build"])
     )
     assert "rewrite" in world["steps"]
+    assert "--full-refresh" not in world["next_build"]  # asked once, done once
     assert world["clear_after_build"] and all(
         not found for found in world["clear_after_build"].values()
     )
