@@ -1,6 +1,7 @@
 -- One row per case and flow run attempt that touched it: the run's business_key is the case id
 -- (restricted to the process's configured `flows` when given), or the run's trace id is the trace
--- of one of the case's events (W3C traceparent). Shadow runs (execution_mode shadow) did not act
+-- of one of the case's events (W3C traceparent), unless more runs carry that trace than one
+-- transaction makes (int_traces_shared: a hard-coded traceparent). Shadow runs (execution_mode shadow) did not act
 -- on the case and are left out (fct_parallel_run_comparison compares them).
 -- Incremental (DuckDB): a build relinks in full the cases that got an event, that a run with a
 -- row (the run or a step) since the newest last_ingested_at here links to by business key or
@@ -13,6 +14,7 @@
     unique_key='case_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook="{{ delete_links_of_shared_traces() }}",
 ) }}
 
 {%- set watermark = built_through('last_ingested_at', ['last_ingested_at']) %}
@@ -52,16 +54,16 @@ affected_cases as (
     from {{ this }} as built
     inner join changed_runs
         on built.run_key = changed_runs.run_key
+    -- (semi joins: a key or trace many events and many changed runs share is read once, not
+    -- once per pair)
     union
     select events_of_the_key.case_key
     from {{ ref('int_case_events_mapped') }} as events_of_the_key
-    inner join changed_runs
-        on events_of_the_key.case_id = changed_runs.business_key
+    where events_of_the_key.case_id in (select business_key from changed_runs)
     union
     select events_of_the_trace.case_key
     from {{ ref('int_case_events_mapped') }} as events_of_the_trace
-    inner join changed_runs
-        on events_of_the_trace.trace_id = changed_runs.trace_id
+    where events_of_the_trace.trace_id in (select trace_id from changed_runs)
 
 ),
 {% endif %}
@@ -121,18 +123,29 @@ by_business_key as (
 
 ),
 
+case_traces as (
+
+    -- each trace of a case once: a trace's runs then join each of its cases once, not once per
+    -- event of the trace (and a run has one trace, so no link comes twice); a trace carried by
+    -- more runs than a transaction makes (a hard-coded traceparent) links nothing
+    select distinct case_key, process_name, trace_id
+    from case_events
+    where trace_id is not null
+        and trace_id not in (select trace_id from {{ ref('int_traces_shared') }})
+
+),
+
 by_trace as (
 
-    select distinct
-        case_events.case_key,
-        case_events.process_name,
+    select
+        case_traces.case_key,
+        case_traces.process_name,
         runs.run_key,
         'trace_id' as linked_by
 
-    from case_events
+    from case_traces
     inner join runs
-        on case_events.trace_id = runs.trace_id
-    where case_events.trace_id is not null
+        on case_traces.trace_id = runs.trace_id
 
 ),
 

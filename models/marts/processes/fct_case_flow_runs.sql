@@ -12,9 +12,11 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     column_compression={'steps': 'zstd'},
+    pre_hook="{{ delete_links_of_shared_traces() }}",
 ) }}
 
 -- depends_on: {{ ref('int_flow_runs_enriched') }}
+-- depends_on: {{ ref('int_traces_shared') }}
 {%- set built_before = built_before_purge(['flow_runs', 'step_runs']) %}
 
 with all_case_runs as (

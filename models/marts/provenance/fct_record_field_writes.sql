@@ -4,7 +4,8 @@
 -- credited with its writing flow run: of the runs whose trace the event carries (W3C
 -- traceparent), the one running when the event was written (of nested runs the innermost), else
 -- the last one started before it; without run times, the successful, latest attempt. Events sent
--- by a system itself carry no run.
+-- by a system itself carry no run, nor do events of a trace more runs carry than a transaction
+-- makes (int_traces_shared).
 -- Incremental (DuckDB): a build recomputes, whole, every record written by an event ingested
 -- after the newest last_ingested_at here (its earlier writes are read back from this table, so a
 -- late write renumbers write_sequence and moves is_current), every record with a write carried by
@@ -271,8 +272,11 @@ numbered_writes as (
 
 runs as (
 
+    -- a trace carried by more runs than a transaction makes (a hard-coded traceparent,
+    -- int_traces_shared) credits no run: every write of it would rank every run of it
     select * from {{ ref('int_flow_runs_enriched') }}
     where trace_id is not null
+        and trace_id not in (select trace_id from {{ ref('int_traces_shared') }})
 
 ),
 
