@@ -230,30 +230,30 @@ def _build(
         _land_openlineage_runs(data_dir, echo)
     with clock.step("vars"):
         configuration = configuration_fingerprint(data_dir)
-        built_with = _built_with(data_dir)
-    if not full_refresh and built_with != configuration:
-        full_refresh = True
-        if echo and built_with is not None:
-            echo(
-                "the process configuration or the field ownership changed since the last "
-                "build: --full-refresh"
-            )
-    refresh_asked = _refresh_fully_asked(data_dir)
-    if not full_refresh and refresh_asked is not None:
-        full_refresh = True
-        if echo:
-            echo(f"{refresh_asked} since the last build: --full-refresh")
-    # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
-    # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", *select]
-    with clock.step("vars"):
         variables = dbt_vars(data_dir, budget_at)
         project = project_fingerprint(variables)
     with writer_lock(data_dir):
+        # read under the lock: a rescrub the build waited for asks it to refresh fully
+        built_with = _built_with(data_dir)
+        if not full_refresh and built_with != configuration:
+            full_refresh = True
+            if echo and built_with is not None:
+                echo(
+                    "the process configuration or the field ownership changed since the last "
+                    "build: --full-refresh"
+                )
+        refresh_asked = _refresh_fully_asked(data_dir)
+        if not full_refresh and refresh_asked is not None:
+            full_refresh = True
+            if echo:
+                echo(f"{refresh_asked} since the last build: --full-refresh")
+        # Unit tests check the SQL against fixed fixtures, not the data: they run where the SQL
+        # changes (tests/dbt, CI), not on every build (~20 s of model-free work at any size).
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        if full_refresh:
+            args.append("--full-refresh")
+        if select:
+            args += ["--select", *select]
         with clock.step("raw_tables"):
             con = connect_warehouse(data_dir, published_next=True)
             try:

@@ -126,6 +126,43 @@ def test_a_field_ownership_change_refreshes_in_full(tmp_path: Path, dbt_calls) -
     assert any("field ownership changed" in message for message in messages)
 
 
+def test_a_full_refresh_asked_while_the_build_waits_for_the_lock_is_made(
+    tmp_path: Path, dbt_calls
+) -> None:
+    # `flowledger rescrub` holds the writer lock and asks for a full refresh before it lets go:
+    # a build that read the request before waiting for the lock built incrementally, and
+    # published the values the rescrub had just replaced
+    import threading
+    import time
+
+    from flowledger.build import refresh_fully_next
+    from flowledger.warehouse import writer_lock
+
+    data_dir = DataDir(tmp_path)
+    build(data_dir, echo=None)
+    held, release = threading.Event(), threading.Event()
+
+    def rescrub() -> None:
+        with writer_lock(data_dir, announce=False):
+            held.set()
+            release.wait(10)
+            refresh_fully_next(data_dir, "stored rows were scrubbed again")
+
+    messages: list[str] = []
+    writer = threading.Thread(target=rescrub)
+    writer.start()
+    assert held.wait(10)
+    builder = threading.Thread(target=lambda: build(data_dir, echo=messages.append))
+    builder.start()
+    time.sleep(1.0)  # the build has read its configuration and waits for the lock
+    release.set()
+    writer.join(10)
+    builder.join(60)
+    build(data_dir, echo=None)
+    assert [_refreshed(args) for args in dbt_calls] == [True, True, False]
+    assert "stored rows were scrubbed again since the last build: --full-refresh" in messages
+
+
 # The key tests read only the key groups written since the last build (KEYS_VALID_ENV) only
 # when that build vouches for every other row (dbt stubbed: it leaves the results of one limited
 # key test; tests/scale/test_incremental_tests_scope.py runs the real builds).
