@@ -37,12 +37,15 @@ from ingest.json_values import Pairs, loads_as_written, value_as_text
 from ingest.landing import prepare_connection
 from ingest.quarantine import cap_raw_record, fields_record, record_text, text_record
 from ingest.scrub import (
+    EVENT_DATA_PREFILTER,
+    TEXT_PREFILTER,
     Key,
     load_pii_key,
     mask_account_numbers,
     scrub_data,
     scrub_frame,
     scrub_secrets,
+    scrubber_for,
 )
 from ingest.tables import COLLISIONS_TABLE, QUARANTINE_TABLE, ensure_raw_tables
 from ingest.validate import canonical_json_sql, quote_identifier, sql_literal
@@ -76,10 +79,16 @@ class RescrubReport:
     tables: list[TableRescrub]
     quarantine_rewritten: int = 0
     collisions_rewritten: int = 0
+    #: landing files written again (those of this run, and any an interrupted run left)
     landing_files: int = 0
+    #: landing files an interrupted run left to write (what a dry run finds)
+    landing_pending: int = 0
+    #: False when the data directory holds no warehouse yet
+    stored: bool = True
 
     @property
     def changed(self) -> bool:
+        """Whether it changed (or would change) a stored row."""
         return bool(
             self.quarantine_rewritten
             or self.collisions_rewritten
@@ -92,7 +101,7 @@ def rescrub(data_dir: DataDir, *, dry_run: bool = False) -> RescrubReport:
     from flowledger.build import refresh_fully_next
 
     if not data_dir.warehouse.exists():
-        return RescrubReport(tables=[])
+        return RescrubReport(tables=[], stored=False)
     key: Key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     contracts = load_contracts()
     with writer_lock(data_dir):
@@ -107,32 +116,49 @@ def rescrub(data_dir: DataDir, *, dry_run: bool = False) -> RescrubReport:
         try:
             prepare_connection(con, MEMORY_LIMIT)
             ensure_raw_tables(con)
+            pending_before = _pending_landing(con)
             con.execute("begin transaction")
-            con.execute(
-                f"create table if not exists {PENDING_LANDING_TABLE} "
-                "(table_name varchar, batch_id varchar)"
-            )
             report = RescrubReport(
-                tables=[_rescrub_table(con, contract, key) for contract in contracts.values()]
+                tables=[_rescrub_table(con, contract, key) for contract in contracts.values()],
+                landing_pending=pending_before,
             )
-            report.quarantine_rewritten = _rescrub_records(
-                con, QUARANTINE_TABLE, contracts, key, with_reason=True
+            report.quarantine_rewritten = _rescrub_quarantine(con, contracts, key)
+            report.collisions_rewritten = sum(
+                _rescrub_collisions(con, contract, key) for contract in contracts.values()
             )
-            report.collisions_rewritten = _rescrub_records(con, COLLISIONS_TABLE, contracts, key)
-            if dry_run:
+            if dry_run or not report.changed:  # the file stays as it was
                 con.execute("rollback")
-                return report
-            pending = [(item.table, batch) for item in report.tables for batch in item.batches]
-            if pending:
-                con.executemany(f"insert into {PENDING_LANDING_TABLE} values (?, ?)", pending)
-            if report.changed:  # before the commit: a run cut short after it still has them
+            else:
+                con.execute(
+                    f"create table if not exists {PENDING_LANDING_TABLE} "
+                    "(table_name varchar, batch_id varchar)"
+                )
+                pending = [(i.table, batch) for i in report.tables for batch in i.batches]
+                if pending:
+                    con.executemany(f"insert into {PENDING_LANDING_TABLE} values (?, ?)", pending)
+                # before the commit: a run cut short after it still has them
                 mark_purged(data_dir)  # the next build writes the files afresh
                 refresh_fully_next(data_dir, "stored rows were scrubbed again (flowledger rescrub)")
-            con.execute("commit")
-            report.landing_files = _write_pending_landing(con, data_dir)
+                con.execute("commit")
+            if not dry_run:
+                report.landing_files = _write_pending_landing(con, data_dir)
         finally:
             con.close()
     return report
+
+
+def _pending_landing(con: duckdb.DuckDBPyConnection) -> int:
+    """The landing files an interrupted run left to write."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = ?",
+        [PENDING_LANDING_TABLE.removeprefix("raw.")],
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute(
+        f"select count(*) from (select distinct * from {PENDING_LANDING_TABLE})"
+    ).fetchone()[0]
 
 
 def _scrubbed_columns(contract: Contract) -> list[str]:
@@ -159,7 +185,11 @@ def _rescrub_table(con: duckdb.DuckDBPyConnection, contract: Contract, key: Key)
         + ")"
     )
     con.execute(
-        "create or replace temp table rescrub_refused (_rid bigint, reason varchar, record varchar)"
+        "create or replace temp table rescrub_refused ("
+        + ", ".join(
+            ["_rid bigint", "reason varchar", *(f"{quote_identifier(n)} varchar" for n in columns)]
+        )
+        + ")"
     )
     reader = con.cursor()
     try:
@@ -172,17 +202,12 @@ def _rescrub_table(con: duckdb.DuckDBPyConnection, contract: Contract, key: Key)
             changed = _changed_rows(frame, scrubbed.frame, columns, objects)
             refused = sorted(scrubbed.refused)
             if refused:
-                rows = scrubbed.frame[refused]
-                records = [
-                    fields_record({name: row[name] for name in columns}, objects)
-                    for row in rows.iter_rows(named=True)
-                ]
-                refused_rows = pl.DataFrame(
-                    {
-                        "_rid": frame["_rid"][refused],
-                        "reason": [scrubbed.refused[position] for position in refused],
-                        "record": records,
-                    }
+                refused_rows = (
+                    scrubbed.frame[refused]
+                    .insert_column(0, frame["_rid"][refused])
+                    .with_columns(
+                        pl.Series("reason", [scrubbed.refused[position] for position in refused])
+                    )
                 )
                 _insert(con, "rescrub_refused", refused_rows)
                 changed[refused] = False
@@ -215,21 +240,64 @@ def _rescrub_table(con: duckdb.DuckDBPyConnection, contract: Contract, key: Key)
             f"update {table} set {assignments} from rescrubbed as n where {table}.rowid = n._rid"
         )
         con.execute(
+            f"create or replace temp table rehashed as select rowid as _rid, _payload_hash as old "
+            f"from {table} where rowid in (select _rid from rescrubbed)"
+        )
+        con.execute(
             f"update {table} set _payload_hash = sha256({canonical_json_sql(contract)}) "
             "where rowid in (select _rid from rescrubbed)"
         )
-    if item.quarantined:
-        note = MOVED_NOTE.format(table=item.table)
+        # a collision names the stored row's payload hash it differed from
         con.execute(
-            f"insert into {QUARANTINE_TABLE} (batch_id, quarantined_at, source_file, record_kind, "
-            "row_number, reason, raw_record) "
-            f"select t._batch_id, ?, t._source_file, {sql_literal(contract.kind.value)}, "
-            f"t._row_number, r.reason || ' ' || {sql_literal(note)}, r.record "
-            f"from {table} as t inner join rescrub_refused as r on t.rowid = r._rid",
-            [datetime.now(UTC).replace(tzinfo=None)],
+            f"update {COLLISIONS_TABLE} as c set first_payload_hash = t._payload_hash "
+            f"from rehashed as r inner join {table} as t on t.rowid = r._rid "
+            f"where c.record_kind = {sql_literal(contract.kind.value)} "
+            "and c.first_payload_hash = r.old"
         )
-        con.execute(f"delete from {table} where rowid in (select _rid from rescrub_refused)")
+    if item.quarantined:
+        _quarantine_refused(con, contract, item.table, columns, objects)
     return item
+
+
+def _quarantine_refused(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    table_name: str,
+    columns: list[str],
+    objects: set[str],
+) -> None:
+    """Move the refused rows into the quarantine: each record holds every field the row has
+    (the scrubbed ones as scrubbed), as ingest quarantines a row of a purged period."""
+    table = contract.table
+    fields = contract.field_names
+    as_text = ", ".join(f"cast(t.{quote_identifier(n)} as varchar) as {quote_identifier(n)}"
+                        for n in fields)  # fmt: skip
+    scrubbed = ", ".join(f"r.{quote_identifier(n)} as {quote_identifier('_scrubbed_' + n)}"
+                         for n in columns)  # fmt: skip
+    rows = con.execute(
+        f"select r._rid, r.reason, {as_text}, {scrubbed} from {table} as t "
+        "inner join rescrub_refused as r on t.rowid = r._rid order by r._rid"
+    ).fetchall()
+    names = ["_rid", "reason", *fields, *("_scrubbed_" + n for n in columns)]
+    note = MOVED_NOTE.format(table=table_name)
+    moved = []
+    for row in rows:
+        values = dict(zip(names, row, strict=True))
+        record = {n: values[n] for n in fields} | {n: values["_scrubbed_" + n] for n in columns}
+        moved.append((values["_rid"], f"{values['reason']} {note}", fields_record(record, objects)))
+    con.execute(
+        "create or replace temp table rescrub_moved (_rid bigint, reason varchar, record varchar)"
+    )
+    con.executemany("insert into rescrub_moved values (?, ?, ?)", moved)
+    con.execute(
+        f"insert into {QUARANTINE_TABLE} (batch_id, quarantined_at, source_file, record_kind, "
+        "row_number, reason, raw_record) "
+        f"select t._batch_id, ?, t._source_file, {sql_literal(contract.kind.value)}, "
+        "t._row_number, m.reason, m.record "
+        f"from {table} as t inner join rescrub_moved as m on t.rowid = m._rid",
+        [datetime.now(UTC).replace(tzinfo=None)],
+    )
+    con.execute(f"delete from {table} where rowid in (select _rid from rescrub_moved)")
 
 
 def _frames(batches: pa.RecordBatchReader) -> Iterator[pl.DataFrame]:
@@ -274,36 +342,110 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
         con.unregister("_rescrub_rows")
 
 
-def _rescrub_records(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    contracts: dict[RecordKind, Contract],
-    key: Key,
-    *,
-    with_reason: bool = False,
+def _rescrub_quarantine(
+    con: duckdb.DuckDBPyConnection, contracts: dict[RecordKind, Contract], key: Key
 ) -> int:
-    """The quarantine's or the collisions' records (and reasons) scrubbed again; how many rows
-    changed."""
+    """The quarantine's records and reasons scrubbed again; how many rows changed. Only the
+    texts the scrubber's prefilters flag can change: the others are not decoded."""
     by_kind = {contract.kind.value: contract for contract in contracts.values()}
-    reason = "reason" if with_reason else "null"
-    rows = con.execute(f"select rowid, record_kind, {reason}, raw_record from {table}").fetchall()
     changed: list[tuple[int, str | None, str | None]] = []
-    for rowid, kind, old_reason, record in rows:
-        new_record = _rescrubbed_record(record, by_kind.get(kind), key)
-        new_reason = scrub_secrets(old_reason) if old_reason is not None else None
-        if _decoded(new_record) != _decoded(record) or new_reason != old_reason:
-            changed.append((rowid, new_reason, new_record))
+    for kind in con.execute(f"select distinct record_kind from {QUARANTINE_TABLE}").fetchall():
+        contract = by_kind.get(kind[0])
+        record_filter = (
+            scrubber_for(contract).record_prefilter if contract else EVENT_DATA_PREFILTER
+        )
+        frame = con.sql(
+            f"select rowid as _rid, reason, raw_record from {QUARANTINE_TABLE} "
+            "where record_kind is not distinct from $kind",
+            params={"kind": kind[0]},
+        ).pl()
+        flagged = frame.filter(
+            pl.col("raw_record").str.contains(record_filter).fill_null(False)
+            | pl.col("reason").str.contains(TEXT_PREFILTER).fill_null(False)
+        )
+        for rowid, old_reason, record in flagged.iter_rows():
+            new_record = _rescrubbed_record(record, contract, key)
+            new_reason = scrub_secrets(old_reason) if old_reason is not None else None
+            if _decoded(new_record) != _decoded(record) or new_reason != old_reason:
+                changed.append((rowid, new_reason, new_record))
     if changed:
         con.execute(
-            "create or replace temp table rescrubbed_records (_rid bigint, reason varchar, record varchar)"
+            "create or replace temp table rescrubbed_records "
+            "(_rid bigint, reason varchar, record varchar)"
         )
         con.executemany("insert into rescrubbed_records values (?, ?, ?)", changed)
-        reason_set = "reason = n.reason, " if with_reason else ""
         con.execute(
-            f"update {table} set {reason_set}raw_record = n.record from rescrubbed_records as n "
-            f"where {table}.rowid = n._rid"
+            f"update {QUARANTINE_TABLE} set reason = n.reason, raw_record = n.record "
+            f"from rescrubbed_records as n where {QUARANTINE_TABLE}.rowid = n._rid"
         )
     return len(changed)
+
+
+def _rescrub_collisions(con: duckdb.DuckDBPyConnection, contract: Contract, key: Key) -> int:
+    """The collisions of one record kind scrubbed again, as ingest writes one now: the record's
+    fields (``to_json`` of the typed fields) and its payload hash; how many rows changed."""
+    columns = _scrubbed_columns(contract)
+    objects = {p.name for p in contract.properties if p.logical_type is LogicalType.OBJECT}
+    kind = sql_literal(contract.kind.value)
+
+    def read(name: str) -> str:  # a field of the stored record, as text
+        path = sql_literal("$." + json.dumps(name))
+        if name in objects:
+            return f"cast(json_extract(raw_record, {path}) as varchar)"
+        return f"json_extract_string(raw_record, {path})"
+
+    frame = con.sql(
+        "select rowid as _rid, raw_record, "
+        + ", ".join(f"{read(n)} as {quote_identifier(n)}" for n in columns)
+        + f" from {COLLISIONS_TABLE} where record_kind = {kind}"
+    ).pl()
+    # only a record the prefilter flags (over its whole JSON, as ingest's) can change
+    frame = frame.filter(
+        pl.col("raw_record").str.contains(scrubber_for(contract).record_prefilter).fill_null(False)
+    )
+    if frame.is_empty():
+        return 0
+    scrubbed = scrub_frame(contract, frame.select(columns), key)
+    changed = _changed_rows(frame, scrubbed.frame, columns, objects)
+    if not changed.any():
+        return 0
+    rewritten = scrubbed.frame.filter(changed).insert_column(0, frame["_rid"].filter(changed))
+    con.execute(
+        "create or replace temp table rescrubbed_collisions ("
+        + ", ".join(["_rid bigint", *(f"{quote_identifier(n)} varchar" for n in columns)])
+        + ")"
+    )
+    _insert(con, "rescrubbed_collisions", rewritten)
+    typed = []
+    for prop in contract.properties:
+        name = quote_identifier(prop.name)
+        if prop.name in columns:
+            typed.append(f"cast(n.{name} as {prop.duckdb_type}) as {name}")
+        else:
+            path = sql_literal("$." + json.dumps(prop.name))
+            typed.append(
+                f"cast(json_extract_string(c.raw_record, {path}) as {prop.duckdb_type}) as {name}"
+            )
+    record = ", ".join(
+        f"{quote_identifier(p.name)} := {quote_identifier(p.name)}"
+        + ("::JSON" if p.logical_type is LogicalType.OBJECT else "")
+        for p in contract.properties
+    )
+    con.execute(
+        f"""
+update {COLLISIONS_TABLE} set raw_record = r.record, payload_hash = r.hash
+from (
+    select _rid, to_json(struct_pack({record}))::VARCHAR as record,
+        sha256({canonical_json_sql(contract)}) as hash
+    from (
+        select c.rowid as _rid, {", ".join(typed)}
+        from {COLLISIONS_TABLE} as c inner join rescrubbed_collisions as n on c.rowid = n._rid
+    )
+) as r
+where {COLLISIONS_TABLE}.rowid = r._rid
+"""
+    )
+    return len(rewritten)
 
 
 def _rescrubbed_record(text: str | None, contract: Contract | None, key: Key) -> str | None:
@@ -329,6 +471,10 @@ def _rescrubbed_record(text: str | None, contract: Contract | None, key: Key) ->
 def _write_pending_landing(con: duckdb.DuckDBPyConnection, data_dir: DataDir) -> int:
     """Write again the landing Parquet of each pending batch from its raw rows (the file's own
     columns, atomically replaced); how many files were written."""
+    for stale in data_dir.landing.glob("*/.*.rescrub.tmp"):  # a write cut short
+        stale.unlink(missing_ok=True)
+    if not _pending_landing(con):
+        return 0
     written = 0
     pending = con.execute(
         f"select distinct table_name, batch_id from {PENDING_LANDING_TABLE} order by all"
@@ -375,6 +521,9 @@ def rescrub_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     except WarehouseBusy as error:
         print(f"flowledger rescrub: {error}", file=sys.stderr)
         return 1
+    if not report.stored:
+        print(f"nothing is stored in {data_dir.root} yet: nothing to scrub")
+        return 0
     verb = "would rewrite" if args.dry_run else "rewrote"
     moved = "would move" if args.dry_run else "moved"
     for item in report.tables:
@@ -384,14 +533,21 @@ def rescrub_command(args: argparse.Namespace, data_dir: DataDir) -> int:
         )
     print(f"{'quarantine':<22} {verb} {report.quarantine_rewritten:,} records")
     print(f"{'ingest_collisions':<22} {verb} {report.collisions_rewritten:,} records")
-    if args.dry_run or not report.changed:
-        if not report.changed:
-            print("every stored row is scrubbed as the contracts say now: nothing to change")
+    if not report.changed:
+        print("every stored row is scrubbed as the contracts say now: nothing to change")
+    if args.dry_run:
+        if report.landing_pending:
+            print(
+                f"{report.landing_pending:,} landing Parquet files are still to be written "
+                "again (an interrupted run): `flowledger rescrub` writes them"
+            )
         return 0
-    print(f"wrote {report.landing_files:,} landing Parquet files again")
-    print(
-        "run `flowledger build`: it refreshes every model (the marts hold the values as they "
-        "were) and writes the warehouse and the marts into fresh files; until then "
-        "`warehouse.duckdb` and the published snapshots hold the old values"
-    )
+    if report.landing_files:
+        print(f"wrote {report.landing_files:,} landing Parquet files again")
+    if report.changed:
+        print(
+            "run `flowledger build`: it refreshes every model (the marts hold the values as "
+            "they were) and writes the warehouse and the marts into fresh files; until then "
+            "`warehouse.duckdb` and the published snapshots hold the old values"
+        )
     return 0

@@ -126,6 +126,43 @@ def _clear_values_in(paths: list[Path]) -> dict[str, list[str]]:
     return found
 
 
+def _first_payload_hashes(data_dir: DataDir) -> list[tuple]:
+    """Each collision's first payload hash, and the payload hash of the stored row it names."""
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select c.first_payload_hash, e._payload_hash from raw.ingest_collisions as c "
+            "left join raw.business_events as e on e._payload_hash = c.first_payload_hash"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _interrupted_landing_write(data_dir: DataDir, landing: Path, clear_bytes: bytes) -> dict:
+    """A run cut short after its commit: its landing file still holds the clear values and is
+    still listed as pending; a dry run says so, the next run writes it."""
+    con = duckdb.connect(str(data_dir.warehouse))
+    try:
+        con.execute(
+            "insert into raw.rescrub_pending_landing values (?, ?)",
+            [landing.parent.name, landing.stem],
+        )
+    finally:
+        con.close()
+    landing.write_bytes(clear_bytes)
+    (landing.parent / f".{landing.name}.rescrub.tmp").write_bytes(b"cut short")
+    dry_run = run_cli(data_dir, "rescrub", "--dry-run").stdout
+    clear_after_dry_run = _clear_values_in([landing])[str(landing)]
+    run = run_cli(data_dir, "rescrub").stdout
+    return {
+        "dry_run": dry_run,
+        "clear_after_dry_run": clear_after_dry_run,
+        "run": run,
+        "clear_after_run": _clear_values_in([landing])[str(landing)],
+        "tmp_left": sorted(p.name for p in landing.parent.glob(".*.rescrub.tmp")),
+    }
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     import ingest.pipeline
@@ -169,17 +206,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as patched:
         for name, value in env.items():
             patched.setenv(name, value)
+        nothing_stored = run_cli(DataDir(root / "never-ingested"), "rescrub")
+        warehouse_bytes = data_dir.warehouse.read_bytes()
         dry_run = run_cli(data_dir, "rescrub", "--dry-run")
+        dry_run_kept_the_file = data_dir.warehouse.read_bytes() == warehouse_bytes
         after_dry_run = _stored(data_dir)
+        clear_landing_file = landing[0].read_bytes()
         rescrubbed = run_cli(data_dir, "rescrub")
         after = _stored(data_dir)
         clear_landing = _clear_values_in(sorted(data_dir.landing.rglob("*.parquet")))
+        first_hashes = _first_payload_hashes(data_dir)
+        warehouse_bytes = data_dir.warehouse.read_bytes()
         again = run_cli(data_dir, "rescrub")
+        again_kept_the_file = data_dir.warehouse.read_bytes() == warehouse_bytes
+        interrupted = _interrupted_landing_write(data_dir, landing[0], clear_landing_file)
         build = run_cli(data_dir, "build")
         steps = json.loads((data_dir.dbt_target.parent / "last_build.json").read_text())["steps"]
         snapshots = sorted(data_dir.published.glob("marts-*.duckdb"))
         clear_after_build = _clear_values_in([data_dir.warehouse, *snapshots])
-        reingested = ingest_paths([events, runs], data_dir)
+        reingested = ingest_paths([events, runs, colliding], data_dir)
         next_build = run_cli(data_dir, "build")
     return {
         "data_dir": data_dir,
@@ -191,6 +236,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "after": after,
         "clear_landing": clear_landing,
         "again": again.stdout,
+        "nothing_stored": nothing_stored.stdout,
+        "dry_run_kept_the_file": dry_run_kept_the_file,
+        "again_kept_the_file": again_kept_the_file,
+        "first_hashes": first_hashes,
+        "interrupted": interrupted,
         "build": build.stdout,
         "steps": steps,
         "clear_after_build": clear_after_build,
@@ -233,7 +283,12 @@ def test_a_row_whose_key_holds_a_secret_moves_to_the_quarantine(world) -> None:
     kind, reason, record = moved[0]
     assert "moved from flow_runs by flowledger rescrub" in reason
     assert AWS_KEY not in record and AWS_KEY not in reason
-    assert json.loads(record)["run_id"].startswith("r-2-[REDACTED")
+    moved_record = json.loads(record)
+    assert moved_record["run_id"].startswith("r-2-[REDACTED")
+    # every field the row had, not only the texts the scrubbing reads
+    assert moved_record["run_attempt"] == "1"
+    assert moved_record["started_at"].startswith("2026-09-01")
+    assert moved_record["status"] == "success"
 
 
 def test_the_quarantine_and_the_collisions_are_scrubbed_too(world) -> None:
@@ -250,8 +305,33 @@ def test_the_landing_parquet_is_written_again(world) -> None:
     assert "wrote 2 landing Parquet files again" in world["rescrubbed"]
 
 
-def test_a_second_run_changes_nothing(world) -> None:
+def test_a_second_run_changes_nothing_not_even_the_file(world) -> None:
     assert "nothing to change" in world["again"]
+    assert "landing Parquet" not in world["again"]
+    assert world["again_kept_the_file"]
+
+
+def test_a_dry_run_leaves_the_file_as_it_was(world) -> None:
+    assert world["dry_run_kept_the_file"]
+
+
+def test_a_data_directory_without_a_warehouse_is_told_so(world) -> None:
+    assert "nothing is stored in" in world["nothing_stored"]
+    assert "scrubbed as the contracts say" not in world["nothing_stored"]
+
+
+def test_a_collision_names_the_rewritten_row_s_hash(world) -> None:
+    ((first, stored),) = world["first_hashes"]
+    assert first == stored  # the rewritten row's new hash
+
+
+def test_landing_files_an_interrupted_run_left_are_written_by_the_next(world) -> None:
+    found = world["interrupted"]
+    assert "1 landing Parquet files are still to be written again" in found["dry_run"]
+    assert found["clear_after_dry_run"]  # a dry run writes nothing
+    assert "wrote 1 landing Parquet files again" in found["run"]
+    assert found["clear_after_run"] == []
+    assert found["tmp_left"] == []
 
 
 def test_the_next_build_refreshes_fully_and_no_file_keeps_a_clear_value(world) -> None:
@@ -269,6 +349,9 @@ def test_the_next_build_refreshes_fully_and_no_file_keeps_a_clear_value(world) -
 def test_the_same_files_ingested_again_are_duplicates(world) -> None:
     by_file = {result.path.name: result for result in world["reingested"].files}
     events, runs = by_file["events.ndjson"], by_file["runs.ndjson"]
+    colliding = by_file["colliding.ndjson"]
+    # the collision's record and hash are what ingest computes now: a repeat, not a second one
+    assert (colliding.accepted, colliding.duplicates, colliding.collisions) == (0, 1, 0)
     # the quarantined event too: ingest finds its record, as it writes it now, already there
     # (the same record kind, reason and record text)
     assert (events.accepted, events.duplicates, events.collisions) == (0, 3, 0)
