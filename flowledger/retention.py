@@ -24,7 +24,7 @@ from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import (
     MARTS_CATALOG,
     WarehouseBusy,
-    connect_warehouse,
+    connect_for_maintenance,
     mark_purged,
     writer_lock,
 )
@@ -582,14 +582,7 @@ def purge(
         return [TablePurge(table, None, 0) for table in days]
     data_dir.ensure()
     with writer_lock(data_dir):
-        try:
-            con = connect_warehouse(data_dir)
-        except WarehouseBusy as error:  # it says who holds the file and what to do
-            raise WarehouseBusy(f"{error}. Nothing was purged.") from None
-        except duckdb.IOException as error:
-            raise WarehouseBusy(
-                f"{data_dir.warehouse} cannot be opened ({error}). Nothing was purged."
-            ) from None
+        con = connect_for_maintenance(data_dir, "Nothing was purged.")
         try:
             ensure_raw_tables(con)
             check_against_slos(days, data_dir, path, con)

@@ -150,6 +150,22 @@ def connect_warehouse(
     return con
 
 
+def connect_for_maintenance(
+    data_dir: DataDir, nothing_done: str, *, attach_marts: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """A read-write connection for a command that rewrites stored rows (purge, rescrub; the
+    caller holds :func:`writer_lock`): a file it cannot open is :class:`WarehouseBusy`, its
+    message ending with ``nothing_done`` ("Nothing was purged.")."""
+    try:
+        return connect_warehouse(data_dir, attach_marts=attach_marts)
+    except WarehouseBusy as error:  # it says who holds the file and what to do
+        raise WarehouseBusy(f"{error}. {nothing_done}") from None
+    except duckdb.IOException as error:
+        raise WarehouseBusy(
+            f"{data_dir.warehouse} cannot be opened ({error}). {nothing_done}"
+        ) from None
+
+
 @contextmanager
 def open_warehouse(
     data_dir: DataDir, *, attach_marts: bool = True

@@ -31,7 +31,7 @@ import polars as pl
 import pyarrow as pa
 
 from flowledger.settings import DataDir
-from flowledger.warehouse import WarehouseBusy, connect_warehouse, mark_purged, writer_lock
+from flowledger.warehouse import WarehouseBusy, connect_for_maintenance, mark_purged, writer_lock
 from ingest.contracts import Contract, LogicalType, RecordKind, load_contracts
 from ingest.json_values import Pairs, loads_as_written, value_as_text
 from ingest.landing import prepare_connection
@@ -105,14 +105,7 @@ def rescrub(data_dir: DataDir, *, dry_run: bool = False) -> RescrubReport:
     key: Key = functools.cache(lambda: load_pii_key(data_dir.root / "secrets"))
     contracts = load_contracts()
     with writer_lock(data_dir):
-        try:
-            con = connect_warehouse(data_dir, attach_marts=False)
-        except WarehouseBusy as error:  # it says who holds the file and what to do
-            raise WarehouseBusy(f"{error}. Nothing was scrubbed.") from None
-        except duckdb.IOException as error:
-            raise WarehouseBusy(
-                f"{data_dir.warehouse} cannot be opened ({error}). Nothing was scrubbed."
-            ) from None
+        con = connect_for_maintenance(data_dir, "Nothing was scrubbed.", attach_marts=False)
         try:
             prepare_connection(con, MEMORY_LIMIT)
             ensure_raw_tables(con)

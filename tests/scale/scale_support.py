@@ -219,6 +219,39 @@ def late_batch_builds(
     }
 
 
+def tamper_case_links(case_key: str) -> Callable[[duckdb.DuckDBPyConnection], int]:
+    """A ``tamper`` for :func:`late_batch_builds`: marks ``case_key``'s case-run links (their
+    flow name), which a build that recomputes the case rewrites."""
+
+    def tamper(con: duckdb.DuckDBPyConnection) -> int:
+        return con.execute(
+            "update intermediate.int_case_flow_runs set flow_name = 'tampered' where case_key = ?",
+            [case_key],
+        ).fetchone()[0]
+
+    return tamper
+
+
+def case_run_links(rows: Sequence[tuple]) -> set[tuple[str, str]]:
+    """(case_key, run_key) of ``int_case_flow_runs`` rows."""
+    return {(row[0], row[3]) for row in rows}
+
+
+def assert_incremental_equals_full_but_the_tampered_case(
+    builds: dict, model: str, case_key: str
+) -> None:
+    """The incremental build's rows of ``model`` equal the full build's, except the tampered
+    links of ``case_key``, which it must not have recomputed (:func:`tamper_case_links`)."""
+    incremental, full = builds["incremental"][model], builds["full"][model]
+    if model == "intermediate.int_case_flow_runs":
+        assert builds["tampered"] > 0
+        kept = [row for row in incremental if row[0] == case_key]
+        assert kept and {row[5] for row in kept} == {"tampered"}, f"{case_key} was recomputed"
+        incremental = [row for row in incremental if row[0] != case_key]
+        full = [row for row in full if row[0] != case_key]
+    assert incremental == full
+
+
 def append_rows(warehouse: Path, tables: dict[str, Sequence[dict[str, object]]]) -> None:
     con = duckdb.connect(str(warehouse))
     try:

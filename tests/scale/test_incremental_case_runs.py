@@ -15,16 +15,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from scale_support import (
     BUSINESS_EVENTS,
     FLOW_RUNS,
     STEP_RUNS,
+    assert_incremental_equals_full_but_the_tampered_case,
     build_selected,
+    case_run_links,
     ingested_at,
     late_batch_builds,
     rows_of,
+    tamper_case_links,
 )
 
 pytestmark = pytest.mark.slow
@@ -91,27 +93,18 @@ def _rows(data_dir: Path) -> dict[str, list[tuple]]:
     return rows_of(data_dir, MODELS)
 
 
-def _tamper_q4(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute(
-        "update intermediate.int_case_flow_runs set flow_name = 'tampered' "
-        "where case_key = 'quote_to_cash:Q4'"
-    ).fetchone()[0]
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     batch_a, batch_b = _batches()
     base = tmp_path_factory.mktemp("case_runs")
-    return late_batch_builds(base, batch_a, batch_b, _build, _rows, _tamper_q4)
-
-
-def _links(rows: list[tuple]) -> set[tuple[str, str]]:
-    return {(row[0], row[3]) for row in rows}  # case_key, run_key
+    return late_batch_builds(
+        base, batch_a, batch_b, _build, _rows, tamper_case_links("quote_to_cash:Q4")
+    )
 
 
 def test_the_late_rows_change_the_links(builds) -> None:
-    first = _links(builds["first"]["intermediate.int_case_flow_runs"])
-    full = _links(builds["full"]["intermediate.int_case_flow_runs"])
+    first = case_run_links(builds["first"]["intermediate.int_case_flow_runs"])
+    full = case_run_links(builds["full"]["intermediate.int_case_flow_runs"])
     assert builds["tampered"] == 1
     assert ("quote_to_cash:Q4", "mulesoft:tr4:1") in first
     assert full - first == {
@@ -124,13 +117,7 @@ def test_the_late_rows_change_the_links(builds) -> None:
 def test_incremental_build_equals_full_build_except_the_untouched_tampered_case(
     builds, model
 ) -> None:
-    incremental, full = builds["incremental"][model], builds["full"][model]
-    if model == "intermediate.int_case_flow_runs":
-        kept = [row for row in incremental if row[0] == "quote_to_cash:Q4"]
-        assert kept and {row[5] for row in kept} == {"tampered"}, "Q4 was recomputed"
-        incremental = [row for row in incremental if row[0] != "quote_to_cash:Q4"]
-        full = [row for row in full if row[0] != "quote_to_cash:Q4"]
-    assert incremental == full
+    assert_incremental_equals_full_but_the_tampered_case(builds, model, "quote_to_cash:Q4")
 
 
 @pytest.mark.parametrize("model", list(MODELS))
