@@ -7,6 +7,7 @@ reverse order. ``flowledger serve`` runs it with uvicorn (see :mod:`flowledger.s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -45,7 +46,13 @@ from ingest.server.formats import (
     cloudevent_items,
     run_items,
 )
-from ingest.server.intake import DEFAULT_INDEX_SIZE, DEFAULT_MAX_RECORD_BYTES, Intake, Prepared
+from ingest.server.intake import (
+    DEFAULT_INDEX_SIZE,
+    DEFAULT_MAX_RECORD_BYTES,
+    Intake,
+    PendingWrite,
+    Prepared,
+)
 from ingest.server.metrics import Metrics
 from ingest.server.request_metrics import RequestMetrics
 from ingest.server.spool import Spool, SpoolError
@@ -200,12 +207,31 @@ class Receiver:
             )
 
     async def ingest(self, items: list[Item], request_id: str, source: str) -> Prepared:
-        """Check, spool and count ``items`` of one request of token source ``source``."""
+        """Check, spool and count ``items`` of one request of token source ``source``.
+
+        The checks and scrubbing run in a worker thread, so a large request does not hold the
+        event loop (health checks and other clients are answered meanwhile). Classifying the
+        records against the edge index and handing the write to the spool happen together on
+        the loop, so the index sees the writes in the spool's order."""
         check_record_count(len(items), self.config.max_records)
         bound = self.config.token_sources.get(source) if self.config.require_auth else None
-        prepared = self.intake.prepare(items, request_id, (source, bound) if bound else None)
-        await self.spool.append(prepared.write)
-        self.intake.committed(prepared)
+        binding = (source, bound) if bound else None
+        prepared = await asyncio.to_thread(self.intake.prepare, items, request_id, binding)
+        pending = PendingWrite()
+        rests_on = self.intake.admit(prepared, pending)
+        try:
+            await self.spool.append(prepared.write)
+        except BaseException:
+            self.intake.settle(prepared, pending, stored=False)
+            raise
+        self.intake.settle(prepared, pending, stored=True)
+        for earlier in rests_on:
+            if not await earlier.stored():
+                raise SpoolError(
+                    "a concurrent request holding records of this one could not be stored; "
+                    "send again"
+                )
+        self.intake.counted(prepared)
         if prepared.write:
             self.drainer.wake()
         return prepared
@@ -233,7 +259,7 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
                 with receiver.guard.capacity_slot(receiver.backlog_full()):
                     raw_body = await receiver.guard.read_body(request)
                     receiver.verify_signature(request, source, raw_body)
-                    body = receiver.guard.decode_body(request, raw_body)
+                    body = await asyncio.to_thread(receiver.guard.decode_body, request, raw_body)
                     request_id = uuid.uuid4().hex
                     response = await handler(request, body, source, request_id)
             except Refused as refused:
@@ -264,12 +290,12 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         return JSONResponse(prepared.answer(), status_code=422 if nothing_kept else 200)
 
     async def post_events(request: Request, body: bytes, source: str, request_id: str) -> Response:
-        items = cloudevent_items(request.headers, body, config.max_records)
+        items = await asyncio.to_thread(cloudevent_items, request.headers, body, config.max_records)
         return answer(await receiver.ingest(items, request_id, source))
 
     async def post_runs(request: Request, body: bytes, source: str, request_id: str) -> Response:
-        items = run_items(
-            request.headers, body, request.query_params.get("kind"), config.max_records
+        items = await asyncio.to_thread(
+            run_items, request.headers, body, request.query_params.get("kind"), config.max_records
         )
         return answer(await receiver.ingest(items, request_id, source))
 

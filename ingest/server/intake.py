@@ -3,13 +3,19 @@
 The edge index remembers the payload hash of every record key acknowledged since the receiver
 started (up to ``index_size`` keys, oldest forgotten first), so a re-sent record is answered as
 a duplicate at once and never written twice, and a same-key-other-payload record is counted as
-a collision. The index is only a fast path: it is filled after the fsync (a failed write never
-marks a record as stored) and starts empty after a restart; the drainer's natural-key dedupe in
-the warehouse is the authority and its counts are in ``flowledger_drain_records_total``.
+a collision. A request's keys are *reserved* in the index when its write is handed to the spool
+(:meth:`Intake.admit`, on the event loop, in the order the writes reach the spool) and become
+acknowledged once the write is on disk (:meth:`Intake.settle`): of two concurrent requests with
+the same key, the one whose write lands second is told ``collision`` (or ``duplicate``), as the
+warehouse will judge it, and a request answered ``duplicate`` of a write still in flight waits
+for that write (:meth:`PendingWrite.stored`) and is answered 503 if it failed. The index starts
+empty after a restart; the drainer's natural-key dedupe in the warehouse is the authority and
+its counts are in ``flowledger_drain_records_total``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable, Sequence
@@ -38,6 +44,31 @@ DEFAULT_INDEX_SIZE = 500_000
 MAX_LISTED_REJECTIONS = 100
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A checked, scrubbed and encoded record, not yet classified against the edge index."""
+
+    kind: RecordKind
+    key: tuple[Any, ...]
+    digest: int
+    line: bytes
+
+
+class PendingWrite:
+    """A request's write between its hand-over to the spool and its fsync: whether it was
+    stored, for the requests that found their records in it. Created on the event loop."""
+
+    def __init__(self) -> None:
+        self._stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def settle(self, stored: bool) -> None:
+        if not self._stored.done():
+            self._stored.set_result(stored)
+
+    async def stored(self) -> bool:
+        return await asyncio.shield(self._stored)
+
+
 @dataclass
 class Prepared:
     """What one request will write, and what it will answer once the write is durable."""
@@ -51,6 +82,8 @@ class Prepared:
     rejected_count: int = 0
     by_kind: dict[tuple[str, str], int] = field(default_factory=dict)
     keys: list[tuple[tuple[Any, ...], int, bool]] = field(default_factory=list)
+    #: records that passed the checks, in request order, for :meth:`Intake.admit` to classify
+    candidates: list[Candidate] = field(default_factory=list)
 
     def count(self, kind: RecordKind, outcome: str) -> None:
         self.by_kind[(kind.value, outcome)] = self.by_kind.get((kind.value, outcome), 0) + 1
@@ -71,21 +104,64 @@ class Prepared:
 
 
 class EdgeIndex:
-    """Natural key → payload hash of acknowledged records (bounded, FIFO)."""
+    """Natural key → payload hash of acknowledged records (bounded, FIFO), and the keys of
+    writes still in flight (:class:`PendingWrite`)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._first: dict[tuple[Any, ...], int] = {}
         self._collided: dict[tuple[tuple[Any, ...], int], None] = {}
+        self._pending_first: dict[tuple[Any, ...], tuple[int, PendingWrite]] = {}
+        self._pending_collided: dict[tuple[tuple[Any, ...], int], PendingWrite] = {}
         self._lock = threading.Lock()
 
-    def classify(self, key: tuple[Any, ...], digest: int) -> str:
-        first = self._first.get(key)
-        if first is None:
-            return "accepted"
-        if first == digest or (key, digest) in self._collided:
-            return "duplicate"
-        return "collision"
+    def classify(self, key: tuple[Any, ...], digest: int) -> tuple[str, PendingWrite | None]:
+        """``accepted``, ``duplicate`` or ``collision``, and the write in flight the outcome
+        rests on (None when it rests on acknowledged records only)."""
+        with self._lock:
+            first = self._first.get(key)
+            if first is not None:
+                if first == digest or (key, digest) in self._collided:
+                    return "duplicate", None
+                pending = self._pending_collided.get((key, digest))
+                return ("duplicate", pending) if pending else ("collision", None)
+            in_flight = self._pending_first.get(key)
+            if in_flight is None:
+                return "accepted", None
+            pending_digest, pending = in_flight
+            if pending_digest == digest:
+                return "duplicate", pending
+            collided = self._pending_collided.get((key, digest))
+            return ("duplicate", collided) if collided else ("collision", pending)
+
+    def reserve(
+        self, entries: Sequence[tuple[tuple[Any, ...], int, bool]], pending: PendingWrite
+    ) -> None:
+        """Mark ``entries`` as written by ``pending`` (still in flight)."""
+        with self._lock:
+            for key, digest, collided in entries:
+                if collided:
+                    self._pending_collided.setdefault((key, digest), pending)
+                else:
+                    self._pending_first.setdefault(key, (digest, pending))
+
+    def release(
+        self,
+        entries: Sequence[tuple[tuple[Any, ...], int, bool]],
+        pending: PendingWrite,
+        *,
+        stored: bool,
+    ) -> None:
+        """``pending`` is done: its reservations go, and become acknowledged if ``stored``."""
+        with self._lock:
+            for key, digest, collided in entries:
+                if collided:
+                    if self._pending_collided.get((key, digest)) is pending:
+                        del self._pending_collided[(key, digest)]
+                elif self._pending_first.get(key, (None, None))[1] is pending:
+                    del self._pending_first[key]
+        if stored:
+            self.remember(entries)
 
     def remember(self, entries: Sequence[tuple[tuple[Any, ...], int, bool]]) -> None:
         with self._lock:
@@ -161,12 +237,13 @@ class Intake:
         request_id: str,
         binding: tuple[str, frozenset[str]] | None = None,
     ) -> Prepared:
-        """Check, scrub and classify every item; nothing is written yet. ``binding``: the
-        request's token source and the record sources it may write (a record of another
-        source is rejected: a token must not take another source's keys first)."""
+        """Check, scrub and encode every item (the records that pass become
+        ``prepared.candidates``, the others quarantine lines); nothing is written or classified
+        yet (:meth:`admit`). The costly part of a request: callers run it off the event loop.
+        ``binding``: the request's token source and the record sources it may write (a record
+        of another source is rejected: a token must not take another source's keys first)."""
         prepared = Prepared(request_id)
         received_at = datetime.now(UTC).isoformat()
-        in_request: dict[tuple[Any, ...], int] = {}
         checked: dict[RecordKind, list[tuple[Item, dict[str, Any]]]] = {}
         for item in items:
             reason = item.problem
@@ -198,10 +275,10 @@ class Intake:
                     except (TypeError, ValueError, RecursionError) as error:
                         self._reject(prepared, item, f"cannot be encoded: {error}", received_at)
                     else:
-                        self._classify(prepared, item, normalised, line, in_request, received_at)
+                        self._candidate(prepared, item, normalised, line, received_at)
                 continue
             for (item, normalised), line in zip(pairs, lines, strict=True):
-                self._classify(prepared, item, normalised, line, in_request, received_at)
+                self._candidate(prepared, item, normalised, line, received_at)
         return prepared
 
     def _reason_without_personal_data(self, item: Item, reason: str) -> str:
@@ -225,16 +302,14 @@ class Intake:
         _, scrubbed_reason = checker.check(scrubbed)
         return scrubbed_reason or reason
 
-    def _classify(
+    def _candidate(
         self,
         prepared: Prepared,
         item: Item,
         normalised: dict[str, Any],
         line: bytes | RewrittenKey,
-        in_request: dict[tuple[Any, ...], int],
         received_at: str,
     ) -> None:
-        checker = self.checkers[item.kind]
         if isinstance(line, RewrittenKey):
             self._reject(prepared, item, line.reason, received_at)
             return
@@ -245,26 +320,41 @@ class Intake:
             )
             self._reject(prepared, item, reason, received_at)
             return
-        key = (item.kind.value, *checker.natural_key(normalised))
-        digest = line_hash(line)
-        outcome = self.index.classify(key, digest)
-        earlier = in_request.get(key)
-        if earlier is not None:
-            outcome = "duplicate" if earlier == digest else "collision"
-        if outcome == "duplicate":
-            prepared.duplicates += 1
-            prepared.count(item.kind, "duplicate")
-            return
-        in_request.setdefault(key, digest)
-        prepared.write.add(item.kind.value, line)
-        if outcome == "collision":
-            prepared.collisions += 1
-            prepared.count(item.kind, "collision")
-            prepared.keys.append((key, digest, True))
-        else:
-            prepared.accepted += 1
-            prepared.count(item.kind, "accepted")
-            prepared.keys.append((key, digest, False))
+        key = (item.kind.value, *self.checkers[item.kind].natural_key(normalised))
+        prepared.candidates.append(Candidate(item.kind, key, line_hash(line), line))
+
+    def admit(self, prepared: Prepared, pending: PendingWrite) -> set[PendingWrite]:
+        """Classify the candidates against the edge index and the request's earlier records,
+        add the records to write, and reserve their keys for ``pending``. Runs on the event
+        loop, right before the write is handed to the spool, so that the index sees writes in
+        the spool's order. Returns the writes in flight this request's answer rests on."""
+        in_request: dict[tuple[Any, ...], int] = {}
+        rests_on: set[PendingWrite] = set()
+        for candidate in prepared.candidates:
+            key, digest, kind = candidate.key, candidate.digest, candidate.kind
+            earlier = in_request.get(key)
+            if earlier is not None:
+                outcome, in_flight = ("duplicate" if earlier == digest else "collision"), None
+            else:
+                outcome, in_flight = self.index.classify(key, digest)
+            if in_flight is not None:
+                rests_on.add(in_flight)
+            if outcome == "duplicate":
+                prepared.duplicates += 1
+                prepared.count(kind, "duplicate")
+                continue
+            in_request.setdefault(key, digest)
+            prepared.write.add(kind.value, candidate.line)
+            collided = outcome == "collision"
+            prepared.keys.append((key, digest, collided))
+            if collided:
+                prepared.collisions += 1
+            else:
+                prepared.accepted += 1
+            prepared.count(kind, outcome)
+        prepared.candidates = []
+        self.index.reserve(prepared.keys, pending)
+        return rests_on
 
     def _reject(self, prepared: Prepared, item: Item, reason: str, received_at: str) -> None:
         reason = encodable(scrub_reason(reason))
@@ -287,8 +377,13 @@ class Intake:
         }
         prepared.write.add(QUARANTINE_STREAM, json.dumps(line, ensure_ascii=False).encode() + b"\n")
 
-    def committed(self, prepared: Prepared) -> None:
-        """The write is durable: remember its keys and count it."""
-        self.index.remember(prepared.keys)
+    def settle(self, prepared: Prepared, pending: PendingWrite, *, stored: bool) -> None:
+        """The write of ``prepared`` is on disk (``stored``) or failed: its reservations become
+        acknowledged keys or are dropped, and the requests resting on it learn which."""
+        self.index.release(prepared.keys, pending, stored=stored)
+        pending.settle(stored)
+
+    def counted(self, prepared: Prepared) -> None:
+        """The request is answered with its counts: add them to the metrics."""
         for (kind, outcome), count in prepared.by_kind.items():
             self.metrics.inc("flowledger_receiver_records_total", count, kind=kind, outcome=outcome)

@@ -35,6 +35,7 @@ bytes before ``ParseDict``, which would otherwise read 32 hex digits as 24 garba
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -483,8 +484,11 @@ def _span_raw(span: Span) -> dict[str, Any]:
 async def handle_traces(
     receiver: Receiver, request: Request, body: bytes, source: str, request_id: str
 ) -> Response:
-    message = decode_request(request.headers.get("content-type", ""), body)
-    items = span_items(message, source, receiver.config.max_records)
+    def parsed() -> list[Item]:
+        message = decode_request(request.headers.get("content-type", ""), body)
+        return span_items(message, source, receiver.config.max_records)
+
+    items = await asyncio.to_thread(parsed)  # off the event loop, as the checks are
     prepared = await receiver.ingest(items, request_id, source)
     answer = ExportTraceServiceResponse()
     if prepared.rejected_count:
