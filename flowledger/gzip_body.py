@@ -47,3 +47,30 @@ def gunzip_bounded(body: bytes, limit: int) -> bytes:
                 f"the gzip body has {len(rest):,} bytes after its end that are not another gzip "
                 "member; nothing stored",
             )
+
+
+def inflate_bounded(body: bytes, limit: int) -> bytes:
+    """The ``Content-Encoding: deflate`` ``body`` (RFC 9110: a zlib stream, RFC 1950; a raw
+    deflate stream, which some clients send under that name, is read too), at most ``limit``
+    bytes; truncated streams and trailing bytes are refused as for gzip."""
+    zlib_header = len(body) >= 2 and (body[0] & 0x0F) == 8 and ((body[0] << 8) | body[1]) % 31 == 0
+    inflater = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise GzipBodyError(400, f"the deflate body cannot be decompressed: {error}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise GzipBodyError(413, f"the body decompresses to more than {limit:,} bytes")
+    if not inflater.eof:
+        raise GzipBodyError(
+            400,
+            "the deflate body is truncated (it ends before its end of stream); nothing stored: "
+            "send the whole body again",
+        )
+    if inflater.unused_data:
+        raise GzipBodyError(
+            400,
+            f"the deflate body has {len(inflater.unused_data):,} bytes after its end; "
+            "nothing stored",
+        )
+    return out

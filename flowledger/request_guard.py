@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flowledger.gzip_body import GzipBodyError, gunzip_bounded
+from flowledger.gzip_body import GzipBodyError, gunzip_bounded, inflate_bounded
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -133,13 +133,16 @@ class RequestGuard:
         return b"".join(chunks)
 
     def decode_body(self, request: Request, body: bytes) -> bytes:
-        """The body with its Content-Encoding undone (gzip), within the size limit."""
+        """The body with its Content-Encoding undone (gzip, deflate), within the size limit."""
         encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
         if encoding in ("", "identity"):
             return body
-        if encoding in ("gzip", "x-gzip"):
+        decode = {"gzip": gunzip_bounded, "x-gzip": gunzip_bounded, "deflate": inflate_bounded}
+        if encoding in decode:
             try:
-                return gunzip_bounded(body, self.max_body_bytes)
+                return decode[encoding](body, self.max_body_bytes)
             except GzipBodyError as error:
                 raise ClientError(error.status, error.message) from None
-        raise ClientError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+        raise ClientError(
+            415, f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or none"
+        )

@@ -294,8 +294,13 @@ def create_app(data_dir: DataDir, config: ReceiverConfig) -> Starlette:
         return answer(await receiver.ingest(items, request_id, source))
 
     async def post_runs(request: Request, body: bytes, source: str, request_id: str) -> Response:
+        kinds = request.query_params.getlist("kind")
+        if len(kinds) > 1:
+            raise ClientError(
+                400, f"?kind= given {len(kinds)} times ({', '.join(kinds)}): give one, or none"
+            )
         items = await asyncio.to_thread(
-            run_items, request.headers, body, request.query_params.get("kind"), config.max_records
+            run_items, request.headers, body, kinds[0] if kinds else None, config.max_records
         )
         return answer(await receiver.ingest(items, request_id, source))
 

@@ -143,3 +143,11 @@ def test_health_checks_are_answered_while_a_large_request_is_checked(server: Ser
 def test_the_server_log_has_no_errors(server: Serve) -> None:
     log = Path(server.data_dir.parent / f"serve-{server.port}.out").read_text()
     assert "Traceback" not in log
+
+
+def test_a_kind_given_twice_is_refused_not_read_as_the_last(server: Serve) -> None:
+    answer = server.post("/v1/runs?kind=flow_run&kind=step_run", [flow_run("kind-twice")])
+    assert answer.status_code == 400
+    assert "?kind= given 2 times" in answer.json()["message"]
+    once = server.post("/v1/runs?kind=flow_run", [flow_run("kind-once")])
+    assert (once.status_code, once.json()["accepted"]) == (200, 1)

@@ -214,7 +214,7 @@ def test_protobuf_clients_get_protobuf_errors(server: Serve) -> None:
     assert brotli.status_code == 415
     status = rpc_status(brotli)
     assert status.code == code_pb2.INVALID_ARGUMENT
-    assert status.message == "unsupported Content-Encoding 'br': use gzip or none"
+    assert status.message == "unsupported Content-Encoding 'br': use gzip, deflate or none"
 
 
 def test_json_clients_get_json_errors(server: Serve) -> None:
@@ -284,3 +284,51 @@ def test_a_rejected_span_with_a_nan_attribute_is_quarantined_as_valid_json() -> 
         "attributes": {"ratio": "NaN", "limits": ["Infinity", "-Infinity", 1.5]},
     }
     assert rejected_raw_text({"a": 1}) == '{"a": 1}'
+
+
+@pytest.mark.parametrize("compression", ["gzip", "deflate"])
+def test_sdk_exporter_compression_options_are_read(server: Serve, compression: str) -> None:
+    """The SDK's exporter offers gzip and deflate (Compression.Deflate: a zlib stream); both are
+    stored (deflate was answered 415 and the spans dropped). A raw deflate stream, which some
+    clients send under the same name, is read too."""
+    from opentelemetry.exporter.otlp.proto.http import Compression
+
+    run_id = f"otel-{compression}"
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "bot", "cicd.pipeline.run.id": run_id})
+    )
+    exporter = OTLPSpanExporter(
+        endpoint=server.url + "/v1/traces",
+        headers={"authorization": f"Bearer {TOKEN}"},
+        compression=Compression(compression),
+    )
+    processor = BatchSpanProcessor(exporter, schedule_delay_millis=60_000)
+    provider.add_span_processor(processor)
+    provider.get_tracer("tests").start_span("run", start_time=T0).end(end_time=T0 + 10**9)
+    assert processor.force_flush()
+    provider.shutdown()
+    server.wait_drained()
+    assert query(
+        server.data_dir, "select count(*) from raw.flow_runs where run_id = ?", [run_id]
+    ) == [(1,)]
+
+
+def test_deflate_bodies_raw_truncated_and_bombs() -> None:
+    import zlib
+
+    from flowledger.gzip_body import GzipBodyError, inflate_bounded
+
+    text = b'{"resourceSpans": []}' * 50
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw_stream = raw.compress(text) + raw.flush()
+    assert inflate_bounded(zlib.compress(text), 10_000) == text
+    assert inflate_bounded(raw_stream, 10_000) == text
+    for body, status in (
+        (zlib.compress(text)[:-6], 400),  # truncated
+        (zlib.compress(text) + b"xx", 400),  # trailing bytes
+        (b"not deflate at all", 400),
+        (zlib.compress(b"0" * 100_000), 413),  # decompresses past the limit
+    ):
+        with pytest.raises(GzipBodyError) as refused:
+            inflate_bounded(body, 10_000)
+        assert refused.value.status == status
