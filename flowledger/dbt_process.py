@@ -26,6 +26,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowledger.dbt_forkserver import ForkedDbt
 
 #: the argument that makes this process wait for its request on stdin
 AWAIT_REQUEST = "--await-request"
@@ -49,7 +53,17 @@ class DbtChild:
     """
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
+        from flowledger.dbt_forkserver import SOCKET_ENV
+
+        self.sent = False
+        # a fork server holds dbt imported already: the process is forked when the command comes
+        self.process: subprocess.Popen | ForkedDbt | None = (
+            None if os.environ.get(SOCKET_ENV) else self._started()
+        )
+
+    @staticmethod
+    def _started() -> subprocess.Popen:
+        return subprocess.Popen(
             dbt_process_command(AWAIT_REQUEST),
             env={
                 **os.environ,
@@ -61,14 +75,24 @@ class DbtChild:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.sent = False
 
-    def send(self, argv: Sequence[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    def send(
+        self, argv: Sequence[str], env: dict[str, str], cwd: Path
+    ) -> subprocess.Popen | ForkedDbt:
         """Send ``dbt argv`` (once), to run with ``env`` in ``cwd``; return the process, whose
         output is dbt's."""
         if self.sent:
             raise RuntimeError("this dbt process has run its command already")
         self.sent = True
+        if self.process is None:
+            from flowledger.dbt_forkserver import fork_dbt
+
+            forked = fork_dbt(argv, env, cwd)
+            if forked is not None:
+                self.process = forked
+                return forked
+            self.process = self._started()  # no fork server answered: a process of its own
+        assert isinstance(self.process, subprocess.Popen)
         request = {"argv": list(argv), "env": env, "cwd": str(cwd)}
         assert self.process.stdin is not None
         try:
@@ -82,12 +106,37 @@ class DbtChild:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self.process is None:
+            return
         if not self.sent:
             self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (getattr(self.process, "stdin", None), self.process.stdout):
             if stream is not None and not stream.closed:
                 stream.close()
+
+
+def run_captured(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float | None = None
+) -> tuple[int, str]:
+    """``dbt argv`` in a child process (forked by the fork server when one is set), its exit
+    code and its output (stdout and stderr); killed after ``timeout`` seconds (exit code
+    negative). For scripts and tests that run dbt the way a build does."""
+    import threading
+
+    with DbtChild() as started:
+        child = started.send(argv, env, cwd)
+        timer = threading.Timer(timeout, child.kill) if timeout else None
+        if timer is not None:
+            timer.start()
+        try:
+            assert child.stdout is not None
+            output = child.stdout.read()
+            code = child.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+    return code, output
 
 
 def run(argv: list[str]) -> int:
@@ -144,15 +193,21 @@ def _end_with_parent() -> None:
         end_with_parent(int(parent))
 
 
-def main() -> None:
-    _end_with_parent()
-    code = run_request() if sys.argv[1:] == [AWAIT_REQUEST] else run(sys.argv[1:])
+def finish() -> None:
+    """What must happen before ``os._exit`` skips Python's teardown: output flushed, dbt's file
+    log closed, multiprocessing's finalizers run (as its atexit hook does)."""
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()  # dbt's file log
     exit_function = getattr(multiprocessing.util, "_exit_function", None)
-    if exit_function is not None:  # what multiprocessing's atexit does: run its finalizers
+    if exit_function is not None:
         exit_function()
+
+
+def main() -> None:
+    _end_with_parent()
+    code = run_request() if sys.argv[1:] == [AWAIT_REQUEST] else run(sys.argv[1:])
+    finish()
     os._exit(code)
 
 

@@ -11,11 +11,21 @@ keeps this order instead of its own by test count), so a long group does not sta
 the other workers sit idle. How long a group takes comes from tests/durations.json (seconds per
 module of a measured run, written by scripts/test_durations.py); a module not in it counts a
 second per test.
+
+Each process that runs tests (each xdist worker) starts a dbt fork server first
+(flowledger/dbt_forkserver.py): the suite's hundreds of dbt runs are forked from one process
+that imported dbt once, instead of each importing it again (~2 s of CPU a run).
+``FLOWLEDGER_TEST_FORKSERVER=0`` turns it off.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -93,3 +103,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     }
     order = sorted(members, key=lambda name: (-seconds[name], name))
     items[:] = [item for name in order for item in members[name]]
+
+
+_FORKSERVER: list[tuple[subprocess.Popen, str]] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start this process's dbt fork server, unless it runs no test (the xdist controller)."""
+    from flowledger.dbt_forkserver import SOCKET_ENV
+
+    config = session.config
+    controller = not hasattr(config, "workerinput") and (
+        config.getoption("numprocesses", default=None) not in (None, 0)
+    )
+    if controller or os.environ.get("FLOWLEDGER_TEST_FORKSERVER") == "0":
+        return
+    if os.environ.get(SOCKET_ENV):
+        return
+    directory = tempfile.mkdtemp(prefix="fl-dbt-")
+    socket_path = os.path.join(directory, "sock")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowledger.dbt_forkserver", socket_path, str(os.getpid())],
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != b"ready":
+        process.kill()
+        shutil.rmtree(directory, ignore_errors=True)
+        return  # every build starts its own dbt, as without the server
+    os.environ[SOCKET_ENV] = socket_path
+    _FORKSERVER.append((process, directory))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from flowledger.dbt_forkserver import SOCKET_ENV
+
+    for process, directory in _FORKSERVER:
+        process.kill()
+        process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+        os.environ.pop(SOCKET_ENV, None)
+    _FORKSERVER.clear()

@@ -10,8 +10,16 @@ import pytest
 
 from flowledger import build as build_module
 from flowledger.build import build, last_build_path
+from flowledger.dbt_forkserver import SOCKET_ENV
 from flowledger.dbt_process import DbtChild
 from flowledger.settings import DataDir
+
+
+@pytest.fixture(autouse=True)
+def _own_dbt_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the dbt process a build starts itself: no fork server (the suite
+    runs one, tests/conftest.py)."""
+    monkeypatch.delenv(SOCKET_ENV, raising=False)
 
 
 def _fake_dbt(data_dir: DataDir, args, echo=None, **_options) -> None:

@@ -15,8 +15,16 @@ import pytest
 
 from flowledger import cli
 from flowledger.build import dbt_command, dbt_launcher
+from flowledger.dbt_forkserver import SOCKET_ENV
 from flowledger.dbt_process import AWAIT_REQUEST, DbtChild
 from flowledger.settings import DataDir
+
+
+@pytest.fixture(autouse=True)
+def _own_dbt_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the dbt process a build starts itself: no fork server (the suite
+    runs one, tests/conftest.py)."""
+    monkeypatch.delenv(SOCKET_ENV, raising=False)
 
 
 def _tiny_project(root: Path, models: dict[str, str]) -> None:

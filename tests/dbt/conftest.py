@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from raw_world import (
     insert_rows,
 )
 
+from flowledger.dbt_process import run_captured
 from flowledger.processes.dbt_tables import dbt_vars as process_dbt_vars
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import connect_warehouse
@@ -68,10 +67,9 @@ class DbtBuild:
 def run_dbt_build(data_dir: Path) -> DbtBuild:
     """``dbt build`` the project into ``data_dir/warehouse.duckdb`` (marts: ``marts.duckdb``) the
     way flowledger does."""
-    dbt = Path(sys.executable).parent / "dbt"
     target_path = data_dir / "dbt" / "target"
     command = [
-        str(dbt), "build",
+        "build",
         "--project-dir", str(PROJECT_ROOT),
         "--profiles-dir", str(PROJECT_ROOT),
         "--target-path", str(target_path),
@@ -87,15 +85,10 @@ def run_dbt_build(data_dir: Path) -> DbtBuild:
         "DBT_USE_COLORS": "false",
     }
     started = time.monotonic()
-    result = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
+    code, log = run_captured(command, env, PROJECT_ROOT, timeout=600)
     seconds = time.monotonic() - started
-    log = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise AssertionError(
-            f"dbt build failed (exit {result.returncode}) in {data_dir}:\n{log[-8000:]}"
-        )
+    if code != 0:
+        raise AssertionError(f"dbt build failed (exit {code}) in {data_dir}:\n{log[-8000:]}")
     return DbtBuild(data_dir / "warehouse.duckdb", target_path, log, seconds)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from flowledger import dbt_parse_cache
+from flowledger.dbt_process import run_captured
 from flowledger.settings import PROJECT_ROOT, DataDir
 from flowledger.warehouse import MARTS_CATALOG, connect_warehouse
 
@@ -86,10 +87,10 @@ def run_dbt(
     env: dict[str, str] | None = None,
     timeout: float = 900,
 ) -> DbtRun:
-    """Run ``dbt ARGS`` on ``target`` for the data directory ``data_dir`` in a child process."""
-    dbt = Path(sys.executable).parent / "dbt"
+    """Run ``dbt ARGS`` on ``target`` for the data directory ``data_dir`` in a child process
+    (as a build does: :func:`flowledger.dbt_process.run_captured`)."""
     command = [
-        str(dbt), *args,
+        *args,
         "--target", target,
         "--project-dir", str(PROJECT_ROOT),
         "--profiles-dir", str(PROJECT_ROOT),
@@ -110,16 +111,12 @@ def run_dbt(
     dbt_parse_cache.seed(target_path, command)
     started = time.monotonic()
     # cwd: Spark (derby.log, spark-warehouse defaults) must never write into the repository.
-    result = subprocess.run(
-        command, cwd=data_dir, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
+    code, log = run_captured(command, full_env, data_dir.absolute(), timeout)
     seconds = time.monotonic() - started
-    log = result.stdout + result.stderr
-    if result.returncode != 0:
-        # dbt's own summary is on stdout; Spark's console noise goes to stderr
+    if code != 0:
         raise AssertionError(
-            f"dbt {args[0]} --target {target} failed (exit {result.returncode}) in {data_dir}"
-            f" (logs: {data_dir / 'dbt' / target / 'logs'}):\n{result.stdout[-8000:]}"
+            f"dbt {args[0]} --target {target} failed (exit {code}) in {data_dir}"
+            f" (logs: {data_dir / 'dbt' / target / 'logs'}):\n{log[-8000:]}"
         )
     dbt_parse_cache.save(target_path, command)
     return DbtRun(log, seconds)

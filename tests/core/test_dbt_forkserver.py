@@ -1,0 +1,159 @@
+"""The dbt fork server: one process imports dbt, each run is a child forked from it
+(flowledger/dbt_forkserver.py). A forked run must behave as a build's own dbt process: the
+request's directory and environment, dbt's exit codes and output, the DuckDB file checkpointed,
+and no dbt left running when the build that asked is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowledger.dbt_forkserver import SOCKET_ENV, fork_dbt
+from flowledger.dbt_process import DbtChild, run_captured
+
+pytestmark = pytest.mark.slow
+
+
+def _tiny_project(root: Path, models: dict[str, str]) -> None:
+    (root / "models").mkdir(parents=True)
+    for name, sql in models.items():
+        (root / "models" / name).write_text(sql)
+    (root / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\n"
+    )
+    (root / "profiles.yml").write_text(
+        f"tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {root / 'tiny.duckdb'}\n      threads: 1\n"
+    )
+
+
+@pytest.fixture
+def server(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Iterator[Path]:
+    """A fork server of this test's own (not the session's), named by the environment."""
+    directory = tmp_path_factory.mktemp("forkserver")
+    socket_path = directory / "sock"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowledger.dbt_forkserver", str(socket_path), str(os.getpid())],
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == b"ready"
+    monkeypatch.setenv(SOCKET_ENV, str(socket_path))
+    yield socket_path
+    process.kill()
+    process.wait()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+        **extra,
+    }
+
+
+def _args(project: Path, command: str) -> list[str]:
+    return [command, "--project-dir", str(project), "--profiles-dir", str(project)]
+
+
+def test_a_forked_run_uses_the_request_s_directory_and_environment(
+    server: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    _tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
+    code, output = run_captured(
+        _args(project, "run"), _env(FROM_REQUEST="sent"), project, timeout=300
+    )
+    assert code == 0, output[-3000:]
+    assert "Completed successfully" in output  # dbt's own output, streamed through the pipe
+    assert (project / "target" / "run_results.json").is_file()  # relative to the request's cwd
+    assert not (project / "tiny.duckdb.wal").exists()  # closed and checkpointed
+    con = duckdb.connect(str(project / "tiny.duckdb"), read_only=True)
+    try:
+        assert con.execute("select v from main.env").fetchone() == ("sent",)
+    finally:
+        con.close()
+
+
+def test_a_forked_run_keeps_dbt_s_exit_codes(server: Path, tmp_path: Path) -> None:
+    _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
+    code, output = run_captured(_args(tmp_path, "run"), _env(), tmp_path, timeout=300)
+    assert code == 1
+    assert "no_such_table" in output
+    code, _ = run_captured(["run", "--no-such-option"], _env(), tmp_path, timeout=300)
+    assert code == 2
+
+
+def test_a_dbt_child_is_forked_when_a_server_is_named(server: Path, tmp_path: Path) -> None:
+    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    with DbtChild() as child:
+        assert child.process is None  # nothing started before the command: the server forks
+        process = child.send(_args(tmp_path, "run"), _env(), tmp_path)
+        assert process.stdout is not None
+        output = process.stdout.read()
+        assert process.wait() == 0, output[-3000:]
+    assert process.pid != os.getpid()
+
+
+def test_without_an_answering_server_the_build_starts_its_own_dbt(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv(SOCKET_ENV, str(tmp_path / "nobody-listens"))
+    assert fork_dbt(["--version"], _env(), tmp_path) is None
+    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    code, output = run_captured(_args(tmp_path, "run"), _env(), tmp_path, timeout=300)
+    assert code == 0, output[-3000:]
+
+
+def test_a_forked_dbt_ends_when_the_client_is_killed(server: Path, tmp_path: Path) -> None:
+    # a model whose query runs for minutes: the run is still in it when the client is killed
+    slow = (
+        "{{ config(materialized='table') }} select sum(hash(range)) as n from range(10000000000000)"
+    )
+    _tiny_project(tmp_path, {"slow.sql": slow})
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            "from pathlib import Path\n"
+            "from flowledger.dbt_forkserver import fork_dbt\n"
+            "forked = fork_dbt(['run', '--project-dir', '.', '--profiles-dir', '.'], "
+            "dict(os.environ), Path('.').absolute())\n"
+            "for line in forked.stdout:\n"
+            "    if 'START sql' in line:\n"
+            "        break\n"
+            "print(forked.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert client.stdout is not None
+        forked_pid = int(client.stdout.readline())
+        time.sleep(1)  # in the model's query, which writes nothing for minutes
+        os.kill(forked_pid, 0)  # still running
+    finally:
+        client.kill()
+        client.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(forked_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(forked_pid, signal.SIGKILL)
+    raise AssertionError("the forked dbt outlived the client that asked for it")
