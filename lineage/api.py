@@ -41,7 +41,7 @@ from flowledger.request_guard import CLIENT_CLOSED_REQUEST, ClientError, Request
 from flowledger.settings import DataDir
 from ingest.server.auth import Authenticator, Refused
 from lineage.dataset_versions import dataset_versions, version_time
-from lineage.event_order import Order, epoch_seconds, utc_time
+from lineage.event_order import Order, epoch_seconds, instant_text, utc_time
 from lineage.graph import LineageGraph, NodeNotFound
 from lineage.intake import IntakeError, check_event, parse_json
 from lineage.marquez import (
@@ -271,8 +271,23 @@ def lineage_routes(
         current = graph()
         key = current.canonical_job(_names(request))
         if key not in current.jobs:
+            versions = _job_versions_asked(request)
+            if versions is not None and current.canonical_job(versions) not in current.jobs:
+                key = versions
+            elif versions is not None:
+                raise NodeNotFound(
+                    f"job versions are not supported: flowledger keeps no versions of job "
+                    f"{versions[1]!r} in {versions[0]!r} (Marquez's …/jobs/{{job}}/versions); "
+                    "its current inputs, outputs and facets are at …/jobs/{job}, its runs at "
+                    "…/jobs/{job}/runs"
+                )
             raise NodeNotFound(f"no job {key[1]!r} in namespace {key[0]!r}")
         return JSONResponse(job_data(current, key))
+
+    def tags(request: Request) -> Response:
+        _page(request, [])  # limit and offset checked as Marquez checks them
+        # Marquez's TagResource: {"tags": [{name, description}]}; flowledger keeps no tags
+        return JSONResponse({"tags": []})
 
     def job_runs(request: Request) -> Response:
         if not _asks_runs(request):  # a job named `…/runs`, its slash encoded: the job
@@ -378,6 +393,7 @@ def lineage_routes(
         get("/stats/{asset}", stats),
         get("/search", search_names),
         get("/search/", search_names),  # Marquez's web UI asks /search/?q=…
+        get("/tags", tags),
     ]
 
 
@@ -413,6 +429,18 @@ def _raw_segments(request: Request) -> list[str]:
     routes match the decoded path, where an encoded ``/`` inside a name is a separator."""
     raw = request.scope.get("raw_path")
     return raw.decode("latin-1").split("?", 1)[0].split("/") if raw else []
+
+
+def _job_versions_asked(request: Request) -> tuple[str, str] | None:
+    """The job of ``/namespaces/{ns}/jobs/{job}/versions[/{version}]`` (Marquez's job versions,
+    ``versions`` not encoded), None for any other path."""
+    segments = _raw_segments(request)
+    if "namespaces" not in segments:
+        return None
+    rest = [unquote(s) for s in segments[segments.index("namespaces") + 1 :]]
+    if len(rest) in (4, 5) and rest[1] == "jobs" and rest[3] == "versions":
+        return rest[0], rest[2]
+    return None
 
 
 def _asks_runs(request: Request) -> bool:
@@ -453,6 +481,9 @@ def _namespaces(graph: LineageGraph) -> dict[str, dict[str, Any]]:
         )
         namespace["createdAt"] = min(namespace["createdAt"], node.created_at, key=epoch_seconds)
         namespace["updatedAt"] = max(namespace["updatedAt"], node.updated_at, key=epoch_seconds)
+    for namespace in found.values():  # instants in UTC, as Marquez writes them
+        namespace["createdAt"] = instant_text(namespace["createdAt"])
+        namespace["updatedAt"] = instant_text(namespace["updatedAt"])
     return dict(sorted(found.items()))
 
 

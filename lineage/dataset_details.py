@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lineage.event_order import NEVER, NewestFacets, Order
+from lineage.event_order import NEVER, NewestFacets, Order, is_deleted
 
 NOTES_FACET = "flowledger_lineageNotes"  # custom dataset facet: what could not be placed, why
 
@@ -38,10 +38,12 @@ class _FieldChange:
     ``schema``: a ``schema`` facet gives fields with their types, and is the list of fields a
     parse keeps; ``named``: column lineage names fields (types unknown); ``selected``: a complete
     parse of the SQL writing the dataset selects these columns (lower case), and the fields
-    neither selected nor in the schema go."""
+    neither selected nor in the schema go; ``unschema``: the ``schema`` facet was deleted
+    (``_deleted: true``), and the fields the schema gave go (those only column lineage or a
+    parse named stay)."""
 
     order: Order
-    kind: Literal["schema", "named", "selected"]
+    kind: Literal["schema", "named", "selected", "unschema"]
     names: dict[str, str | None]
 
 
@@ -52,6 +54,11 @@ def _apply(
     if change.kind == "schema":
         fields.update(change.names)
         return frozenset(name.lower() for name in change.names)
+    if change.kind == "unschema":
+        for name in list(fields):
+            if name.lower() in declared:
+                del fields[name]
+        return frozenset()
     if change.kind == "named":
         for name in change.names:
             fields.setdefault(name, None)
@@ -78,6 +85,9 @@ class DatasetFields:
 
     def schema(self, types: Mapping[str, str | None], order: Order) -> None:
         self._record(_FieldChange(order, "schema", dict(types)))
+
+    def schema_deleted(self, order: Order) -> None:
+        self._record(_FieldChange(order, "unschema", {}))
 
     def named(self, names: Iterable[str], order: Order) -> None:
         last = self._last
@@ -154,7 +164,9 @@ class DatasetDetails:
     def listed(self, facets: Mapping[str, Any], order: Order) -> None:
         """An event listed the dataset (as an input or an output) with ``facets``."""
         self.sent_facets.record(facets, order)
-        if "schema" in facets:
+        if is_deleted(facets.get("schema")):
+            self.fields.schema_deleted(order)
+        elif "schema" in facets:
             schema = facets["schema"]
             items = schema.get("fields") if isinstance(schema, dict) else None
             self.fields.schema(

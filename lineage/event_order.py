@@ -10,6 +10,7 @@ facets of jobs and runs (lineage/graph.py) are kept so; what an event borrows fr
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -34,6 +35,37 @@ def utc_time(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+#: The date-times the intake takes: RFC 3339's ``date-time`` (the OpenLineage schemas' ``format:
+#: date-time``: a full date, ``T``, hours, minutes and seconds, an optional fraction after a dot,
+#: ``Z`` or ``±hh:mm``; ``t`` and ``z`` in either case), and two forms Marquez also reads
+#: (``FlexibleDateTimeDeserializer``): no offset (read as UTC) and an offset without its colon
+#: (``+0000``). ISO 8601's other forms, which Python's ``fromisoformat`` reads too (week dates,
+#: the basic format, a comma or a bare dot before the fraction, no seconds), are refused.
+RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?")
+
+
+def instant_text(text: str | None) -> str | None:
+    """An event time as Marquez writes an instant (Jackson's ``Instant``, ISO_INSTANT): in UTC
+    with ``Z``, seconds always, the fraction in groups of three digits as it needs them
+    (``…T04:00:00Z``, ``…T04:00:01.500Z``, ``…T04:00:01.250001Z``). A time without an offset is
+    UTC; None stays None, and what is no date-time (written by no producer since the intake
+    checks times) is left as it is."""
+    if not text:
+        return text
+    try:
+        when = utc_time(text.strip()).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return text
+    micros = when.microsecond
+    if micros == 0:
+        fraction = ""
+    elif micros % 1000 == 0:
+        fraction = f".{micros // 1000:03d}"
+    else:
+        fraction = f".{micros:06d}"
+    return f"{when.year:04d}-{when:%m-%dT%H:%M:%S}{fraction}Z"
+
+
 def epoch_seconds(text: str) -> float:
     """An event time (ISO 8601, ``Z`` or an offset; none means UTC) as epoch seconds, the
     instant events are ordered by; 0.0 when it is empty or no date-time. The one conversion:
@@ -55,9 +87,17 @@ def epoch_seconds(text: str) -> float:
 _EPOCH_SECONDS: dict[str, float] = {}  # event times repeat: parsed once each
 
 
+def is_deleted(facet: Any) -> bool:
+    """A facet sent with ``_deleted: true``: OpenLineage's way to remove a job's or a dataset's
+    facet from its current state (the spec's ``JobFacet``/``DatasetFacet`` ``_deleted``)."""
+    return isinstance(facet, dict) and facet.get("_deleted") is True
+
+
 class NewestFacets:
     """Facets by name, each the one the newest event sending it sent (facets the newest event
-    leaves out stay as the older events sent them, as when events arrive in order)."""
+    leaves out stay as the older events sent them, as when events arrive in order). A facet
+    the newest event sent with ``_deleted: true`` is gone (:func:`is_deleted`), until a newer
+    event sends it again; an older event arriving late does not bring it back."""
 
     def __init__(self) -> None:
         self.current: dict[str, Any] = {}
@@ -77,13 +117,20 @@ class NewestFacets:
         """An event of ``order`` sent ``facets``."""
         for name, facet in facets.items():
             if order >= self._orders.get(name, NEVER):
-                self.current[name] = facet
+                if is_deleted(facet):
+                    self.current.pop(name, None)
+                else:
+                    self.current[name] = facet
                 self._orders[name] = order
 
     def merge(self, other: NewestFacets) -> None:
-        """Take ``other``'s facets where they are the newer (what two names of one job kept)."""
-        for name, facet in other.current.items():
-            self.record({name: facet}, other._orders[name])
+        """Take ``other``'s facets where they are the newer (what two names of one job kept),
+        its deletions too."""
+        for name, order in other._orders.items():
+            self.record({name: other.current.get(name, _DELETED)}, order)
+
+
+_DELETED = {"_deleted": True}
 
 
 class History:

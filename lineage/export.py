@@ -180,8 +180,22 @@ def _csv(pack: dict[str, Any]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=EDGE_COLUMNS + meta, lineterminator="\n")
     writer.writeheader()
     for row in pack["field_edges"]:
-        writer.writerow({**row, **{key: pack[key] for key in meta}})
+        cells = {**row, **{key: pack[key] for key in meta}}
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     return buffer.getvalue()
+
+
+#: what makes a spreadsheet read a cell as a formula (OWASP "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a string starting as a formula does (``=``,
+    ``+``, ``-``, ``@``, a tab, a carriage return: a dataset named ``=HYPERLINK(…)``) gets a
+    ``'`` in front, as OWASP's CSV Injection page recommends; other values are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _html(pack: dict[str, Any]) -> str:

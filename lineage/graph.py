@@ -24,8 +24,9 @@ from typing import Any
 
 from lineage.dataset_details import DatasetDetails
 from lineage.dataset_versions import read_version, run_version
-from lineage.event_order import NEVER, History, NewestFacets, Order, epoch_seconds
+from lineage.event_order import NEVER, History, NewestFacets, Order, epoch_seconds, is_deleted
 from lineage.jobs import JobKey, JobNames
+from lineage.lineage_facet import LINEAGE_FACET, column_lineage_of, job_lineage_outputs
 
 RUN_STATES = {
     "START": "RUNNING",
@@ -184,7 +185,7 @@ class JobNode:
         return {
             name: facet
             for name, history in self.facets_sent.items()
-            if (facet := history.as_of(at)[1]) is not None
+            if (facet := history.as_of(at)[1]) is not None and not is_deleted(facet)
         }
 
 
@@ -358,6 +359,20 @@ class LineageGraph:
         outputs = [d for d in event.get("outputs") or [] if isinstance(d, dict)]
         if isinstance(event.get("dataset"), dict):
             outputs.append(event["dataset"])
+        # the job's explicit `lineage` facet: its DATASET entries are outputs, their sources
+        # inputs, and each entry's field lineage is read as the columnLineage it stands for
+        job_facets = job_doc.get("facets") if isinstance(job_doc, dict) else None
+        declared: dict[tuple[str, str], dict[str, Any]] = {}
+        if isinstance(job_facets, dict) and LINEAGE_FACET in job_facets:
+            entries, sources = job_lineage_outputs(job_facets[LINEAGE_FACET])
+            listed = {_doc_key(d) for d in outputs}
+            for entry in entries:
+                if _doc_key(entry) not in listed:
+                    outputs.append({"namespace": entry["namespace"], "name": entry["name"]})
+                if "facets" in entry:
+                    declared.setdefault(_doc_key(entry), entry["facets"]["columnLineage"])
+            listed = {_doc_key(d) for d in inputs}
+            inputs += [d for d in sources if _doc_key(d) not in listed]
         read: set[tuple[str, str]] = set()
         written: set[tuple[str, str]] = set()
         run_id = (
@@ -373,7 +388,12 @@ class LineageGraph:
             self._record_write((dataset.namespace, dataset.name), doc, run_id, when)
             if job_key and "dataset" not in event:
                 written.add((dataset.namespace, dataset.name))
-            lineage = (doc.get("facets") or {}).get("columnLineage")
+            facets = doc.get("facets") or {}
+            lineage = facets.get("columnLineage")
+            if not isinstance(lineage, dict):  # else the explicit lineage facet's, if any
+                lineage = column_lineage_of(facets.get(LINEAGE_FACET)) or declared.get(
+                    (dataset.namespace, dataset.name)
+                )
             if isinstance(lineage, dict) and not lineage.get("_deleted"):
                 self._replace_column_lineage(dataset, lineage, job_key, when)
             if job_key and "dataset" not in event and _needs_parsing(lineage):
@@ -1262,6 +1282,10 @@ def _read_order(as_of: str | None) -> Order:
 
 def _sql_less_order(output: SqlLessOutput) -> Order:
     return output.order
+
+
+def _doc_key(doc: dict[str, Any]) -> tuple[str, str]:
+    return str(doc.get("namespace") or ""), str(doc.get("name") or "")
 
 
 def _needs_parsing(facet: Any) -> bool:

@@ -8,7 +8,9 @@ Marquez's ``java.util.UUID`` does, so the START sent upper-case and the COMPLETE
 lower-case are one run. A date-time without a UTC offset is read
 as UTC, as Marquez reads it (its ``FlexibleDateTimeDeserializer``, MarquezProject/marquez PR
 #1670, tested with its fixture ``open_lineage/event_required_no_timezone.json``: OpenLineage's
-Great Expectations integration sent such times).
+Great Expectations integration sent such times). Otherwise an event time is RFC 3339's
+``date-time`` (the schemas' format): ISO 8601's other forms (week dates, the basic format, a
+comma before the fraction, no seconds) are refused with 400, saying which form to send.
 
 JSON is read as ingest reads it (:mod:`ingest.json_values`): an event that gives a key twice
 (at any level) or holds NaN, Infinity or a number beyond a double is refused with 400 naming
@@ -22,7 +24,7 @@ from datetime import UTC
 from typing import Any
 
 from ingest.json_values import ElementText, NotStandardJson, decoded_document, loads_standard
-from lineage.event_order import utc_time
+from lineage.event_order import RFC_3339, utc_time
 from lineage.schemas import event_kind, type_problems
 
 #: A UUID as Marquez reads one (``java.util.UUID``): 8-4-4-4-12 hex digits, either case.
@@ -152,18 +154,30 @@ def _require(document: dict[str, Any], path: tuple[str, ...], where: str) -> Non
 
 
 def _check_time(value: Any, where: str) -> None:
-    """A date-time with a time of day; one naming no offset is taken as UTC (``utc_time``)."""
+    """An RFC 3339 date-time (:data:`lineage.event_order.RFC_3339`: the schemas' ``format:
+    date-time``, plus what Marquez reads besides: no offset, taken as UTC, or one without its
+    colon); the other ISO 8601 forms are refused, saying which form to send."""
     text = str(value)
-    if "T" not in text:
+    if "T" not in text.upper():
         raise IntakeError(
             400,
             f"{where} {text!r} is not an ISO 8601 date-time: a date and a time joined by T, "
             "e.g. 2026-01-31T12:00:00Z (a date alone, or a space for the T, is not one)",
         )
+    if not isinstance(value, str) or RFC_3339.fullmatch(value) is None:
+        raise IntakeError(
+            400,
+            f"{where} {text!r} is not an ISO 8601 date-time in RFC 3339's form (the OpenLineage "
+            "schema's format): send YYYY-MM-DDThh:mm:ss, an optional fraction after a dot, and Z or "
+            "an offset ±hh:mm, e.g. 2026-01-31T12:00:00.5Z (week dates, the basic format "
+            "20260131T120000Z, a comma before the fraction or no seconds are not taken)",
+        )
     try:
         utc_time(text).astimezone(UTC)  # 9999-12-31T23:30:00-01:00 overflows in UTC
     except (ValueError, OverflowError):
-        raise IntakeError(400, f"{where} {text!r} is not an ISO 8601 date-time") from None
+        raise IntakeError(
+            400, f"{where} {text!r} is not an ISO 8601 date-time (no such date or time)"
+        ) from None
 
 
 def _uuid(value: Any, where: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lineage.dataset_versions import DatasetVersion
-from lineage.event_order import epoch_seconds
+from lineage.event_order import epoch_seconds, instant_text
 from lineage.graph import FieldEdge, FieldKey, LineageGraph, NodeNotFound
 from lineage.jobs import simple_name
 
@@ -138,8 +138,8 @@ def dataset_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
         "physicalName": dataset.name,
         "namespace": dataset.namespace,
         "sourceName": source,
-        "createdAt": dataset.created_at,
-        "updatedAt": dataset.updated_at,
+        "createdAt": instant_text(dataset.created_at),
+        "updatedAt": instant_text(dataset.updated_at),
         "description": dataset.description,
         "fields": [
             {"name": name, "type": field_type, "tags": [], "description": None}
@@ -147,7 +147,7 @@ def dataset_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
             if name
         ],
         "tags": [],
-        "lastModifiedAt": dataset.updated_at if dataset.producers else None,
+        "lastModifiedAt": instant_text(dataset.updated_at) if dataset.producers else None,
         # the newest lifecycle state a write sent (DROP, TRUNCATE, OVERWRITE…), as Marquez
         # shows its current version's
         "lastLifecycleState": (dataset.facets.get("lifecycleStateChange") or {}).get(
@@ -174,8 +174,8 @@ def job_data(graph: LineageGraph, key: tuple[str, str]) -> dict[str, Any]:
         "name": job.name,
         "simpleName": simple_name(job.name, parent),
         "parentJobName": parent,
-        "createdAt": job.created_at,
-        "updatedAt": job.updated_at,
+        "createdAt": instant_text(job.created_at),
+        "updatedAt": instant_text(job.updated_at),
         "namespace": job.namespace,
         "inputs": [{"namespace": ns, "name": name} for ns, name in sorted(job.inputs)],
         "outputs": [{"namespace": ns, "name": name} for ns, name in sorted(job.outputs)],
@@ -190,13 +190,13 @@ def run_data(graph: LineageGraph, run_id: str) -> dict[str, Any]:
     run = graph.runs[run_id]
     return {
         "id": run.run_id,
-        "createdAt": run.created_at,
-        "updatedAt": run.updated_at,
-        "nominalStartTime": run.nominal_start,
-        "nominalEndTime": run.nominal_end,
+        "createdAt": instant_text(run.created_at),
+        "updatedAt": instant_text(run.updated_at),
+        "nominalStartTime": instant_text(run.nominal_start),
+        "nominalEndTime": instant_text(run.nominal_end),
         "state": run.state,
-        "startedAt": run.started_at,
-        "endedAt": run.ended_at,
+        "startedAt": instant_text(run.started_at),
+        "endedAt": instant_text(run.ended_at),
         "durationMs": run.duration_ms,
         "jobVersion": {"namespace": run.job[0], "name": run.job[1]},
         "facets": run.facets,
@@ -213,7 +213,7 @@ def dataset_version_data(graph: LineageGraph, version: DatasetVersion) -> dict[s
         "type": "DB_TABLE",
         "name": version.name,
         "physicalName": version.name,
-        "createdAt": version.created_at,
+        "createdAt": instant_text(version.created_at),
         "version": version.version,
         "namespace": version.namespace,
         "sourceName": source,
@@ -303,7 +303,7 @@ def _search_result(kind: str, namespace: str, name: str, updated_at: str) -> dic
     return {
         "type": kind,
         "name": name,
-        "updatedAt": updated_at,
+        "updatedAt": instant_text(updated_at),
         "namespace": namespace,
         "nodeId": node_id,
     }
@@ -379,6 +379,14 @@ def column_lineage(
             if f
         )
     nodes.discard(FieldKey("", "", ""))
+    # every input of a node is a node too, as Marquez's ColumnLineageService.toLineage adds
+    # each input field (those past the depth asked with only the edges to the nodes here)
+    nodes.update(
+        edge.input
+        for node in [n for n in nodes if n.field]
+        for edge in graph.upstream_edges(node, as_of)
+        if edge.input.field
+    )
     connected = {
         n for n in nodes if graph.upstream_edges(n, as_of) or graph.downstream_edges(n, as_of)
     }
@@ -432,6 +440,7 @@ def _field_node(
         "inEdges": [
             {"origin": key.node_id, "destination": edge.input.node_id}
             for edge in _unique_inputs(upstream)
+            if edge.input in nodes
         ],
         "outEdges": [
             {"origin": key.node_id, "destination": edge.output.node_id}

@@ -4,6 +4,7 @@ so the manifest, the compiled SQL and every relation of the warehouse exist."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,12 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     root = tmp_path_factory.mktemp("demo")
     assert main(["--data-dir", str(root), "demo", "--no-serve", "--days", "7"]) == 0
     return DataDir(root)
+
+
+@pytest.fixture()
+def lineage_server(tmp_path: Path):
+    """The lineage routes on loopback over an empty data dir (no API key)."""
+    from lineage_support import LoopbackServer
+
+    with LoopbackServer(DataDir(tmp_path).ensure()) as running:
+        yield running

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from flowledger.settings import DataDir
 
@@ -95,3 +98,26 @@ class LoopbackServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def post_event(server: LoopbackServer, event: object) -> requests.Response:
+    """POST one OpenLineage event to ``server``'s ``/api/v1/lineage``."""
+    return requests.post(f"{server.url}/api/v1/lineage", json=event, timeout=30)
+
+
+def api_get(server: LoopbackServer, path: str, **params: object) -> requests.Response:
+    """GET ``/api/v1/<path>`` of ``server`` with ``params``."""
+    return requests.get(f"{server.url}/api/v1/{path}", params=params, timeout=30)
+
+
+def post_ok(server: LoopbackServer, event: object) -> None:
+    """:func:`post_event`, which must be stored (201)."""
+    answer = post_event(server, event)
+    assert answer.status_code == 201, answer.text
+
+
+def get_json(server: LoopbackServer, path: str, **params: object) -> Any:
+    """:func:`api_get`'s JSON, which must answer 200."""
+    answer = api_get(server, path, **params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
