@@ -30,9 +30,12 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +83,45 @@ class ForkedDbt:
         with contextlib.suppress(OSError):
             self._answers.close()
             self._connection.close()
+
+
+class ForkServer:
+    """A fork server this process starts (it ends with this process): the test session's, or
+    the background builder's of ``flowledger serve``. Its socket is in a directory of its own
+    under the temporary directory (a Unix socket's path is limited to ~100 bytes)."""
+
+    def __init__(self) -> None:
+        self.socket_path: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._directory: str | None = None
+
+    def start(self) -> str | None:
+        """Start the server; its socket path, or None when it did not start (builds then start
+        their own dbt processes)."""
+        self._directory = tempfile.mkdtemp(prefix="flowledger-dbt-")
+        socket_path = os.path.join(self._directory, "sock")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, socket_path, str(os.getpid())],
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != b"ready":
+            self.stop()
+            return None
+        self.socket_path = socket_path
+        return socket_path
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._process = None
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+        self.socket_path = None
 
 
 def fork_dbt(argv: Sequence[str], env: dict[str, str], cwd: Path) -> ForkedDbt | None:

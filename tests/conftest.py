@@ -22,10 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -105,12 +101,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for name in order for item in members[name]]
 
 
-_FORKSERVER: list[tuple[subprocess.Popen, str]] = []
+_FORK_SERVERS: list = []
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start this process's dbt fork server, unless it runs no test (the xdist controller)."""
-    from flowledger.dbt_forkserver import SOCKET_ENV
+    from flowledger.dbt_forkserver import SOCKET_ENV, ForkServer
 
     config = session.config
     controller = not hasattr(config, "workerinput") and (
@@ -120,27 +116,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if os.environ.get(SOCKET_ENV):
         return
-    directory = tempfile.mkdtemp(prefix="fl-dbt-")
-    socket_path = os.path.join(directory, "sock")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flowledger.dbt_forkserver", socket_path, str(os.getpid())],
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    if process.stdout.readline().strip() != b"ready":
-        process.kill()
-        shutil.rmtree(directory, ignore_errors=True)
-        return  # every build starts its own dbt, as without the server
-    os.environ[SOCKET_ENV] = socket_path
-    _FORKSERVER.append((process, directory))
+    server = ForkServer()
+    socket_path = server.start()
+    if socket_path is not None:  # else every build starts its own dbt, as without the server
+        os.environ[SOCKET_ENV] = socket_path
+        _FORK_SERVERS.append(server)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     from flowledger.dbt_forkserver import SOCKET_ENV
 
-    for process, directory in _FORKSERVER:
-        process.kill()
-        process.wait()
-        shutil.rmtree(directory, ignore_errors=True)
+    for server in _FORK_SERVERS:
+        server.stop()
         os.environ.pop(SOCKET_ENV, None)
-    _FORKSERVER.clear()
+    _FORK_SERVERS.clear()

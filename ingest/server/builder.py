@@ -3,15 +3,19 @@
 The build holds the warehouse writer lock while dbt runs; meanwhile the drainer's rounds find
 the lock busy and skip, and the receiver keeps acknowledging into the spool, which the next
 drain round lands. Intake never waits for a build. Output goes to ``<data dir>/logs/builder.log``.
+The builds' dbt processes are forked from a dbt fork server the builder starts with its first
+build (flowledger/dbt_forkserver.py): dbt is imported once, not once per build.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
 
+from flowledger.dbt_forkserver import SOCKET_ENV, ForkServer
 from flowledger.settings import PROJECT_ROOT, DataDir
 from ingest.server.metrics import Metrics
 
@@ -26,6 +30,7 @@ class Builder:
         self._thread: threading.Thread | None = None
         self.last_finished: float | None = None
         self.last_ok: bool | None = None
+        self._fork_server = ForkServer()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="builder", daemon=True)
@@ -38,6 +43,7 @@ class Builder:
             child.terminate()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        self._fork_server.stop()
 
     def _run(self) -> None:
         while not self._stop.wait(timeout=self.every_s):
@@ -55,11 +61,16 @@ class Builder:
             "build",
             "--quiet",
         ]
+        env = dict(os.environ)
+        if os.environ.get(SOCKET_ENV) is None:
+            socket_path = self._fork_server.socket_path or self._fork_server.start()
+            if socket_path is not None:
+                env[SOCKET_ENV] = socket_path
         with open(logs / "builder.log", "ab") as log:
             log.write(f"--- build started {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
             log.flush()
             self._child = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
             code = self._child.wait()
             self._child = None

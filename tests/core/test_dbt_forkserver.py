@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flowledger.dbt_forkserver import SOCKET_ENV, fork_dbt
+from flowledger.dbt_forkserver import SOCKET_ENV, ForkServer, fork_dbt
 from flowledger.dbt_process import DbtChild, run_captured
 
 pytestmark = pytest.mark.slow
@@ -36,20 +36,15 @@ def _tiny_project(root: Path, models: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def server(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Iterator[Path]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fork server of this test's own (not the session's), named by the environment."""
-    directory = tmp_path_factory.mktemp("forkserver")
-    socket_path = directory / "sock"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flowledger.dbt_forkserver", str(socket_path), str(os.getpid())],
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == b"ready"
-    monkeypatch.setenv(SOCKET_ENV, str(socket_path))
+    started = ForkServer()
+    socket_path = started.start()
+    assert socket_path is not None
+    monkeypatch.setenv(SOCKET_ENV, socket_path)
     yield socket_path
-    process.kill()
-    process.wait()
+    started.stop()
+    assert not Path(socket_path).parent.exists()
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -66,7 +61,7 @@ def _args(project: Path, command: str) -> list[str]:
 
 
 def test_a_forked_run_uses_the_request_s_directory_and_environment(
-    server: Path, tmp_path: Path
+    server: str, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
     _tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
@@ -84,7 +79,7 @@ def test_a_forked_run_uses_the_request_s_directory_and_environment(
         con.close()
 
 
-def test_a_forked_run_keeps_dbt_s_exit_codes(server: Path, tmp_path: Path) -> None:
+def test_a_forked_run_keeps_dbt_s_exit_codes(server: str, tmp_path: Path) -> None:
     _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
     code, output = run_captured(_args(tmp_path, "run"), _env(), tmp_path, timeout=300)
     assert code == 1
@@ -93,7 +88,7 @@ def test_a_forked_run_keeps_dbt_s_exit_codes(server: Path, tmp_path: Path) -> No
     assert code == 2
 
 
-def test_a_dbt_child_is_forked_when_a_server_is_named(server: Path, tmp_path: Path) -> None:
+def test_a_dbt_child_is_forked_when_a_server_is_named(server: str, tmp_path: Path) -> None:
     _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     with DbtChild() as child:
         assert child.process is None  # nothing started before the command: the server forks
@@ -114,7 +109,7 @@ def test_without_an_answering_server_the_build_starts_its_own_dbt(
     assert code == 0, output[-3000:]
 
 
-def test_a_forked_dbt_ends_when_the_client_is_killed(server: Path, tmp_path: Path) -> None:
+def test_a_forked_dbt_ends_when_the_client_is_killed(server: str, tmp_path: Path) -> None:
     # a model whose query runs for minutes: the run is still in it when the client is killed
     slow = (
         "{{ config(materialized='table') }} select sum(hash(range)) as n from range(10000000000000)"
@@ -157,3 +152,26 @@ def test_a_forked_dbt_ends_when_the_client_is_killed(server: Path, tmp_path: Pat
         time.sleep(0.1)
     os.kill(forked_pid, signal.SIGKILL)
     raise AssertionError("the forked dbt outlived the client that asked for it")
+
+
+def test_the_background_builder_forks_its_builds_from_a_server_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`flowledger serve --build-every`: the first build starts the builder's fork server, the
+    next reuse it, and stopping the builder stops it."""
+    from flowledger.settings import DataDir
+    from ingest.server.builder import Builder
+    from ingest.server.metrics import Metrics
+
+    monkeypatch.delenv(SOCKET_ENV, raising=False)
+    data_dir = DataDir(tmp_path / "home").ensure()
+    builder = Builder(data_dir, every_s=3600, metrics=Metrics())
+    assert builder.build_once(), (data_dir.root / "logs" / "builder.log").read_text()[-3000:]
+    socket_path = builder._fork_server.socket_path
+    assert socket_path is not None and Path(socket_path).exists()
+    assert builder.build_once()
+    assert builder._fork_server.socket_path == socket_path  # the same server
+    log = (data_dir.root / "logs" / "builder.log").read_text()
+    assert log.count("] published marts-") == 2, log  # --quiet: the builds' last lines
+    builder.stop()
+    assert not Path(socket_path).exists()
