@@ -39,6 +39,7 @@ from flowledger.budgets.report import (
     load_report,
     no_data_note,
     plain,
+    slice_counts,
     time_to_exhaustion,
     window_label,
 )
@@ -90,8 +91,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--period", help="e.g. 30d, 28d, 7d, or 1M/1Q/1Y (default: 30d, or the catalog's sloPeriod)"
     )
     explain.add_argument("--target", required=True, help="e.g. 99.9 (percent) or 0.999")
-    explain.add_argument("--at", help="calendar periods: the instant whose period to explain")
-    explain.add_argument("--time-zone", default="UTC", help="calendar periods: IANA time zone")
+    explain.add_argument(
+        "--at",
+        help="explain the calendar period holding this instant (days, weeks, months, quarters, "
+        "years, as isRolling: false; needed for 1M, 1Q, 1Y); without it days and weeks are "
+        "fixed 24-hour multiples",
+    )
+    explain.add_argument(
+        "--time-zone", default="UTC", help="with --at: the calendar's IANA time zone"
+    )
     explain.add_argument(
         "--scheme",
         choices=SCHEMES,
@@ -245,6 +253,9 @@ def render_markdown(budgets: list[dict[str, Any]]) -> str:
             f"remaining {_pct(b['budget_remaining'], 1)} "
             f"(raw, before adjustments: {_pct(b['budget_remaining_raw'], 1)})"
         )
+        slices = slice_counts(b)
+        if slices:
+            lines.append(f"- {slices}")
         tte = b["hours_to_exhaustion"]
         lines.append(
             f"- state **{b['state']}** since {b['state_since']:%Y-%m-%d %H:%M}"
@@ -361,11 +372,14 @@ def parse_target(text: str) -> float:
 def period_seconds(text: str, at: str | None, zone: str) -> tuple[float, str]:
     """Seconds in the period and a label; calendar periods are the real one holding ``at``.
 
-    Months, quarters and years (``1M``, ``6M``, ``1Q``, ``1Y``) are calendar periods; weeks
-    (``1w``, ``2w``) are the calendar's when ``at`` is given (a week holding a DST change is an
-    hour shorter or longer), else 7 × 24 hours each; days and hours are fixed."""
+    With ``at``, every duration an SLO file can write as a calendar window (``1d``, ``7d``,
+    ``2w``, ``1M``, ``6M``, ``1Q``, ``1Y``) is the calendar period of the SLO with
+    ``isRolling: false`` holding ``at`` in ``zone``, as ``budget report`` evaluates it (a day or
+    week holding a DST change is an hour shorter or longer); without ``at``, days and weeks are
+    fixed multiples of 24 hours (a rolling window), and months, quarters and years are refused.
+    Hours (``36h``) are always fixed."""
     calendar = CALENDAR_DURATION.fullmatch(text)
-    if calendar is None or calendar[2] == "d" or (calendar[2] == "w" and not at):
+    if calendar is None or (calendar[2] in "dw" and not at):
         try:
             seconds = duration_seconds(text)
         except ValueError as error:
@@ -549,7 +563,9 @@ def explain_command(args: argparse.Namespace, data_dir: DataDir) -> int:
     except ConfigError as error:
         return _fail(str(error), EXIT_USAGE)
     explanation = explain(target, seconds, label, scheme, rules)
-    print(json.dumps(explanation, indent=2) if args.json else render_explanation(explanation))
+    print(
+        json.dumps(plain(explanation), indent=2) if args.json else render_explanation(explanation)
+    )
     return EXIT_OK
 
 

@@ -43,7 +43,7 @@ MAX_ADJUSTMENT_WINDOWS = 2000
 
 #: A calendar window's duration (``isRolling: false``): a whole number of local days (d), weeks
 #: (w), months (M), quarters (Q) or years (Y); ``1d`` is the local day (23 or 25 hours on a DST
-#: change; ``--period 1d`` in ``budget explain`` stays 24h).
+#: change; so is ``budget explain --period 1d --at …``, and without ``--at`` 24h).
 CALENDAR_DURATION = re.compile(r"([1-9][0-9]{0,3})([dwMQY])")
 #: The longest window, rolling or calendar (days, weeks); calendar months end at a year (12M).
 MAX_WINDOW_DAYS = 400
@@ -514,6 +514,7 @@ def _parse_slo(document: dict, indicator: Indicator) -> list[SloObjective]:
             raise ConfigError(f"{place}: value/op are latency thresholds; this indicator has none")
         slice_seconds, slice_target = _parse_slices(objective, method, place)
         _check_anchor_tiles(window["calendar_anchor"], slice_seconds, place)
+        _check_rolling_tiles(window, slice_seconds, place)
         results.append(
             SloObjective(
                 slo_id=slo_id,
@@ -735,6 +736,18 @@ def _check_anchor_tiles(anchor: str | None, slice_seconds: int | None, place: st
             f"{place}.timeSliceWindow: slices of {slice_seconds} s do not tile periods starting "
             f"at {start:%H:%M:%S} (calendar.startTime); slices align to whole hours, so give a "
             "startTime on a slice boundary or a shorter slice"
+        )
+
+
+def _check_rolling_tiles(window: dict, slice_seconds: int | None, place: str) -> None:
+    """A rolling window holds a whole number N = W / Δ of slices (its budget is (1 − T) · N)."""
+    if slice_seconds is None or window["window_kind"] != "rolling":
+        return
+    if window["window_seconds"] % slice_seconds:
+        raise ConfigError(
+            f"{place}.timeSliceWindow: slices of {slice_seconds} s do not tile the rolling "
+            f"{window['window_text']} window ({window['window_seconds'] / slice_seconds:g} "
+            "slices); give a window that is a whole number of slices or a shorter slice"
         )
 
 

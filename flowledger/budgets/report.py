@@ -94,6 +94,29 @@ def no_data_note(budget: Mapping[str, Any]) -> str | None:
     )
 
 
+def slice_counts(budget: Mapping[str, Any]) -> str | None:
+    """The slice counts behind a Timeslices or RatioTimeslices SLI in words, else ``None``.
+
+    Timeslices: SLI = 1 − bad slices / N, the budget (1 − T) · N slices; slices without data are
+    neither good nor bad. RatioTimeslices: the mean ratio of the slices with data."""
+    if budget.get("slices_total") is None:
+        return None
+    n, elapsed = budget["slices_total"], budget["slices_elapsed"]
+    ahead = n - elapsed
+    tail = f"; {ahead:.0f} still ahead in the period" if ahead > 0 else ""
+    if budget["method"] == "Timeslices":
+        return (
+            f"slices: N = {n:.0f}: {budget['slices_good']:.0f} good, "
+            f"{budget['slices_bad']:.0f} bad, {budget['slices_without_data']:.0f} without data "
+            f"(neither good nor bad){tail}; SLI = 1 − bad / N, budget (1 − T) · N slices"
+        )
+    return (
+        f"slices: N = {n:.0f}: {budget['slices_with_data']:.0f} with data, "
+        f"{budget['slices_without_data']:.0f} without data (not counted){tail}; "
+        "SLI = mean ratio of the slices with data, budget (1 − T) · slices with data"
+    )
+
+
 def time_to_exhaustion(
     no_data: bool, hour_units: float | None, hours_to_exhaustion: float | None
 ) -> str:
@@ -110,14 +133,24 @@ def time_to_exhaustion(
     return f"{hours_to_exhaustion:.1f} h"
 
 
+#: Significant digits of every JSON number (``budget report --json``, ``budget explain
+#: --json``, webhook bodies): a double's noise (``14.399999999999999`` for 14.4,
+#: ``99999.99999999999`` for 1 / 0.00001) is gone, and the marts' figures rounded to 12 decimals
+#: read the same as explain's.
+JSON_DIGITS = 12
+
+
 def plain(value: Any) -> Any:
-    """JSON-safe values: timestamps as ISO 8601 UTC with Z, NaN as null."""
+    """JSON-safe values: timestamps as ISO 8601 UTC with Z, NaN as null, floats to
+    :data:`JSON_DIGITS` significant digits."""
     if isinstance(value, datetime):
         return value.isoformat() + ("Z" if value.tzinfo is None else "")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return float(f"{value:.{JSON_DIGITS}g}")
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -172,3 +172,15 @@ def test_a_window_the_data_cannot_fill_yet_does_not_fail_validate(budget_build, 
     code, out, err = _run(capsys, "--data-dir", home, "budget", "validate", "--config", str(only))
     assert (code, err) == (0, "")
     assert "warning: ship-success: the data starts at" in out
+
+
+def test_json_numbers_lose_the_doubles_noise():
+    from flowledger.budgets.report import plain
+
+    # 0.0144 / 0.001 (a burn rate of exactly 14.4) is 14.399999999999999 in doubles
+    assert plain({"burn_rate_1h": 0.0144 / 0.001, "rates": [1 / 0.00001]}) == {
+        "burn_rate_1h": 14.4,
+        "rates": [100000.0],
+    }
+    assert plain(0.1 * 672 / 72) == round(0.1 * 672 / 72, 12) == 0.933333333333
+    assert plain(float("nan")) is None and plain(3) == 3

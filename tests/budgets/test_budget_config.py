@@ -639,3 +639,23 @@ def test_messages_say_what_to_change():
     twice = _error(_slo(objective="{name: x, target: 0.9}, {name: x, target: 0.99}"))
     assert "SLO id 's1/x' is defined 2 times" in twice
     assert "and each of its objectives a unique name" in twice
+
+
+def test_a_rolling_window_is_a_whole_number_of_slices():
+    # N = 25 h / 2 h = 12.5 slices would be a budget of half a slice's worth of N
+    error = _error(
+        _slo(
+            "{target: 0.99, timeSliceTarget: 0.9, timeSliceWindow: 2h}",
+            "[{duration: 25h, isRolling: true}]",
+            "  budgetingMethod: Timeslices",
+        )
+    )
+    assert "slices of 7200 s do not tile the rolling 25h window (12.5 slices)" in error
+    ok = parse_documents(
+        _slo(
+            "{target: 0.99, timeSliceWindow: 1d}",
+            "[{duration: 7d, isRolling: true}]",
+            "  budgetingMethod: RatioTimeslices",
+        )
+    )
+    assert ok.objectives[0].slice_seconds == DAY

@@ -132,3 +132,38 @@ def test_exhaustion_is_not_a_crumb_short_of_its_period(capsys):
     )  # fmt: skip
     ticket_3d = json.loads(out)["alerts"][3]
     assert ticket_3d["exhaustion"] == "4w2d"
+
+
+def test_days_and_weeks_with_at_are_calendar_periods_as_the_report_has_them(capsys):
+    """--at made 1w and 2w calendar periods but left 1d, 7d and 14d at 24-hour multiples: a
+    calendar 1d SLO on the 25-hour day of 1 November 2026 in New York has factors over 25 h
+    in `budget report`, and explain gave them over 24 h."""
+
+    def explained(*argv: str) -> dict:
+        _, out, _ = _explain(capsys, "--target", "99", "--json", *argv)
+        return json.loads(out)
+
+    ny = ("--time-zone", "America/New_York")
+    fall_back = explained("--period", "1d", "--at", "2026-11-01T12:00:00Z", *ny)
+    assert fall_back["period_seconds"] == 25 * 3600
+    assert fall_back["alerts"][0]["burn_rate_threshold"] == 0.02 * 25
+    assert fall_back["period"] == "1d (2026-11-01 to 2026-11-02 in America/New_York)"
+    # 7d is the ISO week (as an SLO file reads it), 14d the fortnight: each holds 8 March
+    assert explained("--period", "7d", "--at", "2026-03-08T12:00:00Z", *ny)["period_seconds"] == (
+        7 * 86400 - 3600
+    )
+    assert explained("--period", "14d", "--at", "2026-03-08T12:00:00Z", *ny)["period_seconds"] == (
+        14 * 86400 - 3600
+    )
+    # without --at, days are 24 hours each
+    assert explained("--period", "1d")["period_seconds"] == 86400
+
+
+def test_json_numbers_have_12_significant_digits(capsys):
+    # 1 / (1 − 0.99999) in doubles is 99999.99999999999; 0.1 · 672 h / 72 h 0.9333333333333333,
+    # which the marts round to 12 decimals (0.933333333333)
+    _, out, _ = _explain(capsys, "--period", "28d", "--target", "99.999", "--json")
+    data = json.loads(out)
+    assert data["max_burn_rate"] == 100000
+    assert data["alerts"][3]["burn_rate_threshold"] == 0.933333333333
+    assert '"burn_rate_threshold": 0.933333333333,' in out

@@ -105,12 +105,16 @@ def test_three_budgeting_methods_on_the_same_runs(budget_build):
     # Occurrences: 10 good of 12 runs. Budget 1.2 runs, 2 bad.
     assert occ["sli"] == pytest.approx(10 / 12)
     assert occ["budget_remaining"] == pytest.approx(1 - 2 / 1.2)
-    # Timeslices (1h, slice target 0.9): 24 slices in the day, 10:00 slice good (0.9 ≥ 0.9),
-    # 11:00 slice bad (0.5), 22 slices without runs are no data (neither good nor bad): SLI
-    # 1 good of the 2 slices with data. Budget 0.1 · 24 = 2.4 slices (N known), 1 bad.
+    # Timeslices (1h, slice target 0.9): N = 24 slices in the rolling day; 10:00 slice good
+    # (0.9 ≥ 0.9), 11:00 slice bad (0.5), 22 slices without runs are no data (neither good nor
+    # bad). Budget 0.1 · 24 = 2.4 slices (N known), 1 bad; the SLI over the
+    # same N, 1 − 1/24 (not 1/2 of the slices with data, below the 90 % target with budget
+    # left), and so the period's burn rate, (1/24) / 0.1 = 1 − remaining.
     assert (ts["good"], ts["total"]) == (1, 2)
-    assert ts["sli"] == pytest.approx(1 / 2)
+    assert (ts["slices_total"], ts["slices_elapsed"], ts["slices_without_data"]) == (24, 24, 22)
+    assert ts["sli"] == pytest.approx(1 - 1 / 24)
     assert ts["budget_remaining"] == pytest.approx(1 - 1 / 2.4)
+    assert ts["burn_rate_period"] == pytest.approx(1 - ts["budget_remaining"])
     # burn rates over the slices with data: 1d e = 1/2, b = 0.5 / 0.1 (not 1/24 / 0.1);
     # the 1h window holds the bad 11:00 slice only: e = 1, b = 10
     assert ts["burn_rate_1d"] == pytest.approx(5)

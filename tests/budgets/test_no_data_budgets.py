@@ -149,6 +149,9 @@ def test_no_runs_means_no_data_for_every_slo_kind(no_runs_home, slo_id):
     assert budget["sli"] is None
     assert budget["budget_consumed"] is None and budget["budget_remaining"] is None
     assert budget["budget_remaining_units"] is None and budget["budget_remaining_raw"] is None
+    # no budget in units either (it was 0.0 events), except Timeslices' (1 − T) · N
+    if DEMO_SLOS[slo_id] != "Timeslices":
+        assert budget["budget_total"] is None and budget["budget_total_raw"] is None
     assert {column: budget[column] for column in BURN_COLUMNS} == dict.fromkeys(BURN_COLUMNS)
     assert budget["hours_to_exhaustion"] is None
     assert budget["state"] == "INSUFFICIENT_DATA"
@@ -234,13 +237,18 @@ def test_dashboard_shows_no_data_not_healthy(no_runs_page):
 
 def test_partial_timeslices_count_only_slices_with_data(partial_home):
     tracking = _budgets(partial_home)[TRACKING]
-    # 12 slices with data of 672, one bad: SLI 11/12 (not 671/672), budget 6.72 slices of
-    # which 1 is spent; the period's burn rate (1/12) / 0.01 (not (1/672) / 0.01).
+    # 12 slices with data of 672, one bad, 660 without data (neither good nor bad): budget 6.72
+    # slices of which 1 is spent. The SLI and the period's burn rate have the budget's
+    # denominator N (SLI 1 − 1/672, b_P = (1/672) / 0.01 = 1 − remaining): 11/12 = 91.7 % was
+    # below the 99 % target while 85 % of the budget was left.
     assert (tracking["good"], tracking["total"]) == (11, 12)
-    assert tracking["sli"] == pytest.approx(11 / 12)
+    assert (tracking["slices_good"], tracking["slices_bad"]) == (11, 1)
+    assert (tracking["slices_without_data"], tracking["slices_total"]) == (660, 672)
+    assert tracking["sli"] == pytest.approx(1 - 1 / 672)
     assert tracking["budget_total"] == pytest.approx(6.72)
     assert tracking["budget_remaining"] == pytest.approx(1 - 1 / 6.72)
-    assert tracking["burn_rate_period"] == pytest.approx(100 / 12)
+    assert tracking["burn_rate_period"] == pytest.approx(100 / 672)
+    # the alert windows are over the slices with data: 3d holds the 12, one bad
     assert tracking["burn_rate_3d"] == pytest.approx(100 / 12)
     # the last hour's slice (ending at as_of) ran fine: 0, a measured burn rate
     assert tracking["burn_rate_1h"] == 0

@@ -69,10 +69,49 @@ periods as (
 
 ),
 
+-- Time slices are laid out from each local day's start in the SLO's time zone (local
+-- midnight, or the calendar.startTime's time of day; UTC days for rolling windows, which is the
+-- UNIX epoch's alignment): a day holds 24 h / Δ slices, the last one ending at the next day's
+-- start, so every slice lies in one calendar period and a day the clocks change has slices of
+-- 23 h or 25 h in all (its last slice an hour shorter or longer; a spring-forward day's slices
+-- of 1 h or less in its lost hour never happen, and hold no data). N is whole: a calendar
+-- period's local days × 24 h / Δ (the period's length in days rounded: DST moves it by an hour
+-- at most), a rolling window's W / Δ (config.py refuses a W that is not a multiple of Δ).
+slice_days as (
+
+    select
+        *,
+        case when slice_seconds is not null and as_of is not null then
+            {{ budget_period_start('as_of', "'day'", '1', 'time_zone', 'calendar_anchor') }}
+        end as as_of_slice_day_start
+
+    from periods
+
+),
+
 final as (
 
     select
         *,
+        case
+            when slice_seconds is null then null
+            when window_kind = 'calendar'
+                then round({{ budget_seconds('period_start', 'period_end') }} / 86400)
+                    * (86400 / slice_seconds)
+            else {{ budget_seconds('period_start', 'period_end') }} / slice_seconds
+        end as period_slices,
+        -- the slices of the period that have ended by as_of (all N of a rolling window)
+        case
+            when slice_seconds is null then null
+            when window_kind = 'calendar'
+                then round({{ budget_seconds('period_start', 'as_of_slice_day_start') }} / 86400)
+                    * (86400 / slice_seconds)
+                    + least(
+                        floor({{ budget_seconds('as_of_slice_day_start', 'as_of') }} / slice_seconds),
+                        86400 / slice_seconds - 1
+                    )
+            else {{ budget_seconds('period_start', 'period_end') }} / slice_seconds
+        end as elapsed_slices,
         {{ budget_seconds('period_start', 'period_end') }} as period_seconds,
         case
             when window_kind = 'rolling' then 1.0
@@ -81,7 +120,7 @@ final as (
         end as elapsed_fraction,
         {{ budget_ratio('target') }} as budget_ratio
 
-    from periods
+    from slice_days
 
 )
 

@@ -52,7 +52,7 @@ buckets as (
         case
             when slos.window_kind = 'calendar' then
                 {{ budget_period_start(
-                    budget_unit_start('units.unit_at', 'slos.method', 'slos.slice_seconds'),
+                    budget_unit_start('units.unit_at', 'slos.method', '1'),
                     'slos.calendar_unit', 'slos.calendar_count', 'slos.time_zone', 'slos.calendar_anchor') }}
         end as calendar_period_start,
         {{ exact_sum('units.good') }} as good,
@@ -219,11 +219,16 @@ budgets as (
 
     select
         *,
+        -- N as in int_slo_definitions (period_slices): a calendar period's local days × 24 h / Δ
         case
+            when method = 'Timeslices' and window_kind = 'calendar'
+                then round(period_seconds / 86400) * (86400 / slice_seconds)
             when method = 'Timeslices' then period_seconds / slice_seconds
             else total
         end as budget_denominator,
         case
+            when method = 'Timeslices' and window_kind = 'calendar'
+                then round(period_seconds / 86400) * (86400 / slice_seconds)
             when method = 'Timeslices' then period_seconds / slice_seconds
             else total_raw
         end as budget_denominator_raw

@@ -7,10 +7,11 @@
 -- data (their events are gone), within each SLO's horizon: the budgets, series and burn rates
 -- of the retained periods stay what they were.
 --   Occurrences: one unit per decided event at its time (total 1, good 0 or 1).
---   Timeslices: one unit per slice of `slice_seconds` with events (aligned to the UNIX epoch,
---     counted at its end), good when its good/total ratio reaches slice_target. A slice without
---     events is no data, neither good nor bad: it has no unit (OpenSLO, SRE Workbook; the
---     reference's insufficient-data rule), so an SLO whose flow never ran has no units at all.
+--   Timeslices: one unit per slice of `slice_seconds` with events (laid out from each local
+--     day's start in the SLO's time zone, see int_slo_definitions; counted at its end), good
+--     when its good/total ratio reaches slice_target. A slice without events is no data,
+--     neither good nor bad: it has no unit (OpenSLO, SRE Workbook; the reference's
+--     insufficient-data rule), so an SLO whose flow never ran has no units at all.
 --   RatioTimeslices: one unit per slice with events; good is the slice's good/total ratio.
 --   Either way a slice whose events are all adjusted away counts total 0 (no data after
 --   adjustments, as an adjusted event does for Occurrences) and total_raw 1.
@@ -32,7 +33,10 @@ decided as (
         events.*,
         slos.method,
         slos.slice_seconds,
-        slos.slice_target
+        slos.slice_target,
+        slos.time_zone,
+        slos.calendar_anchor,
+        slos.as_of
 
     from events
     inner join slos
@@ -58,59 +62,56 @@ occurrence_units as (
 
 ),
 
-slice_counts as (
+-- the local day (int_slo_definitions, slice_days) each slice event falls in
+slice_days as (
+
+    select
+        *,
+        {{ budget_period_start('event_at', "'day'", '1', 'time_zone', 'calendar_anchor') }}
+            as day_start,
+        {{ budget_period_start('event_at', "'day'", '1', 'time_zone', 'calendar_anchor', 1) }}
+            as day_end
+
+    from decided
+    where method in ('Timeslices', 'RatioTimeslices')
+
+),
+
+-- slice k of the day ends Δ · (k + 1) after the day's start; the day's last one at its end
+slice_events as (
+
+    select
+        *,
+        case
+            when floor({{ budget_seconds('day_start', 'event_at') }} / slice_seconds) + 1
+                >= 86400 / slice_seconds
+                then day_end
+            else day_start + {{ interval_of(
+                'cast((floor(' ~ budget_seconds('day_start', 'event_at') ~ ' / slice_seconds) + 1)'
+                ~ ' * slice_seconds as ' ~ dbt.type_bigint() ~ ')', 'second') }}
+        end as slice_end
+
+    from slice_days
+
+),
+
+-- the slices with events that have ended by as_of (a slice still open at as_of is not
+-- counted); a slice without events is no data
+slices as (
 
     select
         slo_id,
-        {{ budget_slice_end('event_at', 'slice_seconds') }} as slice_end,
+        method,
+        slice_target,
+        slice_end as unit_at,
         sum(case when is_adjusted then 0 else 1 end) as events_adjusted,
         sum(case when is_adjusted or not is_good then 0 else 1 end) as good_adjusted,
         count(*) as events_raw,
         sum(case when is_good then 1 else 0 end) as good_events_raw
 
-    from decided
-    where method in ('Timeslices', 'RatioTimeslices')
-    group by all
-
-),
-
-slice_grid as (
-
-    select
-        slos.slo_id,
-        slos.method,
-        slos.slice_target,
-        {{ timestamp_from_microseconds('slice_index * slos.slice_seconds * 1000000') }} as slice_end
-
-    from slos
-    {{ integer_series_join(
-        integer_divide(epoch_microseconds('slos.horizon_start'), '(slos.slice_seconds * 1000000)') ~ ' + 1',
-        integer_divide(epoch_microseconds('slos.as_of'), '(slos.slice_seconds * 1000000)'),
-        'slice_indexes', 'slice_index'
-    ) }}
-    where slos.method in ('Timeslices', 'RatioTimeslices')
-        and slos.as_of is not null
-
-),
-
--- the slices with events among the whole slices of the horizon up to as_of (the grid bounds
--- them: a slice still open at as_of is not counted); a slice without events is no data
-slices as (
-
-    select
-        slice_grid.slo_id,
-        slice_grid.method,
-        slice_grid.slice_end as unit_at,
-        slice_counts.events_adjusted,
-        slice_counts.good_adjusted,
-        slice_counts.events_raw,
-        slice_counts.good_events_raw,
-        slice_grid.slice_target
-
-    from slice_grid
-    inner join slice_counts
-        on slice_grid.slo_id = slice_counts.slo_id
-        and slice_grid.slice_end = slice_counts.slice_end
+    from slice_events
+    where slice_end <= as_of
+    group by slo_id, method, slice_target, slice_end
 
 ),
 

@@ -65,7 +65,9 @@ counted as (
         and units.unit_at <= slos.as_of
         and case
             when windows.is_calendar_period
-                then {{ budget_unit_start('units.unit_at', 'slos.method', 'slos.slice_seconds') }}
+                -- a slice's last second (slices tile the periods but may be an hour shorter
+                -- or longer than Δ on a DST day, so its end − Δ is not its start)
+                then {{ budget_unit_start('units.unit_at', 'slos.method', '1') }}
                     >= windows.window_start
             else units.unit_at > windows.window_start
         end

@@ -27,9 +27,13 @@ events as (
         slos.period_start,
         slos.as_of,
         case
-            when slos.method <> 'Occurrences'
-                then {{ budget_slice_end('events.event_at', 'slos.slice_seconds') }}
-        end as slice_end
+            when slos.method <> 'Occurrences' then
+                {{ budget_period_start('events.event_at', "'day'", '1', 'slos.time_zone', 'slos.calendar_anchor') }}
+        end as day_start,
+        case
+            when slos.method <> 'Occurrences' then
+                {{ budget_period_start('events.event_at', "'day'", '1', 'slos.time_zone', 'slos.calendar_anchor', 1) }}
+        end as day_end
 
     from {{ ref('int_slo_events') }} as events
     inner join slos
@@ -39,16 +43,35 @@ events as (
 
 ),
 
+-- each event's slice, laid out from its local day's start as in int_slo_units
+sliced_events as (
+
+    select
+        *,
+        case
+            when day_start is null then null
+            when floor({{ budget_seconds('day_start', 'event_at') }} / slice_seconds) + 1
+                >= 86400 / slice_seconds
+                then day_end
+            else day_start + {{ interval_of(
+                'cast((floor(' ~ budget_seconds('day_start', 'event_at') ~ ' / slice_seconds) + 1)'
+                ~ ' * slice_seconds as ' ~ dbt.type_bigint() ~ ')', 'second') }}
+        end as slice_end
+
+    from events
+
+),
+
 in_period_events as (
 
     -- Occurrences count at the event's time; slices at their end, as in int_slo_units; a
     -- calendar period holds the units that begin in it, as in int_slo_window_counts.
     select *
-    from events
+    from sliced_events
     where coalesce(slice_end, event_at) <= as_of
         and case
             when window_kind = 'calendar'
-                then {{ budget_unit_start('coalesce(slice_end, event_at)', 'method', 'slice_seconds') }}
+                then {{ budget_unit_start('coalesce(slice_end, event_at)', 'method', '1') }}
                     >= period_start
             else coalesce(slice_end, event_at) > period_start
         end

@@ -32,10 +32,20 @@ rates as (
         counts.good,
         counts.total,
         counts.total - counts.good as bad,
-        -- bad / total, not 1 − good / total: 14 of 100 is 0.14, 1 − 0.86 is 0.14000000000000001
-        {{ safe_ratio('counts.total - counts.good', 'counts.total') }} as error_ratio,
-        {{ safe_ratio('counts.total - counts.good', 'counts.total') }} / slos.budget_ratio
-            as burn_rate,
+        -- bad / total, not 1 − good / total: 14 of 100 is 0.14, 1 − 0.86 is 0.14000000000000001.
+        -- A Timeslices period is over its N slices, as its SLI and budget are (bad / N; no-data
+        -- slices are neither good nor bad), so that remaining = 1 − the period's burn rate; its
+        -- shorter windows are over the slices with data, as alerts should be.
+        case
+            when counts.window_name = 'period' and slos.method = 'Timeslices' then
+                case when counts.total > 0 then (counts.total - counts.good) / status.budget_denominator end
+            else {{ safe_ratio('counts.total - counts.good', 'counts.total') }}
+        end as error_ratio,
+        case
+            when counts.window_name = 'period' and slos.method = 'Timeslices' then
+                case when counts.total > 0 then (counts.total - counts.good) / status.budget_denominator end
+            else {{ safe_ratio('counts.total - counts.good', 'counts.total') }}
+        end / slos.budget_ratio as burn_rate,
         counts.total < slos.min_events as is_low_volume,
         status.budget_remaining,
         slos.period_seconds
