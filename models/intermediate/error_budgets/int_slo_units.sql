@@ -152,7 +152,8 @@ final as (
     the run SLOs' late runs counted, as a build without it would). A unit falls at what it counts
     up to (a run's end: runs that ended after the cut-off are kept; a slice's end; an event
     pair's deadline, up to deadline_seconds after its start event), so it may count purged rows
-    when it falls less than its slice, plus an event pair's deadline, after the cut-off. -#}
+    when it falls less than its slice (an hour more on a DST day), plus an event pair's deadline,
+    after the cut-off. -#}
 {%- set kept_for_events = built_before_purge(['business_events']) -%}
 {%- set kept_for_runs = built_before_purge(['flow_runs', 'step_runs']) -%}
 {%- set events_horizon = retention_horizon(['business_events']) | trim -%}
@@ -167,7 +168,9 @@ slo_reach as (
         indicator = 'event_pair' as counts_events,
         cast(ceil(
             (case when indicator = 'event_pair' then coalesce(deadline_seconds, 0) else 0 end)
-            + (case when method = 'Occurrences' then 0 else coalesce(slice_seconds, 0) end)
+            -- a slice is up to an hour longer than slice_seconds on a DST day (the day's last
+            -- slice ends at the next local day's start)
+            + (case when method = 'Occurrences' then 0 else coalesce(slice_seconds + 3600, 0) end)
         ) as {{ dbt.type_bigint() }}) as reach_seconds
 
     from slos
