@@ -135,51 +135,66 @@ def _redact_cookie_values(match: re.Match[str]) -> str:
     return match["head"] + _COOKIE_PAIR.sub(redact_pair, match["pairs"])
 
 
+#: A token's edges: no letter or digit beside it. Not ``\b``, which also needs a non-word
+#: character there and so misses a token glued to a name by ``_`` (``SLACK_BOT_xoxb-…``,
+#: ``OPENAI_sk-proj-…``, ``JWT_eyJ…``), as a config dump or an env listing writes it.
+_TOKEN_START = r"(?<![A-Za-z0-9])"
+_TOKEN_END = r"(?![A-Za-z0-9])"
+
 #: API tokens that carry a vendor's prefix (the forms of gitleaks' rules), one alternative per
 #: vendor, each named for its placeholder: ``[REDACTED:sendgrid_key]``.
 _VENDOR_TOKEN = re.compile(
     "|".join(
         f"(?P<{name}>{pattern})"
         for name, pattern in (
-            ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
-            ("google_oauth_token", r"\bya29\.[0-9A-Za-z_-]{20,}"),
-            ("twilio_key", r"\bSK[0-9a-fA-F]{32}\b"),
-            ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-            ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
-            ("huggingface_token", r"\bhf_[A-Za-z]{34}\b"),
-            ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
-            ("postman_key", r"\bPMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}\b"),
+            ("sendgrid_key", _TOKEN_START + r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
+            ("google_oauth_token", _TOKEN_START + r"ya29\.[0-9A-Za-z_-]{20,}"),
+            ("twilio_key", _TOKEN_START + r"SK[0-9a-fA-F]{32}" + _TOKEN_END),
+            ("npm_token", _TOKEN_START + r"npm_[A-Za-z0-9]{36}" + _TOKEN_END),
+            ("shopify_token", _TOKEN_START + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" + _TOKEN_END),
+            ("huggingface_token", _TOKEN_START + r"hf_[A-Za-z]{34}" + _TOKEN_END),
+            ("pypi_token", _TOKEN_START + r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+            ("postman_key", _TOKEN_START + r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}" + _TOKEN_END),
             # also inside a Bot API URL: https://api.telegram.org/bot<token>/sendMessage
-            ("telegram_bot_token", r"(?:\b|(?<=/bot))\d{5,16}:A[A-Za-z0-9_-]{34}\b"),
-            ("mailgun_key", r"\bkey-[0-9a-f]{32}\b"),
-            ("notion_token", r"\b(?:secret|ntn)_[A-Za-z0-9]{43}\b"),
-            ("age_secret_key", r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b"),
-            ("digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b"),
-            ("linear_key", r"\blin_api_[A-Za-z0-9]{40}\b"),
-            ("doppler_token", r"\bdp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9._-]{40,}"),
-            ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
-            ("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}"),
-            ("sentry_token", r"\bsntry[su]_[A-Za-z0-9+/=_]{40,}"),
-            ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
-            ("groq_key", r"\bgsk_[A-Za-z0-9]{48,}"),
-            ("new_relic_key", r"\bNRAK-[A-Z0-9]{27}\b"),
-            ("brevo_key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\b"),
-            ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
-            ("tailscale_key", r"\btskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{6,}"),
-            ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{100,}"),
-            ("square_token", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"),
-            ("firebase_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}"),
-            ("supabase_token", r"\bsbp_[a-f0-9]{40}\b"),
-            ("planetscale_token", r"\bpscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._-]{32,}"),
+            (
+                "telegram_bot_token",
+                "(?:" + _TOKEN_START + r"|(?<=/bot))\d{5,16}:A[A-Za-z0-9_-]{34}" + _TOKEN_END,
+            ),
+            ("mailgun_key", _TOKEN_START + r"key-[0-9a-f]{32}" + _TOKEN_END),
+            ("notion_token", _TOKEN_START + r"(?:secret|ntn)_[A-Za-z0-9]{43}" + _TOKEN_END),
+            ("age_secret_key", _TOKEN_START + r"AGE-SECRET-KEY-1[0-9A-Z]{58}" + _TOKEN_END),
+            ("digitalocean_token", _TOKEN_START + r"do[opr]_v1_[a-f0-9]{64}" + _TOKEN_END),
+            ("linear_key", _TOKEN_START + r"lin_api_[A-Za-z0-9]{40}" + _TOKEN_END),
+            ("doppler_token", _TOKEN_START + r"dp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9._-]{40,}"),
+            ("databricks_token", _TOKEN_START + r"dapi[a-f0-9]{32}(?:-\d)?" + _TOKEN_END),
+            ("vault_token", _TOKEN_START + r"hv[sbr]\.[A-Za-z0-9_-]{24,}"),
+            ("sentry_token", _TOKEN_START + r"sntry[su]_[A-Za-z0-9+/=_]{40,}"),
+            ("mapbox_token", _TOKEN_START + r"sk\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+            ("groq_key", _TOKEN_START + r"gsk_[A-Za-z0-9]{48,}"),
+            ("new_relic_key", _TOKEN_START + r"NRAK-[A-Z0-9]{27}" + _TOKEN_END),
+            ("brevo_key", _TOKEN_START + r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}" + _TOKEN_END),
+            ("mailchimp_key", _TOKEN_START + r"[0-9a-f]{32}-us\d{1,2}" + _TOKEN_END),
+            ("tailscale_key", _TOKEN_START + r"tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{6,}"),
+            ("atlassian_token", _TOKEN_START + r"ATATT3[A-Za-z0-9_=-]{100,}"),
+            ("square_token", _TOKEN_START + r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}"),
+            ("firebase_key", _TOKEN_START + r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}"),
+            ("supabase_token", _TOKEN_START + r"sbp_[a-f0-9]{40}" + _TOKEN_END),
+            ("planetscale_token", _TOKEN_START + r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._-]{32,}"),
             (
                 "grafana_token",
-                r"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b|\bglc_[A-Za-z0-9+/]{32,}={0,2}",
+                _TOKEN_START
+                + r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
+                + _TOKEN_END
+                + "|"
+                + _TOKEN_START
+                + r"glc_[A-Za-z0-9+/]{32,}={0,2}",
             ),
-            ("perplexity_key", r"\bpplx-[A-Za-z0-9]{48}\b"),
-            ("xai_key", r"\bxai-[A-Za-z0-9]{80}\b"),
-            ("replicate_token", r"\br8_[A-Za-z0-9]{37}\b"),
-            ("heroku_key", r"\bHRKU-[A-Za-z0-9_-]{60}\b"),
-            ("dropbox_token", r"\bsl\.[A-Za-z0-9_.-]{130,}"),
+            ("perplexity_key", _TOKEN_START + r"pplx-[A-Za-z0-9]{48}" + _TOKEN_END),
+            ("xai_key", _TOKEN_START + r"xai-[A-Za-z0-9]{80}" + _TOKEN_END),
+            ("replicate_token", _TOKEN_START + r"r8_[A-Za-z0-9]{37}" + _TOKEN_END),
+            ("heroku_key", _TOKEN_START + r"HRKU-[A-Za-z0-9_-]{60}" + _TOKEN_END),
+            ("docker_token", _TOKEN_START + r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}"),
+            ("dropbox_token", _TOKEN_START + r"sl\.[A-Za-z0-9_.-]{130,}"),
             (
                 "azure_client_secret",
                 r"(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
@@ -202,6 +217,10 @@ _KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid|c
 _SECRET_KEY_PREFIXES = (
     "api", "priv(?:ate)?", "access", "signing", "enc(?:ryption)?", "sentry", "master", "client",
     "auth", "app", "hmac", "licen[cs]e",
+    # Azure API Management's Ocp-Apim-Subscription-Key, Azure Functions' x-functions-key, a
+    # storage account's key, Algolia's admin key, Supabase's service role key
+    "subscription", "functions?", "storage(?:[_.-]?account)?", "shared", "admin",
+    "service(?:[_.-]?role)?",
 )  # fmt: skip
 
 #: Where a header's name starts: at a word boundary, or right after an escaped line end or tab
@@ -236,7 +255,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     ),
     SecretRule(
         "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+        re.compile(_TOKEN_START + r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
         "[REDACTED:jwt]",
     ),
     SecretRule(
@@ -268,12 +287,14 @@ SECRET_RULES: tuple[SecretRule, ...] = (
     SecretRule(
         # Anthropic: sk-ant-api03-…, sk-ant-admin01-…, OAuth sk-ant-oat01-… / sk-ant-ort01-…
         "anthropic_key",
-        re.compile(r"\bsk-ant-[a-z]+\d*-[A-Za-z0-9_-]{20,}"),
+        re.compile(_TOKEN_START + r"sk-ant-[a-z]+\d*-[A-Za-z0-9_-]{20,}"),
         "[REDACTED:anthropic_key]",
     ),
     SecretRule(
         "openai_key",
-        re.compile(r"\bsk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"),
+        re.compile(
+            _TOKEN_START + r"sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})"
+        ),
         "[REDACTED:openai_key]",
     ),
     SecretRule(
@@ -281,7 +302,7 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # follow in Slack's forms, so a name like "xoxo-indieweb" stays
         "slack_token",
         re.compile(
-            r"\b(?:xox[abprs]-[A-Za-z0-9-]{8,}|xox[eo]-\d+-[A-Za-z0-9-]{8,}"
+            _TOKEN_START + r"(?:xox[abprs]-[A-Za-z0-9-]{8,}|xox[eo]-\d+-[A-Za-z0-9-]{8,}"
             r"|xapp-\d-[A-Za-z0-9-]{8,})"
         ),
         "[REDACTED:slack_token]",
@@ -329,16 +350,21 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # user:password@ (the password may hold an @: up to the last one before the path), or
         # a token alone as the user, as in a Sentry DSN (https://<public key>@o1.ingest.sentry.io/2)
         "url_credentials",
-        # a password may hold `/`, `?` or `#` unencoded when an `@` follows before the next `/`
-        # (`https://svc:pa#ss@host`), and quotes: escaped inside JSON text, or one that no `,`
-        # or `:` follows (which would end a JSON string: the rule never crosses into the next
-        # member); a port and a path (`host:8080/x@y`) are none
+        # the slashes also escaped, as JSON text may write them (PHP's json_encode, JSON inside a
+        # JSON string: `mysql:\/\/root:pw@db\/x`); a password may hold `/`, `?` or `#`
+        # unencoded when an `@` follows before the next `/` (`https://svc:pa#ss@host`), and
+        # quotes: escaped inside JSON text, or one that no `,` or `:` follows (which would end a
+        # JSON string: the rule never crosses into the next member); a port and a path
+        # (`host:8080/x@y`) are none. A password written with blanks (`admin:my pass@db`; a
+        # URL would encode them, `%20`, which the first form takes) is one when each blank has
+        # a word on both sides, at most four of them, and a host follows the `@`.
         re.compile(
-            r"://(?:[^/?#\s:@\"]*:(?!\d+[/?#])"
-            r"(?:[^\s\"\\/?#]|\\.|\"(?![,:])|[/?#](?=[^\s@/]*@))*"
+            r"(?P<slashes>:(?:\\*/){2})(?:[^/?#\s:@\"]*:(?!\d+\\*[/?#])"
+            r"(?:[^\s\"\\/?#]|\\[^/]|\"(?![,:])|\\*[/?#](?=[^\s@/]*@))*"
+            r"|[^/?#\s:@\"\\]+:(?!\d+\s)[^\s\"\\/?#@]+(?: [^\s\"\\/?#@]+){1,4}(?=@[\w\[])"
             r"|(?=[\w-]*\d)[\w-]{16,})@"
         ),
-        "://[REDACTED:url_credentials]@",
+        r"\g<slashes>[REDACTED:url_credentials]@",
     ),
     SecretRule(
         # a client's user:password flag (`curl -u admin:pw`, `--user=admin:pw`): the password
@@ -503,8 +529,9 @@ TEXT_PREFILTER = (
     r"|gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-|gr1348941|ya29\."
     r"|-u\s|--user|--proxy-user|mysql|mariadb|sshpass|response\s*="
     r"|sk-|xox[abeoprs]-|xapp-|hooks\.slack\.com/|discord(?:app)?\.com/api/"
-    r"|k_live_|k_test_|bearer|basic\s|://[^\s@]*@"
-    r"|sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-|:a[a-z0-9_-]{34}\b"
+    r"|k_live_|k_test_|bearer|basic\s|:\\*/\\*/(?:[^\s@]*@|[^\s@/]+:[^\s@/]+ [^@/]*@)"
+    r"|sg\.|sk[0-9a-f]{32}|npm_|shp(?:at|ca|pa|ss)_|hf_|pypi-|pmak-"
+    r"|:a[a-z0-9_-]{34}(?:[^a-z0-9]|$)"
     r"|key-[0-9a-f]{32}|ntn_|age-secret-key-|do[opr]_v1_|lin_api_|dp\.(?:st|ct|sa|scim|audit)\."
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
@@ -512,7 +539,7 @@ TEXT_PREFILTER = (
     + "".join(f"|{prefix}[_.-]?key" for prefix in _SECRET_KEY_PREFIXES)
     + r"|cv[vcn]|sess(?:ion)?[_.-]?(?:id|key)|connect\.sid|cookie|authorization"
     r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
-    r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|q~"
+    r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|dckr_|q~"
     r"|sl\.[a-z0-9_.-]{130})"
 )
 #: what may be an IBAN: a country code, two check digits and 11-30 letters or digits (spaces

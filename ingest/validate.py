@@ -41,11 +41,21 @@ DEFAULT_FROM_FIELD: Mapping[str, str] = {"raw_status": "status"}
 #: RFC 3339 date-time ('T', 't' or a space between date and time); an absent offset means UTC.
 #: An offset's hours are 00-23 and its minutes 00-59 (RFC 3339 ``time-numoffset``): DuckDB
 #: reads ``+25:00`` as 25 hours and Python ``+05:99`` as 6:39.
+#: Written with ASCII classes: the patterns also run in Python (the receiver's edge checks,
+#: ingest/server/edge.py; CloudEvents' ``time``), whose ``\d`` takes any script's digits
+#: (``٣``, ``１２``) and ``\s`` any blank, where DuckDB's RE2 takes ASCII digits and
+#: ``[\t\n\f\r ]``: the same text gets one verdict on both paths.
+_BLANK = r"[\t\n\f\r ]"
 RFC3339_PATTERN = (
-    r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?\s*"
-    r"([Zz]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?\s*$"
+    rf"^{_BLANK}*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
+    rf"(\.[0-9]+)?{_BLANK}*([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?{_BLANK}*$"
 )
-_INTEGER_PATTERN = r"^\s*[+-]?\d+(\.0*)?\s*$"
+INTEGER_PATTERN = rf"^{_BLANK}*[+-]?[0-9]+(\.0*)?{_BLANK}*$"
+#: What DuckDB's ``trim`` strips (around a boolean's word): spaces, Unicode's too (category
+#: Zs), not tabs or line ends; Python's ``str.strip()`` strips both.
+TRIMMED_BLANKS = "".join(
+    map(chr, (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))
+)
 _BOOLEANS = {"true": "true", "false": "false", "1": "true", "0": "false"}
 _QUOTED_VALUE_CHARS = 80
 
@@ -261,7 +271,7 @@ def _typed_value(prop: Property, arrives_typed: bool = False) -> str:
         case LogicalType.INTEGER:
             # the pattern admits only whole numbers, so the cast never rounds
             return (
-                f"CASE WHEN regexp_matches({column}, {sql_literal(_INTEGER_PATTERN)}) "
+                f"CASE WHEN regexp_matches({column}, {sql_literal(INTEGER_PATTERN)}) "
                 f"THEN try_cast({column} AS BIGINT) END"
             )
         case LogicalType.NUMBER:

@@ -42,6 +42,8 @@ HMAC_KEYS_ENV = "FLOWLEDGER_HMAC_KEYS"
 TIMESTAMP_HEADER = "x-flowledger-timestamp"
 SIGNATURE_HEADER = "x-flowledger-signature"
 DEFAULT_TOLERANCE_S = 300.0
+#: the byte order mark Windows editors write at the start of a UTF-8 file
+_BOM = "\ufeff"
 #: Unix seconds as :func:`sign` writes them, a fraction allowed: finite by construction.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
@@ -59,9 +61,10 @@ class Refused(Exception):
 
 
 def parse_secrets(text: str, where: str) -> dict[str, str]:
-    """``source=secret`` pairs separated by commas or newlines; ``#`` starts a comment."""
+    """``source=secret`` pairs separated by commas or newlines (``\\r\\n`` too); ``#`` starts a
+    comment; a leading byte order mark (Notepad's UTF-8) is no part of the first source."""
     pairs: dict[str, str] = {}
-    for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix(_BOM).replace(",", "\n").splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -71,6 +74,13 @@ def parse_secrets(text: str, where: str) -> dict[str, str]:
             raise AuthConfigError(
                 f"{where}, entry {number}: expected source=secret (e.g. n8n=0f3c…), got "
                 f"{'an entry without =' if not sep else 'an empty source or secret'}"
+            )
+        if not (source + secret).isprintable():
+            # an invisible character (a zero-width space, a BOM mid-file) would be part of the
+            # source's name, which no record's source then matches, or of its token
+            raise AuthConfigError(
+                f"{where}, entry {number}: the source name or its secret holds an invisible or "
+                "control character; save the file as plain UTF-8 text"
             )
         if len(secret) < 16:
             raise AuthConfigError(
@@ -84,13 +94,22 @@ def parse_secrets(text: str, where: str) -> dict[str, str]:
     return pairs
 
 
+def _read_secrets_file(file: Path) -> str:
+    """A secrets file's text: UTF-8 whatever the locale, a leading byte order mark dropped."""
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise AuthConfigError(f"cannot read {file}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise AuthConfigError(
+            f"cannot read {file}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
+
+
 def load_secrets(env_name: str, file: Path | None) -> dict[str, str]:
     """The pairs from ``file`` when given, else from the environment variable."""
     if file is not None:
-        try:
-            text = file.read_text()
-        except OSError as error:
-            raise AuthConfigError(f"cannot read {file}: {error.strerror}") from None
+        text = _read_secrets_file(file)
         return parse_secrets(text, str(file))
     return parse_secrets(os.environ.get(env_name, ""), f"${env_name}")
 
@@ -105,7 +124,7 @@ def parse_token_sources(
     ``;`` (``#`` comments): the record sources (a run's ``source_system``, a CloudEvent's
     ``source``) each token may write. A token without an entry writes any source."""
     bindings: dict[str, frozenset[str]] = {}
-    for number, raw in enumerate(text.replace(";", "\n").splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix(_BOM).replace(";", "\n").splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -133,10 +152,7 @@ def load_token_sources(
 ) -> dict[str, frozenset[str]]:
     """The bindings from ``file`` when given, else from the environment variable."""
     if file is not None:
-        try:
-            text = file.read_text()
-        except OSError as error:
-            raise AuthConfigError(f"cannot read {file}: {error.strerror}") from None
+        text = _read_secrets_file(file)
         return parse_token_sources(text, str(file), tokens)
     return parse_token_sources(os.environ.get(env_name, ""), f"${env_name}", tokens)
 

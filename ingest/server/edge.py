@@ -38,10 +38,17 @@ from ingest.scrub import (
     scrub_free_text,
     scrubber_for,
 )
-from ingest.validate import DEFAULT_FROM_FIELD, DEFAULT_VALUES, RFC3339_PATTERN, quoted_value
+from ingest.validate import (
+    DEFAULT_FROM_FIELD,
+    DEFAULT_VALUES,
+    INTEGER_PATTERN,
+    RFC3339_PATTERN,
+    TRIMMED_BLANKS,
+    quoted_value,
+)
 
 _BLANK_START = " \t\r\n"
-_INTEGER = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")
+_INTEGER = re.compile(INTEGER_PATTERN)
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 _INT64 = (-(2**63), 2**63 - 1)
@@ -58,7 +65,9 @@ def _present(value: Any) -> str | None:
     if value.__class__ is str and value and value[0] not in " \t\r\n":
         return value
     text = value_as_text(value)
-    if text is None or text == "" or (text[0] in " \t\r\n" and not text.strip()):
+    # blank as DuckDB's RE2 reads ``\s`` (ingest/validate.py), not as Python's strip(): a
+    # no-break space is text
+    if text is None or text == "" or (text[0] in " \t\r\n" and not text.strip(" \t\n\f\r")):
         return None
     return text
 
@@ -73,6 +82,8 @@ def _to_integer(text: str) -> int | None:
 
 
 def _to_number(text: str) -> float | None:
+    if not text.isascii():
+        return None  # Python's float() also reads other scripts' digits and blanks; DuckDB not
     try:
         number = float(text)
     except ValueError:
@@ -81,7 +92,7 @@ def _to_number(text: str) -> float | None:
 
 
 def _to_boolean(text: str) -> bool | None:
-    return _BOOLEANS.get(text.strip().lower())
+    return _BOOLEANS.get(text.strip(TRIMMED_BLANKS).lower())  # as DuckDB's lower(trim())
 
 
 @functools.lru_cache(maxsize=8192)
