@@ -88,6 +88,13 @@ def _add_receiver_options(parser: argparse.ArgumentParser) -> None:
         help="accept requests without a token (only for a trusted loopback)",
     )
     parser.add_argument(
+        "--open-lineage-reads",
+        action="store_true",
+        help="answer the lineage API's GETs (/api/v1/...) without a bearer token, for Marquez's "
+        "web UI, which sends none; its POSTs and every other route still need one. Anyone who "
+        "can reach the port then reads the lineage graph (job SQL, dataset and field names)",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
@@ -155,7 +162,9 @@ def _config(args: argparse.Namespace, data_dir: DataDir):
 
         # built by the app with the receiver's authenticator and request guard: the same
         # tokens, limits and slots
-        extra_routes = functools.partial(lineage_routes, data_dir)
+        extra_routes = functools.partial(
+            lineage_routes, data_dir, open_reads=args.open_lineage_reads
+        )
     return ReceiverConfig(
         tokens=tokens,
         hmac_keys=hmac_keys,

@@ -68,9 +68,12 @@ def lineage_routes(
     data_dir: DataDir,
     authenticator: Authenticator | None = None,
     guard: RequestGuard | None = None,
+    *,
+    open_reads: bool = False,
 ) -> list[BaseRoute]:
     """The routes; ``authenticator`` checks every request's bearer token (None: anyone may call
-    them), ``guard`` bounds the POSTs (a guard of their own, with the default limits, when none
+    them; ``open_reads``: anyone may call the GETs, as Marquez's web UI does, which sends no
+    token), ``guard`` bounds the POSTs (a guard of their own, with the default limits, when none
     is given)."""
     guard = guard if guard is not None else RequestGuard()
     store = LineageStore(data_dir)
@@ -90,10 +93,10 @@ def lineage_routes(
         project_lineage.refresh()
         return store.graph()
 
-    def guarded(handler: Endpoint) -> Endpoint:
+    def guarded(handler: Endpoint, *, needs_token: bool = True) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             try:
-                if authenticator is not None:
+                if authenticator is not None and needs_token:
                     authenticator.source_of(request.headers.get("authorization"))
                 return await handler(request)
             except Refused as refused:
@@ -373,7 +376,9 @@ def lineage_routes(
         return Route(f"/api/v1{path}", guarded(intake(handler)), methods=["POST"])
 
     def get(path: str, handler: Callable[[Request], Response]) -> Route:
-        return Route(f"/api/v1{path}", guarded(read(handler)), methods=["GET"])
+        return Route(
+            f"/api/v1{path}", guarded(read(handler), needs_token=not open_reads), methods=["GET"]
+        )
 
     return [
         _one_route(post("/lineage", post_event), get("/lineage", get_lineage)),

@@ -149,6 +149,32 @@ def test_under_insecure_no_auth_both_route_families_take_anonymous_requests(
         assert [n["name"] for n in namespaces.json()["namespaces"]] == ["tests"]
 
 
+def test_open_lineage_reads_answer_gets_without_a_token_and_nothing_else(tmp_path: Path) -> None:
+    """--open-lineage-reads: Marquez's web UI sends no Authorization header; its GETs are
+    answered, while writing lineage and the receiver's routes still need the token."""
+    with Serve(tmp_path / "home", "--open-lineage-reads", "--no-drain") as server:
+        assert server.post("/api/v1/lineage", lineage_event(), token=TOKEN).status_code == 201
+        namespaces = requests.get(server.url + "/api/v1/namespaces", timeout=10)
+        assert namespaces.status_code == 200
+        assert [n["name"] for n in namespaces.json()["namespaces"]] == ["tests"]
+        assert requests.get(server.url + "/api/v1/search?q=x", timeout=10).status_code == 200
+        refused = {
+            "POST /api/v1/lineage": server.post("/api/v1/lineage", lineage_event(), token=None),
+            "POST /api/v1/lineage/batch": server.post(
+                "/api/v1/lineage/batch", [lineage_event()], token=None
+            ),
+            "POST /v1/runs": server.post("/v1/runs", [flow_run("open-reads")], token=None),
+            "GET /metrics": requests.get(server.url + "/metrics", timeout=10),
+        }
+        statuses = {route: answer.status_code for route, answer in refused.items()}
+        assert statuses == {
+            "POST /api/v1/lineage": 401,
+            "POST /api/v1/lineage/batch": 401,
+            "POST /v1/runs": 401,
+            "GET /metrics": 200,  # as without the option: the metrics carry no lineage
+        }
+
+
 def test_lineage_requests_are_counted_by_route_template(server: Serve) -> None:
     requests_total = 'flowledger_receiver_requests_total{method="%s",route="%s",status="%s"}'
     duration_count = 'flowledger_request_duration_seconds_count{method="%s",route="%s"}'
