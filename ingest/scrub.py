@@ -217,10 +217,15 @@ _KEY_NAME_STEMS = r"pass|pwd|secret|token|credential|key|sig|sess|connect\.sid|c
 _SECRET_KEY_PREFIXES = (
     "api", "priv(?:ate)?", "access", "signing", "enc(?:ryption)?", "sentry", "master", "client",
     "auth", "app", "hmac", "licen[cs]e",
-    # Azure API Management's Ocp-Apim-Subscription-Key, Azure Functions' x-functions-key, a
-    # storage account's key, Algolia's admin key, Supabase's service role key
-    "subscription", "functions?", "storage(?:[_.-]?account)?", "shared", "admin",
-    "service(?:[_.-]?role)?",
+)  # fmt: skip
+#: The same for services' key names, where ``<prefix>key`` must end the name or a word of it
+#: (``subscription_keyword`` is none): Azure API Management's Ocp-Apim-Subscription-Key, Azure
+#: Functions' x-functions-key, a storage account's key (AZURE_STORAGE_KEY), Azure's shared key, Algolia's admin key,
+#: Supabase's service role key. A bare ``storage_key`` or ``service_key`` is no secret's name: it
+#: is as often an object's path or a record's id, which scrubbing would lose.
+_SERVICE_KEY_PREFIXES = (
+    "subscription", "functions?", "storage[_.-]?account", "azure[_.-]?storage", "shared", "admin",
+    "service[_.-]?role",
 )  # fmt: skip
 
 #: Where a header's name starts: at a word boundary, or right after an escaped line end or tab
@@ -360,8 +365,8 @@ SECRET_RULES: tuple[SecretRule, ...] = (
         # a word on both sides, at most four of them, and a host follows the `@`.
         re.compile(
             r"(?P<slashes>:(?:\\*/){2})(?:[^/?#\s:@\"]*:(?!\d+\\*[/?#])"
-            r"(?:[^\s\"\\/?#]|\\[^/]|\"(?![,:])|\\*[/?#](?=[^\s@/]*@))*"
-            r"|[^/?#\s:@\"\\]+:(?!\d+\s)[^\s\"\\/?#@]+(?: [^\s\"\\/?#@]+){1,4}(?=@[\w\[])"
+            r"(?:(?>[^\s\"\\/?#]|\\[^/]|\"(?![,:])|\\*[/?#](?=[^\s@/]*@)))*"
+            r"|[^/?#\s:@\"\\]+:(?!\d+(?!\w))[^\s\"\\/?#@]+(?: [^\s\"\\/?#@]+){1,4}(?=@[\w\[])"
             r"|(?=[\w-]*\d)[\w-]{16,})@"
         ),
         r"\g<slashes>[REDACTED:url_credentials]@",
@@ -499,7 +504,10 @@ _SECRET_LAST_WORDS = frozenset(
 )
 #: Last words that make a key name a secret's as a header's name (see :func:`_names_a_header`).
 _HEADER_NAME_WORDS = frozenset({"authorization", "cookie", "cookies"})
-_SECRET_KEY_PAIR = re.compile(r"(?:" + "|".join(_SECRET_KEY_PREFIXES) + r")[_.-]?key")
+_SECRET_KEY_PAIR = re.compile(
+    r"(?:" + "|".join(_SECRET_KEY_PREFIXES) + r")[_.-]?key"
+    r"|(?:" + "|".join(_SERVICE_KEY_PREFIXES) + r")[_.-]?key(?![a-z])"
+)
 _SECRET_NAME_END = re.compile(
     r"(?:secret|token|token[_.-]?(?:value|string)|sess(?:ion)?[_.-]?(?:id|key)|connect\.sid)$"
 )
@@ -536,7 +544,7 @@ TEXT_PREFILTER = (
     r"|dapi[0-9a-f]{32}|accountkey=|hooks\.zapier\.com/|\.make\.com/|webhook\.office\.com/"
     r"|outlook\.office(?:365)?\.com/webhook|sig(?:nature)?[-_\d]*[\"'\\]*\s*[:=]"
     r"|passw|pass(?:[^a-z]|$)|passphrase|passcode|pwd|secret|token|credential"
-    + "".join(f"|{prefix}[_.-]?key" for prefix in _SECRET_KEY_PREFIXES)
+    + "".join(f"|{prefix}[_.-]?key" for prefix in (*_SECRET_KEY_PREFIXES, *_SERVICE_KEY_PREFIXES))
     + r"|cv[vcn]|sess(?:ion)?[_.-]?(?:id|key)|connect\.sid|cookie|authorization"
     r"|whsec_|hv[sbr]\.|sntry[su]_|gsk_|nrak-|xkeysib-|-us\d|tskey-|atatt3"
     r"|sq0(?:atp|csp)-|:apa91b|sbp_|pscale_|glsa_|glc_|pplx-|xai-|r8_|hrku-|dckr_|q~"
