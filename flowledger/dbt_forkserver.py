@@ -19,8 +19,9 @@ The protocol, one connection per dbt run:
   ends the child at once, as a build's own dbt process ends with the build.
 
 The server holds no state between runs: each child starts from the server's memory as it was
-right after the imports (no thread runs then, so forking is safe), and the server ignores
-SIGCHLD, so finished children are reaped by the kernel.
+right after the imports (its only other thread, the watchdog that ends it with the process that
+started it, holds no lock a child could need), and the server ignores SIGCHLD, so finished
+children are reaped by the kernel.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 #: the environment variable naming the fork server's socket
 SOCKET_ENV = "FLOWLEDGER_DBT_FORKSERVER"
@@ -49,9 +52,11 @@ class ForkedDbt:
     """A dbt run in a child of the fork server, with the part of :class:`subprocess.Popen` a
     build uses: ``stdout`` (text lines), :meth:`wait`, :meth:`poll`, :meth:`kill`, ``pid``."""
 
-    def __init__(self, connection: socket.socket, pid: int, stdout_fd: int) -> None:
+    def __init__(
+        self, connection: socket.socket, answers: BinaryIO, pid: int, stdout_fd: int
+    ) -> None:
         self._connection = connection
-        self._answers = connection.makefile("rb")
+        self._answers = answers  # the reader the pid was read with: it may hold the exit code
         self.pid = pid
         self.stdout = os.fdopen(stdout_fd, encoding="utf-8", errors="replace")
         self.returncode: int | None = None
@@ -74,10 +79,20 @@ class ForkedDbt:
         return self.returncode
 
     def kill(self) -> None:
-        """End the run: the child ends when the connection closes."""
+        """End the run: the child ends when the connection closes (and is sent SIGKILL, so it
+        is gone, its DuckDB handles with it, by the time :meth:`wait` returns)."""
         if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
             self._close_connection()
             self.returncode = -signal.SIGKILL
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # the server's child: gone once reaped
+                try:
+                    os.kill(self.pid, 0)
+                except (ProcessLookupError, PermissionError):
+                    break
+                time.sleep(0.01)
 
     def _close_connection(self) -> None:
         with contextlib.suppress(OSError):
@@ -101,7 +116,8 @@ class ForkServer:
         self._directory = tempfile.mkdtemp(prefix="flowledger-dbt-")
         socket_path = os.path.join(self._directory, "sock")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, socket_path, str(os.getpid())],
+            # -P: nothing in the directory it starts in shadows a module (as dbt_process)
+            [sys.executable, "-P", "-m", __name__, socket_path, str(os.getpid())],
             stdout=subprocess.PIPE,
         )
         assert self._process.stdout is not None
@@ -139,15 +155,15 @@ def fork_dbt(argv: Sequence[str], env: dict[str, str], cwd: Path) -> ForkedDbt |
         connection.sendall(request)
         os.close(write_end)
         write_end = -1
-        pid_line = connection.makefile("rb").readline()
-        pid = int(pid_line)
+        answers = connection.makefile("rb")
+        pid = int(answers.readline())
     except (OSError, ValueError):
         connection.close()
         os.close(read_end)
         if write_end != -1:
             os.close(write_end)
         return None
-    return ForkedDbt(connection, pid, read_end)
+    return ForkedDbt(connection, answers, pid, read_end)
 
 
 def serve(path: Path) -> None:
@@ -211,10 +227,10 @@ def _run_forked(connection: socket.socket) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=end_when_the_client_goes, daemon=True).start()
-    os.environ.clear()
-    os.environ.update(request["env"])
-    os.chdir(request["cwd"])
     try:
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
         code = run(request["argv"])
     except BaseException:  # dbt's own errors end in its exit code; anything else is a crash
         logging.getLogger(__name__).exception("dbt failed")

@@ -88,6 +88,19 @@ def test_a_forked_run_keeps_dbt_s_exit_codes(server: str, tmp_path: Path) -> Non
     assert code == 2
 
 
+def test_a_run_that_ends_before_its_client_reads_keeps_its_exit_code(
+    server: str, tmp_path: Path
+) -> None:
+    """The pid and the exit code come on one connection: a run that ended before the client
+    read its pid had both lines read ahead into a reader that was thrown away (exit -9)."""
+    forked = fork_dbt(["--version"], _env(), tmp_path)
+    assert forked is not None
+    assert forked.stdout is not None
+    output = forked.stdout.read()  # to its end: the run is over, its exit code sent
+    time.sleep(0.5)
+    assert forked.wait() == 0, output
+
+
 def test_a_dbt_child_is_forked_when_a_server_is_named(server: str, tmp_path: Path) -> None:
     _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     with DbtChild() as child:
