@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -31,6 +32,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -1323,25 +1325,32 @@ def _scrub_where(values: pl.Series, hits: pl.Series, scrub: Callable[[str], Any]
 def load_pii_key(secrets_dir: Path) -> bytes:
     """The pseudonymisation key: ``FLOWLEDGER_PII_KEY``, else ``<secrets_dir>/pii.key``.
 
-    The file is created on first use with 32 random bytes and mode 0600. The key never goes
-    into DuckDB.
+    The file is created on first use with 32 random bytes and mode 0600: written and synced
+    under a name of its own, then linked into place, so a process or thread that loses the race
+    to create it reads the winner's whole key, never an empty file. The key never goes into
+    DuckDB.
     """
     from_env = os.environ.get(PII_KEY_ENV)
     if from_env:
         return from_env.encode()
     path = secrets_dir / "pii.key"
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if not key:
-            raise ValueError(
-                f"the pseudonymisation key file {path} is empty; restore it from a backup "
-                f"(or set {PII_KEY_ENV}) so pseudonyms stay stable"
-            ) from None
-        return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+    if not path.exists():
+        fd, candidate = tempfile.mkstemp(dir=secrets_dir, prefix=".pii.key.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(candidate, 0o600)
+            with contextlib.suppress(FileExistsError):  # another one created it first
+                os.link(candidate, path)
+        finally:
+            os.unlink(candidate)
+    key = path.read_bytes()
+    if not key:
+        raise ValueError(
+            f"the pseudonymisation key file {path} is empty; restore it from a backup "
+            f"(or set {PII_KEY_ENV}) so pseudonyms stay stable"
+        )
     return key

@@ -367,3 +367,45 @@ def test_a_field_classified_later_makes_a_reingested_row_a_collision(
         "1 Main St, Springfield"
     ]
     assert collided == 1
+
+
+def _first_uses(secrets_dir: Path, threads: int) -> tuple[list[bytes], list[Exception]]:
+    """``load_pii_key`` in ``threads`` threads at once: the keys they read, the errors."""
+    import threading
+
+    from ingest.scrub import load_pii_key
+
+    keys: list[bytes] = []
+    errors: list[Exception] = []
+    together = threading.Barrier(threads)
+
+    def first_use() -> None:
+        together.wait()
+        try:
+            keys.append(load_pii_key(secrets_dir))
+        except Exception as error:  # noqa: BLE001  (the assertion names it)
+            errors.append(error)
+
+    started = [threading.Thread(target=first_use) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return keys, errors
+
+
+def test_concurrent_first_uses_of_the_key_file_read_one_whole_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiver checks requests in worker threads: the first requests of a new data
+    directory race to create ``pii.key``. The loser read the winner's file before its bytes
+    were written ("the key file is empty", 97 of 200 rounds of four threads); now each reads
+    the one whole key, and no temporary file is left."""
+    monkeypatch.delenv("FLOWLEDGER_PII_KEY", raising=False)
+    for round_number in range(50):
+        secrets_dir = tmp_path / f"round-{round_number}" / "secrets"
+        keys, errors = _first_uses(secrets_dir, 8)
+        assert errors == [] and len(keys) == 8 and len(set(keys)) == 1
+        assert len(keys[0]) == 32
+        assert [path.name for path in secrets_dir.iterdir()] == ["pii.key"]
+        assert (secrets_dir / "pii.key").stat().st_mode & 0o777 == 0o600
