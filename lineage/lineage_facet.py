@@ -27,7 +27,7 @@ def column_lineage_of(facet: Any) -> dict[str, Any] | None:
     if not isinstance(facet, dict) or facet.get("_deleted") is True:
         return None
     fields: dict[str, Any] = {}
-    for target, entry in (facet.get("fields") or {}).items():
+    for target, entry in _mapping(facet.get("fields")).items():
         if not isinstance(entry, dict):
             continue
         inputs = _input_fields(entry.get("inputs"))
@@ -52,7 +52,7 @@ def job_lineage_outputs(facet: Any) -> tuple[list[dict[str, Any]], list[dict[str
         return [], []
     outputs: list[dict[str, Any]] = []
     inputs: dict[tuple[str, str], dict[str, Any]] = {}
-    for entry in facet.get("entries") or []:
+    for entry in _sequence(facet.get("entries")):
         if not isinstance(entry, dict) or entry.get("type") != "DATASET":
             continue
         if not entry.get("namespace") or not entry.get("name"):
@@ -62,12 +62,12 @@ def job_lineage_outputs(facet: Any) -> tuple[list[dict[str, Any]], list[dict[str
         if lineage is not None:
             output["facets"] = {"columnLineage": lineage}
         outputs.append(output)
-        sources = [*(entry.get("inputs") or [])]
+        sources = [*_sequence(entry.get("inputs"))]
         sources += [
             source
-            for field in (entry.get("fields") or {}).values()
+            for field in _mapping(entry.get("fields")).values()
             if isinstance(field, dict)
-            for source in field.get("inputs") or []
+            for source in _sequence(field.get("inputs"))
         ]
         for source in sources:
             if _is_dataset(source):
@@ -92,9 +92,20 @@ def _input_fields(sources: Any) -> list[dict[str, Any]]:
             "name": str(source["name"]),
             "field": str(source["field"]),
             "transformations": [
-                t for t in source.get("transformations") or [] if isinstance(t, dict)
+                t for t in _sequence(source.get("transformations")) if isinstance(t, dict)
             ],
         }
-        for source in (sources if isinstance(sources, list) else [])
-        if _is_dataset(source) and source.get("field")
+        for source in _sequence(sources)
+        if _is_dataset(source) and isinstance(source.get("field"), str | int) and source["field"]
     ]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` where the facet's schema has an object; anything else (intake checks only the
+    types of the facets it knows) is read as none, never breaking the graph of every event."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    """``value`` where the schema has an array; anything else is read as none."""
+    return value if isinstance(value, list) else []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineage_support import LoopbackServer, api_get, post_ok
+from lineage_support import LoopbackServer, api_get, post_event, post_ok
 
 from lineage.lineage_facet import column_lineage_of, job_lineage_outputs
 
@@ -134,3 +134,66 @@ def test_dataset_and_job_events_lineage_facets_answer_column_lineage(
     dataset = api_get(lineage_server, "namespaces/static/datasets/dst_lf").json()
     assert set(dataset["facets"]) == {"lineage"}
     assert api_get(lineage_server, "namespaces/static/datasets/dst_job").json()["facets"] == {}
+
+
+MALFORMED_JOB_FACETS = [
+    {"entries": [{"type": "DATASET", "namespace": "static", "name": "m1", "fields": ["x"]}]},
+    {"entries": [{"type": "DATASET", "namespace": "static", "name": "m2", "inputs": 5}]},
+    {"entries": [{"type": "DATASET", "namespace": "static", "name": "m3",
+                  "fields": {"x": {"inputs": 5}}}]},
+    {"entries": 5},
+    {"entries": [{"type": "DATASET", "namespace": "static", "name": "m4",
+                  "fields": {"x": {"inputs": [src("a", transformations=5)]}}}]},
+]  # fmt: skip
+MALFORMED_DATASET_FACETS = [
+    {"fields": ["x"]},
+    {"fields": {"x": {"inputs": 5}}},
+    {"inputs": 5},
+    {"inputs": [src("a", transformations=5)]},
+    {"fields": {"x": {"inputs": [src({"not": "a name"})]}}},
+]
+
+
+def test_a_malformed_lineage_facet_declares_nothing_and_breaks_no_reader() -> None:
+    """Intake checks the types of the facets it knows; a lineage facet of the wrong shape is
+    stored as sent and must read as no lineage, not raise (the graph is rebuilt from every
+    stored event: one such event made every lineage read a 500)."""
+    for facet in MALFORMED_JOB_FACETS:
+        outputs, _ = job_lineage_outputs(facet)
+        assert all(
+            "facets" not in output or output["facets"]["columnLineage"] for output in outputs
+        )
+    for facet in MALFORMED_DATASET_FACETS:
+        lineage = column_lineage_of(facet)
+        assert lineage is None or lineage["fields"] == {} or lineage["dataset"] == []
+
+
+def test_the_lineage_api_answers_after_malformed_lineage_facets(
+    lineage_server: LoopbackServer,
+) -> None:
+    for at, facet in enumerate(MALFORMED_JOB_FACETS):
+        answer = post_event(
+            lineage_server,
+            {
+                "eventTime": "2026-12-02T10:00:00Z",
+                "producer": P,
+                "schemaURL": SPEC + "JobEvent",
+                "job": {"namespace": "static", "name": f"bad_{at}", "facets": {"lineage": facet}},
+                "inputs": [],
+                "outputs": [],
+            },
+        )
+        assert answer.status_code in (201, 422), answer.text
+    for at, facet in enumerate(MALFORMED_DATASET_FACETS):
+        answer = post_event(
+            lineage_server,
+            {
+                "eventTime": "2026-12-02T10:00:00Z",
+                "producer": P,
+                "schemaURL": SPEC + "DatasetEvent",
+                "dataset": {"namespace": "static", "name": f"bad_{at}", "facets": {"lineage": facet}},
+            },
+        )  # fmt: skip
+        assert answer.status_code in (201, 422), answer.text
+    for path in ("namespaces", "namespaces/static/jobs", "namespaces/static/datasets"):
+        assert api_get(lineage_server, path).status_code == 200, path
