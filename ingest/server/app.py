@@ -219,12 +219,15 @@ class Receiver:
         prepared = await asyncio.to_thread(self.intake.prepare, items, request_id, binding)
         pending = PendingWrite()
         rests_on = self.intake.admit(prepared, pending)
-        try:
-            await self.spool.append(prepared.write)
-        except BaseException:
-            self.intake.settle(prepared, pending, stored=False)
-            raise
-        self.intake.settle(prepared, pending, stored=True)
+        # The write goes on if this request is cancelled (its client went away): its keys are
+        # settled by what the spool did, not by the cancellation.
+        write = asyncio.ensure_future(self.spool.append(prepared.write))
+        write.add_done_callback(
+            lambda done: self.intake.settle(
+                prepared, pending, stored=not done.cancelled() and done.exception() is None
+            )
+        )
+        await asyncio.shield(write)
         for earlier in rests_on:
             if not await earlier.stored():
                 raise SpoolError(

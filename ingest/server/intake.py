@@ -328,22 +328,21 @@ class Intake:
         add the records to write, and reserve their keys for ``pending``. Runs on the event
         loop, right before the write is handed to the spool, so that the index sees writes in
         the spool's order. Returns the writes in flight this request's answer rests on."""
-        in_request: dict[tuple[Any, ...], int] = {}
+        in_request: dict[tuple[Any, ...], set[int]] = {}  # the payloads this request writes
         rests_on: set[PendingWrite] = set()
         for candidate in prepared.candidates:
             key, digest, kind = candidate.key, candidate.digest, candidate.kind
-            earlier = in_request.get(key)
-            if earlier is not None:
-                outcome, in_flight = ("duplicate" if earlier == digest else "collision"), None
-            else:
-                outcome, in_flight = self.index.classify(key, digest)
+            outcome, in_flight = self.index.classify(key, digest)
+            written = in_request.get(key)
+            if outcome != "duplicate" and written is not None:
+                outcome, in_flight = ("duplicate" if digest in written else "collision"), None
             if in_flight is not None:
                 rests_on.add(in_flight)
             if outcome == "duplicate":
                 prepared.duplicates += 1
                 prepared.count(kind, "duplicate")
                 continue
-            in_request.setdefault(key, digest)
+            in_request.setdefault(key, set()).add(digest)
             prepared.write.add(kind.value, candidate.line)
             collided = outcome == "collision"
             prepared.keys.append((key, digest, collided))

@@ -151,3 +151,33 @@ def test_a_kind_given_twice_is_refused_not_read_as_the_last(server: Serve) -> No
     assert "?kind= given 2 times" in answer.json()["message"]
     once = server.post("/v1/runs?kind=flow_run", [flow_run("kind-once")])
     assert (once.status_code, once.json()["accepted"]) == (200, 1)
+
+
+def test_payloads_of_a_write_in_flight_repeated_in_one_request_are_duplicates() -> None:
+    """Request A (K, payload a) is in flight; request B carries K with a, b, a. B's first and
+    third records are duplicates of A's (resting on A's write), its second a collision: one
+    record written, not two (the third was written as a collision with B's second)."""
+    import asyncio
+
+    from ingest.contracts import load_contracts
+    from ingest.server.formats import run_items
+    from ingest.server.intake import Intake, PendingWrite
+    from ingest.server.metrics import Metrics
+
+    def items(*messages: str) -> list:
+        body = json.dumps([flow_run("in-flight", error_message=m) for m in messages]).encode()
+        return run_items({"content-type": "application/json"}, body, None)
+
+    async def scenario() -> tuple:
+        intake = Intake(load_contracts(), lambda: b"k" * 32, Metrics())
+        first = intake.prepare(items("a"), "A")
+        first_write = PendingWrite()
+        intake.admit(first, first_write)
+        second = intake.prepare(items("a", "b", "a"), "B")
+        rests_on = intake.admit(second, PendingWrite())
+        return second, rests_on, first_write
+
+    second, rests_on, first_write = asyncio.run(scenario())
+    assert (second.accepted, second.duplicates, second.collisions) == (0, 2, 1)
+    assert second.write.records == 1
+    assert rests_on == {first_write}
