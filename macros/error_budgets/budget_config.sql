@@ -297,11 +297,17 @@
     end
 {%- endmacro %}
 
-{#- The end of the time slice of `slice_seconds` (aligned to the UNIX epoch) that holds `ts`;
-    slices are [start, end). -#}
-{% macro budget_slice_end(ts, slice_seconds) -%}
-    {{ timestamp_from_microseconds(
-        '(' ~ integer_divide(epoch_microseconds(ts), '(' ~ slice_seconds ~ ' * 1000000)')
-        ~ ' + 1) * ' ~ slice_seconds ~ ' * 1000000'
-    ) }}
+{#- The end of the time slice that holds `ts` in its local day [day_start, day_end): slice k of
+    the day ends `slice_seconds` · (k + 1) after the day's start, the day's last one at the day's
+    end (a DST day's last slice is an hour shorter or longer). -#}
+{% macro budget_slice_end(ts, day_start, day_end, slice_seconds='slice_seconds') -%}
+    case
+        when {{ day_start }} is null then null
+        when floor({{ budget_seconds(day_start, ts) }} / {{ slice_seconds }}) + 1
+            >= 86400 / {{ slice_seconds }}
+            then {{ day_end }}
+        else {{ day_start }} + {{ interval_of(
+            'cast((floor(' ~ budget_seconds(day_start, ts) ~ ' / ' ~ slice_seconds ~ ') + 1)'
+            ~ ' * ' ~ slice_seconds ~ ' as ' ~ dbt.type_bigint() ~ ')', 'second') }}
+    end
 {%- endmacro %}

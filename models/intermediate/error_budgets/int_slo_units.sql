@@ -82,14 +82,7 @@ slice_events as (
 
     select
         *,
-        case
-            when floor({{ budget_seconds('day_start', 'event_at') }} / slice_seconds) + 1
-                >= 86400 / slice_seconds
-                then day_end
-            else day_start + {{ interval_of(
-                'cast((floor(' ~ budget_seconds('day_start', 'event_at') ~ ' / slice_seconds) + 1)'
-                ~ ' * slice_seconds as ' ~ dbt.type_bigint() ~ ')', 'second') }}
-        end as slice_end
+        {{ budget_slice_end('event_at', 'day_start', 'day_end') }} as slice_end
 
     from slice_days
 

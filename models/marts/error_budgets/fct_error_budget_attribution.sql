@@ -48,15 +48,7 @@ sliced_events as (
 
     select
         *,
-        case
-            when day_start is null then null
-            when floor({{ budget_seconds('day_start', 'event_at') }} / slice_seconds) + 1
-                >= 86400 / slice_seconds
-                then day_end
-            else day_start + {{ interval_of(
-                'cast((floor(' ~ budget_seconds('day_start', 'event_at') ~ ' / slice_seconds) + 1)'
-                ~ ' * slice_seconds as ' ~ dbt.type_bigint() ~ ')', 'second') }}
-        end as slice_end
+        {{ budget_slice_end('event_at', 'day_start', 'day_end') }} as slice_end
 
     from events
 
