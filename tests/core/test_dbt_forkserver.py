@@ -15,24 +15,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tiny_dbt_project import tiny_project
 
 from flowledger.dbt_forkserver import SOCKET_ENV, ForkServer, fork_dbt
 from flowledger.dbt_process import DbtChild, run_captured
 
 pytestmark = pytest.mark.slow
-
-
-def _tiny_project(root: Path, models: dict[str, str]) -> None:
-    (root / "models").mkdir(parents=True)
-    for name, sql in models.items():
-        (root / "models" / name).write_text(sql)
-    (root / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\n"
-    )
-    (root / "profiles.yml").write_text(
-        f"tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {root / 'tiny.duckdb'}\n      threads: 1\n"
-    )
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ def test_a_forked_run_uses_the_request_s_directory_and_environment(
     server: str, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    _tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
+    tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
     code, output = run_captured(
         _args(project, "run"), _env(FROM_REQUEST="sent"), project, timeout=300
     )
@@ -80,7 +68,7 @@ def test_a_forked_run_uses_the_request_s_directory_and_environment(
 
 
 def test_a_forked_run_keeps_dbt_s_exit_codes(server: str, tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
+    tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
     code, output = run_captured(_args(tmp_path, "run"), _env(), tmp_path, timeout=300)
     assert code == 1
     assert "no_such_table" in output
@@ -102,7 +90,7 @@ def test_a_run_that_ends_before_its_client_reads_keeps_its_exit_code(
 
 
 def test_a_dbt_child_is_forked_when_a_server_is_named(server: str, tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     with DbtChild() as child:
         assert child.process is None  # nothing started before the command: the server forks
         process = child.send(_args(tmp_path, "run"), _env(), tmp_path)
@@ -117,7 +105,7 @@ def test_without_an_answering_server_the_build_starts_its_own_dbt(
 ) -> None:
     monkeypatch.setenv(SOCKET_ENV, str(tmp_path / "nobody-listens"))
     assert fork_dbt(["--version"], _env(), tmp_path) is None
-    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     code, output = run_captured(_args(tmp_path, "run"), _env(), tmp_path, timeout=300)
     assert code == 0, output[-3000:]
 
@@ -127,7 +115,7 @@ def test_a_forked_dbt_ends_when_the_client_is_killed(server: str, tmp_path: Path
     slow = (
         "{{ config(materialized='table') }} select sum(hash(range)) as n from range(10000000000000)"
     )
-    _tiny_project(tmp_path, {"slow.sql": slow})
+    tiny_project(tmp_path, {"slow.sql": slow})
     client = subprocess.Popen(
         [
             sys.executable,

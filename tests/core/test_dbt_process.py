@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tiny_dbt_project import tiny_project
 
 from flowledger import cli
 from flowledger.build import dbt_command, dbt_launcher
@@ -27,19 +28,6 @@ def _own_dbt_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SOCKET_ENV, raising=False)
 
 
-def _tiny_project(root: Path, models: dict[str, str]) -> None:
-    (root / "models").mkdir(parents=True)
-    for name, sql in models.items():
-        (root / "models" / name).write_text(sql)
-    (root / "dbt_project.yml").write_text(
-        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\n"
-    )
-    (root / "profiles.yml").write_text(
-        f"tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {root / 'tiny.duckdb'}\n      threads: 1\n"
-    )
-
-
 def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
     return subprocess.run(
@@ -53,7 +41,7 @@ def test_the_launcher_is_this_interpreter_running_dbt_s_command_line() -> None:
 
 
 def test_a_run_that_passes_exits_0_with_the_database_checkpointed(tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"ok.sql": "select range as n from range(5)"})
+    tiny_project(tmp_path, {"ok.sql": "select range as n from range(5)"})
     done = _dbt(tmp_path, "run")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Completed successfully" in done.stdout
@@ -69,7 +57,7 @@ def test_a_run_that_passes_exits_0_with_the_database_checkpointed(tmp_path: Path
 
 
 def test_a_failing_model_exits_1_and_says_why(tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
+    tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
     done = _dbt(tmp_path, "run")
     assert done.returncode == 1
     assert "no_such_table" in done.stdout
@@ -77,7 +65,7 @@ def test_a_failing_model_exits_1_and_says_why(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [["run", "--no-such-option"], ["no-such-command"]])
 def test_dbt_that_cannot_run_exits_2(tmp_path: Path, args: list[str]) -> None:
-    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     done = _dbt(tmp_path, *args)
     assert done.returncode == 2
 
@@ -100,7 +88,7 @@ def test_an_awaiting_process_runs_the_request_in_its_directory_and_environment(
     tmp_path: Path,
 ) -> None:
     project = tmp_path / "project"
-    _tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
+    tiny_project(project, {"env.sql": "select '{{ env_var(\"FROM_REQUEST\") }}' as v"})
     request = _request(project, "run")
     request["env"]["FROM_REQUEST"] = "sent"
     child = _awaiting(tmp_path, FROM_REQUEST="at start")  # started elsewhere, another value
@@ -115,7 +103,7 @@ def test_an_awaiting_process_runs_the_request_in_its_directory_and_environment(
 
 
 def test_an_awaiting_process_keeps_the_exit_codes(tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
+    tiny_project(tmp_path, {"broken.sql": "select * from no_such_table"})
     child = _awaiting(tmp_path)
     out, _ = child.communicate(json.dumps(_request(tmp_path, "run")) + "\n", timeout=300)
     assert child.returncode == 1
@@ -123,7 +111,7 @@ def test_an_awaiting_process_keeps_the_exit_codes(tmp_path: Path) -> None:
 
 
 def test_an_awaiting_process_sent_nothing_ends_having_run_nothing(tmp_path: Path) -> None:
-    _tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
+    tiny_project(tmp_path, {"ok.sql": "select 1 as n"})
     child = _awaiting(tmp_path)
     out, _ = child.communicate("", timeout=300)
     assert child.returncode == 0
