@@ -7,7 +7,12 @@ import polars as pl
 import streamlit as st
 
 from dashboards import budget_charts, budget_data, ui
-from flowledger.budgets.report import no_data_note, time_to_exhaustion, window_label
+from flowledger.budgets.report import (
+    no_data_note,
+    slice_counts,
+    time_to_exhaustion,
+    window_label,
+)
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 RATE = st.column_config.NumberColumn(format="%.2f")
@@ -82,9 +87,8 @@ def render() -> None:
     no_data = no_data_note(slo)
     rates = budget_data.burn_rates(slo_id)
     hour = rates.filter(pl.col("window") == "1h")
-    counted = f"{slo['good']:.0f} good of {slo['total']:.0f}"
-    if slo["method"] == "Timeslices":
-        counted += f" slices with data ({slo['expected_units']:.0f} in the period)"
+    # a slice method's counts as the report words them (SLI = 1 − bad / N for Timeslices)
+    counted = slice_counts(slo) or f"{slo['good']:.0f} good of {slo['total']:.0f}"
     st.caption(
         f"Target {_pct(slo['target'], 3)}, {window_label(slo)}, {slo['method']}; {counted}. "
         "Time to exhaustion at the 1h burn rate: "

@@ -229,7 +229,8 @@ def test_dashboard_shows_no_data_not_healthy(no_runs_page):
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("No data: no time slices with events in the period") for w in warnings)
     captions = " ".join(c.value for c in at.caption)
-    assert "0 good of 0 slices with data (672 in the period)" in captions
+    assert "slices: N = 672: 0 good, 0 bad, " in captions
+    assert "without data (neither good nor bad)" in captions and "SLI = 1 − bad / N" in captions
     assert "Time to exhaustion at the 1h burn rate: unknown (no data)." in captions
     listing = at.dataframe[0].value
     assert "HEALTHY" not in listing["state"].tolist()
