@@ -20,25 +20,38 @@ class GzipBodyError(ValueError):
         self.message = message
 
 
+def _one_stream(
+    wbits: int, data: bytes, room: int, limit: int, name: str, ends_before: str
+) -> tuple[bytes, bytes]:
+    """One compressed stream of ``data`` (``wbits`` as :func:`zlib.decompressobj` takes them),
+    decompressed to at most ``room`` bytes (what is left of the body's ``limit``): (its bytes,
+    the data after it). Refused: data that is no such stream (400), more than ``room`` bytes
+    (413), a stream cut short (400)."""
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, room + 1)
+    except zlib.error as error:
+        raise GzipBodyError(400, f"the {name} body cannot be decompressed: {error}") from None
+    if len(out) > room or inflater.unconsumed_tail:
+        raise GzipBodyError(413, f"the body decompresses to more than {limit:,} bytes")
+    if not inflater.eof:
+        raise GzipBodyError(
+            400,
+            f"the {name} body is truncated (it ends before its {ends_before}); nothing stored: "
+            "send the whole body again",
+        )
+    return out, inflater.unused_data
+
+
 def gunzip_bounded(body: bytes, limit: int) -> bytes:
     """Every member of the gzip ``body``, at most ``limit`` bytes in all."""
     out = bytearray()
     rest = body
     while True:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out += inflater.decompress(rest, limit + 1 - len(out))
-        except zlib.error as error:
-            raise GzipBodyError(400, f"the gzip body cannot be decompressed: {error}") from None
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise GzipBodyError(413, f"the body decompresses to more than {limit:,} bytes")
-        if not inflater.eof:
-            raise GzipBodyError(
-                400,
-                "the gzip body is truncated (it ends before its gzip trailer); nothing stored: "
-                "send the whole body again",
-            )
-        rest = inflater.unused_data
+        member, rest = _one_stream(
+            16 + zlib.MAX_WBITS, rest, limit - len(out), limit, "gzip", "gzip trailer"
+        )
+        out += member
         if not rest:
             return bytes(out)
         if not rest.startswith(_GZIP_MAGIC):
@@ -54,23 +67,10 @@ def inflate_bounded(body: bytes, limit: int) -> bytes:
     deflate stream, which some clients send under that name, is read too), at most ``limit``
     bytes; truncated streams and trailing bytes are refused as for gzip."""
     zlib_header = len(body) >= 2 and (body[0] & 0x0F) == 8 and ((body[0] << 8) | body[1]) % 31 == 0
-    inflater = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise GzipBodyError(400, f"the deflate body cannot be decompressed: {error}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise GzipBodyError(413, f"the body decompresses to more than {limit:,} bytes")
-    if not inflater.eof:
+    wbits = zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+    out, rest = _one_stream(wbits, body, limit, limit, "deflate", "end of stream")
+    if rest:
         raise GzipBodyError(
-            400,
-            "the deflate body is truncated (it ends before its end of stream); nothing stored: "
-            "send the whole body again",
-        )
-    if inflater.unused_data:
-        raise GzipBodyError(
-            400,
-            f"the deflate body has {len(inflater.unused_data):,} bytes after its end; "
-            "nothing stored",
+            400, f"the deflate body has {len(rest):,} bytes after its end; nothing stored"
         )
     return out

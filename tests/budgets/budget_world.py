@@ -6,6 +6,10 @@ Everything is relative to AS_OF = 2024-03-31 12:00 UTC, the instant the budgets 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from flowledger.settings import DataDir
+from flowledger.warehouse import open_published
 
 AS_OF = datetime(2024, 3, 31, 12, 0, 0)
 H = timedelta(hours=1)
@@ -324,3 +328,11 @@ spec:
   duration: {INCIDENT_MINUTES}m
   slos: [pay-success]
 """
+
+
+def published_budgets(home: Path) -> dict[str, dict]:
+    """``fct_error_budgets`` of ``home``'s published snapshot: SLO id → its row by column."""
+    with open_published(DataDir(home)) as con:
+        cursor = con.execute("select * from fct_error_budgets")
+        names = [column[0] for column in cursor.description]
+        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}

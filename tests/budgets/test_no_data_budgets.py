@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from budget_world import published_budgets
 from streamlit.testing.v1 import AppTest
 
 from flowledger.cli import main
@@ -111,13 +112,6 @@ def _build(root: Path, files: dict[str, list[dict]]) -> Path:
     return home
 
 
-def _budgets(home: Path) -> dict[str, dict]:
-    with open_published(DataDir(home)) as con:
-        cursor = con.execute("select * from fct_error_budgets")
-        names = [column[0] for column in cursor.description]
-        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-
-
 @pytest.fixture(scope="module")
 def no_runs_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(tmp_path_factory.mktemp("no-runs"), {"events.ndjson": EVENTS})
@@ -143,7 +137,7 @@ def test_a_record_from_the_future_moves_no_as_of(partial_home: Path) -> None:
 
 @pytest.mark.parametrize("slo_id", list(DEMO_SLOS))
 def test_no_runs_means_no_data_for_every_slo_kind(no_runs_home, slo_id):
-    budget = _budgets(no_runs_home)[slo_id]
+    budget = published_budgets(no_runs_home)[slo_id]
     assert budget["as_of"] == AS_OF
     assert (budget["good"], budget["total"]) == (0, 0), DEMO_SLOS[slo_id]
     assert budget["sli"] is None
@@ -160,7 +154,7 @@ def test_no_runs_means_no_data_for_every_slo_kind(no_runs_home, slo_id):
 
 
 def test_timeslices_without_runs_keep_their_budget_size_but_spend_nothing_known(no_runs_home):
-    tracking = _budgets(no_runs_home)[TRACKING]
+    tracking = published_budgets(no_runs_home)[TRACKING]
     # N = 28 d / 1 h = 672 slices, budget (1 − 0.99) · 672 = 6.72 slices: known in advance
     assert tracking["expected_units"] == 672
     assert tracking["budget_total"] == pytest.approx(6.72)
@@ -237,7 +231,7 @@ def test_dashboard_shows_no_data_not_healthy(no_runs_page):
 
 
 def test_partial_timeslices_count_only_slices_with_data(partial_home):
-    tracking = _budgets(partial_home)[TRACKING]
+    tracking = published_budgets(partial_home)[TRACKING]
     # 12 slices with data of 672, one bad, 660 without data (neither good nor bad): budget 6.72
     # slices of which 1 is spent. The SLI and the period's burn rate have the budget's
     # denominator N (SLI 1 − 1/672, b_P = (1/672) / 0.01 = 1 − remaining): 11/12 = 91.7 % was
@@ -295,7 +289,7 @@ def unended_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_failed_run_without_an_end_counts(unended_home: Path) -> None:
-    budget = _budgets(unended_home)["payment-capture-success"]
+    budget = published_budgets(unended_home)["payment-capture-success"]
     assert (budget["good"], budget["total"]) == (9, 10)
     with open_published(DataDir(unended_home)) as con:
         failed = con.execute(

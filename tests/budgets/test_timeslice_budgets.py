@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from budget_world import published_budgets
 
 from flowledger.cli import main
-from flowledger.settings import DataDir
-from flowledger.warehouse import open_published
 
 pytestmark = pytest.mark.slow
 
@@ -101,20 +100,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def _budgets(home: Path) -> dict[str, dict]:
-    with open_published(DataDir(home)) as con:
-        cursor = con.execute("select * from fct_error_budgets")
-        names = [column[0] for column in cursor.description]
-        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-
-
 def _report(home: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     assert main(["--data-dir", str(home), "budget", "report", *argv]) == 0
     return capsys.readouterr().out
 
 
 def test_timeslices_sli_has_the_budgets_denominator(home):
-    ts7 = _budgets(home)["ts7"]
+    ts7 = published_budgets(home)["ts7"]
     # budget (1 − 0.9999) · 10080 = 1.008 slices, 1 spent: 1 − 1/1.008 left
     assert ts7["budget_total"] == pytest.approx(1.008)
     assert ts7["budget_remaining"] == pytest.approx(1 - 1 / 1.008)
@@ -142,7 +134,7 @@ def test_report_says_what_the_slices_are(home, capsys):
 
 
 def test_calendar_slices_are_the_local_days(home):
-    tsny = _budgets(home)["tsny"]
+    tsny = published_budgets(home)["tsny"]
     # March 2026 in New York: 31 local days (one of 23 h), N = 31, budget 0.1 · 31 = 3.1
     assert tsny["expected_units"] == 31
     assert tsny["budget_total"] == pytest.approx(3.1)
@@ -154,7 +146,7 @@ def test_calendar_slices_are_the_local_days(home):
 
 
 def test_ratio_timeslices_count_the_slices_with_data(home, capsys):
-    rtsny = _budgets(home)["rtsny"]
+    rtsny = published_budgets(home)["rtsny"]
     # budget over the slices with data: 0.1 · 19 (the run on 28 February, 23:30 EST, is not in
     # 1 March's slice: 0.5 there, 18.5 / 19); the SLI their mean ratio, 1
     assert rtsny["budget_total"] == pytest.approx(1.9)
